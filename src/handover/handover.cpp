@@ -1,0 +1,117 @@
+#include "handover/handover.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <cstring>
+
+namespace ub::handover {
+
+namespace {
+
+std::string what_is(mode_t mode) {
+    if (S_ISFIFO(mode)) return "a pipe";
+    if (S_ISREG(mode)) return "a regular file";
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    return "not a socket";
+}
+
+int sockopt_int(int fd, int opt) {
+    int v = -1;
+    socklen_t len = sizeof v;
+    if (getsockopt(fd, SOL_SOCKET, opt, &v, &len) != 0) return -1;
+    return v;
+}
+
+}  // namespace
+
+Result<void> check_socket(int fd) {
+    std::string name = "--fd=" + std::to_string(fd);
+    struct stat st {};
+    if (fstat(fd, &st) != 0) {
+        if (errno == EBADF) return Error::msg(name + " is not an open file descriptor");
+        return Error::sys("cannot stat " + name);
+    }
+    if (!S_ISSOCK(st.st_mode))
+        return Error::msg(name + " is " + what_is(st.st_mode) + ", not a unix socket");
+    if (sockopt_int(fd, SO_DOMAIN) != AF_UNIX)
+        return Error::msg(name + " is a socket but not an AF_UNIX one");
+    if (sockopt_int(fd, SO_TYPE) != SOCK_STREAM)
+        return Error::msg(name + " is a unix socket but not a stream socket");
+    sockaddr_un peer{};
+    socklen_t len = sizeof peer;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0)
+        return Error::msg(name + " is a unix stream socket that is not connected");
+    return Ok{};
+}
+
+Result<void> send_fds(int sock, const std::vector<int>& fds) {
+    if (fds.empty() || fds.size() > kMaxFds) return Error::msg("bad number of fds to send");
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
+
+    for (;;) {
+        ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+        if (n == 1) return Ok{};
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+            return Error::msg("cannot send the tap fd: the caller closed its socket");
+        if (n < 0) return Error::sys("cannot send the tap fd");
+        return Error::msg("cannot send the tap fd: short send");
+    }
+}
+
+Result<std::vector<UniqueFd>> recv_fds(int sock, int count) {
+    if (count < 1 || count > kMaxFds) return Error::msg("bad number of fds to receive");
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+
+    ssize_t n;
+    do {
+        n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return Error::sys("cannot receive the tap fd");
+
+    // Take ownership of every fd that arrived before judging the message, so
+    // that nothing unexpected stays open in our process.
+    std::vector<UniqueFd> got;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        if (c->cmsg_len < CMSG_LEN(0)) continue;
+        std::size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (std::size_t i = 0; i < k; ++i) {
+            int fd;
+            std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            got.emplace_back(fd);
+        }
+    }
+    if (n == 0 && got.empty()) return Error::msg("the helper closed the socket without sending a tap fd");
+    if (msg.msg_flags & MSG_CTRUNC) return Error::msg("the tap fd message was truncated");
+    if (got.size() != static_cast<std::size_t>(count))
+        return Error::msg("expected " + std::to_string(count) + " fd(s) from the helper, got " +
+                          std::to_string(got.size()));
+    return got;
+}
+
+}  // namespace ub::handover

@@ -1,0 +1,30 @@
+// Passing tap fds over a unix stream socket with SCM_RIGHTS, QEMU's way: one
+// data byte carrying one control message of fds.
+//
+// Both directions live here so that the encoding has one definition. The
+// receiving side trusts nothing: it checks the control message's level, type
+// and length and the truncation flags, and closes any fd it did not expect.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/fd.h"
+#include "base/result.h"
+
+namespace ub::handover {
+
+inline constexpr int kMaxFds = 16;
+
+// Checks that `fd` is open and is a connected AF_UNIX stream socket, the only
+// thing QEMU and libvirt pass. Called before anything is created.
+Result<void> check_socket(int fd);
+
+// Sends `fds` with one zero data byte. Never raises SIGPIPE.
+Result<void> send_fds(int sock, const std::vector<int>& fds);
+
+// Receives exactly `count` fds sent by send_fds (or by qemu-bridge-helper
+// when count is 1). An orderly close without fds is an error.
+Result<std::vector<UniqueFd>> recv_fds(int sock, int count);
+
+}  // namespace ub::handover

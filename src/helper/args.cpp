@@ -1,0 +1,86 @@
+#include "helper/args.h"
+
+#include <climits>
+
+#include "policy/ifname.h"
+
+namespace ub::helper {
+
+using policy::printable;
+
+namespace {
+
+bool starts_with(const std::string& s, const char* prefix, std::string& rest) {
+    std::string p(prefix);
+    if (s.compare(0, p.size(), p) != 0) return false;
+    rest = s.substr(p.size());
+    return true;
+}
+
+}  // namespace
+
+Result<int> parse_fd(const std::string& text) {
+    if (text.empty()) return Error::msg("--fd needs a number");
+    long long v = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9')
+            return Error::msg("--fd=" + printable(text) + " is not a decimal number");
+        v = v * 10 + (c - '0');
+        if (v > INT_MAX) return Error::msg("--fd=" + printable(text) + " is too large");
+    }
+    if (v < 3)
+        return Error::msg("--fd=" + text + " names a standard stream; pass a socket fd of 3 or more");
+    return static_cast<int>(v);
+}
+
+Result<Args> parse_args(const std::vector<std::string>& argv) {
+    if (argv.size() > kMaxArgs) return Error::msg("too many arguments");
+    Args a;
+    bool have_br = false;
+    bool have_fd = false;
+    for (const std::string& arg : argv) {
+        std::string rest;
+        if (arg == "--help" || arg == "-h") {
+            a.action = Action::Help;
+            return a;
+        } else if (arg == "--version") {
+            a.action = Action::Version;
+            return a;
+        } else if (arg == "--use-vnet") {
+            a.use_vnet = true;
+        } else if (starts_with(arg, "--br=", rest)) {
+            if (have_br) return Error::msg("--br given more than once");
+            if (std::string why = policy::ifname_problem(rest); !why.empty())
+                return Error::msg("bridge name '" + printable(rest) + "' " + why);
+            a.bridge = rest;
+            have_br = true;
+        } else if (starts_with(arg, "--fd=", rest)) {
+            if (have_fd) return Error::msg("--fd given more than once");
+            a.fd = UB_TRY(parse_fd(rest));
+            have_fd = true;
+        } else {
+            return Error::msg("unknown argument '" + printable(arg) + "'");
+        }
+    }
+    if (!have_br) return Error::msg("missing --br=BRIDGE");
+    if (!have_fd) return Error::msg("missing --fd=N");
+    return a;
+}
+
+std::string usage() {
+    return "Usage: userbridge-helper [--use-vnet] --br=BRIDGE --fd=N\n"
+           "\n"
+           "Creates a tap device, attaches it to BRIDGE if the ACL file allows the\n"
+           "caller to, and sends its fd over the unix socket N. Run by QEMU\n"
+           "(-netdev bridge,helper=...) and libvirt, not usually by hand.\n"
+           "\n"
+           "  --use-vnet   enable IFF_VNET_HDR on the tap if the kernel supports it\n"
+           "  --br=BRIDGE  the bridge to attach to\n"
+           "  --fd=N       a connected unix stream socket to send the tap fd over\n"
+           "  --help       show this help\n"
+           "  --version    show the version\n"
+           "\n"
+           "See userbridge-helper(8) and userbridge-acl(5).\n";
+}
+
+}  // namespace ub::helper

@@ -1,0 +1,32 @@
+// The helper's command line, exactly QEMU's: [--use-vnet] --br=BRIDGE --fd=N
+// in any order, plus --help and --version. Parsing is pure and total: any
+// argv yields either Args or an Error naming the offending argument.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace ub::helper {
+
+enum class Action { Run, Help, Version };
+
+struct Args {
+    Action action = Action::Run;
+    bool use_vnet = false;
+    std::string bridge;
+    int fd = -1;
+};
+
+inline constexpr std::size_t kMaxArgs = 8;
+
+// `argv` without argv[0], which a caller controls and we never trust.
+Result<Args> parse_args(const std::vector<std::string>& argv);
+
+// Strict decimal fd: digits only, no sign or spaces, 3 to INT_MAX.
+Result<int> parse_fd(const std::string& text);
+
+std::string usage();
+
+}  // namespace ub::helper

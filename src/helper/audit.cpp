@@ -1,0 +1,47 @@
+#include "helper/audit.h"
+
+#include <pwd.h>
+#include <syslog.h>
+
+#include "policy/ifname.h"
+
+namespace ub::helper {
+
+namespace {
+
+std::string user_name(uid_t uid) {
+    passwd pw{};
+    passwd* found = nullptr;
+    char buf[4096];
+    if (getpwuid_r(uid, &pw, buf, sizeof buf, &found) != 0 || !found) return "?";
+    return policy::printable(found->pw_name, 32);
+}
+
+// Values are quoted so that a reason with spaces stays one field; untrusted
+// bytes have already been made printable where they entered.
+std::string quoted(const std::string& v) {
+    std::string out = "\"";
+    for (char c : v) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
+}  // namespace
+
+void audit_open() { openlog("userbridge-helper", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV); }
+
+void audit(const AuditRecord& r) {
+    std::string line = std::string("event=") + r.event + " user=" + user_name(r.uid) +
+                       " uid=" + std::to_string(r.uid) +
+                       " caller_pid=" + std::to_string(r.caller_pid) +
+                       " bridge=" + quoted(policy::printable(r.bridge));
+    if (!r.tap.empty()) line += " tap=" + r.tap;
+    if (!r.mac.empty()) line += " mac=" + r.mac;
+    if (!r.detail.empty()) line += " detail=" + quoted(r.detail);
+    int prio = r.event[0] == 'g' ? LOG_NOTICE : LOG_WARNING;
+    syslog(LOG_AUTHPRIV | prio, "%s", line.c_str());
+}
+
+}  // namespace ub::helper

@@ -1,0 +1,29 @@
+// The privileged act itself: make a tap and plug it into a bridge, QEMU's way.
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+
+#include "base/result.h"
+#include "net/rtnl.h"
+#include "net/tap.h"
+
+namespace ub::net {
+
+// Looks up `name` and checks that it is a bridge. Creates nothing.
+Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
+
+struct BridgedTap {
+    Tap tap;
+    Mac mac{};
+    unsigned mtu = 0;
+};
+
+// Creates a tap, gives it the bridge's MTU and a MAC whose first byte is 0xfe
+// (so the bridge, which takes the lowest port MAC as its own unless set, never
+// adopts a VM's address), attaches it, and brings it up. On any error the tap
+// is closed, and since it is not persistent the kernel removes it.
+Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, const LinkInfo& bridge, VnetHdr vnet,
+                                    uid_t owner);
+
+}  // namespace ub::net

@@ -1,0 +1,183 @@
+#include "net/rtnl.h"
+
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cstdio>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+namespace ub::net {
+
+std::string format_mac(const Mac& mac) {
+    char buf[18];
+    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+                  mac[3], mac[4], mac[5]);
+    return buf;
+}
+
+// A request under construction: one RTM_*LINK message in its own buffer.
+struct Rtnl::Request {
+    std::vector<char> buf = std::vector<char>(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* nlh;
+    ifinfomsg* ifm;
+    std::string what;  // for error messages: "set MTU of ifindex 7"
+
+    Request(uint16_t type, uint16_t flags, std::string what_) : what(std::move(what_)) {
+        nlh = mnl_nlmsg_put_header(buf.data());
+        nlh->nlmsg_type = type;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+        ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+        ifm->ifi_family = AF_UNSPEC;
+    }
+};
+
+Rtnl::Rtnl(mnl_socket* nl) : nl_(nl), portid_(mnl_socket_get_portid(nl)), seq_(0) {
+    // Start from a varying sequence so replies to an earlier process's
+    // requests on a recycled port id can never be taken for ours.
+    seq_ = static_cast<unsigned>(time(nullptr));
+}
+
+Rtnl::Rtnl(Rtnl&& o) noexcept
+    : nl_(std::exchange(o.nl_, nullptr)), portid_(o.portid_), seq_(o.seq_) {}
+
+Rtnl::~Rtnl() {
+    if (nl_) mnl_socket_close(nl_);
+}
+
+Result<Rtnl> Rtnl::open() {
+    mnl_socket* nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+    if (!nl) return Error::sys("cannot open rtnetlink socket");
+    if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+        Error e = Error::sys("cannot bind rtnetlink socket");
+        mnl_socket_close(nl);
+        return e;
+    }
+    return Rtnl(nl);
+}
+
+namespace {
+
+int link_attr_cb(const nlattr* attr, void* data) {
+    auto* tb = static_cast<const nlattr**>(data);
+    int type = mnl_attr_get_type(attr);
+    if (mnl_attr_type_valid(attr, IFLA_MAX) < 0) return MNL_CB_OK;
+    tb[type] = attr;
+    return MNL_CB_OK;
+}
+
+int info_attr_cb(const nlattr* attr, void* data) {
+    auto* tb = static_cast<const nlattr**>(data);
+    int type = mnl_attr_get_type(attr);
+    if (mnl_attr_type_valid(attr, IFLA_INFO_MAX) < 0) return MNL_CB_OK;
+    tb[type] = attr;
+    return MNL_CB_OK;
+}
+
+// Fill LinkInfo from an RTM_NEWLINK reply, validating attribute types.
+int link_msg_cb(const nlmsghdr* nlh, void* data) {
+    auto* out = static_cast<LinkInfo*>(data);
+    if (!out || nlh->nlmsg_type != RTM_NEWLINK) return MNL_CB_OK;
+    if (mnl_nlmsg_get_payload_len(nlh) < sizeof(ifinfomsg)) return MNL_CB_ERROR;
+    auto* ifm = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+    const nlattr* tb[IFLA_MAX + 1] = {};
+    if (mnl_attr_parse(nlh, sizeof(*ifm), link_attr_cb, tb) < 0) return MNL_CB_ERROR;
+
+    out->ifindex = ifm->ifi_index;
+    out->flags = ifm->ifi_flags;
+    if (tb[IFLA_IFNAME] && mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING) == 0)
+        out->name = mnl_attr_get_str(tb[IFLA_IFNAME]);
+    if (tb[IFLA_MTU] && mnl_attr_validate(tb[IFLA_MTU], MNL_TYPE_U32) == 0)
+        out->mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
+    if (tb[IFLA_MASTER] && mnl_attr_validate(tb[IFLA_MASTER], MNL_TYPE_U32) == 0)
+        out->master = static_cast<int>(mnl_attr_get_u32(tb[IFLA_MASTER]));
+    if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6) {
+        std::memcpy(out->mac.data(), mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
+        out->has_mac = true;
+    }
+    if (tb[IFLA_LINKINFO]) {
+        const nlattr* info[IFLA_INFO_MAX + 1] = {};
+        if (mnl_attr_parse_nested(tb[IFLA_LINKINFO], info_attr_cb, info) < 0)
+            return MNL_CB_ERROR;
+        if (info[IFLA_INFO_KIND] &&
+            mnl_attr_validate(info[IFLA_INFO_KIND], MNL_TYPE_NUL_STRING) == 0)
+            out->kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
+    }
+    return MNL_CB_OK;
+}
+
+}  // namespace
+
+Result<void> Rtnl::transact(Request& req, LinkInfo* reply) {
+    unsigned seq = ++seq_;
+    req.nlh->nlmsg_seq = seq;
+    ssize_t sent = mnl_socket_sendto(nl_, req.nlh, req.nlh->nlmsg_len);
+    if (sent < 0) return Error::sys("cannot " + req.what);
+    // A datagram socket never sends part of a message; anything else is a bug
+    // we must not paper over.
+    if (static_cast<std::size_t>(sent) != req.nlh->nlmsg_len)
+        return Error::msg("cannot " + req.what + ": short netlink send");
+
+    // Large enough for any RTM_NEWLINK reply; libmnl reports truncation.
+    std::vector<char> buf(32768);
+    for (;;) {
+        ssize_t n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());
+        if (n < 0) return Error::sys("cannot " + req.what + ": netlink receive");
+        // mnl_cb_run rejects messages whose seq or port id are not ours and
+        // turns NLMSG_ERROR into -1 with errno set to the kernel's error.
+        int rc = mnl_cb_run(buf.data(), static_cast<std::size_t>(n), seq, portid_, link_msg_cb,
+                            reply);
+        if (rc == MNL_CB_ERROR) return Error::sys("cannot " + req.what);
+        if (rc == MNL_CB_STOP) return Ok{};
+    }
+}
+
+Result<LinkInfo> Rtnl::get_link(std::string_view name) {
+    std::string n(name);
+    Request req(RTM_GETLINK, 0, "look up interface " + n);
+    mnl_attr_put_strz(req.nlh, IFLA_IFNAME, n.c_str());
+    LinkInfo info;
+    Result<void> r = transact(req, &info);
+    if (!r.ok()) return r.error();
+    if (info.ifindex <= 0) return Error::msg("cannot look up interface " + n + ": no reply");
+    return info;
+}
+
+Result<void> Rtnl::set_mtu(int ifindex, unsigned mtu) {
+    Request req(RTM_NEWLINK, 0, "set MTU " + std::to_string(mtu) + " on ifindex " +
+                                    std::to_string(ifindex));
+    req.ifm->ifi_index = ifindex;
+    mnl_attr_put_u32(req.nlh, IFLA_MTU, mtu);
+    return transact(req, nullptr);
+}
+
+Result<void> Rtnl::set_mac(int ifindex, const Mac& mac) {
+    Request req(RTM_NEWLINK, 0, "set MAC " + format_mac(mac) + " on ifindex " +
+                                    std::to_string(ifindex));
+    req.ifm->ifi_index = ifindex;
+    mnl_attr_put(req.nlh, IFLA_ADDRESS, mac.size(), mac.data());
+    return transact(req, nullptr);
+}
+
+Result<void> Rtnl::set_master(int ifindex, int master_ifindex) {
+    Request req(RTM_NEWLINK, 0, "attach ifindex " + std::to_string(ifindex) +
+                                    " to bridge ifindex " + std::to_string(master_ifindex));
+    req.ifm->ifi_index = ifindex;
+    mnl_attr_put_u32(req.nlh, IFLA_MASTER, static_cast<uint32_t>(master_ifindex));
+    return transact(req, nullptr);
+}
+
+Result<void> Rtnl::set_up(int ifindex) {
+    Request req(RTM_NEWLINK, 0, "bring up ifindex " + std::to_string(ifindex));
+    req.ifm->ifi_index = ifindex;
+    req.ifm->ifi_flags = IFF_UP;
+    req.ifm->ifi_change = IFF_UP;
+    return transact(req, nullptr);
+}
+
+}  // namespace ub::net

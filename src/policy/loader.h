@@ -1,0 +1,38 @@
+// Reading ACL files safely: the I/O half of the policy module.
+//
+// Invariants: a file is opened without following a final symlink, checked
+// with fstat on the very fd that is then read (no check-then-open race), must
+// be a regular file owned by the trusted owner (root) and not writable by
+// group or others, and is size-capped. Any problem fails closed, except an
+// include the caller may not read or that does not exist: QEMU skips those,
+// and per-user policy through file permissions depends on it.
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "base/result.h"
+#include "policy/acl.h"
+
+namespace ub::policy {
+
+struct LoadOptions {
+    uid_t trusted_owner = 0;
+    int max_depth = 8;                           // nested includes
+    std::size_t max_file_size = 4u << 20;         // bytes per file
+    std::size_t max_files = 1024;                 // files read in total
+};
+
+struct Policy {
+    std::vector<Rule> rules;
+    std::vector<std::string> files_read;     // in order
+    std::vector<std::string> skipped;        // "path: why" for skipped includes
+};
+
+Result<Policy> load(const std::string& path, const LoadOptions& options = {});
+
+// Where a relative include resolves: against the including file's directory.
+std::string resolve_include(const std::string& including_file, const std::string& arg);
+
+}  // namespace ub::policy

@@ -1,0 +1,161 @@
+#include "privilege/process.h"
+
+#include <cap-ng.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace ub::privilege {
+
+namespace {
+
+// A setuid program started with fd 0, 1 or 2 closed would hand that number to
+// the next file it opens, and a later write to "stderr" would land there.
+Result<void> ensure_std_fds() {
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        int null = ::open("/dev/null", O_RDWR);
+        if (null < 0) return Error::sys("cannot open /dev/null");
+        if (null != fd) return Error::msg("cannot reserve standard fd " + std::to_string(fd));
+    }
+    return Ok{};
+}
+
+Result<void> close_range_or_loop(unsigned first, unsigned last) {
+    if (first > last) return Ok{};
+    if (syscall(SYS_close_range, first, last, 0) == 0) return Ok{};
+    if (errno != ENOSYS) return Error::sys("cannot close inherited fds");
+    rlimit rl{};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    unsigned top = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1u << 20
+                       ? 1u << 20
+                       : static_cast<unsigned>(rl.rlim_cur);
+    for (unsigned fd = first; fd <= last && fd < top; ++fd) ::close(static_cast<int>(fd));
+    return Ok{};
+}
+
+bool has_permitted_net_admin() {
+    capng_get_caps_process();
+    return capng_have_capability(CAPNG_PERMITTED, CAP_NET_ADMIN) != 0;
+}
+
+Result<void> harden() {
+    // no-new-privs: nothing we could exec (we exec nothing) gains privilege.
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Error::sys("cannot set no-new-privs");
+    // Non-dumpable: no core file or ptrace by the caller while we hold
+    // CAP_NET_ADMIN, since we now run with the caller's uid.
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return Error::sys("cannot set non-dumpable");
+    return Ok{};
+}
+
+// After the drop, prove it: the uid is the caller's everywhere and the only
+// capability left anywhere is CAP_NET_ADMIN.
+Result<void> verify_dropped(const Caller& caller) {
+    uid_t r, e, s;
+    gid_t rg, eg, sg;
+    if (getresuid(&r, &e, &s) != 0 || getresgid(&rg, &eg, &sg) != 0)
+        return Error::sys("cannot read process ids");
+    if (r != caller.uid || e != caller.uid || s != caller.uid || rg != caller.gid ||
+        eg != caller.gid || sg != caller.gid)
+        return Error::msg("privilege drop did not take: ids still differ from the caller's");
+    capng_get_caps_process();
+    for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
+        if (cap == CAP_NET_ADMIN) continue;
+        if (capng_have_capability(CAPNG_EFFECTIVE, cap) ||
+            capng_have_capability(CAPNG_PERMITTED, cap) ||
+            capng_have_capability(CAPNG_INHERITABLE, cap))
+            return Error::msg("privilege drop did not take: capability " +
+                              std::to_string(cap) + " is still held");
+    }
+    if (!capng_have_capability(CAPNG_EFFECTIVE, CAP_NET_ADMIN))
+        return Error::msg("privilege drop lost CAP_NET_ADMIN");
+    return Ok{};
+}
+
+}  // namespace
+
+const char* mode_name(Mode mode) {
+    switch (mode) {
+        case Mode::SetuidRoot: return "setuid";
+        case Mode::Root: return "root";
+        case Mode::FileCaps: return "file-capabilities";
+    }
+    return "?";
+}
+
+Result<void> sanitize_process() {
+    UB_TRYV(ensure_std_fds());
+    // We read nothing from the environment; emptying it also keeps glibc's
+    // own readers (locale, malloc tuning, TZ) from acting on caller input.
+    if (clearenv() != 0) return Error::msg("cannot clear the environment");
+    umask(077);
+    if (chdir("/") != 0) return Error::sys("cannot change directory to /");
+    // A caller that has gone away must cost us an EPIPE, never our life.
+    struct sigaction sa {};
+    sa.sa_handler = SIG_IGN;
+    if (sigaction(SIGPIPE, &sa, nullptr) != 0) return Error::sys("cannot ignore SIGPIPE");
+    sigset_t none;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, nullptr) != 0) return Error::sys("cannot reset signal mask");
+    return Ok{};
+}
+
+Result<void> close_fds_except(int keep) {
+    if (keep < 3) return close_range_or_loop(3, ~0u);
+    UB_TRYV(close_range_or_loop(3, static_cast<unsigned>(keep) - 1));
+    return close_range_or_loop(static_cast<unsigned>(keep) + 1, ~0u);
+}
+
+Result<Caller> identify_caller() {
+    uid_t ruid, euid, suid;
+    gid_t rgid, egid, sgid;
+    if (getresuid(&ruid, &euid, &suid) != 0 || getresgid(&rgid, &egid, &sgid) != 0)
+        return Error::sys("cannot read process ids");
+    if (euid == 0) return Caller{ruid, rgid, ruid == 0 ? Mode::Root : Mode::SetuidRoot};
+    if (euid != ruid)
+        return Error::msg("installed setuid to a user other than root; that is not supported");
+    if (!has_permitted_net_admin())
+        return Error::msg(
+            "not privileged: install userbridge-helper with 'setcap cap_net_admin+ep' "
+            "(or setuid root); see userbridge-helper(8)");
+    return Caller{ruid, rgid, Mode::FileCaps};
+}
+
+Result<void> drop_privileges(const Caller& caller) {
+    capng_clear(CAPNG_SELECT_BOTH);
+    // CAP_NET_ADMIN: needed to create the tap and to change its MTU, MAC and
+    // master. Nothing else is kept.
+    if (capng_update(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED),
+                     CAP_NET_ADMIN) != 0)
+        return Error::msg("cannot prepare capability set");
+
+    if (caller.mode == Mode::FileCaps) {
+        // Without CAP_SETPCAP we cannot shrink the bounding set; with
+        // no-new-privs and no exec it does not matter.
+        if (setresgid(caller.gid, caller.gid, caller.gid) != 0)
+            return Error::sys("cannot set group ids");
+        if (capng_apply(CAPNG_SELECT_CAPS) != 0) return Error::msg("cannot drop capabilities");
+    } else {
+        // Keeps the caller's supplementary groups (they are the caller's own,
+        // and group-readable includes depend on them), clears the bounding set.
+        if (int rc = capng_change_id(static_cast<int>(caller.uid), static_cast<int>(caller.gid),
+                                     CAPNG_CLEAR_BOUNDING);
+            rc != 0)
+            return Error::msg("cannot change to the caller's uid (capng_change_id: " +
+                              std::to_string(rc) + ")");
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+        return Error::sys("cannot clear ambient capabilities");
+    UB_TRYV(harden());
+    return verify_dropped(caller);
+}
+
+}  // namespace ub::privilege

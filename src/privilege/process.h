@@ -1,0 +1,50 @@
+// Process hygiene and privilege for a program that may run setuid root or
+// with file capabilities on behalf of an untrusted caller.
+//
+// Stages, in the order main() runs them:
+//   sanitize_process()  should: make fds 0-2 valid, empty the environment,
+//                       set umask 077, ignore SIGPIPE, unblock signals, cd /.
+//                       must not: read anything the caller controls.
+//   close_fds_except()  should: close every inherited fd but stdio and the
+//                       one the caller named. must not: keep a directory fd,
+//                       a socket or a tty the caller slipped us.
+//   drop_privileges()   should: become the caller (real uid/gid, keeping the
+//                       caller's supplementary groups, which they already
+//                       own), keep only CAP_NET_ADMIN, clear the bounding and
+//                       ambient sets, set no-new-privs and non-dumpable.
+//                       must not: keep any other capability, or root's uid,
+//                       which would let DAC let us read files the caller
+//                       could not (the ACL's include rule depends on that).
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+
+#include "base/result.h"
+
+namespace ub::privilege {
+
+enum class Mode {
+    SetuidRoot,  // euid 0, caller's real uid is not
+    Root,        // run by root itself
+    FileCaps,    // cap_net_admin in the permitted set, euid == ruid
+};
+
+struct Caller {
+    uid_t uid;
+    gid_t gid;
+    Mode mode;
+};
+
+Result<void> sanitize_process();
+Result<void> close_fds_except(int keep);
+
+// Work out who called us and how we were given privilege. Errors say how to
+// install the helper when there is no privilege to use at all.
+Result<Caller> identify_caller();
+
+Result<void> drop_privileges(const Caller& caller);
+
+const char* mode_name(Mode mode);
+
+}  // namespace ub::privilege

@@ -1,0 +1,83 @@
+// The helper's command line: QEMU's and libvirt's orders, and everything else
+// refused with a message naming the argument.
+#include <gtest/gtest.h>
+
+#include "helper/args.h"
+
+using namespace ub::helper;
+
+namespace {
+
+Args ok(std::vector<std::string> argv) {
+    auto r = parse_args(argv);
+    EXPECT_TRUE(r.ok()) << r.error().message();
+    return r.ok() ? *r : Args{};
+}
+
+std::string bad(std::vector<std::string> argv) {
+    auto r = parse_args(argv);
+    EXPECT_FALSE(r.ok());
+    return r.ok() ? "" : r.error().message();
+}
+
+}  // namespace
+
+TEST(HelperArgs, QemuOrder) {
+    Args a = ok({"--use-vnet", "--fd=7", "--br=br0"});
+    EXPECT_TRUE(a.use_vnet);
+    EXPECT_EQ(a.fd, 7);
+    EXPECT_EQ(a.bridge, "br0");
+    EXPECT_EQ(a.action, Action::Run);
+}
+
+TEST(HelperArgs, LibvirtOrder) {
+    Args a = ok({"--use-vnet", "--br=virbr0", "--fd=23"});
+    EXPECT_EQ(a.fd, 23);
+    EXPECT_EQ(a.bridge, "virbr0");
+}
+
+TEST(HelperArgs, VnetIsOptional) {
+    EXPECT_FALSE(ok({"--br=br0", "--fd=3"}).use_vnet);
+}
+
+TEST(HelperArgs, HelpAndVersion) {
+    EXPECT_EQ(ok({"--help"}).action, Action::Help);
+    EXPECT_EQ(ok({"--version"}).action, Action::Version);
+    EXPECT_EQ(ok({"--br=x", "--help"}).action, Action::Help);
+}
+
+TEST(HelperArgs, Refusals) {
+    EXPECT_EQ(bad({}), "missing --br=BRIDGE");
+    EXPECT_EQ(bad({"--br=br0"}), "missing --fd=N");
+    EXPECT_EQ(bad({"--fd=3"}), "missing --br=BRIDGE");
+    EXPECT_EQ(bad({"--br=br0", "--br=br1", "--fd=3"}), "--br given more than once");
+    EXPECT_EQ(bad({"--br=br0", "--fd=3", "--fd=4"}), "--fd given more than once");
+    EXPECT_EQ(bad({"--br", "br0", "--fd=3"}), "unknown argument '--br'");
+    EXPECT_EQ(bad({"--br=br0", "--fd=3", "--acl=/tmp/x"}), "unknown argument '--acl=/tmp/x'");
+    EXPECT_EQ(bad({"--br=1234567890123456", "--fd=3"}),
+              "bridge name '1234567890123456' is 16 bytes long, the limit is 15");
+    EXPECT_EQ(bad({"--br=", "--fd=3"}), "bridge name '' is empty");
+    EXPECT_EQ(bad({"--br=../x", "--fd=3"}), "bridge name '../x' contains '/'");
+    EXPECT_EQ(bad({"--br=a\nb", "--fd=3"}), "bridge name 'a\\x0ab' contains whitespace");
+}
+
+TEST(HelperArgs, FdMustBeAPlainNumber) {
+    EXPECT_EQ(bad({"--br=br0", "--fd="}), "--fd needs a number");
+    EXPECT_EQ(bad({"--br=br0", "--fd=-1"}), "--fd=-1 is not a decimal number");
+    EXPECT_EQ(bad({"--br=br0", "--fd=+5"}), "--fd=+5 is not a decimal number");
+    EXPECT_EQ(bad({"--br=br0", "--fd= 5"}), "--fd= 5 is not a decimal number");
+    EXPECT_EQ(bad({"--br=br0", "--fd=5x"}), "--fd=5x is not a decimal number");
+    EXPECT_EQ(bad({"--br=br0", "--fd=0x5"}), "--fd=0x5 is not a decimal number");
+    EXPECT_EQ(bad({"--br=br0", "--fd=99999999999999999999"}),
+              "--fd=99999999999999999999 is too large");
+    EXPECT_EQ(bad({"--br=br0", "--fd=2147483648"}), "--fd=2147483648 is too large");
+    EXPECT_EQ(bad({"--br=br0", "--fd=0"}),
+              "--fd=0 names a standard stream; pass a socket fd of 3 or more");
+    EXPECT_EQ(ok({"--br=br0", "--fd=2147483647"}).fd, 2147483647);
+    EXPECT_EQ(ok({"--br=br0", "--fd=007"}).fd, 7);
+}
+
+TEST(HelperArgs, TooManyArguments) {
+    std::vector<std::string> argv(kMaxArgs + 1, "--use-vnet");
+    EXPECT_EQ(bad(argv), "too many arguments");
+}
