@@ -52,15 +52,21 @@ int run(const helper::Args& args) {
     };
 
     if (auto r = privilege::close_fds_except(args.fd); !r.ok()) return refuse(r.error());
+    // Checked before we open anything ourselves: if --fd named a closed fd,
+    // our own syslog or netlink socket could otherwise take its number.
+    if (auto r = handover::check_socket(args.fd); !r.ok()) return refuse(r.error());
     helper::audit_open();
     Result<privilege::Caller> who = privilege::identify_caller();
     if (!who.ok()) return refuse(who.error());
     caller = *who;
+    // Opened while still root when setuid: see net::open_tun(). Creates nothing.
+    Result<UniqueFd> tun = net::open_tun();
+    if (!tun.ok()) return refuse(tun.error());
     if (auto r = privilege::drop_privileges(caller); !r.ok()) return refuse(r.error());
 
     policy::Policy policy;
     Result<policy::Decision> decision = decide(args.bridge, policy);
-    if (!decision.ok()) return refuse(decision.error().context("ACL " UB_ACL_PATH));
+    if (!decision.ok()) return refuse(decision.error());
     if (!decision->allowed) {
         rec.event = "deny";
         rec.detail = decision->reason;
@@ -69,14 +75,13 @@ int run(const helper::Args& args) {
     }
 
     // Everything the caller gave us is checked before anything is created.
-    if (auto r = handover::check_socket(args.fd); !r.ok()) return refuse(r.error());
     Result<net::Rtnl> rtnl = net::Rtnl::open();
     if (!rtnl.ok()) return refuse(rtnl.error());
     Result<net::LinkInfo> bridge = net::find_bridge(*rtnl, args.bridge);
     if (!bridge.ok()) return refuse(bridge.error());
 
     auto vnet = args.use_vnet ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
-    Result<net::BridgedTap> tap = net::make_bridged_tap(*rtnl, *bridge, vnet, caller.uid);
+    Result<net::BridgedTap> tap = net::make_bridged_tap(*rtnl, std::move(*tun), *bridge, vnet, caller.uid);
     if (!tap.ok()) return refuse(tap.error());
     if (auto r = handover::send_fds(args.fd, {tap->tap.fd.get()}); !r.ok())
         return refuse(r.error().context(tap->tap.name));

@@ -15,9 +15,9 @@ Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name) {
     return link;
 }
 
-Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, const LinkInfo& bridge, VnetHdr vnet,
-                                    uid_t owner) {
-    BridgedTap out{UB_TRY(create_tap(vnet, owner)), {}, bridge.mtu};
+Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, UniqueFd tun, const LinkInfo& bridge,
+                                    VnetHdr vnet, uid_t owner) {
+    BridgedTap out{UB_TRY(create_tap(std::move(tun), vnet, owner)), {}, bridge.mtu};
     auto in_context = [&](const Error& e) { return e.context(out.tap.name); };
 
     Result<LinkInfo> tap = rtnl.get_link(out.tap.name);

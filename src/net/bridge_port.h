@@ -23,7 +23,7 @@ struct BridgedTap {
 // (so the bridge, which takes the lowest port MAC as its own unless set, never
 // adopts a VM's address), attaches it, and brings it up. On any error the tap
 // is closed, and since it is not persistent the kernel removes it.
-Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, const LinkInfo& bridge, VnetHdr vnet,
-                                    uid_t owner);
+Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, UniqueFd tun, const LinkInfo& bridge,
+                                    VnetHdr vnet, uid_t owner);
 
 }  // namespace ub::net

@@ -20,10 +20,13 @@ Result<unsigned> tun_features(const UniqueFd& fd) {
 
 }  // namespace
 
-Result<Tap> create_tap(VnetHdr vnet, uid_t owner) {
+Result<UniqueFd> open_tun() {
     UniqueFd fd(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
     if (!fd.valid()) return Error::sys("cannot open /dev/net/tun");
+    return fd;
+}
 
+Result<Tap> create_tap(UniqueFd fd, VnetHdr vnet, uid_t owner) {
     unsigned features = UB_TRY(tun_features(fd));
     ifreq ifr{};
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI;

@@ -21,8 +21,14 @@ struct Tap {
     bool vnet_hdr = false;
 };
 
-// Creates tapN (IFF_TAP|IFF_NO_PI, plus IFF_VNET_HDR if asked and the kernel
-// has it), owned by `owner` so that the kernel itself records who holds it.
-Result<Tap> create_tap(VnetHdr vnet, uid_t owner);
+// Opens the tun control device. Opening creates nothing; the setuid helper
+// does it before dropping root so that a /dev/net/tun of mode 0600 (some
+// distributions) does not stop it, as it stops qemu-bridge-helper.
+Result<UniqueFd> open_tun();
+
+// Turns an fd from open_tun() into tapN (IFF_TAP|IFF_NO_PI, plus IFF_VNET_HDR
+// if asked and the kernel has it), owned by `owner` so that the kernel itself
+// records who holds it.
+Result<Tap> create_tap(UniqueFd tun, VnetHdr vnet, uid_t owner);
 
 }  // namespace ub::net

@@ -1,0 +1,148 @@
+// userbridge: the unprivileged command-line front end.
+//
+// `userbridge run` obtains taps through the bridge helper and execs the VMM
+// with exactly those fds (and stdio) open. Nothing here is privileged.
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/run_args.h"
+#include "client/helper_client.h"
+
+#ifndef UB_DEFAULT_HELPER
+#error "UB_DEFAULT_HELPER must be set at build time"
+#endif
+#ifndef UB_ACL_PATH
+#error "UB_ACL_PATH must be set at build time"
+#endif
+
+namespace {
+
+using namespace ub;
+
+int fail(const std::string& msg) {
+    std::fprintf(stderr, "userbridge: %s\n", msg.c_str());
+    return 1;
+}
+
+// Turn a helper's failure into advice a user can act on.
+std::string with_hint(const std::string& helper, const std::string& bridge, const Error& e) {
+    const std::string& m = e.message();
+    auto has = [&](const char* s) { return m.find(s) != std::string::npos; };
+    std::string hint;
+    if (has("access to bridge") || has("access denied by acl"))
+        hint = "bridge " + bridge + " is not allowed for you by " UB_ACL_PATH
+               " (ask an administrator to add 'allow " + bridge + "')";
+    else if (has("not privileged") || has("Operation not permitted"))
+        hint = "the helper is not installed setuid or with cap_net_admin: see userbridge-helper(8)";
+    else if (has("/dev/net/tun"))
+        hint = "you may not open /dev/net/tun; it is normally mode 0666 (see userbridge-helper(8))";
+    else if (has("cannot execute") && e.code() == ENOENT)
+        hint = helper + " is not installed; pass --helper=PATH";
+    else if (has("does not exist") || has("is not a bridge"))
+        hint = "create the bridge first, e.g. 'ip link add " + bridge + " type bridge'";
+    return hint.empty() ? m : m + "\n  hint: " + hint;
+}
+
+// Keep exactly stdio and the tap fds; make the taps survive exec.
+Result<void> keep_only(const std::vector<int>& fds) {
+    std::vector<int> keep = fds;
+    std::sort(keep.begin(), keep.end());
+    unsigned next = 3;
+    for (int fd : keep) {
+        if (static_cast<unsigned>(fd) > next &&
+            syscall(SYS_close_range, next, static_cast<unsigned>(fd) - 1, 0) != 0)
+            return Error::sys("cannot close fds");
+        if (fcntl(fd, F_SETFD, 0) != 0) return Error::sys("cannot clear close-on-exec");
+        next = static_cast<unsigned>(fd) + 1;
+    }
+    if (syscall(SYS_close_range, next, ~0u, 0) != 0) return Error::sys("cannot close fds");
+    return Ok{};
+}
+
+std::string guest_mac(std::string tap_mac) {
+    // libvirt's convention is tap MAC = guest MAC with first byte 0xfe; the
+    // reverse gives the guest a locally administered unicast address.
+    if (tap_mac.size() == 17) tap_mac.replace(0, 2, "52");
+    return tap_mac;
+}
+
+int cmd_run(const std::vector<std::string>& argv) {
+    Result<cli::RunArgs> args = cli::parse_run_args(argv, UB_DEFAULT_HELPER);
+    if (!args.ok()) return fail(args.error().message() + "\nTry 'userbridge run --help'.");
+
+    std::vector<client::TapHandle> taps;
+    std::vector<cli::NicValues> values;
+    for (const cli::NicSpec& nic : args->nics) {
+        client::HelperRequest req{args->helper, nic.bridge, nic.vnet_hdr, args->timeout};
+        Result<client::TapHandle> tap = client::open_tap_via_helper(req);
+        if (!tap.ok()) return fail(with_hint(args->helper, nic.bridge, tap.error()));
+        values.push_back({tap->fd.get(), tap->ifname, guest_mac(tap->mac), tap->mac, tap->mtu});
+        taps.push_back(std::move(*tap));
+    }
+
+    std::vector<std::string> words;
+    for (const std::string& a : args->command) {
+        Result<std::string> s = cli::substitute(a, values);
+        if (!s.ok()) return fail(s.error().message());
+        words.push_back(std::move(*s));
+    }
+    std::vector<int> fds;
+    for (auto& t : taps) fds.push_back(t.fd.get());
+    if (auto r = keep_only(fds); !r.ok()) return fail(r.error().message());
+
+    std::vector<char*> cargv;
+    for (std::string& w : words) cargv.push_back(w.data());
+    cargv.push_back(nullptr);
+    execvp(cargv[0], cargv.data());
+    return fail("cannot run " + words[0] + ": " + std::strerror(errno));
+}
+
+void usage(FILE* to) {
+    std::fputs("Usage: userbridge COMMAND [ARGS...]\n"
+               "\n"
+               "Commands:\n"
+               "  run [OPTIONS] -- COMMAND...   run a VMM with bridged tap fds\n"
+               "  --help                        show this help\n"
+               "  --version                     show the version\n"
+               "\n"
+               "See userbridge(1).\n",
+               to);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+    if (args.empty()) {
+        usage(stderr);
+        return 2;
+    }
+    std::string cmd = args.front();
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+        usage(stdout);
+        return 0;
+    }
+    if (cmd == "--version") {
+        std::puts("userbridge " UB_VERSION);
+        return 0;
+    }
+    if (cmd == "run") {
+        if (!rest.empty() && (rest[0] == "--help" || rest[0] == "-h")) {
+            std::fputs(cli::run_usage().c_str(), stdout);
+            return 0;
+        }
+        return cmd_run(rest);
+    }
+    std::fprintf(stderr, "userbridge: unknown command '%s'\n", cmd.c_str());
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,170 @@
+#include "cli/run_args.h"
+
+#include <climits>
+
+#include "policy/ifname.h"
+
+namespace ub::cli {
+
+using policy::printable;
+
+namespace {
+
+bool take_value(const std::string& arg, const char* name, std::string& value) {
+    std::string prefix = std::string(name) + "=";
+    if (arg.compare(0, prefix.size(), prefix) != 0) return false;
+    value = arg.substr(prefix.size());
+    return true;
+}
+
+Result<bool> on_off(const std::string& key, const std::string& v) {
+    if (v == "on") return true;
+    if (v == "off") return false;
+    return Error::msg("--nic " + key + "=" + printable(v) + ": expected on or off");
+}
+
+Result<std::chrono::milliseconds> parse_timeout(const std::string& v) {
+    if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos)
+        return Error::msg("--timeout=" + printable(v) + ": expected whole seconds, 1 to 999999");
+    long s = std::stol(v);
+    if (s < 1) return Error::msg("--timeout must be at least 1 second");
+    return std::chrono::milliseconds(s * 1000);
+}
+
+Result<void> check_bridge(const std::string& br) {
+    if (std::string why = policy::ifname_problem(br); !why.empty())
+        return Error::msg("bridge name '" + printable(br) + "' " + why);
+    return Ok{};
+}
+
+}  // namespace
+
+Result<void> parse_nic(const std::string& text, NicSpec& nic) {
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        std::size_t comma = text.find(',', start);
+        std::string item = text.substr(start, comma == std::string::npos ? std::string::npos
+                                                                          : comma - start);
+        std::size_t eq = item.find('=');
+        if (eq == std::string::npos)
+            return Error::msg("--nic option '" + printable(item) + "' is not KEY=VALUE");
+        std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+        if (key == "br") {
+            UB_TRYV(check_bridge(value));
+            nic.bridge = value;
+        } else if (key == "vnet_hdr") {
+            nic.vnet_hdr = UB_TRY(on_off(key, value));
+        } else {
+            return Error::msg("unknown --nic option '" + printable(key) +
+                              "' (known: br, vnet_hdr)");
+        }
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return Ok{};
+}
+
+Result<RunArgs> parse_run_args(const std::vector<std::string>& argv,
+                               const std::string& default_helper) {
+    RunArgs a;
+    a.helper = default_helper;
+    std::string default_bridge = "br0";
+    std::vector<std::string> nic_texts;
+    std::size_t i = 0;
+    for (; i < argv.size(); ++i) {
+        const std::string& arg = argv[i];
+        std::string v;
+        if (arg == "--") {
+            ++i;
+            break;
+        } else if (take_value(arg, "--br", v)) {
+            UB_TRYV(check_bridge(v));
+            default_bridge = v;
+        } else if (take_value(arg, "--helper", v)) {
+            if (v.empty() || v.front() != '/')
+                return Error::msg("--helper needs an absolute path");
+            a.helper = v;
+        } else if (take_value(arg, "--timeout", v)) {
+            a.timeout = UB_TRY(parse_timeout(v));
+        } else if (take_value(arg, "--nic", v)) {
+            nic_texts.push_back(v);
+        } else if (arg == "--nic") {
+            if (i + 1 >= argv.size()) return Error::msg("--nic needs OPTIONS");
+            nic_texts.push_back(argv[++i]);
+        } else if (arg.rfind("-", 0) == 0) {
+            return Error::msg("unknown option '" + printable(arg) + "'");
+        } else {
+            break;  // the command starts here
+        }
+    }
+    a.command.assign(argv.begin() + static_cast<std::ptrdiff_t>(i), argv.end());
+    if (a.command.empty()) return Error::msg("missing COMMAND (put it after --)");
+    if (nic_texts.size() > 8) return Error::msg("at most 8 --nic options");
+    if (nic_texts.empty()) nic_texts.emplace_back();
+    for (const std::string& t : nic_texts) {
+        NicSpec nic{default_bridge, true};
+        if (!t.empty()) UB_TRYV(parse_nic(t, nic));
+        a.nics.push_back(nic);
+    }
+    return a;
+}
+
+Result<std::string> substitute(const std::string& arg, const std::vector<NicValues>& nics) {
+    static const char* const kNames[] = {"fd", "ifname", "mac", "tapmac", "mtu"};
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < arg.size()) {
+        std::size_t open = arg.find('{', pos);
+        std::size_t close = open == std::string::npos ? open : arg.find('}', open);
+        if (close == std::string::npos) {
+            out += arg.substr(pos);
+            break;
+        }
+        out += arg.substr(pos, open - pos);
+        std::string inner = arg.substr(open + 1, close - open - 1);
+        std::string name = inner.substr(0, inner.find_first_of("0123456789"));
+        std::string digits = inner.substr(name.size());
+        bool known = false;
+        for (const char* n : kNames) known = known || name == n;
+        if (!known || digits.find_first_not_of("0123456789") != std::string::npos ||
+            digits.size() > 3) {
+            out += arg.substr(open, close - open + 1);  // not ours: keep it
+            pos = close + 1;
+            continue;
+        }
+        std::size_t idx = digits.empty() ? 0 : std::stoul(digits);
+        if (idx >= nics.size())
+            return Error::msg("placeholder {" + inner + "} refers to NIC " + std::to_string(idx) +
+                              ", but only " + std::to_string(nics.size()) + " NIC(s) requested");
+        const NicValues& n = nics[idx];
+        if (name == "fd") out += std::to_string(n.fd);
+        else if (name == "ifname") out += n.ifname;
+        else if (name == "mac") out += n.guest_mac;
+        else if (name == "tapmac") out += n.tap_mac;
+        else out += std::to_string(n.mtu);
+        pos = close + 1;
+    }
+    return out;
+}
+
+std::string run_usage() {
+    return "Usage: userbridge run [OPTIONS] [--] COMMAND [ARGS...]\n"
+           "\n"
+           "Obtains bridged tap devices through the bridge helper, then runs COMMAND\n"
+           "with the tap fds inherited. In ARGS, {fd} {ifname} {mac} {tapmac} {mtu}\n"
+           "stand for the first NIC, {fd0} {fd1} ... {ifname1} {mac1} ... for each NIC\n"
+           "in order. {mac} is a MAC for the guest (the tap's own MAC, {tapmac}, with\n"
+           "its first byte 0x52 instead of 0xfe).\n"
+           "The taps disappear when COMMAND exits.\n"
+           "\n"
+           "  --br=BRIDGE      bridge for NICs that name none (default br0)\n"
+           "  --nic OPTIONS    add a NIC; OPTIONS: br=BRIDGE,vnet_hdr=on|off\n"
+           "  --helper=PATH    bridge helper to use (any QEMU-compatible helper)\n"
+           "  --timeout=SECS   kill a helper that takes longer (default 10)\n"
+           "\n"
+           "Example:\n"
+           "  userbridge run --br=br0 -- qemu-system-x86_64 ... \\\n"
+           "    -netdev tap,id=n0,fd={fd} -device virtio-net-pci,netdev=n0,mac={mac}\n";
+}
+
+}  // namespace ub::cli

@@ -1,0 +1,47 @@
+// `userbridge run` arguments and placeholder substitution: pure functions.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace ub::cli {
+
+struct NicSpec {
+    std::string bridge;
+    bool vnet_hdr = true;
+};
+
+struct RunArgs {
+    std::string helper;
+    std::chrono::milliseconds timeout{10000};
+    std::vector<NicSpec> nics;
+    std::vector<std::string> command;
+};
+
+// `argv` is what follows "run". `default_helper` is the installed helper.
+Result<RunArgs> parse_run_args(const std::vector<std::string>& argv,
+                               const std::string& default_helper);
+
+// Parses "br=br1,vnet_hdr=off" onto `nic`.
+Result<void> parse_nic(const std::string& text, NicSpec& nic);
+
+// What the command's arguments may refer to, per NIC.
+struct NicValues {
+    int fd;
+    std::string ifname;
+    std::string guest_mac;
+    std::string tap_mac;
+    unsigned mtu;
+};
+
+// Replaces {fd} {ifname} {mac} {tapmac} {mtu} (first NIC) and {fdN}
+// {ifnameN} {macN} {tapmacN} {mtuN}. Other text in braces is left alone, so shell and JSON arguments
+// pass through; a known name with a NIC index that does not exist is an error.
+Result<std::string> substitute(const std::string& arg, const std::vector<NicValues>& nics);
+
+std::string run_usage();
+
+}  // namespace ub::cli

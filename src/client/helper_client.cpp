@@ -1,0 +1,215 @@
+#include "client/helper_client.h"
+
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "handover/handover.h"
+#include "net/rtnl.h"
+#include "policy/ifname.h"
+
+namespace ub::client {
+
+namespace {
+
+constexpr int kChildSocketFd = 3;
+constexpr std::size_t kMaxStderr = 4096;
+
+using Clock = std::chrono::steady_clock;
+
+struct Child {
+    pid_t pid = -1;
+    UniqueFd pidfd;
+    UniqueFd sock;       // our end of the socketpair
+    UniqueFd err;        // helper's stderr
+    UniqueFd exec_status;  // CLOEXEC pipe: receives errno if exec failed
+};
+
+// Everything the child needs is prepared before fork: after it, only
+// async-signal-safe calls.
+[[noreturn]] void exec_child(int sock, int err_w, int status_w, const char* path,
+                             char* const argv[]) {
+    char* const envp[] = {nullptr};
+    if (dup2(err_w, 2) < 0) _exit(127);
+    if (sock == kChildSocketFd) {
+        fcntl(sock, F_SETFD, 0);
+    } else if (dup2(sock, kChildSocketFd) < 0) {
+        _exit(127);
+    }
+    if (status_w != 4 && dup2(status_w, 4) < 0) _exit(127);
+    fcntl(4, F_SETFD, FD_CLOEXEC);
+    // Nothing of ours but the socket and stdio reaches the helper.
+    syscall(SYS_close_range, 5, ~0u, 0);
+    signal(SIGPIPE, SIG_DFL);
+    execve(path, argv, envp);
+    int e = errno;
+    (void)!write(4, &e, sizeof e);
+    _exit(127);
+}
+
+Result<Child> spawn(const HelperRequest& req) {
+    int sv[2], errp[2], statp[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return Error::sys("cannot create socketpair");
+    Child c;
+    c.sock.reset(sv[0]);
+    UniqueFd child_sock(sv[1]);
+    if (pipe2(errp, O_CLOEXEC) != 0) return Error::sys("cannot create pipe");
+    c.err.reset(errp[0]);
+    UniqueFd err_w(errp[1]);
+    if (pipe2(statp, O_CLOEXEC) != 0) return Error::sys("cannot create pipe");
+    c.exec_status.reset(statp[0]);
+    UniqueFd status_w(statp[1]);
+
+    std::vector<std::string> words{req.helper};
+    if (req.vnet_hdr) words.emplace_back("--use-vnet");
+    words.push_back("--fd=" + std::to_string(kChildSocketFd));
+    words.push_back("--br=" + req.bridge);
+    std::vector<char*> argv;
+    for (std::string& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+
+    // The child's fds 3 and 4 must not be clobbered by dup2 ordering.
+    if (child_sock.get() == 4 || err_w.get() == 3 || err_w.get() == 4 ||
+        status_w.get() == 3) {
+        int hi = fcntl(child_sock.get(), F_DUPFD_CLOEXEC, 10);
+        child_sock.reset(hi);
+        err_w.reset(fcntl(err_w.get(), F_DUPFD_CLOEXEC, 10));
+        status_w.reset(fcntl(status_w.get(), F_DUPFD_CLOEXEC, 10));
+        if (!child_sock.valid() || !err_w.valid() || !status_w.valid())
+            return Error::sys("cannot duplicate fds");
+    }
+
+    pid_t pid = fork();
+    if (pid < 0) return Error::sys("cannot fork");
+    if (pid == 0)
+        exec_child(child_sock.get(), err_w.get(), status_w.get(), req.helper.c_str(),
+                   argv.data());
+    c.pid = pid;
+    c.pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+    if (!c.pidfd.valid()) {
+        Error e = Error::sys("cannot open pidfd for the helper");
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        return e;
+    }
+    return c;
+}
+
+int remaining_ms(Clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    return left.count() < 0 ? 0 : static_cast<int>(left.count());
+}
+
+// Reads what is there; false once the writer is gone. Keeps kMaxStderr bytes.
+bool drain(int fd, std::string& into) {
+    char buf[1024];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) return true;
+    if (n <= 0) return false;
+    std::size_t keep = std::min(static_cast<std::size_t>(n), kMaxStderr - into.size());
+    into.append(buf, keep);
+    return true;
+}
+
+std::string trimmed(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return policy::printable(s, 1024);
+}
+
+}  // namespace
+
+Result<TapHandle> describe_tap(UniqueFd fd, const std::string& bridge) {
+    ifreq ifr{};
+    if (ioctl(fd.get(), TUNGETIFF, &ifr) != 0)
+        return Error::msg("the helper sent an fd that is not a tap device");
+    if (!(ifr.ifr_flags & IFF_TAP)) return Error::msg("the helper sent a tun device, not a tap");
+    TapHandle t;
+    t.ifname.assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+    t.vnet_hdr = (ifr.ifr_flags & IFF_VNET_HDR) != 0;
+    net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
+    net::LinkInfo tap = UB_TRY(rtnl.get_link(t.ifname));
+    net::LinkInfo br = UB_TRY(rtnl.get_link(bridge));
+    if (tap.master != br.ifindex)
+        return Error::msg("the helper's tap " + t.ifname + " is not attached to " + bridge);
+    t.mac = net::format_mac(tap.mac);
+    t.mtu = tap.mtu;
+    t.fd = std::move(fd);
+    return t;
+}
+
+Result<TapHandle> open_tap_via_helper(const HelperRequest& req) {
+    if (std::string why = policy::ifname_problem(req.bridge); !why.empty())
+        return Error::msg("bridge name '" + policy::printable(req.bridge) + "' " + why);
+    Child c = UB_TRY(spawn(req));
+    auto deadline = Clock::now() + req.timeout;
+
+    std::string err_text;
+    std::vector<UniqueFd> fds;
+    std::string recv_error;
+    bool sock_done = false, err_done = false, exited = false;
+    int status = 0;
+    while (!exited || !err_done) {
+        pollfd p[3] = {{sock_done ? -1 : c.sock.get(), POLLIN, 0},
+                       {err_done ? -1 : c.err.get(), POLLIN, 0},
+                       {exited ? -1 : c.pidfd.get(), POLLIN, 0}};
+        int n = poll(p, 3, remaining_ms(deadline));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;  // timeout (or poll failure): kill below
+        if (p[0].revents) {
+            sock_done = true;
+            auto got = handover::recv_fds(c.sock.get(), 1);
+            if (got.ok()) fds = std::move(*got);
+            else recv_error = got.error().message();
+        }
+        if (p[1].revents) err_done = !drain(c.err.get(), err_text);
+        if (p[2].revents) {
+            siginfo_t si{};
+            if (waitid(P_PIDFD, static_cast<id_t>(c.pidfd.get()), &si, WEXITED) == 0) {
+                exited = true;
+                status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+            }
+        }
+    }
+    if (!exited) {
+        syscall(SYS_pidfd_send_signal, c.pidfd.get(), SIGKILL, nullptr, 0);
+        siginfo_t si{};
+        waitid(P_PIDFD, static_cast<id_t>(c.pidfd.get()), &si, WEXITED);
+        return Error::msg(req.helper + " did not finish within " +
+                          std::to_string(req.timeout.count()) + " ms and was killed");
+    }
+
+    int exec_errno = 0;
+    if (::read(c.exec_status.get(), &exec_errno, sizeof exec_errno) == sizeof exec_errno)
+        return Error::sys("cannot execute " + req.helper, exec_errno);
+    std::string said = trimmed(err_text);
+    if (status != 0)
+        return Error::msg(req.helper + " failed (exit status " + std::to_string(status) + ")" +
+                          (said.empty() ? "" : ": " + said));
+    if (fds.empty()) {
+        // The socket may not have been polled yet if the helper exited first.
+        if (!sock_done) {
+            auto got = handover::recv_fds(c.sock.get(), 1);
+            if (got.ok()) fds = std::move(*got);
+            else recv_error = got.error().message();
+        }
+        if (fds.empty())
+            return Error::msg(req.helper + " exited 0 but " +
+                              (recv_error.empty() ? "sent no tap fd" : recv_error));
+    }
+    return describe_tap(std::move(fds[0]), req.bridge);
+}
+
+}  // namespace ub::client

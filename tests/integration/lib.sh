@@ -1,0 +1,160 @@
+# Shared set-up for integration tests. Source it first thing:
+#
+#   source "$(dirname "$0")/lib.sh"
+#
+# The test re-executes itself inside fresh mount and network namespaces, so
+# every bridge, tap and mount it makes vanishes with it, even on a crash, and
+# nothing touches the host's network. Inside:
+#   /etc/qemu      a directory of the test's own (the helper's fixed ACL path
+#                  is /etc/qemu/bridge.conf)
+#   /dev           a minimal tmpfs with null, urandom, net/tun (mode 0666, as
+#                  Debian's udev makes it) and log (a syslog sink)
+#   $T/bin         setuid-helper, fcap-helper (cap_net_admin+ep), plain-helper
+#                  (no privilege), qemu-helper (Debian's, setuid) if installed,
+#                  userbridge, ub-testtool
+#   $SYSLOG        every syslog record the helpers sent
+# Users are plain numeric ids, created nowhere: alice (4711, in group 4800),
+# bob (4712, in no extra group).
+set -euo pipefail
+
+: "${UB_BUILD_DIR:?set UB_BUILD_DIR to the build directory}"
+
+if [ -z "${UB_SANDBOXED:-}" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "SKIP: integration tests need root (namespaces, setuid copies)"
+        exit 77
+    fi
+    mkdir -p /etc/qemu  # mount point only; its content is never touched
+    exec unshare --mount --net --propagation private env UB_SANDBOXED=1 bash "$0" "$@"
+fi
+
+ALICE=4711
+BOB=4712
+VMGROUP=4800
+T=$(mktemp -d /tmp/ub-test.XXXXXX)
+SYSLOG=$T/syslog
+FAILS=0
+
+BACKGROUND=()
+ub_cleanup() {
+    local rc=$?
+    [ ${#BACKGROUND[@]} -eq 0 ] || kill "${BACKGROUND[@]}" 2>/dev/null || true
+    umount -l "$T" 2>/dev/null || true
+    rmdir "$T" 2>/dev/null || true
+    exit $rc
+}
+trap ub_cleanup EXIT
+
+mount -t sysfs sysfs /sys
+mount -t tmpfs -o mode=755 tmpfs "$T"
+mkdir -p "$T/etc" "$T/bin" "$T/dev/net" "$T/work"
+chmod 755 "$T/etc" "$T/bin"
+chmod 1777 "$T/work"
+mount --bind "$T/etc" /etc/qemu
+
+# A /dev of our own: Debian's modes, and a syslog socket we can read.
+mknod -m 666 "$T/dev/null" c 1 3
+mknod -m 666 "$T/dev/zero" c 1 5
+mknod -m 666 "$T/dev/urandom" c 1 9
+mknod -m 666 "$T/dev/random" c 1 8
+mknod -m 666 "$T/dev/net/tun" c 10 200
+ln -s /proc/self/fd "$T/dev/fd"
+mount --rbind "$T/dev" /dev
+ip link set lo up
+
+install -m 4755 "$UB_BUILD_DIR/userbridge-helper" "$T/bin/setuid-helper"
+install -m 0755 "$UB_BUILD_DIR/userbridge-helper" "$T/bin/fcap-helper"
+setcap cap_net_admin+ep "$T/bin/fcap-helper"
+install -m 0755 "$UB_BUILD_DIR/userbridge-helper" "$T/bin/plain-helper"
+install -m 0755 "$UB_BUILD_DIR/userbridge" "$UB_BUILD_DIR/tests/ub-testtool" "$T/bin/"
+if [ -x /usr/lib/qemu/qemu-bridge-helper ]; then
+    install -m 4755 /usr/lib/qemu/qemu-bridge-helper "$T/bin/qemu-helper"
+fi
+
+"$T/bin/ub-testtool" syslog-sink /dev/log "$SYSLOG" &
+BACKGROUND+=($!)
+for _ in $(seq 50); do [ -S /dev/log ] && break; sleep 0.02; done
+touch "$SYSLOG"
+
+as_alice() { setpriv --reuid=$ALICE --regid=$ALICE --groups=$VMGROUP -- "$@"; }
+as_bob() { setpriv --reuid=$BOB --regid=$BOB --clear-groups -- "$@"; }
+
+# acl TEXT [FILE [MODE [OWNER]]]: write an ACL file under /etc/qemu.
+acl() {
+    local file=/etc/qemu/${2:-bridge.conf}
+    printf '%b' "$1" >"$file"
+    chmod "${3:-0644}" "$file"
+    chown "${4:-root:root}" "$file"
+}
+
+# bridge NAME [MTU]: a bridge with an explicit MTU and a veth port, whose
+# other end (NAME-peer) sees what crosses the bridge.
+bridge() {
+    ip link add "$1" type bridge
+    ip link set "$1" mtu "${2:-1500}" up
+    ip link add "$1-port" type veth peer name "$1-peer"
+    ip link set "$1-port" master "$1" up
+    ip link set "$1-peer" up
+}
+
+taps() { ip -o link show type tun | awk -F': ' '{print $2}' | cut -d@ -f1; }
+
+pass() { echo "PASS: $*"; }
+fail() {
+    echo "FAIL: $*"
+    FAILS=$((FAILS + 1))
+}
+
+# check NAME CMD...: CMD must succeed.
+check() {
+    local name=$1
+    shift
+    if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+# refused NAME EXPECTED-STDERR CMD...: CMD must fail, say EXPECTED-STDERR on
+# stderr, must not be killed by a signal, and leave no tap behind.
+refused() {
+    local name=$1 want=$2
+    shift 2
+    local rc=0
+    "$@" >"$T/out" 2>"$T/err" || rc=$?
+    if [ $rc -eq 0 ]; then
+        fail "$name: succeeded, expected: $want"
+    elif [ $rc -gt 128 ] && [ $rc -lt 160 ]; then
+        fail "$name: killed by signal $((rc - 128))"
+    elif ! grep -qF -- "$want" "$T/err"; then
+        fail "$name: stderr lacks '$want':"
+        sed 's/^/    /' "$T/err"
+    elif [ -n "$(taps)" ]; then
+        fail "$name: taps left behind: $(taps | tr '\n' ' ')"
+    else
+        pass "$name: $(head -n1 "$T/err")"
+    fi
+}
+
+# Watch for any tap being created, however briefly; no_tap_ever checks it.
+watch_links() {
+    ip -o monitor link >"$T/monitor" 2>&1 &
+    MONITOR_PID=$!
+    BACKGROUND+=($MONITOR_PID)
+    sleep 0.2
+}
+no_tap_ever() {
+    sleep 0.2
+    kill "$MONITOR_PID" 2>/dev/null || true
+    if grep -q 'tap' "$T/monitor"; then
+        fail "a tap was created while refusing:"
+        sed 's/^/    /' "$T/monitor"
+    else
+        pass "no tap was created at any moment"
+    fi
+}
+
+finish() {
+    if [ "$FAILS" -ne 0 ]; then
+        echo "$FAILS check(s) failed"
+        exit 1
+    fi
+    echo "all checks passed"
+}

@@ -1,0 +1,235 @@
+// ub-testtool: the test suite's stand-in for QEMU and for a wire.
+//
+//   call KIND [--close-early] [--hold=MS] [--send=MARKER] [--expect=MARKER]
+//        -- HELPER ARGS...
+//       Puts an fd of KIND at fd 3 (stream: a connected unix stream socket
+//       whose other end we keep; dgram, seqpacket, listen, tcp, udp, pipe,
+//       file, closed), runs HELPER ARGS, receives a tap fd when KIND is
+//       stream, and prints "tap=NAME vnet_hdr=0|1". --send writes a frame
+//       carrying MARKER into the tap; --expect waits for one from it.
+//       Exit status: the helper's (128+signal if killed), or 3 when the
+//       helper exited 0 and no fd arrived.
+//   listen IFNAME MARKER MS   exit 0 once a frame carrying MARKER is seen
+//   send IFNAME MARKER        send a broadcast frame carrying MARKER
+//   syslog-sink PATH FILE     bind a datagram socket at PATH (/dev/log in the
+//                             test's own /dev) and append each record to FILE
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <fcntl.h>
+
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <net/ethernet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "handover/handover.h"
+
+namespace {
+
+constexpr uint16_t kEtherType = 0x88b5;  // IEEE local experimental
+
+[[noreturn]] void die(const std::string& m) {
+    std::fprintf(stderr, "ub-testtool: %s: %s\n", m.c_str(), std::strerror(errno));
+    std::exit(100);
+}
+
+std::vector<uint8_t> frame(const std::string& marker, std::size_t vnet_hdr_len) {
+    std::vector<uint8_t> f(vnet_hdr_len, 0);  // virtio_net_hdr: all zero = no offloads
+    uint8_t dst[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    uint8_t src[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};
+    f.insert(f.end(), dst, dst + 6);
+    f.insert(f.end(), src, src + 6);
+    f.push_back(kEtherType >> 8);
+    f.push_back(kEtherType & 0xff);
+    f.insert(f.end(), marker.begin(), marker.end());
+    while (f.size() < vnet_hdr_len + 60) f.push_back(0);
+    return f;
+}
+
+bool contains(const uint8_t* p, std::size_t n, const std::string& marker) {
+    return std::string(reinterpret_cast<const char*>(p), n).find(marker) != std::string::npos;
+}
+
+bool wait_frame(int fd, const std::string& marker, int ms) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    uint8_t buf[65536];
+    while (std::chrono::steady_clock::now() < end) {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0) continue;
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n > 0 && contains(buf, static_cast<std::size_t>(n), marker)) return true;
+    }
+    return false;
+}
+
+int make_kind(const std::string& kind, int& keep) {
+    int sv[2];
+    keep = -1;
+    if (kind == "stream" || kind == "dgram" || kind == "seqpacket") {
+        int type = kind == "stream" ? SOCK_STREAM : kind == "dgram" ? SOCK_DGRAM : SOCK_SEQPACKET;
+        if (socketpair(AF_UNIX, type, 0, sv) != 0) die("socketpair");
+        keep = sv[0];
+        return sv[1];
+    }
+    if (kind == "listen") {
+        int s = socket(AF_UNIX, SOCK_STREAM, 0);
+        return s;
+    }
+    if (kind == "tcp" || kind == "udp") {
+        int s = socket(AF_INET, kind == "tcp" ? SOCK_STREAM : SOCK_DGRAM, 0);
+        if (s < 0) die("socket");
+        return s;
+    }
+    if (kind == "pipe") {
+        if (pipe(sv) != 0) die("pipe");
+        keep = sv[1];
+        return sv[0];
+    }
+    if (kind == "file") return open("/etc/hostname", O_RDONLY);
+    if (kind == "closed") return -1;
+    std::fprintf(stderr, "ub-testtool: unknown kind %s\n", kind.c_str());
+    std::exit(100);
+}
+
+int cmd_call(std::vector<std::string> a) {
+    std::string kind = a.at(0), send, expect;
+    bool close_early = false;
+    int hold = 0;
+    std::size_t i = 1;
+    for (; i < a.size() && a[i] != "--"; ++i) {
+        if (a[i] == "--close-early") close_early = true;
+        else if (a[i].rfind("--hold=", 0) == 0) hold = std::stoi(a[i].substr(7));
+        else if (a[i].rfind("--send=", 0) == 0) send = a[i].substr(7);
+        else if (a[i].rfind("--expect=", 0) == 0) expect = a[i].substr(9);
+    }
+    std::vector<char*> argv;
+    for (++i; i < a.size(); ++i) argv.push_back(a[i].data());
+    argv.push_back(nullptr);
+
+    int keep;
+    int child_fd = make_kind(kind, keep);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (child_fd >= 0 && child_fd != 3) dup2(child_fd, 3);
+        if (child_fd < 0) close(3);
+        if (child_fd >= 0) fcntl(3, F_SETFD, 0);
+        execv(argv[0], argv.data());
+        die("exec");
+    }
+    if (child_fd >= 0) close(child_fd);
+    if (close_early && keep >= 0) close(keep), keep = -1;
+    int st = 0;
+    waitpid(pid, &st, 0);
+    int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (kind != "stream" || keep < 0 || rc != 0) return rc;
+
+    auto fds = ub::handover::recv_fds(keep, 1);
+    if (!fds.ok()) {
+        std::printf("no fd: %s\n", fds.error().message().c_str());
+        return 3;
+    }
+    int tap = fds.value()[0].get();
+    ifreq ifr{};
+    if (ioctl(tap, TUNGETIFF, &ifr) != 0) die("TUNGETIFF");
+    bool vnet = ifr.ifr_flags & IFF_VNET_HDR;
+    std::printf("tap=%s vnet_hdr=%d\n", ifr.ifr_name, vnet ? 1 : 0);
+    std::fflush(stdout);
+    std::size_t hdr = 0;
+    if (vnet) {
+        int len = 0;
+        if (ioctl(tap, TUNGETVNETHDRSZ, &len) != 0) die("TUNGETVNETHDRSZ");
+        hdr = static_cast<std::size_t>(len);
+    }
+    if (!send.empty()) {
+        // Repeat for a while: the bridge port may still be learning.
+        for (int k = 0; k < 20; ++k) {
+            auto f = frame(send, hdr);
+            if (write(tap, f.data(), f.size()) < 0) die("write to tap");
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+    if (!expect.empty() && !wait_frame(tap, expect, 5000)) {
+        std::printf("expected frame not seen\n");
+        return 4;
+    }
+    if (hold) std::this_thread::sleep_for(std::chrono::milliseconds(hold));
+    return 0;
+}
+
+int packet_socket(const std::string& ifname) {
+    int s = socket(AF_PACKET, SOCK_RAW, htons(kEtherType));
+    if (s < 0) die("packet socket");
+    sockaddr_ll sll{};
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(kEtherType);
+    sll.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+    if (sll.sll_ifindex == 0) die("no interface " + ifname);
+    if (bind(s, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) die("bind");
+    return s;
+}
+
+int cmd_listen(const std::vector<std::string>& a) {
+    int s = packet_socket(a.at(0));
+    std::printf("listening\n");
+    std::fflush(stdout);
+    return wait_frame(s, a.at(1), std::stoi(a.at(2))) ? 0 : 1;
+}
+
+int cmd_send(const std::vector<std::string>& a) {
+    int s = packet_socket(a.at(0));
+    for (int k = 0; k < 30; ++k) {
+        auto f = frame(a.at(1), 0);
+        if (send(s, f.data(), f.size(), 0) < 0) die("send");
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return 0;
+}
+
+int cmd_syslog_sink(const std::vector<std::string>& a) {
+    int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    std::snprintf(sun.sun_path, sizeof sun.sun_path, "%s", a.at(0).c_str());
+    unlink(sun.sun_path);
+    if (bind(s, reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0) die("bind " + a.at(0));
+    chmod(sun.sun_path, 0666);
+    FILE* out = std::fopen(a.at(1).c_str(), "a");
+    if (!out) die("open " + a.at(1));
+    char buf[8192];
+    for (;;) {
+        ssize_t n = recv(s, buf, sizeof buf - 1, 0);
+        if (n <= 0) continue;
+        buf[n] = 0;
+        std::fprintf(out, "%s\n", buf);
+        std::fflush(out);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> a(argv + 1, argv + argc);
+    if (a.empty()) return 100;
+    std::string cmd = a.front();
+    a.erase(a.begin());
+    if (cmd == "call") return cmd_call(a);
+    if (cmd == "listen") return cmd_listen(a);
+    if (cmd == "send") return cmd_send(a);
+    if (cmd == "syslog-sink") return cmd_syslog_sink(a);
+    return 100;
+}
