@@ -120,6 +120,7 @@ Result<std::string> substitute(const std::string& arg, const std::vector<NicValu
             out += arg.substr(pos);
             break;
         }
+        open = arg.rfind('{', close);  // the innermost: "{{fd}}" gives "{6}"
         out += arg.substr(pos, open - pos);
         std::string inner = arg.substr(open + 1, close - open - 1);
         std::string name = inner.substr(0, inner.find_first_of("0123456789"));

@@ -11,9 +11,11 @@
 //       helper exited 0 and no fd arrived.
 //   listen IFNAME MARKER MS   exit 0 once a frame carrying MARKER is seen
 //   send IFNAME MARKER        send a broadcast frame carrying MARKER
+//   fds [ARGS...]             print "fds: N N ..." (our open fds) and "args: ARGS"
 //   syslog-sink PATH FILE     bind a datagram socket at PATH (/dev/log in the
 //                             test's own /dev) and append each record to FILE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <net/if.h>
 #include <fcntl.h>
 
@@ -29,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -200,6 +203,25 @@ int cmd_send(const std::vector<std::string>& a) {
     return 0;
 }
 
+int cmd_fds(const std::vector<std::string>& a) {
+    DIR* d = opendir("/proc/self/fd");
+    if (!d) die("opendir");
+    std::vector<int> fds;
+    while (dirent* e = readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        int fd = std::atoi(e->d_name);
+        if (fd != dirfd(d)) fds.push_back(fd);
+    }
+    closedir(d);
+    std::sort(fds.begin(), fds.end());
+    std::printf("fds:");
+    for (int fd : fds) std::printf(" %d", fd);
+    std::printf("\nargs:");
+    for (const std::string& s : a) std::printf(" %s", s.c_str());
+    std::printf("\n");
+    return 0;
+}
+
 int cmd_syslog_sink(const std::vector<std::string>& a) {
     int s = socket(AF_UNIX, SOCK_DGRAM, 0);
     sockaddr_un sun{};
@@ -230,6 +252,7 @@ int main(int argc, char** argv) {
     if (cmd == "call") return cmd_call(a);
     if (cmd == "listen") return cmd_listen(a);
     if (cmd == "send") return cmd_send(a);
+    if (cmd == "fds") return cmd_fds(a);
     if (cmd == "syslog-sink") return cmd_syslog_sink(a);
     return 100;
 }
