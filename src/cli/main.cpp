@@ -76,7 +76,10 @@ std::string guest_mac(std::string tap_mac) {
 
 int cmd_run(const std::vector<std::string>& argv) {
     Result<cli::RunArgs> args = cli::parse_run_args(argv, UB_DEFAULT_HELPER);
-    if (!args.ok()) return fail(args.error().message() + "\nTry 'userbridge run --help'.");
+    if (!args.ok()) {
+        fail(args.error().message() + "\nTry 'userbridge run --help'.");
+        return 2;
+    }
 
     std::vector<client::TapHandle> taps;
     std::vector<cli::NicValues> values;

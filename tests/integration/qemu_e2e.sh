@@ -7,8 +7,8 @@
 source "$(dirname "$0")/lib.sh"
 
 command -v qemu-system-x86_64 >/dev/null || { echo "SKIP: qemu-system-x86_64 not installed"; exit 77; }
-GUEST=${UB_GUEST_DIR:-$UB_BUILD_DIR/guest}
-bash "$(dirname "$0")/../guest/build-guest.sh" "$GUEST"
+GUEST=${UB_GUEST_DIR:-$UB_BUILD_DIR/guest}  # built by the guest.build test
+[ -s "$GUEST/vmlinuz" ] || { echo "FAIL: no test guest in $GUEST (run tests/guest/build-guest.sh)"; exit 1; }
 install -m 644 "$GUEST/vmlinuz" "$GUEST/initrd.img" "$T/bin/"
 
 bridge br0

@@ -1,0 +1,34 @@
+#!/bin/bash
+# Installs everything userbridge needs to build, test and run its demo, from
+# Debian 12's own packages. Run as root. Safe to run again.
+set -euo pipefail
+
+packages=(
+    # build
+    g++ cmake make pkg-config
+    libcap-ng-dev     # privilege drop: keep only CAP_NET_ADMIN, clear bounding set
+    libmnl-dev        # rtnetlink: bridge lookup, MTU, MAC, attach, link up
+    libgtest-dev      # unit tests
+    # tests and demo
+    iproute2          # ip: namespaces, bridges, veths
+    libcap2-bin       # setcap: the file-capability install of the helper
+    util-linux        # unshare, setpriv: sandboxes and unprivileged callers
+    qemu-system-x86   # real QEMU, and Debian's qemu-bridge-helper to compare with
+    qemu-system-common
+    busybox-static    # the tiny test guest's userland
+    cpio kmod         # packing the guest's initramfs, resolving its modules
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: everything is installed"
+    exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
