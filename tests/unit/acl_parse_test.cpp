@@ -36,7 +36,10 @@ INSTANTIATE_TEST_SUITE_P(
                       GoodCase{"include /etc/qemu/alice.conf", Verb::Include, "/etc/qemu/alice.conf"},
                       GoodCase{"include sub dir/x.conf", Verb::Include, "sub dir/x.conf"},
                       GoodCase{"  allow br0  ", Verb::Allow, "br0"},
+                      // QEMU splits at the first space, and only if there is
+                      // none at the first tab: "allow\tbr0 " is an error there.
                       GoodCase{"allow\tbr0", Verb::Allow, "br0"},
+                      GoodCase{"allow\tbr0 ", Verb::Allow, "br0"},
                       GoodCase{"allow br0\r", Verb::Allow, "br0"},       // CRLF files
                       GoodCase{"allow br0\n", Verb::Allow, "br0"},
                       GoodCase{"allow 123456789012345", Verb::Allow, "123456789012345"},
