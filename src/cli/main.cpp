@@ -67,13 +67,6 @@ Result<void> keep_only(const std::vector<int>& fds) {
     return Ok{};
 }
 
-std::string guest_mac(std::string tap_mac) {
-    // libvirt's convention is tap MAC = guest MAC with first byte 0xfe; the
-    // reverse gives the guest a locally administered unicast address.
-    if (tap_mac.size() == 17) tap_mac.replace(0, 2, "52");
-    return tap_mac;
-}
-
 int cmd_run(const std::vector<std::string>& argv) {
     Result<cli::RunArgs> args = cli::parse_run_args(argv, UB_DEFAULT_HELPER);
     if (!args.ok()) {
@@ -87,7 +80,7 @@ int cmd_run(const std::vector<std::string>& argv) {
         client::HelperRequest req{args->helper, nic.bridge, nic.vnet_hdr, args->timeout};
         Result<client::TapHandle> tap = client::open_tap_via_helper(req);
         if (!tap.ok()) return fail(with_hint(args->helper, nic.bridge, tap.error()));
-        values.push_back({tap->fd.get(), tap->ifname, guest_mac(tap->mac), tap->mac, tap->mtu});
+        values.push_back({tap->fd.get(), tap->ifname, client::guest_mac(tap->mac), tap->mac, tap->mtu});
         taps.push_back(std::move(*tap));
     }
 

@@ -131,6 +131,12 @@ std::string trimmed(std::string s) {
 
 }  // namespace
 
+std::string guest_mac(const std::string& tap_mac) {
+    std::string mac = tap_mac;
+    if (mac.size() == 17) mac.replace(0, 2, "52");
+    return mac;
+}
+
 Result<TapHandle> describe_tap(UniqueFd fd, const std::string& bridge) {
     ifreq ifr{};
     if (ioctl(fd.get(), TUNGETIFF, &ifr) != 0)

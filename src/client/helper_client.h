@@ -36,4 +36,9 @@ Result<TapHandle> open_tap_via_helper(const HelperRequest& req);
 // is attached to `bridge`.
 Result<TapHandle> describe_tap(UniqueFd fd, const std::string& bridge);
 
+// A MAC for the guest behind a tap: libvirt's convention is tap MAC = guest
+// MAC with the first byte 0xfe; the reverse, with 0x52, gives a locally
+// administered unicast address that pairs visibly with its tap.
+std::string guest_mac(const std::string& tap_mac);
+
 }  // namespace ub::client

@@ -66,7 +66,9 @@ install -m 4755 "$UB_BUILD_DIR/userbridge-helper" "$T/bin/setuid-helper"
 install -m 0755 "$UB_BUILD_DIR/userbridge-helper" "$T/bin/fcap-helper"
 setcap cap_net_admin+ep "$T/bin/fcap-helper"
 install -m 0755 "$UB_BUILD_DIR/userbridge-helper" "$T/bin/plain-helper"
-install -m 0755 "$UB_BUILD_DIR/userbridge" "$UB_BUILD_DIR/tests/ub-testtool" "$T/bin/"
+install -m 0755 "$UB_BUILD_DIR/userbridge" "$UB_BUILD_DIR/tests/ub-testtool" \
+    "$UB_BUILD_DIR/tests/ub-c-client" "$T/bin/"
+install -m 0755 "$UB_BUILD_DIR"/libuserbridge.so.* "$T/bin/"
 if [ -x /usr/lib/qemu/qemu-bridge-helper ]; then
     install -m 4755 /usr/lib/qemu/qemu-bridge-helper "$T/bin/qemu-helper"
 fi

@@ -42,6 +42,21 @@ if [ -x "$T/bin/qemu-helper" ]; then
         grep -q '^tap[0-9]' <(as_alice "$UB" run --helper="$T/bin/qemu-helper" -- echo '{ifname}')
 fi
 
+# libuserbridge's C interface, as a C VMM would use it.
+out=$(as_alice env LD_LIBRARY_PATH="$T/bin" "$T/bin/ub-c-client" "$H" br0)
+check "C API: tap with name, MACs, MTU, vnet_hdr, close-on-exec fd" \
+    grep -qE '^ifname=tap[0-9]+ mac=fe(:[0-9a-f]{2}){5} guest_mac=52(:[0-9a-f]{2}){5} mtu=1450 vnet_hdr=1 fd_is_cloexec=1$' <<<"$out"
+check "C API: vnet_hdr off on request" \
+    grep -q 'vnet_hdr=0' <(as_alice env LD_LIBRARY_PATH="$T/bin" "$T/bin/ub-c-client" "$H" br0 novnet)
+if [ -x "$T/bin/qemu-helper" ]; then
+    check "C API: works with Debian's helper" \
+        grep -q '^ifname=tap' <(as_alice env LD_LIBRARY_PATH="$T/bin" "$T/bin/ub-c-client" "$T/bin/qemu-helper" br0)
+fi
+refused "C API: denial comes back with the helper's words" \
+    "ub-c-client: $H failed (exit status 1): userbridge-helper: access to bridge br2 denied" \
+    as_alice env LD_LIBRARY_PATH="$T/bin" "$T/bin/ub-c-client" "$H" br2
+check "C API: no tap left" test -z "$(taps)"
+
 # Failure paths.
 printf '#!/bin/sh\nexec sleep 61.2345\n' >"$T/bin/hang-helper"
 printf '#!/bin/sh\nexit 0\n' >"$T/bin/silent-helper"

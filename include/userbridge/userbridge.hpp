@@ -1,0 +1,63 @@
+// libuserbridge: obtain bridged tap devices as an unprivileged process.
+//
+// open_tap() runs a QEMU-compatible bridge helper (userbridge-helper by
+// default, Debian's qemu-bridge-helper works too) exactly as QEMU does and
+// returns the tap it hands over, after checking that it is a tap on the
+// requested bridge. Errors are values: nothing here throws.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#ifndef UB_API
+#define UB_API __attribute__((visibility("default")))
+#endif
+
+namespace userbridge {
+
+struct Options {
+    std::string helper;                       // empty: the installed userbridge-helper
+    bool vnet_hdr = true;                     // ask for IFF_VNET_HDR (--use-vnet)
+    std::chrono::milliseconds timeout{10000};  // a helper still running is killed
+};
+
+// One tap, owning its fd: closing it (destruction) removes the interface.
+class UB_API Tap {
+public:
+    Tap(int fd, std::string ifname, std::string mac, unsigned mtu, bool vnet_hdr) noexcept;
+    Tap(Tap&& other) noexcept;
+    Tap& operator=(Tap&& other) noexcept;
+    Tap(const Tap&) = delete;
+    Tap& operator=(const Tap&) = delete;
+    ~Tap();
+
+    int fd() const noexcept { return fd_; }
+    int release() noexcept;                 // the caller now owns the fd
+    const std::string& ifname() const noexcept { return ifname_; }
+    const std::string& mac() const noexcept { return mac_; }  // the tap's own MAC
+    std::string guest_mac() const;          // a MAC for the guest (first byte 0x52)
+    unsigned mtu() const noexcept { return mtu_; }
+    bool vnet_hdr() const noexcept { return vnet_hdr_; }
+
+private:
+    int fd_;
+    std::string ifname_;
+    std::string mac_;
+    unsigned mtu_;
+    bool vnet_hdr_;
+};
+
+struct OpenResult {
+    std::optional<Tap> tap;  // set on success
+    std::string error;       // one line, with the helper's own words; set on failure
+    int error_code = 0;      // errno when a system call failed, else 0
+    explicit operator bool() const noexcept { return tap.has_value(); }
+};
+
+UB_API OpenResult open_tap(const std::string& bridge, const Options& options = {}) noexcept;
+
+// Where the installed userbridge-helper is.
+UB_API const char* default_helper() noexcept;
+
+}  // namespace userbridge

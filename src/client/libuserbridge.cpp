@@ -1,0 +1,110 @@
+// The public API over ub::client: C++ and C. Exceptions stop here.
+#include <unistd.h>
+
+#include <cstring>
+#include <exception>
+#include <utility>
+
+#include "client/helper_client.h"
+#include "userbridge/userbridge.h"
+#include "userbridge/userbridge.hpp"
+
+#ifndef UB_DEFAULT_HELPER
+#error "UB_DEFAULT_HELPER must be set at build time"
+#endif
+
+namespace userbridge {
+
+Tap::Tap(int fd, std::string ifname, std::string mac, unsigned mtu, bool vnet_hdr) noexcept
+    : fd_(fd), ifname_(std::move(ifname)), mac_(std::move(mac)), mtu_(mtu), vnet_hdr_(vnet_hdr) {}
+
+Tap::Tap(Tap&& o) noexcept
+    : fd_(o.release()), ifname_(std::move(o.ifname_)), mac_(std::move(o.mac_)), mtu_(o.mtu_),
+      vnet_hdr_(o.vnet_hdr_) {}
+
+Tap& Tap::operator=(Tap&& o) noexcept {
+    if (this != &o) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = o.release();
+        ifname_ = std::move(o.ifname_);
+        mac_ = std::move(o.mac_);
+        mtu_ = o.mtu_;
+        vnet_hdr_ = o.vnet_hdr_;
+    }
+    return *this;
+}
+
+Tap::~Tap() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+int Tap::release() noexcept { return std::exchange(fd_, -1); }
+
+std::string Tap::guest_mac() const { return ub::client::guest_mac(mac_); }
+
+const char* default_helper() noexcept { return UB_DEFAULT_HELPER; }
+
+OpenResult open_tap(const std::string& bridge, const Options& options) noexcept {
+    OpenResult out;
+    try {
+        ub::client::HelperRequest req{options.helper.empty() ? UB_DEFAULT_HELPER : options.helper,
+                                      bridge, options.vnet_hdr, options.timeout};
+        ub::Result<ub::client::TapHandle> r = ub::client::open_tap_via_helper(req);
+        if (!r.ok()) {
+            out.error = r.error().message();
+            out.error_code = r.error().code();
+            return out;
+        }
+        ub::client::TapHandle& h = r.value();
+        out.tap.emplace(h.fd.release(), h.ifname, h.mac, h.mtu, h.vnet_hdr);
+    } catch (const std::exception& e) {
+        out.error = std::string("libuserbridge: ") + e.what();
+    }
+    return out;
+}
+
+}  // namespace userbridge
+
+namespace {
+void copy_out(char* dst, std::size_t len, const std::string& src) {
+    if (!dst || len == 0) return;
+    std::size_t n = std::min(len - 1, src.size());
+    std::memcpy(dst, src.data(), n);
+    dst[n] = '\0';
+}
+}  // namespace
+
+extern "C" void ub_options_init(struct ub_options* options) {
+    if (!options) return;
+    options->helper = nullptr;
+    options->vnet_hdr = 1;
+    options->timeout_ms = 10000;
+}
+
+extern "C" int ub_open_tap(const char* bridge, const struct ub_options* options,
+                           struct ub_tap* tap, char* err, std::size_t errlen) {
+    if (!bridge || !tap) {
+        copy_out(err, errlen, "ub_open_tap: bridge and tap must not be NULL");
+        return -1;
+    }
+    userbridge::Options o;
+    if (options) {
+        if (options->helper) o.helper = options->helper;
+        o.vnet_hdr = options->vnet_hdr != 0;
+        if (options->timeout_ms > 0) o.timeout = std::chrono::milliseconds(options->timeout_ms);
+    }
+    userbridge::OpenResult r = userbridge::open_tap(bridge, o);
+    if (!r) {
+        copy_out(err, errlen, r.error);
+        return -1;
+    }
+    std::memset(tap, 0, sizeof *tap);
+    copy_out(tap->ifname, sizeof tap->ifname, r.tap->ifname());
+    copy_out(tap->mac, sizeof tap->mac, r.tap->mac());
+    copy_out(tap->guest_mac, sizeof tap->guest_mac, r.tap->guest_mac());
+    tap->mtu = r.tap->mtu();
+    tap->vnet_hdr = r.tap->vnet_hdr() ? 1 : 0;
+    tap->fd = r.tap->release();
+    copy_out(err, errlen, "");
+    return 0;
+}
