@@ -8,7 +8,9 @@ packages=(
     g++ cmake make pkg-config
     libcap-ng-dev     # privilege drop: keep only CAP_NET_ADMIN, clear bounding set
     libmnl-dev        # rtnetlink: bridge lookup, MTU, MAC, attach, link up
+    libseccomp-dev    # the helper's syscall allow-list
     libgtest-dev      # unit tests
+    clang libclang-rt-14-dev  # libFuzzer targets (preset fuzz)
     # tests and demo
     iproute2          # ip: namespaces, bridges, veths
     libcap2-bin       # setcap: the file-capability install of the helper

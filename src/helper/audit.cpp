@@ -7,8 +7,6 @@
 
 namespace ub::helper {
 
-namespace {
-
 std::string user_name(uid_t uid) {
     passwd pw{};
     passwd* found = nullptr;
@@ -16,6 +14,8 @@ std::string user_name(uid_t uid) {
     if (getpwuid_r(uid, &pw, buf, sizeof buf, &found) != 0 || !found) return "?";
     return policy::printable(found->pw_name, 32);
 }
+
+namespace {
 
 // Values are quoted so that a reason with spaces stays one field; untrusted
 // bytes have already been made printable where they entered.
@@ -33,7 +33,7 @@ std::string quoted(const std::string& v) {
 void audit_open() { openlog("userbridge-helper", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV); }
 
 void audit(const AuditRecord& r) {
-    std::string line = std::string("event=") + r.event + " user=" + user_name(r.uid) +
+    std::string line = std::string("event=") + r.event + " user=" + r.user +
                        " uid=" + std::to_string(r.uid) +
                        " caller_pid=" + std::to_string(r.caller_pid) +
                        " bridge=" + quoted(policy::printable(r.bridge));

@@ -9,6 +9,7 @@ namespace ub::helper {
 
 struct AuditRecord {
     const char* event;  // "grant", "deny", "error"
+    std::string user;   // looked up before the sandbox goes on; "?" if unknown
     uid_t uid;
     pid_t caller_pid;
     std::string bridge;
@@ -18,6 +19,9 @@ struct AuditRecord {
 };
 
 void audit_open();
+// The caller's login name, printable, or "?". Reads the user database, so it
+// runs before the seccomp sandbox.
+std::string user_name(uid_t uid);
 void audit(const AuditRecord& rec);
 
 }  // namespace ub::helper

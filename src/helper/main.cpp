@@ -1,9 +1,18 @@
 // userbridge-helper: a drop-in for qemu-bridge-helper.
 //
-// main() is the list of stages; each stage's contract is in the header of the
-// module that implements it. The process runs with CAP_NET_ADMIN only from
-// drop_privileges() on, and as the caller's uid; it reads the ACL as the
-// caller, so an include the caller cannot read is one they are not granted.
+// main() and run() are the list of stages; each stage's contract is in the
+// header of the module that implements it:
+//   sanitize   privilege/process.h  fds 0-2, environment, umask, signals
+//   parse      helper/args.h        argv, before anything else is touched
+//   confine    privilege/process.h  close inherited fds; --fd checked
+//   drop       privilege/process.h  caller's ids, CAP_NET_ADMIN only
+//   decide     policy/loader.h      the ACL, read as the caller
+//   sandbox    privilege/seccomp.h  syscall allow-list
+//   act        net/bridge_port.h    find the bridge; make and attach the tap
+//   hand over  handover/handover.h  SCM_RIGHTS, then audit and exit 0
+// The process runs with CAP_NET_ADMIN only from "drop" on, as the caller's
+// uid, so an ACL include the caller cannot read is one they are not granted.
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,9 +22,11 @@
 #include "handover/handover.h"
 #include "helper/args.h"
 #include "helper/audit.h"
+#include "helper/fault.h"
 #include "net/bridge_port.h"
 #include "policy/loader.h"
 #include "privilege/process.h"
+#include "privilege/seccomp.h"
 
 #ifndef UB_ACL_PATH
 #error "UB_ACL_PATH must be set at build time"
@@ -36,26 +47,38 @@ int fail(const Error& e, int code = kExitFailure) {
     return code;
 }
 
-// Stage: decide. Loads the ACL as the caller and applies it.
 Result<policy::Decision> decide(const std::string& bridge, policy::Policy& held) {
-    held = UB_TRY(policy::load(UB_ACL_PATH));
+    policy::LoadOptions opt;
+    opt.after_open = [](const char*) { helper::fault::at_void("after-acl-open"); };
+    held = UB_TRY(policy::load(UB_ACL_PATH, opt));
     return policy::decide(held.rules, bridge);
+}
+
+// Everything that still needs files or libraries is done before this: glibc
+// reads /etc/localtime for syslog's time stamps once, here.
+Result<void> sandbox() {
+    tzset();
+    UB_TRYV(privilege::install_seccomp(helper::fault::syscalls()));
+    return helper::fault::at("after-seccomp");
 }
 
 int run(const helper::Args& args) {
     privilege::Caller caller{getuid(), getgid(), privilege::Mode::Root};
-    helper::AuditRecord rec{"error", caller.uid, getppid(), args.bridge, {}, {}, {}};
+    helper::AuditRecord rec{"error", "?", caller.uid, getppid(), args.bridge, {}, {}, {}};
     auto refuse = [&](const Error& e) {
         rec.detail = e.message();
         helper::audit(rec);
         return fail(e);
     };
 
+    // Stage: confine.
     if (auto r = privilege::close_fds_except(args.fd); !r.ok()) return refuse(r.error());
     // Checked before we open anything ourselves: if --fd named a closed fd,
     // our own syslog or netlink socket could otherwise take its number.
     if (auto r = handover::check_socket(args.fd); !r.ok()) return refuse(r.error());
     helper::audit_open();
+
+    // Stage: drop.
     Result<privilege::Caller> who = privilege::identify_caller();
     if (!who.ok()) return refuse(who.error());
     caller = *who;
@@ -63,7 +86,9 @@ int run(const helper::Args& args) {
     Result<UniqueFd> tun = net::open_tun();
     if (!tun.ok()) return refuse(tun.error());
     if (auto r = privilege::drop_privileges(caller); !r.ok()) return refuse(r.error());
+    rec.user = helper::user_name(caller.uid);
 
+    // Stage: decide.
     policy::Policy policy;
     Result<policy::Decision> decision = decide(args.bridge, policy);
     if (!decision.ok()) return refuse(decision.error());
@@ -74,17 +99,24 @@ int run(const helper::Args& args) {
         return fail(Error::msg("access to bridge " + args.bridge + " denied: " + decision->reason));
     }
 
-    // Everything the caller gave us is checked before anything is created.
+    // Stage: sandbox. The netlink socket is the last thing we open.
     Result<net::Rtnl> rtnl = net::Rtnl::open();
     if (!rtnl.ok()) return refuse(rtnl.error());
+    if (auto r = sandbox(); !r.ok()) return refuse(r.error());
+
+    // Stage: act. The bridge is checked before anything is created.
     Result<net::LinkInfo> bridge = net::find_bridge(*rtnl, args.bridge);
     if (!bridge.ok()) return refuse(bridge.error());
-
     auto vnet = args.use_vnet ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
-    Result<net::BridgedTap> tap = net::make_bridged_tap(*rtnl, std::move(*tun), *bridge, vnet, caller.uid);
+    Result<net::BridgedTap> tap =
+        net::make_bridged_tap(*rtnl, std::move(*tun), *bridge, vnet, caller.uid, helper::fault::at);
     if (!tap.ok()) return refuse(tap.error());
+
+    // Stage: hand over.
+    if (auto r = helper::fault::at("before-send"); !r.ok()) return refuse(r.error());
     if (auto r = handover::send_fds(args.fd, {tap->tap.fd.get()}); !r.ok())
         return refuse(r.error().context(tap->tap.name));
+    helper::fault::at_void("after-send");
 
     rec.event = "grant";
     rec.tap = tap->tap.name;
@@ -97,7 +129,15 @@ int run(const helper::Args& args) {
 
 }  // namespace
 
+// Sanitizer builds: LeakSanitizer stops the world with ptrace at exit, which
+// a non-dumpable process under seccomp cannot allow. Leaks are still found
+// by the unit tests and the fuzzers, which run without those stages.
+extern "C" __attribute__((visibility("default"))) const char* __asan_default_options() {
+    return "detect_leaks=0";
+}
+
 int main(int argc, char** argv) {
+    helper::fault::init();  // test-only build; nothing in the real helper
     if (auto r = privilege::sanitize_process(); !r.ok()) return fail(r.error());
     std::vector<std::string> words;
     // One more than the limit is enough for parse_args to refuse a huge argv.

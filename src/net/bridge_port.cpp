@@ -16,21 +16,26 @@ Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name) {
 }
 
 Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, UniqueFd tun, const LinkInfo& bridge,
-                                    VnetHdr vnet, uid_t owner) {
+                                    VnetHdr vnet, uid_t owner, StepHook hook) {
     BridgedTap out{UB_TRY(create_tap(std::move(tun), vnet, owner)), {}, bridge.mtu};
-    auto in_context = [&](const Error& e) { return e.context(out.tap.name); };
+    // Every error below returns without releasing out.tap.fd: the tap dies.
+    auto step = [&](Result<void> r, const char* name) -> Result<void> {
+        if (!r.ok()) return r.error().context(out.tap.name);
+        if (hook) return hook(name);
+        return Ok{};
+    };
 
+    UB_TRYV(step(Ok{}, "after-create"));
     Result<LinkInfo> tap = rtnl.get_link(out.tap.name);
-    if (!tap.ok()) return in_context(tap.error());
+    if (!tap.ok()) return tap.error().context(out.tap.name);
     if (!tap->has_mac) return Error::msg(out.tap.name + " has no MAC address");
 
-    if (auto r = rtnl.set_mtu(tap->ifindex, bridge.mtu); !r.ok()) return in_context(r.error());
+    UB_TRYV(step(rtnl.set_mtu(tap->ifindex, bridge.mtu), "after-mtu"));
     out.mac = tap->mac;
     out.mac[0] = 0xfe;
-    if (auto r = rtnl.set_mac(tap->ifindex, out.mac); !r.ok()) return in_context(r.error());
-    if (auto r = rtnl.set_master(tap->ifindex, bridge.ifindex); !r.ok())
-        return in_context(r.error());
-    if (auto r = rtnl.set_up(tap->ifindex); !r.ok()) return in_context(r.error());
+    UB_TRYV(step(rtnl.set_mac(tap->ifindex, out.mac), "after-mac"));
+    UB_TRYV(step(rtnl.set_master(tap->ifindex, bridge.ifindex), "after-attach"));
+    UB_TRYV(step(rtnl.set_up(tap->ifindex), "after-up"));
     return out;
 }
 

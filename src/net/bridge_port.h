@@ -13,6 +13,11 @@ namespace ub::net {
 // Looks up `name` and checks that it is a bridge. Creates nothing.
 Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
 
+// Called after each step of make_bridged_tap with the step's name
+// ("after-create", "after-mtu", "after-mac", "after-attach", "after-up");
+// an error stops the work there. For fault-injection tests; may be null.
+using StepHook = Result<void> (*)(const char* step);
+
 struct BridgedTap {
     Tap tap;
     Mac mac{};
@@ -24,6 +29,6 @@ struct BridgedTap {
 // adopts a VM's address), attaches it, and brings it up. On any error the tap
 // is closed, and since it is not persistent the kernel removes it.
 Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, UniqueFd tun, const LinkInfo& bridge,
-                                    VnetHdr vnet, uid_t owner);
+                                    VnetHdr vnet, uid_t owner, StepHook hook = nullptr);
 
 }  // namespace ub::net

@@ -44,6 +44,7 @@ Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& 
         return Error::msg(path + " is larger than " + std::to_string(opt.max_file_size) +
                           " bytes; refusing it");
     id = {st.st_dev, st.st_ino};
+    if (opt.after_open) opt.after_open(path.c_str());
 
     std::string text;
     char buf[16384];

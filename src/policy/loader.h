@@ -22,6 +22,9 @@ struct LoadOptions {
     int max_depth = 8;                           // nested includes
     std::size_t max_file_size = 4u << 20;         // bytes per file
     std::size_t max_files = 1024;                 // files read in total
+    // Called between the checks on an opened file and reading it; for
+    // fault-injection tests of check-then-read races. May be null.
+    void (*after_open)(const char* path) = nullptr;
 };
 
 struct Policy {

@@ -98,10 +98,12 @@ Result<void> sanitize_process() {
     if (clearenv() != 0) return Error::msg("cannot clear the environment");
     umask(077);
     if (chdir("/") != 0) return Error::sys("cannot change directory to /");
-    // A caller that has gone away must cost us an EPIPE, never our life.
+    // A caller that has gone away must cost us an EPIPE, never our life; a
+    // caller's tiny RLIMIT_FSIZE on our stderr file, an EFBIG, not SIGXFSZ.
     struct sigaction sa {};
     sa.sa_handler = SIG_IGN;
     if (sigaction(SIGPIPE, &sa, nullptr) != 0) return Error::sys("cannot ignore SIGPIPE");
+    if (sigaction(SIGXFSZ, &sa, nullptr) != 0) return Error::sys("cannot ignore SIGXFSZ");
     sigset_t none;
     sigemptyset(&none);
     if (sigprocmask(SIG_SETMASK, &none, nullptr) != 0) return Error::sys("cannot reset signal mask");

@@ -3,7 +3,8 @@
 //
 // Stages, in the order main() runs them:
 //   sanitize_process()  should: make fds 0-2 valid, empty the environment,
-//                       set umask 077, ignore SIGPIPE, unblock signals, cd /.
+//                       set umask 077, ignore SIGPIPE and SIGXFSZ, unblock
+//                       signals, cd /.
 //                       must not: read anything the caller controls.
 //   close_fds_except()  should: close every inherited fd but stdio and the
 //                       one the caller named. must not: keep a directory fd,

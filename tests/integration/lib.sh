@@ -10,8 +10,9 @@
 #   /dev           a minimal tmpfs with null, urandom, net/tun (mode 0666, as
 #                  Debian's udev makes it) and log (a syslog sink)
 #   $T/bin         setuid-helper, fcap-helper (cap_net_admin+ep), plain-helper
-#                  (no privilege), qemu-helper (Debian's, setuid) if installed,
-#                  userbridge, ub-testtool
+#                  (no privilege), faulty-helper (the fault-injection build,
+#                  setuid), qemu-helper (Debian's, setuid) if installed,
+#                  userbridge, ub-testtool, ub-c-client
 #   $SYSLOG        every syslog record the helpers sent
 # Users are plain numeric ids, created nowhere: alice (4711, in group 4800),
 # bob (4712, in no extra group).
@@ -66,6 +67,7 @@ install -m 4755 "$UB_BUILD_DIR/userbridge-helper" "$T/bin/setuid-helper"
 install -m 0755 "$UB_BUILD_DIR/userbridge-helper" "$T/bin/fcap-helper"
 setcap cap_net_admin+ep "$T/bin/fcap-helper"
 install -m 0755 "$UB_BUILD_DIR/userbridge-helper" "$T/bin/plain-helper"
+install -m 4755 "$UB_BUILD_DIR/userbridge-helper-faulty" "$T/bin/faulty-helper"
 install -m 0755 "$UB_BUILD_DIR/userbridge" "$UB_BUILD_DIR/tests/ub-testtool" \
     "$UB_BUILD_DIR/tests/ub-c-client" "$T/bin/"
 install -m 0755 "$UB_BUILD_DIR"/libuserbridge.so.* "$T/bin/"

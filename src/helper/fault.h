@@ -1,0 +1,33 @@
+// Fault injection for the test-only helper build (userbridge-helper-faulty,
+// never installed). In the real helper every call here compiles to nothing.
+//
+// The faulty build reads UB_FAULT=ACTION@POINT before the environment is
+// emptied. At POINT, ACTION happens:
+//   fail     the stage returns an error, as a real failure there would
+//   kill     the helper sends itself SIGKILL
+//   pause    the helper sleeps 2 s (for races and signals from a test)
+//   syscall  the helper attempts open("/etc/hostname"): under seccomp that
+//            must kill it
+// Points: after-acl-open, after-seccomp, after-create, after-mtu, after-mac,
+// after-attach, after-up, before-send, after-send.
+#pragma once
+
+#include <vector>
+
+#include "base/result.h"
+
+namespace ub::helper::fault {
+
+#ifdef UB_FAULT_INJECTION
+void init();
+Result<void> at(const char* point);
+void at_void(const char* point);  // for points that cannot fail
+std::vector<int> syscalls();      // what the actions need under seccomp
+#else
+inline std::vector<int> syscalls() { return {}; }
+inline void init() {}
+inline Result<void> at(const char*) { return Ok{}; }
+inline void at_void(const char*) {}
+#endif
+
+}  // namespace ub::helper::fault

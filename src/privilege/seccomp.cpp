@@ -1,0 +1,80 @@
+#include "privilege/seccomp.h"
+
+#include <seccomp.h>
+#include <sys/socket.h>
+
+#include <memory>
+
+namespace ub::privilege {
+
+namespace {
+
+struct CtxDeleter {
+    void operator()(scmp_filter_ctx ctx) const { seccomp_release(ctx); }
+};
+using Ctx = std::unique_ptr<void, CtxDeleter>;
+
+// Syscalls allowed with any arguments. Each line says who needs it.
+constexpr int kAllowed[] = {
+    // netlink round trips, hand-over, syslog
+    SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
+    SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+    SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
+    // tap creation and set-up on fds we already hold
+    SCMP_SYS(ioctl),
+    // stderr messages, closing fds, fstat by glibc's stdio
+    SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(read), SCMP_SYS(close), SCMP_SYS(fstat),
+    SCMP_SYS(newfstatat), SCMP_SYS(fcntl),
+    // memory: malloc, libstdc++
+    SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
+    SCMP_SYS(mprotect),
+    // time stamps (syslog), pid (syslog, LOG_PID), futexes (stdio locks)
+    SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(time), SCMP_SYS(getpid),
+    SCMP_SYS(futex),
+    // signals and exit
+    SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(exit), SCMP_SYS(exit_group),
+};
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UB_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UB_ASAN 1
+#endif
+#endif
+
+// The sanitizer build's runtime at exit (thread bookkeeping, its own
+// sleep-and-retry) needs these; the real helper never gets them.
+#ifdef UB_ASAN
+constexpr int kSanitizerRuntime[] = {SCMP_SYS(gettid), SCMP_SYS(sched_yield), SCMP_SYS(sigaltstack),
+                                     SCMP_SYS(prctl), SCMP_SYS(getrlimit), SCMP_SYS(prlimit64),
+                                     SCMP_SYS(rt_sigaction), SCMP_SYS(nanosleep),
+                                     SCMP_SYS(clock_nanosleep)};
+#endif
+
+Result<void> check(int rc, const char* what) {
+    if (rc < 0) return Error::sys(std::string("seccomp: ") + what, -rc);
+    return Ok{};
+}
+
+}  // namespace
+
+Result<void> install_seccomp(const std::vector<int>& extra) {
+    Ctx ctx(seccomp_init(SCMP_ACT_KILL_PROCESS));
+    if (!ctx) return Error::msg("seccomp: cannot initialise filter");
+    for (int sc : kAllowed) UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
+#ifdef UB_ASAN
+    for (int sc : kSanitizerRuntime)
+        UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
+#endif
+    for (int sc : extra) UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
+    // New sockets: only unix ones, for syslog's reconnect. The netlink
+    // socket is opened before the filter goes on.
+    scmp_arg_cmp unix_only{0, SCMP_CMP_EQ, AF_UNIX, 0};
+    UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, unix_only),
+                  "socket rule"));
+    UB_TRYV(check(seccomp_load(ctx.get()), "load"));
+    return Ok{};
+}
+
+}  // namespace ub::privilege

@@ -1,0 +1,22 @@
+// The helper's last isolation stage: a syscall allow-list (libseccomp).
+//
+// Installed after the ACL is decided and the caller's name is looked up, just
+// before the network work. From then on the process may only do what that
+// work needs: rtnetlink and tun ioctls, hand-over over the caller's socket,
+// syslog, memory management and exit. It may not open files, execute, fork,
+// ptrace, change ids or capabilities, or create sockets other than unix ones
+// (syslog's reconnect). Anything else kills the process,
+// which the caller sees as a failed helper; the tap, if any, dies with it.
+#pragma once
+
+#include <vector>
+
+#include "base/result.h"
+
+namespace ub::privilege {
+
+// `extra`: syscall numbers to allow beyond the list; only the test build's
+// fault injection (kill itself, sleep) passes any.
+Result<void> install_seccomp(const std::vector<int>& extra = {});
+
+}  // namespace ub::privilege

@@ -1,0 +1,115 @@
+#!/bin/bash
+# Fault injection and attacks on userbridge-helper. Uses the test-only build
+# (userbridge-helper-faulty, setuid) that fails, dies or pauses at a named
+# step when UB_FAULT=ACTION@POINT; after each: no tap left, no stray helper,
+# and the caller sees a clear error.
+source "$(dirname "$0")/lib.sh"
+
+bridge br0
+ip link add br-123456789012 type bridge  # 15 bytes: the longest valid name
+ip link set br-123456789012 up
+acl 'allow br0\nallow br-123456789012\n'
+F=$T/bin/faulty-helper
+call() { as_alice "$T/bin/ub-testtool" call stream -- "$@"; }
+no_taps() { test -z "$(taps)"; }
+
+# killed NAME RC CMD...: CMD must exit with RC (128+signal) and leave no tap.
+killed() {
+    local name=$1 want=$2 rc=0
+    shift 2
+    "$@" >/dev/null 2>"$T/err" || rc=$?
+    if [ "$rc" = "$want" ] && no_taps; then pass "$name (exit $rc, no tap)"; else fail "$name: exit $rc, want $want; taps: $(taps | tr '\n' ' ')"; fi
+}
+
+# Each step of the work: an error there, then death there.
+for point in after-create after-mtu after-mac after-attach after-up before-send; do
+    refused "fail@$point" "injected failure at $point" as_alice env UB_FAULT=fail@$point \
+         "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br0
+    killed "kill@$point" 137 as_alice env UB_FAULT=kill@$point \
+         "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br0
+done
+# Killed right after sending: the caller holds the fd but the helper failed;
+# userbridge run must report it and drop the tap. (userbridge run gives the
+# helper an empty environment, so a wrapper sets UB_FAULT.)
+wrapper() {
+    printf '#!/bin/sh\nexec env UB_FAULT=%s %s "$@"\n' "$1" "$F" >"$T/bin/fault-wrapper"
+    chmod 755 "$T/bin/fault-wrapper"
+}
+wrapper kill@after-send
+refused "kill@after-send through userbridge run" "failed (exit status 137)" \
+    as_alice "$T/bin/userbridge" run --helper="$T/bin/fault-wrapper" -- true
+wrapper fail@after-attach
+refused "userbridge run reports an injected failure" "injected failure at after-attach" \
+    as_alice "$T/bin/userbridge" run --helper="$T/bin/fault-wrapper" -- true
+
+# seccomp: a syscall outside the allow-list kills the helper (SIGSYS).
+killed "open() after the sandbox is killed by seccomp" $((128 + 31)) as_alice env UB_FAULT=syscall@after-seccomp \
+     "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br0
+check "a normal grant passes under seccomp" grep -q tap= <(call "$F" --fd=3 --br=br0)
+
+# The ACL replaced between the checks and the read: we read what we checked.
+acl 'allow br0\n'
+acl 'allow all\n' evil.conf 0644 $ALICE:$ALICE
+(sleep 1; mv /etc/qemu/evil.conf /etc/qemu/bridge.conf) &
+swapper=$!
+refused "ACL swapped after its checks: the checked file decides" "access to bridge br1 denied" \
+    as_alice env UB_FAULT=pause@after-acl-open  "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br1
+wait $swapper
+refused "...and the swapped-in file is refused next time" "is not owned by root" call "$F" --fd=3 --br=br0
+acl 'allow br0\nallow br-123456789012\n'
+
+# Signals from the caller mid-run.
+as_alice env UB_FAULT=pause@after-attach  "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br0 >"$T/out" 2>&1 &
+caller=$!
+sleep 0.5
+pid=$(pgrep -f "faulty-helper --fd=3" | head -n1)
+as_alice kill -STOP "$pid"
+sleep 0.5
+as_alice kill -CONT "$pid"
+rc=0
+wait $caller || rc=$?
+check "SIGSTOP/SIGCONT from the caller: the grant completes" test $rc -eq 0
+check "...with a tap" grep -q tap= "$T/out"
+as_alice env UB_FAULT=pause@after-attach  "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br0 >/dev/null 2>&1 &
+caller=$!
+sleep 0.5
+as_alice pkill -KILL -f "faulty-helper --fd=3"
+rc=0
+wait $caller || rc=$?
+check "SIGKILL from the caller mid-run: helper dies (137)" test $rc -eq 137
+check "...and its half-made tap is gone" no_taps
+check "no helper left running" bash -c '! pgrep -f "faulty-helper --fd=[3]"'
+
+# Resource limits set by the caller.
+# Tiny RLIMIT_NOFILE: at every limit, a clean success or a clear failure.
+for n in 4 5 6 7 8; do
+    rc=0
+    as_alice "$T/bin/ub-testtool" call stream -- /usr/bin/prlimit --nofile=$n -- \
+        "$T/bin/setuid-helper" --fd=3 --br=br0 >"$T/out" 2>"$T/err" || rc=$?
+    if [ $rc -eq 0 ] && grep -q tap= "$T/out" && no_taps; then
+        pass "RLIMIT_NOFILE $n: granted"
+    elif [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ -s "$T/err" ] && no_taps; then
+        pass "RLIMIT_NOFILE $n: $(head -n1 "$T/err")"
+    else
+        fail "RLIMIT_NOFILE $n: exit $rc, stderr: $(head -n1 "$T/err"), taps: $(taps)"
+    fi
+done
+rc=0
+as_alice bash -c "ulimit -f 0; exec \"\$0\" \"\$@\" 2>\"$T/work/stderr-file\"" \
+    "$T/bin/ub-testtool" call stream -- "$T/bin/setuid-helper" --fd=3 --br=nosuch >/dev/null || rc=$?
+check "RLIMIT_FSIZE 0 on stderr's file: exit 1, not SIGXFSZ" test $rc -eq 1
+
+# Huge environment, and names at the limit.
+big=$(head -c 1000 /dev/zero | tr '\0' x)
+out=$(as_alice env $(for i in $(seq 1000); do echo "V$i=$big"; done) \
+    "$T/bin/ub-testtool" call stream -- "$T/bin/setuid-helper" --fd=3 --br=br0)
+check "1 MB of environment is ignored" grep -q tap= <<<"$out"
+check "15-byte bridge name: granted" grep -q tap= <(call "$T/bin/setuid-helper" --fd=3 --br=br-123456789012)
+
+# A caller in its own user and network namespace: the setuid bit gives no
+# root there, and nothing appears in ours.
+refused "caller in its own user+net namespace" "userbridge-helper:" \
+    as_alice unshare --user --map-root-user --net \
+    "$T/bin/ub-testtool" call stream -- "$T/bin/setuid-helper" --fd=3 --br=br0
+check "no tap in our namespace after the namespaced caller" no_taps
+finish
