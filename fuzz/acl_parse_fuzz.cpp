@@ -10,9 +10,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto lines = ub::policy::parse(text, "fuzz.conf");
     if (!lines.ok()) return 0;
     std::vector<ub::policy::Rule> rules;
+    auto name = std::make_shared<const std::string>("fuzz.conf");
     for (const auto& l : *lines)
         if (l.verb != ub::policy::Verb::Include)
-            rules.push_back({l.verb, l.arg == "all" ? "" : l.arg, "fuzz.conf", l.lineno});
+            rules.push_back({l.verb, l.arg == "all" ? "" : l.arg, name, l.lineno});
     (void)ub::policy::decide(rules, "br0");
     return 0;
 }

@@ -9,6 +9,8 @@ packages=(
     libcap-ng-dev     # privilege drop: keep only CAP_NET_ADMIN, clear bounding set
     libmnl-dev        # rtnetlink: bridge lookup, MTU, MAC, attach, link up
     libseccomp-dev    # the helper's syscall allow-list
+    libsystemd-dev    # userbridged: socket activation (sd_listen_fds), sd_notify
+    systemd           # systemd-socket-activate, to test socket activation
     libgtest-dev      # unit tests
     clang libclang-rt-14-dev  # libFuzzer targets (preset fuzz)
     # tests and demo
@@ -19,6 +21,7 @@ packages=(
     qemu-system-common
     busybox-static    # the tiny test guest's userland
     cpio kmod         # packing the guest's initramfs, resolving its modules
+    gnuplot-nox       # the benchmark's plots
 )
 
 missing=()

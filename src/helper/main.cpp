@@ -21,7 +21,7 @@
 
 #include "handover/handover.h"
 #include "helper/args.h"
-#include "helper/audit.h"
+#include "audit/audit.h"
 #include "helper/fault.h"
 #include "net/bridge_port.h"
 #include "policy/loader.h"
@@ -64,10 +64,10 @@ Result<void> sandbox() {
 
 int run(const helper::Args& args) {
     privilege::Caller caller{getuid(), getgid(), privilege::Mode::Root};
-    helper::AuditRecord rec{"error", "?", caller.uid, getppid(), args.bridge, {}, {}, {}};
+    audit::AuditRecord rec{"error", "?", caller.uid, getppid(), args.bridge, {}, {}, {}, "helper"};
     auto refuse = [&](const Error& e) {
         rec.detail = e.message();
-        helper::audit(rec);
+        audit::record(rec);
         return fail(e);
     };
 
@@ -76,7 +76,7 @@ int run(const helper::Args& args) {
     // Checked before we open anything ourselves: if --fd named a closed fd,
     // our own syslog or netlink socket could otherwise take its number.
     if (auto r = handover::check_socket(args.fd); !r.ok()) return refuse(r.error());
-    helper::audit_open();
+    audit::open("userbridge-helper");
 
     // Stage: drop.
     Result<privilege::Caller> who = privilege::identify_caller();
@@ -86,7 +86,7 @@ int run(const helper::Args& args) {
     Result<UniqueFd> tun = net::open_tun();
     if (!tun.ok()) return refuse(tun.error());
     if (auto r = privilege::drop_privileges(caller); !r.ok()) return refuse(r.error());
-    rec.user = helper::user_name(caller.uid);
+    rec.user = audit::user_name(caller.uid);
 
     // Stage: decide.
     policy::Policy policy;
@@ -95,7 +95,7 @@ int run(const helper::Args& args) {
     if (!decision->allowed) {
         rec.event = "deny";
         rec.detail = decision->reason;
-        helper::audit(rec);
+        audit::record(rec);
         return fail(Error::msg("access to bridge " + args.bridge + " denied: " + decision->reason));
     }
 
@@ -123,7 +123,7 @@ int run(const helper::Args& args) {
     rec.mac = net::format_mac(tap->mac);
     rec.detail = decision->reason + ", mode " + privilege::mode_name(caller.mode) +
                  (tap->tap.vnet_hdr ? ", vnet_hdr" : "");
-    helper::audit(rec);
+    audit::record(rec);
     return 0;
 }
 

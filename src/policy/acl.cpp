@@ -51,6 +51,12 @@ Result<Line> parse_line(std::string_view line, std::string_view origin, int line
 
 Result<std::vector<Line>> parse(std::string_view text, std::string_view origin) {
     std::vector<Line> out;
+    UB_TRYV(parse_each(text, origin, [&](Line&& l) { out.push_back(std::move(l)); }));
+    return out;
+}
+
+Result<void> parse_each(std::string_view text, std::string_view origin,
+                        const std::function<void(Line&&)>& each) {
     int lineno = 0;
     while (!text.empty()) {
         ++lineno;
@@ -62,9 +68,9 @@ Result<std::vector<Line>> parse(std::string_view text, std::string_view origin) 
             return at(origin, lineno, "contains a NUL byte");
         std::string_view line = trim(raw);
         if (line.empty() || line.front() == '#') continue;
-        out.push_back(UB_TRY(parse_line(line, origin, lineno)));
+        each(UB_TRY(parse_line(line, origin, lineno)));
     }
-    return out;
+    return Ok{};
 }
 
 Decision decide(const std::vector<Rule>& rules, std::string_view bridge) {
@@ -76,7 +82,7 @@ Decision decide(const std::vector<Rule>& rules, std::string_view bridge) {
         if (r.verb == Verb::Deny && !deny) deny = &r;
         if (r.verb == Verb::Allow && !allow) allow = &r;
     }
-    auto where = [](const Rule* r) { return r->file + ":" + std::to_string(r->lineno); };
+    auto where = [](const Rule* r) { return *r->file + ":" + std::to_string(r->lineno); };
     if (deny) return {false, deny, "denied by " + where(deny)};
     if (allow) return {true, allow, "allowed by " + where(allow)};
     return {false, nullptr, "no rule allows it (the default is deny)"};

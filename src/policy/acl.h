@@ -8,6 +8,8 @@
 // from QEMU on purpose we fail closed (see docs/man/userbridge-acl.5).
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,12 +31,20 @@ struct Line {
 // "origin:line: message". Pure: no I/O, safe on any bytes.
 Result<std::vector<Line>> parse(std::string_view text, std::string_view origin);
 
+// The same, handing each line to `each` as it is parsed instead of building
+// a vector: the loader's path, which keeps a large ACL's memory (and so its
+// page faults, the main cost of a short-lived helper) down.
+Result<void> parse_each(std::string_view text, std::string_view origin,
+                        const std::function<void(Line&&)>& each);
+
 // An allow or deny rule, with where it came from.
 struct Rule {
     Verb verb;           // Allow or Deny
     std::string bridge;  // empty: "all"
-    std::string file;
+    // Shared by every rule of a file: one allocation per file, not per rule.
+    std::shared_ptr<const std::string> file;
     int lineno;
+    int file_index = 0;  // into Policy::files, when loaded from disk
 };
 
 struct Decision {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -24,14 +25,39 @@ struct Loader {
     Policy policy;
     std::vector<FileId> stack;  // files being read, outermost first
 
-    Result<void> load_file(const std::string& path, bool is_include, int depth);
-    Result<std::string> read_checked(const UniqueFd& fd, const std::string& path, FileId& id);
+    Result<void> load_file(const std::string& path, int includer, int depth);
+    Result<std::string> read_checked(const UniqueFd& fd, const std::string& path, FileId& id,
+                                     Perm& perm);
 };
+
+// The directories a caller must search to reach `path`: stat'ed by path, so
+// only meaningful for root-controlled directories, which is all we accept
+// rules from anyway (a file's own checks are on its fd).
+std::vector<Perm> dir_perms(const std::string& path) {
+    std::vector<Perm> out;
+    for (std::size_t slash = path.find('/', 1); slash != std::string::npos;
+         slash = path.find('/', slash + 1)) {
+        struct stat st {};
+        if (stat(path.substr(0, slash).c_str(), &st) == 0) out.push_back({st.st_uid, st.st_gid, st.st_mode});
+    }
+    struct stat root {};
+    if (path.front() == '/' && stat("/", &root) == 0) out.insert(out.begin(), {root.st_uid, root.st_gid, root.st_mode});
+    return out;
+}
+
+bool permits(const Perm& p, const Credentials& who, mode_t owner_bit) {
+    // Bits for owner, group, other: owner_bit, owner_bit >> 3, owner_bit >> 6.
+    if (p.uid == who.uid) return p.mode & owner_bit;
+    bool in_group = p.gid == who.gid;
+    for (gid_t g : who.groups) in_group = in_group || g == p.gid;
+    if (in_group) return p.mode & (owner_bit >> 3);
+    return p.mode & (owner_bit >> 6);
+}
 
 bool skippable(int err) { return err == EACCES || err == ENOENT || err == ENOTDIR; }
 
 Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& path,
-                                         FileId& id) {
+                                         FileId& id, Perm& perm) {
     struct stat st {};
     if (fstat(fd.get(), &st) != 0) return Error::sys("cannot stat " + path);
     if (!S_ISREG(st.st_mode)) return Error::msg(path + " is not a regular file");
@@ -44,9 +70,11 @@ Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& 
         return Error::msg(path + " is larger than " + std::to_string(opt.max_file_size) +
                           " bytes; refusing it");
     id = {st.st_dev, st.st_ino};
+    perm = {st.st_uid, st.st_gid, st.st_mode};
     if (opt.after_open) opt.after_open(path.c_str());
 
     std::string text;
+    text.reserve(static_cast<std::size_t>(st.st_size));
     char buf[16384];
     for (;;) {
         ssize_t n = ::read(fd.get(), buf, sizeof buf);
@@ -62,11 +90,12 @@ Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& 
     return text;
 }
 
-Result<void> Loader::load_file(const std::string& path, bool is_include, int depth) {
+Result<void> Loader::load_file(const std::string& path, int includer, int depth) {
+    bool is_include = includer >= 0;
     if (depth > opt.max_depth)
         return Error::msg(path + ": includes nested deeper than " +
                           std::to_string(opt.max_depth) + " levels");
-    if (policy.files_read.size() >= opt.max_files)
+    if (policy.files.size() >= opt.max_files)
         return Error::msg(path + ": more than " + std::to_string(opt.max_files) +
                           " files included");
 
@@ -85,21 +114,32 @@ Result<void> Loader::load_file(const std::string& path, bool is_include, int dep
     }
 
     FileId id{};
-    std::string text = UB_TRY(read_checked(fd, path, id));
+    Perm perm{};
+    std::string text = UB_TRY(read_checked(fd, path, id, perm));
     for (const FileId& open_id : stack)
         if (open_id == id) return Error::msg(path + ": include cycle");
-    policy.files_read.push_back(path);
+    int index = static_cast<int>(policy.files.size());
+    policy.files.push_back({path, perm, dir_perms(path), includer});
 
-    std::vector<Line> lines = UB_TRY(parse(text, path));
+    // One shared name for all of this file's rules. Includes are read where
+    // they stand, so rules keep QEMU's reading order.
+    auto name = std::make_shared<const std::string>(path);
+    // At most one rule a line: growing the vector once spares a large ACL
+    // the copies and fresh pages of repeated doubling.
+    policy.rules.reserve(policy.rules.size() +
+                         static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
     stack.push_back(id);
-    for (Line& line : lines) {
+    Result<void> failed = Ok{};
+    UB_TRYV(parse_each(text, path, [&](Line&& line) {
+        if (!failed.ok()) return;
         if (line.verb == Verb::Include) {
-            UB_TRYV(load_file(resolve_include(path, line.arg), true, depth + 1));
-            continue;
+            failed = load_file(resolve_include(path, line.arg), index, depth + 1);
+            return;
         }
         std::string bridge = line.arg == "all" ? std::string() : std::move(line.arg);
-        policy.rules.push_back(Rule{line.verb, std::move(bridge), path, line.lineno});
-    }
+        policy.rules.push_back(Rule{line.verb, std::move(bridge), name, line.lineno, index});
+    }));
+    UB_TRYV(failed);
     stack.pop_back();
     return Ok{};
 }
@@ -115,8 +155,27 @@ std::string resolve_include(const std::string& including_file, const std::string
 
 Result<Policy> load(const std::string& path, const LoadOptions& options) {
     Loader loader{options, {}, {}};
-    UB_TRYV(loader.load_file(path, false, 0));
+    UB_TRYV(loader.load_file(path, -1, 0));
     return std::move(loader.policy);
+}
+
+Result<std::vector<Rule>> rules_for(const Policy& policy, const Credentials& who) {
+    // Files come in the order read, so an includer precedes what it includes.
+    std::vector<bool> readable(policy.files.size(), false);
+    for (std::size_t i = 0; i < policy.files.size(); ++i) {
+        const FileInfo& f = policy.files[i];
+        bool ok = permits(f.perm, who, S_IRUSR);
+        for (const Perm& d : f.dirs) ok = ok && permits(d, who, S_IXUSR);
+        if (f.includer >= 0) ok = ok && readable[static_cast<std::size_t>(f.includer)];
+        readable[i] = ok;
+    }
+    if (policy.files.empty() || !readable[0])
+        return Error::msg("cannot open " + (policy.files.empty() ? std::string("the ACL") : policy.files[0].path) +
+                          ": Permission denied");
+    std::vector<Rule> out;
+    for (const Rule& r : policy.rules)
+        if (readable[static_cast<std::size_t>(r.file_index)]) out.push_back(r);
+    return out;
 }
 
 }  // namespace ub::policy

@@ -27,11 +27,40 @@ struct LoadOptions {
     void (*after_open)(const char* path) = nullptr;
 };
 
+// Owner and mode of a file or directory, as read when the policy was loaded.
+struct Perm {
+    uid_t uid;
+    gid_t gid;
+    mode_t mode;
+};
+
+struct FileInfo {
+    std::string path;
+    Perm perm;
+    std::vector<Perm> dirs;  // the directories on its path, outermost first
+    int includer;            // index into Policy::files, -1 for the main file
+};
+
 struct Policy {
-    std::vector<Rule> rules;
-    std::vector<std::string> files_read;     // in order
+    std::vector<Rule> rules;                 // Rule::file indexes `files`
+    std::vector<FileInfo> files;             // in the order read
     std::vector<std::string> skipped;        // "path: why" for skipped includes
 };
+
+// Who asks, for a daemon that loaded the policy as root and must apply the
+// caller's file permissions itself (the helper reads as the caller, so the
+// kernel applies them).
+struct Credentials {
+    uid_t uid;
+    gid_t gid;
+    std::vector<gid_t> groups;
+};
+
+// The rules `who` would have read themselves: those of every file they may
+// read (read permission on it, search permission on its directories) whose
+// includers they may read too. An error when they may not read the main
+// file, as the helper would fail to open it. Pure.
+Result<std::vector<Rule>> rules_for(const Policy& policy, const Credentials& who);
 
 Result<Policy> load(const std::string& path, const LoadOptions& options = {});
 

@@ -12,8 +12,9 @@ std::vector<Rule> rules_of(const char* text) {
     auto lines = parse(text, "acl");
     EXPECT_TRUE(lines.ok());
     std::vector<Rule> rules;
+    auto name = std::make_shared<const std::string>("acl");
     for (const Line& l : *lines)
-        rules.push_back(Rule{l.verb, l.arg == "all" ? "" : l.arg, "acl", l.lineno});
+        rules.push_back(Rule{l.verb, l.arg == "all" ? "" : l.arg, name, l.lineno});
     return rules;
 }
 

@@ -25,6 +25,7 @@ protected:
         ASSERT_NE(mkdtemp(tmpl), nullptr);
         dir = tmpl;
         opt.trusted_owner = geteuid();
+        chmod(dir.c_str(), 0755);  // callers in rules_for tests must search it
     }
     void TearDown() override { fs::remove_all(dir); }
 
@@ -50,9 +51,11 @@ TEST_F(Loader, ReadsRulesWithTheirOrigin) {
     auto p = load(main, opt);
     ASSERT_TRUE(p.ok()) << p.error().message();
     ASSERT_EQ(p->rules.size(), 2u);
-    EXPECT_EQ(p->rules[1].file, main);
+    EXPECT_EQ(*p->rules[1].file, main);
     EXPECT_EQ(p->rules[1].lineno, 3);
-    EXPECT_EQ(p->files_read, std::vector<std::string>{main});
+    ASSERT_EQ(p->files.size(), 1u);
+    EXPECT_EQ(p->files[0].path, main);
+    EXPECT_EQ(p->files[0].includer, -1);
 }
 
 TEST_F(Loader, RelativeIncludeResolvesAgainstTheIncludingFile) {
@@ -62,7 +65,7 @@ TEST_F(Loader, RelativeIncludeResolvesAgainstTheIncludingFile) {
     auto p = load(main, opt);
     ASSERT_TRUE(p.ok()) << p.error().message();
     ASSERT_EQ(p->rules.size(), 1u);
-    EXPECT_EQ(p->rules[0].file, dir + "/sub/alice.conf");
+    EXPECT_EQ(*p->rules[0].file, dir + "/sub/alice.conf");
     EXPECT_EQ(resolve_include("/etc/qemu/bridge.conf", "x.conf"), "/etc/qemu/x.conf");
     EXPECT_EQ(resolve_include("/etc/qemu/bridge.conf", "/abs.conf"), "/abs.conf");
 }
@@ -161,6 +164,51 @@ TEST_F(Loader, HardLinkToAnUntrustedFileIsStillCheckedByOwner) {
     std::string hard = dir + "/bridge.conf";
     ASSERT_EQ(link(user_file.c_str(), hard.c_str()), 0);
     EXPECT_NE(fails(hard).find("is not owned by root (owner uid 12345)"), std::string::npos);
+}
+
+// rules_for(): the daemon's view of what a caller could have read.
+TEST_F(Loader, RulesForAppliesTheCallersFilePermissions) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to chown";
+    std::string main = write("bridge.conf", "allow br0\ninclude lab.conf\n");
+    std::string lab = write("lab.conf", "allow br1\ninclude deep.conf\n", 0640);
+    write("deep.conf", "allow br2\n", 0644);  // readable, but only through lab.conf
+    ASSERT_EQ(chown(lab.c_str(), 0, 4800), 0);
+    opt.trusted_owner = 0;
+    auto p = load(main, opt);
+    ASSERT_TRUE(p.ok()) << p.error().message();
+    ASSERT_EQ(p->rules.size(), 3u);
+
+    auto names = [&](const Credentials& who) {
+        auto r = rules_for(*p, who);
+        EXPECT_TRUE(r.ok());
+        std::string out;
+        for (const Rule& rule : *r) out += rule.bridge + " ";
+        return out;
+    };
+    EXPECT_EQ(names({4711, 4711, {4800}}), "br0 br1 br2 ");  // member of the lab group
+    EXPECT_EQ(names({4712, 4712, {}}), "br0 ");              // lab.conf unreadable: skipped
+    EXPECT_EQ(names({4713, 4800, {}}), "br0 br1 br2 ");       // primary group counts
+    EXPECT_EQ(names({0, 0, {}}), "br0 br1 br2 ");
+
+    chmod(main.c_str(), 0600);
+    p = load(main, opt);
+    ASSERT_TRUE(p.ok());
+    auto r = rules_for(*p, {4711, 4711, {4800}});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message(), "cannot open " + main + ": Permission denied");
+}
+
+TEST_F(Loader, RulesForNeedsSearchPermissionOnDirectories) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root";
+    write("sub/inc.conf", "allow br1\n");
+    std::string main = write("bridge.conf", "allow br0\ninclude sub/inc.conf\n");
+    chmod((dir + "/sub").c_str(), 0700);
+    opt.trusted_owner = 0;
+    auto p = load(main, opt);
+    ASSERT_TRUE(p.ok());
+    auto r = rules_for(*p, {4711, 4711, {}});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->size(), 1u);
 }
 
 }  // namespace

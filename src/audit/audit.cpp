@@ -1,11 +1,11 @@
-#include "helper/audit.h"
+#include "audit/audit.h"
 
 #include <pwd.h>
 #include <syslog.h>
 
 #include "policy/ifname.h"
 
-namespace ub::helper {
+namespace ub::audit {
 
 std::string user_name(uid_t uid) {
     passwd pw{};
@@ -30,18 +30,19 @@ std::string quoted(const std::string& v) {
 
 }  // namespace
 
-void audit_open() { openlog("userbridge-helper", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV); }
+void open(const char* ident) { openlog(ident, LOG_PID | LOG_NDELAY, LOG_AUTHPRIV); }
 
-void audit(const AuditRecord& r) {
+void record(const AuditRecord& r) {
     std::string line = std::string("event=") + r.event + " user=" + r.user +
                        " uid=" + std::to_string(r.uid) +
                        " caller_pid=" + std::to_string(r.caller_pid) +
                        " bridge=" + quoted(policy::printable(r.bridge));
     if (!r.tap.empty()) line += " tap=" + r.tap;
     if (!r.mac.empty()) line += " mac=" + r.mac;
+    if (!r.via.empty()) line += " via=" + r.via;
     if (!r.detail.empty()) line += " detail=" + quoted(r.detail);
     int prio = r.event[0] == 'g' ? LOG_NOTICE : LOG_WARNING;
     syslog(LOG_AUTHPRIV | prio, "%s", line.c_str());
 }
 
-}  // namespace ub::helper
+}  // namespace ub::audit

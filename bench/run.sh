@@ -1,0 +1,118 @@
+#!/bin/bash
+# Grant-latency benchmark: userbridge-helper against Debian's
+# qemu-bridge-helper, side by side and interleaved, in one run.
+#
+#   bench/run.sh            full run; rewrites docs/PERFORMANCE.md and
+#                           docs/perf/ (CSV, PNG)
+#   bench/run.sh --smoke --out DIR   a few grants of everything into DIR
+#
+# Run as root, after a build (UB_BUILD_DIR, default build/). Everything
+# happens in a throwaway network and mount namespace (the integration tests'
+# sandbox): a bridge, setuid and file-capability copies of the helpers, an
+# unprivileged caller. Each grant is timed by ub-bench from fork to the tap
+# fd received and the helper reaped, as QEMU does it; the tap is closed
+# outside the timed span. Timings are reported, never asserted.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+export UB_BUILD_DIR=${UB_BUILD_DIR:-$root/build}
+
+smoke=0
+out=$root/docs/perf
+args=("$@")
+while [ $# -gt 0 ]; do
+    case $1 in
+        --smoke) smoke=1 ;;
+        --out) out=$2; shift ;;
+        *) echo "usage: bench/run.sh [--smoke] [--out DIR]" >&2; exit 2 ;;
+    esac
+    shift
+done
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+set -- "${args[@]}"
+
+# Enter the sandbox (re-executes this script inside it).
+source "$root/tests/integration/lib.sh"
+trap 'ub_cleanup' EXIT
+
+if [ $smoke = 1 ]; then
+    ROUNDS=2 PER_ROUND=5 CONC_ROUNDS=1 CONC_COUNT=8 TAPS="0 20" ACLS="10 100" PARAM_COUNT=5 DECIDE_ROUNDS=10
+else
+    ROUNDS=10 PER_ROUND=30 CONC_ROUNDS=4 CONC_COUNT=80 TAPS="0 250 500 1000" ACLS="10 100 1000 10000" PARAM_COUNT=60 DECIDE_ROUNDS=200
+fi
+
+bridge br0
+acl 'allow br0\n'
+[ -x "$T/bin/qemu-helper" ] || { echo "bench: Debian's qemu-bridge-helper is missing (qemu-system-common)" >&2; exit 1; }
+install -m 4755 "$UB_BUILD_DIR/bench/ub-noop" "$T/bin/setuid-noop"
+install -m 0755 "$UB_BUILD_DIR/bench/ub-bench" "$T/bin/"
+B=$T/bin/ub-bench
+declare -A HELPER=([debian-setuid]=$T/bin/qemu-helper [userbridge-setuid]=$T/bin/setuid-helper
+                   [userbridge-fcap]=$T/bin/fcap-helper)
+NAMES=(debian-setuid userbridge-setuid userbridge-fcap)
+raw=$out/raw.csv
+echo "scenario,helper,param,latency_us,maxrss_kb" >"$raw"
+
+# grants SCENARIO PARAM NAME COUNT CONC: append samples; print throughput.
+grants() {
+    local scenario=$1 param=$2 name=$3 count=$4 conc=$5
+    as_alice "$B" grants "${HELPER[$name]}" br0 "$count" "$conc" >"$T/samples"
+    grep -v '^wall_ns' "$T/samples" | awk -v s="$scenario" -v h="$name" -v p="$param" \
+        '{printf "%s,%s,%s,%.1f,%d\n", s, h, p, $1 / 1000, $2}' >>"$raw"
+    awk -v c="$count" '/^wall_ns/ {printf "%.1f", c / ($2 / 1e9)}' "$T/samples"
+}
+
+shuffled() { printf '%s\n' "$@" | shuf; }
+
+echo "bench: sequential, interleaved: $ROUNDS rounds x $PER_ROUND grants per helper"
+for r in $(seq "$ROUNDS"); do
+    for name in $(shuffled "${NAMES[@]}" floor); do
+        if [ "$name" = floor ]; then
+            as_alice "$B" floor "$T/bin/setuid-noop" "$PER_ROUND" |
+                awk '{printf "sequential,floor-setuid-noop,1,%.1f,%d\n", $1 / 1000, $2}' >>"$raw"
+        else
+            grants sequential 1 "$name" "$PER_ROUND" 1 >/dev/null
+        fi
+    done
+done
+
+echo "bench: 8 concurrent clients, interleaved: $CONC_ROUNDS rounds x $CONC_COUNT grants per helper"
+tput=$out/throughput.csv
+echo "helper,round,grants_per_s" >"$tput"
+for r in $(seq "$CONC_ROUNDS"); do
+    for name in $(shuffled "${NAMES[@]}"); do
+        echo "$name,$r,$(grants concurrent 8 "$name" "$CONC_COUNT" 8)" >>"$tput"
+    done
+done
+sequential_tput() {
+    for r in 1 2; do for name in $(shuffled "${NAMES[@]}"); do
+        echo "$name-sequential,$r,$(grants throughput-seq 1 "$name" "$CONC_COUNT" 1)" >>"$tput"
+    done; done
+}
+sequential_tput
+
+echo "bench: taps already on the bridge: $TAPS"
+have=0
+for n in $TAPS; do
+    while [ $have -lt "$n" ]; do
+        ip tuntap add dev "bt$have" mode tap
+        ip link set "bt$have" master br0 up
+        have=$((have + 1))
+    done
+    for name in $(shuffled "${NAMES[@]}"); do grants taps "$n" "$name" "$PARAM_COUNT" 1 >/dev/null; done
+done
+for i in $(seq 0 $((have - 1))); do ip link del "bt$i"; done
+
+echo "bench: ACL size: $ACLS rules"
+for n in $ACLS; do
+    { for i in $(seq 1 $((n - 1))); do echo "allow xbr$i"; done; echo "allow br0"; } >/etc/qemu/bridge.conf
+    for name in $(shuffled "${NAMES[@]}"); do grants acl "$n" "$name" "$PARAM_COUNT" 1 >/dev/null; done
+    as_alice "$B" decide /etc/qemu/bridge.conf br0 "$DECIDE_ROUNDS" |
+        awk -v n="$n" '{print n "," $1 "," $2}' >>"$out/decide.csv.tmp"
+done
+{ echo "rules,measure,ns"; cat "$out/decide.csv.tmp"; } >"$out/decide.csv"
+rm -f "$out/decide.csv.tmp"
+acl 'allow br0\n'
+
+bash "$here/report.sh" "$out" "$smoke"

@@ -1,0 +1,52 @@
+// userbridge-client: a QEMU bridge helper with no privilege at all. QEMU (or
+// libvirt) runs it exactly like qemu-bridge-helper:
+//   userbridge-client [--use-vnet] --br=BRIDGE --fd=N
+// It asks userbridged for the tap and passes the fd on over socket N, so
+// `-netdev bridge,br=br0,helper=/usr/libexec/userbridge-client` needs no
+// setuid or file-capability binary on the system.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "client/daemon_client.h"
+#include "handover/handover.h"
+#include "helper/args.h"
+
+#ifndef UB_SOCKET_PATH
+#error "UB_SOCKET_PATH must be set at build time"
+#endif
+
+int main(int argc, char** argv) {
+    std::vector<std::string> words;
+    for (int i = 1; i < argc && argv[i] && words.size() <= ub::helper::kMaxArgs; ++i)
+        words.emplace_back(argv[i]);
+    auto args = ub::helper::parse_args(words);
+    if (!args.ok()) {
+        std::fprintf(stderr, "userbridge-client: %s\n", args.error().message().c_str());
+        return 2;
+    }
+    if (args->action == ub::helper::Action::Help) {
+        std::puts("Usage: userbridge-client [--use-vnet] --br=BRIDGE --fd=N\n"
+                  "A QEMU bridge helper that asks userbridged (" UB_SOCKET_PATH ") for the tap.");
+        return 0;
+    }
+    if (args->action == ub::helper::Action::Version) {
+        std::puts("userbridge-client " UB_VERSION);
+        return 0;
+    }
+    if (auto r = ub::handover::check_socket(args->fd); !r.ok()) {
+        std::fprintf(stderr, "userbridge-client: %s\n", r.error().message().c_str());
+        return 1;
+    }
+    ub::client::DaemonRequest req{UB_SOCKET_PATH, args->bridge, args->use_vnet, "", std::chrono::milliseconds(10000)};
+    auto tap = ub::client::open_tap_via_daemon(req);
+    if (!tap.ok()) {
+        std::fprintf(stderr, "userbridge-client: %s\n", tap.error().message().c_str());
+        return 1;
+    }
+    if (auto r = ub::handover::send_fds(args->fd, {tap->fd.get()}); !r.ok()) {
+        std::fprintf(stderr, "userbridge-client: %s\n", r.error().message().c_str());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,100 @@
+#include "client/daemon_client.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "protocol/wire.h"
+
+namespace ub::client {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Result<void> wait_for(int fd, short events, Clock::time_point deadline, const char* what) {
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) return Error::msg(std::string("userbridged did not answer in time (") + what + ")");
+        pollfd p{fd, events, 0};
+        int n = poll(&p, 1, static_cast<int>(left));
+        if (n > 0) return Ok{};
+        if (n < 0 && errno != EINTR) return Error::sys("poll");
+    }
+}
+
+}  // namespace
+
+bool daemon_socket_present(const std::string& path) {
+    struct stat st {};
+    return stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+Result<TapHandle> open_tap_via_daemon(const DaemonRequest& req) {
+    auto deadline = Clock::now() + req.timeout;
+    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd.valid()) return Error::sys("socket");
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    if (req.socket.size() >= sizeof sun.sun_path) return Error::msg("socket path too long");
+    std::memcpy(sun.sun_path, req.socket.c_str(), req.socket.size());
+    if (connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0 && errno != EINPROGRESS)
+        return Error::sys("cannot connect to userbridged at " + req.socket);
+
+    protocol::Request r{req.vnet_hdr, 1, req.bridge, req.vm_name};
+    auto bytes = protocol::encode(r);
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+        UB_TRYV(wait_for(fd.get(), POLLOUT, deadline, "sending"));
+        ssize_t n = send(fd.get(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (n < 0) return Error::sys("cannot send the request to userbridged");
+        sent += static_cast<std::size_t>(n);
+    }
+
+    // The reply, with the fds on its first byte: the first recvmsg carries
+    // them; later ones only complete the bytes.
+    std::string reply;
+    std::vector<UniqueFd> fds;
+    while (reply.size() < protocol::kReplySize) {
+        UB_TRYV(wait_for(fd.get(), POLLIN, deadline, "receiving"));
+        char buf[protocol::kReplySize];
+        iovec iov{buf, protocol::kReplySize - reply.size()};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        ssize_t n = recvmsg(fd.get(), &msg, MSG_CMSG_CLOEXEC);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (n < 0) return Error::sys("cannot receive the reply from userbridged");
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+            std::size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (std::size_t i = 0; i < k; ++i) {
+                int got;
+                std::memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
+                fds.emplace_back(got);
+            }
+        }
+        if (msg.msg_flags & MSG_CTRUNC) return Error::msg("the reply's fds were truncated");
+        if (n == 0) return Error::msg("userbridged closed the connection without a full reply");
+        reply.append(buf, static_cast<std::size_t>(n));
+    }
+    protocol::Reply rep = UB_TRY(protocol::decode_reply(reply));
+    if (rep.status != protocol::Status::Granted)
+        return Error::msg("userbridged: " + rep.message);
+    if (fds.size() != rep.nfds || fds.size() != 1)
+        return Error::msg("userbridged sent " + std::to_string(fds.size()) + " fds, expected 1");
+    TapHandle t = UB_TRY(describe_tap(std::move(fds[0]), req.bridge));
+    if (t.ifname != rep.ifname) return Error::msg("userbridged's reply names another tap than it sent");
+    return t;
+}
+
+}  // namespace ub::client

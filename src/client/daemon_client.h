@@ -1,0 +1,26 @@
+// Obtaining a tap from userbridged: connect, send one request, receive the
+// reply with its fd, check both. Unprivileged code.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "base/result.h"
+#include "client/helper_client.h"
+
+namespace ub::client {
+
+struct DaemonRequest {
+    std::string socket;
+    std::string bridge;
+    bool vnet_hdr = true;
+    std::string vm_name;
+    std::chrono::milliseconds timeout{10000};
+};
+
+Result<TapHandle> open_tap_via_daemon(const DaemonRequest& req);
+
+// True when `path` is a unix socket (the daemon may be listening on it).
+bool daemon_socket_present(const std::string& path);
+
+}  // namespace ub::client

@@ -1,0 +1,35 @@
+// One request, decided and acted on: the daemon's counterpart of the
+// helper's decide/act stages, built from the same policy, net and audit
+// modules. The caller is who SO_PEERCRED says, never what the request says.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "audit/audit.h"
+#include "base/fd.h"
+#include "policy/loader.h"
+#include "protocol/wire.h"
+
+namespace ub::daemon {
+
+struct Peer {
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+};
+
+struct Outcome {
+    protocol::Reply reply;
+    UniqueFd tap;              // set when granted
+    audit::AuditRecord record;
+};
+
+// The caller's credentials as the ACL sees them: SO_PEERCRED's uid and gid
+// plus the uid's supplementary groups from the group database.
+policy::Credentials credentials_of(const Peer& peer, std::string& user_name);
+
+Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::Request& req);
+
+}  // namespace ub::daemon

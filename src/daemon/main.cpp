@@ -1,0 +1,152 @@
+// userbridged: the socket-activated way to bridged taps, with no setuid or
+// file-capability binary on the system.
+//
+// Stages: sanitize (as the helper); take the listening socket from systemd
+// (sd_listen_fds) or make it; drop every capability but CAP_NET_ADMIN (root's
+// uid stays, so root-owned ACL files stay readable without CAP_DAC_OVERRIDE),
+// no-new-privs; load the ACL; serve. Callers are identified by SO_PEERCRED.
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cap-ng.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "audit/audit.h"
+#include "daemon/server.h"
+#include "privilege/process.h"
+
+#ifndef UB_ACL_PATH
+#error "UB_ACL_PATH must be set at build time"
+#endif
+#ifndef UB_SOCKET_PATH
+#error "UB_SOCKET_PATH must be set at build time"
+#endif
+
+namespace {
+
+using namespace ub;
+
+struct Options {
+    std::string socket = UB_SOCKET_PATH;
+    std::string acl = UB_ACL_PATH;
+    daemon::Limits limits;
+};
+
+int fail(const std::string& m) {
+    std::fprintf(stderr, "userbridged: %s\n", m.c_str());
+    return 1;
+}
+
+Result<unsigned> number(const std::string& flag, const std::string& v, unsigned lo, unsigned hi) {
+    if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(v) < lo || std::stoul(v) > hi)
+        return Error::msg(flag + " must be a number from " + std::to_string(lo) + " to " + std::to_string(hi));
+    return static_cast<unsigned>(std::stoul(v));
+}
+
+Result<Options> parse(const std::vector<std::string>& args) {
+    Options o;
+    for (const std::string& a : args) {
+        auto val = [&](const char* flag) -> const char* {
+            std::size_t n = std::strlen(flag);
+            return a.compare(0, n, flag) == 0 ? a.c_str() + n : nullptr;
+        };
+        if (const char* v = val("--socket=")) {
+            o.socket = v;
+            if (o.socket.empty() || o.socket[0] != '/' || o.socket.size() >= sizeof(sockaddr_un::sun_path))
+                return Error::msg("--socket needs an absolute path shorter than 108 bytes");
+        } else if (const char* v2 = val("--config=")) {
+            o.acl = v2;
+            if (o.acl.empty() || o.acl[0] != '/') return Error::msg("--config needs an absolute path");
+        } else if (const char* v3 = val("--max-per-uid=")) {
+            o.limits.max_per_uid = UB_TRY(number("--max-per-uid", v3, 1, 1024));
+        } else if (const char* v4 = val("--max-connections=")) {
+            o.limits.max_connections = UB_TRY(number("--max-connections", v4, 1, 65536));
+        } else if (const char* v5 = val("--deadline-ms=")) {
+            o.limits.deadline = std::chrono::milliseconds(UB_TRY(number("--deadline-ms", v5, 10, 600000)));
+        } else {
+            return Error::msg("unknown argument '" + a + "'");
+        }
+    }
+    return o;
+}
+
+// The socket systemd passed us, or our own at `path` (a stale one replaced).
+Result<UniqueFd> listener(int n, const std::string& path) {
+    if (n < 0) return Error::sys("sd_listen_fds", -n);
+    if (n > 1) return Error::msg("expected one socket from systemd, got " + std::to_string(n));
+    if (n == 1) {
+        if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, nullptr, 0) <= 0)
+            return Error::msg("the socket from systemd is not a listening unix stream socket");
+        return UniqueFd(SD_LISTEN_FDS_START);
+    }
+    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) return Error::sys("socket");
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    std::memcpy(sun.sun_path, path.c_str(), path.size());
+    struct stat st {};
+    if (lstat(path.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) return Error::msg(path + " exists and is not a socket");
+        unlink(path.c_str());
+    }
+    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0)
+        return Error::sys("cannot bind " + path);
+    // Every local user may ask; the ACL decides.
+    if (chmod(path.c_str(), 0666) != 0) return Error::sys("cannot chmod " + path);
+    if (listen(fd.get(), 128) != 0) return Error::sys("cannot listen on " + path);
+    return fd;
+}
+
+// Keep root's uid but only CAP_NET_ADMIN, in every set, and no-new-privs.
+Result<void> drop_to_net_admin() {
+    if (geteuid() != 0) {
+        capng_get_caps_process();
+        if (!capng_have_capability(CAPNG_EFFECTIVE, CAP_NET_ADMIN))
+            return Error::msg("needs root or CAP_NET_ADMIN");
+    }
+    capng_clear(CAPNG_SELECT_BOTH);
+    capng_update(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_NET_ADMIN);
+    if (capng_apply(geteuid() == 0 ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS) != 0)
+        return Error::msg("cannot drop capabilities");
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Error::sys("no-new-privs");
+    return Ok{};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Before the environment is emptied: LISTEN_FDS and LISTEN_PID live there.
+    int activated = sd_listen_fds(1);
+    if (auto r = privilege::sanitize_process(); !r.ok()) return fail(r.error().message());
+    std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+    if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+        std::puts("Usage: userbridged [--socket=PATH] [--config=ACL] [--max-per-uid=N]\n"
+                  "                  [--max-connections=N] [--deadline-ms=MS]\n"
+                  "Grants bridged taps to local users who connect to PATH. See userbridged(8).");
+        return 0;
+    }
+    if (!args.empty() && args[0] == "--version") {
+        std::puts("userbridged " UB_VERSION);
+        return 0;
+    }
+    Result<Options> opt = parse(args);
+    if (!opt.ok()) return fail(opt.error().message());
+    audit::open("userbridged");
+    Result<UniqueFd> fd = listener(activated, opt->socket);
+    if (!fd.ok()) return fail(fd.error().message());
+    if (auto r = drop_to_net_admin(); !r.ok()) return fail(r.error().message());
+    daemon::ServerConfig cfg{opt->acl, opt->limits};
+    sd_notify(0, "READY=1");
+    if (auto r = daemon::serve(std::move(*fd), cfg); !r.ok()) return fail(r.error().message());
+    return 0;
+}

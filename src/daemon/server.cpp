@@ -1,0 +1,224 @@
+#include "daemon/server.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+#include <vector>
+
+#include "audit/audit.h"
+#include "daemon/grant.h"
+#include "handover/handover.h"
+#include "protocol/wire.h"
+
+namespace ub::daemon {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Conn {
+    UniqueFd fd;
+    Peer peer;
+    Clock::time_point deadline;
+    std::string buf;
+};
+
+class Server {
+public:
+    Server(UniqueFd listener, const ServerConfig& cfg, policy::Policy policy, UniqueFd sigfd)
+        : listener_(std::move(listener)), cfg_(cfg), policy_(std::move(policy)), sig_(std::move(sigfd)) {}
+    Result<void> run();
+
+private:
+    void accept_all();
+    void on_readable(Conn& c);
+    void answer(Conn& c, const protocol::Reply& reply, int fd);
+    void finish(Conn& c, protocol::Status status, const std::string& why);
+    void reload();
+    void expire();
+    int timeout_ms() const;
+
+    UniqueFd listener_;
+    ServerConfig cfg_;
+    policy::Policy policy_;
+    UniqueFd sig_;
+    std::map<int, Conn> conns_;          // by fd
+    std::map<uid_t, unsigned> per_uid_;  // open connections
+    bool stop_ = false;
+};
+
+void log_line(int prio, const std::string& line) { syslog(LOG_DAEMON | prio, "%s", line.c_str()); }
+
+void Server::answer(Conn& c, const protocol::Reply& reply, int fd) {
+    auto bytes = protocol::encode(reply);
+    // The reply fits an empty socket buffer; a client that will not take it
+    // (or left) loses it, and we never block or die by SIGPIPE.
+    if (fd >= 0) {
+        msghdr msg{};
+        iovec iov{bytes.data(), bytes.size()};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+        (void)sendmsg(c.fd.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } else {
+        (void)send(c.fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+}
+
+void Server::finish(Conn& c, protocol::Status status, const std::string& why) {
+    protocol::Reply r;
+    r.status = status;
+    r.message = why;
+    answer(c, r, -1);
+}
+
+void Server::accept_all() {
+    for (;;) {
+        UniqueFd fd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        if (!fd.valid()) return;  // EAGAIN, or a transient error: poll again
+        ucred cred{};
+        socklen_t len = sizeof cred;
+        if (getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) continue;
+        Conn c{std::move(fd), {cred.pid, cred.uid, cred.gid}, Clock::now() + cfg_.limits.deadline, {}};
+        if (conns_.size() >= cfg_.limits.max_connections) {
+            finish(c, protocol::Status::Busy, "the daemon is at its connection limit; try again");
+            continue;
+        }
+        if (per_uid_[cred.uid] >= cfg_.limits.max_per_uid) {
+            finish(c, protocol::Status::Busy,
+                   "too many open connections for uid " + std::to_string(cred.uid));
+            log_line(LOG_WARNING, "uid " + std::to_string(cred.uid) + " is at its connection limit");
+            continue;
+        }
+        ++per_uid_[cred.uid];
+        int key = c.fd.get();
+        conns_.emplace(key, std::move(c));
+    }
+}
+
+void Server::on_readable(Conn& c) {
+    char buf[protocol::kRequestSize + 1];
+    std::size_t want = protocol::kRequestSize + 1 - c.buf.size();
+    ssize_t n = recv(c.fd.get(), buf, want, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) {
+        c.deadline = Clock::time_point::min();  // gone: drop it
+        return;
+    }
+    c.buf.append(buf, static_cast<std::size_t>(n));
+    if (c.buf.size() > protocol::kRequestSize) {
+        finish(c, protocol::Status::BadRequest, "request is longer than " +
+                                                    std::to_string(protocol::kRequestSize) + " bytes");
+        c.deadline = Clock::time_point::min();
+        return;
+    }
+    if (c.buf.size() < protocol::kRequestSize) return;
+    // A complete request. Anything the client sends after it is ignored.
+    c.deadline = Clock::time_point::min();
+    Result<protocol::Request> req = protocol::decode_request(c.buf);
+    if (!req.ok()) {
+        finish(c, protocol::Status::BadRequest, req.error().message());
+        std::string user;
+        (void)credentials_of(c.peer, user);
+        audit::record({"error", user, c.peer.uid, c.peer.pid, "", {}, {}, req.error().message(), "daemon"});
+        return;
+    }
+    Outcome o = handle(policy_, c.peer, *req);
+    answer(c, o.reply, o.tap.get());
+    audit::record(o.record);
+    // o.tap closes here: the client holds the only reference now, or, if it
+    // left before taking it, the tap goes with the dropped message.
+}
+
+void Server::reload() {
+    Result<policy::Policy> fresh = policy::load(cfg_.acl_path);
+    if (!fresh.ok()) {
+        log_line(LOG_ERR, "SIGHUP: new ACL refused, keeping the old one: " + fresh.error().message());
+        return;
+    }
+    policy_ = std::move(*fresh);
+    log_line(LOG_NOTICE, "SIGHUP: ACL reloaded from " + cfg_.acl_path);
+}
+
+void Server::expire() {
+    auto now = Clock::now();
+    for (auto it = conns_.begin(); it != conns_.end();) {
+        if (it->second.deadline > now) {
+            ++it;
+            continue;
+        }
+        if (it->second.deadline != Clock::time_point::min())
+            log_line(LOG_INFO, "dropped a connection from uid " + std::to_string(it->second.peer.uid) +
+                                   " that sent no complete request in time");
+        if (--per_uid_[it->second.peer.uid] == 0) per_uid_.erase(it->second.peer.uid);
+        it = conns_.erase(it);
+    }
+}
+
+int Server::timeout_ms() const {
+    if (conns_.empty()) return -1;
+    auto first = Clock::time_point::max();
+    for (const auto& [fd, c] : conns_) first = std::min(first, c.deadline);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(first - Clock::now()).count();
+    return ms < 0 ? 0 : static_cast<int>(std::min<long long>(ms + 1, 60000));
+}
+
+Result<void> Server::run() {
+    while (!stop_) {
+        std::vector<pollfd> p{{listener_.get(), POLLIN, 0}, {sig_.get(), POLLIN, 0}};
+        for (const auto& [fd, c] : conns_) p.push_back({fd, POLLIN, 0});
+        int n = poll(p.data(), p.size(), timeout_ms());
+        if (n < 0 && errno != EINTR) return Error::sys("poll");
+        if (n > 0) {
+            if (p[1].revents) {
+                signalfd_siginfo si{};
+                if (read(sig_.get(), &si, sizeof si) == sizeof si) {
+                    if (si.ssi_signo == SIGHUP) reload();
+                    else stop_ = true;
+                }
+            }
+            for (std::size_t i = 2; i < p.size(); ++i)
+                if (p[i].revents) {
+                    auto it = conns_.find(p[i].fd);
+                    if (it != conns_.end()) on_readable(it->second);
+                }
+            if (p[0].revents) accept_all();
+        }
+        expire();
+    }
+    log_line(LOG_NOTICE, "stopping");
+    return Ok{};
+}
+
+}  // namespace
+
+Result<void> serve(UniqueFd listener, const ServerConfig& config) {
+    policy::Policy policy = UB_TRY(policy::load(config.acl_path));
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return Error::sys("sigprocmask");
+    UniqueFd sigfd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!sigfd.valid()) return Error::sys("signalfd");
+    if (fcntl(listener.get(), F_SETFL, O_NONBLOCK) != 0) return Error::sys("listener O_NONBLOCK");
+    Server s(std::move(listener), config, std::move(policy), std::move(sigfd));
+    return s.run();
+}
+
+}  // namespace ub::daemon

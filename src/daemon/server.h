@@ -1,0 +1,33 @@
+// userbridged's event loop: one thread, poll(2), a bounded table of
+// connections. A connection lives for one request: read exactly one
+// fixed-size request before its deadline, answer, close. No client can
+// stall another: reads never block, each connection has a deadline, each
+// uid a cap on open connections, the whole table a cap, and an oversized or
+// malformed request is answered and dropped at once.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "base/fd.h"
+#include "base/result.h"
+#include "policy/loader.h"
+
+namespace ub::daemon {
+
+struct Limits {
+    std::chrono::milliseconds deadline{5000};  // accept to complete request
+    unsigned max_connections = 256;
+    unsigned max_per_uid = 8;
+};
+
+struct ServerConfig {
+    std::string acl_path;
+    Limits limits;
+};
+
+// Serves `listener` until SIGTERM or SIGINT. SIGHUP reloads the ACL; a bad
+// new ACL is refused and the old one kept.
+Result<void> serve(UniqueFd listener, const ServerConfig& config);
+
+}  // namespace ub::daemon

@@ -1,0 +1,128 @@
+#include "protocol/wire.h"
+
+#include <cstring>
+
+#include "policy/ifname.h"
+
+namespace ub::protocol {
+
+namespace {
+
+constexpr char kRequestMagic[4] = {'U', 'B', 'R', 'Q'};
+constexpr char kReplyMagic[4] = {'U', 'B', 'R', 'P'};
+
+void put16(char* p, std::uint16_t v) {
+    p[0] = static_cast<char>(v & 0xff);
+    p[1] = static_cast<char>(v >> 8);
+}
+void put32(char* p, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+std::uint16_t get16(const char* p) {
+    return static_cast<std::uint16_t>(static_cast<unsigned char>(p[0]) |
+                                      (static_cast<unsigned char>(p[1]) << 8));
+}
+std::uint32_t get32(const char* p) {
+    std::uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+    return v;
+}
+
+// Copies `s` into a NUL-padded field, truncating; the field always ends in NUL.
+void put_str(char* p, std::size_t field, const std::string& s) {
+    std::memcpy(p, s.data(), std::min(s.size(), field - 1));
+}
+
+// A NUL-padded field: the text up to the first NUL, and nothing but NULs after.
+Result<std::string> get_str(const char* p, std::size_t field, const char* what) {
+    std::size_t len = strnlen(p, field);
+    if (len == field) return Error::msg(std::string(what) + " is not NUL-terminated");
+    for (std::size_t i = len; i < field; ++i)
+        if (p[i] != 0) return Error::msg(std::string(what) + " has bytes after its NUL");
+    return std::string(p, len);
+}
+
+}  // namespace
+
+const char* status_name(Status s) {
+    switch (s) {
+        case Status::Granted: return "granted";
+        case Status::BadRequest: return "bad request";
+        case Status::Denied: return "denied";
+        case Status::Failed: return "failed";
+        case Status::Busy: return "busy";
+    }
+    return "unknown";
+}
+
+std::array<char, kRequestSize> encode(const Request& req) {
+    std::array<char, kRequestSize> b{};
+    std::memcpy(b.data(), kRequestMagic, 4);
+    put16(&b[4], kVersion);
+    put16(&b[6], req.vnet_hdr ? 1 : 0);
+    put16(&b[8], req.queues);
+    put_str(&b[12], 16, req.bridge);
+    put_str(&b[28], 64, req.vm_name);
+    return b;
+}
+
+Result<Request> decode_request(std::string_view bytes) {
+    if (bytes.size() != kRequestSize)
+        return Error::msg("request is " + std::to_string(bytes.size()) + " bytes, expected " +
+                          std::to_string(kRequestSize));
+    const char* p = bytes.data();
+    if (std::memcmp(p, kRequestMagic, 4) != 0) return Error::msg("request has a bad magic");
+    if (get16(p + 4) != kVersion)
+        return Error::msg("protocol version " + std::to_string(get16(p + 4)) +
+                          " is not supported (this daemon speaks 1)");
+    std::uint16_t flags = get16(p + 6);
+    if (flags & ~1u) return Error::msg("request has unknown flags");
+    Request r;
+    r.vnet_hdr = flags & 1;
+    r.queues = get16(p + 8);
+    if (r.queues != 1) return Error::msg("queues must be 1 in protocol version 1");
+    if (get16(p + 10) != 0 || get32(p + 92) != 0) return Error::msg("reserved fields must be 0");
+    r.bridge = UB_TRY(get_str(p + 12, 16, "bridge name"));
+    if (std::string why = policy::ifname_problem(r.bridge); !why.empty())
+        return Error::msg("bridge name '" + policy::printable(r.bridge) + "' " + why);
+    r.vm_name = UB_TRY(get_str(p + 28, 64, "VM name"));
+    for (unsigned char c : r.vm_name)
+        if (c < 0x20 || c >= 0x7f) return Error::msg("VM name is not printable ASCII");
+    return r;
+}
+
+std::array<char, kReplySize> encode(const Reply& r) {
+    std::array<char, kReplySize> b{};
+    std::memcpy(b.data(), kReplyMagic, 4);
+    put16(&b[4], kVersion);
+    put16(&b[6], static_cast<std::uint16_t>(r.status));
+    put16(&b[8], r.vnet_hdr ? 1 : 0);
+    put16(&b[10], r.nfds);
+    put_str(&b[12], 16, r.ifname);
+    std::memcpy(&b[28], r.mac.data(), 6);
+    put32(&b[36], r.mtu);
+    put_str(&b[40], 312, r.message);
+    return b;
+}
+
+Result<Reply> decode_reply(std::string_view bytes) {
+    if (bytes.size() != kReplySize) return Error::msg("reply has the wrong size");
+    const char* p = bytes.data();
+    if (std::memcmp(p, kReplyMagic, 4) != 0) return Error::msg("reply has a bad magic");
+    if (get16(p + 4) != kVersion) return Error::msg("reply has an unsupported version");
+    Reply r;
+    std::uint16_t status = get16(p + 6);
+    if (status > static_cast<std::uint16_t>(Status::Busy)) return Error::msg("reply has an unknown status");
+    r.status = static_cast<Status>(status);
+    r.vnet_hdr = get16(p + 8) & 1;
+    r.nfds = get16(p + 10);
+    r.ifname = UB_TRY(get_str(p + 12, 16, "interface name"));
+    std::memcpy(r.mac.data(), p + 28, 6);
+    r.mtu = get32(p + 36);
+    r.message = UB_TRY(get_str(p + 40, 312, "message"));
+    if (r.status == Status::Granted && (r.nfds < 1 || r.ifname.empty()))
+        return Error::msg("granted reply without a tap");
+    return r;
+}
+
+}  // namespace ub::protocol

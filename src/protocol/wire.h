@@ -1,0 +1,76 @@
+// The userbridged wire protocol, version 1: one fixed-size request, one
+// fixed-size reply, over a unix stream socket. Encoding and decoding are pure
+// and total, so they are what the unit tests and the fuzzer call.
+//
+// Request (96 bytes, all integers little-endian):
+//   0   char[4]  magic "UBRQ"
+//   4   u16      version (1)
+//   6   u16      flags: bit 0 = IFF_VNET_HDR wanted; other bits must be 0
+//   8   u16      queues (must be 1 in version 1)
+//   10  u16      reserved, 0
+//   12  char[16] bridge name, NUL-padded; a valid interface name
+//   28  char[64] VM name for logs, NUL-padded, printable ASCII (may be empty)
+//   92  u32      reserved, 0
+// Reply (352 bytes), with the tap fd(s) as SCM_RIGHTS on its first byte when
+// status is 0:
+//   0   char[4]  magic "UBRP"
+//   4   u16      version (1)
+//   6   u16      status: 0 granted, else a Status below
+//   8   u16      flags: bit 0 = vnet_hdr is on
+//   10  u16      number of fds attached
+//   12  char[16] tap interface name, NUL-padded
+//   28  u8[6]    tap MAC
+//   34  u16      reserved, 0
+//   36  u32      MTU
+//   40  char[312] message, NUL-padded: why, on failure; the rule, on success
+// Nothing the client says about itself is trusted: the daemon takes the
+// caller's identity from SO_PEERCRED alone.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace ub::protocol {
+
+inline constexpr std::size_t kRequestSize = 96;
+inline constexpr std::size_t kReplySize = 352;
+inline constexpr std::uint16_t kVersion = 1;
+
+enum class Status : std::uint16_t {
+    Granted = 0,
+    BadRequest = 1,
+    Denied = 2,
+    Failed = 3,
+    Busy = 4,
+};
+
+struct Request {
+    bool vnet_hdr = true;
+    std::uint16_t queues = 1;
+    std::string bridge;
+    std::string vm_name;
+};
+
+struct Reply {
+    Status status = Status::Failed;
+    bool vnet_hdr = false;
+    std::uint16_t nfds = 0;
+    std::string ifname;
+    std::array<std::uint8_t, 6> mac{};
+    std::uint32_t mtu = 0;
+    std::string message;
+};
+
+std::array<char, kRequestSize> encode(const Request& req);
+Result<Request> decode_request(std::string_view bytes);
+
+std::array<char, kReplySize> encode(const Reply& reply);
+Result<Reply> decode_reply(std::string_view bytes);
+
+const char* status_name(Status s);
+
+}  // namespace ub::protocol
