@@ -6,6 +6,8 @@
 //       grant: "latency_ns maxrss_kb" (maxrss of the helper process), then
 //       "wall_ns TOTAL". Each tap is closed right after it is received,
 //       outside the timed span.
+//   ub-bench daemon SOCKET BRIDGE COUNT CONCURRENCY
+//       the same through userbridged, as libuserbridge does it (no exec)
 //   ub-bench floor PROGRAM COUNT
 //       fork+exec+wait of PROGRAM (a setuid no-op): the cost any setuid
 //       helper pays before doing anything.
@@ -28,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "client/daemon_client.h"
 #include "handover/handover.h"
 #include "policy/acl.h"
 
@@ -41,7 +44,19 @@ struct Sample {
     bool ok;
 };
 
+const char* g_socket = nullptr;  // set: grants go to the daemon
+
+Sample one_daemon_grant(const std::string& bridge) {
+    auto t0 = Clock::now();
+    ub::client::DaemonRequest req{g_socket, bridge, true, "", std::chrono::milliseconds(10000)};
+    auto t = ub::client::open_tap_via_daemon(req);
+    auto t1 = Clock::now();
+    if (!t.ok()) std::fprintf(stderr, "ub-bench: %s\n", t.error().message().c_str());
+    return {std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count(), 0, t.ok()};
+}
+
 Sample one_grant(const char* helper, const std::string& bridge) {
+    if (g_socket) return one_daemon_grant(bridge);
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return {0, 0, false};
     std::string br = "--br=" + bridge;
@@ -142,6 +157,10 @@ int main(int argc, char** argv) {
     std::vector<std::string> a(argv + 1, argv + argc);
     if (a.size() == 5 && a[0] == "grants")
         return cmd_grants(argv[2], a[2], std::atoi(argv[4]), std::atoi(argv[5]));
+    if (a.size() == 5 && a[0] == "daemon") {
+        g_socket = argv[2];
+        return cmd_grants(argv[2], a[2], std::atoi(argv[4]), std::atoi(argv[5]));
+    }
     if (a.size() == 3 && a[0] == "floor") return cmd_floor(argv[2], std::atoi(argv[3]));
     if (a.size() == 4 && a[0] == "decide") return cmd_decide(argv[2], a[2], std::atoi(argv[4]));
     std::fprintf(stderr, "usage: see the comment at the top of bench/ub_bench.cpp\n");

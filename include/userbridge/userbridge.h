@@ -13,7 +13,11 @@
 extern "C" {
 #endif
 
+enum ub_via { UB_VIA_AUTO = 0, UB_VIA_DAEMON = 1, UB_VIA_HELPER = 2 };
+
 struct ub_options {
+    int via;            /* enum ub_via: daemon if its socket is there, else helper */
+    const char *socket; /* NULL: the installed userbridged's socket */
     const char *helper; /* NULL: the installed userbridge-helper */
     int vnet_hdr;       /* non-zero: ask for IFF_VNET_HDR */
     int timeout_ms;     /* a helper still running after this is killed */
@@ -28,7 +32,7 @@ struct ub_tap {
     int vnet_hdr;
 };
 
-/* Defaults: installed helper, vnet_hdr on, 10 s. */
+/* Defaults: auto, installed daemon socket and helper, vnet_hdr on, 10 s. */
 UB_API void ub_options_init(struct ub_options *options);
 
 /* 0 and *tap filled on success; -1 on failure, with a one-line message in

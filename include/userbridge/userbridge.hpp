@@ -16,7 +16,13 @@
 
 namespace userbridge {
 
+// How to obtain the tap: from userbridged when its socket is there (Auto),
+// or only from the daemon, or only by running the helper.
+enum class Via { Auto, Daemon, Helper };
+
 struct Options {
+    Via via = Via::Auto;
+    std::string socket;                       // empty: the installed daemon's socket
     std::string helper;                       // empty: the installed userbridge-helper
     bool vnet_hdr = true;                     // ask for IFF_VNET_HDR (--use-vnet)
     std::chrono::milliseconds timeout{10000};  // a helper still running is killed

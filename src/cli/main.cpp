@@ -15,6 +15,7 @@
 
 #include "cli/run_args.h"
 #include "client/helper_client.h"
+#include "client/open.h"
 
 #ifndef UB_DEFAULT_HELPER
 #error "UB_DEFAULT_HELPER must be set at build time"
@@ -77,8 +78,16 @@ int cmd_run(const std::vector<std::string>& argv) {
     std::vector<client::TapHandle> taps;
     std::vector<cli::NicValues> values;
     for (const cli::NicSpec& nic : args->nics) {
-        client::HelperRequest req{args->helper, nic.bridge, nic.vnet_hdr, args->timeout};
-        Result<client::TapHandle> tap = client::open_tap_via_helper(req);
+        client::OpenRequest req;
+        req.via = args->via == cli::RunVia::Daemon   ? client::Via::Daemon
+                  : args->via == cli::RunVia::Helper ? client::Via::Helper
+                                                     : client::Via::Auto;
+        req.helper = args->helper;
+        req.socket = UB_SOCKET_PATH;
+        req.bridge = nic.bridge;
+        req.vnet_hdr = nic.vnet_hdr;
+        req.timeout = args->timeout;
+        Result<client::TapHandle> tap = client::open_tap(req);
         if (!tap.ok()) return fail(with_hint(args->helper, nic.bridge, tap.error()));
         values.push_back({tap->fd.get(), tap->ifname, client::guest_mac(tap->mac), tap->mac, tap->mtu});
         taps.push_back(std::move(*tap));

@@ -70,6 +70,7 @@ Result<RunArgs> parse_run_args(const std::vector<std::string>& argv,
     a.helper = default_helper;
     std::string default_bridge = "br0";
     std::vector<std::string> nic_texts;
+    bool via_given = false;
     std::size_t i = 0;
     for (; i < argv.size(); ++i) {
         const std::string& arg = argv[i];
@@ -84,6 +85,13 @@ Result<RunArgs> parse_run_args(const std::vector<std::string>& argv,
             if (v.empty() || v.front() != '/')
                 return Error::msg("--helper needs an absolute path");
             a.helper = v;
+            if (!via_given) a.via = RunVia::Helper;
+        } else if (take_value(arg, "--via", v)) {
+            via_given = true;
+            if (v == "auto") a.via = RunVia::Auto;
+            else if (v == "daemon") a.via = RunVia::Daemon;
+            else if (v == "helper") a.via = RunVia::Helper;
+            else return Error::msg("--via=" + printable(v) + ": expected auto, daemon or helper");
         } else if (take_value(arg, "--timeout", v)) {
             a.timeout = UB_TRY(parse_timeout(v));
         } else if (take_value(arg, "--nic", v)) {
@@ -160,7 +168,10 @@ std::string run_usage() {
            "\n"
            "  --br=BRIDGE      bridge for NICs that name none (default br0)\n"
            "  --nic OPTIONS    add a NIC; OPTIONS: br=BRIDGE,vnet_hdr=on|off\n"
-           "  --helper=PATH    bridge helper to use (any QEMU-compatible helper)\n"
+           "  --helper=PATH    bridge helper to use (any QEMU-compatible helper);\n"
+           "                   implies --via=helper unless --via is given\n"
+           "  --via=WAY        auto (default: userbridged if its socket is there,\n"
+           "                   else the helper), daemon, or helper\n"
            "  --timeout=SECS   kill a helper that takes longer (default 10)\n"
            "\n"
            "Example:\n"

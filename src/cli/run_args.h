@@ -14,7 +14,11 @@ struct NicSpec {
     bool vnet_hdr = true;
 };
 
+enum class RunVia { Auto, Daemon, Helper };
+
 struct RunArgs {
+    // --helper alone means that helper; --via decides when given.
+    RunVia via = RunVia::Auto;
     std::string helper;
     std::chrono::milliseconds timeout{10000};
     std::vector<NicSpec> nics;

@@ -49,10 +49,17 @@ Result<TapHandle> open_tap_via_daemon(const DaemonRequest& req) {
     protocol::Request r{req.vnet_hdr, 1, req.bridge, req.vm_name};
     auto bytes = protocol::encode(r);
     std::size_t sent = 0;
+    Result<void> send_error = Ok{};
     while (sent < bytes.size()) {
         UB_TRYV(wait_for(fd.get(), POLLOUT, deadline, "sending"));
         ssize_t n = send(fd.get(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+            // The daemon may have refused us (busy) and hung up: its reply
+            // says why, so read it before reporting the broken pipe.
+            send_error = Error::sys("cannot send the request to userbridged");
+            break;
+        }
         if (n < 0) return Error::sys("cannot send the request to userbridged");
         sent += static_cast<std::size_t>(n);
     }
@@ -73,6 +80,7 @@ Result<TapHandle> open_tap_via_daemon(const DaemonRequest& req) {
         msg.msg_controllen = sizeof control;
         ssize_t n = recvmsg(fd.get(), &msg, MSG_CMSG_CLOEXEC);
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (n < 0 && !send_error.ok()) return send_error.error();
         if (n < 0) return Error::sys("cannot receive the reply from userbridged");
         for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
             if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
@@ -84,6 +92,7 @@ Result<TapHandle> open_tap_via_daemon(const DaemonRequest& req) {
             }
         }
         if (msg.msg_flags & MSG_CTRUNC) return Error::msg("the reply's fds were truncated");
+        if (n == 0 && !send_error.ok()) return send_error.error();
         if (n == 0) return Error::msg("userbridged closed the connection without a full reply");
         reply.append(buf, static_cast<std::size_t>(n));
     }

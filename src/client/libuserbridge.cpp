@@ -6,11 +6,15 @@
 #include <utility>
 
 #include "client/helper_client.h"
+#include "client/open.h"
 #include "userbridge/userbridge.h"
 #include "userbridge/userbridge.hpp"
 
 #ifndef UB_DEFAULT_HELPER
 #error "UB_DEFAULT_HELPER must be set at build time"
+#endif
+#ifndef UB_SOCKET_PATH
+#error "UB_SOCKET_PATH must be set at build time"
 #endif
 
 namespace userbridge {
@@ -47,9 +51,16 @@ const char* default_helper() noexcept { return UB_DEFAULT_HELPER; }
 OpenResult open_tap(const std::string& bridge, const Options& options) noexcept {
     OpenResult out;
     try {
-        ub::client::HelperRequest req{options.helper.empty() ? UB_DEFAULT_HELPER : options.helper,
-                                      bridge, options.vnet_hdr, options.timeout};
-        ub::Result<ub::client::TapHandle> r = ub::client::open_tap_via_helper(req);
+        ub::client::OpenRequest req;
+        req.via = options.via == Via::Daemon   ? ub::client::Via::Daemon
+                  : options.via == Via::Helper ? ub::client::Via::Helper
+                                               : ub::client::Via::Auto;
+        req.helper = options.helper.empty() ? UB_DEFAULT_HELPER : options.helper;
+        req.socket = options.socket.empty() ? UB_SOCKET_PATH : options.socket;
+        req.bridge = bridge;
+        req.vnet_hdr = options.vnet_hdr;
+        req.timeout = options.timeout;
+        ub::Result<ub::client::TapHandle> r = ub::client::open_tap(req);
         if (!r.ok()) {
             out.error = r.error().message();
             out.error_code = r.error().code();
@@ -76,6 +87,8 @@ void copy_out(char* dst, std::size_t len, const std::string& src) {
 
 extern "C" void ub_options_init(struct ub_options* options) {
     if (!options) return;
+    options->via = UB_VIA_AUTO;
+    options->socket = nullptr;
     options->helper = nullptr;
     options->vnet_hdr = 1;
     options->timeout_ms = 10000;
@@ -90,6 +103,10 @@ extern "C" int ub_open_tap(const char* bridge, const struct ub_options* options,
     userbridge::Options o;
     if (options) {
         if (options->helper) o.helper = options->helper;
+        if (options->socket) o.socket = options->socket;
+        o.via = options->via == UB_VIA_DAEMON   ? userbridge::Via::Daemon
+                : options->via == UB_VIA_HELPER ? userbridge::Via::Helper
+                                                : userbridge::Via::Auto;
         o.vnet_hdr = options->vnet_hdr != 0;
         if (options->timeout_ms > 0) o.timeout = std::chrono::milliseconds(options->timeout_ms);
     }

@@ -42,7 +42,7 @@ for mode in setuid fcap; do
 done
 
 check "grants logged with user, uid, bridge, tap and pid" \
-    grep -qE "userbridge-helper\[[0-9]+\]: event=grant user=\? uid=$ALICE caller_pid=[0-9]+ bridge=\"br0\" tap=tap[0-9]+ mac=fe:" "$SYSLOG"
+    grep -qE "userbridge-helper\[[0-9]+\]: event=grant user=ubalice uid=$ALICE caller_pid=[0-9]+ bridge=\"br0\" tap=tap[0-9]+ mac=fe:" "$SYSLOG"
 check "grant records name the deciding rule and the mode" \
     grep -qF 'detail="allowed by /etc/qemu/bridge.conf:1, mode file-capabilities, vnet_hdr"' "$SYSLOG"
 check "grant logged at authpriv.notice" grep -q '^<85>' "$SYSLOG"

@@ -66,7 +66,7 @@ out=$(as_alice env LD_PRELOAD=/nonexistent.so LC_ALL=xx_XX.UTF-8 LANG=C.UTF-8 NL
 check "hostile environment ignored" grep -q '^tap=tap' <<<"$out"
 check "no stray interfaces" test -z "$(taps)"
 
-check "denials are logged" grep -qF 'event=deny user=? uid=4711' "$SYSLOG"
+check "denials are logged" grep -qF 'event=deny user=ubalice uid=4711' "$SYSLOG"
 check "denial names the reason" grep -qF 'detail="no rule allows it (the default is deny)"' "$SYSLOG"
 check "refusals after parsing are logged" grep -qF 'detail="bridge nosuchbr does not exist"' "$SYSLOG"
 check "denials logged at authpriv.warning" grep -q '^<84>.*event=deny' "$SYSLOG"

@@ -14,8 +14,11 @@
 #                  setuid), qemu-helper (Debian's, setuid) if installed,
 #                  userbridge, ub-testtool, ub-c-client
 #   $SYSLOG        every syslog record the helpers sent
-# Users are plain numeric ids, created nowhere: alice (4711, in group 4800),
-# bob (4712, in no extra group).
+#   /etc/passwd, /etc/group   the host's, plus the test users, bound over the
+#                  real ones inside the namespace only
+#   /run           an empty tmpfs (userbridged's socket goes there)
+# Users: ubalice (4711, also in group ubvm 4800), ubbob (4712); they exist
+# only in the namespace's user database.
 set -euo pipefail
 
 : "${UB_BUILD_DIR:?set UB_BUILD_DIR to the build directory}"
@@ -52,6 +55,14 @@ mkdir -p "$T/etc" "$T/bin" "$T/dev/net" "$T/work"
 chmod 755 "$T/etc" "$T/bin"
 chmod 1777 "$T/work"
 mount --bind "$T/etc" /etc/qemu
+mount -t tmpfs -o mode=755 tmpfs /run
+cp /etc/passwd "$T/passwd"
+cp /etc/group "$T/group"
+printf 'ubalice:x:4711:4711::/nonexistent:/usr/sbin/nologin\nubbob:x:4712:4712::/nonexistent:/usr/sbin/nologin\n' >>"$T/passwd"
+printf 'ubalice:x:4711:\nubbob:x:4712:\nubvm:x:4800:ubalice\n' >>"$T/group"
+chmod 644 "$T/passwd" "$T/group"
+mount --bind "$T/passwd" /etc/passwd
+mount --bind "$T/group" /etc/group
 
 # A /dev of our own: Debian's modes, and a syslog socket we can read.
 mknod -m 666 "$T/dev/null" c 1 3
@@ -69,7 +80,8 @@ setcap cap_net_admin+ep "$T/bin/fcap-helper"
 install -m 0755 "$UB_BUILD_DIR/userbridge-helper" "$T/bin/plain-helper"
 install -m 4755 "$UB_BUILD_DIR/userbridge-helper-faulty" "$T/bin/faulty-helper"
 install -m 0755 "$UB_BUILD_DIR/userbridge" "$UB_BUILD_DIR/tests/ub-testtool" \
-    "$UB_BUILD_DIR/tests/ub-c-client" "$T/bin/"
+    "$UB_BUILD_DIR/tests/ub-c-client" "$UB_BUILD_DIR/userbridged" "$UB_BUILD_DIR/userbridge-client" \
+    "$UB_BUILD_DIR/bench/ub-bench" "$T/bin/"
 install -m 0755 "$UB_BUILD_DIR"/libuserbridge.so.* "$T/bin/"
 if [ -x /usr/lib/qemu/qemu-bridge-helper ]; then
     install -m 4755 /usr/lib/qemu/qemu-bridge-helper "$T/bin/qemu-helper"
@@ -153,6 +165,34 @@ no_tap_ever() {
     else
         pass "no tap was created at any moment"
     fi
+}
+
+# start_daemon [ARGS...]: userbridged in its own listening mode on the
+# default socket; waits until it answers.
+start_daemon() {
+    "$T/bin/userbridged" "$@" 2>>"$T/daemon.err" &
+    DAEMON_PID=$!
+    BACKGROUND+=($DAEMON_PID)
+    for _ in $(seq 100); do [ -S /run/userbridge.sock ] && return 0; sleep 0.05; done
+    echo "userbridged did not start:"; cat "$T/daemon.err"
+    return 1
+}
+stop_daemon() {
+    kill "$DAEMON_PID" 2>/dev/null || true
+    wait "$DAEMON_PID" 2>/dev/null || true
+    rm -f /run/userbridge.sock
+}
+# reload_daemon: SIGHUP, and wait until the reload (or refusal) is logged.
+reload_daemon() {
+    local before
+    before=$(grep -c 'SIGHUP' "$SYSLOG" || true)
+    kill -HUP "$DAEMON_PID"
+    for _ in $(seq 100); do
+        [ "$(grep -c 'SIGHUP' "$SYSLOG" || true)" -gt "$before" ] && return 0
+        sleep 0.02
+    done
+    echo "userbridged did not log a reload"
+    return 1
 }
 
 finish() {

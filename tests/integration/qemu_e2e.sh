@@ -1,8 +1,9 @@
 #!/bin/bash
 # Real QEMU, real guest, unprivileged user: the guest pings the bridge
-# through a tap from userbridge-helper, obtained both ways QEMU can:
+# through a tap obtained every way there is:
 #   -netdev bridge,helper=userbridge-helper   (QEMU runs the helper itself)
 #   userbridge run ... -netdev tap,fd={fd}     (any VMM)
+#   -netdev bridge,helper=userbridge-client   (no privileged binary: userbridged)
 # The tap is on the bridge while the guest runs and gone after.
 source "$(dirname "$0")/lib.sh"
 
@@ -53,5 +54,14 @@ done
 boot "userbridge run, -netdev tap,fd={fd}" "$T/bin/userbridge" run --helper="$T/bin/fcap-helper" -- \
     "$T/bin/qemu" -netdev tap,id=n0,fd={fd} -device virtio-net-pci,netdev=n0,mac={mac},romfile=
 
-check "grants logged for each boot" test "$(grep -c 'event=grant' "$SYSLOG")" -ge 3
+# No privileged binary at all: QEMU runs userbridge-client, which asks the
+# daemon.
+start_daemon
+boot "-netdev bridge, userbridge-client via userbridged" "$T/bin/qemu" \
+    -netdev bridge,id=n0,br=br0,helper="$T/bin/userbridge-client" \
+    -device virtio-net-pci,netdev=n0,romfile=
+stop_daemon
+
+check "grants logged for each boot" test "$(grep -c 'event=grant' "$SYSLOG")" -ge 4
+check "the daemon's boot was granted by the daemon" grep -q 'userbridged.*event=grant.*via=daemon' "$SYSLOG"
 finish

@@ -12,6 +12,13 @@
 //   listen IFNAME MARKER MS   exit 0 once a frame carrying MARKER is seen
 //   send IFNAME MARKER        send a broadcast frame carrying MARKER
 //   fds [ARGS...]             print "fds: N N ..." (our open fds) and "args: ARGS"
+//   daemon MODE SOCKET [BRIDGE]
+//       talk to userbridged, well or badly. MODE: grant (print "tap=NAME" or
+//       the daemon's message; exit 0 only if granted), grant-drop (send a
+//       good request, close without reading), bad-magic, bad-version,
+//       oversize, truncated (half a request, then close), slow (a byte a
+//       second until the daemon hangs up; prints how long that took),
+//       idle (connect and sleep 30 s)
 //   syslog-sink PATH FILE     bind a datagram socket at PATH (/dev/log in the
 //                             test's own /dev) and append each record to FILE
 #include <arpa/inet.h>
@@ -40,7 +47,9 @@
 #include <thread>
 #include <vector>
 
+#include "client/daemon_client.h"
 #include "handover/handover.h"
+#include "protocol/wire.h"
 
 namespace {
 
@@ -203,6 +212,97 @@ int cmd_send(const std::vector<std::string>& a) {
     return 0;
 }
 
+int connect_to(const std::string& path) {
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    std::snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path.c_str());
+    if (connect(s, reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0) die("connect " + path);
+    return s;
+}
+
+// Reads the daemon's reply (or EOF) and prints its status and message.
+int print_reply(int s) {
+    char buf[ub::protocol::kReplySize];
+    std::size_t got = 0;
+    while (got < sizeof buf) {
+        ssize_t n = recv(s, buf + got, sizeof buf - got, 0);
+        if (n <= 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    if (got == 0) {
+        std::printf("closed without a reply\n");
+        return 1;
+    }
+    auto r = ub::protocol::decode_reply(std::string_view(buf, got));
+    if (!r.ok()) {
+        std::printf("bad reply: %s\n", r.error().message().c_str());
+        return 1;
+    }
+    bool granted = r->status == ub::protocol::Status::Granted;
+    std::fprintf(granted ? stdout : stderr, "%s: %s\n", ub::protocol::status_name(r->status),
+                 r->message.c_str());
+    return granted ? 0 : 1;
+}
+
+int cmd_daemon(const std::vector<std::string>& a) {
+    const std::string& mode = a.at(0);
+    const std::string& path = a.at(1);
+    std::string bridge = a.size() > 2 ? a[2] : "br0";
+    if (mode == "grant") {
+        ub::client::DaemonRequest req{path, bridge, true, "testvm", std::chrono::milliseconds(10000)};
+        auto t = ub::client::open_tap_via_daemon(req);
+        if (!t.ok()) {
+            std::fprintf(stderr, "%s\n", t.error().message().c_str());
+            return 1;
+        }
+        std::printf("tap=%s vnet_hdr=%d\n", t->ifname.c_str(), t->vnet_hdr ? 1 : 0);
+        return 0;
+    }
+    ub::protocol::Request good{true, 1, bridge, ""};
+    auto bytes = ub::protocol::encode(good);
+    int s = connect_to(path);
+    if (mode == "grant-drop") {
+        if (send(s, bytes.data(), bytes.size(), 0) < 0) die("send");
+        close(s);
+        return 0;
+    }
+    if (mode == "bad-magic" || mode == "bad-version") {
+        bytes[mode == "bad-magic" ? 0 : 4] = 9;
+        if (send(s, bytes.data(), bytes.size(), 0) < 0) die("send");
+        return print_reply(s);
+    }
+    if (mode == "oversize") {
+        std::string big(4096, 'x');
+        (void)send(s, big.data(), big.size(), MSG_NOSIGNAL);
+        return print_reply(s);
+    }
+    if (mode == "truncated") {
+        if (send(s, bytes.data(), bytes.size() / 2, 0) < 0) die("send");
+        close(s);
+        return 0;
+    }
+    if (mode == "slow") {
+        auto t0 = std::chrono::steady_clock::now();
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            if (send(s, &bytes[i], 1, MSG_NOSIGNAL) < 0) break;
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+            pollfd p{s, POLLIN, 0};
+            if (poll(&p, 1, 0) > 0) break;  // the daemon answered or hung up
+        }
+        (void)print_reply(s);
+        std::fflush(stderr);
+        auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0).count();
+        std::printf("dropped after %lld s\n", static_cast<long long>(secs));
+        return 0;
+    }
+    if (mode == "idle") {
+        std::this_thread::sleep_for(std::chrono::seconds(30));
+        return 0;
+    }
+    return 100;
+}
+
 int cmd_fds(const std::vector<std::string>& a) {
     DIR* d = opendir("/proc/self/fd");
     if (!d) die("opendir");
@@ -253,6 +353,7 @@ int main(int argc, char** argv) {
     if (cmd == "listen") return cmd_listen(a);
     if (cmd == "send") return cmd_send(a);
     if (cmd == "fds") return cmd_fds(a);
+    if (cmd == "daemon") return cmd_daemon(a);
     if (cmd == "syslog-sink") return cmd_syslog_sink(a);
     return 100;
 }

@@ -100,3 +100,20 @@ TEST(RunArgs, Refusals) {
     many.push_back("x");
     EXPECT_EQ(err(many), "at most 8 --nic options");
 }
+
+TEST(RunArgs, Via) {
+    auto via = [](std::vector<std::string> a) {
+        a.push_back("cmd");
+        auto r = parse_run_args(a, "/h");
+        EXPECT_TRUE(r.ok()) << r.error().message();
+        return r.ok() ? r->via : RunVia::Auto;
+    };
+    EXPECT_EQ(via({}), RunVia::Auto);
+    EXPECT_EQ(via({"--via=daemon"}), RunVia::Daemon);
+    EXPECT_EQ(via({"--helper=/x"}), RunVia::Helper);  // a helper given means that helper
+    EXPECT_EQ(via({"--via=auto", "--helper=/x"}), RunVia::Auto);
+    EXPECT_EQ(via({"--helper=/x", "--via=daemon"}), RunVia::Daemon);
+    auto r = parse_run_args({"--via=smoke", "cmd"}, "/h");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message(), "--via=smoke: expected auto, daemon or helper");
+}

@@ -1,0 +1,149 @@
+#!/bin/bash
+# userbridged: grants through the daemon decide exactly as the helper does
+# (one table, run both ways), socket activation, abuse of every kind while
+# well-behaved clients keep being served, 1000 sequential and 16-way
+# concurrent grants with nothing leaked, SIGHUP reload, and the unprivileged
+# ways in: userbridge-client (QEMU's helper protocol), userbridge run,
+# libuserbridge.
+source "$(dirname "$0")/lib.sh"
+
+for b in br0 br1 br2; do bridge $b; done
+D=/run/userbridge.sock
+acl 'allow br0\n'
+start_daemon
+check "daemon socket is there, mode 0666" test "$(stat -c %a $D)" = 666
+TT=$T/bin/ub-testtool
+
+# --- The shared table: the same ACL, the same callers, both ways ----------
+# way: "helper" (setuid helper) or "daemon" (userbridge-client, QEMU's way)
+decides() {
+    local who=$1 br=$2 way=$3 h=$T/bin/setuid-helper
+    [ "$way" = daemon ] && h=$T/bin/userbridge-client
+    if $who "$T/bin/ub-testtool" call stream -- "$h" --use-vnet --fd=3 --br="$br" >/dev/null 2>"$T/err"; then
+        echo allow
+    else
+        echo deny
+    fi
+}
+case_() {
+    local name=$1 who=$2 br=$3 want=$4 h d
+    h=$(decides "$who" "$br" helper)
+    d=$(decides "$who" "$br" daemon)
+    if [ "$h" = "$want" ] && [ "$d" = "$want" ]; then pass "$name: both $want"; else
+        fail "$name: expected $want, helper: $h, daemon: $d ($(cat "$T/err"))"; fi
+    [ -z "$(taps)" ] || fail "$name: taps left behind"
+}
+table() {
+    acl "$1"
+    [ -n "${2:-}" ] && acl "$2" vm.conf 0640 root:ubvm
+    reload_daemon
+}
+table 'allow br0\n'
+case_ "allow br0" as_alice br0 allow
+case_ "default deny" as_alice br1 deny
+table 'allow all\ndeny br1\n'
+case_ "deny wins over allow all" as_bob br1 deny
+case_ "allow all" as_bob br2 allow
+table 'allow br0\ninclude /etc/qemu/vm.conf\n' 'allow br1\n'
+case_ "group include: member (ubvm)" as_alice br1 allow
+case_ "group include: non-member" as_bob br1 deny
+case_ "group include: main rules for all" as_bob br0 allow
+table 'include /etc/qemu/vm.conf\nallow br2\n' 'deny all\n'
+case_ "group deny all: member denied" as_alice br2 deny
+case_ "group deny all: non-member allowed" as_bob br2 allow
+table 'allow br0\n' ''
+chmod 0600 /etc/qemu/bridge.conf
+reload_daemon
+case_ "ACL unreadable by the caller" as_alice br0 deny
+table 'allow br0\n'
+
+# --- What the daemon answers, and what it logs -----------------------------
+out=$(as_alice "$T/bin/ub-testtool" call stream -- "$T/bin/userbridge-client" --use-vnet --fd=3 --br=br0)
+check "userbridge-client hands over a vnet_hdr tap" grep -q 'tap=tap[0-9]* vnet_hdr=1' <<<"$out"
+check "daemon grants are logged with via=daemon" \
+    grep -qE 'userbridged\[[0-9]+\]: event=grant user=ubalice uid=4711 caller_pid=[0-9]+ bridge="br0" tap=tap[0-9]+ mac=fe:[0-9a-f:]+ via=daemon' "$SYSLOG"
+refused "daemon denial, with the helper's words" "userbridge-client: userbridged: access to bridge br1 denied: no rule allows it" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$T/bin/userbridge-client" --fd=3 --br=br1
+table 'allow br0\nallow br9\n'
+refused "bridge missing" "userbridged: bridge br9 does not exist" \
+    as_alice "$TT" daemon grant $D br9
+table 'allow br0\n'
+refused "userbridge-client: bad --fd, nothing asked" "--fd=3 is a pipe, not a unix socket" \
+    as_alice "$T/bin/ub-testtool" call pipe -- "$T/bin/userbridge-client" --fd=3 --br=br0
+
+# --- Abuse ------------------------------------------------------------------
+watch_links
+refused "bad magic" "bad request: request has a bad magic" as_alice "$TT" daemon bad-magic $D
+refused "unknown version" "protocol version 9 is not supported" as_alice "$TT" daemon bad-version $D
+refused "oversized request" "bad request: request is longer than 96 bytes" as_alice "$TT" daemon oversize $D
+check "truncated request, then gone" as_alice "$TT" daemon truncated $D
+no_tap_ever
+check "request sent, client gone before the reply: no tap leaks" as_alice "$TT" daemon grant-drop $D
+sleep 0.3
+check "...none" test -z "$(taps)"
+
+stop_daemon
+start_daemon --deadline-ms=1500 --max-per-uid=4
+as_alice "$TT" daemon slow $D >"$T/slow" &
+slow=$!
+idle=()
+for i in 1 2 3; do as_bob "$TT" daemon idle $D & idle+=($!); done
+sleep 0.3
+out=$(as_alice "$TT" daemon grant $D)
+check "served while a slow client and idle clients hang on" grep -q '^tap=' <<<"$out"
+as_bob "$TT" daemon idle $D & idle+=($!)
+sleep 0.3
+refused "per-uid connection cap" "too many open connections for uid 4712" as_bob "$TT" daemon grant $D
+check "another uid is still served at the cap" grep -q '^tap=' <(as_alice "$TT" daemon grant $D)
+wait $slow
+check "the slow client was dropped at its deadline" grep -q 'dropped after [12] s' "$T/slow"
+kill "${idle[@]}" 2>/dev/null || true
+wait "${idle[@]}" 2>/dev/null || true
+sleep 1.6  # the idle connections expire
+
+# --- Load: 1000 sequential, 16-way concurrent, memory flat ------------------
+stop_daemon
+start_daemon --max-per-uid=16
+rss() { awk '/VmRSS/ {print $2}' /proc/$DAEMON_PID/status; }
+as_alice "$T/bin/ub-bench" daemon $D br0 100 1 >/dev/null
+rss100=$(rss)
+out=$(as_alice "$T/bin/ub-bench" daemon $D br0 1000 1 2>&1 >/dev/null && echo ok)
+check "1000 sequential grants, zero failures" test "$out" = ok
+out=$(as_alice "$T/bin/ub-bench" daemon $D br0 1000 16 2>&1 >/dev/null && echo ok)
+check "1000 grants from 16 concurrent clients, zero failures" test "$out" = ok
+rss2100=$(rss)
+echo "    daemon RSS: $rss100 KiB after 100 grants, $rss2100 KiB after 2100"
+check "daemon memory flat (within 512 KiB)" test $((rss2100 - rss100)) -lt 512
+sleep 0.5
+check "zero leaked taps" test -z "$(taps)"
+
+# --- SIGHUP with a bad ACL keeps the old one --------------------------------
+acl 'allow br0\nbogus\n'
+reload_daemon
+check "bad new ACL refused and logged" grep -q 'new ACL refused, keeping the old one: /etc/qemu/bridge.conf:2' "$SYSLOG"
+check "old ACL still in force" grep -q '^tap=' <(as_alice "$TT" daemon grant $D)
+acl 'allow br0\n'
+
+# --- userbridge run and libuserbridge pick the daemon when it is there ------
+before=$(grep -c 'via=daemon' "$SYSLOG")
+check "userbridge run --via=auto uses the daemon" \
+    grep -q '^tap' <(as_alice "$T/bin/userbridge" run -- echo '{ifname}')
+check "...as the log shows" test "$(grep -c 'via=daemon' "$SYSLOG")" -gt "$before"
+check "userbridge run --via=helper still runs the helper" \
+    grep -q '^tap' <(as_alice "$T/bin/userbridge" run --via=helper --helper="$T/bin/setuid-helper" -- echo '{ifname}')
+stop_daemon
+refused "--via=daemon with no daemon" "cannot connect to userbridged at /run/userbridge.sock" \
+    as_alice "$T/bin/userbridge" run --via=daemon -- true
+
+# --- Socket activation -------------------------------------------------------
+systemd-socket-activate -l $D "$T/bin/userbridged" 2>>"$T/daemon.err" &
+activator=$!
+BACKGROUND+=($activator)
+for _ in $(seq 100); do [ -S $D ] && break; sleep 0.05; done
+chmod 666 $D  # what the unit's SocketMode=0666 does
+out=$(as_alice "$T/bin/ub-testtool" call stream -- "$T/bin/userbridge-client" --fd=3 --br=br0)
+check "socket-activated daemon grants" grep -q '^tap=' <<<"$out"
+check "...from the socket systemd passed" grep -q 'userbridged\[[0-9]*\]: event=grant' "$SYSLOG"
+kill $activator 2>/dev/null || true
+check "no tap left at the end" test -z "$(taps)"
+finish

@@ -1,0 +1,96 @@
+// The daemon's wire protocol: round trips and every refusal of the decoder.
+#include <gtest/gtest.h>
+
+#include "protocol/wire.h"
+
+using namespace ub::protocol;
+
+namespace {
+
+std::string bytes_of(const Request& r) {
+    auto b = encode(r);
+    return std::string(b.data(), b.size());
+}
+
+std::string refused(std::string b) {
+    auto r = decode_request(b);
+    EXPECT_FALSE(r.ok());
+    return r.ok() ? "" : r.error().message();
+}
+
+}  // namespace
+
+TEST(Wire, RequestRoundTrip) {
+    auto r = decode_request(bytes_of({false, 1, "br-lan.10", "web-1"}));
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_FALSE(r->vnet_hdr);
+    EXPECT_EQ(r->bridge, "br-lan.10");
+    EXPECT_EQ(r->vm_name, "web-1");
+    EXPECT_EQ(kRequestSize, 96u);
+}
+
+TEST(Wire, RequestRefusals) {
+    std::string good = bytes_of({true, 1, "br0", ""});
+    EXPECT_EQ(refused(good.substr(0, 95)), "request is 95 bytes, expected 96");
+    EXPECT_EQ(refused(good + "x"), "request is 97 bytes, expected 96");
+    std::string b = good;
+    b[0] = 'X';
+    EXPECT_EQ(refused(b), "request has a bad magic");
+    b = good;
+    b[4] = 2;
+    EXPECT_EQ(refused(b), "protocol version 2 is not supported (this daemon speaks 1)");
+    b = good;
+    b[6] = 2;
+    EXPECT_EQ(refused(b), "request has unknown flags");
+    b = good;
+    b[8] = 4;
+    EXPECT_EQ(refused(b), "queues must be 1 in protocol version 1");
+    b = good;
+    b[10] = 1;
+    EXPECT_EQ(refused(b), "reserved fields must be 0");
+    b = good;
+    b[95] = 1;
+    EXPECT_EQ(refused(b), "reserved fields must be 0");
+    b = good;
+    for (int i = 12; i < 28; ++i) b[static_cast<std::size_t>(i)] = 'a';
+    EXPECT_EQ(refused(b), "bridge name is not NUL-terminated");
+    b = good;
+    b[20] = 'z';  // after "br0\0"
+    EXPECT_EQ(refused(b), "bridge name has bytes after its NUL");
+    EXPECT_EQ(refused(bytes_of({true, 1, "", ""})), "bridge name '' is empty");
+    EXPECT_EQ(refused(bytes_of({true, 1, "../x", ""})), "bridge name '../x' contains '/'");
+    EXPECT_EQ(refused(bytes_of({true, 1, "br0", "a\nb"})), "VM name is not printable ASCII");
+}
+
+TEST(Wire, ReplyRoundTrip) {
+    Reply r;
+    r.status = Status::Granted;
+    r.vnet_hdr = true;
+    r.nfds = 1;
+    r.ifname = "tap3";
+    r.mac = {0xfe, 1, 2, 3, 4, 5};
+    r.mtu = 9000;
+    r.message = "allowed by /etc/qemu/bridge.conf:1";
+    auto b = encode(r);
+    auto d = decode_reply(std::string_view(b.data(), b.size()));
+    ASSERT_TRUE(d.ok()) << d.error().message();
+    EXPECT_EQ(d->ifname, "tap3");
+    EXPECT_EQ(d->mtu, 9000u);
+    EXPECT_EQ(d->mac[0], 0xfe);
+    EXPECT_EQ(d->message, r.message);
+}
+
+TEST(Wire, ReplyRefusals) {
+    Reply r;
+    r.status = Status::Granted;  // but no tap
+    auto b = encode(r);
+    EXPECT_FALSE(decode_reply(std::string_view(b.data(), b.size())).ok());
+    r.status = Status::Denied;
+    r.message = std::string(400, 'm');  // truncated to fit, still NUL-terminated
+    b = encode(r);
+    auto d = decode_reply(std::string_view(b.data(), b.size()));
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(d->message.size(), 311u);
+    b[6] = 9;
+    EXPECT_FALSE(decode_reply(std::string_view(b.data(), b.size())).ok());
+}
