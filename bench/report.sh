@@ -33,6 +33,7 @@ tput() {  # median grants/s of a helper over rounds
 }
 
 deb50=$(get sequential debian-setuid 1 5)
+ALL="debian-setuid userbridge-setuid userbridge-fcap daemon-via-client daemon-direct"
 {
     echo "# Performance"
     echo
@@ -45,7 +46,7 @@ deb50=$(get sequential debian-setuid 1 5)
     echo
     echo "| helper | grants | p50 (µs) | p99 (µs) | mean (µs) | p50 vs Debian | peak RSS (KiB) |"
     echo "|---|---|---|---|---|---|---|"
-    for h in debian-setuid userbridge-setuid userbridge-fcap floor-setuid-noop; do
+    for h in $ALL floor-setuid-noop; do
         echo "| $h | $(get sequential $h 1 4) | $(get sequential $h 1 5) | $(get sequential $h 1 6) | $(get sequential $h 1 7) | $(ratio "$(get sequential $h 1 5)" "$deb50") | $(get sequential $h 1 8) |"
     done
     echo
@@ -54,7 +55,7 @@ deb50=$(get sequential debian-setuid 1 5)
     echo "| helper | 1 client | 8 concurrent clients | 8 clients vs Debian |"
     echo "|---|---|---|---|"
     debc=$(tput debian-setuid)
-    for h in debian-setuid userbridge-setuid userbridge-fcap; do
+    for h in $ALL; do
         echo "| $h | $(tput "$h-sequential") | $(tput "$h") | $(ratio "$(tput "$h")" "$debc") |"
     done
     echo
@@ -63,7 +64,7 @@ deb50=$(get sequential debian-setuid 1 5)
     params=$(awk -F, '$1 == "taps" {print $3}' "$dir/summary.csv" | sort -un)
     echo "| helper | $(echo $params | sed 's/ / | /g') |"
     echo "|---|$(for p in $params; do printf -- '---|'; done)"
-    for h in debian-setuid userbridge-setuid userbridge-fcap; do
+    for h in $ALL; do
         echo "| $h | $(for p in $params; do printf '%s | ' "$(get taps $h "$p" 5)"; done)"
     done
     echo
@@ -72,7 +73,7 @@ deb50=$(get sequential debian-setuid 1 5)
     params=$(awk -F, '$1 == "acl" {print $3}' "$dir/summary.csv" | sort -un)
     echo "| helper | $(echo $params | sed 's/ / | /g') |"
     echo "|---|$(for p in $params; do printf -- '---|'; done)"
-    for h in debian-setuid userbridge-setuid userbridge-fcap; do
+    for h in $ALL; do
         echo "| $h | $(for p in $params; do printf '%s | ' "$(get acl $h "$p" 5)"; done)"
     done
     echo
@@ -96,16 +97,16 @@ fi
 mv "$doc.new" "$doc"
 
 if command -v gnuplot >/dev/null; then
-    for h in debian-setuid userbridge-setuid userbridge-fcap floor-setuid-noop; do
+    for h in $ALL floor-setuid-noop; do
         echo "$h $(get sequential $h 1 5) $(get sequential $h 1 6)"
     done >"$dir/latency.dat"
     for s in taps acl; do
-        for h in debian-setuid userbridge-setuid userbridge-fcap; do
+        for h in $ALL; do
             awk -F, -v s=$s -v h=$h '$1 == s && $2 == h {print $3, $5}' "$dir/summary.csv" >"$dir/$s-$h.dat"
         done
     done
     gnuplot <<GP
-set terminal png size 800,450
+set terminal png size 900,450
 set output "$dir/latency.png"
 set title "Grant latency, one client (µs)"
 set style data histograms
@@ -118,12 +119,12 @@ set output "$dir/taps.png"
 set title "p50 grant latency vs taps already on the bridge (µs)"
 set style data linespoints
 set xlabel "taps on the bridge"
-plot for [h in "debian-setuid userbridge-setuid userbridge-fcap"] "$dir/taps-".h.".dat" using 1:2 title h
+plot for [h in "$ALL"] "$dir/taps-".h.".dat" using 1:2 title h
 set output "$dir/acl.png"
 set title "p50 grant latency vs ACL rules (µs)"
 set logscale x
 set xlabel "rules in the ACL"
-plot for [h in "debian-setuid userbridge-setuid userbridge-fcap"] "$dir/acl-".h.".dat" using 1:2 title h
+plot for [h in "$ALL"] "$dir/acl-".h.".dat" using 1:2 title h
 GP
     rm -f "$dir"/*.dat
 fi

@@ -49,15 +49,23 @@ install -m 4755 "$UB_BUILD_DIR/bench/ub-noop" "$T/bin/setuid-noop"
 install -m 0755 "$UB_BUILD_DIR/bench/ub-bench" "$T/bin/"
 B=$T/bin/ub-bench
 declare -A HELPER=([debian-setuid]=$T/bin/qemu-helper [userbridge-setuid]=$T/bin/setuid-helper
-                   [userbridge-fcap]=$T/bin/fcap-helper)
-NAMES=(debian-setuid userbridge-setuid userbridge-fcap)
+                   [userbridge-fcap]=$T/bin/fcap-helper [daemon-via-client]=$T/bin/userbridge-client
+                   [daemon-direct]=)
+# daemon-via-client: QEMU runs userbridge-client, which asks userbridged.
+# daemon-direct: libuserbridge asks userbridged itself; nothing is exec'd.
+NAMES=(debian-setuid userbridge-setuid userbridge-fcap daemon-via-client daemon-direct)
+start_daemon
 raw=$out/raw.csv
 echo "scenario,helper,param,latency_us,maxrss_kb" >"$raw"
 
 # grants SCENARIO PARAM NAME COUNT CONC: append samples; print throughput.
 grants() {
     local scenario=$1 param=$2 name=$3 count=$4 conc=$5
-    as_alice "$B" grants "${HELPER[$name]}" br0 "$count" "$conc" >"$T/samples"
+    if [ "$name" = daemon-direct ]; then
+        as_alice "$B" daemon /run/userbridge.sock br0 "$count" "$conc" >"$T/samples"
+    else
+        as_alice "$B" grants "${HELPER[$name]}" br0 "$count" "$conc" >"$T/samples"
+    fi
     grep -v '^wall_ns' "$T/samples" | awk -v s="$scenario" -v h="$name" -v p="$param" \
         '{printf "%s,%s,%s,%.1f,%d\n", s, h, p, $1 / 1000, $2}' >>"$raw"
     awk -v c="$count" '/^wall_ns/ {printf "%.1f", c / ($2 / 1e9)}' "$T/samples"
@@ -107,6 +115,7 @@ for i in $(seq 0 $((have - 1))); do ip link del "bt$i"; done
 echo "bench: ACL size: $ACLS rules"
 for n in $ACLS; do
     { for i in $(seq 1 $((n - 1))); do echo "allow xbr$i"; done; echo "allow br0"; } >/etc/qemu/bridge.conf
+    reload_daemon
     for name in $(shuffled "${NAMES[@]}"); do grants acl "$n" "$name" "$PARAM_COUNT" 1 >/dev/null; done
     as_alice "$B" decide /etc/qemu/bridge.conf br0 "$DECIDE_ROUNDS" |
         awk -v n="$n" '{print n "," $1 "," $2}' >>"$out/decide.csv.tmp"
@@ -114,5 +123,6 @@ done
 { echo "rules,measure,ns"; cat "$out/decide.csv.tmp"; } >"$out/decide.csv"
 rm -f "$out/decide.csv.tmp"
 acl 'allow br0\n'
+stop_daemon
 
 bash "$here/report.sh" "$out" "$smoke"
