@@ -47,9 +47,9 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
     policy::Credentials who = credentials_of(peer, user);
     o.record = audit::AuditRecord{"error", user, peer.uid, peer.pid, req.bridge, {}, {}, {}, "daemon"};
 
-    Result<std::vector<policy::Rule>> rules = policy::rules_for(policy, who);
-    if (!rules.ok()) return refuse(std::move(o), protocol::Status::Denied, rules.error().message());
-    policy::Decision d = policy::decide(*rules, req.bridge);
+    Result<std::vector<bool>> readable = policy::readable_files(policy, who);
+    if (!readable.ok()) return refuse(std::move(o), protocol::Status::Denied, readable.error().message());
+    policy::Decision d = policy::decide(policy.rules, req.bridge, &*readable);
     if (!d.allowed)
         return refuse(std::move(o), protocol::Status::Denied,
                       "access to bridge " + req.bridge + " denied: " + d.reason);

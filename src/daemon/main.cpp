@@ -15,6 +15,10 @@
 #include <linux/capability.h>
 #include <sys/prctl.h>
 
+#include <grp.h>
+#include <pwd.h>
+#include <time.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -23,6 +27,7 @@
 #include "audit/audit.h"
 #include "daemon/server.h"
 #include "privilege/process.h"
+#include "privilege/seccomp.h"
 
 #ifndef UB_ACL_PATH
 #error "UB_ACL_PATH must be set at build time"
@@ -122,6 +127,18 @@ Result<void> drop_to_net_admin() {
     return Ok{};
 }
 
+// Look up a user and group that do not exist, so that every NSS module the
+// system uses is loaded (dlopen) now rather than under the syscall filter.
+void warm_up_user_database() {
+    passwd pw{};
+    passwd* found = nullptr;
+    char buf[4096];
+    (void)getpwuid_r(static_cast<uid_t>(-2), &pw, buf, sizeof buf, &found);
+    gid_t groups[4];
+    int n = 4;
+    (void)getgrouplist("userbridged-warm-up-no-such-user", static_cast<gid_t>(-2), groups, &n);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -146,7 +163,12 @@ int main(int argc, char** argv) {
     if (!fd.ok()) return fail(fd.error().message());
     if (auto r = drop_to_net_admin(); !r.ok()) return fail(r.error().message());
     daemon::ServerConfig cfg{opt->acl, opt->limits};
+    // systemd's notify socket is connected now, before the filter.
     sd_notify(0, "READY=1");
+    tzset();
+    warm_up_user_database();
+    if (auto r = privilege::install_seccomp({}, privilege::Profile::Daemon); !r.ok())
+        return fail(r.error().message());
     if (auto r = daemon::serve(std::move(*fd), cfg); !r.ok()) return fail(r.error().message());
     return 0;
 }

@@ -73,10 +73,12 @@ Result<void> parse_each(std::string_view text, std::string_view origin,
     return Ok{};
 }
 
-Decision decide(const std::vector<Rule>& rules, std::string_view bridge) {
+Decision decide(const std::vector<Rule>& rules, std::string_view bridge,
+                const std::vector<bool>* file_ok) {
     const Rule* allow = nullptr;
     const Rule* deny = nullptr;
     for (const Rule& r : rules) {
+        if (file_ok && !(*file_ok)[static_cast<std::size_t>(r.file_index)]) continue;
         bool matches = r.bridge.empty() || r.bridge == bridge;
         if (!matches) continue;
         if (r.verb == Verb::Deny && !deny) deny = &r;

@@ -56,6 +56,9 @@ struct Decision {
 };
 
 // Decide whether `bridge` may be used. The bridge name must already be valid.
-Decision decide(const std::vector<Rule>& rules, std::string_view bridge);
+// With `file_ok`, a rule counts only if file_ok[rule.file_index] is true (the
+// daemon's view of what the caller may read; see loader.h).
+Decision decide(const std::vector<Rule>& rules, std::string_view bridge,
+                const std::vector<bool>* file_ok = nullptr);
 
 }  // namespace ub::policy

@@ -159,7 +159,7 @@ Result<Policy> load(const std::string& path, const LoadOptions& options) {
     return std::move(loader.policy);
 }
 
-Result<std::vector<Rule>> rules_for(const Policy& policy, const Credentials& who) {
+Result<std::vector<bool>> readable_files(const Policy& policy, const Credentials& who) {
     // Files come in the order read, so an includer precedes what it includes.
     std::vector<bool> readable(policy.files.size(), false);
     for (std::size_t i = 0; i < policy.files.size(); ++i) {
@@ -172,10 +172,7 @@ Result<std::vector<Rule>> rules_for(const Policy& policy, const Credentials& who
     if (policy.files.empty() || !readable[0])
         return Error::msg("cannot open " + (policy.files.empty() ? std::string("the ACL") : policy.files[0].path) +
                           ": Permission denied");
-    std::vector<Rule> out;
-    for (const Rule& r : policy.rules)
-        if (readable[static_cast<std::size_t>(r.file_index)]) out.push_back(r);
-    return out;
+    return readable;
 }
 
 }  // namespace ub::policy

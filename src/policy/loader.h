@@ -56,11 +56,12 @@ struct Credentials {
     std::vector<gid_t> groups;
 };
 
-// The rules `who` would have read themselves: those of every file they may
+// Which of policy.files `who` would have read themselves: those they may
 // read (read permission on it, search permission on its directories) whose
-// includers they may read too. An error when they may not read the main
-// file, as the helper would fail to open it. Pure.
-Result<std::vector<Rule>> rules_for(const Policy& policy, const Credentials& who);
+// includers they may read too. Pass it to decide(). An error when they may
+// not read the main file, as the helper would fail to open it. Pure; copies
+// no rules, so a large ACL costs a daemon request nothing extra.
+Result<std::vector<bool>> readable_files(const Policy& policy, const Credentials& who);
 
 Result<Policy> load(const std::string& path, const LoadOptions& options = {});
 

@@ -59,7 +59,15 @@ Result<void> check(int rc, const char* what) {
 
 }  // namespace
 
-Result<void> install_seccomp(const std::vector<int>& extra) {
+// What userbridged adds to the helper's list.
+constexpr int kDaemonAllowed[] = {
+    SCMP_SYS(accept4), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(openat), SCMP_SYS(lseek),
+    SCMP_SYS(statx), SCMP_SYS(stat), SCMP_SYS(lstat), SCMP_SYS(getrandom), SCMP_SYS(sched_yield),
+    SCMP_SYS(signalfd4), SCMP_SYS(uname), SCMP_SYS(getuid), SCMP_SYS(geteuid),
+    SCMP_SYS(readlink), SCMP_SYS(readlinkat),
+};
+
+Result<void> install_seccomp(const std::vector<int>& extra, Profile profile) {
     Ctx ctx(seccomp_init(SCMP_ACT_KILL_PROCESS));
     if (!ctx) return Error::msg("seccomp: cannot initialise filter");
     for (int sc : kAllowed) UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
@@ -68,11 +76,19 @@ Result<void> install_seccomp(const std::vector<int>& extra) {
         UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
 #endif
     for (int sc : extra) UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
-    // New sockets: only unix ones, for syslog's reconnect. The netlink
-    // socket is opened before the filter goes on.
+    // New sockets: only unix ones, for syslog's reconnect. The helper's
+    // netlink socket is opened before the filter goes on; the daemon opens
+    // one per request.
     scmp_arg_cmp unix_only{0, SCMP_CMP_EQ, AF_UNIX, 0};
     UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, unix_only),
                   "socket rule"));
+    if (profile == Profile::Daemon) {
+        for (int sc : kDaemonAllowed)
+            UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
+        scmp_arg_cmp netlink_only{0, SCMP_CMP_EQ, AF_NETLINK, 0};
+        UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, netlink_only),
+                      "socket rule"));
+    }
     UB_TRYV(check(seccomp_load(ctx.get()), "load"));
     return Ok{};
 }

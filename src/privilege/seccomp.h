@@ -15,8 +15,17 @@
 
 namespace ub::privilege {
 
+enum class Profile {
+    Helper,  // as above
+    // userbridged's request loop: the helper's list plus what serving many
+    // clients and re-reading the ACL need (accept, poll, open and stat for
+    // the ACL, /dev/net/tun and the user database, netlink sockets). Still
+    // no exec, fork, ptrace, mount, id or capability changes.
+    Daemon,
+};
+
 // `extra`: syscall numbers to allow beyond the list; only the test build's
 // fault injection (kill itself, sleep) passes any.
-Result<void> install_seccomp(const std::vector<int>& extra = {});
+Result<void> install_seccomp(const std::vector<int>& extra = {}, Profile profile = Profile::Helper);
 
 }  // namespace ub::privilege

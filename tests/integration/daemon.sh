@@ -12,6 +12,10 @@ D=/run/userbridge.sock
 acl 'allow br0\n'
 start_daemon
 check "daemon socket is there, mode 0666" test "$(stat -c %a $D)" = 666
+check "daemon runs under its seccomp filter" grep -qP '^Seccomp:\t2$' /proc/$DAEMON_PID/status
+check "daemon has no-new-privs" grep -qP '^NoNewPrivs:\t1$' /proc/$DAEMON_PID/status
+check "daemon keeps CAP_NET_ADMIN only" grep -qP '^CapEff:\t0000000000001000$' /proc/$DAEMON_PID/status
+check "...in every set" grep -qP '^CapBnd:\t0000000000001000$' /proc/$DAEMON_PID/status
 TT=$T/bin/ub-testtool
 
 # --- The shared table: the same ACL, the same callers, both ways ----------
@@ -145,5 +149,15 @@ out=$(as_alice "$T/bin/ub-testtool" call stream -- "$T/bin/userbridge-client" --
 check "socket-activated daemon grants" grep -q '^tap=' <<<"$out"
 check "...from the socket systemd passed" grep -q 'userbridged\[[0-9]*\]: event=grant' "$SYSLOG"
 kill $activator 2>/dev/null || true
+wait $activator 2>/dev/null || true
+
+# --- Without root: CAP_NET_ADMIN alone (root-owned 0644 ACL files) ----------
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+net_admin --ambient-caps=+net_admin \
+    "$T/bin/userbridged" --socket="$T/work/ub.sock" 2>>"$T/daemon.err" &
+nonroot=$!
+BACKGROUND+=($nonroot)
+for _ in $(seq 100); do [ -S "$T/work/ub.sock" ] && break; sleep 0.05; done
+check "daemon as nobody with only CAP_NET_ADMIN grants" grep -q '^tap=' <(as_alice "$TT" daemon grant "$T/work/ub.sock")
+kill $nonroot 2>/dev/null || true
 check "no tap left at the end" test -z "$(taps)"
 finish

@@ -25,7 +25,7 @@ protected:
         ASSERT_NE(mkdtemp(tmpl), nullptr);
         dir = tmpl;
         opt.trusted_owner = geteuid();
-        chmod(dir.c_str(), 0755);  // callers in rules_for tests must search it
+        chmod(dir.c_str(), 0755);  // callers in readable_files tests must search it
     }
     void TearDown() override { fs::remove_all(dir); }
 
@@ -166,8 +166,8 @@ TEST_F(Loader, HardLinkToAnUntrustedFileIsStillCheckedByOwner) {
     EXPECT_NE(fails(hard).find("is not owned by root (owner uid 12345)"), std::string::npos);
 }
 
-// rules_for(): the daemon's view of what a caller could have read.
-TEST_F(Loader, RulesForAppliesTheCallersFilePermissions) {
+// readable_files() + decide(): the daemon's view of what a caller could have read.
+TEST_F(Loader, ReadableFilesApplyTheCallersFilePermissions) {
     if (geteuid() != 0) GTEST_SKIP() << "needs root to chown";
     std::string main = write("bridge.conf", "allow br0\ninclude lab.conf\n");
     std::string lab = write("lab.conf", "allow br1\ninclude deep.conf\n", 0640);
@@ -179,10 +179,12 @@ TEST_F(Loader, RulesForAppliesTheCallersFilePermissions) {
     ASSERT_EQ(p->rules.size(), 3u);
 
     auto names = [&](const Credentials& who) {
-        auto r = rules_for(*p, who);
+        auto r = readable_files(*p, who);
         EXPECT_TRUE(r.ok());
         std::string out;
-        for (const Rule& rule : *r) out += rule.bridge + " ";
+        for (const Rule& rule : p->rules)
+            if ((*r)[static_cast<std::size_t>(rule.file_index)]) out += rule.bridge + " ";
+        EXPECT_EQ(decide(p->rules, "br1", &*r).allowed, out.find("br1") != std::string::npos);
         return out;
     };
     EXPECT_EQ(names({4711, 4711, {4800}}), "br0 br1 br2 ");  // member of the lab group
@@ -193,12 +195,12 @@ TEST_F(Loader, RulesForAppliesTheCallersFilePermissions) {
     chmod(main.c_str(), 0600);
     p = load(main, opt);
     ASSERT_TRUE(p.ok());
-    auto r = rules_for(*p, {4711, 4711, {4800}});
+    auto r = readable_files(*p, {4711, 4711, {4800}});
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().message(), "cannot open " + main + ": Permission denied");
 }
 
-TEST_F(Loader, RulesForNeedsSearchPermissionOnDirectories) {
+TEST_F(Loader, ReadableFilesNeedSearchPermissionOnDirectories) {
     if (geteuid() != 0) GTEST_SKIP() << "needs root";
     write("sub/inc.conf", "allow br1\n");
     std::string main = write("bridge.conf", "allow br0\ninclude sub/inc.conf\n");
@@ -206,9 +208,10 @@ TEST_F(Loader, RulesForNeedsSearchPermissionOnDirectories) {
     opt.trusted_owner = 0;
     auto p = load(main, opt);
     ASSERT_TRUE(p.ok());
-    auto r = rules_for(*p, {4711, 4711, {}});
+    auto r = readable_files(*p, {4711, 4711, {}});
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ(r->size(), 1u);
+    EXPECT_TRUE(decide(p->rules, "br0", &*r).allowed);
+    EXPECT_FALSE(decide(p->rules, "br1", &*r).allowed);
 }
 
 }  // namespace
