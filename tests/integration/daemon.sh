@@ -15,7 +15,8 @@ check "daemon socket is there, mode 0666" test "$(stat -c %a $D)" = 666
 check "daemon runs under its seccomp filter" grep -qP '^Seccomp:\t2$' /proc/$DAEMON_PID/status
 check "daemon has no-new-privs" grep -qP '^NoNewPrivs:\t1$' /proc/$DAEMON_PID/status
 check "daemon keeps CAP_NET_ADMIN only" grep -qP '^CapEff:\t0000000000001000$' /proc/$DAEMON_PID/status
-check "...in every set" grep -qP '^CapBnd:\t0000000000001000$' /proc/$DAEMON_PID/status
+check "...permitted too, and an empty bounding set" \
+    bash -c "grep -qP '^CapPrm:\t0000000000001000$' /proc/$DAEMON_PID/status && grep -qP '^CapBnd:\t0{16}$' /proc/$DAEMON_PID/status"
 TT=$T/bin/ub-testtool
 
 # --- The shared table: the same ACL, the same callers, both ways ----------
