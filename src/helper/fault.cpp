@@ -42,8 +42,6 @@ Result<void> at(const char* point) {
 
 void at_void(const char* point) { (void)at(point); }
 
-std::vector<int> syscalls() {
-    return {SYS_getpid, SYS_gettid, SYS_tgkill, SYS_kill, SYS_clock_nanosleep, SYS_nanosleep};
-}
+
 
 }  // namespace ub::helper::fault

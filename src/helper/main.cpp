@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,7 @@
 #include "policy/loader.h"
 #include "privilege/process.h"
 #include "privilege/seccomp.h"
+#include "seccomp_filters.h"  // generated at build time by tools/seccomp_gen.cpp
 
 #ifndef UB_ACL_PATH
 #error "UB_ACL_PATH must be set at build time"
@@ -58,7 +60,12 @@ Result<policy::Decision> decide(const std::string& bridge, policy::Policy& held)
 // reads /etc/localtime for syslog's time stamps once, here.
 Result<void> sandbox() {
     tzset();
-    UB_TRYV(privilege::install_seccomp(helper::fault::syscalls()));
+#ifdef UB_FAULT_INJECTION
+    const auto& filter = privilege::generated::kHelperFaultFilter;
+#else
+    const auto& filter = privilege::generated::kHelperFilter;
+#endif
+    UB_TRYV(privilege::install_bpf(filter, std::size(filter)));
     return helper::fault::at("after-seccomp");
 }
 

@@ -1,7 +1,12 @@
 #include "privilege/seccomp.h"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <memory>
 
@@ -57,8 +62,6 @@ Result<void> check(int rc, const char* what) {
     return Ok{};
 }
 
-}  // namespace
-
 // What userbridged adds to the helper's list.
 constexpr int kDaemonAllowed[] = {
     SCMP_SYS(accept4), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(openat), SCMP_SYS(lseek),
@@ -67,7 +70,7 @@ constexpr int kDaemonAllowed[] = {
     SCMP_SYS(readlink), SCMP_SYS(readlinkat),
 };
 
-Result<void> install_seccomp(const std::vector<int>& extra, Profile profile) {
+Result<Ctx> build(const std::vector<int>& extra, Profile profile) {
     Ctx ctx(seccomp_init(SCMP_ACT_KILL_PROCESS));
     if (!ctx) return Error::msg("seccomp: cannot initialise filter");
     for (int sc : kAllowed) UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
@@ -89,7 +92,37 @@ Result<void> install_seccomp(const std::vector<int>& extra, Profile profile) {
         UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, netlink_only),
                       "socket rule"));
     }
-    UB_TRYV(check(seccomp_load(ctx.get()), "load"));
+    return ctx;
+}
+
+}  // namespace
+
+Result<void> install_seccomp(const std::vector<int>& extra, Profile profile) {
+    Ctx ctx = UB_TRY(build(extra, profile));
+    return check(seccomp_load(ctx.get()), "load");
+}
+
+Result<std::vector<sock_filter>> export_seccomp(const std::vector<int>& extra, Profile profile) {
+    Ctx ctx = UB_TRY(build(extra, profile));
+    // libseccomp writes the program to an fd; a pipe is too small for a
+    // large one, so use a memfd.
+    int fd = memfd_create("ub-seccomp", MFD_CLOEXEC);
+    if (fd < 0) return Error::sys("memfd_create");
+    std::unique_ptr<int, void (*)(int*)> guard(&fd, [](int* f) { ::close(*f); });
+    UB_TRYV(check(seccomp_export_bpf(ctx.get(), fd), "export"));
+    off_t size = lseek(fd, 0, SEEK_END);
+    if (size <= 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0)
+        return Error::msg("seccomp: exported program has a bad size");
+    std::vector<sock_filter> prog(static_cast<std::size_t>(size) / sizeof(sock_filter));
+    if (pread(fd, prog.data(), static_cast<std::size_t>(size), 0) != size)
+        return Error::sys("seccomp: reading the exported program");
+    return prog;
+}
+
+Result<void> install_bpf(const sock_filter* prog, std::size_t len) {
+    sock_fprog fprog{static_cast<unsigned short>(len), const_cast<sock_filter*>(prog)};
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) != 0)
+        return Error::sys("seccomp: cannot install the filter");
     return Ok{};
 }
 

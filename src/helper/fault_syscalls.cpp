@@ -1,0 +1,13 @@
+// The syscalls fault injection's actions need (fault.h); built into the
+// seccomp generator, which bakes them into the faulty build's filter.
+#include <sys/syscall.h>
+
+#include "helper/fault.h"
+
+namespace ub::helper::fault {
+
+std::vector<int> fault_syscalls() {
+    return {SYS_getpid, SYS_gettid, SYS_tgkill, SYS_kill, SYS_clock_nanosleep, SYS_nanosleep};
+}
+
+}  // namespace ub::helper::fault
