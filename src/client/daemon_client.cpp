@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "handover/handover.h"
 #include "protocol/wire.h"
 
 namespace ub::client {
@@ -71,30 +72,16 @@ Result<TapHandle> open_tap_via_daemon(const DaemonRequest& req) {
     while (reply.size() < protocol::kReplySize) {
         UB_TRYV(wait_for(fd.get(), POLLIN, deadline, "receiving"));
         char buf[protocol::kReplySize];
-        iovec iov{buf, protocol::kReplySize - reply.size()};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        ssize_t n = recvmsg(fd.get(), &msg, MSG_CMSG_CLOEXEC);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-        if (n < 0 && !send_error.ok()) return send_error.error();
-        if (n < 0) return Error::sys("cannot receive the reply from userbridged");
-        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-            std::size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-            for (std::size_t i = 0; i < k; ++i) {
-                int got;
-                std::memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
-                fds.emplace_back(got);
-            }
-        }
-        if (msg.msg_flags & MSG_CTRUNC) return Error::msg("the reply's fds were truncated");
-        if (n == 0 && !send_error.ok()) return send_error.error();
-        if (n == 0) return Error::msg("userbridged closed the connection without a full reply");
-        reply.append(buf, static_cast<std::size_t>(n));
+        Result<handover::Received> got =
+            handover::recvmsg_with_fds(fd.get(), buf, protocol::kReplySize - reply.size());
+        if (!got.ok() && (got.error().code() == EAGAIN || got.error().code() == EINTR)) continue;
+        if (!got.ok() && !send_error.ok()) return send_error.error();
+        if (!got.ok()) return got.error().context("cannot receive the reply from userbridged");
+        for (UniqueFd& f : got->fds) fds.push_back(std::move(f));
+        if (got->truncated) return Error::msg("the reply's fds were truncated");
+        if (got->bytes == 0 && !send_error.ok()) return send_error.error();
+        if (got->bytes == 0) return Error::msg("userbridged closed the connection without a full reply");
+        reply.append(buf, got->bytes);
     }
     protocol::Reply rep = UB_TRY(protocol::decode_reply(reply));
     if (rep.status != protocol::Status::Granted)

@@ -8,7 +8,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <map>
 #include <vector>
 
@@ -60,23 +59,9 @@ void Server::answer(Conn& c, const protocol::Reply& reply, int fd) {
     auto bytes = protocol::encode(reply);
     // The reply fits an empty socket buffer; a client that will not take it
     // (or left) loses it, and we never block or die by SIGPIPE.
-    if (fd >= 0) {
-        msghdr msg{};
-        iovec iov{bytes.data(), bytes.size()};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-        (void)sendmsg(c.fd.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    } else {
-        (void)send(c.fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    }
+    std::vector<int> fds;
+    if (fd >= 0) fds.push_back(fd);
+    (void)handover::sendmsg_with_fds(c.fd.get(), bytes.data(), bytes.size(), fds, MSG_DONTWAIT);
 }
 
 void Server::finish(Conn& c, protocol::Status status, const std::string& why) {

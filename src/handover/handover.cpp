@@ -49,37 +49,46 @@ Result<void> check_socket(int fd) {
     return Ok{};
 }
 
-Result<void> send_fds(int sock, const std::vector<int>& fds) {
-    if (fds.empty() || fds.size() > kMaxFds) return Error::msg("bad number of fds to send");
-    char byte = 0;
-    iovec iov{&byte, 1};
+ssize_t sendmsg_with_fds(int sock, const char* data, std::size_t len, const std::vector<int>& fds,
+                         int flags) {
+    if (fds.size() > kMaxFds) {
+        errno = EINVAL;
+        return -1;
+    }
+    iovec iov{const_cast<char*>(data), len};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-    std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
-
-    for (;;) {
-        ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-        if (n == 1) return Ok{};
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
-            return Error::msg("cannot send the tap fd: the caller closed its socket");
-        if (n < 0) return Error::sys("cannot send the tap fd");
-        return Error::msg("cannot send the tap fd: short send");
+    if (!fds.empty()) {
+        msg.msg_control = control;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+        cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+        std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
     }
+    ssize_t n;
+    do {
+        n = sendmsg(sock, &msg, flags | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n;
 }
 
-Result<std::vector<UniqueFd>> recv_fds(int sock, int count) {
-    if (count < 1 || count > kMaxFds) return Error::msg("bad number of fds to receive");
+Result<void> send_fds(int sock, const std::vector<int>& fds) {
+    if (fds.empty()) return Error::msg("bad number of fds to send");
     char byte = 0;
-    iovec iov{&byte, 1};
+    ssize_t n = sendmsg_with_fds(sock, &byte, 1, fds, 0);
+    if (n == 1) return Ok{};
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+        return Error::msg("cannot send the tap fd: the caller closed its socket");
+    if (n < 0) return Error::sys("cannot send the tap fd");
+    return Error::msg("cannot send the tap fd: short send");
+}
+
+Result<Received> recvmsg_with_fds(int sock, char* buf, std::size_t len) {
+    iovec iov{buf, len};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
     msghdr msg{};
     msg.msg_iov = &iov;
@@ -91,11 +100,12 @@ Result<std::vector<UniqueFd>> recv_fds(int sock, int count) {
     do {
         n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
     } while (n < 0 && errno == EINTR);
-    if (n < 0) return Error::sys("cannot receive the tap fd");
+    if (n < 0) return Error::sys("recvmsg");
 
     // Take ownership of every fd that arrived before judging the message, so
     // that nothing unexpected stays open in our process.
-    std::vector<UniqueFd> got;
+    Received r;
+    r.bytes = static_cast<std::size_t>(n);
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
         if (c->cmsg_len < CMSG_LEN(0)) continue;
@@ -103,15 +113,25 @@ Result<std::vector<UniqueFd>> recv_fds(int sock, int count) {
         for (std::size_t i = 0; i < k; ++i) {
             int fd;
             std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-            got.emplace_back(fd);
+            r.fds.emplace_back(fd);
         }
     }
-    if (n == 0 && got.empty()) return Error::msg("the helper closed the socket without sending a tap fd");
-    if (msg.msg_flags & MSG_CTRUNC) return Error::msg("the tap fd message was truncated");
-    if (got.size() != static_cast<std::size_t>(count))
+    r.truncated = (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) != 0;
+    return r;
+}
+
+Result<std::vector<UniqueFd>> recv_fds(int sock, int count) {
+    if (count < 1 || count > kMaxFds) return Error::msg("bad number of fds to receive");
+    char byte = 0;
+    Result<Received> r = recvmsg_with_fds(sock, &byte, 1);
+    if (!r.ok()) return r.error().context("cannot receive the tap fd");
+    if (r->bytes == 0 && r->fds.empty())
+        return Error::msg("the helper closed the socket without sending a tap fd");
+    if (r->truncated) return Error::msg("the tap fd message was truncated");
+    if (r->fds.size() != static_cast<std::size_t>(count))
         return Error::msg("expected " + std::to_string(count) + " fd(s) from the helper, got " +
-                          std::to_string(got.size()));
-    return got;
+                          std::to_string(r->fds.size()));
+    return std::move(r->fds);
 }
 
 }  // namespace ub::handover
