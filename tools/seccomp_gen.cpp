@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <string>
 
-#include "helper/fault.h"
+#include "base/fault.h"
 #include "privilege/seccomp.h"
 
 namespace {
@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
                       "#pragma once\n#include <linux/filter.h>\n\nnamespace ub::privilege::generated {\n\n");
     bool ok = emit(out, "kHelperFilter", {}) &&
               // The fault-injection build's actions need a few more syscalls.
-              emit(out, "kHelperFaultFilter", ub::helper::fault::fault_syscalls());
+              emit(out, "kHelperFaultFilter", ub::fault::fault_syscalls());
     std::fprintf(out, "}  // namespace ub::privilege::generated\n");
     std::fclose(out);
     if (!ok) return 1;

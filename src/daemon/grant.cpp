@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "base/fault.h"
 #include "net/bridge_port.h"
 #include "policy/ifname.h"
 
@@ -61,7 +62,8 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
     Result<UniqueFd> tun = net::open_tun();
     if (!tun.ok()) return refuse(std::move(o), protocol::Status::Failed, tun.error().message());
     auto vnet = req.vnet_hdr ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
-    Result<net::BridgedTap> tap = net::make_bridged_tap(*rtnl, std::move(*tun), *bridge, vnet, peer.uid);
+    Result<net::BridgedTap> tap =
+        net::make_bridged_tap(*rtnl, std::move(*tun), *bridge, vnet, peer.uid, fault::at);
     if (!tap.ok()) return refuse(std::move(o), protocol::Status::Failed, tap.error().message());
 
     o.reply.status = protocol::Status::Granted;

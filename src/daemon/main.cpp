@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "audit/audit.h"
+#include "base/fault.h"
 #include "daemon/server.h"
 #include "privilege/process.h"
 #include "privilege/seccomp.h"
@@ -144,6 +145,7 @@ void warm_up_user_database() {
 int main(int argc, char** argv) {
     // Before the environment is emptied: LISTEN_FDS and LISTEN_PID live there.
     int activated = sd_listen_fds(1);
+    fault::init();  // test-only build; nothing in the real daemon
     if (auto r = privilege::sanitize_process(); !r.ok()) return fail(r.error().message());
     std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
     if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
@@ -167,7 +169,12 @@ int main(int argc, char** argv) {
     sd_notify(0, "READY=1");
     tzset();
     warm_up_user_database();
-    if (auto r = privilege::install_seccomp({}, privilege::Profile::Daemon); !r.ok())
+#ifdef UB_FAULT_INJECTION
+    std::vector<int> extra = fault::fault_syscalls();
+#else
+    std::vector<int> extra;
+#endif
+    if (auto r = privilege::install_seccomp(extra, privilege::Profile::Daemon); !r.ok())
         return fail(r.error().message());
     if (auto r = daemon::serve(std::move(*fd), cfg); !r.ok()) return fail(r.error().message());
     return 0;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "audit/audit.h"
+#include "base/fault.h"
 #include "daemon/grant.h"
 #include "handover/handover.h"
 #include "protocol/wire.h"
@@ -123,7 +124,9 @@ void Server::on_readable(Conn& c) {
         return;
     }
     Outcome o = handle(policy_, c.peer, *req);
+    if (o.reply.status == protocol::Status::Granted) fault::at_void("before-send");
     answer(c, o.reply, o.tap.get());
+    if (o.reply.status == protocol::Status::Granted) fault::at_void("after-send");
     audit::record(o.record);
     // o.tap closes here: the client holds the only reference now, or, if it
     // left before taking it, the tap goes with the dropped message.
@@ -181,6 +184,10 @@ Result<void> Server::run() {
                     auto it = conns_.find(p[i].fd);
                     if (it != conns_.end()) on_readable(it->second);
                 }
+            // Answered connections go now, before accepting: a client that
+            // got its reply and asks again must not find its own finished
+            // connection still counted against its uid.
+            expire();
             if (p[0].revents) accept_all();
         }
         expire();

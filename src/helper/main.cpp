@@ -23,7 +23,7 @@
 #include "handover/handover.h"
 #include "helper/args.h"
 #include "audit/audit.h"
-#include "helper/fault.h"
+#include "base/fault.h"
 #include "net/bridge_port.h"
 #include "policy/loader.h"
 #include "privilege/process.h"
@@ -51,7 +51,7 @@ int fail(const Error& e, int code = kExitFailure) {
 
 Result<policy::Decision> decide(const std::string& bridge, policy::Policy& held) {
     policy::LoadOptions opt;
-    opt.after_open = [](const char*) { helper::fault::at_void("after-acl-open"); };
+    opt.after_open = [](const char*) { fault::at_void("after-acl-open"); };
     held = UB_TRY(policy::load(UB_ACL_PATH, opt));
     return policy::decide(held.rules, bridge);
 }
@@ -66,7 +66,7 @@ Result<void> sandbox() {
     const auto& filter = privilege::generated::kHelperFilter;
 #endif
     UB_TRYV(privilege::install_bpf(filter, std::size(filter)));
-    return helper::fault::at("after-seccomp");
+    return fault::at("after-seccomp");
 }
 
 int run(const helper::Args& args) {
@@ -116,14 +116,14 @@ int run(const helper::Args& args) {
     if (!bridge.ok()) return refuse(bridge.error());
     auto vnet = args.use_vnet ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
     Result<net::BridgedTap> tap =
-        net::make_bridged_tap(*rtnl, std::move(*tun), *bridge, vnet, caller.uid, helper::fault::at);
+        net::make_bridged_tap(*rtnl, std::move(*tun), *bridge, vnet, caller.uid, fault::at);
     if (!tap.ok()) return refuse(tap.error());
 
     // Stage: hand over.
-    if (auto r = helper::fault::at("before-send"); !r.ok()) return refuse(r.error());
+    if (auto r = fault::at("before-send"); !r.ok()) return refuse(r.error());
     if (auto r = handover::send_fds(args.fd, {tap->tap.fd.get()}); !r.ok())
         return refuse(r.error().context(tap->tap.name));
-    helper::fault::at_void("after-send");
+    fault::at_void("after-send");
 
     rec.event = "grant";
     rec.tap = tap->tap.name;
@@ -144,7 +144,7 @@ extern "C" __attribute__((visibility("default"))) const char* __asan_default_opt
 }
 
 int main(int argc, char** argv) {
-    helper::fault::init();  // test-only build; nothing in the real helper
+    fault::init();  // test-only build; nothing in the real helper
     if (auto r = privilege::sanitize_process(); !r.ok()) return fail(r.error());
     std::vector<std::string> words;
     // One more than the limit is enough for parse_args to refuse a huge argv.

@@ -106,16 +106,38 @@ kill "${idle[@]}" 2>/dev/null || true
 wait "${idle[@]}" 2>/dev/null || true
 sleep 1.6  # the idle connections expire
 
+# --- Faults inside the daemon's request path (test-only build) -------------
+stop_daemon
+for point in after-create after-mtu after-mac after-attach after-up; do
+    UB_FAULT=fail@$point DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+    refused "daemon fail@$point" "userbridged: injected failure at $point" as_alice "$TT" daemon grant $D
+    stop_daemon
+    UB_FAULT=kill@$point DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+    refused "daemon killed at $point" "userbridged closed the connection without a full reply" \
+        as_alice "$TT" daemon grant $D
+    check "...the daemon is gone and its half-made tap with it" \
+        bash -c "! kill -0 $DAEMON_PID 2>/dev/null && test -z \"\$(ip -o link show type tun)\""
+    stop_daemon
+done
+UB_FAULT=kill@before-send DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+refused "daemon killed before sending" "userbridged closed the connection without a full reply" \
+    as_alice "$TT" daemon grant $D
+stop_daemon
+UB_FAULT=kill@after-send DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+as_alice "$TT" daemon grant $D >/dev/null 2>&1 || true
+check "daemon killed after sending: no tap once the client is gone" test -z "$(taps)"
+stop_daemon
+start_daemon --max-per-uid=16
+
 # --- Load: 1000 sequential, 16-way concurrent, memory flat ------------------
 stop_daemon
 start_daemon --max-per-uid=16
 rss() { awk '/VmRSS/ {print $2}' /proc/$DAEMON_PID/status; }
 as_alice "$T/bin/ub-bench" daemon $D br0 100 1 >/dev/null
 rss100=$(rss)
-out=$(as_alice "$T/bin/ub-bench" daemon $D br0 1000 1 2>&1 >/dev/null && echo ok)
-check "1000 sequential grants, zero failures" test "$out" = ok
-out=$(as_alice "$T/bin/ub-bench" daemon $D br0 1000 16 2>&1 >/dev/null && echo ok)
-check "1000 grants from 16 concurrent clients, zero failures" test "$out" = ok
+check "1000 sequential grants, zero failures" as_alice "$T/bin/ub-bench" daemon $D br0 1000 1 >/dev/null
+check "1000 grants from 16 concurrent clients, zero failures" \
+    as_alice "$T/bin/ub-bench" daemon $D br0 1000 16 >/dev/null
 rss2100=$(rss)
 echo "    daemon RSS: $rss100 KiB after 100 grants, $rss2100 KiB after 2100"
 check "daemon memory flat (within 512 KiB)" test $((rss2100 - rss100)) -lt 512

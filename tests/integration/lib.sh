@@ -79,6 +79,7 @@ install -m 0755 "$UB_BUILD_DIR/userbridge-helper" "$T/bin/fcap-helper"
 setcap cap_net_admin+ep "$T/bin/fcap-helper"
 install -m 0755 "$UB_BUILD_DIR/userbridge-helper" "$T/bin/plain-helper"
 install -m 4755 "$UB_BUILD_DIR/userbridge-helper-faulty" "$T/bin/faulty-helper"
+install -m 0755 "$UB_BUILD_DIR/userbridged-faulty" "$T/bin/faulty-daemon"
 install -m 0755 "$UB_BUILD_DIR/userbridge" "$UB_BUILD_DIR/tests/ub-testtool" \
     "$UB_BUILD_DIR/tests/ub-c-client" "$UB_BUILD_DIR/userbridged" "$UB_BUILD_DIR/userbridge-client" \
     "$UB_BUILD_DIR/bench/ub-bench" "$T/bin/"
@@ -170,7 +171,7 @@ no_tap_ever() {
 # start_daemon [ARGS...]: userbridged in its own listening mode on the
 # default socket; waits until it answers.
 start_daemon() {
-    "$T/bin/userbridged" "$@" 2>>"$T/daemon.err" &
+    "${DAEMON_BIN:-$T/bin/userbridged}" "$@" 2>>"$T/daemon.err" &
     DAEMON_PID=$!
     BACKGROUND+=($DAEMON_PID)
     for _ in $(seq 100); do [ -S /run/userbridge.sock ] && return 0; sleep 0.05; done

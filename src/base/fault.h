@@ -1,5 +1,6 @@
-// Fault injection for the test-only helper build (userbridge-helper-faulty,
-// never installed). In the real helper every call here compiles to nothing.
+// Fault injection for the test-only builds (userbridge-helper-faulty and
+// userbridged-faulty, never installed). In the real programs every call here
+// compiles to nothing.
 //
 // The faulty build reads UB_FAULT=ACTION@POINT before the environment is
 // emptied. At POINT, ACTION happens:
@@ -9,14 +10,15 @@
 //   syscall  the helper attempts open("/etc/hostname"): under seccomp that
 //            must kill it
 // Points: after-acl-open, after-seccomp, after-create, after-mtu, after-mac,
-// after-attach, after-up, before-send, after-send.
+// after-attach, after-up, before-send, after-send. In the daemon, a kill
+// takes the daemon down mid-request, as a crash would.
 #pragma once
 
 #include <vector>
 
 #include "base/result.h"
 
-namespace ub::helper::fault {
+namespace ub::fault {
 
 // The syscalls the actions need under seccomp; the generator bakes a filter
 // with them for the faulty build.
@@ -32,4 +34,4 @@ inline Result<void> at(const char*) { return Ok{}; }
 inline void at_void(const char*) {}
 #endif
 
-}  // namespace ub::helper::fault
+}  // namespace ub::fault

@@ -1,5 +1,5 @@
 // Only linked into userbridge-helper-faulty. See fault.h.
-#include "helper/fault.h"
+#include "base/fault.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -10,7 +10,7 @@
 #include <cstring>
 #include <string>
 
-namespace ub::helper::fault {
+namespace ub::fault {
 
 namespace {
 std::string g_action;
@@ -44,4 +44,4 @@ void at_void(const char* point) { (void)at(point); }
 
 
 
-}  // namespace ub::helper::fault
+}  // namespace ub::fault

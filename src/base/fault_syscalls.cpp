@@ -2,12 +2,12 @@
 // seccomp generator, which bakes them into the faulty build's filter.
 #include <sys/syscall.h>
 
-#include "helper/fault.h"
+#include "base/fault.h"
 
-namespace ub::helper::fault {
+namespace ub::fault {
 
 std::vector<int> fault_syscalls() {
     return {SYS_getpid, SYS_gettid, SYS_tgkill, SYS_kill, SYS_clock_nanosleep, SYS_nanosleep};
 }
 
-}  // namespace ub::helper::fault
+}  // namespace ub::fault
