@@ -136,13 +136,6 @@ int run(const helper::Args& args) {
 
 }  // namespace
 
-// Sanitizer builds: LeakSanitizer stops the world with ptrace at exit, which
-// a non-dumpable process under seccomp cannot allow. Leaks are still found
-// by the unit tests and the fuzzers, which run without those stages.
-extern "C" __attribute__((visibility("default"))) const char* __asan_default_options() {
-    return "detect_leaks=0";
-}
-
 int main(int argc, char** argv) {
     fault::init();  // test-only build; nothing in the real helper
     if (auto r = privilege::sanitize_process(); !r.ok()) return fail(r.error());
