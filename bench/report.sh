@@ -111,6 +111,8 @@ set output "$dir/latency.png"
 set title "Grant latency, one client (µs)"
 set style data histograms
 set style histogram clustered
+set xtics rotate by -25 left font ",9"
+set bmargin 6
 set style fill solid 0.8
 set yrange [0:*]
 set key top left
