@@ -3,8 +3,6 @@
 // `userbridge run` obtains taps through the bridge helper and execs the VMM
 // with exactly those fds (and stdio) open. Nothing here is privileged.
 #include <fcntl.h>
-#include <linux/close_range.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/fds.h"
 #include "cli/run_args.h"
 #include "client/helper_client.h"
 #include "client/open.h"
@@ -54,17 +53,9 @@ std::string with_hint(const std::string& helper, const std::string& bridge, cons
 
 // Keep exactly stdio and the tap fds; make the taps survive exec.
 Result<void> keep_only(const std::vector<int>& fds) {
-    std::vector<int> keep = fds;
-    std::sort(keep.begin(), keep.end());
-    unsigned next = 3;
-    for (int fd : keep) {
-        if (static_cast<unsigned>(fd) > next &&
-            syscall(SYS_close_range, next, static_cast<unsigned>(fd) - 1, 0) != 0)
-            return Error::sys("cannot close fds");
+    UB_TRYV(close_all_fds_except(fds));
+    for (int fd : fds)
         if (fcntl(fd, F_SETFD, 0) != 0) return Error::sys("cannot clear close-on-exec");
-        next = static_cast<unsigned>(fd) + 1;
-    }
-    if (syscall(SYS_close_range, next, ~0u, 0) != 0) return Error::sys("cannot close fds");
     return Ok{};
 }
 

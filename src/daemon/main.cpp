@@ -11,10 +11,6 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include <cap-ng.h>
-#include <linux/capability.h>
-#include <sys/prctl.h>
-
 #include <grp.h>
 #include <pwd.h>
 #include <time.h>
@@ -113,21 +109,6 @@ Result<UniqueFd> listener(int n, const std::string& path) {
     return fd;
 }
 
-// Keep root's uid but only CAP_NET_ADMIN, in every set, and no-new-privs.
-Result<void> drop_to_net_admin() {
-    if (geteuid() != 0) {
-        capng_get_caps_process();
-        if (!capng_have_capability(CAPNG_EFFECTIVE, CAP_NET_ADMIN))
-            return Error::msg("needs root or CAP_NET_ADMIN");
-    }
-    capng_clear(CAPNG_SELECT_BOTH);
-    capng_update(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_NET_ADMIN);
-    if (capng_apply(geteuid() == 0 ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS) != 0)
-        return Error::msg("cannot drop capabilities");
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Error::sys("no-new-privs");
-    return Ok{};
-}
-
 // Look up a user and group that do not exist, so that every NSS module the
 // system uses is loaded (dlopen) now rather than under the syscall filter.
 void warm_up_user_database() {
@@ -163,7 +144,7 @@ int main(int argc, char** argv) {
     audit::open("userbridged");
     Result<UniqueFd> fd = listener(activated, opt->socket);
     if (!fd.ok()) return fail(fd.error().message());
-    if (auto r = drop_to_net_admin(); !r.ok()) return fail(r.error().message());
+    if (auto r = privilege::drop_to_net_admin_keep_uid(); !r.ok()) return fail(r.error().message());
     daemon::ServerConfig cfg{opt->acl, opt->limits};
     // systemd's notify socket is connected now, before the filter.
     sd_notify(0, "READY=1");

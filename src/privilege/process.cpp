@@ -3,15 +3,14 @@
 #include <cap-ng.h>
 #include <fcntl.h>
 #include <linux/capability.h>
-#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdlib>
+
+#include "base/fds.h"
 
 namespace ub::privilege {
 
@@ -26,19 +25,6 @@ Result<void> ensure_std_fds() {
         if (null < 0) return Error::sys("cannot open /dev/null");
         if (null != fd) return Error::msg("cannot reserve standard fd " + std::to_string(fd));
     }
-    return Ok{};
-}
-
-Result<void> close_range_or_loop(unsigned first, unsigned last) {
-    if (first > last) return Ok{};
-    if (syscall(SYS_close_range, first, last, 0) == 0) return Ok{};
-    if (errno != ENOSYS) return Error::sys("cannot close inherited fds");
-    rlimit rl{};
-    getrlimit(RLIMIT_NOFILE, &rl);
-    unsigned top = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1u << 20
-                       ? 1u << 20
-                       : static_cast<unsigned>(rl.rlim_cur);
-    for (unsigned fd = first; fd <= last && fd < top; ++fd) ::close(static_cast<int>(fd));
     return Ok{};
 }
 
@@ -110,11 +96,7 @@ Result<void> sanitize_process() {
     return Ok{};
 }
 
-Result<void> close_fds_except(int keep) {
-    if (keep < 3) return close_range_or_loop(3, ~0u);
-    UB_TRYV(close_range_or_loop(3, static_cast<unsigned>(keep) - 1));
-    return close_range_or_loop(static_cast<unsigned>(keep) + 1, ~0u);
-}
+Result<void> close_fds_except(int keep) { return close_all_fds_except({keep}); }
 
 Result<Caller> identify_caller() {
     uid_t ruid, euid, suid;
@@ -158,6 +140,20 @@ Result<void> drop_privileges(const Caller& caller) {
         return Error::sys("cannot clear ambient capabilities");
     UB_TRYV(harden());
     return verify_dropped(caller);
+}
+
+Result<void> drop_to_net_admin_keep_uid() {
+    if (geteuid() != 0 && !has_permitted_net_admin())
+        return Error::msg("needs root or CAP_NET_ADMIN");
+    capng_clear(CAPNG_SELECT_BOTH);
+    capng_update(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_NET_ADMIN);
+    // Without CAP_SETPCAP (not root) the bounding set cannot be changed.
+    if (capng_apply(geteuid() == 0 ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS) != 0)
+        return Error::msg("cannot drop capabilities");
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+        return Error::sys("cannot clear ambient capabilities");
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Error::sys("cannot set no-new-privs");
+    return Ok{};
 }
 
 }  // namespace ub::privilege

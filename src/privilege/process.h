@@ -46,6 +46,12 @@ Result<Caller> identify_caller();
 
 Result<void> drop_privileges(const Caller& caller);
 
+// userbridged's drop: keep root's uid (root-owned ACL files stay readable
+// without CAP_DAC_OVERRIDE) but only CAP_NET_ADMIN, empty the bounding and
+// ambient sets when root, set no-new-privs. Also works started as a non-root
+// user holding CAP_NET_ADMIN.
+Result<void> drop_to_net_admin_keep_uid();
+
 const char* mode_name(Mode mode);
 
 }  // namespace ub::privilege

@@ -1,0 +1,40 @@
+#include "base/fds.h"
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace ub {
+
+namespace {
+
+Result<void> close_range_or_loop(unsigned first, unsigned last) {
+    if (first > last) return Ok{};
+    if (syscall(SYS_close_range, first, last, 0) == 0) return Ok{};
+    if (errno != ENOSYS) return Error::sys("cannot close inherited fds");
+    rlimit rl{};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    unsigned top = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1u << 20
+                       ? 1u << 20
+                       : static_cast<unsigned>(rl.rlim_cur);
+    for (unsigned fd = first; fd <= last && fd < top; ++fd) ::close(static_cast<int>(fd));
+    return Ok{};
+}
+
+}  // namespace
+
+Result<void> close_all_fds_except(std::vector<int> keep) {
+    std::sort(keep.begin(), keep.end());
+    unsigned next = 3;
+    for (int fd : keep) {
+        if (fd < 3 || static_cast<unsigned>(fd) < next) continue;
+        UB_TRYV(close_range_or_loop(next, static_cast<unsigned>(fd) - 1));
+        next = static_cast<unsigned>(fd) + 1;
+    }
+    return close_range_or_loop(next, ~0u);
+}
+
+}  // namespace ub
