@@ -7,6 +7,8 @@
 //   fail     the stage returns an error, as a real failure there would
 //   kill     the helper sends itself SIGKILL
 //   pause    the helper sleeps 2 s (for races and signals from a test)
+//   exec     execve("/bin/true"): under either seccomp profile that must
+//            kill the process (the daemon's profile allows open, not exec)
 //   syscall  the helper attempts open("/etc/hostname"): under seccomp that
 //            must kill it
 // Points: after-acl-open, after-seccomp, after-create, after-mtu, after-mac,

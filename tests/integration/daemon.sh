@@ -119,6 +119,14 @@ for point in after-create after-mtu after-mac after-attach after-up; do
         bash -c "! kill -0 $DAEMON_PID 2>/dev/null && test -z \"\$(ip -o link show type tun)\""
     stop_daemon
 done
+# Its seccomp profile: an exec in the request path kills the daemon (SIGSYS).
+UB_FAULT=exec@after-create DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+refused "exec in the daemon's request path" "userbridged closed the connection without a full reply" \
+    as_alice "$TT" daemon grant $D
+rc=0
+wait "$DAEMON_PID" || rc=$?
+check "...killed by SIGSYS (exit $rc), no tap left" bash -c "[ $rc -eq 159 ] && [ -z \"\$(ip -o link show type tun)\" ]"
+rm -f /run/userbridge.sock
 UB_FAULT=kill@before-send DAEMON_BIN=$T/bin/faulty-daemon start_daemon
 refused "daemon killed before sending" "userbridged closed the connection without a full reply" \
     as_alice "$TT" daemon grant $D
