@@ -32,6 +32,17 @@ tput() {  # median grants/s of a helper over rounds
         awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print 0}'
 }
 
+# param_table SCENARIO: p50 per helper (rows) and parameter (columns).
+param_table() {
+    local params
+    params=$(awk -F, -v s="$1" '$1 == s {print $3}' "$dir/summary.csv" | sort -un)
+    echo "| helper | $(echo $params | sed 's/ / | /g') |"
+    echo "|---|$(for p in $params; do printf -- '---|'; done)"
+    for h in $ALL; do
+        echo "| $h | $(for p in $params; do printf '%s | ' "$(get "$1" "$h" "$p" 5)"; done)"
+    done
+}
+
 deb50=$(get sequential debian-setuid 1 5)
 ALL="debian-setuid userbridge-setuid userbridge-fcap daemon-via-client daemon-direct"
 {
@@ -61,21 +72,11 @@ ALL="debian-setuid userbridge-setuid userbridge-fcap daemon-via-client daemon-di
     echo
     echo "## Latency with taps already on the bridge (p50 µs)"
     echo
-    params=$(awk -F, '$1 == "taps" {print $3}' "$dir/summary.csv" | sort -un)
-    echo "| helper | $(echo $params | sed 's/ / | /g') |"
-    echo "|---|$(for p in $params; do printf -- '---|'; done)"
-    for h in $ALL; do
-        echo "| $h | $(for p in $params; do printf '%s | ' "$(get taps $h "$p" 5)"; done)"
-    done
+    param_table taps
     echo
     echo "## Latency by ACL size (p50 µs; the bridge is allowed by the last rule)"
     echo
-    params=$(awk -F, '$1 == "acl" {print $3}' "$dir/summary.csv" | sort -un)
-    echo "| helper | $(echo $params | sed 's/ / | /g') |"
-    echo "|---|$(for p in $params; do printf -- '---|'; done)"
-    for h in $ALL; do
-        echo "| $h | $(for p in $params; do printf '%s | ' "$(get acl $h "$p" 5)"; done)"
-    done
+    param_table acl
     echo
     echo "Parsing and deciding in memory (userbridge's policy code alone):"
     echo
