@@ -48,7 +48,7 @@ const char* g_socket = nullptr;  // set: grants go to the daemon
 
 Sample one_daemon_grant(const std::string& bridge) {
     auto t0 = Clock::now();
-    ub::client::DaemonRequest req{g_socket, bridge, true, "", std::chrono::milliseconds(10000)};
+    ub::client::DaemonRequest req{g_socket, bridge, true, 1, "", std::chrono::milliseconds(10000)};
     auto t = ub::client::open_tap_via_daemon(req);
     auto t1 = Clock::now();
     if (!t.ok()) std::fprintf(stderr, "ub-bench: %s\n", t.error().message().c_str());

@@ -9,7 +9,9 @@ packages=(
     libcap-ng-dev     # privilege drop: keep only CAP_NET_ADMIN, clear bounding set
     libmnl-dev        # rtnetlink: bridge lookup, MTU, MAC, attach, link up
     libseccomp-dev    # the helper's syscall allow-list
-    libsystemd-dev    # userbridged: socket activation (sd_listen_fds), sd_notify
+    libsystemd-dev    # userbridged: socket activation (sd_listen_fds), sd_notify, journald fields
+    libnftables-dev   # MAC pinning: the nftables rules (libnftables, dlopen'ed when needed)
+    nftables          # nft: tests read the rules back
     systemd           # systemd-socket-activate, to test socket activation
     libgtest-dev      # unit tests
     clang libclang-rt-14-dev  # libFuzzer targets (preset fuzz)

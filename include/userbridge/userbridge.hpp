@@ -25,13 +25,15 @@ struct Options {
     std::string socket;                       // empty: the installed daemon's socket
     std::string helper;                       // empty: the installed userbridge-helper
     bool vnet_hdr = true;                     // ask for IFF_VNET_HDR (--use-vnet)
+    std::string vm_name;                      // for audit records and ACL-derived MACs
     std::chrono::milliseconds timeout{10000};  // a helper still running is killed
 };
 
 // One tap, owning its fd: closing it (destruction) removes the interface.
 class UB_API Tap {
 public:
-    Tap(int fd, std::string ifname, std::string mac, unsigned mtu, bool vnet_hdr) noexcept;
+    Tap(int fd, std::string ifname, std::string mac, std::string guest_mac, unsigned mtu,
+        bool vnet_hdr) noexcept;
     Tap(Tap&& other) noexcept;
     Tap& operator=(Tap&& other) noexcept;
     Tap(const Tap&) = delete;
@@ -42,7 +44,9 @@ public:
     int release() noexcept;                 // the caller now owns the fd
     const std::string& ifname() const noexcept { return ifname_; }
     const std::string& mac() const noexcept { return mac_; }  // the tap's own MAC
-    std::string guest_mac() const;          // a MAC for the guest (first byte 0x52)
+    // The MAC the guest must use: the one the ACL pins, if it does (frames
+    // from any other are dropped), else the tap's with first byte 0x52.
+    const std::string& guest_mac() const noexcept { return guest_mac_; }
     unsigned mtu() const noexcept { return mtu_; }
     bool vnet_hdr() const noexcept { return vnet_hdr_; }
 
@@ -50,6 +54,7 @@ private:
     int fd_;
     std::string ifname_;
     std::string mac_;
+    std::string guest_mac_;
     unsigned mtu_;
     bool vnet_hdr_;
 };

@@ -30,6 +30,17 @@ std::string quoted(const std::string& v) {
 
 }  // namespace
 
+AuditRecord begin(const char* via, const std::string& user, uid_t uid, pid_t caller_pid,
+                  const std::string& bridge) {
+    AuditRecord r;
+    r.via = via;
+    r.user = user;
+    r.uid = uid;
+    r.caller_pid = caller_pid;
+    r.bridge = bridge;
+    return r;
+}
+
 void open(const char* ident) { openlog(ident, LOG_PID | LOG_NDELAY, LOG_AUTHPRIV); }
 
 void record(const AuditRecord& r) {
@@ -39,6 +50,10 @@ void record(const AuditRecord& r) {
                        " bridge=" + quoted(policy::printable(r.bridge));
     if (!r.tap.empty()) line += " tap=" + r.tap;
     if (!r.mac.empty()) line += " mac=" + r.mac;
+    if (!r.vm.empty()) line += " vm=" + r.vm;
+    if (r.queues != 1) line += " queues=" + std::to_string(r.queues);
+    if (!r.guest_mac.empty()) line += " guest_mac=" + r.guest_mac;
+    if (!r.rule.empty()) line += " rule=" + quoted(r.rule);
     if (!r.via.empty()) line += " via=" + r.via;
     if (!r.detail.empty()) line += " detail=" + quoted(r.detail);
     int prio = r.event[0] == 'g' ? LOG_NOTICE : LOG_WARNING;

@@ -1,6 +1,7 @@
 // Audit records, shared by the helper and the daemon: one syslog line
-// (authpriv) per grant, denial or refusal, as key=value pairs so that log
-// tools can pick them apart.
+// (authpriv) per grant, denial, refusal or expiry, as key=value pairs so
+// that log tools can pick them apart. The daemon sends the same record to
+// journald as fields (USERBRIDGE_EVENT=grant, ...) when journald listens.
 #pragma once
 
 #include <string>
@@ -9,16 +10,24 @@
 namespace ub::audit {
 
 struct AuditRecord {
-    const char* event;  // "grant", "deny", "error"
-    std::string user;   // looked up before the sandbox goes on; "?" if unknown
-    uid_t uid;
-    pid_t caller_pid;
+    const char* event = "error";  // "grant", "deny", "error", "expire"
+    std::string user = "?";  // looked up before the sandbox goes on; "?" if unknown
+    uid_t uid = 0;
+    pid_t caller_pid = 0;
     std::string bridge;
     std::string tap;     // grants only
     std::string mac;     // grants only
     std::string detail;  // the deciding rule or the reason
     std::string via;     // "helper" or "daemon"
+    std::string vm;         // the VM name the client gave, if any
+    int queues = 1;
+    std::string guest_mac;  // the MAC policy pinned, if any
+    std::string rule;       // "file:line" of the deciding rule, if any
 };
+
+// A record for a request being handled: an "error" until it is decided.
+AuditRecord begin(const char* via, const std::string& user, uid_t uid, pid_t caller_pid,
+                  const std::string& bridge);
 
 // `ident` names the program in each record: "userbridge-helper", "userbridged".
 void open(const char* ident);

@@ -77,10 +77,15 @@ int cmd_run(const std::vector<std::string>& argv) {
         req.socket = UB_SOCKET_PATH;
         req.bridge = nic.bridge;
         req.vnet_hdr = nic.vnet_hdr;
+        req.queues = nic.queues;
+        req.vm_name = nic.vm_name;
         req.timeout = args->timeout;
         Result<client::TapHandle> tap = client::open_tap(req);
         if (!tap.ok()) return fail(with_hint(args->helper, nic.bridge, tap.error()));
-        values.push_back({tap->fd.get(), tap->ifname, client::guest_mac(tap->mac), tap->mac, tap->mtu});
+        std::string fds = std::to_string(tap->fd.get());
+        for (const UniqueFd& q : tap->extra) fds += ":" + std::to_string(q.get());
+        values.push_back({tap->fd.get(), tap->ifname, tap->guest_mac, tap->mac, tap->mtu, fds,
+                          tap->queues()});
         taps.push_back(std::move(*tap));
     }
 
@@ -91,7 +96,10 @@ int cmd_run(const std::vector<std::string>& argv) {
         words.push_back(std::move(*s));
     }
     std::vector<int> fds;
-    for (auto& t : taps) fds.push_back(t.fd.get());
+    for (auto& t : taps) {
+        fds.push_back(t.fd.get());
+        for (const UniqueFd& q : t.extra) fds.push_back(q.get());
+    }
     if (auto r = keep_only(fds); !r.ok()) return fail(r.error().message());
 
     std::vector<char*> cargv;

@@ -2,6 +2,8 @@
 
 #include <climits>
 
+#include "base/number.h"
+#include "policy/acl.h"
 #include "policy/ifname.h"
 
 namespace ub::cli {
@@ -24,11 +26,16 @@ Result<bool> on_off(const std::string& key, const std::string& v) {
 }
 
 Result<std::chrono::milliseconds> parse_timeout(const std::string& v) {
-    if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos)
-        return Error::msg("--timeout=" + printable(v) + ": expected whole seconds, 1 to 999999");
-    long s = std::stol(v);
-    if (s < 1) return Error::msg("--timeout must be at least 1 second");
-    return std::chrono::milliseconds(s * 1000);
+    auto s = parse_decimal(v, 999999);
+    if (!s) return Error::msg("--timeout=" + printable(v) + ": expected whole seconds, 1 to 999999");
+    if (*s < 1) return Error::msg("--timeout must be at least 1 second");
+    return std::chrono::milliseconds(*s * 1000);
+}
+
+Result<void> check_vm(const std::string& vm) {
+    if (std::string why = policy::vm_name_problem(vm); !why.empty())
+        return Error::msg("VM name '" + printable(vm) + "' " + why);
+    return Ok{};
 }
 
 Result<void> check_bridge(const std::string& br) {
@@ -54,9 +61,18 @@ Result<void> parse_nic(const std::string& text, NicSpec& nic) {
             nic.bridge = value;
         } else if (key == "vnet_hdr") {
             nic.vnet_hdr = UB_TRY(on_off(key, value));
+        } else if (key == "queues") {
+            auto n = parse_decimal(value, policy::kMaxQueues);
+            if (!n || *n < 1)
+                return Error::msg("--nic queues=" + printable(value) + ": expected 1 to " +
+                                  std::to_string(policy::kMaxQueues));
+            nic.queues = static_cast<int>(*n);
+        } else if (key == "vm") {
+            UB_TRYV(check_vm(value));
+            nic.vm_name = value;
         } else {
             return Error::msg("unknown --nic option '" + printable(key) +
-                              "' (known: br, vnet_hdr)");
+                              "' (known: br, vnet_hdr, queues, vm)");
         }
         if (comma == std::string::npos) break;
         start = comma + 1;
@@ -92,6 +108,9 @@ Result<RunArgs> parse_run_args(const std::vector<std::string>& argv,
             else if (v == "daemon") a.via = RunVia::Daemon;
             else if (v == "helper") a.via = RunVia::Helper;
             else return Error::msg("--via=" + printable(v) + ": expected auto, daemon or helper");
+        } else if (take_value(arg, "--vm", v)) {
+            UB_TRYV(check_vm(v));
+            a.vm_name = v;
         } else if (take_value(arg, "--timeout", v)) {
             a.timeout = UB_TRY(parse_timeout(v));
         } else if (take_value(arg, "--nic", v)) {
@@ -110,15 +129,21 @@ Result<RunArgs> parse_run_args(const std::vector<std::string>& argv,
     if (nic_texts.size() > 8) return Error::msg("at most 8 --nic options");
     if (nic_texts.empty()) nic_texts.emplace_back();
     for (const std::string& t : nic_texts) {
-        NicSpec nic{default_bridge, true};
+        NicSpec nic;
+        nic.bridge = default_bridge;
         if (!t.empty()) UB_TRYV(parse_nic(t, nic));
+        // Distinct names per NIC, so a MAC derived from the name differs too.
+        if (nic.vm_name.empty() && !a.vm_name.empty()) {
+            nic.vm_name = a.nics.empty() ? a.vm_name : a.vm_name + "." + std::to_string(a.nics.size());
+            UB_TRYV(check_vm(nic.vm_name));
+        }
         a.nics.push_back(nic);
     }
     return a;
 }
 
 Result<std::string> substitute(const std::string& arg, const std::vector<NicValues>& nics) {
-    static const char* const kNames[] = {"fd", "ifname", "mac", "tapmac", "mtu"};
+    static const char* const kNames[] = {"fd", "fds", "queues", "ifname", "mac", "tapmac", "mtu"};
     std::string out;
     std::size_t pos = 0;
     while (pos < arg.size()) {
@@ -147,6 +172,8 @@ Result<std::string> substitute(const std::string& arg, const std::vector<NicValu
                               ", but only " + std::to_string(nics.size()) + " NIC(s) requested");
         const NicValues& n = nics[idx];
         if (name == "fd") out += std::to_string(n.fd);
+        else if (name == "fds") out += n.fds;
+        else if (name == "queues") out += std::to_string(n.queues);
         else if (name == "ifname") out += n.ifname;
         else if (name == "mac") out += n.guest_mac;
         else if (name == "tapmac") out += n.tap_mac;
@@ -162,12 +189,17 @@ std::string run_usage() {
            "Obtains bridged tap devices through the bridge helper, then runs COMMAND\n"
            "with the tap fds inherited. In ARGS, {fd} {ifname} {mac} {tapmac} {mtu}\n"
            "stand for the first NIC, {fd0} {fd1} ... {ifname1} {mac1} ... for each NIC\n"
-           "in order. {mac} is a MAC for the guest (the tap's own MAC, {tapmac}, with\n"
-           "its first byte 0x52 instead of 0xfe).\n"
+           "in order. {mac} is the MAC for the guest: the one the ACL pins, if it does,\n"
+           "else the tap's own MAC, {tapmac}, with its first byte 0x52 instead of 0xfe.\n"
+           "{fds} is every queue's fd joined by ':' and {queues} their number, for\n"
+           "QEMU's -netdev tap,fds={fds},queues={queues}.\n"
            "The taps disappear when COMMAND exits.\n"
            "\n"
            "  --br=BRIDGE      bridge for NICs that name none (default br0)\n"
-           "  --nic OPTIONS    add a NIC; OPTIONS: br=BRIDGE,vnet_hdr=on|off\n"
+           "  --nic OPTIONS    add a NIC; OPTIONS: br=BRIDGE,vnet_hdr=on|off,\n"
+           "                   queues=N (a multiqueue tap), vm=NAME\n"
+           "  --vm=NAME        the VM's name, for audit records and ACL-derived MACs\n"
+           "                   (NIC n > 0 gets NAME.n unless it sets vm=)\n"
            "  --helper=PATH    bridge helper to use (any QEMU-compatible helper);\n"
            "                   implies --via=helper unless --via is given\n"
            "  --via=WAY        auto (default: userbridged if its socket is there,\n"

@@ -12,6 +12,8 @@ namespace ub::cli {
 struct NicSpec {
     std::string bridge;
     bool vnet_hdr = true;
+    int queues = 1;
+    std::string vm_name;  // empty: from --vm
 };
 
 enum class RunVia { Auto, Daemon, Helper };
@@ -21,6 +23,7 @@ struct RunArgs {
     RunVia via = RunVia::Auto;
     std::string helper;
     std::chrono::milliseconds timeout{10000};
+    std::string vm_name;  // --vm; NIC n > 0 gets NAME.n unless it names its own
     std::vector<NicSpec> nics;
     std::vector<std::string> command;
 };
@@ -29,7 +32,7 @@ struct RunArgs {
 Result<RunArgs> parse_run_args(const std::vector<std::string>& argv,
                                const std::string& default_helper);
 
-// Parses "br=br1,vnet_hdr=off" onto `nic`.
+// Parses "br=br1,vnet_hdr=off,queues=4,vm=web" onto `nic`.
 Result<void> parse_nic(const std::string& text, NicSpec& nic);
 
 // What the command's arguments may refer to, per NIC.
@@ -39,10 +42,12 @@ struct NicValues {
     std::string guest_mac;
     std::string tap_mac;
     unsigned mtu;
+    std::string fds;  // every queue's fd, colon-separated, as QEMU's fds= wants
+    int queues = 1;
 };
 
-// Replaces {fd} {ifname} {mac} {tapmac} {mtu} (first NIC) and {fdN}
-// {ifnameN} {macN} {tapmacN} {mtuN}. Other text in braces is left alone, so shell and JSON arguments
+// Replaces {fd} {fds} {queues} {ifname} {mac} {tapmac} {mtu} (first NIC) and
+// {fdN} {fdsN} {queuesN} {ifnameN} {macN} {tapmacN} {mtuN}. Other text in braces is left alone, so shell and JSON arguments
 // pass through; a known name with a NIC index that does not exist is an error.
 Result<std::string> substitute(const std::string& arg, const std::vector<NicValues>& nics);
 

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (args->action == ub::helper::Action::Help) {
-        std::puts("Usage: userbridge-client [--use-vnet] --br=BRIDGE --fd=N\n"
+        std::puts("Usage: userbridge-client [--use-vnet] [--queues=N] [--vm=NAME] --br=BRIDGE --fd=N\n"
                   "A QEMU bridge helper that asks userbridged (" UB_SOCKET_PATH ") for the tap.");
         return 0;
     }
@@ -38,13 +38,16 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "userbridge-client: %s\n", r.error().message().c_str());
         return 1;
     }
-    ub::client::DaemonRequest req{UB_SOCKET_PATH, args->bridge, args->use_vnet, "", std::chrono::milliseconds(10000)};
+    ub::client::DaemonRequest req{UB_SOCKET_PATH, args->bridge, args->use_vnet, args->queues,
+                                  args->vm_name, std::chrono::milliseconds(10000)};
     auto tap = ub::client::open_tap_via_daemon(req);
     if (!tap.ok()) {
         std::fprintf(stderr, "userbridge-client: %s\n", tap.error().message().c_str());
         return 1;
     }
-    if (auto r = ub::handover::send_fds(args->fd, {tap->fd.get()}); !r.ok()) {
+    std::vector<int> fds{tap->fd.get()};
+    for (const ub::UniqueFd& q : tap->extra) fds.push_back(q.get());
+    if (auto r = ub::handover::send_fds(args->fd, fds); !r.ok()) {
         std::fprintf(stderr, "userbridge-client: %s\n", r.error().message().c_str());
         return 1;
     }

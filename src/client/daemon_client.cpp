@@ -47,7 +47,8 @@ Result<TapHandle> open_tap_via_daemon(const DaemonRequest& req) {
     if (connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0 && errno != EINPROGRESS)
         return Error::sys("cannot connect to userbridged at " + req.socket);
 
-    protocol::Request r{req.vnet_hdr, 1, req.bridge, req.vm_name};
+    protocol::Request r{req.vnet_hdr, static_cast<std::uint16_t>(req.queues), req.bridge,
+                         req.vm_name};
     auto bytes = protocol::encode(r);
     std::size_t sent = 0;
     Result<void> send_error = Ok{};
@@ -86,9 +87,11 @@ Result<TapHandle> open_tap_via_daemon(const DaemonRequest& req) {
     protocol::Reply rep = UB_TRY(protocol::decode_reply(reply));
     if (rep.status != protocol::Status::Granted)
         return Error::msg("userbridged: " + rep.message);
-    if (fds.size() != rep.nfds || fds.size() != 1)
-        return Error::msg("userbridged sent " + std::to_string(fds.size()) + " fds, expected 1");
-    TapHandle t = UB_TRY(describe_tap(std::move(fds[0]), req.bridge));
+    std::size_t want = static_cast<std::size_t>(req.queues);
+    if (fds.size() != rep.nfds || fds.size() != want)
+        return Error::msg("userbridged sent " + std::to_string(fds.size()) + " fds, expected " +
+                          std::to_string(want));
+    TapHandle t = UB_TRY(describe_tap(std::move(fds), req.bridge));
     if (t.ifname != rep.ifname) return Error::msg("userbridged's reply names another tap than it sent");
     return t;
 }

@@ -14,6 +14,7 @@ struct DaemonRequest {
     std::string socket;
     std::string bridge;
     bool vnet_hdr = true;
+    int queues = 1;
     std::string vm_name;
     std::chrono::milliseconds timeout{10000};
 };

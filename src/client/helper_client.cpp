@@ -19,6 +19,7 @@
 #include "handover/handover.h"
 #include "net/rtnl.h"
 #include "policy/ifname.h"
+#include "protocol/tap_label.h"
 
 namespace ub::client {
 
@@ -75,6 +76,9 @@ Result<Child> spawn(const HelperRequest& req) {
 
     std::vector<std::string> words{req.helper};
     if (req.vnet_hdr) words.emplace_back("--use-vnet");
+    // Only when asked for, so that any QEMU-compatible helper still works.
+    if (req.queues > 1) words.push_back("--queues=" + std::to_string(req.queues));
+    if (!req.vm_name.empty()) words.push_back("--vm=" + req.vm_name);
     words.push_back("--fd=" + std::to_string(kChildSocketFd));
     words.push_back("--br=" + req.bridge);
     std::vector<char*> argv;
@@ -137,22 +141,37 @@ std::string guest_mac(const std::string& tap_mac) {
     return mac;
 }
 
-Result<TapHandle> describe_tap(UniqueFd fd, const std::string& bridge) {
-    ifreq ifr{};
-    if (ioctl(fd.get(), TUNGETIFF, &ifr) != 0)
-        return Error::msg("the helper sent an fd that is not a tap device");
-    if (!(ifr.ifr_flags & IFF_TAP)) return Error::msg("the helper sent a tun device, not a tap");
+Result<TapHandle> describe_tap(std::vector<UniqueFd> fds, const std::string& bridge) {
+    if (fds.empty()) return Error::msg("no tap fd received");
     TapHandle t;
-    t.ifname.assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
-    t.vnet_hdr = (ifr.ifr_flags & IFF_VNET_HDR) != 0;
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        ifreq ifr{};
+        if (ioctl(fds[i].get(), TUNGETIFF, &ifr) != 0)
+            return Error::msg("the helper sent an fd that is not a tap device");
+        if (!(ifr.ifr_flags & IFF_TAP)) return Error::msg("the helper sent a tun device, not a tap");
+        std::string name(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+        if (i == 0) {
+            t.ifname = name;
+            t.vnet_hdr = (ifr.ifr_flags & IFF_VNET_HDR) != 0;
+        } else if (name != t.ifname || !(ifr.ifr_flags & IFF_MULTI_QUEUE)) {
+            return Error::msg("the fds sent are not queues of one multiqueue tap");
+        }
+    }
     net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
     net::LinkInfo tap = UB_TRY(rtnl.get_link(t.ifname));
     net::LinkInfo br = UB_TRY(rtnl.get_link(bridge));
     if (tap.master != br.ifindex)
         return Error::msg("the helper's tap " + t.ifname + " is not attached to " + bridge);
     t.mac = net::format_mac(tap.mac);
+    t.guest_mac = guest_mac(t.mac);
+    // Only a CAP_NET_ADMIN holder can set the alias: the helper's own label.
+    if (auto label = protocol::parse_label(tap.alias); label && label->mac) {
+        t.guest_mac = policy::format_mac_bytes(*label->mac);
+        t.mac_pinned = true;
+    }
     t.mtu = tap.mtu;
-    t.fd = std::move(fd);
+    t.fd = std::move(fds[0]);
+    for (std::size_t i = 1; i < fds.size(); ++i) t.extra.push_back(std::move(fds[i]));
     return t;
 }
 
@@ -176,7 +195,7 @@ Result<TapHandle> open_tap_via_helper(const HelperRequest& req) {
         if (n <= 0) break;  // timeout (or poll failure): kill below
         if (p[0].revents) {
             sock_done = true;
-            auto got = handover::recv_fds(c.sock.get(), 1);
+            auto got = handover::recv_fds(c.sock.get(), req.queues);
             if (got.ok()) fds = std::move(*got);
             else recv_error = got.error().message();
         }
@@ -207,7 +226,7 @@ Result<TapHandle> open_tap_via_helper(const HelperRequest& req) {
     if (fds.empty()) {
         // The socket may not have been polled yet if the helper exited first.
         if (!sock_done) {
-            auto got = handover::recv_fds(c.sock.get(), 1);
+            auto got = handover::recv_fds(c.sock.get(), req.queues);
             if (got.ok()) fds = std::move(*got);
             else recv_error = got.error().message();
         }
@@ -215,7 +234,7 @@ Result<TapHandle> open_tap_via_helper(const HelperRequest& req) {
             return Error::msg(req.helper + " exited 0 but " +
                               (recv_error.empty() ? "sent no tap fd" : recv_error));
     }
-    return describe_tap(std::move(fds[0]), req.bridge);
+    return describe_tap(std::move(fds), req.bridge);
 }
 
 }  // namespace ub::client

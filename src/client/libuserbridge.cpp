@@ -19,12 +19,14 @@
 
 namespace userbridge {
 
-Tap::Tap(int fd, std::string ifname, std::string mac, unsigned mtu, bool vnet_hdr) noexcept
-    : fd_(fd), ifname_(std::move(ifname)), mac_(std::move(mac)), mtu_(mtu), vnet_hdr_(vnet_hdr) {}
+Tap::Tap(int fd, std::string ifname, std::string mac, std::string guest_mac, unsigned mtu,
+         bool vnet_hdr) noexcept
+    : fd_(fd), ifname_(std::move(ifname)), mac_(std::move(mac)), guest_mac_(std::move(guest_mac)),
+      mtu_(mtu), vnet_hdr_(vnet_hdr) {}
 
 Tap::Tap(Tap&& o) noexcept
-    : fd_(o.release()), ifname_(std::move(o.ifname_)), mac_(std::move(o.mac_)), mtu_(o.mtu_),
-      vnet_hdr_(o.vnet_hdr_) {}
+    : fd_(o.release()), ifname_(std::move(o.ifname_)), mac_(std::move(o.mac_)),
+      guest_mac_(std::move(o.guest_mac_)), mtu_(o.mtu_), vnet_hdr_(o.vnet_hdr_) {}
 
 Tap& Tap::operator=(Tap&& o) noexcept {
     if (this != &o) {
@@ -32,6 +34,7 @@ Tap& Tap::operator=(Tap&& o) noexcept {
         fd_ = o.release();
         ifname_ = std::move(o.ifname_);
         mac_ = std::move(o.mac_);
+        guest_mac_ = std::move(o.guest_mac_);
         mtu_ = o.mtu_;
         vnet_hdr_ = o.vnet_hdr_;
     }
@@ -43,8 +46,6 @@ Tap::~Tap() {
 }
 
 int Tap::release() noexcept { return std::exchange(fd_, -1); }
-
-std::string Tap::guest_mac() const { return ub::client::guest_mac(mac_); }
 
 const char* default_helper() noexcept { return UB_DEFAULT_HELPER; }
 
@@ -59,6 +60,7 @@ OpenResult open_tap(const std::string& bridge, const Options& options) noexcept 
         req.socket = options.socket.empty() ? UB_SOCKET_PATH : options.socket;
         req.bridge = bridge;
         req.vnet_hdr = options.vnet_hdr;
+        req.vm_name = options.vm_name;
         req.timeout = options.timeout;
         ub::Result<ub::client::TapHandle> r = ub::client::open_tap(req);
         if (!r.ok()) {
@@ -67,7 +69,7 @@ OpenResult open_tap(const std::string& bridge, const Options& options) noexcept 
             return out;
         }
         ub::client::TapHandle& h = r.value();
-        out.tap.emplace(h.fd.release(), h.ifname, h.mac, h.mtu, h.vnet_hdr);
+        out.tap.emplace(h.fd.release(), h.ifname, h.mac, h.guest_mac, h.mtu, h.vnet_hdr);
     } catch (const std::exception& e) {
         out.error = std::string("libuserbridge: ") + e.what();
     }

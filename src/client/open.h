@@ -18,6 +18,7 @@ struct OpenRequest {
     std::string socket;  // userbridged's socket
     std::string bridge;
     bool vnet_hdr = true;
+    int queues = 1;
     std::string vm_name;
     std::chrono::milliseconds timeout{10000};
 };

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/fault.h"
+#include "protocol/tap_label.h"
 #include "net/bridge_port.h"
 #include "policy/ifname.h"
 
@@ -16,7 +17,7 @@ policy::Credentials credentials_of(const Peer& peer, std::string& user_name) {
     passwd pw{};
     passwd* found = nullptr;
     char buf[4096];
-    user_name = "?";
+    user_name.assign(1, '?');
     if (getpwuid_r(peer.uid, &pw, buf, sizeof buf, &found) != 0 || !found) return who;
     user_name = policy::printable(found->pw_name, 32);
     int n = 64;
@@ -40,35 +41,69 @@ Outcome refuse(Outcome o, protocol::Status status, const std::string& why) {
     return o;
 }
 
+Outcome refuse(Outcome o, const Error& e) {
+    return refuse(std::move(o), e.is_denial() ? protocol::Status::Denied : protocol::Status::Failed,
+                  e.message());
+}
+
 }  // namespace
 
-Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::Request& req) {
+Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::Request& req,
+               net::Nft* nft) {
     Outcome o;
     std::string user;
     policy::Credentials who = credentials_of(peer, user);
-    o.record = audit::AuditRecord{"error", user, peer.uid, peer.pid, req.bridge, {}, {}, {}, "daemon"};
+    o.record = audit::begin("daemon", user, peer.uid, peer.pid, req.bridge);
+    o.record.vm = req.vm_name;
+    o.record.queues = req.queues;
 
     Result<std::vector<bool>> readable = policy::readable_files(policy, who);
     if (!readable.ok()) return refuse(std::move(o), protocol::Status::Denied, readable.error().message());
-    policy::Decision d = policy::decide(policy.rules, req.bridge, &*readable);
-    if (!d.allowed)
+    policy::Requester requester{who.uid, {who.gid}};
+    requester.gids.insert(requester.gids.end(), who.groups.begin(), who.groups.end());
+    policy::Decision d = policy::decide(policy.rules, req.bridge, &requester, &*readable);
+    if (d.deciding) o.record.rule = policy::where(*d.deciding);
+    auto deny = [&](const std::string& why) {
         return refuse(std::move(o), protocol::Status::Denied,
-                      "access to bridge " + req.bridge + " denied: " + d.reason);
+                      "access to bridge " + req.bridge + " denied: " + why);
+    };
+    if (!d.allowed) return deny(d.reason);
+    Result<policy::Terms> terms = policy::terms_of(d, peer.uid, req.vm_name, req.bridge, req.queues);
+    if (!terms.ok()) return deny(terms.error().message());
 
     Result<net::Rtnl> rtnl = net::Rtnl::open();
-    if (!rtnl.ok()) return refuse(std::move(o), protocol::Status::Failed, rtnl.error().message());
+    if (!rtnl.ok()) return refuse(std::move(o), rtnl.error());
     Result<net::LinkInfo> bridge = net::find_bridge(*rtnl, req.bridge);
-    if (!bridge.ok()) return refuse(std::move(o), protocol::Status::Failed, bridge.error().message());
-    Result<UniqueFd> tun = net::open_tun();
-    if (!tun.ok()) return refuse(std::move(o), protocol::Status::Failed, tun.error().message());
-    auto vnet = req.vnet_hdr ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
-    Result<net::BridgedTap> tap =
-        net::make_bridged_tap(*rtnl, std::move(*tun), *bridge, vnet, peer.uid, fault::at);
-    if (!tap.ok()) return refuse(std::move(o), protocol::Status::Failed, tap.error().message());
+    if (!bridge.ok()) return refuse(std::move(o), bridge.error());
+    net::TapSpec spec;
+    for (int q = 0; q < req.queues; ++q) {
+        Result<UniqueFd> tun = net::open_tun();
+        if (!tun.ok()) return refuse(std::move(o), tun.error());
+        spec.tuns.push_back(std::move(*tun));
+    }
+    spec.vnet = req.vnet_hdr ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
+    spec.owner = peer.uid;
+    spec.max_taps = terms->limits.max_taps;
+    protocol::TapLabel label{peer.uid, req.vm_name, std::nullopt, req.queues};
+    if (terms->has_mac) {
+        if (!nft)
+            return refuse(std::move(o), protocol::Status::Failed,
+                          "the ACL pins a MAC, but userbridged runs without libnftables");
+        label.mac = terms->guest_mac;
+        o.record.guest_mac = policy::format_mac_bytes(terms->guest_mac);
+        spec.pinned = terms->guest_mac;
+        spec.nft = nft;
+    }
+    spec.alias = protocol::format_label(label);
+    Result<net::BridgedTap> tap = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, fault::at);
+    if (!tap.ok()) {
+        if (tap.error().is_denial()) return deny(tap.error().message());
+        return refuse(std::move(o), tap.error());
+    }
 
     o.reply.status = protocol::Status::Granted;
     o.reply.vnet_hdr = tap->tap.vnet_hdr;
-    o.reply.nfds = 1;
+    o.reply.nfds = static_cast<std::uint16_t>(tap->tap.queues.size());
     o.reply.ifname = tap->tap.name;
     o.reply.mac = tap->mac;
     o.reply.mtu = tap->mtu;
@@ -76,9 +111,9 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
     o.record.event = "grant";
     o.record.tap = tap->tap.name;
     o.record.mac = net::format_mac(tap->mac);
-    o.record.detail = d.reason + (tap->tap.vnet_hdr ? ", vnet_hdr" : "") +
-                      (req.vm_name.empty() ? "" : ", vm " + req.vm_name);
-    o.tap = std::move(tap->tap.fd);
+    o.record.detail = d.reason + (tap->tap.vnet_hdr ? ", vnet_hdr" : "");
+    o.queues = std::move(tap->tap.queues);
+    o.ifindex = tap->ifindex;
     return o;
 }
 

@@ -6,9 +6,11 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "audit/audit.h"
 #include "base/fd.h"
+#include "net/mac_pin.h"
 #include "policy/loader.h"
 #include "protocol/wire.h"
 
@@ -22,7 +24,8 @@ struct Peer {
 
 struct Outcome {
     protocol::Reply reply;
-    UniqueFd tap;              // set when granted
+    std::vector<UniqueFd> queues;  // the tap's fds, when granted
+    int ifindex = 0;               // the tap's, when granted
     audit::AuditRecord record;
 };
 
@@ -30,6 +33,9 @@ struct Outcome {
 // plus the uid's supplementary groups from the group database.
 policy::Credentials credentials_of(const Peer& peer, std::string& user_name);
 
-Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::Request& req);
+// `nft`: for rules that pin a MAC; null when libnftables is unavailable, and
+// then such a grant fails with a clear error.
+Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::Request& req,
+               net::Nft* nft);
 
 }  // namespace ub::daemon

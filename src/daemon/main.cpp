@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <grp.h>
@@ -150,6 +151,11 @@ int main(int argc, char** argv) {
     sd_notify(0, "READY=1");
     tzset();
     warm_up_user_database();
+    // libnftables reads its own files when it starts: before the filter.
+    Result<net::Nft> nft = net::Nft::open();
+    if (nft.ok()) cfg.nft = &*nft;
+    else syslog(LOG_DAEMON | LOG_WARNING, "%s; rules with mac= or mac-prefix= will fail",
+                nft.error().message().c_str());
 #ifdef UB_FAULT_INJECTION
     std::vector<int> extra = fault::fault_syscalls();
 #else

@@ -39,7 +39,7 @@ public:
 private:
     void accept_all();
     void on_readable(Conn& c);
-    void answer(Conn& c, const protocol::Reply& reply, int fd);
+    void answer(Conn& c, const protocol::Reply& reply, const std::vector<int>& fds);
     void finish(Conn& c, protocol::Status status, const std::string& why);
     void reload();
     void expire();
@@ -56,12 +56,10 @@ private:
 
 void log_line(int prio, const std::string& line) { syslog(LOG_DAEMON | prio, "%s", line.c_str()); }
 
-void Server::answer(Conn& c, const protocol::Reply& reply, int fd) {
+void Server::answer(Conn& c, const protocol::Reply& reply, const std::vector<int>& fds) {
     auto bytes = protocol::encode(reply);
     // The reply fits an empty socket buffer; a client that will not take it
     // (or left) loses it, and we never block or die by SIGPIPE.
-    std::vector<int> fds;
-    if (fd >= 0) fds.push_back(fd);
     (void)handover::sendmsg_with_fds(c.fd.get(), bytes.data(), bytes.size(), fds, MSG_DONTWAIT);
 }
 
@@ -69,7 +67,7 @@ void Server::finish(Conn& c, protocol::Status status, const std::string& why) {
     protocol::Reply r;
     r.status = status;
     r.message = why;
-    answer(c, r, -1);
+    answer(c, r, {});
 }
 
 void Server::accept_all() {
@@ -120,15 +118,19 @@ void Server::on_readable(Conn& c) {
         finish(c, protocol::Status::BadRequest, req.error().message());
         std::string user;
         (void)credentials_of(c.peer, user);
-        audit::record({"error", user, c.peer.uid, c.peer.pid, "", {}, {}, req.error().message(), "daemon"});
+        audit::AuditRecord rec = audit::begin("daemon", user, c.peer.uid, c.peer.pid, "");
+        rec.detail = req.error().message();
+        audit::record(rec);
         return;
     }
-    Outcome o = handle(policy_, c.peer, *req);
+    Outcome o = handle(policy_, c.peer, *req, cfg_.nft);
     if (o.reply.status == protocol::Status::Granted) fault::at_void("before-send");
-    answer(c, o.reply, o.tap.get());
+    std::vector<int> fds;
+    for (const UniqueFd& q : o.queues) fds.push_back(q.get());
+    answer(c, o.reply, fds);
     if (o.reply.status == protocol::Status::Granted) fault::at_void("after-send");
     audit::record(o.record);
-    // o.tap closes here: the client holds the only reference now, or, if it
+    // o.queues close here: the client holds the only reference now, or, if it
     // left before taking it, the tap goes with the dropped message.
 }
 

@@ -11,6 +11,7 @@
 
 #include "base/fd.h"
 #include "base/result.h"
+#include "net/mac_pin.h"
 #include "policy/loader.h"
 
 namespace ub::daemon {
@@ -24,6 +25,7 @@ struct Limits {
 struct ServerConfig {
     std::string acl_path;
     Limits limits;
+    net::Nft* nft = nullptr;  // for rules that pin a MAC; null without libnftables
 };
 
 // Serves `listener` until SIGTERM or SIGINT. SIGHUP reloads the ACL; a bad

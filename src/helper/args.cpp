@@ -2,6 +2,8 @@
 
 #include <climits>
 
+#include "base/number.h"
+#include "policy/acl.h"
 #include "policy/ifname.h"
 
 namespace ub::helper {
@@ -21,16 +23,13 @@ bool starts_with(const std::string& s, const char* prefix, std::string& rest) {
 
 Result<int> parse_fd(const std::string& text) {
     if (text.empty()) return Error::msg("--fd needs a number");
-    long long v = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9')
-            return Error::msg("--fd=" + printable(text) + " is not a decimal number");
-        v = v * 10 + (c - '0');
-        if (v > INT_MAX) return Error::msg("--fd=" + printable(text) + " is too large");
-    }
-    if (v < 3)
+    if (text.find_first_not_of("0123456789") != std::string::npos)
+        return Error::msg("--fd=" + printable(text) + " is not a decimal number");
+    auto v = parse_decimal(text, INT_MAX);
+    if (!v) return Error::msg("--fd=" + printable(text) + " is too large");
+    if (*v < 3)
         return Error::msg("--fd=" + text + " names a standard stream; pass a socket fd of 3 or more");
-    return static_cast<int>(v);
+    return static_cast<int>(*v);
 }
 
 Result<Args> parse_args(const std::vector<std::string>& argv) {
@@ -38,6 +37,8 @@ Result<Args> parse_args(const std::vector<std::string>& argv) {
     Args a;
     bool have_br = false;
     bool have_fd = false;
+    bool have_queues = false;
+    bool have_vm = false;
     for (const std::string& arg : argv) {
         std::string rest;
         if (arg == "--help" || arg == "-h") {
@@ -58,6 +59,20 @@ Result<Args> parse_args(const std::vector<std::string>& argv) {
             if (have_fd) return Error::msg("--fd given more than once");
             a.fd = UB_TRY(parse_fd(rest));
             have_fd = true;
+        } else if (starts_with(arg, "--queues=", rest)) {
+            if (have_queues) return Error::msg("--queues given more than once");
+            auto n = parse_decimal(rest, policy::kMaxQueues);
+            if (!n || *n < 1)
+                return Error::msg("--queues=" + printable(rest) + ": expected 1 to " +
+                                  std::to_string(policy::kMaxQueues));
+            a.queues = static_cast<int>(*n);
+            have_queues = true;
+        } else if (starts_with(arg, "--vm=", rest)) {
+            if (have_vm) return Error::msg("--vm given more than once");
+            if (std::string why = policy::vm_name_problem(rest); !why.empty())
+                return Error::msg("VM name '" + printable(rest) + "' " + why);
+            a.vm_name = rest;
+            have_vm = true;
         } else {
             return Error::msg("unknown argument '" + printable(arg) + "'");
         }
@@ -68,7 +83,7 @@ Result<Args> parse_args(const std::vector<std::string>& argv) {
 }
 
 std::string usage() {
-    return "Usage: userbridge-helper [--use-vnet] --br=BRIDGE --fd=N\n"
+    return "Usage: userbridge-helper [--use-vnet] [--queues=N] [--vm=NAME] --br=BRIDGE --fd=N\n"
            "\n"
            "Creates a tap device, attaches it to BRIDGE if the ACL file allows the\n"
            "caller to, and sends its fd over the unix socket N. Run by QEMU\n"
@@ -77,6 +92,9 @@ std::string usage() {
            "  --use-vnet   enable IFF_VNET_HDR on the tap if the kernel supports it\n"
            "  --br=BRIDGE  the bridge to attach to\n"
            "  --fd=N       a connected unix stream socket to send the tap fd over\n"
+           "  --queues=N   a multiqueue tap: N fds, one per queue (not QEMU's -netdev\n"
+           "               bridge, which takes one; see userbridge(1))\n"
+           "  --vm=NAME    the VM's name, for audit records and a MAC derived by the ACL\n"
            "  --help       show this help\n"
            "  --version    show the version\n"
            "\n"

@@ -1,6 +1,8 @@
 // The helper's command line, exactly QEMU's: [--use-vnet] --br=BRIDGE --fd=N
-// in any order, plus --help and --version. Parsing is pure and total: any
-// argv yields either Args or an Error naming the offending argument.
+// in any order, plus --help and --version, and two extensions QEMU never
+// passes: --queues=N (a multiqueue tap, N fds sent) and --vm=NAME (names the
+// VM in logs and in the derived MAC). Parsing is pure and total: any argv
+// yields either Args or an Error naming the offending argument.
 #pragma once
 
 #include <string>
@@ -17,6 +19,8 @@ struct Args {
     bool use_vnet = false;
     std::string bridge;
     int fd = -1;
+    int queues = 1;
+    std::string vm_name;
 };
 
 inline constexpr std::size_t kMaxArgs = 8;

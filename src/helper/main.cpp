@@ -6,12 +6,13 @@
 //   parse      helper/args.h        argv, before anything else is touched
 //   confine    privilege/process.h  close inherited fds; --fd checked
 //   drop       privilege/process.h  caller's ids, CAP_NET_ADMIN only
-//   decide     policy/loader.h      the ACL, read as the caller
+//   decide     policy/loader.h      the ACL, read as the caller; its limits
 //   sandbox    privilege/seccomp.h  syscall allow-list
-//   act        net/bridge_port.h    find the bridge; make and attach the tap
+//   act        net/bridge_port.h    find the bridge; make, count, pin, attach
 //   hand over  handover/handover.h  SCM_RIGHTS, then audit and exit 0
 // The process runs with CAP_NET_ADMIN only from "drop" on, as the caller's
 // uid, so an ACL include the caller cannot read is one they are not granted.
+#include <grp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 #include "policy/loader.h"
 #include "privilege/process.h"
 #include "privilege/seccomp.h"
+#include "protocol/tap_label.h"
 #include "seccomp_filters.h"  // generated at build time by tools/seccomp_gen.cpp
 
 #ifndef UB_ACL_PATH
@@ -49,11 +51,24 @@ int fail(const Error& e, int code = kExitFailure) {
     return code;
 }
 
-Result<policy::Decision> decide(const std::string& bridge, policy::Policy& held) {
+// Who the caller is to the policy: the ids and groups the kernel gave us,
+// the same ones it checks the ACL files' permissions against.
+Result<policy::Requester> requester() {
+    policy::Requester who{getuid(), {getgid()}};
+    int n = getgroups(0, nullptr);
+    if (n < 0) return Error::sys("cannot read the caller's groups");
+    std::vector<gid_t> groups(static_cast<std::size_t>(n));
+    if (n > 0 && getgroups(n, groups.data()) < 0) return Error::sys("cannot read the caller's groups");
+    who.gids.insert(who.gids.end(), groups.begin(), groups.end());
+    return who;
+}
+
+Result<policy::Decision> decide(const std::string& bridge, const policy::Requester& who,
+                                policy::Policy& held) {
     policy::LoadOptions opt;
     opt.after_open = [](const char*) { fault::at_void("after-acl-open"); };
     held = UB_TRY(policy::load(UB_ACL_PATH, opt));
-    return policy::decide(held.rules, bridge);
+    return policy::decide(held.rules, bridge, &who);
 }
 
 // Everything that still needs files or libraries is done before this: glibc
@@ -71,7 +86,7 @@ Result<void> sandbox() {
 
 int run(const helper::Args& args) {
     privilege::Caller caller{getuid(), getgid(), privilege::Mode::Root};
-    audit::AuditRecord rec{"error", "?", caller.uid, getppid(), args.bridge, {}, {}, {}, "helper"};
+    audit::AuditRecord rec = audit::begin("helper", "?", caller.uid, getppid(), args.bridge);
     auto refuse = [&](const Error& e) {
         rec.detail = e.message();
         audit::record(rec);
@@ -90,21 +105,53 @@ int run(const helper::Args& args) {
     if (!who.ok()) return refuse(who.error());
     caller = *who;
     // Opened while still root when setuid: see net::open_tun(). Creates nothing.
-    Result<UniqueFd> tun = net::open_tun();
-    if (!tun.ok()) return refuse(tun.error());
+    std::vector<UniqueFd> tuns;
+    for (int q = 0; q < args.queues; ++q) {
+        Result<UniqueFd> tun = net::open_tun();
+        if (!tun.ok()) return refuse(tun.error());
+        tuns.push_back(std::move(*tun));
+    }
     if (auto r = privilege::drop_privileges(caller); !r.ok()) return refuse(r.error());
     rec.user = audit::user_name(caller.uid);
+    rec.vm = args.vm_name;
+    rec.queues = args.queues;
 
     // Stage: decide.
+    Result<policy::Requester> requester_ids = requester();
+    if (!requester_ids.ok()) return refuse(requester_ids.error());
     policy::Policy policy;
-    Result<policy::Decision> decision = decide(args.bridge, policy);
+    Result<policy::Decision> decision = decide(args.bridge, *requester_ids, policy);
     if (!decision.ok()) return refuse(decision.error());
-    if (!decision->allowed) {
+    if (decision->deciding) rec.rule = policy::where(*decision->deciding);
+    auto deny = [&](const std::string& why) {
         rec.event = "deny";
-        rec.detail = decision->reason;
+        rec.detail = why;
         audit::record(rec);
-        return fail(Error::msg("access to bridge " + args.bridge + " denied: " + decision->reason));
+        return fail(Error::msg("access to bridge " + args.bridge + " denied: " + why));
+    };
+    if (!decision->allowed) return deny(decision->reason);
+    Result<policy::Terms> terms =
+        policy::terms_of(*decision, caller.uid, args.vm_name, args.bridge, args.queues);
+    if (!terms.ok()) return deny(terms.error().message());
+
+    net::TapSpec spec;
+    spec.tuns = std::move(tuns);
+    spec.vnet = args.use_vnet ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
+    spec.owner = caller.uid;
+    spec.max_taps = terms->limits.max_taps;
+    protocol::TapLabel label{caller.uid, args.vm_name, std::nullopt, args.queues};
+    // libnftables is loaded only when a MAC is pinned, and before the sandbox.
+    std::optional<net::Nft> nft;
+    if (terms->has_mac) {
+        label.mac = terms->guest_mac;
+        rec.guest_mac = policy::format_mac_bytes(terms->guest_mac);
+        Result<net::Nft> opened = net::Nft::open();
+        if (!opened.ok()) return refuse(opened.error());
+        nft.emplace(std::move(*opened));
+        spec.pinned = terms->guest_mac;
+        spec.nft = &*nft;
     }
+    spec.alias = protocol::format_label(label);
 
     // Stage: sandbox. The netlink socket is the last thing we open.
     Result<net::Rtnl> rtnl = net::Rtnl::open();
@@ -114,14 +161,14 @@ int run(const helper::Args& args) {
     // Stage: act. The bridge is checked before anything is created.
     Result<net::LinkInfo> bridge = net::find_bridge(*rtnl, args.bridge);
     if (!bridge.ok()) return refuse(bridge.error());
-    auto vnet = args.use_vnet ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
-    Result<net::BridgedTap> tap =
-        net::make_bridged_tap(*rtnl, std::move(*tun), *bridge, vnet, caller.uid, fault::at);
-    if (!tap.ok()) return refuse(tap.error());
+    Result<net::BridgedTap> tap = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, fault::at);
+    if (!tap.ok()) return tap.error().is_denial() ? deny(tap.error().message()) : refuse(tap.error());
 
     // Stage: hand over.
     if (auto r = fault::at("before-send"); !r.ok()) return refuse(r.error());
-    if (auto r = handover::send_fds(args.fd, {tap->tap.fd.get()}); !r.ok())
+    std::vector<int> fds;
+    for (const UniqueFd& q : tap->tap.queues) fds.push_back(q.get());
+    if (auto r = handover::send_fds(args.fd, fds); !r.ok())
         return refuse(r.error().context(tap->tap.name));
     fault::at_void("after-send");
 

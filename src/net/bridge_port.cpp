@@ -1,5 +1,7 @@
 #include "net/bridge_port.h"
 
+#include "policy/quota.h"
+
 namespace ub::net {
 
 Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name) {
@@ -15,10 +17,25 @@ Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name) {
     return link;
 }
 
-Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, UniqueFd tun, const LinkInfo& bridge,
-                                    VnetHdr vnet, uid_t owner, StepHook hook) {
-    BridgedTap out{UB_TRY(create_tap(std::move(tun), vnet, owner)), {}, bridge.mtu};
-    // Every error below returns without releasing out.tap.fd: the tap dies.
+namespace {
+
+Result<void> check_quota(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& bridge, int mine) {
+    std::vector<policy::TapSeen> seen;
+    for (const LinkInfo& l : UB_TRY(rtnl.list_links("tun")))
+        seen.push_back({l.ifindex, l.tun_owner, l.master});
+    return policy::check_quota(spec.max_taps,
+                               policy::count_quota(seen, spec.owner, bridge.ifindex, mine),
+                               bridge.name);
+}
+
+}  // namespace
+
+Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge,
+                                    StepHook hook) {
+    if (spec.pinned && !spec.nft) return Error::msg("cannot pin a MAC without nftables");
+    BridgedTap out{UB_TRY(create_tap(std::move(spec.tuns), spec.vnet, spec.owner)), {},
+                   bridge.mtu};
+    // Every error below returns without releasing out.tap's fds: the tap dies.
     auto step = [&](Result<void> r, const char* name) -> Result<void> {
         if (!r.ok()) return r.error().context(out.tap.name);
         if (hook) return hook(name);
@@ -29,11 +46,21 @@ Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, UniqueFd tun, const LinkInfo& br
     Result<LinkInfo> tap = rtnl.get_link(out.tap.name);
     if (!tap.ok()) return tap.error().context(out.tap.name);
     if (!tap->has_mac) return Error::msg(out.tap.name + " has no MAC address");
+    out.ifindex = tap->ifindex;
 
+    // Counted with our tap already made: see policy/quota.h for why that
+    // makes concurrent requests safe without a lock.
+    if (spec.max_taps >= 0) {
+        Result<void> quota = check_quota(rtnl, spec, bridge, tap->ifindex);
+        if (!quota.ok()) return quota.error();
+        UB_TRYV(step(Ok{}, "after-quota"));
+    }
     UB_TRYV(step(rtnl.set_mtu(tap->ifindex, bridge.mtu), "after-mtu"));
     out.mac = tap->mac;
     out.mac[0] = 0xfe;
     UB_TRYV(step(rtnl.set_mac(tap->ifindex, out.mac), "after-mac"));
+    if (!spec.alias.empty()) UB_TRYV(step(rtnl.set_alias(tap->ifindex, spec.alias), "after-alias"));
+    if (spec.pinned) UB_TRYV(step(pin_mac(*spec.nft, out.tap.name, *spec.pinned), "after-pin"));
     UB_TRYV(step(rtnl.set_master(tap->ifindex, bridge.ifindex), "after-attach"));
     UB_TRYV(step(rtnl.set_up(tap->ifindex), "after-up"));
     return out;

@@ -1,10 +1,14 @@
-// The privileged act itself: make a tap and plug it into a bridge, QEMU's way.
+// The privileged act itself: make a tap and plug it into a bridge, QEMU's way,
+// plus what our policy adds (queues, quota, a pinned MAC).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 #include "base/result.h"
+#include "net/mac_pin.h"
 #include "net/rtnl.h"
 #include "net/tap.h"
 
@@ -14,21 +18,34 @@ namespace ub::net {
 Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
 
 // Called after each step of make_bridged_tap with the step's name
-// ("after-create", "after-mtu", "after-mac", "after-attach", "after-up");
-// an error stops the work there. For fault-injection tests; may be null.
+// ("after-create", "after-quota", "after-mtu", "after-mac", "after-pin",
+// "after-attach", "after-up"); an error stops the work there. For
+// fault-injection tests; may be null.
 using StepHook = Result<void> (*)(const char* step);
+
+struct TapSpec {
+    std::vector<UniqueFd> tuns;  // from open_tun(): one per queue
+    VnetHdr vnet = VnetHdr::Off;
+    uid_t owner = 0;
+    int max_taps = -1;             // live taps `owner` may hold on the bridge; -1: no limit
+    std::optional<Mac> pinned;     // the only source MAC the tap may send
+    Nft* nft = nullptr;            // required when pinned
+    std::string alias;             // IFLA_IFALIAS: who and what, for status and tools
+};
 
 struct BridgedTap {
     Tap tap;
     Mac mac{};
     unsigned mtu = 0;
+    int ifindex = 0;
 };
 
-// Creates a tap, gives it the bridge's MTU and a MAC whose first byte is 0xfe
-// (so the bridge, which takes the lowest port MAC as its own unless set, never
-// adopts a VM's address), attaches it, and brings it up. On any error the tap
-// is closed, and since it is not persistent the kernel removes it.
-Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, UniqueFd tun, const LinkInfo& bridge,
-                                    VnetHdr vnet, uid_t owner, StepHook hook = nullptr);
+// Creates a tap, counts it against the owner's quota, gives it the bridge's
+// MTU and a MAC whose first byte is 0xfe (so the bridge, which takes the
+// lowest port MAC as its own unless set, never adopts a VM's address), pins
+// the guest MAC, attaches it, and brings it up. On any error the tap is
+// closed, and since it is not persistent the kernel removes it.
+Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge,
+                                    StepHook hook = nullptr);
 
 }  // namespace ub::net

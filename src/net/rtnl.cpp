@@ -31,7 +31,9 @@ struct Rtnl::Request {
     Request(uint16_t type, uint16_t flags, std::string what_) : what(std::move(what_)) {
         nlh = mnl_nlmsg_put_header(buf.data());
         nlh->nlmsg_type = type;
-        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+        // A dump ends with NLMSG_DONE; an ACK asked for as well could arrive
+        // after it and be taken for the answer to our next request.
+        nlh->nlmsg_flags = NLM_F_REQUEST | flags | ((flags & NLM_F_DUMP) ? 0 : NLM_F_ACK);
         ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
         ifm->ifi_family = AF_UNSPEC;
     }
@@ -79,14 +81,23 @@ int info_attr_cb(const nlattr* attr, void* data) {
     return MNL_CB_OK;
 }
 
-// Fill LinkInfo from an RTM_NEWLINK reply, validating attribute types.
+int tun_attr_cb(const nlattr* attr, void* data) {
+    auto* tb = static_cast<const nlattr**>(data);
+    int type = mnl_attr_get_type(attr);
+    if (mnl_attr_type_valid(attr, IFLA_TUN_MAX) < 0) return MNL_CB_OK;
+    tb[type] = attr;
+    return MNL_CB_OK;
+}
+
+// Fill a LinkInfo from an RTM_NEWLINK reply, validating attribute types.
 int link_msg_cb(const nlmsghdr* nlh, void* data) {
-    auto* out = static_cast<LinkInfo*>(data);
-    if (!out || nlh->nlmsg_type != RTM_NEWLINK) return MNL_CB_OK;
+    auto* links = static_cast<std::vector<LinkInfo>*>(data);
+    if (!links || nlh->nlmsg_type != RTM_NEWLINK) return MNL_CB_OK;
     if (mnl_nlmsg_get_payload_len(nlh) < sizeof(ifinfomsg)) return MNL_CB_ERROR;
     auto* ifm = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
     const nlattr* tb[IFLA_MAX + 1] = {};
     if (mnl_attr_parse(nlh, sizeof(*ifm), link_attr_cb, tb) < 0) return MNL_CB_ERROR;
+    LinkInfo* out = &links->emplace_back();
 
     out->ifindex = ifm->ifi_index;
     out->flags = ifm->ifi_flags;
@@ -107,13 +118,22 @@ int link_msg_cb(const nlmsghdr* nlh, void* data) {
         if (info[IFLA_INFO_KIND] &&
             mnl_attr_validate(info[IFLA_INFO_KIND], MNL_TYPE_NUL_STRING) == 0)
             out->kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
+        if (out->kind == "tun" && info[IFLA_INFO_DATA]) {
+            const nlattr* tun[IFLA_TUN_MAX + 1] = {};
+            if (mnl_attr_parse_nested(info[IFLA_INFO_DATA], tun_attr_cb, tun) < 0)
+                return MNL_CB_ERROR;
+            if (tun[IFLA_TUN_OWNER] && mnl_attr_validate(tun[IFLA_TUN_OWNER], MNL_TYPE_U32) == 0)
+                out->tun_owner = mnl_attr_get_u32(tun[IFLA_TUN_OWNER]);
+        }
     }
+    if (tb[IFLA_IFALIAS] && mnl_attr_validate(tb[IFLA_IFALIAS], MNL_TYPE_NUL_STRING) == 0)
+        out->alias = mnl_attr_get_str(tb[IFLA_IFALIAS]);
     return MNL_CB_OK;
 }
 
 }  // namespace
 
-Result<void> Rtnl::transact(Request& req, LinkInfo* reply) {
+Result<void> Rtnl::transact(Request& req, std::vector<LinkInfo>* links) {
     unsigned seq = ++seq_;
     req.nlh->nlmsg_seq = seq;
     ssize_t sent = mnl_socket_sendto(nl_, req.nlh, req.nlh->nlmsg_len);
@@ -131,7 +151,7 @@ Result<void> Rtnl::transact(Request& req, LinkInfo* reply) {
         // mnl_cb_run rejects messages whose seq or port id are not ours and
         // turns NLMSG_ERROR into -1 with errno set to the kernel's error.
         int rc = mnl_cb_run(buf.data(), static_cast<std::size_t>(n), seq, portid_, link_msg_cb,
-                            reply);
+                            links);
         if (rc == MNL_CB_ERROR) return Error::sys("cannot " + req.what);
         if (rc == MNL_CB_STOP) return Ok{};
     }
@@ -141,11 +161,30 @@ Result<LinkInfo> Rtnl::get_link(std::string_view name) {
     std::string n(name);
     Request req(RTM_GETLINK, 0, "look up interface " + n);
     mnl_attr_put_strz(req.nlh, IFLA_IFNAME, n.c_str());
-    LinkInfo info;
-    Result<void> r = transact(req, &info);
-    if (!r.ok()) return r.error();
-    if (info.ifindex <= 0) return Error::msg("cannot look up interface " + n + ": no reply");
-    return info;
+    std::vector<LinkInfo> links;
+    UB_TRYV(transact(req, &links));
+    if (links.size() != 1 || links[0].ifindex <= 0)
+        return Error::msg("cannot look up interface " + n + ": no reply");
+    return std::move(links[0]);
+}
+
+Result<std::vector<LinkInfo>> Rtnl::list_links(const std::string& kind) {
+    Request req(RTM_GETLINK, NLM_F_DUMP, "list " + kind + " interfaces");
+    nlattr* info = mnl_attr_nest_start(req.nlh, IFLA_LINKINFO);
+    mnl_attr_put_strz(req.nlh, IFLA_INFO_KIND, kind.c_str());
+    mnl_attr_nest_end(req.nlh, info);
+    std::vector<LinkInfo> links;
+    UB_TRYV(transact(req, &links));
+    // Kernels that ignore the filter send everything; the filter holds anyway.
+    std::erase_if(links, [&](const LinkInfo& l) { return l.kind != kind; });
+    return links;
+}
+
+Result<void> Rtnl::set_alias(int ifindex, const std::string& alias) {
+    Request req(RTM_NEWLINK, 0, "set alias of ifindex " + std::to_string(ifindex));
+    req.ifm->ifi_index = ifindex;
+    mnl_attr_put_strz(req.nlh, IFLA_IFALIAS, alias.c_str());
+    return transact(req, nullptr);
 }
 
 Result<void> Rtnl::set_mtu(int ifindex, unsigned mtu) {

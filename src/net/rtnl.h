@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 
@@ -26,6 +27,8 @@ struct LinkInfo {
     bool has_mac = false;
     int master = 0;  // ifindex of the master device, 0 if none
     unsigned flags = 0;
+    std::string alias;        // IFLA_IFALIAS
+    long long tun_owner = -1;  // IFLA_TUN_OWNER of a tun/tap, -1 if none
 };
 
 class Rtnl {
@@ -41,11 +44,16 @@ public:
     Result<void> set_mac(int ifindex, const Mac& mac);
     Result<void> set_master(int ifindex, int master_ifindex);
     Result<void> set_up(int ifindex);
+    Result<void> set_alias(int ifindex, const std::string& alias);
+    // Every link of this kind ("tun" for taps) in our network namespace; the
+    // kernel filters the dump.
+    Result<std::vector<LinkInfo>> list_links(const std::string& kind);
 
 private:
     explicit Rtnl(mnl_socket* nl);
     struct Request;
-    Result<void> transact(Request& req, LinkInfo* reply);
+    // `links`: where replies go; one reply for a get, many for a dump.
+    Result<void> transact(Request& req, std::vector<LinkInfo>* links);
 
     mnl_socket* nl_;
     unsigned portid_;

@@ -26,19 +26,36 @@ Result<UniqueFd> open_tun() {
     return fd;
 }
 
-Result<Tap> create_tap(UniqueFd fd, VnetHdr vnet, uid_t owner) {
-    unsigned features = UB_TRY(tun_features(fd));
+Result<Tap> create_tap(std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner) {
+    if (tuns.empty()) return Error::msg("cannot create tap: no tun fd");
+    unsigned features = UB_TRY(tun_features(tuns.front()));
+    bool multi = tuns.size() > 1;
+    if (multi && !(features & IFF_MULTI_QUEUE))
+        return Error::msg("cannot create a multiqueue tap: the kernel has no IFF_MULTI_QUEUE");
     ifreq ifr{};
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
     bool vnet_hdr = vnet == VnetHdr::IfSupported && (features & IFF_VNET_HDR);
     if (vnet_hdr) ifr.ifr_flags |= IFF_VNET_HDR;
+    if (multi) ifr.ifr_flags |= IFF_MULTI_QUEUE;
     // QEMU's helper names its taps tap%d; tools and admins expect that.
     std::strncpy(ifr.ifr_name, "tap%d", IFNAMSIZ - 1);
-    if (ioctl(fd.get(), TUNSETIFF, &ifr) != 0) return Error::sys("cannot create tap (TUNSETIFF)");
+    if (ioctl(tuns.front().get(), TUNSETIFF, &ifr) != 0)
+        return Error::sys("cannot create tap (TUNSETIFF)");
 
-    Tap tap{std::move(fd), std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)), vnet_hdr};
-    if (ioctl(tap.fd.get(), TUNSETOWNER, static_cast<unsigned long>(owner)) != 0)
+    Tap tap{{}, std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)), vnet_hdr};
+    tap.queues.push_back(std::move(tuns.front()));
+    // Owner first: from here on the device is the caller's, so a queue fd
+    // attached below can only ever join this very device, which our first
+    // fd keeps alive (its name cannot go to another tap meanwhile).
+    if (ioctl(tap.fd(), TUNSETOWNER, static_cast<unsigned long>(owner)) != 0)
         return Error::sys("cannot set owner of " + tap.name + " (TUNSETOWNER)");
+    for (std::size_t i = 1; i < tuns.size(); ++i) {
+        // ifr still holds the name the kernel chose and the same flags.
+        if (ioctl(tuns[i].get(), TUNSETIFF, &ifr) != 0)
+            return Error::sys("cannot attach queue " + std::to_string(i) + " to " + tap.name +
+                              " (TUNSETIFF)");
+        tap.queues.push_back(std::move(tuns[i]));
+    }
     return tap;
 }
 

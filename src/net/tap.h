@@ -7,6 +7,7 @@
 
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 #include "base/fd.h"
 #include "base/result.h"
@@ -16,9 +17,10 @@ namespace ub::net {
 enum class VnetHdr { Off, IfSupported };
 
 struct Tap {
-    UniqueFd fd;
+    std::vector<UniqueFd> queues;  // one fd per queue; one for a plain tap
     std::string name;
     bool vnet_hdr = false;
+    int fd() const { return queues.front().get(); }
 };
 
 // Opens the tun control device. Opening creates nothing; the setuid helper
@@ -26,9 +28,10 @@ struct Tap {
 // distributions) does not stop it, as it stops qemu-bridge-helper.
 Result<UniqueFd> open_tun();
 
-// Turns an fd from open_tun() into tapN (IFF_TAP|IFF_NO_PI, plus IFF_VNET_HDR
+// Turns fds from open_tun() into tapN (IFF_TAP|IFF_NO_PI, plus IFF_VNET_HDR
 // if asked and the kernel has it), owned by `owner` so that the kernel itself
-// records who holds it.
-Result<Tap> create_tap(UniqueFd tun, VnetHdr vnet, uid_t owner);
+// records who holds it. One fd makes QEMU's single-queue tap; N fds make one
+// IFF_MULTI_QUEUE tap with N queues, each fd one queue.
+Result<Tap> create_tap(std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner);
 
 }  // namespace ub::net

@@ -1,5 +1,8 @@
 #include "policy/acl.h"
 
+#include <cstdio>
+
+#include "base/number.h"
 #include "policy/ifname.h"
 
 namespace ub::policy {
@@ -18,13 +21,79 @@ Error at(std::string_view origin, int lineno, const std::string& msg) {
     return Error::msg(std::string(origin) + ":" + std::to_string(lineno) + ": " + msg);
 }
 
+bool is_unicast(std::uint8_t first) { return (first & 1) == 0; }
+
+// user=, group=, max-taps=, max-queues=, mac=, mac-prefix=.
+Result<void> parse_option(std::string_view opt, Line& out, std::string_view origin, int lineno) {
+    std::size_t eq = opt.find('=');
+    if (eq == std::string_view::npos || eq == 0 || eq + 1 == opt.size())
+        return at(origin, lineno, "'" + printable(opt) + "': expected key=value");
+    std::string_view key = opt.substr(0, eq);
+    std::string_view value = opt.substr(eq + 1);
+    auto bad = [&](const std::string& why) {
+        return at(origin, lineno, std::string(key) + "=" + printable(value) + ": " + why);
+    };
+    bool allow_only = key != "user" && key != "group";
+    if (allow_only && out.verb != Verb::Allow)
+        return at(origin, lineno, std::string(key) + "= is for allow rules only");
+
+    if (key == "user" || key == "group") {
+        if (out.who.kind != Subject::Anyone)
+            return at(origin, lineno, "a rule names one user or one group, not more");
+        // Names as useradd(8) allows them, loosely: no blanks, '=', ':' or
+        // control bytes. All digits means an id, as chown(1) takes it.
+        for (char c : value) {
+            auto u = static_cast<unsigned char>(c);
+            if (u <= ' ' || u >= 0x7f || c == ':' || c == '=' || c == ',')
+                return bad("not a user or group name");
+        }
+        if (value.size() > 64) return bad("name too long");
+        out.who.kind = key == "user" ? Subject::User : Subject::Group;
+        out.who.name = std::string(value);
+        // 4294967295 is (uid_t)-1, "no user" to the kernel.
+        if (auto id = parse_decimal(value, 4294967294LL)) out.who.id = *id;
+        else if (value.find_first_not_of("0123456789") == std::string_view::npos)
+            return bad("id out of range");
+        return Ok{};
+    }
+    if (key == "max-taps") {
+        auto n = parse_decimal(value, kMaxTapsCeiling);
+        if (!n) return bad("expected a whole number, 0 to " + std::to_string(kMaxTapsCeiling));
+        out.limits.max_taps = static_cast<int>(*n);
+        return Ok{};
+    }
+    if (key == "max-queues") {
+        auto n = parse_decimal(value, kMaxQueues);
+        if (!n || *n < 1) return bad("expected a whole number, 1 to " + std::to_string(kMaxQueues));
+        out.limits.max_queues = static_cast<int>(*n);
+        return Ok{};
+    }
+    if (key == "mac" || key == "mac-prefix") {
+        if (out.limits.mac.mode != MacPolicy::None)
+            return at(origin, lineno, "a rule has one mac= or mac-prefix=, not more");
+        bool prefix = key == "mac-prefix";
+        int len = 0;
+        Result<MacBytes> mac = parse_mac(value, &len);
+        if (!mac.ok()) return bad(mac.error().message());
+        if (prefix ? (len < 1 || len > 5) : len != 6)
+            return bad(prefix ? "a prefix has 1 to 5 bytes" : "a MAC has 6 bytes");
+        if (!is_unicast((*mac)[0])) return bad("a multicast address (first byte odd)");
+        if (!prefix && *mac == MacBytes{}) return bad("the all-zero address");
+        out.limits.mac = {prefix ? MacPolicy::Prefix : MacPolicy::Fixed, *mac, len};
+        return Ok{};
+    }
+    return at(origin, lineno, "unknown option '" + printable(key) +
+                                  "' (expected user, group, max-taps, max-queues, mac or "
+                                  "mac-prefix)");
+}
+
 Result<Line> parse_line(std::string_view line, std::string_view origin, int lineno) {
     std::size_t split = line.find_first_of(" \t");
     if (split == std::string_view::npos)
         return at(origin, lineno, "'" + printable(line) + "' needs an argument");
     std::string_view cmd = line.substr(0, split);
-    std::string_view arg = trim(line.substr(split));
-    if (arg.empty()) return at(origin, lineno, "'" + printable(cmd) + "' needs an argument");
+    std::string_view rest = trim(line.substr(split));
+    if (rest.empty()) return at(origin, lineno, "'" + printable(cmd) + "' needs an argument");
 
     Verb verb;
     if (cmd == "allow") {
@@ -33,18 +102,33 @@ Result<Line> parse_line(std::string_view line, std::string_view origin, int line
         verb = Verb::Deny;
     } else if (cmd == "include") {
         // A path may contain spaces, as in QEMU; it is resolved by the loader.
-        return Line{Verb::Include, std::string(arg), lineno};
+        return Line{Verb::Include, std::string(rest), lineno};
     } else {
         return at(origin, lineno, "unknown keyword '" + printable(cmd) +
                                       "' (expected allow, deny or include)");
     }
+    std::size_t name_end = rest.find_first_of(" \t");
+    std::string_view arg = rest.substr(0, name_end);
     if (arg != "all") {
         // QEMU rejects only names of 16 bytes or more and keeps names that can
         // never match (spaces, '/'); we reject every name the kernel would.
         if (std::string problem = ifname_problem(arg); !problem.empty())
             return at(origin, lineno, "bridge name '" + printable(arg) + "' " + problem);
     }
-    return Line{verb, std::string(arg), lineno};
+    Line out{verb, std::string(arg), lineno};
+    std::string_view opts = name_end == std::string_view::npos ? "" : rest.substr(name_end);
+    std::vector<std::string_view> seen;
+    while (!(opts = trim(opts)).empty()) {
+        std::size_t end = opts.find_first_of(" \t");
+        std::string_view opt = opts.substr(0, end);
+        opts = end == std::string_view::npos ? "" : opts.substr(end);
+        std::string_view key = opt.substr(0, opt.find('='));
+        for (std::string_view k : seen)
+            if (k == key) return at(origin, lineno, printable(key) + "= given twice");
+        seen.push_back(key);
+        UB_TRYV(parse_option(opt, out, origin, lineno));
+    }
+    return out;
 }
 
 }  // namespace
@@ -56,7 +140,8 @@ Result<std::vector<Line>> parse(std::string_view text, std::string_view origin) 
 }
 
 Result<void> parse_each(std::string_view text, std::string_view origin,
-                        const std::function<void(Line&&)>& each) {
+                        const std::function<void(Line&&)>& each,
+                        std::vector<std::string>* problems) {
     int lineno = 0;
     while (!text.empty()) {
         ++lineno;
@@ -64,30 +149,162 @@ Result<void> parse_each(std::string_view text, std::string_view origin,
         std::string_view raw = text.substr(0, nl);
         text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
 
-        if (raw.find('\0') != std::string_view::npos)
-            return at(origin, lineno, "contains a NUL byte");
         std::string_view line = trim(raw);
-        if (line.empty() || line.front() == '#') continue;
-        each(UB_TRY(parse_line(line, origin, lineno)));
+        bool has_nul = raw.find('\0') != std::string_view::npos;
+        if (!has_nul && (line.empty() || line.front() == '#')) continue;
+        Result<Line> parsed = has_nul ? Result<Line>(at(origin, lineno, "contains a NUL byte"))
+                                      : parse_line(line, origin, lineno);
+        if (parsed.ok()) {
+            each(std::move(*parsed));
+        } else if (problems) {
+            problems->push_back(parsed.error().message());
+        } else {
+            return parsed.error();
+        }
     }
     return Ok{};
 }
 
-Decision decide(const std::vector<Rule>& rules, std::string_view bridge,
+bool Requester::in_group(gid_t g) const {
+    for (gid_t x : gids)
+        if (x == g) return true;
+    return false;
+}
+
+std::string where(const Rule& r) { return *r.file + ":" + std::to_string(r.lineno); }
+
+Applies applies(const Rule& r, std::string_view bridge, const Requester* who) {
+    if (!r.bridge.empty() && r.bridge != bridge) return {false, "for bridge " + r.bridge};
+    switch (r.who.kind) {
+    case Subject::Anyone:
+        return {true, "for everyone"};
+    case Subject::User:
+        if (r.who.id < 0) return {false, "user " + r.who.name + " does not exist"};
+        if (!who || static_cast<long long>(who->uid) != r.who.id)
+            return {false, "for user " + r.who.name + " only"};
+        return {true, "for user " + r.who.name};
+    case Subject::Group:
+        if (r.who.id < 0) return {false, "group " + r.who.name + " does not exist"};
+        if (!who || !who->in_group(static_cast<gid_t>(r.who.id)))
+            return {false, "for group " + r.who.name + ", which the user is not in"};
+        return {true, "for group " + r.who.name};
+    }
+    return {false, "?"};
+}
+
+namespace {
+
+// Higher is more specific: the subject first, then a named bridge.
+int specificity(const Rule& r) {
+    int subject = r.who.kind == Subject::User ? 2 : r.who.kind == Subject::Group ? 1 : 0;
+    return subject * 2 + (r.bridge.empty() ? 0 : 1);
+}
+
+}  // namespace
+
+Decision decide(const std::vector<Rule>& rules, std::string_view bridge, const Requester* who,
                 const std::vector<bool>* file_ok) {
     const Rule* allow = nullptr;
     const Rule* deny = nullptr;
     for (const Rule& r : rules) {
         if (file_ok && !(*file_ok)[static_cast<std::size_t>(r.file_index)]) continue;
-        bool matches = r.bridge.empty() || r.bridge == bridge;
-        if (!matches) continue;
+        // The cheap test first: a 10,000-rule ACL is mostly other bridges.
+        if (!r.bridge.empty() && r.bridge != bridge) continue;
+        if (r.who.kind != Subject::Anyone && !applies(r, bridge, who).yes) continue;
         if (r.verb == Verb::Deny && !deny) deny = &r;
-        if (r.verb == Verb::Allow && !allow) allow = &r;
+        if (r.verb == Verb::Allow && (!allow || specificity(r) > specificity(*allow))) allow = &r;
     }
-    auto where = [](const Rule* r) { return *r->file + ":" + std::to_string(r->lineno); };
-    if (deny) return {false, deny, "denied by " + where(deny)};
-    if (allow) return {true, allow, "allowed by " + where(allow)};
+    if (deny) return {false, deny, "denied by " + where(*deny)};
+    if (allow) return {true, allow, "allowed by " + where(*allow)};
     return {false, nullptr, "no rule allows it (the default is deny)"};
+}
+
+Result<Terms> terms_of(const Decision& d, uid_t uid, std::string_view vm_name,
+                       std::string_view bridge, int queues) {
+    Terms t{d.limits()};
+    if (queues > t.limits.max_queues)
+        return Error::denial("asked for " + std::to_string(queues) + " queues; " +
+                             (d.deciding ? where(*d.deciding) : std::string("the ACL")) +
+                             " allows at most " + std::to_string(t.limits.max_queues));
+    if (t.limits.mac.mode != MacPolicy::None) {
+        t.has_mac = true;
+        t.guest_mac = guest_mac(t.limits.mac, uid, vm_name, bridge);
+    }
+    return t;
+}
+
+std::string format_rule(const Rule& r) {
+    std::string s = r.verb == Verb::Allow ? "allow " : "deny ";
+    s += r.bridge.empty() ? "all" : r.bridge;
+    if (r.who.kind != Subject::Anyone)
+        s += (r.who.kind == Subject::User ? " user=" : " group=") + r.who.name;
+    const Limits& l = r.limits;
+    if (l.max_taps != kUnlimited) s += " max-taps=" + std::to_string(l.max_taps);
+    if (l.max_queues != kDefaultMaxQueues) s += " max-queues=" + std::to_string(l.max_queues);
+    if (l.mac.mode == MacPolicy::Fixed) s += " mac=" + format_mac_bytes(l.mac.bytes);
+    if (l.mac.mode == MacPolicy::Prefix)
+        s += " mac-prefix=" + format_mac_bytes(l.mac.bytes, l.mac.prefix_len);
+    return s;
+}
+
+Result<MacBytes> parse_mac(std::string_view text, int* len_out) {
+    MacBytes mac{};
+    int len = 0;
+    auto hex = [](char c) {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::size_t i = 0;
+    while (true) {
+        if (len == 6) return Error::msg("more than 6 bytes");
+        if (i + 2 > text.size() || hex(text[i]) < 0 || hex(text[i + 1]) < 0)
+            return Error::msg("expected hex byte pairs separated by ':'");
+        mac[static_cast<std::size_t>(len++)] =
+            static_cast<std::uint8_t>(hex(text[i]) * 16 + hex(text[i + 1]));
+        i += 2;
+        if (i == text.size()) break;
+        if (text[i] != ':') return Error::msg("expected hex byte pairs separated by ':'");
+        ++i;
+    }
+    if (len_out) *len_out = len;
+    return mac;
+}
+
+std::string format_mac_bytes(const MacBytes& mac, int len) {
+    std::string s;
+    for (int i = 0; i < len; ++i) {
+        char b[4];
+        std::snprintf(b, sizeof b, i ? ":%02x" : "%02x", mac[static_cast<std::size_t>(i)]);
+        s += b;
+    }
+    return s;
+}
+
+MacBytes guest_mac(const MacPolicy& policy, uid_t uid, std::string_view vm_name,
+                   std::string_view bridge) {
+    if (policy.mode != MacPolicy::Prefix) return policy.bytes;
+    // FNV-1a 64 over "UID\0VM\0BRIDGE": short, stable, and documented so an
+    // administrator can compute a VM's MAC (for a DHCP reservation) by hand.
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    auto mix = [&](std::string_view part) {
+        for (char c : part) {
+            h ^= static_cast<unsigned char>(c);
+            h *= 0x100000001b3ULL;
+        }
+        h ^= 0;
+        h *= 0x100000001b3ULL;
+    };
+    mix(std::to_string(uid));
+    mix(vm_name);
+    mix(bridge);
+    MacBytes mac = policy.bytes;
+    for (std::size_t i = static_cast<std::size_t>(policy.prefix_len); i < 6; ++i) {
+        mac[i] = static_cast<std::uint8_t>(h & 0xff);
+        h >>= 8;
+    }
+    return mac;
 }
 
 }  // namespace ub::policy

@@ -6,13 +6,26 @@
 // Semantics (QEMU's): every rule of every file is considered; a matching deny
 // beats any allow; with no matching allow the answer is deny. Where we differ
 // from QEMU on purpose we fail closed (see docs/man/userbridge-acl.5).
+//
+// Our extension, after the bridge name of an allow or deny rule:
+//   user=NAME|UID  group=NAME|GID           whom the rule is for (one of them)
+//   max-taps=N  max-queues=N                limits (allow rules only)
+//   mac=XX:XX:XX:XX:XX:XX  mac-prefix=XX[:XX]...   the guest MAC (allow only)
+// A QEMU file has nothing after the name, so it means what it always meant.
+// Among matching allows the most specific decides (user before group before
+// anyone, then a named bridge before "all", then reading order), and only
+// its limits apply. Any matching deny still wins.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <sys/types.h>
 
 #include "base/result.h"
 
@@ -20,11 +33,41 @@ namespace ub::policy {
 
 enum class Verb { Allow, Deny, Include };
 
+// Whom a rule is for. A name is resolved to an id by the loader (through the
+// user and group databases); until then, or if it does not resolve, id is -1
+// and the rule matches nobody.
+struct Subject {
+    enum Kind { Anyone, User, Group } kind = Anyone;
+    std::string name;  // as written: a name or a decimal id
+    long long id = -1;
+};
+
+using MacBytes = std::array<std::uint8_t, 6>;
+
+struct MacPolicy {
+    enum Mode { None, Fixed, Prefix } mode = None;
+    MacBytes bytes{};  // the MAC, or the prefix in its first `prefix_len` bytes
+    int prefix_len = 0;
+};
+
+inline constexpr int kUnlimited = -1;
+inline constexpr int kDefaultMaxQueues = 8;
+inline constexpr int kMaxQueues = 64;  // the most any rule may grant
+inline constexpr int kMaxTapsCeiling = 65535;
+
+struct Limits {
+    int max_taps = kUnlimited;  // live taps the user may hold on the bridge
+    int max_queues = kDefaultMaxQueues;
+    MacPolicy mac;
+};
+
 // One meaningful line of one file, as written.
 struct Line {
     Verb verb;
     std::string arg;  // bridge name, "all", or include path (unresolved)
     int lineno;
+    Subject who{};
+    Limits limits{};
 };
 
 // Parse one file's text. `origin` names the file in errors, which read
@@ -34,8 +77,11 @@ Result<std::vector<Line>> parse(std::string_view text, std::string_view origin);
 // The same, handing each line to `each` as it is parsed instead of building
 // a vector: the loader's path, which keeps a large ACL's memory (and so its
 // page faults, the main cost of a short-lived helper) down.
+// With `problems`, a bad line is recorded there and parsing goes on, so that
+// `userbridge check` can point at every problem at once.
 Result<void> parse_each(std::string_view text, std::string_view origin,
-                        const std::function<void(Line&&)>& each);
+                        const std::function<void(Line&&)>& each,
+                        std::vector<std::string>* problems = nullptr);
 
 // An allow or deny rule, with where it came from.
 struct Rule {
@@ -45,20 +91,69 @@ struct Rule {
     std::shared_ptr<const std::string> file;
     int lineno;
     int file_index = 0;  // into Policy::files, when loaded from disk
+    Subject who{};
+    Limits limits{};
+};
+
+// Who asks: their uid and every group they are in (primary included), as the
+// kernel knows them, so the policy sees the groups file permissions see.
+struct Requester {
+    uid_t uid;
+    std::vector<gid_t> gids;
+    bool in_group(gid_t g) const;
 };
 
 struct Decision {
     bool allowed;
     // The rule that decided: the first matching deny when denied by a rule,
-    // the first matching allow when allowed; none for the default deny.
+    // the most specific matching allow when allowed; none for the default deny.
     const Rule* deciding;
     std::string reason;  // one line, for users and audit logs
+    // The deciding allow's limits; defaults when denied.
+    Limits limits() const { return allowed && deciding ? deciding->limits : Limits{}; }
 };
 
 // Decide whether `bridge` may be used. The bridge name must already be valid.
-// With `file_ok`, a rule counts only if file_ok[rule.file_index] is true (the
-// daemon's view of what the caller may read; see loader.h).
+// Without `who`, rules for a user or group match nobody. With `file_ok`, a
+// rule counts only if file_ok[rule.file_index] is true (the daemon's view of
+// what the caller may read; see loader.h).
 Decision decide(const std::vector<Rule>& rules, std::string_view bridge,
-                const std::vector<bool>* file_ok = nullptr);
+                const Requester* who = nullptr, const std::vector<bool>* file_ok = nullptr);
+
+// What an allow decision gives one request: its limits, and the guest MAC
+// when the rule sets one. A denial (Error::is_denial) when the request asks
+// for more queues than the rule allows.
+struct Terms {
+    Limits limits;
+    bool has_mac = false;
+    MacBytes guest_mac{};
+};
+Result<Terms> terms_of(const Decision& d, uid_t uid, std::string_view vm_name,
+                       std::string_view bridge, int queues);
+
+// Whether `rule` applies to `who` on `bridge`, and if not, why not: the
+// building block of decide() and of `userbridge explain`.
+struct Applies {
+    bool yes;
+    std::string why;  // "matches user alice", "not in group vm", ...
+};
+Applies applies(const Rule& rule, std::string_view bridge, const Requester* who);
+
+// The rule as it would be written back: "allow br0 group=vm max-taps=2".
+std::string format_rule(const Rule& rule);
+
+// "file:line".
+std::string where(const Rule& rule);
+
+// Parse "52:54:00:12:34:56" (exactly 6 bytes) or, with `prefix`, 1 to 5
+// bytes. Hex digits in pairs, colon separated, any case.
+Result<MacBytes> parse_mac(std::string_view text, int* len_out);
+std::string format_mac_bytes(const MacBytes& mac, int len = 6);
+
+// The guest MAC a policy gives: the fixed one, or the prefix followed by
+// bytes of a hash of (uid, VM name, bridge), stable across restarts and
+// versions (FNV-1a 64, documented in userbridge-acl(5)). None: nothing.
+MacBytes guest_mac(const MacPolicy& policy, uid_t uid, std::string_view vm_name,
+                   std::string_view bridge);
 
 }  // namespace ub::policy

@@ -43,4 +43,15 @@ std::string printable(std::string_view bytes, std::size_t max_len) {
     return out;
 }
 
+std::string vm_name_problem(std::string_view name) {
+    if (name.size() > kMaxVmNameLen)
+        return "is longer than " + std::to_string(kMaxVmNameLen) + " bytes";
+    for (char c : name) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-' || c == '+' || c == '@' || c == ':';
+        if (!ok) return "may hold only letters, digits and . _ - + @ :";
+    }
+    return {};
+}
+
 }  // namespace ub::policy

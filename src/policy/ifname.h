@@ -18,6 +18,13 @@ inline constexpr std::size_t kMaxIfnameLen = 15;  // IFNAMSIZ - 1
 // truncated copy of the name against the ACL.
 std::string ifname_problem(std::string_view name);
 
+inline constexpr std::size_t kMaxVmNameLen = 63;
+
+// Empty string when `name` is a valid VM name: up to 63 bytes of letters,
+// digits and . _ - + @ : (it goes into log records, interface aliases and
+// the MAC derivation, so nothing that could need quoting). Empty is valid.
+std::string vm_name_problem(std::string_view name);
+
 // Printable form of untrusted bytes for messages: non-printable bytes become
 // \xNN, and the result is cut to a bounded length.
 std::string printable(std::string_view bytes, std::size_t max_len = 64);

@@ -1,6 +1,8 @@
 #include "policy/loader.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +28,8 @@ struct Loader {
     std::vector<FileId> stack;  // files being read, outermost first
 
     Result<void> load_file(const std::string& path, int includer, int depth);
+    Result<void> load_checked(const std::string& path, int includer, int depth);
+    Result<void> resolve_subjects();
     Result<std::string> read_checked(const UniqueFd& fd, const std::string& path, FileId& id,
                                      Perm& perm);
 };
@@ -90,7 +94,16 @@ Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& 
     return text;
 }
 
+// In check mode a file's problem is recorded and the rest is still read.
 Result<void> Loader::load_file(const std::string& path, int includer, int depth) {
+    Result<void> r = load_checked(path, includer, depth);
+    if (r.ok() || !opt.problems) return r;
+    opt.problems->push_back(r.error().message());
+    while (!stack.empty() && stack.size() > static_cast<std::size_t>(depth)) stack.pop_back();
+    return Ok{};
+}
+
+Result<void> Loader::load_checked(const std::string& path, int includer, int depth) {
     bool is_include = includer >= 0;
     if (depth > opt.max_depth)
         return Error::msg(path + ": includes nested deeper than " +
@@ -130,15 +143,19 @@ Result<void> Loader::load_file(const std::string& path, int includer, int depth)
                          static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
     stack.push_back(id);
     Result<void> failed = Ok{};
-    UB_TRYV(parse_each(text, path, [&](Line&& line) {
-        if (!failed.ok()) return;
-        if (line.verb == Verb::Include) {
-            failed = load_file(resolve_include(path, line.arg), index, depth + 1);
-            return;
-        }
-        std::string bridge = line.arg == "all" ? std::string() : std::move(line.arg);
-        policy.rules.push_back(Rule{line.verb, std::move(bridge), name, line.lineno, index});
-    }));
+    UB_TRYV(parse_each(
+        text, path,
+        [&](Line&& line) {
+            if (!failed.ok()) return;
+            if (line.verb == Verb::Include) {
+                failed = load_file(resolve_include(path, line.arg), index, depth + 1);
+                return;
+            }
+            std::string bridge = line.arg == "all" ? std::string() : std::move(line.arg);
+            policy.rules.push_back(Rule{line.verb, std::move(bridge), name, line.lineno, index,
+                                        std::move(line.who), line.limits});
+        },
+        opt.problems));
     UB_TRYV(failed);
     stack.pop_back();
     return Ok{};
@@ -153,9 +170,59 @@ std::string resolve_include(const std::string& including_file, const std::string
     return including_file.substr(0, slash + 1) + arg;
 }
 
+namespace {
+
+long long nss_user_id(const std::string& name) {
+    passwd pw{};
+    passwd* found = nullptr;
+    std::vector<char> buf(16384);
+    if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) return -1;
+    return found->pw_uid;
+}
+
+long long nss_group_id(const std::string& name) {
+    group gr{};
+    group* found = nullptr;
+    std::vector<char> buf(65536);  // a group entry lists its members
+    if (getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || !found) return -1;
+    return found->gr_gid;
+}
+
+}  // namespace
+
+// Names are looked up once each, however many rules name them.
+Result<void> Loader::resolve_subjects() {
+    auto user_id = opt.user_id ? opt.user_id : nss_user_id;
+    auto group_id = opt.group_id ? opt.group_id : nss_group_id;
+    std::vector<std::pair<std::string, long long>> users, groups;
+    for (Rule& r : policy.rules) {
+        if (r.who.kind == Subject::Anyone || r.who.id >= 0) continue;
+        bool is_user = r.who.kind == Subject::User;
+        auto& cache = is_user ? users : groups;
+        auto hit = std::find_if(cache.begin(), cache.end(),
+                                [&](const auto& e) { return e.first == r.who.name; });
+        if (hit == cache.end())
+            hit = cache.insert(cache.end(), {r.who.name, is_user ? user_id(r.who.name)
+                                                                 : group_id(r.who.name)});
+        r.who.id = hit->second;
+        if (r.who.id >= 0) continue;
+        std::string what = (is_user ? "user " : "group ") + r.who.name + " does not exist";
+        if (r.verb == Verb::Deny) {
+            Error e = Error::msg(where(r) + ": " + what +
+                                 "; a deny rule must not lapse, so the ACL is refused");
+            if (!opt.problems) return e;
+            opt.problems->push_back(e.message());
+        } else {
+            policy.warnings.push_back(where(r) + ": " + what + "; the rule matches nobody");
+        }
+    }
+    return Ok{};
+}
+
 Result<Policy> load(const std::string& path, const LoadOptions& options) {
     Loader loader{options, {}, {}};
     UB_TRYV(loader.load_file(path, -1, 0));
+    UB_TRYV(loader.resolve_subjects());
     return std::move(loader.policy);
 }
 

@@ -25,6 +25,14 @@ struct LoadOptions {
     // Called between the checks on an opened file and reading it; for
     // fault-injection tests of check-then-read races. May be null.
     void (*after_open)(const char* path) = nullptr;
+    // For `userbridge check`: every problem is recorded here and loading
+    // goes on, instead of stopping at the first. The result then must not
+    // be used to decide anything.
+    std::vector<std::string>* problems = nullptr;
+    // Name lookups for user= and group= (-1: no such name); null means the
+    // system's databases through NSS. Numeric ids are never looked up.
+    long long (*user_id)(const std::string& name) = nullptr;
+    long long (*group_id)(const std::string& name) = nullptr;
 };
 
 // Owner and mode of a file or directory, as read when the policy was loaded.
@@ -45,6 +53,10 @@ struct Policy {
     std::vector<Rule> rules;                 // Rule::file indexes `files`
     std::vector<FileInfo> files;             // in the order read
     std::vector<std::string> skipped;        // "path: why" for skipped includes
+    // "file:line: why" for allow rules that match nobody (a user or group
+    // that does not exist). A deny naming one fails the load instead: a
+    // deny must never lapse silently.
+    std::vector<std::string> warnings;
 };
 
 // Who asks, for a daemon that loaded the policy as root and must apply the

@@ -1,5 +1,7 @@
 #include "privilege/seccomp.h"
 
+#include <linux/netlink.h>
+
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -25,6 +27,8 @@ constexpr int kAllowed[] = {
     SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
     SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
     SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
+    // libnftables (MAC pinning): libmnl's batch code polls its socket
+    SCMP_SYS(pselect6),
     // tap creation and set-up on fds we already hold
     SCMP_SYS(ioctl),
     // stderr messages, closing fds, fstat by glibc's stdio
@@ -79,18 +83,24 @@ Result<Ctx> build(const std::vector<int>& extra, Profile profile) {
         UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
 #endif
     for (int sc : extra) UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
-    // New sockets: only unix ones, for syslog's reconnect. The helper's
-    // netlink socket is opened before the filter goes on; the daemon opens
-    // one per request.
+    // New sockets: unix ones, for syslog's reconnect.
     scmp_arg_cmp unix_only{0, SCMP_CMP_EQ, AF_UNIX, 0};
     UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, unix_only),
                   "socket rule"));
+    // Netlink: libnftables opens a netfilter socket on first use (MAC
+    // pinning) and an rtnetlink one to name interfaces; the daemon opens an
+    // rtnetlink socket per request. A process that already holds an
+    // rtnetlink socket and CAP_NET_ADMIN gains nothing from another, so
+    // only these two protocols are checked, not who opens them.
+    scmp_arg_cmp netlink{0, SCMP_CMP_EQ, AF_NETLINK, 0};
+    for (int proto : {NETLINK_NETFILTER, NETLINK_ROUTE}) {
+        scmp_arg_cmp which{2, SCMP_CMP_EQ, static_cast<scmp_datum_t>(proto), 0};
+        UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, netlink, which),
+                      "socket rule"));
+    }
     if (profile == Profile::Daemon) {
         for (int sc : kDaemonAllowed)
             UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
-        scmp_arg_cmp netlink_only{0, SCMP_CMP_EQ, AF_NETLINK, 0};
-        UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, netlink_only),
-                      "socket rule"));
     }
     return ctx;
 }

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "policy/acl.h"
 #include "policy/ifname.h"
 
 namespace ub::protocol {
@@ -80,14 +81,15 @@ Result<Request> decode_request(std::string_view bytes) {
     Request r;
     r.vnet_hdr = flags & 1;
     r.queues = get16(p + 8);
-    if (r.queues != 1) return Error::msg("queues must be 1 in protocol version 1");
+    if (r.queues < 1 || r.queues > policy::kMaxQueues)
+        return Error::msg("queues must be 1 to " + std::to_string(policy::kMaxQueues));
     if (get16(p + 10) != 0 || get32(p + 92) != 0) return Error::msg("reserved fields must be 0");
     r.bridge = UB_TRY(get_str(p + 12, 16, "bridge name"));
     if (std::string why = policy::ifname_problem(r.bridge); !why.empty())
         return Error::msg("bridge name '" + policy::printable(r.bridge) + "' " + why);
     r.vm_name = UB_TRY(get_str(p + 28, 64, "VM name"));
-    for (unsigned char c : r.vm_name)
-        if (c < 0x20 || c >= 0x7f) return Error::msg("VM name is not printable ASCII");
+    if (std::string why = policy::vm_name_problem(r.vm_name); !why.empty())
+        return Error::msg("VM name '" + policy::printable(r.vm_name) + "' " + why);
     return r;
 }
 

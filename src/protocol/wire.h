@@ -6,10 +6,10 @@
 //   0   char[4]  magic "UBRQ"
 //   4   u16      version (1)
 //   6   u16      flags: bit 0 = IFF_VNET_HDR wanted; other bits must be 0
-//   8   u16      queues (must be 1 in version 1)
+//   8   u16      queues: 1 for a plain tap, 2 to 64 for a multiqueue one
 //   10  u16      reserved, 0
 //   12  char[16] bridge name, NUL-padded; a valid interface name
-//   28  char[64] VM name for logs, NUL-padded, printable ASCII (may be empty)
+//   28  char[64] VM name, NUL-padded (may be empty): letters, digits, . _ - + @ :
 //   92  u32      reserved, 0
 // Reply (352 bytes), with the tap fd(s) as SCM_RIGHTS on its first byte when
 // status is 0:

@@ -76,7 +76,7 @@ acl 'allow br0\nallow\n'
 refused "syntax error" "userbridge-helper: /etc/qemu/bridge.conf:2: 'allow' needs an argument" call
 acl 'allow br0\ninclude bad.conf\n'
 acl '# fine\nallow br0 # lab\n' bad.conf
-refused "syntax error in an include" "/etc/qemu/bad.conf:2: bridge name 'br0 # lab' contains whitespace" call
+refused "syntax error in an include" "/etc/qemu/bad.conf:2: '#': expected key=value" call
 acl 'allow br0\ninclude loop.conf\n'
 acl 'include bridge.conf\n' loop.conf
 refused "include cycle" "/etc/qemu/bridge.conf: include cycle" call

@@ -60,10 +60,12 @@ constexpr uint16_t kEtherType = 0x88b5;  // IEEE local experimental
     std::exit(100);
 }
 
+uint8_t g_src[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};  // call --src=MAC changes it
+
 std::vector<uint8_t> frame(const std::string& marker, std::size_t vnet_hdr_len) {
     std::vector<uint8_t> f(vnet_hdr_len, 0);  // virtio_net_hdr: all zero = no offloads
     uint8_t dst[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    uint8_t src[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};
+    const uint8_t* src = g_src;
     f.insert(f.end(), dst, dst + 6);
     f.insert(f.end(), src, src + 6);
     f.push_back(kEtherType >> 8);
@@ -122,9 +124,18 @@ int cmd_call(std::vector<std::string> a) {
     std::string kind = a.at(0), send, expect;
     bool close_early = false;
     int hold = 0;
+    int queues = 1;
     std::size_t i = 1;
     for (; i < a.size() && a[i] != "--"; ++i) {
         if (a[i] == "--close-early") close_early = true;
+        else if (a[i].rfind("--queues=", 0) == 0) queues = std::stoi(a[i].substr(9));
+        else if (a[i].rfind("--src=", 0) == 0) {
+            unsigned b[6];
+            if (std::sscanf(a[i].c_str() + 6, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3],
+                            &b[4], &b[5]) != 6)
+                die("bad --src");
+            for (int k = 0; k < 6; ++k) g_src[k] = static_cast<uint8_t>(b[k]);
+        }
         else if (a[i].rfind("--hold=", 0) == 0) hold = std::stoi(a[i].substr(7));
         else if (a[i].rfind("--send=", 0) == 0) send = a[i].substr(7);
         else if (a[i].rfind("--expect=", 0) == 0) expect = a[i].substr(9);
@@ -150,7 +161,7 @@ int cmd_call(std::vector<std::string> a) {
     int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     if (kind != "stream" || keep < 0 || rc != 0) return rc;
 
-    auto fds = ub::handover::recv_fds(keep, 1);
+    auto fds = ub::handover::recv_fds(keep, queues);
     if (!fds.ok()) {
         std::printf("no fd: %s\n", fds.error().message().c_str());
         return 3;
@@ -159,7 +170,19 @@ int cmd_call(std::vector<std::string> a) {
     ifreq ifr{};
     if (ioctl(tap, TUNGETIFF, &ifr) != 0) die("TUNGETIFF");
     bool vnet = ifr.ifr_flags & IFF_VNET_HDR;
-    std::printf("tap=%s vnet_hdr=%d\n", ifr.ifr_name, vnet ? 1 : 0);
+    if (queues > 1) {
+        // Every fd must be a queue of the same multiqueue tap.
+        for (int q = 1; q < queues; ++q) {
+            ifreq other{};
+            if (ioctl(fds.value()[static_cast<std::size_t>(q)].get(), TUNGETIFF, &other) != 0)
+                die("TUNGETIFF");
+            if (std::strcmp(other.ifr_name, ifr.ifr_name) != 0 || !(other.ifr_flags & IFF_MULTI_QUEUE))
+                die("queue " + std::to_string(q) + " is not a queue of " + ifr.ifr_name);
+        }
+        std::printf("tap=%s vnet_hdr=%d queues=%d\n", ifr.ifr_name, vnet ? 1 : 0, queues);
+    } else {
+        std::printf("tap=%s vnet_hdr=%d\n", ifr.ifr_name, vnet ? 1 : 0);
+    }
     std::fflush(stdout);
     std::size_t hdr = 0;
     if (vnet) {
@@ -169,9 +192,14 @@ int cmd_call(std::vector<std::string> a) {
     }
     if (!send.empty()) {
         // Repeat for a while: the bridge port may still be learning.
+        // With queues, each queue sends SEND-qN, so a test can tell them apart.
         for (int k = 0; k < 20; ++k) {
-            auto f = frame(send, hdr);
-            if (write(tap, f.data(), f.size()) < 0) die("write to tap");
+            for (int q = 0; q < queues; ++q) {
+                std::string marker = queues > 1 ? send + "-q" + std::to_string(q) : send;
+                auto f = frame(marker, hdr);
+                if (write(fds.value()[static_cast<std::size_t>(q)].get(), f.data(), f.size()) < 0)
+                    die("write to tap");
+            }
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
     }
@@ -250,7 +278,7 @@ int cmd_daemon(const std::vector<std::string>& a) {
     const std::string& path = a.at(1);
     std::string bridge = a.size() > 2 ? a[2] : "br0";
     if (mode == "grant") {
-        ub::client::DaemonRequest req{path, bridge, true, "testvm", std::chrono::milliseconds(10000)};
+        ub::client::DaemonRequest req{path, bridge, true, 1, "testvm", std::chrono::milliseconds(10000)};
         auto t = ub::client::open_tap_via_daemon(req);
         if (!t.ok()) {
             std::fprintf(stderr, "%s\n", t.error().message().c_str());

@@ -184,7 +184,7 @@ TEST_F(Loader, ReadableFilesApplyTheCallersFilePermissions) {
         std::string out;
         for (const Rule& rule : p->rules)
             if ((*r)[static_cast<std::size_t>(rule.file_index)]) out += rule.bridge + " ";
-        EXPECT_EQ(decide(p->rules, "br1", &*r).allowed, out.find("br1") != std::string::npos);
+        EXPECT_EQ(decide(p->rules, "br1", nullptr, &*r).allowed, out.find("br1") != std::string::npos);
         return out;
     };
     EXPECT_EQ(names({4711, 4711, {4800}}), "br0 br1 br2 ");  // member of the lab group
@@ -210,8 +210,8 @@ TEST_F(Loader, ReadableFilesNeedSearchPermissionOnDirectories) {
     ASSERT_TRUE(p.ok());
     auto r = readable_files(*p, {4711, 4711, {}});
     ASSERT_TRUE(r.ok());
-    EXPECT_TRUE(decide(p->rules, "br0", &*r).allowed);
-    EXPECT_FALSE(decide(p->rules, "br1", &*r).allowed);
+    EXPECT_TRUE(decide(p->rules, "br0", nullptr, &*r).allowed);
+    EXPECT_FALSE(decide(p->rules, "br1", nullptr, &*r).allowed);
 }
 
 }  // namespace

@@ -8,8 +8,8 @@ using namespace ub::cli;
 namespace {
 
 const std::vector<NicValues> kTwo = {
-    {6, "tap0", "52:01:02:03:04:05", "fe:01:02:03:04:05", 1500},
-    {7, "tap1", "52:0a:0b:0c:0d:0e", "fe:0a:0b:0c:0d:0e", 9000}};
+    {6, "tap0", "52:01:02:03:04:05", "fe:01:02:03:04:05", 1500, "6", 1},
+    {7, "tap1", "52:0a:0b:0c:0d:0e", "fe:0a:0b:0c:0d:0e", 9000, "7:8:9", 3}};
 
 std::string sub(const std::string& arg) {
     auto r = substitute(arg, kTwo);

@@ -43,8 +43,10 @@ TEST(Wire, RequestRefusals) {
     b[6] = 2;
     EXPECT_EQ(refused(b), "request has unknown flags");
     b = good;
-    b[8] = 4;
-    EXPECT_EQ(refused(b), "queues must be 1 in protocol version 1");
+    b[8] = 65;
+    EXPECT_EQ(refused(b), "queues must be 1 to 64");
+    b[8] = 0;
+    EXPECT_EQ(refused(b), "queues must be 1 to 64");
     b = good;
     b[10] = 1;
     EXPECT_EQ(refused(b), "reserved fields must be 0");
@@ -59,7 +61,7 @@ TEST(Wire, RequestRefusals) {
     EXPECT_EQ(refused(b), "bridge name has bytes after its NUL");
     EXPECT_EQ(refused(bytes_of({true, 1, "", ""})), "bridge name '' is empty");
     EXPECT_EQ(refused(bytes_of({true, 1, "../x", ""})), "bridge name '../x' contains '/'");
-    EXPECT_EQ(refused(bytes_of({true, 1, "br0", "a\nb"})), "VM name is not printable ASCII");
+    EXPECT_EQ(refused(bytes_of({true, 1, "br0", "a\nb"})), "VM name 'a\\x0ab' may hold only letters, digits and . _ - + @ :");
 }
 
 TEST(Wire, ReplyRoundTrip) {

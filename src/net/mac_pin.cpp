@@ -1,0 +1,158 @@
+#include "net/mac_pin.h"
+
+#include <dlfcn.h>
+#include <nftables/libnftables.h>
+
+#include <utility>
+
+namespace ub::net {
+
+// The few libnftables entry points we use, resolved at run time.
+struct Nft::Api {
+    decltype(&::nft_ctx_new) ctx_new;
+    decltype(&::nft_ctx_free) ctx_free;
+    decltype(&::nft_ctx_buffer_output) buffer_output;
+    decltype(&::nft_ctx_buffer_error) buffer_error;
+    decltype(&::nft_ctx_get_output_buffer) output;
+    decltype(&::nft_ctx_get_error_buffer) error;
+    decltype(&::nft_run_cmd_from_buffer) run;
+};
+
+namespace {
+
+Result<const Nft::Api*> load_api() {
+    static Nft::Api api;
+    static bool loaded = false;
+    if (loaded) return &api;
+    // RTLD_NODELETE: never unloaded, so the function pointers stay valid.
+    void* lib = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    if (!lib)
+        return Error::msg(std::string("MAC pinning needs libnftables (package libnftables1): ") +
+                          dlerror());
+    bool ok = true;
+    auto sym = [&](auto& fn, const char* name) {
+        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
+        ok = ok && fn;
+    };
+    sym(api.ctx_new, "nft_ctx_new");
+    sym(api.ctx_free, "nft_ctx_free");
+    sym(api.buffer_output, "nft_ctx_buffer_output");
+    sym(api.buffer_error, "nft_ctx_buffer_error");
+    sym(api.output, "nft_ctx_get_output_buffer");
+    sym(api.error, "nft_ctx_get_error_buffer");
+    sym(api.run, "nft_run_cmd_from_buffer");
+    if (!ok) return Error::msg("libnftables.so.1 lacks a function we need");
+    loaded = true;
+    return &api;
+}
+
+// nft's error text is several lines (message, the command, a caret line);
+// the first says what went wrong.
+std::string first_line(const char* text) {
+    std::string s = text ? text : "";
+    s = s.substr(0, s.find('\n'));
+    return s.empty() ? "unknown nftables error" : s;
+}
+
+}  // namespace
+
+Result<Nft> Nft::open() {
+    const Api* api = UB_TRY(load_api());
+    nft_ctx* ctx = api->ctx_new(NFT_CTX_DEFAULT);
+    if (!ctx) return Error::msg("cannot create an nftables context");
+    api->buffer_output(ctx);
+    api->buffer_error(ctx);
+    return Nft(api, ctx);
+}
+
+Nft::Nft(Nft&& o) noexcept : api_(o.api_), ctx_(std::exchange(o.ctx_, nullptr)) {}
+
+Nft::~Nft() {
+    if (ctx_) api_->ctx_free(ctx_);
+}
+
+Result<void> Nft::run(const std::string& commands) {
+    int rc = api_->run(ctx_, commands.c_str());
+    // Read (and so reset) the error buffer every time: a warning left from
+    // one command must not be reported as the next one's error.
+    std::string err = first_line(api_->error(ctx_));
+    if (rc != 0) return Error::msg("nftables: " + err);
+    return Ok{};
+}
+
+Result<std::string> Nft::list(const std::string& command) {
+    UB_TRYV(run(command));
+    const char* out = api_->output(ctx_);
+    return std::string(out ? out : "");
+}
+
+std::vector<std::string> set_elements(std::string_view listing) {
+    std::vector<std::string> out;
+    std::size_t start = listing.find("elements = {");
+    if (start == std::string_view::npos) return out;
+    std::size_t end = listing.find('}', start);
+    std::string_view body = listing.substr(start + 12, end == std::string_view::npos
+                                                           ? std::string_view::npos
+                                                           : end - start - 12);
+    while (!body.empty()) {
+        std::size_t comma = body.find(',');
+        std::string_view item = body.substr(0, comma);
+        body = comma == std::string_view::npos ? "" : body.substr(comma + 1);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t' || item.front() == '\n'))
+            item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t' || item.back() == '\n'))
+            item.remove_suffix(1);
+        if (!item.empty()) out.emplace_back(item);
+    }
+    return out;
+}
+
+bool is_stale_element(std::string_view element) {
+    std::string_view index = element.substr(0, element.find(' '));
+    return !index.empty() && index.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+namespace {
+
+// `create table` fails if the table exists, and the batch is one
+// transaction: so two helpers racing never add the rules twice.
+constexpr const char* kTable =
+    "create table bridge userbridge\n"
+    "add set bridge userbridge pinned { type iface_index; }\n"
+    "add set bridge userbridge allowed { type iface_index . ether_addr; }\n"
+    "add chain bridge userbridge prerouting"
+    " { type filter hook prerouting priority -300; policy accept; }\n"
+    "add rule bridge userbridge prerouting"
+    " iif @pinned iif . ether saddr != @allowed counter drop\n"
+    "add rule bridge userbridge prerouting"
+    " iif @pinned iif . arp saddr ether != @allowed counter drop\n";
+
+// Deletes elements of dead taps. Another helper may collect the same ones
+// at the same time, so failures here are not errors.
+void collect_stale(Nft& nft) {
+    for (const char* set : {"pinned", "allowed"}) {
+        Result<std::string> text = nft.list(std::string("list set bridge userbridge ") + set);
+        if (!text.ok()) continue;
+        for (const std::string& e : set_elements(*text))
+            if (is_stale_element(e))
+                (void)nft.run(std::string("delete element bridge userbridge ") + set + " { " + e +
+                              " }");
+    }
+}
+
+}  // namespace
+
+Result<void> pin_mac(Nft& nft, const std::string& ifname, const Mac& mac) {
+    if (Result<void> made = nft.run(kTable); !made.ok()) {
+        // EEXIST is the normal case; anything else shows in the listing below.
+        if (!nft.list("list table bridge userbridge").ok()) return made.error();
+    }
+    collect_stale(nft);
+    // ifname is the kernel's "tapN" and the MAC our own formatting: nothing
+    // from the caller reaches nft's parser.
+    std::string tap = "\"" + ifname + "\"";
+    return nft.run("add element bridge userbridge allowed { " + tap + " . " + format_mac(mac) +
+                   " }\nadd element bridge userbridge pinned { " + tap + " }\n");
+}
+
+}  // namespace ub::net

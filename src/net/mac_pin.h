@@ -1,0 +1,71 @@
+// MAC pinning (anti-spoofing) with nftables, through libnftables.
+//
+// One table, made once and then only given elements:
+//
+//   table bridge userbridge {
+//     set pinned  { type iface_index; }                # taps with a pinned MAC
+//     set allowed { type iface_index . ether_addr; }   # (tap, its guest MAC)
+//     chain prerouting { type filter hook prerouting priority -300;
+//       iif @pinned iif . ether saddr != @allowed drop
+//       iif @pinned iif . arp saddr ether != @allowed drop } }
+//
+// Frames a pinned tap sends with any other source MAC (or ARP sender
+// address) are dropped before the bridge forwards them. Elements are keyed
+// by ifindex, which the kernel does not reuse, so when a tap dies its
+// elements become inert and can match no later tap, even one with the same
+// name; they are collected the next time a MAC is pinned. A netdev-family
+// chain per tap would not do: it is bound to a device name and comes back
+// to life on the next tap of that name.
+//
+// libnftables is loaded with dlopen only when a rule asks for a MAC, so a
+// plain grant does not pay for it (and its five libraries) at exec time.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "net/rtnl.h"
+
+struct nft_ctx;
+
+namespace ub::net {
+
+class Nft {
+public:
+    // Loads libnftables and makes a context: before the seccomp sandbox,
+    // since both read files.
+    static Result<Nft> open();
+    Nft(Nft&& o) noexcept;
+    Nft& operator=(Nft&&) = delete;
+    Nft(const Nft&) = delete;
+    ~Nft();
+
+    // Runs nft commands as one transaction; errors carry nft's own message.
+    Result<void> run(const std::string& commands);
+    // Runs a listing command and returns its text output.
+    Result<std::string> list(const std::string& command);
+
+    struct Api;  // the libnftables functions, resolved by dlsym
+
+private:
+    Nft(const Api* api, nft_ctx* ctx) : api_(api), ctx_(ctx) {}
+    const Api* api_;
+    nft_ctx* ctx_;
+};
+
+// Makes the table if it is not there, collects elements of taps that no
+// longer exist, and pins `mac` to `ifname`. Call before the tap is attached
+// to its bridge, so that no frame ever leaves it unfiltered.
+Result<void> pin_mac(Nft& nft, const std::string& ifname, const Mac& mac);
+
+// The elements of a set as `nft list set` prints them: "3", "\"tap0\"",
+// "3 . 52:54:00:12:34:56". Pure, for the collector and its tests.
+std::vector<std::string> set_elements(std::string_view listing);
+
+// Elements whose interface is gone: nft prints an ifindex it cannot name as
+// a bare number.
+bool is_stale_element(std::string_view element);
+
+}  // namespace ub::net

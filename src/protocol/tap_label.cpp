@@ -1,0 +1,54 @@
+#include "protocol/tap_label.h"
+
+#include "base/number.h"
+#include "policy/ifname.h"
+
+namespace ub::protocol {
+
+std::string format_label(const TapLabel& l) {
+    std::string s = "userbridge uid=" + std::to_string(l.uid);
+    if (!l.vm.empty()) s += " vm=" + l.vm;
+    if (l.mac) s += " mac=" + policy::format_mac_bytes(*l.mac);
+    s += " queues=" + std::to_string(l.queues);
+    return s;
+}
+
+std::optional<TapLabel> parse_label(std::string_view alias) {
+    constexpr std::string_view kHead = "userbridge ";
+    if (alias.substr(0, kHead.size()) != kHead) return std::nullopt;
+    alias.remove_prefix(kHead.size());
+    TapLabel l;
+    bool have_uid = false;
+    while (!alias.empty()) {
+        std::size_t sp = alias.find(' ');
+        std::string_view tok = alias.substr(0, sp);
+        alias = sp == std::string_view::npos ? "" : alias.substr(sp + 1);
+        std::size_t eq = tok.find('=');
+        if (eq == std::string_view::npos) return std::nullopt;
+        std::string_view key = tok.substr(0, eq), value = tok.substr(eq + 1);
+        if (key == "uid") {
+            auto v = parse_decimal(value, 4294967294LL);
+            if (!v) return std::nullopt;
+            l.uid = static_cast<uid_t>(*v);
+            have_uid = true;
+        } else if (key == "vm") {
+            if (!policy::vm_name_problem(value).empty()) return std::nullopt;
+            l.vm = std::string(value);
+        } else if (key == "mac") {
+            int len = 0;
+            auto mac = policy::parse_mac(value, &len);
+            if (!mac.ok() || len != 6) return std::nullopt;
+            l.mac = *mac;
+        } else if (key == "queues") {
+            auto v = parse_decimal(value, policy::kMaxQueues);
+            if (!v || *v < 1) return std::nullopt;
+            l.queues = static_cast<int>(*v);
+        } else {
+            return std::nullopt;
+        }
+    }
+    if (!have_uid) return std::nullopt;
+    return l;
+}
+
+}  // namespace ub::protocol
