@@ -76,6 +76,22 @@ TEST(RunArgs, BridgeHelperNicsTimeout) {
     EXPECT_EQ(r->command, (std::vector<std::string>{"cmd", "--br=not-ours"}));
 }
 
+TEST(RunArgs, QueuesAndVmNames) {
+    auto r = parse_run_args({"--vm=web", "--nic", "queues=4", "--nic=br=br1", "--nic=vm=db", "q"}, "/h");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    ASSERT_EQ(r->nics.size(), 3u);
+    EXPECT_EQ(r->nics[0].queues, 4);
+    EXPECT_EQ(r->nics[0].vm_name, "web");
+    EXPECT_EQ(r->nics[1].queues, 1);
+    EXPECT_EQ(r->nics[1].vm_name, "web.1");  // distinct, so a derived MAC differs
+    EXPECT_EQ(r->nics[2].vm_name, "db");
+}
+
+TEST(Substitute, QueueFds) {
+    EXPECT_EQ(sub("fds={fds},queues={queues}"), "fds=6,queues=1");
+    EXPECT_EQ(sub("fds={fds1},queues={queues1}"), "fds=7:8:9,queues=3");
+}
+
 TEST(RunArgs, Refusals) {
     auto err = [](std::vector<std::string> a) {
         auto r = parse_run_args(a, "/h");
@@ -89,7 +105,15 @@ TEST(RunArgs, Refusals) {
     EXPECT_EQ(err({"--br=a/b", "x"}), "bridge name 'a/b' contains '/'");
     EXPECT_EQ(err({"--nic", "br=1234567890123456", "x"}),
               "bridge name '1234567890123456' is 16 bytes long, the limit is 15");
-    EXPECT_EQ(err({"--nic", "queues=2", "x"}), "unknown --nic option 'queues' (known: br, vnet_hdr)");
+    EXPECT_EQ(err({"--nic", "mq=2", "x"}),
+              "unknown --nic option 'mq' (known: br, vnet_hdr, queues, vm)");
+    EXPECT_EQ(err({"--nic", "queues=0", "x"}), "--nic queues=0: expected 1 to 64");
+    EXPECT_EQ(err({"--nic", "queues=65", "x"}), "--nic queues=65: expected 1 to 64");
+    EXPECT_EQ(err({"--nic", "queues=+2", "x"}), "--nic queues=+2: expected 1 to 64");
+    EXPECT_EQ(err({"--nic", "vm=a b", "x"}),
+              "VM name 'a b' may hold only letters, digits and . _ - + @ :");
+    EXPECT_EQ(err({"--vm=" + std::string(64, 'v'), "x"}),
+              "VM name '" + std::string(64, 'v') + "' is longer than 63 bytes");
     EXPECT_EQ(err({"--nic", "vnet_hdr=yes", "x"}), "--nic vnet_hdr=yes: expected on or off");
     EXPECT_EQ(err({"--nic", "br", "x"}), "--nic option 'br' is not KEY=VALUE");
     EXPECT_EQ(err({"--nic"}), "--nic needs OPTIONS");

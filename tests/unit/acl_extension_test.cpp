@@ -1,0 +1,288 @@
+// Our extension of the ACL grammar: whom a rule is for, its limits, its MAC
+// policy; how matching rules combine; MAC derivation; quota arithmetic.
+#include <gtest/gtest.h>
+
+#include "net/mac_pin.h"
+#include "policy/acl.h"
+#include "policy/quota.h"
+#include "protocol/tap_label.h"
+
+using namespace ub::policy;
+
+namespace {
+
+// Rules from text, with names resolved as the loader would: alice 4711,
+// bob 4712, group vm 4800; anything else does not exist.
+std::vector<Rule> rules_of(const char* text) {
+    auto lines = parse(text, "acl");
+    EXPECT_TRUE(lines.ok()) << lines.error().message();
+    std::vector<Rule> rules;
+    auto name = std::make_shared<const std::string>("acl");
+    for (const Line& l : *lines) {
+        Rule r{l.verb, l.arg == "all" ? "" : l.arg, name, l.lineno, 0, l.who, l.limits};
+        if (r.who.id < 0) {
+            if (r.who.kind == Subject::User)
+                r.who.id = r.who.name == "alice" ? 4711 : r.who.name == "bob" ? 4712 : -1;
+            if (r.who.kind == Subject::Group) r.who.id = r.who.name == "vm" ? 4800 : -1;
+        }
+        rules.push_back(r);
+    }
+    return rules;
+}
+
+const Requester kAlice{4711, {4711, 4800}};
+const Requester kBob{4712, {4712}};
+
+std::string parse_error(const char* text) {
+    auto r = parse(text, "f");
+    EXPECT_FALSE(r.ok()) << text;
+    return r.ok() ? "" : r.error().message();
+}
+
+}  // namespace
+
+TEST(Extension, ParsesOptions) {
+    auto lines = parse("allow br0 group=vm max-taps=2 max-queues=4 mac-prefix=52:54:00\n"
+                       "deny br1 user=4712\n"
+                       "allow all user=alice mac=52:54:00:AA:bb:0c\n",
+                       "f");
+    ASSERT_TRUE(lines.ok()) << lines.error().message();
+    const Line& a = (*lines)[0];
+    EXPECT_EQ(a.arg, "br0");
+    EXPECT_EQ(a.who.kind, Subject::Group);
+    EXPECT_EQ(a.who.name, "vm");
+    EXPECT_EQ(a.who.id, -1);  // names are resolved by the loader
+    EXPECT_EQ(a.limits.max_taps, 2);
+    EXPECT_EQ(a.limits.max_queues, 4);
+    EXPECT_EQ(a.limits.mac.mode, MacPolicy::Prefix);
+    EXPECT_EQ(a.limits.mac.prefix_len, 3);
+    EXPECT_EQ((*lines)[1].who.kind, Subject::User);
+    EXPECT_EQ((*lines)[1].who.id, 4712);  // numeric: no lookup
+    EXPECT_EQ((*lines)[2].limits.mac.mode, MacPolicy::Fixed);
+    EXPECT_EQ(format_mac_bytes((*lines)[2].limits.mac.bytes), "52:54:00:aa:bb:0c");
+}
+
+TEST(Extension, QemuLinesKeepTheirDefaults) {
+    auto lines = parse("allow br0\ndeny all\n", "f");
+    ASSERT_TRUE(lines.ok());
+    for (const Line& l : *lines) {
+        EXPECT_EQ(l.who.kind, Subject::Anyone);
+        EXPECT_EQ(l.limits.max_taps, kUnlimited);
+        EXPECT_EQ(l.limits.max_queues, kDefaultMaxQueues);
+        EXPECT_EQ(l.limits.mac.mode, MacPolicy::None);
+    }
+}
+
+TEST(Extension, Refusals) {
+    EXPECT_EQ(parse_error("allow br0 color=red"),
+              "f:1: unknown option 'color' (expected user, group, max-taps, max-queues, mac or "
+              "mac-prefix)");
+    EXPECT_EQ(parse_error("allow br0 user="), "f:1: 'user=': expected key=value");
+    EXPECT_EQ(parse_error("allow br0 =x"), "f:1: '=x': expected key=value");
+    EXPECT_EQ(parse_error("allow br0 user=a group=b"), "f:1: a rule names one user or one group, not more");
+    EXPECT_EQ(parse_error("allow br0 user=a user=b"), "f:1: user= given twice");
+    EXPECT_EQ(parse_error("allow br0 user=a:b"), "f:1: user=a:b: not a user or group name");
+    EXPECT_EQ(parse_error("allow br0 user=4294967295"), "f:1: user=4294967295: id out of range");
+    EXPECT_EQ(parse_error("deny br0 max-taps=1"), "f:1: max-taps= is for allow rules only");
+    EXPECT_EQ(parse_error("deny br0 mac=52:54:00:00:00:01"), "f:1: mac= is for allow rules only");
+    EXPECT_EQ(parse_error("allow br0 max-taps=-1"),
+              "f:1: max-taps=-1: expected a whole number, 0 to 65535");
+    EXPECT_EQ(parse_error("allow br0 max-taps=65536"),
+              "f:1: max-taps=65536: expected a whole number, 0 to 65535");
+    EXPECT_EQ(parse_error("allow br0 max-queues=0"),
+              "f:1: max-queues=0: expected a whole number, 1 to 64");
+    EXPECT_EQ(parse_error("allow br0 mac=52:54:00"), "f:1: mac=52:54:00: a MAC has 6 bytes");
+    EXPECT_EQ(parse_error("allow br0 mac=01:00:5e:00:00:01"),
+              "f:1: mac=01:00:5e:00:00:01: a multicast address (first byte odd)");
+    EXPECT_EQ(parse_error("allow br0 mac=00:00:00:00:00:00"), "f:1: mac=00:00:00:00:00:00: the all-zero address");
+    EXPECT_EQ(parse_error("allow br0 mac-prefix=52:54:00:00:00:01"),
+              "f:1: mac-prefix=52:54:00:00:00:01: a prefix has 1 to 5 bytes");
+    EXPECT_EQ(parse_error("allow br0 mac-prefix=5:54"),
+              "f:1: mac-prefix=5:54: expected hex byte pairs separated by ':'");
+    EXPECT_EQ(parse_error("allow br0 mac=52:54:00:00:00:01 mac-prefix=52"),
+              "f:1: a rule has one mac= or mac-prefix=, not more");
+    EXPECT_EQ(parse_error("allow br0 user=al\x01" "ce"), "f:1: user=al\\x01ce: not a user or group name");
+}
+
+TEST(Extension, CheckCollectsEveryProblem) {
+    std::vector<std::string> problems;
+    int good = 0;
+    auto r = parse_each("allow br0 x\nallow br1\nfrob\nallow br2 max-taps=z\n", "f",
+                        [&](Line&&) { ++good; }, &problems);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(good, 1);
+    ASSERT_EQ(problems.size(), 3u);
+    EXPECT_EQ(problems[0].substr(0, 4), "f:1:");
+    EXPECT_EQ(problems[1].substr(0, 4), "f:3:");
+    EXPECT_EQ(problems[2].substr(0, 4), "f:4:");
+}
+
+struct Combo {
+    const char* acl;
+    const Requester* who;
+    const char* bridge;
+    bool allowed;
+    int deciding_line;  // 0: none
+};
+
+class Combines : public ::testing::TestWithParam<Combo> {};
+
+TEST_P(Combines, AsDocumented) {
+    const Combo& c = GetParam();
+    auto rules = rules_of(c.acl);
+    Decision d = decide(rules, c.bridge, c.who);
+    EXPECT_EQ(d.allowed, c.allowed) << c.acl << " / " << c.bridge;
+    EXPECT_EQ(d.deciding ? d.deciding->lineno : 0, c.deciding_line) << c.acl;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, Combines,
+    ::testing::Values(
+        // Whom a rule is for.
+        Combo{"allow br0 user=alice\n", &kAlice, "br0", true, 1},
+        Combo{"allow br0 user=alice\n", &kBob, "br0", false, 0},
+        Combo{"allow br0 group=vm\n", &kAlice, "br0", true, 1},
+        Combo{"allow br0 group=vm\n", &kBob, "br0", false, 0},
+        Combo{"allow br0 user=nosuch\n", &kAlice, "br0", false, 0},
+        Combo{"allow br0 user=alice\n", nullptr, "br0", false, 0},
+        // Deny wins, whatever is more specific.
+        Combo{"allow br0 user=alice\ndeny br0\n", &kAlice, "br0", false, 2},
+        Combo{"allow all\ndeny br0 group=vm\n", &kAlice, "br0", false, 2},
+        Combo{"allow all\ndeny br0 group=vm\n", &kBob, "br0", true, 1},
+        Combo{"allow all\ndeny all user=bob\n", &kBob, "br7", false, 2},
+        // The most specific allow decides: user, then group, then anyone;
+        // then a named bridge over all; then the first.
+        Combo{"allow all max-taps=1\nallow br0 group=vm max-taps=2\nallow all user=alice\n",
+              &kAlice, "br0", true, 3},
+        Combo{"allow all max-taps=1\nallow br0 group=vm max-taps=2\n", &kAlice, "br0", true, 2},
+        Combo{"allow all max-taps=1\nallow br0 group=vm max-taps=2\n", &kBob, "br0", true, 1},
+        Combo{"allow all group=vm\nallow br0 group=vm\n", &kAlice, "br0", true, 2},
+        Combo{"allow br0 max-taps=1\nallow br0 max-taps=2\n", &kAlice, "br0", true, 1}));
+
+TEST(Extension, LimitsComeFromTheDecidingRule) {
+    auto rules = rules_of("allow all max-taps=1\nallow br0 group=vm max-taps=2 max-queues=4\n");
+    EXPECT_EQ(decide(rules, "br0", &kAlice).limits().max_taps, 2);
+    EXPECT_EQ(decide(rules, "br0", &kAlice).limits().max_queues, 4);
+    EXPECT_EQ(decide(rules, "br0", &kBob).limits().max_taps, 1);
+    EXPECT_EQ(decide(rules, "br0", &kBob).limits().max_queues, kDefaultMaxQueues);
+    auto terms = terms_of(decide(rules, "br0", &kBob), 4712, "", "br0", 9);
+    ASSERT_FALSE(terms.ok());
+    EXPECT_TRUE(terms.error().is_denial());
+    EXPECT_EQ(terms.error().message(), "asked for 9 queues; acl:1 allows at most 8");
+}
+
+TEST(Extension, ExplainsWhyARuleDoesNotApply) {
+    auto rules = rules_of("allow br1\nallow br0 user=bob\nallow br0 group=vm\nallow br0 user=nosuch\n");
+    EXPECT_EQ(applies(rules[0], "br0", &kAlice).why, "for bridge br1");
+    EXPECT_EQ(applies(rules[1], "br0", &kAlice).why, "for user bob only");
+    EXPECT_EQ(applies(rules[2], "br0", &kAlice).why, "for group vm");
+    EXPECT_EQ(applies(rules[2], "br0", &kBob).why, "for group vm, which the user is not in");
+    EXPECT_EQ(applies(rules[3], "br0", &kAlice).why, "user nosuch does not exist");
+    EXPECT_EQ(format_rule(rules[2]), "allow br0 group=vm");
+}
+
+TEST(MacDerivation, StablePerUserVmAndBridge) {
+    MacPolicy p{MacPolicy::Prefix, {0x52, 0x54, 0x00}, 3};
+    MacBytes a = guest_mac(p, 4711, "web", "br0");
+    EXPECT_EQ(a, guest_mac(p, 4711, "web", "br0"));
+    EXPECT_EQ(a[0], 0x52);
+    EXPECT_EQ(a[1], 0x54);
+    EXPECT_EQ(a[2], 0x00);
+    EXPECT_NE(a, guest_mac(p, 4712, "web", "br0"));
+    EXPECT_NE(a, guest_mac(p, 4711, "db", "br0"));
+    EXPECT_NE(a, guest_mac(p, 4711, "web", "br1"));
+    // The documented algorithm, pinned: a change would move every VM's MAC
+    // (and so its DHCP lease).
+    EXPECT_EQ(format_mac_bytes(a), "52:54:00:6c:91:ae");
+    MacPolicy fixed{MacPolicy::Fixed, {0x52, 0x54, 0, 1, 2, 3}, 6};
+    EXPECT_EQ(format_mac_bytes(guest_mac(fixed, 1, "x", "y")), "52:54:00:01:02:03");
+}
+
+TEST(Quota, CountsTheUsersTapsOnTheBridgeOrOnNone) {
+    std::vector<TapSeen> taps = {
+        {5, 4711, 2},   // alice, on br (ifindex 2)
+        {6, 4711, 9},   // alice, another bridge: not counted
+        {7, 4712, 2},   // bob
+        {8, 4711, 0},   // alice, being set up
+        {10, 4711, 0},  // ours
+        {11, 4711, 0},  // alice, a later request
+    };
+    QuotaUse use = count_quota(taps, 4711, 2, 10);
+    EXPECT_EQ(use.held, 3);  // 5, 8, 11
+    EXPECT_EQ(use.rank, 3);  // 5, 8, then ours
+    EXPECT_TRUE(check_quota(3, use, "br").ok());
+    EXPECT_TRUE(check_quota(kUnlimited, use, "br").ok());
+    auto over = check_quota(2, use, "br0");
+    ASSERT_FALSE(over.ok());
+    EXPECT_TRUE(over.error().is_denial());
+    EXPECT_EQ(over.error().message(),
+              "quota reached: you hold 3 taps on br0 (or being set up), and the ACL allows at most 2");
+    EXPECT_FALSE(check_quota(0, count_quota({}, 4711, 2, 10), "br").ok());
+}
+
+// However two requests interleave, at most max-taps of them keep their tap:
+// every ordering of "create" and "count" for three requests under a quota
+// of 2 with nothing held before.
+TEST(Quota, ConcurrentRequestsNeverExceedIt) {
+    // Each request creates (gets the next ifindex) and later counts; model
+    // all 6!/(2!2!2!) interleavings of three create/count pairs.
+    std::string ops = "aabbcc";
+    std::sort(ops.begin(), ops.end());
+    do {
+        std::vector<TapSeen> live;
+        int index[3] = {0, 0, 0};
+        bool created[3] = {false, false, false};
+        int next = 100, kept = 0;
+        for (char op : ops) {
+            int r = op - 'a';
+            if (!created[r]) {
+                created[r] = true;
+                index[r] = next++;
+                live.push_back({index[r], 4711, 0});
+            } else {
+                bool ok = check_quota(2, count_quota(live, 4711, 2, index[r]), "br").ok();
+                for (TapSeen& t : live)
+                    if (t.ifindex == index[r]) t.master = ok ? 2 : -1;
+                if (ok) ++kept;
+                else std::erase_if(live, [&](const TapSeen& t) { return t.ifindex == index[r]; });
+            }
+        }
+        EXPECT_LE(kept, 2) << ops;
+        EXPECT_GE(kept, 1) << ops;  // the lowest ifindex always stays
+    } while (std::next_permutation(ops.begin(), ops.end()));
+}
+
+TEST(TapLabel, RoundTripAndRefusals) {
+    using namespace ub::protocol;
+    TapLabel l{4711, "web", MacBytes{0x52, 0x54, 0, 1, 2, 3}, 2};
+    std::string text = format_label(l);
+    EXPECT_EQ(text, "userbridge uid=4711 vm=web mac=52:54:00:01:02:03 queues=2");
+    auto back = parse_label(text);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->uid, 4711u);
+    EXPECT_EQ(back->vm, "web");
+    EXPECT_EQ(back->mac, l.mac);
+    EXPECT_EQ(back->queues, 2);
+    EXPECT_EQ(format_label({7, "", std::nullopt, 1}), "userbridge uid=7 queues=1");
+    EXPECT_FALSE(parse_label("").has_value());
+    EXPECT_FALSE(parse_label("some admin note").has_value());
+    EXPECT_FALSE(parse_label("userbridge vm=x").has_value());       // no uid
+    EXPECT_FALSE(parse_label("userbridge uid=1 color=red").has_value());
+    EXPECT_FALSE(parse_label("userbridge uid=1 mac=52:54").has_value());
+    EXPECT_FALSE(parse_label("userbridge uid=1 queues=0").has_value());
+}
+
+TEST(MacPin, SetElementsAndStaleOnes) {
+    const char* listing =
+        "table bridge userbridge {\n\tset allowed {\n\t\ttype iface_index . ether_addr\n"
+        "\t\telements = { \"tap0\" . 52:54:00:12:34:56, 3 . 52:54:00:00:00:01,\n"
+        "\t\t\t     \"tap7\" . 52:54:00:00:00:02 }\n\t}\n}\n";
+    auto e = ub::net::set_elements(listing);
+    ASSERT_EQ(e.size(), 3u);
+    EXPECT_EQ(e[0], "\"tap0\" . 52:54:00:12:34:56");
+    EXPECT_EQ(e[1], "3 . 52:54:00:00:00:01");
+    EXPECT_FALSE(ub::net::is_stale_element(e[0]));
+    EXPECT_TRUE(ub::net::is_stale_element(e[1]));
+    EXPECT_TRUE(ub::net::is_stale_element("12"));
+    EXPECT_TRUE(ub::net::set_elements("set pinned {\n type iface_index\n}\n").empty());
+}
