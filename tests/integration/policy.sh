@@ -1,0 +1,199 @@
+#!/bin/bash
+# Policy beyond QEMU's ACL, end to end with real users in different groups:
+# user= and group= rules, deny winning, max-taps under 16 concurrent
+# requests (and free again when the holder's fds close), multiqueue taps
+# whose every queue carries frames, a pinned MAC that keeps spoofed frames
+# off the bridge, the same through userbridged, and an audit record for
+# every case.
+source "$(dirname "$0")/lib.sh"
+
+bridge br0
+bridge br1
+bridge br2
+bridge br3
+acl 'allow br0 group=ubvm max-taps=2 max-queues=4
+deny br1 user=ubalice
+allow br1
+allow br2 user=ubbob
+allow br3 user=ubalice mac=52:54:00:12:34:56
+allow br3 user=ubbob mac-prefix=52:54:00
+'
+setuid=$T/bin/setuid-helper
+fcap=$T/bin/fcap-helper
+fails() { ! "$@"; }
+
+# --- whom rules are for ---------------------------------------------------
+for mode in setuid fcap; do
+    helper=$T/bin/$mode-helper
+    check "$mode: ubalice (group ubvm) may use br0" \
+        grep -q 'tap=tap' <(as_alice "$T/bin/ub-testtool" call stream -- "$helper" --fd=3 --br=br0)
+    refused "$mode: ubbob (not in ubvm) may not use br0" \
+        "access to bridge br0 denied: no rule allows it (the default is deny)" \
+        as_bob "$T/bin/ub-testtool" call stream -- "$helper" --fd=3 --br=br0
+    refused "$mode: deny user=ubalice wins over allow br1" \
+        "access to bridge br1 denied: denied by /etc/qemu/bridge.conf:2" \
+        as_alice "$T/bin/ub-testtool" call stream -- "$helper" --fd=3 --br=br1
+    check "$mode: ubbob may use br1" \
+        grep -q 'tap=tap' <(as_bob "$T/bin/ub-testtool" call stream -- "$helper" --fd=3 --br=br1)
+    check "$mode: ubbob may use br2 (user=ubbob)" \
+        grep -q 'tap=tap' <(as_bob "$T/bin/ub-testtool" call stream -- "$helper" --fd=3 --br=br2)
+    refused "$mode: ubalice may not use br2" "access to bridge br2 denied" \
+        as_alice "$T/bin/ub-testtool" call stream -- "$helper" --fd=3 --br=br2
+done
+check "denials are logged with the deciding rule" \
+    grep -qE 'event=deny user=ubalice uid=4711 caller_pid=[0-9]+ bridge="br1" rule="/etc/qemu/bridge.conf:2" via=helper detail="denied by /etc/qemu/bridge.conf:2"' "$SYSLOG"
+
+# --- max-taps=2 under 16 concurrent requests ------------------------------
+on_br0() { ip -o link show master br0 type tun 2>/dev/null | grep -c . || true; }
+quota_round() {
+    local helper=$1 tag=$2 i
+    rm -f "$T"/q.*
+    local pids=()
+    for i in $(seq 16); do
+        as_alice "$T/bin/ub-testtool" call stream --hold=2500 -- "$helper" --fd=3 --br=br0 \
+            >"$T/q.$i.out" 2>"$T/q.$i.err" &
+        pids+=($!)
+    done
+    local most=0 n
+    for _ in $(seq 60); do
+        n=$(on_br0)
+        if [ "$n" -gt "$most" ]; then most=$n; fi
+        sleep 0.05
+    done
+    wait "${pids[@]}" || true
+    local granted denied
+    granted=$(cat "$T"/q.*.out | grep -c 'tap=tap' || true)
+    denied=$(cat "$T"/q.*.err "$T"/q.*.out | grep -c 'quota reached: you hold' || true)
+    check "$tag: exactly 2 of 16 concurrent requests granted (got $granted)" test "$granted" -eq 2
+    check "$tag: the other 14 denied with a clear message (got $denied)" test "$denied" -eq 14
+    check "$tag: never more than 2 taps on br0 (most seen: $most)" test "$most" -le 2
+    check "$tag: all gone when the holders exit" test -z "$(taps)"
+}
+quota_round "$setuid" "setuid"
+quota_round "$fcap" "fcap"
+check "quota denials are logged" \
+    grep -qE 'event=deny user=ubalice .* bridge="br0" rule="/etc/qemu/bridge.conf:1" via=helper detail="quota reached' "$SYSLOG"
+
+# Two held; a third is refused; once one holder's fds close, there is room.
+as_alice "$T/bin/ub-testtool" call stream --hold=4000 -- "$setuid" --fd=3 --br=br0 >/dev/null &
+h1=$!
+as_alice "$T/bin/ub-testtool" call stream --hold=1500 -- "$setuid" --fd=3 --br=br0 >/dev/null &
+h2=$!
+sleep 0.7
+refused_keep() { "$@" >"$T/out" 2>"$T/err" && return 1; grep -q 'quota reached' "$T/err"; }
+check "a third tap while two are held is refused" \
+    refused_keep as_alice "$T/bin/ub-testtool" call stream -- "$setuid" --fd=3 --br=br0
+wait $h2
+check "after one holder exits, the quota has room again" \
+    grep -q 'tap=tap' <(as_alice "$T/bin/ub-testtool" call stream -- "$setuid" --fd=3 --br=br0)
+wait $h1
+
+# --- multiqueue -------------------------------------------------------------
+for mode in setuid fcap; do
+    helper=$T/bin/$mode-helper
+    marker="mq-$mode-$RANDOM"
+    pids=()
+    for q in 0 1 2 3; do
+        "$T/bin/ub-testtool" listen br0-peer "$marker-q$q" 6000 >/dev/null &
+        pids+=($!)
+    done
+    sleep 0.3
+    out=$(as_alice "$T/bin/ub-testtool" call stream --queues=4 --send="$marker" -- \
+        "$helper" --use-vnet --queues=4 --fd=3 --br=br0)
+    check "$mode: --queues=4 gives 4 fds of one multiqueue tap" grep -q 'queues=4' <<<"$out"
+    for q in 0 1 2 3; do
+        check "$mode: a frame through queue $q reaches the wire" wait "${pids[$q]}"
+    done
+done
+refused "more queues than the rule's max-queues=4" \
+    "access to bridge br0 denied: asked for 5 queues; /etc/qemu/bridge.conf:1 allows at most 4" \
+    as_alice "$T/bin/ub-testtool" call stream --queues=5 -- "$setuid" --queues=5 --fd=3 --br=br0
+check "multiqueue grants are logged with queues=4" \
+    grep -qE 'event=grant user=ubalice .* queues=4 rule=' "$SYSLOG"
+
+# --- MAC pinning --------------------------------------------------------------
+pinned=52:54:00:12:34:56
+for mode in setuid fcap; do
+    helper=$T/bin/$mode-helper
+    marker="pinned-$mode-$RANDOM"
+    "$T/bin/ub-testtool" listen br3-peer "$marker" 5000 >/dev/null &
+    listener=$!
+    sleep 0.3
+    as_alice "$T/bin/ub-testtool" call stream --src=$pinned --send="$marker" -- \
+        "$helper" --fd=3 --br=br3 >/dev/null
+    check "$mode: frames from the pinned MAC cross the bridge" wait $listener
+
+    marker="spoofed-$mode-$RANDOM"
+    "$T/bin/ub-testtool" listen br3-peer "$marker" 3000 >/dev/null &
+    listener=$!
+    sleep 0.3
+    as_alice "$T/bin/ub-testtool" call stream --src=52:54:00:66:66:66 --send="$marker" -- \
+        "$helper" --fd=3 --br=br3 >/dev/null
+    check "$mode: frames from any other MAC do not" fails wait $listener
+done
+check "the drop counter counted the spoofed frames" \
+    grep -qE 'ether saddr != @allowed counter packets [1-9]' <(nft list table bridge userbridge)
+
+# The label on the tap tells clients (and status) the pinned MAC.
+out=$(as_alice "$T/bin/ub-testtool" call stream --hold=1200 -- "$setuid" --vm=web --fd=3 --br=br3 &
+      sleep 0.6; ip -d -o link show master br3 type tun)
+check "the tap is labelled with its owner, VM and guest MAC" \
+    grep -q "alias userbridge uid=$ALICE vm=web mac=$pinned queues=1" <<<"$out"
+check "rules of taps that are gone are inert: elements of dead taps print as numbers" \
+    bash -c "! nft list set bridge userbridge pinned | grep -q tap"
+as_alice "$T/bin/ub-testtool" call stream --hold=1200 -- "$setuid" --fd=3 --br=br3 >/dev/null &
+holder=$!
+sleep 0.6
+elements=$(nft list set bridge userbridge pinned | tr -d '\n\t')
+check "the next pin collects the dead taps' elements (left: $elements)" \
+    grep -qE 'elements = \{ "tap[0-9]+" \}' <<<"$elements"
+wait $holder
+
+# A MAC derived from a prefix: stable for one user and VM name, distinct otherwise.
+derived() {
+    as_bob "$T/bin/ub-testtool" call stream --hold=800 -- "$setuid" --vm="$1" --fd=3 --br=br3 >/dev/null &
+    local holder=$!
+    sleep 0.4
+    ip -d -o link show master br3 type tun | grep -o 'mac=[0-9a-f:]*'
+    wait $holder
+}
+web1=$(derived web)
+web2=$(derived web)
+db=$(derived db)
+check "a derived MAC has the prefix ($web1)" grep -q '^mac=52:54:00:' <<<"$web1"
+check "a derived MAC is stable across restarts" test "$web1" = "$web2"
+check "another VM name derives another MAC ($db)" test "$web1" != "$db"
+check "pinned grants are logged with the guest MAC" \
+    grep -qE "event=grant user=ubalice .* guest_mac=$pinned rule=\"/etc/qemu/bridge.conf:5\"" "$SYSLOG"
+
+# --- the same policy through userbridged --------------------------------------
+start_daemon
+client=$T/bin/userbridge-client
+check "daemon: ubalice (ubvm) may use br0" \
+    grep -q 'tap=tap' <(as_alice "$T/bin/ub-testtool" call stream -- "$client" --fd=3 --br=br0)
+refused "daemon: ubbob may not" "access to bridge br0 denied" \
+    as_bob "$T/bin/ub-testtool" call stream -- "$client" --fd=3 --br=br0
+rm -f "$T"/q.*
+pids=()
+for i in $(seq 16); do
+    as_alice "$T/bin/ub-testtool" call stream --hold=2000 -- "$client" --fd=3 --br=br0 \
+        >"$T/q.$i.out" 2>"$T/q.$i.err" &
+    pids+=($!)
+done
+wait "${pids[@]}" || true
+granted=$(cat "$T"/q.*.out | grep -c 'tap=tap' || true)
+check "daemon: 2 of 16 concurrent requests granted under max-taps=2 (got $granted)" test "$granted" -eq 2
+out=$(as_alice "$T/bin/ub-testtool" call stream --queues=3 -- "$client" --queues=3 --fd=3 --br=br0)
+check "daemon: a 3-queue tap" grep -q 'queues=3' <<<"$out"
+marker="daemon-spoofed-$RANDOM"
+"$T/bin/ub-testtool" listen br3-peer "$marker" 3000 >/dev/null &
+listener=$!
+sleep 0.3
+as_alice "$T/bin/ub-testtool" call stream --src=52:54:00:66:66:66 --send="$marker" -- \
+    "$client" --fd=3 --br=br3 >/dev/null
+check "daemon: a pinned tap drops spoofed frames too" fails wait $listener
+check "daemon grants are logged with queues and guest MAC" \
+    grep -qE "userbridged\[[0-9]+\]: event=grant user=ubalice .* guest_mac=$pinned .*via=daemon" "$SYSLOG"
+stop_daemon
+
+finish
