@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/fds.h"
+#include "cli/admin.h"
 #include "cli/run_args.h"
 #include "client/helper_client.h"
 #include "client/open.h"
@@ -37,7 +38,9 @@ std::string with_hint(const std::string& helper, const std::string& bridge, cons
     const std::string& m = e.message();
     auto has = [&](const char* s) { return m.find(s) != std::string::npos; };
     std::string hint;
-    if (has("access to bridge") || has("access denied by acl"))
+    if (has("quota reached"))
+        hint = "close a VM you run on " + bridge + " first ('userbridge status' lists your taps)";
+    else if (has("access to bridge") || has("access denied by acl"))
         hint = "bridge " + bridge + " is not allowed for you by " UB_ACL_PATH
                " (ask an administrator to add 'allow " + bridge + "')";
     else if (has("not privileged") || has("Operation not permitted"))
@@ -114,6 +117,10 @@ void usage(FILE* to) {
                "\n"
                "Commands:\n"
                "  run [OPTIONS] -- COMMAND...   run a VMM with bridged tap fds\n"
+               "  status                        your bridges, taps and quotas\n"
+               "  explain --br=BRIDGE [--user=USER] [--vm=NAME]\n"
+               "                                which ACL rules decide, and why\n"
+               "  check [FILE]                  validate an ACL before installing it\n"
                "  --help                        show this help\n"
                "  --version                     show the version\n"
                "\n"
@@ -146,6 +153,9 @@ int main(int argc, char** argv) {
         }
         return cmd_run(rest);
     }
+    if (cmd == "check") return cli::cmd_check(rest, UB_ACL_PATH);
+    if (cmd == "explain") return cli::cmd_explain(rest, UB_ACL_PATH);
+    if (cmd == "status") return cli::cmd_status(rest, UB_ACL_PATH);
     std::fprintf(stderr, "userbridge: unknown command '%s'\n", cmd.c_str());
     usage(stderr);
     return 2;

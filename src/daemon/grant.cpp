@@ -84,6 +84,11 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
     spec.vnet = req.vnet_hdr ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
     spec.owner = peer.uid;
     spec.max_taps = terms->limits.max_taps;
+    if (spec.max_taps >= 0) {
+        Result<UniqueFd> lock_tun = net::open_tun();
+        if (!lock_tun.ok()) return refuse(std::move(o), lock_tun.error());
+        spec.lock_tun = std::move(*lock_tun);
+    }
     protocol::TapLabel label{peer.uid, req.vm_name, std::nullopt, req.queues};
     if (terms->has_mac) {
         if (!nft)

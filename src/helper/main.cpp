@@ -105,8 +105,9 @@ int run(const helper::Args& args) {
     if (!who.ok()) return refuse(who.error());
     caller = *who;
     // Opened while still root when setuid: see net::open_tun(). Creates nothing.
+    // One per queue, and one for the quota lock should the ACL set one.
     std::vector<UniqueFd> tuns;
-    for (int q = 0; q < args.queues; ++q) {
+    for (int q = 0; q <= args.queues; ++q) {
         Result<UniqueFd> tun = net::open_tun();
         if (!tun.ok()) return refuse(tun.error());
         tuns.push_back(std::move(*tun));
@@ -135,6 +136,8 @@ int run(const helper::Args& args) {
     if (!terms.ok()) return deny(terms.error().message());
 
     net::TapSpec spec;
+    spec.lock_tun = std::move(tuns.back());
+    tuns.pop_back();
     spec.tuns = std::move(tuns);
     spec.vnet = args.use_vnet ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
     spec.owner = caller.uid;

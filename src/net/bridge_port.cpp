@@ -33,6 +33,13 @@ Result<void> check_quota(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& bridge
 Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge,
                                     StepHook hook) {
     if (spec.pinned && !spec.nft) return Error::msg("cannot pin a MAC without nftables");
+    // A quota is counted and its tap attached under the owner's lock, so
+    // that requests of one user are counted one after the other.
+    UniqueFd lock;
+    if (spec.max_taps >= 0) {
+        lock = UB_TRY(take_quota_lock(std::move(spec.lock_tun), spec.owner, 5000));
+        if (hook) UB_TRYV(hook("after-lock"));
+    }
     BridgedTap out{UB_TRY(create_tap(std::move(spec.tuns), spec.vnet, spec.owner)), {},
                    bridge.mtu};
     // Every error below returns without releasing out.tap's fds: the tap dies.
@@ -48,8 +55,9 @@ Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& br
     if (!tap->has_mac) return Error::msg(out.tap.name + " has no MAC address");
     out.ifindex = tap->ifindex;
 
-    // Counted with our tap already made: see policy/quota.h for why that
-    // makes concurrent requests safe without a lock.
+    // Counted with our tap already made and ranked by ifindex: with the
+    // lock this is simply "how many do they hold", and it stays safe
+    // against a request that does not take the lock (see policy/quota.h).
     if (spec.max_taps >= 0) {
         Result<void> quota = check_quota(rtnl, spec, bridge, tap->ifindex);
         if (!quota.ok()) return quota.error();
@@ -62,6 +70,7 @@ Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& br
     if (!spec.alias.empty()) UB_TRYV(step(rtnl.set_alias(tap->ifindex, spec.alias), "after-alias"));
     if (spec.pinned) UB_TRYV(step(pin_mac(*spec.nft, out.tap.name, *spec.pinned), "after-pin"));
     UB_TRYV(step(rtnl.set_master(tap->ifindex, bridge.ifindex), "after-attach"));
+    lock.reset();  // counted and on the bridge: the next request may count
     UB_TRYV(step(rtnl.set_up(tap->ifindex), "after-up"));
     return out;
 }

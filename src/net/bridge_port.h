@@ -18,7 +18,7 @@ namespace ub::net {
 Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
 
 // Called after each step of make_bridged_tap with the step's name
-// ("after-create", "after-quota", "after-mtu", "after-mac", "after-pin",
+// ("after-lock", "after-create", "after-quota", "after-mtu", "after-mac", "after-pin",
 // "after-attach", "after-up"); an error stops the work there. For
 // fault-injection tests; may be null.
 using StepHook = Result<void> (*)(const char* step);
@@ -28,6 +28,7 @@ struct TapSpec {
     VnetHdr vnet = VnetHdr::Off;
     uid_t owner = 0;
     int max_taps = -1;             // live taps `owner` may hold on the bridge; -1: no limit
+    UniqueFd lock_tun;             // from open_tun(): the quota lock, when max_taps >= 0
     std::optional<Mac> pinned;     // the only source MAC the tap may send
     Nft* nft = nullptr;            // required when pinned
     std::string alias;             // IFLA_IFALIAS: who and what, for status and tools
@@ -40,7 +41,8 @@ struct BridgedTap {
     int ifindex = 0;
 };
 
-// Creates a tap, counts it against the owner's quota, gives it the bridge's
+// Creates a tap, counts it against the owner's quota (holding the owner's
+// quota lock from before the tap exists until it is on the bridge), gives it the bridge's
 // MTU and a MAC whose first byte is 0xfe (so the bridge, which takes the
 // lowest port MAC as its own unless set, never adopts a VM's address), pins
 // the guest MAC, attaches it, and brings it up. On any error the tap is

@@ -5,6 +5,8 @@
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
 
+#include <time.h>
+
 #include <cstring>
 
 namespace ub::net {
@@ -24,6 +26,23 @@ Result<UniqueFd> open_tun() {
     UniqueFd fd(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
     if (!fd.valid()) return Error::sys("cannot open /dev/net/tun");
     return fd;
+}
+
+Result<UniqueFd> take_quota_lock(UniqueFd tun, uid_t uid, int timeout_ms) {
+    ifreq ifr{};
+    std::string name = "ubq" + std::to_string(uid);  // at most 13 bytes
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    ifr.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL);
+    timespec pause{0, 2'000'000};  // 2 ms: a holder keeps it for about that
+    for (int waited = 0;; waited += 2) {
+        if (ioctl(tun.get(), TUNSETIFF, &ifr) == 0) return tun;
+        if (errno != EBUSY && errno != EEXIST)
+            return Error::sys("cannot take the quota lock " + name);
+        if (waited >= timeout_ms)
+            return Error::msg("the quota lock " + name + " is still held after " +
+                              std::to_string(timeout_ms) + " ms; try again");
+        nanosleep(&pause, nullptr);
+    }
 }
 
 Result<Tap> create_tap(std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner) {

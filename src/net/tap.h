@@ -28,6 +28,15 @@ struct Tap {
 // distributions) does not stop it, as it stops qemu-bridge-helper.
 Result<UniqueFd> open_tun();
 
+// The quota lock of one user: a tun device named "ubq<uid>", made with
+// IFF_TUN_EXCL, so only one holder at a time can make it. Only a process
+// with CAP_NET_ADMIN can make a device, so no user can take (and hold) the
+// lock to stall others, as they could a lock file or an abstract socket
+// name; and the kernel removes the device, releasing the lock, when its
+// holder dies. Waits until `timeout_ms` for a holder to finish. The
+// returned fd is the lock: close it to release.
+Result<UniqueFd> take_quota_lock(UniqueFd tun, uid_t uid, int timeout_ms);
+
 // Turns fds from open_tun() into tapN (IFF_TAP|IFF_NO_PI, plus IFF_VNET_HDR
 // if asked and the kernel has it), owned by `owner` so that the kernel itself
 // records who holds it. One fd makes QEMU's single-queue tap; N fds make one

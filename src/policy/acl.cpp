@@ -233,18 +233,68 @@ Result<Terms> terms_of(const Decision& d, uid_t uid, std::string_view vm_name,
     return t;
 }
 
-std::string format_rule(const Rule& r) {
-    std::string s = r.verb == Verb::Allow ? "allow " : "deny ";
-    s += r.bridge.empty() ? "all" : r.bridge;
-    if (r.who.kind != Subject::Anyone)
-        s += (r.who.kind == Subject::User ? " user=" : " group=") + r.who.name;
-    const Limits& l = r.limits;
+namespace {
+
+// " max-taps=2 mac=..." for what differs from the defaults; "" if nothing.
+std::string limit_words(const Limits& l) {
+    std::string s;
     if (l.max_taps != kUnlimited) s += " max-taps=" + std::to_string(l.max_taps);
     if (l.max_queues != kDefaultMaxQueues) s += " max-queues=" + std::to_string(l.max_queues);
     if (l.mac.mode == MacPolicy::Fixed) s += " mac=" + format_mac_bytes(l.mac.bytes);
     if (l.mac.mode == MacPolicy::Prefix)
         s += " mac-prefix=" + format_mac_bytes(l.mac.bytes, l.mac.prefix_len);
     return s;
+}
+
+}  // namespace
+
+std::string format_rule(const Rule& r) {
+    std::string s = r.verb == Verb::Allow ? "allow " : "deny ";
+    s += r.bridge.empty() ? "all" : r.bridge;
+    if (r.who.kind != Subject::Anyone)
+        s += (r.who.kind == Subject::User ? " user=" : " group=") + r.who.name;
+    return s + limit_words(r.limits);
+}
+
+std::string format_limits(const Limits& l) {
+    std::string s = "max-taps=" + (l.max_taps == kUnlimited ? std::string("unlimited")
+                                                             : std::to_string(l.max_taps));
+    s += " max-queues=" + std::to_string(l.max_queues);
+    if (l.mac.mode == MacPolicy::Fixed) s += " mac=" + format_mac_bytes(l.mac.bytes);
+    else if (l.mac.mode == MacPolicy::Prefix)
+        s += " mac-prefix=" + format_mac_bytes(l.mac.bytes, l.mac.prefix_len);
+    else s += " (MAC not pinned)";
+    return s;
+}
+
+std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_view bridge,
+                                 const Requester& who, const std::vector<bool>* file_ok) {
+    std::vector<std::string> out;
+    Decision d = decide(rules, bridge, &who, file_ok);
+    for (const Rule& r : rules) {
+        if (!r.bridge.empty() && r.bridge != bridge) continue;
+        std::string line = where(r) + ": " + format_rule(r) + ": ";
+        Applies a = applies(r, bridge, &who);
+        if (file_ok && !(*file_ok)[static_cast<std::size_t>(r.file_index)])
+            line += "does not apply (the user cannot read this file)";
+        else if (!a.yes)
+            line += "does not apply (" + a.why + ")";
+        else if (&r == d.deciding)
+            line += std::string("applies (") + a.why + "), DECIDES";
+        else if (r.verb == Verb::Allow && d.allowed)
+            line += "applies (" + a.why + "), but a more specific or earlier allow decides";
+        else if (r.verb == Verb::Allow)
+            line += "applies (" + a.why + "), but a deny wins";
+        else
+            line += "applies (" + a.why + "), but an earlier deny decides";
+        out.push_back(std::move(line));
+    }
+    if (d.allowed)
+        out.push_back("=> allowed by " + where(*d.deciding) + ", " +
+                      format_limits(d.deciding->limits));
+    else
+        out.push_back("=> denied: " + d.reason);
+    return out;
 }
 
 Result<MacBytes> parse_mac(std::string_view text, int* len_out) {

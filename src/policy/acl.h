@@ -139,6 +139,15 @@ struct Applies {
 };
 Applies applies(const Rule& rule, std::string_view bridge, const Requester* who);
 
+// `userbridge explain`: one line per rule that names this bridge (or all),
+// saying whether it applies to `who` and why, then the decision and the
+// limits it carries. Pure, so the wording is unit-tested.
+std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_view bridge,
+                                 const Requester& who, const std::vector<bool>* file_ok);
+
+// "max-taps=2 max-queues=8 mac-prefix=52:54:00": every limit, defaults too.
+std::string format_limits(const Limits& limits);
+
 // The rule as it would be written back: "allow br0 group=vm max-taps=2".
 std::string format_rule(const Rule& rule);
 

@@ -3,13 +3,15 @@
 //
 // Nothing is stored: a user's usage is read off the live taps themselves
 // (their TUNSETOWNER owner and their bridge), so a VM that dies frees its
-// share at once and nothing can go stale. Concurrent requests are ordered by
-// the kernel itself: ifindexes are handed out in increasing order, and a
-// request counts its own tap's rank among the user's taps that are on the
-// bridge or not yet on any bridge (a concurrent request still setting up).
-// A tap is kept only if its rank is within the quota, so however requests
-// interleave, the k-th kept tap saw the k-1 before it and no more than
-// max-taps survive. No lock file exists that another user could hold.
+// share at once and nothing can go stale. Requests of one user are
+// serialized by their quota lock (net::take_quota_lock, a device only a
+// privileged process can make, dropped by the kernel when its holder dies).
+// Within that, a request counts its own tap's rank, by ifindex, among the
+// user's taps that are on the bridge or on none yet, and keeps it only if
+// the rank is within the quota. (Without the lock that ranking alone is not
+// enough: a tap is made and given its owner by two separate ioctls, and a
+// count between the two misses it. Measured: 3 of 16 concurrent grants
+// under a quota of 2.)
 #pragma once
 
 #include <sys/types.h>

@@ -1,0 +1,246 @@
+#include "cli/admin.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "net/rtnl.h"
+#include "policy/acl.h"
+#include "policy/ifname.h"
+#include "policy/loader.h"
+#include "protocol/tap_label.h"
+
+namespace ub::cli {
+
+namespace {
+
+void out(const std::string& line) { std::printf("%s\n", line.c_str()); }
+
+int fail(const std::string& msg, int code = 1) {
+    std::fprintf(stderr, "userbridge: %s\n", msg.c_str());
+    return code;
+}
+
+// A user's ids as the kernel would give them at login: uid, primary gid and
+// the groups the group database lists them in.
+struct Account {
+    std::string name;
+    policy::Credentials creds;
+    policy::Requester requester() const {
+        policy::Requester r{creds.uid, {creds.gid}};
+        r.gids.insert(r.gids.end(), creds.groups.begin(), creds.groups.end());
+        return r;
+    }
+};
+
+Result<Account> account(const std::string& user) {
+    passwd pw{};
+    passwd* found = nullptr;
+    std::vector<char> buf(16384);
+    bool numeric = !user.empty() && user.find_first_not_of("0123456789") == std::string::npos;
+    int rc = numeric ? getpwuid_r(static_cast<uid_t>(std::stoul(user)), &pw, buf.data(), buf.size(), &found)
+                     : getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found);
+    if (rc != 0 || !found) return Error::msg("no such user: " + policy::printable(user));
+    Account a{found->pw_name, {found->pw_uid, found->pw_gid, {}}};
+    int n = 256;
+    std::vector<gid_t> groups(static_cast<std::size_t>(n));
+    if (getgrouplist(found->pw_name, found->pw_gid, groups.data(), &n) < 0) {
+        groups.resize(static_cast<std::size_t>(n));
+        if (getgrouplist(found->pw_name, found->pw_gid, groups.data(), &n) < 0) n = 0;
+    }
+    groups.resize(static_cast<std::size_t>(std::max(n, 0)));
+    a.creds.groups = std::move(groups);
+    return a;
+}
+
+// The caller, with the groups their process really has.
+Account self() {
+    Account a{"", {getuid(), getgid(), {}}};
+    int n = getgroups(0, nullptr);
+    if (n > 0) {
+        a.creds.groups.resize(static_cast<std::size_t>(n));
+        if (getgroups(n, a.creds.groups.data()) < 0) a.creds.groups.clear();
+    }
+    passwd pw{};
+    passwd* found = nullptr;
+    std::vector<char> buf(16384);
+    if (getpwuid_r(a.creds.uid, &pw, buf.data(), buf.size(), &found) == 0 && found)
+        a.name = found->pw_name;
+    else
+        a.name = std::to_string(a.creds.uid);
+    return a;
+}
+
+// "--key=value" or "--key value".
+bool take(const std::vector<std::string>& argv, std::size_t& i, const std::string& key,
+          std::string& value) {
+    const std::string& a = argv[i];
+    if (a.rfind(key + "=", 0) == 0) {
+        value = a.substr(key.size() + 1);
+        return true;
+    }
+    if (a == key && i + 1 < argv.size()) {
+        value = argv[++i];
+        return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+int cmd_check(const std::vector<std::string>& argv, const std::string& default_acl) {
+    std::string path = default_acl;
+    for (const std::string& a : argv) {
+        if (a == "--help" || a == "-h") {
+            out("Usage: userbridge check [FILE]\n"
+                "Checks an ACL file and everything it includes, as the helper would read it,\n"
+                "and reports every problem as FILE:LINE. Default FILE: " + default_acl + ".\n"
+                "Exit status 0 when the configuration is valid, 1 otherwise.");
+            return 0;
+        }
+        if (!a.empty() && a[0] == '-') return fail("check: unknown option '" + policy::printable(a) + "'", 2);
+        path = a;
+    }
+    std::vector<std::string> problems;
+    policy::LoadOptions opt;
+    opt.problems = &problems;
+    Result<policy::Policy> p = policy::load(path, opt);
+    if (!p.ok()) problems.push_back(p.error().message());
+    for (const std::string& e : problems) std::fprintf(stderr, "error: %s\n", e.c_str());
+    if (p.ok()) {
+        for (const std::string& w : p->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+        for (const std::string& s : p->skipped)
+            std::fprintf(stderr, "note: include skipped, as the helper would for this user: %s\n",
+                         s.c_str());
+    }
+    if (!problems.empty()) {
+        std::fprintf(stderr, "%s: %zu problem%s; the helper would refuse every request\n",
+                     path.c_str(), problems.size(), problems.size() == 1 ? "" : "s");
+        return 1;
+    }
+    out(path + ": OK (" + std::to_string(p->rules.size()) + " rules in " +
+        std::to_string(p->files.size()) + " file" + (p->files.size() == 1 ? "" : "s") + ")");
+    return 0;
+}
+
+int cmd_explain(const std::vector<std::string>& argv, const std::string& default_acl) {
+    std::string user, bridge, vm, path = default_acl;
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+        if (argv[i] == "--help" || argv[i] == "-h") {
+            out("Usage: userbridge explain [--user=USER] --br=BRIDGE [--vm=NAME] [--config=FILE]\n"
+                "Says which ACL rules apply to USER (default: you) on BRIDGE, which one\n"
+                "decides and why, and the limits and guest MAC it gives. USER's view of the\n"
+                "files is applied: an include they cannot read does not count for them.");
+            return 0;
+        }
+        if (take(argv, i, "--user", user) || take(argv, i, "--br", bridge) ||
+            take(argv, i, "--vm", vm) || take(argv, i, "--config", path))
+            continue;
+        return fail("explain: unknown argument '" + policy::printable(argv[i]) + "'", 2);
+    }
+    if (bridge.empty()) return fail("explain: --br=BRIDGE is required", 2);
+    if (std::string why = policy::ifname_problem(bridge); !why.empty())
+        return fail("bridge name '" + policy::printable(bridge) + "' " + why, 2);
+    if (std::string why = policy::vm_name_problem(vm); !why.empty())
+        return fail("VM name '" + policy::printable(vm) + "' " + why, 2);
+    Result<Account> who = user.empty() ? Result<Account>(self()) : account(user);
+    if (!who.ok()) return fail(who.error().message());
+
+    Result<policy::Policy> p = policy::load(path);
+    if (!p.ok()) return fail(p.error().message() + " (every request is refused until it is fixed)");
+    Result<std::vector<bool>> readable = policy::readable_files(*p, who->creds);
+    if (!readable.ok()) {
+        out(who->name + " cannot read " + path + ": every request of theirs is refused");
+        return 0;
+    }
+    out("user " + who->name + " (uid " + std::to_string(who->creds.uid) + "), bridge " + bridge +
+        ":");
+    policy::Requester req = who->requester();
+    for (const std::string& line : policy::explain(p->rules, bridge, req, &*readable))
+        out("  " + line);
+    policy::Decision d = policy::decide(p->rules, bridge, &req, &*readable);
+    Result<policy::Terms> t = policy::terms_of(d, who->creds.uid, vm, bridge, 1);
+    if (d.allowed && t.ok() && t->has_mac)
+        out("  guest MAC" + std::string(vm.empty() ? "" : " for VM " + vm) + ": " +
+            policy::format_mac_bytes(t->guest_mac) + " (frames from any other are dropped)");
+    for (const std::string& w : p->warnings) out("  warning: " + w);
+    return 0;
+}
+
+int cmd_status(const std::vector<std::string>& argv, const std::string& default_acl) {
+    for (const std::string& a : argv) {
+        if (a == "--help" || a == "-h") {
+            out("Usage: userbridge status\n"
+                "For you: the bridges the ACL lets you use and with what limits, the taps\n"
+                "you hold now, and how much of each quota is used and left.");
+            return 0;
+        }
+        return fail("status: unknown argument '" + policy::printable(a) + "'", 2);
+    }
+    Account me = self();
+    policy::Requester req = me.requester();
+    // Read as the caller, like the helper: their view of the includes.
+    Result<policy::Policy> p = policy::load(default_acl);
+    Result<net::Rtnl> rtnl = net::Rtnl::open();
+    if (!rtnl.ok()) return fail(rtnl.error().message());
+    Result<std::vector<net::LinkInfo>> bridges = rtnl->list_links("bridge");
+    Result<std::vector<net::LinkInfo>> taps = rtnl->list_links("tun");
+    if (!bridges.ok()) return fail(bridges.error().message());
+    if (!taps.ok()) return fail(taps.error().message());
+    std::map<int, std::string> name_of;
+    for (const net::LinkInfo& b : *bridges) name_of[b.ifindex] = b.name;
+
+    out("user " + me.name + " (uid " + std::to_string(me.creds.uid) + ")");
+    std::map<std::string, int> held;  // bridge name -> taps held there
+    std::vector<std::string> tap_lines;
+    for (const net::LinkInfo& t : *taps) {
+        if (t.tun_owner != static_cast<long long>(me.creds.uid)) continue;
+        std::string br = t.master && name_of.count(t.master) ? name_of[t.master] : "";
+        if (!br.empty()) ++held[br];
+        std::string line = "  " + t.name + "  bridge " + (br.empty() ? "(none)" : br);
+        if (auto label = protocol::parse_label(t.alias)) {
+            if (!label->vm.empty()) line += "  vm " + label->vm;
+            if (label->mac) line += "  guest MAC " + policy::format_mac_bytes(*label->mac) + " (pinned)";
+            if (label->queues > 1) line += "  queues " + std::to_string(label->queues);
+        }
+        tap_lines.push_back(line);
+    }
+
+    if (!p.ok()) {
+        out("bridges: none (the ACL cannot be used: " + p.error().message() + ")");
+    } else {
+        // Bridges that exist here, and those the ACL names.
+        std::set<std::string> present, names;
+        for (const net::LinkInfo& b : *bridges) present.insert(b.name);
+        names = present;
+        for (const policy::Rule& r : p->rules)
+            if (!r.bridge.empty()) names.insert(r.bridge);
+        out("bridges you may use:");
+        bool any = false;
+        for (const std::string& br : names) {
+            policy::Decision d = policy::decide(p->rules, br, &req);
+            if (!d.allowed) continue;
+            any = true;
+            policy::Limits l = d.limits();
+            std::string line = "  " + br + (present.count(br) ? "" : " (does not exist now)");
+            line += "  " + policy::format_limits(l) + "  (" + policy::where(*d.deciding) + ")";
+            int used = held.count(br) ? held[br] : 0;
+            line += "  taps: " + std::to_string(used) + " held";
+            if (l.max_taps != policy::kUnlimited)
+                line += ", " + std::to_string(std::max(0, l.max_taps - used)) + " left";
+            out(line);
+        }
+        if (!any) out("  none");
+    }
+    out("taps you hold:");
+    if (tap_lines.empty()) out("  none");
+    for (const std::string& l : tap_lines) out(l);
+    return 0;
+}
+
+}  // namespace ub::cli
