@@ -41,6 +41,12 @@ AuditRecord begin(const char* via, const std::string& user, uid_t uid, pid_t cal
     return r;
 }
 
+namespace {
+Sink g_sink = nullptr;
+}
+
+void set_sink(Sink sink) { g_sink = sink; }
+
 void open(const char* ident) { openlog(ident, LOG_PID | LOG_NDELAY, LOG_AUTHPRIV); }
 
 void record(const AuditRecord& r) {
@@ -56,7 +62,10 @@ void record(const AuditRecord& r) {
     if (!r.rule.empty()) line += " rule=" + quoted(r.rule);
     if (!r.via.empty()) line += " via=" + r.via;
     if (!r.detail.empty()) line += " detail=" + quoted(r.detail);
-    int prio = r.event[0] == 'g' ? LOG_NOTICE : LOG_WARNING;
+    // Grants and expiries are the normal course; denials and errors are not.
+    std::string event = r.event;
+    int prio = event == "grant" || event == "expire" ? LOG_NOTICE : LOG_WARNING;
+    if (g_sink && g_sink(r, line, prio)) return;
     syslog(LOG_AUTHPRIV | prio, "%s", line.c_str());
 }
 

@@ -36,4 +36,10 @@ void open(const char* ident);
 std::string user_name(uid_t uid);
 void record(const AuditRecord& rec);
 
+// Where records go instead of syslog, when it accepts them (returns true):
+// the daemon's journald sender. `line` is the syslog text, `priority` its
+// syslog priority. Null: syslog only.
+using Sink = bool (*)(const AuditRecord& rec, const std::string& line, int priority);
+void set_sink(Sink sink);
+
 }  // namespace ub::audit

@@ -23,6 +23,7 @@
 
 #include "audit/audit.h"
 #include "base/fault.h"
+#include "daemon/journal.h"
 #include "daemon/server.h"
 #include "privilege/process.h"
 #include "privilege/seccomp.h"
@@ -143,6 +144,7 @@ int main(int argc, char** argv) {
     Result<Options> opt = parse(args);
     if (!opt.ok()) return fail(opt.error().message());
     audit::open("userbridged");
+    daemon::use_journal_if_present();
     Result<UniqueFd> fd = listener(activated, opt->socket);
     if (!fd.ok()) return fail(fd.error().message());
     if (auto r = privilege::drop_to_net_admin_keep_uid(); !r.ok()) return fail(r.error().message());

@@ -9,12 +9,15 @@
 #include <unistd.h>
 
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "audit/audit.h"
 #include "base/fault.h"
 #include "daemon/grant.h"
 #include "handover/handover.h"
+#include "net/rtnl.h"
+#include "protocol/tap_label.h"
 #include "protocol/wire.h"
 
 namespace ub::daemon {
@@ -32,8 +35,10 @@ struct Conn {
 
 class Server {
 public:
-    Server(UniqueFd listener, const ServerConfig& cfg, policy::Policy policy, UniqueFd sigfd)
-        : listener_(std::move(listener)), cfg_(cfg), policy_(std::move(policy)), sig_(std::move(sigfd)) {}
+    Server(UniqueFd listener, const ServerConfig& cfg, policy::Policy policy, UniqueFd sigfd,
+           std::optional<net::LinkMonitor> monitor)
+        : listener_(std::move(listener)), cfg_(cfg), policy_(std::move(policy)), sig_(std::move(sigfd)),
+          monitor_(std::move(monitor)) {}
     Result<void> run();
 
 private:
@@ -43,12 +48,15 @@ private:
     void finish(Conn& c, protocol::Status status, const std::string& why);
     void reload();
     void expire();
+    void on_link_events();
     int timeout_ms() const;
 
     UniqueFd listener_;
     ServerConfig cfg_;
     policy::Policy policy_;
     UniqueFd sig_;
+    std::optional<net::LinkMonitor> monitor_;      // for expiry records
+    std::map<int, audit::AuditRecord> granted_;    // live taps we granted, by ifindex
     std::map<int, Conn> conns_;          // by fd
     std::map<uid_t, unsigned> per_uid_;  // open connections
     bool stop_ = false;
@@ -130,6 +138,7 @@ void Server::on_readable(Conn& c) {
     answer(c, o.reply, fds);
     if (o.reply.status == protocol::Status::Granted) fault::at_void("after-send");
     audit::record(o.record);
+    if (o.reply.status == protocol::Status::Granted) granted_[o.ifindex] = o.record;
     // o.queues close here: the client holds the only reference now, or, if it
     // left before taking it, the tap goes with the dropped message.
 }
@@ -167,9 +176,41 @@ int Server::timeout_ms() const {
     return ms < 0 ? 0 : static_cast<int>(std::min<long long>(ms + 1, 60000));
 }
 
+// An expiry record for every tap with our label that goes away: the ones we
+// granted (with their grant's details) and the helper's alike.
+void Server::on_link_events() {
+    Result<std::vector<net::LinkInfo>> events = monitor_->read();
+    if (!events.ok()) {
+        log_line(LOG_WARNING, "link events lost, some expiry records may be missing: " +
+                                  events.error().message());
+        return;
+    }
+    for (const net::LinkInfo& l : *events) {
+        if (!l.deleted) continue;
+        std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
+        auto ours = granted_.find(l.ifindex);
+        if (ours == granted_.end() && !label) continue;
+        audit::AuditRecord rec;
+        if (ours != granted_.end()) {
+            rec = ours->second;
+            granted_.erase(ours);
+        } else {
+            rec = audit::begin("helper", audit::user_name(label->uid), label->uid, 0, "");
+            rec.tap = l.name;
+            rec.vm = label->vm;
+            rec.queues = label->queues;
+            if (label->mac) rec.guest_mac = policy::format_mac_bytes(*label->mac);
+        }
+        rec.event = "expire";
+        rec.detail = "the tap is gone (its last fd was closed)";
+        audit::record(rec);
+    }
+}
+
 Result<void> Server::run() {
     while (!stop_) {
-        std::vector<pollfd> p{{listener_.get(), POLLIN, 0}, {sig_.get(), POLLIN, 0}};
+        std::vector<pollfd> p{{listener_.get(), POLLIN, 0}, {sig_.get(), POLLIN, 0},
+                              {monitor_ ? monitor_->fd() : -1, POLLIN, 0}};
         for (const auto& [fd, c] : conns_) p.push_back({fd, POLLIN, 0});
         int n = poll(p.data(), p.size(), timeout_ms());
         if (n < 0 && errno != EINTR) return Error::sys("poll");
@@ -181,7 +222,8 @@ Result<void> Server::run() {
                     else stop_ = true;
                 }
             }
-            for (std::size_t i = 2; i < p.size(); ++i)
+            if (p[2].revents) on_link_events();
+            for (std::size_t i = 3; i < p.size(); ++i)
                 if (p[i].revents) {
                     auto it = conns_.find(p[i].fd);
                     if (it != conns_.end()) on_readable(it->second);
@@ -211,7 +253,10 @@ Result<void> serve(UniqueFd listener, const ServerConfig& config) {
     UniqueFd sigfd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!sigfd.valid()) return Error::sys("signalfd");
     if (fcntl(listener.get(), F_SETFL, O_NONBLOCK) != 0) return Error::sys("listener O_NONBLOCK");
-    Server s(std::move(listener), config, std::move(policy), std::move(sigfd));
+    std::optional<net::LinkMonitor> monitor;
+    if (Result<net::LinkMonitor> m = net::LinkMonitor::open(); m.ok()) monitor.emplace(std::move(*m));
+    else log_line(LOG_WARNING, m.error().message() + "; no expiry records");
+    Server s(std::move(listener), config, std::move(policy), std::move(sigfd), std::move(monitor));
     return s.run();
 }
 

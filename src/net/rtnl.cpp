@@ -92,12 +92,14 @@ int tun_attr_cb(const nlattr* attr, void* data) {
 // Fill a LinkInfo from an RTM_NEWLINK reply, validating attribute types.
 int link_msg_cb(const nlmsghdr* nlh, void* data) {
     auto* links = static_cast<std::vector<LinkInfo>*>(data);
-    if (!links || nlh->nlmsg_type != RTM_NEWLINK) return MNL_CB_OK;
+    if (!links || (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK))
+        return MNL_CB_OK;
     if (mnl_nlmsg_get_payload_len(nlh) < sizeof(ifinfomsg)) return MNL_CB_ERROR;
     auto* ifm = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
     const nlattr* tb[IFLA_MAX + 1] = {};
     if (mnl_attr_parse(nlh, sizeof(*ifm), link_attr_cb, tb) < 0) return MNL_CB_ERROR;
     LinkInfo* out = &links->emplace_back();
+    out->deleted = nlh->nlmsg_type == RTM_DELLINK;
 
     out->ifindex = ifm->ifi_index;
     out->flags = ifm->ifi_flags;
@@ -217,6 +219,39 @@ Result<void> Rtnl::set_up(int ifindex) {
     req.ifm->ifi_flags = IFF_UP;
     req.ifm->ifi_change = IFF_UP;
     return transact(req, nullptr);
+}
+
+Result<LinkMonitor> LinkMonitor::open() {
+    mnl_socket* nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (!nl) return Error::sys("cannot open rtnetlink monitor socket");
+    if (mnl_socket_bind(nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
+        Error e = Error::sys("cannot subscribe to link events");
+        mnl_socket_close(nl);
+        return e;
+    }
+    return LinkMonitor(nl);
+}
+
+LinkMonitor::LinkMonitor(LinkMonitor&& o) noexcept : nl_(std::exchange(o.nl_, nullptr)) {}
+
+LinkMonitor::~LinkMonitor() {
+    if (nl_) mnl_socket_close(nl_);
+}
+
+int LinkMonitor::fd() const { return mnl_socket_get_fd(nl_); }
+
+Result<std::vector<LinkInfo>> LinkMonitor::read() {
+    std::vector<LinkInfo> links;
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    for (;;) {
+        ssize_t n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return links;
+        if (n < 0) return Error::sys("link monitor");
+        // Events carry sequence 0 and port 0: the kernel's own.
+        if (mnl_cb_run(buf.data(), static_cast<std::size_t>(n), 0, 0, link_msg_cb, &links) ==
+            MNL_CB_ERROR)
+            return Error::sys("link monitor: bad message");
+    }
 }
 
 }  // namespace ub::net

@@ -29,6 +29,26 @@ struct LinkInfo {
     unsigned flags = 0;
     std::string alias;        // IFLA_IFALIAS
     long long tun_owner = -1;  // IFLA_TUN_OWNER of a tun/tap, -1 if none
+    bool deleted = false;      // from an RTM_DELLINK (LinkMonitor only)
+};
+
+// Link events as they happen (RTNLGRP_LINK), for the daemon's expiry
+// records. Non-blocking: read() returns what is queued.
+class LinkMonitor {
+public:
+    static Result<LinkMonitor> open();
+    LinkMonitor(LinkMonitor&& o) noexcept;
+    LinkMonitor& operator=(LinkMonitor&&) = delete;
+    LinkMonitor(const LinkMonitor&) = delete;
+    ~LinkMonitor();
+    int fd() const;
+    // Events queued now; an overrun (ENOBUFS) is reported as an error, and
+    // the monitor goes on with what follows.
+    Result<std::vector<LinkInfo>> read();
+
+private:
+    explicit LinkMonitor(mnl_socket* nl) : nl_(nl) {}
+    mnl_socket* nl_;
 };
 
 class Rtnl {

@@ -204,6 +204,13 @@ check "status: not the bridges denied to her" bash -c "! grep -qE '^  br(1|2) ' 
 check "status: the taps she holds, with their VM" grep -qE '^  tap[0-9]+  bridge br0  vm db' <<<"$out"
 
 # --- the same policy through userbridged --------------------------------------
+# A journald of our own: the daemon sends its records there as fields.
+JOURNAL=$T/journal
+mkdir -p /run/systemd/journal
+"$T/bin/ub-testtool" syslog-sink /run/systemd/journal/socket "$JOURNAL" &
+BACKGROUND+=($!)
+for _ in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.02; done
+touch "$JOURNAL"
 start_daemon
 client=$T/bin/userbridge-client
 check "daemon: ubalice (ubvm) may use br0" \
@@ -229,8 +236,20 @@ sleep 0.3
 as_alice "$T/bin/ub-testtool" call stream --src=52:54:00:66:66:66 --send="$marker" -- \
     "$client" --fd=3 --br=br3 >/dev/null
 check "daemon: a pinned tap drops spoofed frames too" fails wait $listener
-check "daemon grants are logged with queues and guest MAC" \
-    grep -qE "userbridged\[[0-9]+\]: event=grant user=ubalice .* guest_mac=$pinned .*via=daemon" "$SYSLOG"
+check "daemon grants go to journald as fields" grep -q '^USERBRIDGE_EVENT=grant$' "$JOURNAL"
+for field in USERBRIDGE_USER=ubalice USERBRIDGE_UID=$ALICE USERBRIDGE_BRIDGE=br3 \
+    USERBRIDGE_GUEST_MAC=$pinned USERBRIDGE_QUEUES=3 USERBRIDGE_VIA=daemon \
+    'USERBRIDGE_RULE=/etc/qemu/bridge.conf:5' 'USERBRIDGE_EVENT=deny' SYSLOG_FACILITY=10; do
+    check "journald field $field" grep -qx "$field" "$JOURNAL"
+done
+check "journald records carry the syslog line as MESSAGE" grep -q '^MESSAGE=event=grant user=ubalice' "$JOURNAL"
+sleep 0.3
+check "the daemon records the expiry of the taps it granted" \
+    grep -qE '^MESSAGE=event=expire user=ubalice uid=4711 .* bridge="br3" tap=tap[0-9]+ .*guest_mac=52:54:00:12:34:56' "$JOURNAL"
+as_bob "$T/bin/ub-testtool" call stream -- "$setuid" --vm=expiring --fd=3 --br=br1 >/dev/null
+sleep 0.3
+check "...and of taps the helper granted, from their label" \
+    grep -qE '^MESSAGE=event=expire user=ubbob uid=4712 .*tap=tap[0-9]+ vm=expiring via=helper' "$JOURNAL"
 stop_daemon
 
 finish
