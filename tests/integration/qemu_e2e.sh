@@ -4,6 +4,8 @@
 #   -netdev bridge,helper=userbridge-helper   (QEMU runs the helper itself)
 #   userbridge run ... -netdev tap,fd={fd}     (any VMM)
 #   -netdev bridge,helper=userbridge-client   (no privileged binary: userbridged)
+#   userbridge run --nic queues=2 ... fds={fds}  (a 2-queue virtio-net NIC whose
+#                                                 MAC the ACL derives and pins)
 # The tap is on the bridge while the guest runs and gone after.
 source "$(dirname "$0")/lib.sh"
 
@@ -53,6 +55,17 @@ done
 
 boot "userbridge run, -netdev tap,fd={fd}" "$T/bin/userbridge" run --helper="$T/bin/fcap-helper" -- \
     "$T/bin/qemu" -netdev tap,id=n0,fd={fd} -device virtio-net-pci,netdev=n0,mac={mac},romfile=
+
+# A 2-queue virtio-net NIC, with the MAC policy derives and the kernel
+# enforces: the guest only gets through if QEMU uses {mac}.
+acl 'allow br0 mac-prefix=52:54:00\n'
+boot "userbridge run --nic queues=2, fds={fds}, pinned {mac}" \
+    "$T/bin/userbridge" run --helper="$T/bin/setuid-helper" --vm=e2e --nic queues=2 -- \
+    "$T/bin/qemu" -netdev tap,id=n0,fds={fds} \
+    -device virtio-net-pci,netdev=n0,mq=on,vectors=6,mac={mac},romfile=
+check "...the grant had 2 queues and a pinned guest MAC" \
+    grep -qE 'event=grant user=ubalice .* vm=e2e queues=2 guest_mac=52:54:00:' "$SYSLOG"
+acl 'allow br0\n'
 
 # No privileged binary at all: QEMU runs userbridge-client, which asks the
 # daemon.
