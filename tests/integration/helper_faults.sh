@@ -6,9 +6,10 @@
 source "$(dirname "$0")/lib.sh"
 
 bridge br0
+bridge br2
 ip link add br-123456789012 type bridge  # 15 bytes: the longest valid name
 ip link set br-123456789012 up
-acl 'allow br0\nallow br-123456789012\n'
+acl 'allow br0\nallow br-123456789012\nallow br2 max-taps=3 mac=52:54:00:00:00:09\n'
 F=$T/bin/faulty-helper
 call() { as_alice "$T/bin/ub-testtool" call stream -- "$@"; }
 no_taps() { test -z "$(taps)"; }
@@ -28,6 +29,21 @@ for point in after-create after-mtu after-mac after-attach after-up before-send;
     killed "kill@$point" 137 as_alice env UB_FAULT=kill@$point \
          "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br0
 done
+# The same with a quota and a pinned MAC: the lock, the count, the label and
+# the filter are steps too. A dead helper's lock device (a tun) would show
+# in taps() as well.
+for point in after-lock after-create after-quota after-mtu after-mac after-alias after-pin \
+    after-attach after-up; do
+    refused "policy rule: fail@$point" "injected failure at $point" as_alice env UB_FAULT=fail@$point \
+         "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br2
+    killed "policy rule: kill@$point" 137 as_alice env UB_FAULT=kill@$point \
+         "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br2
+done
+check "after all that, the quota is whole: 3 taps at once" bash -c '
+    for i in 1 2 3; do
+        setpriv --reuid='$ALICE' --regid='$ALICE' --clear-groups -- "'$T'/bin/ub-testtool" call stream --hold=1500 -- "'$F'" --fd=3 --br=br2 >"'$T'/h.$i" &
+    done; wait; test "$(cat "'$T'"/h.* | grep -c tap=tap)" = 3'
+
 # Killed right after sending: the caller holds the fd but the helper failed;
 # userbridge run must report it and drop the tap. (userbridge run gives the
 # helper an empty environment, so a wrapper sets UB_FAULT.)
