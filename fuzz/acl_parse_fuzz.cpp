@@ -1,19 +1,30 @@
-// libFuzzer: the ACL grammar and decision on arbitrary bytes.
+// libFuzzer: the ACL grammar (QEMU's and our options), the decision, the
+// explanation, the terms and the MAC derivation on arbitrary bytes; and the
+// tap label parser on the same bytes, since both read text from outside.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "policy/acl.h"
+#include "protocol/tap_label.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view text(reinterpret_cast<const char*>(data), size);
+    if (auto label = ub::protocol::parse_label(text)) (void)ub::protocol::format_label(*label);
+    std::vector<std::string> problems;
+    (void)ub::policy::parse_each(text, "fuzz.conf", [](ub::policy::Line&&) {}, &problems);
     auto lines = ub::policy::parse(text, "fuzz.conf");
     if (!lines.ok()) return 0;
     std::vector<ub::policy::Rule> rules;
     auto name = std::make_shared<const std::string>("fuzz.conf");
     for (const auto& l : *lines)
         if (l.verb != ub::policy::Verb::Include)
-            rules.push_back({l.verb, l.arg == "all" ? "" : l.arg, name, l.lineno});
-    (void)ub::policy::decide(rules, "br0");
+            rules.push_back({l.verb, l.arg == "all" ? "" : l.arg, name, l.lineno, 0, l.who, l.limits});
+    ub::policy::Requester who{4711, {4711, 4800}};
+    ub::policy::Decision d = ub::policy::decide(rules, "br0", &who);
+    (void)ub::policy::explain(rules, "br0", who, nullptr);
+    if (auto t = ub::policy::terms_of(d, 4711, "vm", "br0", 2); t.ok())
+        (void)ub::policy::format_limits(t->limits);
+    for (const auto& r : rules) (void)ub::policy::format_rule(r);
     return 0;
 }
