@@ -24,6 +24,7 @@ packages=(
     busybox-static    # the tiny test guest's userland
     cpio kmod         # packing the guest's initramfs, resolving its modules
     gnuplot-nox       # the benchmark's plots
+    man-db            # the install test renders the man pages
 )
 
 missing=()
