@@ -61,6 +61,25 @@ TEST(HelperArgs, Refusals) {
     EXPECT_EQ(bad({"--br=a\nb", "--fd=3"}), "bridge name 'a\\x0ab' contains whitespace");
 }
 
+TEST(HelperArgs, OurExtensions) {
+    Args a = ok({"--queues=4", "--vm=web-1.lab", "--br=br0", "--fd=3"});
+    EXPECT_EQ(a.queues, 4);
+    EXPECT_EQ(a.vm_name, "web-1.lab");
+    EXPECT_EQ(ok({"--br=br0", "--fd=3"}).queues, 1);  // QEMU's call: one queue
+    EXPECT_EQ(bad({"--queues=0", "--br=br0", "--fd=3"}), "--queues=0: expected 1 to 64");
+    EXPECT_EQ(bad({"--queues=65", "--br=br0", "--fd=3"}), "--queues=65: expected 1 to 64");
+    EXPECT_EQ(bad({"--queues=+2", "--br=br0", "--fd=3"}), "--queues=+2: expected 1 to 64");
+    EXPECT_EQ(bad({"--queues=", "--br=br0", "--fd=3"}), "--queues=: expected 1 to 64");
+    EXPECT_EQ(bad({"--queues=2", "--queues=2", "--br=br0", "--fd=3"}), "--queues given more than once");
+    EXPECT_EQ(bad({"--vm=a b", "--br=br0", "--fd=3"}),
+              "VM name 'a b' may hold only letters, digits and . _ - + @ :");
+    EXPECT_EQ(bad({"--vm=x=y", "--br=br0", "--fd=3"}),
+              "VM name 'x=y' may hold only letters, digits and . _ - + @ :");
+    EXPECT_EQ(bad({"--vm=" + std::string(64, 'a'), "--br=br0", "--fd=3"}),
+              "VM name '" + std::string(64, 'a') + "' is longer than 63 bytes");
+    EXPECT_EQ(bad({"--vm=a", "--vm=b", "--br=br0", "--fd=3"}), "--vm given more than once");
+}
+
 TEST(HelperArgs, FdMustBeAPlainNumber) {
     EXPECT_EQ(bad({"--br=br0", "--fd="}), "--fd needs a number");
     EXPECT_EQ(bad({"--br=br0", "--fd=-1"}), "--fd=-1 is not a decimal number");
