@@ -65,27 +65,13 @@ Result<Rtnl> Rtnl::open() {
 
 namespace {
 
-int link_attr_cb(const nlattr* attr, void* data) {
+// Collects the attributes of one nesting level into tb[0..Max], skipping
+// types this kernel header does not know (newer kernels add some).
+template <int Max>
+int attr_cb(const nlattr* attr, void* data) {
     auto* tb = static_cast<const nlattr**>(data);
-    int type = mnl_attr_get_type(attr);
-    if (mnl_attr_type_valid(attr, IFLA_MAX) < 0) return MNL_CB_OK;
-    tb[type] = attr;
-    return MNL_CB_OK;
-}
-
-int info_attr_cb(const nlattr* attr, void* data) {
-    auto* tb = static_cast<const nlattr**>(data);
-    int type = mnl_attr_get_type(attr);
-    if (mnl_attr_type_valid(attr, IFLA_INFO_MAX) < 0) return MNL_CB_OK;
-    tb[type] = attr;
-    return MNL_CB_OK;
-}
-
-int tun_attr_cb(const nlattr* attr, void* data) {
-    auto* tb = static_cast<const nlattr**>(data);
-    int type = mnl_attr_get_type(attr);
-    if (mnl_attr_type_valid(attr, IFLA_TUN_MAX) < 0) return MNL_CB_OK;
-    tb[type] = attr;
+    if (mnl_attr_type_valid(attr, Max) < 0) return MNL_CB_OK;
+    tb[mnl_attr_get_type(attr)] = attr;
     return MNL_CB_OK;
 }
 
@@ -97,7 +83,7 @@ int link_msg_cb(const nlmsghdr* nlh, void* data) {
     if (mnl_nlmsg_get_payload_len(nlh) < sizeof(ifinfomsg)) return MNL_CB_ERROR;
     auto* ifm = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
     const nlattr* tb[IFLA_MAX + 1] = {};
-    if (mnl_attr_parse(nlh, sizeof(*ifm), link_attr_cb, tb) < 0) return MNL_CB_ERROR;
+    if (mnl_attr_parse(nlh, sizeof(*ifm), attr_cb<IFLA_MAX>, tb) < 0) return MNL_CB_ERROR;
     LinkInfo* out = &links->emplace_back();
     out->deleted = nlh->nlmsg_type == RTM_DELLINK;
 
@@ -115,14 +101,14 @@ int link_msg_cb(const nlmsghdr* nlh, void* data) {
     }
     if (tb[IFLA_LINKINFO]) {
         const nlattr* info[IFLA_INFO_MAX + 1] = {};
-        if (mnl_attr_parse_nested(tb[IFLA_LINKINFO], info_attr_cb, info) < 0)
+        if (mnl_attr_parse_nested(tb[IFLA_LINKINFO], attr_cb<IFLA_INFO_MAX>, info) < 0)
             return MNL_CB_ERROR;
         if (info[IFLA_INFO_KIND] &&
             mnl_attr_validate(info[IFLA_INFO_KIND], MNL_TYPE_NUL_STRING) == 0)
             out->kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
         if (out->kind == "tun" && info[IFLA_INFO_DATA]) {
             const nlattr* tun[IFLA_TUN_MAX + 1] = {};
-            if (mnl_attr_parse_nested(info[IFLA_INFO_DATA], tun_attr_cb, tun) < 0)
+            if (mnl_attr_parse_nested(info[IFLA_INFO_DATA], attr_cb<IFLA_TUN_MAX>, tun) < 0)
                 return MNL_CB_ERROR;
             if (tun[IFLA_TUN_OWNER] && mnl_attr_validate(tun[IFLA_TUN_OWNER], MNL_TYPE_U32) == 0)
                 out->tun_owner = mnl_attr_get_u32(tun[IFLA_TUN_OWNER]);
