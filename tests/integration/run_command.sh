@@ -83,7 +83,8 @@ refused "placeholder for a NIC not requested" "placeholder {fd1} refers to NIC 1
 refused "command missing" "cannot run /nonexistent: No such file or directory" run --helper="$H" -- /nonexistent
 refused "no command" "missing COMMAND" run --helper="$H"
 refused "bad bridge name" "bridge name 'br0/x' contains '/'" run --helper="$H" --br=br0/x -- true
-refused "unknown --nic key" "unknown --nic option 'queues'" run --helper="$H" --nic queues=2 -- true
+refused "unknown --nic key" "unknown --nic option 'mq'" run --helper="$H" --nic mq=2 -- true
+refused "--nic queues out of range" "--nic queues=65: expected 1 to 64" run --helper="$H" --nic queues=65 -- true
 refused "relative helper path" "--helper needs an absolute path" run --helper=helper -- true
 refused "unknown subcommand" "unknown command 'fly'" as_alice "$UB" fly
 check "userbridge --help" grep -q '^Usage: userbridge' <(as_alice "$UB" --help)
