@@ -15,8 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     (void)ub::cli::parse_run_args(argv, "/usr/libexec/userbridge-helper");
     static const std::vector<ub::cli::NicValues> nics = {
-        {6, "tap0", "52:00:00:00:00:01", "fe:00:00:00:00:01", 1500},
-        {7, "tap1", "52:00:00:00:00:02", "fe:00:00:00:00:02", 9000}};
+        {6, "tap0", "52:00:00:00:00:01", "fe:00:00:00:00:01", 1500, "6", 1},
+        {7, "tap1", "52:00:00:00:00:02", "fe:00:00:00:00:02", 9000, "7:8", 2}};
     for (const std::string& a : argv) (void)ub::cli::substitute(a, nics);
     return 0;
 }
