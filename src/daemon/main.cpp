@@ -23,6 +23,7 @@
 
 #include "audit/audit.h"
 #include "base/fault.h"
+#include "base/number.h"
 #include "daemon/journal.h"
 #include "daemon/server.h"
 #include "privilege/process.h"
@@ -51,10 +52,10 @@ int fail(const std::string& m) {
 }
 
 Result<unsigned> number(const std::string& flag, const std::string& v, unsigned lo, unsigned hi) {
-    if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoul(v) < lo || std::stoul(v) > hi)
+    auto n = parse_decimal(v, hi);
+    if (!n || *n < lo)
         return Error::msg(flag + " must be a number from " + std::to_string(lo) + " to " + std::to_string(hi));
-    return static_cast<unsigned>(std::stoul(v));
+    return static_cast<unsigned>(*n);
 }
 
 Result<Options> parse(const std::vector<std::string>& args) {
