@@ -127,27 +127,30 @@ constexpr const char* kTable =
     "add rule bridge userbridge prerouting"
     " iif @pinned iif . arp saddr ether != @allowed counter drop\n";
 
-// Deletes elements of dead taps. Another helper may collect the same ones
-// at the same time, so failures here are not errors.
-void collect_stale(Nft& nft) {
-    for (const char* set : {"pinned", "allowed"}) {
-        Result<std::string> text = nft.list(std::string("list set bridge userbridge ") + set);
-        if (!text.ok()) continue;
-        for (const std::string& e : set_elements(*text))
-            if (is_stale_element(e))
-                (void)nft.run(std::string("delete element bridge userbridge ") + set + " { " + e +
-                              " }");
-    }
+// Deletes the elements of dead taps from `set`, whose listing is `text`.
+// Another helper may collect the same ones at the same time, so failures
+// here are not errors.
+void collect_stale(Nft& nft, const char* set, const std::string& text) {
+    for (const std::string& e : set_elements(text))
+        if (is_stale_element(e))
+            (void)nft.run(std::string("delete element bridge userbridge ") + set + " { " + e + " }");
 }
 
 }  // namespace
 
 Result<void> pin_mac(Nft& nft, const std::string& ifname, const Mac& mac) {
-    if (Result<void> made = nft.run(kTable); !made.ok()) {
-        // EEXIST is the normal case; anything else shows in the listing below.
-        if (!nft.list("list table bridge userbridge").ok()) return made.error();
+    // The listings the collector needs also say whether the table exists:
+    // it is made only by the first pin (on this host, in this namespace).
+    Result<std::string> pinned = nft.list("list set bridge userbridge pinned");
+    if (!pinned.ok()) {
+        // A helper racing us may make it first; our batch then fails whole.
+        Result<void> made = nft.run(kTable);
+        if (!made.ok() && !nft.list("list set bridge userbridge pinned").ok()) return made.error();
+    } else {
+        collect_stale(nft, "pinned", *pinned);
+        if (Result<std::string> allowed = nft.list("list set bridge userbridge allowed"); allowed.ok())
+            collect_stale(nft, "allowed", *allowed);
     }
-    collect_stale(nft);
     // ifname is the kernel's "tapN" and the MAC our own formatting: nothing
     // from the caller reaches nft's parser.
     std::string tap = "\"" + ifname + "\"";
