@@ -1,18 +1,15 @@
 #include "audit/audit.h"
 
-#include <pwd.h>
 #include <syslog.h>
 
+#include "policy/accounts.h"
 #include "policy/ifname.h"
 
 namespace ub::audit {
 
 std::string user_name(uid_t uid) {
-    passwd pw{};
-    passwd* found = nullptr;
-    char buf[4096];
-    if (getpwuid_r(uid, &pw, buf, sizeof buf, &found) != 0 || !found) return "?";
-    return policy::printable(found->pw_name, 32);
+    std::optional<policy::Account> a = policy::account_by_uid(uid);
+    return a ? policy::printable(a->name, 32) : "?";
 }
 
 namespace {

@@ -1,7 +1,5 @@
 #include "cli/admin.h"
 
-#include <grp.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,7 +7,9 @@
 #include <map>
 #include <set>
 
+#include "base/number.h"
 #include "net/rtnl.h"
+#include "policy/accounts.h"
 #include "policy/acl.h"
 #include "policy/ifname.h"
 #include "policy/loader.h"
@@ -26,54 +26,30 @@ int fail(const std::string& msg, int code = 1) {
     return code;
 }
 
-// A user's ids as the kernel would give them at login: uid, primary gid and
-// the groups the group database lists them in.
+// A user as the policy sees them: their name, and their ids and groups.
 struct Account {
     std::string name;
     policy::Credentials creds;
-    policy::Requester requester() const {
-        policy::Requester r{creds.uid, {creds.gid}};
-        r.gids.insert(r.gids.end(), creds.groups.begin(), creds.groups.end());
-        return r;
-    }
+    policy::Requester requester() const { return policy::requester_of(creds); }
 };
 
+// As a login session would have them: the groups from the group database.
 Result<Account> account(const std::string& user) {
-    passwd pw{};
-    passwd* found = nullptr;
-    std::vector<char> buf(16384);
-    bool numeric = !user.empty() && user.find_first_not_of("0123456789") == std::string::npos;
-    int rc = numeric ? getpwuid_r(static_cast<uid_t>(std::stoul(user)), &pw, buf.data(), buf.size(), &found)
-                     : getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found);
-    if (rc != 0 || !found) return Error::msg("no such user: " + policy::printable(user));
-    Account a{found->pw_name, {found->pw_uid, found->pw_gid, {}}};
-    int n = 256;
-    std::vector<gid_t> groups(static_cast<std::size_t>(n));
-    if (getgrouplist(found->pw_name, found->pw_gid, groups.data(), &n) < 0) {
-        groups.resize(static_cast<std::size_t>(n));
-        if (getgrouplist(found->pw_name, found->pw_gid, groups.data(), &n) < 0) n = 0;
-    }
-    groups.resize(static_cast<std::size_t>(std::max(n, 0)));
-    a.creds.groups = std::move(groups);
-    return a;
+    auto uid = parse_decimal(user, 4294967294LL);  // all digits: a uid, as chown(1) takes it
+    std::optional<policy::Account> a =
+        uid ? policy::account_by_uid(static_cast<uid_t>(*uid)) : policy::account_by_name(user);
+    if (!a) return Error::msg("no such user: " + policy::printable(user));
+    return Account{a->name, {a->uid, a->gid, policy::database_groups(*a)}};
 }
 
 // The caller, with the groups their process really has.
 Account self() {
-    Account a{"", {getuid(), getgid(), {}}};
-    int n = getgroups(0, nullptr);
-    if (n > 0) {
-        a.creds.groups.resize(static_cast<std::size_t>(n));
-        if (getgroups(n, a.creds.groups.data()) < 0) a.creds.groups.clear();
-    }
-    passwd pw{};
-    passwd* found = nullptr;
-    std::vector<char> buf(16384);
-    if (getpwuid_r(a.creds.uid, &pw, buf.data(), buf.size(), &found) == 0 && found)
-        a.name = found->pw_name;
-    else
-        a.name = std::to_string(a.creds.uid);
-    return a;
+    Account me{"", {getuid(), getgid(), {}}};
+    if (Result<std::vector<gid_t>> groups = policy::process_groups(); groups.ok())
+        me.creds.groups = std::move(*groups);
+    std::optional<policy::Account> a = policy::account_by_uid(me.creds.uid);
+    me.name = a ? a->name : std::to_string(me.creds.uid);
+    return me;
 }
 
 // "--key=value" or "--key value".

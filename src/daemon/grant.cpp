@@ -1,33 +1,22 @@
 #include "daemon/grant.h"
 
-#include <grp.h>
-#include <pwd.h>
-
 #include <vector>
 
 #include "base/fault.h"
 #include "protocol/tap_label.h"
 #include "net/bridge_port.h"
+#include "policy/accounts.h"
 #include "policy/ifname.h"
 
 namespace ub::daemon {
 
 policy::Credentials credentials_of(const Peer& peer, std::string& user_name) {
     policy::Credentials who{peer.uid, peer.gid, {}};
-    passwd pw{};
-    passwd* found = nullptr;
-    char buf[4096];
+    std::optional<policy::Account> account = policy::account_by_uid(peer.uid);
     user_name.assign(1, '?');
-    if (getpwuid_r(peer.uid, &pw, buf, sizeof buf, &found) != 0 || !found) return who;
-    user_name = policy::printable(found->pw_name, 32);
-    int n = 64;
-    std::vector<gid_t> groups(static_cast<std::size_t>(n));
-    if (getgrouplist(found->pw_name, found->pw_gid, groups.data(), &n) < 0 && n > 64) {
-        groups.resize(static_cast<std::size_t>(std::min(n, 65536)));
-        if (getgrouplist(found->pw_name, found->pw_gid, groups.data(), &n) < 0) n = 0;
-    }
-    groups.resize(static_cast<std::size_t>(std::max(n, 0)));
-    who.groups = std::move(groups);
+    if (!account) return who;
+    user_name = policy::printable(account->name, 32);
+    who.groups = policy::database_groups(*account);
     return who;
 }
 
@@ -59,8 +48,7 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
 
     Result<std::vector<bool>> readable = policy::readable_files(policy, who);
     if (!readable.ok()) return refuse(std::move(o), protocol::Status::Denied, readable.error().message());
-    policy::Requester requester{who.uid, {who.gid}};
-    requester.gids.insert(requester.gids.end(), who.groups.begin(), who.groups.end());
+    policy::Requester requester = policy::requester_of(who);
     policy::Decision d = policy::decide(policy.rules, req.bridge, &requester, &*readable);
     if (d.deciding) o.record.rule = policy::where(*d.deciding);
     auto deny = [&](const std::string& why) {

@@ -12,7 +12,6 @@
 //   hand over  handover/handover.h  SCM_RIGHTS, then audit and exit 0
 // The process runs with CAP_NET_ADMIN only from "drop" on, as the caller's
 // uid, so an ACL include the caller cannot read is one they are not granted.
-#include <grp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +25,7 @@
 #include "audit/audit.h"
 #include "base/fault.h"
 #include "net/bridge_port.h"
+#include "policy/accounts.h"
 #include "policy/loader.h"
 #include "privilege/process.h"
 #include "privilege/seccomp.h"
@@ -54,13 +54,8 @@ int fail(const Error& e, int code = kExitFailure) {
 // Who the caller is to the policy: the ids and groups the kernel gave us,
 // the same ones it checks the ACL files' permissions against.
 Result<policy::Requester> requester() {
-    policy::Requester who{getuid(), {getgid()}};
-    int n = getgroups(0, nullptr);
-    if (n < 0) return Error::sys("cannot read the caller's groups");
-    std::vector<gid_t> groups(static_cast<std::size_t>(n));
-    if (n > 0 && getgroups(n, groups.data()) < 0) return Error::sys("cannot read the caller's groups");
-    who.gids.insert(who.gids.end(), groups.begin(), groups.end());
-    return who;
+    std::vector<gid_t> groups = UB_TRY(policy::process_groups());
+    return policy::requester_of({getuid(), getgid(), std::move(groups)});
 }
 
 Result<policy::Decision> decide(const std::string& bridge, const policy::Requester& who,

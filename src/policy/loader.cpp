@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +10,7 @@
 #include <utility>
 
 #include "base/fd.h"
+#include "policy/accounts.h"
 
 namespace ub::policy {
 
@@ -173,11 +173,8 @@ std::string resolve_include(const std::string& including_file, const std::string
 namespace {
 
 long long nss_user_id(const std::string& name) {
-    passwd pw{};
-    passwd* found = nullptr;
-    std::vector<char> buf(16384);
-    if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) return -1;
-    return found->pw_uid;
+    std::optional<Account> a = account_by_name(name);
+    return a ? static_cast<long long>(a->uid) : -1;
 }
 
 long long nss_group_id(const std::string& name) {

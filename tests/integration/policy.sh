@@ -190,6 +190,10 @@ out=$("$ub" explain --user=ubbob --br=br3 --vm=web)
 check "explain: the derived MAC for a VM is the one the helper pins" \
     grep -qF "guest MAC for VM web: ${web1#mac=}" <<<"$out"
 refused "explain: an unknown user" "no such user: nobody-here" "$ub" explain --user=nobody-here --br=br0
+refused "explain: a uid beyond any uid" "no such user: 99999999999999999999" \
+    "$ub" explain --user=99999999999999999999 --br=br0
+check "explain: a numeric uid names the user" \
+    grep -q "^user ubalice (uid $ALICE), bridge br0:" <("$ub" explain --user=$ALICE --br=br0)
 refused "explain: a bad bridge name" "bridge name 'a/b' contains '/'" "$ub" explain --br=a/b
 refused "explain: no bridge" "explain: --br=BRIDGE is required" "$ub" explain
 as_alice "$T/bin/ub-testtool" call stream --hold=1500 -- "$setuid" --vm=db --fd=3 --br=br0 >/dev/null &

@@ -1,0 +1,40 @@
+// Users and groups, from the system's databases (NSS) and from the kernel:
+// the one place the loader, the daemon, the audit records and the CLI look
+// them up. Reads files (through NSS), so callers under a seccomp filter
+// either allow that (the daemon) or call it before the filter (the helper).
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "policy/acl.h"
+#include "policy/loader.h"
+
+namespace ub::policy {
+
+struct Account {
+    std::string name;  // as the database has it, unfiltered
+    uid_t uid;
+    gid_t gid;  // primary group
+};
+
+std::optional<Account> account_by_uid(uid_t uid);
+std::optional<Account> account_by_name(const std::string& name);
+
+// The groups the group database lists `account` in, its primary group
+// included (getgrouplist): what a login session of theirs would have.
+std::vector<gid_t> database_groups(const Account& account);
+
+// This process's supplementary groups (getgroups): what the kernel checks
+// file permissions against.
+Result<std::vector<gid_t>> process_groups();
+
+// Credentials as decide() takes them: the uid, and the primary and
+// supplementary groups in one list.
+Requester requester_of(const Credentials& who);
+
+}  // namespace ub::policy
