@@ -173,21 +173,37 @@ bool Requester::in_group(gid_t g) const {
 
 std::string where(const Rule& r) { return *r.file + ":" + std::to_string(r.lineno); }
 
+namespace {
+
+// Whether the rule is for `who`: the test decide() runs on every rule, so
+// it builds no strings; applies() says why in words.
+bool for_requester(const Subject& s, const Requester* who) {
+    switch (s.kind) {
+    case Subject::Anyone:
+        return true;
+    case Subject::User:
+        return s.id >= 0 && who && static_cast<long long>(who->uid) == s.id;
+    case Subject::Group:
+        return s.id >= 0 && who && who->in_group(static_cast<gid_t>(s.id));
+    }
+    return false;
+}
+
+}  // namespace
+
 Applies applies(const Rule& r, std::string_view bridge, const Requester* who) {
     if (!r.bridge.empty() && r.bridge != bridge) return {false, "for bridge " + r.bridge};
+    bool yes = for_requester(r.who, who);
+    const std::string& name = r.who.name;
     switch (r.who.kind) {
     case Subject::Anyone:
         return {true, "for everyone"};
     case Subject::User:
-        if (r.who.id < 0) return {false, "user " + r.who.name + " does not exist"};
-        if (!who || static_cast<long long>(who->uid) != r.who.id)
-            return {false, "for user " + r.who.name + " only"};
-        return {true, "for user " + r.who.name};
+        if (r.who.id < 0) return {false, "user " + name + " does not exist"};
+        return {yes, yes ? "for user " + name : "for user " + name + " only"};
     case Subject::Group:
-        if (r.who.id < 0) return {false, "group " + r.who.name + " does not exist"};
-        if (!who || !who->in_group(static_cast<gid_t>(r.who.id)))
-            return {false, "for group " + r.who.name + ", which the user is not in"};
-        return {true, "for group " + r.who.name};
+        if (r.who.id < 0) return {false, "group " + name + " does not exist"};
+        return {yes, yes ? "for group " + name : "for group " + name + ", which the user is not in"};
     }
     return {false, "?"};
 }
@@ -210,7 +226,7 @@ Decision decide(const std::vector<Rule>& rules, std::string_view bridge, const R
         if (file_ok && !(*file_ok)[static_cast<std::size_t>(r.file_index)]) continue;
         // The cheap test first: a 10,000-rule ACL is mostly other bridges.
         if (!r.bridge.empty() && r.bridge != bridge) continue;
-        if (r.who.kind != Subject::Anyone && !applies(r, bridge, who).yes) continue;
+        if (!for_requester(r.who, who)) continue;
         if (r.verb == Verb::Deny && !deny) deny = &r;
         if (r.verb == Verb::Allow && (!allow || specificity(r) > specificity(*allow))) allow = &r;
     }
