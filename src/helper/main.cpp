@@ -151,7 +151,8 @@ int run(const helper::Args& args) {
     }
     spec.alias = protocol::format_label(label);
 
-    // Stage: sandbox. The netlink socket is the last thing we open.
+    // Stage: sandbox. Our rtnetlink socket is the last fd we open ourselves;
+    // libnftables opens its netlink sockets later, which the filter allows.
     Result<net::Rtnl> rtnl = net::Rtnl::open();
     if (!rtnl.ok()) return refuse(rtnl.error());
     if (auto r = sandbox(); !r.ok()) return refuse(r.error());
