@@ -108,6 +108,10 @@ done
 refused "more queues than the rule's max-queues=4" \
     "access to bridge br0 denied: asked for 5 queues; /etc/qemu/bridge.conf:1 allows at most 4" \
     as_alice "$T/bin/ub-testtool" call stream --queues=5 -- "$setuid" --queues=5 --fd=3 --br=br0
+refused "--queues=0 is refused before anything is made" "--queues=0: expected 1 to 64" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$setuid" --queues=0 --fd=3 --br=br0
+refused "a VM name with a space is refused" "may hold only letters, digits" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$setuid" "--vm=a b" --fd=3 --br=br0
 check "multiqueue grants are logged with queues=4" \
     grep -qE 'event=grant user=ubalice .* queues=4 rule=' "$SYSLOG"
 
