@@ -2,8 +2,8 @@
 # Builds the tiny test guest: Debian's kernel and an initramfs holding only a
 # static busybox and the virtio-net modules. Its /init configures eth0 from
 # the kernel command line, pings, prints a verdict on the serial console and
-# powers off:
-#   ub.ip=ADDR/PREFIX ub.ping=ADDR
+# powers off, after staying up (answering pings) for ub.stay seconds if set:
+#   ub.ip=ADDR/PREFIX ub.ping=ADDR [ub.stay=SECONDS]
 # Usage: build-guest.sh OUTDIR   (writes OUTDIR/vmlinuz and OUTDIR/initrd.img;
 # the kernel package is downloaded once and kept in OUTDIR)
 set -euo pipefail
@@ -11,7 +11,11 @@ set -euo pipefail
 out=${1:?usage: build-guest.sh OUTDIR}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ]; then exit 0; fi
+# A guest built by another version of this script is rebuilt.
+stamp=$(sha256sum "$0" | cut -d' ' -f1)
+if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ] && [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]; then
+    exit 0
+fi
 
 # The kernel the metapackage points at, unpacked, never installed.
 pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/.*Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)
@@ -46,13 +50,16 @@ echo "guest: kernel $(uname -r) up"
 ip link set lo up
 ip link set eth0 up
 ip addr add "$(arg ip)" dev eth0
-echo "guest: eth0 $(cat /sys/class/net/eth0/address) $(arg ip), pinging $(arg ping)"
+echo "guest: eth0 $(cat /sys/class/net/eth0/address) mtu $(cat /sys/class/net/eth0/mtu) $(arg ip), pinging $(arg ping)"
 result=$(ping -c 3 -W 3 "$(arg ping)" 2>&1) && verdict=OK || verdict=FAILED
 echo "$result" | sed 's/^/guest: /'
 echo "UB-GUEST-PING-$verdict"
+stay=$(arg stay)
+[ -z "$stay" ] || sleep "$stay"
 poweroff -f
 INIT
 chmod 755 "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initrd.img"
 cp "$work/k/boot/vmlinuz-$kver" "$out/vmlinuz"
+echo "$stamp" >"$out/stamp"
 echo "build-guest: kernel $kver, initramfs $(du -h "$out/initrd.img" | cut -f1)"

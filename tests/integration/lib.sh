@@ -203,3 +203,43 @@ finish() {
     fi
     echo "all checks passed"
 }
+
+# use_guest: the tiny test guest (tests/guest, built by the guest.build
+# test) and $T/bin/qemu, its QEMU command line but for its NIC: a script, so
+# that setpriv and userbridge run can exec it. The guest sets GUEST_IP
+# (default 10.99.0.2/24) on eth0, pings GUEST_PING (default 10.99.0.1), then
+# stays up GUEST_STAY seconds if set.
+use_guest() {
+    command -v qemu-system-x86_64 >/dev/null || { echo "SKIP: qemu-system-x86_64 not installed"; exit 77; }
+    local guest=${UB_GUEST_DIR:-$UB_BUILD_DIR/guest}
+    [ -s "$guest/vmlinuz" ] || { echo "FAIL: no test guest in $guest (run tests/guest/build-guest.sh)"; exit 1; }
+    install -m 644 "$guest/vmlinuz" "$guest/initrd.img" "$T/bin/"
+    cat >"$T/bin/qemu" <<QEMU
+#!/bin/sh
+exec qemu-system-x86_64 -M q35 -m 256 -nographic -no-reboot -nodefaults -serial stdio \\
+    -kernel $T/bin/vmlinuz -initrd $T/bin/initrd.img \\
+    -append "console=ttyS0 quiet panic=-1 ub.ip=\${GUEST_IP:-10.99.0.2/24} ub.ping=\${GUEST_PING:-10.99.0.1} \${GUEST_STAY:+ub.stay=\$GUEST_STAY}" "\$@"
+QEMU
+    chmod 755 "$T/bin/qemu"
+}
+
+# boot NAME CMD...: run the guest (CMD, which execs $T/bin/qemu) as alice,
+# watching br0's ports meanwhile; checks that it pinged, that its tap was on
+# br0 while it ran and is gone after.
+boot() {
+    local name=$1
+    shift
+    : >"$T/ports"
+    (while :; do ip -o link show master br0 type tun >>"$T/ports"; sleep 0.2; done) &
+    local watcher=$!
+    local rc=0
+    timeout 120 setpriv --reuid=$ALICE --regid=$ALICE --clear-groups -- "$@" >"$T/console" 2>&1 || rc=$?
+    kill $watcher
+    wait $watcher 2>/dev/null || true
+    grep '^guest:' "$T/console" | sed 's/^/    /' || true
+    check "$name: guest pinged the bridge" grep -q UB-GUEST-PING-OK "$T/console"
+    check "$name: QEMU exited cleanly" test $rc -eq 0
+    check "$name: tap was on br0 while the guest ran" grep -q 'tap[0-9]*: .*master br0' "$T/ports"
+    check "$name: tap gone after QEMU exited" test -z "$(taps)"
+    [ $rc -eq 0 ] && grep -q UB-GUEST-PING-OK "$T/console" || sed 's/^/    console: /' "$T/console" | tail -20
+}

@@ -9,43 +9,10 @@
 # The tap is on the bridge while the guest runs and gone after.
 source "$(dirname "$0")/lib.sh"
 
-command -v qemu-system-x86_64 >/dev/null || { echo "SKIP: qemu-system-x86_64 not installed"; exit 77; }
-GUEST=${UB_GUEST_DIR:-$UB_BUILD_DIR/guest}  # built by the guest.build test
-[ -s "$GUEST/vmlinuz" ] || { echo "FAIL: no test guest in $GUEST (run tests/guest/build-guest.sh)"; exit 1; }
-install -m 644 "$GUEST/vmlinuz" "$GUEST/initrd.img" "$T/bin/"
-
+use_guest
 bridge br0
 ip addr add 10.99.0.1/24 dev br0
 acl 'allow br0\n'
-
-# The guest's QEMU command line, but for its NIC; a script so that
-# setpriv and userbridge run can exec it.
-cat >"$T/bin/qemu" <<QEMU
-#!/bin/sh
-exec qemu-system-x86_64 -M q35 -m 256 -nographic -no-reboot -nodefaults -serial stdio \\
-    -kernel $T/bin/vmlinuz -initrd $T/bin/initrd.img \\
-    -append "console=ttyS0 quiet panic=-1 ub.ip=10.99.0.2/24 ub.ping=10.99.0.1" "\$@"
-QEMU
-chmod 755 "$T/bin/qemu"
-
-# boot NAME CMD...: run the guest as alice, watching br0's ports meanwhile.
-boot() {
-    local name=$1
-    shift
-    : >"$T/ports"
-    (while :; do ip -o link show master br0 type tun >>"$T/ports"; sleep 0.2; done) &
-    local watcher=$!
-    local rc=0
-    timeout 120 setpriv --reuid=$ALICE --regid=$ALICE --clear-groups -- "$@" >"$T/console" 2>&1 || rc=$?
-    kill $watcher
-    wait $watcher 2>/dev/null || true
-    grep '^guest:' "$T/console" | sed 's/^/    /' || true
-    check "$name: guest pinged the bridge" grep -q UB-GUEST-PING-OK "$T/console"
-    check "$name: QEMU exited cleanly" test $rc -eq 0
-    check "$name: tap was on br0 while the guest ran" grep -q 'tap[0-9]*: .*master br0' "$T/ports"
-    check "$name: tap gone after QEMU exited" test -z "$(taps)"
-    [ $rc -eq 0 ] && grep -q UB-GUEST-PING-OK "$T/console" || sed 's/^/    console: /' "$T/console" | tail -20
-}
 
 for mode in setuid fcap; do
     boot "-netdev bridge, $mode helper" "$T/bin/qemu" \
