@@ -25,6 +25,8 @@ packages=(
     cpio kmod         # packing the guest's initramfs, resolving its modules
     gnuplot-nox       # the benchmark's plots
     man-db            # the install test renders the man pages
+    dpkg-dev debhelper lintian  # the Debian packages: build and check them
+    libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients  # libvirt session test
 )
 
 missing=()
