@@ -2,7 +2,8 @@
 # The Debian packages, built from this source tree (packaging/build-deb.sh:
 # dpkg-buildpackage, then lintian, which must report no errors), installed
 # on this machine with dpkg, used for real, then purged:
-#   - the maintainer script gave the helper cap_net_admin+ep, not setuid;
+#   - the maintainer script gave the helper cap_net_admin+ep, not setuid,
+#     and leaves it alone under an administrator's dpkg-statoverride;
 #   - the socket unit is enabled, the units and man pages are in place;
 #   - as an unprivileged user, the installed helper grants a tap, `userbridge
 #     run` finds it without being told where, a C program built against
@@ -24,7 +25,10 @@ for p in "${PACKAGES[@]}"; do
     fi
 done
 
-purge() { dpkg --purge "${PACKAGES[@]}" >"$T/purge.log" 2>&1; }
+purge() {
+    dpkg-statoverride --quiet --remove /usr/libexec/userbridge-helper 2>/dev/null || true
+    dpkg --purge "${PACKAGES[@]}" >"$T/purge.log" 2>&1
+}
 # Purged however the test ends (ub_cleanup then does lib.sh's own cleanup).
 trap 'rc=$?; set +e; purge; (exit $rc); ub_cleanup' EXIT
 
@@ -83,6 +87,12 @@ boot "QEMU -netdev bridge through the installed userbridge-client and userbridge
     -device virtio-net-pci,netdev=n0,romfile=
 check "...granted by the daemon" grep -q 'userbridged.*event=grant.*via=daemon' "$SYSLOG"
 stop_daemon
+
+# An administrator's statoverride for the helper wins over the postinst.
+dpkg-statoverride --add root root 0755 $helper
+check "reinstalled under a statoverride" dpkg -i "$T"/debs/userbridge_*.deb
+check "...the helper is left without a capability" test -z "$(getcap $helper)"
+check "...and not setuid" test ! -u $helper
 
 check "dpkg purges them" purge
 # (dpkg -L also lists directories, /lib among them: a symlink on Debian 12)
