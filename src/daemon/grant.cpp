@@ -38,7 +38,7 @@ Outcome refuse(Outcome o, const Error& e) {
 }  // namespace
 
 Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::Request& req,
-               net::Nft* nft) {
+               net::Nft* nft, net::TapNames* names) {
     Outcome o;
     std::string user;
     policy::Credentials who = credentials_of(peer, user);
@@ -71,6 +71,7 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
     }
     spec.vnet = req.vnet_hdr ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
     spec.owner = peer.uid;
+    spec.names = names;
     spec.max_taps = terms->limits.max_taps;
     if (spec.max_taps >= 0) {
         Result<UniqueFd> lock_tun = net::open_tun();

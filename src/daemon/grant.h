@@ -11,6 +11,7 @@
 #include "audit/audit.h"
 #include "base/fd.h"
 #include "net/mac_pin.h"
+#include "net/tap.h"
 #include "policy/loader.h"
 #include "protocol/wire.h"
 
@@ -34,8 +35,9 @@ struct Outcome {
 policy::Credentials credentials_of(const Peer& peer, std::string& user_name);
 
 // `nft`: for rules that pin a MAC; null when libnftables is unavailable, and
-// then such a grant fails with a clear error.
+// then such a grant fails with a clear error. `names`: the daemon's tap
+// names (see net::TapNames); null lets the kernel pick.
 Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::Request& req,
-               net::Nft* nft);
+               net::Nft* nft, net::TapNames* names = nullptr);
 
 }  // namespace ub::daemon

@@ -59,6 +59,7 @@ private:
     std::map<int, audit::AuditRecord> granted_;    // live taps we granted, by ifindex
     std::map<int, Conn> conns_;          // by fd
     std::map<uid_t, unsigned> per_uid_;  // open connections
+    net::TapNames tap_names_;
     bool stop_ = false;
 };
 
@@ -131,7 +132,7 @@ void Server::on_readable(Conn& c) {
         audit::record(rec);
         return;
     }
-    Outcome o = handle(policy_, c.peer, *req, cfg_.nft);
+    Outcome o = handle(policy_, c.peer, *req, cfg_.nft, &tap_names_);
     if (o.reply.status == protocol::Status::Granted) fault::at_void("before-send");
     std::vector<int> fds;
     for (const UniqueFd& q : o.queues) fds.push_back(q.get());

@@ -32,6 +32,7 @@ struct TapSpec {
     std::optional<Mac> pinned;     // the only source MAC the tap may send
     Nft* nft = nullptr;            // required when pinned
     std::string alias;             // IFLA_IFALIAS: who and what, for status and tools
+    TapNames* names = nullptr;     // where the tap's name comes from; null: the kernel's tap%d
 };
 
 struct BridgedTap {

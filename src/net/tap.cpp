@@ -7,6 +7,7 @@
 
 #include <time.h>
 
+#include <cerrno>
 #include <cstring>
 
 namespace ub::net {
@@ -45,7 +46,41 @@ Result<UniqueFd> take_quota_lock(UniqueFd tun, uid_t uid, int timeout_ms) {
     }
 }
 
-Result<Tap> create_tap(std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner) {
+std::string TapNames::next() {
+    std::string name = "tap" + std::to_string(next_);
+    next_ = (next_ + 1) % kWrap;
+    return name;
+}
+
+namespace {
+
+// Makes the device with a name from `names`. IFF_TUN_EXCL is what makes
+// this safe: without it, TUNSETIFF on the name of an existing tun device
+// would attach us to that device (we have CAP_NET_ADMIN, so the owner check
+// would pass) instead of creating one. With it, any existing interface of
+// that name, tun or not, is EBUSY, and we try the next name. After
+// kMaxTries names in use, the kernel picks.
+Result<void> set_iff_named(const UniqueFd& tun, ifreq& ifr, TapNames& names) {
+    constexpr int kMaxTries = 64;
+    short flags = ifr.ifr_flags;
+    for (int i = 0; i < kMaxTries; ++i) {
+        std::string name = names.next();
+        std::memset(ifr.ifr_name, 0, sizeof ifr.ifr_name);
+        std::memcpy(ifr.ifr_name, name.data(), name.size());
+        ifr.ifr_flags = static_cast<short>(flags | IFF_TUN_EXCL);
+        int rc = ioctl(tun.get(), TUNSETIFF, &ifr);
+        ifr.ifr_flags = flags;
+        if (rc == 0) return {};
+        if (errno != EBUSY && errno != EEXIST) return Error::sys("cannot create tap (TUNSETIFF)");
+    }
+    std::strncpy(ifr.ifr_name, "tap%d", IFNAMSIZ - 1);
+    if (ioctl(tun.get(), TUNSETIFF, &ifr) != 0) return Error::sys("cannot create tap (TUNSETIFF)");
+    return {};
+}
+
+}  // namespace
+
+Result<Tap> create_tap(std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner, TapNames* names) {
     if (tuns.empty()) return Error::msg("cannot create tap: no tun fd");
     unsigned features = UB_TRY(tun_features(tuns.front()));
     bool multi = tuns.size() > 1;
@@ -56,10 +91,14 @@ Result<Tap> create_tap(std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner) {
     bool vnet_hdr = vnet == VnetHdr::IfSupported && (features & IFF_VNET_HDR);
     if (vnet_hdr) ifr.ifr_flags |= IFF_VNET_HDR;
     if (multi) ifr.ifr_flags |= IFF_MULTI_QUEUE;
-    // QEMU's helper names its taps tap%d; tools and admins expect that.
-    std::strncpy(ifr.ifr_name, "tap%d", IFNAMSIZ - 1);
-    if (ioctl(tuns.front().get(), TUNSETIFF, &ifr) != 0)
-        return Error::sys("cannot create tap (TUNSETIFF)");
+    if (names) {
+        UB_TRYV(set_iff_named(tuns.front(), ifr, *names));
+    } else {
+        // QEMU's helper names its taps tap%d; tools and admins expect that.
+        std::strncpy(ifr.ifr_name, "tap%d", IFNAMSIZ - 1);
+        if (ioctl(tuns.front().get(), TUNSETIFF, &ifr) != 0)
+            return Error::sys("cannot create tap (TUNSETIFF)");
+    }
 
     Tap tap{{}, std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)), vnet_hdr};
     tap.queues.push_back(std::move(tuns.front()));
@@ -69,7 +108,8 @@ Result<Tap> create_tap(std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner) {
     if (ioctl(tap.fd(), TUNSETOWNER, static_cast<unsigned long>(owner)) != 0)
         return Error::sys("cannot set owner of " + tap.name + " (TUNSETOWNER)");
     for (std::size_t i = 1; i < tuns.size(); ++i) {
-        // ifr still holds the name the kernel chose and the same flags.
+        // ifr holds the device's name and its flags (never IFF_TUN_EXCL:
+        // these fds must join this very device).
         if (ioctl(tuns[i].get(), TUNSETIFF, &ifr) != 0)
             return Error::sys("cannot attach queue " + std::to_string(i) + " to " + tap.name +
                               " (TUNSETIFF)");

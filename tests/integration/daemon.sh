@@ -2,9 +2,9 @@
 # userbridged: grants through the daemon decide exactly as the helper does
 # (one table, run both ways), socket activation, abuse of every kind while
 # well-behaved clients keep being served, 1000 sequential and 16-way
-# concurrent grants with nothing leaked, SIGHUP reload, and the unprivileged
+# concurrent grants with nothing leaked, SIGHUP reload, the unprivileged
 # ways in: userbridge-client (QEMU's helper protocol), userbridge run,
-# libuserbridge.
+# libuserbridge; tap names from the daemon's counter.
 source "$(dirname "$0")/lib.sh"
 
 for b in br0 br1 br2; do bridge $b; done
@@ -194,5 +194,24 @@ BACKGROUND+=($nonroot)
 for _ in $(seq 100); do [ -S "$T/work/ub.sock" ] && break; sleep 0.05; done
 check "daemon as nobody with only CAP_NET_ADMIN grants" grep -q '^tap=' <(as_alice "$TT" daemon grant "$T/work/ub.sock")
 kill $nonroot 2>/dev/null || true
+wait $nonroot 2>/dev/null || true
+
+# --- Tap names: the daemon's own counter, never an existing interface -------
+# tap0 is taken by a veth and tap1 by root's persistent tap: the daemon must
+# skip both (IFF_TUN_EXCL), never attach to root's tap, and not hand out a
+# name again soon after its tap is gone.
+ip link add tap0 type veth peer name tap0-peer
+ip tuntap add dev tap1 mode tap
+start_daemon
+out=$(as_alice "$TT" daemon grant $D br0)
+check "the daemon names its first tap tap2, skipping tap0 (a veth) and tap1 (root's tap)" \
+    grep -q '^tap=tap2 ' <<<"$out"
+check "...root's persistent tap1 is untouched: not on a bridge, not ubalice's" \
+    bash -c "! ip -d link show tap1 | grep -qE 'master|user ubalice|user $ALICE'"
+out=$(as_alice "$TT" daemon grant $D br0)
+check "the next tap is tap3: tap2's name is not reused at once" grep -q '^tap=tap3 ' <<<"$out"
+stop_daemon
+ip link del tap0
+ip link del tap1
 check "no tap left at the end" test -z "$(taps)"
 finish
