@@ -32,14 +32,19 @@ tput() {  # median grants/s of a helper over rounds
         awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print 0}'
 }
 
-# param_table SCENARIO: p50 per helper (rows) and parameter (columns).
+# param_table SCENARIO ROWS...: p50 per helper (rows) and parameter
+# (columns), and the largest parameter's p50 over the smallest's.
 param_table() {
-    local params
-    params=$(awk -F, -v s="$1" '$1 == s {print $3}' "$dir/summary.csv" | sort -un)
-    echo "| helper | $(echo $params | sed 's/ / | /g') |"
-    echo "|---|$(for p in $params; do printf -- '---|'; done)"
-    for h in $ALL; do
-        echo "| $h | $(for p in $params; do printf '%s | ' "$(get "$1" "$h" "$p" 5)"; done)"
+    local scenario=$1 params first last
+    shift
+    params=$(awk -F, -v s="$scenario" '$1 == s {print $3}' "$dir/summary.csv" | sort -un)
+    first=$(echo $params | awk '{print $1}')
+    last=$(echo $params | awk '{print $NF}')
+    echo "| helper | $(echo $params | sed 's/ / | /g') | $last vs $first |"
+    echo "|---|$(for p in $params; do printf -- '---|'; done)---|"
+    for h in "$@"; do
+        [ -n "$(get "$scenario" "$h" "$first" 5)" ] || continue
+        echo "| $h | $(for p in $params; do printf '%s | ' "$(get "$scenario" "$h" "$p" 5)"; done)$(ratio "$(get "$scenario" "$h" "$last" 5)" "$(get "$scenario" "$h" "$first" 5)") |"
     done
 }
 
@@ -57,7 +62,8 @@ ALL="debian-setuid userbridge-setuid userbridge-fcap daemon-via-client daemon-di
     echo
     echo "| helper | grants | p50 (µs) | p99 (µs) | mean (µs) | p50 vs Debian | peak RSS (KiB) |"
     echo "|---|---|---|---|---|---|---|"
-    for h in $ALL floor-setuid-noop; do
+    for h in $ALL floor-setuid-noop kernel-steps; do
+        [ -n "$(get sequential $h 1 4)" ] || continue
         echo "| $h | $(get sequential $h 1 4) | $(get sequential $h 1 5) | $(get sequential $h 1 6) | $(get sequential $h 1 7) | $(ratio "$(get sequential $h 1 5)" "$deb50") | $(get sequential $h 1 8) |"
     done
     echo
@@ -72,11 +78,13 @@ ALL="debian-setuid userbridge-setuid userbridge-fcap daemon-via-client daemon-di
     echo
     echo "## Latency with taps already on the bridge (p50 µs)"
     echo
-    param_table taps
+    param_table taps $ALL kernel-steps
+    echo
+    echo "\`kernel-steps\`: the kernel's share alone (the daemon's steps, as root, no policy, IPC or exec)."
     echo
     echo "## Latency by ACL size (p50 µs; the bridge is allowed by the last rule)"
     echo
-    param_table acl
+    param_table acl $ALL
     echo
     echo "Parsing and deciding in memory (userbridge's policy code alone):"
     echo

@@ -71,12 +71,20 @@ grants() {
     awk -v c="$count" '/^wall_ns/ {printf "%.1f", c / ($2 / 1e9)}' "$T/samples"
 }
 
+# kernel_steps SCENARIO PARAM COUNT: the kernel's share of a grant (as
+# root, the daemon's steps alone), as pseudo-helper "kernel-steps".
+kernel_steps() {
+    "$B" kernel br0 "$3" | awk -v s="$1" -v p="$2" '{printf "%s,kernel-steps,%s,%.1f,0\n", s, p, $1 / 1000}' >>"$raw"
+}
+
 shuffled() { printf '%s\n' "$@" | shuf; }
 
 echo "bench: sequential, interleaved: $ROUNDS rounds x $PER_ROUND grants per helper"
 for r in $(seq "$ROUNDS"); do
-    for name in $(shuffled "${NAMES[@]}" floor); do
-        if [ "$name" = floor ]; then
+    for name in $(shuffled "${NAMES[@]}" floor kernel); do
+        if [ "$name" = kernel ]; then
+            kernel_steps sequential 1 "$PER_ROUND"
+        elif [ "$name" = floor ]; then
             as_alice "$B" floor "$T/bin/setuid-noop" "$PER_ROUND" |
                 awk '{printf "sequential,floor-setuid-noop,1,%.1f,%d\n", $1 / 1000, $2}' >>"$raw"
         else
@@ -108,7 +116,10 @@ for n in $TAPS; do
         ip link set "bt$have" master br0 up
         have=$((have + 1))
     done
-    for name in $(shuffled "${NAMES[@]}"); do grants taps "$n" "$name" "$PARAM_COUNT" 1 >/dev/null; done
+    for name in $(shuffled "${NAMES[@]}" kernel); do
+        if [ "$name" = kernel ]; then kernel_steps taps "$n" "$PARAM_COUNT"
+        else grants taps "$n" "$name" "$PARAM_COUNT" 1 >/dev/null; fi
+    done
 done
 for i in $(seq 0 $((have - 1))); do ip link del "bt$i"; done
 

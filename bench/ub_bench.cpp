@@ -11,6 +11,11 @@
 //   ub-bench floor PROGRAM COUNT
 //       fork+exec+wait of PROGRAM (a setuid no-op): the cost any setuid
 //       helper pays before doing anything.
+//   ub-bench kernel BRIDGE COUNT
+//       as root: the kernel's share alone, the steps userbridged takes for
+//       a grant (open /dev/net/tun, create, MTU, MAC, attach, up, with its
+//       tap names) and nothing else: no policy, no IPC, no exec. Prints
+//       "latency_ns 0" per tap.
 //   ub-bench decide ACLFILE BRIDGE ROUNDS
 //       parse + decide an ACL file already in memory, ROUNDS times; prints
 //       ns per parse+decide and ns per decide alone.
@@ -32,6 +37,7 @@
 
 #include "client/daemon_client.h"
 #include "handover/handover.h"
+#include "net/bridge_port.h"
 #include "policy/acl.h"
 
 namespace {
@@ -124,6 +130,30 @@ int cmd_floor(const char* program, int count) {
     return 0;
 }
 
+int cmd_kernel(const std::string& bridge, int count) {
+    auto rtnl = ub::net::Rtnl::open();
+    if (!rtnl.ok()) return 1;
+    ub::net::TapNames names;
+    for (int i = 0; i < count; ++i) {
+        auto t0 = Clock::now();
+        auto br = ub::net::find_bridge(*rtnl, bridge);
+        auto tun = ub::net::open_tun();
+        if (!br.ok() || !tun.ok()) return 1;
+        ub::net::TapSpec spec;
+        spec.tuns.push_back(std::move(*tun));
+        spec.vnet = ub::net::VnetHdr::IfSupported;
+        spec.names = &names;
+        auto tap = ub::net::make_bridged_tap(*rtnl, std::move(spec), *br);
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+        if (!tap.ok()) {
+            std::fprintf(stderr, "ub-bench: %s\n", tap.error().message().c_str());
+            return 1;
+        }
+        std::printf("%lld 0\n", static_cast<long long>(ns));
+    }
+    return 0;
+}
+
 int cmd_decide(const char* file, const std::string& bridge, int rounds) {
     std::ifstream in(file);
     std::stringstream ss;
@@ -161,6 +191,7 @@ int main(int argc, char** argv) {
         g_socket = argv[2];
         return cmd_grants(argv[2], a[2], std::atoi(argv[4]), std::atoi(argv[5]));
     }
+    if (a.size() == 3 && a[0] == "kernel") return cmd_kernel(a[1], std::atoi(argv[3]));
     if (a.size() == 3 && a[0] == "floor") return cmd_floor(argv[2], std::atoi(argv[3]));
     if (a.size() == 4 && a[0] == "decide") return cmd_decide(argv[2], a[2], std::atoi(argv[4]));
     std::fprintf(stderr, "usage: see the comment at the top of bench/ub_bench.cpp\n");
