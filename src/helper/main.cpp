@@ -62,6 +62,7 @@ Result<policy::Decision> decide(const std::string& bridge, const policy::Request
                                 policy::Policy& held) {
     policy::LoadOptions opt;
     opt.after_open = [](const char*) { fault::at_void("after-acl-open"); };
+    opt.only_bridge = bridge;
     held = UB_TRY(policy::load(UB_ACL_PATH, opt));
     return policy::decide(held.rules, bridge, &who);
 }

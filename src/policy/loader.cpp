@@ -139,8 +139,9 @@ Result<void> Loader::load_checked(const std::string& path, int includer, int dep
     auto name = std::make_shared<const std::string>(path);
     // At most one rule a line: growing the vector once spares a large ACL
     // the copies and fresh pages of repeated doubling.
-    policy.rules.reserve(policy.rules.size() +
-                         static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
+    if (opt.only_bridge.empty())
+        policy.rules.reserve(policy.rules.size() +
+                             static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
     stack.push_back(id);
     Result<void> failed = Ok{};
     UB_TRYV(parse_each(
@@ -152,6 +153,7 @@ Result<void> Loader::load_checked(const std::string& path, int includer, int dep
                 return;
             }
             std::string bridge = line.arg == "all" ? std::string() : std::move(line.arg);
+            if (!bears_on(opt.only_bridge, bridge, line)) return;
             policy.rules.push_back(Rule{line.verb, std::move(bridge), name, line.lineno, index,
                                         std::move(line.who), line.limits});
         },
@@ -162,6 +164,11 @@ Result<void> Loader::load_checked(const std::string& path, int includer, int dep
 }
 
 }  // namespace
+
+bool bears_on(const std::string& only_bridge, const std::string& bridge, const Line& line) {
+    return only_bridge.empty() || bridge.empty() || bridge == only_bridge ||
+           (line.verb == Verb::Deny && line.who.kind != Subject::Anyone);
+}
 
 std::string resolve_include(const std::string& including_file, const std::string& arg) {
     if (!arg.empty() && arg.front() == '/') return arg;

@@ -33,6 +33,12 @@ struct LoadOptions {
     // system's databases through NSS. Numeric ids are never looked up.
     long long (*user_id)(const std::string& name) = nullptr;
     long long (*group_id)(const std::string& name) = nullptr;
+    // Non-empty: keep only the rules that can bear on a request for this
+    // bridge (those naming it or "all"), plus every deny naming a user or
+    // group, so that one naming an unknown subject still refuses the file.
+    // The helper decides for one bridge; storing every rule of a
+    // 10,000-rule ACL costs it 1.4 MB of fresh pages (measured: about 5 ms).
+    std::string only_bridge;
 };
 
 // Owner and mode of a file or directory, as read when the policy was loaded.
@@ -79,5 +85,9 @@ Result<Policy> load(const std::string& path, const LoadOptions& options = {});
 
 // Where a relative include resolves: against the including file's directory.
 std::string resolve_include(const std::string& including_file, const std::string& arg);
+
+// Whether the rule read as `line` (its bridge, "" for "all") is kept when
+// loading with LoadOptions::only_bridge (empty: every rule is).
+bool bears_on(const std::string& only_bridge, const std::string& bridge, const Line& line);
 
 }  // namespace ub::policy

@@ -215,3 +215,35 @@ TEST_F(Loader, ReadableFilesNeedSearchPermissionOnDirectories) {
 }
 
 }  // namespace
+
+namespace {
+
+long long only_root(const std::string& name) { return name == "root" ? 0 : -1; }
+
+TEST_F(Loader, OnlyBridgeKeepsTheRulesThatBearOnIt) {
+    opt.only_bridge = "br0";
+    opt.user_id = only_root;
+    std::string main = write("bridge.conf",
+                             "allow br1\nallow br0 user=root\ndeny br2\nallow all\n"
+                             "deny br3 user=root\nallow br4 user=nosuchuser\n");
+    auto p = load(main, opt);
+    ASSERT_TRUE(p.ok()) << p.error().message();
+    std::vector<int> kept;
+    for (const Rule& r : p->rules) kept.push_back(r.lineno);
+    // br0's rule, "all", and the deny naming a user; the allow for an
+    // unknown user on another bridge is dropped, so it warns of nothing.
+    EXPECT_EQ(kept, (std::vector<int>{2, 4, 5}));
+    EXPECT_TRUE(p->warnings.empty());
+    auto d = decide(p->rules, "br0");
+    EXPECT_TRUE(d.allowed);
+    EXPECT_EQ(d.deciding->lineno, 4);  // no requester: the user rule matches nobody
+}
+
+TEST_F(Loader, OnlyBridgeStillRefusesADenyForAnUnknownUserOnAnotherBridge) {
+    opt.only_bridge = "br0";
+    opt.user_id = only_root;
+    std::string main = write("bridge.conf", "allow br0\ndeny br9 user=nosuchuser\n");
+    EXPECT_NE(fails(main).find("a deny rule must not lapse"), std::string::npos);
+}
+
+}  // namespace
