@@ -5,7 +5,8 @@
 //       COUNT grants split over CONCURRENCY threads. Prints one line per
 //       grant: "latency_ns maxrss_kb" (maxrss of the helper process), then
 //       "wall_ns TOTAL". Each tap is closed right after it is received,
-//       outside the timed span.
+//       outside the timed span; with one thread, the next grant starts once
+//       the kernel has removed it (see wait_gone).
 //   ub-bench daemon SOCKET BRIDGE COUNT CONCURRENCY
 //       the same through userbridged, as libuserbridge does it (no exec)
 //   ub-bench floor PROGRAM COUNT
@@ -19,6 +20,9 @@
 //   ub-bench decide ACLFILE BRIDGE ROUNDS
 //       parse + decide an ACL file already in memory, ROUNDS times; prints
 //       ns per parse+decide and ns per decide alone.
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -28,6 +32,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -48,7 +53,23 @@ struct Sample {
     long long ns;
     long maxrss_kb;
     bool ok;
+    std::string tap;  // its name, to wait for its teardown
 };
+
+// Waits, untimed, until a closed tap is gone. Its teardown holds the RTNL
+// lock for 15 to 25 ms, so a grant started meanwhile waits for it: back to
+// back, one client would measure the previous tap's teardown as often as
+// its own grant (seen as a second mode at 16, 20 and 24 ms).
+void wait_gone(const std::string& ifname) {
+    for (int i = 0; !ifname.empty() && i < 5000 && if_nametoindex(ifname.c_str()) != 0; ++i)
+        usleep(200);
+}
+
+std::string tap_name(int fd) {
+    ifreq ifr{};
+    if (ioctl(fd, TUNGETIFF, &ifr) != 0) return {};
+    return std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+}
 
 const char* g_socket = nullptr;  // set: grants go to the daemon
 
@@ -58,13 +79,14 @@ Sample one_daemon_grant(const std::string& bridge) {
     auto t = ub::client::open_tap_via_daemon(req);
     auto t1 = Clock::now();
     if (!t.ok()) std::fprintf(stderr, "ub-bench: %s\n", t.error().message().c_str());
-    return {std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count(), 0, t.ok()};
+    return {std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count(), 0, t.ok(),
+            t.ok() ? t->ifname : std::string()};
 }
 
 Sample one_grant(const char* helper, const std::string& bridge) {
     if (g_socket) return one_daemon_grant(bridge);
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return {0, 0, false};
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return {0, 0, false, {}};
     std::string br = "--br=" + bridge;
     auto t0 = Clock::now();
     pid_t pid = fork();
@@ -82,8 +104,10 @@ Sample one_grant(const char* helper, const std::string& bridge) {
     auto t1 = Clock::now();
     close(sv[0]);
     bool ok = fds.ok() && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    std::string tap = fds.ok() && !fds->empty() ? tap_name(fds->front().get()) : std::string();
     // fds go out of scope here: the tap is torn down outside the timed span.
-    return {std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count(), ru.ru_maxrss, ok};
+    return {std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count(), ru.ru_maxrss, ok,
+            tap};
 }
 
 int cmd_grants(const char* helper, const std::string& bridge, int count, int conc) {
@@ -96,6 +120,7 @@ int cmd_grants(const char* helper, const std::string& bridge, int count, int con
         threads.emplace_back([&] {
             while (next.fetch_add(1) < count) {
                 Sample s = one_grant(helper, bridge);
+                if (conc == 1) wait_gone(s.tap);
                 std::lock_guard<std::mutex> g(mu);
                 all.push_back(s);
             }
@@ -135,21 +160,26 @@ int cmd_kernel(const std::string& bridge, int count) {
     if (!rtnl.ok()) return 1;
     ub::net::TapNames names;
     for (int i = 0; i < count; ++i) {
-        auto t0 = Clock::now();
-        auto br = ub::net::find_bridge(*rtnl, bridge);
-        auto tun = ub::net::open_tun();
-        if (!br.ok() || !tun.ok()) return 1;
-        ub::net::TapSpec spec;
-        spec.tuns.push_back(std::move(*tun));
-        spec.vnet = ub::net::VnetHdr::IfSupported;
-        spec.names = &names;
-        auto tap = ub::net::make_bridged_tap(*rtnl, std::move(spec), *br);
-        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
-        if (!tap.ok()) {
-            std::fprintf(stderr, "ub-bench: %s\n", tap.error().message().c_str());
-            return 1;
-        }
-        std::printf("%lld 0\n", static_cast<long long>(ns));
+        std::string name;
+        {
+            auto t0 = Clock::now();
+            auto br = ub::net::find_bridge(*rtnl, bridge);
+            auto tun = ub::net::open_tun();
+            if (!br.ok() || !tun.ok()) return 1;
+            ub::net::TapSpec spec;
+            spec.tuns.push_back(std::move(*tun));
+            spec.vnet = ub::net::VnetHdr::IfSupported;
+            spec.names = &names;
+            auto tap = ub::net::make_bridged_tap(*rtnl, std::move(spec), *br);
+            auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+            if (!tap.ok()) {
+                std::fprintf(stderr, "ub-bench: %s\n", tap.error().message().c_str());
+                return 1;
+            }
+            std::printf("%lld 0\n", static_cast<long long>(ns));
+            name = tap->tap.name;
+        }  // the tap closes here
+        wait_gone(name);
     }
     return 0;
 }
