@@ -57,6 +57,9 @@ ALL="debian-setuid userbridge-setuid userbridge-fcap daemon-via-client daemon-di
     echo "Each grant is timed from fork to the tap fd received and the helper reaped,"
     echo "exactly as QEMU runs a bridge helper; the helpers run interleaved in one run,"
     echo "called by an unprivileged user. Ratios are to Debian's qemu-bridge-helper."
+    echo "With one client, each grant starts once the previous tap is gone (a tap's"
+    echo "teardown holds the kernel's RTNL lock for 15 to 25 ms; it is never timed);"
+    echo "throughput runs go back to back."
     echo
     echo "## Grant latency, one client"
     echo

@@ -58,13 +58,14 @@ start_daemon
 raw=$out/raw.csv
 echo "scenario,helper,param,latency_us,maxrss_kb" >"$raw"
 
-# grants SCENARIO PARAM NAME COUNT CONC: append samples; print throughput.
+# grants SCENARIO PARAM NAME COUNT CONC [back-to-back]: append samples;
+# print throughput.
 grants() {
-    local scenario=$1 param=$2 name=$3 count=$4 conc=$5
+    local scenario=$1 param=$2 name=$3 count=$4 conc=$5 mode=${6:-}
     if [ "$name" = daemon-direct ]; then
-        as_alice "$B" daemon /run/userbridge.sock br0 "$count" "$conc" >"$T/samples"
+        as_alice "$B" daemon /run/userbridge.sock br0 "$count" "$conc" $mode >"$T/samples"
     else
-        as_alice "$B" grants "${HELPER[$name]}" br0 "$count" "$conc" >"$T/samples"
+        as_alice "$B" grants "${HELPER[$name]}" br0 "$count" "$conc" $mode >"$T/samples"
     fi
     grep -v '^wall_ns' "$T/samples" | awk -v s="$scenario" -v h="$name" -v p="$param" \
         '{printf "%s,%s,%s,%.1f,%d\n", s, h, p, $1 / 1000, $2}' >>"$raw"
@@ -103,7 +104,7 @@ for r in $(seq "$CONC_ROUNDS"); do
 done
 sequential_tput() {
     for r in 1 2; do for name in $(shuffled "${NAMES[@]}"); do
-        echo "$name-sequential,$r,$(grants throughput-seq 1 "$name" "$CONC_COUNT" 1)" >>"$tput"
+        echo "$name-sequential,$r,$(grants throughput-seq 1 "$name" "$CONC_COUNT" 1 back-to-back)" >>"$tput"
     done; done
 }
 sequential_tput

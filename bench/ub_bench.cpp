@@ -6,7 +6,8 @@
 //       grant: "latency_ns maxrss_kb" (maxrss of the helper process), then
 //       "wall_ns TOTAL". Each tap is closed right after it is received,
 //       outside the timed span; with one thread, the next grant starts once
-//       the kernel has removed it (see wait_gone).
+//       the kernel has removed it (see wait_gone), unless a sixth argument
+//       "back-to-back" asks for throughput.
 //   ub-bench daemon SOCKET BRIDGE COUNT CONCURRENCY
 //       the same through userbridged, as libuserbridge does it (no exec)
 //   ub-bench floor PROGRAM COUNT
@@ -75,6 +76,7 @@ std::string tap_name(int fd) {
 }
 
 const char* g_socket = nullptr;  // set: grants go to the daemon
+bool g_back_to_back = false;      // one client: do not wait for teardowns
 
 Sample one_daemon_grant(const std::string& bridge) {
     auto t0 = Clock::now();
@@ -123,7 +125,7 @@ int cmd_grants(const char* helper, const std::string& bridge, int count, int con
         threads.emplace_back([&] {
             while (next.fetch_add(1) < count) {
                 Sample s = one_grant(helper, bridge);
-                if (conc == 1) wait_gone(s.tap);
+                if (conc == 1 && !g_back_to_back) wait_gone(s.tap);
                 std::lock_guard<std::mutex> g(mu);
                 all.push_back(s);
             }
@@ -218,6 +220,10 @@ int cmd_decide(const char* file, const std::string& bridge, int rounds) {
 
 int main(int argc, char** argv) {
     std::vector<std::string> a(argv + 1, argv + argc);
+    if (a.size() == 6 && a[5] == "back-to-back") {
+        g_back_to_back = true;
+        a.pop_back();
+    }
     if (a.size() == 5 && a[0] == "grants")
         return cmd_grants(argv[2], a[2], std::atoi(argv[4]), std::atoi(argv[5]));
     if (a.size() == 5 && a[0] == "daemon") {
