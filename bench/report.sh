@@ -113,7 +113,7 @@ if command -v gnuplot >/dev/null; then
         echo "$h $(get sequential $h 1 5) $(get sequential $h 1 6)"
     done >"$dir/latency.dat"
     for s in taps acl; do
-        for h in $ALL; do
+        for h in $ALL kernel-steps; do
             awk -F, -v s=$s -v h=$h '$1 == s && $2 == h {print $3, $5}' "$dir/summary.csv" >"$dir/$s-$h.dat"
         done
     done
@@ -133,7 +133,7 @@ set output "$dir/taps.png"
 set title "p50 grant latency vs taps already on the bridge (µs)"
 set style data linespoints
 set xlabel "taps on the bridge"
-plot for [h in "$ALL"] "$dir/taps-".h.".dat" using 1:2 title h
+plot for [h in "$ALL kernel-steps"] "$dir/taps-".h.".dat" using 1:2 title h
 set output "$dir/acl.png"
 set title "p50 grant latency vs ACL rules (µs)"
 set logscale x
