@@ -4,7 +4,8 @@
 # requests (and free again when the holder's fds close), multiqueue taps
 # whose every queue carries frames, a pinned MAC that keeps spoofed frames
 # off the bridge, the same through userbridged, and an audit record for
-# every case.
+# every case; without libnftables, pinning rules refused with a clear
+# message by both while other grants go on.
 source "$(dirname "$0")/lib.sh"
 
 bridge br0
@@ -259,5 +260,27 @@ sleep 0.3
 check "...and of taps the helper granted, from their label" \
     grep -qE '^MESSAGE=event=expire user=ubbob uid=4712 .*tap=tap[0-9]+ vm=expiring via=helper' "$JOURNAL"
 stop_daemon
+
+# --- Without libnftables: pinning is refused, clearly; the rest still works --
+# The library made unloadable in this test's mount namespace only.
+lib=$(readlink -f "$(ldconfig -p | awk '/libnftables\.so\.1 / {print $NF; exit}')")
+: >"$T/not-a-library.so"
+mount --bind "$T/not-a-library.so" "$lib"
+acl 'allow br0 mac=52:54:00:12:34:56\nallow br1\n'
+refused "the helper without libnftables refuses a rule that pins a MAC" \
+    "MAC pinning needs libnftables (package libnftables1)" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$setuid" --fd=3 --br=br0
+check "...and still grants where the rule pins nothing" \
+    grep -q '^tap=' <(as_alice "$T/bin/ub-testtool" call stream -- "$setuid" --fd=3 --br=br1)
+start_daemon
+check "the daemon starts without libnftables and says what will fail" \
+    grep -q 'rules with mac= or mac-prefix= will fail' "$SYSLOG"
+refused "the daemon without libnftables refuses a rule that pins a MAC" \
+    "the ACL pins a MAC, but userbridged runs without libnftables" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$client" --fd=3 --br=br0
+check "...and still grants where the rule pins nothing" \
+    grep -q '^tap=' <(as_alice "$T/bin/ub-testtool" call stream -- "$client" --fd=3 --br=br1)
+stop_daemon
+umount "$lib"
 
 finish
