@@ -185,6 +185,7 @@ check "socket-activated daemon grants" grep -q '^tap=' <<<"$out"
 check "...from the socket systemd passed" grep -q 'userbridged\[[0-9]*\]: event=grant' "$SYSLOG"
 kill $activator 2>/dev/null || true
 wait $activator 2>/dev/null || true
+rm -f $D  # systemd would remove it; a stale one would pass start_daemon's wait
 
 # --- Without root: CAP_NET_ADMIN alone (root-owned 0644 ACL files) ----------
 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+net_admin --ambient-caps=+net_admin \
