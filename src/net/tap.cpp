@@ -54,13 +54,13 @@ std::string TapNames::next() {
 
 namespace {
 
-// Makes the device with a name from `names`. IFF_TUN_EXCL is what makes
-// this safe: without it, TUNSETIFF on the name of an existing tun device
-// would attach us to that device (we have CAP_NET_ADMIN, so the owner check
-// would pass) instead of creating one. With it, any existing interface of
-// that name, tun or not, is EBUSY, and we try the next name. After
-// kMaxTries names in use, the kernel picks.
-Result<void> set_iff_named(const UniqueFd& tun, ifreq& ifr, TapNames& names) {
+// Makes the device with a name from `names`; false when every name tried
+// was in use. IFF_TUN_EXCL is what makes this safe: without it, TUNSETIFF
+// on the name of an existing tun device would attach us to that device (we
+// have CAP_NET_ADMIN, so the owner check would pass) instead of creating
+// one. With it, any existing interface of that name, tun or not, is EBUSY,
+// and we try the next name.
+Result<bool> set_iff_named(const UniqueFd& tun, ifreq& ifr, TapNames& names) {
     constexpr int kMaxTries = 64;
     short flags = ifr.ifr_flags;
     for (int i = 0; i < kMaxTries; ++i) {
@@ -70,12 +70,10 @@ Result<void> set_iff_named(const UniqueFd& tun, ifreq& ifr, TapNames& names) {
         ifr.ifr_flags = static_cast<short>(flags | IFF_TUN_EXCL);
         int rc = ioctl(tun.get(), TUNSETIFF, &ifr);
         ifr.ifr_flags = flags;
-        if (rc == 0) return {};
+        if (rc == 0) return true;
         if (errno != EBUSY && errno != EEXIST) return Error::sys("cannot create tap (TUNSETIFF)");
     }
-    std::strncpy(ifr.ifr_name, "tap%d", IFNAMSIZ - 1);
-    if (ioctl(tun.get(), TUNSETIFF, &ifr) != 0) return Error::sys("cannot create tap (TUNSETIFF)");
-    return {};
+    return false;
 }
 
 }  // namespace
@@ -91,10 +89,9 @@ Result<Tap> create_tap(std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner, Ta
     bool vnet_hdr = vnet == VnetHdr::IfSupported && (features & IFF_VNET_HDR);
     if (vnet_hdr) ifr.ifr_flags |= IFF_VNET_HDR;
     if (multi) ifr.ifr_flags |= IFF_MULTI_QUEUE;
-    if (names) {
-        UB_TRYV(set_iff_named(tuns.front(), ifr, *names));
-    } else {
-        // QEMU's helper names its taps tap%d; tools and admins expect that.
+    // Without names, or with all of kMaxTries in use, the kernel picks, as
+    // for QEMU's helper: tap%d, which tools and admins expect.
+    if (!names || !UB_TRY(set_iff_named(tuns.front(), ifr, *names))) {
         std::strncpy(ifr.ifr_name, "tap%d", IFNAMSIZ - 1);
         if (ioctl(tuns.front().get(), TUNSETIFF, &ifr) != 0)
             return Error::sys("cannot create tap (TUNSETIFF)");
