@@ -175,17 +175,11 @@ refused "--via=daemon with no daemon" "cannot connect to userbridged at /run/use
     as_alice "$T/bin/userbridge" run --via=daemon -- true
 
 # --- Socket activation -------------------------------------------------------
-systemd-socket-activate -l $D "$T/bin/userbridged" 2>>"$T/daemon.err" &
-activator=$!
-BACKGROUND+=($activator)
-for _ in $(seq 100); do [ -S $D ] && break; sleep 0.05; done
-chmod 666 $D  # what the unit's SocketMode=0666 does
+start_activated_daemon "$T/bin/userbridged"
 out=$(as_alice "$T/bin/ub-testtool" call stream -- "$T/bin/userbridge-client" --fd=3 --br=br0)
 check "socket-activated daemon grants" grep -q '^tap=' <<<"$out"
 check "...from the socket systemd passed" grep -q 'userbridged\[[0-9]*\]: event=grant' "$SYSLOG"
-kill $activator 2>/dev/null || true
-wait $activator 2>/dev/null || true
-rm -f $D  # systemd would remove it; a stale one would pass start_daemon's wait
+stop_daemon
 
 # --- Without root: CAP_NET_ADMIN alone (root-owned 0644 ACL files) ----------
 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+net_admin --ambient-caps=+net_admin \

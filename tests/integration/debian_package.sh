@@ -75,13 +75,10 @@ boot "QEMU -netdev bridge through the installed helper" "$T/bin/qemu" \
     -netdev bridge,id=n0,br=br0,helper=$helper -device virtio-net-pci,netdev=n0,romfile=
 
 # userbridged as the installed socket unit would start it.
-listen=$(sed -n 's/^ListenStream=//p' /lib/systemd/system/userbridged.socket)
+check "the socket unit listens where the programs look" \
+    grep -qx 'ListenStream=/run/userbridge.sock' /lib/systemd/system/userbridged.socket
 exec_start=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/userbridged.service)
-systemd-socket-activate -l "$listen" $exec_start 2>>"$T/daemon.err" &
-DAEMON_PID=$!
-BACKGROUND+=($DAEMON_PID)
-for _ in $(seq 100); do [ -S "$listen" ] && break; sleep 0.05; done
-chmod 666 "$listen"  # SocketMode=0666, as systemd would
+start_activated_daemon $exec_start
 boot "QEMU -netdev bridge through the installed userbridge-client and userbridged" "$T/bin/qemu" \
     -netdev bridge,id=n0,br=br0,helper=/usr/libexec/userbridge-client \
     -device virtio-net-pci,netdev=n0,romfile=

@@ -178,6 +178,16 @@ start_daemon() {
     echo "userbridged did not start:"; cat "$T/daemon.err"
     return 1
 }
+# start_activated_daemon CMD...: CMD started by systemd-socket-activate on
+# the default socket, as userbridged.socket does it (mode 0666); stop_daemon
+# stops it and removes the socket.
+start_activated_daemon() {
+    systemd-socket-activate -l /run/userbridge.sock "$@" 2>>"$T/daemon.err" &
+    DAEMON_PID=$!
+    BACKGROUND+=($DAEMON_PID)
+    for _ in $(seq 100); do [ -S /run/userbridge.sock ] && break; sleep 0.05; done
+    chmod 666 /run/userbridge.sock  # what the unit's SocketMode=0666 does
+}
 stop_daemon() {
     kill "$DAEMON_PID" 2>/dev/null || true
     wait "$DAEMON_PID" 2>/dev/null || true
