@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -22,14 +23,16 @@ std::string format_mac(const Mac& mac) {
 }
 
 // A request under construction: one RTM_*LINK message in its own buffer.
+// Buffers are left unzeroed (libmnl clears each header and attribute it
+// puts): an exec'd helper pays a page fault for every page it touches.
 struct Rtnl::Request {
-    std::vector<char> buf = std::vector<char>(MNL_SOCKET_BUFFER_SIZE);
+    std::unique_ptr<char[]> buf = std::make_unique_for_overwrite<char[]>(MNL_SOCKET_BUFFER_SIZE);
     nlmsghdr* nlh;
     ifinfomsg* ifm;
     std::string what;  // for error messages: "set MTU of ifindex 7"
 
     Request(uint16_t type, uint16_t flags, std::string what_) : what(std::move(what_)) {
-        nlh = mnl_nlmsg_put_header(buf.data());
+        nlh = mnl_nlmsg_put_header(buf.get());
         nlh->nlmsg_type = type;
         // A dump ends with NLMSG_DONE; an ACK asked for as well could arrive
         // after it and be taken for the answer to our next request.
@@ -132,13 +135,14 @@ Result<void> Rtnl::transact(Request& req, std::vector<LinkInfo>* links) {
         return Error::msg("cannot " + req.what + ": short netlink send");
 
     // Large enough for any RTM_NEWLINK reply; libmnl reports truncation.
-    std::vector<char> buf(32768);
+    constexpr std::size_t kSize = 32768;
+    auto buf = std::make_unique_for_overwrite<char[]>(kSize);
     for (;;) {
-        ssize_t n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());
+        ssize_t n = mnl_socket_recvfrom(nl_, buf.get(), kSize);
         if (n < 0) return Error::sys("cannot " + req.what + ": netlink receive");
         // mnl_cb_run rejects messages whose seq or port id are not ours and
         // turns NLMSG_ERROR into -1 with errno set to the kernel's error.
-        int rc = mnl_cb_run(buf.data(), static_cast<std::size_t>(n), seq, portid_, link_msg_cb,
+        int rc = mnl_cb_run(buf.get(), static_cast<std::size_t>(n), seq, portid_, link_msg_cb,
                             links);
         if (rc == MNL_CB_ERROR) return Error::sys("cannot " + req.what);
         if (rc == MNL_CB_STOP) return Ok{};

@@ -24,6 +24,7 @@ struct Account {
 
 std::optional<Account> account_by_uid(uid_t uid);
 std::optional<Account> account_by_name(const std::string& name);
+std::optional<gid_t> group_id_by_name(const std::string& name);
 
 // The groups the group database lists `account` in, its primary group
 // included (getgrouplist): what a login session of theirs would have.

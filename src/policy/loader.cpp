@@ -1,7 +1,6 @@
 #include "policy/loader.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,27 +69,32 @@ Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& 
                           std::to_string(st.st_uid) + "); refusing it");
     if (st.st_mode & (S_IWGRP | S_IWOTH))
         return Error::msg(path + " is writable by group or others; refusing it");
-    if (static_cast<std::size_t>(st.st_size) > opt.max_file_size)
+    auto too_large = [&] {
         return Error::msg(path + " is larger than " + std::to_string(opt.max_file_size) +
                           " bytes; refusing it");
+    };
+    if (static_cast<std::size_t>(st.st_size) > opt.max_file_size) return too_large();
     id = {st.st_dev, st.st_ino};
     perm = {st.st_uid, st.st_gid, st.st_mode};
     if (opt.after_open) opt.after_open(path.c_str());
 
-    std::string text;
-    text.reserve(static_cast<std::size_t>(st.st_size));
-    char buf[16384];
+    // Read straight into the result, sized by fstat plus one byte, so that
+    // a file that grew since is seen; no 16 KiB stack buffer to fault in.
+    std::string text(static_cast<std::size_t>(st.st_size) + 1, '\0');
+    std::size_t used = 0;
     for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (used == text.size()) {
+            // The size may have grown since fstat; the cap holds for what we read.
+            if (used > opt.max_file_size) return too_large();
+            text.resize(std::min(2 * used, opt.max_file_size + 1));
+        }
+        ssize_t n = ::read(fd.get(), text.data() + used, text.size() - used);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return Error::sys("cannot read " + path);
         if (n == 0) break;
-        text.append(buf, static_cast<std::size_t>(n));
-        // The size may have grown since fstat; the cap holds for what we read.
-        if (text.size() > opt.max_file_size)
-            return Error::msg(path + " is larger than " + std::to_string(opt.max_file_size) +
-                              " bytes; refusing it");
+        used += static_cast<std::size_t>(n);
     }
+    text.resize(used);
     return text;
 }
 
@@ -185,11 +189,8 @@ long long nss_user_id(const std::string& name) {
 }
 
 long long nss_group_id(const std::string& name) {
-    group gr{};
-    group* found = nullptr;
-    std::vector<char> buf(65536);  // a group entry lists its members
-    if (getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || !found) return -1;
-    return found->gr_gid;
+    std::optional<gid_t> g = group_id_by_name(name);
+    return g ? static_cast<long long>(*g) : -1;
 }
 
 }  // namespace

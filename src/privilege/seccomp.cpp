@@ -6,7 +6,6 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -129,13 +128,6 @@ Result<std::vector<sock_filter>> export_seccomp(const std::vector<int>& extra, P
     if (pread(fd, prog.data(), static_cast<std::size_t>(size), 0) != size)
         return Error::sys("seccomp: reading the exported program");
     return prog;
-}
-
-Result<void> install_bpf(const sock_filter* prog, std::size_t len) {
-    sock_fprog fprog{static_cast<unsigned short>(len), const_cast<sock_filter*>(prog)};
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) != 0)
-        return Error::sys("seccomp: cannot install the filter");
-    return Ok{};
 }
 
 }  // namespace ub::privilege

@@ -58,8 +58,13 @@ mount --bind "$T/etc" /etc/qemu
 mount -t tmpfs -o mode=755 tmpfs /run
 cp /etc/passwd "$T/passwd"
 cp /etc/group "$T/group"
-printf 'ubalice:x:4711:4711::/nonexistent:/usr/sbin/nologin\nubbob:x:4712:4712::/nonexistent:/usr/sbin/nologin\n' >>"$T/passwd"
-printf 'ubalice:x:4711:\nubbob:x:4712:\nubvm:x:4800:ubalice\n' >>"$T/group"
+# ubalice's entry and ubvm's are longer than the 1 KiB the lookups start
+# with (a long GECOS field, many members), so every test that names them
+# also takes the lookups' grow-and-retry path.
+long_gecos=$(printf 'Alice %.0s' $(seq 300))
+members=$(printf 'ubfiller%s,' $(seq 200))
+printf 'ubalice:x:4711:4711:%s:/nonexistent:/usr/sbin/nologin\nubbob:x:4712:4712::/nonexistent:/usr/sbin/nologin\n' "$long_gecos" >>"$T/passwd"
+printf 'ubalice:x:4711:\nubbob:x:4712:\nubvm:x:4800:%subalice\n' "$members" >>"$T/group"
 chmod 644 "$T/passwd" "$T/group"
 mount --bind "$T/passwd" /etc/passwd
 mount --bind "$T/group" /etc/group
