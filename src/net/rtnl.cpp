@@ -42,29 +42,28 @@ struct Rtnl::Request {
     }
 };
 
-Rtnl::Rtnl(mnl_socket* nl) : nl_(nl), portid_(mnl_socket_get_portid(nl)), seq_(0) {
-    // Start from a varying sequence so replies to an earlier process's
-    // requests on a recycled port id can never be taken for ours.
-    seq_ = static_cast<unsigned>(time(nullptr));
+void MnlCloser::operator()(mnl_socket* nl) const { mnl_socket_close(nl); }
+
+namespace {
+
+// `groups`: the multicast groups to join (RTMGRP_*), 0 for requests only.
+Result<MnlSocket> open_rtnetlink(int flags, unsigned groups, const char* what) {
+    MnlSocket nl(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | flags));
+    if (!nl) return Error::sys(std::string("cannot open ") + what);
+    if (mnl_socket_bind(nl.get(), groups, MNL_SOCKET_AUTOPID) < 0)
+        return Error::sys(std::string("cannot bind ") + what);
+    return nl;
 }
 
-Rtnl::Rtnl(Rtnl&& o) noexcept
-    : nl_(std::exchange(o.nl_, nullptr)), portid_(o.portid_), seq_(o.seq_) {}
+}  // namespace
 
-Rtnl::~Rtnl() {
-    if (nl_) mnl_socket_close(nl_);
-}
+Rtnl::Rtnl(MnlSocket nl)
+    : nl_(std::move(nl)), portid_(mnl_socket_get_portid(nl_.get())),
+      // Start from a varying sequence so replies to an earlier process's
+      // requests on a recycled port id can never be taken for ours.
+      seq_(static_cast<unsigned>(time(nullptr))) {}
 
-Result<Rtnl> Rtnl::open() {
-    mnl_socket* nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-    if (!nl) return Error::sys("cannot open rtnetlink socket");
-    if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-        Error e = Error::sys("cannot bind rtnetlink socket");
-        mnl_socket_close(nl);
-        return e;
-    }
-    return Rtnl(nl);
-}
+Result<Rtnl> Rtnl::open() { return Rtnl(UB_TRY(open_rtnetlink(0, 0, "rtnetlink socket"))); }
 
 namespace {
 
@@ -127,7 +126,7 @@ int link_msg_cb(const nlmsghdr* nlh, void* data) {
 Result<void> Rtnl::transact(Request& req, std::vector<LinkInfo>* links) {
     unsigned seq = ++seq_;
     req.nlh->nlmsg_seq = seq;
-    ssize_t sent = mnl_socket_sendto(nl_, req.nlh, req.nlh->nlmsg_len);
+    ssize_t sent = mnl_socket_sendto(nl_.get(), req.nlh, req.nlh->nlmsg_len);
     if (sent < 0) return Error::sys("cannot " + req.what);
     // A datagram socket never sends part of a message; anything else is a bug
     // we must not paper over.
@@ -138,7 +137,7 @@ Result<void> Rtnl::transact(Request& req, std::vector<LinkInfo>* links) {
     constexpr std::size_t kSize = 32768;
     auto buf = std::make_unique_for_overwrite<char[]>(kSize);
     for (;;) {
-        ssize_t n = mnl_socket_recvfrom(nl_, buf.get(), kSize);
+        ssize_t n = mnl_socket_recvfrom(nl_.get(), buf.get(), kSize);
         if (n < 0) return Error::sys("cannot " + req.what + ": netlink receive");
         // mnl_cb_run rejects messages whose seq or port id are not ours and
         // turns NLMSG_ERROR into -1 with errno set to the kernel's error.
@@ -212,29 +211,16 @@ Result<void> Rtnl::set_up(int ifindex) {
 }
 
 Result<LinkMonitor> LinkMonitor::open() {
-    mnl_socket* nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (!nl) return Error::sys("cannot open rtnetlink monitor socket");
-    if (mnl_socket_bind(nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
-        Error e = Error::sys("cannot subscribe to link events");
-        mnl_socket_close(nl);
-        return e;
-    }
-    return LinkMonitor(nl);
+    return LinkMonitor(UB_TRY(open_rtnetlink(SOCK_NONBLOCK, RTMGRP_LINK, "rtnetlink monitor socket")));
 }
 
-LinkMonitor::LinkMonitor(LinkMonitor&& o) noexcept : nl_(std::exchange(o.nl_, nullptr)) {}
-
-LinkMonitor::~LinkMonitor() {
-    if (nl_) mnl_socket_close(nl_);
-}
-
-int LinkMonitor::fd() const { return mnl_socket_get_fd(nl_); }
+int LinkMonitor::fd() const { return mnl_socket_get_fd(nl_.get()); }
 
 Result<std::vector<LinkInfo>> LinkMonitor::read() {
     std::vector<LinkInfo> links;
     std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
     for (;;) {
-        ssize_t n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());
+        ssize_t n = mnl_socket_recvfrom(nl_.get(), buf.data(), buf.size());
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return links;
         if (n < 0) return Error::sys("link monitor");
         // Events carry sequence 0 and port 0: the kernel's own.

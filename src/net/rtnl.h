@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,12 @@
 struct mnl_socket;
 
 namespace ub::net {
+
+// An open rtnetlink socket; closed with the holder.
+struct MnlCloser {
+    void operator()(mnl_socket* nl) const;
+};
+using MnlSocket = std::unique_ptr<mnl_socket, MnlCloser>;
 
 using Mac = std::array<std::uint8_t, 6>;
 std::string format_mac(const Mac& mac);
@@ -37,27 +44,19 @@ struct LinkInfo {
 class LinkMonitor {
 public:
     static Result<LinkMonitor> open();
-    LinkMonitor(LinkMonitor&& o) noexcept;
-    LinkMonitor& operator=(LinkMonitor&&) = delete;
-    LinkMonitor(const LinkMonitor&) = delete;
-    ~LinkMonitor();
     int fd() const;
     // Events queued now; an overrun (ENOBUFS) is reported as an error, and
     // the monitor goes on with what follows.
     Result<std::vector<LinkInfo>> read();
 
 private:
-    explicit LinkMonitor(mnl_socket* nl) : nl_(nl) {}
-    mnl_socket* nl_;
+    explicit LinkMonitor(MnlSocket nl) : nl_(std::move(nl)) {}
+    MnlSocket nl_;
 };
 
 class Rtnl {
 public:
     static Result<Rtnl> open();
-    Rtnl(Rtnl&& o) noexcept;
-    Rtnl& operator=(Rtnl&&) = delete;
-    Rtnl(const Rtnl&) = delete;
-    ~Rtnl();
 
     Result<LinkInfo> get_link(std::string_view name);
     Result<void> set_mtu(int ifindex, unsigned mtu);
@@ -70,12 +69,12 @@ public:
     Result<std::vector<LinkInfo>> list_links(const std::string& kind);
 
 private:
-    explicit Rtnl(mnl_socket* nl);
+    explicit Rtnl(MnlSocket nl);
     struct Request;
     // `links`: where replies go; one reply for a get, many for a dump.
     Result<void> transact(Request& req, std::vector<LinkInfo>* links);
 
-    mnl_socket* nl_;
+    MnlSocket nl_;
     unsigned portid_;
     unsigned seq_;
 };

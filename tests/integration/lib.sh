@@ -98,7 +98,10 @@ BACKGROUND+=($!)
 for _ in $(seq 50); do [ -S /dev/log ] && break; sleep 0.02; done
 touch "$SYSLOG"
 
-as_alice() { setpriv --reuid=$ALICE --regid=$ALICE --groups=$VMGROUP -- "$@"; }
+# AS_ALICE: the command prefix, for commands that must come after another
+# (ip netns exec, timeout).
+AS_ALICE=(setpriv --reuid=$ALICE --regid=$ALICE --groups=$VMGROUP --)
+as_alice() { "${AS_ALICE[@]}" "$@"; }
 as_bob() { setpriv --reuid=$BOB --regid=$BOB --clear-groups -- "$@"; }
 
 # acl TEXT [FILE [MODE [OWNER]]]: write an ACL file under /etc/qemu.

@@ -15,10 +15,7 @@ use_guest
 acl 'allow br0\n'
 
 on() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-alice_on() {
-    local ns=$1; shift
-    ip netns exec "$ns" setpriv --reuid=$ALICE --regid=$ALICE --groups=$VMGROUP -- "$@"
-}
+alice_on() { local ns=$1; shift; ip netns exec "$ns" "${AS_ALICE[@]}" "$@"; }
 # host NS UNDERLAY-DEV ADDR PEER-ADDR: the recipe's per-host steps.
 host() {
     local ns=$1 dev=$2 addr=$3 peer=$4
@@ -67,7 +64,7 @@ check "no tap left on either host" test -z "$(ports hosta)$(ports hostb)"
 on hosta ip addr add 10.99.0.1/24 dev br0
 # (timeout is outermost: it signals its whole process group, QEMU included,
 # when killed)
-timeout 150 ip netns exec hostb setpriv --reuid=$ALICE --regid=$ALICE --groups=$VMGROUP -- \
+timeout 150 ip netns exec hostb "${AS_ALICE[@]}" \
     env GUEST_IP=10.99.0.3/24 GUEST_PING=10.99.0.1 GUEST_STAY=60 \
     "$T/bin/qemu" -netdev bridge,id=n0,br=br0,helper="$T/bin/fcap-helper" \
     -device virtio-net-pci,netdev=n0,mac=52:54:00:00:00:0b,romfile= >"$T/console-b" 2>&1 &
