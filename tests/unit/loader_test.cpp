@@ -156,6 +156,26 @@ TEST_F(Loader, SizeIsCapped) {
     EXPECT_NE(fails(main).find("is larger than 64 bytes"), std::string::npos);
 }
 
+TEST_F(Loader, FileOfExactlyTheCapLoads) {
+    opt.max_file_size = 64;
+    std::string text = std::string(53, '#') + "\nallow br0\n";
+    ASSERT_EQ(text.size(), 64u);
+    auto p = load(write("bridge.conf", text), opt);
+    ASSERT_TRUE(p.ok()) << p.error().message();
+    EXPECT_EQ(p->rules.size(), 1u);
+}
+
+TEST_F(Loader, LargeFileIsReadToTheEnd) {
+    // Much larger than any single read the loader might make.
+    std::string text;
+    for (int i = 0; i < 20000; ++i) text += "# padding line " + std::to_string(i) + "\n";
+    text += "allow br0\n";
+    auto p = load(write("bridge.conf", text), opt);
+    ASSERT_TRUE(p.ok()) << p.error().message();
+    ASSERT_EQ(p->rules.size(), 1u);
+    EXPECT_EQ(p->rules[0].lineno, 20001);
+}
+
 TEST_F(Loader, HardLinkToAnUntrustedFileIsStillCheckedByOwner) {
     // The check is on the inode we read, not on the name we were given.
     if (geteuid() != 0) GTEST_SKIP() << "needs root to chown";
