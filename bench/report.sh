@@ -1,12 +1,17 @@
 #!/bin/bash
 # Turns bench/run.sh's CSV into summary.csv, a Markdown report and PNG plots.
-#   report.sh DIR SMOKE   (SMOKE=1: write DIR/PERFORMANCE.md; else docs/)
+#   report.sh DIR SMOKE   writes DIR/PERFORMANCE.md, or docs/PERFORMANCE.md
+#                         (with the notes) for a full run into docs/perf
 set -euo pipefail
-dir=$1
+dir=$(cd "$1" && pwd)
 smoke=$2
 here=$(cd "$(dirname "$0")" && pwd)
 doc=$dir/PERFORMANCE.md
-[ "$smoke" = 1 ] || doc=$here/../docs/PERFORMANCE.md
+files=  # where the report finds the plots and CSVs, from where it is
+if [ "$smoke" != 1 ] && [ "$dir" = "$(cd "$here/../docs/perf" && pwd)" ]; then
+    doc=$here/../docs/PERFORMANCE.md
+    files=perf/
+fi
 
 # summary.csv: scenario,helper,param,n,p50_us,p99_us,mean_us,max_rss_kb
 summarize() {
@@ -97,11 +102,11 @@ ALL="debian-setuid userbridge-setuid userbridge-fcap daemon-via-client daemon-di
              END { for (n in r) printf "%d %.1f %.1f\n", n, v[n ",parse_decide_ns"] / 1000, v[n ",decide_ns"] / 1000 }' \
         "$dir/decide.csv" | sort -n | awk '{printf "| %s | %s | %s |\n", $1, $2, $3}'
     echo
-    echo "![sequential latency](perf/latency.png)"
-    echo "![taps on the bridge](perf/taps.png)"
-    echo "![ACL size](perf/acl.png)"
+    echo "![sequential latency](${files}latency.png)"
+    echo "![taps on the bridge](${files}taps.png)"
+    echo "![ACL size](${files}acl.png)"
     echo
-    echo "Raw samples: \`perf/raw.csv\`; summaries: \`perf/summary.csv\`, \`perf/throughput.csv\`, \`perf/decide.csv\`."
+    echo "Raw samples: \`${files}raw.csv\`; summaries: \`${files}summary.csv\`, \`${files}throughput.csv\`, \`${files}decide.csv\`."
 } >"$doc.new"
 if [ -f "$here/../docs/PERFORMANCE.notes.md" ] && [ "$smoke" != 1 ]; then
     cat "$here/../docs/PERFORMANCE.notes.md" >>"$doc.new"
