@@ -109,20 +109,29 @@ sequential_tput() {
 }
 sequential_tput
 
-echo "bench: taps already on the bridge: $TAPS"
-have=0
-for n in $TAPS; do
-    while [ $have -lt "$n" ]; do
-        ip tuntap add dev "bt$have" mode tap
-        ip link set "bt$have" master br0 up
-        have=$((have + 1))
-    done
+# Each count of taps is measured on the way up and again on the way down,
+# half the grants each time, so that a drift of the machine over the minutes
+# this takes falls on every count alike instead of on the largest.
+echo "bench: taps already on the bridge: $TAPS, going up and coming down"
+taps_at() {
+    local n=$1 count=$2
     for name in $(shuffled "${NAMES[@]}" kernel); do
-        if [ "$name" = kernel ]; then kernel_steps taps "$n" "$PARAM_COUNT"
-        else grants taps "$n" "$name" "$PARAM_COUNT" 1 >/dev/null; fi
+        if [ "$name" = kernel ]; then kernel_steps taps "$n" "$count"
+        else grants taps "$n" "$name" "$count" 1 >/dev/null; fi
     done
-done
-for i in $(seq 0 $((have - 1))); do ip link del "bt$i"; done
+}
+have=0
+set_taps() {
+    local n=$1 i
+    { for ((i = have; i < n; i++)); do echo "tuntap add dev bt$i mode tap"; echo "link set bt$i master br0 up"; done
+      for ((i = have - 1; i >= n; i--)); do echo "link del bt$i"; done; } >"$T/taps.batch"
+    [ -s "$T/taps.batch" ] && ip -batch "$T/taps.batch"
+    have=$n
+}
+half=$(((PARAM_COUNT + 1) / 2))
+for n in $TAPS; do set_taps "$n"; taps_at "$n" "$half"; done
+for n in $(printf '%s\n' $TAPS | sort -rn); do set_taps "$n"; taps_at "$n" "$half"; done
+set_taps 0
 
 echo "bench: ACL size: $ACLS rules"
 for n in $ACLS; do
