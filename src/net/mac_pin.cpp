@@ -3,6 +3,8 @@
 #include <dlfcn.h>
 #include <nftables/libnftables.h>
 
+#include <cstdio>
+#include <string>
 #include <utility>
 
 namespace ub::net {
@@ -127,6 +129,43 @@ constexpr const char* kTable =
     "add rule bridge userbridge prerouting"
     " iif @pinned iif . arp saddr ether != @allowed counter drop\n";
 
+// Neighbour discovery names MACs too: a solicitation or advertisement whose
+// link-layer address option names another MAC poisons neighbour caches as
+// a spoofed ARP sender does. Such an option must be the pinned MAC (`lla`:
+// the option's length byte, 1, then the MAC, so a malformed length fails
+// too). Options are not parsed, so a message is allowed at most one: an
+// NS or NA is 24 bytes plus one 8-byte option (the link-layer address, or
+// the nonce of enhanced DAD), an RS 8 plus one. `create set` makes this
+// its own transaction, as for the table: tables made before it get it once.
+constexpr const char* kNdRules =
+    "create set bridge userbridge allowed_lla { typeof iif . @th,200,56; }\n"
+    "add rule bridge userbridge prerouting iif @pinned"
+    " icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 length > 32 counter drop\n"
+    "add rule bridge userbridge prerouting iif @pinned"
+    " icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,192,8 { 1, 2 }"
+    " iif . @th,200,56 != @allowed_lla counter drop\n"
+    "add rule bridge userbridge prerouting iif @pinned"
+    " icmpv6 type nd-router-solicit ip6 length > 16 counter drop\n"
+    "add rule bridge userbridge prerouting iif @pinned"
+    " icmpv6 type nd-router-solicit @th,64,8 1 iif . @th,72,56 != @allowed_lla counter drop\n";
+
+// The option's length byte (1: eight bytes) and the MAC, as allowed_lla's
+// 56-bit value.
+std::string lla_value(const Mac& mac) {
+    char buf[19];
+    std::snprintf(buf, sizeof buf, "0x01%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2], mac[3],
+                  mac[4], mac[5]);
+    return buf;
+}
+
+// Makes what `list` says is missing with `commands`; a helper racing us may
+// make it first, and then our transaction fails whole.
+Result<void> make_once(Nft& nft, const char* list, const char* commands) {
+    Result<void> made = nft.run(commands);
+    if (!made.ok() && !nft.list(list).ok()) return made.error();
+    return Ok{};
+}
+
 // Deletes the elements of dead taps from `set`, whose listing is `text`.
 // Another helper may collect the same ones at the same time, so failures
 // here are not errors.
@@ -141,21 +180,26 @@ void collect_stale(Nft& nft, const char* set, const std::string& text) {
 Result<void> pin_mac(Nft& nft, const std::string& ifname, const Mac& mac) {
     // The listings the collector needs also say whether the table exists:
     // it is made only by the first pin (on this host, in this namespace).
-    Result<std::string> pinned = nft.list("list set bridge userbridge pinned");
+    constexpr const char* kListPinned = "list set bridge userbridge pinned";
+    constexpr const char* kListLla = "list set bridge userbridge allowed_lla";
+    Result<std::string> pinned = nft.list(kListPinned);
     if (!pinned.ok()) {
-        // A helper racing us may make it first; our batch then fails whole.
-        Result<void> made = nft.run(kTable);
-        if (!made.ok() && !nft.list("list set bridge userbridge pinned").ok()) return made.error();
+        UB_TRYV(make_once(nft, kListPinned, (std::string(kTable) + kNdRules).c_str()));
     } else {
         collect_stale(nft, "pinned", *pinned);
         if (Result<std::string> allowed = nft.list("list set bridge userbridge allowed"); allowed.ok())
             collect_stale(nft, "allowed", *allowed);
+        if (Result<std::string> lla = nft.list(kListLla); lla.ok())
+            collect_stale(nft, "allowed_lla", *lla);
+        else
+            UB_TRYV(make_once(nft, kListLla, kNdRules));
     }
     // ifname is the kernel's "tapN" and the MAC our own formatting: nothing
     // from the caller reaches nft's parser.
     std::string tap = "\"" + ifname + "\"";
     return nft.run("add element bridge userbridge allowed { " + tap + " . " + format_mac(mac) +
-                   " }\nadd element bridge userbridge pinned { " + tap + " }\n");
+                   " }\nadd element bridge userbridge allowed_lla { " + tap + " . " +
+                   lla_value(mac) + " }\nadd element bridge userbridge pinned { " + tap + " }\n");
 }
 
 }  // namespace ub::net

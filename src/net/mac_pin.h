@@ -5,12 +5,17 @@
 //   table bridge userbridge {
 //     set pinned  { type iface_index; }                # taps with a pinned MAC
 //     set allowed { type iface_index . ether_addr; }   # (tap, its guest MAC)
+//     set allowed_lla { typeof iif . @th,200,56; }     # (tap, 0x01 and the MAC)
 //     chain prerouting { type filter hook prerouting priority -300;
 //       iif @pinned iif . ether saddr != @allowed drop
-//       iif @pinned iif . arp saddr ether != @allowed drop } }
+//       iif @pinned iif . arp saddr ether != @allowed drop
+//       ...and for neighbour solicitations, advertisements and router
+//       solicitations: more than one option, or a link-layer address
+//       option (its length byte and MAC) not in @allowed_lla: drop } }
 //
 // Frames a pinned tap sends with any other source MAC (or ARP sender
-// address) are dropped before the bridge forwards them. Elements are keyed
+// address, or IPv6 neighbour-discovery link-layer address) are dropped
+// before the bridge forwards them. Elements are keyed
 // by ifindex, which the kernel does not reuse, so when a tap dies its
 // elements become inert and can match no later tap, even one with the same
 // name; they are collected the next time a MAC is pinned. A netdev-family

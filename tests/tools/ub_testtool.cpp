@@ -7,9 +7,13 @@
 //       file, closed), runs HELPER ARGS, receives a tap fd when KIND is
 //       stream, and prints "tap=NAME vnet_hdr=0|1". --send writes a frame
 //       carrying MARKER into the tap; --expect waits for one from it.
+//       --nd=KIND:MAC makes --send's frame an IPv6 neighbour-discovery
+//       message (KIND ns, na or rs; na2: an NA with a second option) whose
+//       link-layer address option names MAC, MARKER (16 bytes at most) as
+//       its IPv6 source address.
 //       Exit status: the helper's (128+signal if killed), or 3 when the
 //       helper exited 0 and no fd arrived.
-//   listen IFNAME MARKER MS   exit 0 once a frame carrying MARKER is seen
+//   listen IFNAME MARKER MS   exit 0 once a frame (any type) carrying MARKER is seen
 //   send IFNAME MARKER        send a broadcast frame carrying MARKER
 //   fds [ARGS...]             print "fds: N N ..." (our open fds) and "args: ARGS"
 //   daemon MODE SOCKET [BRIDGE]
@@ -26,6 +30,7 @@
 #include <net/if.h>
 #include <fcntl.h>
 
+#include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/ethernet.h>
@@ -72,6 +77,36 @@ std::vector<uint8_t> frame(const std::string& marker, std::size_t vnet_hdr_len) 
     f.push_back(kEtherType & 0xff);
     f.insert(f.end(), marker.begin(), marker.end());
     while (f.size() < vnet_hdr_len + 60) f.push_back(0);
+    return f;
+}
+
+// call --nd=KIND:MAC: a neighbour-discovery message instead (checksum left
+// zero: only the bridge's filter and a packet socket look at it).
+std::string g_nd_kind;
+uint8_t g_nd_mac[6];
+
+std::vector<uint8_t> nd_frame(const std::string& marker, std::size_t vnet_hdr_len) {
+    uint8_t type = g_nd_kind == "rs" ? 133 : g_nd_kind == "ns" ? 135 : 136;
+    std::vector<uint8_t> icmp = {type, 0, 0, 0, 0, 0, 0, 0};  // type, code, checksum, reserved
+    if (type != 133) icmp.insert(icmp.end(), 16, 0xfe);       // target address
+    icmp.push_back(type == 136 ? 2 : 1);                       // target or source link-layer address
+    icmp.push_back(1);                                         // length: 8 bytes
+    icmp.insert(icmp.end(), g_nd_mac, g_nd_mac + 6);
+    if (g_nd_kind == "na2") icmp.insert(icmp.end(), {14, 1, 0, 0, 0, 0, 0, 0});  // a nonce option
+    std::vector<uint8_t> f(vnet_hdr_len, 0);
+    const uint8_t dst[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    f.insert(f.end(), dst, dst + 6);
+    f.insert(f.end(), g_src, g_src + 6);
+    f.insert(f.end(), {0x86, 0xdd, 0x60, 0, 0, 0});
+    f.push_back(static_cast<uint8_t>(icmp.size() >> 8));
+    f.push_back(static_cast<uint8_t>(icmp.size() & 0xff));
+    f.insert(f.end(), {58, 255});  // next header ICMPv6, hop limit 255
+    std::string src = marker.substr(0, 16);
+    src.resize(16, '\0');
+    f.insert(f.end(), src.begin(), src.end());
+    const uint8_t all_nodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    f.insert(f.end(), all_nodes, all_nodes + 16);
+    f.insert(f.end(), icmp.begin(), icmp.end());
     return f;
 }
 
@@ -139,6 +174,17 @@ int cmd_call(std::vector<std::string> a) {
         else if (a[i].rfind("--hold=", 0) == 0) hold = std::stoi(a[i].substr(7));
         else if (a[i].rfind("--send=", 0) == 0) send = a[i].substr(7);
         else if (a[i].rfind("--expect=", 0) == 0) expect = a[i].substr(9);
+        else if (a[i].rfind("--nd=", 0) == 0) {
+            std::string v = a[i].substr(5);
+            std::size_t colon = v.find(':');
+            unsigned b[6];
+            if (colon == std::string::npos ||
+                std::sscanf(v.c_str() + colon + 1, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3],
+                            &b[4], &b[5]) != 6)
+                die("bad --nd");
+            g_nd_kind = v.substr(0, colon);
+            for (int k = 0; k < 6; ++k) g_nd_mac[k] = static_cast<uint8_t>(b[k]);
+        }
     }
     std::vector<char*> argv;
     for (++i; i < a.size(); ++i) argv.push_back(a[i].data());
@@ -196,7 +242,7 @@ int cmd_call(std::vector<std::string> a) {
         for (int k = 0; k < 20; ++k) {
             for (int q = 0; q < queues; ++q) {
                 std::string marker = queues > 1 ? send + "-q" + std::to_string(q) : send;
-                auto f = frame(marker, hdr);
+                auto f = g_nd_kind.empty() ? frame(marker, hdr) : nd_frame(marker, hdr);
                 if (write(fds.value()[static_cast<std::size_t>(q)].get(), f.data(), f.size()) < 0)
                     die("write to tap");
             }
@@ -211,12 +257,12 @@ int cmd_call(std::vector<std::string> a) {
     return 0;
 }
 
-int packet_socket(const std::string& ifname) {
-    int s = socket(AF_PACKET, SOCK_RAW, htons(kEtherType));
+int packet_socket(const std::string& ifname, uint16_t ethertype) {
+    int s = socket(AF_PACKET, SOCK_RAW, htons(ethertype));
     if (s < 0) die("packet socket");
     sockaddr_ll sll{};
     sll.sll_family = AF_PACKET;
-    sll.sll_protocol = htons(kEtherType);
+    sll.sll_protocol = htons(ethertype);
     sll.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
     if (sll.sll_ifindex == 0) die("no interface " + ifname);
     if (bind(s, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) die("bind");
@@ -224,14 +270,14 @@ int packet_socket(const std::string& ifname) {
 }
 
 int cmd_listen(const std::vector<std::string>& a) {
-    int s = packet_socket(a.at(0));
+    int s = packet_socket(a.at(0), ETH_P_ALL);
     std::printf("listening\n");
     std::fflush(stdout);
     return wait_frame(s, a.at(1), std::stoi(a.at(2))) ? 0 : 1;
 }
 
 int cmd_send(const std::vector<std::string>& a) {
-    int s = packet_socket(a.at(0));
+    int s = packet_socket(a.at(0), kEtherType);
     for (int k = 0; k < 30; ++k) {
         auto f = frame(a.at(1), 0);
         if (send(s, f.data(), f.size(), 0) < 0) die("send");

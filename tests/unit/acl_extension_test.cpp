@@ -285,4 +285,16 @@ TEST(MacPin, SetElementsAndStaleOnes) {
     EXPECT_TRUE(ub::net::is_stale_element(e[1]));
     EXPECT_TRUE(ub::net::is_stale_element("12"));
     EXPECT_TRUE(ub::net::set_elements("set pinned {\n type iface_index\n}\n").empty());
+
+    // The link-layer address set, as nft 1.0.6 lists it: the value is the
+    // option's length byte and the MAC, one integer without leading zeros.
+    const char* lla =
+        "table bridge userbridge {\n\tset allowed_lla {\n\t\ttypeof iif . @th,200,56\n"
+        "\t\telements = { 3 . 0x1525400000001,\n\t\t\t     \"tap0\" . 0x1525400123456 }\n"
+        "\t}\n}\n";
+    e = ub::net::set_elements(lla);
+    ASSERT_EQ(e.size(), 2u);
+    EXPECT_EQ(e[0], "3 . 0x1525400000001");
+    EXPECT_TRUE(ub::net::is_stale_element(e[0]));
+    EXPECT_FALSE(ub::net::is_stale_element(e[1]));
 }
