@@ -136,6 +136,8 @@ check() {
     shift
     if "$@"; then pass "$name"; else fail "$name"; fi
 }
+# fails CMD...: succeeds when CMD fails (check NAME fails CMD...).
+fails() { ! "$@"; }
 
 # refused NAME EXPECTED-STDERR CMD...: CMD must fail, say EXPECTED-STDERR on
 # stderr, must not be killed by a signal, and leave no tap behind.

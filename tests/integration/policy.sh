@@ -21,7 +21,6 @@ allow br3 user=ubbob mac-prefix=52:54:00
 '
 setuid=$T/bin/setuid-helper
 fcap=$T/bin/fcap-helper
-fails() { ! "$@"; }
 
 # --- whom rules are for ---------------------------------------------------
 for mode in setuid fcap; do
