@@ -1,0 +1,123 @@
+#!/bin/bash
+# Where one exec'd grant spends its time, from kernel tracepoints: for
+# Debian's qemu-bridge-helper, ours (setuid and file capabilities) and a
+# setuid no-op, COUNT grants (execs) of each, interleaved, called the way
+# QEMU calls a helper by an unprivileged user.
+#
+#   bench/trace.sh [COUNT]     as root, after a build; COUNT defaults to 20
+#
+# Prints a Markdown table of medians per program: the caller's fork to the
+# execve, the execve, exec to exit_group, exit_group to the caller's wait4
+# returning, and per process the system calls and user-mode page faults
+# after exec. Tracing slows every system call a little: compare the rows
+# with each other, not the times with bench/run.sh's. Exits 77 (skipped)
+# when tracefs or its raw_syscalls and exceptions events are not there.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+export UB_BUILD_DIR=${UB_BUILD_DIR:-$root/build}
+count=${1:-20}
+[[ $count =~ ^[1-9][0-9]{0,3}$ ]] || { echo "usage: bench/trace.sh [COUNT (1-9999)]" >&2; exit 2; }
+
+# Enter the sandbox (re-executes this script inside it).
+source "$root/tests/integration/lib.sh"
+
+TR=$T/tracefs
+mkdir -p "$TR"
+if ! mount -t tracefs tracefs "$TR" 2>/dev/null ||
+    [ ! -d "$TR/events/raw_syscalls" ] || [ ! -d "$TR/events/exceptions/page_fault_user" ]; then
+    echo "trace: needs tracefs with the raw_syscalls and exceptions events; skipped" >&2
+    ub_cleanup
+    exit 77
+fi
+EVENTS=(sched/sched_process_fork sched/sched_process_exec sched/sched_process_exit
+        raw_syscalls/sys_enter raw_syscalls/sys_exit exceptions/page_fault_user)
+# Tracing is the kernel's, not the sandbox's: always put it back as it was.
+was_on=$(cat "$TR/tracing_on")
+was_kb=$(cat "$TR/buffer_size_kb")
+untrace() {
+    set +e
+    echo 0 >"$TR/tracing_on"
+    echo >"$TR/trace"
+    echo "${was_kb%% *}" >"$TR/buffer_size_kb"
+    echo "$was_on" >"$TR/tracing_on"
+    for e in "${EVENTS[@]}"; do echo 0 >"$TR/events/$e/enable"; echo 0 >"$TR/events/$e/filter"; done
+    ub_cleanup
+}
+trap untrace EXIT
+
+bridge br0
+acl 'allow br0\n'
+[ -x "$T/bin/qemu-helper" ] || { echo "trace: Debian's qemu-bridge-helper is missing (qemu-system-common)" >&2; exit 1; }
+install -m 4755 "$UB_BUILD_DIR/bench/ub-noop" "$T/bin/setuid-noop"
+install -m 0755 "$UB_BUILD_DIR/bench/ub-bench" "$T/bin/"
+B=$T/bin/ub-bench
+
+echo 0 >"$TR/tracing_on"
+echo >"$TR/trace"
+echo 16384 >"$TR/buffer_size_kb"
+ours='comm ~ "*helper*" || comm ~ "*noop*"'
+echo 'comm == "ub-bench"' >"$TR/events/sched/sched_process_fork/filter"
+echo "$ours || id == 59" >"$TR/events/raw_syscalls/sys_enter/filter"   # 59: the caller's execve
+echo 'comm == "ub-bench" && id == 61' >"$TR/events/raw_syscalls/sys_exit/filter"  # wait4
+echo "$ours" >"$TR/events/exceptions/page_fault_user/filter"
+for e in "${EVENTS[@]}"; do echo 1 >"$TR/events/$e/enable"; done
+
+echo "trace: $count grants of each, interleaved" >&2
+echo 1 >"$TR/tracing_on"
+for _ in $(seq "$count"); do
+    for h in qemu-helper setuid-helper fcap-helper setuid-noop; do
+        if [ $h = setuid-noop ]; then as_alice "$B" floor "$T/bin/$h" 1 >/dev/null
+        else as_alice "$B" grants "$T/bin/$h" br0 1 1 >/dev/null; fi
+    done
+done
+echo 0 >"$TR/tracing_on"
+[ "$(cat "$TR"/per_cpu/cpu*/stats | awk '/^overrun/ {s += $2} END {print s + 0}')" = 0 ] ||
+    echo "trace: the trace buffer overran; some grants are missing from the medians" >&2
+
+# One line per finished grant: "PROGRAM PHASE VALUE", then medians.
+awk '
+function field(key,   i) { for (i = 1; i <= NF; i++) if (index($i, key "=") == 1) return substr($i, length(key) + 2); return "" }
+/^#/ { next }
+{
+    pid = $1; sub(/.*-/, "", pid)
+    for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { t = substr($i, 1, length($i) - 1) * 1e6; ev = $(i + 1); break }
+}
+ev == "sched_process_fork:" { fork_t[field("child_pid")] = t; next }
+ev == "sched_process_exec:" && (pid in fork_t) {
+    exec_t[pid] = t; prog[pid] = field("filename"); sub(/.*\//, "", prog[pid]); next
+}
+ev == "sys_enter:" && (pid in fork_t) {
+    if ($0 ~ / NR 59 /) { if (!(pid in exec_in)) exec_in[pid] = t }
+    else if ($0 ~ / NR 231 /) exit_in[pid] = t
+    if (pid in exec_t) calls[pid]++
+    next
+}
+ev == "page_fault_user:" && (pid in exec_t) { faults[pid]++; next }
+ev == "sys_exit:" && $0 ~ / NR 61 = [0-9]/ { reaped[$NF] = t; next }
+END {
+    for (p in reaped) {
+        if (!(p in exec_in) || !(p in exec_t) || !(p in exit_in)) continue
+        n = prog[p]
+        print n, 1, exec_in[p] - fork_t[p]
+        print n, 2, exec_t[p] - exec_in[p]
+        print n, 3, exit_in[p] - exec_t[p]
+        print n, 4, reaped[p] - exit_in[p]
+        print n, 5, reaped[p] - fork_t[p]
+        print n, 6, calls[p] + 0
+        print n, 7, faults[p] + 0
+    }
+}' "$TR/trace" | sort -k1,1 -k2,2n -k3,3n | awk '
+{ k = $1 " " $2; v[k, ++n[k]] = $3 }
+END { for (k in n) print k, v[k, int((n[k] + 1) / 2)], n[k] }' | sort -k1,1 -k2,2n >"$T/medians"
+
+names() { case $1 in qemu-helper) echo "Debian's qemu-bridge-helper (setuid)" ;;
+                     setuid-helper) echo "userbridge-helper (setuid)" ;;
+                     fcap-helper) echo "userbridge-helper (file capabilities)" ;;
+                     setuid-noop) echo "a setuid no-op" ;; esac; }
+echo "| program | grants | fork to execve (µs) | execve (µs) | exec to exit (µs) | exit to reaped (µs) | total (µs) | system calls | user page faults |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for h in qemu-helper setuid-helper fcap-helper setuid-noop; do
+    awk -v h="$h" -v name="$(names $h)" '$1 == h { m[$2] = $3; n = $4 }
+        END { if (n) printf "| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %d | %d |\n", name, n, m[1], m[2], m[3], m[4], m[5], m[6], m[7] }' "$T/medians"
+done
