@@ -42,12 +42,8 @@ else
     ROUNDS=10 PER_ROUND=30 CONC_ROUNDS=4 CONC_COUNT=80 TAPS="0 250 500 1000" ACLS="10 100 1000 10000" PARAM_COUNT=60 DECIDE_ROUNDS=200
 fi
 
-bridge br0
-acl 'allow br0\n'
-[ -x "$T/bin/qemu-helper" ] || { echo "bench: Debian's qemu-bridge-helper is missing (qemu-system-common)" >&2; exit 1; }
-install -m 4755 "$UB_BUILD_DIR/bench/ub-noop" "$T/bin/setuid-noop"
-install -m 0755 "$UB_BUILD_DIR/bench/ub-bench" "$T/bin/"
-B=$T/bin/ub-bench
+source "$here/setup.sh"
+bench_setup
 declare -A HELPER=([debian-setuid]=$T/bin/qemu-helper [userbridge-setuid]=$T/bin/setuid-helper
                    [userbridge-fcap]=$T/bin/fcap-helper [daemon-via-client]=$T/bin/userbridge-client
                    [daemon-direct]=)

@@ -46,12 +46,8 @@ untrace() {
 }
 trap untrace EXIT
 
-bridge br0
-acl 'allow br0\n'
-[ -x "$T/bin/qemu-helper" ] || { echo "trace: Debian's qemu-bridge-helper is missing (qemu-system-common)" >&2; exit 1; }
-install -m 4755 "$UB_BUILD_DIR/bench/ub-noop" "$T/bin/setuid-noop"
-install -m 0755 "$UB_BUILD_DIR/bench/ub-bench" "$T/bin/"
-B=$T/bin/ub-bench
+source "$here/setup.sh"
+bench_setup
 
 echo 0 >"$TR/tracing_on"
 echo >"$TR/trace"
