@@ -131,38 +131,33 @@ table bridge userbridge {
     }
 }
 NFT
+# crosses CALLER MS CALL-OPTION...: ubalice gets a tap on br3 through CALLER
+# and sends a frame into it (ub-testtool call CALL-OPTION... makes it); does
+# it reach the wire within MS ms? A grant that fails ends the test, so that
+# "does not cross" can never pass because nothing was sent.
+crosses() {
+    local caller=$1 ms=$2 marker="pin$RANDOM$RANDOM"
+    shift 2
+    "$T/bin/ub-testtool" listen br3-peer "$marker" "$ms" >/dev/null &
+    local listener=$!
+    sleep 0.3
+    as_alice "$T/bin/ub-testtool" call stream "$@" --send="$marker" -- \
+        "$caller" --fd=3 --br=br3 >/dev/null ||
+        { echo "FAIL: no tap from $caller to send the frame"; exit 1; }
+    wait $listener
+}
 for mode in setuid fcap; do
     helper=$T/bin/$mode-helper
-    marker="pinned-$mode-$RANDOM"
-    "$T/bin/ub-testtool" listen br3-peer "$marker" 5000 >/dev/null &
-    listener=$!
-    sleep 0.3
-    as_alice "$T/bin/ub-testtool" call stream --src=$pinned --send="$marker" -- \
-        "$helper" --fd=3 --br=br3 >/dev/null
-    check "$mode: frames from the pinned MAC cross the bridge" wait $listener
-
-    marker="spoofed-$mode-$RANDOM"
-    "$T/bin/ub-testtool" listen br3-peer "$marker" 3000 >/dev/null &
-    listener=$!
-    sleep 0.3
-    as_alice "$T/bin/ub-testtool" call stream --src=52:54:00:66:66:66 --send="$marker" -- \
-        "$helper" --fd=3 --br=br3 >/dev/null
-    check "$mode: frames from any other MAC do not" fails wait $listener
+    check "$mode: frames from the pinned MAC cross the bridge" crosses "$helper" 5000 --src=$pinned
+    check "$mode: frames from any other MAC do not" \
+        fails crosses "$helper" 3000 --src=52:54:00:66:66:66
 done
 check "the drop counter counted the spoofed frames" \
     grep -qE 'ether saddr != @allowed counter packets [1-9]' <(nft list table bridge userbridge)
 
 # Neighbour discovery: the link-layer address an NS, NA or RS announces
 # must be the pinned MAC too (the Ethernet source is the pinned one in all).
-nd_crosses() {  # nd_crosses KIND MAC: does that message reach the wire?
-    local marker="nd$1$RANDOM"
-    "$T/bin/ub-testtool" listen br3-peer "$marker" 3000 >/dev/null &
-    local listener=$!
-    sleep 0.3
-    as_alice "$T/bin/ub-testtool" call stream --src=$pinned --nd="$1:$2" --send="$marker" -- \
-        "$fcap" --fd=3 --br=br3 >/dev/null
-    wait $listener
-}
+nd_crosses() { crosses "$fcap" 3000 --src=$pinned --nd="$1:$2"; }  # KIND MAC
 check "the first pin added the neighbour-discovery set to an older table" \
     nft list set bridge userbridge allowed_lla
 check "an NA announcing the pinned MAC crosses the bridge" nd_crosses na $pinned
@@ -275,13 +270,8 @@ granted=$(cat "$T"/q.*.out | grep -c 'tap=tap' || true)
 check "daemon: 2 of 16 concurrent requests granted under max-taps=2 (got $granted)" test "$granted" -eq 2
 out=$(as_alice "$T/bin/ub-testtool" call stream --queues=3 -- "$client" --queues=3 --fd=3 --br=br0)
 check "daemon: a 3-queue tap" grep -q 'queues=3' <<<"$out"
-marker="daemon-spoofed-$RANDOM"
-"$T/bin/ub-testtool" listen br3-peer "$marker" 3000 >/dev/null &
-listener=$!
-sleep 0.3
-as_alice "$T/bin/ub-testtool" call stream --src=52:54:00:66:66:66 --send="$marker" -- \
-    "$client" --fd=3 --br=br3 >/dev/null
-check "daemon: a pinned tap drops spoofed frames too" fails wait $listener
+check "daemon: a pinned tap drops spoofed frames too" \
+    fails crosses "$client" 3000 --src=52:54:00:66:66:66
 check "daemon grants go to journald as fields" grep -q '^USERBRIDGE_EVENT=grant$' "$JOURNAL"
 for field in USERBRIDGE_USER=ubalice USERBRIDGE_UID=$ALICE USERBRIDGE_BRIDGE=br3 \
     USERBRIDGE_GUEST_MAC=$pinned USERBRIDGE_QUEUES=3 USERBRIDGE_VIA=daemon \

@@ -67,14 +67,19 @@ constexpr uint16_t kEtherType = 0x88b5;  // IEEE local experimental
 
 uint8_t g_src[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};  // call --src=MAC changes it
 
+// A broadcast from g_src of `ethertype`, after a virtio_net_hdr of
+// `vnet_hdr_len` zero bytes (no offloads): the payload goes after it.
+std::vector<uint8_t> ether_start(std::size_t vnet_hdr_len, uint16_t ethertype) {
+    std::vector<uint8_t> f(vnet_hdr_len, 0);
+    f.insert(f.end(), 6, 0xff);
+    f.insert(f.end(), g_src, g_src + 6);
+    f.push_back(static_cast<uint8_t>(ethertype >> 8));
+    f.push_back(static_cast<uint8_t>(ethertype & 0xff));
+    return f;
+}
+
 std::vector<uint8_t> frame(const std::string& marker, std::size_t vnet_hdr_len) {
-    std::vector<uint8_t> f(vnet_hdr_len, 0);  // virtio_net_hdr: all zero = no offloads
-    uint8_t dst[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    const uint8_t* src = g_src;
-    f.insert(f.end(), dst, dst + 6);
-    f.insert(f.end(), src, src + 6);
-    f.push_back(kEtherType >> 8);
-    f.push_back(kEtherType & 0xff);
+    std::vector<uint8_t> f = ether_start(vnet_hdr_len, kEtherType);
     f.insert(f.end(), marker.begin(), marker.end());
     while (f.size() < vnet_hdr_len + 60) f.push_back(0);
     return f;
@@ -93,11 +98,8 @@ std::vector<uint8_t> nd_frame(const std::string& marker, std::size_t vnet_hdr_le
     icmp.push_back(1);                                         // length: 8 bytes
     icmp.insert(icmp.end(), g_nd_mac, g_nd_mac + 6);
     if (g_nd_kind == "na2") icmp.insert(icmp.end(), {14, 1, 0, 0, 0, 0, 0, 0});  // a nonce option
-    std::vector<uint8_t> f(vnet_hdr_len, 0);
-    const uint8_t dst[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    f.insert(f.end(), dst, dst + 6);
-    f.insert(f.end(), g_src, g_src + 6);
-    f.insert(f.end(), {0x86, 0xdd, 0x60, 0, 0, 0});
+    std::vector<uint8_t> f = ether_start(vnet_hdr_len, 0x86dd);
+    f.insert(f.end(), {0x60, 0, 0, 0});  // IPv6, no traffic class or flow label
     f.push_back(static_cast<uint8_t>(icmp.size() >> 8));
     f.push_back(static_cast<uint8_t>(icmp.size() & 0xff));
     f.insert(f.end(), {58, 255});  // next header ICMPv6, hop limit 255
