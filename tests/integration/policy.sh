@@ -215,6 +215,23 @@ for want in "candidate.conf:1: unknown option 'frob'" "candidate.conf:2: '0': ex
     "candidate.conf:4: 'what' needs an argument" "candidate.conf: 4 problems"; do
     check "check reports: $want" grep -qF "$want" "$T/err"
 done
+# Group entries past the lookups' first buffers: one of about 200 KiB is
+# read (the buffer grows), one past the 1 MiB bound is not, and a deny
+# naming it refuses the ACL rather than lapse. The group file is restored
+# in place (it is bound over /etc/group).
+cp "$T/group" "$T/group.saved"
+printf 'ubbig:x:4801:%subalice\n' "$(printf 'ubfiller%06d,' $(seq 13000))" >>"$T/group"
+printf 'ubhuge:x:4802:%s\n' "$(printf 'ubfiller%06d,' $(seq 75000) | head -c -1)" >>"$T/group"
+acl 'allow br0 group=ubbig\n' big.conf
+out=$("$ub" check /etc/qemu/big.conf 2>&1)
+check "a group entry of $(grep ^ubbig: "$T/group" | wc -c) bytes is read" \
+    grep -q 'big.conf: OK' <<<"$out"
+check "...so no warning says the group does not exist" fails grep -q 'does not exist' <<<"$out"
+acl 'deny br0 group=ubhuge\nallow br0\n' huge.conf
+refused "a deny naming a group past the 1 MiB lookup bound refuses the ACL" \
+    "huge.conf:1: group ubhuge does not exist; a deny rule must not lapse" \
+    "$ub" check /etc/qemu/huge.conf
+cat "$T/group.saved" >"$T/group"
 acl 'allow br0\n' loose.conf 0666
 refused "check: a world-writable file" "loose.conf is writable by group or others" "$ub" check /etc/qemu/loose.conf
 refused "check: a missing file" "cannot open /etc/qemu/none.conf" "$ub" check /etc/qemu/none.conf
