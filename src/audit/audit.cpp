@@ -8,8 +8,8 @@
 namespace ub::audit {
 
 std::string user_name(uid_t uid) {
-    std::optional<policy::Account> a = policy::account_by_uid(uid);
-    return a ? policy::printable(a->name, 32) : "?";
+    Result<std::optional<policy::Account>> a = policy::account_by_uid(uid);
+    return a.ok() && *a ? policy::printable((*a)->name, 32) : "?";
 }
 
 namespace {

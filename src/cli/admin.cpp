@@ -36,10 +36,11 @@ struct Account {
 // As a login session would have them: the groups from the group database.
 Result<Account> account(const std::string& user) {
     auto uid = parse_decimal(user, 4294967294LL);  // all digits: a uid, as chown(1) takes it
-    std::optional<policy::Account> a =
-        uid ? policy::account_by_uid(static_cast<uid_t>(*uid)) : policy::account_by_name(user);
+    std::optional<policy::Account> a = UB_TRY(
+        uid ? policy::account_by_uid(static_cast<uid_t>(*uid)) : policy::account_by_name(user));
     if (!a) return Error::msg("no such user: " + policy::printable(user));
-    return Account{a->name, {a->uid, a->gid, policy::database_groups(*a)}};
+    std::vector<gid_t> groups = UB_TRY(policy::database_groups(*a));
+    return Account{a->name, {a->uid, a->gid, std::move(groups)}};
 }
 
 // The caller, with the groups their process really has.
@@ -47,9 +48,14 @@ Account self() {
     Account me{"", {getuid(), getgid(), {}}};
     if (Result<std::vector<gid_t>> groups = policy::process_groups(); groups.ok())
         me.creds.groups = std::move(*groups);
-    std::optional<policy::Account> a = policy::account_by_uid(me.creds.uid);
-    me.name = a ? a->name : std::to_string(me.creds.uid);
+    Result<std::optional<policy::Account>> a = policy::account_by_uid(me.creds.uid);
+    me.name = a.ok() && *a ? (*a)->name : std::to_string(me.creds.uid);
     return me;
+}
+
+// "1 rule", "2 rules".
+std::string counted(std::size_t n, const std::string& noun) {
+    return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
 
 // "--key=value" or "--key value".
@@ -95,12 +101,12 @@ int cmd_check(const std::vector<std::string>& argv, const std::string& default_a
                          s.c_str());
     }
     if (!problems.empty()) {
-        std::fprintf(stderr, "%s: %zu problem%s; the helper would refuse every request\n",
-                     path.c_str(), problems.size(), problems.size() == 1 ? "" : "s");
+        std::fprintf(stderr, "%s: %s; the helper would refuse every request\n", path.c_str(),
+                     counted(problems.size(), "problem").c_str());
         return 1;
     }
-    out(path + ": OK (" + std::to_string(p->rules.size()) + " rules in " +
-        std::to_string(p->files.size()) + " file" + (p->files.size() == 1 ? "" : "s") + ")");
+    out(path + ": OK (" + counted(p->rules.size(), "rule") + " in " + counted(p->files.size(), "file") +
+        ")");
     return 0;
 }
 

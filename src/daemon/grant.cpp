@@ -10,16 +10,6 @@
 
 namespace ub::daemon {
 
-policy::Credentials credentials_of(const Peer& peer, std::string& user_name) {
-    policy::Credentials who{peer.uid, peer.gid, {}};
-    std::optional<policy::Account> account = policy::account_by_uid(peer.uid);
-    user_name.assign(1, '?');
-    if (!account) return who;
-    user_name = policy::printable(account->name, 32);
-    who.groups = policy::database_groups(*account);
-    return who;
-}
-
 namespace {
 
 Outcome refuse(Outcome o, protocol::Status status, const std::string& why) {
@@ -40,9 +30,11 @@ Outcome refuse(Outcome o, const Error& e) {
 Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::Request& req,
                net::Nft* nft, net::TapNames* names) {
     Outcome o;
-    std::string user;
-    policy::Credentials who = credentials_of(peer, user);
-    o.record = audit::begin("daemon", user, peer.uid, peer.pid, req.bridge);
+    // The groups are the ones the caller's process runs with, as for a
+    // helper they run (and as userbridge-acl(5) defines group=), from the
+    // kernel: no group database lookup per request.
+    policy::Credentials who{peer.uid, peer.gid, peer.groups};
+    o.record = audit::begin("daemon", audit::user_name(peer.uid), peer.uid, peer.pid, req.bridge);
     o.record.vm = req.vm_name;
     o.record.queues = req.queues;
 

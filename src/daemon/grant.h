@@ -17,10 +17,12 @@
 
 namespace ub::daemon {
 
+// The caller, as the kernel reports them (SO_PEERCRED, SO_PEERGROUPS).
 struct Peer {
     pid_t pid;
     uid_t uid;
     gid_t gid;
+    std::vector<gid_t> groups;  // supplementary, as their process runs with them
 };
 
 struct Outcome {
@@ -29,10 +31,6 @@ struct Outcome {
     int ifindex = 0;               // the tap's, when granted
     audit::AuditRecord record;
 };
-
-// The caller's credentials as the ACL sees them: SO_PEERCRED's uid and gid
-// plus the uid's supplementary groups from the group database.
-policy::Credentials credentials_of(const Peer& peer, std::string& user_name);
 
 // `nft`: for rules that pin a MAC; null when libnftables is unavailable, and
 // then such a grant fails with a clear error. `names`: the daemon's tap

@@ -79,25 +79,45 @@ void Server::finish(Conn& c, protocol::Status status, const std::string& why) {
     answer(c, r, {});
 }
 
+// Who is at the other end, as the kernel saw them at connect(): pid, uid and
+// gid (SO_PEERCRED) and the supplementary groups their process runs with
+// (SO_PEERGROUPS), the groups a helper they ran would have. Nothing the
+// client says about itself is used. Empty when the kernel will not say.
+std::optional<Peer> peer_of(int fd) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return std::nullopt;
+    Peer p{cred.pid, cred.uid, cred.gid, std::vector<gid_t>(64)};
+    for (;;) {
+        socklen_t room = static_cast<socklen_t>(p.groups.size() * sizeof(gid_t));
+        len = room;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, p.groups.data(), &len) == 0) break;
+        // Too small: len says how much the groups need (NGROUPS_MAX at most).
+        if (errno != ERANGE || len <= room || len > 65536 * sizeof(gid_t)) return std::nullopt;
+        p.groups.resize(len / sizeof(gid_t));
+    }
+    p.groups.resize(len / sizeof(gid_t));
+    return p;
+}
+
 void Server::accept_all() {
     for (;;) {
         UniqueFd fd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd.valid()) return;  // EAGAIN, or a transient error: poll again
-        ucred cred{};
-        socklen_t len = sizeof cred;
-        if (getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) continue;
-        Conn c{std::move(fd), {cred.pid, cred.uid, cred.gid}, Clock::now() + cfg_.limits.deadline, {}};
+        std::optional<Peer> peer = peer_of(fd.get());
+        if (!peer) continue;
+        uid_t uid = peer->uid;
+        Conn c{std::move(fd), std::move(*peer), Clock::now() + cfg_.limits.deadline, {}};
         if (conns_.size() >= cfg_.limits.max_connections) {
             finish(c, protocol::Status::Busy, "the daemon is at its connection limit; try again");
             continue;
         }
-        if (per_uid_[cred.uid] >= cfg_.limits.max_per_uid) {
-            finish(c, protocol::Status::Busy,
-                   "too many open connections for uid " + std::to_string(cred.uid));
-            log_line(LOG_WARNING, "uid " + std::to_string(cred.uid) + " is at its connection limit");
+        if (per_uid_[uid] >= cfg_.limits.max_per_uid) {
+            finish(c, protocol::Status::Busy, "too many open connections for uid " + std::to_string(uid));
+            log_line(LOG_WARNING, "uid " + std::to_string(uid) + " is at its connection limit");
             continue;
         }
-        ++per_uid_[cred.uid];
+        ++per_uid_[uid];
         int key = c.fd.get();
         conns_.emplace(key, std::move(c));
     }
@@ -125,9 +145,8 @@ void Server::on_readable(Conn& c) {
     Result<protocol::Request> req = protocol::decode_request(c.buf);
     if (!req.ok()) {
         finish(c, protocol::Status::BadRequest, req.error().message());
-        std::string user;
-        (void)credentials_of(c.peer, user);
-        audit::AuditRecord rec = audit::begin("daemon", user, c.peer.uid, c.peer.pid, "");
+        audit::AuditRecord rec =
+            audit::begin("daemon", audit::user_name(c.peer.uid), c.peer.uid, c.peer.pid, "");
         rec.detail = req.error().message();
         audit::record(rec);
         return;

@@ -4,9 +4,9 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <string>
 
 namespace ub::policy {
 
@@ -26,61 +26,76 @@ int with_nss_buffer(Call call) {
     }
 }
 
-std::optional<Account> from(int rc, const passwd* found) {
-    if (rc != 0 || !found) return std::nullopt;
-    return Account{found->pw_name, found->pw_uid, found->pw_gid};
+// The lookup's errno as an outcome: 0 with no entry is "no such entry";
+// glibc also answers ENOENT when no NSS service could be asked at all
+// (nsswitch.conf lists none). Anything else is a failure to answer, which
+// must not pass for "no such entry": a deny naming the entry would lapse.
+template <class T>
+Result<std::optional<T>> outcome(int rc, std::optional<T> found, const std::string& what) {
+    if (rc == 0 || (rc == ENOENT && !found)) return found;
+    if (rc == ERANGE) return Error::msg("cannot look up " + what + ": its entry is larger than 1 MiB");
+    return Error::sys("cannot look up " + what, rc);
 }
 
 // One getpwuid_r or getpwnam_r, as an Account.
 template <class Get>
-std::optional<Account> passwd_entry(Get get) {
+Result<std::optional<Account>> passwd_entry(Get get, const std::string& what) {
     std::optional<Account> out;
-    with_nss_buffer([&](char* buf, std::size_t size) {
+    int rc = with_nss_buffer([&](char* buf, std::size_t size) {
         passwd pw{};
         passwd* found = nullptr;
-        int rc = get(&pw, buf, size, &found);
-        out = from(rc, found);  // `found` points into buf
-        return rc;
+        int got = get(&pw, buf, size, &found);
+        if (got == 0 && found) out = Account{found->pw_name, found->pw_uid, found->pw_gid};
+        return got;  // `found` pointed into buf, freed after this
     });
-    return out;
+    return outcome(rc, std::move(out), what);
 }
 
 }  // namespace
 
-std::optional<Account> account_by_uid(uid_t uid) {
-    return passwd_entry([&](passwd* pw, char* buf, std::size_t size, passwd** found) {
-        return getpwuid_r(uid, pw, buf, size, found);
-    });
+Result<std::optional<Account>> account_by_uid(uid_t uid) {
+    return passwd_entry(
+        [&](passwd* pw, char* buf, std::size_t size, passwd** found) {
+            return getpwuid_r(uid, pw, buf, size, found);
+        },
+        "uid " + std::to_string(uid));
 }
 
-std::optional<Account> account_by_name(const std::string& name) {
-    return passwd_entry([&](passwd* pw, char* buf, std::size_t size, passwd** found) {
-        return getpwnam_r(name.c_str(), pw, buf, size, found);
-    });
+Result<std::optional<Account>> account_by_name(const std::string& name) {
+    return passwd_entry(
+        [&](passwd* pw, char* buf, std::size_t size, passwd** found) {
+            return getpwnam_r(name.c_str(), pw, buf, size, found);
+        },
+        "user " + name);
 }
 
-std::optional<gid_t> group_id_by_name(const std::string& name) {
+Result<std::optional<gid_t>> group_id_by_name(const std::string& name) {
     std::optional<gid_t> out;
-    with_nss_buffer([&](char* buf, std::size_t size) {
+    int rc = with_nss_buffer([&](char* buf, std::size_t size) {
         group gr{};
         group* found = nullptr;
-        int rc = getgrnam_r(name.c_str(), &gr, buf, size, &found);
-        if (rc == 0 && found) out = found->gr_gid;
-        return rc;
+        int got = getgrnam_r(name.c_str(), &gr, buf, size, &found);
+        if (got == 0 && found) out = found->gr_gid;
+        return got;
     });
-    return out;
+    return outcome(rc, out, "group " + name);
 }
 
-std::vector<gid_t> database_groups(const Account& account) {
+Result<std::vector<gid_t>> database_groups(const Account& account) {
+    // Capped, so a huge group database cannot make us allocate without
+    // bound; getgrouplist says how many there are when the list is short.
+    constexpr int kMax = 65536;
     int n = 64;
     std::vector<gid_t> groups(static_cast<std::size_t>(n));
-    // Too small: n now says how many there are. Capped, so a huge group
-    // database cannot make us allocate without bound.
-    if (getgrouplist(account.name.c_str(), account.gid, groups.data(), &n) < 0 && n > 64) {
-        groups.resize(static_cast<std::size_t>(std::min(n, 65536)));
-        if (getgrouplist(account.name.c_str(), account.gid, groups.data(), &n) < 0) n = 0;
+    if (getgrouplist(account.name.c_str(), account.gid, groups.data(), &n) < 0) {
+        if (n > kMax)
+            return Error::msg("the group database lists user " + account.name + " in more than " +
+                              std::to_string(kMax) + " groups");
+        groups.resize(static_cast<std::size_t>(n));
+        if (getgrouplist(account.name.c_str(), account.gid, groups.data(), &n) < 0)
+            return Error::msg("the groups of user " + account.name + " changed while being read");
     }
-    groups.resize(static_cast<std::size_t>(std::max(n, 0)));
+    groups.resize(static_cast<std::size_t>(n));
     return groups;
 }
 

@@ -22,13 +22,19 @@ struct Account {
     gid_t gid;  // primary group
 };
 
-std::optional<Account> account_by_uid(uid_t uid);
-std::optional<Account> account_by_name(const std::string& name);
-std::optional<gid_t> group_id_by_name(const std::string& name);
+// Each lookup has three outcomes: found, no such entry (an empty
+// optional), or an Error when the database could not answer (an NSS
+// module failed, or the entry is larger than the 1 MiB we read). Callers
+// deciding on policy must treat the Error as neither: a deny rule cannot
+// lapse, and a grant cannot be checked without the caller's groups.
+Result<std::optional<Account>> account_by_uid(uid_t uid);
+Result<std::optional<Account>> account_by_name(const std::string& name);
+Result<std::optional<gid_t>> group_id_by_name(const std::string& name);
 
 // The groups the group database lists `account` in, its primary group
 // included (getgrouplist): what a login session of theirs would have.
-std::vector<gid_t> database_groups(const Account& account);
+// An Error when the database could not list them all.
+Result<std::vector<gid_t>> database_groups(const Account& account);
 
 // This process's supplementary groups (getgroups): what the kernel checks
 // file permissions against.

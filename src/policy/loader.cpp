@@ -183,14 +183,14 @@ std::string resolve_include(const std::string& including_file, const std::string
 
 namespace {
 
-long long nss_user_id(const std::string& name) {
-    std::optional<Account> a = account_by_name(name);
-    return a ? static_cast<long long>(a->uid) : -1;
+Result<long long> nss_user_id(const std::string& name) {
+    std::optional<Account> a = UB_TRY(account_by_name(name));
+    return a ? static_cast<long long>(a->uid) : -1LL;
 }
 
-long long nss_group_id(const std::string& name) {
-    std::optional<gid_t> g = group_id_by_name(name);
-    return g ? static_cast<long long>(*g) : -1;
+Result<long long> nss_group_id(const std::string& name) {
+    std::optional<gid_t> g = UB_TRY(group_id_by_name(name));
+    return g ? static_cast<long long>(*g) : -1LL;
 }
 
 }  // namespace
@@ -199,7 +199,7 @@ long long nss_group_id(const std::string& name) {
 Result<void> Loader::resolve_subjects() {
     auto user_id = opt.user_id ? opt.user_id : nss_user_id;
     auto group_id = opt.group_id ? opt.group_id : nss_group_id;
-    std::vector<std::pair<std::string, long long>> users, groups;
+    std::vector<std::pair<std::string, Result<long long>>> users, groups;
     for (Rule& r : policy.rules) {
         if (r.who.kind == Subject::Anyone || r.who.id >= 0) continue;
         bool is_user = r.who.kind == Subject::User;
@@ -209,9 +209,15 @@ Result<void> Loader::resolve_subjects() {
         if (hit == cache.end())
             hit = cache.insert(cache.end(), {r.who.name, is_user ? user_id(r.who.name)
                                                                  : group_id(r.who.name)});
-        r.who.id = hit->second;
-        if (r.who.id >= 0) continue;
-        std::string what = (is_user ? "user " : "group ") + r.who.name + " does not exist";
+        const Result<long long>& id = hit->second;
+        if (id.ok() && id.value() >= 0) {
+            r.who.id = id.value();
+            continue;
+        }
+        // Unknown, or the database could not say: either way the rule
+        // matches nobody, and a deny that matches nobody refuses the file.
+        std::string what = id.ok() ? (is_user ? "user " : "group ") + r.who.name + " does not exist"
+                                   : id.error().message();
         if (r.verb == Verb::Deny) {
             Error e = Error::msg(where(r) + ": " + what +
                                  "; a deny rule must not lapse, so the ACL is refused");

@@ -29,10 +29,11 @@ struct LoadOptions {
     // goes on, instead of stopping at the first. The result then must not
     // be used to decide anything.
     std::vector<std::string>* problems = nullptr;
-    // Name lookups for user= and group= (-1: no such name); null means the
-    // system's databases through NSS. Numeric ids are never looked up.
-    long long (*user_id)(const std::string& name) = nullptr;
-    long long (*group_id)(const std::string& name) = nullptr;
+    // Name lookups for user= and group= (-1: no such name; an Error: the
+    // database could not answer); null means the system's databases
+    // through NSS. Numeric ids are never looked up.
+    Result<long long> (*user_id)(const std::string& name) = nullptr;
+    Result<long long> (*group_id)(const std::string& name) = nullptr;
     // Non-empty: keep only the rules that can bear on a request for this
     // bridge (those naming it or "all"), plus every deny naming a user or
     // group, so that one naming an unknown subject still refuses the file.

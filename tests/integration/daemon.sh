@@ -56,6 +56,20 @@ case_ "group include: main rules for all" as_bob br0 allow
 table 'include /etc/qemu/vm.conf\nallow br2\n' 'deny all\n'
 case_ "group deny all: member denied" as_alice br2 deny
 case_ "group deny all: non-member allowed" as_bob br2 allow
+# Group membership is the groups the caller's process runs with (the
+# kernel's, SO_PEERGROUPS for the daemon), not what the group database says:
+# ubalice is listed in ubvm but runs without it here, ubbob is not listed
+# but runs with it.
+as_alice_ungrouped() { setpriv --reuid=$ALICE --regid=$ALICE --clear-groups -- "$@"; }
+as_bob_in_vm() { setpriv --reuid=$BOB --regid=$BOB --groups=$VMGROUP -- "$@"; }
+case_ "group deny all: listed in the database, not running with it" as_alice_ungrouped br2 allow
+case_ "group deny all: running with the group, not listed" as_bob_in_vm br2 deny
+table 'allow br0\ninclude /etc/qemu/vm.conf\n' 'allow br1\n'
+case_ "group include: listed in the database, not running with it" as_alice_ungrouped br1 deny
+case_ "group include: running with the group, not listed" as_bob_in_vm br1 allow
+table 'deny br2 group=ubvm\nallow all\n'
+case_ "deny group=: running with the group, not listed" as_bob_in_vm br2 deny
+case_ "deny group=: listed in the database, not running with it" as_alice_ungrouped br2 allow
 table 'allow br0\n' ''
 chmod 0600 /etc/qemu/bridge.conf
 reload_daemon
@@ -72,6 +86,16 @@ refused "daemon denial, with the helper's words" "userbridge-client: userbridged
 table 'allow br0\nallow br9\n'
 refused "bridge missing" "userbridged: bridge br9 does not exist" \
     as_alice "$TT" daemon grant $D br9
+# A caller whose user entry the daemon cannot read in full (past the
+# lookups' 1 MiB): their groups come from the kernel, not the database, so
+# nothing is decided on a guess; only the audit record lacks their name.
+# The file is bound over /etc/passwd, so it is restored in place.
+cp "$T/passwd" "$T/passwd.saved"
+printf 'ubhuge:x:4799:4799:%s:/nonexistent:/usr/sbin/nologin\n' "$(head -c 1100000 /dev/zero | tr '\0' x)" >>"$T/passwd"
+out=$(setpriv --reuid=4799 --regid=4799 --clear-groups -- "$TT" daemon grant $D br0 2>&1) || true
+cat "$T/passwd.saved" >"$T/passwd"
+check "a caller whose user entry is past the lookup bound is served" grep -q '^tap=' <<<"$out"
+check "...and logged without a name" grep -qF 'event=grant user=? uid=4799' "$SYSLOG"
 table 'allow br0\n'
 refused "userbridge-client: bad --fd, nothing asked" "--fd=3 is a pipe, not a unix socket" \
     as_alice "$T/bin/ub-testtool" call pipe -- "$T/bin/userbridge-client" --fd=3 --br=br0

@@ -238,7 +238,7 @@ TEST_F(Loader, ReadableFilesNeedSearchPermissionOnDirectories) {
 
 namespace {
 
-long long only_root(const std::string& name) { return name == "root" ? 0 : -1; }
+ub::Result<long long> only_root(const std::string& name) { return name == "root" ? 0LL : -1LL; }
 
 TEST_F(Loader, OnlyBridgeKeepsTheRulesThatBearOnIt) {
     opt.only_bridge = "br0";
@@ -264,6 +264,24 @@ TEST_F(Loader, OnlyBridgeStillRefusesADenyForAnUnknownUserOnAnotherBridge) {
     opt.user_id = only_root;
     std::string main = write("bridge.conf", "allow br0\ndeny br9 user=nosuchuser\n");
     EXPECT_NE(fails(main).find("a deny rule must not lapse"), std::string::npos);
+}
+
+// The database failed to answer (an NSS module's error, an entry past the
+// lookups' 1 MiB): the rule matches nobody, as for an unknown name, but
+// the message says why instead of "does not exist".
+ub::Result<long long> unanswered(const std::string&) { return ub::Error::sys("cannot look up group g", EIO); }
+
+TEST_F(Loader, AFailedLookupRefusesADenyAndWarnsOfAnAllow) {
+    opt.group_id = unanswered;
+    auto p = load(write("allow.conf", "allow br0 group=g\n"), opt);
+    ASSERT_TRUE(p.ok()) << p.error().message();
+    ASSERT_EQ(p->warnings.size(), 1u);
+    EXPECT_NE(p->warnings[0].find(":1: cannot look up group g: Input/output error; the rule matches nobody"),
+              std::string::npos);
+    EXPECT_FALSE(decide(p->rules, "br0").allowed);
+    EXPECT_NE(fails(write("deny.conf", "allow br0\ndeny br0 group=g\n"))
+                  .find(":2: cannot look up group g: Input/output error; a deny rule must not lapse"),
+              std::string::npos);
 }
 
 }  // namespace
