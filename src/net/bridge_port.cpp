@@ -68,6 +68,11 @@ Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& br
     out.mac[0] = 0xfe;
     UB_TRYV(step(rtnl.set_mac(tap->ifindex, out.mac), "after-mac"));
     if (!spec.alias.empty()) UB_TRYV(step(rtnl.set_alias(tap->ifindex, spec.alias), "after-alias"));
+    // A bridge port needs no address of its own. Left to the kernel, the tap
+    // gets an IPv6 link-local address when it comes up, and the host then
+    // sends duplicate-address checks, router solicitations and MLD reports
+    // from it into the VM's segment (and spends a tenth of a grant on it).
+    UB_TRYV(step(rtnl.set_no_ipv6_address(tap->ifindex), "after-no-ipv6"));
     if (spec.pinned) UB_TRYV(step(pin_mac(*spec.nft, out.tap.name, *spec.pinned), "after-pin"));
     UB_TRYV(step(rtnl.set_master(tap->ifindex, bridge.ifindex), "after-attach"));
     lock.reset();  // counted and on the bridge: the next request may count

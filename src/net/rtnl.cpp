@@ -194,6 +194,20 @@ Result<void> Rtnl::set_mac(int ifindex, const Mac& mac) {
     return transact(req, nullptr);
 }
 
+Result<void> Rtnl::set_no_ipv6_address(int ifindex) {
+    Request req(RTM_NEWLINK, 0, "turn off IPv6 addresses on ifindex " + std::to_string(ifindex));
+    req.ifm->ifi_index = ifindex;
+    nlattr* af = mnl_attr_nest_start(req.nlh, IFLA_AF_SPEC);
+    nlattr* in6 = mnl_attr_nest_start(req.nlh, AF_INET6);
+    mnl_attr_put_u8(req.nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+    mnl_attr_nest_end(req.nlh, in6);
+    mnl_attr_nest_end(req.nlh, af);
+    Result<void> r = transact(req, nullptr);
+    // The kernel has no IPv6, or not on this device: nothing to turn off.
+    if (!r.ok() && r.error().code() == EAFNOSUPPORT) return Ok{};
+    return r;
+}
+
 Result<void> Rtnl::set_master(int ifindex, int master_ifindex) {
     Request req(RTM_NEWLINK, 0, "attach ifindex " + std::to_string(ifindex) +
                                     " to bridge ifindex " + std::to_string(master_ifindex));

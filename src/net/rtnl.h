@@ -64,6 +64,9 @@ public:
     Result<void> set_master(int ifindex, int master_ifindex);
     Result<void> set_up(int ifindex);
     Result<void> set_alias(int ifindex, const std::string& alias);
+    // No IPv6 link-local (or any autoconfigured) address when it comes up
+    // (IN6_ADDR_GEN_MODE_NONE); a no-op where the device has no IPv6.
+    Result<void> set_no_ipv6_address(int ifindex);
     // Every link of this kind ("tun" for taps) in our network namespace; the
     // kernel filters the dump.
     Result<std::vector<LinkInfo>> list_links(const std::string& kind);

@@ -11,13 +11,15 @@ acl 'allow br0\n'
 for mode in setuid fcap; do
     helper=$T/bin/$mode-helper
     out=$(as_alice "$T/bin/ub-testtool" call stream --hold=1500 -- "$helper" --use-vnet --fd=3 --br=br0 &
-          sleep 0.7; ip -d -o link show master br0 type tun)
+          sleep 0.7; ip -d -o link show master br0 type tun; ip -6 -o addr show dev tap0 | sed 's/^/addr: /')
     check "$mode: tap on br0 while held" grep -q 'tap0.*master br0' <<<"$out"
     check "$mode: tap is up" grep -q 'tap0: <[^>]*UP' <<<"$out"
     check "$mode: MTU copied from the bridge" grep -q 'mtu 1400' <<<"$out"
     check "$mode: MAC starts with fe" grep -q 'link/ether fe:' <<<"$out"
     check "$mode: vnet_hdr on with --use-vnet" grep -q 'vnet_hdr on' <<<"$out"
     check "$mode: not persistent" grep -q 'persist off' <<<"$out"
+    check "$mode: no IPv6 address of the host's on the port" \
+        bash -c "grep -q 'addrgenmode none' && ! grep -q '^addr: '" <<<"$out"
     check "$mode: owned by the caller" grep -qE "user (ubalice|$ALICE) " <<<"$out"
     check "$mode: tap gone after the fd closed" test -z "$(taps)"
 
@@ -46,6 +48,16 @@ check "grants logged with user, uid, bridge, tap and pid" \
 check "grant records name the deciding rule and the mode" \
     grep -qF 'detail="allowed by /etc/qemu/bridge.conf:1, mode file-capabilities, vnet_hdr"' "$SYSLOG"
 check "grant logged at authpriv.notice" grep -q '^<85>' "$SYSLOG"
+
+# A bridge whose MTU is below IPv6's minimum (1280): the kernel takes IPv6
+# off a tap given that MTU, so there is no IPv6 address generation to turn
+# off, and the grant must not fail for it.
+bridge br1 1200
+acl 'allow br0\nallow br1\n'
+out=$(as_alice "$T/bin/ub-testtool" call stream --hold=1000 -- "$T/bin/fcap-helper" --fd=3 --br=br1 &
+      sleep 0.5; ip -o link show master br1 type tun)
+check "a bridge with an MTU below IPv6's minimum: granted, MTU 1200" grep -q 'tap0.*mtu 1200.*master br1' <<<"$out"
+acl 'allow br0\n'
 
 # The helper run by root itself (as libvirt's system instance could).
 out=$("$T/bin/ub-testtool" call stream -- "$T/bin/plain-helper" --fd=3 --br=br0)
