@@ -73,6 +73,8 @@ constexpr int kDaemonAllowed[] = {
     SCMP_SYS(statx), SCMP_SYS(stat), SCMP_SYS(lstat), SCMP_SYS(getrandom), SCMP_SYS(sched_yield),
     SCMP_SYS(signalfd4), SCMP_SYS(uname), SCMP_SYS(getuid), SCMP_SYS(geteuid),
     SCMP_SYS(readlink), SCMP_SYS(readlinkat),
+    // EOF to a client right after its fds are closed (server.cpp)
+    SCMP_SYS(shutdown),
 };
 
 Result<Ctx> build(const std::vector<int>& extra, Profile profile) {

@@ -159,6 +159,15 @@ UB_FAULT=kill@after-send DAEMON_BIN=$T/bin/faulty-daemon start_daemon
 as_alice "$TT" daemon grant $D >/dev/null 2>&1 || true
 check "daemon killed after sending: no tap once the client is gone" test -z "$(taps)"
 stop_daemon
+# The daemon holds its copies of the fds for 2 s after sending them: the
+# client waits for its EOF, which comes after they are closed, so the
+# client's own close is the tap's last and removes it (its teardown is
+# never left to the daemon's serving thread).
+UB_FAULT=pause@before-close DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+out=$(as_alice "$TT" daemon grant $D)
+check "a client's close removes its tap: it waited for the daemon to close its copies" \
+    grep -q 'gone-on-close=1' <<<"$out"
+stop_daemon
 start_daemon --max-per-uid=16
 
 # --- Load: 1000 sequential, 16-way concurrent, memory flat ------------------

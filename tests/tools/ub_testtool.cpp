@@ -18,7 +18,8 @@
 //   fds [ARGS...]             print "fds: N N ..." (our open fds) and "args: ARGS"
 //   daemon MODE SOCKET [BRIDGE]
 //       talk to userbridged, well or badly. MODE: grant (print "tap=NAME" or
-//       the daemon's message; exit 0 only if granted), grant-drop (send a
+//       the daemon's message, exit 0 only if granted; then close the tap and
+//       say whether that removed it: "gone-on-close=1"), grant-drop (send a
 //       good request, close without reading), bad-magic, bad-version,
 //       oversize, truncated (half a request, then close), slow (a byte a
 //       second until the daemon hangs up; prints how long that took),
@@ -332,7 +333,13 @@ int cmd_daemon(const std::vector<std::string>& a) {
             std::fprintf(stderr, "%s\n", t.error().message().c_str());
             return 1;
         }
-        std::printf("tap=%s vnet_hdr=%d\n", t->ifname.c_str(), t->vnet_hdr ? 1 : 0);
+        // The daemon closes its copies before the EOF we waited for, so our
+        // close is the last and the tap is gone when it returns.
+        t->fd.reset();
+        t->extra.clear();
+        bool gone = if_nametoindex(t->ifname.c_str()) == 0;
+        std::printf("tap=%s vnet_hdr=%d gone-on-close=%d\n", t->ifname.c_str(), t->vnet_hdr ? 1 : 0,
+                    gone ? 1 : 0);
         return 0;
     }
     ub::protocol::Request good{true, 1, bridge, ""};
