@@ -11,8 +11,10 @@
 //            kill the process (the daemon's profile allows open, not exec)
 //   syscall  the helper attempts open("/etc/hostname"): under seccomp that
 //            must kill it
-// Points: after-acl-open, after-seccomp, after-create, after-mtu, after-mac,
-// after-attach, after-up, before-send, after-send. In the daemon, a kill
+// Points: after-acl-open, after-seccomp, after-create, after-setup,
+// after-no-ipv6, after-attach, after-up, before-send, after-send (and the
+// daemon's before-close; with a quota or pinned MAC, after-lock,
+// after-quota, after-pin). In the daemon, a kill
 // takes the daemon down mid-request, as a crash would.
 #pragma once
 

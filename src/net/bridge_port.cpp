@@ -50,33 +50,37 @@ Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& br
     };
 
     UB_TRYV(step(Ok{}, "after-create"));
-    Result<LinkInfo> tap = rtnl.get_link(out.tap.name);
-    if (!tap.ok()) return tap.error().context(out.tap.name);
-    if (!tap->has_mac) return Error::msg(out.tap.name + " has no MAC address");
-    out.ifindex = tap->ifindex;
+    // Its index for the requests below, and the MAC the kernel gave it: two
+    // ioctls, where an RTM_GETLINK would be a round trip and a full dump of
+    // the link's state.
+    Result<int> ifindex = rtnl.ifindex(out.tap.name);
+    if (!ifindex.ok()) return ifindex.error();
+    out.ifindex = *ifindex;
+    Result<Mac> mac = tap_mac(out.tap);
+    if (!mac.ok()) return mac.error();
 
     // Counted with our tap already made and ranked by ifindex: with the
     // lock this is simply "how many do they hold", and it stays safe
     // against a request that does not take the lock (see policy/quota.h).
     if (spec.max_taps >= 0) {
-        Result<void> quota = check_quota(rtnl, spec, bridge, tap->ifindex);
+        Result<void> quota = check_quota(rtnl, spec, bridge, out.ifindex);
         if (!quota.ok()) return quota.error();
         UB_TRYV(step(Ok{}, "after-quota"));
     }
-    UB_TRYV(step(rtnl.set_mtu(tap->ifindex, bridge.mtu), "after-mtu"));
-    out.mac = tap->mac;
+    // MTU, MAC and label in one request: each request to the kernel takes
+    // its RTNL lock again, which concurrent grants and teardowns contend for.
+    out.mac = *mac;
     out.mac[0] = 0xfe;
-    UB_TRYV(step(rtnl.set_mac(tap->ifindex, out.mac), "after-mac"));
-    if (!spec.alias.empty()) UB_TRYV(step(rtnl.set_alias(tap->ifindex, spec.alias), "after-alias"));
+    UB_TRYV(step(rtnl.set_port(out.ifindex, bridge.mtu, out.mac, spec.alias), "after-setup"));
     // A bridge port needs no address of its own. Left to the kernel, the tap
     // gets an IPv6 link-local address when it comes up, and the host then
     // sends duplicate-address checks, router solicitations and MLD reports
     // from it into the VM's segment (and spends a tenth of a grant on it).
-    UB_TRYV(step(rtnl.set_no_ipv6_address(tap->ifindex), "after-no-ipv6"));
+    UB_TRYV(step(rtnl.set_no_ipv6_address(out.ifindex), "after-no-ipv6"));
     if (spec.pinned) UB_TRYV(step(pin_mac(*spec.nft, out.tap.name, *spec.pinned), "after-pin"));
-    UB_TRYV(step(rtnl.set_master(tap->ifindex, bridge.ifindex), "after-attach"));
+    UB_TRYV(step(rtnl.set_master(out.ifindex, bridge.ifindex), "after-attach"));
     lock.reset();  // counted and on the bridge: the next request may count
-    UB_TRYV(step(rtnl.set_up(tap->ifindex), "after-up"));
+    UB_TRYV(step(rtnl.set_up(out.ifindex), "after-up"));
     return out;
 }
 

@@ -18,8 +18,8 @@ namespace ub::net {
 Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
 
 // Called after each step of make_bridged_tap with the step's name
-// ("after-lock", "after-create", "after-quota", "after-mtu", "after-mac", "after-pin",
-// "after-attach", "after-up"); an error stops the work there. For
+// ("after-lock", "after-create", "after-quota", "after-setup", "after-no-ipv6",
+// "after-pin", "after-attach", "after-up"); an error stops the work there. For
 // fault-injection tests; may be null.
 using StepHook = Result<void> (*)(const char* step);
 

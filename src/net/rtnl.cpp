@@ -4,9 +4,12 @@
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
+#include <linux/netlink.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -50,6 +53,11 @@ namespace {
 Result<MnlSocket> open_rtnetlink(int flags, unsigned groups, const char* what) {
     MnlSocket nl(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | flags));
     if (!nl) return Error::sys(std::string("cannot open ") + what);
+    // Errors in the kernel's own words where it has some (extended ACKs),
+    // without the request echoed back. Kernels without them ignore this.
+    int one = 1;
+    (void)setsockopt(mnl_socket_get_fd(nl.get()), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+    (void)setsockopt(mnl_socket_get_fd(nl.get()), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
     if (mnl_socket_bind(nl.get(), groups, MNL_SOCKET_AUTOPID) < 0)
         return Error::sys(std::string("cannot bind ") + what);
     return nl;
@@ -123,6 +131,52 @@ int link_msg_cb(const nlmsghdr* nlh, void* data) {
 
 }  // namespace
 
+namespace {
+
+// What one request's replies carry to transact().
+struct Replies {
+    std::vector<LinkInfo>* links;  // data messages go here (may be null)
+    std::string why;               // the kernel's words for an error, if any
+};
+
+int data_cb(const nlmsghdr* nlh, void* data) {
+    return link_msg_cb(nlh, static_cast<Replies*>(data)->links);
+}
+
+// NLMSG_ERROR: error 0 is the ACK that ends a request; any other ends it
+// with errno set, keeping the extended ACK's message when there is one.
+int error_cb(const nlmsghdr* nlh, void* data) {
+    if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr))) {
+        errno = EBADMSG;
+        return MNL_CB_ERROR;
+    }
+    auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+    if (err->error == 0) return MNL_CB_STOP;
+    if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
+        // The attributes follow the request's header, or all of the request
+        // when the kernel did not cap it (NETLINK_CAP_ACK).
+        std::size_t off = sizeof(nlmsgerr);
+        if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && err->msg.nlmsg_len > sizeof(nlmsghdr))
+            off += MNL_ALIGN(err->msg.nlmsg_len - sizeof(nlmsghdr));
+        const nlattr* tb[NLMSGERR_ATTR_MAX + 1] = {};
+        if (off < mnl_nlmsg_get_payload_len(nlh) &&
+            mnl_attr_parse(nlh, static_cast<unsigned>(off), attr_cb<NLMSGERR_ATTR_MAX>, tb) >= 0 &&
+            tb[NLMSGERR_ATTR_MSG] && mnl_attr_validate(tb[NLMSGERR_ATTR_MSG], MNL_TYPE_NUL_STRING) == 0)
+            static_cast<Replies*>(data)->why = mnl_attr_get_str(tb[NLMSGERR_ATTR_MSG]);
+    }
+    errno = err->error < 0 ? -err->error : EPROTO;
+    return MNL_CB_ERROR;
+}
+
+int done_cb(const nlmsghdr*, void*) { return MNL_CB_STOP; }
+int noop_cb(const nlmsghdr*, void*) { return MNL_CB_OK; }
+int overrun_cb(const nlmsghdr*, void*) {
+    errno = ENOSPC;
+    return MNL_CB_ERROR;
+}
+
+}  // namespace
+
 Result<void> Rtnl::transact(Request& req, std::vector<LinkInfo>* links) {
     unsigned seq = ++seq_;
     req.nlh->nlmsg_seq = seq;
@@ -136,14 +190,20 @@ Result<void> Rtnl::transact(Request& req, std::vector<LinkInfo>* links) {
     // Large enough for any RTM_NEWLINK reply; libmnl reports truncation.
     constexpr std::size_t kSize = 32768;
     auto buf = std::make_unique_for_overwrite<char[]>(kSize);
+    mnl_cb_t control[NLMSG_MIN_TYPE] = {
+        nullptr, noop_cb /* NLMSG_NOOP */, error_cb /* NLMSG_ERROR */, done_cb /* NLMSG_DONE */,
+        overrun_cb /* NLMSG_OVERRUN */};
+    Replies replies{links, {}};
     for (;;) {
         ssize_t n = mnl_socket_recvfrom(nl_.get(), buf.get(), kSize);
         if (n < 0) return Error::sys("cannot " + req.what + ": netlink receive");
-        // mnl_cb_run rejects messages whose seq or port id are not ours and
-        // turns NLMSG_ERROR into -1 with errno set to the kernel's error.
-        int rc = mnl_cb_run(buf.get(), static_cast<std::size_t>(n), seq, portid_, link_msg_cb,
-                            links);
-        if (rc == MNL_CB_ERROR) return Error::sys("cannot " + req.what);
+        // mnl_cb_run2 rejects messages whose seq or port id are not ours.
+        int rc = mnl_cb_run2(buf.get(), static_cast<std::size_t>(n), seq, portid_, data_cb, &replies,
+                             control, NLMSG_MIN_TYPE);
+        if (rc == MNL_CB_ERROR) {
+            int err = errno;
+            return Error::sys("cannot " + req.what + (replies.why.empty() ? "" : ": " + replies.why), err);
+        }
         if (rc == MNL_CB_STOP) return Ok{};
     }
 }
@@ -171,27 +231,25 @@ Result<std::vector<LinkInfo>> Rtnl::list_links(const std::string& kind) {
     return links;
 }
 
-Result<void> Rtnl::set_alias(int ifindex, const std::string& alias) {
-    Request req(RTM_NEWLINK, 0, "set alias of ifindex " + std::to_string(ifindex));
-    req.ifm->ifi_index = ifindex;
-    mnl_attr_put_strz(req.nlh, IFLA_IFALIAS, alias.c_str());
-    return transact(req, nullptr);
-}
-
-Result<void> Rtnl::set_mtu(int ifindex, unsigned mtu) {
-    Request req(RTM_NEWLINK, 0, "set MTU " + std::to_string(mtu) + " on ifindex " +
+Result<void> Rtnl::set_port(int ifindex, unsigned mtu, const Mac& mac, const std::string& alias) {
+    Request req(RTM_NEWLINK, 0, "set MTU " + std::to_string(mtu) + ", MAC " + format_mac(mac) +
+                                    (alias.empty() ? "" : " and label") + " of ifindex " +
                                     std::to_string(ifindex));
     req.ifm->ifi_index = ifindex;
     mnl_attr_put_u32(req.nlh, IFLA_MTU, mtu);
+    mnl_attr_put(req.nlh, IFLA_ADDRESS, mac.size(), mac.data());
+    if (!alias.empty()) mnl_attr_put_strz(req.nlh, IFLA_IFALIAS, alias.c_str());
     return transact(req, nullptr);
 }
 
-Result<void> Rtnl::set_mac(int ifindex, const Mac& mac) {
-    Request req(RTM_NEWLINK, 0, "set MAC " + format_mac(mac) + " on ifindex " +
-                                    std::to_string(ifindex));
-    req.ifm->ifi_index = ifindex;
-    mnl_attr_put(req.nlh, IFLA_ADDRESS, mac.size(), mac.data());
-    return transact(req, nullptr);
+Result<int> Rtnl::ifindex(const std::string& name) {
+    ifreq ifr{};
+    if (name.empty() || name.size() >= IFNAMSIZ) return Error::msg("bad interface name " + name);
+    std::memcpy(ifr.ifr_name, name.data(), name.size());
+    // Any socket answers SIOCGIFINDEX, ours included: no netlink round trip.
+    if (ioctl(mnl_socket_get_fd(nl_.get()), SIOCGIFINDEX, &ifr) != 0)
+        return Error::sys("cannot find the index of " + name);
+    return ifr.ifr_ifindex;
 }
 
 Result<void> Rtnl::set_no_ipv6_address(int ifindex) {

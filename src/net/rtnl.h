@@ -59,11 +59,12 @@ public:
     static Result<Rtnl> open();
 
     Result<LinkInfo> get_link(std::string_view name);
-    Result<void> set_mtu(int ifindex, unsigned mtu);
-    Result<void> set_mac(int ifindex, const Mac& mac);
+    // MTU, MAC and (unless empty) IFLA_IFALIAS in one request: a port's
+    // settings before it joins its bridge.
+    Result<void> set_port(int ifindex, unsigned mtu, const Mac& mac, const std::string& alias);
+    Result<int> ifindex(const std::string& name);
     Result<void> set_master(int ifindex, int master_ifindex);
     Result<void> set_up(int ifindex);
-    Result<void> set_alias(int ifindex, const std::string& alias);
     // No IPv6 link-local (or any autoconfigured) address when it comes up
     // (IN6_ADDR_GEN_MODE_NONE); a no-op where the device has no IPv6.
     Result<void> set_no_ipv6_address(int ifindex);

@@ -5,6 +5,8 @@
 // any error path removes the interface, and the VM's exit removes it too.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -60,5 +62,8 @@ private:
 // the kernel picks the lowest free tapN, as qemu-bridge-helper lets it.
 Result<Tap> create_tap(std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner,
                        TapNames* names = nullptr);
+
+// The MAC the kernel gave the tap (SIOCGIFHWADDR on its own fd).
+Result<std::array<std::uint8_t, 6>> tap_mac(const Tap& tap);
 
 }  // namespace ub::net

@@ -132,7 +132,7 @@ sleep 1.6  # the idle connections expire
 
 # --- Faults inside the daemon's request path (test-only build) -------------
 stop_daemon
-for point in after-create after-mtu after-mac after-attach after-up; do
+for point in after-create after-setup after-no-ipv6 after-attach after-up; do
     UB_FAULT=fail@$point DAEMON_BIN=$T/bin/faulty-daemon start_daemon
     refused "daemon fail@$point" "userbridged: injected failure at $point" as_alice "$TT" daemon grant $D
     stop_daemon

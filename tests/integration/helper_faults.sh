@@ -23,7 +23,7 @@ killed() {
 }
 
 # Each step of the work: an error there, then death there.
-for point in after-create after-mtu after-mac after-no-ipv6 after-attach after-up before-send; do
+for point in after-create after-setup after-no-ipv6 after-attach after-up before-send; do
     refused "fail@$point" "injected failure at $point" as_alice env UB_FAULT=fail@$point \
          "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br0
     killed "kill@$point" 137 as_alice env UB_FAULT=kill@$point \
@@ -32,8 +32,8 @@ done
 # The same with a quota and a pinned MAC: the lock, the count, the label and
 # the filter are steps too. A dead helper's lock device (a tun) would show
 # in taps() as well.
-for point in after-lock after-create after-quota after-mtu after-mac after-alias after-no-ipv6 \
-    after-pin after-attach after-up; do
+for point in after-lock after-create after-quota after-setup after-no-ipv6 after-pin \
+    after-attach after-up; do
     refused "policy rule: fail@$point" "injected failure at $point" as_alice env UB_FAULT=fail@$point \
          "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br2
     killed "policy rule: kill@$point" 137 as_alice env UB_FAULT=kill@$point \

@@ -59,6 +59,14 @@ out=$(as_alice "$T/bin/ub-testtool" call stream --hold=1000 -- "$T/bin/fcap-help
 check "a bridge with an MTU below IPv6's minimum: granted, MTU 1200" grep -q 'tap0.*mtu 1200.*master br1' <<<"$out"
 acl 'allow br0\n'
 
+# A request the kernel refuses is reported in the kernel's own words (its
+# extended ACK), after what we asked: here an MTU above a veth's maximum.
+ip link add ubv9 type veth peer name ubv9p
+refused "a kernel refusal says what the kernel said" \
+    "cannot set MTU 70000, MAC fe:00:00:00:00:01 of ifindex $(cat /sys/class/net/ubv9/ifindex): mtu greater than device maximum: Invalid argument" \
+    "$T/bin/ub-testtool" set-port ubv9 70000
+ip link del ubv9
+
 # The helper run by root itself (as libvirt's system instance could).
 out=$("$T/bin/ub-testtool" call stream -- "$T/bin/plain-helper" --fd=3 --br=br0)
 check "run by root: grants" grep -q 'tap=tap' <<<"$out"

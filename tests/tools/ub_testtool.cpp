@@ -24,6 +24,8 @@
 //       oversize, truncated (half a request, then close), slow (a byte a
 //       second until the daemon hangs up; prints how long that took),
 //       idle (connect and sleep 30 s)
+//   set-port IFNAME MTU       set IFNAME's MTU (and MAC fe:0:0:0:0:1) as the
+//                             tap set-up does; print the error if it fails
 //   syslog-sink PATH FILE     bind a datagram socket at PATH (/dev/log in the
 //                             test's own /dev) and append each record to FILE
 #include <arpa/inet.h>
@@ -55,6 +57,7 @@
 
 #include "client/daemon_client.h"
 #include "handover/handover.h"
+#include "net/rtnl.h"
 #include "protocol/wire.h"
 
 namespace {
@@ -425,6 +428,25 @@ int cmd_syslog_sink(const std::vector<std::string>& a) {
     }
 }
 
+// Sets an interface's MTU as the tap set-up does (Rtnl::set_port) and
+// prints the error, in the kernel's words where it gives some.
+int cmd_set_port(const std::vector<std::string>& a) {
+    auto rtnl = ub::net::Rtnl::open();
+    if (!rtnl.ok()) die("rtnetlink");
+    auto index = rtnl->ifindex(a.at(0));
+    if (!index.ok()) {
+        std::fprintf(stderr, "%s\n", index.error().message().c_str());
+        return 1;
+    }
+    ub::net::Mac mac{0xfe, 0, 0, 0, 0, 1};
+    auto r = rtnl->set_port(*index, static_cast<unsigned>(std::stoul(a.at(1))), mac, "");
+    if (!r.ok()) {
+        std::fprintf(stderr, "%s\n", r.error().message().c_str());
+        return 1;
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -438,5 +460,6 @@ int main(int argc, char** argv) {
     if (cmd == "fds") return cmd_fds(a);
     if (cmd == "daemon") return cmd_daemon(a);
     if (cmd == "syslog-sink") return cmd_syslog_sink(a);
+    if (cmd == "set-port") return cmd_set_port(a);
     return 100;
 }
