@@ -159,8 +159,8 @@ Result<TapHandle> describe_tap(std::vector<UniqueFd> fds, const std::string& bri
     }
     net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
     net::LinkInfo tap = UB_TRY(rtnl.get_link(t.ifname));
-    net::LinkInfo br = UB_TRY(rtnl.get_link(bridge));
-    if (tap.master != br.ifindex)
+    int br = UB_TRY(rtnl.ifindex(bridge));  // an ioctl: no second round trip
+    if (tap.master != br)
         return Error::msg("the helper's tap " + t.ifname + " is not attached to " + bridge);
     t.mac = net::format_mac(tap.mac);
     t.guest_mac = guest_mac(t.mac);
