@@ -131,11 +131,34 @@ int link_msg_cb(const nlmsghdr* nlh, void* data) {
 
 }  // namespace
 
+int decode_ack(const nlmsghdr* nlh, std::size_t avail, std::string& why) {
+    // libmnl's framing compares nlmsg_len as a signed int: it lets through a
+    // length past the buffer, which we refuse.
+    if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr)) || nlh->nlmsg_len > avail) return EBADMSG;
+    auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+    if (err->error == 0) return 0;
+    if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
+        // The attributes follow the request's header, or all of the request
+        // when the kernel did not cap it (NETLINK_CAP_ACK).
+        std::size_t off = sizeof(nlmsgerr);
+        if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && err->msg.nlmsg_len > sizeof(nlmsghdr))
+            off += MNL_ALIGN(static_cast<std::size_t>(err->msg.nlmsg_len) - sizeof(nlmsghdr));
+        const nlattr* tb[NLMSGERR_ATTR_MAX + 1] = {};
+        if (off < mnl_nlmsg_get_payload_len(nlh) &&
+            mnl_attr_parse(nlh, static_cast<unsigned>(off), attr_cb<NLMSGERR_ATTR_MAX>, tb) >= 0 &&
+            tb[NLMSGERR_ATTR_MSG] && mnl_attr_validate(tb[NLMSGERR_ATTR_MSG], MNL_TYPE_NUL_STRING) == 0)
+            why = mnl_attr_get_str(tb[NLMSGERR_ATTR_MSG]);
+    }
+    // A negative errno; anything else is not one the kernel sends.
+    return err->error < 0 && err->error > -4096 ? -err->error : EPROTO;
+}
+
 namespace {
 
 // What one request's replies carry to transact().
 struct Replies {
     std::vector<LinkInfo>* links;  // data messages go here (may be null)
+    const char* end;               // of the datagram being read
     std::string why;               // the kernel's words for an error, if any
 };
 
@@ -143,28 +166,12 @@ int data_cb(const nlmsghdr* nlh, void* data) {
     return link_msg_cb(nlh, static_cast<Replies*>(data)->links);
 }
 
-// NLMSG_ERROR: error 0 is the ACK that ends a request; any other ends it
-// with errno set, keeping the extended ACK's message when there is one.
 int error_cb(const nlmsghdr* nlh, void* data) {
-    if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr))) {
-        errno = EBADMSG;
-        return MNL_CB_ERROR;
-    }
-    auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-    if (err->error == 0) return MNL_CB_STOP;
-    if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
-        // The attributes follow the request's header, or all of the request
-        // when the kernel did not cap it (NETLINK_CAP_ACK).
-        std::size_t off = sizeof(nlmsgerr);
-        if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && err->msg.nlmsg_len > sizeof(nlmsghdr))
-            off += MNL_ALIGN(err->msg.nlmsg_len - sizeof(nlmsghdr));
-        const nlattr* tb[NLMSGERR_ATTR_MAX + 1] = {};
-        if (off < mnl_nlmsg_get_payload_len(nlh) &&
-            mnl_attr_parse(nlh, static_cast<unsigned>(off), attr_cb<NLMSGERR_ATTR_MAX>, tb) >= 0 &&
-            tb[NLMSGERR_ATTR_MSG] && mnl_attr_validate(tb[NLMSGERR_ATTR_MSG], MNL_TYPE_NUL_STRING) == 0)
-            static_cast<Replies*>(data)->why = mnl_attr_get_str(tb[NLMSGERR_ATTR_MSG]);
-    }
-    errno = err->error < 0 ? -err->error : EPROTO;
+    auto* r = static_cast<Replies*>(data);
+    auto avail = static_cast<std::size_t>(r->end - reinterpret_cast<const char*>(nlh));
+    int err = decode_ack(nlh, avail, r->why);
+    if (err == 0) return MNL_CB_STOP;  // the ACK that ends a request
+    errno = err;
     return MNL_CB_ERROR;
 }
 
@@ -193,10 +200,11 @@ Result<void> Rtnl::transact(Request& req, std::vector<LinkInfo>* links) {
     mnl_cb_t control[NLMSG_MIN_TYPE] = {
         nullptr, noop_cb /* NLMSG_NOOP */, error_cb /* NLMSG_ERROR */, done_cb /* NLMSG_DONE */,
         overrun_cb /* NLMSG_OVERRUN */};
-    Replies replies{links, {}};
+    Replies replies{links, nullptr, {}};
     for (;;) {
         ssize_t n = mnl_socket_recvfrom(nl_.get(), buf.get(), kSize);
         if (n < 0) return Error::sys("cannot " + req.what + ": netlink receive");
+        replies.end = buf.get() + n;
         // mnl_cb_run2 rejects messages whose seq or port id are not ours.
         int rc = mnl_cb_run2(buf.get(), static_cast<std::size_t>(n), seq, portid_, data_cb, &replies,
                              control, NLMSG_MIN_TYPE);

@@ -13,6 +13,7 @@
 #include "base/result.h"
 
 struct mnl_socket;
+struct nlmsghdr;
 
 namespace ub::net {
 
@@ -53,6 +54,13 @@ private:
     explicit LinkMonitor(MnlSocket nl) : nl_(std::move(nl)) {}
     MnlSocket nl_;
 };
+
+// An NLMSG_ERROR message decoded: 0 for an ACK, else a positive errno
+// (EBADMSG when it is too short to be one or says it is longer than the
+// `avail` bytes at nlh, EPROTO for an error value the kernel never sends),
+// with the extended ACK's message put in `why` when it carries one. Reads
+// nothing past nlh + avail. Pure: unit-tested and fuzzed.
+int decode_ack(const nlmsghdr* nlh, std::size_t avail, std::string& why);
 
 class Rtnl {
 public:
