@@ -23,8 +23,12 @@
 //   34  u16      reserved, 0
 //   36  u32      MTU
 //   40  char[312] message, NUL-padded: why, on failure; the rule, on success
+// After a granted reply the daemon closes its copies of the fds, then shuts
+// the connection (EOF). A client reads until that EOF before it uses or
+// closes the fds: its close is then the tap's last, and the tap's teardown
+// runs in the client, never in the daemon's serving thread.
 // Nothing the client says about itself is trusted: the daemon takes the
-// caller's identity from SO_PEERCRED alone.
+// caller's identity from SO_PEERCRED and SO_PEERGROUPS alone.
 #pragma once
 
 #include <array>
