@@ -1,6 +1,7 @@
-// libFuzzer: the decoder of the kernel's NLMSG_ERROR replies (and their
-// extended ACK attributes) on arbitrary bytes that libmnl's framing lets
-// through (which includes a length past the buffer: decode_ack refuses it).
+// libFuzzer: the datagram framing check on arbitrary bytes, and the decoder
+// of the kernel's NLMSG_ERROR replies (and their extended ACK attributes) on
+// what libmnl's framing lets through, which includes a length past the
+// buffer (decode_ack refuses it).
 #include <libmnl/libmnl.h>
 
 #include <cstddef>
@@ -16,6 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<uint32_t> words((size + 3) / 4);
     auto* buf = reinterpret_cast<char*>(words.data());
     if (size) std::memcpy(buf, data, size);
+    (void)ub::net::well_framed(buf, size);
     auto* nlh = reinterpret_cast<const nlmsghdr*>(buf);
     if (!mnl_nlmsg_ok(nlh, static_cast<int>(size))) return 0;
     std::string why;

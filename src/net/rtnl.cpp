@@ -131,6 +131,19 @@ int link_msg_cb(const nlmsghdr* nlh, void* data) {
 
 }  // namespace
 
+bool well_framed(const char* buf, std::size_t n) {
+    while (n >= sizeof(nlmsghdr)) {
+        nlmsghdr h;
+        std::memcpy(&h, buf, sizeof h);
+        if (h.nlmsg_len < sizeof(nlmsghdr) || h.nlmsg_len > n) return false;
+        std::size_t step = MNL_ALIGN(static_cast<std::size_t>(h.nlmsg_len));
+        if (step >= n) return true;
+        buf += step;
+        n -= step;
+    }
+    return true;  // a tail shorter than a header is no message; libmnl stops there
+}
+
 int decode_ack(const nlmsghdr* nlh, std::size_t avail, std::string& why) {
     // libmnl's framing compares nlmsg_len as a signed int: it lets through a
     // length past the buffer, which we refuse.
@@ -204,6 +217,8 @@ Result<void> Rtnl::transact(Request& req, std::vector<LinkInfo>* links) {
     for (;;) {
         ssize_t n = mnl_socket_recvfrom(nl_.get(), buf.get(), kSize);
         if (n < 0) return Error::sys("cannot " + req.what + ": netlink receive");
+        if (!well_framed(buf.get(), static_cast<std::size_t>(n)))
+            return Error::msg("cannot " + req.what + ": a netlink message runs past its datagram");
         replies.end = buf.get() + n;
         // mnl_cb_run2 rejects messages whose seq or port id are not ours.
         int rc = mnl_cb_run2(buf.get(), static_cast<std::size_t>(n), seq, portid_, data_cb, &replies,
@@ -303,6 +318,8 @@ Result<std::vector<LinkInfo>> LinkMonitor::read() {
         ssize_t n = mnl_socket_recvfrom(nl_.get(), buf.data(), buf.size());
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return links;
         if (n < 0) return Error::sys("link monitor");
+        if (!well_framed(buf.data(), static_cast<std::size_t>(n)))
+            return Error::msg("link monitor: a netlink message runs past its datagram");
         // Events carry sequence 0 and port 0: the kernel's own.
         if (mnl_cb_run(buf.data(), static_cast<std::size_t>(n), 0, 0, link_msg_cb, &links) ==
             MNL_CB_ERROR)

@@ -55,6 +55,12 @@ private:
     MnlSocket nl_;
 };
 
+// Whether every netlink message in a datagram of n bytes lies within it.
+// libmnl's own check compares lengths as signed ints and lets a message
+// through that says it is longer than what was received; each datagram is
+// checked with this before libmnl walks it. Pure: unit-tested and fuzzed.
+bool well_framed(const char* buf, std::size_t n);
+
 // An NLMSG_ERROR message decoded: 0 for an ACK, else a positive errno
 // (EBADMSG when it is too short to be one or says it is longer than the
 // `avail` bytes at nlh, EPROTO for an error value the kernel never sends),

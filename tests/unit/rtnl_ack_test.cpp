@@ -14,6 +14,7 @@
 #include "net/rtnl.h"
 
 using ub::net::decode_ack;
+using ub::net::well_framed;
 
 namespace {
 
@@ -90,6 +91,30 @@ TEST(DecodeAck, Refusals) {
     nlh->nlmsg_len -= 4;
     EXPECT_EQ(decode_ack(nlh, kBuf, why), EPERM);
     EXPECT_TRUE(why.empty());
+}
+
+// Datagrams as libmnl would walk them: every message must lie inside.
+TEST(WellFramed, MessagesInsideTheDatagram) {
+    std::vector<char> buf;
+    nlmsghdr* first = ack(buf, 0, 0, nullptr);
+    std::size_t one = first->nlmsg_len;
+    EXPECT_TRUE(well_framed(buf.data(), 0));
+    EXPECT_TRUE(well_framed(buf.data(), one));
+    EXPECT_TRUE(well_framed(buf.data(), one + 8));  // a tail too short to be a message
+    // A second message after the first.
+    std::memcpy(buf.data() + one, buf.data(), one);
+    EXPECT_TRUE(well_framed(buf.data(), 2 * one));
+    // The second says it is longer than what is left.
+    reinterpret_cast<nlmsghdr*>(buf.data() + one)->nlmsg_len = static_cast<std::uint32_t>(one + 4);
+    EXPECT_FALSE(well_framed(buf.data(), 2 * one));
+    // Lengths libmnl lets through: past the end as a signed int, or shorter
+    // than a header.
+    first->nlmsg_len = 0xffffffff;
+    EXPECT_FALSE(well_framed(buf.data(), one));
+    first->nlmsg_len = 8;
+    EXPECT_FALSE(well_framed(buf.data(), one));
+    first->nlmsg_len = static_cast<std::uint32_t>(one + 1);
+    EXPECT_FALSE(well_framed(buf.data(), one));
 }
 
 }  // namespace
