@@ -105,10 +105,8 @@ int link_msg_cb(const nlmsghdr* nlh, void* data) {
         out->mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
     if (tb[IFLA_MASTER] && mnl_attr_validate(tb[IFLA_MASTER], MNL_TYPE_U32) == 0)
         out->master = static_cast<int>(mnl_attr_get_u32(tb[IFLA_MASTER]));
-    if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6) {
+    if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6)
         std::memcpy(out->mac.data(), mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
-        out->has_mac = true;
-    }
     if (tb[IFLA_LINKINFO]) {
         const nlattr* info[IFLA_INFO_MAX + 1] = {};
         if (mnl_attr_parse_nested(tb[IFLA_LINKINFO], attr_cb<IFLA_INFO_MAX>, info) < 0)

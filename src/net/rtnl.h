@@ -31,8 +31,7 @@ struct LinkInfo {
     std::string name;
     std::string kind;  // IFLA_INFO_KIND: "bridge", "veth", "tun", ... or empty
     unsigned mtu = 0;
-    Mac mac{};
-    bool has_mac = false;
+    Mac mac{};  // all zero when the link has no 6-byte address
     int master = 0;  // ifindex of the master device, 0 if none
     unsigned flags = 0;
     std::string alias;        // IFLA_IFALIAS
