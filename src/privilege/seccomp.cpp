@@ -43,6 +43,9 @@ constexpr int kAllowed[] = {
     SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
     // signals and exit
     SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(exit), SCMP_SYS(exit_group),
+    // the kernel resumes a sleep or a poll with a timeout that SIGSTOP and
+    // SIGCONT, a cgroup freeze or a debugger interrupted through this call
+    SCMP_SYS(restart_syscall),
 };
 
 #if defined(__SANITIZE_ADDRESS__)

@@ -189,6 +189,16 @@ fi
 sleep 0.5
 check "zero leaked taps" test -z "$(taps)"
 
+# --- SIGSTOP and SIGCONT (job control, a debugger, a cgroup freeze) -------
+# The kernel resumes the daemon's poll, which has a timeout, through
+# restart_syscall: its seccomp filter must allow that.
+kill -STOP $DAEMON_PID
+sleep 0.3
+kill -CONT $DAEMON_PID
+sleep 0.3
+check "SIGSTOP then SIGCONT: the daemon lives on" kill -0 $DAEMON_PID
+check "...and grants" grep -q '^tap=' <(as_alice "$TT" daemon grant $D)
+
 # --- SIGHUP with a bad ACL keeps the old one --------------------------------
 acl 'allow br0\nbogus\n'
 reload_daemon

@@ -78,7 +78,10 @@ acl 'allow br0\nallow br-123456789012\n'
 as_alice env UB_FAULT=pause@after-attach  "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br0 >"$T/out" 2>&1 &
 caller=$!
 sleep 0.5
-pid=$(pgrep -f "faulty-helper --fd=3" | head -n1)
+# The helper itself (its command name), not the caller whose command line
+# names it: the stop interrupts the helper's sleep, which the kernel resumes
+# through restart_syscall, under the seccomp filter.
+pid=$(pgrep -x faulty-helper)
 as_alice kill -STOP "$pid"
 sleep 0.5
 as_alice kill -CONT "$pid"
@@ -89,7 +92,7 @@ check "...with a tap" grep -q tap= "$T/out"
 as_alice env UB_FAULT=pause@after-attach  "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br0 >/dev/null 2>&1 &
 caller=$!
 sleep 0.5
-as_alice pkill -KILL -f "faulty-helper --fd=3"
+as_alice pkill -KILL -x faulty-helper
 rc=0
 wait $caller || rc=$?
 check "SIGKILL from the caller mid-run: helper dies (137)" test $rc -eq 137
