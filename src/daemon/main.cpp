@@ -2,9 +2,11 @@
 // file-capability binary on the system.
 //
 // Stages: sanitize (as the helper); take the listening socket from systemd
-// (sd_listen_fds) or make it; drop every capability but CAP_NET_ADMIN (root's
-// uid stays, so root-owned ACL files stay readable without CAP_DAC_OVERRIDE),
-// no-new-privs; load the ACL; serve. Callers are identified by SO_PEERCRED.
+// (sd_listen_fds) or make it; fork the user database process (userdb.h);
+// drop every capability but CAP_NET_ADMIN (root's uid stays, so root-owned
+// ACL files stay readable without CAP_DAC_OVERRIDE), no-new-privs; the
+// seccomp filter; load the ACL; serve. Callers are identified by
+// SO_PEERCRED.
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -12,8 +14,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <grp.h>
-#include <pwd.h>
 #include <time.h>
 
 #include <cstdio>
@@ -112,18 +112,6 @@ Result<UniqueFd> listener(int n, const std::string& path) {
     return fd;
 }
 
-// Look up a user and group that do not exist, so that every NSS module the
-// system uses is loaded (dlopen) now rather than under the syscall filter.
-void warm_up_user_database() {
-    passwd pw{};
-    passwd* found = nullptr;
-    char buf[4096];
-    (void)getpwuid_r(static_cast<uid_t>(-2), &pw, buf, sizeof buf, &found);
-    gid_t groups[4];
-    int n = 4;
-    (void)getgrouplist("userbridged-warm-up-no-such-user", static_cast<gid_t>(-2), groups, &n);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -148,12 +136,15 @@ int main(int argc, char** argv) {
     daemon::use_journal_if_present();
     Result<UniqueFd> fd = listener(activated, opt->socket);
     if (!fd.ok()) return fail(fd.error().message());
+    // Before the drop, so that it can become nobody; it keeps no fd of ours.
+    Result<daemon::UserDb> userdb = daemon::UserDb::start();
+    if (!userdb.ok()) return fail(userdb.error().message());
     if (auto r = privilege::drop_to_net_admin_keep_uid(); !r.ok()) return fail(r.error().message());
     daemon::ServerConfig cfg{opt->acl, opt->limits};
+    cfg.userdb = &*userdb;
     // systemd's notify socket is connected now, before the filter.
     sd_notify(0, "READY=1");
     tzset();
-    warm_up_user_database();
     // libnftables reads its own files when it starts: before the filter.
     Result<net::Nft> nft = net::Nft::open();
     if (nft.ok()) cfg.nft = &*nft;

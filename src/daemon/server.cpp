@@ -26,6 +26,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The ACL, with its user= and group= names looked up by the user database
+// process: NSS does not run under the daemon's filter.
+Result<policy::Policy> load_acl(const ServerConfig& cfg) {
+    policy::LoadOptions opt;
+    opt.user_id = [db = cfg.userdb](const std::string& name) { return db->user_id(name); };
+    opt.group_id = [db = cfg.userdb](const std::string& name) { return db->group_id(name); };
+    return policy::load(cfg.acl_path, opt);
+}
+
 struct Conn {
     UniqueFd fd;
     Peer peer;
@@ -146,12 +155,12 @@ void Server::on_readable(Conn& c) {
     if (!req.ok()) {
         finish(c, protocol::Status::BadRequest, req.error().message());
         audit::AuditRecord rec =
-            audit::begin("daemon", audit::user_name(c.peer.uid), c.peer.uid, c.peer.pid, "");
+            audit::begin("daemon", cfg_.userdb->user_name(c.peer.uid), c.peer.uid, c.peer.pid, "");
         rec.detail = req.error().message();
         audit::record(rec);
         return;
     }
-    Outcome o = handle(policy_, c.peer, *req, cfg_.nft, &tap_names_);
+    Outcome o = handle(policy_, c.peer, cfg_.userdb->user_name(c.peer.uid), *req, cfg_.nft, &tap_names_);
     if (o.reply.status == protocol::Status::Granted) fault::at_void("before-send");
     std::vector<int> fds;
     for (const UniqueFd& q : o.queues) fds.push_back(q.get());
@@ -173,7 +182,7 @@ void Server::on_readable(Conn& c) {
 }
 
 void Server::reload() {
-    Result<policy::Policy> fresh = policy::load(cfg_.acl_path);
+    Result<policy::Policy> fresh = load_acl(cfg_);
     if (!fresh.ok()) {
         log_line(LOG_ERR, "SIGHUP: new ACL refused, keeping the old one: " + fresh.error().message());
         return;
@@ -224,7 +233,7 @@ void Server::on_link_events() {
             rec = ours->second;
             granted_.erase(ours);
         } else {
-            rec = audit::begin("helper", audit::user_name(label->uid), label->uid, 0, "");
+            rec = audit::begin("helper", cfg_.userdb->user_name(label->uid), label->uid, 0, "");
             rec.tap = l.name;
             rec.vm = label->vm;
             rec.queues = label->queues;
@@ -272,7 +281,7 @@ Result<void> Server::run() {
 }  // namespace
 
 Result<void> serve(UniqueFd listener, const ServerConfig& config) {
-    policy::Policy policy = UB_TRY(policy::load(config.acl_path));
+    policy::Policy policy = UB_TRY(load_acl(config));
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);

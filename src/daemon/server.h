@@ -11,6 +11,7 @@
 
 #include "base/fd.h"
 #include "base/result.h"
+#include "daemon/userdb.h"
 #include "net/mac_pin.h"
 #include "policy/loader.h"
 
@@ -26,6 +27,7 @@ struct ServerConfig {
     std::string acl_path;
     Limits limits;
     net::Nft* nft = nullptr;  // for rules that pin a MAC; null without libnftables
+    UserDb* userdb = nullptr;  // names for audit records and the ACL; never null
 };
 
 // Serves `listener` until SIGTERM or SIGINT. SIGHUP reloads the ACL; a bad

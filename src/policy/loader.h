@@ -8,6 +8,7 @@
 // and per-user policy through file permissions depends on it.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -32,8 +33,8 @@ struct LoadOptions {
     // Name lookups for user= and group= (-1: no such name; an Error: the
     // database could not answer); null means the system's databases
     // through NSS. Numeric ids are never looked up.
-    Result<long long> (*user_id)(const std::string& name) = nullptr;
-    Result<long long> (*group_id)(const std::string& name) = nullptr;
+    std::function<Result<long long>(const std::string& name)> user_id;
+    std::function<Result<long long>(const std::string& name)> group_id;
     // Non-empty: keep only the rules that can bear on a request for this
     // bridge (those naming it or "all"), plus every deny naming a user or
     // group, so that one naming an unknown subject still refuses the file.

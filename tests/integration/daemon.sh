@@ -19,6 +19,42 @@ check "...permitted too, and an empty bounding set" \
     bash -c "grep -qP '^CapPrm:\t0000000000001000$' /proc/$DAEMON_PID/status && grep -qP '^CapBnd:\t0{16}$' /proc/$DAEMON_PID/status"
 TT=$T/bin/ub-testtool
 
+# --- Its user database process ---------------------------------------------
+# NSS runs in a child that keeps nothing: nobody, no capabilities, only its
+# socket to the daemon.
+UDB=$(pgrep -P "$DAEMON_PID")
+check "one user database process, the daemon's child" test "$(wc -w <<<"$UDB")" -eq 1
+check "...as nobody, with no-new-privs" \
+    bash -c "grep -qP '^Uid:\t65534\t65534\t65534\t65534$' /proc/$UDB/status && grep -qP '^NoNewPrivs:\t1$' /proc/$UDB/status"
+check "...and no capability in any set" \
+    bash -c "! grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb):' /proc/$UDB/status | grep -qEv ':\s0{16}$'"
+check "...and no fd but stdio and its socket" \
+    test "$(ls /proc/$UDB/fd | sort -n | tr '\n' ' ')" = "0 1 2 $(ls /proc/$UDB/fd | sort -n | tail -n1) "
+# A name that /etc/passwd does not know goes on to systemd's NSS module,
+# which lists /run/systemd/userdb (getdents64, which the daemon's filter
+# does not allow): that killed the daemon with SIGSYS when it looked the
+# name up itself. Here /run is the test's own tmpfs.
+mkdir -p /run/systemd/userdb
+acl 'allow all\n'
+reload_daemon
+as_nobody_listed() { setpriv --reuid=4242 --regid=4242 --clear-groups -- "$@"; }
+check "a caller with no passwd entry is granted" grep -q '^tap=' <(as_nobody_listed "$TT" daemon grant $D)
+check "...the daemon lives on" kill -0 "$DAEMON_PID"
+check "...and its record says user=? uid=4242" grep -q 'event=grant user=? uid=4242 ' "$SYSLOG"
+acl 'allow br0 user=ubnosuchuser\nallow br1 group=ubnosuchgroup\n'
+reload_daemon
+check "an ACL naming unknown users and groups loads, with warnings" grep -q 'SIGHUP: ACL reloaded' "$SYSLOG"
+check "...the daemon lives on" kill -0 "$DAEMON_PID"
+acl 'allow br0\ndeny br1 user=ubnosuchuser\n'
+reload_daemon
+check "a deny naming an unknown user refuses the ACL" \
+    grep -q 'new ACL refused, keeping the old one: .*user ubnosuchuser does not exist' "$SYSLOG"
+acl 'allow br0\ndeny br1 user=ubbob\n'
+reload_daemon
+refused "names the database knows resolve: deny br1 user=ubbob holds" "access to bridge br1 denied" \
+    as_bob "$TT" daemon grant $D br1
+rmdir /run/systemd/userdb
+
 # --- The shared table: the same ACL, the same callers, both ways ----------
 # way: "helper" (setuid helper) or "daemon" (userbridge-client, QEMU's way)
 decides() {
@@ -206,6 +242,21 @@ check "bad new ACL refused and logged" grep -q 'new ACL refused, keeping the old
 check "old ACL still in force" grep -q '^tap=' <(as_alice "$TT" daemon grant $D)
 acl 'allow br0\n'
 
+# --- The user database process gone ----------------------------------------
+# Lookups then fail, and fail closed: records say user=?, a deny naming a
+# user refuses the ACL, and grants go on.
+kill -KILL "$(pgrep -P "$DAEMON_PID")"
+sleep 0.2
+check "user database process killed: the daemon still grants" grep -q '^tap=' <(as_alice "$TT" daemon grant $D)
+check "...its record says user=? for a known user" grep -q "event=grant user=? uid=$ALICE " "$SYSLOG"
+acl 'allow br0\ndeny br1 user=ubbob\n'
+reload_daemon
+check "...a deny naming a user refuses the new ACL, as the lookup cannot be answered" \
+    grep -q 'new ACL refused, keeping the old one: .*cannot look up user ubbob: the user database process is gone' "$SYSLOG"
+acl 'allow br0\n'
+stop_daemon
+start_daemon
+
 # --- userbridge run and libuserbridge pick the daemon when it is there ------
 before=$(grep -c 'via=daemon' "$SYSLOG")
 check "userbridge run --via=auto uses the daemon" \
@@ -231,6 +282,8 @@ nonroot=$!
 BACKGROUND+=($nonroot)
 for _ in $(seq 100); do [ -S "$T/work/ub.sock" ] && break; sleep 0.05; done
 check "daemon as nobody with only CAP_NET_ADMIN grants" grep -q '^tap=' <(as_alice "$TT" daemon grant "$T/work/ub.sock")
+check "...its user database process has no capability left" \
+    bash -c "! grep -E '^Cap(Inh|Prm|Eff|Amb):' /proc/$(pgrep -P $nonroot)/status | grep -qEv ':\s0{16}$'"
 kill $nonroot 2>/dev/null || true
 wait $nonroot 2>/dev/null || true
 

@@ -1,0 +1,173 @@
+#include "daemon/userdb.h"
+
+#include <cap-ng.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "base/number.h"
+#include "policy/accounts.h"
+#include "policy/ifname.h"
+#include "privilege/process.h"
+
+namespace ub::daemon {
+
+namespace {
+
+namespace wire = protocol::userdb;
+using Clock = std::chrono::steady_clock;
+
+constexpr uid_t kNobody = 65534;  // the overflow uid: no lookup needed
+
+// The broker's side of one question, as NSS answers it.
+wire::Answer answer(const wire::Question& q) {
+    wire::Answer a{q.seq, wire::Outcome::None, {}};
+    auto found = [&](std::string v) {
+        a.outcome = wire::Outcome::Found;
+        a.value = std::move(v);
+    };
+    auto failed = [&](const Error& e) {
+        a.outcome = wire::Outcome::Failed;
+        a.value = e.message();
+    };
+    if (q.kind == wire::Kind::UserByUid) {
+        auto uid = parse_decimal(q.arg, 4294967294LL);  // checked by decode_question
+        Result<std::optional<policy::Account>> r = policy::account_by_uid(static_cast<uid_t>(*uid));
+        if (!r.ok()) failed(r.error());
+        else if (*r) found((*r)->name);
+    } else if (q.kind == wire::Kind::UidByUser) {
+        Result<std::optional<policy::Account>> r = policy::account_by_name(q.arg);
+        if (!r.ok()) failed(r.error());
+        else if (*r) found(std::to_string((*r)->uid));
+    } else {
+        Result<std::optional<gid_t>> r = policy::group_id_by_name(q.arg);
+        if (!r.ok()) failed(r.error());
+        else if (*r) found(std::to_string(**r));
+    }
+    // A name NSS gives us that the wire cannot carry is no answer at all.
+    if (a.outcome == wire::Outcome::Found && !wire::decode_answer(wire::encode(a), q.kind).ok()) {
+        a.outcome = wire::Outcome::Failed;
+        a.value = "the database's entry cannot be passed on";
+    }
+    return a;
+}
+
+// Keeps nothing the daemon has: becomes nobody when it can (root holding
+// CAP_SETUID and CAP_SETGID, as started by hand; systemd's unit grants them
+// for this), empties every capability set (the bounding set too, given
+// CAP_SETPCAP), and sets no-new-privs. Root's uid without those stays
+// root's, with no capability: under the unit, ProtectSystem=strict leaves
+// it nothing to write.
+Result<void> give_up_everything() {
+    capng_get_caps_process();
+    auto has = [](int cap) { return capng_have_capability(CAPNG_EFFECTIVE, static_cast<unsigned>(cap)) != 0; };
+    bool can_switch = geteuid() == 0 && has(CAP_SETUID) && has(CAP_SETGID);
+    bool can_bound = has(CAP_SETPCAP);
+    capng_clear(CAPNG_SELECT_ALL);
+    if (can_switch) {
+        int flags = CAPNG_DROP_SUPP_GRP | (can_bound ? CAPNG_CLEAR_BOUNDING : 0);
+        if (capng_change_id(static_cast<int>(kNobody), static_cast<int>(kNobody),
+                            static_cast<capng_flags_t>(flags)) != 0)
+            return Error::msg("cannot become nobody");
+    } else if (capng_apply(can_bound ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS) != 0) {
+        return Error::msg("cannot drop capabilities");
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+        return Error::sys("cannot clear ambient capabilities");
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Error::sys("cannot set no-new-privs");
+    return Ok{};
+}
+
+[[noreturn]] void broker(int sock, pid_t daemon) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != daemon) _exit(1);
+    // A SIGHUP meant for the daemon's reload, sent to its whole group or
+    // unit, must not take the lookups away.
+    signal(SIGHUP, SIG_IGN);
+    if (auto r = privilege::close_fds_except(sock); !r.ok()) _exit(1);
+    if (auto r = give_up_everything(); !r.ok()) {
+        std::fprintf(stderr, "userbridged: user database process: %s\n", r.error().message().c_str());
+        _exit(1);
+    }
+    char buf[wire::kMaxMessage + 1];
+    for (;;) {
+        ssize_t n = recv(sock, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) _exit(0);  // the daemon is gone
+        Result<wire::Question> q = wire::decode_question(std::string_view(buf, static_cast<std::size_t>(n)));
+        if (!q.ok()) _exit(1);  // only the daemon writes here: something is badly wrong
+        std::string out = wire::encode(answer(*q));
+        if (send(sock, out.data(), out.size(), MSG_NOSIGNAL) < 0) _exit(0);
+    }
+}
+
+}  // namespace
+
+Result<UserDb> UserDb::start() {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+        return Error::sys("cannot make the user database's socket");
+    UniqueFd ours(sv[0]), theirs(sv[1]);
+    pid_t daemon = getpid();
+    pid_t pid = fork();
+    if (pid < 0) return Error::sys("cannot start the user database process");
+    if (pid == 0) broker(theirs.get(), daemon);
+    return UserDb(std::move(ours));
+}
+
+Result<wire::Answer> UserDb::ask(wire::Kind kind, const std::string& arg) {
+    if (!sock_.valid()) return Error::msg("the user database process is gone");
+    std::uint32_t seq = ++seq_;
+    std::string q = UB_TRY(wire::encode(wire::Question{seq, kind, arg}));
+    if (send(sock_.get(), q.data(), q.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+        Error e = Error::sys("cannot ask the user database process");
+        if (errno == EPIPE || errno == ECONNRESET) sock_.reset();
+        return e;
+    }
+    auto deadline = Clock::now() + kTimeout;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0)
+            return Error::msg("the user database did not answer within " +
+                              std::to_string(kTimeout.count()) + " ms");
+        pollfd p{sock_.get(), POLLIN, 0};
+        int n = poll(&p, 1, static_cast<int>(left));
+        if (n < 0 && errno != EINTR) return Error::sys("poll");
+        if (n <= 0) continue;
+        char buf[wire::kMaxMessage + 1];
+        ssize_t got = recv(sock_.get(), buf, sizeof buf, MSG_DONTWAIT);
+        if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (got <= 0) {
+            sock_.reset();
+            return Error::msg("the user database process is gone");
+        }
+        Result<wire::Answer> a = wire::decode_answer(std::string_view(buf, static_cast<std::size_t>(got)), kind);
+        if (!a.ok()) return a.error();
+        if (a->seq == seq) return a;
+        // An answer to a question we stopped waiting for: drop it.
+    }
+}
+
+std::string UserDb::user_name(uid_t uid) {
+    Result<wire::Answer> a = ask(wire::Kind::UserByUid, std::to_string(uid));
+    if (!a.ok() || a->outcome != wire::Outcome::Found) return "?";
+    return policy::printable(a->value, 32);
+}
+
+Result<long long> UserDb::id_of(wire::Kind kind, const std::string& name) {
+    const char* what = kind == wire::Kind::UidByUser ? "user " : "group ";
+    Result<wire::Answer> a = ask(kind, name);
+    if (!a.ok()) return a.error().context(std::string("cannot look up ") + what + policy::printable(name));
+    if (a->outcome == wire::Outcome::None) return -1LL;
+    if (a->outcome == wire::Outcome::Failed) return Error::msg(policy::printable(a->value, wire::kMaxWhy));
+    return *parse_decimal(a->value, 4294967294LL);  // checked by decode_answer
+}
+
+Result<long long> UserDb::user_id(const std::string& name) { return id_of(wire::Kind::UidByUser, name); }
+
+Result<long long> UserDb::group_id(const std::string& name) { return id_of(wire::Kind::GidByGroup, name); }
+
+}  // namespace ub::daemon
