@@ -49,6 +49,63 @@ check "the installed daemon serves the installed client" grep -q 'tap=tap' <<<"$
 stop_daemon
 check "no tap left" test -z "$(taps)"
 
+# The installed daemon under its installed unit's sandbox, as far as it can
+# be had without systemd running: the unit's capability bounding set and
+# its SystemCallFilter= lines made into one allow list the way systemd does
+# it (the first line is the list, a "~" line takes calls out, a later plain
+# line puts them back; each @group expanded by systemd-analyze), applied
+# with no-new-privs and death on any other call. The shipped unit once
+# killed the daemon at start (capset is in @privileged).
+U=$P/lib/systemd/system/userbridged.service
+expand() {
+    local item
+    for item in "$@"; do
+        if [[ $item == @* ]]; then
+            # shellcheck disable=SC2046  # one word per member
+            expand $(systemd-analyze syscall-filter "$item" | awk 'NR > 1 && $1 !~ /^#/ {print $1}')
+        else
+            echo "$item"
+        fi
+    done
+}
+: >"$T/allowed"
+while read -r list; do
+    if [[ $list == "~"* ]]; then
+        # shellcheck disable=SC2086  # a list of words
+        expand ${list#"~"} | sort -u >"$T/drop"
+        grep -vxFf "$T/drop" "$T/allowed" >"$T/kept" || true
+        mv "$T/kept" "$T/allowed"
+    else
+        # shellcheck disable=SC2086
+        expand $list >>"$T/allowed"
+    fi
+done < <(sed -n 's/^SystemCallFilter=//p' "$U")
+sort -u -o "$T/allowed" "$T/allowed"
+bounding=$(sed -n 's/^CapabilityBoundingSet=//p' "$U" | tr 'A-Z ' 'a-z\n' | sed -n 's/^cap_/+/p' | paste -sd,)
+check "the unit's filter allows the usual calls (read, sendmsg, capset)" \
+    bash -c "grep -qx read '$T/allowed' && grep -qx sendmsg '$T/allowed' && grep -qx capset '$T/allowed'"
+check "...and not mount, reboot, init_module or setuid" \
+    bash -c "! grep -qxE 'mount|reboot|init_module|setuid' '$T/allowed'"
+check "the unit's bounding set is CAP_NET_ADMIN, CAP_SETUID, CAP_SETGID" \
+    test "$bounding" = "+net_admin,+setuid,+setgid"
+printf '#!/bin/sh\nexec setpriv --bounding-set=-all,%s -- %s sandbox %s -- %s "$@"\n' \
+    "$bounding" "$T/bin/ub-testtool" "$T/allowed" "$P/sbin/userbridged" >"$T/bin/unit-daemon"
+chmod 755 "$T/bin/unit-daemon"
+DAEMON_BIN=$T/bin/unit-daemon start_daemon
+out=$(as_alice "$T/bin/ub-testtool" call stream -- "$P/libexec/userbridge-client" --fd=3 --br=br0)
+check "the installed daemon, in its unit's sandbox, serves the installed client" grep -q 'tap=tap' <<<"$out"
+check "...and names the caller in its record (its user database process answers)" \
+    grep -q "userbridged\[$DAEMON_PID\]: event=grant user=ubalice uid=$ALICE " "$SYSLOG"
+check "...which runs as nobody with no capability" \
+    bash -c "grep -qP '^Uid:\t65534\t' /proc/$(pgrep -P "$DAEMON_PID")/status &&
+             ! grep -E '^Cap(Inh|Prm|Eff|Amb):' /proc/$(pgrep -P "$DAEMON_PID")/status | grep -qEv ':\s0{16}$'"
+check "...while the daemon keeps CAP_NET_ADMIN alone" grep -qP '^CapEff:\t0000000000001000$' /proc/$DAEMON_PID/status
+acl 'allow br0\ndeny br1 user=ubbob\n'
+reload_daemon
+check "...reloads its ACL on SIGHUP" grep -q 'SIGHUP: ACL reloaded' "$SYSLOG"
+stop_daemon
+check "no tap left" test -z "$(taps)"
+
 # Into the real system, at the configured prefix, where the paths compiled
 # into the programs are the real ones: `userbridge run` finds the helper by
 # itself. Then every installed file, and each directory the install made,

@@ -28,6 +28,11 @@
 //                             tap set-up does; print the error if it fails
 //   syslog-sink PATH FILE     bind a datagram socket at PATH (/dev/log in the
 //                             test's own /dev) and append each record to FILE
+//   sandbox ALLOWED -- CMD ARGS...
+//       exec CMD under a seccomp filter that allows the syscalls named in the
+//       file ALLOWED (one per line; names this architecture lacks are
+//       skipped) and kills the process on any other, with no-new-privs: what
+//       a systemd unit's SystemCallFilter= allow list does.
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <net/if.h>
@@ -39,7 +44,9 @@
 #include <net/ethernet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -51,6 +58,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -447,6 +455,30 @@ int cmd_set_port(const std::vector<std::string>& a) {
     return 0;
 }
 
+int cmd_sandbox(const std::vector<std::string>& a) {
+    if (a.size() < 3 || a[1] != "--") return 100;
+    std::ifstream in(a[0]);
+    if (!in) die("cannot read the allow list");
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+    if (!ctx) die("seccomp_init");
+    std::string name;
+    int allowed = 0;
+    while (std::getline(in, name)) {
+        int nr = seccomp_syscall_resolve_name(name.c_str());
+        if (name.empty() || name[0] == '#' || nr == __NR_SCMP_ERROR) continue;
+        if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) != 0) die("seccomp_rule_add");
+        ++allowed;
+    }
+    if (allowed == 0) die("the allow list names no syscall");
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("no-new-privs");
+    if (seccomp_load(ctx) != 0) die("seccomp_load");
+    std::vector<char*> argv;
+    for (std::size_t i = 2; i < a.size(); ++i) argv.push_back(const_cast<char*>(a[i].c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    die("exec");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -461,5 +493,6 @@ int main(int argc, char** argv) {
     if (cmd == "daemon") return cmd_daemon(a);
     if (cmd == "syslog-sink") return cmd_syslog_sink(a);
     if (cmd == "set-port") return cmd_set_port(a);
+    if (cmd == "sandbox") return cmd_sandbox(a);
     return 100;
 }
