@@ -92,6 +92,10 @@ int link_msg_cb(const nlmsghdr* nlh, void* data) {
         return MNL_CB_OK;
     if (mnl_nlmsg_get_payload_len(nlh) < sizeof(ifinfomsg)) return MNL_CB_ERROR;
     auto* ifm = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+    // The bridge's own port notices (RTM_NEWLINK and RTM_DELLINK of family
+    // AF_BRIDGE, sent when a port joins or leaves it) are not the link
+    // coming or going: a tap taken off its bridge still exists.
+    if (ifm->ifi_family == AF_BRIDGE) return MNL_CB_OK;
     const nlattr* tb[IFLA_MAX + 1] = {};
     if (mnl_attr_parse(nlh, sizeof(*ifm), attr_cb<IFLA_MAX>, tb) < 0) return MNL_CB_ERROR;
     LinkInfo* out = &links->emplace_back();
