@@ -27,14 +27,14 @@ Outcome refuse(Outcome o, const Error& e) {
 
 }  // namespace
 
-Outcome handle(const policy::Policy& policy, const Peer& peer, const std::string& user,
-               const protocol::Request& req, net::Nft* nft, net::TapNames* names) {
+Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::Request& req,
+               net::Nft* nft, net::TapNames* names) {
     Outcome o;
     // The groups are the ones the caller's process runs with, as for a
     // helper they run (and as userbridge-acl(5) defines group=), from the
     // kernel: no group database lookup per request.
     policy::Credentials who{peer.uid, peer.gid, peer.groups};
-    o.record = audit::begin("daemon", user, peer.uid, peer.pid, req.bridge);
+    o.record = audit::begin("daemon", "?", peer.uid, peer.pid, req.bridge);
     o.record.vm = req.vm_name;
     o.record.queues = req.queues;
 

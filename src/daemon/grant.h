@@ -32,11 +32,11 @@ struct Outcome {
     audit::AuditRecord record;
 };
 
-// `user`: the caller's login name for the audit record ("?" if unknown).
+// The record's user is "?": the server fills it in (UserDb::name_of).
 // `nft`: for rules that pin a MAC; null when libnftables is unavailable, and
 // then such a grant fails with a clear error. `names`: the daemon's tap
 // names (see net::TapNames); null lets the kernel pick.
-Outcome handle(const policy::Policy& policy, const Peer& peer, const std::string& user,
-               const protocol::Request& req, net::Nft* nft, net::TapNames* names = nullptr);
+Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::Request& req,
+               net::Nft* nft, net::TapNames* names = nullptr);
 
 }  // namespace ub::daemon

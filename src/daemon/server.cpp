@@ -26,15 +26,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The ACL, with its user= and group= names looked up by the user database
-// process: NSS does not run under the daemon's filter.
-Result<policy::Policy> load_acl(const ServerConfig& cfg) {
-    policy::LoadOptions opt;
-    opt.user_id = [db = cfg.userdb](const std::string& name) { return db->user_id(name); };
-    opt.group_id = [db = cfg.userdb](const std::string& name) { return db->group_id(name); };
-    return policy::load(cfg.acl_path, opt);
-}
-
 struct Conn {
     UniqueFd fd;
     Peer peer;
@@ -73,6 +64,19 @@ private:
 };
 
 void log_line(int prio, const std::string& line) { syslog(LOG_DAEMON | prio, "%s", line.c_str()); }
+
+// The ACL, with its user= and group= names looked up by the user database
+// process (NSS does not run under the daemon's filter); what the loader
+// warns of (a rule naming nobody, an include skipped) goes to the log.
+Result<policy::Policy> load_acl(const ServerConfig& cfg) {
+    policy::LoadOptions opt;
+    opt.user_id = [db = cfg.userdb](const std::string& name) { return db->user_id(name); };
+    opt.group_id = [db = cfg.userdb](const std::string& name) { return db->group_id(name); };
+    policy::Policy p = UB_TRY(policy::load(cfg.acl_path, opt));
+    for (const std::string& w : p.warnings) log_line(LOG_WARNING, "ACL: " + w);
+    for (const std::string& w : p.skipped) log_line(LOG_INFO, "ACL: include skipped: " + w);
+    return p;
+}
 
 void Server::answer(Conn& c, const protocol::Reply& reply, const std::vector<int>& fds) {
     auto bytes = protocol::encode(reply);
@@ -160,7 +164,11 @@ void Server::on_readable(Conn& c) {
         audit::record(rec);
         return;
     }
-    Outcome o = handle(policy_, c.peer, cfg_.userdb->user_name(c.peer.uid), *req, cfg_.nft, &tap_names_);
+    // The caller's name is asked for now and waited for only once the
+    // client has its reply: a slow user database (sssd waiting on its
+    // server) delays the audit record, not the VM.
+    UserDb::Pending name = cfg_.userdb->ask_user_name(c.peer.uid);
+    Outcome o = handle(policy_, c.peer, *req, cfg_.nft, &tap_names_);
     if (o.reply.status == protocol::Status::Granted) fault::at_void("before-send");
     std::vector<int> fds;
     for (const UniqueFd& q : o.queues) fds.push_back(q.get());
@@ -177,6 +185,7 @@ void Server::on_readable(Conn& c) {
     o.queues.clear();
     (void)shutdown(c.fd.get(), SHUT_WR);
     if (o.reply.status == protocol::Status::Granted) fault::at_void("after-send");
+    o.record.user = cfg_.userdb->name_of(name);
     audit::record(o.record);
     if (o.reply.status == protocol::Status::Granted) granted_[o.ifindex] = o.record;
 }

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "base/number.h"
@@ -118,24 +119,40 @@ Result<UserDb> UserDb::start() {
     return UserDb(std::move(ours));
 }
 
-Result<wire::Answer> UserDb::ask(wire::Kind kind, const std::string& arg) {
+Result<std::uint32_t> UserDb::send_question(wire::Kind kind, const std::string& arg) {
     if (!sock_.valid()) return Error::msg("the user database process is gone");
     std::uint32_t seq = ++seq_;
+    if (seq == 0) seq = ++seq_;  // 0 is Pending's "not sent"
     std::string q = UB_TRY(wire::encode(wire::Question{seq, kind, arg}));
     if (send(sock_.get(), q.data(), q.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
         Error e = Error::sys("cannot ask the user database process");
         if (errno == EPIPE || errno == ECONNRESET) sock_.reset();
         return e;
     }
-    auto deadline = Clock::now() + kTimeout;
+    return seq;
+}
+
+// Answers come in the order asked; one to a question we stopped waiting
+// for is read and dropped. Once a wait has timed out, the next ones do not
+// wait at all until the broker answers again: an ACL naming fifty users
+// must not hold the daemon for fifty timeouts while NSS hangs.
+Result<wire::Answer> UserDb::await(std::uint32_t seq, wire::Kind kind) {
+    bool was_stalled = stalled_;
+    auto deadline = Clock::now() + (stalled_ ? std::chrono::milliseconds(0) : kTimeout);
     for (;;) {
+        if (!sock_.valid()) return Error::msg("the user database process is gone");
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        if (left <= 0)
+        pollfd p{sock_.get(), POLLIN, 0};
+        int n = poll(&p, 1, static_cast<int>(std::max<long long>(left, 0)));
+        if (n < 0 && errno != EINTR) return Error::sys("poll");
+        if (n == 0 && left <= 0 && was_stalled && stalled_)
+            return Error::msg("the user database is not answering (it did not within " +
+                              std::to_string(kTimeout.count()) + " ms, and has not since)");
+        if (n == 0 && left <= 0) {
+            stalled_ = true;
             return Error::msg("the user database did not answer within " +
                               std::to_string(kTimeout.count()) + " ms");
-        pollfd p{sock_.get(), POLLIN, 0};
-        int n = poll(&p, 1, static_cast<int>(left));
-        if (n < 0 && errno != EINTR) return Error::sys("poll");
+        }
         if (n <= 0) continue;
         char buf[wire::kMaxMessage + 1];
         ssize_t got = recv(sock_.get(), buf, sizeof buf, MSG_DONTWAIT);
@@ -144,15 +161,34 @@ Result<wire::Answer> UserDb::ask(wire::Kind kind, const std::string& arg) {
             sock_.reset();
             return Error::msg("the user database process is gone");
         }
-        Result<wire::Answer> a = wire::decode_answer(std::string_view(buf, static_cast<std::size_t>(got)), kind);
-        if (!a.ok()) return a.error();
-        if (a->seq == seq) return a;
-        // An answer to a question we stopped waiting for: drop it.
+        stalled_ = false;
+        std::string_view msg(buf, static_cast<std::size_t>(got));
+        // Any well-formed answer reads as one to a name question (an id is
+        // a name too): its sequence number says whether it is ours.
+        Result<wire::Answer> any = wire::decode_answer(msg, wire::Kind::UserByUid);
+        if (any.ok() && any->seq != seq) {
+            deadline = std::max(deadline, Clock::now() + kTimeout);  // it answers again: wait for ours
+            continue;
+        }
+        return wire::decode_answer(msg, kind);
     }
 }
 
-std::string UserDb::user_name(uid_t uid) {
-    Result<wire::Answer> a = ask(wire::Kind::UserByUid, std::to_string(uid));
+Result<wire::Answer> UserDb::ask(wire::Kind kind, const std::string& arg) {
+    std::uint32_t seq = UB_TRY(send_question(kind, arg));
+    return await(seq, kind);
+}
+
+std::string UserDb::user_name(uid_t uid) { return name_of(ask_user_name(uid)); }
+
+UserDb::Pending UserDb::ask_user_name(uid_t uid) {
+    Result<std::uint32_t> seq = send_question(wire::Kind::UserByUid, std::to_string(uid));
+    return Pending{seq.ok() ? *seq : 0};
+}
+
+std::string UserDb::name_of(Pending pending) {
+    if (pending.seq == 0) return "?";
+    Result<wire::Answer> a = await(pending.seq, wire::Kind::UserByUid);
     if (!a.ok() || a->outcome != wire::Outcome::Found) return "?";
     return policy::printable(a->value, 32);
 }

@@ -12,8 +12,9 @@
 // anything). It answers one question at a time (protocol/userdb_wire.h) and
 // exits when the daemon's end closes, or with the daemon (PDEATHSIG).
 //
-// The daemon waits at most kTimeout for an answer; a late answer is
-// recognised by its sequence number and dropped. If the broker is gone,
+// The daemon waits at most kTimeout for an answer, and after a timeout not
+// at all until the broker answers again; a late answer is recognised by its
+// sequence number and dropped. If the broker is gone,
 // every lookup is an Error: audit records say user=?, and an ACL whose deny
 // rules name users or groups is refused (a deny must not lapse).
 #pragma once
@@ -40,6 +41,14 @@ public:
     // The login name of `uid`, printable, or "?" (no entry, or no answer):
     // for audit records.
     std::string user_name(uid_t uid);
+    // The same in two halves: the question goes now, the broker looks the
+    // name up while the daemon makes the tap, and name_of() collects the
+    // answer once the client has its reply.
+    struct Pending {
+        std::uint32_t seq = 0;  // 0: the question could not be sent
+    };
+    Pending ask_user_name(uid_t uid);
+    std::string name_of(Pending pending);
     // For the ACL loader's hooks: the id, -1 for no such name, an Error
     // when the database could not answer.
     Result<long long> user_id(const std::string& name);
@@ -48,10 +57,13 @@ public:
 private:
     explicit UserDb(UniqueFd sock) : sock_(std::move(sock)) {}
     Result<protocol::userdb::Answer> ask(protocol::userdb::Kind kind, const std::string& arg);
+    Result<std::uint32_t> send_question(protocol::userdb::Kind kind, const std::string& arg);
+    Result<protocol::userdb::Answer> await(std::uint32_t seq, protocol::userdb::Kind kind);
     Result<long long> id_of(protocol::userdb::Kind kind, const std::string& name);
 
     UniqueFd sock_;
     std::uint32_t seq_ = 0;
+    bool stalled_ = false;  // the last wait timed out, and no answer came since
 };
 
 }  // namespace ub::daemon

@@ -242,6 +242,35 @@ check "bad new ACL refused and logged" grep -q 'new ACL refused, keeping the old
 check "old ACL still in force" grep -q '^tap=' <(as_alice "$TT" daemon grant $D)
 acl 'allow br0\n'
 
+# --- The user database process stuck, then gone -----------------------------
+# Stopped, it answers nothing: the client has its tap at once (the name is
+# waited for after the reply), and the record says user=? once the daemon
+# stops waiting; after that wait, no lookup waits until it answers again
+# (a reload must not hold the daemon for a timeout per name). Continued,
+# its late answer is told from the next one.
+UDB=$(pgrep -P "$DAEMON_PID")
+kill -STOP "$UDB"
+grants_before=$(grep -c 'event=grant' "$SYSLOG" || true)
+check "user database process stopped: the client still has its tap" \
+    grep -q '^tap=' <(as_alice "$TT" daemon grant $D)
+check "...before the daemon has written its record" \
+    test "$(grep -c 'event=grant' "$SYSLOG" || true)" -eq "$grants_before"
+sleep 2.5
+check "...which says user=? once the daemon stops waiting" \
+    bash -c "grep 'event=grant' '$SYSLOG' | tail -n1 | grep -q 'user=? uid=$ALICE '"
+acl 'allow br0\nallow br1 user=ubalice\nallow br1 user=ubbob\nallow br1 group=ubvm\n'
+reload_daemon
+check "...an ACL reload then waits for none of its names: each 'is not answering'" \
+    bash -c "grep -q 'ACL: .*user ubalice: the user database is not answering' '$SYSLOG' &&
+             grep -q 'ACL: .*user ubbob: the user database is not answering' '$SYSLOG' &&
+             grep -q 'ACL: .*group ubvm: the user database is not answering' '$SYSLOG'"
+acl 'allow br0\n'
+kill -CONT "$UDB"
+reload_daemon
+as_bob "$TT" daemon grant $D >/dev/null
+check "continued: the next record names its own caller, not the late answer's" \
+    bash -c "grep 'event=grant' '$SYSLOG' | tail -n1 | grep -q 'user=ubbob uid=$BOB '"
+
 # --- The user database process gone ----------------------------------------
 # Lookups then fail, and fail closed: records say user=?, a deny naming a
 # user refuses the ACL, and grants go on.
