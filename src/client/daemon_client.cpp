@@ -109,7 +109,7 @@ Result<TapHandle> open_tap_via_daemon(const DaemonRequest& req) {
         return Error::msg("userbridged sent " + std::to_string(fds.size()) + " fds, expected " +
                           std::to_string(want));
     UB_TRYV(wait_for_eof(fd.get(), deadline));
-    TapHandle t = UB_TRY(describe_tap(std::move(fds), req.bridge));
+    TapHandle t = UB_TRY(describe_tap(std::move(fds), req.bridge, "userbridged"));
     if (t.ifname != rep.ifname) return Error::msg("userbridged's reply names another tap than it sent");
     return t;
 }

@@ -141,14 +141,15 @@ std::string guest_mac(const std::string& tap_mac) {
     return mac;
 }
 
-Result<TapHandle> describe_tap(std::vector<UniqueFd> fds, const std::string& bridge) {
+Result<TapHandle> describe_tap(std::vector<UniqueFd> fds, const std::string& bridge,
+                               const std::string& sender) {
     if (fds.empty()) return Error::msg("no tap fd received");
     TapHandle t;
     for (std::size_t i = 0; i < fds.size(); ++i) {
         ifreq ifr{};
         if (ioctl(fds[i].get(), TUNGETIFF, &ifr) != 0)
-            return Error::msg("the helper sent an fd that is not a tap device");
-        if (!(ifr.ifr_flags & IFF_TAP)) return Error::msg("the helper sent a tun device, not a tap");
+            return Error::msg(sender + " sent an fd that is not a tap device");
+        if (!(ifr.ifr_flags & IFF_TAP)) return Error::msg(sender + " sent a tun device, not a tap");
         std::string name(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
         if (i == 0) {
             t.ifname = name;
@@ -161,7 +162,7 @@ Result<TapHandle> describe_tap(std::vector<UniqueFd> fds, const std::string& bri
     net::LinkInfo tap = UB_TRY(rtnl.get_link(t.ifname));
     int br = UB_TRY(rtnl.ifindex(bridge));  // an ioctl: no second round trip
     if (tap.master != br)
-        return Error::msg("the helper's tap " + t.ifname + " is not attached to " + bridge);
+        return Error::msg(sender + "'s tap " + t.ifname + " is not attached to " + bridge);
     t.mac = net::format_mac(tap.mac);
     t.guest_mac = guest_mac(t.mac);
     // Only a CAP_NET_ADMIN holder can set the alias: the helper's own label.
@@ -234,7 +235,7 @@ Result<TapHandle> open_tap_via_helper(const HelperRequest& req) {
             return Error::msg(req.helper + " exited 0 but " +
                               (recv_error.empty() ? "sent no tap fd" : recv_error));
     }
-    return describe_tap(std::move(fds), req.bridge);
+    return describe_tap(std::move(fds), req.bridge, req.helper);
 }
 
 }  // namespace ub::client

@@ -41,8 +41,10 @@ Result<TapHandle> open_tap_via_helper(const HelperRequest& req);
 
 // What the kernel says about the fds of one tap: name, MAC, MTU, vnet_hdr,
 // the guest MAC from its userbridge label, and that every fd is a queue of
-// that one tap and the tap is attached to `bridge`.
-Result<TapHandle> describe_tap(std::vector<UniqueFd> fds, const std::string& bridge);
+// that one tap and the tap is attached to `bridge`. `sender` (the helper's
+// path, or "userbridged") names who sent them in errors.
+Result<TapHandle> describe_tap(std::vector<UniqueFd> fds, const std::string& bridge,
+                               const std::string& sender);
 
 // A MAC for the guest behind a tap: libvirt's convention is tap MAC = guest
 // MAC with the first byte 0xfe; the reverse, with 0x52, gives a locally

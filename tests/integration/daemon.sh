@@ -320,6 +320,29 @@ stop_daemon
 refused "--via=daemon with no daemon" "cannot connect to userbridged at /run/userbridge.sock" \
     as_alice "$T/bin/userbridge" run --via=daemon -- true
 
+# --- A daemon that lies: the client checks what it is given ----------------
+# Only root can put a socket at the daemon's path; these stand in for a
+# socket a VMM was pointed at by mistake, and for bugs of our own.
+fake() {
+    "$TT" fake-daemon "$T/work/fake.sock" "$1" &
+    BACKGROUND+=($!)
+    for _ in $(seq 100); do [ -S "$T/work/fake.sock" ] && break; sleep 0.02; done
+}
+lied() {
+    local name=$1 mode=$2 want=$3 rc=0
+    fake "$mode"
+    as_alice "$TT" daemon grant "$T/work/fake.sock" >/dev/null 2>"$T/err" || rc=$?
+    wait "${BACKGROUND[-1]}" 2>/dev/null || true
+    for _ in $(seq 100); do [ -z "$(taps)" ] && break; sleep 0.02; done
+    if [ $rc -eq 1 ] && grep -qF -- "$want" "$T/err" && [ -z "$(taps)" ]; then pass "$name: $(cat "$T/err")"
+    else fail "$name: exit $rc, $(cat "$T/err"), taps: $(taps | tr '\n' ' ')"; fi
+}
+lied "a daemon that says more than its reply is refused" extra "userbridged sent more than its reply"
+lied "a daemon that sends /dev/null for a tap is refused" notap "userbridged sent an fd that is not a tap device"
+lied "a daemon that sends a tap on no bridge is refused" offbridge "is not attached to br0"
+lied "a daemon whose reply names another tap than it sent is refused" othername \
+    "userbridged's reply names another tap than it sent"
+
 # --- Socket activation -------------------------------------------------------
 start_activated_daemon "$T/bin/userbridged"
 out=$(as_alice "$T/bin/ub-testtool" call stream -- "$T/bin/userbridge-client" --fd=3 --br=br0)

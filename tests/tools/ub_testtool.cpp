@@ -28,6 +28,12 @@
 //                             tap set-up does; print the error if it fails
 //   syslog-sink PATH FILE     bind a datagram socket at PATH (/dev/log in the
 //                             test's own /dev) and append each record to FILE
+//   fake-daemon SOCKET MODE
+//       a userbridged that lies, for one connection: it reads a request and
+//       answers "granted" with an fd that is not what it should be. MODE:
+//       extra (a real tap's fd, on the bridge the request names, then a
+//       byte more than the reply), notap (/dev/null), offbridge (a real tap
+//       on no bridge), othername (a real tap, but the reply names another)
 //   sandbox ALLOWED -- CMD ARGS...
 //       exec CMD under a seccomp filter that allows the syscalls named in the
 //       file ALLOWED (one per line; names this architecture lacks are
@@ -66,6 +72,7 @@
 #include "client/daemon_client.h"
 #include "handover/handover.h"
 #include "net/rtnl.h"
+#include "net/tap.h"
 #include "protocol/wire.h"
 
 namespace {
@@ -455,6 +462,59 @@ int cmd_set_port(const std::vector<std::string>& a) {
     return 0;
 }
 
+std::string tap_name_of(int fd) {
+    ifreq ifr{};
+    if (ioctl(fd, TUNGETIFF, &ifr) != 0) return "tap0";
+    return std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+}
+
+// A tap of ours, on `bridge` unless it is empty: the fd a lying daemon
+// hands over.
+ub::UniqueFd fake_tap(const std::string& bridge) {
+    auto tun = ub::net::open_tun();
+    if (!tun.ok()) die("open /dev/net/tun");
+    ifreq ifr{};
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    if (ioctl(tun->get(), TUNSETIFF, &ifr) != 0) die("TUNSETIFF");
+    if (!bridge.empty()) {
+        std::string cmd = "ip link set " + std::string(ifr.ifr_name) + " master " + bridge;
+        if (std::system(cmd.c_str()) != 0) die("cannot attach the fake tap");
+    }
+    return std::move(*tun);
+}
+
+int cmd_fake_daemon(const std::vector<std::string>& a) {
+    const std::string& path = a.at(0);
+    const std::string& mode = a.at(1);
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    std::snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path.c_str());
+    unlink(path.c_str());
+    if (bind(l, reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0 || listen(l, 1) != 0) die("bind");
+    chmod(path.c_str(), 0666);
+    int c = accept(l, nullptr, nullptr);
+    if (c < 0) die("accept");
+    char req[ub::protocol::kRequestSize];
+    if (recv(c, req, sizeof req, MSG_WAITALL) != static_cast<ssize_t>(sizeof req)) die("request");
+    auto r = ub::protocol::decode_request(std::string_view(req, sizeof req));
+    if (!r.ok()) die("bad request");
+    ub::UniqueFd fd;
+    if (mode == "notap") fd = ub::UniqueFd(open("/dev/null", O_RDWR | O_CLOEXEC));
+    else fd = fake_tap(mode == "offbridge" ? "" : r->bridge);
+    ub::protocol::Reply rep;
+    rep.status = ub::protocol::Status::Granted;
+    rep.nfds = 1;
+    rep.ifname = mode == "othername" ? "tap999" : tap_name_of(fd.get());
+    auto bytes = ub::protocol::encode(rep);
+    if (ub::handover::sendmsg_with_fds(c, bytes.data(), bytes.size(), {fd.get()}, 0) < 0) die("send");
+    if (mode == "extra" && send(c, "x", 1, 0) != 1) die("send");
+    fd.reset();
+    close(c);
+    unlink(path.c_str());
+    return 0;
+}
+
 int cmd_sandbox(const std::vector<std::string>& a) {
     if (a.size() < 3 || a[1] != "--") return 100;
     std::ifstream in(a[0]);
@@ -494,5 +554,6 @@ int main(int argc, char** argv) {
     if (cmd == "syslog-sink") return cmd_syslog_sink(a);
     if (cmd == "set-port") return cmd_set_port(a);
     if (cmd == "sandbox") return cmd_sandbox(a);
+    if (cmd == "fake-daemon") return cmd_fake_daemon(a);
     return 100;
 }
