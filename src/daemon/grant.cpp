@@ -78,6 +78,7 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
         label.mac = terms->guest_mac;
         o.record.guest_mac = policy::format_mac_bytes(terms->guest_mac);
         spec.pinned = terms->guest_mac;
+        spec.no_servers = terms->no_servers;
         spec.nft = nft;
     }
     spec.alias = protocol::format_label(label);

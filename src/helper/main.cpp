@@ -148,6 +148,7 @@ int run(const helper::Args& args) {
         if (!opened.ok()) return refuse(opened.error());
         nft.emplace(std::move(*opened));
         spec.pinned = terms->guest_mac;
+        spec.no_servers = terms->no_servers;
         spec.nft = &*nft;
     }
     spec.alias = protocol::format_label(label);

@@ -149,6 +149,18 @@ constexpr const char* kNdRules =
     "add rule bridge userbridge prerouting iif @pinned"
     " icmpv6 type nd-router-solicit @th,64,8 1 iif . @th,72,56 != @allowed_lla counter drop\n";
 
+// A guest that is only a client of its segment (servers=no) sends no
+// router advertisements or redirects, which would make it the router of
+// every host that listens, and no DHCP or DHCPv6 server or relay messages
+// (source ports 67 and 547), which would hand out its own addresses,
+// gateway and DNS. A client's own DHCP messages come from 68 and 546.
+// Made once, as the neighbour-discovery rules are.
+constexpr const char* kServerRules =
+    "create set bridge userbridge clients { type iface_index; }\n"
+    "add rule bridge userbridge prerouting iif @clients"
+    " icmpv6 type { nd-router-advert, nd-redirect } counter drop\n"
+    "add rule bridge userbridge prerouting iif @clients udp sport { 67, 547 } counter drop\n";
+
 // The option's length byte (1: eight bytes) and the MAC, as allowed_lla's
 // 56-bit value.
 std::string lla_value(const Mac& mac) {
@@ -177,14 +189,15 @@ void collect_stale(Nft& nft, const char* set, const std::string& text) {
 
 }  // namespace
 
-Result<void> pin_mac(Nft& nft, const std::string& ifname, const Mac& mac) {
+Result<void> pin_mac(Nft& nft, const std::string& ifname, const Mac& mac, bool no_servers) {
     // The listings the collector needs also say whether the table exists:
     // it is made only by the first pin (on this host, in this namespace).
     constexpr const char* kListPinned = "list set bridge userbridge pinned";
     constexpr const char* kListLla = "list set bridge userbridge allowed_lla";
+    constexpr const char* kListClients = "list set bridge userbridge clients";
     Result<std::string> pinned = nft.list(kListPinned);
     if (!pinned.ok()) {
-        UB_TRYV(make_once(nft, kListPinned, (std::string(kTable) + kNdRules).c_str()));
+        UB_TRYV(make_once(nft, kListPinned, (std::string(kTable) + kNdRules + kServerRules).c_str()));
     } else {
         collect_stale(nft, "pinned", *pinned);
         if (Result<std::string> allowed = nft.list("list set bridge userbridge allowed"); allowed.ok())
@@ -193,13 +206,20 @@ Result<void> pin_mac(Nft& nft, const std::string& ifname, const Mac& mac) {
             collect_stale(nft, "allowed_lla", *lla);
         else
             UB_TRYV(make_once(nft, kListLla, kNdRules));
+        // A table made before servers=no existed gets its rules now, once.
+        if (Result<std::string> clients = nft.list(kListClients); clients.ok())
+            collect_stale(nft, "clients", *clients);
+        else
+            UB_TRYV(make_once(nft, kListClients, kServerRules));
     }
     // ifname is the kernel's "tapN" and the MAC our own formatting: nothing
     // from the caller reaches nft's parser.
     std::string tap = "\"" + ifname + "\"";
+    std::string client = no_servers ? "add element bridge userbridge clients { " + tap + " }\n" : "";
     return nft.run("add element bridge userbridge allowed { " + tap + " . " + format_mac(mac) +
                    " }\nadd element bridge userbridge allowed_lla { " + tap + " . " +
-                   lla_value(mac) + " }\nadd element bridge userbridge pinned { " + tap + " }\n");
+                   lla_value(mac) + " }\n" + client + "add element bridge userbridge pinned { " + tap +
+                   " }\n");
 }
 
 }  // namespace ub::net

@@ -11,7 +11,10 @@
 //       iif @pinned iif . arp saddr ether != @allowed drop
 //       ...and for neighbour solicitations, advertisements and router
 //       solicitations: more than one option, or a link-layer address
-//       option (its length byte and MAC) not in @allowed_lla: drop } }
+//       option (its length byte and MAC) not in @allowed_lla: drop
+//       iif @clients icmpv6 type { nd-router-advert, nd-redirect } drop
+//       iif @clients udp sport { 67, 547 } drop } }
+//     set clients { type iface_index; }   # pinned taps with servers=no
 //
 // Frames a pinned tap sends with any other source MAC (or ARP sender
 // address, or IPv6 neighbour-discovery link-layer address) are dropped
@@ -61,9 +64,11 @@ private:
 };
 
 // Makes the table if it is not there, collects elements of taps that no
-// longer exist, and pins `mac` to `ifname`. Call before the tap is attached
-// to its bridge, so that no frame ever leaves it unfiltered.
-Result<void> pin_mac(Nft& nft, const std::string& ifname, const Mac& mac);
+// longer exist, and pins `mac` to `ifname`; with `no_servers`, the tap may
+// not send router advertisements, redirects, or DHCP or DHCPv6 server
+// messages either. Call before the tap is attached to its bridge, so that
+// no frame ever leaves it unfiltered.
+Result<void> pin_mac(Nft& nft, const std::string& ifname, const Mac& mac, bool no_servers = false);
 
 // The elements of a set as `nft list set` prints them: "3", "\"tap0\"",
 // "3 . 52:54:00:12:34:56". Pure, for the collector and its tests.

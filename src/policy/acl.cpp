@@ -31,7 +31,7 @@ Error at(std::string_view origin, int lineno, const std::string& msg) {
 
 bool is_unicast(std::uint8_t first) { return (first & 1) == 0; }
 
-// user=, group=, max-taps=, max-queues=, mac=, mac-prefix=.
+// user=, group=, max-taps=, max-queues=, mac=, mac-prefix=, servers=.
 Result<void> parse_option(std::string_view opt, Line& out, std::string_view origin, int lineno) {
     std::size_t eq = opt.find('=');
     if (eq == std::string_view::npos || eq == 0 || eq + 1 == opt.size())
@@ -90,9 +90,14 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
         out.limits.mac = {prefix ? MacPolicy::Prefix : MacPolicy::Fixed, *mac, len};
         return Ok{};
     }
+    if (key == "servers") {
+        if (value != "yes" && value != "no") return bad("expected yes or no");
+        out.limits.servers = value == "yes";
+        return Ok{};
+    }
     return at(origin, lineno, "unknown option '" + printable(key) +
-                                  "' (expected user, group, max-taps, max-queues, mac or "
-                                  "mac-prefix)");
+                                  "' (expected user, group, max-taps, max-queues, mac, "
+                                  "mac-prefix or servers)");
 }
 
 Result<Line> parse_line(std::string_view line, std::string_view origin, int lineno) {
@@ -136,6 +141,9 @@ Result<Line> parse_line(std::string_view line, std::string_view origin, int line
         seen.push_back(key);
         UB_TRYV(parse_option(opt, out, origin, lineno));
     }
+    // The filter that drops a guest's server messages is the MAC pin's.
+    if (!out.limits.servers && out.limits.mac.mode == MacPolicy::None)
+        return at(origin, lineno, "servers=no needs mac= or mac-prefix= on the same rule");
     return out;
 }
 
@@ -255,6 +263,7 @@ Result<Terms> terms_of(const Decision& d, uid_t uid, std::string_view vm_name,
     if (t.limits.mac.mode != MacPolicy::None) {
         t.has_mac = true;
         t.guest_mac = guest_mac(t.limits.mac, uid, vm_name, bridge);
+        t.no_servers = !t.limits.servers;
     }
     return t;
 }
@@ -269,6 +278,7 @@ std::string limit_words(const Limits& l) {
     if (l.mac.mode == MacPolicy::Fixed) s += " mac=" + format_mac_bytes(l.mac.bytes);
     if (l.mac.mode == MacPolicy::Prefix)
         s += " mac-prefix=" + format_mac_bytes(l.mac.bytes, l.mac.prefix_len);
+    if (!l.servers) s += " servers=no";
     return s;
 }
 
@@ -290,6 +300,7 @@ std::string format_limits(const Limits& l) {
     else if (l.mac.mode == MacPolicy::Prefix)
         s += " mac-prefix=" + format_mac_bytes(l.mac.bytes, l.mac.prefix_len);
     else s += " (MAC not pinned)";
+    if (!l.servers) s += " servers=no";
     return s;
 }
 

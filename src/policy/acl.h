@@ -11,6 +11,8 @@
 //   user=NAME|UID  group=NAME|GID           whom the rule is for (one of them)
 //   max-taps=N  max-queues=N                limits (allow rules only)
 //   mac=XX:XX:XX:XX:XX:XX  mac-prefix=XX[:XX]...   the guest MAC (allow only)
+//   servers=no          with a MAC: the guest may not act as a router or
+//                       DHCP server on the segment (allow only)
 // A QEMU file has nothing after the name, so it means what it always meant.
 // Among matching allows the most specific decides (user before group before
 // anyone, then a named bridge before "all", then reading order), and only
@@ -59,6 +61,7 @@ struct Limits {
     int max_taps = kUnlimited;  // live taps the user may hold on the bridge
     int max_queues = kDefaultMaxQueues;
     MacPolicy mac;
+    bool servers = true;  // false: router advertisements, redirects, DHCP replies dropped
 };
 
 // One meaningful line of one file, as written.
@@ -127,6 +130,7 @@ struct Terms {
     Limits limits;
     bool has_mac = false;
     MacBytes guest_mac{};
+    bool no_servers = false;  // only with has_mac
 };
 Result<Terms> terms_of(const Decision& d, uid_t uid, std::string_view vm_name,
                        std::string_view bridge, int queues);

@@ -169,6 +169,31 @@ check "an RS announcing another MAC does not" fails nd_crosses rs 52:54:00:66:66
 check "an NA with a second option does not (options are not parsed)" fails nd_crosses na2 $pinned
 check "the neighbour-discovery drops were counted" \
     grep -qE 'allowed_lla counter packets [1-9]' <(nft list table bridge userbridge)
+
+# servers=no: a pinned guest that is only a client of its segment. Without
+# it, the guest's router advertisements and DHCP server replies cross (the
+# control); with it, they and redirects do not, and its own DHCP requests
+# and neighbour discovery still do.
+msg_crosses() { crosses "$1" 3000 --src=$pinned "${@:2}"; }
+check "the first pin added the servers=no set to an older table" \
+    nft list set bridge userbridge clients
+check "without servers=no, a pinned guest's router advertisement crosses" \
+    msg_crosses "$fcap" --nd=ra:$pinned
+check "...and its DHCP server reply" msg_crosses "$fcap" --udp=67:68
+sed -i "s/^allow br3 user=ubalice mac=$pinned\$/& servers=no/" /etc/qemu/bridge.conf
+for mode in setuid fcap; do
+    helper=$T/bin/$mode-helper
+    check "$mode, servers=no: a router advertisement does not cross" \
+        fails msg_crosses "$helper" --nd=ra:$pinned
+    check "$mode, servers=no: nor a redirect" fails msg_crosses "$helper" --nd=redirect:$pinned
+    check "$mode, servers=no: nor a DHCP server reply (port 67)" fails msg_crosses "$helper" --udp=67:68
+    check "$mode, servers=no: nor a DHCPv6 one (port 547)" fails msg_crosses "$helper" --udp=547:546
+    check "$mode, servers=no: its own DHCP request crosses" msg_crosses "$helper" --udp=68:67
+    check "$mode, servers=no: and its neighbour solicitations" msg_crosses "$helper" --nd=ns:$pinned
+done
+check "the server drops were counted" \
+    grep -qE 'udp sport \{ 67, 547 \} counter packets [1-9]' <(nft list table bridge userbridge)
+sed -i "s/ servers=no\$//" /etc/qemu/bridge.conf
 nft delete table bridge userbridge
 
 # The label on the tap tells clients (and status) the pinned MAC.
@@ -289,6 +314,13 @@ out=$(as_alice "$T/bin/ub-testtool" call stream --queues=3 -- "$client" --queues
 check "daemon: a 3-queue tap" grep -q 'queues=3' <<<"$out"
 check "daemon: a pinned tap drops spoofed frames too" \
     fails crosses "$client" 3000 --src=52:54:00:66:66:66
+sed -i "s/^allow br3 user=ubalice mac=$pinned\$/& servers=no/" /etc/qemu/bridge.conf
+reload_daemon
+check "daemon, servers=no: a router advertisement does not cross" \
+    fails crosses "$client" 3000 --src=$pinned --nd=ra:$pinned
+check "daemon, servers=no: its own DHCP request crosses" crosses "$client" 3000 --src=$pinned --udp=68:67
+sed -i "s/ servers=no\$//" /etc/qemu/bridge.conf
+reload_daemon
 check "daemon grants go to journald as fields" grep -q '^USERBRIDGE_EVENT=grant$' "$JOURNAL"
 for field in USERBRIDGE_USER=ubalice USERBRIDGE_UID=$ALICE USERBRIDGE_BRIDGE=br3 \
     USERBRIDGE_GUEST_MAC=$pinned USERBRIDGE_QUEUES=3 USERBRIDGE_VIA=daemon \

@@ -8,9 +8,10 @@
 //       stream, and prints "tap=NAME vnet_hdr=0|1". --send writes a frame
 //       carrying MARKER into the tap; --expect waits for one from it.
 //       --nd=KIND:MAC makes --send's frame an IPv6 neighbour-discovery
-//       message (KIND ns, na or rs; na2: an NA with a second option) whose
-//       link-layer address option names MAC, MARKER (16 bytes at most) as
-//       its IPv6 source address.
+//       message (KIND ns, na, rs, ra or redirect; na2: an NA with a second
+//       option) whose link-layer address option names MAC, MARKER (16 bytes
+//       at most) as its IPv6 source address. --udp=SPORT:DPORT makes it an
+//       IPv4 UDP datagram between those ports, carrying MARKER.
 //       Exit status: the helper's (128+signal if killed), or 3 when the
 //       helper exited 0 and no fd arrived.
 //   listen IFNAME MARKER MS   exit 0 once a frame (any type) carrying MARKER is seen
@@ -110,9 +111,12 @@ std::string g_nd_kind;
 uint8_t g_nd_mac[6];
 
 std::vector<uint8_t> nd_frame(const std::string& marker, std::size_t vnet_hdr_len) {
-    uint8_t type = g_nd_kind == "rs" ? 133 : g_nd_kind == "ns" ? 135 : 136;
+    uint8_t type = g_nd_kind == "rs" ? 133 : g_nd_kind == "ra" ? 134 : g_nd_kind == "ns" ? 135
+                 : g_nd_kind == "redirect" ? 137 : 136;
     std::vector<uint8_t> icmp = {type, 0, 0, 0, 0, 0, 0, 0};  // type, code, checksum, reserved
-    if (type != 133) icmp.insert(icmp.end(), 16, 0xfe);       // target address
+    if (type == 134) icmp.insert(icmp.end(), 8, 0);           // reachable and retransmit times
+    if (type == 137) icmp.insert(icmp.end(), 16, 0xfe);       // the better first hop
+    if (type != 133 && type != 134) icmp.insert(icmp.end(), 16, 0xfe);  // target address
     icmp.push_back(type == 136 ? 2 : 1);                       // target or source link-layer address
     icmp.push_back(1);                                         // length: 8 bytes
     icmp.insert(icmp.end(), g_nd_mac, g_nd_mac + 6);
@@ -128,6 +132,32 @@ std::vector<uint8_t> nd_frame(const std::string& marker, std::size_t vnet_hdr_le
     const uint8_t all_nodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     f.insert(f.end(), all_nodes, all_nodes + 16);
     f.insert(f.end(), icmp.begin(), icmp.end());
+    return f;
+}
+
+// call --udp=SPORT:DPORT: an IPv4 UDP broadcast carrying the marker.
+int g_udp_sport = -1, g_udp_dport = -1;
+
+std::vector<uint8_t> udp_frame(const std::string& marker, std::size_t vnet_hdr_len) {
+    std::vector<uint8_t> udp = {static_cast<uint8_t>(g_udp_sport >> 8), static_cast<uint8_t>(g_udp_sport),
+                                static_cast<uint8_t>(g_udp_dport >> 8), static_cast<uint8_t>(g_udp_dport),
+                                0, 0, 0, 0};  // lengths filled below; no checksum (0: none)
+    udp.insert(udp.end(), marker.begin(), marker.end());
+    udp[4] = static_cast<uint8_t>(udp.size() >> 8);
+    udp[5] = static_cast<uint8_t>(udp.size());
+    std::size_t total = 20 + udp.size();
+    std::vector<uint8_t> ip = {0x45, 0, static_cast<uint8_t>(total >> 8), static_cast<uint8_t>(total),
+                               0, 0, 0, 0, 64, 17, 0, 0,  // id, fragment, TTL, UDP, checksum
+                               10, 99, 0, 2, 255, 255, 255, 255};
+    unsigned sum = 0;
+    for (std::size_t k = 0; k < ip.size(); k += 2) sum += (ip[k] << 8) | ip[k + 1];
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    ip[10] = static_cast<uint8_t>(~sum >> 8);
+    ip[11] = static_cast<uint8_t>(~sum);
+    std::vector<uint8_t> f = ether_start(vnet_hdr_len, 0x0800);
+    f.insert(f.end(), ip.begin(), ip.end());
+    f.insert(f.end(), udp.begin(), udp.end());
+    while (f.size() < vnet_hdr_len + 60) f.push_back(0);
     return f;
 }
 
@@ -205,6 +235,8 @@ int cmd_call(std::vector<std::string> a) {
                 die("bad --nd");
             g_nd_kind = v.substr(0, colon);
             for (int k = 0; k < 6; ++k) g_nd_mac[k] = static_cast<uint8_t>(b[k]);
+        } else if (a[i].rfind("--udp=", 0) == 0) {
+            if (std::sscanf(a[i].c_str() + 6, "%d:%d", &g_udp_sport, &g_udp_dport) != 2) die("bad --udp");
         }
     }
     std::vector<char*> argv;
@@ -263,7 +295,8 @@ int cmd_call(std::vector<std::string> a) {
         for (int k = 0; k < 20; ++k) {
             for (int q = 0; q < queues; ++q) {
                 std::string marker = queues > 1 ? send + "-q" + std::to_string(q) : send;
-                auto f = g_nd_kind.empty() ? frame(marker, hdr) : nd_frame(marker, hdr);
+                auto f = g_udp_sport >= 0 ? udp_frame(marker, hdr)
+                         : g_nd_kind.empty() ? frame(marker, hdr) : nd_frame(marker, hdr);
                 if (write(fds.value()[static_cast<std::size_t>(q)].get(), f.data(), f.size()) < 0)
                     die("write to tap");
             }

@@ -75,8 +75,8 @@ TEST(Extension, QemuLinesKeepTheirDefaults) {
 
 TEST(Extension, Refusals) {
     EXPECT_EQ(parse_error("allow br0 color=red"),
-              "f:1: unknown option 'color' (expected user, group, max-taps, max-queues, mac or "
-              "mac-prefix)");
+              "f:1: unknown option 'color' (expected user, group, max-taps, max-queues, mac, "
+              "mac-prefix or servers)");
     EXPECT_EQ(parse_error("allow br0 user="), "f:1: 'user=': expected key=value");
     EXPECT_EQ(parse_error("allow br0 =x"), "f:1: '=x': expected key=value");
     EXPECT_EQ(parse_error("allow br0 user=a group=b"), "f:1: a rule names one user or one group, not more");
@@ -102,6 +102,29 @@ TEST(Extension, Refusals) {
     EXPECT_EQ(parse_error("allow br0 mac=52:54:00:00:00:01 mac-prefix=52"),
               "f:1: a rule has one mac= or mac-prefix=, not more");
     EXPECT_EQ(parse_error("allow br0 user=al\x01" "ce"), "f:1: user=al\\x01ce: not a user or group name");
+    EXPECT_EQ(parse_error("allow br0 servers=no"), "f:1: servers=no needs mac= or mac-prefix= on the same rule");
+    EXPECT_EQ(parse_error("allow br0 mac-prefix=52 servers=off"), "f:1: servers=off: expected yes or no");
+    EXPECT_EQ(parse_error("deny br0 servers=no"), "f:1: servers= is for allow rules only");
+    EXPECT_EQ(parse_error("allow br0 mac-prefix=52 servers=no servers=no"), "f:1: servers= given twice");
+}
+
+TEST(Extension, ServersNoGoesWithAPinnedMac) {
+    auto rules = rules_of("allow br0 mac-prefix=52:54:00 servers=no\nallow br1 mac-prefix=52:54:00 servers=yes\n"
+                          "allow br2 servers=yes\n");
+    auto terms = terms_of(decide(rules, "br0", &kAlice), 4711, "web", "br0", 1);
+    ASSERT_TRUE(terms.ok());
+    EXPECT_TRUE(terms->has_mac);
+    EXPECT_TRUE(terms->no_servers);
+    terms = terms_of(decide(rules, "br1", &kAlice), 4711, "web", "br1", 1);
+    ASSERT_TRUE(terms.ok());
+    EXPECT_FALSE(terms->no_servers);
+    terms = terms_of(decide(rules, "br2", &kAlice), 4711, "web", "br2", 1);
+    ASSERT_TRUE(terms.ok());
+    EXPECT_FALSE(terms->has_mac);
+    EXPECT_FALSE(terms->no_servers);
+    EXPECT_EQ(format_rule(rules[0]), "allow br0 mac-prefix=52:54:00 servers=no");
+    EXPECT_EQ(format_rule(rules[1]), "allow br1 mac-prefix=52:54:00");
+    EXPECT_EQ(format_limits(rules[0].limits), "max-taps=unlimited max-queues=8 mac-prefix=52:54:00 servers=no");
 }
 
 TEST(Extension, CheckCollectsEveryProblem) {
