@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -115,8 +116,13 @@ Result<UniqueFd> listener(int n, const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    // Before the environment is emptied: LISTEN_FDS and LISTEN_PID live there.
+    // Before the environment is emptied: LISTEN_FDS and LISTEN_PID live
+    // there, and NOTIFY_SOCKET, where systemd waits for READY=1 (the unit is
+    // Type=notify: without it, systemd kills the daemon when its start
+    // times out).
     int activated = sd_listen_fds(1);
+    const char* notify = std::getenv("NOTIFY_SOCKET");
+    std::string notify_socket = notify ? notify : "";
     fault::init();  // test-only build; nothing in the real daemon
     if (auto r = privilege::sanitize_process(); !r.ok()) return fail(r.error().message());
     std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
@@ -142,8 +148,10 @@ int main(int argc, char** argv) {
     if (auto r = privilege::drop_to_net_admin_keep_uid(); !r.ok()) return fail(r.error().message());
     daemon::ServerConfig cfg{opt->acl, opt->limits};
     cfg.userdb = &*userdb;
-    // systemd's notify socket is connected now, before the filter.
-    sd_notify(0, "READY=1");
+    // Ready once the socket is ours and the privilege dropped; before the
+    // filter, though the filter would allow the datagram.
+    if (!notify_socket.empty() && setenv("NOTIFY_SOCKET", notify_socket.c_str(), 1) == 0)
+        (void)sd_notify(1, "READY=1");  // 1: NOTIFY_SOCKET is unset again
     tzset();
     // libnftables reads its own files when it starts: before the filter.
     Result<net::Nft> nft = net::Nft::open();

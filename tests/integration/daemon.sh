@@ -344,10 +344,16 @@ lied "a daemon whose reply names another tap than it sent is refused" othername 
     "userbridged's reply names another tap than it sent"
 
 # --- Socket activation -------------------------------------------------------
-start_activated_daemon "$T/bin/userbridged"
+# With systemd's notify socket too (the unit is Type=notify): a datagram
+# socket of ours stands in for it, and must hear READY=1.
+"$TT" syslog-sink "$T/work/notify" "$T/notified" &
+BACKGROUND+=($!)
+for _ in $(seq 50); do [ -S "$T/work/notify" ] && break; sleep 0.02; done
+start_activated_daemon -E NOTIFY_SOCKET="$T/work/notify" "$T/bin/userbridged"
 out=$(as_alice "$T/bin/ub-testtool" call stream -- "$T/bin/userbridge-client" --fd=3 --br=br0)
 check "socket-activated daemon grants" grep -q '^tap=' <<<"$out"
 check "...from the socket systemd passed" grep -q 'userbridged\[[0-9]*\]: event=grant' "$SYSLOG"
+check "...and told systemd it is ready (READY=1 on NOTIFY_SOCKET)" grep -qx 'READY=1' "$T/notified"
 stop_daemon
 
 # --- Without root: CAP_NET_ADMIN alone (root-owned 0644 ACL files) ----------
