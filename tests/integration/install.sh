@@ -103,6 +103,13 @@ check "...while the daemon keeps CAP_NET_ADMIN alone" grep -qP '^CapEff:\t000000
 acl 'allow br0\ndeny br1 user=ubbob\n'
 reload_daemon
 check "...reloads its ACL on SIGHUP" grep -q 'SIGHUP: ACL reloaded' "$SYSLOG"
+acl 'allow br0 mac=52:54:00:12:34:56 servers=no\n'
+reload_daemon
+out=$(as_alice "$T/bin/ub-testtool" call stream -- "$P/libexec/userbridge-client" --fd=3 --br=br0)
+check "...and grants a MAC-pinned tap (libnftables, in the unit's filter)" grep -q 'tap=tap' <<<"$out"
+check "...whose table it made" nft list set bridge userbridge clients
+nft delete table bridge userbridge 2>/dev/null || true
+acl 'allow br0\n'
 stop_daemon
 check "no tap left" test -z "$(taps)"
 
