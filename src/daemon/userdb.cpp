@@ -133,12 +133,12 @@ Result<std::uint32_t> UserDb::send_question(wire::Kind kind, const std::string& 
 }
 
 // Answers come in the order asked; one to a question we stopped waiting
-// for is read and dropped. Once a wait has timed out, the next ones do not
-// wait at all until the broker answers again: an ACL naming fifty users
-// must not hold the daemon for fifty timeouts while NSS hangs.
+// for is read and dropped. Once a wait has timed out, the next ones wait
+// only briefly until the broker answers again: an ACL naming fifty users
+// must not hold the daemon for fifty full timeouts while NSS hangs.
 Result<wire::Answer> UserDb::await(std::uint32_t seq, wire::Kind kind) {
     bool was_stalled = stalled_;
-    auto deadline = Clock::now() + (stalled_ ? std::chrono::milliseconds(0) : kTimeout);
+    auto deadline = Clock::now() + (stalled_ ? kStalledTimeout : kTimeout);
     for (;;) {
         if (!sock_.valid()) return Error::msg("the user database process is gone");
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();

@@ -12,9 +12,9 @@
 // anything). It answers one question at a time (protocol/userdb_wire.h) and
 // exits when the daemon's end closes, or with the daemon (PDEATHSIG).
 //
-// The daemon waits at most kTimeout for an answer, and after a timeout not
-// at all until the broker answers again; a late answer is recognised by its
-// sequence number and dropped. If the broker is gone,
+// The daemon waits at most kTimeout for an answer, and after a timeout
+// only kStalledTimeout until the broker answers again; a late answer is
+// recognised by its sequence number and dropped. If the broker is gone,
 // every lookup is an Error: audit records say user=?, and an ACL whose deny
 // rules name users or groups is refused (a deny must not lapse).
 #pragma once
@@ -34,6 +34,8 @@ namespace ub::daemon {
 class UserDb {
 public:
     static constexpr std::chrono::milliseconds kTimeout{2000};
+    // After a wait has timed out, until an answer comes again.
+    static constexpr std::chrono::milliseconds kStalledTimeout{100};
 
     // Forks the broker; the caller keeps running as it was.
     static Result<UserDb> start();

@@ -77,7 +77,8 @@ Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& br
     // sends duplicate-address checks, router solicitations and MLD reports
     // from it into the VM's segment (and spends a tenth of a grant on it).
     UB_TRYV(step(rtnl.set_no_ipv6_address(out.ifindex), "after-no-ipv6"));
-    if (spec.pinned) UB_TRYV(step(pin_mac(*spec.nft, out.tap.name, *spec.pinned, spec.no_servers), "after-pin"));
+    if (spec.pinned)
+        UB_TRYV(step(pin_mac(*spec.nft, out.tap.name, *spec.pinned, spec.no_servers), "after-pin"));
     UB_TRYV(step(rtnl.set_master(out.ifindex, bridge.ifindex), "after-attach"));
     lock.reset();  // counted and on the bridge: the next request may count
     UB_TRYV(step(rtnl.set_up(out.ifindex), "after-up"));

@@ -245,9 +245,9 @@ acl 'allow br0\n'
 # --- The user database process stuck, then gone -----------------------------
 # Stopped, it answers nothing: the client has its tap at once (the name is
 # waited for after the reply), and the record says user=? once the daemon
-# stops waiting; after that wait, no lookup waits until it answers again
-# (a reload must not hold the daemon for a timeout per name). Continued,
-# its late answer is told from the next one.
+# stops waiting; after that wait, a lookup waits only 0.1 s until it answers
+# again (a reload must not hold the daemon for a timeout per name).
+# Continued, its late answers are told from the next one's.
 UDB=$(pgrep -P "$DAEMON_PID")
 kill -STOP "$UDB"
 grants_before=$(grep -c 'event=grant' "$SYSLOG" || true)
@@ -260,7 +260,7 @@ check "...which says user=? once the daemon stops waiting" \
     bash -c "grep 'event=grant' '$SYSLOG' | tail -n1 | grep -q 'user=? uid=$ALICE '"
 acl 'allow br0\nallow br1 user=ubalice\nallow br1 user=ubbob\nallow br1 group=ubvm\n'
 reload_daemon
-check "...an ACL reload then waits for none of its names: each 'is not answering'" \
+check "...an ACL reload then waits the full time for none of its names: each 'is not answering'" \
     bash -c "grep -q 'ACL: .*user ubalice: the user database is not answering' '$SYSLOG' &&
              grep -q 'ACL: .*user ubbob: the user database is not answering' '$SYSLOG' &&
              grep -q 'ACL: .*group ubvm: the user database is not answering' '$SYSLOG'"
