@@ -7,6 +7,10 @@
 
 namespace ub {
 
+// The largest uid or gid a number may name: (uid_t)-1 is "no id" to the
+// kernel.
+inline constexpr long long kMaxId = 4294967294LL;
+
 // Digits only (no sign, blanks or base prefix), at most `max`. Empty
 // optional otherwise; callers word their own message.
 inline std::optional<long long> parse_decimal(std::string_view text, long long max) {

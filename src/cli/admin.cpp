@@ -35,7 +35,7 @@ struct Account {
 
 // As a login session would have them: the groups from the group database.
 Result<Account> account(const std::string& user) {
-    auto uid = parse_decimal(user, 4294967294LL);  // all digits: a uid, as chown(1) takes it
+    auto uid = parse_decimal(user, kMaxId);  // all digits: a uid, as chown(1) takes it
     std::optional<policy::Account> a = UB_TRY(
         uid ? policy::account_by_uid(static_cast<uid_t>(*uid)) : policy::account_by_name(user));
     if (!a) return Error::msg("no such user: " + policy::printable(user));

@@ -36,7 +36,7 @@ wire::Answer answer(const wire::Question& q) {
         a.value = e.message();
     };
     if (q.kind == wire::Kind::UserByUid) {
-        auto uid = parse_decimal(q.arg, 4294967294LL);  // checked by decode_question
+        auto uid = parse_decimal(q.arg, kMaxId);  // checked by decode_question
         Result<std::optional<policy::Account>> r = policy::account_by_uid(static_cast<uid_t>(*uid));
         if (!r.ok()) failed(r.error());
         else if (*r) found((*r)->name);
@@ -199,7 +199,7 @@ Result<long long> UserDb::id_of(wire::Kind kind, const std::string& name) {
     if (!a.ok()) return a.error().context(std::string("cannot look up ") + what + policy::printable(name));
     if (a->outcome == wire::Outcome::None) return -1LL;
     if (a->outcome == wire::Outcome::Failed) return Error::msg(policy::printable(a->value, wire::kMaxWhy));
-    return *parse_decimal(a->value, 4294967294LL);  // checked by decode_answer
+    return *parse_decimal(a->value, kMaxId);  // checked by decode_answer
 }
 
 Result<long long> UserDb::user_id(const std::string& name) { return id_of(wire::Kind::UidByUser, name); }

@@ -115,10 +115,10 @@ Result<Tap> create_tap(std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner, Ta
     return tap;
 }
 
-Result<std::array<std::uint8_t, 6>> tap_mac(const Tap& tap) {
+Result<Mac> tap_mac(const Tap& tap) {
     ifreq ifr{};
     if (ioctl(tap.fd(), SIOCGIFHWADDR, &ifr) != 0) return Error::sys("cannot read the MAC of " + tap.name);
-    std::array<std::uint8_t, 6> mac;
+    Mac mac;
     std::memcpy(mac.data(), ifr.ifr_hwaddr.sa_data, mac.size());
     return mac;
 }

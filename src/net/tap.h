@@ -5,14 +5,13 @@
 // any error path removes the interface, and the VM's exit removes it too.
 #pragma once
 
-#include <array>
-#include <cstdint>
 #include <string>
 #include <sys/types.h>
 #include <vector>
 
 #include "base/fd.h"
 #include "base/result.h"
+#include "net/rtnl.h"
 
 namespace ub::net {
 
@@ -64,6 +63,6 @@ Result<Tap> create_tap(std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner,
                        TapNames* names = nullptr);
 
 // The MAC the kernel gave the tap (SIOCGIFHWADDR on its own fd).
-Result<std::array<std::uint8_t, 6>> tap_mac(const Tap& tap);
+Result<Mac> tap_mac(const Tap& tap);
 
 }  // namespace ub::net

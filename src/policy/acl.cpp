@@ -59,7 +59,7 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
         out.who.kind = key == "user" ? Subject::User : Subject::Group;
         out.who.name = std::string(value);
         // 4294967295 is (uid_t)-1, "no user" to the kernel.
-        if (auto id = parse_decimal(value, 4294967294LL)) out.who.id = *id;
+        if (auto id = parse_decimal(value, kMaxId)) out.who.id = *id;
         else if (value.find_first_not_of("0123456789") == std::string_view::npos)
             return bad("id out of range");
         return Ok{};

@@ -27,7 +27,7 @@ std::optional<TapLabel> parse_label(std::string_view alias) {
         if (eq == std::string_view::npos) return std::nullopt;
         std::string_view key = tok.substr(0, eq), value = tok.substr(eq + 1);
         if (key == "uid") {
-            auto v = parse_decimal(value, 4294967294LL);
+            auto v = parse_decimal(value, kMaxId);
             if (!v) return std::nullopt;
             l.uid = static_cast<uid_t>(*v);
             have_uid = true;

@@ -9,7 +9,6 @@ namespace ub::protocol::userdb {
 
 namespace {
 
-constexpr long long kMaxId = 4294967294LL;  // (uid_t)-1 means "no id"
 constexpr long long kMaxSeq = 4294967295LL;
 
 bool is_kind(char c) { return c == 'u' || c == 'U' || c == 'G'; }

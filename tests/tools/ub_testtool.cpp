@@ -495,25 +495,24 @@ int cmd_set_port(const std::vector<std::string>& a) {
     return 0;
 }
 
-std::string tap_name_of(int fd) {
-    ifreq ifr{};
-    if (ioctl(fd, TUNGETIFF, &ifr) != 0) return "tap0";
-    return std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
-}
-
-// A tap of ours, on `bridge` unless it is empty: the fd a lying daemon
-// hands over.
-ub::UniqueFd fake_tap(const std::string& bridge) {
+// A tap of ours, made and attached as the helper does it, on `bridge`
+// unless it is empty: what a lying daemon hands over.
+ub::net::Tap fake_tap(const std::string& bridge) {
     auto tun = ub::net::open_tun();
     if (!tun.ok()) die("open /dev/net/tun");
-    ifreq ifr{};
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-    if (ioctl(tun->get(), TUNSETIFF, &ifr) != 0) die("TUNSETIFF");
+    std::vector<ub::UniqueFd> tuns;
+    tuns.push_back(std::move(*tun));
+    auto tap = ub::net::create_tap(std::move(tuns), ub::net::VnetHdr::Off, 0);
+    if (!tap.ok()) die(tap.error().message());
     if (!bridge.empty()) {
-        std::string cmd = "ip link set " + std::string(ifr.ifr_name) + " master " + bridge;
-        if (std::system(cmd.c_str()) != 0) die("cannot attach the fake tap");
+        auto rtnl = ub::net::Rtnl::open();
+        if (!rtnl.ok()) die("rtnetlink");
+        auto port = rtnl->ifindex(tap->name);
+        auto master = rtnl->ifindex(bridge);
+        if (!port.ok() || !master.ok() || !rtnl->set_master(*port, *master).ok())
+            die("cannot attach the fake tap");
     }
-    return std::move(*tun);
+    return std::move(*tap);
 }
 
 int cmd_fake_daemon(const std::vector<std::string>& a) {
@@ -532,17 +531,21 @@ int cmd_fake_daemon(const std::vector<std::string>& a) {
     if (recv(c, req, sizeof req, MSG_WAITALL) != static_cast<ssize_t>(sizeof req)) die("request");
     auto r = ub::protocol::decode_request(std::string_view(req, sizeof req));
     if (!r.ok()) die("bad request");
-    ub::UniqueFd fd;
-    if (mode == "notap") fd = ub::UniqueFd(open("/dev/null", O_RDWR | O_CLOEXEC));
-    else fd = fake_tap(mode == "offbridge" ? "" : r->bridge);
+    ub::net::Tap tap;
+    if (mode == "notap") {  // /dev/null posing as a tap
+        tap.queues.emplace_back(open("/dev/null", O_RDWR | O_CLOEXEC));
+        tap.name = "tap0";
+    } else {
+        tap = fake_tap(mode == "offbridge" ? "" : r->bridge);
+    }
     ub::protocol::Reply rep;
     rep.status = ub::protocol::Status::Granted;
     rep.nfds = 1;
-    rep.ifname = mode == "othername" ? "tap999" : tap_name_of(fd.get());
+    rep.ifname = mode == "othername" ? "tap999" : tap.name;
     auto bytes = ub::protocol::encode(rep);
-    if (ub::handover::sendmsg_with_fds(c, bytes.data(), bytes.size(), {fd.get()}, 0) < 0) die("send");
+    if (ub::handover::sendmsg_with_fds(c, bytes.data(), bytes.size(), {tap.fd()}, 0) < 0) die("send");
     if (mode == "extra" && send(c, "x", 1, 0) != 1) die("send");
-    fd.reset();
+    tap.queues.clear();
     close(c);
     unlink(path.c_str());
     return 0;
