@@ -194,6 +194,13 @@ done
 check "the server drops were counted" \
     grep -qE 'udp sport \{ 67, 547 \} counter packets [1-9]' <(nft list table bridge userbridge)
 sed -i "s/ servers=no\$//" /etc/qemu/bridge.conf
+# servers=no without a pinned MAC has no filter to go in: the ACL is
+# refused whole, before anything is made.
+sed -i "s/^allow br1\$/& servers=no/" /etc/qemu/bridge.conf
+refused "servers=no without mac= refuses the ACL" \
+    "/etc/qemu/bridge.conf:3: servers=no needs mac= or mac-prefix= on the same rule" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$fcap" --fd=3 --br=br0
+sed -i "s/ servers=no\$//" /etc/qemu/bridge.conf
 nft delete table bridge userbridge
 
 # The label on the tap tells clients (and status) the pinned MAC.
