@@ -1,5 +1,5 @@
 // libFuzzer: the ACL grammar (QEMU's and our options), the decision, the
-// explanation, the terms and the MAC derivation on arbitrary bytes; and the
+// explanation, the terms, the MAC derivation and ip='s round trip on arbitrary bytes; and the
 // tap label parser on the same bytes, since both read text from outside.
 #include <cstddef>
 #include <cstdint>
@@ -25,6 +25,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)ub::policy::explain(rules, "br0", who, nullptr);
     if (auto t = ub::policy::terms_of(d, 4711, "vm", "br0", 2); t.ok())
         (void)ub::policy::format_limits(t->limits);
-    for (const auto& r : rules) (void)ub::policy::format_rule(r);
+    for (const auto& r : rules) {
+        (void)ub::policy::format_rule(r);
+        // ip= written back reads as the same list.
+        if (r.limits.ips.empty()) continue;
+        auto again = ub::policy::parse_ip_list(ub::policy::format_ip_list(r.limits.ips));
+        if (!again.ok() || *again != r.limits.ips) __builtin_trap();
+    }
     return 0;
 }

@@ -77,8 +77,7 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
                           "the ACL pins a MAC, but userbridged runs without libnftables");
         label.mac = terms->guest_mac;
         o.record.guest_mac = policy::format_mac_bytes(terms->guest_mac);
-        spec.pinned = terms->guest_mac;
-        spec.no_servers = terms->no_servers;
+        spec.pin = net::Pin{terms->guest_mac, terms->no_servers, terms->limits.ips};
         spec.nft = nft;
     }
     spec.alias = protocol::format_label(label);

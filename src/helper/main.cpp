@@ -147,8 +147,7 @@ int run(const helper::Args& args) {
         Result<net::Nft> opened = net::Nft::open();
         if (!opened.ok()) return refuse(opened.error());
         nft.emplace(std::move(*opened));
-        spec.pinned = terms->guest_mac;
-        spec.no_servers = terms->no_servers;
+        spec.pin = net::Pin{terms->guest_mac, terms->no_servers, terms->limits.ips};
         spec.nft = &*nft;
     }
     spec.alias = protocol::format_label(label);

@@ -114,6 +114,25 @@ bool is_stale_element(std::string_view element) {
     return !index.empty() && index.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
+std::string deletable_element(std::string_view set, std::string_view element) {
+    std::string out(element);
+    std::size_t dot = element.rfind(" . ");
+    if (dot == std::string_view::npos) return out;
+    std::string_view value = element.substr(dot + 3);
+    bool bare = value.find('/') == std::string_view::npos && value.find('-') == std::string_view::npos;
+    if (!bare) return out;
+    if (set == "ip4_allowed") return out + "/32";
+    if (set == "ip6_allowed") return out + "/128";
+    if (set == "na_allowed") return out + "-" + std::string(value);
+    return out;
+}
+
+bool has_stale_element(std::string_view listing) {
+    for (const std::string& e : set_elements(listing))
+        if (is_stale_element(e)) return true;
+    return false;
+}
+
 namespace {
 
 // `create table` fails if the table exists, and the batch is one
@@ -161,6 +180,55 @@ constexpr const char* kServerRules =
     " icmpv6 type { nd-router-advert, nd-redirect } counter drop\n"
     "add rule bridge userbridge prerouting iif @clients udp sport { 67, 547 } counter drop\n";
 
+// A guest given ip= sends only from its listed addresses. Its own chain,
+// jumped to last, so that its `return` (the packet passes) skips nothing
+// of the rules above. IPv4: the source address, and an ARP sender's,
+// must be listed; from 0.0.0.0 it may only ask DHCP for an address, or
+// probe with ARP (RFC 5227). IPv6: the source must be listed, the
+// unspecified :: (duplicate-address detection) or link-local (neighbour
+// discovery needs one, and it reaches no further than the segment); a
+// neighbour advertisement's target, the address it claims (the IPv6 form
+// of a spoofed ARP reply), must be listed or link-local. ip6_allowed and
+// na_allowed hold the same IPv6 prefixes; nft cannot compare the target, a
+// raw field, with a set of addresses. Frames with a VLAN tag are dropped:
+// what they carry is not looked at, so they would pass unchecked.
+constexpr const char* kIpRules =
+    "create set bridge userbridge ip_guarded { type iface_index; }\n"
+    "add set bridge userbridge ip4_allowed { typeof iif . ip saddr; flags interval; }\n"
+    "add set bridge userbridge ip6_allowed { typeof iif . ip6 saddr; flags interval; }\n"
+    "add set bridge userbridge na_allowed { typeof iif . @th,64,128; flags interval; }\n"
+    "add chain bridge userbridge ip_guard\n"
+    "add rule bridge userbridge ip_guard ether type { 8021q, 8021ad } counter drop\n"
+    "add rule bridge userbridge ip_guard ip saddr 0.0.0.0 udp sport 68 udp dport 67 return\n"
+    "add rule bridge userbridge ip_guard iif . ip saddr != @ip4_allowed counter drop\n"
+    "add rule bridge userbridge ip_guard"
+    " arp saddr ip != 0.0.0.0 iif . arp saddr ip != @ip4_allowed counter drop\n"
+    "add rule bridge userbridge ip_guard"
+    " ip6 saddr != { ::, fe80::/10 } iif . ip6 saddr != @ip6_allowed counter drop\n"
+    "add rule bridge userbridge ip_guard icmpv6 type nd-neighbor-advert"
+    " @th,64,10 != 0x3fa iif . @th,64,128 != @na_allowed counter drop\n"
+    "add rule bridge userbridge prerouting iif @ip_guarded jump ip_guard\n";
+
+// The elements that give `tap` the source addresses `ips`.
+std::string ip_elements(const std::string& tap, const std::vector<policy::IpPrefix>& ips) {
+    std::string out;
+    for (const policy::IpPrefix& p : ips) {
+        std::string prefix = policy::format_ip_prefix(p);
+        if (p.len == p.bits()) prefix += "/" + std::to_string(p.len);
+        out += std::string("add element bridge userbridge ") + (p.v6 ? "ip6_allowed" : "ip4_allowed") +
+               " { " + tap + " . " + prefix + " }\n";
+        if (!p.v6) continue;
+        auto hex = [](const std::array<std::uint8_t, 16>& a) {
+            char buf[35] = "0x";
+            for (int i = 0; i < 16; ++i) std::snprintf(buf + 2 + 2 * i, 3, "%02x", a[i]);
+            return std::string(buf);
+        };
+        out += "add element bridge userbridge na_allowed { " + tap + " . " + hex(p.addr) + "-" +
+               hex(policy::last_address(p)) + " }\n";
+    }
+    return out + "add element bridge userbridge ip_guarded { " + tap + " }\n";
+}
+
 // The option's length byte (1: eight bytes) and the MAC, as allowed_lla's
 // 56-bit value.
 std::string lla_value(const Mac& mac) {
@@ -184,20 +252,23 @@ Result<void> make_once(Nft& nft, const char* list, const char* commands) {
 void collect_stale(Nft& nft, const char* set, const std::string& text) {
     for (const std::string& e : set_elements(text))
         if (is_stale_element(e))
-            (void)nft.run(std::string("delete element bridge userbridge ") + set + " { " + e + " }");
+            (void)nft.run(std::string("delete element bridge userbridge ") + set + " { " +
+                          deletable_element(set, e) + " }");
 }
 
 }  // namespace
 
-Result<void> pin_mac(Nft& nft, const std::string& ifname, const Mac& mac, bool no_servers) {
+Result<void> pin_mac(Nft& nft, const std::string& ifname, const Pin& pin) {
     // The listings the collector needs also say whether the table exists:
     // it is made only by the first pin (on this host, in this namespace).
     constexpr const char* kListPinned = "list set bridge userbridge pinned";
     constexpr const char* kListLla = "list set bridge userbridge allowed_lla";
     constexpr const char* kListClients = "list set bridge userbridge clients";
+    constexpr const char* kListGuarded = "list set bridge userbridge ip_guarded";
     Result<std::string> pinned = nft.list(kListPinned);
     if (!pinned.ok()) {
-        UB_TRYV(make_once(nft, kListPinned, (std::string(kTable) + kNdRules + kServerRules).c_str()));
+        UB_TRYV(make_once(nft, kListPinned,
+                          (std::string(kTable) + kNdRules + kServerRules + kIpRules).c_str()));
     } else {
         collect_stale(nft, "pinned", *pinned);
         if (Result<std::string> allowed = nft.list("list set bridge userbridge allowed"); allowed.ok())
@@ -211,15 +282,28 @@ Result<void> pin_mac(Nft& nft, const std::string& ifname, const Mac& mac, bool n
             collect_stale(nft, "clients", *clients);
         else
             UB_TRYV(make_once(nft, kListClients, kServerRules));
+        // And one made before ip= its chain. A tap's address elements go in
+        // one transaction with its ip_guarded one, and are collected before
+        // it: a stale ip_guarded element is the sign there is more to do.
+        if (Result<std::string> guarded = nft.list(kListGuarded); !guarded.ok()) {
+            UB_TRYV(make_once(nft, kListGuarded, kIpRules));
+        } else if (has_stale_element(*guarded)) {
+            for (const char* set : {"ip4_allowed", "ip6_allowed", "na_allowed"})
+                if (Result<std::string> text = nft.list(std::string("list set bridge userbridge ") + set);
+                    text.ok())
+                    collect_stale(nft, set, *text);
+            collect_stale(nft, "ip_guarded", *guarded);
+        }
     }
-    // ifname is the kernel's "tapN" and the MAC our own formatting: nothing
-    // from the caller reaches nft's parser.
+    // ifname is the kernel's "tapN", and the MAC and addresses our own
+    // formatting: nothing from the caller reaches nft's parser.
     std::string tap = "\"" + ifname + "\"";
-    std::string client = no_servers ? "add element bridge userbridge clients { " + tap + " }\n" : "";
-    return nft.run("add element bridge userbridge allowed { " + tap + " . " + format_mac(mac) +
+    std::string client = pin.no_servers ? "add element bridge userbridge clients { " + tap + " }\n" : "";
+    std::string ips = pin.ips.empty() ? "" : ip_elements(tap, pin.ips);
+    return nft.run("add element bridge userbridge allowed { " + tap + " . " + format_mac(pin.mac) +
                    " }\nadd element bridge userbridge allowed_lla { " + tap + " . " +
-                   lla_value(mac) + " }\n" + client + "add element bridge userbridge pinned { " + tap +
-                   " }\n");
+                   lla_value(pin.mac) + " }\n" + client + ips + "add element bridge userbridge pinned { " +
+                   tap + " }\n");
 }
 
 }  // namespace ub::net

@@ -15,6 +15,9 @@
 //       iif @clients icmpv6 type { nd-router-advert, nd-redirect } drop
 //       iif @clients udp sport { 67, 547 } drop } }
 //     set clients { type iface_index; }   # pinned taps with servers=no
+//     set ip_guarded { type iface_index; }  # pinned taps with ip=
+//     set ip4_allowed, ip6_allowed, na_allowed  # (tap, a prefix it may use)
+//     chain ip_guard { ... }  # jumped to from prerouting for @ip_guarded
 //
 // Frames a pinned tap sends with any other source MAC (or ARP sender
 // address, or IPv6 neighbour-discovery link-layer address) are dropped
@@ -35,6 +38,7 @@
 
 #include "base/result.h"
 #include "net/rtnl.h"
+#include "policy/ip_prefix.h"
 
 struct nft_ctx;
 
@@ -63,12 +67,18 @@ private:
     nft_ctx* ctx_;
 };
 
-// Makes the table if it is not there, collects elements of taps that no
-// longer exist, and pins `mac` to `ifname`; with `no_servers`, the tap may
-// not send router advertisements, redirects, or DHCP or DHCPv6 server
-// messages either. Call before the tap is attached to its bridge, so that
-// no frame ever leaves it unfiltered.
-Result<void> pin_mac(Nft& nft, const std::string& ifname, const Mac& mac, bool no_servers = false);
+// What a pinned tap may send.
+struct Pin {
+    Mac mac{};                         // the only source MAC
+    bool no_servers = false;           // no RAs, redirects, DHCP or DHCPv6 server messages
+    std::vector<policy::IpPrefix> ips; // non-empty: the only source addresses
+};
+
+// Makes the table if it is not there (or what an older one lacks),
+// collects elements of taps that no longer exist, and pins `pin` to
+// `ifname`. Call before the tap is attached to its bridge, so that no frame
+// ever leaves it unfiltered.
+Result<void> pin_mac(Nft& nft, const std::string& ifname, const Pin& pin);
 
 // The elements of a set as `nft list set` prints them: "3", "\"tap0\"",
 // "3 . 52:54:00:12:34:56". Pure, for the collector and its tests.
@@ -77,5 +87,12 @@ std::vector<std::string> set_elements(std::string_view listing);
 // Elements whose interface is gone: nft prints an ifindex it cannot name as
 // a bare number.
 bool is_stale_element(std::string_view element);
+// An element of `set` as `delete element` takes it. nft (1.0.6) lists a
+// one-address interval, 10.0.3.7/32 or a range from a value to itself, as
+// the bare value, and then finds no element of that form to delete.
+std::string deletable_element(std::string_view set, std::string_view element);
+
+// Whether a listing has any.
+bool has_stale_element(std::string_view listing);
 
 }  // namespace ub::net

@@ -31,7 +31,7 @@ Error at(std::string_view origin, int lineno, const std::string& msg) {
 
 bool is_unicast(std::uint8_t first) { return (first & 1) == 0; }
 
-// user=, group=, max-taps=, max-queues=, mac=, mac-prefix=, servers=.
+// user=, group=, max-taps=, max-queues=, mac=, mac-prefix=, servers=, ip=.
 Result<void> parse_option(std::string_view opt, Line& out, std::string_view origin, int lineno) {
     std::size_t eq = opt.find('=');
     if (eq == std::string_view::npos || eq == 0 || eq + 1 == opt.size())
@@ -95,9 +95,15 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
         out.limits.servers = value == "yes";
         return Ok{};
     }
+    if (key == "ip") {
+        Result<std::vector<IpPrefix>> ips = parse_ip_list(value);
+        if (!ips.ok()) return bad(ips.error().message());
+        out.limits.ips = std::move(*ips);
+        return Ok{};
+    }
     return at(origin, lineno, "unknown option '" + printable(key) +
                                   "' (expected user, group, max-taps, max-queues, mac, "
-                                  "mac-prefix or servers)");
+                                  "mac-prefix, servers or ip)");
 }
 
 Result<Line> parse_line(std::string_view line, std::string_view origin, int lineno) {
@@ -144,6 +150,8 @@ Result<Line> parse_line(std::string_view line, std::string_view origin, int line
     // The filter that drops a guest's server messages is the MAC pin's.
     if (!out.limits.servers && out.limits.mac.mode == MacPolicy::None)
         return at(origin, lineno, "servers=no needs mac= or mac-prefix= on the same rule");
+    if (!out.limits.ips.empty() && out.limits.mac.mode == MacPolicy::None)
+        return at(origin, lineno, "ip= needs mac= or mac-prefix= on the same rule");
     return out;
 }
 
@@ -279,6 +287,7 @@ std::string limit_words(const Limits& l) {
     if (l.mac.mode == MacPolicy::Prefix)
         s += " mac-prefix=" + format_mac_bytes(l.mac.bytes, l.mac.prefix_len);
     if (!l.servers) s += " servers=no";
+    if (!l.ips.empty()) s += " ip=" + format_ip_list(l.ips);
     return s;
 }
 
@@ -301,6 +310,7 @@ std::string format_limits(const Limits& l) {
         s += " mac-prefix=" + format_mac_bytes(l.mac.bytes, l.mac.prefix_len);
     else s += " (MAC not pinned)";
     if (!l.servers) s += " servers=no";
+    if (!l.ips.empty()) s += " ip=" + format_ip_list(l.ips);
     return s;
 }
 

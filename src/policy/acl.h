@@ -13,6 +13,8 @@
 //   mac=XX:XX:XX:XX:XX:XX  mac-prefix=XX[:XX]...   the guest MAC (allow only)
 //   servers=no          with a MAC: the guest may not act as a router or
 //                       DHCP server on the segment (allow only)
+//   ip=ADDR[/LEN][,...] with a MAC: the only IPv4 and IPv6 source addresses
+//                       the guest may send from (allow only)
 // A QEMU file has nothing after the name, so it means what it always meant.
 // Among matching allows the most specific decides (user before group before
 // anyone, then a named bridge before "all", then reading order), and only
@@ -30,6 +32,7 @@
 #include <sys/types.h>
 
 #include "base/result.h"
+#include "policy/ip_prefix.h"
 
 namespace ub::policy {
 
@@ -62,6 +65,7 @@ struct Limits {
     int max_queues = kDefaultMaxQueues;
     MacPolicy mac;
     bool servers = true;  // false: router advertisements, redirects, DHCP replies dropped
+    std::vector<IpPrefix> ips;  // non-empty: the only source addresses (ip=)
 };
 
 // One meaningful line of one file, as written.

@@ -133,12 +133,13 @@ table bridge userbridge {
 NFT
 # crosses CALLER MS CALL-OPTION...: ubalice gets a tap on br3 through CALLER
 # and sends a frame into it (ub-testtool call CALL-OPTION... makes it); does
-# it reach the wire within MS ms? A grant that fails ends the test, so that
+# it reach the wire within MS ms? (The frame carries a marker to look for;
+# LISTEN_FOR names another.) A grant that fails ends the test, so that
 # "does not cross" can never pass because nothing was sent.
 crosses() {
     local caller=$1 ms=$2 marker="pin$RANDOM$RANDOM"
     shift 2
-    "$T/bin/ub-testtool" listen br3-peer "$marker" "$ms" >/dev/null &
+    "$T/bin/ub-testtool" listen br3-peer "${LISTEN_FOR:-$marker}" "$ms" >/dev/null &
     local listener=$!
     sleep 0.3
     as_alice "$T/bin/ub-testtool" call stream "$@" --send="$marker" -- \
@@ -194,6 +195,55 @@ done
 check "the server drops were counted" \
     grep -qE 'udp sport \{ 67, 547 \} counter packets [1-9]' <(nft list table bridge userbridge)
 sed -i "s/ servers=no\$//" /etc/qemu/bridge.conf
+
+# ip=: the pinned guest's source addresses. Without it any address crosses
+# (the control); with it only the listed ones, DHCP's and ARP probes'
+# 0.0.0.0, and IPv6's unspecified and link-local sources; a neighbour
+# advertisement must claim a listed or link-local address; a VLAN tag, whose
+# contents are not looked at, does not cross at all.
+check "the first pin added the ip= chain to an older table" nft list chain bridge userbridge ip_guard
+check "without ip=, a datagram from an address of the guest's choosing crosses" \
+    msg_crosses "$fcap" --ip4=10.99.9.9
+check "...and a VLAN-tagged frame" msg_crosses "$fcap" --vlan=7
+sed -i "s|^allow br3 user=ubalice mac=$pinned\$|& ip=10.99.3.0/24,2001:db8:3::7|" /etc/qemu/bridge.conf
+link_local=fe80::5054:ff:fe12:3456
+# nd_crosses_from KIND SOURCE TARGET: an NS or NA from SOURCE about
+# TARGET; the listener looks for TARGET.
+nd_crosses_from() {
+    LISTEN_FOR=ip6:$3 crosses "$fcap" 3000 --src=$pinned --nd="$1:$pinned" --ip6="$2" --nd-target="$3"
+}
+for mode in setuid fcap; do
+    helper=$T/bin/$mode-helper
+    check "$mode, ip=: from a listed IPv4 address crosses" msg_crosses "$helper" --ip4=10.99.3.7
+    check "$mode, ip=: from another does not" fails msg_crosses "$helper" --ip4=10.99.9.9
+    check "$mode, ip=: nor an ARP naming another sender" fails msg_crosses "$helper" --arp=10.99.9.9
+done
+check "ip=: a DHCP request from 0.0.0.0 crosses" msg_crosses "$fcap" --ip4=0.0.0.0 --udp=68:67
+check "ip=: but nothing else from 0.0.0.0" fails msg_crosses "$fcap" --ip4=0.0.0.0 --udp=5000:5000
+check "ip=: an ARP from a listed sender crosses" msg_crosses "$fcap" --arp=10.99.3.9
+check "ip=: and an ARP probe (sender 0.0.0.0)" msg_crosses "$fcap" --arp=0.0.0.0
+check "ip=: from the listed IPv6 address crosses" msg_crosses "$fcap" --ip6=2001:db8:3::7
+check "ip=: from another IPv6 address does not" fails msg_crosses "$fcap" --ip6=2001:db8:3::8
+check "ip=: from a link-local one it does" msg_crosses "$fcap" --ip6=$link_local
+check "ip=: a duplicate-address check from :: crosses" nd_crosses_from ns :: 2001:db8:3::7
+check "ip=: an NA claiming the listed address crosses" nd_crosses_from na $link_local 2001:db8:3::7
+check "ip=: an NA claiming another does not" fails nd_crosses_from na $link_local 2001:db8:3::8
+check "ip=: a VLAN-tagged frame does not" fails msg_crosses "$fcap" --vlan=7
+check "ip=: nor one tagged from a listed address" fails msg_crosses "$fcap" --vlan=7 --ip4=10.99.3.7
+check "the address drops were counted" \
+    grep -qE 'ip4_allowed counter packets [1-9]' <(nft list chain bridge userbridge ip_guard)
+check "the neighbour-advertisement drops too" \
+    grep -qE 'na_allowed counter packets [1-9]' <(nft list chain bridge userbridge ip_guard)
+as_alice "$T/bin/ub-testtool" call stream --hold=1200 -- "$setuid" --fd=3 --br=br3 >/dev/null &
+holder=$!
+sleep 0.6
+for set in ip_guarded ip4_allowed ip6_allowed na_allowed; do
+    elements=$(nft list set bridge userbridge $set | tr -d '\n\t')
+    check "the next pin collects the dead taps' $set elements (left: $elements)" \
+        grep -qE 'elements = \{ "tap[0-9]+"( \. [0-9a-fx:./-]+)? \}' <<<"$elements"
+done
+wait $holder
+sed -i "s| ip=10.99.3.0/24,2001:db8:3::7\$||" /etc/qemu/bridge.conf
 # servers=no without a pinned MAC has no filter to go in: the ACL is
 # refused whole, before anything is made.
 sed -i "s/^allow br1\$/& servers=no/" /etc/qemu/bridge.conf
@@ -201,6 +251,11 @@ refused "servers=no without mac= refuses the ACL" \
     "/etc/qemu/bridge.conf:3: servers=no needs mac= or mac-prefix= on the same rule" \
     as_alice "$T/bin/ub-testtool" call stream -- "$fcap" --fd=3 --br=br0
 sed -i "s/ servers=no\$//" /etc/qemu/bridge.conf
+sed -i "s/^allow br1\$/& ip=10.99.1.7/" /etc/qemu/bridge.conf
+refused "ip= without mac= refuses the ACL" \
+    "/etc/qemu/bridge.conf:3: ip= needs mac= or mac-prefix= on the same rule" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$fcap" --fd=3 --br=br0
+sed -i "s/ ip=10.99.1.7\$//" /etc/qemu/bridge.conf
 nft delete table bridge userbridge
 
 # The label on the tap tells clients (and status) the pinned MAC.
@@ -326,7 +381,11 @@ reload_daemon
 check "daemon, servers=no: a router advertisement does not cross" \
     fails crosses "$client" 3000 --src=$pinned --nd=ra:$pinned
 check "daemon, servers=no: its own DHCP request crosses" crosses "$client" 3000 --src=$pinned --udp=68:67
-sed -i "s/ servers=no\$//" /etc/qemu/bridge.conf
+sed -i "s/ servers=no\$/ ip=10.99.3.7/" /etc/qemu/bridge.conf
+reload_daemon
+check "daemon, ip=: from the listed address crosses" crosses "$client" 3000 --src=$pinned --ip4=10.99.3.7
+check "daemon, ip=: from another does not" fails crosses "$client" 3000 --src=$pinned --ip4=10.99.3.8
+sed -i "s/ ip=10.99.3.7\$//" /etc/qemu/bridge.conf
 reload_daemon
 check "daemon grants go to journald as fields" grep -q '^USERBRIDGE_EVENT=grant$' "$JOURNAL"
 for field in USERBRIDGE_USER=ubalice USERBRIDGE_UID=$ALICE USERBRIDGE_BRIDGE=br3 \

@@ -11,10 +11,15 @@
 //       message (KIND ns, na, rs, ra or redirect; na2: an NA with a second
 //       option) whose link-layer address option names MAC, MARKER (16 bytes
 //       at most) as its IPv6 source address. --udp=SPORT:DPORT makes it an
-//       IPv4 UDP datagram between those ports, carrying MARKER.
+//       IPv4 UDP datagram between those ports, carrying MARKER; --ip4=SRC
+//       one from SRC (ports 5000 unless --udp), --ip6=SRC an IPv6 one (and
+//       with --nd, SRC is the message's source). --nd-target=ADDR: an NS's
+//       or NA's target. --arp=SENDER: an ARP request from SENDER, MARKER after it.
+//       --vlan=ID puts an 802.1Q tag before whatever the frame carries.
 //       Exit status: the helper's (128+signal if killed), or 3 when the
 //       helper exited 0 and no fd arrived.
-//   listen IFNAME MARKER MS   exit 0 once a frame (any type) carrying MARKER is seen
+//   listen IFNAME MARKER MS   exit 0 once a frame (any type) carrying MARKER is
+//                             seen; ip6:ADDR looks for that address's 16 bytes
 //   send IFNAME MARKER        send a broadcast frame carrying MARKER
 //   fds [ARGS...]             print "fds: N N ..." (our open fds) and "args: ARGS"
 //   daemon MODE SOCKET [BRIDGE]
@@ -86,6 +91,7 @@ constexpr uint16_t kEtherType = 0x88b5;  // IEEE local experimental
 }
 
 uint8_t g_src[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};  // call --src=MAC changes it
+int g_vlan = -1;                                          // call --vlan=ID
 
 // A broadcast from g_src of `ethertype`, after a virtio_net_hdr of
 // `vnet_hdr_len` zero bytes (no offloads): the payload goes after it.
@@ -93,6 +99,8 @@ std::vector<uint8_t> ether_start(std::size_t vnet_hdr_len, uint16_t ethertype) {
     std::vector<uint8_t> f(vnet_hdr_len, 0);
     f.insert(f.end(), 6, 0xff);
     f.insert(f.end(), g_src, g_src + 6);
+    if (g_vlan >= 0)
+        f.insert(f.end(), {0x81, 0x00, static_cast<uint8_t>(g_vlan >> 8), static_cast<uint8_t>(g_vlan)});
     f.push_back(static_cast<uint8_t>(ethertype >> 8));
     f.push_back(static_cast<uint8_t>(ethertype & 0xff));
     return f;
@@ -109,6 +117,10 @@ std::vector<uint8_t> frame(const std::string& marker, std::size_t vnet_hdr_len) 
 // zero: only the bridge's filter and a packet socket look at it).
 std::string g_nd_kind;
 uint8_t g_nd_mac[6];
+bool g_has_ip6 = false, g_has_nd_target = false;
+uint8_t g_ip6_src[16], g_nd_target[16];  // call --ip6=, --nd-target=
+
+const uint8_t kAllNodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 
 std::vector<uint8_t> nd_frame(const std::string& marker, std::size_t vnet_hdr_len) {
     uint8_t type = g_nd_kind == "rs" ? 133 : g_nd_kind == "ra" ? 134 : g_nd_kind == "ns" ? 135
@@ -116,7 +128,10 @@ std::vector<uint8_t> nd_frame(const std::string& marker, std::size_t vnet_hdr_le
     std::vector<uint8_t> icmp = {type, 0, 0, 0, 0, 0, 0, 0};  // type, code, checksum, reserved
     if (type == 134) icmp.insert(icmp.end(), 8, 0);           // reachable and retransmit times
     if (type == 137) icmp.insert(icmp.end(), 16, 0xfe);       // the better first hop
-    if (type != 133 && type != 134) icmp.insert(icmp.end(), 16, 0xfe);  // target address
+    if (type != 133 && type != 134) {  // target address
+        if (g_has_nd_target) icmp.insert(icmp.end(), g_nd_target, g_nd_target + 16);
+        else icmp.insert(icmp.end(), 16, 0xfe);
+    }
     icmp.push_back(type == 136 ? 2 : 1);                       // target or source link-layer address
     icmp.push_back(1);                                         // length: 8 bytes
     icmp.insert(icmp.end(), g_nd_mac, g_nd_mac + 6);
@@ -128,27 +143,62 @@ std::vector<uint8_t> nd_frame(const std::string& marker, std::size_t vnet_hdr_le
     f.insert(f.end(), {58, 255});  // next header ICMPv6, hop limit 255
     std::string src = marker.substr(0, 16);
     src.resize(16, '\0');
+    if (g_has_ip6) src.assign(reinterpret_cast<const char*>(g_ip6_src), 16);
     f.insert(f.end(), src.begin(), src.end());
-    const uint8_t all_nodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    f.insert(f.end(), all_nodes, all_nodes + 16);
+    f.insert(f.end(), kAllNodes, kAllNodes + 16);
     f.insert(f.end(), icmp.begin(), icmp.end());
     return f;
 }
 
-// call --udp=SPORT:DPORT: an IPv4 UDP broadcast carrying the marker.
+// call --udp=SPORT:DPORT: an IPv4 UDP broadcast carrying the marker, from
+// --ip4=SRC (or --ip6=SRC: IPv6, to all nodes).
 int g_udp_sport = -1, g_udp_dport = -1;
+uint8_t g_ip4_src[4] = {10, 99, 0, 2};
 
-std::vector<uint8_t> udp_frame(const std::string& marker, std::size_t vnet_hdr_len) {
+std::vector<uint8_t> udp_datagram(const std::string& marker) {
     std::vector<uint8_t> udp = {static_cast<uint8_t>(g_udp_sport >> 8), static_cast<uint8_t>(g_udp_sport),
                                 static_cast<uint8_t>(g_udp_dport >> 8), static_cast<uint8_t>(g_udp_dport),
                                 0, 0, 0, 0};  // lengths filled below; no checksum (0: none)
     udp.insert(udp.end(), marker.begin(), marker.end());
     udp[4] = static_cast<uint8_t>(udp.size() >> 8);
     udp[5] = static_cast<uint8_t>(udp.size());
+    return udp;
+}
+
+std::vector<uint8_t> udp6_frame(const std::string& marker, std::size_t vnet_hdr_len) {
+    std::vector<uint8_t> udp = udp_datagram(marker);
+    std::vector<uint8_t> f = ether_start(vnet_hdr_len, 0x86dd);
+    f.insert(f.end(), {0x60, 0, 0, 0, static_cast<uint8_t>(udp.size() >> 8), static_cast<uint8_t>(udp.size()),
+                       17, 64});  // version, payload length, UDP, hop limit
+    f.insert(f.end(), g_ip6_src, g_ip6_src + 16);
+    f.insert(f.end(), kAllNodes, kAllNodes + 16);
+    f.insert(f.end(), udp.begin(), udp.end());
+    return f;
+}
+
+// call --arp=SENDER: who has 10.99.0.1, tell SENDER (at g_src); the marker
+// rides in the frame's padding.
+bool g_has_arp = false;
+uint8_t g_arp_sender[4];
+
+std::vector<uint8_t> arp_frame(const std::string& marker, std::size_t vnet_hdr_len) {
+    std::vector<uint8_t> f = ether_start(vnet_hdr_len, 0x0806);
+    f.insert(f.end(), {0, 1, 0x08, 0, 6, 4, 0, 1});  // Ethernet, IPv4, lengths, request
+    f.insert(f.end(), g_src, g_src + 6);
+    f.insert(f.end(), g_arp_sender, g_arp_sender + 4);
+    f.insert(f.end(), 6, 0);
+    f.insert(f.end(), {10, 99, 0, 1});
+    f.insert(f.end(), marker.begin(), marker.end());
+    while (f.size() < vnet_hdr_len + 60) f.push_back(0);
+    return f;
+}
+
+std::vector<uint8_t> udp_frame(const std::string& marker, std::size_t vnet_hdr_len) {
+    std::vector<uint8_t> udp = udp_datagram(marker);
     std::size_t total = 20 + udp.size();
     std::vector<uint8_t> ip = {0x45, 0, static_cast<uint8_t>(total >> 8), static_cast<uint8_t>(total),
                                0, 0, 0, 0, 64, 17, 0, 0,  // id, fragment, TTL, UDP, checksum
-                               10, 99, 0, 2, 255, 255, 255, 255};
+                               g_ip4_src[0], g_ip4_src[1], g_ip4_src[2], g_ip4_src[3], 255, 255, 255, 255};
     unsigned sum = 0;
     for (std::size_t k = 0; k < ip.size(); k += 2) sum += (ip[k] << 8) | ip[k + 1];
     while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
@@ -210,6 +260,7 @@ int cmd_call(std::vector<std::string> a) {
     std::string kind = a.at(0), send, expect;
     bool close_early = false;
     int hold = 0;
+    bool ip4 = false;
     int queues = 1;
     std::size_t i = 1;
     for (; i < a.size() && a[i] != "--"; ++i) {
@@ -237,8 +288,23 @@ int cmd_call(std::vector<std::string> a) {
             for (int k = 0; k < 6; ++k) g_nd_mac[k] = static_cast<uint8_t>(b[k]);
         } else if (a[i].rfind("--udp=", 0) == 0) {
             if (std::sscanf(a[i].c_str() + 6, "%d:%d", &g_udp_sport, &g_udp_dport) != 2) die("bad --udp");
+        } else if (a[i].rfind("--ip4=", 0) == 0) {
+            if (inet_pton(AF_INET, a[i].c_str() + 6, g_ip4_src) != 1) die("bad --ip4");
+            ip4 = true;
+        } else if (a[i].rfind("--ip6=", 0) == 0) {
+            if (inet_pton(AF_INET6, a[i].c_str() + 6, g_ip6_src) != 1) die("bad --ip6");
+            g_has_ip6 = true;
+        } else if (a[i].rfind("--nd-target=", 0) == 0) {
+            if (inet_pton(AF_INET6, a[i].c_str() + 12, g_nd_target) != 1) die("bad --nd-target");
+            g_has_nd_target = true;
+        } else if (a[i].rfind("--arp=", 0) == 0) {
+            if (inet_pton(AF_INET, a[i].c_str() + 6, g_arp_sender) != 1) die("bad --arp");
+            g_has_arp = true;
+        } else if (a[i].rfind("--vlan=", 0) == 0) {
+            g_vlan = std::stoi(a[i].substr(7));
         }
     }
+    if ((ip4 || g_has_ip6) && g_udp_sport < 0) g_udp_sport = g_udp_dport = 5000;
     std::vector<char*> argv;
     for (++i; i < a.size(); ++i) argv.push_back(a[i].data());
     argv.push_back(nullptr);
@@ -295,8 +361,10 @@ int cmd_call(std::vector<std::string> a) {
         for (int k = 0; k < 20; ++k) {
             for (int q = 0; q < queues; ++q) {
                 std::string marker = queues > 1 ? send + "-q" + std::to_string(q) : send;
-                auto f = g_udp_sport >= 0 ? udp_frame(marker, hdr)
-                         : g_nd_kind.empty() ? frame(marker, hdr) : nd_frame(marker, hdr);
+                auto f = g_has_arp ? arp_frame(marker, hdr)
+                         : !g_nd_kind.empty() ? nd_frame(marker, hdr)
+                         : g_has_ip6 ? udp6_frame(marker, hdr)
+                         : g_udp_sport >= 0 ? udp_frame(marker, hdr) : frame(marker, hdr);
                 if (write(fds.value()[static_cast<std::size_t>(q)].get(), f.data(), f.size()) < 0)
                     die("write to tap");
             }
@@ -327,7 +395,13 @@ int cmd_listen(const std::vector<std::string>& a) {
     int s = packet_socket(a.at(0), ETH_P_ALL);
     std::printf("listening\n");
     std::fflush(stdout);
-    return wait_frame(s, a.at(1), std::stoi(a.at(2))) ? 0 : 1;
+    std::string marker = a.at(1);
+    if (marker.rfind("ip6:", 0) == 0) {
+        char addr[16];
+        if (inet_pton(AF_INET6, marker.c_str() + 4, addr) != 1) die("bad ip6: marker");
+        marker.assign(addr, 16);
+    }
+    return wait_frame(s, marker, std::stoi(a.at(2))) ? 0 : 1;
 }
 
 int cmd_send(const std::vector<std::string>& a) {

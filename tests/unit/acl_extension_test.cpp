@@ -76,7 +76,7 @@ TEST(Extension, QemuLinesKeepTheirDefaults) {
 TEST(Extension, Refusals) {
     EXPECT_EQ(parse_error("allow br0 color=red"),
               "f:1: unknown option 'color' (expected user, group, max-taps, max-queues, mac, "
-              "mac-prefix or servers)");
+              "mac-prefix, servers or ip)");
     EXPECT_EQ(parse_error("allow br0 user="), "f:1: 'user=': expected key=value");
     EXPECT_EQ(parse_error("allow br0 =x"), "f:1: '=x': expected key=value");
     EXPECT_EQ(parse_error("allow br0 user=a group=b"), "f:1: a rule names one user or one group, not more");
@@ -125,6 +125,85 @@ TEST(Extension, ServersNoGoesWithAPinnedMac) {
     EXPECT_EQ(format_rule(rules[0]), "allow br0 mac-prefix=52:54:00 servers=no");
     EXPECT_EQ(format_rule(rules[1]), "allow br1 mac-prefix=52:54:00");
     EXPECT_EQ(format_limits(rules[0].limits), "max-taps=unlimited max-queues=8 mac-prefix=52:54:00 servers=no");
+}
+
+TEST(Extension, IpGoesWithAPinnedMac) {
+    auto rules = rules_of("allow br0 mac=52:54:00:00:00:01 ip=10.0.3.7,2001:db8:3::/64,10.1.0.0/16\n"
+                          "allow br1 mac-prefix=52\n");
+    auto terms = terms_of(decide(rules, "br0", &kAlice), 4711, "web", "br0", 1);
+    ASSERT_TRUE(terms.ok());
+    ASSERT_EQ(terms->limits.ips.size(), 3u);
+    EXPECT_FALSE(terms->limits.ips[0].v6);
+    EXPECT_EQ(terms->limits.ips[0].len, 32);
+    EXPECT_TRUE(terms->limits.ips[1].v6);
+    EXPECT_EQ(terms->limits.ips[1].len, 64);
+    terms = terms_of(decide(rules, "br1", &kAlice), 4711, "web", "br1", 1);
+    ASSERT_TRUE(terms.ok());
+    EXPECT_TRUE(terms->limits.ips.empty());
+    EXPECT_EQ(format_rule(rules[0]), "allow br0 mac=52:54:00:00:00:01 ip=10.0.3.7,2001:db8:3::/64,10.1.0.0/16");
+    EXPECT_EQ(format_limits(rules[0].limits),
+              "max-taps=unlimited max-queues=8 mac=52:54:00:00:00:01 ip=10.0.3.7,2001:db8:3::/64,10.1.0.0/16");
+}
+
+TEST(Extension, IpRefusals) {
+    EXPECT_EQ(parse_error("allow br0 ip=10.0.3.7"), "f:1: ip= needs mac= or mac-prefix= on the same rule");
+    EXPECT_EQ(parse_error("deny br0 ip=10.0.3.7"), "f:1: ip= is for allow rules only");
+    auto ip_error = [](const std::string& value) {
+        return parse_error(("allow br0 mac-prefix=52 ip=" + value).c_str());
+    };
+    EXPECT_EQ(ip_error("10.0.3"), "f:1: ip=10.0.3: '10.0.3' is not an IP address");
+    EXPECT_EQ(ip_error("10.0.3.256"), "f:1: ip=10.0.3.256: '10.0.3.256' is not an IP address");
+    EXPECT_EQ(ip_error("010.0.3.1"), "f:1: ip=010.0.3.1: '010.0.3.1' is not an IP address");
+    EXPECT_EQ(ip_error("host.example"), "f:1: ip=host.example: 'host.example' is not an IP address");
+    EXPECT_EQ(ip_error("2001:db8:::1"), "f:1: ip=2001:db8:::1: '2001:db8:::1' is not an IP address");
+    EXPECT_EQ(ip_error("10.0.3.7,"), "f:1: ip=10.0.3.7,: '' is not an IP address");
+    EXPECT_EQ(ip_error(",10.0.3.7"), "f:1: ip=,10.0.3.7: '' is not an IP address");
+    EXPECT_EQ(ip_error("10.0.3.0/33"), "f:1: ip=10.0.3.0/33: '10.0.3.0/33': the length after / is 0 to 32");
+    EXPECT_EQ(ip_error("10.0.3.0/"), "f:1: ip=10.0.3.0/: '10.0.3.0/': the length after / is 0 to 32");
+    EXPECT_EQ(ip_error("10.0.3.0/024"), "f:1: ip=10.0.3.0/024: '10.0.3.0/024': the length after / is 0 to 32");
+    EXPECT_EQ(ip_error("10.0.3.0/+24"), "f:1: ip=10.0.3.0/+24: '10.0.3.0/+24': the length after / is 0 to 32");
+    EXPECT_EQ(ip_error("2001:db8::/129"),
+              "f:1: ip=2001:db8::/129: '2001:db8::/129': the length after / is 0 to 128");
+    EXPECT_EQ(ip_error("10.0.3.7/24"),
+              "f:1: ip=10.0.3.7/24: '10.0.3.7/24' has bits set past /24 (the prefix is 10.0.3.0/24)");
+    EXPECT_EQ(ip_error("2001:db8::1/64"),
+              "f:1: ip=2001:db8::1/64: '2001:db8::1/64' has bits set past /64 (the prefix is 2001:db8::/64)");
+    EXPECT_EQ(ip_error("0.0.0.0"), "f:1: ip=0.0.0.0: '0.0.0.0' is the unspecified address");
+    EXPECT_EQ(ip_error("::"), "f:1: ip=::: '::' is the unspecified address");
+    EXPECT_EQ(ip_error("255.255.255.255"), "f:1: ip=255.255.255.255: '255.255.255.255' is the broadcast address");
+    EXPECT_EQ(ip_error("224.0.0.1"), "f:1: ip=224.0.0.1: '224.0.0.1' is multicast");
+    EXPECT_EQ(ip_error("239.0.0.0/8"), "f:1: ip=239.0.0.0/8: '239.0.0.0/8' is multicast");
+    EXPECT_EQ(ip_error("ff02::1"), "f:1: ip=ff02::1: 'ff02::1' is multicast");
+    EXPECT_EQ(ip_error("10.0.3.0/24,10.0.3.7"), "f:1: ip=10.0.3.0/24,10.0.3.7: 10.0.3.7 overlaps 10.0.3.0/24");
+    EXPECT_EQ(ip_error("2001:db8:3::5,2001:db8::/32"),
+              "f:1: ip=2001:db8:3::5,2001:db8::/32: 2001:db8::/32 overlaps 2001:db8:3::5");
+    EXPECT_EQ(ip_error("10.0.3.7,10.0.3.7"), "f:1: ip=10.0.3.7,10.0.3.7: 10.0.3.7 overlaps 10.0.3.7");
+    std::string many;
+    for (int i = 0; i <= 32; ++i) many += (i ? "," : "") + std::string("10.0.0.") + std::to_string(i + 1);
+    EXPECT_EQ(ip_error(many), "f:1: ip=" + many.substr(0, 64) + "...: more than 32 addresses");
+    EXPECT_EQ(parse_error("allow br0 mac-prefix=52 ip=10.0.3.7 ip=10.0.3.8"), "f:1: ip= given twice");
+}
+
+TEST(Extension, IpPrefixes) {
+    auto p = parse_ip_prefix("0.0.0.0/0");
+    ASSERT_TRUE(p.ok());  // any IPv4 source: taken as written
+    EXPECT_EQ(format_ip_prefix(*p), "0.0.0.0/0");
+    p = parse_ip_prefix("2001:DB8:0:0::7");
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(format_ip_prefix(*p), "2001:db8::7");
+    p = parse_ip_prefix("2001:db8:3::/64");
+    ASSERT_TRUE(p.ok());
+    auto last = last_address(*p);
+    EXPECT_EQ(last[7], 0x00);
+    EXPECT_EQ(last[8], 0xff);
+    EXPECT_EQ(last[15], 0xff);
+    auto host = parse_ip_prefix("10.0.3.7");
+    auto net = parse_ip_prefix("10.0.2.0/23");
+    ASSERT_TRUE(host.ok() && net.ok());
+    EXPECT_TRUE(contains(*net, *host));
+    EXPECT_FALSE(contains(*host, *net));
+    EXPECT_FALSE(contains(*net, *parse_ip_prefix("10.0.4.1")));
+    EXPECT_FALSE(contains(*net, *parse_ip_prefix("2001:db8::1")));
 }
 
 TEST(Extension, CheckCollectsEveryProblem) {
@@ -308,6 +387,16 @@ TEST(MacPin, SetElementsAndStaleOnes) {
     EXPECT_TRUE(ub::net::is_stale_element(e[1]));
     EXPECT_TRUE(ub::net::is_stale_element("12"));
     EXPECT_TRUE(ub::net::set_elements("set pinned {\n type iface_index\n}\n").empty());
+
+    // One-address intervals get back the length or range nft leaves out.
+    using ub::net::deletable_element;
+    EXPECT_EQ(deletable_element("ip4_allowed", "3 . 10.0.3.7"), "3 . 10.0.3.7/32");
+    EXPECT_EQ(deletable_element("ip4_allowed", "3 . 10.0.3.0/24"), "3 . 10.0.3.0/24");
+    EXPECT_EQ(deletable_element("ip6_allowed", "3 . 2001:db8::7"), "3 . 2001:db8::7/128");
+    EXPECT_EQ(deletable_element("na_allowed", "3 . 0x20010db8000000000000000000000007"),
+              "3 . 0x20010db8000000000000000000000007-0x20010db8000000000000000000000007");
+    EXPECT_EQ(deletable_element("na_allowed", "3 . 0x1-0x2"), "3 . 0x1-0x2");
+    EXPECT_EQ(deletable_element("allowed", "3 . 52:54:00:00:00:01"), "3 . 52:54:00:00:00:01");
 
     // The link-layer address set, as nft 1.0.6 lists it: the value is the
     // option's length byte and the MAC, one integer without leading zeros.
