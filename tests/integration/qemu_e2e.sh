@@ -39,6 +39,23 @@ check "...the grant had 2 queues and a pinned guest MAC" \
 # counters on the bridge.
 check "...and nothing the guest sent was dropped by the pinning rules" \
     fails grep -qE 'counter packets [1-9]' <(nft list table bridge userbridge)
+
+# Held to its address too (ip=): its ARP, its ping and its IPv6
+# link-local traffic (router and duplicate-address solicitations, MLD)
+# must all pass, and nothing be counted as dropped; on an address it was
+# not given, it must not get through.
+acl 'allow br0 mac-prefix=52:54:00 ip=10.99.0.2,2001:db8:99::/64\n'
+pinned=("$T/bin/userbridge" run --helper="$T/bin/fcap-helper" --vm=e2e -- \
+    "$T/bin/qemu" -netdev tap,id=n0,fd={fd} -device virtio-net-pci,netdev=n0,mac={mac},romfile=)
+boot "userbridge run, pinned {mac}, ip=10.99.0.2" "${pinned[@]}"
+check "...and nothing the guest sent was dropped by the address rules" \
+    fails grep -qE 'counter packets [1-9]' <(nft list chain bridge userbridge ip_guard)
+GUEST_IP=10.99.0.3/24 timeout 120 setpriv --reuid=$ALICE --regid=$ALICE --clear-groups -- \
+    "${pinned[@]}" >"$T/console" 2>&1 || true
+check "the guest on an address ip= does not list does not get through" \
+    grep -q 'UB-GUEST-PING-FAILED' "$T/console"
+check "...its packets counted as dropped" \
+    grep -qE 'ip4_allowed counter packets [1-9]' <(nft list chain bridge userbridge ip_guard)
 acl 'allow br0\n'
 
 # No privileged binary at all: QEMU runs userbridge-client, which asks the
