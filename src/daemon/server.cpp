@@ -95,18 +95,21 @@ void Server::finish(Conn& c, protocol::Status status, const std::string& why) {
 // Who is at the other end, as the kernel saw them at connect(): pid, uid and
 // gid (SO_PEERCRED) and the supplementary groups their process runs with
 // (SO_PEERGROUPS), the groups a helper they ran would have. Nothing the
-// client says about itself is used. Empty when the kernel will not say.
-std::optional<Peer> peer_of(int fd) {
+// client says about itself is used. An error when the kernel will not say.
+Result<Peer> peer_of(int fd) {
     ucred cred{};
     socklen_t len = sizeof cred;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return std::nullopt;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return Error::sys("SO_PEERCRED");
     Peer p{cred.pid, cred.uid, cred.gid, std::vector<gid_t>(64)};
     for (;;) {
+        UB_TRYV(fault::at("peer-groups"));
         socklen_t room = static_cast<socklen_t>(p.groups.size() * sizeof(gid_t));
         len = room;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, p.groups.data(), &len) == 0) break;
         // Too small: len says how much the groups need (NGROUPS_MAX at most).
-        if (errno != ERANGE || len <= room || len > 65536 * sizeof(gid_t)) return std::nullopt;
+        if (errno != ERANGE) return Error::sys("SO_PEERGROUPS");
+        if (len <= room || len > 65536 * sizeof(gid_t))
+            return Error::msg("SO_PEERGROUPS: the kernel asks for " + std::to_string(len) + " bytes");
         p.groups.resize(len / sizeof(gid_t));
     }
     p.groups.resize(len / sizeof(gid_t));
@@ -117,8 +120,14 @@ void Server::accept_all() {
     for (;;) {
         UniqueFd fd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd.valid()) return;  // EAGAIN, or a transient error: poll again
-        std::optional<Peer> peer = peer_of(fd.get());
-        if (!peer) continue;
+        // Without the caller's groups nothing can be decided, and a reply
+        // would be written to someone unknown: the connection is closed.
+        Result<Peer> peer = peer_of(fd.get());
+        if (!peer.ok()) {
+            log_line(LOG_WARNING, "closed a connection whose caller the kernel would not name: " +
+                                      peer.error().message());
+            continue;
+        }
         uid_t uid = peer->uid;
         Conn c{std::move(fd), std::move(*peer), Clock::now() + cfg_.limits.deadline, {}};
         if (conns_.size() >= cfg_.limits.max_connections) {

@@ -122,6 +122,15 @@ refused "daemon denial, with the helper's words" "userbridge-client: userbridged
 table 'allow br0\nallow br9\n'
 refused "bridge missing" "userbridged: bridge br9 does not exist" \
     as_alice "$TT" daemon grant $D br9
+# More groups than the daemon's first buffer holds (64): it asks the kernel
+# again with room for all, and a rule for the last one decides.
+table 'allow br0 group=4990\n'
+many=$(seq -s, 4901 4990)
+check "a caller in 90 groups is decided by its 90th" \
+    grep -q '^tap=' <(setpriv --reuid=$BOB --regid=$BOB --groups="$many" -- "$TT" daemon grant $D br0)
+refused "...and without it, denied" "access to bridge br0 denied" \
+    setpriv --reuid=$BOB --regid=$BOB --groups="$(seq -s, 4901 4989)" -- "$TT" daemon grant $D br0
+table 'allow br0\n'
 # A caller whose user entry the daemon cannot read in full (past the
 # lookups' 1 MiB): their groups come from the kernel, not the database, so
 # nothing is decided on a guess; only the audit record lacks their name.
@@ -179,6 +188,18 @@ for point in after-create after-setup after-no-ipv6 after-attach after-up; do
         bash -c "! kill -0 $DAEMON_PID 2>/dev/null && test -z \"\$(ip -o link show type tun)\""
     stop_daemon
 done
+# The kernel will not give the caller's groups: nothing is decided on a
+# guess; the connection is closed, logged, and the daemon serves on.
+UB_FAULT=fail@peer-groups DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+rc=0
+as_alice "$TT" daemon grant $D >/dev/null 2>"$T/err" || rc=$?
+# The client finds the connection closed while sending or while reading.
+check "daemon: no caller groups, no answer ($(head -c 80 "$T/err"))" bash -c "[ $rc -ne 0 ] &&
+    grep -qE 'cannot send the request to userbridged: Broken pipe|closed the connection without a full reply' '$T/err'"
+check "...no tap" test -z "$(taps)"
+check "...logged" grep -q 'closed a connection whose caller the kernel would not name: injected failure at peer-groups' "$SYSLOG"
+check "...and the daemon still runs" kill -0 "$DAEMON_PID"
+stop_daemon
 # Its seccomp profile: an exec in the request path kills the daemon (SIGSYS).
 UB_FAULT=exec@after-create DAEMON_BIN=$T/bin/faulty-daemon start_daemon
 refused "exec in the daemon's request path" "userbridged closed the connection without a full reply" \
