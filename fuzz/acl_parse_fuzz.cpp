@@ -1,5 +1,5 @@
 // libFuzzer: the ACL grammar (QEMU's and our options), the decision, the
-// explanation, the terms, the MAC derivation and ip='s round trip on arbitrary bytes; and the
+// explanation, the terms, the MAC derivation and ip='s and rate='s round trips on arbitrary bytes; and the
 // tap label parser on the same bytes, since both read text from outside.
 #include <cstddef>
 #include <cstdint>
@@ -27,7 +27,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (void)ub::policy::format_limits(t->limits);
     for (const auto& r : rules) {
         (void)ub::policy::format_rule(r);
-        // ip= written back reads as the same list.
+        // ip= and rate= written back read as the same.
+        if (r.limits.rate_bits) {
+            auto rate = ub::policy::parse_rate(ub::policy::format_rate(r.limits.rate_bits));
+            if (!rate.ok() || *rate != r.limits.rate_bits) __builtin_trap();
+        }
         if (r.limits.ips.empty()) continue;
         auto again = ub::policy::parse_ip_list(ub::policy::format_ip_list(r.limits.ips));
         if (!again.ok() || *again != r.limits.ips) __builtin_trap();

@@ -16,6 +16,10 @@ namespace ub::client {
 
 namespace {
 
+// However the daemon's hang-up shows (EOF, a reset, a broken pipe), one
+// message; the daemon's log says why it hung up.
+constexpr const char* kHungUp = "userbridged closed the connection without a full reply";
+
 using Clock = std::chrono::steady_clock;
 
 Result<void> wait_for(int fd, short events, Clock::time_point deadline, const char* what) {
@@ -75,8 +79,8 @@ Result<TapHandle> open_tap_via_daemon(const DaemonRequest& req) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
         if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
             // The daemon may have refused us (busy) and hung up: its reply
-            // says why, so read it before reporting the broken pipe.
-            send_error = Error::sys("cannot send the request to userbridged");
+            // says why, so read it before reporting the hang-up.
+            send_error = Error::msg(std::string(kHungUp) + " (it hung up before reading the request)");
             break;
         }
         if (n < 0) return Error::sys("cannot send the request to userbridged");
@@ -94,11 +98,12 @@ Result<TapHandle> open_tap_via_daemon(const DaemonRequest& req) {
             handover::recvmsg_with_fds(fd.get(), buf, protocol::kReplySize - reply.size());
         if (!got.ok() && (got.error().code() == EAGAIN || got.error().code() == EINTR)) continue;
         if (!got.ok() && !send_error.ok()) return send_error.error();
+        if (!got.ok() && got.error().code() == ECONNRESET) return Error::msg(kHungUp);
         if (!got.ok()) return got.error().context("cannot receive the reply from userbridged");
         for (UniqueFd& f : got->fds) fds.push_back(std::move(f));
         if (got->truncated) return Error::msg("the reply's fds were truncated");
         if (got->bytes == 0 && !send_error.ok()) return send_error.error();
-        if (got->bytes == 0) return Error::msg("userbridged closed the connection without a full reply");
+        if (got->bytes == 0) return Error::msg(kHungUp);
         reply.append(buf, got->bytes);
     }
     protocol::Reply rep = UB_TRY(protocol::decode_reply(reply));

@@ -71,15 +71,16 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
         spec.lock_tun = std::move(*lock_tun);
     }
     protocol::TapLabel label{peer.uid, req.vm_name, std::nullopt, req.queues};
+    if (terms->filtered() && !nft)
+        return refuse(std::move(o), protocol::Status::Failed,
+                      std::string("the ACL ") + (terms->has_mac ? "pins a MAC" : "sets a rate") +
+                          ", but userbridged runs without libnftables");
     if (terms->has_mac) {
-        if (!nft)
-            return refuse(std::move(o), protocol::Status::Failed,
-                          "the ACL pins a MAC, but userbridged runs without libnftables");
         label.mac = terms->guest_mac;
         o.record.guest_mac = policy::format_mac_bytes(terms->guest_mac);
-        spec.pin = net::Pin{terms->guest_mac, terms->no_servers, terms->limits.ips};
-        spec.nft = nft;
     }
+    spec.guard = net::guard_for(*terms);
+    spec.nft = nft;
     spec.alias = protocol::format_label(label);
     Result<net::BridgedTap> tap = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, fault::at);
     if (!tap.ok()) {

@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
     // libnftables reads its own files when it starts: before the filter.
     Result<net::Nft> nft = net::Nft::open();
     if (nft.ok()) cfg.nft = &*nft;
-    else syslog(LOG_DAEMON | LOG_WARNING, "%s; rules with mac= or mac-prefix= will fail",
+    else syslog(LOG_DAEMON | LOG_WARNING, "%s; rules with mac=, mac-prefix= or rate= will fail",
                 nft.error().message().c_str());
 #ifdef UB_FAULT_INJECTION
     std::vector<int> extra = fault::fault_syscalls();

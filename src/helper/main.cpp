@@ -139,15 +139,18 @@ int run(const helper::Args& args) {
     spec.owner = caller.uid;
     spec.max_taps = terms->limits.max_taps;
     protocol::TapLabel label{caller.uid, args.vm_name, std::nullopt, args.queues};
-    // libnftables is loaded only when a MAC is pinned, and before the sandbox.
+    // libnftables is loaded only when the tap needs a filter (a pinned MAC,
+    // a rate), and before the sandbox.
     std::optional<net::Nft> nft;
     if (terms->has_mac) {
         label.mac = terms->guest_mac;
         rec.guest_mac = policy::format_mac_bytes(terms->guest_mac);
+    }
+    if (terms->filtered()) {
         Result<net::Nft> opened = net::Nft::open();
         if (!opened.ok()) return refuse(opened.error());
         nft.emplace(std::move(*opened));
-        spec.pin = net::Pin{terms->guest_mac, terms->no_servers, terms->limits.ips};
+        spec.guard = net::guard_for(*terms);
         spec.nft = &*nft;
     }
     spec.alias = protocol::format_label(label);

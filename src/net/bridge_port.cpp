@@ -32,7 +32,7 @@ Result<void> check_quota(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& bridge
 
 Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge,
                                     StepHook hook) {
-    if (spec.pin && !spec.nft) return Error::msg("cannot pin a MAC without nftables");
+    if (spec.guard && !spec.nft) return Error::msg("cannot guard a tap without nftables");
     // A quota is counted and its tap attached under the owner's lock, so
     // that requests of one user are counted one after the other.
     UniqueFd lock;
@@ -77,7 +77,8 @@ Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& br
     // sends duplicate-address checks, router solicitations and MLD reports
     // from it into the VM's segment (and spends a tenth of a grant on it).
     UB_TRYV(step(rtnl.set_no_ipv6_address(out.ifindex), "after-no-ipv6"));
-    if (spec.pin) UB_TRYV(step(pin_mac(*spec.nft, out.tap.name, *spec.pin), "after-pin"));
+    if (spec.guard)
+        UB_TRYV(step(guard_tap(*spec.nft, out.tap.name, out.ifindex, *spec.guard), "after-pin"));
     UB_TRYV(step(rtnl.set_master(out.ifindex, bridge.ifindex), "after-attach"));
     lock.reset();  // counted and on the bridge: the next request may count
     UB_TRYV(step(rtnl.set_up(out.ifindex), "after-up"));

@@ -29,8 +29,8 @@ struct TapSpec {
     uid_t owner = 0;
     int max_taps = -1;             // live taps `owner` may hold on the bridge; -1: no limit
     UniqueFd lock_tun;             // from open_tun(): the quota lock, when max_taps >= 0
-    std::optional<Pin> pin;        // what the tap may send: its MAC, and more
-    Nft* nft = nullptr;            // required with pin
+    std::optional<Guard> guard;    // what the tap may send, and how fast
+    Nft* nft = nullptr;            // required with guard
     std::string alias;             // IFLA_IFALIAS: who and what, for status and tools
     TapNames* names = nullptr;     // where the tap's name comes from; null: the kernel's tap%d
 };

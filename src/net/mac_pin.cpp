@@ -29,7 +29,7 @@ Result<const Nft::Api*> load_api() {
     // RTLD_NODELETE: never unloaded, so the function pointers stay valid.
     void* lib = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!lib)
-        return Error::msg(std::string("MAC pinning needs libnftables (package libnftables1): ") +
+        return Error::msg(std::string("MAC pinning and rate limits need libnftables (package libnftables1): ") +
                           dlerror());
     bool ok = true;
     auto sym = [&](auto& fn, const char* name) {
@@ -209,6 +209,57 @@ constexpr const char* kIpRules =
     " @th,64,10 != 0x3fa iif . @th,64,128 != @na_allowed counter drop\n"
     "add rule bridge userbridge prerouting iif @ip_guarded jump ip_guard\n";
 
+// rate=: what a tap sends (its guest's upload) and what leaves the bridge
+// through it (the guest's download) is policed to the rule's rate, each
+// through a limit object of its own, named by the tap's ifindex (never
+// reused, as the set elements) and found by a map. Over the rate, frames
+// are dropped: TCP backs off to it, as from any full link.
+constexpr const char* kRateRules =
+    "create set bridge userbridge limited { type iface_index; }\n"
+    "add map bridge userbridge rate_out { type iface_index : limit; }\n"
+    "add map bridge userbridge rate_in { type iface_index : limit; }\n"
+    "add rule bridge userbridge prerouting iif @limited limit name iif map @rate_out counter drop\n"
+    "add chain bridge userbridge postrouting"
+    " { type filter hook postrouting priority -300; policy accept; }\n"
+    "add rule bridge userbridge postrouting oif @limited limit name oif map @rate_in counter drop\n";
+
+// The limit objects and elements that hold `tap` (ifindex `ifindex`) to
+// `bits` per second each way. nft's byte limits keep a bucket of one
+// second's worth (and add any burst to it): a guest may send a second's
+// worth at once, then no faster than the rate.
+std::string rate_elements(const std::string& tap, int ifindex, std::uint64_t bits) {
+    std::string spec = " { rate over " + std::to_string(bits / 8) + " bytes/second }\n";
+    std::string out;
+    for (const char* way : {"out", "in"}) {
+        std::string name = "rate" + std::to_string(ifindex) + "_" + way;
+        out += "add limit bridge userbridge " + name + spec;
+        out += std::string("add element bridge userbridge rate_") + way + " { " + tap + " : \"" + name +
+               "\" }\n";
+    }
+    return out + "add element bridge userbridge limited { " + tap + " }\n";
+}
+
+// Deletes the map elements of dead taps from rate_out or rate_in, each
+// with the limit object it names, in one transaction.
+void collect_stale_limits(Nft& nft, const char* map) {
+    Result<std::string> text = nft.list(std::string("list map bridge userbridge ") + map);
+    if (!text.ok()) return;
+    for (const std::string& e : set_elements(*text)) {
+        if (!is_stale_element(e)) continue;
+        std::size_t colon = e.find(" : ");
+        if (colon == std::string::npos) continue;
+        std::string object = e.substr(colon + 3);
+        if (object.size() > 2 && object.front() == '"' && object.back() == '"')
+            object = object.substr(1, object.size() - 2);
+        // Only our own names go back to nft: rate<digits>_(in|out).
+        if (object.rfind("rate", 0) != 0 ||
+            object.find_first_not_of("0123456789", 4) != object.find('_'))
+            continue;
+        (void)nft.run(std::string("delete element bridge userbridge ") + map + " { " +
+                      e.substr(0, colon) + " }\ndelete limit bridge userbridge " + object + "\n");
+    }
+}
+
 // The elements that give `tap` the source addresses `ips`.
 std::string ip_elements(const std::string& tap, const std::vector<policy::IpPrefix>& ips) {
     std::string out;
@@ -258,17 +309,31 @@ void collect_stale(Nft& nft, const char* set, const std::string& text) {
 
 }  // namespace
 
-Result<void> pin_mac(Nft& nft, const std::string& ifname, const Pin& pin) {
+std::optional<Guard> guard_for(const policy::Terms& terms) {
+    if (!terms.filtered()) return std::nullopt;
+    Guard g;
+    if (terms.has_mac) {
+        g.mac = terms.guest_mac;
+        g.no_servers = terms.no_servers;
+        g.ips = terms.limits.ips;
+    }
+    g.rate_bits = terms.limits.rate_bits;
+    return g;
+}
+
+Result<void> guard_tap(Nft& nft, const std::string& ifname, int ifindex, const Guard& guard) {
     // The listings the collector needs also say whether the table exists:
-    // it is made only by the first pin (on this host, in this namespace).
+    // it is made only by the first guarded tap (on this host, in this
+    // namespace).
     constexpr const char* kListPinned = "list set bridge userbridge pinned";
     constexpr const char* kListLla = "list set bridge userbridge allowed_lla";
     constexpr const char* kListClients = "list set bridge userbridge clients";
     constexpr const char* kListGuarded = "list set bridge userbridge ip_guarded";
+    constexpr const char* kListLimited = "list set bridge userbridge limited";
     Result<std::string> pinned = nft.list(kListPinned);
     if (!pinned.ok()) {
         UB_TRYV(make_once(nft, kListPinned,
-                          (std::string(kTable) + kNdRules + kServerRules + kIpRules).c_str()));
+                          (std::string(kTable) + kNdRules + kServerRules + kIpRules + kRateRules).c_str()));
     } else {
         collect_stale(nft, "pinned", *pinned);
         if (Result<std::string> allowed = nft.list("list set bridge userbridge allowed"); allowed.ok())
@@ -294,16 +359,30 @@ Result<void> pin_mac(Nft& nft, const std::string& ifname, const Pin& pin) {
                     collect_stale(nft, set, *text);
             collect_stale(nft, "ip_guarded", *guarded);
         }
+        // And one made before rate= its maps; the same for their elements.
+        if (Result<std::string> limited = nft.list(kListLimited); !limited.ok()) {
+            UB_TRYV(make_once(nft, kListLimited, kRateRules));
+        } else if (has_stale_element(*limited)) {
+            collect_stale_limits(nft, "rate_out");
+            collect_stale_limits(nft, "rate_in");
+            collect_stale(nft, "limited", *limited);
+        }
     }
-    // ifname is the kernel's "tapN", and the MAC and addresses our own
-    // formatting: nothing from the caller reaches nft's parser.
+    // ifname is the kernel's "tapN", and the MAC, addresses and rates our
+    // own formatting: nothing from the caller reaches nft's parser.
     std::string tap = "\"" + ifname + "\"";
-    std::string client = pin.no_servers ? "add element bridge userbridge clients { " + tap + " }\n" : "";
-    std::string ips = pin.ips.empty() ? "" : ip_elements(tap, pin.ips);
-    return nft.run("add element bridge userbridge allowed { " + tap + " . " + format_mac(pin.mac) +
-                   " }\nadd element bridge userbridge allowed_lla { " + tap + " . " +
-                   lla_value(pin.mac) + " }\n" + client + ips + "add element bridge userbridge pinned { " +
-                   tap + " }\n");
+    std::string commands;
+    if (guard.mac) {
+        commands += "add element bridge userbridge allowed { " + tap + " . " + format_mac(*guard.mac) +
+                    " }\nadd element bridge userbridge allowed_lla { " + tap + " . " +
+                    lla_value(*guard.mac) + " }\n";
+        if (guard.no_servers) commands += "add element bridge userbridge clients { " + tap + " }\n";
+        if (!guard.ips.empty()) commands += ip_elements(tap, guard.ips);
+        commands += "add element bridge userbridge pinned { " + tap + " }\n";
+    }
+    if (guard.rate_bits) commands += rate_elements(tap, ifindex, guard.rate_bits);
+    if (commands.empty()) return Ok{};
+    return nft.run(commands);
 }
 
 }  // namespace ub::net

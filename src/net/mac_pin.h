@@ -1,4 +1,5 @@
-// MAC pinning (anti-spoofing) with nftables, through libnftables.
+// MAC pinning (anti-spoofing) and rate limits with nftables, through
+// libnftables.
 //
 // One table, made once and then only given elements:
 //
@@ -18,6 +19,9 @@
 //     set ip_guarded { type iface_index; }  # pinned taps with ip=
 //     set ip4_allowed, ip6_allowed, na_allowed  # (tap, a prefix it may use)
 //     chain ip_guard { ... }  # jumped to from prerouting for @ip_guarded
+//     set limited { type iface_index; }     # taps with rate=
+//     map rate_out, rate_in { type iface_index : limit; }  # their limit objects
+//     chain postrouting { oif @limited limit name oif map @rate_in drop }
 //
 // Frames a pinned tap sends with any other source MAC (or ARP sender
 // address, or IPv6 neighbour-discovery link-layer address) are dropped
@@ -32,12 +36,15 @@
 // plain grant does not pay for it (and its five libraries) at exec time.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/result.h"
 #include "net/rtnl.h"
+#include "policy/acl.h"
 #include "policy/ip_prefix.h"
 
 struct nft_ctx;
@@ -67,18 +74,22 @@ private:
     nft_ctx* ctx_;
 };
 
-// What a pinned tap may send.
-struct Pin {
-    Mac mac{};                         // the only source MAC
-    bool no_servers = false;           // no RAs, redirects, DHCP or DHCPv6 server messages
-    std::vector<policy::IpPrefix> ips; // non-empty: the only source addresses
+// What a tap may send, and how fast.
+struct Guard {
+    std::optional<Mac> mac;             // the only source MAC
+    bool no_servers = false;            // with mac: no RAs, redirects, DHCP or DHCPv6 server messages
+    std::vector<policy::IpPrefix> ips;  // with mac, non-empty: the only source addresses
+    std::uint64_t rate_bits = 0;        // bits per second each way; 0: no limit
 };
 
+// What the ACL's terms ask of the tap; none when it needs no filter.
+std::optional<Guard> guard_for(const policy::Terms& terms);
+
 // Makes the table if it is not there (or what an older one lacks),
-// collects elements of taps that no longer exist, and pins `pin` to
-// `ifname`. Call before the tap is attached to its bridge, so that no frame
-// ever leaves it unfiltered.
-Result<void> pin_mac(Nft& nft, const std::string& ifname, const Pin& pin);
+// collects elements of taps that no longer exist, and guards `ifname`
+// (ifindex `ifindex`) as `guard` says. Call before the tap is attached to
+// its bridge, so that no frame ever leaves it unfiltered.
+Result<void> guard_tap(Nft& nft, const std::string& ifname, int ifindex, const Guard& guard);
 
 // The elements of a set as `nft list set` prints them: "3", "\"tap0\"",
 // "3 . 52:54:00:12:34:56". Pure, for the collector and its tests.

@@ -31,7 +31,13 @@ Error at(std::string_view origin, int lineno, const std::string& msg) {
 
 bool is_unicast(std::uint8_t first) { return (first & 1) == 0; }
 
-// user=, group=, max-taps=, max-queues=, mac=, mac-prefix=, servers=, ip=.
+struct RateUnit {
+    const char* name;
+    std::uint64_t bits;
+};
+constexpr RateUnit kRateUnits[] = {{"gbit", 1000ULL * 1000 * 1000}, {"mbit", 1000ULL * 1000}, {"kbit", 1000}};
+
+// user=, group=, max-taps=, max-queues=, mac=, mac-prefix=, servers=, ip=, rate=.
 Result<void> parse_option(std::string_view opt, Line& out, std::string_view origin, int lineno) {
     std::size_t eq = opt.find('=');
     if (eq == std::string_view::npos || eq == 0 || eq + 1 == opt.size())
@@ -95,6 +101,12 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
         out.limits.servers = value == "yes";
         return Ok{};
     }
+    if (key == "rate") {
+        Result<std::uint64_t> bits = parse_rate(value);
+        if (!bits.ok()) return bad(bits.error().message());
+        out.limits.rate_bits = *bits;
+        return Ok{};
+    }
     if (key == "ip") {
         Result<std::vector<IpPrefix>> ips = parse_ip_list(value);
         if (!ips.ok()) return bad(ips.error().message());
@@ -103,7 +115,7 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
     }
     return at(origin, lineno, "unknown option '" + printable(key) +
                                   "' (expected user, group, max-taps, max-queues, mac, "
-                                  "mac-prefix, servers or ip)");
+                                  "mac-prefix, servers, ip or rate)");
 }
 
 Result<Line> parse_line(std::string_view line, std::string_view origin, int lineno) {
@@ -156,6 +168,24 @@ Result<Line> parse_line(std::string_view line, std::string_view origin, int line
 }
 
 }  // namespace
+
+Result<std::uint64_t> parse_rate(std::string_view text) {
+    for (const RateUnit& u : kRateUnits) {
+        std::string_view unit = u.name;
+        if (text.size() <= unit.size() || text.substr(text.size() - unit.size()) != unit) continue;
+        std::string_view digits = text.substr(0, text.size() - unit.size());
+        std::optional<long long> n = parse_decimal(digits, static_cast<long long>(kMaxRateBits / u.bits));
+        if (!n || *n < 1 || digits[0] == '0') break;
+        return static_cast<std::uint64_t>(*n) * u.bits;
+    }
+    return Error::msg("expected a whole number and kbit, mbit or gbit, 1kbit to 1000gbit");
+}
+
+std::string format_rate(std::uint64_t bits) {
+    for (const RateUnit& u : kRateUnits)
+        if (bits % u.bits == 0) return std::to_string(bits / u.bits) + u.name;
+    return std::to_string(bits) + "bit";
+}
 
 Result<std::vector<Line>> parse(std::string_view text, std::string_view origin) {
     std::vector<Line> out;
@@ -288,6 +318,7 @@ std::string limit_words(const Limits& l) {
         s += " mac-prefix=" + format_mac_bytes(l.mac.bytes, l.mac.prefix_len);
     if (!l.servers) s += " servers=no";
     if (!l.ips.empty()) s += " ip=" + format_ip_list(l.ips);
+    if (l.rate_bits) s += " rate=" + format_rate(l.rate_bits);
     return s;
 }
 
@@ -311,6 +342,7 @@ std::string format_limits(const Limits& l) {
     else s += " (MAC not pinned)";
     if (!l.servers) s += " servers=no";
     if (!l.ips.empty()) s += " ip=" + format_ip_list(l.ips);
+    if (l.rate_bits) s += " rate=" + format_rate(l.rate_bits);
     return s;
 }
 

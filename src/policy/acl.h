@@ -15,6 +15,8 @@
 //                       DHCP server on the segment (allow only)
 //   ip=ADDR[/LEN][,...] with a MAC: the only IPv4 and IPv6 source addresses
 //                       the guest may send from (allow only)
+//   rate=N(kbit|mbit|gbit)  what the guest may send, and receive, each way
+//                       (allow only)
 // A QEMU file has nothing after the name, so it means what it always meant.
 // Among matching allows the most specific decides (user before group before
 // anyone, then a named bridge before "all", then reading order), and only
@@ -66,7 +68,17 @@ struct Limits {
     MacPolicy mac;
     bool servers = true;  // false: router advertisements, redirects, DHCP replies dropped
     std::vector<IpPrefix> ips;  // non-empty: the only source addresses (ip=)
+    std::uint64_t rate_bits = 0;  // bits per second each way (rate=); 0: no limit
 };
+
+// The most rate= may say: 1000gbit.
+inline constexpr std::uint64_t kMaxRateBits = 1000ULL * 1000 * 1000 * 1000;
+
+// "100mbit" to 100,000,000: a whole number and kbit, mbit or gbit (powers
+// of 1000, as tc(8) counts), 1 kbit to 1000 gbit.
+Result<std::uint64_t> parse_rate(std::string_view text);
+// Back, in the largest unit that divides it: "1500mbit".
+std::string format_rate(std::uint64_t bits);
 
 // One meaningful line of one file, as written.
 struct Line {
@@ -135,6 +147,8 @@ struct Terms {
     bool has_mac = false;
     MacBytes guest_mac{};
     bool no_servers = false;  // only with has_mac
+    // Whether the tap needs nftables: a pinned MAC or a rate.
+    bool filtered() const { return has_mac || limits.rate_bits != 0; }
 };
 Result<Terms> terms_of(const Decision& d, uid_t uid, std::string_view vm_name,
                        std::string_view bridge, int queues);

@@ -244,6 +244,64 @@ for set in ip_guarded ip4_allowed ip6_allowed na_allowed; do
 done
 wait $holder
 sed -i "s| ip=10.99.3.0/24,2001:db8:3::7\$||" /etc/qemu/bridge.conf
+
+# rate=: each way, a tap is policed to the rule's rate. A flood of 300
+# frames of 1000 bytes (300 kB, sent in a few ms) crosses whole without it;
+# at 400 kbit/s (50 kB/s; nft's bucket holds a second's worth) about a
+# sixth does.
+# flood_out CALLER: how many of the guest's frames reach the wire;
+# flood_in CALLER: how many sent from the wire reach the guest.
+flood_out() {
+    local marker="rate$RANDOM$RANDOM"
+    "$T/bin/ub-testtool" count br3-peer "$marker" 1500 >"$T/count" &
+    local counter=$!
+    sleep 0.3
+    as_alice "$T/bin/ub-testtool" call stream --src=$pinned --flood=300 --send="$marker" -- \
+        "$1" --fd=3 --br=br3 >/dev/null || { echo "FAIL: no tap from $1 to flood"; exit 1; }
+    wait $counter
+    sed -n 's/^count=//p' "$T/count"
+}
+flood_in() {
+    local marker="rate$RANDOM$RANDOM"
+    as_alice "$T/bin/ub-testtool" call stream --count="$marker:1500" -- "$1" --fd=3 --br=br3 >"$T/count" &
+    local caller=$!
+    sleep 0.5
+    "$T/bin/ub-testtool" flood br3-peer "$marker" 300
+    wait $caller || { echo "FAIL: no tap from $1 to be flooded"; exit 1; }
+    sed -n 's/^count=//p' "$T/count"
+}
+n=$(flood_out "$fcap")
+check "without rate=, the guest's flood reaches the wire whole ($n of 300)" test "$n" -ge 290
+n=$(flood_in "$fcap")
+check "...and a flood to the guest reaches it whole ($n of 300)" test "$n" -ge 290
+sed -i "s|^allow br3 user=ubalice mac=$pinned\$|& rate=400kbit|" /etc/qemu/bridge.conf
+for mode in setuid fcap; do
+    n=$(flood_out "$T/bin/$mode-helper")
+    check "$mode, rate=400kbit: of the guest's flood, a burst's worth reaches the wire ($n of 300)" \
+        test "$n" -ge 5 -a "$n" -le 100
+    n=$(flood_in "$T/bin/$mode-helper")
+    check "$mode, rate=400kbit: and of a flood to it, a burst's worth reaches the guest ($n of 300)" \
+        test "$n" -ge 5 -a "$n" -le 100
+done
+check "the rate drops were counted, each way" bash -c "
+    nft list chain bridge userbridge prerouting | grep -qE 'rate_out counter packets [1-9]' &&
+    nft list chain bridge userbridge postrouting | grep -qE 'rate_in counter packets [1-9]'"
+as_alice "$T/bin/ub-testtool" call stream --hold=1200 -- "$setuid" --fd=3 --br=br3 >/dev/null &
+holder=$!
+sleep 0.6
+for map in rate_out rate_in; do
+    elements=$(nft list map bridge userbridge $map | tr -d '\n\t')
+    check "the next grant collects the dead taps' $map elements (left: $elements)" \
+        grep -qE 'elements = \{ "tap[0-9]+" : "rate[0-9]+_(in|out)" \}' <<<"$elements"
+done
+check "...and their limit objects (left: $(nft list limits table bridge userbridge | grep -c 'rate over'))" \
+    test "$(nft list limits table bridge userbridge | grep -c 'rate over')" -eq 2
+wait $holder
+# A rate needs no pinned MAC.
+sed -i "s|^allow br3 user=ubalice mac=$pinned rate=400kbit\$|allow br3 user=ubalice rate=400kbit|" /etc/qemu/bridge.conf
+n=$(flood_out "$fcap")
+check "rate=400kbit without mac=: the flood is policed all the same ($n of 300)" test "$n" -ge 5 -a "$n" -le 100
+sed -i "s|^allow br3 user=ubalice rate=400kbit\$|allow br3 user=ubalice mac=$pinned|" /etc/qemu/bridge.conf
 # servers=no without a pinned MAC has no filter to go in: the ACL is
 # refused whole, before anything is made.
 sed -i "s/^allow br1\$/& servers=no/" /etc/qemu/bridge.conf
@@ -385,7 +443,13 @@ sed -i "s/ servers=no\$/ ip=10.99.3.7/" /etc/qemu/bridge.conf
 reload_daemon
 check "daemon, ip=: from the listed address crosses" crosses "$client" 3000 --src=$pinned --ip4=10.99.3.7
 check "daemon, ip=: from another does not" fails crosses "$client" 3000 --src=$pinned --ip4=10.99.3.8
-sed -i "s/ ip=10.99.3.7\$//" /etc/qemu/bridge.conf
+sed -i "s/ ip=10.99.3.7\$/ rate=400kbit/" /etc/qemu/bridge.conf
+reload_daemon
+n=$(flood_out "$client")
+check "daemon, rate=400kbit: the guest's flood is policed ($n of 300)" test "$n" -ge 5 -a "$n" -le 100
+n=$(flood_in "$client")
+check "daemon, rate=400kbit: and a flood to it ($n of 300)" test "$n" -ge 5 -a "$n" -le 100
+sed -i "s/ rate=400kbit\$//" /etc/qemu/bridge.conf
 reload_daemon
 check "daemon grants go to journald as fields" grep -q '^USERBRIDGE_EVENT=grant$' "$JOURNAL"
 for field in USERBRIDGE_USER=ubalice USERBRIDGE_UID=$ALICE USERBRIDGE_BRIDGE=br3 \
@@ -418,11 +482,18 @@ without_nft() {
     check "...and still grants where the rule pins nothing" \
         grep -q '^tap=' <(as_alice "$T/bin/ub-testtool" call stream -- "$caller" --fd=3 --br=br1)
 }
-without_nft "the helper" "$setuid" "MAC pinning needs libnftables (package libnftables1)"
+without_nft "the helper" "$setuid" "MAC pinning and rate limits need libnftables (package libnftables1)"
 start_daemon
 check "the daemon starts without libnftables and says what will fail" \
-    grep -q 'rules with mac= or mac-prefix= will fail' "$SYSLOG"
+    grep -q 'rules with mac=, mac-prefix= or rate= will fail' "$SYSLOG"
 without_nft "the daemon" "$client" "the ACL pins a MAC, but userbridged runs without libnftables"
+acl 'allow br0 rate=400kbit\nallow br1\n'
+reload_daemon
+refused "the daemon without libnftables refuses a rule with a rate" \
+    "the ACL sets a rate, but userbridged runs without libnftables" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$client" --fd=3 --br=br0
+refused "...and so does the helper" "MAC pinning and rate limits need libnftables" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$setuid" --fd=3 --br=br0
 stop_daemon
 umount "$lib"
 

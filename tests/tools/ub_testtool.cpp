@@ -16,11 +16,16 @@
 //       with --nd, SRC is the message's source). --nd-target=ADDR: an NS's
 //       or NA's target. --arp=SENDER: an ARP request from SENDER, MARKER after it.
 //       --vlan=ID puts an 802.1Q tag before whatever the frame carries.
+//       --flood=N: instead, N frames of 1000 bytes carrying MARKER, back to
+//       back. --count=MARKER:MS reads the tap for MS ms and prints
+//       "count=N", the frames carrying MARKER.
 //       Exit status: the helper's (128+signal if killed), or 3 when the
 //       helper exited 0 and no fd arrived.
 //   listen IFNAME MARKER MS   exit 0 once a frame (any type) carrying MARKER is
 //                             seen; ip6:ADDR looks for that address's 16 bytes
 //   send IFNAME MARKER        send a broadcast frame carrying MARKER
+//   count IFNAME MARKER MS    print "count=N", the frames carrying MARKER seen in MS ms
+//   flood IFNAME MARKER N     send N broadcast frames of 1000 bytes carrying MARKER
 //   fds [ARGS...]             print "fds: N N ..." (our open fds) and "args: ARGS"
 //   daemon MODE SOCKET [BRIDGE]
 //       talk to userbridged, well or badly. MODE: grant (print "tap=NAME" or
@@ -227,6 +232,27 @@ bool wait_frame(int fd, const std::string& marker, int ms) {
     return false;
 }
 
+// Frames carrying `marker` read from `fd` in `ms` milliseconds.
+int count_frames(int fd, const std::string& marker, int ms) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    uint8_t buf[65536];
+    int seen = 0;
+    while (std::chrono::steady_clock::now() < end) {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0) continue;
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n > 0 && contains(buf, static_cast<std::size_t>(n), marker)) ++seen;
+    }
+    return seen;
+}
+
+// A frame of 1000 bytes (after any virtio_net_hdr) carrying `marker`.
+std::vector<uint8_t> big_frame(const std::string& marker, std::size_t vnet_hdr_len) {
+    std::vector<uint8_t> f = frame(marker, vnet_hdr_len);
+    f.resize(vnet_hdr_len + 1000, 0);
+    return f;
+}
+
 int make_kind(const std::string& kind, int& keep) {
     int sv[2];
     keep = -1;
@@ -261,6 +287,9 @@ int cmd_call(std::vector<std::string> a) {
     bool close_early = false;
     int hold = 0;
     bool ip4 = false;
+    int flood = 0;
+    std::string count_marker;
+    int count_ms = 0;
     int queues = 1;
     std::size_t i = 1;
     for (; i < a.size() && a[i] != "--"; ++i) {
@@ -300,6 +329,14 @@ int cmd_call(std::vector<std::string> a) {
         } else if (a[i].rfind("--arp=", 0) == 0) {
             if (inet_pton(AF_INET, a[i].c_str() + 6, g_arp_sender) != 1) die("bad --arp");
             g_has_arp = true;
+        } else if (a[i].rfind("--flood=", 0) == 0) {
+            flood = std::stoi(a[i].substr(8));
+        } else if (a[i].rfind("--count=", 0) == 0) {
+            std::string v = a[i].substr(8);
+            std::size_t colon = v.rfind(':');
+            if (colon == std::string::npos) die("bad --count");
+            count_marker = v.substr(0, colon);
+            count_ms = std::stoi(v.substr(colon + 1));
         } else if (a[i].rfind("--vlan=", 0) == 0) {
             g_vlan = std::stoi(a[i].substr(7));
         }
@@ -355,7 +392,11 @@ int cmd_call(std::vector<std::string> a) {
         if (ioctl(tap, TUNGETVNETHDRSZ, &len) != 0) die("TUNGETVNETHDRSZ");
         hdr = static_cast<std::size_t>(len);
     }
-    if (!send.empty()) {
+    if (!send.empty() && flood > 0) {
+        auto f = big_frame(send, hdr);
+        for (int k = 0; k < flood; ++k)
+            if (write(tap, f.data(), f.size()) < 0) die("write to tap");
+    } else if (!send.empty()) {
         // Repeat for a while: the bridge port may still be learning.
         // With queues, each queue sends SEND-qN, so a test can tell them apart.
         for (int k = 0; k < 20; ++k) {
@@ -370,6 +411,10 @@ int cmd_call(std::vector<std::string> a) {
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
+    }
+    if (!count_marker.empty()) {
+        std::printf("count=%d\n", count_frames(tap, count_marker, count_ms));
+        std::fflush(stdout);
     }
     if (!expect.empty() && !wait_frame(tap, expect, 5000)) {
         std::printf("expected frame not seen\n");
@@ -411,6 +456,30 @@ int cmd_send(const std::vector<std::string>& a) {
         if (send(s, f.data(), f.size(), 0) < 0) die("send");
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+    return 0;
+}
+
+// A packet socket with room for a flood: the default buffer would drop
+// frames the bridge did deliver.
+int roomy_packet_socket(const std::string& ifname) {
+    int s = packet_socket(ifname, ETH_P_ALL);
+    int size = 16 << 20;
+    if (setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0) die("SO_RCVBUFFORCE");
+    if (setsockopt(s, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0) die("SO_SNDBUFFORCE");
+    return s;
+}
+
+int cmd_count(const std::vector<std::string>& a) {
+    int s = roomy_packet_socket(a.at(0));
+    std::printf("count=%d\n", count_frames(s, a.at(1), std::stoi(a.at(2))));
+    return 0;
+}
+
+int cmd_flood(const std::vector<std::string>& a) {
+    int s = roomy_packet_socket(a.at(0));
+    auto f = big_frame(a.at(1), 0);
+    for (int k = 0; k < std::stoi(a.at(2)); ++k)
+        if (send(s, f.data(), f.size(), 0) < 0) die("send");
     return 0;
 }
 
@@ -659,6 +728,8 @@ int main(int argc, char** argv) {
     if (cmd == "call") return cmd_call(a);
     if (cmd == "listen") return cmd_listen(a);
     if (cmd == "send") return cmd_send(a);
+    if (cmd == "count") return cmd_count(a);
+    if (cmd == "flood") return cmd_flood(a);
     if (cmd == "fds") return cmd_fds(a);
     if (cmd == "daemon") return cmd_daemon(a);
     if (cmd == "syslog-sink") return cmd_syslog_sink(a);

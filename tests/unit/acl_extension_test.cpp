@@ -76,7 +76,7 @@ TEST(Extension, QemuLinesKeepTheirDefaults) {
 TEST(Extension, Refusals) {
     EXPECT_EQ(parse_error("allow br0 color=red"),
               "f:1: unknown option 'color' (expected user, group, max-taps, max-queues, mac, "
-              "mac-prefix, servers or ip)");
+              "mac-prefix, servers, ip or rate)");
     EXPECT_EQ(parse_error("allow br0 user="), "f:1: 'user=': expected key=value");
     EXPECT_EQ(parse_error("allow br0 =x"), "f:1: '=x': expected key=value");
     EXPECT_EQ(parse_error("allow br0 user=a group=b"), "f:1: a rule names one user or one group, not more");
@@ -182,6 +182,33 @@ TEST(Extension, IpRefusals) {
     for (int i = 0; i <= 32; ++i) many += (i ? "," : "") + std::string("10.0.0.") + std::to_string(i + 1);
     EXPECT_EQ(ip_error(many), "f:1: ip=" + many.substr(0, 64) + "...: more than 32 addresses");
     EXPECT_EQ(parse_error("allow br0 mac-prefix=52 ip=10.0.3.7 ip=10.0.3.8"), "f:1: ip= given twice");
+}
+
+TEST(Extension, Rates) {
+    auto rules = rules_of("allow br0 rate=100mbit\nallow br1 rate=1500mbit mac-prefix=52\nallow br2\n");
+    auto terms = terms_of(decide(rules, "br0", &kAlice), 4711, "web", "br0", 1);
+    ASSERT_TRUE(terms.ok());
+    EXPECT_EQ(terms->limits.rate_bits, 100000000u);
+    EXPECT_FALSE(terms->has_mac);
+    EXPECT_TRUE(terms->filtered());  // a rate needs nftables, without a MAC too
+    terms = terms_of(decide(rules, "br2", &kAlice), 4711, "web", "br2", 1);
+    ASSERT_TRUE(terms.ok());
+    EXPECT_FALSE(terms->filtered());
+    EXPECT_EQ(format_rule(rules[0]), "allow br0 rate=100mbit");
+    EXPECT_EQ(format_rule(rules[1]), "allow br1 mac-prefix=52 rate=1500mbit");
+    EXPECT_EQ(format_limits(rules[0].limits), "max-taps=unlimited max-queues=8 (MAC not pinned) rate=100mbit");
+    EXPECT_EQ(*parse_rate("1kbit"), 1000u);
+    EXPECT_EQ(*parse_rate("1000gbit"), kMaxRateBits);
+    EXPECT_EQ(format_rate(1000), "1kbit");
+    EXPECT_EQ(format_rate(2000000000), "2gbit");
+    EXPECT_EQ(format_rate(1500), "1500bit");
+    const std::string want = "expected a whole number and kbit, mbit or gbit, 1kbit to 1000gbit";
+    for (const char* bad : {"100", "mbit", "0mbit", "01mbit", "-1mbit", "+1mbit", "1.5mbit",
+                            "1Mbit", "1mbps", "1001gbit", "1000001mbit", "99999999999999999999kbit"})
+        EXPECT_EQ(parse_error((std::string("allow br0 rate=") + bad).c_str()),
+                  "f:1: rate=" + std::string(bad) + ": " + want)
+            << bad;
+    EXPECT_EQ(parse_error("deny br0 rate=1mbit"), "f:1: rate= is for allow rules only");
 }
 
 TEST(Extension, IpPrefixes) {
