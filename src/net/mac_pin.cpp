@@ -251,10 +251,11 @@ void collect_stale_limits(Nft& nft, const char* map) {
         std::string object = e.substr(colon + 3);
         if (object.size() > 2 && object.front() == '"' && object.back() == '"')
             object = object.substr(1, object.size() - 2);
-        // Only our own names go back to nft: rate<digits>_(in|out).
-        if (object.rfind("rate", 0) != 0 ||
-            object.find_first_not_of("0123456789", 4) != object.find('_'))
-            continue;
+        // Only names of our own form go back to nft: rate<digits>_in or _out.
+        std::size_t digits_end = object.find_first_not_of("0123456789", 4);
+        bool ours = object.rfind("rate", 0) == 0 && digits_end != std::string::npos && digits_end > 4 &&
+                    (object.substr(digits_end) == "_in" || object.substr(digits_end) == "_out");
+        if (!ours) continue;
         (void)nft.run(std::string("delete element bridge userbridge ") + map + " { " +
                       e.substr(0, colon) + " }\ndelete limit bridge userbridge " + object + "\n");
     }

@@ -178,7 +178,7 @@ Result<std::uint64_t> parse_rate(std::string_view text) {
         if (!n || *n < 1 || digits[0] == '0') break;
         return static_cast<std::uint64_t>(*n) * u.bits;
     }
-    return Error::msg("expected a whole number and kbit, mbit or gbit, 1kbit to 1000gbit");
+    return Error::msg("expected a whole number and kbit, mbit or gbit, 1kbit to 100gbit");
 }
 
 std::string format_rate(std::uint64_t bits) {

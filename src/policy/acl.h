@@ -71,11 +71,12 @@ struct Limits {
     std::uint64_t rate_bits = 0;  // bits per second each way (rate=); 0: no limit
 };
 
-// The most rate= may say: 1000gbit.
-inline constexpr std::uint64_t kMaxRateBits = 1000ULL * 1000 * 1000 * 1000;
+// The most rate= may say: 100gbit. (The kernel refuses a byte limit whose
+// rate times 10^9 overflows 64 bits: about 147 Gbit/s.)
+inline constexpr std::uint64_t kMaxRateBits = 100ULL * 1000 * 1000 * 1000;
 
 // "100mbit" to 100,000,000: a whole number and kbit, mbit or gbit (powers
-// of 1000, as tc(8) counts), 1 kbit to 1000 gbit.
+// of 1000, as tc(8) counts), 1 kbit to 100 gbit.
 Result<std::uint64_t> parse_rate(std::string_view text);
 // Back, in the largest unit that divides it: "1500mbit".
 std::string format_rate(std::uint64_t bits);
