@@ -12,8 +12,9 @@
 
 namespace {
 
-bool emit(FILE* out, const char* name, const std::vector<int>& extra) {
-    auto prog = ub::privilege::export_seccomp(extra, ub::privilege::Profile::Helper);
+bool emit(FILE* out, const char* name, const std::vector<int>& extra,
+          ub::privilege::Profile profile = ub::privilege::Profile::Helper) {
+    auto prog = ub::privilege::export_seccomp(extra, profile);
     if (!prog.ok()) {
         std::fprintf(stderr, "seccomp-gen: %s\n", prog.error().message().c_str());
         return false;
@@ -36,7 +37,8 @@ int main(int argc, char** argv) {
                       "#pragma once\n#include <linux/filter.h>\n\nnamespace ub::privilege::generated {\n\n");
     bool ok = emit(out, "kHelperFilter", {}) &&
               // The fault-injection build's actions need a few more syscalls.
-              emit(out, "kHelperFaultFilter", ub::fault::fault_syscalls());
+              emit(out, "kHelperFaultFilter", ub::fault::fault_syscalls()) &&
+              emit(out, "kReleaserFilter", {}, ub::privilege::Profile::Releaser);
     std::fprintf(out, "}  // namespace ub::privilege::generated\n");
     std::fclose(out);
     if (!ok) return 1;

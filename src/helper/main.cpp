@@ -28,6 +28,7 @@
 #include "policy/accounts.h"
 #include "policy/loader.h"
 #include "privilege/process.h"
+#include "privilege/release.h"
 #include "privilege/seccomp.h"
 #include "protocol/tap_label.h"
 #include "seccomp_filters.h"  // generated at build time by tools/seccomp_gen.cpp
@@ -152,6 +153,10 @@ int run(const helper::Args& args) {
         nft.emplace(std::move(*opened));
         spec.guard = net::guard_for(*terms);
         spec.nft = &*nft;
+        // Its socket's last close would make our exit, which QEMU waits
+        // for, wait out an RCU grace period: a child takes it (release.h).
+        privilege::defer_netfilter_release(privilege::generated::kReleaserFilter,
+                                           std::size(privilege::generated::kReleaserFilter));
     }
     spec.alias = protocol::format_label(label);
 

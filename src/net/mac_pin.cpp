@@ -127,6 +127,16 @@ std::string deletable_element(std::string_view set, std::string_view element) {
     return out;
 }
 
+std::optional<std::string_view> table_section(std::string_view table, std::string_view kind,
+                                              std::string_view name) {
+    std::string head = "\t" + std::string(kind) + " " + std::string(name) + " {\n";
+    std::size_t start = table.find(head);
+    if (start == std::string_view::npos) return std::nullopt;
+    std::size_t end = table.find("\n\t}", start + head.size() - 1);
+    if (end == std::string_view::npos) return std::nullopt;
+    return table.substr(start, end + 3 - start);
+}
+
 bool has_stale_element(std::string_view listing) {
     for (const std::string& e : set_elements(listing))
         if (is_stale_element(e)) return true;
@@ -239,12 +249,14 @@ std::string rate_elements(const std::string& tap, int ifindex, std::uint64_t bit
     return out + "add element bridge userbridge limited { " + tap + " }\n";
 }
 
+// The deletions that collect dead taps' elements, each a unit to run alone
+// should the batch of them fail.
+using Deletions = std::vector<std::string>;
+
 // Deletes the map elements of dead taps from rate_out or rate_in, each
-// with the limit object it names, in one transaction.
-void collect_stale_limits(Nft& nft, const char* map) {
-    Result<std::string> text = nft.list(std::string("list map bridge userbridge ") + map);
-    if (!text.ok()) return;
-    for (const std::string& e : set_elements(*text)) {
+// with the limit object it names.
+void collect_stale_limits(Deletions& out, const char* map, std::string_view text) {
+    for (const std::string& e : set_elements(text)) {
         if (!is_stale_element(e)) continue;
         std::size_t colon = e.find(" : ");
         if (colon == std::string::npos) continue;
@@ -256,8 +268,8 @@ void collect_stale_limits(Nft& nft, const char* map) {
         bool ours = object.rfind("rate", 0) == 0 && digits_end != std::string::npos && digits_end > 4 &&
                     (object.substr(digits_end) == "_in" || object.substr(digits_end) == "_out");
         if (!ours) continue;
-        (void)nft.run(std::string("delete element bridge userbridge ") + map + " { " +
-                      e.substr(0, colon) + " }\ndelete limit bridge userbridge " + object + "\n");
+        out.push_back(std::string("delete element bridge userbridge ") + map + " { " + e.substr(0, colon) +
+                      " }\ndelete limit bridge userbridge " + object + "\n");
     }
 }
 
@@ -299,13 +311,23 @@ Result<void> make_once(Nft& nft, const char* list, const char* commands) {
 }
 
 // Deletes the elements of dead taps from `set`, whose listing is `text`.
-// Another helper may collect the same ones at the same time, so failures
-// here are not errors.
-void collect_stale(Nft& nft, const char* set, const std::string& text) {
+void collect_stale(Deletions& out, const char* set, std::string_view text) {
     for (const std::string& e : set_elements(text))
         if (is_stale_element(e))
-            (void)nft.run(std::string("delete element bridge userbridge ") + set + " { " +
-                          deletable_element(set, e) + " }");
+            out.push_back(std::string("delete element bridge userbridge ") + set + " { " +
+                          deletable_element(set, e) + " }\n");
+}
+
+// Runs the deletions as one transaction (each nft command costs a round
+// trip and a fetch of the ruleset). Another helper may be collecting the
+// same elements, which fails the batch whole: then each alone, so that one
+// that cannot go does not keep the rest. Failures are never errors.
+void run_deletions(Nft& nft, const Deletions& deletions) {
+    if (deletions.empty()) return;
+    std::string batch;
+    for (const std::string& d : deletions) batch += d;
+    if (nft.run(batch).ok() || deletions.size() == 1) return;
+    for (const std::string& d : deletions) (void)nft.run(d);
 }
 
 }  // namespace
@@ -323,51 +345,46 @@ std::optional<Guard> guard_for(const policy::Terms& terms) {
 }
 
 Result<void> guard_tap(Nft& nft, const std::string& ifname, int ifindex, const Guard& guard) {
-    // The listings the collector needs also say whether the table exists:
-    // it is made only by the first guarded tap (on this host, in this
-    // namespace).
+    // One listing of the table says what exists and what the collector
+    // needs (each nft command is a round trip and a fetch of the ruleset):
+    // the table is made only by the first guarded tap (on this host, in
+    // this namespace), and what an older release's table lacks, once.
     constexpr const char* kListPinned = "list set bridge userbridge pinned";
-    constexpr const char* kListLla = "list set bridge userbridge allowed_lla";
-    constexpr const char* kListClients = "list set bridge userbridge clients";
-    constexpr const char* kListGuarded = "list set bridge userbridge ip_guarded";
-    constexpr const char* kListLimited = "list set bridge userbridge limited";
-    Result<std::string> pinned = nft.list(kListPinned);
-    if (!pinned.ok()) {
+    Result<std::string> table = nft.list("list table bridge userbridge");
+    if (!table.ok()) {
         UB_TRYV(make_once(nft, kListPinned,
                           (std::string(kTable) + kNdRules + kServerRules + kIpRules + kRateRules).c_str()));
     } else {
-        collect_stale(nft, "pinned", *pinned);
-        if (Result<std::string> allowed = nft.list("list set bridge userbridge allowed"); allowed.ok())
-            collect_stale(nft, "allowed", *allowed);
-        if (Result<std::string> lla = nft.list(kListLla); lla.ok())
-            collect_stale(nft, "allowed_lla", *lla);
-        else
-            UB_TRYV(make_once(nft, kListLla, kNdRules));
+        auto find = [&](const char* kind, const char* name) { return table_section(*table, kind, name); };
+        std::optional<std::string_view> pinned = find("set", "pinned");
+        if (!pinned) return Error::msg("nftables: table bridge userbridge has no set pinned");
+        Deletions stale;
+        collect_stale(stale, "pinned", *pinned);
+        if (auto allowed = find("set", "allowed")) collect_stale(stale, "allowed", *allowed);
+        if (auto lla = find("set", "allowed_lla")) collect_stale(stale, "allowed_lla", *lla);
+        else UB_TRYV(make_once(nft, "list set bridge userbridge allowed_lla", kNdRules));
         // A table made before servers=no existed gets its rules now, once.
-        if (Result<std::string> clients = nft.list(kListClients); clients.ok())
-            collect_stale(nft, "clients", *clients);
-        else
-            UB_TRYV(make_once(nft, kListClients, kServerRules));
+        if (auto clients = find("set", "clients")) collect_stale(stale, "clients", *clients);
+        else UB_TRYV(make_once(nft, "list set bridge userbridge clients", kServerRules));
         // And one made before ip= its chain. A tap's address elements go in
         // one transaction with its ip_guarded one, and are collected before
         // it: a stale ip_guarded element is the sign there is more to do.
-        if (Result<std::string> guarded = nft.list(kListGuarded); !guarded.ok()) {
-            UB_TRYV(make_once(nft, kListGuarded, kIpRules));
+        if (auto guarded = find("set", "ip_guarded"); !guarded) {
+            UB_TRYV(make_once(nft, "list set bridge userbridge ip_guarded", kIpRules));
         } else if (has_stale_element(*guarded)) {
             for (const char* set : {"ip4_allowed", "ip6_allowed", "na_allowed"})
-                if (Result<std::string> text = nft.list(std::string("list set bridge userbridge ") + set);
-                    text.ok())
-                    collect_stale(nft, set, *text);
-            collect_stale(nft, "ip_guarded", *guarded);
+                if (auto text = find("set", set)) collect_stale(stale, set, *text);
+            collect_stale(stale, "ip_guarded", *guarded);
         }
         // And one made before rate= its maps; the same for their elements.
-        if (Result<std::string> limited = nft.list(kListLimited); !limited.ok()) {
-            UB_TRYV(make_once(nft, kListLimited, kRateRules));
+        if (auto limited = find("set", "limited"); !limited) {
+            UB_TRYV(make_once(nft, "list set bridge userbridge limited", kRateRules));
         } else if (has_stale_element(*limited)) {
-            collect_stale_limits(nft, "rate_out");
-            collect_stale_limits(nft, "rate_in");
-            collect_stale(nft, "limited", *limited);
+            for (const char* map : {"rate_out", "rate_in"})
+                if (auto text = find("map", map)) collect_stale_limits(stale, map, *text);
+            collect_stale(stale, "limited", *limited);
         }
+        run_deletions(nft, stale);
     }
     // ifname is the kernel's "tapN", and the MAC, addresses and rates our
     // own formatting: nothing from the caller reaches nft's parser.

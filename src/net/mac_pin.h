@@ -103,6 +103,11 @@ bool is_stale_element(std::string_view element);
 // the bare value, and then finds no element of that form to delete.
 std::string deletable_element(std::string_view set, std::string_view element);
 
+// Set or map `name` (kind "set" or "map") of a `list table` listing, from
+// its opening line to its closing brace; none when the table has no such.
+std::optional<std::string_view> table_section(std::string_view table, std::string_view kind,
+                                              std::string_view name);
+
 // Whether a listing has any.
 bool has_stale_element(std::string_view listing);
 

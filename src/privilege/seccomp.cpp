@@ -84,9 +84,23 @@ constexpr int kDaemonAllowed[] = {
     SCMP_SYS(shutdown),
 };
 
+// All the releaser child does (release.h).
+constexpr int kReleaserAllowed[] = {SCMP_SYS(read), SCMP_SYS(close), SCMP_SYS(exit), SCMP_SYS(exit_group),
+                                    SCMP_SYS(restart_syscall)};
+
 Result<Ctx> build(const std::vector<int>& extra, Profile profile) {
     Ctx ctx(seccomp_init(SCMP_ACT_KILL_PROCESS));
     if (!ctx) return Error::msg("seccomp: cannot initialise filter");
+    if (profile == Profile::Releaser) {
+        for (int sc : kReleaserAllowed)
+            UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
+#ifdef UB_ASAN
+        for (int sc : kSanitizerRuntime)
+            UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
+#endif
+        for (int sc : extra) UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
+        return ctx;
+    }
     // A binary tree of syscall numbers instead of a list: installing a
     // filter runs it once for every syscall number to fill the kernel's
     // allow cache, so its length is paid about 450 times at every exec.

@@ -24,6 +24,9 @@ enum class Profile {
     // the ACL, /dev/net/tun and the user database, netlink sockets). Still
     // no exec, fork, ptrace, mount, id or capability changes.
     Daemon,
+    // The child that holds the helper's nf_tables socket until the helper
+    // exits (release.h): read, close and exit, nothing else.
+    Releaser,
 };
 
 // `extra`: syscall numbers to allow beyond the list; only the test build's

@@ -44,6 +44,38 @@ check "after all that, the quota is whole: 3 taps at once" bash -c '
         setpriv --reuid='$ALICE' --regid='$ALICE' --clear-groups -- "'$T'/bin/ub-testtool" call stream --hold=1500 -- "'$F'" --fd=3 --br=br2 >"'$T'/h.$i" &
     done; wait; test "$(cat "'$T'"/h.* | grep -c tap=tap)" = 3'
 
+# A guarded grant's nf_tables socket is closed last by a child: that close
+# waits out an RCU grace period, which QEMU would otherwise wait for in the
+# helper's exit. The child is confined, holds that socket and its end of a
+# socket pair alone, and goes when the helper does.
+as_alice env UB_FAULT=pause@after-send "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br2 \
+    >/dev/null 2>&1 &
+caller=$!
+sleep 0.5
+helper=$(pgrep -o -x faulty-helper || true)
+child=$(pgrep -P "${helper:-0}" -x faulty-helper || true)
+check "a guarded grant's helper has a releaser child" test -n "$child"
+status=$(cat "/proc/${child:-0}/status" 2>/dev/null || true)
+for field in CapEff CapPrm CapInh CapAmb; do
+    check "...with no $field" grep -qE "^$field:[[:space:]]+0+\$" <<<"$status"
+done
+check "...no-new-privs and a seccomp filter" \
+    bash -c "grep -qE '^NoNewPrivs:[[:space:]]+1\$' <<<'$status' && grep -qE '^Seccomp:[[:space:]]+2\$' <<<'$status'"
+fds=$(ls "/proc/${child:-0}/fd" 2>/dev/null | wc -l || true)
+check "...two fds only ($fds)" test "$fds" -eq 2
+nl_inodes=$(awk '$2 == 12 {print $NF}' /proc/net/netlink)  # protocol 12: NETLINK_NETFILTER
+check "...one of them an nf_tables netlink socket" bash -c "
+    for f in /proc/${child:-0}/fd/*; do
+        ino=\$(readlink \"\$f\" | sed -n 's/^socket:\[\([0-9]*\)\]\$/\1/p')
+        [ -n \"\$ino\" ] && grep -qx \"\$ino\" <<<'$nl_inodes' && exit 0
+    done; exit 1"
+wait $caller || true
+sleep 0.3
+# Gone, or a zombie until whatever inherited it reaps it.
+check "...and it ends with the helper ($(grep '^State' /proc/${child:-0}/status 2>/dev/null || echo gone))" \
+    bash -c "! grep -qE '^State:[[:space:]]+[RSD]' /proc/${child:-0}/status 2>/dev/null"
+check "...leaving no tap" no_taps
+
 # Killed right after sending: the caller holds the fd but the helper failed;
 # userbridge run must report it and drop the tap. (userbridge run gives the
 # helper an empty environment, so a wrapper sets UB_FAULT.)

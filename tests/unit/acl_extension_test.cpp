@@ -415,6 +415,24 @@ TEST(MacPin, SetElementsAndStaleOnes) {
     EXPECT_TRUE(ub::net::is_stale_element("12"));
     EXPECT_TRUE(ub::net::set_elements("set pinned {\n type iface_index\n}\n").empty());
 
+    // Sections of a whole table's listing, as nft 1.0.6 prints it.
+    const char* table =
+        "table bridge userbridge {\n\tlimit rate7_out {\n\t\trate over 125 bytes/second\n\t}\n\n"
+        "\tset pinned {\n\t\ttype iface_index\n\t\telements = { 3, \"tap0\" }\n\t}\n\n"
+        "\tset pinned_more {\n\t\ttype iface_index\n\t}\n\n"
+        "\tmap rate_out {\n\t\ttype iface_index : limit\n\t\telements = { 7 : \"rate7_out\" }\n\t}\n\n"
+        "\tchain prerouting {\n\t\ttype filter hook prerouting priority dstnat; policy accept;\n\t}\n}\n";
+    auto pinned_set = ub::net::table_section(table, "set", "pinned");
+    ASSERT_TRUE(pinned_set.has_value());
+    EXPECT_EQ(ub::net::set_elements(*pinned_set), (std::vector<std::string>{"3", "\"tap0\""}));
+    EXPECT_TRUE(ub::net::has_stale_element(*pinned_set));
+    auto map = ub::net::table_section(table, "map", "rate_out");
+    ASSERT_TRUE(map.has_value());
+    EXPECT_EQ(ub::net::set_elements(*map), (std::vector<std::string>{"7 : \"rate7_out\""}));
+    EXPECT_FALSE(ub::net::table_section(table, "set", "rate_out").has_value());
+    EXPECT_FALSE(ub::net::table_section(table, "set", "clients").has_value());
+    EXPECT_TRUE(ub::net::set_elements(*ub::net::table_section(table, "set", "pinned_more")).empty());
+
     // One-address intervals get back the length or range nft leaves out.
     using ub::net::deletable_element;
     EXPECT_EQ(deletable_element("ip4_allowed", "3 . 10.0.3.7"), "3 . 10.0.3.7/32");

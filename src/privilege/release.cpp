@@ -1,0 +1,89 @@
+#include "privilege/release.h"
+
+#include <cap-ng.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "privilege/seccomp.h"
+
+namespace ub::privilege {
+
+namespace {
+
+bool is_netfilter_socket(int fd) {
+    int domain = 0, protocol = 0;
+    socklen_t len = sizeof domain;
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_NETLINK) return false;
+    len = sizeof protocol;
+    return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 && protocol == NETLINK_NETFILTER;
+}
+
+// The child's whole life. Never returns.
+[[noreturn]] void hold_until_parent_exits(int ready, int life, const std::vector<int>& keep,
+                                          const sock_filter* filter, std::size_t len) {
+    // Everything but `ready`, `life` and the netfilter sockets, in order.
+    std::vector<int> kept = keep;
+    kept.push_back(ready);
+    kept.push_back(life);
+    std::sort(kept.begin(), kept.end());
+    int next = 0;
+    for (int fd : kept) {
+        if (fd > next) close_range(static_cast<unsigned>(next), static_cast<unsigned>(fd - 1), 0);
+        next = fd + 1;
+    }
+    close_range(static_cast<unsigned>(next), ~0U, 0);
+    // The socket keeps its opener's privilege whatever ours are (netlink
+    // checks the credentials it was opened with): the filter, which has no
+    // write, send or ioctl, is what keeps it unused.
+    capng_clear(CAPNG_SELECT_BOTH);
+    bool confined = capng_apply(CAPNG_SELECT_CAPS) == 0 &&
+                    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0 &&
+                    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && install_bpf(filter, len).ok();
+    if (!confined) _exit(1);  // the helper then keeps the wait
+    close(ready);             // the helper's read sees end of file
+    char byte;
+    while (read(life, &byte, 1) > 0) {
+    }
+    _exit(0);
+}
+
+}  // namespace
+
+void defer_netfilter_release(const sock_filter* filter, std::size_t len) {
+    // The helper has a handful of fds; libnftables' socket is among them.
+    std::vector<int> keep;
+    for (int fd = 0; fd < 64; ++fd)
+        if (is_netfilter_socket(fd)) keep.push_back(fd);
+    if (keep.empty()) return;
+    int ready[2], life[2];
+    if (pipe2(ready, O_CLOEXEC) != 0) return;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, life) != 0) {
+        close(ready[0]);
+        close(ready[1]);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) hold_until_parent_exits(ready[1], life[1], keep, filter, len);
+    close(ready[1]);
+    close(life[1]);
+    if (pid < 0) close(life[0]);
+    // Until it is confined the child still holds the tun fds, which must not
+    // become references to a tap: wait for it to close `ready` (or die).
+    pollfd p{ready[0], POLLIN, 0};
+    char byte;
+    if (pid > 0 && poll(&p, 1, 1000) == 1 && read(ready[0], &byte, 1) > 0) {
+        // Nothing is ever written: only end of file is expected.
+    }
+    close(ready[0]);
+    // life[0] stays open until we exit: then the child ends, and with it
+    // the socket.
+}
+
+}  // namespace ub::privilege
