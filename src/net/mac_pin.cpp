@@ -198,7 +198,9 @@ constexpr const char* kServerRules =
 // unspecified :: (duplicate-address detection) or link-local (neighbour
 // discovery needs one, and it reaches no further than the segment); a
 // neighbour advertisement's target, the address it claims (the IPv6 form
-// of a spoofed ARP reply), must be listed or link-local. ip6_allowed and
+// of a spoofed ARP reply), must be listed or link-local, and so must a
+// duplicate-address check's (an NS from ::), which would otherwise make
+// the host configuring that address give it up. ip6_allowed and
 // na_allowed hold the same IPv6 prefixes; nft cannot compare the target, a
 // raw field, with a set of addresses. Frames with a VLAN tag are dropped:
 // what they carry is not looked at, so they would pass unchecked.
@@ -216,6 +218,8 @@ constexpr const char* kIpRules =
     "add rule bridge userbridge ip_guard"
     " ip6 saddr != { ::, fe80::/10 } iif . ip6 saddr != @ip6_allowed counter drop\n"
     "add rule bridge userbridge ip_guard icmpv6 type nd-neighbor-advert"
+    " @th,64,10 != 0x3fa iif . @th,64,128 != @na_allowed counter drop\n"
+    "add rule bridge userbridge ip_guard icmpv6 type nd-neighbor-solicit ip6 saddr ::"
     " @th,64,10 != 0x3fa iif . @th,64,128 != @na_allowed counter drop\n"
     "add rule bridge userbridge prerouting iif @ip_guarded jump ip_guard\n";
 

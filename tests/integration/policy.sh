@@ -225,7 +225,11 @@ check "ip=: and an ARP probe (sender 0.0.0.0)" msg_crosses "$fcap" --arp=0.0.0.0
 check "ip=: from the listed IPv6 address crosses" msg_crosses "$fcap" --ip6=2001:db8:3::7
 check "ip=: from another IPv6 address does not" fails msg_crosses "$fcap" --ip6=2001:db8:3::8
 check "ip=: from a link-local one it does" msg_crosses "$fcap" --ip6=$link_local
-check "ip=: a duplicate-address check from :: crosses" nd_crosses_from ns :: 2001:db8:3::7
+check "ip=: a duplicate-address check from :: for its address crosses" nd_crosses_from ns :: 2001:db8:3::7
+check "ip=: one for another's address does not (it would make that host give it up)" \
+    fails nd_crosses_from ns :: 2001:db8:3::8
+check "ip=: asking for another's link-layer address (NS from its own) crosses" \
+    nd_crosses_from ns $link_local 2001:db8:3::8
 check "ip=: an NA claiming the listed address crosses" nd_crosses_from na $link_local 2001:db8:3::7
 check "ip=: an NA claiming another does not" fails nd_crosses_from na $link_local 2001:db8:3::8
 check "ip=: a VLAN-tagged frame does not" fails msg_crosses "$fcap" --vlan=7
