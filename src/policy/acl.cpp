@@ -308,11 +308,10 @@ Result<Terms> terms_of(const Decision& d, uid_t uid, std::string_view vm_name,
 
 namespace {
 
-// " max-taps=2 mac=..." for what differs from the defaults; "" if nothing.
-std::string limit_words(const Limits& l) {
+// " mac=... servers=no ip=... rate=...": what the rule asks of the tap's
+// traffic, as written; "" for a QEMU rule.
+std::string traffic_words(const Limits& l) {
     std::string s;
-    if (l.max_taps != kUnlimited) s += " max-taps=" + std::to_string(l.max_taps);
-    if (l.max_queues != kDefaultMaxQueues) s += " max-queues=" + std::to_string(l.max_queues);
     if (l.mac.mode == MacPolicy::Fixed) s += " mac=" + format_mac_bytes(l.mac.bytes);
     if (l.mac.mode == MacPolicy::Prefix)
         s += " mac-prefix=" + format_mac_bytes(l.mac.bytes, l.mac.prefix_len);
@@ -320,6 +319,14 @@ std::string limit_words(const Limits& l) {
     if (!l.ips.empty()) s += " ip=" + format_ip_list(l.ips);
     if (l.rate_bits) s += " rate=" + format_rate(l.rate_bits);
     return s;
+}
+
+// " max-taps=2 mac=..." for what differs from the defaults; "" if nothing.
+std::string limit_words(const Limits& l) {
+    std::string s;
+    if (l.max_taps != kUnlimited) s += " max-taps=" + std::to_string(l.max_taps);
+    if (l.max_queues != kDefaultMaxQueues) s += " max-queues=" + std::to_string(l.max_queues);
+    return s + traffic_words(l);
 }
 
 }  // namespace
@@ -336,14 +343,8 @@ std::string format_limits(const Limits& l) {
     std::string s = "max-taps=" + (l.max_taps == kUnlimited ? std::string("unlimited")
                                                              : std::to_string(l.max_taps));
     s += " max-queues=" + std::to_string(l.max_queues);
-    if (l.mac.mode == MacPolicy::Fixed) s += " mac=" + format_mac_bytes(l.mac.bytes);
-    else if (l.mac.mode == MacPolicy::Prefix)
-        s += " mac-prefix=" + format_mac_bytes(l.mac.bytes, l.mac.prefix_len);
-    else s += " (MAC not pinned)";
-    if (!l.servers) s += " servers=no";
-    if (!l.ips.empty()) s += " ip=" + format_ip_list(l.ips);
-    if (l.rate_bits) s += " rate=" + format_rate(l.rate_bits);
-    return s;
+    if (l.mac.mode == MacPolicy::None) s += " (MAC not pinned)";
+    return s + traffic_words(l);
 }
 
 std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_view bridge,

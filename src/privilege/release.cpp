@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "base/fds.h"
 #include "privilege/seccomp.h"
 
 namespace ub::privilege {
@@ -28,17 +29,14 @@ bool is_netfilter_socket(int fd) {
 // The child's whole life. Never returns.
 [[noreturn]] void hold_until_parent_exits(int ready, int life, const std::vector<int>& keep,
                                           const sock_filter* filter, std::size_t len) {
-    // Everything but `ready`, `life` and the netfilter sockets, in order.
+    // Everything but `ready`, `life` and the netfilter sockets; stdio too,
+    // which may be a pipe the caller reads to its end.
     std::vector<int> kept = keep;
     kept.push_back(ready);
     kept.push_back(life);
-    std::sort(kept.begin(), kept.end());
-    int next = 0;
-    for (int fd : kept) {
-        if (fd > next) close_range(static_cast<unsigned>(next), static_cast<unsigned>(fd - 1), 0);
-        next = fd + 1;
-    }
-    close_range(static_cast<unsigned>(next), ~0U, 0);
+    if (!close_all_fds_except(kept).ok()) _exit(1);
+    for (int fd = 0; fd < 3; ++fd)
+        if (std::find(kept.begin(), kept.end(), fd) == kept.end()) close(fd);
     // The socket keeps its opener's privilege whatever ours are (netlink
     // checks the credentials it was opened with): the filter, which has no
     // write, send or ioctl, is what keeps it unused.

@@ -72,6 +72,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -220,24 +221,13 @@ bool contains(const uint8_t* p, std::size_t n, const std::string& marker) {
     return std::string(reinterpret_cast<const char*>(p), n).find(marker) != std::string::npos;
 }
 
-bool wait_frame(int fd, const std::string& marker, int ms) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    uint8_t buf[65536];
-    while (std::chrono::steady_clock::now() < end) {
-        pollfd p{fd, POLLIN, 0};
-        if (poll(&p, 1, 50) <= 0) continue;
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n > 0 && contains(buf, static_cast<std::size_t>(n), marker)) return true;
-    }
-    return false;
-}
-
-// Frames carrying `marker` read from `fd` in `ms` milliseconds.
-int count_frames(int fd, const std::string& marker, int ms) {
+// Frames carrying `marker` read from `fd` in `ms` milliseconds, stopping
+// at the `enough`th.
+int count_frames(int fd, const std::string& marker, int ms, int enough = INT_MAX) {
     auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     uint8_t buf[65536];
     int seen = 0;
-    while (std::chrono::steady_clock::now() < end) {
+    while (seen < enough && std::chrono::steady_clock::now() < end) {
         pollfd p{fd, POLLIN, 0};
         if (poll(&p, 1, 50) <= 0) continue;
         ssize_t n = read(fd, buf, sizeof buf);
@@ -245,6 +235,8 @@ int count_frames(int fd, const std::string& marker, int ms) {
     }
     return seen;
 }
+
+bool wait_frame(int fd, const std::string& marker, int ms) { return count_frames(fd, marker, ms, 1) == 1; }
 
 // A frame of 1000 bytes (after any virtio_net_hdr) carrying `marker`.
 std::vector<uint8_t> big_frame(const std::string& marker, std::size_t vnet_hdr_len) {
