@@ -318,6 +318,16 @@ refused "ip= without mac= refuses the ACL" \
     "/etc/qemu/bridge.conf:3: ip= needs mac= or mac-prefix= on the same rule" \
     as_alice "$T/bin/ub-testtool" call stream -- "$fcap" --fd=3 --br=br0
 sed -i "s/ ip=10.99.1.7\$//" /etc/qemu/bridge.conf
+# Bad values refuse the whole ACL, with their line, before anything is made.
+sed -i "s/^allow br1\$/& mac-prefix=52 ip=10.99.1.7\/24/" /etc/qemu/bridge.conf
+refused "ip= with host bits past its length refuses the ACL" \
+    "/etc/qemu/bridge.conf:3: ip=10.99.1.7/24: '10.99.1.7/24' has bits set past /24 (the prefix is 10.99.1.0/24)" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$fcap" --fd=3 --br=br0
+sed -i "s/ mac-prefix=52 ip=10.99.1.7\/24\$/ rate=1Mbit/" /etc/qemu/bridge.conf
+refused "rate= in a unit it does not know refuses the ACL" \
+    "/etc/qemu/bridge.conf:3: rate=1Mbit: expected a whole number and kbit, mbit or gbit, 1kbit to 100gbit" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$fcap" --fd=3 --br=br0
+sed -i "s/ rate=1Mbit\$//" /etc/qemu/bridge.conf
 nft delete table bridge userbridge
 
 # The label on the tap tells clients (and status) the pinned MAC.
