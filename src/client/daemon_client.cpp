@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "handover/handover.h"
+#include "policy/acl.h"
 #include "protocol/wire.h"
 
 namespace ub::client {
@@ -48,6 +49,28 @@ Result<void> wait_for_eof(int fd, Clock::time_point deadline) {
         if (n < 0) return Error::sys("userbridged's connection");
         return Error::msg("userbridged sent more than its reply");
     }
+}
+
+// The tap as the reply describes it, once the kernel agrees on what it can
+// say without a netlink request: the fds are queues of one tap, the one the
+// reply names. The rest (MAC, MTU, the guest MAC the policy set, the bridge)
+// is taken as userbridged says it: it is root's, it made the tap, and its
+// socket's path is root's; asking the kernel again cost every grant a
+// netlink round trip under the RTNL lock right after the tap came up.
+Result<TapHandle> tap_from_reply(std::vector<UniqueFd> fds, const protocol::Reply& rep) {
+    TapFds fd_facts = UB_TRY(check_tap_fds(fds, "userbridged"));
+    if (fd_facts.ifname != rep.ifname)
+        return Error::msg("userbridged's reply names another tap than it sent");
+    TapHandle t;
+    t.ifname = fd_facts.ifname;
+    t.vnet_hdr = fd_facts.vnet_hdr;
+    t.mac = policy::format_mac_bytes(rep.mac);
+    t.mac_pinned = rep.guest_mac.has_value();
+    t.guest_mac = t.mac_pinned ? policy::format_mac_bytes(*rep.guest_mac) : guest_mac(t.mac);
+    t.mtu = rep.mtu;
+    t.fd = std::move(fds[0]);
+    for (std::size_t i = 1; i < fds.size(); ++i) t.extra.push_back(std::move(fds[i]));
+    return t;
 }
 
 }  // namespace
@@ -114,9 +137,7 @@ Result<TapHandle> open_tap_via_daemon(const DaemonRequest& req) {
         return Error::msg("userbridged sent " + std::to_string(fds.size()) + " fds, expected " +
                           std::to_string(want));
     UB_TRYV(wait_for_eof(fd.get(), deadline));
-    TapHandle t = UB_TRY(describe_tap(std::move(fds), req.bridge, "userbridged"));
-    if (t.ifname != rep.ifname) return Error::msg("userbridged's reply names another tap than it sent");
-    return t;
+    return tap_from_reply(std::move(fds), rep);
 }
 
 }  // namespace ub::client

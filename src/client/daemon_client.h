@@ -1,12 +1,13 @@
 // Obtaining a tap from userbridged: connect, send one request, receive the
-// reply with its fd, check both. Unprivileged code.
+// reply with its fds, check both. Unprivileged code, with no netlink of its
+// own (userbridge-client links neither libmnl nor any shared library).
 #pragma once
 
 #include <chrono>
 #include <string>
 
 #include "base/result.h"
-#include "client/helper_client.h"
+#include "client/tap_handle.h"
 
 namespace ub::client {
 

@@ -1,11 +1,8 @@
 #include "client/helper_client.h"
 
 #include <fcntl.h>
-#include <linux/if.h>
-#include <linux/if_tun.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -133,31 +130,16 @@ std::string trimmed(std::string s) {
     return policy::printable(s, 1024);
 }
 
-}  // namespace
-
-std::string guest_mac(const std::string& tap_mac) {
-    std::string mac = tap_mac;
-    if (mac.size() == 17) mac.replace(0, 2, "52");
-    return mac;
-}
-
+// What the kernel says about the fds a helper sent: name, MAC, MTU,
+// vnet_hdr, the guest MAC from its userbridge label, and that every fd is a
+// queue of that one tap and the tap is attached to `bridge`. Any program
+// may pose as a helper, so nothing is taken from it but the fds.
 Result<TapHandle> describe_tap(std::vector<UniqueFd> fds, const std::string& bridge,
                                const std::string& sender) {
-    if (fds.empty()) return Error::msg("no tap fd received");
+    TapFds fd_facts = UB_TRY(check_tap_fds(fds, sender));
     TapHandle t;
-    for (std::size_t i = 0; i < fds.size(); ++i) {
-        ifreq ifr{};
-        if (ioctl(fds[i].get(), TUNGETIFF, &ifr) != 0)
-            return Error::msg(sender + " sent an fd that is not a tap device");
-        if (!(ifr.ifr_flags & IFF_TAP)) return Error::msg(sender + " sent a tun device, not a tap");
-        std::string name(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
-        if (i == 0) {
-            t.ifname = name;
-            t.vnet_hdr = (ifr.ifr_flags & IFF_VNET_HDR) != 0;
-        } else if (name != t.ifname || !(ifr.ifr_flags & IFF_MULTI_QUEUE)) {
-            return Error::msg("the fds sent are not queues of one multiqueue tap");
-        }
-    }
+    t.ifname = fd_facts.ifname;
+    t.vnet_hdr = fd_facts.vnet_hdr;
     net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
     net::LinkInfo tap = UB_TRY(rtnl.get_link(t.ifname));
     int br = UB_TRY(rtnl.ifindex(bridge));  // an ioctl: no second round trip
@@ -175,6 +157,8 @@ Result<TapHandle> describe_tap(std::vector<UniqueFd> fds, const std::string& bri
     for (std::size_t i = 1; i < fds.size(); ++i) t.extra.push_back(std::move(fds[i]));
     return t;
 }
+
+}  // namespace
 
 Result<TapHandle> open_tap_via_helper(const HelperRequest& req) {
     if (std::string why = policy::ifname_problem(req.bridge); !why.empty())

@@ -94,6 +94,7 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
     o.reply.ifname = tap->tap.name;
     o.reply.mac = tap->mac;
     o.reply.mtu = tap->mtu;
+    o.reply.guest_mac = label.mac;
     o.reply.message = d.reason;
     o.record.event = "grant";
     o.record.tap = tap->tap.name;

@@ -11,6 +11,9 @@ namespace {
 
 constexpr char kRequestMagic[4] = {'U', 'B', 'R', 'Q'};
 constexpr char kReplyMagic[4] = {'U', 'B', 'R', 'P'};
+constexpr std::uint16_t kReplyVnetHdr = 1;
+constexpr std::uint16_t kReplyGuestMac = 2;
+constexpr std::size_t kReplyMessageSize = 304;
 
 void put16(char* p, std::uint16_t v) {
     p[0] = static_cast<char>(v & 0xff);
@@ -75,7 +78,7 @@ Result<Request> decode_request(std::string_view bytes) {
     if (std::memcmp(p, kRequestMagic, 4) != 0) return Error::msg("request has a bad magic");
     if (get16(p + 4) != kVersion)
         return Error::msg("protocol version " + std::to_string(get16(p + 4)) +
-                          " is not supported (this daemon speaks 1)");
+                          " is not supported (this daemon speaks " + std::to_string(kVersion) + ")");
     std::uint16_t flags = get16(p + 6);
     if (flags & ~1u) return Error::msg("request has unknown flags");
     Request r;
@@ -98,12 +101,14 @@ std::array<char, kReplySize> encode(const Reply& r) {
     std::memcpy(b.data(), kReplyMagic, 4);
     put16(&b[4], kVersion);
     put16(&b[6], static_cast<std::uint16_t>(r.status));
-    put16(&b[8], r.vnet_hdr ? 1 : 0);
+    put16(&b[8], static_cast<std::uint16_t>((r.vnet_hdr ? kReplyVnetHdr : 0) |
+                                             (r.guest_mac ? kReplyGuestMac : 0)));
     put16(&b[10], r.nfds);
     put_str(&b[12], 16, r.ifname);
     std::memcpy(&b[28], r.mac.data(), 6);
     put32(&b[36], r.mtu);
-    put_str(&b[40], 312, r.message);
+    if (r.guest_mac) std::memcpy(&b[40], r.guest_mac->data(), 6);
+    put_str(&b[48], kReplyMessageSize, r.message);
     return b;
 }
 
@@ -111,17 +116,27 @@ Result<Reply> decode_reply(std::string_view bytes) {
     if (bytes.size() != kReplySize) return Error::msg("reply has the wrong size");
     const char* p = bytes.data();
     if (std::memcmp(p, kReplyMagic, 4) != 0) return Error::msg("reply has a bad magic");
-    if (get16(p + 4) != kVersion) return Error::msg("reply has an unsupported version");
+    if (get16(p + 4) != kVersion)
+        return Error::msg("reply is in protocol version " + std::to_string(get16(p + 4)) +
+                          "; this client speaks " + std::to_string(kVersion) +
+                          " (userbridged and its clients must be of one release)");
     Reply r;
     std::uint16_t status = get16(p + 6);
     if (status > static_cast<std::uint16_t>(Status::Busy)) return Error::msg("reply has an unknown status");
     r.status = static_cast<Status>(status);
-    r.vnet_hdr = get16(p + 8) & 1;
+    std::uint16_t flags = get16(p + 8);
+    if (flags & ~(kReplyVnetHdr | kReplyGuestMac)) return Error::msg("reply has unknown flags");
+    r.vnet_hdr = flags & kReplyVnetHdr;
     r.nfds = get16(p + 10);
     r.ifname = UB_TRY(get_str(p + 12, 16, "interface name"));
     std::memcpy(r.mac.data(), p + 28, 6);
     r.mtu = get32(p + 36);
-    r.message = UB_TRY(get_str(p + 40, 312, "message"));
+    std::array<std::uint8_t, 6> guest{};
+    std::memcpy(guest.data(), p + 40, 6);
+    if (flags & kReplyGuestMac) r.guest_mac = guest;
+    else if (guest != std::array<std::uint8_t, 6>{}) return Error::msg("reply has a guest MAC without its flag");
+    if (get16(p + 34) != 0 || get16(p + 46) != 0) return Error::msg("reply's reserved fields must be 0");
+    r.message = UB_TRY(get_str(p + 48, kReplyMessageSize, "message"));
     if (r.status == Status::Granted && (r.nfds < 1 || r.ifname.empty()))
         return Error::msg("granted reply without a tap");
     return r;

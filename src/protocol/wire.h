@@ -1,10 +1,10 @@
-// The userbridged wire protocol, version 1: one fixed-size request, one
+// The userbridged wire protocol, version 2: one fixed-size request, one
 // fixed-size reply, over a unix stream socket. Encoding and decoding are pure
 // and total, so they are what the unit tests and the fuzzer call.
 //
 // Request (96 bytes, all integers little-endian):
 //   0   char[4]  magic "UBRQ"
-//   4   u16      version (1)
+//   4   u16      version (2)
 //   6   u16      flags: bit 0 = IFF_VNET_HDR wanted; other bits must be 0
 //   8   u16      queues: 1 for a plain tap, 2 to 64 for a multiqueue one
 //   10  u16      reserved, 0
@@ -14,15 +14,20 @@
 // Reply (352 bytes), with the tap fd(s) as SCM_RIGHTS on its first byte when
 // status is 0:
 //   0   char[4]  magic "UBRP"
-//   4   u16      version (1)
+//   4   u16      version (2)
 //   6   u16      status: 0 granted, else a Status below
-//   8   u16      flags: bit 0 = vnet_hdr is on
+//   8   u16      flags: bit 0 = vnet_hdr is on; bit 1 = the policy set the
+//                guest's MAC (frames from any other are dropped); others 0
 //   10  u16      number of fds attached
 //   12  char[16] tap interface name, NUL-padded
 //   28  u8[6]    tap MAC
 //   34  u16      reserved, 0
 //   36  u32      MTU
-//   40  char[312] message, NUL-padded: why, on failure; the rule, on success
+//   40  u8[6]    the guest's MAC when flag bit 1 is set, else 0
+//   46  u16      reserved, 0
+//   48  char[304] message, NUL-padded: why, on failure; the rule, on success
+// Version 2 added the guest MAC, so that a client learns everything about
+// its tap from the reply and the fds, with no netlink request of its own.
 // After a granted reply the daemon closes its copies of the fds, then shuts
 // the connection (EOF). A client reads until that EOF before it uses or
 // closes the fds: its close is then the tap's last, and the tap's teardown
@@ -33,6 +38,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -42,7 +48,7 @@ namespace ub::protocol {
 
 inline constexpr std::size_t kRequestSize = 96;
 inline constexpr std::size_t kReplySize = 352;
-inline constexpr std::uint16_t kVersion = 1;
+inline constexpr std::uint16_t kVersion = 2;
 
 enum class Status : std::uint16_t {
     Granted = 0,
@@ -66,6 +72,7 @@ struct Reply {
     std::string ifname;
     std::array<std::uint8_t, 6> mac{};
     std::uint32_t mtu = 0;
+    std::optional<std::array<std::uint8_t, 6>> guest_mac;  // set by the policy
     std::string message;
 };
 

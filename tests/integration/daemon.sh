@@ -358,7 +358,8 @@ lied() {
 }
 lied "a daemon that says more than its reply is refused" extra "userbridged sent more than its reply"
 lied "a daemon that sends /dev/null for a tap is refused" notap "userbridged sent an fd that is not a tap device"
-lied "a daemon that sends a tap on no bridge is refused" offbridge "is not attached to br0"
+lied "a daemon of another release is refused" oldrelease \
+    "reply is in protocol version 1; this client speaks 2 (userbridged and its clients must be of one release)"
 lied "a daemon whose reply names another tap than it sent is refused" othername \
     "userbridged's reply names another tap than it sent"
 

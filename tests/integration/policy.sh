@@ -448,6 +448,18 @@ out=$(as_alice "$T/bin/ub-testtool" call stream --queues=3 -- "$client" --queues
 check "daemon: a 3-queue tap" grep -q 'queues=3' <<<"$out"
 check "daemon: a pinned tap drops spoofed frames too" \
     fails crosses "$client" 3000 --src=52:54:00:66:66:66
+# libuserbridge learns the tap from the daemon's reply alone (no netlink of
+# its own): the guest MAC the policy pinned, the tap's MAC and MTU. The
+# command compares the last two with what the kernel says of the tap.
+kernel_says='$(ip -o link show {ifname} | sed -E "s/.* mtu ([0-9]+) .*link\/ether ([0-9a-f:]+).*/\2 \1/")'
+out=$(as_alice "$ub" run --via=daemon --br=br3 -- sh -c "echo {mac} {tapmac} {mtu} $kernel_says")
+read -r g tm mtu ktm kmtu <<<"$out"
+check "daemon: userbridge run is told the pinned guest MAC ($g)" test "$g" = "$pinned"
+check "...and the tap's own MAC and MTU, as the kernel has them ($tm $mtu; $ktm $kmtu)" \
+    test -n "$tm" -a "$tm" = "$ktm" -a "$mtu" = "$kmtu"
+read -r g tm <<<"$(as_alice "$ub" run --via=daemon --br=br0 -- echo '{mac} {tapmac}')"
+check "daemon: unpinned, the guest MAC is the tap's with 0x52 for 0xfe ($g, $tm)" \
+    test "${g:0:3}" = 52: -a "${tm:0:3}" = fe: -a "${g:3}" = "${tm:3}"
 sed -i "s/^allow br3 user=ubalice mac=$pinned\$/& servers=no/" /etc/qemu/bridge.conf
 reload_daemon
 check "daemon, servers=no: a router advertisement does not cross" \

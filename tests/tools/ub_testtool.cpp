@@ -43,8 +43,9 @@
 //       a userbridged that lies, for one connection: it reads a request and
 //       answers "granted" with an fd that is not what it should be. MODE:
 //       extra (a real tap's fd, on the bridge the request names, then a
-//       byte more than the reply), notap (/dev/null), offbridge (a real tap
-//       on no bridge), othername (a real tap, but the reply names another)
+//       byte more than the reply), notap (/dev/null), othername (a real
+//       tap, but the reply names another), oldrelease (a real tap, with a
+//       reply in protocol version 1)
 //   sandbox ALLOWED -- CMD ARGS...
 //       exec CMD under a seccomp filter that allows the syscalls named in the
 //       file ALLOWED (one per line; names this architecture lacks are
@@ -639,14 +640,12 @@ ub::net::Tap fake_tap(const std::string& bridge) {
     tuns.push_back(std::move(*tun));
     auto tap = ub::net::create_tap(std::move(tuns), ub::net::VnetHdr::Off, 0);
     if (!tap.ok()) die(tap.error().message());
-    if (!bridge.empty()) {
-        auto rtnl = ub::net::Rtnl::open();
-        if (!rtnl.ok()) die("rtnetlink");
-        auto port = rtnl->ifindex(tap->name);
-        auto master = rtnl->ifindex(bridge);
-        if (!port.ok() || !master.ok() || !rtnl->set_master(*port, *master).ok())
-            die("cannot attach the fake tap");
-    }
+    auto rtnl = ub::net::Rtnl::open();
+    if (!rtnl.ok()) die("rtnetlink");
+    auto port = rtnl->ifindex(tap->name);
+    auto master = rtnl->ifindex(bridge);
+    if (!port.ok() || !master.ok() || !rtnl->set_master(*port, *master).ok())
+        die("cannot attach the fake tap");
     return std::move(*tap);
 }
 
@@ -671,13 +670,14 @@ int cmd_fake_daemon(const std::vector<std::string>& a) {
         tap.queues.emplace_back(open("/dev/null", O_RDWR | O_CLOEXEC));
         tap.name = "tap0";
     } else {
-        tap = fake_tap(mode == "offbridge" ? "" : r->bridge);
+        tap = fake_tap(r->bridge);
     }
     ub::protocol::Reply rep;
     rep.status = ub::protocol::Status::Granted;
     rep.nfds = 1;
     rep.ifname = mode == "othername" ? "tap999" : tap.name;
     auto bytes = ub::protocol::encode(rep);
+    if (mode == "oldrelease") bytes[4] = 1;
     if (ub::handover::sendmsg_with_fds(c, bytes.data(), bytes.size(), {tap.fd()}, 0) < 0) die("send");
     if (mode == "extra" && send(c, "x", 1, 0) != 1) die("send");
     tap.queues.clear();

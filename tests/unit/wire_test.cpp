@@ -37,8 +37,8 @@ TEST(Wire, RequestRefusals) {
     b[0] = 'X';
     EXPECT_EQ(refused(b), "request has a bad magic");
     b = good;
-    b[4] = 2;
-    EXPECT_EQ(refused(b), "protocol version 2 is not supported (this daemon speaks 1)");
+    b[4] = 1;
+    EXPECT_EQ(refused(b), "protocol version 1 is not supported (this daemon speaks 2)");
     b = good;
     b[6] = 2;
     EXPECT_EQ(refused(b), "request has unknown flags");
@@ -79,7 +79,59 @@ TEST(Wire, ReplyRoundTrip) {
     EXPECT_EQ(d->ifname, "tap3");
     EXPECT_EQ(d->mtu, 9000u);
     EXPECT_EQ(d->mac[0], 0xfe);
+    EXPECT_FALSE(d->guest_mac);
     EXPECT_EQ(d->message, r.message);
+
+    r.guest_mac = std::array<std::uint8_t, 6>{0x52, 0x54, 0, 0xaa, 0xbb, 0xcc};
+    b = encode(r);
+    d = decode_reply(std::string_view(b.data(), b.size()));
+    ASSERT_TRUE(d.ok()) << d.error().message();
+    EXPECT_EQ(d->guest_mac, r.guest_mac);
+    EXPECT_TRUE(d->vnet_hdr);
+    EXPECT_EQ(d->message, r.message);
+}
+
+namespace {
+
+std::string reply_refused(const std::array<char, kReplySize>& b) {
+    auto r = decode_reply(std::string_view(b.data(), b.size()));
+    EXPECT_FALSE(r.ok());
+    return r.ok() ? "" : r.error().message();
+}
+
+}  // namespace
+
+// What a client is sent is checked field by field: a socket it was pointed
+// at by mistake, or a daemon of another release, gets a clear refusal.
+TEST(Wire, ReplyFieldRefusals) {
+    Reply r;
+    r.status = Status::Granted;
+    r.nfds = 1;
+    r.ifname = "tap0";
+    const auto good = encode(r);
+    auto b = good;
+    b[4] = 1;
+    EXPECT_EQ(reply_refused(b),
+              "reply is in protocol version 1; this client speaks 2 (userbridged and its clients "
+              "must be of one release)");
+    b = good;
+    b[8] = 4;
+    EXPECT_EQ(reply_refused(b), "reply has unknown flags");
+    b = good;
+    b[43] = 1;  // a guest MAC byte, without flag bit 1
+    EXPECT_EQ(reply_refused(b), "reply has a guest MAC without its flag");
+    b = good;
+    b[34] = 1;
+    EXPECT_EQ(reply_refused(b), "reply's reserved fields must be 0");
+    b = good;
+    b[47] = 1;
+    EXPECT_EQ(reply_refused(b), "reply's reserved fields must be 0");
+    b = good;
+    b[12 + 4 + 1] = 'x';  // after "tap0\0"
+    EXPECT_EQ(reply_refused(b), "interface name has bytes after its NUL");
+    b = good;
+    for (std::size_t i = 48; i < kReplySize; ++i) b[i] = 'm';
+    EXPECT_EQ(reply_refused(b), "message is not NUL-terminated");
 }
 
 TEST(Wire, ReplyRefusals) {
@@ -92,7 +144,7 @@ TEST(Wire, ReplyRefusals) {
     b = encode(r);
     auto d = decode_reply(std::string_view(b.data(), b.size()));
     ASSERT_TRUE(d.ok());
-    EXPECT_EQ(d->message.size(), 311u);
+    EXPECT_EQ(d->message.size(), 303u);
     b[6] = 9;
     EXPECT_FALSE(decode_reply(std::string_view(b.data(), b.size())).ok());
 }

@@ -1,0 +1,36 @@
+#include "client/tap_handle.h"
+
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+
+#include <cstring>
+
+namespace ub::client {
+
+Result<TapFds> check_tap_fds(const std::vector<UniqueFd>& fds, const std::string& sender) {
+    if (fds.empty()) return Error::msg("no tap fd received");
+    TapFds t;
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        ifreq ifr{};
+        if (ioctl(fds[i].get(), TUNGETIFF, &ifr) != 0)
+            return Error::msg(sender + " sent an fd that is not a tap device");
+        if (!(ifr.ifr_flags & IFF_TAP)) return Error::msg(sender + " sent a tun device, not a tap");
+        std::string name(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+        if (i == 0) {
+            t.ifname = name;
+            t.vnet_hdr = (ifr.ifr_flags & IFF_VNET_HDR) != 0;
+        } else if (name != t.ifname || !(ifr.ifr_flags & IFF_MULTI_QUEUE)) {
+            return Error::msg("the fds sent are not queues of one multiqueue tap");
+        }
+    }
+    return t;
+}
+
+std::string guest_mac(const std::string& tap_mac) {
+    std::string mac = tap_mac;
+    if (mac.size() == 17) mac.replace(0, 2, "52");
+    return mac;
+}
+
+}  // namespace ub::client
