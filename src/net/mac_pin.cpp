@@ -202,15 +202,18 @@ constexpr const char* kServerRules =
 // duplicate-address check's (an NS from ::), which would otherwise make
 // the host configuring that address give it up. ip6_allowed and
 // na_allowed hold the same IPv6 prefixes; nft cannot compare the target, a
-// raw field, with a set of addresses. Frames with a VLAN tag are dropped:
-// what they carry is not looked at, so they would pass unchecked.
+// raw field, with a set of addresses. Frames of any other EtherType are
+// dropped, VLAN-tagged ones and 802.3 (LLC) frames among them: what they
+// carry is not looked at, so they would pass unchecked (a tag hides an IP
+// packet from the rules below; PPPoE and MPLS carry IP packets of their
+// own), as libvirt's clean-traffic filter does.
 constexpr const char* kIpRules =
     "create set bridge userbridge ip_guarded { type iface_index; }\n"
     "add set bridge userbridge ip4_allowed { typeof iif . ip saddr; flags interval; }\n"
     "add set bridge userbridge ip6_allowed { typeof iif . ip6 saddr; flags interval; }\n"
     "add set bridge userbridge na_allowed { typeof iif . @th,64,128; flags interval; }\n"
     "add chain bridge userbridge ip_guard\n"
-    "add rule bridge userbridge ip_guard ether type { 8021q, 8021ad } counter drop\n"
+    "add rule bridge userbridge ip_guard ether type != { ip, arp, ip6 } counter drop\n"
     "add rule bridge userbridge ip_guard ip saddr 0.0.0.0 udp sport 68 udp dport 67 return\n"
     "add rule bridge userbridge ip_guard iif . ip saddr != @ip4_allowed counter drop\n"
     "add rule bridge userbridge ip_guard"

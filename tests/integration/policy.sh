@@ -199,12 +199,15 @@ sed -i "s/ servers=no\$//" /etc/qemu/bridge.conf
 # ip=: the pinned guest's source addresses. Without it any address crosses
 # (the control); with it only the listed ones, DHCP's and ARP probes'
 # 0.0.0.0, and IPv6's unspecified and link-local sources; a neighbour
-# advertisement must claim a listed or link-local address; a VLAN tag, whose
-# contents are not looked at, does not cross at all.
+# advertisement must claim a listed or link-local address; nothing but IPv4,
+# ARP and IPv6 crosses at all (a VLAN tag, whose contents are not looked at,
+# an EtherType of another protocol, an 802.3 frame).
 check "the first pin added the ip= chain to an older table" nft list chain bridge userbridge ip_guard
 check "without ip=, a datagram from an address of the guest's choosing crosses" \
     msg_crosses "$fcap" --ip4=10.99.9.9
 check "...and a VLAN-tagged frame" msg_crosses "$fcap" --vlan=7
+check "...and a frame of another EtherType (0x88b5)" msg_crosses "$fcap"
+check "...and an 802.3 frame" msg_crosses "$fcap" --ethertype=46
 sed -i "s|^allow br3 user=ubalice mac=$pinned\$|& ip=10.99.3.0/24,2001:db8:3::7|" /etc/qemu/bridge.conf
 link_local=fe80::5054:ff:fe12:3456
 # nd_crosses_from KIND SOURCE TARGET: an NS or NA from SOURCE about
@@ -234,6 +237,11 @@ check "ip=: an NA claiming the listed address crosses" nd_crosses_from na $link_
 check "ip=: an NA claiming another does not" fails nd_crosses_from na $link_local 2001:db8:3::8
 check "ip=: a VLAN-tagged frame does not" fails msg_crosses "$fcap" --vlan=7
 check "ip=: nor one tagged from a listed address" fails msg_crosses "$fcap" --vlan=7 --ip4=10.99.3.7
+for mode in setuid fcap; do
+    check "$mode, ip=: nor a frame of another EtherType (0x88b5)" fails msg_crosses "$T/bin/$mode-helper"
+done
+check "ip=: nor a PPPoE session frame" fails msg_crosses "$fcap" --ethertype=0x8864
+check "ip=: nor an 802.3 frame" fails msg_crosses "$fcap" --ethertype=46
 check "the address drops were counted" \
     grep -qE 'ip4_allowed counter packets [1-9]' <(nft list chain bridge userbridge ip_guard)
 check "the neighbour-advertisement drops too" \
@@ -469,6 +477,7 @@ sed -i "s/ servers=no\$/ ip=10.99.3.7/" /etc/qemu/bridge.conf
 reload_daemon
 check "daemon, ip=: from the listed address crosses" crosses "$client" 3000 --src=$pinned --ip4=10.99.3.7
 check "daemon, ip=: from another does not" fails crosses "$client" 3000 --src=$pinned --ip4=10.99.3.8
+check "daemon, ip=: nor a frame of another EtherType" fails crosses "$client" 3000 --src=$pinned
 sed -i "s/ ip=10.99.3.7\$/ rate=400kbit/" /etc/qemu/bridge.conf
 reload_daemon
 n=$(flood_out "$client")

@@ -16,6 +16,8 @@
 //       with --nd, SRC is the message's source). --nd-target=ADDR: an NS's
 //       or NA's target. --arp=SENDER: an ARP request from SENDER, MARKER after it.
 //       --vlan=ID puts an 802.1Q tag before whatever the frame carries.
+//       --ethertype=N (0x... or decimal) gives the plain frame that type or,
+//       below 0x600, makes it an 802.3 frame of that length.
 //       --flood=N: instead, N frames of 1000 bytes carrying MARKER, back to
 //       back. --count=MARKER:MS reads the tap for MS ms and prints
 //       "count=N", the frames carrying MARKER.
@@ -99,6 +101,7 @@ constexpr uint16_t kEtherType = 0x88b5;  // IEEE local experimental
 
 uint8_t g_src[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};  // call --src=MAC changes it
 int g_vlan = -1;                                          // call --vlan=ID
+uint16_t g_ethertype = kEtherType;                        // call --ethertype=N
 
 // A broadcast from g_src of `ethertype`, after a virtio_net_hdr of
 // `vnet_hdr_len` zero bytes (no offloads): the payload goes after it.
@@ -114,7 +117,7 @@ std::vector<uint8_t> ether_start(std::size_t vnet_hdr_len, uint16_t ethertype) {
 }
 
 std::vector<uint8_t> frame(const std::string& marker, std::size_t vnet_hdr_len) {
-    std::vector<uint8_t> f = ether_start(vnet_hdr_len, kEtherType);
+    std::vector<uint8_t> f = ether_start(vnet_hdr_len, g_ethertype);
     f.insert(f.end(), marker.begin(), marker.end());
     while (f.size() < vnet_hdr_len + 60) f.push_back(0);
     return f;
@@ -332,6 +335,8 @@ int cmd_call(std::vector<std::string> a) {
             count_ms = std::stoi(v.substr(colon + 1));
         } else if (a[i].rfind("--vlan=", 0) == 0) {
             g_vlan = std::stoi(a[i].substr(7));
+        } else if (a[i].rfind("--ethertype=", 0) == 0) {
+            g_ethertype = static_cast<uint16_t>(std::stoi(a[i].substr(12), nullptr, 0));
         }
     }
     if ((ip4 || g_has_ip6) && g_udp_sport < 0) g_udp_sport = g_udp_dport = 5000;
