@@ -139,6 +139,10 @@ int run(const helper::Args& args) {
     spec.vnet = args.use_vnet ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
     spec.owner = caller.uid;
     spec.max_taps = terms->limits.max_taps;
+    // tap<pid>: the kernel's tap%d would scan every interface on the host
+    // for the lowest free number (0.16 ms more per grant with 1,000 there).
+    net::TapNames names(static_cast<unsigned>(getpid()));
+    spec.names = &names;
     protocol::TapLabel label{caller.uid, args.vm_name, std::nullopt, args.queues};
     // libnftables is loaded only when the tap needs a filter (a pinned MAC,
     // a rate), and before the sandbox.

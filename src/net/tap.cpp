@@ -90,7 +90,7 @@ Result<Tap> create_tap(std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner, Ta
     if (vnet_hdr) ifr.ifr_flags |= IFF_VNET_HDR;
     if (multi) ifr.ifr_flags |= IFF_MULTI_QUEUE;
     // Without names, or with all of kMaxTries in use, the kernel picks, as
-    // for QEMU's helper: tap%d, which tools and admins expect.
+    // for QEMU's helper: the lowest free tap%d.
     if (!names || !UB_TRY(set_iff_named(tuns.front(), ifr, *names))) {
         std::strncpy(ifr.ifr_name, "tap%d", IFNAMSIZ - 1);
         if (ioctl(tuns.front().get(), TUNSETIFF, &ifr) != 0)

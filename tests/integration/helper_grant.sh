@@ -11,9 +11,10 @@ acl 'allow br0\n'
 for mode in setuid fcap; do
     helper=$T/bin/$mode-helper
     out=$(as_alice "$T/bin/ub-testtool" call stream --hold=1500 -- "$helper" --use-vnet --fd=3 --br=br0 &
-          sleep 0.7; ip -d -o link show master br0 type tun; ip -6 -o addr show dev tap0 | sed 's/^/addr: /')
-    check "$mode: tap on br0 while held" grep -q 'tap0.*master br0' <<<"$out"
-    check "$mode: tap is up" grep -q 'tap0: <[^>]*UP' <<<"$out"
+          sleep 0.7; ip -d -o link show master br0 type tun
+          ip -6 -o addr show dev "$(taps | head -1)" | sed 's/^/addr: /')
+    check "$mode: tap on br0 while held" grep -qE 'tap[0-9]+: .*master br0' <<<"$out"
+    check "$mode: tap is up" grep -qE 'tap[0-9]+: <[^>]*UP' <<<"$out"
     check "$mode: MTU copied from the bridge" grep -q 'mtu 1400' <<<"$out"
     check "$mode: MAC starts with fe" grep -q 'link/ether fe:' <<<"$out"
     check "$mode: vnet_hdr on with --use-vnet" grep -q 'vnet_hdr on' <<<"$out"
@@ -45,6 +46,12 @@ done
 
 check "grants logged with user, uid, bridge, tap and pid" \
     grep -qE "userbridge-helper\[[0-9]+\]: event=grant user=ubalice uid=$ALICE caller_pid=[0-9]+ bridge=\"br0\" tap=tap[0-9]+ mac=fe:" "$SYSLOG"
+# The kernel's tap%d scans every interface for the lowest free number; the
+# helper asks for tap<its pid> instead (the next number if that is taken).
+check "the helper names its tap after its pid" \
+    bash -c "grep -E 'userbridge-helper\[[0-9]+\]: event=grant' '$SYSLOG' |
+        sed -E 's/.*userbridge-helper\[([0-9]+)\].* tap=tap([0-9]+) .*/\1 \2/' |
+        awk '\$1 != \$2 { bad = 1 } END { exit bad || NR == 0 }'"
 check "grant records name the deciding rule and the mode" \
     grep -qF 'detail="allowed by /etc/qemu/bridge.conf:1, mode file-capabilities, vnet_hdr"' "$SYSLOG"
 check "grant logged at authpriv.notice" grep -q '^<85>' "$SYSLOG"
@@ -56,7 +63,7 @@ bridge br1 1200
 acl 'allow br0\nallow br1\n'
 out=$(as_alice "$T/bin/ub-testtool" call stream --hold=1000 -- "$T/bin/fcap-helper" --fd=3 --br=br1 &
       sleep 0.5; ip -o link show master br1 type tun)
-check "a bridge with an MTU below IPv6's minimum: granted, MTU 1200" grep -q 'tap0.*mtu 1200.*master br1' <<<"$out"
+check "a bridge with an MTU below IPv6's minimum: granted, MTU 1200" grep -qE 'tap[0-9]+: .*mtu 1200.*master br1' <<<"$out"
 acl 'allow br0\n'
 
 # A request the kernel refuses is reported in the kernel's own words (its
