@@ -102,6 +102,14 @@ ALL="debian-setuid userbridge-setuid userbridge-fcap daemon-via-client daemon-di
              END { for (n in r) printf "%d %.1f %.1f\n", n, v[n ",parse_decide_ns"] / 1000, v[n ",decide_ns"] / 1000 }' \
         "$dir/decide.csv" | sort -n | awk '{printf "| %s | %s | %s |\n", $1, $2, $3}'
     echo
+    echo "## Grants with a filter (p50 µs)"
+    echo
+    echo "Rule 0: \`allow br0\`; 1: \`allow br0 mac-prefix=52:54:00\`; 2: the same with"
+    echo "\`ip=10.0.0.0/24,2001:db8::/64 servers=no rate=100mbit\`. Each filtered grant"
+    echo "also goes through libnftables; Debian's helper has no such rules."
+    echo
+    param_table filter $ALL
+    echo
     echo "![sequential latency](${files}latency.png)"
     echo "![taps on the bridge](${files}taps.png)"
     echo "![ACL size](${files}acl.png)"
