@@ -163,10 +163,10 @@ Result<wire::Answer> UserDb::await(std::uint32_t seq, wire::Kind kind) {
         }
         stalled_ = false;
         std::string_view msg(buf, static_cast<std::size_t>(got));
-        // Any well-formed answer reads as one to a name question (an id is
-        // a name too): its sequence number says whether it is ours.
-        Result<wire::Answer> any = wire::decode_answer(msg, wire::Kind::UserByUid);
-        if (any.ok() && any->seq != seq) {
+        // Its sequence number says whether it is ours or a late answer to
+        // an earlier question (one that timed out), which is dropped.
+        Result<std::uint32_t> answers = wire::answer_seq(msg);
+        if (answers.ok() && *answers != seq) {
             deadline = std::max(deadline, Clock::now() + kTimeout);  // it answers again: wait for ours
             continue;
         }

@@ -82,12 +82,16 @@ std::string encode(const Answer& a) {
     return out + '\t' + a.value.substr(0, bound);
 }
 
-Result<Answer> decode_answer(std::string_view bytes, Kind kind) {
+Result<std::uint32_t> answer_seq(std::string_view bytes) {
     if (bytes.size() > kMaxMessage) return Error::msg("user database answer too long");
+    return seq_of(fields(bytes, 2).front());
+}
+
+Result<Answer> decode_answer(std::string_view bytes, Kind kind) {
+    Answer a;
+    a.seq = UB_TRY(answer_seq(bytes));
     std::vector<std::string_view> f = fields(bytes, 3);
     if (f.size() < 2 || f[1].size() != 1) return Error::msg("user database answer out of shape");
-    Answer a;
-    a.seq = UB_TRY(seq_of(f[0]));
     a.outcome = static_cast<Outcome>(f[1][0]);
     switch (a.outcome) {
     case Outcome::None:

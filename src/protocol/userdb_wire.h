@@ -51,5 +51,9 @@ std::string encode(const Answer& a);
 // `kind` is what was asked: an id answer must be a number below 2^32 - 1
 // (which is (uid_t)-1), a name one a name.
 Result<Answer> decode_answer(std::string_view bytes, Kind kind);
+// The sequence number an answer starts with, read before anything else of
+// it: a late answer to an earlier question is recognised as that, whatever
+// it was asked.
+Result<std::uint32_t> answer_seq(std::string_view bytes);
 
 }  // namespace ub::protocol::userdb

@@ -81,6 +81,17 @@ TEST(UserDbWire, AnswerRoundTrip) {
     EXPECT_EQ(a->value.size(), kMaxWhy);
 }
 
+// A late answer is known by its sequence number alone, whatever its kind.
+TEST(UserDbWire, AnswerSeq) {
+    EXPECT_EQ(*answer_seq("7\t=\talice"), 7u);
+    EXPECT_EQ(*answer_seq("8\t=\t1000"), 8u);
+    EXPECT_EQ(*answer_seq("4294967295\t-"), 4294967295u);
+    EXPECT_FALSE(answer_seq("07\t=\talice").ok());
+    EXPECT_FALSE(answer_seq("4294967296\t-").ok());
+    EXPECT_FALSE(answer_seq("\t=\talice").ok());
+    EXPECT_FALSE(answer_seq("9\t=\t" + std::string(kMaxMessage, 'a')).ok());
+}
+
 TEST(UserDbWire, AnswerRefusals) {
     // An id where a name was asked for is fine (names may be digits); a name
     // where an id was asked for is not, nor an id out of range.
