@@ -16,6 +16,7 @@
 #include "base/fault.h"
 #include "daemon/grant.h"
 #include "handover/handover.h"
+#include "net/mac_pin.h"
 #include "net/rtnl.h"
 #include "protocol/tap_label.h"
 #include "protocol/wire.h"
@@ -49,6 +50,7 @@ private:
     void reload();
     void expire();
     void on_link_events();
+    void collect_dead_elements();
     int timeout_ms() const;
 
     UniqueFd listener_;
@@ -239,13 +241,16 @@ void Server::on_link_events() {
     if (!events.ok()) {
         log_line(LOG_WARNING, "link events lost, some expiry records may be missing: " +
                                   events.error().message());
+        collect_dead_elements();  // some of the lost may be deaths
         return;
     }
+    bool tap_died = false;
     for (const net::LinkInfo& l : *events) {
         if (!l.deleted) continue;
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
         auto ours = granted_.find(l.ifindex);
         if (ours == granted_.end() && !label) continue;
+        tap_died = true;
         audit::AuditRecord rec;
         if (ours != granted_.end()) {
             rec = ours->second;
@@ -261,6 +266,16 @@ void Server::on_link_events() {
         rec.detail = "the tap is gone (its last fd was closed)";
         audit::record(rec);
     }
+    // Our grants add their elements to the nftables sets without looking
+    // for dead ones (guard_tap, once the table was seen whole): they are
+    // collected here, as taps die, off every grant's path.
+    if (tap_died) collect_dead_elements();
+}
+
+void Server::collect_dead_elements() {
+    if (!cfg_.nft || !cfg_.nft->table_checked()) return;
+    if (Result<void> r = net::collect_dead(*cfg_.nft); !r.ok())
+        log_line(LOG_WARNING, "could not remove dead taps from the nftables sets: " + r.error().message());
 }
 
 Result<void> Server::run() {
@@ -312,6 +327,9 @@ Result<void> serve(UniqueFd listener, const ServerConfig& config) {
     std::optional<net::LinkMonitor> monitor;
     if (Result<net::LinkMonitor> m = net::LinkMonitor::open(); m.ok()) monitor.emplace(std::move(*m));
     else log_line(LOG_WARNING, m.error().message() + "; no expiry records");
+    // Seeing taps die, we collect their nftables elements then, and our
+    // grants need not look for them (guard_tap).
+    if (monitor && config.nft) config.nft->collect_as_taps_die();
     Server s(std::move(listener), config, std::move(policy), std::move(sigfd), std::move(monitor));
     return s.run();
 }

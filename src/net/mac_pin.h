@@ -28,7 +28,8 @@
 // before the bridge forwards them. Elements are keyed
 // by ifindex, which the kernel does not reuse, so when a tap dies its
 // elements become inert and can match no later tap, even one with the same
-// name; they are collected the next time a MAC is pinned. A netdev-family
+// name; they are collected the next time a helper pins a MAC, or by
+// userbridged as the tap dies. A netdev-family
 // chain per tap would not do: it is bound to a device name and comes back
 // to life on the next tap of that name.
 //
@@ -66,12 +67,22 @@ public:
     // Runs a listing command and returns its text output.
     Result<std::string> list(const std::string& command);
 
+    // The owner of this context collects dead taps' elements as they die
+    // (userbridged, from its link events, with collect_dead): once guard_tap
+    // has seen the table whole, it then only adds elements.
+    void collect_as_taps_die() { owner_collects_ = true; }
+    bool owner_collects() const { return owner_collects_; }
+    bool table_checked() const { return table_checked_; }
+    void set_table_checked() { table_checked_ = true; }
+
     struct Api;  // the libnftables functions, resolved by dlsym
 
 private:
     Nft(const Api* api, nft_ctx* ctx) : api_(api), ctx_(ctx) {}
     const Api* api_;
     nft_ctx* ctx_;
+    bool owner_collects_ = false;
+    bool table_checked_ = false;
 };
 
 // What a tap may send, and how fast.
@@ -88,8 +99,14 @@ std::optional<Guard> guard_for(const policy::Terms& terms);
 // Makes the table if it is not there (or what an older one lacks),
 // collects elements of taps that no longer exist, and guards `ifname`
 // (ifindex `ifindex`) as `guard` says. Call before the tap is attached to
-// its bridge, so that no frame ever leaves it unfiltered.
+// its bridge, so that no frame ever leaves it unfiltered. When the
+// context's owner collects as taps die, and this context has seen the
+// table whole, it only adds the elements (and checks again if that fails).
 Result<void> guard_tap(Nft& nft, const std::string& ifname, int ifindex, const Guard& guard);
+
+// Deletes the elements of taps that no longer exist, if there is a table:
+// one listing and one transaction. userbridged calls it as taps die.
+Result<void> collect_dead(Nft& nft);
 
 // The elements of a set as `nft list set` prints them: "3", "\"tap0\"",
 // "3 . 52:54:00:12:34:56". Pure, for the collector and its tests.
@@ -103,8 +120,13 @@ bool is_stale_element(std::string_view element);
 // the bare value, and then finds no element of that form to delete.
 std::string deletable_element(std::string_view set, std::string_view element);
 
-// Set or map `name` (kind "set" or "map") of a `list table` listing, from
-// its opening line to its closing brace; none when the table has no such.
+// The blocks of table bridge userbridge in a listing of every bridge
+// table's sets and maps (`list sets bridge`, `list maps bridge`), joined:
+// another table may have a set of the same name. Empty when it has none.
+std::string our_table(std::string_view listing);
+
+// Set or map `name` (kind "set" or "map") of a table's listing, from its
+// opening line to its closing brace; none when the table has no such.
 std::optional<std::string_view> table_section(std::string_view table, std::string_view kind,
                                               std::string_view name);
 

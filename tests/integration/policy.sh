@@ -456,6 +456,25 @@ out=$(as_alice "$T/bin/ub-testtool" call stream --queues=3 -- "$client" --queues
 check "daemon: a 3-queue tap" grep -q 'queues=3' <<<"$out"
 check "daemon: a pinned tap drops spoofed frames too" \
     fails crosses "$client" 3000 --src=52:54:00:66:66:66
+# The daemon's grants add their elements without looking for dead taps'
+# (one nft command instead of three): it collects those as the taps die,
+# from its link events, with no grant after them.
+no_elements() {
+    local i
+    for i in $(seq 50); do
+        nft list table bridge userbridge | grep -q 'elements = ' || return 0
+        sleep 0.05
+    done
+    return 1
+}
+check "daemon: dead taps' nftables elements are collected as the taps die" no_elements
+# An administrator flushing the ruleset: the daemon's next grant finds its
+# elements cannot go in, and makes the table again.
+nft delete table bridge userbridge
+check "daemon: after the table was deleted, a pinned tap still drops spoofed frames" \
+    fails crosses "$client" 3000 --src=52:54:00:66:66:66
+check "...and the table is back" nft list set bridge userbridge pinned
+check "...and its own frames still cross" crosses "$client" 3000 --src=$pinned
 # libuserbridge learns the tap from the daemon's reply alone (no netlink of
 # its own): the guest MAC the policy pinned, the tap's MAC and MTU. The
 # command compares the last two with what the kernel says of the tap.

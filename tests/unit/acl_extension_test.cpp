@@ -433,6 +433,22 @@ TEST(MacPin, SetElementsAndStaleOnes) {
     EXPECT_FALSE(ub::net::table_section(table, "set", "clients").has_value());
     EXPECT_TRUE(ub::net::set_elements(*ub::net::table_section(table, "set", "pinned_more")).empty());
 
+    // Our table's blocks out of every bridge table's sets and maps: another
+    // table's set of the same name is not ours.
+    const char* all =
+        "table bridge other {\n\tset pinned {\n\t\ttype iface_index\n\t\telements = { 9 }\n\t}\n}\n"
+        "table bridge userbridge {\n\tset pinned {\n\t\ttype iface_index\n\t\telements = { 3 }\n\t}\n}\n"
+        "table bridge userbridge {\n\tmap rate_out {\n\t\ttype iface_index : limit\n\t}\n}\n"
+        "table bridge xtable bridge userbridge {\n}\n";
+    std::string ours = ub::net::our_table(all);
+    ASSERT_TRUE(ub::net::table_section(ours, "set", "pinned").has_value());
+    EXPECT_EQ(ub::net::set_elements(*ub::net::table_section(ours, "set", "pinned")),
+              (std::vector<std::string>{"3"}));
+    EXPECT_TRUE(ub::net::table_section(ours, "map", "rate_out").has_value());
+    EXPECT_EQ(ub::net::our_table("table bridge other {\n\tset pinned {\n\t}\n}\n"), "");
+    EXPECT_EQ(ub::net::our_table(""), "");
+    EXPECT_EQ(ub::net::our_table("table bridge userbridge {\n\tset pinned {"), "");  // cut short
+
     // One-address intervals get back the length or range nft leaves out.
     using ub::net::deletable_element;
     EXPECT_EQ(deletable_element("ip4_allowed", "3 . 10.0.3.7"), "3 . 10.0.3.7/32");
