@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <nftables/libnftables.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -247,6 +248,21 @@ constexpr const char* kIpRules =
     " @th,64,10 != 0x3fa iif . @th,64,128 != @na_allowed counter drop\n"
     "add rule bridge userbridge prerouting iif @ip_guarded jump ip_guard\n";
 
+// A guest whose ip= lists a link-local address (ll_guarded) is held to its
+// listed link-local addresses as to the others: as a source, as an NA's
+// target and as a duplicate-address check's (the rules above let any
+// link-local through, since most guests choose their own). Otherwise it
+// could answer for the router's link-local address, which hosts use as
+// their IPv6 gateway. Made once, after the ip= chain.
+constexpr const char* kLinkLocalRules =
+    "create set bridge userbridge ll_guarded { type iface_index; }\n"
+    "add rule bridge userbridge ip_guard iif @ll_guarded"
+    " ip6 saddr fe80::/10 iif . ip6 saddr != @ip6_allowed counter drop\n"
+    "add rule bridge userbridge ip_guard iif @ll_guarded icmpv6 type nd-neighbor-advert"
+    " @th,64,10 0x3fa iif . @th,64,128 != @na_allowed counter drop\n"
+    "add rule bridge userbridge ip_guard iif @ll_guarded icmpv6 type nd-neighbor-solicit ip6 saddr ::"
+    " @th,64,10 0x3fa iif . @th,64,128 != @na_allowed counter drop\n";
+
 // rate=: what a tap sends (its guest's upload) and what leaves the bridge
 // through it (the guest's download) is policed to the rule's rate, each
 // through a limit object of its own, named by the tap's ifindex (never
@@ -318,6 +334,8 @@ std::string ip_elements(const std::string& tap, const std::vector<policy::IpPref
         out += "add element bridge userbridge na_allowed { " + tap + " . " + hex(p.addr) + "-" +
                hex(policy::last_address(p)) + " }\n";
     }
+    if (std::any_of(ips.begin(), ips.end(), policy::is_link_local))
+        out += "add element bridge userbridge ll_guarded { " + tap + " }\n";
     return out + "add element bridge userbridge ip_guarded { " + tap + " }\n";
 }
 
@@ -377,7 +395,7 @@ Deletions stale_in(std::string_view table) {
     for (const char* set : {"pinned", "allowed", "allowed_lla", "clients"})
         if (auto text = find("set", set)) collect_stale(stale, set, *text);
     if (auto guarded = find("set", "ip_guarded"); guarded && has_stale_element(*guarded)) {
-        for (const char* set : {"ip4_allowed", "ip6_allowed", "na_allowed"})
+        for (const char* set : {"ll_guarded", "ip4_allowed", "ip6_allowed", "na_allowed"})
             if (auto text = find("set", set)) collect_stale(stale, set, *text);
         collect_stale(stale, "ip_guarded", *guarded);
     }
@@ -396,7 +414,8 @@ Result<Deletions> check_table(Nft& nft) {
     Result<std::string> table = list_table(nft);
     if (!table.ok() || table->empty()) {
         UB_TRYV(make_once(nft, "list set bridge userbridge pinned",
-                          (std::string(kTable) + kNdRules + kServerRules + kIpRules + kRateRules).c_str()));
+                          (std::string(kTable) + kNdRules + kServerRules + kIpRules + kLinkLocalRules +
+                           kRateRules).c_str()));
         return Deletions{};
     }
     auto has = [&](const char* name) { return table_section(*table, "set", name).has_value(); };
@@ -404,6 +423,7 @@ Result<Deletions> check_table(Nft& nft) {
     if (!has("allowed_lla")) UB_TRYV(make_once(nft, "list set bridge userbridge allowed_lla", kNdRules));
     if (!has("clients")) UB_TRYV(make_once(nft, "list set bridge userbridge clients", kServerRules));
     if (!has("ip_guarded")) UB_TRYV(make_once(nft, "list set bridge userbridge ip_guarded", kIpRules));
+    if (!has("ll_guarded")) UB_TRYV(make_once(nft, "list set bridge userbridge ll_guarded", kLinkLocalRules));
     if (!has("limited")) UB_TRYV(make_once(nft, "list set bridge userbridge limited", kRateRules));
     return stale_in(*table);
 }

@@ -17,6 +17,7 @@
 //       iif @clients udp sport { 67, 547 } drop } }
 //     set clients { type iface_index; }   # pinned taps with servers=no
 //     set ip_guarded { type iface_index; }  # pinned taps with ip=
+//     set ll_guarded { type iface_index; }  # ...whose ip= lists a link-local address
 //     set ip4_allowed, ip6_allowed, na_allowed  # (tap, a prefix it may use)
 //     chain ip_guard { ... }  # jumped to from prerouting for @ip_guarded
 //     set limited { type iface_index; }     # taps with rate=

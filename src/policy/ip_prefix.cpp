@@ -106,4 +106,8 @@ bool contains(const IpPrefix& outer, const IpPrefix& inner) {
     return true;
 }
 
+bool is_link_local(const IpPrefix& p) {
+    return p.v6 && p.len >= 10 && p.addr[0] == 0xfe && (p.addr[1] & 0xc0) == 0x80;
+}
+
 }  // namespace ub::policy

@@ -44,4 +44,9 @@ std::array<std::uint8_t, 16> last_address(const IpPrefix& p);
 // Whether `outer` contains every address of `inner`.
 bool contains(const IpPrefix& outer, const IpPrefix& inner);
 
+// Whether the prefix lies within IPv6 link-local, fe80::/10. Listing one in
+// ip= holds the guest's link-local addresses to those listed too; without
+// one, any passes.
+bool is_link_local(const IpPrefix& p);
+
 }  // namespace ub::policy

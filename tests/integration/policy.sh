@@ -203,6 +203,7 @@ sed -i "s/ servers=no\$//" /etc/qemu/bridge.conf
 # ARP and IPv6 crosses at all (a VLAN tag, whose contents are not looked at,
 # an EtherType of another protocol, an 802.3 frame).
 check "the first pin added the ip= chain to an older table" nft list chain bridge userbridge ip_guard
+check "...and the link-local set" nft list set bridge userbridge ll_guarded
 check "without ip=, a datagram from an address of the guest's choosing crosses" \
     msg_crosses "$fcap" --ip4=10.99.9.9
 check "...and a VLAN-tagged frame" msg_crosses "$fcap" --vlan=7
@@ -246,16 +247,32 @@ check "the address drops were counted" \
     grep -qE 'ip4_allowed counter packets [1-9]' <(nft list chain bridge userbridge ip_guard)
 check "the neighbour-advertisement drops too" \
     grep -qE 'na_allowed counter packets [1-9]' <(nft list chain bridge userbridge ip_guard)
+# Link-local addresses: any passes until ip= lists one; then only those
+# listed, as a source, an NA's claim or a duplicate-address check's target
+# (else the guest could answer for the router's link-local address).
+check "without a link-local entry, any link-local source crosses" msg_crosses "$fcap" --ip6=fe80::1
+check "...and an NA claiming any link-local address" nd_crosses_from na $link_local fe80::1
+sed -i "s|ip=10.99.3.0/24,2001:db8:3::7\$|&,$link_local|" /etc/qemu/bridge.conf
+for mode in setuid fcap; do
+    helper=$T/bin/$mode-helper
+    check "$mode, ip= listing a link-local address: from it crosses" msg_crosses "$helper" --ip6=$link_local
+    check "$mode, ...: from another link-local address does not" fails msg_crosses "$helper" --ip6=fe80::1
+done
+check "...nor an NA claiming another link-local address" fails nd_crosses_from na $link_local fe80::1
+check "...while one claiming its own crosses" nd_crosses_from na $link_local $link_local
+check "...nor a duplicate-address check for another's" fails nd_crosses_from ns :: fe80::1
+check "...while one for its own crosses" nd_crosses_from ns :: $link_local
+check "...and from the listed global address still" msg_crosses "$fcap" --ip6=2001:db8:3::7
 as_alice "$T/bin/ub-testtool" call stream --hold=1200 -- "$setuid" --fd=3 --br=br3 >/dev/null &
 holder=$!
 sleep 0.6
-for set in ip_guarded ip4_allowed ip6_allowed na_allowed; do
+for set in ip_guarded ll_guarded ip4_allowed ip6_allowed na_allowed; do
     elements=$(nft list set bridge userbridge $set | tr -d '\n\t')
     check "the next pin collects the dead taps' $set elements (left: $elements)" \
-        grep -qE 'elements = \{ "tap[0-9]+"( \. [0-9a-fx:./-]+)? \}' <<<"$elements"
+        grep -qE 'elements = \{ "tap[0-9]+"( \. [0-9a-fx:./-]+)?(, *"tap[0-9]+"( \. [0-9a-fx:./-]+)?)* \}' <<<"$elements"
 done
 wait $holder
-sed -i "s| ip=10.99.3.0/24,2001:db8:3::7\$||" /etc/qemu/bridge.conf
+sed -i "s| ip=10.99.3.0/24,2001:db8:3::7,$link_local\$||" /etc/qemu/bridge.conf
 
 # rate=: each way, a tap is policed to the rule's rate. A flood of 300
 # frames of 1000 bytes (300 kB, sent in a few ms) crosses whole without it;

@@ -233,6 +233,20 @@ TEST(Extension, IpPrefixes) {
     EXPECT_FALSE(contains(*net, *parse_ip_prefix("2001:db8::1")));
 }
 
+// Only an entry within fe80::/10 holds the guest's link-local addresses:
+// one that merely contains link-local (::/0) leaves them all allowed anyway.
+TEST(Extension, LinkLocalEntries) {
+    EXPECT_TRUE(is_link_local(*parse_ip_prefix("fe80::5054:ff:fe12:3456")));
+    EXPECT_TRUE(is_link_local(*parse_ip_prefix("fe80::/64")));
+    EXPECT_TRUE(is_link_local(*parse_ip_prefix("febf::1")));
+    EXPECT_TRUE(is_link_local(*parse_ip_prefix("fe80::/10")));
+    EXPECT_FALSE(is_link_local(*parse_ip_prefix("fec0::1")));
+    EXPECT_FALSE(is_link_local(*parse_ip_prefix("fe00::/7")));
+    EXPECT_FALSE(is_link_local(*parse_ip_prefix("::/0")));
+    EXPECT_FALSE(is_link_local(*parse_ip_prefix("2001:db8::7")));
+    EXPECT_FALSE(is_link_local(*parse_ip_prefix("10.0.3.7")));
+}
+
 TEST(Extension, CheckCollectsEveryProblem) {
     std::vector<std::string> problems;
     int good = 0;
