@@ -58,18 +58,12 @@ Result<void> wait_for_eof(int fd, Clock::time_point deadline) {
 // socket's path is root's; asking the kernel again cost every grant a
 // netlink round trip under the RTNL lock right after the tap came up.
 Result<TapHandle> tap_from_reply(std::vector<UniqueFd> fds, const protocol::Reply& rep) {
-    TapFds fd_facts = UB_TRY(check_tap_fds(fds, "userbridged"));
-    if (fd_facts.ifname != rep.ifname)
-        return Error::msg("userbridged's reply names another tap than it sent");
-    TapHandle t;
-    t.ifname = fd_facts.ifname;
-    t.vnet_hdr = fd_facts.vnet_hdr;
+    TapHandle t = UB_TRY(hold_tap_fds(std::move(fds), "userbridged"));
+    if (t.ifname != rep.ifname) return Error::msg("userbridged's reply names another tap than it sent");
     t.mac = policy::format_mac_bytes(rep.mac);
     t.mac_pinned = rep.guest_mac.has_value();
     t.guest_mac = t.mac_pinned ? policy::format_mac_bytes(*rep.guest_mac) : guest_mac(t.mac);
     t.mtu = rep.mtu;
-    t.fd = std::move(fds[0]);
-    for (std::size_t i = 1; i < fds.size(); ++i) t.extra.push_back(std::move(fds[i]));
     return t;
 }
 

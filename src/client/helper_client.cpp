@@ -136,10 +136,7 @@ std::string trimmed(std::string s) {
 // may pose as a helper, so nothing is taken from it but the fds.
 Result<TapHandle> describe_tap(std::vector<UniqueFd> fds, const std::string& bridge,
                                const std::string& sender) {
-    TapFds fd_facts = UB_TRY(check_tap_fds(fds, sender));
-    TapHandle t;
-    t.ifname = fd_facts.ifname;
-    t.vnet_hdr = fd_facts.vnet_hdr;
+    TapHandle t = UB_TRY(hold_tap_fds(std::move(fds), sender));
     net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
     net::LinkInfo tap = UB_TRY(rtnl.get_link(t.ifname));
     int br = UB_TRY(rtnl.ifindex(bridge));  // an ioctl: no second round trip
@@ -153,8 +150,6 @@ Result<TapHandle> describe_tap(std::vector<UniqueFd> fds, const std::string& bri
         t.mac_pinned = true;
     }
     t.mtu = tap.mtu;
-    t.fd = std::move(fds[0]);
-    for (std::size_t i = 1; i < fds.size(); ++i) t.extra.push_back(std::move(fds[i]));
     return t;
 }
 

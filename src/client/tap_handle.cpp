@@ -8,9 +8,9 @@
 
 namespace ub::client {
 
-Result<TapFds> check_tap_fds(const std::vector<UniqueFd>& fds, const std::string& sender) {
+Result<TapHandle> hold_tap_fds(std::vector<UniqueFd> fds, const std::string& sender) {
     if (fds.empty()) return Error::msg("no tap fd received");
-    TapFds t;
+    TapHandle t;
     for (std::size_t i = 0; i < fds.size(); ++i) {
         ifreq ifr{};
         if (ioctl(fds[i].get(), TUNGETIFF, &ifr) != 0)
@@ -24,6 +24,8 @@ Result<TapFds> check_tap_fds(const std::vector<UniqueFd>& fds, const std::string
             return Error::msg("the fds sent are not queues of one multiqueue tap");
         }
     }
+    t.fd = std::move(fds[0]);
+    for (std::size_t i = 1; i < fds.size(); ++i) t.extra.push_back(std::move(fds[i]));
     return t;
 }
 

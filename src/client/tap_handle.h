@@ -23,15 +23,13 @@ struct TapHandle {
     int queues() const { return 1 + static_cast<int>(extra.size()); }
 };
 
-// What the kernel says of fds received as one tap (TUNGETIFF): each is a
-// tap (not a tun, not something else), and when there are several, all are
-// queues of one multiqueue tap. `sender` (a helper's path, or "userbridged")
-// names who sent them in errors.
-struct TapFds {
-    std::string ifname;
-    bool vnet_hdr = false;
-};
-Result<TapFds> check_tap_fds(const std::vector<UniqueFd>& fds, const std::string& sender);
+// The fds received as one tap, checked with the kernel (TUNGETIFF): each
+// is a tap (not a tun, not something else), and when there are several,
+// all are queues of one multiqueue tap. The handle holds them, with the
+// tap's name and whether vnet_hdr is on; the rest is the caller's to fill
+// in. `sender` (a helper's path, or "userbridged") names who sent them in
+// errors.
+Result<TapHandle> hold_tap_fds(std::vector<UniqueFd> fds, const std::string& sender);
 
 // A MAC for the guest behind a tap: libvirt's convention is tap MAC = guest
 // MAC with the first byte 0xfe; the reverse, with 0x52, gives a locally

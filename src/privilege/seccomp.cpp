@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <span>
 
 namespace ub::privilege {
 
@@ -88,29 +89,27 @@ constexpr int kDaemonAllowed[] = {
 constexpr int kReleaserAllowed[] = {SCMP_SYS(read), SCMP_SYS(close), SCMP_SYS(exit), SCMP_SYS(exit_group),
                                     SCMP_SYS(restart_syscall)};
 
+Result<void> allow_each(scmp_filter_ctx ctx, std::span<const int> calls) {
+    for (int sc : calls) UB_TRYV(check(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sc, 0), "rule"));
+    return Ok{};
+}
+
 Result<Ctx> build(const std::vector<int>& extra, Profile profile) {
     Ctx ctx(seccomp_init(SCMP_ACT_KILL_PROCESS));
     if (!ctx) return Error::msg("seccomp: cannot initialise filter");
-    if (profile == Profile::Releaser) {
-        for (int sc : kReleaserAllowed)
-            UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
-#ifdef UB_ASAN
-        for (int sc : kSanitizerRuntime)
-            UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
-#endif
-        for (int sc : extra) UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
-        return ctx;
-    }
+    bool releaser = profile == Profile::Releaser;
     // A binary tree of syscall numbers instead of a list: installing a
     // filter runs it once for every syscall number to fill the kernel's
     // allow cache, so its length is paid about 450 times at every exec.
-    UB_TRYV(check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2), "optimize"));
-    for (int sc : kAllowed) UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
+    // (The releaser's five need no tree.)
+    if (!releaser) UB_TRYV(check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2), "optimize"));
+    UB_TRYV(allow_each(ctx.get(), releaser ? std::span<const int>(kReleaserAllowed)
+                                           : std::span<const int>(kAllowed)));
 #ifdef UB_ASAN
-    for (int sc : kSanitizerRuntime)
-        UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
+    UB_TRYV(allow_each(ctx.get(), kSanitizerRuntime));
 #endif
-    for (int sc : extra) UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
+    UB_TRYV(allow_each(ctx.get(), extra));
+    if (releaser) return ctx;
     // New sockets: unix ones, for syslog's reconnect.
     scmp_arg_cmp unix_only{0, SCMP_CMP_EQ, AF_UNIX, 0};
     UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, unix_only),
@@ -126,10 +125,7 @@ Result<Ctx> build(const std::vector<int>& extra, Profile profile) {
         UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, netlink, which),
                       "socket rule"));
     }
-    if (profile == Profile::Daemon) {
-        for (int sc : kDaemonAllowed)
-            UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, sc, 0), "rule"));
-    }
+    if (profile == Profile::Daemon) UB_TRYV(allow_each(ctx.get(), kDaemonAllowed));
     return ctx;
 }
 
