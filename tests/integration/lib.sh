@@ -184,9 +184,19 @@ start_daemon() {
     "${DAEMON_BIN:-$T/bin/userbridged}" "$@" 2>>"$T/daemon.err" &
     DAEMON_PID=$!
     BACKGROUND+=($DAEMON_PID)
-    for _ in $(seq 100); do [ -S /run/userbridge.sock ] && return 0; sleep 0.05; done
-    echo "userbridged did not start:"; cat "$T/daemon.err"
-    return 1
+    for _ in $(seq 100); do [ -S /run/userbridge.sock ] && break; sleep 0.05; done
+    if [ ! -S /run/userbridge.sock ]; then
+        echo "userbridged did not start:"; cat "$T/daemon.err"
+        return 1
+    fi
+    # The socket comes first; loading libnftables, dropping privilege and
+    # the seccomp filter, its last step before serving, follow. Checks of
+    # its state must not see it half-way (requests would only queue).
+    for _ in $(seq 100); do
+        grep -qP '^Seccomp:\t2$' /proc/$DAEMON_PID/status 2>/dev/null && return 0
+        sleep 0.02
+    done
+    return 0
 }
 # start_activated_daemon CMD...: CMD started by systemd-socket-activate on
 # the default socket, as userbridged.socket does it (mode 0666); stop_daemon
