@@ -32,7 +32,7 @@ struct Outcome {
     audit::AuditRecord record;
 };
 
-// The record's user is "?": the server fills it in (UserDb::name_of).
+// The record's user is "?": the server fills it in (UserDb::user_name).
 // `nft`: for rules that pin a MAC; null when libnftables is unavailable, and
 // then such a grant fails with a clear error. `names`: the daemon's tap
 // names (see net::TapNames); null lets the kernel pick.

@@ -122,7 +122,6 @@ Result<UserDb> UserDb::start() {
 Result<std::uint32_t> UserDb::send_question(wire::Kind kind, const std::string& arg) {
     if (!sock_.valid()) return Error::msg("the user database process is gone");
     std::uint32_t seq = ++seq_;
-    if (seq == 0) seq = ++seq_;  // 0 is Pending's "not sent"
     std::string q = UB_TRY(wire::encode(wire::Question{seq, kind, arg}));
     if (send(sock_.get(), q.data(), q.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
         Error e = Error::sys("cannot ask the user database process");
@@ -179,16 +178,8 @@ Result<wire::Answer> UserDb::ask(wire::Kind kind, const std::string& arg) {
     return await(seq, kind);
 }
 
-std::string UserDb::user_name(uid_t uid) { return name_of(ask_user_name(uid)); }
-
-UserDb::Pending UserDb::ask_user_name(uid_t uid) {
-    Result<std::uint32_t> seq = send_question(wire::Kind::UserByUid, std::to_string(uid));
-    return Pending{seq.ok() ? *seq : 0};
-}
-
-std::string UserDb::name_of(Pending pending) {
-    if (pending.seq == 0) return "?";
-    Result<wire::Answer> a = await(pending.seq, wire::Kind::UserByUid);
+std::string UserDb::user_name(uid_t uid) {
+    Result<wire::Answer> a = ask(wire::Kind::UserByUid, std::to_string(uid));
     if (!a.ok() || a->outcome != wire::Outcome::Found) return "?";
     return policy::printable(a->value, 32);
 }

@@ -41,16 +41,8 @@ public:
     static Result<UserDb> start();
 
     // The login name of `uid`, printable, or "?" (no entry, or no answer):
-    // for audit records.
+    // for audit records, asked for once the client has its reply.
     std::string user_name(uid_t uid);
-    // The same in two halves: the question goes now, the broker looks the
-    // name up while the daemon makes the tap, and name_of() collects the
-    // answer once the client has its reply.
-    struct Pending {
-        std::uint32_t seq = 0;  // 0: the question could not be sent
-    };
-    Pending ask_user_name(uid_t uid);
-    std::string name_of(Pending pending);
     // For the ACL loader's hooks: the id, -1 for no such name, an Error
     // when the database could not answer.
     Result<long long> user_id(const std::string& name);
