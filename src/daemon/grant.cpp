@@ -27,7 +27,13 @@ Outcome refuse(Outcome o, const Error& e) {
 
 }  // namespace
 
-Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::Request& req,
+void refill_tun(Kept& kept) {
+    if (kept.tun.valid()) return;
+    Result<UniqueFd> tun = net::open_tun();
+    if (tun.ok()) kept.tun = std::move(*tun);  // else the next grant opens its own, and says why not
+}
+
+Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::Request& req, Kept& kept,
                net::Nft* nft, net::TapNames* names) {
     Outcome o;
     // The groups are the ones the caller's process runs with, as for a
@@ -51,12 +57,14 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
     Result<policy::Terms> terms = policy::terms_of(d, peer.uid, req.vm_name, req.bridge, req.queues);
     if (!terms.ok()) return deny(terms.error().message());
 
-    Result<net::Rtnl> rtnl = net::Rtnl::open();
+    Result<net::Rtnl> rtnl = kept.rtnl ? Result<net::Rtnl>(std::move(*kept.rtnl)) : net::Rtnl::open();
+    kept.rtnl.reset();
     if (!rtnl.ok()) return refuse(std::move(o), rtnl.error());
     Result<net::LinkInfo> bridge = net::find_bridge(*rtnl, req.bridge);
     if (!bridge.ok()) return refuse(std::move(o), bridge.error());
     net::TapSpec spec;
-    for (int q = 0; q < req.queues; ++q) {
+    if (kept.tun.valid()) spec.tuns.push_back(std::move(kept.tun));
+    for (int q = static_cast<int>(spec.tuns.size()); q < req.queues; ++q) {
         Result<UniqueFd> tun = net::open_tun();
         if (!tun.ok()) return refuse(std::move(o), tun.error());
         spec.tuns.push_back(std::move(*tun));
@@ -102,6 +110,7 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
     o.record.detail = d.reason + (tap->tap.vnet_hdr ? ", vnet_hdr" : "");
     o.queues = std::move(tap->tap.queues);
     o.ifindex = tap->ifindex;
+    kept.rtnl = std::move(*rtnl);
     return o;
 }
 

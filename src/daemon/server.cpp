@@ -62,6 +62,7 @@ private:
     std::map<int, Conn> conns_;          // by fd
     std::map<uid_t, unsigned> per_uid_;  // open connections
     net::TapNames tap_names_;
+    Kept kept_;
     bool stop_ = false;
 };
 
@@ -175,7 +176,7 @@ void Server::on_readable(Conn& c) {
         audit::record(rec);
         return;
     }
-    Outcome o = handle(policy_, c.peer, *req, cfg_.nft, &tap_names_);
+    Outcome o = handle(policy_, c.peer, *req, kept_, cfg_.nft, &tap_names_);
     if (o.reply.status == protocol::Status::Granted) fault::at_void("before-send");
     std::vector<int> fds;
     for (const UniqueFd& q : o.queues) fds.push_back(q.get());
@@ -192,6 +193,7 @@ void Server::on_readable(Conn& c) {
     o.queues.clear();
     (void)shutdown(c.fd.get(), SHUT_WR);
     if (o.reply.status == protocol::Status::Granted) fault::at_void("after-send");
+    refill_tun(kept_);
     // The caller's name is asked for only now that the client has its
     // reply: a slow user database (sssd waiting on its server) delays the
     // audit record, not the VM. Asked earlier, to overlap the tap's making,
