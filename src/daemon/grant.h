@@ -45,7 +45,7 @@ struct Kept {
 };
 void refill_tun(Kept& kept);
 
-// The record's user is "?": the server fills it in (UserDb::user_name).
+// The record's user is "?": the server fills it in (UserDb::ask_name).
 // `nft`: for rules that pin a MAC; null when libnftables is unavailable, and
 // then such a grant fails with a clear error. `names`: the daemon's tap
 // names (see net::TapNames); null lets the kernel pick.

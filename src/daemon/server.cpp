@@ -8,6 +8,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <deque>
 #include <map>
 #include <optional>
 #include <vector>
@@ -34,6 +36,18 @@ struct Conn {
     std::string buf;
 };
 
+// An audit record waiting for its caller's name (UserDb::ask_name): written
+// once the name comes, or with user=? when its time is up, always in the
+// order the records were made. Nothing waits for the user database: a slow
+// one (sssd waiting on its server) delays records, never a grant.
+struct Unnamed {
+    std::uint32_t seq;  // the name's question
+    audit::AuditRecord rec;
+    int ifindex = 0;  // a tap we granted: granted_ gets the name too
+    Clock::time_point deadline;
+    bool named = false;
+};
+
 class Server {
 public:
     Server(UniqueFd listener, const ServerConfig& cfg, policy::Policy policy, UniqueFd sigfd,
@@ -51,6 +65,9 @@ private:
     void expire();
     void on_link_events();
     void collect_dead_elements();
+    void record_named(audit::AuditRecord rec, uid_t uid, int ifindex = 0);
+    void on_names();
+    void write_records(bool all);
     int timeout_ms() const;
 
     UniqueFd listener_;
@@ -63,6 +80,7 @@ private:
     std::map<uid_t, unsigned> per_uid_;  // open connections
     net::TapNames tap_names_;
     Kept kept_;
+    std::deque<Unnamed> unnamed_;
     bool stop_ = false;
 };
 
@@ -170,10 +188,9 @@ void Server::on_readable(Conn& c) {
     Result<protocol::Request> req = protocol::decode_request(c.buf);
     if (!req.ok()) {
         finish(c, protocol::Status::BadRequest, req.error().message());
-        audit::AuditRecord rec =
-            audit::begin("daemon", cfg_.userdb->user_name(c.peer.uid), c.peer.uid, c.peer.pid, "");
+        audit::AuditRecord rec = audit::begin("daemon", "?", c.peer.uid, c.peer.pid, "");
         rec.detail = req.error().message();
-        audit::record(rec);
+        record_named(std::move(rec), c.peer.uid);
         return;
     }
     Outcome o = handle(policy_, c.peer, *req, kept_, cfg_.nft, &tap_names_);
@@ -195,13 +212,49 @@ void Server::on_readable(Conn& c) {
     if (o.reply.status == protocol::Status::Granted) fault::at_void("after-send");
     refill_tun(kept_);
     // The caller's name is asked for only now that the client has its
-    // reply: a slow user database (sssd waiting on its server) delays the
-    // audit record, not the VM. Asked earlier, to overlap the tap's making,
-    // the broker woke on the daemon's CPU and took it from the grant (70 µs
-    // of a 0.7 ms grant, traced).
-    o.record.user = cfg_.userdb->user_name(c.peer.uid);
-    audit::record(o.record);
-    if (o.reply.status == protocol::Status::Granted) granted_[o.ifindex] = o.record;
+    // reply. Asked earlier, to overlap the tap's making, the user database
+    // process woke on the daemon's CPU and took it from the grant (70 µs of
+    // a 0.7 ms grant, traced).
+    bool granted = o.reply.status == protocol::Status::Granted;
+    if (granted) granted_[o.ifindex] = o.record;
+    record_named(std::move(o.record), c.peer.uid, granted ? o.ifindex : 0);
+}
+
+void Server::record_named(audit::AuditRecord rec, uid_t uid, int ifindex) {
+    Result<std::uint32_t> seq = cfg_.userdb->ask_name(uid);
+    if (!seq.ok()) {
+        rec.user = "?";
+        unnamed_.push_back({0, std::move(rec), ifindex, Clock::time_point::min(), true});
+    } else {
+        unnamed_.push_back({*seq, std::move(rec), ifindex, Clock::now() + UserDb::kTimeout});
+    }
+    write_records(false);
+}
+
+void Server::on_names() {
+    for (const auto& [seq, name] : cfg_.userdb->take_names())
+        for (Unnamed& u : unnamed_)
+            if (u.seq == seq && !u.named) {
+                u.rec.user = name;
+                u.named = true;
+            }
+    write_records(false);
+}
+
+// Writes the records at the front whose names came or whose time is up
+// (all of them when `all`, or when the user database is gone).
+void Server::write_records(bool all) {
+    auto now = Clock::now();
+    bool gone = cfg_.userdb->fd() < 0;
+    while (!unnamed_.empty()) {
+        Unnamed& u = unnamed_.front();
+        if (!u.named && !all && !gone && u.deadline > now) break;
+        if (!u.named) cfg_.userdb->forget(u.seq);
+        if (u.ifindex != 0)
+            if (auto g = granted_.find(u.ifindex); g != granted_.end()) g->second.user = u.rec.user;
+        audit::record(u.rec);
+        unnamed_.pop_front();
+    }
 }
 
 void Server::reload() {
@@ -230,9 +283,10 @@ void Server::expire() {
 }
 
 int Server::timeout_ms() const {
-    if (conns_.empty()) return -1;
+    if (conns_.empty() && unnamed_.empty()) return -1;
     auto first = Clock::time_point::max();
     for (const auto& [fd, c] : conns_) first = std::min(first, c.deadline);
+    if (!unnamed_.empty()) first = std::min(first, unnamed_.front().deadline);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(first - Clock::now()).count();
     return ms < 0 ? 0 : static_cast<int>(std::min<long long>(ms + 1, 60000));
 }
@@ -254,20 +308,33 @@ void Server::on_link_events() {
         auto ours = granted_.find(l.ifindex);
         if (ours == granted_.end() && !label) continue;
         tap_died = true;
-        audit::AuditRecord rec;
-        if (ours != granted_.end()) {
-            rec = ours->second;
-            granted_.erase(ours);
-        } else {
-            rec = audit::begin("helper", cfg_.userdb->user_name(label->uid), label->uid, 0, "");
+        auto expired = [](audit::AuditRecord rec) {
+            rec.event = "expire";
+            rec.detail = "the tap is gone (its last fd was closed)";
+            return rec;
+        };
+        if (ours == granted_.end()) {
+            audit::AuditRecord rec = audit::begin("helper", "?", label->uid, 0, "");
             rec.tap = l.name;
             rec.vm = label->vm;
             rec.queues = label->queues;
             if (label->mac) rec.guest_mac = policy::format_mac_bytes(*label->mac);
+            record_named(expired(std::move(rec)), label->uid);
+            continue;
         }
-        rec.event = "expire";
-        rec.detail = "the tap is gone (its last fd was closed)";
-        audit::record(rec);
+        audit::AuditRecord rec = expired(ours->second);
+        granted_.erase(ours);
+        // A grant whose record is still waiting (for its name, or behind
+        // another's): the expiry record waits behind it, for the same name.
+        auto waiting = std::find_if(unnamed_.begin(), unnamed_.end(),
+                                    [&](const Unnamed& u) { return u.ifindex == l.ifindex; });
+        if (waiting == unnamed_.end()) {
+            audit::record(rec);
+            continue;
+        }
+        rec.user = waiting->rec.user;
+        Unnamed after{waiting->seq, std::move(rec), 0, waiting->deadline, waiting->named};
+        unnamed_.push_back(std::move(after));
     }
     // Our grants add their elements to the nftables sets without looking
     // for dead ones (guard_tap, once the table was seen whole): they are
@@ -284,7 +351,8 @@ void Server::collect_dead_elements() {
 Result<void> Server::run() {
     while (!stop_) {
         std::vector<pollfd> p{{listener_.get(), POLLIN, 0}, {sig_.get(), POLLIN, 0},
-                              {monitor_ ? monitor_->fd() : -1, POLLIN, 0}};
+                              {monitor_ ? monitor_->fd() : -1, POLLIN, 0},
+                              {unnamed_.empty() ? -1 : cfg_.userdb->fd(), POLLIN, 0}};
         for (const auto& [fd, c] : conns_) p.push_back({fd, POLLIN, 0});
         int n = poll(p.data(), p.size(), timeout_ms());
         if (n < 0 && errno != EINTR) return Error::sys("poll");
@@ -297,7 +365,8 @@ Result<void> Server::run() {
                 }
             }
             if (p[2].revents) on_link_events();
-            for (std::size_t i = 3; i < p.size(); ++i)
+            if (p[3].revents) on_names();
+            for (std::size_t i = 4; i < p.size(); ++i)
                 if (p[i].revents) {
                     auto it = conns_.find(p[i].fd);
                     if (it != conns_.end()) on_readable(it->second);
@@ -309,7 +378,16 @@ Result<void> Server::run() {
             if (p[0].revents) accept_all();
         }
         expire();
+        write_records(false);
     }
+    // The records still waiting get a moment for their names, then go as
+    // they are.
+    for (auto until = Clock::now() + std::chrono::milliseconds(500);
+         !unnamed_.empty() && cfg_.userdb->fd() >= 0 && Clock::now() < until;) {
+        pollfd p{cfg_.userdb->fd(), POLLIN, 0};
+        if (poll(&p, 1, 50) > 0) on_names();
+    }
+    write_records(true);
     log_line(LOG_NOTICE, "stopping");
     return Ok{};
 }

@@ -162,10 +162,12 @@ Result<wire::Answer> UserDb::await(std::uint32_t seq, wire::Kind kind) {
         }
         stalled_ = false;
         std::string_view msg(buf, static_cast<std::size_t>(got));
-        // Its sequence number says whether it is ours or a late answer to
-        // an earlier question (one that timed out), which is dropped.
+        // Its sequence number says whether it is ours, a name for an audit
+        // record (kept for take_names), or a late answer to an earlier
+        // question (one that timed out), which is dropped.
         Result<std::uint32_t> answers = wire::answer_seq(msg);
         if (answers.ok() && *answers != seq) {
+            keep_if_named(*answers, msg);
             deadline = std::max(deadline, Clock::now() + kTimeout);  // it answers again: wait for ours
             continue;
         }
@@ -178,10 +180,38 @@ Result<wire::Answer> UserDb::ask(wire::Kind kind, const std::string& arg) {
     return await(seq, kind);
 }
 
-std::string UserDb::user_name(uid_t uid) {
-    Result<wire::Answer> a = ask(wire::Kind::UserByUid, std::to_string(uid));
-    if (!a.ok() || a->outcome != wire::Outcome::Found) return "?";
-    return policy::printable(a->value, 32);
+Result<std::uint32_t> UserDb::ask_name(uid_t uid) {
+    std::uint32_t seq = UB_TRY(send_question(wire::Kind::UserByUid, std::to_string(uid)));
+    naming_.insert(seq);
+    return seq;
+}
+
+void UserDb::keep_if_named(std::uint32_t seq, std::string_view msg) {
+    if (naming_.erase(seq) == 0) return;  // late: its question was given up
+    Result<wire::Answer> a = wire::decode_answer(msg, wire::Kind::UserByUid);
+    bool found = a.ok() && a->outcome == wire::Outcome::Found;
+    named_.emplace_back(seq, found ? policy::printable(a->value, 32) : "?");
+}
+
+std::vector<std::pair<std::uint32_t, std::string>> UserDb::take_names() {
+    while (sock_.valid()) {
+        char buf[wire::kMaxMessage + 1];
+        ssize_t got = recv(sock_.get(), buf, sizeof buf, MSG_DONTWAIT);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0 && errno == EAGAIN) break;
+        if (got <= 0) {
+            sock_.reset();  // gone: what is still asked will never be answered
+            break;
+        }
+        stalled_ = false;
+        std::string_view msg(buf, static_cast<std::size_t>(got));
+        if (Result<std::uint32_t> seq = wire::answer_seq(msg); seq.ok()) keep_if_named(*seq, msg);
+    }
+    return std::exchange(named_, {});
+}
+
+void UserDb::forget(std::uint32_t seq) {
+    if (naming_.erase(seq) != 0) stalled_ = true;
 }
 
 Result<long long> UserDb::id_of(wire::Kind kind, const std::string& name) {

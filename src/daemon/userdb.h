@@ -12,18 +12,24 @@
 // anything). It answers one question at a time (protocol/userdb_wire.h) and
 // exits when the daemon's end closes, or with the daemon (PDEATHSIG).
 //
-// The daemon waits at most kTimeout for an answer, and after a timeout
-// only kStalledTimeout until the broker answers again; a late answer is
-// recognised by its sequence number and dropped. If the broker is gone,
-// every lookup is an Error: audit records say user=?, and an ACL whose deny
-// rules name users or groups is refused (a deny must not lapse).
+// Names for audit records are asked for without waiting; the server
+// collects them as they come, and gives each up after kTimeout. The ACL's
+// lookups wait, at most kTimeout, and after a timeout only kStalledTimeout
+// until the broker answers again; a late answer is recognised by its
+// sequence number and dropped. If the broker is gone, every lookup is an
+// Error: audit records say user=?, and an ACL whose deny rules name users
+// or groups is refused (a deny must not lapse).
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
+#include <set>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/fd.h"
 #include "base/result.h"
@@ -40,9 +46,17 @@ public:
     // Forks the broker; the caller keeps running as it was.
     static Result<UserDb> start();
 
-    // The login name of `uid`, printable, or "?" (no entry, or no answer):
-    // for audit records, asked for once the client has its reply.
-    std::string user_name(uid_t uid);
+    // Names for audit records, asked for without waiting: ask_name() sends
+    // the question (an Error when it cannot); once fd() is readable,
+    // take_names() gives the answers come so far, each the question's
+    // sequence number and the name, printable, or "?" (no such entry, or
+    // the database failed). forget() gives a question up (its answer, if it
+    // comes, is dropped) and makes lookups wait only kStalledTimeout until
+    // the broker answers again.
+    Result<std::uint32_t> ask_name(uid_t uid);
+    int fd() const { return sock_.get(); }
+    std::vector<std::pair<std::uint32_t, std::string>> take_names();
+    void forget(std::uint32_t seq);
     // For the ACL loader's hooks: the id, -1 for no such name, an Error
     // when the database could not answer.
     Result<long long> user_id(const std::string& name);
@@ -55,9 +69,15 @@ private:
     Result<protocol::userdb::Answer> await(std::uint32_t seq, protocol::userdb::Kind kind);
     Result<long long> id_of(protocol::userdb::Kind kind, const std::string& name);
 
+    // An answer that is not the one waited for: kept if it names a user
+    // for an audit record, dropped if late.
+    void keep_if_named(std::uint32_t seq, std::string_view msg);
+
     UniqueFd sock_;
     std::uint32_t seq_ = 0;
     bool stalled_ = false;  // the last wait timed out, and no answer came since
+    std::set<std::uint32_t> naming_;  // ask_name()'s questions not yet answered
+    std::vector<std::pair<std::uint32_t, std::string>> named_;  // answers read by await()
 };
 
 }  // namespace ub::daemon

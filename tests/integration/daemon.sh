@@ -263,20 +263,27 @@ acl 'allow br0\n'
 
 # --- The user database process stuck, then gone -----------------------------
 # Stopped, it answers nothing: the client has its tap at once (the name is
-# waited for after the reply), and the record says user=? once the daemon
-# stops waiting; after that wait, a lookup waits only 0.1 s until it answers
-# again (a reload must not hold the daemon for a timeout per name).
-# Continued, its late answers are told from the next one's.
+# asked for after the reply), and so does the next (the daemon waits on no
+# name); the records say user=? once their time is up, in the order they
+# were made (a tap's expiry after its grant); after that, a lookup waits
+# only 0.1 s until it answers again (a reload must not hold the daemon for a
+# timeout per name). Continued, its late answers are told from the next
+# one's.
 UDB=$(pgrep -P "$DAEMON_PID")
 kill -STOP "$UDB"
 grants_before=$(grep -c 'event=grant' "$SYSLOG" || true)
 check "user database process stopped: the client still has its tap" \
     grep -q '^tap=' <(as_alice "$TT" daemon grant $D)
-check "...before the daemon has written its record" \
+second=$(as_alice "$TT" daemon grant $D | sed -n 's/^tap=\([a-z0-9]*\).*/\1/p')
+check "...and so does the next client" test -n "$second"
+check "...with neither record written yet" \
     test "$(grep -c 'event=grant' "$SYSLOG" || true)" -eq "$grants_before"
 sleep 2.5
-check "...which says user=? once the daemon stops waiting" \
-    bash -c "grep 'event=grant' '$SYSLOG' | tail -n1 | grep -q 'user=? uid=$ALICE '"
+check "...which say user=? once their time is up" \
+    bash -c "grep 'event=grant' '$SYSLOG' | tail -n2 | grep -c 'user=? uid=$ALICE ' | grep -qx 2"
+check "...the tap's expiry after its grant" \
+    bash -c "grep -n 'tap=$second ' '$SYSLOG' | cut -d: -f2- | grep -o 'event=[a-z]*' | tr '\n' ' ' |
+             grep -qx 'event=grant event=expire '"
 acl 'allow br0\nallow br1 user=ubalice\nallow br1 user=ubbob\nallow br1 group=ubvm\n'
 reload_daemon
 check "...an ACL reload then waits the full time for none of its names: each 'is not answering'" \
