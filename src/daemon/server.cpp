@@ -259,6 +259,9 @@ void Server::write_records(bool all) {
 
 void Server::reload() {
     Result<policy::Policy> fresh = load_acl(cfg_);
+    // Names that came while the ACL's lookups waited were read then: their
+    // records go now, not when their time is up.
+    on_names();
     if (!fresh.ok()) {
         log_line(LOG_ERR, "SIGHUP: new ACL refused, keeping the old one: " + fresh.error().message());
         return;

@@ -52,7 +52,9 @@ public:
     // sequence number and the name, printable, or "?" (no such entry, or
     // the database failed). forget() gives a question up (its answer, if it
     // comes, is dropped) and makes lookups wait only kStalledTimeout until
-    // the broker answers again.
+    // the broker answers again. After a lookup that waited (user_id,
+    // group_id), answers it read may be waiting in take_names() without
+    // fd() being readable.
     Result<std::uint32_t> ask_name(uid_t uid);
     int fd() const { return sock_.get(); }
     std::vector<std::pair<std::uint32_t, std::string>> take_names();

@@ -297,6 +297,20 @@ as_bob "$TT" daemon grant $D >/dev/null
 check "continued: the next record names its own caller, not the late answer's" \
     bash -c "grep 'event=grant' '$SYSLOG' | tail -n1 | grep -q 'user=ubbob uid=$BOB '"
 
+# A record's name that comes while an ACL reload waits for its own lookups
+# is read by the reload, and still the record's.
+kill -STOP "$UDB"
+as_alice "$TT" daemon grant $D >/dev/null
+acl 'allow br0\nallow br1 user=ubbob\n'
+kill -HUP "$DAEMON_PID"
+sleep 0.5
+kill -CONT "$UDB"
+sleep 2.5
+check "a name that came while a reload waited is its record's" \
+    bash -c "grep 'event=grant' '$SYSLOG' | tail -n1 | grep -q 'user=ubalice uid=$ALICE '"
+acl 'allow br0\n'
+reload_daemon
+
 # --- The user database process gone ----------------------------------------
 # Lookups then fail, and fail closed: records say user=?, a deny naming a
 # user refuses the ACL, and grants go on.
