@@ -48,7 +48,7 @@ public:
 
     // Names for audit records, asked for without waiting: ask_name() sends
     // the question (an Error when it cannot); once fd() is readable,
-    // take_names() gives the answers come so far, each the question's
+    // take_names() gives the answers that came since, each the question's
     // sequence number and the name, printable, or "?" (no such entry, or
     // the database failed). forget() gives a question up (its answer, if it
     // comes, is dropped) and makes lookups wait only kStalledTimeout until
