@@ -5,33 +5,44 @@
 # QEMU calls a helper by an unprivileged user.
 #
 #   bench/trace.sh [COUNT]     as root, after a build; COUNT defaults to 20
+#   bench/trace.sh --daemon [COUNT]
 #
 # Prints a Markdown table of medians per program: the caller's fork to the
 # execve, the execve, exec to exit_group, exit_group to the caller's wait4
 # returning, and per process the system calls and user-mode page faults
-# after exec. Tracing slows every system call a little: compare the rows
-# with each other, not the times with bench/run.sh's. Exits 77 (skipped)
-# when tracefs or its raw_syscalls and exceptions events are not there.
+# after exec. With --daemon, COUNT grants through libuserbridge from
+# userbridged instead: the client's connect to the end of its grant, the
+# daemon's request read to reply sent, and of that the daemon's time in
+# system calls, off its CPU outside them (preempted), and in user mode.
+# Tracing slows every system call a little: compare the rows with each
+# other, not the times with bench/run.sh's. Exits 77 (skipped) when tracefs
+# or its raw_syscalls, exceptions and sched events are not there.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 export UB_BUILD_DIR=${UB_BUILD_DIR:-$root/build}
-count=${1:-20}
-[[ $count =~ ^[1-9][0-9]{0,3}$ ]] || { echo "usage: bench/trace.sh [COUNT (1-9999)]" >&2; exit 2; }
+# Not shifted: the sandbox re-executes this script with its arguments.
+if [ "${1:-}" = --daemon ]; then mode=daemon; count=${2:-20}; else mode=exec; count=${1:-20}; fi
+[[ $count =~ ^[1-9][0-9]{0,3}$ ]] ||
+    { echo "usage: bench/trace.sh [--daemon] [COUNT (1-9999)]" >&2; exit 2; }
 
 # Enter the sandbox (re-executes this script inside it).
 source "$root/tests/integration/lib.sh"
 
 TR=$T/tracefs
 mkdir -p "$TR"
-if ! mount -t tracefs tracefs "$TR" 2>/dev/null ||
-    [ ! -d "$TR/events/raw_syscalls" ] || [ ! -d "$TR/events/exceptions/page_fault_user" ]; then
-    echo "trace: needs tracefs with the raw_syscalls and exceptions events; skipped" >&2
+if ! mount -t tracefs tracefs "$TR" 2>/dev/null || [ ! -d "$TR/events/raw_syscalls" ] ||
+    [ ! -d "$TR/events/exceptions/page_fault_user" ] || [ ! -d "$TR/events/sched/sched_switch" ]; then
+    echo "trace: needs tracefs with the raw_syscalls, exceptions and sched events; skipped" >&2
     ub_cleanup
     exit 77
 fi
-EVENTS=(sched/sched_process_fork sched/sched_process_exec sched/sched_process_exit
-        raw_syscalls/sys_enter raw_syscalls/sys_exit exceptions/page_fault_user)
+if [ $mode = daemon ]; then
+    EVENTS=(raw_syscalls/sys_enter raw_syscalls/sys_exit sched/sched_switch)
+else
+    EVENTS=(sched/sched_process_fork sched/sched_process_exec sched/sched_process_exit
+            raw_syscalls/sys_enter raw_syscalls/sys_exit exceptions/page_fault_user)
+fi
 # Tracing is the kernel's, not the sandbox's: always put it back as it was.
 was_on=$(cat "$TR/tracing_on")
 was_kb=$(cat "$TR/buffer_size_kb")
@@ -46,12 +57,79 @@ untrace() {
 }
 trap untrace EXIT
 
+# --daemon: COUNT grants through libuserbridge, one at a time (see above).
+trace_daemon() {
+    start_daemon
+    local wire=$root/src/protocol/wire.h req reply
+    req=$(sed -n 's/.*kRequestSize = \([0-9]*\);.*/\1/p' "$wire")
+    reply=$(sed -n 's/.*kReplySize = \([0-9]*\);.*/\1/p' "$wire")
+    local who="common_pid == $DAEMON_PID || comm == \"ub-bench\""
+    echo "$who" >"$TR/events/raw_syscalls/sys_enter/filter"
+    echo "$who" >"$TR/events/raw_syscalls/sys_exit/filter"
+    echo "prev_pid == $DAEMON_PID || next_pid == $DAEMON_PID" >"$TR/events/sched/sched_switch/filter"
+    for e in "${EVENTS[@]}"; do echo 1 >"$TR/events/$e/enable"; done
+    echo "trace: $count grants through userbridged" >&2
+    echo 1 >"$TR/tracing_on"
+    as_alice "$B" daemon /run/userbridge.sock br0 "$count" 1 >/dev/null
+    echo 0 >"$TR/tracing_on"
+    overrun_check
+    # One line per grant and phase: "PHASE VALUE". The daemon's window runs
+    # from its read of a whole request (recvfrom returning its size) to its
+    # reply sent (sendmsg returning its size); the client's from connect to
+    # the EOF that ends a grant (recvfrom returning 0).
+    awk -v d="$DAEMON_PID" -v req="$req" -v reply="$reply" '
+    /^#/ { next }
+    {
+        pid = $1; sub(/.*-/, "", pid)
+        for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { t = substr($i, 1, length($i) - 1) * 1e6; ev = $(i + 1); break }
+    }
+    ev == "sys_enter:" {
+        match($0, / NR [0-9]+/); nr = substr($0, RSTART + 4, RLENGTH - 4) + 0
+        enter[pid] = t; in_sys[pid] = 1
+        if (pid != d && nr == 42) start = t
+        next
+    }
+    ev == "sys_exit:" {
+        match($0, / NR [0-9]+/); nr = substr($0, RSTART + 4, RLENGTH - 4) + 0
+        ret = $NF; in_sys[pid] = 0
+        if (pid != d) {
+            if (nr == 45 && ret == 0 && start) { print 1, t - start; start = 0 }
+            next
+        }
+        if (win) sys += t - enter[pid]
+        if (nr == 45 && ret == req) { win = 1; from = t; sys = 0; off = 0 }
+        else if (win && nr == 46 && ret == reply) {
+            print 2, t - from; print 3, sys; print 4, off; print 5, t - from - sys - off; win = 0
+        }
+        next
+    }
+    ev == "sched_switch:" {
+        prev = $0; sub(/.* prev_pid=/, "", prev); sub(/ .*/, "", prev)
+        nxt = $0; sub(/.* next_pid=/, "", nxt); sub(/ .*/, "", nxt)
+        if (prev == d) { out = t; out_in_sys = in_sys[d] }
+        if (nxt == d && out) { if (win && !out_in_sys) off += t - out; out = 0 }
+    }' "$TR/trace" | sort -k1,1n -k2,2n | awk '
+    { v[$1, ++n[$1]] = $2 }
+    END {
+        split("the client: connect to its grant'"'"'s end|userbridged: request read to reply sent|...in system calls|...off its CPU outside them|...in user mode", name, "|")
+        print "| phase | grants | median (µs) |"
+        print "|---|---|---|"
+        for (k = 1; k <= 5; k++) if (n[k]) printf "| %s | %d | %.0f |\n", name[k], n[k], v[k, int((n[k] + 1) / 2)]
+    }'
+}
+
+overrun_check() {
+    [ "$(cat "$TR"/per_cpu/cpu*/stats | awk '/^overrun/ {s += $2} END {print s + 0}')" = 0 ] ||
+        echo "trace: the trace buffer overran; some grants are missing from the medians" >&2
+}
+
 source "$here/setup.sh"
 bench_setup
 
 echo 0 >"$TR/tracing_on"
 echo >"$TR/trace"
 echo 16384 >"$TR/buffer_size_kb"
+[ $mode = daemon ] && { trace_daemon; exit 0; }
 ours='comm ~ "*helper*" || comm ~ "*noop*"'
 echo 'comm == "ub-bench"' >"$TR/events/sched/sched_process_fork/filter"
 echo "$ours || id == 59" >"$TR/events/raw_syscalls/sys_enter/filter"   # 59: the caller's execve
@@ -68,8 +146,7 @@ for _ in $(seq "$count"); do
     done
 done
 echo 0 >"$TR/tracing_on"
-[ "$(cat "$TR"/per_cpu/cpu*/stats | awk '/^overrun/ {s += $2} END {print s + 0}')" = 0 ] ||
-    echo "trace: the trace buffer overran; some grants are missing from the medians" >&2
+overrun_check
 
 # One line per finished grant: "PROGRAM PHASE VALUE", then medians.
 awk '
