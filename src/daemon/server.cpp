@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -209,6 +210,10 @@ void Server::on_readable(Conn& c) {
     if (o.reply.status == protocol::Status::Granted) fault::at_void("before-close");
     o.queues.clear();
     (void)shutdown(c.fd.get(), SHUT_WR);
+    // The client, woken by the EOF, often shares our CPU and is not let
+    // preempt us: what we do next (refill the tun fd, ask for the name)
+    // held its grant back 80 to 100 µs in a quarter of traced grants.
+    sched_yield();
     if (o.reply.status == protocol::Status::Granted) fault::at_void("after-send");
     refill_tun(kept_);
     // The caller's name is asked for only now that the client has its

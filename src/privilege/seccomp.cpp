@@ -81,8 +81,9 @@ constexpr int kDaemonAllowed[] = {
     SCMP_SYS(accept4), SCMP_SYS(poll), SCMP_SYS(signalfd4),
     // re-reading the ACL and its includes on SIGHUP (fstat is in the list above)
     SCMP_SYS(openat),
-    // EOF to a client right after its fds are closed (server.cpp)
-    SCMP_SYS(shutdown),
+    // EOF to a client right after its fds are closed, and the CPU to it
+    // (server.cpp)
+    SCMP_SYS(shutdown), SCMP_SYS(sched_yield),
 };
 
 // All the releaser child does (release.h).
