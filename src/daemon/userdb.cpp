@@ -153,15 +153,9 @@ Result<wire::Answer> UserDb::await(std::uint32_t seq, wire::Kind kind) {
                               std::to_string(kTimeout.count()) + " ms");
         }
         if (n <= 0) continue;
-        char buf[wire::kMaxMessage + 1];
-        ssize_t got = recv(sock_.get(), buf, sizeof buf, MSG_DONTWAIT);
-        if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-        if (got <= 0) {
-            sock_.reset();
-            return Error::msg("the user database process is gone");
-        }
-        stalled_ = false;
-        std::string_view msg(buf, static_cast<std::size_t>(got));
+        std::optional<std::string> got = UB_TRY(receive());
+        if (!got) continue;
+        std::string_view msg = *got;
         // Its sequence number says whether it is ours, a name for an audit
         // record (kept for take_names), or a late answer to an earlier
         // question (one that timed out), which is dropped.
@@ -172,6 +166,21 @@ Result<wire::Answer> UserDb::await(std::uint32_t seq, wire::Kind kind) {
             continue;
         }
         return wire::decode_answer(msg, kind);
+    }
+}
+
+Result<std::optional<std::string>> UserDb::receive() {
+    for (;;) {
+        char buf[wire::kMaxMessage + 1];
+        ssize_t got = recv(sock_.get(), buf, sizeof buf, MSG_DONTWAIT);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0 && errno == EAGAIN) return std::optional<std::string>();
+        if (got <= 0) {
+            sock_.reset();
+            return Error::msg("the user database process is gone");
+        }
+        stalled_ = false;
+        return std::optional<std::string>(std::in_place, buf, static_cast<std::size_t>(got));
     }
 }
 
@@ -194,18 +203,12 @@ void UserDb::keep_if_named(std::uint32_t seq, std::string_view msg) {
 }
 
 std::vector<std::pair<std::uint32_t, std::string>> UserDb::take_names() {
+    // Until none is waiting, or the broker is gone (then what is still
+    // asked will never be answered).
     while (sock_.valid()) {
-        char buf[wire::kMaxMessage + 1];
-        ssize_t got = recv(sock_.get(), buf, sizeof buf, MSG_DONTWAIT);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0 && errno == EAGAIN) break;
-        if (got <= 0) {
-            sock_.reset();  // gone: what is still asked will never be answered
-            break;
-        }
-        stalled_ = false;
-        std::string_view msg(buf, static_cast<std::size_t>(got));
-        if (Result<std::uint32_t> seq = wire::answer_seq(msg); seq.ok()) keep_if_named(*seq, msg);
+        Result<std::optional<std::string>> got = receive();
+        if (!got.ok() || !*got) break;
+        if (Result<std::uint32_t> seq = wire::answer_seq(**got); seq.ok()) keep_if_named(*seq, **got);
     }
     return std::exchange(named_, {});
 }

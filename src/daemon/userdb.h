@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -71,6 +72,9 @@ private:
     Result<protocol::userdb::Answer> await(std::uint32_t seq, protocol::userdb::Kind kind);
     Result<long long> id_of(protocol::userdb::Kind kind, const std::string& name);
 
+    // One answer, without blocking: none when none is waiting; an Error,
+    // and the socket dropped, when the broker is gone.
+    Result<std::optional<std::string>> receive();
     // An answer that is not the one waited for: kept if it names a user
     // for an audit record, dropped if late.
     void keep_if_named(std::uint32_t seq, std::string_view msg);
