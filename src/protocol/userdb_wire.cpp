@@ -88,9 +88,10 @@ Result<std::uint32_t> answer_seq(std::string_view bytes) {
 }
 
 Result<Answer> decode_answer(std::string_view bytes, Kind kind) {
-    Answer a;
-    a.seq = UB_TRY(answer_seq(bytes));
+    if (bytes.size() > kMaxMessage) return Error::msg("user database answer too long");
     std::vector<std::string_view> f = fields(bytes, 3);
+    Answer a;
+    a.seq = UB_TRY(seq_of(f.front()));
     if (f.size() < 2 || f[1].size() != 1) return Error::msg("user database answer out of shape");
     a.outcome = static_cast<Outcome>(f[1][0]);
     switch (a.outcome) {
