@@ -57,6 +57,15 @@ untrace() {
 }
 trap untrace EXIT
 
+# The start of both awk programs below: skips the header, and takes each
+# trace line's task pid, time stamp (µs) and event name ("sys_enter:", ...).
+TRACE_LINE='
+/^#/ { next }
+{
+    pid = $1; sub(/.*-/, "", pid)
+    for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { t = substr($i, 1, length($i) - 1) * 1e6; ev = $(i + 1); break }
+}'
+
 # --daemon: COUNT grants through libuserbridge, one at a time (see above).
 trace_daemon() {
     start_daemon
@@ -77,12 +86,7 @@ trace_daemon() {
     # from its read of a whole request (recvfrom returning its size) to its
     # reply sent (sendmsg returning its size); the client's from connect to
     # the EOF that ends a grant (recvfrom returning 0).
-    awk -v d="$DAEMON_PID" -v req="$req" -v reply="$reply" '
-    /^#/ { next }
-    {
-        pid = $1; sub(/.*-/, "", pid)
-        for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { t = substr($i, 1, length($i) - 1) * 1e6; ev = $(i + 1); break }
-    }
+    awk -v d="$DAEMON_PID" -v req="$req" -v reply="$reply" "$TRACE_LINE"'
     ev == "sys_enter:" {
         match($0, / NR [0-9]+/); nr = substr($0, RSTART + 4, RLENGTH - 4) + 0
         enter[pid] = t; in_sys[pid] = 1
@@ -149,13 +153,8 @@ echo 0 >"$TR/tracing_on"
 overrun_check
 
 # One line per finished grant: "PROGRAM PHASE VALUE", then medians.
-awk '
+awk "$TRACE_LINE"'
 function field(key,   i) { for (i = 1; i <= NF; i++) if (index($i, key "=") == 1) return substr($i, length(key) + 2); return "" }
-/^#/ { next }
-{
-    pid = $1; sub(/.*-/, "", pid)
-    for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { t = substr($i, 1, length($i) - 1) * 1e6; ev = $(i + 1); break }
-}
 ev == "sched_process_fork:" { fork_t[field("child_pid")] = t; next }
 ev == "sched_process_exec:" && (pid in fork_t) {
     exec_t[pid] = t; prog[pid] = field("filename"); sub(/.*\//, "", prog[pid]); next
