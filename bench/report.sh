@@ -53,6 +53,24 @@ param_table() {
     done
 }
 
+# The machine's costs that every exec'd program pays (machine.csv, from
+# `ub-bench machine`), or nothing for a run made before it was measured.
+machine_line() {
+    local f=$dir/machine.csv cpuid fault
+    [ -f "$f" ] || return 0
+    cpuid=$(awk -F, '$1 == "cpuid_ns" {printf "%.1f", $2 / 1000}' "$f")
+    fault=$(awk -F, '$1 == "fault_ns" {printf "%.1f", $2 / 1000}' "$f")
+    [ -n "$fault" ] || return 0
+    if [ -n "$cpuid" ]; then
+        echo "On this machine one \`cpuid\` takes $cpuid µs (glibc runs dozens before a program's"
+        echo "\`main\`, and a VM may trap each to its hypervisor) and a first write to a page of"
+        echo "memory $fault µs (with its share of mapping and unmapping): costs every exec'd helper pays."
+    else
+        echo "On this machine a first write to a page of memory takes $fault µs (with its share"
+        echo "of mapping and unmapping), a cost every exec'd helper pays."
+    fi
+}
+
 deb50=$(get sequential debian-setuid 1 5)
 ALL="debian-setuid userbridge-setuid userbridge-fcap daemon-via-client daemon-direct"
 {
@@ -65,6 +83,7 @@ ALL="debian-setuid userbridge-setuid userbridge-fcap daemon-via-client daemon-di
     echo "With one client, each grant starts once the previous tap is gone (a tap's"
     echo "teardown holds the kernel's RTNL lock for 15 to 25 ms; it is never timed);"
     echo "throughput runs go back to back."
+    machine_line
     echo
     echo "## Grant latency, one client"
     echo
@@ -114,7 +133,9 @@ ALL="debian-setuid userbridge-setuid userbridge-fcap daemon-via-client daemon-di
     echo "![taps on the bridge](${files}taps.png)"
     echo "![ACL size](${files}acl.png)"
     echo
-    echo "Raw samples: \`${files}raw.csv\`; summaries: \`${files}summary.csv\`, \`${files}throughput.csv\`, \`${files}decide.csv\`."
+    machine=
+    [ -f "$dir/machine.csv" ] && machine=", \`${files}machine.csv\`"
+    echo "Raw samples: \`${files}raw.csv\`; summaries: \`${files}summary.csv\`, \`${files}throughput.csv\`, \`${files}decide.csv\`$machine."
 } >"$doc.new"
 if [ -f "$here/../docs/PERFORMANCE.notes.md" ] && [ "$smoke" != 1 ]; then
     cat "$here/../docs/PERFORMANCE.notes.md" >>"$doc.new"

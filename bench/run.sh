@@ -51,6 +51,9 @@ declare -A HELPER=([debian-setuid]=$T/bin/qemu-helper [userbridge-setuid]=$T/bin
 # daemon-direct: libuserbridge asks userbridged itself; nothing is exec'd.
 NAMES=(debian-setuid userbridge-setuid userbridge-fcap daemon-via-client daemon-direct)
 start_daemon
+# What any short-lived process pays here (see ub-bench machine): the floor's
+# two largest parts on the machines we measured.
+{ echo "measure,ns"; "$B" machine | awk '{print $1 "," $2}'; } >"$out/machine.csv"
 raw=$out/raw.csv
 echo "scenario,helper,param,latency_us,maxrss_kb" >"$raw"
 

@@ -21,14 +21,24 @@
 //   ub-bench decide ACLFILE BRIDGE ROUNDS
 //       parse + decide an ACL file already in memory, ROUNDS times; prints
 //       ns per parse+decide and ns per decide alone.
+//   ub-bench machine
+//       what every short-lived process pays on this machine, for reading
+//       the floor: ns per `cpuid` (x86-64 only; glibc runs dozens of them
+//       before main, and a VM may trap each to its hypervisor) and ns per
+//       first write to an anonymous page. Prints "cpuid_ns N", "fault_ns N".
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -216,6 +226,47 @@ int cmd_decide(const char* file, const std::string& bridge, int rounds) {
     return 0;
 }
 
+// The median of `rounds` timings of `batch` runs of `op`, per run, in ns.
+template <typename Op>
+long long median_ns(int rounds, int batch, Op op) {
+    std::vector<long long> per;
+    for (int r = 0; r < rounds; ++r) {
+        auto t0 = Clock::now();
+        if (!op()) return -1;
+        per.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count() /
+                      batch);
+    }
+    std::sort(per.begin(), per.end());
+    return per[per.size() / 2];
+}
+
+int cmd_machine() {
+#if defined(__x86_64__)
+    constexpr int kCpuids = 500;
+    long long cpuid = median_ns(9, kCpuids, [] {
+        unsigned a, b, c, d;
+        for (int i = 0; i < kCpuids; ++i) __cpuid(0, a, b, c, d);
+        return true;
+    });
+    std::printf("cpuid_ns %lld\n", cpuid);
+#endif
+    // 4 KiB pages (no transparent huge page may serve the lot in one fault).
+    constexpr int kPages = 512;
+    const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    const std::size_t len = kPages * page;
+    long long fault = median_ns(9, kPages, [&] {
+        void* m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) return false;
+        madvise(m, len, MADV_NOHUGEPAGE);
+        for (std::size_t off = 0; off < len; off += page) static_cast<volatile char*>(m)[off] = 1;
+        munmap(m, len);
+        return true;
+    });
+    if (fault < 0) return 1;
+    std::printf("fault_ns %lld\n", fault);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -232,6 +283,7 @@ int main(int argc, char** argv) {
     }
     if (a.size() == 3 && a[0] == "kernel") return cmd_kernel(a[1], std::atoi(argv[3]));
     if (a.size() == 3 && a[0] == "floor") return cmd_floor(argv[2], std::atoi(argv[3]));
+    if (a.size() == 1 && a[0] == "machine") return cmd_machine();
     if (a.size() == 4 && a[0] == "decide") return cmd_decide(argv[2], a[2], std::atoi(argv[4]));
     std::fprintf(stderr, "usage: see the comment at the top of bench/ub_bench.cpp\n");
     return 2;
