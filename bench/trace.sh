@@ -87,14 +87,13 @@ trace_daemon() {
     # reply sent (sendmsg returning its size); the client's from connect to
     # the EOF that ends a grant (recvfrom returning 0).
     awk -v d="$DAEMON_PID" -v req="$req" -v reply="$reply" "$TRACE_LINE"'
+    ev ~ /^sys_/ { match($0, / NR [0-9]+/); nr = substr($0, RSTART + 4, RLENGTH - 4) + 0 }
     ev == "sys_enter:" {
-        match($0, / NR [0-9]+/); nr = substr($0, RSTART + 4, RLENGTH - 4) + 0
         enter[pid] = t; in_sys[pid] = 1
         if (pid != d && nr == 42) start = t
         next
     }
     ev == "sys_exit:" {
-        match($0, / NR [0-9]+/); nr = substr($0, RSTART + 4, RLENGTH - 4) + 0
         ret = $NF; in_sys[pid] = 0
         if (pid != d) {
             if (nr == 45 && ret == 0 && start) { print 1, t - start; start = 0 }
