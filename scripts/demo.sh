@@ -41,8 +41,7 @@ ip -br addr show br0
 
 step "Installing into a temporary prefix; helper gets cap_net_admin+ep (no setuid)"
 cmake --install "$src/build" --prefix "$T/prefix" >/dev/null
-helper=$T/prefix/libexec/userbridge-helper
-setcap cap_net_admin+ep "$helper"
+helper=$T/prefix/libexec/userbridge-helper  # cmake --install gave it the capability
 echo "$(getcap "$helper")"
 
 step "Writing the administrator's ACL: /etc/qemu/bridge.conf = 'allow br0' (namespace only)"
