@@ -54,9 +54,10 @@ chmod 700 "$T/run-alice"
 
 alice_env=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$H" USER=ubalice LOGNAME=ubalice
     XDG_RUNTIME_DIR="$T/run-alice")
-as_alice "${alice_env[@]}" libvirtd >"$T/libvirtd.log" 2>&1 &
-LIBVIRTD=$!
-BACKGROUND+=($LIBVIRTD)
+# Started without a shell function in between, so that $! is libvirtd
+# itself (setpriv and env exec it) and the cleanup's kill reaches it.
+"${AS_ALICE[@]}" "${alice_env[@]}" libvirtd >"$T/libvirtd.log" 2>&1 &
+BACKGROUND+=($!)
 virsh_alice() { as_alice "${alice_env[@]}" virsh -c qemu:///session "$@"; }
 for _ in $(seq 100); do [ -S "$T/run-alice/libvirt/libvirt-sock" ] && break; sleep 0.1; done
 check "ubalice's session libvirtd is up" virsh_alice version
@@ -66,6 +67,10 @@ check "ubalice's session libvirtd is up" virsh_alice version
 watcher=$!
 BACKGROUND+=($watcher)
 check "virsh create starts the guest" virsh_alice create "$H/guest.xml"
+# libvirtd started the session's log daemon, which would outlive us by its
+# idle timeout: it goes with the rest at exit.
+virtlogd=$(cat "$T/run-alice/libvirt/virtlogd.pid" 2>/dev/null || true)
+[ -z "$virtlogd" ] || BACKGROUND+=($virtlogd)
 for _ in $(seq 1200); do
     virsh_alice domstate ubguest >/dev/null 2>&1 || break
     sleep 0.1
