@@ -107,6 +107,7 @@ Result<UniqueFd> listener(int n, const std::string& path) {
     }
     if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0)
         return Error::sys("cannot bind " + path);
+    fault::at_void("after-bind");
     // Every local user may ask; the ACL decides.
     if (chmod(path.c_str(), 0666) != 0) return Error::sys("cannot chmod " + path);
     if (listen(fd.get(), 128) != 0) return Error::sys("cannot listen on " + path);
