@@ -447,12 +447,7 @@ check "status: the taps she holds, with their VM" grep -qE '^  tap[0-9]+  bridge
 
 # --- the same policy through userbridged --------------------------------------
 # A journald of our own: the daemon sends its records there as fields.
-JOURNAL=$T/journal
-mkdir -p /run/systemd/journal
-"$T/bin/ub-testtool" syslog-sink /run/systemd/journal/socket "$JOURNAL" &
-BACKGROUND+=($!)
-for _ in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.02; done
-touch "$JOURNAL"
+journal_sink
 start_daemon
 client=$T/bin/userbridge-client
 check "daemon: ubalice (ubvm) may use br0" \
