@@ -11,7 +11,7 @@ namespace ub::audit {
 
 struct AuditRecord {
     const char* event = "error";  // "grant", "deny", "error", "expire"
-    std::string user = "?";  // looked up before the sandbox goes on; "?" if unknown
+    std::string user = "?";  // as NSS has it, escaped in the record; "?" if unknown
     uid_t uid = 0;
     pid_t caller_pid = 0;
     std::string bridge;
@@ -31,14 +31,16 @@ AuditRecord begin(const char* via, const std::string& user, uid_t uid, pid_t cal
 
 // `ident` names the program in each record: "userbridge-helper", "userbridged".
 void open(const char* ident);
-// The caller's login name, printable, or "?". Reads the user database, so it
-// runs before the seccomp sandbox.
+// The caller's login name as the user database has it (any bytes: the
+// record escapes it), or "?". Reads the user database, so it runs before
+// the seccomp sandbox.
 std::string user_name(uid_t uid);
 void record(const AuditRecord& rec);
 
 // Where records go instead of syslog, when it accepts them (returns true):
 // the daemon's journald sender. `line` is the syslog text, `priority` its
-// syslog priority. Null: syslog only.
+// syslog priority; the sink escapes each field with record::escape(), as
+// the line does. Null: syslog only.
 using Sink = bool (*)(const AuditRecord& rec, const std::string& line, int priority);
 void set_sink(Sink sink);
 

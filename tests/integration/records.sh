@@ -33,5 +33,50 @@ check "a 10 MB journald record goes out under the daemon's seccomp filter (exit 
 check "...and journald gets it whole, through the fd" eventually \
     bash -c "awk 'length(\$0) >= 10000008 && /^MESSAGE=xxx/' '$JOURNAL' | grep -q ."
 
+# --- Review item Also-2: one escaping of values from outside -----------------
+# A user whose name (as an LDAP directory could hold it) has a quote, spaces,
+# '=', a non-UTF-8 byte and a control character: unescaped, it would forge
+# "uid=0 event=grant" into the record.
+EVIL=4713
+evil_name=$'ub" uid=0 event=grant x=\xff\x1b y'
+printf '%s:x:%s:%s::/nonexistent:/usr/sbin/nologin\n' "$evil_name" $EVIL $EVIL >>"$T/passwd"
+as_evil() { setpriv --reuid=$EVIL --regid=$EVIL --clear-groups -- "$@"; }
+want='user="ub\" uid=0 event=grant x=\xff\x1b y" uid=4713 '
+# keys RECORD: the keys of a record's key=value pairs, parsed as a shell
+# would split it (quotes and backslash escapes), one per line.
+keys() {
+    python3 -c 'import shlex, sys
+try:
+    for tok in shlex.split(sys.argv[1]): print(tok.split("=", 1)[0])
+except ValueError: print("unparsable")' "$1"
+}
+# The text of the evil user's grant record: the helper's from syslog, the
+# daemon's from journald (where it goes while journald listens).
+helper_record() { grep -a "userbridge-helper\[[0-9]*\]: event=grant .*uid=$EVIL .*vm=$1" "$SYSLOG" | tail -n1 | sed 's/^[^]]*\]: //' || true; }
+daemon_record() { grep -a "^MESSAGE=event=grant .*uid=$EVIL .*vm=$1" "$JOURNAL" | tail -n1 | sed 's/^MESSAGE=//' || true; }
+as_evil "$TT" call stream -- "$setuid" --vm=evil --fd=3 --br=br0 >/dev/null
+start_daemon
+as_evil "$TT" call stream -- "$client" --vm=evil --fd=3 --br=br0 >/dev/null
+sleep 0.3
+helper_line=$(helper_record evil)
+daemon_line=$(daemon_record evil)
+check "helper: the hostile user name is one quoted, escaped value" grep -qF "$want" <<<"$helper_line"
+check "daemon: the same name, escaped identically" grep -qF "$want" <<<"$daemon_line"
+for who in helper daemon; do
+    line=${who}_line
+    check "$who: its record parses to one event= and one uid= ($(keys "${!line}" | tr '\n' ' '))" \
+        test "$(keys "${!line}" | grep -cxE 'event|uid')" -eq 2
+done
+check "no raw control or non-UTF-8 byte reaches syslog or the journal" \
+    bash -c "! LC_ALL=C grep -qaP '[\x00-\x08\x0b-\x1f\x7f-\xff]' '$SYSLOG' '$JOURNAL'"
+check "journald's USERBRIDGE_USER is the same escaped value" \
+    grep -qxF 'USERBRIDGE_USER=ub\" uid=0 event=grant x=\xff\x1b y' "$JOURNAL"
+as_alice "$TT" call stream -- "$client" --vm=db --fd=3 --br=br0 >/dev/null
+sleep 0.3
+check "plain values stay as they were (user=ubalice, vm=db, bridge=\"br0\")" \
+    grep -qE "^MESSAGE=event=grant user=ubalice uid=$ALICE .*bridge=\"br0\" .*vm=db " "$JOURNAL"
+check "the daemon still serves" kill -0 "$DAEMON_PID"
+stop_daemon
+
 check "no tap left behind" test -z "$(taps)"
 finish
