@@ -12,13 +12,22 @@ std::string user_name(uid_t uid) {
     return a.ok() && *a ? (*a)->name : "?";
 }
 
-AuditRecord begin(const char* via, const std::string& user, uid_t uid, pid_t caller_pid,
+const char* pid_key(PidKind kind) {
+    switch (kind) {
+    case PidKind::Peer: return "peer_pid";
+    case PidKind::Parent: return "parent_pid";
+    case PidKind::None: break;
+    }
+    return nullptr;
+}
+
+AuditRecord begin(const char* via, const std::string& user, uid_t uid, RecordedPid pid,
                   const std::string& bridge) {
     AuditRecord r;
     r.via = via;
     r.user = user;
     r.uid = uid;
-    r.caller_pid = caller_pid;
+    r.pid = pid;
     r.bridge = bridge;
     return r;
 }
@@ -38,7 +47,8 @@ void record(const AuditRecord& r) {
     // bridge, rule and detail were always quoted and stay so.
     std::string line = std::string("event=") + r.event;
     record::append(line, "user", r.user);
-    line += " uid=" + std::to_string(r.uid) + " caller_pid=" + std::to_string(r.caller_pid);
+    line += " uid=" + std::to_string(r.uid);
+    if (const char* key = pid_key(r.pid.kind)) line += std::string(" ") + key + "=" + std::to_string(r.pid.pid);
     record::append(line, "bridge", r.bridge, Quoting::Always);
     auto opt = [&](const char* key, const std::string& v, Quoting q = Quoting::IfNeeded) {
         if (!v.empty()) record::append(line, key, v, q);

@@ -27,11 +27,13 @@ bool send_to_journal(const audit::AuditRecord& r, const std::string& line, int p
         std::string("USERBRIDGE_EVENT=") + r.event,
         "USERBRIDGE_USER=" + esc(r.user),
         "USERBRIDGE_UID=" + std::to_string(r.uid),
-        "USERBRIDGE_CALLER_PID=" + std::to_string(r.caller_pid),
         "USERBRIDGE_BRIDGE=" + esc(r.bridge),
         "USERBRIDGE_QUEUES=" + std::to_string(r.queues),
         "USERBRIDGE_VIA=" + esc(r.via),
     };
+    if (r.pid.kind == audit::PidKind::Peer) fields.push_back("USERBRIDGE_PEER_PID=" + std::to_string(r.pid.pid));
+    if (r.pid.kind == audit::PidKind::Parent)
+        fields.push_back("USERBRIDGE_PARENT_PID=" + std::to_string(r.pid.pid));
     auto opt = [&](const char* key, const std::string& v) {
         if (!v.empty()) fields.push_back(std::string(key) + "=" + esc(v));
     };

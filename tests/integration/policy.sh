@@ -41,7 +41,7 @@ for mode in setuid fcap; do
         as_alice "$T/bin/ub-testtool" call stream -- "$helper" --fd=3 --br=br2
 done
 check "denials are logged with the deciding rule" \
-    grep -qE 'event=deny user=ubalice uid=4711 caller_pid=[0-9]+ bridge="br1" rule="/etc/qemu/bridge.conf:2" via=helper detail="denied by /etc/qemu/bridge.conf:2"' "$SYSLOG"
+    grep -qE 'event=deny user=ubalice uid=4711 parent_pid=[0-9]+ bridge="br1" rule="/etc/qemu/bridge.conf:2" via=helper detail="denied by /etc/qemu/bridge.conf:2"' "$SYSLOG"
 
 # --- max-taps=2 under 16 concurrent requests ------------------------------
 on_br0() { ip -o link show master br0 type tun 2>/dev/null | grep -c . || true; }

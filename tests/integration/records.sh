@@ -76,6 +76,26 @@ sleep 0.3
 check "plain values stay as they were (user=ubalice, vm=db, bridge=\"br0\")" \
     grep -qE "^MESSAGE=event=grant user=ubalice uid=$ALICE .*bridge=\"br0\" .*vm=db " "$JOURNAL"
 check "the daemon still serves" kill -0 "$DAEMON_PID"
+
+# --- Review item Also-3: the pids records carry -------------------------------
+# The helper's parent is whoever exec'd it, the caller's choice: the record
+# names it parent_pid, not a caller. The daemon's is the pid that connected,
+# as the kernel saw it at connect() (SO_PEERCRED): peer_pid.
+# (AS_ALICE, not the function: a function in the background is a subshell
+# of its own, and $! would be that.)
+"${AS_ALICE[@]}" "$TT" call stream -- "$setuid" --vm=pids --fd=3 --br=br0 >/dev/null &
+parent=$!
+wait $parent
+check "helper records say parent_pid= (the pid that ran it: $parent)" \
+    grep -qE "userbridge-helper\[[0-9]+\]: event=grant .* parent_pid=$parent .*vm=pids" "$SYSLOG"
+"${AS_ALICE[@]}" "$TT" daemon grant /run/userbridge.sock br0 >/dev/null &
+peer=$!
+wait $peer
+sleep 0.3
+check "daemon records say peer_pid= (the pid that connected: $peer)" \
+    grep -qE "^MESSAGE=event=grant .* peer_pid=$peer " "$JOURNAL"
+check "...and journald's field USERBRIDGE_PEER_PID" grep -qx "USERBRIDGE_PEER_PID=$peer" "$JOURNAL"
+check "no record calls any pid caller_pid" bash -c "! grep -qa 'caller_pid\|CALLER_PID' '$SYSLOG' '$JOURNAL'"
 stop_daemon
 
 check "no tap left behind" test -z "$(taps)"
