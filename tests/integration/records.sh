@@ -98,5 +98,42 @@ check "...and journald's field USERBRIDGE_PEER_PID" grep -qx "USERBRIDGE_PEER_PI
 check "no record calls any pid caller_pid" bash -c "! grep -qa 'caller_pid\|CALLER_PID' '$SYSLOG' '$JOURNAL'"
 stop_daemon
 
+# --- Review item Also-4: --socket in a directory another user controls -------
+# ubbob owns the directory; between the daemon's bind() and the moment the
+# socket gets its mode (held open 2 s by the faulty build), he renames a
+# symlink to a root-owned file over the socket's path. A chmod by path
+# would follow it and make that file 0666.
+dir=$T/work/bobdir
+install -d -o $BOB -g $BOB -m 0755 "$dir"
+install -m 0600 /dev/null "$T/work/root-only"
+UB_FAULT=pause@after-bind "$T/bin/faulty-daemon" --socket="$dir/ub.sock" 2>>"$T/daemon.err" &
+DAEMON_PID=$!
+BACKGROUND+=($DAEMON_PID)
+for _ in $(seq 100); do [ -S "$dir/ub.sock" ] && break; sleep 0.02; done
+as_bob ln -s "$T/work/root-only" "$dir/swap"
+as_bob mv -T "$dir/swap" "$dir/ub.sock"
+for _ in $(seq 150); do grep -qP '^Seccomp:\t2$' /proc/$DAEMON_PID/status 2>/dev/null && break; sleep 0.02; done
+check "a symlink swapped in after bind does not redirect the socket's mode (root-only is $(stat -c %a "$T/work/root-only"))" \
+    test "$(stat -c %a "$T/work/root-only")" = 600
+check "...though the symlink did replace the socket" test -L "$dir/ub.sock"
+stop_daemon
+rm -rf "$dir" "$T/work/root-only"
+
+# The daemon's whole start, traced: the socket's mode is set on the socket
+# itself before it has a name, never by path.
+strace -f -qq -o "$T/strace" -e trace=chmod,fchmodat,fchmod,umask \
+    "$T/bin/userbridged" --socket="$T/work/ub.sock" 2>>"$T/daemon.err" &
+DAEMON_PID=$!
+BACKGROUND+=($DAEMON_PID)
+for _ in $(seq 100); do [ -S "$T/work/ub.sock" ] && break; sleep 0.05; done
+sleep 0.5
+check "--socket: the socket is there, mode 0666" test "$(stat -c %a "$T/work/ub.sock" 2>&1)" = 666
+check "--socket: no chmod or fchmodat by path at any moment" \
+    bash -c "! grep -qE '(^|\] |^[0-9]+ +)(chmod|fchmodat)\(' '$T/strace'"
+check "--socket: its mode is set by fchmod on the socket before bind" grep -qE 'fchmod\([0-9]+, 0666\)' "$T/strace"
+kill "$(pgrep -P $DAEMON_PID)" 2>/dev/null || true  # the daemon, strace's child
+wait $DAEMON_PID 2>/dev/null || true
+rm -f "$T/work/ub.sock"
+
 check "no tap left behind" test -z "$(taps)"
 finish
