@@ -2,38 +2,32 @@
 
 #include <syslog.h>
 
+#include "base/record_value.h"
 #include "policy/accounts.h"
-#include "policy/ifname.h"
 
 namespace ub::audit {
 
 std::string user_name(uid_t uid) {
     Result<std::optional<policy::Account>> a = policy::account_by_uid(uid);
-    return a.ok() && *a ? policy::printable((*a)->name, 32) : "?";
+    return a.ok() && *a ? (*a)->name : "?";
 }
 
-namespace {
-
-// Values are quoted so that a reason with spaces stays one field; untrusted
-// bytes have already been made printable where they entered.
-std::string quoted(const std::string& v) {
-    std::string out = "\"";
-    for (char c : v) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
+const char* pid_key(PidKind kind) {
+    switch (kind) {
+    case PidKind::Peer: return "peer_pid";
+    case PidKind::Parent: return "parent_pid";
+    case PidKind::None: break;
     }
-    return out + "\"";
+    return nullptr;
 }
 
-}  // namespace
-
-AuditRecord begin(const char* via, const std::string& user, uid_t uid, pid_t caller_pid,
+AuditRecord begin(const char* via, const std::string& user, uid_t uid, RecordedPid pid,
                   const std::string& bridge) {
     AuditRecord r;
     r.via = via;
     r.user = user;
     r.uid = uid;
-    r.caller_pid = caller_pid;
+    r.pid = pid;
     r.bridge = bridge;
     return r;
 }
@@ -47,18 +41,26 @@ void set_sink(Sink sink) { g_sink = sink; }
 void open(const char* ident) { openlog(ident, LOG_PID | LOG_NDELAY, LOG_AUTHPRIV); }
 
 void record(const AuditRecord& r) {
-    std::string line = std::string("event=") + r.event + " user=" + r.user +
-                       " uid=" + std::to_string(r.uid) +
-                       " caller_pid=" + std::to_string(r.caller_pid) +
-                       " bridge=" + quoted(policy::printable(r.bridge));
-    if (!r.tap.empty()) line += " tap=" + r.tap;
-    if (!r.mac.empty()) line += " mac=" + r.mac;
-    if (!r.vm.empty()) line += " vm=" + r.vm;
+    using record::Quoting;
+    // Every value through record::value(), the one escaping (record_value.h):
+    // a name from NSS or a message quoting caller input stays one value.
+    // bridge, rule and detail were always quoted and stay so.
+    std::string line = std::string("event=") + r.event;
+    record::append(line, "user", r.user);
+    line += " uid=" + std::to_string(r.uid);
+    if (const char* key = pid_key(r.pid.kind)) line += std::string(" ") + key + "=" + std::to_string(r.pid.pid);
+    record::append(line, "bridge", r.bridge, Quoting::Always);
+    auto opt = [&](const char* key, const std::string& v, Quoting q = Quoting::IfNeeded) {
+        if (!v.empty()) record::append(line, key, v, q);
+    };
+    opt("tap", r.tap);
+    opt("mac", r.mac);
+    opt("vm", r.vm);
     if (r.queues != 1) line += " queues=" + std::to_string(r.queues);
-    if (!r.guest_mac.empty()) line += " guest_mac=" + r.guest_mac;
-    if (!r.rule.empty()) line += " rule=" + quoted(r.rule);
-    if (!r.via.empty()) line += " via=" + r.via;
-    if (!r.detail.empty()) line += " detail=" + quoted(r.detail);
+    opt("guest_mac", r.guest_mac);
+    opt("rule", r.rule, Quoting::Always);
+    opt("via", r.via);
+    opt("detail", r.detail, Quoting::Always);
     // Grants and expiries are the normal course; denials and errors are not.
     std::string event = r.event;
     int prio = event == "grant" || event == "expire" ? LOG_NOTICE : LOG_WARNING;

@@ -9,11 +9,27 @@
 
 namespace ub::audit {
 
+// The one process a record names, and what it is. Neither is an
+// authentication: the uid is (the kernel's, of the caller).
+enum class PidKind {
+    None,    // nothing known (an expiry of a helper's tap, seen only by its label)
+    Peer,    // peer_pid: the pid that connected to the daemon, as the kernel
+             // saw it at connect() (SO_PEERCRED)
+    Parent,  // parent_pid: the helper's parent at its start (getppid()):
+             // whoever exec'd it, which the caller chooses
+};
+struct RecordedPid {
+    PidKind kind = PidKind::None;
+    pid_t pid = 0;
+};
+inline RecordedPid peer_pid(pid_t pid) { return {PidKind::Peer, pid}; }
+inline RecordedPid parent_pid(pid_t pid) { return {PidKind::Parent, pid}; }
+
 struct AuditRecord {
     const char* event = "error";  // "grant", "deny", "error", "expire"
-    std::string user = "?";  // looked up before the sandbox goes on; "?" if unknown
+    std::string user = "?";  // as NSS has it, escaped in the record; "?" if unknown
     uid_t uid = 0;
-    pid_t caller_pid = 0;
+    RecordedPid pid;
     std::string bridge;
     std::string tap;     // grants only
     std::string mac;     // grants only
@@ -26,19 +42,23 @@ struct AuditRecord {
 };
 
 // A record for a request being handled: an "error" until it is decided.
-AuditRecord begin(const char* via, const std::string& user, uid_t uid, pid_t caller_pid,
+AuditRecord begin(const char* via, const std::string& user, uid_t uid, RecordedPid pid,
                   const std::string& bridge);
+// "peer_pid" or "parent_pid"; null for PidKind::None.
+const char* pid_key(PidKind kind);
 
 // `ident` names the program in each record: "userbridge-helper", "userbridged".
 void open(const char* ident);
-// The caller's login name, printable, or "?". Reads the user database, so it
-// runs before the seccomp sandbox.
+// The caller's login name as the user database has it (any bytes: the
+// record escapes it), or "?". Reads the user database, so it runs before
+// the seccomp sandbox.
 std::string user_name(uid_t uid);
 void record(const AuditRecord& rec);
 
 // Where records go instead of syslog, when it accepts them (returns true):
 // the daemon's journald sender. `line` is the syslog text, `priority` its
-// syslog priority. Null: syslog only.
+// syslog priority; the sink escapes each field with record::escape(), as
+// the line does. Null: syslog only.
 using Sink = bool (*)(const AuditRecord& rec, const std::string& line, int priority);
 void set_sink(Sink sink);
 

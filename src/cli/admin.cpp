@@ -8,6 +8,7 @@
 #include <set>
 
 #include "base/number.h"
+#include "base/record_value.h"
 #include "net/rtnl.h"
 #include "policy/accounts.h"
 #include "policy/acl.h"
@@ -177,7 +178,7 @@ int cmd_status(const std::vector<std::string>& argv, const std::string& default_
     std::map<int, std::string> name_of;
     for (const net::LinkInfo& b : *bridges) name_of[b.ifindex] = b.name;
 
-    out("user " + me.name + " (uid " + std::to_string(me.creds.uid) + ")");
+    out("user " + record::value(me.name) + " (uid " + std::to_string(me.creds.uid) + ")");
     std::map<std::string, int> held;  // bridge name -> taps held there
     std::vector<std::string> tap_lines;
     for (const net::LinkInfo& t : *taps) {
@@ -186,7 +187,7 @@ int cmd_status(const std::vector<std::string>& argv, const std::string& default_
         if (!br.empty()) ++held[br];
         std::string line = "  " + t.name + "  bridge " + (br.empty() ? "(none)" : br);
         if (auto label = protocol::parse_label(t.alias)) {
-            if (!label->vm.empty()) line += "  vm " + label->vm;
+            if (!label->vm.empty()) line += "  vm " + record::value(label->vm);
             if (label->mac) line += "  guest MAC " + policy::format_mac_bytes(*label->mac) + " (pinned)";
             if (label->queues > 1) line += "  queues " + std::to_string(label->queues);
         }

@@ -40,7 +40,7 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
     // helper they run (and as userbridge-acl(5) defines group=), from the
     // kernel: no group database lookup per request.
     policy::Credentials who{peer.uid, peer.gid, peer.groups};
-    o.record = audit::begin("daemon", "?", peer.uid, peer.pid, req.bridge);
+    o.record = audit::begin("daemon", "?", peer.uid, audit::peer_pid(peer.pid), req.bridge);
     o.record.vm = req.vm_name;
     o.record.queues = req.queues;
 

@@ -105,10 +105,18 @@ Result<UniqueFd> listener(int n, const std::string& path) {
         if (!S_ISSOCK(st.st_mode)) return Error::msg(path + " exists and is not a socket");
         unlink(path.c_str());
     }
-    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0)
-        return Error::sys("cannot bind " + path);
-    // Every local user may ask; the ACL decides.
-    if (chmod(path.c_str(), 0666) != 0) return Error::sys("cannot chmod " + path);
+    // Every local user may ask; the ACL decides. The mode is set on the
+    // socket's inode before it has a name: bind() gives the file that mode
+    // less the umask (unix_bind() in the kernel), so the umask is cleared
+    // around it. A chmod() by path after bind() would follow a symlink
+    // swapped in meanwhile by whoever can write to the directory.
+    if (fchmod(fd.get(), 0666) != 0) return Error::sys("cannot fchmod the socket for " + path);
+    mode_t old_umask = umask(0);
+    int bound = bind(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun);
+    int bind_errno = errno;
+    umask(old_umask);
+    if (bound != 0) return Error::sys("cannot bind " + path, bind_errno);
+    fault::at_void("after-bind");
     if (listen(fd.get(), 128) != 0) return Error::sys("cannot listen on " + path);
     return fd;
 }

@@ -189,7 +189,7 @@ void Server::on_readable(Conn& c) {
     Result<protocol::Request> req = protocol::decode_request(c.buf);
     if (!req.ok()) {
         finish(c, protocol::Status::BadRequest, req.error().message());
-        audit::AuditRecord rec = audit::begin("daemon", "?", c.peer.uid, c.peer.pid, "");
+        audit::AuditRecord rec = audit::begin("daemon", "?", c.peer.uid, audit::peer_pid(c.peer.pid), "");
         rec.detail = req.error().message();
         record_named(std::move(rec), c.peer.uid);
         return;
@@ -322,7 +322,7 @@ void Server::on_link_events() {
             return rec;
         };
         if (ours == granted_.end()) {
-            audit::AuditRecord rec = audit::begin("helper", "?", label->uid, 0, "");
+            audit::AuditRecord rec = audit::begin("helper", "?", label->uid, {}, "");
             rec.tap = l.name;
             rec.vm = label->vm;
             rec.queues = label->queues;

@@ -199,7 +199,7 @@ void UserDb::keep_if_named(std::uint32_t seq, std::string_view msg) {
     if (naming_.erase(seq) == 0) return;  // late: its question was given up
     Result<wire::Answer> a = wire::decode_answer(msg, wire::Kind::UserByUid);
     bool found = a.ok() && a->outcome == wire::Outcome::Found;
-    named_.emplace_back(seq, found ? policy::printable(a->value, 32) : "?");
+    named_.emplace_back(seq, found ? a->value : "?");  // escaped in the record
 }
 
 std::vector<std::pair<std::uint32_t, std::string>> UserDb::take_names() {

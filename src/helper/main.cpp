@@ -83,7 +83,10 @@ Result<void> sandbox() {
 
 int run(const helper::Args& args) {
     privilege::Caller caller{getuid(), getgid(), privilege::Mode::Root};
-    audit::AuditRecord rec = audit::begin("helper", "?", caller.uid, getppid(), args.bridge);
+    // The parent is whoever exec'd us, which the caller chooses: the record
+    // calls it parent_pid, not the caller (the uid is the kernel's).
+    audit::AuditRecord rec =
+        audit::begin("helper", "?", caller.uid, audit::parent_pid(getppid()), args.bridge);
     auto refuse = [&](const Error& e) {
         rec.detail = e.message();
         audit::record(rec);

@@ -6,6 +6,7 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -84,6 +85,10 @@ constexpr int kDaemonAllowed[] = {
     // EOF to a client right after its fds are closed, and the CPU to it
     // (server.cpp)
     SCMP_SYS(shutdown), SCMP_SYS(sched_yield),
+    // journald records too large for a datagram: libsystemd writes them to
+    // a memfd (writev), seals it (fcntl) and passes it with SCM_RIGHTS
+    // (sendmsg); prctl(PR_GET_NAME), for the memfd's name, is below.
+    SCMP_SYS(memfd_create),
 };
 
 // All the releaser child does (release.h).
@@ -126,7 +131,13 @@ Result<Ctx> build(const std::vector<int>& extra, Profile profile) {
         UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, netlink, which),
                       "socket rule"));
     }
-    if (profile == Profile::Daemon) UB_TRYV(allow_each(ctx.get(), kDaemonAllowed));
+    if (profile == Profile::Daemon) {
+        UB_TRYV(allow_each(ctx.get(), kDaemonAllowed));
+#ifndef UB_ASAN  // which allows every prctl
+        scmp_arg_cmp get_name{0, SCMP_CMP_EQ, PR_GET_NAME, 0};
+        UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, get_name), "prctl rule"));
+#endif
+    }
     return ctx;
 }
 

@@ -1,13 +1,16 @@
 #include "protocol/tap_label.h"
 
 #include "base/number.h"
+#include "base/record_value.h"
 #include "policy/ifname.h"
 
 namespace ub::protocol {
 
 std::string format_label(const TapLabel& l) {
     std::string s = "userbridge uid=" + std::to_string(l.uid);
-    if (!l.vm.empty()) s += " vm=" + l.vm;
+    // Bare for every name vm_name_problem() accepts, which is all that
+    // parse_label() takes back.
+    if (!l.vm.empty()) record::append(s, "vm", l.vm);
     if (l.mac) s += " mac=" + policy::format_mac_bytes(*l.mac);
     s += " queues=" + std::to_string(l.queues);
     return s;

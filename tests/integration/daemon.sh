@@ -116,7 +116,7 @@ table 'allow br0\n'
 out=$(as_alice "$T/bin/ub-testtool" call stream -- "$T/bin/userbridge-client" --use-vnet --fd=3 --br=br0)
 check "userbridge-client hands over a vnet_hdr tap" grep -q 'tap=tap[0-9]* vnet_hdr=1' <<<"$out"
 check "daemon grants are logged with via=daemon" \
-    grep -qE 'userbridged\[[0-9]+\]: event=grant user=ubalice uid=4711 caller_pid=[0-9]+ bridge="br0" tap=tap[0-9]+ mac=fe:[0-9a-f:]+ rule="[^"]+" via=daemon' "$SYSLOG"
+    grep -qE 'userbridged\[[0-9]+\]: event=grant user=ubalice uid=4711 peer_pid=[0-9]+ bridge="br0" tap=tap[0-9]+ mac=fe:[0-9a-f:]+ rule="[^"]+" via=daemon' "$SYSLOG"
 refused "daemon denial, with the helper's words" "userbridge-client: userbridged: access to bridge br1 denied: no rule allows it" \
     as_alice "$T/bin/ub-testtool" call stream -- "$T/bin/userbridge-client" --fd=3 --br=br1
 table 'allow br0\nallow br9\n'

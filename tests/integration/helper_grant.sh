@@ -45,7 +45,7 @@ for mode in setuid fcap; do
 done
 
 check "grants logged with user, uid, bridge, tap and pid" \
-    grep -qE "userbridge-helper\[[0-9]+\]: event=grant user=ubalice uid=$ALICE caller_pid=[0-9]+ bridge=\"br0\" tap=tap[0-9]+ mac=fe:" "$SYSLOG"
+    grep -qE "userbridge-helper\[[0-9]+\]: event=grant user=ubalice uid=$ALICE parent_pid=[0-9]+ bridge=\"br0\" tap=tap[0-9]+ mac=fe:" "$SYSLOG"
 # The kernel's tap%d scans every interface for the lowest free number; the
 # helper asks for tap<its pid> instead (the next number if that is taken).
 check "the helper names its tap after its pid" \

@@ -98,6 +98,17 @@ BACKGROUND+=($!)
 for _ in $(seq 50); do [ -S /dev/log ] && break; sleep 0.02; done
 touch "$SYSLOG"
 
+# journal_sink: a journald of our own, at its socket's path; what the
+# daemon sends there (its records, as fields) goes to $JOURNAL.
+JOURNAL=$T/journal
+journal_sink() {
+    mkdir -p /run/systemd/journal
+    "$T/bin/ub-testtool" syslog-sink /run/systemd/journal/socket "$JOURNAL" &
+    BACKGROUND+=($!)
+    for _ in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.02; done
+    touch "$JOURNAL"
+}
+
 # AS_ALICE: the command prefix, for commands that must come after another
 # (ip netns exec, timeout).
 AS_ALICE=(setpriv --reuid=$ALICE --regid=$ALICE --groups=$VMGROUP --)

@@ -41,7 +41,7 @@ for mode in setuid fcap; do
         as_alice "$T/bin/ub-testtool" call stream -- "$helper" --fd=3 --br=br2
 done
 check "denials are logged with the deciding rule" \
-    grep -qE 'event=deny user=ubalice uid=4711 caller_pid=[0-9]+ bridge="br1" rule="/etc/qemu/bridge.conf:2" via=helper detail="denied by /etc/qemu/bridge.conf:2"' "$SYSLOG"
+    grep -qE 'event=deny user=ubalice uid=4711 parent_pid=[0-9]+ bridge="br1" rule="/etc/qemu/bridge.conf:2" via=helper detail="denied by /etc/qemu/bridge.conf:2"' "$SYSLOG"
 
 # --- max-taps=2 under 16 concurrent requests ------------------------------
 on_br0() { ip -o link show master br0 type tun 2>/dev/null | grep -c . || true; }
@@ -447,12 +447,7 @@ check "status: the taps she holds, with their VM" grep -qE '^  tap[0-9]+  bridge
 
 # --- the same policy through userbridged --------------------------------------
 # A journald of our own: the daemon sends its records there as fields.
-JOURNAL=$T/journal
-mkdir -p /run/systemd/journal
-"$T/bin/ub-testtool" syslog-sink /run/systemd/journal/socket "$JOURNAL" &
-BACKGROUND+=($!)
-for _ in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.02; done
-touch "$JOURNAL"
+journal_sink
 start_daemon
 client=$T/bin/userbridge-client
 check "daemon: ubalice (ubvm) may use br0" \

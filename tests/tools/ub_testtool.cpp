@@ -40,7 +40,13 @@
 //   set-port IFNAME MTU       set IFNAME's MTU (and MAC fe:0:0:0:0:1) as the
 //                             tap set-up does; print the error if it fails
 //   syslog-sink PATH FILE     bind a datagram socket at PATH (/dev/log in the
-//                             test's own /dev) and append each record to FILE
+//                             test's own /dev) and append each record to FILE;
+//                             a record that comes as an fd (journald's way for
+//                             one too large for a datagram) is read from it
+//   journal-record BYTES      under userbridged's seccomp filter, send journald
+//                             one record whose MESSAGE is BYTES bytes of 'x',
+//                             as the daemon sends its records; exit 0 if
+//                             sd_journal_sendv said it was sent
 //   fake-daemon SOCKET MODE
 //       a userbridged that lies, for one connection: it reads a request and
 //       answers "granted" with an fd that is not what it should be. MODE:
@@ -71,6 +77,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -88,6 +95,7 @@
 #include "handover/handover.h"
 #include "net/rtnl.h"
 #include "net/tap.h"
+#include "privilege/seccomp.h"
 #include "protocol/wire.h"
 
 namespace {
@@ -597,6 +605,31 @@ int cmd_fds(const std::vector<std::string>& a) {
     return 0;
 }
 
+// The record in a datagram, or, when the datagram is empty and carries an
+// fd (SCM_RIGHTS), in that file: what journald reads from a memfd.
+std::string received_record(int s) {
+    static std::vector<char> buf(1 << 16);
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    iovec iov{buf.data(), buf.size()};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
+    ssize_t n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
+    if (n < 0) return {};
+    cmsghdr* c = CMSG_FIRSTHDR(&mh);
+    if (n > 0 || !c || c->cmsg_type != SCM_RIGHTS) return std::string(buf.data(), static_cast<std::size_t>(n));
+    int fd;
+    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    std::string rec;
+    char chunk[65536];
+    for (ssize_t got; (got = pread(fd, chunk, sizeof chunk, static_cast<off_t>(rec.size()))) > 0;)
+        rec.append(chunk, static_cast<std::size_t>(got));
+    close(fd);
+    return rec;
+}
+
 int cmd_syslog_sink(const std::vector<std::string>& a) {
     int s = socket(AF_UNIX, SOCK_DGRAM, 0);
     sockaddr_un sun{};
@@ -607,14 +640,29 @@ int cmd_syslog_sink(const std::vector<std::string>& a) {
     chmod(sun.sun_path, 0666);
     FILE* out = std::fopen(a.at(1).c_str(), "a");
     if (!out) die("open " + a.at(1));
-    char buf[8192];
     for (;;) {
-        ssize_t n = recv(s, buf, sizeof buf - 1, 0);
-        if (n <= 0) continue;
-        buf[n] = 0;
-        std::fprintf(out, "%s\n", buf);
+        std::string rec = received_record(s);
+        if (rec.empty()) continue;
+        std::fprintf(out, "%s\n", rec.c_str());
         std::fflush(out);
     }
+}
+
+// One journald record of `bytes` bytes of MESSAGE, sent as the daemon sends
+// its records, under the daemon's own seccomp filter: libsystemd sends a
+// record too large for a datagram through a memfd (memfd_create, sealed,
+// passed with SCM_RIGHTS), and the filter must let it.
+int cmd_journal_record(const std::vector<std::string>& a) {
+    std::string message = "MESSAGE=" + std::string(std::stoul(a.at(0)), 'x');
+    std::string event = "USERBRIDGE_EVENT=large";
+    iovec iov[] = {{message.data(), message.size()}, {event.data(), event.size()}};
+    if (auto r = ub::privilege::install_seccomp({}, ub::privilege::Profile::Daemon); !r.ok()) {
+        std::fprintf(stderr, "ub-testtool: %s\n", r.error().message().c_str());
+        return 100;
+    }
+    int r = sd_journal_sendv(iov, 2);
+    if (r < 0) std::fprintf(stderr, "sd_journal_sendv: %s\n", std::strerror(-r));
+    return r == 0 ? 0 : 1;
 }
 
 // Sets an interface's MTU as the tap set-up does (Rtnl::set_port) and
@@ -730,6 +778,7 @@ int main(int argc, char** argv) {
     if (cmd == "fds") return cmd_fds(a);
     if (cmd == "daemon") return cmd_daemon(a);
     if (cmd == "syslog-sink") return cmd_syslog_sink(a);
+    if (cmd == "journal-record") return cmd_journal_record(a);
     if (cmd == "set-port") return cmd_set_port(a);
     if (cmd == "sandbox") return cmd_sandbox(a);
     if (cmd == "fake-daemon") return cmd_fake_daemon(a);
