@@ -501,6 +501,12 @@ Result<void> guard_tap(Nft& nft, const std::string& ifname, int ifindex, const G
     return Ok{};
 }
 
+Result<void> update_table(Nft& nft) {
+    std::string table = UB_TRY(list_table(nft));
+    if (table.empty()) return Ok{};
+    return add_missing(nft, table);
+}
+
 Result<void> collect_dead(Nft& nft) {
     std::string table = UB_TRY(list_table(nft));
     return run_with_deletions(nft, stale_in(table), "");

@@ -109,6 +109,11 @@ std::optional<Guard> guard_for(const policy::Terms& terms);
 // table whole, it only adds the elements (and checks again if that fails).
 Result<void> guard_tap(Nft& nft, const std::string& ifname, int ifindex, const Guard& guard);
 
+// Adds to an existing table what an older release's lacks (so that taps
+// pinned before an upgrade get the newer rules at once); makes no table.
+// userbridged calls it as it starts.
+Result<void> update_table(Nft& nft);
+
 // Deletes the elements of taps that no longer exist, if there is a table:
 // one listing and one transaction. userbridged calls it as taps die.
 Result<void> collect_dead(Nft& nft);

@@ -11,7 +11,8 @@
 # still crosses. The kernel moves a frame's outer 802.1Q or 802.1ad tag out
 # of the frame as it arrives from the tap (skb_vlan_untag); the checks show
 # the rules see it all the same. Also: a table made by a release before
-# this rule gets it from the next pinned grant.
+# this rule gets it from the next pinned grant, and from userbridged as it
+# starts.
 source "$(dirname "$0")/lib.sh"
 
 pinned=52:54:00:12:34:56
@@ -130,11 +131,17 @@ check "helper: the next pinned grant adds it to an older table, and the tagged A
 check "...first in the chain" first_rule_drops_tags
 old_table
 start_daemon
+check "daemon: starting, it adds the rule to an older table, before any grant" first_rule_drops_tags
 CALLER=$client
-check "daemon: its grant adds the rule to an older table, and a tagged ARP does not poison" \
+check "daemon: a tagged ARP naming another MAC does not poison the host" \
     fails poisons br3 10.99.0.81 --vlan=0
 check "daemon: nor a tagged RA cross with servers=no" fails crosses br4 --nd=ra:$pinned --vlan=88a8:5
 check "daemon: untagged, the pinned MAC's frames cross" crosses br3
+stop_daemon
+nft delete table bridge userbridge
+start_daemon
+check "daemon: with no table, starting makes none (the first pinned grant does)" \
+    fails nft_has table bridge userbridge
 stop_daemon
 
 check "in the end, the host's ARP cache holds the foreign MAC nowhere" \
