@@ -7,7 +7,7 @@
 //     set pinned  { type iface_index; }                # taps with a pinned MAC
 //     set allowed { type iface_index . ether_addr; }   # (tap, its guest MAC)
 //     set allowed_lla { typeof iif . @th,200,56; }     # (tap, 0x01 and the MAC)
-//     set vlan_types { type ether_type; }  # 802.1Q, 802.1ad, 0x9100-0x9300
+//     set vlan_types { type ether_type; }  # 802.1Q, 802.1ad, 0x9100, 0x9200, 0x9300
 //     chain prerouting { type filter hook prerouting priority -300;
 //       iif @pinned ether type @vlan_types drop        # first: no tagged frame
 //       iif @pinned iif . ether saddr != @allowed drop
