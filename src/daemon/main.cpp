@@ -27,6 +27,7 @@
 #include "base/number.h"
 #include "daemon/journal.h"
 #include "daemon/server.h"
+#include "net/mac_pin.h"
 #include "privilege/process.h"
 #include "privilege/seccomp.h"
 
@@ -163,9 +164,17 @@ int main(int argc, char** argv) {
     tzset();
     // libnftables reads its own files when it starts: before the filter.
     Result<net::Nft> nft = net::Nft::open();
-    if (nft.ok()) cfg.nft = &*nft;
-    else syslog(LOG_DAEMON | LOG_WARNING, "%s; rules with mac=, mac-prefix= or rate= will fail",
-                nft.error().message().c_str());
+    if (!nft.ok()) {
+        syslog(LOG_DAEMON | LOG_WARNING, "%s; rules with mac=, mac-prefix= or rate= will fail",
+               nft.error().message().c_str());
+    } else {
+        cfg.nft = &*nft;
+        // Taps pinned before an upgrade get the newer rules now, not at the
+        // next pinned grant.
+        if (Result<void> r = net::update_table(*nft); !r.ok())
+            syslog(LOG_DAEMON | LOG_WARNING, "cannot add the newer rules to table bridge userbridge: %s",
+                   r.error().message().c_str());
+    }
 #ifdef UB_FAULT_INJECTION
     std::vector<int> extra = fault::fault_syscalls();
 #else

@@ -180,6 +180,29 @@ constexpr const char* kTable =
     "add rule bridge userbridge prerouting"
     " iif @pinned iif . arp saddr ether != @allowed counter drop\n";
 
+// A VLAN tag hides what it carries from the rules here: their matches on
+// ARP and IPv6 imply the outer EtherType (`ether type arp`), a tagged
+// frame's is the tag's, and the kernel finds no IP header behind a tag it
+// leaves in the frame (0x9100, or a second one) for UDP's. Its receivers
+// look inside all the same: Linux takes a frame with a VID 0 (priority)
+// tag as untagged, even two such tags stacked, and a VLAN interface or a
+// VLAN-aware guest reads any other. So a pinned tap (every tap whose
+// content a rule checks; a tap with only rate= has nothing checked to
+// hide) sends no tagged frame at all: 802.1Q, 802.1ad, or the TPIDs
+// pre-standard QinQ used, whatever is stacked inside. A rule that let
+// VLANs through would have to hold the inner headers to every check here.
+// The kernel takes the outer 802.1Q or 802.1ad tag out of a frame as the
+// tap delivers it (skb_vlan_untag), but nft puts it back for expressions
+// on the Ethernet header (nft_payload_copy_vlan), so `ether type` sees the
+// tag's TPID; tests/integration/vlan_spoof.sh shows it for each kind of
+// tag. Inserted first in the chain, into an older release's table too; the
+// set, made by `create set` in the same transaction, is the sign the rule
+// is there.
+constexpr const char* kVlanRules =
+    "create set bridge userbridge vlan_types { type ether_type; }\n"
+    "add element bridge userbridge vlan_types { 8021q, 8021ad, 0x9100, 0x9200, 0x9300 }\n"
+    "insert rule bridge userbridge prerouting iif @pinned ether type @vlan_types counter drop\n";
+
 // Neighbour discovery names MACs too: a solicitation or advertisement whose
 // link-layer address option names another MAC poisons neighbour caches as
 // a spoofed ARP sender does. Such an option must be the pinned MAC (`lla`:
@@ -407,6 +430,20 @@ Deletions stale_in(std::string_view table) {
     return stale;
 }
 
+// Adds what an older release's table (`table`, its listing) lacks, each
+// part once.
+Result<void> add_missing(Nft& nft, std::string_view table) {
+    auto has = [&](const char* name) { return table_section(table, "set", name).has_value(); };
+    if (!has("pinned")) return Error::msg("nftables: table bridge userbridge has no set pinned");
+    if (!has("vlan_types")) UB_TRYV(make_once(nft, "list set bridge userbridge vlan_types", kVlanRules));
+    if (!has("allowed_lla")) UB_TRYV(make_once(nft, "list set bridge userbridge allowed_lla", kNdRules));
+    if (!has("clients")) UB_TRYV(make_once(nft, "list set bridge userbridge clients", kServerRules));
+    if (!has("ip_guarded")) UB_TRYV(make_once(nft, "list set bridge userbridge ip_guarded", kIpRules));
+    if (!has("ll_guarded")) UB_TRYV(make_once(nft, "list set bridge userbridge ll_guarded", kLinkLocalRules));
+    if (!has("limited")) UB_TRYV(make_once(nft, "list set bridge userbridge limited", kRateRules));
+    return Ok{};
+}
+
 // Makes the table when it is not there (the first guarded tap on this host,
 // in this namespace), and what an older release's table lacks, once; then
 // says which dead taps' elements to delete.
@@ -414,17 +451,11 @@ Result<Deletions> check_table(Nft& nft) {
     Result<std::string> table = list_table(nft);
     if (!table.ok() || table->empty()) {
         UB_TRYV(make_once(nft, "list set bridge userbridge pinned",
-                          (std::string(kTable) + kNdRules + kServerRules + kIpRules + kLinkLocalRules +
-                           kRateRules).c_str()));
+                          (std::string(kTable) + kVlanRules + kNdRules + kServerRules + kIpRules +
+                           kLinkLocalRules + kRateRules).c_str()));
         return Deletions{};
     }
-    auto has = [&](const char* name) { return table_section(*table, "set", name).has_value(); };
-    if (!has("pinned")) return Error::msg("nftables: table bridge userbridge has no set pinned");
-    if (!has("allowed_lla")) UB_TRYV(make_once(nft, "list set bridge userbridge allowed_lla", kNdRules));
-    if (!has("clients")) UB_TRYV(make_once(nft, "list set bridge userbridge clients", kServerRules));
-    if (!has("ip_guarded")) UB_TRYV(make_once(nft, "list set bridge userbridge ip_guarded", kIpRules));
-    if (!has("ll_guarded")) UB_TRYV(make_once(nft, "list set bridge userbridge ll_guarded", kLinkLocalRules));
-    if (!has("limited")) UB_TRYV(make_once(nft, "list set bridge userbridge limited", kRateRules));
+    UB_TRYV(add_missing(nft, *table));
     return stale_in(*table);
 }
 
@@ -468,6 +499,12 @@ Result<void> guard_tap(Nft& nft, const std::string& ifname, int ifindex, const G
     UB_TRYV(run_with_deletions(nft, stale, commands));
     nft.set_table_checked();
     return Ok{};
+}
+
+Result<void> update_table(Nft& nft) {
+    std::string table = UB_TRY(list_table(nft));
+    if (table.empty()) return Ok{};
+    return add_missing(nft, table);
 }
 
 Result<void> collect_dead(Nft& nft) {

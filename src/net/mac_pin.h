@@ -7,7 +7,9 @@
 //     set pinned  { type iface_index; }                # taps with a pinned MAC
 //     set allowed { type iface_index . ether_addr; }   # (tap, its guest MAC)
 //     set allowed_lla { typeof iif . @th,200,56; }     # (tap, 0x01 and the MAC)
+//     set vlan_types { type ether_type; }  # 802.1Q, 802.1ad, 0x9100, 0x9200, 0x9300
 //     chain prerouting { type filter hook prerouting priority -300;
+//       iif @pinned ether type @vlan_types drop        # first: no tagged frame
 //       iif @pinned iif . ether saddr != @allowed drop
 //       iif @pinned iif . arp saddr ether != @allowed drop
 //       ...and for neighbour solicitations, advertisements and router
@@ -26,7 +28,9 @@
 //
 // Frames a pinned tap sends with any other source MAC (or ARP sender
 // address, or IPv6 neighbour-discovery link-layer address) are dropped
-// before the bridge forwards them. Elements are keyed
+// before the bridge forwards them, and so is every VLAN-tagged frame it
+// sends: the rules after the first see only untagged headers, and a tag
+// would carry past them what they drop. Elements are keyed
 // by ifindex, which the kernel does not reuse, so when a tap dies its
 // elements become inert and can match no later tap, even one with the same
 // name; they are collected the next time a helper pins a MAC, or by
@@ -104,6 +108,11 @@ std::optional<Guard> guard_for(const policy::Terms& terms);
 // context's owner collects as taps die, and this context has seen the
 // table whole, it only adds the elements (and checks again if that fails).
 Result<void> guard_tap(Nft& nft, const std::string& ifname, int ifindex, const Guard& guard);
+
+// Adds to an existing table what an older release's lacks (so that taps
+// pinned before an upgrade get the newer rules at once); makes no table.
+// userbridged calls it as it starts.
+Result<void> update_table(Nft& nft);
 
 // Deletes the elements of taps that no longer exist, if there is a table:
 // one listing and one transaction. userbridged calls it as taps die.

@@ -15,7 +15,10 @@
 //       one from SRC (ports 5000 unless --udp), --ip6=SRC an IPv6 one (and
 //       with --nd, SRC is the message's source). --nd-target=ADDR: an NS's
 //       or NA's target. --arp=SENDER: an ARP request from SENDER, MARKER after it.
-//       --vlan=ID puts an 802.1Q tag before whatever the frame carries.
+//       --arp-mac=MAC: the ARP sender's hardware address (else --src's).
+//       --vlan=TAG[,TAG...] puts VLAN tags before whatever the frame
+//       carries, outermost first: a TAG is a VID (802.1Q) or TPID:VID with
+//       the TPID in hex (88a8: 802.1ad; 9100: the old QinQ).
 //       --ethertype=N (0x... or decimal) gives the plain frame that type or,
 //       below 0x600, makes it an 802.3 frame of that length.
 //       --flood=N: instead, N frames of 1000 bytes carrying MARKER, back to
@@ -81,14 +84,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "client/daemon_client.h"
@@ -108,7 +114,7 @@ constexpr uint16_t kEtherType = 0x88b5;  // IEEE local experimental
 }
 
 uint8_t g_src[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};  // call --src=MAC changes it
-int g_vlan = -1;                                          // call --vlan=ID
+std::vector<std::pair<uint16_t, uint16_t>> g_vlans;       // call --vlan=: (TPID, VID), outermost first
 uint16_t g_ethertype = kEtherType;                        // call --ethertype=N
 
 // A broadcast from g_src of `ethertype`, after a virtio_net_hdr of
@@ -117,8 +123,9 @@ std::vector<uint8_t> ether_start(std::size_t vnet_hdr_len, uint16_t ethertype) {
     std::vector<uint8_t> f(vnet_hdr_len, 0);
     f.insert(f.end(), 6, 0xff);
     f.insert(f.end(), g_src, g_src + 6);
-    if (g_vlan >= 0)
-        f.insert(f.end(), {0x81, 0x00, static_cast<uint8_t>(g_vlan >> 8), static_cast<uint8_t>(g_vlan)});
+    for (auto [tpid, vid] : g_vlans)
+        f.insert(f.end(), {static_cast<uint8_t>(tpid >> 8), static_cast<uint8_t>(tpid),
+                           static_cast<uint8_t>(vid >> 8), static_cast<uint8_t>(vid)});
     f.push_back(static_cast<uint8_t>(ethertype >> 8));
     f.push_back(static_cast<uint8_t>(ethertype & 0xff));
     return f;
@@ -194,15 +201,17 @@ std::vector<uint8_t> udp6_frame(const std::string& marker, std::size_t vnet_hdr_
     return f;
 }
 
-// call --arp=SENDER: who has 10.99.0.1, tell SENDER (at g_src); the marker
-// rides in the frame's padding.
+// call --arp=SENDER: who has 10.99.0.1, tell SENDER (at g_src, or at
+// --arp-mac); the marker rides in the frame's padding.
 bool g_has_arp = false;
 uint8_t g_arp_sender[4];
+std::optional<std::array<uint8_t, 6>> g_arp_mac;
 
 std::vector<uint8_t> arp_frame(const std::string& marker, std::size_t vnet_hdr_len) {
     std::vector<uint8_t> f = ether_start(vnet_hdr_len, 0x0806);
     f.insert(f.end(), {0, 1, 0x08, 0, 6, 4, 0, 1});  // Ethernet, IPv4, lengths, request
-    f.insert(f.end(), g_src, g_src + 6);
+    if (g_arp_mac) f.insert(f.end(), g_arp_mac->begin(), g_arp_mac->end());
+    else f.insert(f.end(), g_src, g_src + 6);
     f.insert(f.end(), g_arp_sender, g_arp_sender + 4);
     f.insert(f.end(), 6, 0);
     f.insert(f.end(), {10, 99, 0, 1});
@@ -227,6 +236,33 @@ std::vector<uint8_t> udp_frame(const std::string& marker, std::size_t vnet_hdr_l
     f.insert(f.end(), udp.begin(), udp.end());
     while (f.size() < vnet_hdr_len + 60) f.push_back(0);
     return f;
+}
+
+// "52:54:00:12:34:56" into `out`; false if it is not a MAC.
+bool parse_mac(const char* text, uint8_t* out) {
+    unsigned b[6];
+    if (std::sscanf(text, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6) return false;
+    for (int k = 0; k < 6; ++k) out[k] = static_cast<uint8_t>(b[k]);
+    return true;
+}
+
+// --vlan=TAG[,TAG...]: a VID, or TPID:VID with the TPID in hex.
+void parse_vlans(const std::string& text) {
+    std::size_t at = 0;
+    for (;;) {
+        std::size_t comma = text.find(',', at);
+        std::string tag = text.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+        std::size_t colon = tag.find(':');
+        uint16_t tpid = 0x8100;
+        std::string vid = tag;
+        if (colon != std::string::npos) {
+            tpid = static_cast<uint16_t>(std::stoul(tag.substr(0, colon), nullptr, 16));
+            vid = tag.substr(colon + 1);
+        }
+        g_vlans.emplace_back(tpid, static_cast<uint16_t>(std::stoul(vid)));
+        if (comma == std::string::npos) return;
+        at = comma + 1;
+    }
 }
 
 bool contains(const uint8_t* p, std::size_t n, const std::string& marker) {
@@ -300,11 +336,10 @@ int cmd_call(std::vector<std::string> a) {
         if (a[i] == "--close-early") close_early = true;
         else if (a[i].rfind("--queues=", 0) == 0) queues = std::stoi(a[i].substr(9));
         else if (a[i].rfind("--src=", 0) == 0) {
-            unsigned b[6];
-            if (std::sscanf(a[i].c_str() + 6, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3],
-                            &b[4], &b[5]) != 6)
-                die("bad --src");
-            for (int k = 0; k < 6; ++k) g_src[k] = static_cast<uint8_t>(b[k]);
+            if (!parse_mac(a[i].c_str() + 6, g_src)) die("bad --src");
+        } else if (a[i].rfind("--arp-mac=", 0) == 0) {
+            g_arp_mac.emplace();
+            if (!parse_mac(a[i].c_str() + 10, g_arp_mac->data())) die("bad --arp-mac");
         }
         else if (a[i].rfind("--hold=", 0) == 0) hold = std::stoi(a[i].substr(7));
         else if (a[i].rfind("--send=", 0) == 0) send = a[i].substr(7);
@@ -312,13 +347,8 @@ int cmd_call(std::vector<std::string> a) {
         else if (a[i].rfind("--nd=", 0) == 0) {
             std::string v = a[i].substr(5);
             std::size_t colon = v.find(':');
-            unsigned b[6];
-            if (colon == std::string::npos ||
-                std::sscanf(v.c_str() + colon + 1, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3],
-                            &b[4], &b[5]) != 6)
-                die("bad --nd");
+            if (colon == std::string::npos || !parse_mac(v.c_str() + colon + 1, g_nd_mac)) die("bad --nd");
             g_nd_kind = v.substr(0, colon);
-            for (int k = 0; k < 6; ++k) g_nd_mac[k] = static_cast<uint8_t>(b[k]);
         } else if (a[i].rfind("--udp=", 0) == 0) {
             if (std::sscanf(a[i].c_str() + 6, "%d:%d", &g_udp_sport, &g_udp_dport) != 2) die("bad --udp");
         } else if (a[i].rfind("--ip4=", 0) == 0) {
@@ -342,7 +372,7 @@ int cmd_call(std::vector<std::string> a) {
             count_marker = v.substr(0, colon);
             count_ms = std::stoi(v.substr(colon + 1));
         } else if (a[i].rfind("--vlan=", 0) == 0) {
-            g_vlan = std::stoi(a[i].substr(7));
+            parse_vlans(a[i].substr(7));
         } else if (a[i].rfind("--ethertype=", 0) == 0) {
             g_ethertype = static_cast<uint16_t>(std::stoi(a[i].substr(12), nullptr, 0));
         }
