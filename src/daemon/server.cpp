@@ -13,6 +13,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "audit/audit.h"
@@ -30,11 +31,19 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How often a request waiting for its caller's quota lock tries it again:
+// a helper holds it for about 2 ms.
+constexpr auto kLockRetry = std::chrono::milliseconds(2);
+
 struct Conn {
     UniqueFd fd;
     Peer peer;
     Clock::time_point deadline;
     std::string buf;
+    // A request waiting for its caller's quota lock, tried again at
+    // retry_at until the deadline. Only that caller's requests wait.
+    std::optional<protocol::Request> parked;
+    Clock::time_point retry_at{};
 };
 
 // An audit record waiting for its caller's name (UserDb::ask_name): written
@@ -60,6 +69,9 @@ public:
 private:
     void accept_all();
     void on_readable(Conn& c);
+    void attempt(Conn& c, const protocol::Request& req);
+    void deliver(Conn& c, Outcome o);
+    void retry_parked();
     void answer(Conn& c, const protocol::Reply& reply, const std::vector<int>& fds);
     void finish(Conn& c, protocol::Status status, const std::string& why);
     void reload();
@@ -151,7 +163,7 @@ void Server::accept_all() {
             continue;
         }
         uid_t uid = peer->uid;
-        Conn c{std::move(fd), std::move(*peer), Clock::now() + cfg_.limits.deadline, {}};
+        Conn c{std::move(fd), std::move(*peer), Clock::now() + cfg_.limits.deadline, {}, {}, {}};
         if (conns_.size() >= cfg_.limits.max_connections) {
             finish(c, protocol::Status::Busy, "the daemon is at its connection limit; try again");
             continue;
@@ -185,17 +197,36 @@ void Server::on_readable(Conn& c) {
     }
     if (c.buf.size() < protocol::kRequestSize) return;
     // A complete request. Anything the client sends after it is ignored.
-    c.deadline = Clock::time_point::min();
     Result<protocol::Request> req = protocol::decode_request(c.buf);
     if (!req.ok()) {
+        c.deadline = Clock::time_point::min();
         finish(c, protocol::Status::BadRequest, req.error().message());
         audit::AuditRecord rec = audit::begin("daemon", "?", c.peer.uid, c.peer.pid, "");
         rec.detail = req.error().message();
         record_named(std::move(rec), c.peer.uid);
         return;
     }
-    Outcome o = handle(policy_, c.peer, *req, kept_, cfg_.nft, &tap_names_);
-    if (o.reply.status == protocol::Status::Granted) fault::at_void("before-send");
+    attempt(c, *req);
+}
+
+// Handles a complete request, or parks it while its caller's quota lock is
+// held (until the connection's deadline, then it is refused).
+void Server::attempt(Conn& c, const protocol::Request& req) {
+    Outcome o = handle(policy_, c.peer, req, kept_, cfg_.nft, &tap_names_);
+    auto now = Clock::now();
+    if (o.lock_busy && now < c.deadline) {
+        c.parked = req;
+        c.retry_at = std::min(now + kLockRetry, c.deadline);
+        return;
+    }
+    c.parked.reset();
+    c.deadline = Clock::time_point::min();  // answered: drop it
+    deliver(c, std::move(o));
+}
+
+void Server::deliver(Conn& c, Outcome o) {
+    bool granted = o.reply.status == protocol::Status::Granted;
+    if (granted) fault::at_void("before-send");
     std::vector<int> fds;
     for (const UniqueFd& q : o.queues) fds.push_back(q.get());
     answer(c, o.reply, fds);
@@ -207,22 +238,38 @@ void Server::on_readable(Conn& c) {
     // closed their taps at once got half the throughput of Debian's helper.
     // If the client left before taking its fds, the tap goes with the
     // dropped message.
-    if (o.reply.status == protocol::Status::Granted) fault::at_void("before-close");
+    if (granted) fault::at_void("before-close");
     o.queues.clear();
     (void)shutdown(c.fd.get(), SHUT_WR);
     // The client, woken by the EOF, often shares our CPU and is not let
     // preempt us: what we do next (refill the tun fd, ask for the name)
     // held its grant back 80 to 100 µs in a quarter of traced grants.
     sched_yield();
-    if (o.reply.status == protocol::Status::Granted) fault::at_void("after-send");
+    if (granted) fault::at_void("after-send");
     refill_tun(kept_);
     // The caller's name is asked for only now that the client has its
     // reply. Asked earlier, to overlap the tap's making, the user database
     // process woke on the daemon's CPU and took it from the grant (70 µs of
     // a 0.7 ms grant, traced).
-    bool granted = o.reply.status == protocol::Status::Granted;
     if (granted) granted_[o.ifindex] = o.record;
     record_named(std::move(o.record), c.peer.uid, granted ? o.ifindex : 0);
+}
+
+// Parked requests whose time to try again has come; one try per uid and
+// turn, since they wait for the same lock.
+void Server::retry_parked() {
+    auto now = Clock::now();
+    std::set<uid_t> held;
+    for (auto& [fd, c] : conns_) {
+        if (!c.parked || c.retry_at > now) continue;
+        if (held.count(c.peer.uid) != 0 && now < c.deadline) {
+            c.retry_at = std::min(now + kLockRetry, c.deadline);
+            continue;
+        }
+        protocol::Request req = *c.parked;
+        attempt(c, req);
+        if (c.parked) held.insert(c.peer.uid);
+    }
 }
 
 void Server::record_named(audit::AuditRecord rec, uid_t uid, int ifindex) {
@@ -278,7 +325,7 @@ void Server::reload() {
 void Server::expire() {
     auto now = Clock::now();
     for (auto it = conns_.begin(); it != conns_.end();) {
-        if (it->second.deadline > now) {
+        if (it->second.deadline > now || it->second.parked) {
             ++it;
             continue;
         }
@@ -293,7 +340,7 @@ void Server::expire() {
 int Server::timeout_ms() const {
     if (conns_.empty() && unnamed_.empty()) return -1;
     auto first = Clock::time_point::max();
-    for (const auto& [fd, c] : conns_) first = std::min(first, c.deadline);
+    for (const auto& [fd, c] : conns_) first = std::min(first, c.parked ? c.retry_at : c.deadline);
     if (!unnamed_.empty()) first = std::min(first, unnamed_.front().deadline);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(first - Clock::now()).count();
     return ms < 0 ? 0 : static_cast<int>(std::min<long long>(ms + 1, 60000));
@@ -361,7 +408,8 @@ Result<void> Server::run() {
         std::vector<pollfd> p{{listener_.get(), POLLIN, 0}, {sig_.get(), POLLIN, 0},
                               {monitor_ ? monitor_->fd() : -1, POLLIN, 0},
                               {unnamed_.empty() ? -1 : cfg_.userdb->fd(), POLLIN, 0}};
-        for (const auto& [fd, c] : conns_) p.push_back({fd, POLLIN, 0});
+        // A parked connection is watched for its client's hang-up only.
+        for (const auto& [fd, c] : conns_) p.push_back({fd, static_cast<short>(c.parked ? 0 : POLLIN), 0});
         int n = poll(p.data(), p.size(), timeout_ms());
         if (n < 0 && errno != EINTR) return Error::sys("poll");
         if (n > 0) {
@@ -374,17 +422,24 @@ Result<void> Server::run() {
             }
             if (p[2].revents) on_link_events();
             if (p[3].revents) on_names();
-            for (std::size_t i = 4; i < p.size(); ++i)
-                if (p[i].revents) {
-                    auto it = conns_.find(p[i].fd);
-                    if (it != conns_.end()) on_readable(it->second);
+            for (std::size_t i = 4; i < p.size(); ++i) {
+                auto it = conns_.find(p[i].fd);
+                if (!p[i].revents || it == conns_.end()) continue;
+                Conn& c = it->second;
+                if (!c.parked) {
+                    on_readable(c);
+                } else {  // gone while it waited: nothing is made for it
+                    c.parked.reset();
+                    c.deadline = Clock::time_point::min();
                 }
+            }
             // Answered connections go now, before accepting: a client that
             // got its reply and asks again must not find its own finished
             // connection still counted against its uid.
             expire();
             if (p[0].revents) accept_all();
         }
+        retry_parked();
         expire();
         write_records(false);
     }

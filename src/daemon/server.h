@@ -3,7 +3,9 @@
 // fixed-size request before its deadline, answer, close. No client can
 // stall another: reads never block, each connection has a deadline, each
 // uid a cap on open connections, the whole table a cap, and an oversized or
-// malformed request is answered and dropped at once.
+// malformed request is answered and dropped at once. Nothing a user can
+// hold blocks the one thread: a request whose quota lock is held (by a
+// stopped helper, say) waits parked, tried again from the loop.
 #pragma once
 
 #include <chrono>
@@ -18,7 +20,9 @@
 namespace ub::daemon {
 
 struct Limits {
-    std::chrono::milliseconds deadline{5000};  // accept to complete request
+    // Accept to complete request; and, for a request waiting for its
+    // user's quota lock, accept to answer.
+    std::chrono::milliseconds deadline{5000};
     unsigned max_connections = 256;
     unsigned max_per_uid = 8;
 };
