@@ -1,9 +1,11 @@
 #include "daemon/server.h"
 
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <syslog.h>
@@ -46,6 +48,18 @@ struct Conn {
     Clock::time_point retry_at{};
 };
 
+// An answered grant whose reply its client has not read: its fds are in
+// flight, and the kernel counts every fd in flight from us against our
+// RLIMIT_NOFILE (too_many_unix_fds), for all users at once. Kept until the
+// reply is consumed (SIOCOUTQ) or the client closes (POLLHUP), so that
+// what each uid holds unread is known and bounded.
+struct Unread {
+    UniqueFd fd;
+    uid_t uid;
+    unsigned fds;
+    bool polled = true;  // false once hung up but not empty: POLLHUP would repeat
+};
+
 // An audit record waiting for its caller's name (UserDb::ask_name): written
 // once the name comes, or with user=? when its time is up, always in the
 // order the records were made. Nothing waits for the user database: a slow
@@ -72,7 +86,10 @@ private:
     void attempt(Conn& c, const protocol::Request& req);
     void deliver(Conn& c, Outcome o);
     void retry_parked();
-    void answer(Conn& c, const protocol::Reply& reply, const std::vector<int>& fds);
+    void keep_if_unread(Conn& c, std::size_t nfds);
+    unsigned unread_fds(uid_t uid);
+    void on_unread_event(int fd);
+    Result<void> answer(Conn& c, const protocol::Reply& reply, const std::vector<int>& fds);
     void finish(Conn& c, protocol::Status status, const std::string& why);
     void reload();
     void expire();
@@ -91,6 +108,8 @@ private:
     std::map<int, audit::AuditRecord> granted_;    // live taps we granted, by ifindex
     std::map<int, Conn> conns_;          // by fd
     std::map<uid_t, unsigned> per_uid_;  // open connections
+    std::map<int, Unread> unread_;       // by fd
+    std::map<uid_t, unsigned> unread_fds_;  // the fds in unread_, by uid
     net::TapNames tap_names_;
     Kept kept_;
     std::deque<Unnamed> unnamed_;
@@ -112,18 +131,21 @@ Result<policy::Policy> load_acl(const ServerConfig& cfg) {
     return p;
 }
 
-void Server::answer(Conn& c, const protocol::Reply& reply, const std::vector<int>& fds) {
+Result<void> Server::answer(Conn& c, const protocol::Reply& reply, const std::vector<int>& fds) {
     auto bytes = protocol::encode(reply);
     // The reply fits an empty socket buffer; a client that will not take it
     // (or left) loses it, and we never block or die by SIGPIPE.
-    (void)handover::sendmsg_with_fds(c.fd.get(), bytes.data(), bytes.size(), fds, MSG_DONTWAIT);
+    ssize_t n = handover::sendmsg_with_fds(c.fd.get(), bytes.data(), bytes.size(), fds, MSG_DONTWAIT);
+    if (n < 0) return Error::sys("sendmsg");
+    if (static_cast<std::size_t>(n) != bytes.size()) return Error::msg("sendmsg: a short send");
+    return Ok{};
 }
 
 void Server::finish(Conn& c, protocol::Status status, const std::string& why) {
     protocol::Reply r;
     r.status = status;
     r.message = why;
-    answer(c, r, {});
+    (void)answer(c, r, {});
 }
 
 // Who is at the other end, as the kernel saw them at connect(): pid, uid and
@@ -209,10 +231,27 @@ void Server::on_readable(Conn& c) {
     attempt(c, *req);
 }
 
+// A refusal, before anything is made: the uid's clients hold too many of
+// our fds unread.
+Outcome unread_refusal(const Peer& peer, const protocol::Request& req, unsigned unread) {
+    Outcome o;
+    o.record = audit::begin("daemon", "?", peer.uid, peer.pid, req.bridge);
+    o.record.vm = req.vm_name;
+    o.record.queues = req.queues;
+    o.reply.status = protocol::Status::Busy;
+    o.reply.message = "replies to uid " + std::to_string(peer.uid) + " carrying " + std::to_string(unread) +
+                      " tap fds are still unread; read or close them first";
+    o.record.detail = o.reply.message;
+    return o;
+}
+
 // Handles a complete request, or parks it while its caller's quota lock is
 // held (until the connection's deadline, then it is refused).
 void Server::attempt(Conn& c, const protocol::Request& req) {
-    Outcome o = handle(policy_, c.peer, req, kept_, cfg_.nft, &tap_names_);
+    unsigned unread = unread_fds(c.peer.uid);
+    Outcome o = unread + req.queues > cfg_.limits.max_unread_fds
+                    ? unread_refusal(c.peer, req, unread)
+                    : handle(policy_, c.peer, req, kept_, cfg_.nft, &tap_names_);
     auto now = Clock::now();
     if (o.lock_busy && now < c.deadline) {
         c.parked = req;
@@ -229,7 +268,7 @@ void Server::deliver(Conn& c, Outcome o) {
     if (granted) fault::at_void("before-send");
     std::vector<int> fds;
     for (const UniqueFd& q : o.queues) fds.push_back(q.get());
-    answer(c, o.reply, fds);
+    Result<void> sent = answer(c, o.reply, fds);
     // Our copies go at once, and then the client hears EOF. Our clients wait
     // for it before they hand their fds on, so theirs is the tap's last
     // close, and its teardown (15 to 30 ms in the kernel, under the RTNL
@@ -246,7 +285,16 @@ void Server::deliver(Conn& c, Outcome o) {
     // held its grant back 80 to 100 µs in a quarter of traced grants.
     sched_yield();
     if (granted) fault::at_void("after-send");
+    if (granted && sent.ok()) keep_if_unread(c, fds.size());
     refill_tun(kept_);
+    // Audited as a grant only when the fds went out; otherwise our copies,
+    // the tap's last fds, are closed, and the tap is gone.
+    if (granted && !sent.ok()) {
+        granted = false;
+        o.record.event = "error";
+        o.record.detail = "granted, but the reply was not delivered (" + sent.error().message() +
+                          "); the tap is gone";
+    }
     // The caller's name is asked for only now that the client has its
     // reply. Asked earlier, to overlap the tap's making, the user database
     // process woke on the daemon's CPU and took it from the grant (70 µs of
@@ -270,6 +318,53 @@ void Server::retry_parked() {
         attempt(c, req);
         if (c.parked) held.insert(c.peer.uid);
     }
+}
+
+// Bytes we sent on a unix stream socket that its peer has not read: their
+// buffers are charged to our end until read (SIOCOUTQ).
+int unread_bytes(int fd) {
+    int n = 0;
+    return ioctl(fd, SIOCOUTQ, &n) == 0 ? n : 0;
+}
+
+void Server::keep_if_unread(Conn& c, std::size_t nfds) {
+    if (nfds == 0 || unread_bytes(c.fd.get()) == 0) return;
+    unsigned n = static_cast<unsigned>(nfds);
+    unread_fds_[c.peer.uid] += n;
+    int key = c.fd.get();
+    unread_.emplace(key, Unread{std::move(c.fd), c.peer.uid, n, true});
+}
+
+// The fds in replies to `uid` still unread, once the replies read since
+// are let go.
+unsigned Server::unread_fds(uid_t uid) {
+    auto total = unread_fds_.find(uid);
+    if (total == unread_fds_.end()) return 0;
+    for (auto it = unread_.begin(); it != unread_.end();) {
+        if (it->second.uid != uid || unread_bytes(it->first) != 0) {
+            ++it;
+            continue;
+        }
+        total->second -= it->second.fds;
+        it = unread_.erase(it);
+    }
+    unsigned n = total->second;
+    if (n == 0) unread_fds_.erase(total);
+    return n;
+}
+
+// The client hung up (or shut its end down): if it read its reply, or
+// closed and so dropped it, the kernel has let our fds go.
+void Server::on_unread_event(int fd) {
+    auto it = unread_.find(fd);
+    if (it == unread_.end()) return;
+    if (unread_bytes(fd) != 0) {
+        it->second.polled = false;  // counted still; looked at again at its uid's next request
+        return;
+    }
+    auto total = unread_fds_.find(it->second.uid);
+    if (total != unread_fds_.end() && (total->second -= it->second.fds) == 0) unread_fds_.erase(total);
+    unread_.erase(it);
 }
 
 void Server::record_named(audit::AuditRecord rec, uid_t uid, int ifindex) {
@@ -410,6 +505,9 @@ Result<void> Server::run() {
                               {unnamed_.empty() ? -1 : cfg_.userdb->fd(), POLLIN, 0}};
         // A parked connection is watched for its client's hang-up only.
         for (const auto& [fd, c] : conns_) p.push_back({fd, static_cast<short>(c.parked ? 0 : POLLIN), 0});
+        std::size_t first_unread = p.size();
+        for (const auto& [fd, u] : unread_)
+            if (u.polled) p.push_back({fd, 0, 0});
         int n = poll(p.data(), p.size(), timeout_ms());
         if (n < 0 && errno != EINTR) return Error::sys("poll");
         if (n > 0) {
@@ -422,7 +520,7 @@ Result<void> Server::run() {
             }
             if (p[2].revents) on_link_events();
             if (p[3].revents) on_names();
-            for (std::size_t i = 4; i < p.size(); ++i) {
+            for (std::size_t i = 4; i < first_unread; ++i) {
                 auto it = conns_.find(p[i].fd);
                 if (!p[i].revents || it == conns_.end()) continue;
                 Conn& c = it->second;
@@ -433,6 +531,8 @@ Result<void> Server::run() {
                     c.deadline = Clock::time_point::min();
                 }
             }
+            for (std::size_t i = first_unread; i < p.size(); ++i)
+                if (p[i].revents) on_unread_event(p[i].fd);
             // Answered connections go now, before accepting: a client that
             // got its reply and asks again must not find its own finished
             // connection still counted against its uid.
