@@ -113,7 +113,10 @@ Result<UniqueFd> listener(int n, const std::string& path) {
         return Error::sys("cannot bind " + path);
     // Every local user may ask; the ACL decides.
     if (chmod(path.c_str(), 0666) != 0) return Error::sys("cannot chmod " + path);
-    if (listen(fd.get(), 128) != 0) return Error::sys("cannot listen on " + path);
+    // As userbridged.socket's default Backlog= does: as long a queue as
+    // net.core.somaxconn allows, so that a burst of connections (a flood
+    // from one user, refused quickly) leaves room for others' connect().
+    if (listen(fd.get(), SOMAXCONN) != 0) return Error::sys("cannot listen on " + path);
     return fd;
 }
 

@@ -36,6 +36,11 @@ using Clock = std::chrono::steady_clock;
 // How often a request waiting for its caller's quota lock tries it again:
 // a helper holds it for about 2 ms.
 constexpr auto kLockRetry = std::chrono::milliseconds(2);
+// Connections refused at a limit are logged once per uid per interval.
+constexpr auto kRefusalInterval = std::chrono::seconds(10);
+// Accepted per turn of the loop: a flood refilling the listen queue as fast
+// as we accept must not keep the loop from the connections it holds.
+constexpr unsigned kAcceptBatch = 64;
 
 struct Conn {
     UniqueFd fd;
@@ -60,6 +65,13 @@ struct Unread {
     bool polled = true;  // false once hung up but not empty: POLLHUP would repeat
 };
 
+// Connections of one uid refused at a limit: the first is logged at once,
+// the rest counted and logged as one line at the interval's end.
+struct Refusals {
+    unsigned count = 0;
+    Clock::time_point until;
+};
+
 // An audit record waiting for its caller's name (UserDb::ask_name): written
 // once the name comes, or with user=? when its time is up, always in the
 // order the records were made. Nothing waits for the user database: a slow
@@ -82,6 +94,8 @@ public:
 
 private:
     void accept_all();
+    void refuse_connection(int fd, uid_t uid, const std::string& why);
+    void log_refusals();
     void on_readable(Conn& c);
     void attempt(Conn& c, const protocol::Request& req);
     void deliver(Conn& c, Outcome o);
@@ -110,6 +124,7 @@ private:
     std::map<uid_t, unsigned> per_uid_;  // open connections
     std::map<int, Unread> unread_;       // by fd
     std::map<uid_t, unsigned> unread_fds_;  // the fds in unread_, by uid
+    std::map<uid_t, Refusals> refusals_;
     net::TapNames tap_names_;
     Kept kept_;
     std::deque<Unnamed> unnamed_;
@@ -149,55 +164,103 @@ void Server::finish(Conn& c, protocol::Status status, const std::string& why) {
 }
 
 // Who is at the other end, as the kernel saw them at connect(): pid, uid and
-// gid (SO_PEERCRED) and the supplementary groups their process runs with
-// (SO_PEERGROUPS), the groups a helper they ran would have. Nothing the
-// client says about itself is used. An error when the kernel will not say.
-Result<Peer> peer_of(int fd) {
+// gid (SO_PEERCRED). Nothing the client says about itself is used.
+Result<ucred> cred_of(int fd) {
     ucred cred{};
     socklen_t len = sizeof cred;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return Error::sys("SO_PEERCRED");
-    Peer p{cred.pid, cred.uid, cred.gid, std::vector<gid_t>(64)};
+    return cred;
+}
+
+// The supplementary groups their process runs with (SO_PEERGROUPS), the
+// groups a helper they ran would have. An error when the kernel will not say.
+Result<std::vector<gid_t>> groups_of(int fd) {
+    std::vector<gid_t> groups(64);
+    socklen_t len = 0;
     for (;;) {
         UB_TRYV(fault::at("peer-groups"));
-        socklen_t room = static_cast<socklen_t>(p.groups.size() * sizeof(gid_t));
+        socklen_t room = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
         len = room;
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, p.groups.data(), &len) == 0) break;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) == 0) break;
         // Too small: len says how much the groups need (NGROUPS_MAX at most).
         if (errno != ERANGE) return Error::sys("SO_PEERGROUPS");
         if (len <= room || len > 65536 * sizeof(gid_t))
             return Error::msg("SO_PEERGROUPS: the kernel asks for " + std::to_string(len) + " bytes");
-        p.groups.resize(len / sizeof(gid_t));
+        groups.resize(len / sizeof(gid_t));
     }
-    p.groups.resize(len / sizeof(gid_t));
-    return p;
+    groups.resize(len / sizeof(gid_t));
+    return groups;
 }
 
 void Server::accept_all() {
-    for (;;) {
+    for (unsigned i = 0; i < kAcceptBatch; ++i) {
         UniqueFd fd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd.valid()) return;  // EAGAIN, or a transient error: poll again
-        // Without the caller's groups nothing can be decided, and a reply
+        // Without the caller's identity nothing can be decided, and a reply
         // would be written to someone unknown: the connection is closed.
-        Result<Peer> peer = peer_of(fd.get());
-        if (!peer.ok()) {
+        Result<ucred> cred = cred_of(fd.get());
+        if (!cred.ok()) {
             log_line(LOG_WARNING, "closed a connection whose caller the kernel would not name: " +
-                                      peer.error().message());
+                                      cred.error().message());
             continue;
         }
-        uid_t uid = peer->uid;
-        Conn c{std::move(fd), std::move(*peer), Clock::now() + cfg_.limits.deadline, {}, {}, {}};
+        // The limits first: a refused connection costs an accept, one
+        // getsockopt and one send, and no log line of its own.
+        uid_t uid = cred->uid;
         if (conns_.size() >= cfg_.limits.max_connections) {
-            finish(c, protocol::Status::Busy, "the daemon is at its connection limit; try again");
+            refuse_connection(fd.get(), uid, "the daemon is at its connection limit; try again");
             continue;
         }
         if (per_uid_[uid] >= cfg_.limits.max_per_uid) {
-            finish(c, protocol::Status::Busy, "too many open connections for uid " + std::to_string(uid));
-            log_line(LOG_WARNING, "uid " + std::to_string(uid) + " is at its connection limit");
+            refuse_connection(fd.get(), uid, "too many open connections for uid " + std::to_string(uid));
+            continue;
+        }
+        Result<std::vector<gid_t>> groups = groups_of(fd.get());
+        if (!groups.ok()) {
+            log_line(LOG_WARNING, "closed a connection whose caller the kernel would not name: " +
+                                      groups.error().message());
             continue;
         }
         ++per_uid_[uid];
+        Peer peer{cred->pid, cred->uid, cred->gid, std::move(*groups)};
+        Conn c{std::move(fd), std::move(peer), Clock::now() + cfg_.limits.deadline, {}, {}, {}};
         int key = c.fd.get();
         conns_.emplace(key, std::move(c));
+    }
+}
+
+void Server::refuse_connection(int fd, uid_t uid, const std::string& why) {
+    protocol::Reply r;
+    r.status = protocol::Status::Busy;
+    r.message = why;
+    auto bytes = protocol::encode(r);
+    (void)handover::sendmsg_with_fds(fd, bytes.data(), bytes.size(), {}, MSG_DONTWAIT);
+    auto [it, first] = refusals_.try_emplace(uid);
+    if (!first) {
+        ++it->second.count;
+        return;
+    }
+    it->second.until = Clock::now() + kRefusalInterval;
+    log_line(LOG_WARNING, "refused a connection from uid " + std::to_string(uid) + ": " + why +
+                              " (more are counted, one line per " +
+                              std::to_string(kRefusalInterval.count()) + " s)");
+}
+
+void Server::log_refusals() {
+    auto now = Clock::now();
+    for (auto it = refusals_.begin(); it != refusals_.end();) {
+        Refusals& r = it->second;
+        if (r.until > now) {
+            ++it;
+        } else if (r.count == 0) {
+            it = refusals_.erase(it);
+        } else {
+            log_line(LOG_WARNING, "refused " + std::to_string(r.count) + " more connections from uid " +
+                                      std::to_string(it->first) + " in " +
+                                      std::to_string(kRefusalInterval.count()) + " s, at a connection limit");
+            r = {0, now + kRefusalInterval};
+            ++it;
+        }
     }
 }
 
@@ -433,10 +496,11 @@ void Server::expire() {
 }
 
 int Server::timeout_ms() const {
-    if (conns_.empty() && unnamed_.empty()) return -1;
+    if (conns_.empty() && unnamed_.empty() && refusals_.empty()) return -1;
     auto first = Clock::time_point::max();
     for (const auto& [fd, c] : conns_) first = std::min(first, c.parked ? c.retry_at : c.deadline);
     if (!unnamed_.empty()) first = std::min(first, unnamed_.front().deadline);
+    for (const auto& [uid, r] : refusals_) first = std::min(first, r.until);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(first - Clock::now()).count();
     return ms < 0 ? 0 : static_cast<int>(std::min<long long>(ms + 1, 60000));
 }
@@ -541,6 +605,7 @@ Result<void> Server::run() {
         }
         retry_parked();
         expire();
+        log_refusals();
         write_records(false);
     }
     // The records still waiting get a moment for their names, then go as

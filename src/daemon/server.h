@@ -7,7 +7,8 @@
 // hold blocks the one thread: a request whose quota lock is held (by a
 // stopped helper, say) waits parked, tried again from the loop. A uid's
 // replies whose fds its clients leave unread are bounded (each in-flight
-// fd counts against the daemon's own allowance, for everyone).
+// fd counts against the daemon's own allowance, for everyone). Connections
+// refused at a limit are logged as a count per uid, not a line each.
 #pragma once
 
 #include <chrono>
