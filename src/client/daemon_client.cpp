@@ -6,7 +6,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "handover/handover.h"
@@ -22,6 +24,11 @@ namespace {
 constexpr const char* kHungUp = "userbridged closed the connection without a full reply";
 
 using Clock = std::chrono::steady_clock;
+
+// How long a client waits for room in the daemon's listen queue, and the
+// longest pause between tries.
+constexpr auto kConnectWait = std::chrono::seconds(5);
+constexpr auto kMaxConnectPause = std::chrono::milliseconds(10);
 
 Result<void> wait_for(int fd, short events, Clock::time_point deadline, const char* what) {
     for (;;) {
@@ -67,6 +74,28 @@ Result<TapHandle> tap_from_reply(std::vector<UniqueFd> fds, const protocol::Repl
     return t;
 }
 
+// connect() on a non-blocking unix stream socket fails with EAGAIN while
+// the daemon's listen queue is full (unix_stream_connect): a burst of
+// clients, or another user flooding it. Try again with a short backoff
+// until `until`, rather than fail a well-behaved client at once.
+Result<void> connect_daemon(int fd, const std::string& path, Clock::time_point until) {
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    if (path.size() >= sizeof sun.sun_path) return Error::msg("socket path too long");
+    std::memcpy(sun.sun_path, path.c_str(), path.size());
+    auto pause = std::chrono::microseconds(200);
+    for (;;) {
+        if (connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0 || errno == EINPROGRESS)
+            return Ok{};
+        if (errno != EAGAIN && errno != EINTR) return Error::sys("cannot connect to userbridged at " + path);
+        if (Clock::now() + pause >= until)
+            return Error::msg("cannot connect to userbridged at " + path +
+                              ": its listen queue stayed full (is someone flooding it?)");
+        std::this_thread::sleep_for(pause);
+        pause = std::min<std::chrono::microseconds>(pause * 2, kMaxConnectPause);
+    }
+}
+
 }  // namespace
 
 bool daemon_socket_present(const std::string& path) {
@@ -78,12 +107,7 @@ Result<TapHandle> open_tap_via_daemon(const DaemonRequest& req) {
     auto deadline = Clock::now() + req.timeout;
     UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.valid()) return Error::sys("socket");
-    sockaddr_un sun{};
-    sun.sun_family = AF_UNIX;
-    if (req.socket.size() >= sizeof sun.sun_path) return Error::msg("socket path too long");
-    std::memcpy(sun.sun_path, req.socket.c_str(), req.socket.size());
-    if (connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0 && errno != EINPROGRESS)
-        return Error::sys("cannot connect to userbridged at " + req.socket);
+    UB_TRYV(connect_daemon(fd.get(), req.socket, std::min(deadline, Clock::now() + kConnectWait)));
 
     protocol::Request r{req.vnet_hdr, static_cast<std::uint16_t>(req.queues), req.bridge,
                          req.vm_name};

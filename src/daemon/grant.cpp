@@ -56,6 +56,22 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
     if (!d.allowed) return deny(d.reason);
     Result<policy::Terms> terms = policy::terms_of(d, peer.uid, req.vm_name, req.bridge, req.queues);
     if (!terms.ok()) return deny(terms.error().message());
+    // The lock first, before anything is opened for the tap: a request
+    // that finds it held costs little each time it is tried again.
+    UniqueFd lock;
+    if (terms->limits.max_taps >= 0) {
+        Result<UniqueFd> lock_tun = net::open_tun();
+        if (!lock_tun.ok()) return refuse(std::move(o), lock_tun.error());
+        Result<bool> held = net::try_quota_lock(*lock_tun, peer.uid);
+        if (!held.ok()) return refuse(std::move(o), held.error());
+        if (!*held) {
+            o.lock_busy = true;
+            return refuse(std::move(o), protocol::Status::Failed,
+                          "the quota lock ubq" + std::to_string(peer.uid) +
+                              " is held by another request of yours (a helper of yours, stopped?); try again");
+        }
+        lock = std::move(*lock_tun);
+    }
 
     Result<net::Rtnl> rtnl = kept.rtnl ? Result<net::Rtnl>(std::move(*kept.rtnl)) : net::Rtnl::open();
     kept.rtnl.reset();
@@ -73,11 +89,8 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
     spec.owner = peer.uid;
     spec.names = names;
     spec.max_taps = terms->limits.max_taps;
-    if (spec.max_taps >= 0) {
-        Result<UniqueFd> lock_tun = net::open_tun();
-        if (!lock_tun.ok()) return refuse(std::move(o), lock_tun.error());
-        spec.lock_tun = std::move(*lock_tun);
-    }
+    spec.lock_tun = std::move(lock);
+    spec.lock = net::QuotaLock::Held;
     protocol::TapLabel label{peer.uid, req.vm_name, std::nullopt, req.queues};
     if (terms->filtered() && !nft)
         return refuse(std::move(o), protocol::Status::Failed,

@@ -32,6 +32,10 @@ struct Outcome {
     std::vector<UniqueFd> queues;  // the tap's fds, when granted
     int ifindex = 0;               // the tap's, when granted
     audit::AuditRecord record;
+    // Refused only because the caller's quota lock is held (by another of
+    // their requests, or a helper of theirs, perhaps stopped): nothing was
+    // made, and the same request may be handled again later.
+    bool lock_busy = false;
 };
 
 // What the daemon keeps open from one grant to the next, so that a grant
@@ -46,6 +50,8 @@ struct Kept {
 void refill_tun(Kept& kept);
 
 // The record's user is "?": the server fills it in (UserDb::ask_name).
+// Never waits for anything a user can hold: when the caller's quota lock
+// is held, the outcome says so (lock_busy) at once.
 // `nft`: for rules that pin a MAC; null when libnftables is unavailable, and
 // then such a grant fails with a clear error. `names`: the daemon's tap
 // names (see net::TapNames); null lets the kernel pick.

@@ -7,6 +7,7 @@
 // ACL files stay readable without CAP_DAC_OVERRIDE), no-new-privs; the
 // seccomp filter; load the ACL; serve. Callers are identified by
 // SO_PEERCRED.
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -80,6 +81,9 @@ Result<Options> parse(const std::vector<std::string>& args) {
             o.limits.max_connections = UB_TRY(number("--max-connections", v4, 1, 65536));
         } else if (const char* v5 = val("--deadline-ms=")) {
             o.limits.deadline = std::chrono::milliseconds(UB_TRY(number("--deadline-ms", v5, 10, 600000)));
+        } else if (const char* v6 = val("--max-unread-fds=")) {
+            // At least a request's most (64 queues), or such a request never passes.
+            o.limits.max_unread_fds = UB_TRY(number("--max-unread-fds", v6, 64, 65536));
         } else {
             return Error::msg("unknown argument '" + a + "'");
         }
@@ -118,8 +122,23 @@ Result<UniqueFd> listener(int n, const std::string& path) {
     umask(old_umask);
     if (bound != 0) return Error::sys("cannot bind " + path, bind_errno);
     fault::at_void("after-bind");
-    if (listen(fd.get(), 128) != 0) return Error::sys("cannot listen on " + path);
+    // As userbridged.socket's default Backlog= does: as long a queue as
+    // net.core.somaxconn allows, so that a burst of connections (a flood
+    // from one user, refused quickly) leaves room for others' connect().
+    if (listen(fd.get(), SOMAXCONN) != 0) return Error::sys("cannot listen on " + path);
     return fd;
+}
+
+// Every fd we send that its receiver has not read yet counts against our
+// RLIMIT_NOFILE soft limit, for all our clients together (the kernel's
+// too_many_unix_fds; we hold neither CAP_SYS_RESOURCE nor CAP_SYS_ADMIN):
+// the largest allowance we may take. The server bounds each uid's share.
+Result<void> raise_fd_limit() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return Error::sys("getrlimit(RLIMIT_NOFILE)");
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return Error::sys("setrlimit(RLIMIT_NOFILE)");
+    return Ok{};
 }
 
 }  // namespace
@@ -134,10 +153,11 @@ int main(int argc, char** argv) {
     std::string notify_socket = notify ? notify : "";
     fault::init();  // test-only build; nothing in the real daemon
     if (auto r = privilege::sanitize_process(); !r.ok()) return fail(r.error().message());
+    if (auto r = raise_fd_limit(); !r.ok()) return fail(r.error().message());
     std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
     if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
         std::puts("Usage: userbridged [--socket=PATH] [--config=ACL] [--max-per-uid=N]\n"
-                  "                  [--max-connections=N] [--deadline-ms=MS]\n"
+                  "                  [--max-connections=N] [--deadline-ms=MS] [--max-unread-fds=N]\n"
                   "Grants bridged taps to local users who connect to PATH. See userbridged(8).");
         return 0;
     }

@@ -1,9 +1,11 @@
 #include "daemon/server.h"
 
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <syslog.h>
@@ -13,6 +15,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "audit/audit.h"
@@ -30,11 +33,43 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How often a request waiting for its caller's quota lock tries it again:
+// a helper holds it for about 2 ms.
+constexpr auto kLockRetry = std::chrono::milliseconds(2);
+// Connections refused at a limit are logged once per uid per interval.
+constexpr auto kRefusalInterval = std::chrono::seconds(10);
+// Accepted per turn of the loop: a flood refilling the listen queue as fast
+// as we accept must not keep the loop from the connections it holds.
+constexpr unsigned kAcceptBatch = 64;
+
 struct Conn {
     UniqueFd fd;
     Peer peer;
     Clock::time_point deadline;
     std::string buf;
+    // A request waiting for its caller's quota lock, tried again at
+    // retry_at until the deadline. Only that caller's requests wait.
+    std::optional<protocol::Request> parked;
+    Clock::time_point retry_at{};
+};
+
+// An answered grant whose reply its client has not read: its fds are in
+// flight, and the kernel counts every fd in flight from us against our
+// RLIMIT_NOFILE (too_many_unix_fds), for all users at once. Kept until the
+// reply is consumed (SIOCOUTQ) or the client closes (POLLHUP), so that
+// what each uid holds unread is known and bounded.
+struct Unread {
+    UniqueFd fd;
+    uid_t uid;
+    unsigned fds;
+    bool polled = true;  // false once hung up but not empty: POLLHUP would repeat
+};
+
+// Connections of one uid refused at a limit: the first is logged at once,
+// the rest counted and logged as one line at the interval's end.
+struct Refusals {
+    unsigned count = 0;
+    Clock::time_point until;
 };
 
 // An audit record waiting for its caller's name (UserDb::ask_name): written
@@ -59,8 +94,16 @@ public:
 
 private:
     void accept_all();
+    void refuse_connection(int fd, uid_t uid, const std::string& why);
+    void log_refusals();
     void on_readable(Conn& c);
-    void answer(Conn& c, const protocol::Reply& reply, const std::vector<int>& fds);
+    void attempt(Conn& c, const protocol::Request& req);
+    void deliver(Conn& c, Outcome o);
+    void retry_parked();
+    void keep_if_unread(Conn& c, std::size_t nfds);
+    unsigned unread_fds(uid_t uid);
+    void on_unread_event(int fd);
+    Result<void> answer(Conn& c, const protocol::Reply& reply, const std::vector<int>& fds);
     void finish(Conn& c, protocol::Status status, const std::string& why);
     void reload();
     void expire();
@@ -79,6 +122,9 @@ private:
     std::map<int, audit::AuditRecord> granted_;    // live taps we granted, by ifindex
     std::map<int, Conn> conns_;          // by fd
     std::map<uid_t, unsigned> per_uid_;  // open connections
+    std::map<int, Unread> unread_;       // by fd
+    std::map<uid_t, unsigned> unread_fds_;  // the fds in unread_, by uid
+    std::map<uid_t, Refusals> refusals_;
     net::TapNames tap_names_;
     Kept kept_;
     std::deque<Unnamed> unnamed_;
@@ -100,70 +146,121 @@ Result<policy::Policy> load_acl(const ServerConfig& cfg) {
     return p;
 }
 
-void Server::answer(Conn& c, const protocol::Reply& reply, const std::vector<int>& fds) {
+Result<void> Server::answer(Conn& c, const protocol::Reply& reply, const std::vector<int>& fds) {
     auto bytes = protocol::encode(reply);
     // The reply fits an empty socket buffer; a client that will not take it
     // (or left) loses it, and we never block or die by SIGPIPE.
-    (void)handover::sendmsg_with_fds(c.fd.get(), bytes.data(), bytes.size(), fds, MSG_DONTWAIT);
+    ssize_t n = handover::sendmsg_with_fds(c.fd.get(), bytes.data(), bytes.size(), fds, MSG_DONTWAIT);
+    if (n < 0) return Error::sys("sendmsg");
+    if (static_cast<std::size_t>(n) != bytes.size()) return Error::msg("sendmsg: a short send");
+    return Ok{};
 }
 
 void Server::finish(Conn& c, protocol::Status status, const std::string& why) {
     protocol::Reply r;
     r.status = status;
     r.message = why;
-    answer(c, r, {});
+    (void)answer(c, r, {});
 }
 
 // Who is at the other end, as the kernel saw them at connect(): pid, uid and
-// gid (SO_PEERCRED) and the supplementary groups their process runs with
-// (SO_PEERGROUPS), the groups a helper they ran would have. Nothing the
-// client says about itself is used. An error when the kernel will not say.
-Result<Peer> peer_of(int fd) {
+// gid (SO_PEERCRED). Nothing the client says about itself is used.
+Result<ucred> cred_of(int fd) {
     ucred cred{};
     socklen_t len = sizeof cred;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return Error::sys("SO_PEERCRED");
-    Peer p{cred.pid, cred.uid, cred.gid, std::vector<gid_t>(64)};
+    return cred;
+}
+
+// The supplementary groups their process runs with (SO_PEERGROUPS), the
+// groups a helper they ran would have. An error when the kernel will not say.
+Result<std::vector<gid_t>> groups_of(int fd) {
+    std::vector<gid_t> groups(64);
+    socklen_t len = 0;
     for (;;) {
         UB_TRYV(fault::at("peer-groups"));
-        socklen_t room = static_cast<socklen_t>(p.groups.size() * sizeof(gid_t));
+        socklen_t room = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
         len = room;
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, p.groups.data(), &len) == 0) break;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) == 0) break;
         // Too small: len says how much the groups need (NGROUPS_MAX at most).
         if (errno != ERANGE) return Error::sys("SO_PEERGROUPS");
         if (len <= room || len > 65536 * sizeof(gid_t))
             return Error::msg("SO_PEERGROUPS: the kernel asks for " + std::to_string(len) + " bytes");
-        p.groups.resize(len / sizeof(gid_t));
+        groups.resize(len / sizeof(gid_t));
     }
-    p.groups.resize(len / sizeof(gid_t));
-    return p;
+    groups.resize(len / sizeof(gid_t));
+    return groups;
 }
 
 void Server::accept_all() {
-    for (;;) {
+    for (unsigned i = 0; i < kAcceptBatch; ++i) {
         UniqueFd fd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd.valid()) return;  // EAGAIN, or a transient error: poll again
-        // Without the caller's groups nothing can be decided, and a reply
+        // Without the caller's identity nothing can be decided, and a reply
         // would be written to someone unknown: the connection is closed.
-        Result<Peer> peer = peer_of(fd.get());
-        if (!peer.ok()) {
+        Result<ucred> cred = cred_of(fd.get());
+        if (!cred.ok()) {
             log_line(LOG_WARNING, "closed a connection whose caller the kernel would not name: " +
-                                      peer.error().message());
+                                      cred.error().message());
             continue;
         }
-        uid_t uid = peer->uid;
-        Conn c{std::move(fd), std::move(*peer), Clock::now() + cfg_.limits.deadline, {}};
+        // The limits first: a refused connection costs an accept, one
+        // getsockopt and one send, and no log line of its own.
+        uid_t uid = cred->uid;
         if (conns_.size() >= cfg_.limits.max_connections) {
-            finish(c, protocol::Status::Busy, "the daemon is at its connection limit; try again");
+            refuse_connection(fd.get(), uid, "the daemon is at its connection limit; try again");
             continue;
         }
         if (per_uid_[uid] >= cfg_.limits.max_per_uid) {
-            finish(c, protocol::Status::Busy, "too many open connections for uid " + std::to_string(uid));
-            log_line(LOG_WARNING, "uid " + std::to_string(uid) + " is at its connection limit");
+            refuse_connection(fd.get(), uid, "too many open connections for uid " + std::to_string(uid));
+            continue;
+        }
+        Result<std::vector<gid_t>> groups = groups_of(fd.get());
+        if (!groups.ok()) {
+            log_line(LOG_WARNING, "closed a connection whose caller the kernel would not name: " +
+                                      groups.error().message());
             continue;
         }
         ++per_uid_[uid];
+        Peer peer{cred->pid, cred->uid, cred->gid, std::move(*groups)};
+        Conn c{std::move(fd), std::move(peer), Clock::now() + cfg_.limits.deadline, {}, {}, {}};
         int key = c.fd.get();
         conns_.emplace(key, std::move(c));
+    }
+}
+
+void Server::refuse_connection(int fd, uid_t uid, const std::string& why) {
+    protocol::Reply r;
+    r.status = protocol::Status::Busy;
+    r.message = why;
+    auto bytes = protocol::encode(r);
+    (void)handover::sendmsg_with_fds(fd, bytes.data(), bytes.size(), {}, MSG_DONTWAIT);
+    auto [it, first] = refusals_.try_emplace(uid);
+    if (!first) {
+        ++it->second.count;
+        return;
+    }
+    it->second.until = Clock::now() + kRefusalInterval;
+    log_line(LOG_WARNING, "refused a connection from uid " + std::to_string(uid) + ": " + why +
+                              " (more are counted, one line per " +
+                              std::to_string(kRefusalInterval.count()) + " s)");
+}
+
+void Server::log_refusals() {
+    auto now = Clock::now();
+    for (auto it = refusals_.begin(); it != refusals_.end();) {
+        Refusals& r = it->second;
+        if (r.until > now) {
+            ++it;
+        } else if (r.count == 0) {
+            it = refusals_.erase(it);
+        } else {
+            log_line(LOG_WARNING, "refused " + std::to_string(r.count) + " more connections from uid " +
+                                      std::to_string(it->first) + " in " +
+                                      std::to_string(kRefusalInterval.count()) + " s, at a connection limit");
+            r = {0, now + kRefusalInterval};
+            ++it;
+        }
     }
 }
 
@@ -185,20 +282,56 @@ void Server::on_readable(Conn& c) {
     }
     if (c.buf.size() < protocol::kRequestSize) return;
     // A complete request. Anything the client sends after it is ignored.
-    c.deadline = Clock::time_point::min();
     Result<protocol::Request> req = protocol::decode_request(c.buf);
     if (!req.ok()) {
+        c.deadline = Clock::time_point::min();
         finish(c, protocol::Status::BadRequest, req.error().message());
         audit::AuditRecord rec = audit::begin("daemon", "?", c.peer.uid, audit::peer_pid(c.peer.pid), "");
         rec.detail = req.error().message();
         record_named(std::move(rec), c.peer.uid);
         return;
     }
-    Outcome o = handle(policy_, c.peer, *req, kept_, cfg_.nft, &tap_names_);
-    if (o.reply.status == protocol::Status::Granted) fault::at_void("before-send");
+    attempt(c, *req);
+}
+
+// A refusal, before anything is made: the uid's clients hold too many of
+// our fds unread.
+Outcome unread_refusal(const Peer& peer, const protocol::Request& req, unsigned unread) {
+    Outcome o;
+    o.record = audit::begin("daemon", "?", peer.uid, peer.pid, req.bridge);
+    o.record.vm = req.vm_name;
+    o.record.queues = req.queues;
+    o.reply.status = protocol::Status::Busy;
+    o.reply.message = "replies to uid " + std::to_string(peer.uid) + " carrying " + std::to_string(unread) +
+                      " tap fds are still unread; read or close them first";
+    o.record.detail = o.reply.message;
+    return o;
+}
+
+// Handles a complete request, or parks it while its caller's quota lock is
+// held (until the connection's deadline, then it is refused).
+void Server::attempt(Conn& c, const protocol::Request& req) {
+    unsigned unread = unread_fds(c.peer.uid);
+    Outcome o = unread + req.queues > cfg_.limits.max_unread_fds
+                    ? unread_refusal(c.peer, req, unread)
+                    : handle(policy_, c.peer, req, kept_, cfg_.nft, &tap_names_);
+    auto now = Clock::now();
+    if (o.lock_busy && now < c.deadline) {
+        c.parked = req;
+        c.retry_at = std::min(now + kLockRetry, c.deadline);
+        return;
+    }
+    c.parked.reset();
+    c.deadline = Clock::time_point::min();  // answered: drop it
+    deliver(c, std::move(o));
+}
+
+void Server::deliver(Conn& c, Outcome o) {
+    bool granted = o.reply.status == protocol::Status::Granted;
+    if (granted) fault::at_void("before-send");
     std::vector<int> fds;
     for (const UniqueFd& q : o.queues) fds.push_back(q.get());
-    answer(c, o.reply, fds);
+    Result<void> sent = answer(c, o.reply, fds);
     // Our copies go at once, and then the client hears EOF. Our clients wait
     // for it before they hand their fds on, so theirs is the tap's last
     // close, and its teardown (15 to 30 ms in the kernel, under the RTNL
@@ -207,22 +340,94 @@ void Server::on_readable(Conn& c) {
     // closed their taps at once got half the throughput of Debian's helper.
     // If the client left before taking its fds, the tap goes with the
     // dropped message.
-    if (o.reply.status == protocol::Status::Granted) fault::at_void("before-close");
+    if (granted) fault::at_void("before-close");
     o.queues.clear();
     (void)shutdown(c.fd.get(), SHUT_WR);
     // The client, woken by the EOF, often shares our CPU and is not let
     // preempt us: what we do next (refill the tun fd, ask for the name)
     // held its grant back 80 to 100 µs in a quarter of traced grants.
     sched_yield();
-    if (o.reply.status == protocol::Status::Granted) fault::at_void("after-send");
+    if (granted) fault::at_void("after-send");
+    if (granted && sent.ok()) keep_if_unread(c, fds.size());
     refill_tun(kept_);
+    // Audited as a grant only when the fds went out; otherwise our copies,
+    // the tap's last fds, are closed, and the tap is gone.
+    if (granted && !sent.ok()) {
+        granted = false;
+        o.record.event = "error";
+        o.record.detail = "granted, but the reply was not delivered (" + sent.error().message() +
+                          "); the tap is gone";
+    }
     // The caller's name is asked for only now that the client has its
     // reply. Asked earlier, to overlap the tap's making, the user database
     // process woke on the daemon's CPU and took it from the grant (70 µs of
     // a 0.7 ms grant, traced).
-    bool granted = o.reply.status == protocol::Status::Granted;
     if (granted) granted_[o.ifindex] = o.record;
     record_named(std::move(o.record), c.peer.uid, granted ? o.ifindex : 0);
+}
+
+// Parked requests whose time to try again has come; one try per uid and
+// turn, since they wait for the same lock.
+void Server::retry_parked() {
+    auto now = Clock::now();
+    std::set<uid_t> held;
+    for (auto& [fd, c] : conns_) {
+        if (!c.parked || c.retry_at > now) continue;
+        if (held.count(c.peer.uid) != 0 && now < c.deadline) {
+            c.retry_at = std::min(now + kLockRetry, c.deadline);
+            continue;
+        }
+        protocol::Request req = *c.parked;
+        attempt(c, req);
+        if (c.parked) held.insert(c.peer.uid);
+    }
+}
+
+// Bytes we sent on a unix stream socket that its peer has not read: their
+// buffers are charged to our end until read (SIOCOUTQ).
+int unread_bytes(int fd) {
+    int n = 0;
+    return ioctl(fd, SIOCOUTQ, &n) == 0 ? n : 0;
+}
+
+void Server::keep_if_unread(Conn& c, std::size_t nfds) {
+    if (nfds == 0 || unread_bytes(c.fd.get()) == 0) return;
+    unsigned n = static_cast<unsigned>(nfds);
+    unread_fds_[c.peer.uid] += n;
+    int key = c.fd.get();
+    unread_.emplace(key, Unread{std::move(c.fd), c.peer.uid, n, true});
+}
+
+// The fds in replies to `uid` still unread, once the replies read since
+// are let go.
+unsigned Server::unread_fds(uid_t uid) {
+    auto total = unread_fds_.find(uid);
+    if (total == unread_fds_.end()) return 0;
+    for (auto it = unread_.begin(); it != unread_.end();) {
+        if (it->second.uid != uid || unread_bytes(it->first) != 0) {
+            ++it;
+            continue;
+        }
+        total->second -= it->second.fds;
+        it = unread_.erase(it);
+    }
+    unsigned n = total->second;
+    if (n == 0) unread_fds_.erase(total);
+    return n;
+}
+
+// The client hung up (or shut its end down): if it read its reply, or
+// closed and so dropped it, the kernel has let our fds go.
+void Server::on_unread_event(int fd) {
+    auto it = unread_.find(fd);
+    if (it == unread_.end()) return;
+    if (unread_bytes(fd) != 0) {
+        it->second.polled = false;  // counted still; looked at again at its uid's next request
+        return;
+    }
+    auto total = unread_fds_.find(it->second.uid);
+    if (total != unread_fds_.end() && (total->second -= it->second.fds) == 0) unread_fds_.erase(total);
+    unread_.erase(it);
 }
 
 void Server::record_named(audit::AuditRecord rec, uid_t uid, int ifindex) {
@@ -278,7 +483,7 @@ void Server::reload() {
 void Server::expire() {
     auto now = Clock::now();
     for (auto it = conns_.begin(); it != conns_.end();) {
-        if (it->second.deadline > now) {
+        if (it->second.deadline > now || it->second.parked) {
             ++it;
             continue;
         }
@@ -291,10 +496,11 @@ void Server::expire() {
 }
 
 int Server::timeout_ms() const {
-    if (conns_.empty() && unnamed_.empty()) return -1;
+    if (conns_.empty() && unnamed_.empty() && refusals_.empty()) return -1;
     auto first = Clock::time_point::max();
-    for (const auto& [fd, c] : conns_) first = std::min(first, c.deadline);
+    for (const auto& [fd, c] : conns_) first = std::min(first, c.parked ? c.retry_at : c.deadline);
     if (!unnamed_.empty()) first = std::min(first, unnamed_.front().deadline);
+    for (const auto& [uid, r] : refusals_) first = std::min(first, r.until);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(first - Clock::now()).count();
     return ms < 0 ? 0 : static_cast<int>(std::min<long long>(ms + 1, 60000));
 }
@@ -361,7 +567,11 @@ Result<void> Server::run() {
         std::vector<pollfd> p{{listener_.get(), POLLIN, 0}, {sig_.get(), POLLIN, 0},
                               {monitor_ ? monitor_->fd() : -1, POLLIN, 0},
                               {unnamed_.empty() ? -1 : cfg_.userdb->fd(), POLLIN, 0}};
-        for (const auto& [fd, c] : conns_) p.push_back({fd, POLLIN, 0});
+        // A parked connection is watched for its client's hang-up only.
+        for (const auto& [fd, c] : conns_) p.push_back({fd, static_cast<short>(c.parked ? 0 : POLLIN), 0});
+        std::size_t first_unread = p.size();
+        for (const auto& [fd, u] : unread_)
+            if (u.polled) p.push_back({fd, 0, 0});
         int n = poll(p.data(), p.size(), timeout_ms());
         if (n < 0 && errno != EINTR) return Error::sys("poll");
         if (n > 0) {
@@ -374,18 +584,28 @@ Result<void> Server::run() {
             }
             if (p[2].revents) on_link_events();
             if (p[3].revents) on_names();
-            for (std::size_t i = 4; i < p.size(); ++i)
-                if (p[i].revents) {
-                    auto it = conns_.find(p[i].fd);
-                    if (it != conns_.end()) on_readable(it->second);
+            for (std::size_t i = 4; i < first_unread; ++i) {
+                auto it = conns_.find(p[i].fd);
+                if (!p[i].revents || it == conns_.end()) continue;
+                Conn& c = it->second;
+                if (!c.parked) {
+                    on_readable(c);
+                } else {  // gone while it waited: nothing is made for it
+                    c.parked.reset();
+                    c.deadline = Clock::time_point::min();
                 }
+            }
+            for (std::size_t i = first_unread; i < p.size(); ++i)
+                if (p[i].revents) on_unread_event(p[i].fd);
             // Answered connections go now, before accepting: a client that
             // got its reply and asks again must not find its own finished
             // connection still counted against its uid.
             expire();
             if (p[0].revents) accept_all();
         }
+        retry_parked();
         expire();
+        log_refusals();
         write_records(false);
     }
     // The records still waiting get a moment for their names, then go as

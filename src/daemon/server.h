@@ -3,7 +3,12 @@
 // fixed-size request before its deadline, answer, close. No client can
 // stall another: reads never block, each connection has a deadline, each
 // uid a cap on open connections, the whole table a cap, and an oversized or
-// malformed request is answered and dropped at once.
+// malformed request is answered and dropped at once. Nothing a user can
+// hold blocks the one thread: a request whose quota lock is held (by a
+// stopped helper, say) waits parked, tried again from the loop. A uid's
+// replies whose fds its clients leave unread are bounded (each in-flight
+// fd counts against the daemon's own allowance, for everyone). Connections
+// refused at a limit are logged as a count per uid, not a line each.
 #pragma once
 
 #include <chrono>
@@ -18,9 +23,14 @@
 namespace ub::daemon {
 
 struct Limits {
-    std::chrono::milliseconds deadline{5000};  // accept to complete request
+    // Accept to complete request; and, for a request waiting for its
+    // user's quota lock, accept to answer.
+    std::chrono::milliseconds deadline{5000};
     unsigned max_connections = 256;
     unsigned max_per_uid = 8;
+    // Tap fds a uid's clients may leave unread in our replies; beyond it
+    // the uid's grants are refused until they read or close them.
+    unsigned max_unread_fds = 64;
 };
 
 struct ServerConfig {

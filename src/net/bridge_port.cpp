@@ -37,7 +37,8 @@ Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& br
     // that requests of one user are counted one after the other.
     UniqueFd lock;
     if (spec.max_taps >= 0) {
-        lock = UB_TRY(take_quota_lock(std::move(spec.lock_tun), spec.owner, 5000));
+        lock = spec.lock == QuotaLock::Held ? std::move(spec.lock_tun)
+                                            : UB_TRY(take_quota_lock(std::move(spec.lock_tun), spec.owner, 5000));
         if (hook) UB_TRYV(hook("after-lock"));
     }
     BridgedTap out{UB_TRY(create_tap(std::move(spec.tuns), spec.vnet, spec.owner, spec.names)), {},

@@ -23,12 +23,18 @@ Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
 // fault-injection tests; may be null.
 using StepHook = Result<void> (*)(const char* step);
 
+// Whether TapSpec::lock_tun is still to become the owner's quota lock
+// (take_quota_lock, waiting up to 5 s for another holder) or holds it
+// already (try_quota_lock succeeded: the daemon, which never waits).
+enum class QuotaLock { Take, Held };
+
 struct TapSpec {
     std::vector<UniqueFd> tuns;  // from open_tun(): one per queue
     VnetHdr vnet = VnetHdr::Off;
     uid_t owner = 0;
     int max_taps = -1;             // live taps `owner` may hold on the bridge; -1: no limit
     UniqueFd lock_tun;             // from open_tun(): the quota lock, when max_taps >= 0
+    QuotaLock lock = QuotaLock::Take;
     std::optional<Guard> guard;    // what the tap may send, and how fast
     Nft* nft = nullptr;            // required with guard
     std::string alias;             // IFLA_IFALIAS: who and what, for status and tools

@@ -29,18 +29,22 @@ Result<UniqueFd> open_tun() {
     return fd;
 }
 
-Result<UniqueFd> take_quota_lock(UniqueFd tun, uid_t uid, int timeout_ms) {
+Result<bool> try_quota_lock(const UniqueFd& tun, uid_t uid) {
     ifreq ifr{};
     std::string name = "ubq" + std::to_string(uid);  // at most 13 bytes
     std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
     ifr.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL);
+    if (ioctl(tun.get(), TUNSETIFF, &ifr) == 0) return true;
+    if (errno == EBUSY || errno == EEXIST) return false;
+    return Error::sys("cannot take the quota lock " + name);
+}
+
+Result<UniqueFd> take_quota_lock(UniqueFd tun, uid_t uid, int timeout_ms) {
     timespec pause{0, 2'000'000};  // 2 ms: a holder keeps it for about that
     for (int waited = 0;; waited += 2) {
-        if (ioctl(tun.get(), TUNSETIFF, &ifr) == 0) return tun;
-        if (errno != EBUSY && errno != EEXIST)
-            return Error::sys("cannot take the quota lock " + name);
+        if (UB_TRY(try_quota_lock(tun, uid))) return tun;
         if (waited >= timeout_ms)
-            return Error::msg("the quota lock " + name + " is still held after " +
+            return Error::msg("the quota lock ubq" + std::to_string(uid) + " is still held after " +
                               std::to_string(timeout_ms) + " ms; try again");
         nanosleep(&pause, nullptr);
     }

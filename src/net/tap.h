@@ -38,6 +38,11 @@ Result<UniqueFd> open_tun();
 // returned fd is the lock: close it to release.
 Result<UniqueFd> take_quota_lock(UniqueFd tun, uid_t uid, int timeout_ms);
 
+// One attempt, never waiting: true when `tun` now holds the lock, false
+// when another holds it. The daemon's way: a holder may be stopped by its
+// user (SIGSTOP), and the daemon's one thread must not wait for it.
+Result<bool> try_quota_lock(const UniqueFd& tun, uid_t uid);
+
 // Names for taps: tap<first>, tap<first+1>, ... The kernel's "tap%d" picks
 // the lowest free number by scanning every interface in the namespace:
 // measured, 0.22 ms per tap on an empty host and 0.67 ms with 1,000

@@ -40,6 +40,13 @@
 //       oversize, truncated (half a request, then close), slow (a byte a
 //       second until the daemon hangs up; prints how long that took),
 //       idle (connect and sleep 30 s)
+//   daemon hold-replies SOCKET BRIDGE N QUEUES MS
+//       N requests for QUEUES queues, one connection each, whose replies
+//       are never read (only peeked at): prints "granted=G refused=R",
+//       then keeps every connection open for MS ms
+//   daemon connect-flood SOCKET MS
+//       connect and close again, as fast as it can, for MS ms; prints
+//       "connects=N refused=N" (refused: the listen queue was full)
 //   set-port IFNAME MTU       set IFNAME's MTU (and MAC fe:0:0:0:0:1) as the
 //                             tap set-up does; print the error if it fails
 //   syslog-sink PATH FILE     bind a datagram socket at PATH (/dev/log in the
@@ -552,9 +559,58 @@ int print_reply(int s) {
     return granted ? 0 : 1;
 }
 
+// The status of the reply waiting on `s`, peeked at: neither its bytes nor
+// its fds are taken.
+bool peek_granted(int s) {
+    pollfd p{s, POLLIN, 0};
+    if (poll(&p, 1, 10000) <= 0) return false;
+    char buf[ub::protocol::kReplySize];
+    ssize_t n = recv(s, buf, sizeof buf, MSG_PEEK | MSG_WAITALL);
+    if (n != static_cast<ssize_t>(sizeof buf)) return false;
+    auto r = ub::protocol::decode_reply(std::string_view(buf, sizeof buf));
+    return r.ok() && r->status == ub::protocol::Status::Granted;
+}
+
+int hold_replies(const std::string& path, const std::string& bridge, int n, int queues, int ms) {
+    std::vector<int> held;
+    int granted = 0;
+    for (int i = 0; i < n; ++i) {
+        ub::protocol::Request req{true, static_cast<uint16_t>(queues), bridge, "unread"};
+        auto bytes = ub::protocol::encode(req);
+        int s = connect_to(path);
+        if (send(s, bytes.data(), bytes.size(), 0) < 0) die("send");
+        granted += peek_granted(s) ? 1 : 0;
+        held.push_back(s);
+    }
+    std::printf("granted=%d refused=%d\n", granted, n - granted);
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return 0;
+}
+
+int connect_flood(const std::string& path, int ms) {
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    std::snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path.c_str());
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    long connects = 0, refused = 0;
+    while (std::chrono::steady_clock::now() < until) {
+        int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (s < 0) die("socket");
+        if (connect(s, reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0) ++connects;
+        else if (errno == EAGAIN) ++refused;
+        close(s);
+    }
+    std::printf("connects=%ld refused=%ld\n", connects, refused);
+    return 0;
+}
+
 int cmd_daemon(const std::vector<std::string>& a) {
     const std::string& mode = a.at(0);
     const std::string& path = a.at(1);
+    if (mode == "connect-flood") return connect_flood(path, std::stoi(a.at(2)));
+    if (mode == "hold-replies")
+        return hold_replies(path, a.at(2), std::stoi(a.at(3)), std::stoi(a.at(4)), std::stoi(a.at(5)));
     std::string bridge = a.size() > 2 ? a[2] : "br0";
     if (mode == "grant") {
         ub::client::DaemonRequest req{path, bridge, true, 1, "testvm", std::chrono::milliseconds(10000)};

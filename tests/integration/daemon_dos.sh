@@ -1,0 +1,116 @@
+#!/bin/bash
+# userbridged under denial-of-service attacks by one user (ubbob) while
+# another (ubalice) asks for a tap: what bob does must not delay or fail
+# alice's grant.
+#   - bob stops a helper of his while it holds his quota lock, then asks
+#     the daemon for taps on a bridge with max-taps (review item 5);
+#   - bob leaves many replies, with their tap fds, unread (item 6);
+#   - bob floods the socket with connections (item 8).
+source "$(dirname "$0")/lib.sh"
+
+for b in br0 br1 br2; do bridge $b; done
+D=/run/userbridge.sock
+TT=$T/bin/ub-testtool
+acl 'allow br0 max-taps=2\nallow br1\nallow br2\n'
+# systemd's default for services: a soft limit of 1024 open files, the
+# limit on the fds the daemon may have in flight (unread by their receiver).
+DAEMON_BIN=prlimit start_daemon --nofile=1024:$(ulimit -Hn) "$T/bin/userbridged"
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# timed_grant NAME BRIDGE: alice's grant through the daemon; must be granted
+# within MS ms (a few ms when nobody competes).
+timed_grant() {
+    local name=$1 br=$2 ms=$3 t0 t1 rc=0
+    t0=$(now_ms)
+    as_alice "$TT" daemon grant $D "$br" >"$T/alice.out" 2>&1 || rc=$?
+    t1=$(now_ms)
+    echo "    alice's grant on $br: $((t1 - t0)) ms: $(head -n1 "$T/alice.out")"
+    check "$name: alice is granted" test $rc -eq 0
+    check "$name: ...within $ms ms" test $((t1 - t0)) -lt "$ms"
+}
+
+timed_grant "nobody attacks" br0 500
+
+# --- Item 5: a stopped helper holding bob's quota lock ----------------------
+# The fault-injection helper pauses 2 s once it holds the lock (the device
+# ubq4712); stopped then, it holds it until it is killed.
+# (setpriv itself, not as_bob, whose $! would be a subshell: $! is then the
+# caller, the helper's parent.)
+setpriv --reuid=$BOB --regid=$BOB --clear-groups -- env UB_FAULT=pause@after-lock \
+    "$TT" call stream -- "$T/bin/faulty-helper" --fd=3 --br=br0 >/dev/null 2>&1 &
+CALLER=$!
+for _ in $(seq 100); do [ -e /sys/class/net/ubq$BOB ] && break; sleep 0.01; done
+HELPER=$(pgrep -P $CALLER -x faulty-helper || true)
+BACKGROUND+=($HELPER)
+check "bob's helper holds his quota lock" test -n "$HELPER" -a -e /sys/class/net/ubq$BOB
+kill -STOP $HELPER
+# bob's own requests on br0 must wait for his lock; up to his connection
+# limit of them at once.
+BOBS=()
+for i in $(seq 8); do
+    as_bob "$TT" daemon grant $D br0 >"$T/bob$i.out" 2>&1 &
+    BOBS+=($!)
+done
+sleep 0.3
+timed_grant "bob's lock held, 8 of his requests waiting" br0 500
+timed_grant "...and on another bridge" br1 500
+t0=$(now_ms)
+wait "${BOBS[@]}" 2>/dev/null || true
+echo "    bob's requests ended after $(($(now_ms) - t0)) ms more: $(head -n1 "$T/bob1.out")"
+check "...bob's own requests are refused, saying why" grep -q 'quota lock' "$T/bob1.out"
+kill -KILL $HELPER
+wait $CALLER 2>/dev/null || true
+check "...no tap of bob's is left" test -z "$(ip -o link show type tun | grep -v ubq || true)"
+for _ in $(seq 50); do [ -e /sys/class/net/ubq$BOB ] || break; sleep 0.02; done
+check "...his lock is gone with his helper" test ! -e /sys/class/net/ubq$BOB
+
+# --- Item 6: replies left unread --------------------------------------------
+# 140 replies of 8 fds each, unread: more in flight than the daemon's soft
+# limit of open files.
+setpriv --reuid=$BOB --regid=$BOB --clear-groups -- "$TT" daemon hold-replies $D br1 140 8 60000 \
+    >"$T/held" 2>&1 &
+HOLDER=$!
+BACKGROUND+=($HOLDER)
+for _ in $(seq 600); do [ -s "$T/held" ] && break; sleep 0.05; done
+echo "    bob's unread replies: $(cat "$T/held")"
+check "bob cannot leave more than 64 tap fds unread" \
+    bash -c "grep -qE '^granted=[0-8] ' '$T/held'"
+timed_grant "bob's replies unread" br1 500
+kill $HOLDER 2>/dev/null || true
+wait $HOLDER 2>/dev/null || true
+check "...and once his client is gone, bob is granted again" grep -q '^tap=' <(as_bob "$TT" daemon grant $D br1)
+
+# --- Item 8: a connection flood ---------------------------------------------
+lines_before=$(wc -l <"$SYSLOG")
+FLOODS=()
+for i in 1 2 3; do
+    as_bob "$TT" daemon connect-flood $D 5000 >"$T/flood$i" 2>&1 &
+    FLOODS+=($!)
+done
+sleep 1
+timed_grant "bob floods the socket" br1 5000
+wait "${FLOODS[@]}"
+echo "    bob's floods: $(cat "$T/flood"* | tr '\n' ' ')"
+sleep 0.3
+lines=$(($(wc -l <"$SYSLOG") - lines_before))
+echo "    syslog lines during the flood: $lines"
+check "the flood is logged in a bounded number of lines" test "$lines" -lt 50
+
+# A reply whose client has gone is not delivered, and no grant is recorded:
+# the fault-injection daemon pauses 2 s before it sends, and bob's client
+# has closed by then.
+stop_daemon
+export UB_FAULT=pause@before-send
+DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+unset UB_FAULT
+as_bob "$TT" daemon grant-drop $D br2
+sleep 2.5
+grep -E 'uid=4712 .*bridge="?br2' "$SYSLOG" | sed 's/^/    /'
+check "an undelivered reply is not recorded as a grant" \
+    fails grep -qE 'event=grant .*uid=4712 .*bridge="?br2' "$SYSLOG"
+check "...but as an error" grep -qE 'event=error .*uid=4712 .*bridge="?br2.*not delivered' "$SYSLOG"
+
+stop_daemon
+sleep 0.2
+check "no tap left ($(taps | tr '\n' ' '))" test -z "$(taps)"
+finish
