@@ -298,7 +298,7 @@ void Server::on_readable(Conn& c) {
 // our fds unread.
 Outcome unread_refusal(const Peer& peer, const protocol::Request& req, unsigned unread) {
     Outcome o;
-    o.record = audit::begin("daemon", "?", peer.uid, peer.pid, req.bridge);
+    o.record = audit::begin("daemon", "?", peer.uid, audit::peer_pid(peer.pid), req.bridge);
     o.record.vm = req.vm_name;
     o.record.queues = req.queues;
     o.reply.status = protocol::Status::Busy;
