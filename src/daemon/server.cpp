@@ -112,6 +112,7 @@ private:
     void record_named(audit::AuditRecord rec, uid_t uid, int ifindex = 0);
     void on_names();
     void write_records(bool all);
+    Result<void> stop_without_userdb();
     int timeout_ms() const;
 
     UniqueFd listener_;
@@ -469,6 +470,10 @@ void Server::write_records(bool all) {
 
 void Server::reload() {
     Result<policy::Policy> fresh = load_acl(cfg_);
+    // Its lookups found the user database gone: neither the new ACL (its
+    // named rules unresolved) nor the old one (not what the administrator
+    // now asks for) decides again; run() stops.
+    if (cfg_.userdb->fd() < 0) return;
     // Names that came while the ACL's lookups waited were read then: their
     // records go now, not when their time is up.
     on_names();
@@ -562,11 +567,32 @@ void Server::collect_dead_elements() {
         log_line(LOG_WARNING, "could not remove dead taps from the nftables sets: " + r.error().message());
 }
 
+// The user database process is gone (killed: only root can now, or it
+// crashed). It cannot be started again from here (the daemon has no
+// CAP_SETUID, and its filter allows no fork), and without it records lose
+// their names and an ACL its named rules: the daemon stops instead, the
+// connections it holds told to try again, and the service manager starts
+// a new one (Restart=on-failure) on the socket it keeps, where requests
+// wait meanwhile.
+Result<void> Server::stop_without_userdb() {
+    log_line(LOG_ERR, "the user database process is gone: stopping, so that nothing is decided without "
+                      "it; a new daemon starts with a new one (userbridged.service restarts on failure)");
+    for (auto& [fd, c] : conns_)
+        finish(c, protocol::Status::Busy, "userbridged is restarting (its user database process is gone); "
+                                          "try again");
+    write_records(true);
+    return Error::msg("the user database process is gone; stopping");
+}
+
 Result<void> Server::run() {
     while (!stop_) {
+        // Found gone while serving (a record's question could not be sent).
+        if (cfg_.userdb->fd() < 0) return stop_without_userdb();
+        // Polled even with no name awaited: its hang-up is its death.
+        short names = unnamed_.empty() ? 0 : POLLIN;
         std::vector<pollfd> p{{listener_.get(), POLLIN, 0}, {sig_.get(), POLLIN, 0},
                               {monitor_ ? monitor_->fd() : -1, POLLIN, 0},
-                              {unnamed_.empty() ? -1 : cfg_.userdb->fd(), POLLIN, 0}};
+                              {cfg_.userdb->fd(), names, 0}};
         // A parked connection is watched for its client's hang-up only.
         for (const auto& [fd, c] : conns_) p.push_back({fd, static_cast<short>(c.parked ? 0 : POLLIN), 0});
         std::size_t first_unread = p.size();
@@ -583,7 +609,9 @@ Result<void> Server::run() {
                 }
             }
             if (p[2].revents) on_link_events();
-            if (p[3].revents) on_names();
+            if (p[3].revents) on_names();  // on a hang-up, reads to the end and drops the socket
+            // Before any request is read: none is decided without it.
+            if (cfg_.userdb->fd() < 0) return stop_without_userdb();
             for (std::size_t i = 4; i < first_unread; ++i) {
                 auto it = conns_.find(p[i].fd);
                 if (!p[i].revents || it == conns_.end()) continue;

@@ -2,6 +2,7 @@
 
 #include <cap-ng.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -9,11 +10,17 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
+#include <vector>
 
 #include "base/number.h"
 #include "policy/accounts.h"
 #include "policy/ifname.h"
 #include "privilege/process.h"
+
+#ifndef UB_USERDB_USER
+#error "UB_USERDB_USER must be set at build time"
+#endif
 
 namespace ub::daemon {
 
@@ -22,7 +29,42 @@ namespace {
 namespace wire = protocol::userdb;
 using Clock = std::chrono::steady_clock;
 
-constexpr uid_t kNobody = 65534;  // the overflow uid: no lookup needed
+constexpr uid_t kOverflow = 65534;  // nobody: the uid every unmapped file and process shares
+
+// The broker's own user, from /etc/passwd alone. A system user is a local
+// entry (systemd-sysusers and adduser --system write it there); one that
+// an NSS module serves could be pointed at a uid others run as by whoever
+// runs the directory, and no NSS module runs here yet: this process still
+// holds the daemon's capabilities.
+Result<policy::Account> own_user(const std::string& name) {
+    std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen("/etc/passwd", "re"), std::fclose);
+    if (!f) return Error::sys("cannot read /etc/passwd");
+    passwd pw{};
+    passwd* found = nullptr;
+    std::vector<char> buf(4096);
+    for (;;) {
+        int e = fgetpwent_r(f.get(), &pw, buf.data(), buf.size(), &found);
+        // ERANGE: a longer line than the buffer, read again from its start.
+        if (e == ERANGE && buf.size() < (std::size_t{1} << 20)) {
+            buf.resize(buf.size() * 2);
+            continue;
+        }
+        if (e == ENOENT) found = nullptr;  // the end of the file
+        else if (e != 0) return Error::sys("cannot read /etc/passwd", e);
+        if (!found || name == pw.pw_name) break;
+    }
+    if (!found)
+        return Error::msg("user " + name + " does not exist in /etc/passwd: its user database process runs "
+                          "as that system user, which userbridge's package and `cmake --install` create "
+                          "(systemd-sysusers userbridge.conf); see userbridged(8)");
+    // Root's uid or group would keep what the daemon drops; nobody's is
+    // the uid anyone may run as.
+    if (pw.pw_uid == 0 || pw.pw_gid == 0 || pw.pw_uid == kOverflow || pw.pw_gid == kOverflow)
+        return Error::msg("user " + name + " is uid " + std::to_string(pw.pw_uid) + ", gid " +
+                          std::to_string(pw.pw_gid) + ": its user database process needs a system user "
+                          "of its own, neither root nor nobody");
+    return policy::Account{pw.pw_name, pw.pw_uid, pw.pw_gid};
+}
 
 // The broker's side of one question, as NSS answers it.
 wire::Answer answer(const wire::Question& q) {
@@ -57,23 +99,31 @@ wire::Answer answer(const wire::Question& q) {
     return a;
 }
 
-// Keeps nothing the daemon has: becomes nobody when it can (root holding
-// CAP_SETUID and CAP_SETGID, as started by hand; systemd's unit grants them
-// for this), empties every capability set (the bounding set too, given
-// CAP_SETPCAP), and sets no-new-privs. Root's uid without those stays
-// root's, with no capability: under the unit, ProtectSystem=strict leaves
-// it nothing to write.
+// Keeps nothing the daemon has: as root (userbridged's systemd unit, or
+// started by hand), becomes UB_USERDB_USER, a system user no other process
+// runs as, so that only root can signal it (kill(2) needs the sender's
+// real or effective uid to match the target's real or saved uid, or
+// CAP_KILL); the shared uid nobody let any process running as nobody
+// kill it. It needs CAP_SETUID and CAP_SETGID for that (the unit grants
+// them for this); without them it refuses, rather than stay root. Empties
+// every capability set (the bounding set too, given CAP_SETPCAP) and sets
+// no-new-privs. A daemon not run as root (tests, with an ambient
+// CAP_NET_ADMIN) keeps its own uid: who can signal one can signal both.
 Result<void> give_up_everything() {
     capng_get_caps_process();
     auto has = [](int cap) { return capng_have_capability(CAPNG_EFFECTIVE, static_cast<unsigned>(cap)) != 0; };
-    bool can_switch = geteuid() == 0 && has(CAP_SETUID) && has(CAP_SETGID);
+    bool as_root = geteuid() == 0;
     bool can_bound = has(CAP_SETPCAP);
+    if (as_root && !(has(CAP_SETUID) && has(CAP_SETGID)))
+        return Error::msg("cannot become " UB_USERDB_USER " without CAP_SETUID and CAP_SETGID");
+    std::optional<policy::Account> own;
+    if (as_root) own = UB_TRY(own_user(UB_USERDB_USER));
     capng_clear(CAPNG_SELECT_ALL);
-    if (can_switch) {
+    if (own) {
         int flags = CAPNG_DROP_SUPP_GRP | (can_bound ? CAPNG_CLEAR_BOUNDING : 0);
-        if (capng_change_id(static_cast<int>(kNobody), static_cast<int>(kNobody),
+        if (capng_change_id(static_cast<int>(own->uid), static_cast<int>(own->gid),
                             static_cast<capng_flags_t>(flags)) != 0)
-            return Error::msg("cannot become nobody");
+            return Error::msg("cannot become " UB_USERDB_USER);
     } else if (capng_apply(can_bound ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS) != 0) {
         return Error::msg("cannot drop capabilities");
     }
@@ -83,16 +133,29 @@ Result<void> give_up_everything() {
     return Ok{};
 }
 
+// The broker's first message, before any question: ready (sequence 0,
+// found, its user's name), or why it could not start (sequence 0, failed).
+// Questions are numbered from 1.
+void say_started(int sock, const Result<void>& started) {
+    wire::Answer a{0, wire::Outcome::Found, UB_USERDB_USER};
+    if (!started.ok()) a = {0, wire::Outcome::Failed, started.error().message()};
+    std::string out = wire::encode(a);
+    (void)send(sock, out.data(), out.size(), MSG_NOSIGNAL);
+}
+
 [[noreturn]] void broker(int sock, pid_t daemon) {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != daemon) _exit(1);
     // A SIGHUP meant for the daemon's reload, sent to its whole group or
     // unit, must not take the lookups away.
     signal(SIGHUP, SIG_IGN);
     if (auto r = privilege::close_fds_except(sock); !r.ok()) _exit(1);
-    if (auto r = give_up_everything(); !r.ok()) {
-        std::fprintf(stderr, "userbridged: user database process: %s\n", r.error().message().c_str());
-        _exit(1);
-    }
+    Result<void> started = give_up_everything();
+    // The change of uid cleared the parent-death signal (the kernel does on
+    // any change of effective or filesystem ids): set again.
+    if (started.ok() && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != daemon))
+        started = Error::sys("cannot die with the daemon");
+    say_started(sock, started);
+    if (!started.ok()) _exit(1);
     char buf[wire::kMaxMessage + 1];
     for (;;) {
         ssize_t n = recv(sock, buf, sizeof buf, 0);
@@ -103,6 +166,24 @@ Result<void> give_up_everything() {
         std::string out = wire::encode(answer(*q));
         if (send(sock, out.data(), out.size(), MSG_NOSIGNAL) < 0) _exit(0);
     }
+}
+
+// The daemon does not serve until its user database process has become
+// its own user: without it, it would decide without names.
+Result<void> await_start(int sock) {
+    auto fail = [](const std::string& why) { return Error::msg("the user database process did not start: " + why); };
+    pollfd p{sock, POLLIN, 0};
+    int n = poll(&p, 1, static_cast<int>(UserDb::kStartTimeout.count()));
+    if (n < 0) return Error::sys("poll");
+    if (n == 0) return fail("no word within " + std::to_string(UserDb::kStartTimeout.count()) + " ms");
+    char buf[wire::kMaxMessage + 1];
+    ssize_t got = recv(sock, buf, sizeof buf, 0);
+    if (got <= 0) return fail("it exited");
+    Result<wire::Answer> a = wire::decode_answer(std::string_view(buf, static_cast<std::size_t>(got)),
+                                                 wire::Kind::UserByUid);
+    if (!a.ok() || a->seq != 0) return fail("it said something else first");
+    if (a->outcome != wire::Outcome::Found) return fail(policy::printable(a->value, wire::kMaxWhy));
+    return Ok{};
 }
 
 }  // namespace
@@ -116,6 +197,8 @@ Result<UserDb> UserDb::start() {
     pid_t pid = fork();
     if (pid < 0) return Error::sys("cannot start the user database process");
     if (pid == 0) broker(theirs.get(), daemon);
+    theirs.reset();  // so that its death reads as EOF
+    UB_TRYV(await_start(ours.get()));
     return UserDb(std::move(ours));
 }
 

@@ -7,9 +7,14 @@
 // SIGSYS once systemd's module listed a directory), and that code should not
 // run in a process holding CAP_NET_ADMIN anyway. So before the filter, and
 // before it drops privilege, the daemon forks a broker that keeps nothing:
-// no capabilities, uid and gid nobody (when the daemon runs as root),
-// no-new-privs, no fd but its end of a socketpair, no filter (NSS may need
-// anything). It answers one question at a time (protocol/userdb_wire.h) and
+// no capabilities, no-new-privs, no fd but its end of a socketpair, no
+// filter (NSS may need anything), and, when the daemon runs as root, the
+// uid and gid of UB_USERDB_USER (_userbridge), a system user of its own
+// that the package and `cmake --install` create: no other process runs as
+// it, so none but root can signal it (under the shared uid nobody, any
+// process running as nobody could kill it). The daemon serves only once
+// the broker says it has become that user; without the user, it does not
+// start. It answers one question at a time (protocol/userdb_wire.h) and
 // exits when the daemon's end closes, or with the daemon (PDEATHSIG).
 //
 // Names for audit records are asked for without waiting; the server
@@ -17,8 +22,9 @@
 // lookups wait, at most kTimeout, and after a timeout only kStalledTimeout
 // until the broker answers again; a late answer is recognised by its
 // sequence number and dropped. If the broker is gone, every lookup is an
-// Error: audit records say user=?, and an ACL whose deny rules name users
-// or groups is refused (a deny must not lapse).
+// Error, and fd() is -1: the server then stops the daemon (server.h), so
+// that nothing is decided without names and the service manager starts
+// it again, with a new broker.
 #pragma once
 
 #include <sys/types.h>
@@ -43,8 +49,12 @@ public:
     static constexpr std::chrono::milliseconds kTimeout{2000};
     // After a wait has timed out, until an answer comes again.
     static constexpr std::chrono::milliseconds kStalledTimeout{100};
+    // For the broker to say it has become its user.
+    static constexpr std::chrono::milliseconds kStartTimeout{5000};
 
-    // Forks the broker; the caller keeps running as it was.
+    // Forks the broker and waits until it has given up everything; an
+    // Error when it could not (no such user, no CAP_SETUID). The caller
+    // keeps running as it was.
     static Result<UserDb> start();
 
     // Names for audit records, asked for without waiting: ask_name() sends
@@ -57,7 +67,7 @@ public:
     // group_id), answers it read may be waiting in take_names() without
     // fd() being readable.
     Result<std::uint32_t> ask_name(uid_t uid);
-    int fd() const { return sock_.get(); }
+    int fd() const { return sock_.get(); }  // -1 once the broker is gone
     std::vector<std::pair<std::uint32_t, std::string>> take_names();
     void forget(std::uint32_t seq);
     // For the ACL loader's hooks: the id, -1 for no such name, an Error

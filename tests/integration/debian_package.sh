@@ -53,12 +53,18 @@ check "the helper has cap_net_admin+ep" grep -q 'cap_net_admin=ep' <(getcap $hel
 check "the helper is not setuid" test ! -u $helper
 for f in /usr/bin/userbridge /usr/sbin/userbridged /usr/libexec/userbridge-client \
     /lib/systemd/system/userbridged.service /lib/systemd/system/userbridged.socket \
+    /usr/lib/sysusers.d/userbridge.conf \
     /usr/share/man/man8/userbridge-helper.8.gz /usr/share/man/man5/userbridge-acl.5.gz \
     /usr/share/man/man8/userbridge-client.8.gz /usr/include/userbridge/userbridge.h \
     /usr/share/doc/userbridge/examples/bridge.conf /usr/share/doc/userbridge/copyright; do
     check "installed: $f" grep -qx "$f" "$T/files"
 done
 check "the socket unit is enabled" test -L /etc/systemd/system/sockets.target.wants/userbridged.socket
+# The user database process's own user: the postinst applies the sysusers
+# file (here lib.sh's private /etc/passwd has the user already, so the
+# real one is left alone).
+check "the postinst applies the sysusers file" grep -q 'systemd-sysusers .*userbridge\.conf' \
+    /var/lib/dpkg/info/userbridge.postinst
 check "man finds the helper's page" man -w userbridge-helper
 check "the example ACL passes the installed userbridge check" userbridge check \
     /usr/share/doc/userbridge/examples/bridge.conf

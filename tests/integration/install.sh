@@ -21,10 +21,13 @@ for f in bin/userbridge sbin/userbridged libexec/userbridge-helper libexec/userb
     lib/systemd/system/userbridged.socket share/man/man1/userbridge.1 \
     share/man/man5/userbridge-acl.5 share/man/man8/userbridge-helper.8 \
     share/man/man8/userbridged.8 share/man/man8/userbridge-client.8 share/doc/userbridge/examples/bridge.conf \
-    share/bash-completion/completions/userbridge; do
+    share/bash-completion/completions/userbridge lib/sysusers.d/userbridge.conf; do
     check "installed: $f" test -e "$P/$f"
 done
 check "the helper has cap_net_admin+ep" grep -q 'cap_net_admin=ep' <(getcap "$P/libexec/userbridge-helper")
+check "the sysusers.d file names the user database process's user" \
+    grep -qE "^u +$USERDB_USER " "$P/lib/sysusers.d/userbridge.conf"
+check "...which a staged install leaves to the package" grep -q "Not creating user $USERDB_USER under DESTDIR" "$T/install.log"
 check "the helper is not setuid" test ! -u "$P/libexec/userbridge-helper"
 check "the unit runs the installed daemon" grep -qx "ExecStart=$prefix/sbin/userbridged" \
     "$P/lib/systemd/system/userbridged.service"
@@ -96,8 +99,8 @@ out=$(as_alice "$T/bin/ub-testtool" call stream -- "$P/libexec/userbridge-client
 check "the installed daemon, in its unit's sandbox, serves the installed client" grep -q 'tap=tap' <<<"$out"
 check "...and names the caller in its record (its user database process answers)" \
     grep -q "userbridged\[$DAEMON_PID\]: event=grant user=ubalice uid=$ALICE " "$SYSLOG"
-check "...which runs as nobody with no capability" \
-    bash -c "grep -qP '^Uid:\t65534\t' /proc/$(pgrep -P "$DAEMON_PID")/status &&
+check "...which runs as $USERDB_USER with no capability" \
+    bash -c "grep -qP '^Uid:\t$USERDB_UID\t' /proc/$(pgrep -P "$DAEMON_PID")/status &&
              ! grep -E '^Cap(Inh|Prm|Eff|Amb):' /proc/$(pgrep -P "$DAEMON_PID")/status | grep -qEv ':\s0{16}$'"
 check "...while the daemon keeps CAP_NET_ADMIN alone" grep -qP '^CapEff:\t0000000000001000$' /proc/$DAEMON_PID/status
 acl 'allow br0\ndeny br1 user=ubbob\n'
@@ -132,6 +135,10 @@ uninstall() {
 }
 trap 'rc=$?; set +e; uninstall; (exit $rc); ub_cleanup' EXIT
 cmake --install "$UB_BUILD_DIR" >"$T/install.log" 2>&1 || { cat "$T/install.log"; fail "cmake --install into $prefix failed"; }
+# (lib.sh's /etc/passwd, private to the test, already has the user: the
+# real one is not touched.)
+check "installed into $prefix: the user database process's user is there" \
+    grep -qE "(User $USERDB_USER exists|Created system user $USERDB_USER)" "$T/install.log"
 check "installed into $prefix: the helper has cap_net_admin+ep" \
     grep -q 'cap_net_admin=ep' <(getcap "$prefix/libexec/userbridge-helper")
 out=$(as_alice "$prefix/bin/userbridge" run -- sh -c 'echo fd={fd} mac={mac}')

@@ -18,7 +18,8 @@
 #                  real ones inside the namespace only
 #   /run           an empty tmpfs (userbridged's socket goes there)
 # Users: ubalice (4711, also in group ubvm 4800), ubbob (4712); they exist
-# only in the namespace's user database.
+# only in the namespace's user database. $USERDB_USER ($USERDB_UID): the
+# daemon's user database process's.
 set -euo pipefail
 
 : "${UB_BUILD_DIR:?set UB_BUILD_DIR to the build directory}"
@@ -65,6 +66,16 @@ long_gecos=$(printf 'Alice %.0s' $(seq 300))
 members=$(printf 'ubfiller%s,' $(seq 200))
 printf 'ubalice:x:4711:4711:%s:/nonexistent:/usr/sbin/nologin\nubbob:x:4712:4712::/nonexistent:/usr/sbin/nologin\n' "$long_gecos" >>"$T/passwd"
 printf 'ubalice:x:4711:\nubbob:x:4712:\nubvm:x:4800:%subalice\n' "$members" >>"$T/group"
+# userbridged's user database process runs as a system user of its own
+# (UB_USERDB_USER, which the package and `cmake --install` create): the
+# host's, if it has one, or one of the namespace's.
+USERDB_USER=$(sed -n 's/^UB_USERDB_USER:STRING=//p' "$UB_BUILD_DIR/CMakeCache.txt")
+USERDB_USER=${USERDB_USER:-_userbridge}
+if ! grep -q "^$USERDB_USER:" "$T/passwd"; then
+    printf '%s:x:4790:4790:userbridge user database:/nonexistent:/usr/sbin/nologin\n' "$USERDB_USER" >>"$T/passwd"
+    grep -q "^$USERDB_USER:" "$T/group" || printf '%s:x:4790:\n' "$USERDB_USER" >>"$T/group"
+fi
+USERDB_UID=$(grep "^$USERDB_USER:" "$T/passwd" | cut -d: -f3)
 chmod 644 "$T/passwd" "$T/group"
 mount --bind "$T/passwd" /etc/passwd
 mount --bind "$T/group" /etc/group

@@ -39,7 +39,8 @@
 //       good request, close without reading), bad-magic, bad-version,
 //       oversize, truncated (half a request, then close), slow (a byte a
 //       second until the daemon hangs up; prints how long that took),
-//       idle (connect and sleep 30 s)
+//       idle (connect and sleep 30 s), mute (connect, send nothing, print
+//       what the daemon answers before it hangs up)
 //   daemon hold-replies SOCKET BRIDGE N QUEUES MS
 //       N requests for QUEUES queues, one connection each, whose replies
 //       are never read (only peeked at): prints "granted=G refused=R",
@@ -69,6 +70,12 @@
 //       file ALLOWED (one per line; names this architecture lacks are
 //       skipped) and kills the process on any other, with no-new-privs: what
 //       a systemd unit's SystemCallFilter= allow list does.
+//   supervise SOCKET -- CMD ARGS...
+//       what userbridged.socket and the service's Restart=on-failure do:
+//       listen on SOCKET (mode 0666) and run CMD with it as fd 3
+//       (LISTEN_FDS=1); when CMD fails, run it again 0.1 s later, on the
+//       same socket (connections made meanwhile wait in its backlog), at
+//       most 5 times. SIGTERM: CMD gets it, and we exit when it does.
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <net/if.h>
@@ -92,6 +99,7 @@
 
 #include <algorithm>
 #include <array>
+#include <csignal>
 #include <chrono>
 #include <climits>
 #include <cstdio>
@@ -665,6 +673,7 @@ int cmd_daemon(const std::vector<std::string>& a) {
         std::printf("dropped after %lld s\n", static_cast<long long>(secs));
         return 0;
     }
+    if (mode == "mute") return print_reply(s);
     if (mode == "idle") {
         std::this_thread::sleep_for(std::chrono::seconds(30));
         return 0;
@@ -849,6 +858,49 @@ int cmd_sandbox(const std::vector<std::string>& a) {
     die("exec");
 }
 
+pid_t g_supervised = 0;
+volatile sig_atomic_t g_stop = 0;
+
+void stop_supervised(int) {
+    g_stop = 1;
+    if (g_supervised > 0) kill(g_supervised, SIGTERM);
+}
+
+int cmd_supervise(const std::vector<std::string>& a) {
+    if (a.size() < 3 || a[1] != "--") return 100;
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    std::snprintf(sun.sun_path, sizeof sun.sun_path, "%s", a[0].c_str());
+    unlink(a[0].c_str());
+    if (bind(s, reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0) die("bind " + a[0]);
+    if (chmod(a[0].c_str(), 0666) != 0 || listen(s, 128) != 0) die("listen " + a[0]);
+    signal(SIGTERM, stop_supervised);
+    std::vector<char*> argv;
+    for (std::size_t i = 2; i < a.size(); ++i) argv.push_back(const_cast<char*>(a[i].c_str()));
+    argv.push_back(nullptr);
+    int status = 0;
+    for (int starts = 0; starts < 6 && !g_stop; ++starts) {
+        if (starts > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        pid_t pid = fork();
+        if (pid < 0) die("fork");
+        if (pid == 0) {
+            if (dup2(s, 3) != 3) die("dup2");
+            setenv("LISTEN_FDS", "1", 1);
+            setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1);
+            execv(argv[0], argv.data());
+            die("exec");
+        }
+        g_supervised = pid;
+        if (g_stop) kill(pid, SIGTERM);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        g_supervised = 0;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) break;
+    }
+    unlink(a[0].c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -868,5 +920,6 @@ int main(int argc, char** argv) {
     if (cmd == "set-port") return cmd_set_port(a);
     if (cmd == "sandbox") return cmd_sandbox(a);
     if (cmd == "fake-daemon") return cmd_fake_daemon(a);
+    if (cmd == "supervise") return cmd_supervise(a);
     return 100;
 }
