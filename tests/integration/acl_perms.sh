@@ -139,6 +139,15 @@ refused "(g) an include replaced since load: the daemon refuses, asking for a re
 reload_daemon
 case_ "(g) ... and after a reload decides by the new file" as_alice br0 "grant $Q/swap.conf:1"
 
+# After all that, the daemon wears its own identity again: root in every id,
+# including the filesystem ones, its own groups, and CAP_NET_ADMIN
+# alone effective.
+st=/proc/$DAEMON_PID/status
+check "between requests: uid and gid 0, filesystem ids too" \
+    bash -c "grep -qP '^Uid:\t0\t0\t0\t0$' $st && grep -qP '^Gid:\t0\t0\t0\t0$' $st"
+check "...its own groups (those it started with), not a caller's" \
+    test "$(grep '^Groups:' $st)" = "$(grep '^Groups:' /proc/$$/status)"
+check "...and CAP_NET_ADMIN alone effective" grep -qP '^CapEff:\t0000000000001000$' $st
 stop_daemon
-check "the daemon stopped cleanly" test -z "$(taps)"
+check "no tap left" test -z "$(taps)"
 finish
