@@ -64,8 +64,9 @@ struct Policy {
     // that does not exist). A deny naming one fails the load instead: a
     // deny must never lapse silently.
     std::vector<std::string> warnings;
-    // The includes that did not exist (or were not directories' files)
-    // when loaded; FileInfo::id is zero.
+    // The includes skipped when loaded (absent, or not readable even to
+    // the loader); their FileInfo::id is zero. readable_now() checks that
+    // they still cannot be read.
     std::vector<FileInfo> absent;
 };
 
