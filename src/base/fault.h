@@ -13,7 +13,8 @@
 //            must kill it
 // Points: after-acl-open, after-seccomp, after-create, after-setup,
 // after-no-ipv6, after-attach, after-up, before-send, after-send (and the
-// daemon's peer-groups and before-close; with a quota or pinned MAC, after-lock,
+// daemon's peer-groups, before-close and fs-restore (taking its own identity
+// back after opening the ACL as the caller); with a quota or pinned MAC, after-lock,
 // after-quota, after-pin). In the daemon, a kill
 // takes the daemon down mid-request, as a crash would.
 #pragma once

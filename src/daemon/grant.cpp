@@ -30,8 +30,8 @@ Outcome refuse(Outcome o, const Error& e) {
 // kernel with their filesystem identity on (fs_identity.h): the helper reads
 // them as the caller, so the kernel's answer is the helper's.
 Result<std::vector<bool>> readable_by(const policy::Policy& policy, const policy::Credentials& who) {
-    Result<std::vector<bool>> readable =
-        privilege::with_fs_identity(who.uid, who.gid, who.groups, [&] { return policy::readable_now(policy); });
+    Result<std::vector<bool>> readable = privilege::with_fs_identity(
+        who.uid, who.gid, who.groups, [&] { return policy::readable_now(policy); }, fault::at);
     // Not a failed syscall but a file replaced or come since the load: the
     // rules we hold are not what the files say, and only a reload can tell.
     if (!readable.ok() && readable.error().code() == 0)

@@ -93,8 +93,10 @@ Result<void> restore(uid_t uid, gid_t gid, const std::vector<gid_t>& groups,
 
 }  // namespace
 
-Result<FsIdentity> FsIdentity::assume(uid_t uid, gid_t gid, const std::vector<gid_t>& groups) {
+Result<FsIdentity> FsIdentity::assume(uid_t uid, gid_t gid, const std::vector<gid_t>& groups,
+                                      FaultHook fault) {
     FsIdentity id;
+    id.fault_ = fault;
     id.uid_ = fsuid_now();
     id.gid_ = fsgid_now();
     id.groups_ = UB_TRY(groups_now());
@@ -122,7 +124,8 @@ Result<FsIdentity> FsIdentity::assume(uid_t uid, gid_t gid, const std::vector<gi
 }
 
 FsIdentity::FsIdentity(FsIdentity&& other) noexcept
-    : on_(other.on_), uid_(other.uid_), gid_(other.gid_), groups_(std::move(other.groups_)) {
+    : on_(other.on_), fault_(other.fault_), uid_(other.uid_), gid_(other.gid_),
+      groups_(std::move(other.groups_)) {
     effective_[0] = other.effective_[0];
     effective_[1] = other.effective_[1];
     other.on_ = false;
@@ -130,7 +133,9 @@ FsIdentity::FsIdentity(FsIdentity&& other) noexcept
 
 FsIdentity::~FsIdentity() {
     if (!on_) return;
-    if (Result<void> r = restore(uid_, gid_, groups_, effective_); !r.ok()) cannot_restore(r.error());
+    Result<void> r = fault_ ? fault_("fs-restore") : Result<void>(Ok{});
+    if (r.ok()) r = restore(uid_, gid_, groups_, effective_);
+    if (!r.ok()) cannot_restore(r.error());
 }
 
 Result<RaisedCapability> RaisedCapability::raise(int cap) {

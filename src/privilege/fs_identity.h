@@ -29,6 +29,10 @@
 
 namespace ub::privilege {
 
+// For fault-injection tests: called as fault("fs-restore") before the
+// identity is taken back; an error there is taken for a failed restore.
+using FaultHook = Result<void> (*)(const char* point);
+
 // The caller's filesystem identity, put on by assume() and taken off when
 // the object goes.
 class FsIdentity {
@@ -36,7 +40,8 @@ public:
     // An error when it cannot be put on (nothing changed then). A no-op
     // when the process's fs identity is already exactly this one and no
     // capability overrides file permissions.
-    static Result<FsIdentity> assume(uid_t uid, gid_t gid, const std::vector<gid_t>& groups);
+    static Result<FsIdentity> assume(uid_t uid, gid_t gid, const std::vector<gid_t>& groups,
+                                     FaultHook fault = nullptr);
 
     FsIdentity(FsIdentity&& other) noexcept;
     FsIdentity& operator=(FsIdentity&&) = delete;
@@ -47,6 +52,7 @@ public:
 private:
     FsIdentity() = default;
     bool on_ = false;
+    FaultHook fault_ = nullptr;
     uid_t uid_ = 0;  // the process's own, to restore
     gid_t gid_ = 0;
     std::vector<gid_t> groups_;
@@ -56,8 +62,9 @@ private:
 // f() run with the filesystem identity of uid, gid and groups on, and ours
 // back before this returns; or why that identity could not be put on.
 template <typename F>
-auto with_fs_identity(uid_t uid, gid_t gid, const std::vector<gid_t>& groups, F&& f) -> decltype(f()) {
-    Result<FsIdentity> as_them = FsIdentity::assume(uid, gid, groups);
+auto with_fs_identity(uid_t uid, gid_t gid, const std::vector<gid_t>& groups, F&& f,
+                      FaultHook fault = nullptr) -> decltype(f()) {
+    Result<FsIdentity> as_them = FsIdentity::assume(uid, gid, groups, fault);
     if (!as_them.ok()) return as_them.error();
     return f();
 }

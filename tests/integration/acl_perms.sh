@@ -149,5 +149,16 @@ check "...its own groups (those it started with), not a caller's" \
     test "$(grep '^Groups:' $st)" = "$(grep '^Groups:' /proc/$$/status)"
 check "...and CAP_NET_ADMIN alone effective" grep -qP '^CapEff:\t0000000000001000$' $st
 stop_daemon
+
+# A daemon that cannot take its own identity back must not serve on with
+# the caller's: it exits (the fault makes the restore fail).
+acl 'allow all\n'
+UB_FAULT=fail@fs-restore DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+as_alice "$T/bin/ub-testtool" daemon grant $D br0 >/dev/null 2>&1 || true
+rc=0
+wait "$DAEMON_PID" || rc=$?
+rm -f $D
+check "a daemon that cannot take its own identity back exits (71) at once" test $rc -eq 71
+check "...saying why" grep -q 'cannot take back our own identity' "$T/daemon.err"
 check "no tap left" test -z "$(taps)"
 finish

@@ -83,4 +83,13 @@ TEST(FsIdentity, OpensAsTheCallerAndComesBackWhole) {
     rmdir(dir.c_str());
 }
 
+TEST(FsIdentity, ARestoreThatFailsEndsTheProcess) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root";
+    auto restore_fails = [](const char*) -> ub::Result<void> { return ub::Error::msg("injected"); };
+    // Put on, then taken off at the end of the block: the injected failure
+    // must end the process there.
+    EXPECT_EXIT({ auto as_other = FsIdentity::assume(4712, 4712, {}, restore_fails); },
+        ::testing::ExitedWithCode(71), "cannot take back our own identity \\(injected\\)");
+}
+
 }  // namespace
