@@ -19,6 +19,7 @@ packages=(
     iproute2          # ip: namespaces, bridges, veths
     libcap2-bin       # setcap: the file-capability install of the helper
     util-linux        # unshare, setpriv: sandboxes and unprivileged callers
+    acl               # setfacl: POSIX ACL entries on ACL files (acl_perms.sh)
     qemu-system-x86   # real QEMU, and Debian's qemu-bridge-helper to compare with
     qemu-system-common
     busybox-static    # the tiny test guest's userland

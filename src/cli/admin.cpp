@@ -14,6 +14,7 @@
 #include "policy/acl.h"
 #include "policy/ifname.h"
 #include "policy/loader.h"
+#include "privilege/fs_identity.h"
 #include "protocol/tap_label.h"
 
 namespace ub::cli {
@@ -118,7 +119,8 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
             out("Usage: userbridge explain [--user=USER] --br=BRIDGE [--vm=NAME] [--config=FILE]\n"
                 "Says which ACL rules apply to USER (default: you) on BRIDGE, which one\n"
                 "decides and why, and the limits and guest MAC it gives. USER's view of the\n"
-                "files is applied: an include they cannot read does not count for them.");
+                "files is applied: an include they cannot read does not count for them\n"
+                "(explaining another user takes root).");
             return 0;
         }
         if (take(argv, i, "--user", user) || take(argv, i, "--br", bridge) ||
@@ -136,11 +138,16 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
 
     Result<policy::Policy> p = policy::load(path);
     if (!p.ok()) return fail(p.error().message() + " (every request is refused until it is fixed)");
-    Result<std::vector<bool>> readable = policy::readable_files(*p, who->creds);
-    if (!readable.ok()) {
+    // Which files count for them: the kernel's answer, asked as them (root
+    // may take anyone's filesystem identity; others explain themselves).
+    const policy::Credentials& c = who->creds;
+    Result<std::vector<bool>> readable =
+        privilege::with_fs_identity(c.uid, c.gid, c.groups, [&] { return policy::readable_now(*p); });
+    if (!readable.ok() && readable.error().code() == EACCES) {
         out(who->name + " cannot read " + path + ": every request of theirs is refused");
         return 0;
     }
+    if (!readable.ok()) return fail(readable.error().message());
     out("user " + who->name + " (uid " + std::to_string(who->creds.uid) + "), bridge " + bridge +
         ":");
     policy::Requester req = who->requester();

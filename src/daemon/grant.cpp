@@ -7,6 +7,7 @@
 #include "net/bridge_port.h"
 #include "policy/accounts.h"
 #include "policy/ifname.h"
+#include "privilege/fs_identity.h"
 
 namespace ub::daemon {
 
@@ -23,6 +24,20 @@ Outcome refuse(Outcome o, protocol::Status status, const std::string& why) {
 Outcome refuse(Outcome o, const Error& e) {
     return refuse(std::move(o), e.is_denial() ? protocol::Status::Denied : protocol::Status::Failed,
                   e.message());
+}
+
+// Which of the policy's files the caller would have read, asked of the
+// kernel with their filesystem identity on (fs_identity.h): the helper reads
+// them as the caller, so the kernel's answer is the helper's.
+Result<std::vector<bool>> readable_by(const policy::Policy& policy, const policy::Credentials& who) {
+    Result<std::vector<bool>> readable = privilege::with_fs_identity(
+        who.uid, who.gid, who.groups, [&] { return policy::readable_now(policy); }, fault::at);
+    // Not a failed syscall but a file replaced or come since the load: the
+    // rules we hold are not what the files say, and only a reload can tell.
+    if (!readable.ok() && readable.error().code() == 0)
+        return Error::msg(readable.error().message() +
+                          "; refusing until userbridged reloads it (systemctl reload userbridged)");
+    return readable;
 }
 
 }  // namespace
@@ -44,8 +59,8 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
     o.record.vm = req.vm_name;
     o.record.queues = req.queues;
 
-    Result<std::vector<bool>> readable = policy::readable_files(policy, who);
-    if (!readable.ok()) return refuse(std::move(o), protocol::Status::Denied, readable.error().message());
+    Result<std::vector<bool>> readable = readable_by(policy, who);
+    if (!readable.ok()) return refuse(std::move(o), readable.error());
     policy::Requester requester = policy::requester_of(who);
     policy::Decision d = policy::decide(policy.rules, req.bridge, &requester, &*readable);
     if (d.deciding) o.record.rule = policy::where(*d.deciding);

@@ -3,10 +3,11 @@
 //
 // Stages: sanitize (as the helper); take the listening socket from systemd
 // (sd_listen_fds) or make it; fork the user database process (userdb.h);
-// drop every capability but CAP_NET_ADMIN (root's uid stays, so root-owned
-// ACL files stay readable without CAP_DAC_OVERRIDE), no-new-privs; the
-// seccomp filter; load the ACL; serve. Callers are identified by
-// SO_PEERCRED.
+// drop every capability but CAP_NET_ADMIN, effective, and CAP_SETUID,
+// CAP_SETGID and CAP_DAC_READ_SEARCH, permitted only (why:
+// privilege/process.cpp); root's uid stays, so root-owned ACL files stay
+// readable without CAP_DAC_OVERRIDE; no-new-privs; the seccomp filter; load
+// the ACL; serve. Callers are identified by SO_PEERCRED.
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -174,7 +175,7 @@ int main(int argc, char** argv) {
     // Before the drop, so that it can become nobody; it keeps no fd of ours.
     Result<daemon::UserDb> userdb = daemon::UserDb::start();
     if (!userdb.ok()) return fail(userdb.error().message());
-    if (auto r = privilege::drop_to_net_admin_keep_uid(); !r.ok()) return fail(r.error().message());
+    if (auto r = privilege::drop_to_daemon_capabilities(); !r.ok()) return fail(r.error().message());
     daemon::ServerConfig cfg{opt->acl, opt->limits};
     cfg.userdb = &*userdb;
     // Ready once the socket is ours and the privilege dropped; before the

@@ -1,6 +1,7 @@
 #include "daemon/server.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/sockios.h>
 #include <poll.h>
 #include <sched.h>
@@ -24,6 +25,7 @@
 #include "handover/handover.h"
 #include "net/mac_pin.h"
 #include "net/rtnl.h"
+#include "privilege/fs_identity.h"
 #include "protocol/tap_label.h"
 #include "protocol/wire.h"
 
@@ -134,6 +136,16 @@ private:
 
 void log_line(int prio, const std::string& line) { syslog(LOG_DAEMON | prio, "%s", line.c_str()); }
 
+// Every file of the ACL, also those root itself may not read (an include
+// `root:lab 0040`, in a directory `0050`) but a caller may:
+// CAP_DAC_READ_SEARCH is effective while loading, and only then. Which files
+// count for a caller is the kernel's answer per request (grant.cpp), never
+// the daemon's own reach.
+Result<policy::Policy> load_every_file(const std::string& path, const policy::LoadOptions& opt) {
+    privilege::RaisedCapability read_all = UB_TRY(privilege::RaisedCapability::raise(CAP_DAC_READ_SEARCH));
+    return policy::load(path, opt);
+}
+
 // The ACL, with its user= and group= names looked up by the user database
 // process (NSS does not run under the daemon's filter); what the loader
 // warns of (a rule naming nobody, an include skipped) goes to the log.
@@ -141,7 +153,7 @@ Result<policy::Policy> load_acl(const ServerConfig& cfg) {
     policy::LoadOptions opt;
     opt.user_id = [db = cfg.userdb](const std::string& name) { return db->user_id(name); };
     opt.group_id = [db = cfg.userdb](const std::string& name) { return db->group_id(name); };
-    policy::Policy p = UB_TRY(policy::load(cfg.acl_path, opt));
+    policy::Policy p = UB_TRY(load_every_file(cfg.acl_path, opt));
     for (const std::string& w : p.warnings) log_line(LOG_WARNING, "ACL: " + w);
     for (const std::string& w : p.skipped) log_line(LOG_INFO, "ACL: include skipped: " + w);
     return p;

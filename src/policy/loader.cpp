@@ -15,12 +15,6 @@ namespace ub::policy {
 
 namespace {
 
-struct FileId {
-    dev_t dev;
-    ino_t ino;
-    bool operator==(const FileId&) const = default;
-};
-
 struct Loader {
     const LoadOptions& opt;
     Policy policy;
@@ -29,38 +23,21 @@ struct Loader {
     Result<void> load_file(const std::string& path, int includer, int depth);
     Result<void> load_checked(const std::string& path, int includer, int depth);
     Result<void> resolve_subjects();
-    Result<std::string> read_checked(const UniqueFd& fd, const std::string& path, FileId& id,
-                                     Perm& perm);
+    Result<std::string> read_checked(const UniqueFd& fd, const std::string& path, FileId& id);
 };
 
-// The directories a caller must search to reach `path`: stat'ed by path, so
-// only meaningful for root-controlled directories, which is all we accept
-// rules from anyway (a file's own checks are on its fd).
-std::vector<Perm> dir_perms(const std::string& path) {
-    std::vector<Perm> out;
-    for (std::size_t slash = path.find('/', 1); slash != std::string::npos;
-         slash = path.find('/', slash + 1)) {
-        struct stat st {};
-        if (stat(path.substr(0, slash).c_str(), &st) == 0) out.push_back({st.st_uid, st.st_gid, st.st_mode});
-    }
-    struct stat root {};
-    if (path.front() == '/' && stat("/", &root) == 0) out.insert(out.begin(), {root.st_uid, root.st_gid, root.st_mode});
-    return out;
-}
-
-bool permits(const Perm& p, const Credentials& who, mode_t owner_bit) {
-    // Bits for owner, group, other: owner_bit, owner_bit >> 3, owner_bit >> 6.
-    if (p.uid == who.uid) return p.mode & owner_bit;
-    bool in_group = p.gid == who.gid;
-    for (gid_t g : who.groups) in_group = in_group || g == p.gid;
-    if (in_group) return p.mode & (owner_bit >> 3);
-    return p.mode & (owner_bit >> 6);
+// O_NOFOLLOW: a symlink as the last component is refused (ELOOP), so a
+// writable directory cannot redirect us to a file we did not vet.
+// O_NONBLOCK: opening a FIFO must not hang; fstat then refuses it.
+// readable_now() opens with these too, so that the caller's view is the
+// loader's.
+UniqueFd open_acl_file(const std::string& path) {
+    return UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK));
 }
 
 bool skippable(int err) { return err == EACCES || err == ENOENT || err == ENOTDIR; }
 
-Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& path,
-                                         FileId& id, Perm& perm) {
+Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& path, FileId& id) {
     struct stat st {};
     if (fstat(fd.get(), &st) != 0) return Error::sys("cannot stat " + path);
     if (!S_ISREG(st.st_mode)) return Error::msg(path + " is not a regular file");
@@ -75,7 +52,6 @@ Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& 
     };
     if (static_cast<std::size_t>(st.st_size) > opt.max_file_size) return too_large();
     id = {st.st_dev, st.st_ino};
-    perm = {st.st_uid, st.st_gid, st.st_mode};
     if (opt.after_open) opt.after_open(path.c_str());
 
     // Read straight into the result, sized by fstat plus one byte, so that
@@ -116,14 +92,12 @@ Result<void> Loader::load_checked(const std::string& path, int includer, int dep
         return Error::msg(path + ": more than " + std::to_string(opt.max_files) +
                           " files included");
 
-    // O_NOFOLLOW: a symlink as the last component is refused (ELOOP), so a
-    // writable directory cannot redirect us to a file we did not vet.
-    // O_NONBLOCK: opening a FIFO must not hang; fstat then refuses it.
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK));
+    UniqueFd fd = open_acl_file(path);
     if (!fd.valid()) {
         int err = errno;
         if (is_include && skippable(err)) {
             policy.skipped.push_back(path + ": " + std::strerror(err));
+            policy.absent.push_back({path, {}, includer});
             return Ok{};
         }
         if (err == ELOOP) return Error::msg(path + " is a symbolic link; refusing it");
@@ -131,12 +105,11 @@ Result<void> Loader::load_checked(const std::string& path, int includer, int dep
     }
 
     FileId id{};
-    Perm perm{};
-    std::string text = UB_TRY(read_checked(fd, path, id, perm));
+    std::string text = UB_TRY(read_checked(fd, path, id));
     for (const FileId& open_id : stack)
         if (open_id == id) return Error::msg(path + ": include cycle");
     int index = static_cast<int>(policy.files.size());
-    policy.files.push_back({path, perm, dir_perms(path), includer});
+    policy.files.push_back({path, id, includer});
 
     // One shared name for all of this file's rules. Includes are read where
     // they stand, so rules keep QEMU's reading order.
@@ -237,19 +210,28 @@ Result<Policy> load(const std::string& path, const LoadOptions& options) {
     return std::move(loader.policy);
 }
 
-Result<std::vector<bool>> readable_files(const Policy& policy, const Credentials& who) {
+Result<std::vector<bool>> readable_now(const Policy& policy) {
     // Files come in the order read, so an includer precedes what it includes.
     std::vector<bool> readable(policy.files.size(), false);
+    auto reached = [&](int includer) { return includer < 0 || readable[static_cast<std::size_t>(includer)]; };
     for (std::size_t i = 0; i < policy.files.size(); ++i) {
         const FileInfo& f = policy.files[i];
-        bool ok = permits(f.perm, who, S_IRUSR);
-        for (const Perm& d : f.dirs) ok = ok && permits(d, who, S_IXUSR);
-        if (f.includer >= 0) ok = ok && readable[static_cast<std::size_t>(f.includer)];
-        readable[i] = ok;
+        if (!reached(f.includer)) continue;
+        UniqueFd fd = open_acl_file(f.path);
+        if (!fd.valid()) {
+            int err = errno;
+            if (f.includer >= 0 && skippable(err)) continue;  // as load() skips it
+            return Error::sys("cannot open " + f.path, err);
+        }
+        struct stat st {};
+        if (fstat(fd.get(), &st) != 0) return Error::sys("cannot stat " + f.path);
+        if (FileId{st.st_dev, st.st_ino} != f.id)
+            return Error::msg(f.path + " changed since the ACL was loaded");
+        readable[i] = true;
     }
-    if (policy.files.empty() || !readable[0])
-        return Error::msg("cannot open " + (policy.files.empty() ? std::string("the ACL") : policy.files[0].path) +
-                          ": Permission denied");
+    for (const FileInfo& a : policy.absent)
+        if (reached(a.includer) && open_acl_file(a.path).valid())
+            return Error::msg(a.path + " can be read now, but could not when the ACL was loaded");
     return readable;
 }
 

@@ -43,18 +43,17 @@ struct LoadOptions {
     std::string only_bridge;
 };
 
-// Owner and mode of a file or directory, as read when the policy was loaded.
-struct Perm {
-    uid_t uid;
-    gid_t gid;
-    mode_t mode;
+// Which file: device and inode, as fstat said when it was read.
+struct FileId {
+    dev_t dev;
+    ino_t ino;
+    bool operator==(const FileId&) const = default;
 };
 
 struct FileInfo {
     std::string path;
-    Perm perm;
-    std::vector<Perm> dirs;  // the directories on its path, outermost first
-    int includer;            // index into Policy::files, -1 for the main file
+    FileId id;
+    int includer;  // index into Policy::files, -1 for the main file
 };
 
 struct Policy {
@@ -65,23 +64,32 @@ struct Policy {
     // that does not exist). A deny naming one fails the load instead: a
     // deny must never lapse silently.
     std::vector<std::string> warnings;
+    // The includes skipped when loaded (absent, or not readable even to
+    // the loader); their FileInfo::id is zero. readable_now() checks that
+    // they still cannot be read.
+    std::vector<FileInfo> absent;
 };
 
-// Who asks, for a daemon that loaded the policy as root and must apply the
-// caller's file permissions itself (the helper reads as the caller, so the
-// kernel applies them).
+// Who asks: their uid, primary gid and the supplementary groups their
+// process runs with.
 struct Credentials {
     uid_t uid;
     gid_t gid;
     std::vector<gid_t> groups;
 };
 
-// Which of policy.files `who` would have read themselves: those they may
-// read (read permission on it, search permission on its directories) whose
-// includers they may read too. Pass it to decide(). An error when they may
-// not read the main file, as the helper would fail to open it. Pure; copies
-// no rules, so a large ACL costs a daemon request nothing extra.
-Result<std::vector<bool>> readable_files(const Policy& policy, const Credentials& who);
+// Which of policy.files the process, with the filesystem identity it has
+// now, would have read itself: the kernel's answer, not an emulation. Each
+// file is opened by the path and with the flags load() used, so mode bits,
+// POSIX ACLs, search permission on its directories and LSMs count exactly
+// as for a helper reading as the caller; a file counts only if its includer
+// does. Pass the result to decide(). userbridged calls it with the caller's
+// filesystem identity on (privilege::FsIdentity).
+// An error, as the helper fails, when the main file cannot be opened; an
+// error too when a file is not the one loaded (another inode at its path,
+// or an include that was absent now there): what the policy says is not
+// what the files say until it is loaded again.
+Result<std::vector<bool>> readable_now(const Policy& policy);
 
 Result<Policy> load(const std::string& path, const LoadOptions& options = {});
 

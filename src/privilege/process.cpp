@@ -161,12 +161,33 @@ Result<void> drop_privileges(const Caller& caller) {
     return verify_dropped(caller);
 }
 
-Result<void> drop_to_net_admin_keep_uid() {
-    if (geteuid() != 0 && !has_permitted_net_admin())
-        return Error::msg("needs root or CAP_NET_ADMIN");
+Result<void> drop_to_daemon_capabilities() {
+    // Kept, and why (each in the permitted set; effective only as said):
+    //   CAP_NET_ADMIN        effective: making taps for other uids, attaching
+    //                        them to bridges, nftables rules; every grant.
+    //   CAP_SETUID,          permitted only: made effective around the switch
+    //   CAP_SETGID           of the filesystem identity to a caller's and
+    //                        back (setfsuid, setfsgid, setgroups), so that the
+    //                        kernel says which ACL files they may read
+    //                        (fs_identity.h). Never setuid/setresuid.
+    //   CAP_DAC_READ_SEARCH  permitted only: effective while the ACL is
+    //                        loaded, so that an include root itself may not
+    //                        read (`root:lab 0040`) is read as for its group.
+    // Root's uid stays: its files stay ours without CAP_DAC_OVERRIDE.
+    constexpr int kPermittedOnly[] = {CAP_SETUID, CAP_SETGID, CAP_DAC_READ_SEARCH};
+    Result<CapSets> sets = cap_sets();
+    if (!sets.ok()) return sets.error();
+    bool all = sets->has(&__user_cap_data_struct::permitted, CAP_NET_ADMIN);
+    for (int cap : kPermittedOnly) all = all && sets->has(&__user_cap_data_struct::permitted, cap);
+    if (!all)
+        return Error::msg("needs CAP_NET_ADMIN, CAP_SETUID, CAP_SETGID and CAP_DAC_READ_SEARCH "
+                          "(root has them); see userbridged(8)");
     capng_clear(CAPNG_SELECT_BOTH);
     capng_update(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_NET_ADMIN);
+    for (int cap : kPermittedOnly) capng_update(CAPNG_ADD, CAPNG_PERMITTED, static_cast<unsigned>(cap));
     // Without CAP_SETPCAP (not root) the bounding set cannot be changed.
+    // An empty one takes nothing from the permitted set; it only keeps an
+    // exec (we exec nothing) from gaining.
     if (capng_apply(geteuid() == 0 ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS) != 0)
         return Error::msg("cannot drop capabilities");
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)

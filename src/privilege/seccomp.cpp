@@ -89,6 +89,12 @@ constexpr int kDaemonAllowed[] = {
     // a memfd (writev), seals it (fcntl) and passes it with SCM_RIGHTS
     // (sendmsg); prctl(PR_GET_NAME), for the memfd's name, is below.
     SCMP_SYS(memfd_create),
+    // a caller's filesystem identity on and off around opening the ACL's
+    // files as them, CAP_DAC_READ_SEARCH on and off around loading it
+    // (fs_identity.h); the real and effective uids cannot change (no setuid,
+    // setresuid), so the caller can never signal or trace us
+    SCMP_SYS(capget), SCMP_SYS(capset), SCMP_SYS(setfsuid), SCMP_SYS(setfsgid), SCMP_SYS(setgroups),
+    SCMP_SYS(getgroups),
 };
 
 // All the releaser child does (release.h).

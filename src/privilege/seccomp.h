@@ -21,8 +21,10 @@ enum class Profile {
     Helper,  // as above
     // userbridged's request loop: the helper's list plus what serving many
     // clients and re-reading the ACL need (accept, poll, open and stat for
-    // the ACL, /dev/net/tun and the user database, netlink sockets). Still
-    // no exec, fork, ptrace, mount, id or capability changes.
+    // the ACL, /dev/net/tun and the user database, netlink sockets), and
+    // opening the ACL's files as the caller (setfsuid, setfsgid, setgroups,
+    // capset to raise a permitted capability for it). Still no exec, fork,
+    // ptrace, mount, or change of the real and effective ids.
     Daemon,
     // The child that holds the helper's nf_tables socket until the helper
     // exits (release.h): read, close and exit, nothing else.

@@ -14,9 +14,11 @@ start_daemon
 check "daemon socket is there, mode 0666" test "$(stat -c %a $D)" = 666
 check "daemon runs under its seccomp filter" grep -qP '^Seccomp:\t2$' /proc/$DAEMON_PID/status
 check "daemon has no-new-privs" grep -qP '^NoNewPrivs:\t1$' /proc/$DAEMON_PID/status
-check "daemon keeps CAP_NET_ADMIN only" grep -qP '^CapEff:\t0000000000001000$' /proc/$DAEMON_PID/status
-check "...permitted too, and an empty bounding set" \
-    bash -c "grep -qP '^CapPrm:\t0000000000001000$' /proc/$DAEMON_PID/status && grep -qP '^CapBnd:\t0{16}$' /proc/$DAEMON_PID/status"
+check "daemon keeps CAP_NET_ADMIN only effective" grep -qP '^CapEff:\t0000000000001000$' /proc/$DAEMON_PID/status
+# Permitted: CAP_NET_ADMIN (12), and for the moments that need them (see
+# acl_perms.sh) CAP_SETUID (7), CAP_SETGID (6), CAP_DAC_READ_SEARCH (2).
+check "...those and CAP_SETUID, CAP_SETGID, CAP_DAC_READ_SEARCH permitted; an empty bounding set" \
+    bash -c "grep -qP '^CapPrm:\t00000000000010c4$' /proc/$DAEMON_PID/status && grep -qP '^CapBnd:\t0{16}$' /proc/$DAEMON_PID/status"
 TT=$T/bin/ub-testtool
 
 # --- Its user database process ---------------------------------------------
@@ -396,17 +398,23 @@ check "...from the socket systemd passed" grep -q 'userbridged\[[0-9]*\]: event=
 check "...and told systemd it is ready (READY=1 on NOTIFY_SOCKET)" grep -qx 'READY=1' "$T/notified"
 stop_daemon
 
-# --- Without root: CAP_NET_ADMIN alone (root-owned 0644 ACL files) ----------
-setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+net_admin --ambient-caps=+net_admin \
+# --- Without root: its four capabilities (root-owned 0644 ACL files) --------
+caps=+net_admin,+setuid,+setgid,+dac_read_search
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=$caps --ambient-caps=$caps \
     "$T/bin/userbridged" --socket="$T/work/ub.sock" 2>>"$T/daemon.err" &
 nonroot=$!
 BACKGROUND+=($nonroot)
 for _ in $(seq 100); do [ -S "$T/work/ub.sock" ] && break; sleep 0.05; done
-check "daemon as nobody with only CAP_NET_ADMIN grants" grep -q '^tap=' <(as_alice "$TT" daemon grant "$T/work/ub.sock")
+check "daemon as nobody with only its four capabilities grants" grep -q '^tap=' <(as_alice "$TT" daemon grant "$T/work/ub.sock")
 check "...its user database process has no capability left" \
     bash -c "! grep -E '^Cap(Inh|Prm|Eff|Amb):' /proc/$(pgrep -P $nonroot)/status | grep -qEv ':\s0{16}$'"
 kill $nonroot 2>/dev/null || true
 wait $nonroot 2>/dev/null || true
+refused "without CAP_SETUID it will not start: it could not read as its callers" \
+    "needs CAP_NET_ADMIN, CAP_SETUID, CAP_SETGID and CAP_DAC_READ_SEARCH" \
+    setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+net_admin --ambient-caps=+net_admin \
+    "$T/bin/userbridged" --socket="$T/work/ub2.sock"
+rm -f "$T/work/ub2.sock"
 
 # --- Tap names: the daemon's own counter, never an existing interface -------
 # tap0 is taken by a veth and tap1 by root's persistent tap: the daemon must
