@@ -194,7 +194,7 @@ void Server::on_readable(Conn& c) {
         record_named(std::move(rec), c.peer.uid);
         return;
     }
-    Outcome o = handle(policy_, c.peer, *req, kept_, cfg_.nft, &tap_names_);
+    Outcome o = handle(policy_, cfg_.mac_key, c.peer, *req, kept_, cfg_.nft, &tap_names_);
     if (o.reply.status == protocol::Status::Granted) fault::at_void("before-send");
     std::vector<int> fds;
     for (const UniqueFd& q : o.queues) fds.push_back(q.get());
