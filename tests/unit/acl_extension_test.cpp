@@ -373,6 +373,24 @@ TEST(MacDerivation, FixedNeedsNoKeyPrefixRefusesWithoutOne) {
     EXPECT_EQ(terms->guest_mac, derive_mac(rules[1].limits.mac, kKey.value(), 4711, "web", "br1"));
 }
 
+TEST(MacCollision, ALiveLabelHoldingTheMacRefuses) {
+    using ub::protocol::LinkLabel;
+    MacBytes mac{0x52, 0x54, 0, 1, 2, 3};
+    std::vector<LinkLabel> links = {
+        {4, "tap4", "userbridge uid=4711 vm=web mac=52:54:00:01:02:04 queues=1"},  // another MAC
+        {5, "tap5", "userbridge uid=4712 queues=1"},                              // no MAC
+        {6, "tap6", "someone else's alias mac=52:54:00:01:02:03"},                // not our label
+        {9, "tap9", "userbridge uid=4712 vm=x mac=52:54:00:01:02:03 queues=1"},   // ours
+    };
+    EXPECT_TRUE(ub::protocol::check_mac_unused(links, mac, 9).ok());
+    links.push_back({7, "tap7", "userbridge uid=4711 vm=web mac=52:54:00:01:02:03 queues=2"});
+    auto r = ub::protocol::check_mac_unused(links, mac, 9);
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(r.error().is_denial());
+    EXPECT_EQ(r.error().message(),
+              "guest MAC 52:54:00:01:02:03 is already pinned to tap7 (uid 4711, vm web); two taps never share one");
+}
+
 TEST(Quota, CountsTheUsersTapsOnTheBridgeOrOnNone) {
     std::vector<TapSeen> taps = {
         {5, 4711, 2},   // alice, on br (ifindex 2)
