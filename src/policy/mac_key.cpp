@@ -47,6 +47,8 @@ Result<void> make_key_file(const std::string& path) {
     if (!fd.valid()) return Error::sys("cannot make a key file in " + dir_of(path));
     UB_TRYV(write_all(fd.get(), key.bytes.data(), key.bytes.size(), path));
     if (fsync(fd.get()) != 0) return Error::sys("cannot sync " + path);
+    // Through /proc: linkat's AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH,
+    // which userbridged has dropped by now (open(2), O_TMPFILE).
     std::string proc = "/proc/self/fd/" + std::to_string(fd.get());
     if (linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) != 0 && errno != EEXIST)
         return Error::sys("cannot make " + path);
