@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ub::policy::Requester who{4711, {4711, 4800}};
     ub::policy::Decision d = ub::policy::decide(rules, "br0", &who);
     (void)ub::policy::explain(rules, "br0", who, nullptr);
-    if (auto t = ub::policy::terms_of(d, 4711, "vm", "br0", 2); t.ok())
+    static const ub::Result<ub::policy::MacKey> key = ub::policy::MacKey{{1, 2, 3}};
+    if (auto t = ub::policy::terms_of(d, key, 4711, "vm", "br0", 2); t.ok())
         (void)ub::policy::format_limits(t->limits);
     for (const auto& r : rules) {
         (void)ub::policy::format_rule(r);

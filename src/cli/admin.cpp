@@ -14,6 +14,7 @@
 #include "policy/acl.h"
 #include "policy/ifname.h"
 #include "policy/loader.h"
+#include "policy/mac_key.h"
 #include "privilege/fs_identity.h"
 #include "protocol/tap_label.h"
 
@@ -154,10 +155,17 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
     for (const std::string& line : policy::explain(p->rules, bridge, req, &*readable))
         out("  " + line);
     policy::Decision d = policy::decide(p->rules, bridge, &req, &*readable);
-    Result<policy::Terms> t = policy::terms_of(d, who->creds.uid, vm, bridge, 1);
+    // A derived MAC needs the key, which only root may read.
+    bool derived = d.allowed && d.limits().mac.mode == policy::MacPolicy::Prefix;
+    Result<policy::MacKey> key = derived ? policy::load_mac_key(UB_MAC_KEY_PATH) : Error::msg("not needed");
+    Result<policy::Terms> t = policy::terms_of(d, key, who->creds.uid, vm, bridge, 1);
+    std::string for_vm = vm.empty() ? "" : " for VM " + vm;
     if (d.allowed && t.ok() && t->has_mac)
-        out("  guest MAC" + std::string(vm.empty() ? "" : " for VM " + vm) + ": " +
-            policy::format_mac_bytes(t->guest_mac) + " (frames from any other are dropped)");
+        out("  guest MAC" + for_vm + ": " + policy::format_mac_bytes(t->guest_mac) +
+            " (frames from any other are dropped)");
+    else if (derived && !t.ok())
+        out("  guest MAC" + for_vm + ": derived with the MAC key, which could not be read (" +
+            t.error().message() + ")");
     for (const std::string& w : p->warnings) out("  warning: " + w);
     return 0;
 }

@@ -48,8 +48,8 @@ void refill_tun(Kept& kept) {
     if (tun.ok()) kept.tun = std::move(*tun);  // else the next grant opens its own, and says why not
 }
 
-Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::Request& req, Kept& kept,
-               net::Nft* nft, net::TapNames* names) {
+Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const Peer& peer,
+               const protocol::Request& req, Kept& kept, net::Nft* nft, net::TapNames* names) {
     Outcome o;
     // The groups are the ones the caller's process runs with, as for a
     // helper they run (and as userbridge-acl(5) defines group=), from the
@@ -69,8 +69,9 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
                       "access to bridge " + req.bridge + " denied: " + why);
     };
     if (!d.allowed) return deny(d.reason);
-    Result<policy::Terms> terms = policy::terms_of(d, peer.uid, req.vm_name, req.bridge, req.queues);
-    if (!terms.ok()) return deny(terms.error().message());
+    Result<policy::Terms> terms = policy::terms_of(d, mac_key, peer.uid, req.vm_name, req.bridge, req.queues);
+    if (!terms.ok())
+        return terms.error().is_denial() ? deny(terms.error().message()) : refuse(std::move(o), terms.error());
     // The lock first, before anything is opened for the tap: a request
     // that finds it held costs little each time it is tried again.
     UniqueFd lock;

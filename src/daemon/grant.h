@@ -55,7 +55,8 @@ void refill_tun(Kept& kept);
 // `nft`: for rules that pin a MAC; null when libnftables is unavailable, and
 // then such a grant fails with a clear error. `names`: the daemon's tap
 // names (see net::TapNames); null lets the kernel pick.
-Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::Request& req, Kept& kept,
-               net::Nft* nft, net::TapNames* names = nullptr);
+// `mac_key`: the MAC key for mac-prefix= rules, or why there is none.
+Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const Peer& peer,
+               const protocol::Request& req, Kept& kept, net::Nft* nft, net::TapNames* names = nullptr);
 
 }  // namespace ub::daemon

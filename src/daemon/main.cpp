@@ -6,8 +6,9 @@
 // drop every capability but CAP_NET_ADMIN, effective, and CAP_SETUID,
 // CAP_SETGID and CAP_DAC_READ_SEARCH, permitted only (why:
 // privilege/process.cpp); root's uid stays, so root-owned ACL files stay
-// readable without CAP_DAC_OVERRIDE; no-new-privs; the seccomp filter; load
-// the ACL; serve. Callers are identified by SO_PEERCRED.
+// readable without CAP_DAC_OVERRIDE; no-new-privs; read the MAC key, making
+// it if missing; the seccomp filter; load the ACL; serve. Callers are
+// identified by SO_PEERCRED.
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -30,11 +31,15 @@
 #include "daemon/journal.h"
 #include "daemon/server.h"
 #include "net/mac_pin.h"
+#include "policy/mac_key.h"
 #include "privilege/process.h"
 #include "privilege/seccomp.h"
 
 #ifndef UB_ACL_PATH
 #error "UB_ACL_PATH must be set at build time"
+#endif
+#ifndef UB_MAC_KEY_PATH
+#error "UB_MAC_KEY_PATH must be set at build time"
 #endif
 #ifndef UB_SOCKET_PATH
 #error "UB_SOCKET_PATH must be set at build time"
@@ -178,6 +183,12 @@ int main(int argc, char** argv) {
     if (auto r = privilege::drop_to_daemon_capabilities(); !r.ok()) return fail(r.error().message());
     daemon::ServerConfig cfg{opt->acl, opt->limits};
     cfg.userdb = &*userdb;
+    // Made at the first start, from getrandom, before the filter; root's
+    // uid, which we keep, is the file's owner (policy/mac_key.h).
+    cfg.mac_key = policy::create_mac_key(UB_MAC_KEY_PATH);
+    if (!cfg.mac_key.ok())
+        syslog(LOG_DAEMON | LOG_WARNING, "%s; rules with mac-prefix= will be refused",
+               cfg.mac_key.error().message().c_str());
     // Ready once the socket is ours and the privilege dropped; before the
     // filter, though the filter would allow the datagram.
     if (!notify_socket.empty() && setenv("NOTIFY_SOCKET", notify_socket.c_str(), 1) == 0)

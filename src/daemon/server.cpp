@@ -327,7 +327,7 @@ void Server::attempt(Conn& c, const protocol::Request& req) {
     unsigned unread = unread_fds(c.peer.uid);
     Outcome o = unread + req.queues > cfg_.limits.max_unread_fds
                     ? unread_refusal(c.peer, req, unread)
-                    : handle(policy_, c.peer, req, kept_, cfg_.nft, &tap_names_);
+                    : handle(policy_, cfg_.mac_key, c.peer, req, kept_, cfg_.nft, &tap_names_);
     auto now = Clock::now();
     if (o.lock_busy && now < c.deadline) {
         c.parked = req;

@@ -38,6 +38,8 @@ struct ServerConfig {
     Limits limits;
     net::Nft* nft = nullptr;  // for rules that pin a MAC; null without libnftables
     UserDb* userdb = nullptr;  // names for audit records and the ACL; never null
+    // For mac-prefix= rules: the MAC key, or why there is none.
+    Result<policy::MacKey> mac_key = Error::msg("no MAC key loaded");
 };
 
 // Serves `listener` until SIGTERM or SIGINT. SIGHUP reloads the ACL; a bad

@@ -1,6 +1,7 @@
 #include "net/bridge_port.h"
 
 #include "policy/quota.h"
+#include "protocol/tap_label.h"
 
 namespace ub::net {
 
@@ -19,13 +20,25 @@ Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name) {
 
 namespace {
 
-Result<void> check_quota(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& bridge, int mine) {
-    std::vector<policy::TapSeen> seen;
-    for (const LinkInfo& l : UB_TRY(rtnl.list_links("tun")))
-        seen.push_back({l.ifindex, l.tun_owner, l.master});
-    return policy::check_quota(spec.max_taps,
-                               policy::count_quota(seen, spec.owner, bridge.ifindex, mine),
-                               bridge.name);
+// One dump of the host's taps serves both checks. Made after our tap
+// carries its label: of two grants racing for one guest MAC, the one that
+// dumps later sees the other's label and refuses (both may; neither is
+// pinned beside the other). The quota ranks by ifindex (policy/quota.h).
+Result<void> check_live_taps(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& bridge, int mine) {
+    std::vector<LinkInfo> links = UB_TRY(rtnl.list_links("tun"));
+    if (spec.max_taps >= 0) {
+        std::vector<policy::TapSeen> seen;
+        for (const LinkInfo& l : links) seen.push_back({l.ifindex, l.tun_owner, l.master});
+        UB_TRYV(policy::check_quota(spec.max_taps,
+                                    policy::count_quota(seen, spec.owner, bridge.ifindex, mine),
+                                    bridge.name));
+    }
+    if (spec.guard && spec.guard->mac) {
+        std::vector<protocol::LinkLabel> labels;
+        for (const LinkInfo& l : links) labels.push_back({l.ifindex, l.name, l.alias});
+        UB_TRYV(protocol::check_mac_unused(labels, *spec.guard->mac, mine));
+    }
+    return Ok{};
 }
 
 }  // namespace
@@ -60,19 +73,20 @@ Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& br
     Result<Mac> mac = tap_mac(out.tap);
     if (!mac.ok()) return mac.error();
 
-    // Counted with our tap already made and ranked by ifindex: with the
-    // lock this is simply "how many do they hold", and it stays safe
-    // against a request that does not take the lock (see policy/quota.h).
-    if (spec.max_taps >= 0) {
-        Result<void> quota = check_quota(rtnl, spec, bridge, out.ifindex);
-        if (!quota.ok()) return quota.error();
-        UB_TRYV(step(Ok{}, "after-quota"));
-    }
     // MTU, MAC and label in one request: each request to the kernel takes
     // its RTNL lock again, which concurrent grants and teardowns contend for.
     out.mac = *mac;
     out.mac[0] = 0xfe;
     UB_TRYV(step(rtnl.set_port(out.ifindex, bridge.mtu, out.mac, spec.alias), "after-setup"));
+    // Counted with our tap already made and ranked by ifindex: with the
+    // lock this is simply "how many do they hold", and it stays safe
+    // against a request that does not take the lock (see policy/quota.h).
+    // A pinned guest MAC is checked against every live tap's label.
+    if (spec.max_taps >= 0 || (spec.guard && spec.guard->mac)) {
+        Result<void> live = check_live_taps(rtnl, spec, bridge, out.ifindex);
+        if (!live.ok()) return live.error();
+        if (spec.max_taps >= 0) UB_TRYV(step(Ok{}, "after-quota"));
+    }
     // A bridge port needs no address of its own. Left to the kernel, the tap
     // gets an IPv6 link-local address when it comes up, and the host then
     // sends duplicate-address checks, router solicitations and MLD reports

@@ -18,7 +18,7 @@ namespace ub::net {
 Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
 
 // Called after each step of make_bridged_tap with the step's name
-// ("after-lock", "after-create", "after-quota", "after-setup", "after-no-ipv6",
+// ("after-lock", "after-create", "after-setup", "after-quota", "after-no-ipv6",
 // "after-pin", "after-attach", "after-up"); an error stops the work there. For
 // fault-injection tests; may be null.
 using StepHook = Result<void> (*)(const char* step);
@@ -48,11 +48,12 @@ struct BridgedTap {
     int ifindex = 0;
 };
 
-// Creates a tap, counts it against the owner's quota (holding the owner's
-// quota lock from before the tap exists until it is on the bridge), gives it the bridge's
-// MTU and a MAC whose first byte is 0xfe (so the bridge, which takes the
-// lowest port MAC as its own unless set, never adopts a VM's address), pins
-// the guest MAC, attaches it, and brings it up. On any error the tap is
+// Creates a tap, gives it the bridge's MTU, a MAC whose first byte is 0xfe
+// (so the bridge, which takes the lowest port MAC as its own unless set,
+// never adopts a VM's address) and its label, counts it against the
+// owner's quota (holding the owner's quota lock from before the tap exists
+// until it is on the bridge), refuses a guest MAC another live tap's label
+// already carries, pins the guest MAC, attaches it, and brings it up. On any error the tap is
 // closed, and since it is not persistent the kernel removes it.
 Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge,
                                     StepHook hook = nullptr);

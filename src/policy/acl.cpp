@@ -1,7 +1,9 @@
 #include "policy/acl.h"
 
+#include <algorithm>
 #include <cstdio>
 
+#include "base/hmac_sha256.h"
 #include "base/number.h"
 #include "policy/ifname.h"
 
@@ -291,8 +293,8 @@ Decision decide(const std::vector<Rule>& rules, std::string_view bridge, const R
     return {false, nullptr, "no rule allows it (the default is deny)"};
 }
 
-Result<Terms> terms_of(const Decision& d, uid_t uid, std::string_view vm_name,
-                       std::string_view bridge, int queues) {
+Result<Terms> terms_of(const Decision& d, const Result<MacKey>& key, uid_t uid,
+                       std::string_view vm_name, std::string_view bridge, int queues) {
     Terms t{d.limits()};
     if (queues > t.limits.max_queues)
         return Error::denial("asked for " + std::to_string(queues) + " queues; " +
@@ -300,7 +302,13 @@ Result<Terms> terms_of(const Decision& d, uid_t uid, std::string_view vm_name,
                              " allows at most " + std::to_string(t.limits.max_queues));
     if (t.limits.mac.mode != MacPolicy::None) {
         t.has_mac = true;
-        t.guest_mac = guest_mac(t.limits.mac, uid, vm_name, bridge);
+        t.guest_mac = t.limits.mac.bytes;
+        if (t.limits.mac.mode == MacPolicy::Prefix) {
+            if (!key.ok())
+                return key.error().context("mac-prefix= at " +
+                                           (d.deciding ? where(*d.deciding) : std::string("?")));
+            t.guest_mac = derive_mac(t.limits.mac, key.value(), uid, vm_name, bridge);
+        }
         t.no_servers = !t.limits.servers;
     }
     return t;
@@ -412,28 +420,18 @@ std::string format_mac_bytes(const MacBytes& mac, int len) {
     return s;
 }
 
-MacBytes guest_mac(const MacPolicy& policy, uid_t uid, std::string_view vm_name,
-                   std::string_view bridge) {
-    if (policy.mode != MacPolicy::Prefix) return policy.bytes;
-    // FNV-1a 64 over "UID\0VM\0BRIDGE": short, stable, and documented so an
-    // administrator can compute a VM's MAC (for a DHCP reservation) by hand.
-    std::uint64_t h = 0xcbf29ce484222325ULL;
-    auto mix = [&](std::string_view part) {
-        for (char c : part) {
-            h ^= static_cast<unsigned char>(c);
-            h *= 0x100000001b3ULL;
-        }
-        h ^= 0;
-        h *= 0x100000001b3ULL;
-    };
-    mix(std::to_string(uid));
-    mix(vm_name);
-    mix(bridge);
+MacBytes derive_mac(const MacPolicy& policy, const MacKey& key, uid_t uid, std::string_view vm_name,
+                    std::string_view bridge) {
+    constexpr std::string_view kDomain{"userbridge guest MAC v1\0", 24};
+    std::vector<std::uint8_t> msg(kDomain.begin(), kDomain.end());
+    for (int shift = 24; shift >= 0; shift -= 8) msg.push_back(static_cast<std::uint8_t>(uid >> shift));
+    msg.push_back(static_cast<std::uint8_t>(vm_name.size() >> 8));
+    msg.push_back(static_cast<std::uint8_t>(vm_name.size()));
+    msg.insert(msg.end(), vm_name.begin(), vm_name.end());
+    msg.insert(msg.end(), bridge.begin(), bridge.end());
+    Sha256Digest h = hmac_sha256(key.bytes, msg);
     MacBytes mac = policy.bytes;
-    for (std::size_t i = static_cast<std::size_t>(policy.prefix_len); i < 6; ++i) {
-        mac[i] = static_cast<std::uint8_t>(h & 0xff);
-        h >>= 8;
-    }
+    std::copy_n(h.begin(), 6 - policy.prefix_len, mac.begin() + policy.prefix_len);
     return mac;
 }
 

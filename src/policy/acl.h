@@ -35,6 +35,7 @@
 
 #include "base/result.h"
 #include "policy/ip_prefix.h"
+#include "policy/mac_key.h"
 
 namespace ub::policy {
 
@@ -151,8 +152,10 @@ struct Terms {
     // Whether the tap needs nftables: a pinned MAC or a rate.
     bool filtered() const { return has_mac || limits.rate_bits != 0; }
 };
-Result<Terms> terms_of(const Decision& d, uid_t uid, std::string_view vm_name,
-                       std::string_view bridge, int queues);
+// `key`: the MAC key (mac_key.h), or why there is none; needed only when
+// the rule says mac-prefix=, and then its error is the refusal.
+Result<Terms> terms_of(const Decision& d, const Result<MacKey>& key, uid_t uid,
+                       std::string_view vm_name, std::string_view bridge, int queues);
 
 // Whether `rule` applies to `who` on `bridge`, and if not, why not: the
 // building block of decide() and of `userbridge explain`.
@@ -182,10 +185,14 @@ std::string where(const Rule& rule);
 Result<MacBytes> parse_mac(std::string_view text, int* len_out);
 std::string format_mac_bytes(const MacBytes& mac, int len = 6);
 
-// The guest MAC a policy gives: the fixed one, or the prefix followed by
-// bytes of a hash of (uid, VM name, bridge), stable across restarts and
-// versions (FNV-1a 64, documented in userbridge-acl(5)). None: nothing.
-MacBytes guest_mac(const MacPolicy& policy, uid_t uid, std::string_view vm_name,
-                   std::string_view bridge);
+// The guest MAC a Prefix policy gives: the prefix followed by the first
+// bytes of HMAC-SHA256(key, "userbridge guest MAC v1\0" || uid (4 bytes,
+// big endian) || length of the VM name (2 bytes, big endian) || VM name ||
+// bridge). Stable for one key, uid, VM name and bridge; unpredictable to
+// whoever cannot read the key, so nobody can search for a VM name whose MAC
+// is another user's. The prefix's first byte (unicast, as the parser
+// checks) is never replaced. Pure.
+MacBytes derive_mac(const MacPolicy& policy, const MacKey& key, uid_t uid, std::string_view vm_name,
+                    std::string_view bridge);
 
 }  // namespace ub::policy

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <sys/types.h>
+#include <vector>
 
 #include "policy/acl.h"
 
@@ -24,5 +25,17 @@ struct TapLabel {
 std::string format_label(const TapLabel& label);
 // nullopt for any alias that is not exactly one of ours.
 std::optional<TapLabel> parse_label(std::string_view alias);
+
+// A link as a dump of the host's taps shows it.
+struct LinkLabel {
+    int ifindex;
+    std::string_view name;
+    std::string_view alias;
+};
+
+// No two granted taps are pinned to one guest MAC: Ok unless a link other
+// than `mine` carries `mac` in its label, else a denial naming that link.
+// Only a holder of CAP_NET_ADMIN sets labels, so no caller can fake one.
+Result<void> check_mac_unused(const std::vector<LinkLabel>& links, const policy::MacBytes& mac, int mine);
 
 }  // namespace ub::protocol

@@ -9,7 +9,7 @@ bridge br0
 bridge br2
 ip link add br-123456789012 type bridge  # 15 bytes: the longest valid name
 ip link set br-123456789012 up
-acl 'allow br0\nallow br-123456789012\nallow br2 max-taps=3 mac=52:54:00:00:00:09\n'
+acl 'allow br0\nallow br-123456789012\nallow br2 max-taps=3 mac-prefix=52:54:00\n'
 F=$T/bin/faulty-helper
 call() { as_alice "$T/bin/ub-testtool" call stream -- "$@"; }
 no_taps() { test -z "$(taps)"; }
@@ -29,8 +29,9 @@ for point in after-create after-setup after-no-ipv6 after-attach after-up before
     killed "kill@$point" 137 as_alice env UB_FAULT=kill@$point \
          "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br0
 done
-# The same with a quota and a pinned MAC: the lock, the count, the label and
-# the filter are steps too. A dead helper's lock device (a tun) would show
+# The same with a quota and a pinned MAC (derived: three VMs may hold
+# their taps at once, as below): the lock, the count, the label and the
+# filter are steps too. A dead helper's lock device (a tun) would show
 # in taps() as well.
 for point in after-lock after-create after-quota after-setup after-no-ipv6 after-pin \
     after-attach after-up; do
@@ -41,7 +42,7 @@ for point in after-lock after-create after-quota after-setup after-no-ipv6 after
 done
 check "after all that, the quota is whole: 3 taps at once" bash -c '
     for i in 1 2 3; do
-        setpriv --reuid='$ALICE' --regid='$ALICE' --clear-groups -- "'$T'/bin/ub-testtool" call stream --hold=1500 -- "'$F'" --fd=3 --br=br2 >"'$T'/h.$i" &
+        setpriv --reuid='$ALICE' --regid='$ALICE' --clear-groups -- "'$T'/bin/ub-testtool" call stream --hold=1500 -- "'$F'" --vm=vm$i --fd=3 --br=br2 >"'$T'/h.$i" &
     done; wait; test "$(cat "'$T'"/h.* | grep -c tap=tap)" = 3'
 
 # A guarded grant's nf_tables socket is closed last by a child: that close

@@ -17,6 +17,9 @@
 #   /etc/passwd, /etc/group   the host's, plus the test users, bound over the
 #                  real ones inside the namespace only
 #   /run           an empty tmpfs (userbridged's socket goes there)
+#   /var/lib/userbridge   a tmpfs (mode 0700) holding a known MAC key,
+#                  $MAC_KEY (bytes 0x00 to 0x1f), so derived MACs are the same
+#                  in every run; write_mac_key replaces it
 # Users: ubalice (4711, also in group ubvm 4800), ubbob (4712); they exist
 # only in the namespace's user database. $USERDB_USER ($USERDB_UID): the
 # daemon's user database process's.
@@ -29,7 +32,8 @@ if [ -z "${UB_SANDBOXED:-}" ]; then
         echo "SKIP: integration tests need root (namespaces, setuid copies)"
         exit 77
     fi
-    mkdir -p /etc/qemu  # mount point only; its content is never touched
+    # Mount points only; their content is never touched.
+    mkdir -p /etc/qemu /var/lib/userbridge
     exec unshare --mount --net --propagation private env UB_SANDBOXED=1 bash "$0" "$@"
 fi
 
@@ -57,6 +61,15 @@ chmod 755 "$T/etc" "$T/bin"
 chmod 1777 "$T/work"
 mount --bind "$T/etc" /etc/qemu
 mount -t tmpfs -o mode=755 tmpfs /run
+mount -t tmpfs -o mode=700 tmpfs /var/lib/userbridge
+MAC_KEY=/var/lib/userbridge/mac.key
+# write_mac_key [HEX]: the MAC key (32 bytes, given as 64 hex digits;
+# default 000102...1f), root's and mode 0600, as userbridged makes it.
+write_mac_key() {
+    local hex=${1:-000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f}
+    (umask 077 && printf '%b' "$(sed 's/../\\x&/g' <<<"$hex")" >"$MAC_KEY")
+}
+write_mac_key
 cp /etc/passwd "$T/passwd"
 cp /etc/group "$T/group"
 # ubalice's entry and ubvm's are longer than the 1 KiB the lookups start

@@ -45,7 +45,8 @@ check "...and nothing the guest sent was dropped by the pinning rules" \
 # must all pass, and nothing be counted as dropped; on an address it was
 # not given, it must not get through.
 acl 'allow br0 mac-prefix=52:54:00 ip=10.99.0.2,2001:db8:99::/64\n'
-pinned=("$T/bin/userbridge" run --helper="$T/bin/fcap-helper" --vm=e2e -- \
+# A derived MAC needs the key only root reads: the setuid helper, not fcap.
+pinned=("$T/bin/userbridge" run --helper="$T/bin/setuid-helper" --vm=e2e -- \
     "$T/bin/qemu" -netdev tap,id=n0,fd={fd} -device virtio-net-pci,netdev=n0,mac={mac},romfile=)
 boot "userbridge run, pinned {mac}, ip=10.99.0.2" "${pinned[@]}"
 check "...and nothing the guest sent was dropped by the address rules" \

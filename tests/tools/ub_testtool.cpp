@@ -65,6 +65,11 @@
 //       byte more than the reply), notap (/dev/null), othername (a real
 //       tap, but the reply names another), oldrelease (a real tap, with a
 //       reply in protocol version 1)
+//   mac-search UID BRIDGE PREFIX TARGET
+//       the offline attack on derived MACs: search VM names (x0, x1, ...)
+//       for one whose MAC, as userbridge derived it before its derivation
+//       took a key (FNV-1a 64 over "UID\0VM\0BRIDGE\0" after the
+//       mac-prefix= PREFIX), is TARGET; print "vm=NAME tries=N ms=N"
 //   sandbox ALLOWED -- CMD ARGS...
 //       exec CMD under a seccomp filter that allows the syscalls named in the
 //       file ALLOWED (one per line; names this architecture lacks are
@@ -116,6 +121,7 @@
 #include "handover/handover.h"
 #include "net/rtnl.h"
 #include "net/tap.h"
+#include "policy/acl.h"
 #include "privilege/seccomp.h"
 #include "protocol/wire.h"
 
@@ -834,6 +840,41 @@ int cmd_fake_daemon(const std::vector<std::string>& a) {
     return 0;
 }
 
+// The unkeyed derivation userbridge used to publish in userbridge-acl(5):
+// anyone could compute any user's MAC, and so search for a VM name whose
+// MAC is another's.
+std::array<uint8_t, 6> unkeyed_mac(const std::array<uint8_t, 6>& prefix, int prefix_len,
+                                   const std::string& uid, const std::string& vm, const std::string& bridge) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const std::string* part : {&uid, &vm, &bridge}) {
+        for (char c : *part) {
+            h ^= static_cast<unsigned char>(c);
+            h *= 0x100000001b3ULL;
+        }
+        h *= 0x100000001b3ULL;  // the part's terminating NUL
+    }
+    std::array<uint8_t, 6> mac = prefix;
+    for (int i = prefix_len; i < 6; ++i, h >>= 8) mac[static_cast<std::size_t>(i)] = static_cast<uint8_t>(h);
+    return mac;
+}
+
+int cmd_mac_search(const std::vector<std::string>& a) {
+    if (a.size() != 4) return 100;
+    int prefix_len = 0, target_len = 0;
+    auto prefix = ub::policy::parse_mac(a[2], &prefix_len);
+    auto target = ub::policy::parse_mac(a[3], &target_len);
+    if (!prefix.ok() || !target.ok() || target_len != 6) die("bad MAC");
+    auto start = std::chrono::steady_clock::now();
+    for (unsigned long n = 0; n < (1UL << 32); ++n) {
+        std::string vm = "x" + std::to_string(n);
+        if (unkeyed_mac(*prefix, prefix_len, a[0], vm, a[1]) != *target) continue;
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+        std::printf("vm=%s tries=%lu ms=%lld\n", vm.c_str(), n + 1, static_cast<long long>(ms.count()));
+        return 0;
+    }
+    return 1;
+}
+
 int cmd_sandbox(const std::vector<std::string>& a) {
     if (a.size() < 3 || a[1] != "--") return 100;
     std::ifstream in(a[0]);
@@ -919,6 +960,7 @@ int main(int argc, char** argv) {
     if (cmd == "journal-record") return cmd_journal_record(a);
     if (cmd == "set-port") return cmd_set_port(a);
     if (cmd == "sandbox") return cmd_sandbox(a);
+    if (cmd == "mac-search") return cmd_mac_search(a);
     if (cmd == "fake-daemon") return cmd_fake_daemon(a);
     if (cmd == "supervise") return cmd_supervise(a);
     return 100;

@@ -8,8 +8,17 @@
 #include "protocol/tap_label.h"
 
 using namespace ub::policy;
+using ub::Error;
+using ub::Result;
 
 namespace {
+
+// The key of the integration tests' lib.sh: bytes 0x00 to 0x1f.
+const Result<MacKey> kKey = [] {
+    MacKey k;
+    for (std::size_t i = 0; i < k.bytes.size(); ++i) k.bytes[i] = static_cast<std::uint8_t>(i);
+    return k;
+}();
 
 // Rules from text, with names resolved as the loader would: alice 4711,
 // bob 4712, group vm 4800; anything else does not exist.
@@ -111,14 +120,14 @@ TEST(Extension, Refusals) {
 TEST(Extension, ServersNoGoesWithAPinnedMac) {
     auto rules = rules_of("allow br0 mac-prefix=52:54:00 servers=no\nallow br1 mac-prefix=52:54:00 servers=yes\n"
                           "allow br2 servers=yes\n");
-    auto terms = terms_of(decide(rules, "br0", &kAlice), 4711, "web", "br0", 1);
+    auto terms = terms_of(decide(rules, "br0", &kAlice), kKey, 4711, "web", "br0", 1);
     ASSERT_TRUE(terms.ok());
     EXPECT_TRUE(terms->has_mac);
     EXPECT_TRUE(terms->no_servers);
-    terms = terms_of(decide(rules, "br1", &kAlice), 4711, "web", "br1", 1);
+    terms = terms_of(decide(rules, "br1", &kAlice), kKey, 4711, "web", "br1", 1);
     ASSERT_TRUE(terms.ok());
     EXPECT_FALSE(terms->no_servers);
-    terms = terms_of(decide(rules, "br2", &kAlice), 4711, "web", "br2", 1);
+    terms = terms_of(decide(rules, "br2", &kAlice), kKey, 4711, "web", "br2", 1);
     ASSERT_TRUE(terms.ok());
     EXPECT_FALSE(terms->has_mac);
     EXPECT_FALSE(terms->no_servers);
@@ -130,14 +139,14 @@ TEST(Extension, ServersNoGoesWithAPinnedMac) {
 TEST(Extension, IpGoesWithAPinnedMac) {
     auto rules = rules_of("allow br0 mac=52:54:00:00:00:01 ip=10.0.3.7,2001:db8:3::/64,10.1.0.0/16\n"
                           "allow br1 mac-prefix=52\n");
-    auto terms = terms_of(decide(rules, "br0", &kAlice), 4711, "web", "br0", 1);
+    auto terms = terms_of(decide(rules, "br0", &kAlice), kKey, 4711, "web", "br0", 1);
     ASSERT_TRUE(terms.ok());
     ASSERT_EQ(terms->limits.ips.size(), 3u);
     EXPECT_FALSE(terms->limits.ips[0].v6);
     EXPECT_EQ(terms->limits.ips[0].len, 32);
     EXPECT_TRUE(terms->limits.ips[1].v6);
     EXPECT_EQ(terms->limits.ips[1].len, 64);
-    terms = terms_of(decide(rules, "br1", &kAlice), 4711, "web", "br1", 1);
+    terms = terms_of(decide(rules, "br1", &kAlice), kKey, 4711, "web", "br1", 1);
     ASSERT_TRUE(terms.ok());
     EXPECT_TRUE(terms->limits.ips.empty());
     EXPECT_EQ(format_rule(rules[0]), "allow br0 mac=52:54:00:00:00:01 ip=10.0.3.7,2001:db8:3::/64,10.1.0.0/16");
@@ -186,12 +195,12 @@ TEST(Extension, IpRefusals) {
 
 TEST(Extension, Rates) {
     auto rules = rules_of("allow br0 rate=100mbit\nallow br1 rate=1500mbit mac-prefix=52\nallow br2\n");
-    auto terms = terms_of(decide(rules, "br0", &kAlice), 4711, "web", "br0", 1);
+    auto terms = terms_of(decide(rules, "br0", &kAlice), kKey, 4711, "web", "br0", 1);
     ASSERT_TRUE(terms.ok());
     EXPECT_EQ(terms->limits.rate_bits, 100000000u);
     EXPECT_FALSE(terms->has_mac);
     EXPECT_TRUE(terms->filtered());  // a rate needs nftables, without a MAC too
-    terms = terms_of(decide(rules, "br2", &kAlice), 4711, "web", "br2", 1);
+    terms = terms_of(decide(rules, "br2", &kAlice), kKey, 4711, "web", "br2", 1);
     ASSERT_TRUE(terms.ok());
     EXPECT_FALSE(terms->filtered());
     EXPECT_EQ(format_rule(rules[0]), "allow br0 rate=100mbit");
@@ -308,7 +317,7 @@ TEST(Extension, LimitsComeFromTheDecidingRule) {
     EXPECT_EQ(decide(rules, "br0", &kAlice).limits().max_queues, 4);
     EXPECT_EQ(decide(rules, "br0", &kBob).limits().max_taps, 1);
     EXPECT_EQ(decide(rules, "br0", &kBob).limits().max_queues, kDefaultMaxQueues);
-    auto terms = terms_of(decide(rules, "br0", &kBob), 4712, "", "br0", 9);
+    auto terms = terms_of(decide(rules, "br0", &kBob), kKey, 4712, "", "br0", 9);
     ASSERT_FALSE(terms.ok());
     EXPECT_TRUE(terms.error().is_denial());
     EXPECT_EQ(terms.error().message(), "asked for 9 queues; acl:1 allows at most 8");
@@ -324,21 +333,62 @@ TEST(Extension, ExplainsWhyARuleDoesNotApply) {
     EXPECT_EQ(format_rule(rules[2]), "allow br0 group=vm");
 }
 
-TEST(MacDerivation, StablePerUserVmAndBridge) {
+TEST(MacDerivation, StablePerKeyUserVmAndBridge) {
     MacPolicy p{MacPolicy::Prefix, {0x52, 0x54, 0x00}, 3};
-    MacBytes a = guest_mac(p, 4711, "web", "br0");
-    EXPECT_EQ(a, guest_mac(p, 4711, "web", "br0"));
+    const MacKey& key = kKey.value();
+    MacBytes a = derive_mac(p, key, 4711, "web", "br0");
+    EXPECT_EQ(a, derive_mac(p, key, 4711, "web", "br0"));
     EXPECT_EQ(a[0], 0x52);
     EXPECT_EQ(a[1], 0x54);
     EXPECT_EQ(a[2], 0x00);
-    EXPECT_NE(a, guest_mac(p, 4712, "web", "br0"));
-    EXPECT_NE(a, guest_mac(p, 4711, "db", "br0"));
-    EXPECT_NE(a, guest_mac(p, 4711, "web", "br1"));
-    // The documented algorithm, pinned: a change would move every VM's MAC
-    // (and so its DHCP lease).
-    EXPECT_EQ(format_mac_bytes(a), "52:54:00:6c:91:ae");
-    MacPolicy fixed{MacPolicy::Fixed, {0x52, 0x54, 0, 1, 2, 3}, 6};
-    EXPECT_EQ(format_mac_bytes(guest_mac(fixed, 1, "x", "y")), "52:54:00:01:02:03");
+    EXPECT_NE(a, derive_mac(p, key, 4712, "web", "br0"));
+    EXPECT_NE(a, derive_mac(p, key, 4711, "db", "br0"));
+    EXPECT_NE(a, derive_mac(p, key, 4711, "web", "br1"));
+    // The VM name's length is part of the input: moving bytes between the
+    // name and the bridge makes another MAC.
+    EXPECT_NE(derive_mac(p, key, 4711, "web", "br0"), derive_mac(p, key, 4711, "webb", "r0"));
+    MacKey other = key;
+    other.bytes[31] ^= 1;
+    EXPECT_NE(a, derive_mac(p, other, 4711, "web", "br0"));
+    // The documented algorithm, pinned (computed independently with
+    // Python's hmac module): a change would move every VM's MAC, and so its
+    // DHCP lease.
+    EXPECT_EQ(format_mac_bytes(a), "52:54:00:14:08:a3");
+    MacPolicy one{MacPolicy::Prefix, {0x02}, 1};
+    EXPECT_EQ(format_mac_bytes(derive_mac(one, key, 0, "", "br0")), "02:61:e1:61:b2:7f");
+}
+
+TEST(MacDerivation, FixedNeedsNoKeyPrefixRefusesWithoutOne) {
+    auto rules = rules_of("allow br0 mac=52:54:00:01:02:03\nallow br1 mac-prefix=52:54\n");
+    Result<MacKey> none = Error::msg("no MAC key at /k: make one");
+    auto terms = terms_of(decide(rules, "br0", &kAlice), none, 4711, "web", "br0", 1);
+    ASSERT_TRUE(terms.ok());
+    EXPECT_EQ(format_mac_bytes(terms->guest_mac), "52:54:00:01:02:03");
+    terms = terms_of(decide(rules, "br1", &kAlice), none, 4711, "web", "br1", 1);
+    ASSERT_FALSE(terms.ok());
+    EXPECT_FALSE(terms.error().is_denial());
+    EXPECT_EQ(terms.error().message(), "mac-prefix= at acl:2: no MAC key at /k: make one");
+    terms = terms_of(decide(rules, "br1", &kAlice), kKey, 4711, "web", "br1", 1);
+    ASSERT_TRUE(terms.ok());
+    EXPECT_EQ(terms->guest_mac, derive_mac(rules[1].limits.mac, kKey.value(), 4711, "web", "br1"));
+}
+
+TEST(MacCollision, ALiveLabelHoldingTheMacRefuses) {
+    using ub::protocol::LinkLabel;
+    MacBytes mac{0x52, 0x54, 0, 1, 2, 3};
+    std::vector<LinkLabel> links = {
+        {4, "tap4", "userbridge uid=4711 vm=web mac=52:54:00:01:02:04 queues=1"},  // another MAC
+        {5, "tap5", "userbridge uid=4712 queues=1"},                              // no MAC
+        {6, "tap6", "someone else's alias mac=52:54:00:01:02:03"},                // not our label
+        {9, "tap9", "userbridge uid=4712 vm=x mac=52:54:00:01:02:03 queues=1"},   // ours
+    };
+    EXPECT_TRUE(ub::protocol::check_mac_unused(links, mac, 9).ok());
+    links.push_back({7, "tap7", "userbridge uid=4711 vm=web mac=52:54:00:01:02:03 queues=2"});
+    auto r = ub::protocol::check_mac_unused(links, mac, 9);
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(r.error().is_denial());
+    EXPECT_EQ(r.error().message(),
+              "guest MAC 52:54:00:01:02:03 is already pinned to tap7 (uid 4711, vm web); two taps never share one");
 }
 
 TEST(Quota, CountsTheUsersTapsOnTheBridgeOrOnNone) {
