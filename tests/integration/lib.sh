@@ -173,6 +173,14 @@ check() {
 }
 # fails CMD...: succeeds when CMD fails (check NAME fails CMD...).
 fails() { ! "$@"; }
+# soon CMD...: CMD succeeds within 3 s. userbridged writes a grant's record
+# once its client has the tap, so a check of the log right after a grant
+# must give it a moment.
+soon() {
+    local _i
+    for _i in $(seq 150); do "$@" && return 0; sleep 0.02; done
+    return 1
+}
 
 # refused NAME EXPECTED-STDERR CMD...: CMD must fail, say EXPECTED-STDERR on
 # stderr, must not be killed by a signal, and leave no tap behind.
