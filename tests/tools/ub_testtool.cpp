@@ -48,6 +48,16 @@
 //       byte more than the reply), notap (/dev/null), othername (a real
 //       tap, but the reply names another), oldrelease (a real tap, with a
 //       reply in protocol version 1)
+//   mq-join MS daemon:N|helper
+//       an attacker on multiqueue taps, for MS ms: tries TUNSETIFF
+//       IFF_TAP|IFF_MULTI_QUEUE, as whoever runs it, on each tap it sees
+//       appear (rtnetlink) and, over and over, on the next name: the
+//       daemon's (tap<N>, then the number after each such tap seen) or the
+//       helper's (tap<pid> of the last few processes made). Prints "ready"
+//       once watching; for each
+//       queue it gets, holds it and prints "JOINED NAME" once that tap is up
+//       (granted, with our queue in it), "EVICTED NAME" if the tap is
+//       deleted under us, "HELD NAME" if it never came up in 3 s.
 //   sandbox ALLOWED -- CMD ARGS...
 //       exec CMD under a seccomp filter that allows the syscalls named in the
 //       file ALLOWED (one per line; names this architecture lacks are
@@ -74,12 +84,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -691,6 +703,107 @@ int cmd_fake_daemon(const std::vector<std::string>& a) {
     return 0;
 }
 
+// One queue the attacker got: held until the tap is up, gone, or 3 s passed.
+struct Joined {
+    ub::UniqueFd fd;
+    std::string name;
+    std::chrono::steady_clock::time_point until;
+};
+
+// Whether `j` is settled, saying how: still a queue of an up tap (the grant
+// went through with us in it), no longer a queue (the tap was deleted), or
+// never up.
+bool settle(const Joined& j, int sock) {
+    ifreq ifr{};
+    if (ioctl(j.fd.get(), TUNGETIFF, &ifr) != 0) {
+        std::printf("EVICTED %s\n", j.name.c_str());
+    } else {
+        std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", j.name.c_str());
+        if (ioctl(sock, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP))
+            std::printf("JOINED %s\n", j.name.c_str());
+        else if (std::chrono::steady_clock::now() > j.until)
+            std::printf("HELD %s\n", j.name.c_str());
+        else
+            return false;
+    }
+    std::fflush(stdout);
+    return true;
+}
+
+// mq-join's state, shared by its threads.
+struct MqAttack {
+    std::chrono::steady_clock::time_point until;
+    bool helper = false;          // predict tap<pid>, else the daemon's tap<next>
+    std::atomic<unsigned> next{0};
+    ub::UniqueFd last_pid{open("/proc/sys/kernel/ns_last_pid", O_RDONLY | O_CLOEXEC)};
+    std::mutex m;
+    std::vector<Joined> held;
+
+    // The names a grant will use next: the helper, which ub-testtool call
+    // forks, names its tap after its pid, the newest one or nearly.
+    std::vector<std::string> predicted() {
+        if (!helper) return {"tap" + std::to_string(next.load())};
+        char buf[16] = {};
+        unsigned pid = pread(last_pid.get(), buf, sizeof buf - 1, 0) > 0 ? std::atoi(buf) : 0;
+        return {"tap" + std::to_string(pid), "tap" + std::to_string(pid - 1),
+                "tap" + std::to_string(pid - 2)};
+    }
+
+    // TUNSETIFF on `name` with `tun`; a queue got is kept, with a new tun fd
+    // for the next try.
+    void join(ub::UniqueFd& tun, const std::string& name) {
+        ifreq ifr{};
+        std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name.c_str());
+        ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE;
+        if (ioctl(tun.get(), TUNSETIFF, &ifr) != 0) return;
+        std::lock_guard lock(m);
+        held.push_back({std::move(tun), name, std::chrono::steady_clock::now() + std::chrono::seconds(3)});
+        auto fresh = ub::net::open_tun();
+        if (!fresh.ok()) die("open /dev/net/tun");
+        tun = std::move(*fresh);
+    }
+
+    // A spinning thread: its waits for the RTNL lock queue up before the
+    // victim's TUNSETOWNER, which waits for the same lock.
+    void spin() {
+        auto tun = ub::net::open_tun();
+        if (!tun.ok()) die("open /dev/net/tun");
+        while (std::chrono::steady_clock::now() < until)
+            for (const std::string& name : predicted()) join(*tun, name);
+    }
+};
+
+int cmd_mq_join(const std::vector<std::string>& a) {
+    MqAttack at;
+    at.until = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::stoi(a.at(0)));
+    at.helper = a.at(1) == "helper";
+    if (!at.helper) at.next = static_cast<unsigned>(std::stoul(a.at(1).substr(7)));
+    auto monitor = ub::net::LinkMonitor::open();
+    ub::UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    auto tun = ub::net::open_tun();
+    if (!monitor.ok() || !sock.valid() || !tun.ok()) die("setup");
+    std::vector<std::thread> spinners;
+    for (int i = 0; i < 3; ++i) spinners.emplace_back([&] { at.spin(); });
+    std::printf("ready\n");
+    std::fflush(stdout);
+    // This thread joins each tap rtnetlink announces, follows the daemon's
+    // counter, and settles what the spinners got.
+    while (std::chrono::steady_clock::now() < at.until) {
+        pollfd p{monitor->fd(), POLLIN, 0};
+        (void)poll(&p, 1, 1);
+        auto links = monitor->read();
+        for (const ub::net::LinkInfo& l : links.ok() ? *links : std::vector<ub::net::LinkInfo>{}) {
+            if (l.deleted || l.name.rfind("tap", 0) != 0) continue;
+            at.join(*tun, l.name);
+            if (l.name == "tap" + std::to_string(at.next.load())) ++at.next;
+        }
+        std::lock_guard lock(at.m);
+        std::erase_if(at.held, [&](const Joined& j) { return settle(j, sock.get()); });
+    }
+    for (std::thread& t : spinners) t.join();
+    return 0;
+}
+
 int cmd_sandbox(const std::vector<std::string>& a) {
     if (a.size() < 3 || a[1] != "--") return 100;
     std::ifstream in(a[0]);
@@ -733,5 +846,6 @@ int main(int argc, char** argv) {
     if (cmd == "set-port") return cmd_set_port(a);
     if (cmd == "sandbox") return cmd_sandbox(a);
     if (cmd == "fake-daemon") return cmd_fake_daemon(a);
+    if (cmd == "mq-join") return cmd_mq_join(a);
     return 100;
 }
