@@ -14,7 +14,7 @@
 // Points: after-acl-open, after-seccomp, after-create, after-setup,
 // after-no-ipv6, after-attach, after-up, before-send, after-send (and the
 // daemon's peer-groups and before-close; with a quota or pinned MAC, after-lock,
-// after-quota, after-pin). In the daemon, a kill
+// after-quota, after-pin; for a multiqueue tap, before-owner). In the daemon, a kill
 // takes the daemon down mid-request, as a crash would.
 #pragma once
 

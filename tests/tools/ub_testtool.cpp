@@ -655,10 +655,10 @@ ub::net::Tap fake_tap(const std::string& bridge) {
     if (!tun.ok()) die("open /dev/net/tun");
     std::vector<ub::UniqueFd> tuns;
     tuns.push_back(std::move(*tun));
-    auto tap = ub::net::create_tap(std::move(tuns), ub::net::VnetHdr::Off, 0);
-    if (!tap.ok()) die(tap.error().message());
     auto rtnl = ub::net::Rtnl::open();
     if (!rtnl.ok()) die("rtnetlink");
+    auto tap = ub::net::create_tap(*rtnl, std::move(tuns), ub::net::VnetHdr::Off, 0);
+    if (!tap.ok()) die(tap.error().message());
     auto port = rtnl->ifindex(tap->name);
     auto master = rtnl->ifindex(bridge);
     if (!port.ok() || !master.ok() || !rtnl->set_master(*port, *master).ok())
