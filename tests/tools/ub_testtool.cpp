@@ -1,11 +1,13 @@
 // ub-testtool: the test suite's stand-in for QEMU and for a wire.
 //
-//   call KIND [--close-early] [--hold=MS] [--send=MARKER] [--expect=MARKER]
+//   call KIND [--close-after=MS] [--hold=MS] [--send=MARKER] [--expect=MARKER]
 //        -- HELPER ARGS...
 //       Puts an fd of KIND at fd 3 (stream: a connected unix stream socket
-//       whose other end we keep; dgram, seqpacket, listen, tcp, udp, pipe,
-//       file, closed), runs HELPER ARGS, receives a tap fd when KIND is
-//       stream, and prints "tap=NAME vnet_hdr=0|1". --send writes a frame
+//       whose other end we keep; hungup: one whose other end we closed;
+//       dgram, seqpacket, listen, tcp, udp, pipe, file, closed), runs HELPER
+//       ARGS, receives a tap fd when KIND is stream, and prints
+//       "tap=NAME vnet_hdr=0|1". --close-after closes our end MS ms after
+//       HELPER started (without waiting for it). --send writes a frame
 //       carrying MARKER into the tap; --expect waits for one from it.
 //       --nd=KIND:MAC makes --send's frame an IPv6 neighbour-discovery
 //       message (KIND ns, na, rs, ra or redirect; na2: an NA with a second
@@ -270,6 +272,11 @@ int make_kind(const std::string& kind, int& keep) {
         keep = sv[0];
         return sv[1];
     }
+    if (kind == "hungup") {  // connected, but its other end already closed
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) die("socketpair");
+        close(sv[0]);
+        return sv[1];
+    }
     if (kind == "listen") {
         int s = socket(AF_UNIX, SOCK_STREAM, 0);
         return s;
@@ -292,7 +299,7 @@ int make_kind(const std::string& kind, int& keep) {
 
 int cmd_call(std::vector<std::string> a) {
     std::string kind = a.at(0), send, expect;
-    bool close_early = false;
+    int close_after = -1;
     int hold = 0;
     bool ip4 = false;
     int flood = 0;
@@ -301,7 +308,7 @@ int cmd_call(std::vector<std::string> a) {
     int queues = 1;
     std::size_t i = 1;
     for (; i < a.size() && a[i] != "--"; ++i) {
-        if (a[i] == "--close-early") close_early = true;
+        if (a[i].rfind("--close-after=", 0) == 0) close_after = std::stoi(a[i].substr(14));
         else if (a[i].rfind("--queues=", 0) == 0) queues = std::stoi(a[i].substr(9));
         else if (a[i].rfind("--src=", 0) == 0) {
             unsigned b[6];
@@ -367,7 +374,11 @@ int cmd_call(std::vector<std::string> a) {
         die("exec");
     }
     if (child_fd >= 0) close(child_fd);
-    if (close_early && keep >= 0) close(keep), keep = -1;
+    if (close_after >= 0 && keep >= 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(close_after));
+        close(keep);
+        keep = -1;
+    }
     int st = 0;
     waitpid(pid, &st, 0);
     int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
