@@ -59,7 +59,7 @@ public:
 
 private:
     void accept_all();
-    void on_readable(Conn& c);
+    void on_readable(Conn& c, short revents);
     void answer(Conn& c, const protocol::Reply& reply, const std::vector<int>& fds);
     void finish(Conn& c, protocol::Status status, const std::string& why);
     void reload();
@@ -167,7 +167,8 @@ void Server::accept_all() {
     }
 }
 
-void Server::on_readable(Conn& c) {
+// `revents`: what poll said of the connection.
+void Server::on_readable(Conn& c, short revents) {
     char buf[protocol::kRequestSize + 1];
     std::size_t want = protocol::kRequestSize + 1 - c.buf.size();
     ssize_t n = recv(c.fd.get(), buf, want, MSG_DONTWAIT);
@@ -186,6 +187,11 @@ void Server::on_readable(Conn& c) {
     if (c.buf.size() < protocol::kRequestSize) return;
     // A complete request. Anything the client sends after it is ignored.
     c.deadline = Clock::time_point::min();
+    // A client that sent it and closed its end, which the kernel reports as
+    // POLLHUP (a unix stream socket shut down both ways), could take no
+    // reply: no tap is made for it. One that leaves later loses its tap
+    // with the reply (see below).
+    if (revents & POLLHUP) return;
     Result<protocol::Request> req = protocol::decode_request(c.buf);
     if (!req.ok()) {
         finish(c, protocol::Status::BadRequest, req.error().message());
@@ -377,7 +383,7 @@ Result<void> Server::run() {
             for (std::size_t i = 4; i < p.size(); ++i)
                 if (p[i].revents) {
                     auto it = conns_.find(p[i].fd);
-                    if (it != conns_.end()) on_readable(it->second);
+                    if (it != conns_.end()) on_readable(it->second, p[i].revents);
                 }
             // Answered connections go now, before accepting: a client that
             // got its reply and asks again must not find its own finished
