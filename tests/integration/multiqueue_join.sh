@@ -77,7 +77,8 @@ refused "daemon: a tap joined before its owner was set is deleted" \
     as_alice "$TT" call stream --queues=2 -- "$T/bin/userbridge-client" --queues=2 --fd=3 --br=br0
 stop_daemon
 sleep 0.2
-check "the attacker lost both queues to the deletion" test "$(grep -c '^EVICTED' "$T/attacker")" -eq 2
+check "the attacker lost its queues of both taps to the deletion, and kept none" \
+    bash -c "test \"\$(grep '^EVICTED' '$T/attacker' | sort -u | wc -l)\" -eq 2 && ! grep -q '^JOINED\|^HELD' '$T/attacker'"
 stop_attacker
 
 check "grants refused for an intruder are logged as errors" \
