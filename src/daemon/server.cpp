@@ -98,7 +98,7 @@ private:
     void accept_all();
     void refuse_connection(int fd, uid_t uid, const std::string& why);
     void log_refusals();
-    void on_readable(Conn& c);
+    void on_readable(Conn& c, short revents);
     void attempt(Conn& c, const protocol::Request& req);
     void deliver(Conn& c, Outcome o);
     void retry_parked();
@@ -277,7 +277,8 @@ void Server::log_refusals() {
     }
 }
 
-void Server::on_readable(Conn& c) {
+// `revents`: what poll said of the connection.
+void Server::on_readable(Conn& c, short revents) {
     char buf[protocol::kRequestSize + 1];
     std::size_t want = protocol::kRequestSize + 1 - c.buf.size();
     ssize_t n = recv(c.fd.get(), buf, want, MSG_DONTWAIT);
@@ -295,6 +296,14 @@ void Server::on_readable(Conn& c) {
     }
     if (c.buf.size() < protocol::kRequestSize) return;
     // A complete request. Anything the client sends after it is ignored.
+    // A client that sent it and closed its end, which the kernel reports as
+    // POLLHUP (a unix stream socket shut down both ways), could take no
+    // reply: no tap is made for it. One that leaves later loses its tap
+    // with the reply (see below).
+    if (revents & POLLHUP) {
+        c.deadline = Clock::time_point::min();  // drop it
+        return;
+    }
     Result<protocol::Request> req = protocol::decode_request(c.buf);
     if (!req.ok()) {
         c.deadline = Clock::time_point::min();
@@ -629,7 +638,7 @@ Result<void> Server::run() {
                 if (!p[i].revents || it == conns_.end()) continue;
                 Conn& c = it->second;
                 if (!c.parked) {
-                    on_readable(c);
+                    on_readable(c, p[i].revents);
                 } else {  // gone while it waited: nothing is made for it
                     c.parked.reset();
                     c.deadline = Clock::time_point::min();

@@ -1,6 +1,7 @@
 #include "handover/handover.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -46,6 +47,15 @@ Result<void> check_socket(int fd) {
     socklen_t len = sizeof peer;
     if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0)
         return Error::msg(name + " is a unix stream socket that is not connected");
+    // A caller whose end is closed could take no tap fd: refused now, before
+    // a tap exists, not when sending fails. The kernel shuts a unix stream
+    // socket down both ways when its peer closes, which poll reports as
+    // POLLHUP (a peer that only shut down its writing gives POLLRDHUP alone,
+    // and can still read).
+    pollfd p{fd, 0, 0};
+    if (poll(&p, 1, 0) < 0) return Error::sys("cannot poll " + name);
+    if (p.revents & POLLHUP)
+        return Error::msg(name + " is a unix stream socket whose other end is already closed");
     return Ok{};
 }
 

@@ -16,8 +16,9 @@ namespace ub::handover {
 
 inline constexpr int kMaxFds = 16;
 
-// Checks that `fd` is open and is a connected AF_UNIX stream socket, the only
-// thing QEMU and libvirt pass. Called before anything is created.
+// Checks that `fd` is open and is a connected AF_UNIX stream socket whose
+// other end is still open, the only thing QEMU and libvirt pass. Called
+// before anything is created.
 Result<void> check_socket(int fd);
 
 // Sends `fds` with one zero data byte. Never raises SIGPIPE.

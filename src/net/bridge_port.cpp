@@ -54,8 +54,9 @@ Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& br
                                             : UB_TRY(take_quota_lock(std::move(spec.lock_tun), spec.owner, 5000));
         if (hook) UB_TRYV(hook("after-lock"));
     }
-    BridgedTap out{UB_TRY(create_tap(std::move(spec.tuns), spec.vnet, spec.owner, spec.names)), {},
-                   bridge.mtu};
+    BridgedTap out{
+        UB_TRY(create_tap(rtnl, std::move(spec.tuns), spec.vnet, spec.owner, spec.names, hook)), {},
+        bridge.mtu};
     // Every error below returns without releasing out.tap's fds: the tap dies.
     auto step = [&](Result<void> r, const char* name) -> Result<void> {
         if (!r.ok()) return r.error().context(out.tap.name);

@@ -17,11 +17,10 @@ namespace ub::net {
 // Looks up `name` and checks that it is a bridge. Creates nothing.
 Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
 
-// Called after each step of make_bridged_tap with the step's name
-// ("after-lock", "after-create", "after-setup", "after-quota", "after-no-ipv6",
-// "after-pin", "after-attach", "after-up"); an error stops the work there. For
-// fault-injection tests; may be null.
-using StepHook = Result<void> (*)(const char* step);
+// make_bridged_tap calls its StepHook (net/tap.h) after each step with the
+// step's name ("after-lock", "after-create", "after-setup", "after-quota",
+// "after-no-ipv6", "after-pin", "after-attach", "after-up"), and passes it to
+// create_tap ("before-owner").
 
 // Whether TapSpec::lock_tun is still to become the owner's quota lock
 // (take_quota_lock, waiting up to 5 s for another holder) or holds it

@@ -122,8 +122,14 @@ int link_msg_cb(const nlmsghdr* nlh, void* data) {
             const nlattr* tun[IFLA_TUN_MAX + 1] = {};
             if (mnl_attr_parse_nested(info[IFLA_INFO_DATA], attr_cb<IFLA_TUN_MAX>, tun) < 0)
                 return MNL_CB_ERROR;
-            if (tun[IFLA_TUN_OWNER] && mnl_attr_validate(tun[IFLA_TUN_OWNER], MNL_TYPE_U32) == 0)
-                out->tun_owner = mnl_attr_get_u32(tun[IFLA_TUN_OWNER]);
+            auto u32 = [&](int type) -> long long {
+                if (!tun[type] || mnl_attr_validate(tun[type], MNL_TYPE_U32) != 0) return -1;
+                return mnl_attr_get_u32(tun[type]);
+            };
+            out->tun_owner = u32(IFLA_TUN_OWNER);
+            out->tun_group = u32(IFLA_TUN_GROUP);
+            out->tun_num_queues = static_cast<int>(u32(IFLA_TUN_NUM_QUEUES));
+            out->tun_num_disabled = static_cast<int>(u32(IFLA_TUN_NUM_DISABLED_QUEUES));
         }
     }
     if (tb[IFLA_IFALIAS] && mnl_attr_validate(tb[IFLA_IFALIAS], MNL_TYPE_NUL_STRING) == 0)
@@ -304,6 +310,12 @@ Result<void> Rtnl::set_up(int ifindex) {
     req.ifm->ifi_index = ifindex;
     req.ifm->ifi_flags = IFF_UP;
     req.ifm->ifi_change = IFF_UP;
+    return transact(req, nullptr);
+}
+
+Result<void> Rtnl::delete_link(int ifindex) {
+    Request req(RTM_DELLINK, 0, "delete ifindex " + std::to_string(ifindex));
+    req.ifm->ifi_index = ifindex;
     return transact(req, nullptr);
 }
 

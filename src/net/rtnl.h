@@ -36,6 +36,13 @@ struct LinkInfo {
     unsigned flags = 0;
     std::string alias;        // IFLA_IFALIAS
     long long tun_owner = -1;  // IFLA_TUN_OWNER of a tun/tap, -1 if none
+    long long tun_group = -1;  // IFLA_TUN_GROUP, -1 if none
+    // A multiqueue tun/tap's queues: attached and enabled
+    // (IFLA_TUN_NUM_QUEUES), and attached but disabled with TUNSETQUEUE
+    // (IFLA_TUN_NUM_DISABLED_QUEUES). -1 for a single-queue one, for which
+    // the kernel does not say.
+    int tun_num_queues = -1;
+    int tun_num_disabled = -1;
     bool deleted = false;      // from an RTM_DELLINK (LinkMonitor only)
 };
 
@@ -78,6 +85,10 @@ public:
     Result<int> ifindex(const std::string& name);
     Result<void> set_master(int ifindex, int master_ifindex);
     Result<void> set_up(int ifindex);
+    // RTM_DELLINK. For a tun/tap this unregisters the device whoever holds
+    // its fds: the kernel detaches every queue (tun_detach_all), where
+    // closing our own fds would leave it alive while another holds one.
+    Result<void> delete_link(int ifindex);
     // No IPv6 link-local (or any autoconfigured) address when it comes up
     // (IN6_ADDR_GEN_MODE_NONE); a no-op where the device has no IPv6.
     Result<void> set_no_ipv6_address(int ifindex);

@@ -82,7 +82,80 @@ Result<bool> set_iff_named(const UniqueFd& tun, ifreq& ifr, TapNames& names) {
 
 }  // namespace
 
-Result<Tap> create_tap(std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner, TapNames* names) {
+std::string intrusion(const LinkInfo& link, std::size_t ours, uid_t owner) {
+    if (link.tun_num_queues < 0 || link.tun_num_disabled < 0)
+        return "the kernel does not report the queues of " + link.name;
+    // Disabled queues (TUNSETQUEUE IFF_DETACH_QUEUE) are still held.
+    long long queues = static_cast<long long>(link.tun_num_queues) + link.tun_num_disabled;
+    long long foreign = queues - static_cast<long long>(ours);
+    if (foreign > 0)
+        return "another process holds " + std::to_string(foreign) + " queue(s) of " + link.name +
+               ", joined before its owner was set";
+    if (foreign < 0)
+        return link.name + " has " + std::to_string(queues) + " queue(s), not our " +
+               std::to_string(ours);
+    // We set neither to anything but `owner` and none: only a holder of a
+    // queue can (TUNSETOWNER and TUNSETGROUP need no privilege), so another
+    // process held one and left these behind.
+    if (link.tun_owner != static_cast<long long>(owner))
+        return "another process held a queue of " + link.name + " and made uid " +
+               std::to_string(link.tun_owner) + " its owner";
+    if (link.tun_group >= 0)
+        return "another process held a queue of " + link.name + " and gave it group " +
+               std::to_string(link.tun_group);
+    return {};
+}
+
+namespace {
+
+// Gives the tap just made its owner, then attaches our other fds to it as
+// its other queues.
+Result<void> own_and_attach(Tap& tap, std::vector<UniqueFd>& tuns, ifreq& ifr, uid_t owner) {
+    // Owner first: from here on the device is the caller's, so a queue fd
+    // attached below can only ever join this very device, which our first
+    // fd keeps alive (its name cannot go to another tap meanwhile).
+    if (ioctl(tap.fd(), TUNSETOWNER, static_cast<unsigned long>(owner)) != 0)
+        return Error::sys("cannot set owner of " + tap.name + " (TUNSETOWNER)");
+    for (std::size_t i = 1; i < tuns.size(); ++i) {
+        // ifr holds the device's name and its flags (never IFF_TUN_EXCL:
+        // these fds must join this very device).
+        if (ioctl(tuns[i].get(), TUNSETIFF, &ifr) != 0)
+            return Error::sys("cannot attach queue " + std::to_string(i) + " to " + tap.name +
+                              " (TUNSETIFF)");
+        tap.queues.push_back(std::move(tuns[i]));
+    }
+    return Ok{};
+}
+
+// A multiqueue tap is ours alone, or deleted. Until TUNSETOWNER it had no
+// owner, and anyone could attach a queue to it (tun_not_capable passes with
+// neither owner nor group); from then on only the owner's uid or
+// CAP_NET_ADMIN can, so what the kernel reports after it holds for good: a
+// queue that is not ours, an owner or a group we did not set, each means
+// another process held a queue. Then, or when `built` failed (which an
+// intruder can cause: its queues count against the kernel's 256), the tap
+// is deleted: closing our fds would leave it alive in the other process's
+// hands, while RTM_DELLINK unregisters it and detaches every queue.
+Result<void> ours_alone_or_deleted(Rtnl& rtnl, const Tap& tap, uid_t owner, Result<void> built) {
+    Result<LinkInfo> link = rtnl.get_link(tap.name);
+    std::string why = link.ok() ? intrusion(*link, tap.queues.size(), owner)
+                                : "cannot count the queues of " + tap.name + ": " + link.error().message();
+    if (!built.ok())
+        why = link.ok() && !why.empty() ? why + " (" + built.error().message() + ")"
+                                        : built.error().message();
+    if (why.empty()) return Ok{};
+    // Our first fd keeps the tap, and so its name, until we return.
+    Result<int> ifindex = rtnl.ifindex(tap.name);
+    Result<void> gone = ifindex.ok() ? rtnl.delete_link(*ifindex) : Result<void>(ifindex.error());
+    if (!gone.ok()) return Error::msg(why + "; and " + tap.name + " could not be deleted: " +
+                                      gone.error().message());
+    return Error::msg(why + "; " + tap.name + " was deleted");
+}
+
+}  // namespace
+
+Result<Tap> create_tap(Rtnl& rtnl, std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner,
+                       TapNames* names, StepHook hook) {
     if (tuns.empty()) return Error::msg("cannot create tap: no tun fd");
     unsigned features = UB_TRY(tun_features(tuns.front()));
     bool multi = tuns.size() > 1;
@@ -103,19 +176,16 @@ Result<Tap> create_tap(std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner, Ta
 
     Tap tap{{}, std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)), vnet_hdr};
     tap.queues.push_back(std::move(tuns.front()));
-    // Owner first: from here on the device is the caller's, so a queue fd
-    // attached below can only ever join this very device, which our first
-    // fd keeps alive (its name cannot go to another tap meanwhile).
-    if (ioctl(tap.fd(), TUNSETOWNER, static_cast<unsigned long>(owner)) != 0)
-        return Error::sys("cannot set owner of " + tap.name + " (TUNSETOWNER)");
-    for (std::size_t i = 1; i < tuns.size(); ++i) {
-        // ifr holds the device's name and its flags (never IFF_TUN_EXCL:
-        // these fds must join this very device).
-        if (ioctl(tuns[i].get(), TUNSETIFF, &ifr) != 0)
-            return Error::sys("cannot attach queue " + std::to_string(i) + " to " + tap.name +
-                              " (TUNSETIFF)");
-        tap.queues.push_back(std::move(tuns[i]));
+    // A single-queue tap cannot be joined at all: our fd is attached by the
+    // TUNSETIFF that made it, and tun_attach refuses a second queue to a
+    // single-queue tap (EBUSY). It needs no check, nor its round trip.
+    if (!multi) {
+        UB_TRYV(own_and_attach(tap, tuns, ifr, owner));
+        return tap;
     }
+    Result<void> built = hook ? hook("before-owner") : Result<void>(Ok{});
+    if (built.ok()) built = own_and_attach(tap, tuns, ifr, owner);
+    UB_TRYV(ours_alone_or_deleted(rtnl, tap, owner, std::move(built)));
     return tap;
 }
 

@@ -61,6 +61,10 @@ private:
     unsigned next_ = 0;
 };
 
+// Called at a named point of the work with the point's name; an error stops
+// the work there. For fault-injection tests; may be null.
+using StepHook = Result<void> (*)(const char* step);
+
 // Turns fds from open_tun() into tapN (IFF_TAP|IFF_NO_PI, plus IFF_VNET_HDR
 // if asked and the kernel has it), owned by `owner` so that the kernel itself
 // records who holds it. One fd makes QEMU's single-queue tap; N fds make one
@@ -68,8 +72,18 @@ private:
 // name comes from it (skipping any name an interface already has); without,
 // or when 64 names in a row are taken, the kernel picks the lowest free
 // tapN, as qemu-bridge-helper lets it.
-Result<Tap> create_tap(std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner,
-                       TapNames* names = nullptr);
+//
+// A multiqueue tap is ours alone when this returns: its queues are exactly
+// our fds, its owner `owner` and it has no group, as the kernel reports them
+// (`rtnl`). If another process joined it while it had no owner, the tap is
+// deleted and the error says so. `hook` is called at "before-owner", the
+// moment a multiqueue tap can be joined.
+Result<Tap> create_tap(Rtnl& rtnl, std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner,
+                       TapNames* names = nullptr, StepHook hook = nullptr);
+
+// Why the multiqueue tap `link`, made with `ours` queues for `owner`, is not
+// ours alone: another's queue, owner or group. Empty when it is ours. Pure.
+std::string intrusion(const LinkInfo& link, std::size_t ours, uid_t owner);
 
 // The MAC the kernel gave the tap (SIOCGIFHWADDR on its own fd).
 Result<Mac> tap_mac(const Tap& tap);

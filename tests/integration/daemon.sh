@@ -202,6 +202,15 @@ refused "daemon: no caller groups, no answer" "userbridged closed the connection
 check "...logged" grep -q 'closed a connection whose caller the kernel would not name: injected failure at peer-groups' "$SYSLOG"
 check "...and the daemon still runs" kill -0 "$DAEMON_PID"
 stop_daemon
+# A client that sent its request and closed before the daemon read it (held
+# up here in accepting it) could take no reply: no tap is made for it, not
+# even for a moment.
+UB_FAULT=pause@peer-groups DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+watch_links
+check "daemon: request sent, client gone before it was read" as_alice "$TT" daemon grant-drop $D
+sleep 2.5  # the daemon's pause, then the request
+no_tap_ever
+stop_daemon
 # Its seccomp profile: an exec in the request path kills the daemon (SIGSYS).
 UB_FAULT=exec@after-create DAEMON_BIN=$T/bin/faulty-daemon start_daemon
 refused "exec in the daemon's request path" "userbridged closed the connection without a full reply" \

@@ -41,6 +41,13 @@ refused "--fd a UDP socket" "is a socket but not an AF_UNIX one" call udp -- "$H
 refused "--fd a datagram socket" "is a unix socket but not a stream socket" call dgram -- "$H" --fd=3 --br=br0
 refused "--fd a seqpacket socket" "is a unix socket but not a stream socket" call seqpacket -- "$H" --fd=3 --br=br0
 refused "--fd an unconnected socket" "is a unix stream socket that is not connected" call listen -- "$H" --fd=3 --br=br0
+refused "--fd whose other end is already closed" \
+    "--fd=3 is a unix stream socket whose other end is already closed" call hungup -- "$H" --fd=3 --br=br0
+start_daemon  # userbridge-client's daemon: it must not be asked either
+refused "userbridge-client: --fd whose other end is already closed" \
+    "--fd=3 is a unix stream socket whose other end is already closed" \
+    call hungup -- "$T/bin/userbridge-client" --fd=3 --br=br0
+stop_daemon
 
 # The bridge must exist and be a bridge.
 refused "bridge missing" "bridge nosuchbr does not exist" call stream -- "$H" --fd=3 --br=nosuchbr
@@ -56,9 +63,11 @@ refused "not privileged" "not privileged: install userbridge-helper with 'setcap
 
 no_tap_ever
 
-# The caller goes away before the fd is sent: EPIPE, not SIGPIPE.
+# The caller goes away after its socket was checked, before the fd is sent
+# (the faulty build pauses there): EPIPE, not SIGPIPE.
 refused "caller closed its socket" "the caller closed its socket" \
-    call stream --close-early -- "$T/bin/fcap-helper" --fd=3 --br=br0
+    as_alice env UB_FAULT=pause@before-send "$T/bin/ub-testtool" call stream --close-after=500 -- \
+    "$T/bin/faulty-helper" --fd=3 --br=br0
 
 # The environment is not read: LD_PRELOAD, locale and the like change nothing.
 out=$(as_alice env LD_PRELOAD=/nonexistent.so LC_ALL=xx_XX.UTF-8 LANG=C.UTF-8 NLSPATH=/tmp/x \

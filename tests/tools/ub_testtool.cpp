@@ -1,11 +1,13 @@
 // ub-testtool: the test suite's stand-in for QEMU and for a wire.
 //
-//   call KIND [--close-early] [--hold=MS] [--send=MARKER] [--expect=MARKER]
+//   call KIND [--close-after=MS] [--hold=MS] [--send=MARKER] [--expect=MARKER]
 //        -- HELPER ARGS...
 //       Puts an fd of KIND at fd 3 (stream: a connected unix stream socket
-//       whose other end we keep; dgram, seqpacket, listen, tcp, udp, pipe,
-//       file, closed), runs HELPER ARGS, receives a tap fd when KIND is
-//       stream, and prints "tap=NAME vnet_hdr=0|1". --send writes a frame
+//       whose other end we keep; hungup: one whose other end we closed;
+//       dgram, seqpacket, listen, tcp, udp, pipe, file, closed), runs HELPER
+//       ARGS, receives a tap fd when KIND is stream, and prints
+//       "tap=NAME vnet_hdr=0|1". --close-after closes our end MS ms after
+//       HELPER started (without waiting for it). --send writes a frame
 //       carrying MARKER into the tap; --expect waits for one from it.
 //       --nd=KIND:MAC makes --send's frame an IPv6 neighbour-discovery
 //       message (KIND ns, na, rs, ra or redirect; na2: an NA with a second
@@ -70,6 +72,16 @@
 //       for one whose MAC, as userbridge derived it before its derivation
 //       took a key (FNV-1a 64 over "UID\0VM\0BRIDGE\0" after the
 //       mac-prefix= PREFIX), is TARGET; print "vm=NAME tries=N ms=N"
+//   mq-join MS daemon:N|helper
+//       an attacker on multiqueue taps, for MS ms: tries TUNSETIFF
+//       IFF_TAP|IFF_MULTI_QUEUE, as whoever runs it, on each tap it sees
+//       appear (rtnetlink) and, over and over, on the next name: the
+//       daemon's (tap<N>, then the number after each such tap seen) or the
+//       helper's (tap<pid> of the last few processes made). Prints "ready"
+//       once watching; for each
+//       queue it gets, holds it and prints "JOINED NAME" once that tap is up
+//       (granted, with our queue in it), "EVICTED NAME" if the tap is
+//       deleted under us, "HELD NAME" if it never came up in 3 s.
 //   sandbox ALLOWED -- CMD ARGS...
 //       exec CMD under a seccomp filter that allows the syscalls named in the
 //       file ALLOWED (one per line; names this architecture lacks are
@@ -105,6 +117,7 @@
 #include <algorithm>
 #include <array>
 #include <csignal>
+#include <atomic>
 #include <chrono>
 #include <climits>
 #include <cstdio>
@@ -112,6 +125,7 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -323,6 +337,11 @@ int make_kind(const std::string& kind, int& keep) {
         keep = sv[0];
         return sv[1];
     }
+    if (kind == "hungup") {  // connected, but its other end already closed
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) die("socketpair");
+        close(sv[0]);
+        return sv[1];
+    }
     if (kind == "listen") {
         int s = socket(AF_UNIX, SOCK_STREAM, 0);
         return s;
@@ -345,7 +364,7 @@ int make_kind(const std::string& kind, int& keep) {
 
 int cmd_call(std::vector<std::string> a) {
     std::string kind = a.at(0), send, expect;
-    bool close_early = false;
+    int close_after = -1;
     int hold = 0;
     bool ip4 = false;
     int flood = 0;
@@ -354,7 +373,7 @@ int cmd_call(std::vector<std::string> a) {
     int queues = 1;
     std::size_t i = 1;
     for (; i < a.size() && a[i] != "--"; ++i) {
-        if (a[i] == "--close-early") close_early = true;
+        if (a[i].rfind("--close-after=", 0) == 0) close_after = std::stoi(a[i].substr(14));
         else if (a[i].rfind("--queues=", 0) == 0) queues = std::stoi(a[i].substr(9));
         else if (a[i].rfind("--src=", 0) == 0) {
             if (!parse_mac(a[i].c_str() + 6, g_src)) die("bad --src");
@@ -414,7 +433,11 @@ int cmd_call(std::vector<std::string> a) {
         die("exec");
     }
     if (child_fd >= 0) close(child_fd);
-    if (close_early && keep >= 0) close(keep), keep = -1;
+    if (close_after >= 0 && keep >= 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(close_after));
+        close(keep);
+        keep = -1;
+    }
     int st = 0;
     waitpid(pid, &st, 0);
     int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -792,10 +815,10 @@ ub::net::Tap fake_tap(const std::string& bridge) {
     if (!tun.ok()) die("open /dev/net/tun");
     std::vector<ub::UniqueFd> tuns;
     tuns.push_back(std::move(*tun));
-    auto tap = ub::net::create_tap(std::move(tuns), ub::net::VnetHdr::Off, 0);
-    if (!tap.ok()) die(tap.error().message());
     auto rtnl = ub::net::Rtnl::open();
     if (!rtnl.ok()) die("rtnetlink");
+    auto tap = ub::net::create_tap(*rtnl, std::move(tuns), ub::net::VnetHdr::Off, 0);
+    if (!tap.ok()) die(tap.error().message());
     auto port = rtnl->ifindex(tap->name);
     auto master = rtnl->ifindex(bridge);
     if (!port.ok() || !master.ok() || !rtnl->set_master(*port, *master).ok())
@@ -873,6 +896,107 @@ int cmd_mac_search(const std::vector<std::string>& a) {
         return 0;
     }
     return 1;
+}
+
+// One queue the attacker got: held until the tap is up, gone, or 3 s passed.
+struct Joined {
+    ub::UniqueFd fd;
+    std::string name;
+    std::chrono::steady_clock::time_point until;
+};
+
+// Whether `j` is settled, saying how: still a queue of an up tap (the grant
+// went through with us in it), no longer a queue (the tap was deleted), or
+// never up.
+bool settle(const Joined& j, int sock) {
+    ifreq ifr{};
+    if (ioctl(j.fd.get(), TUNGETIFF, &ifr) != 0) {
+        std::printf("EVICTED %s\n", j.name.c_str());
+    } else {
+        std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", j.name.c_str());
+        if (ioctl(sock, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP))
+            std::printf("JOINED %s\n", j.name.c_str());
+        else if (std::chrono::steady_clock::now() > j.until)
+            std::printf("HELD %s\n", j.name.c_str());
+        else
+            return false;
+    }
+    std::fflush(stdout);
+    return true;
+}
+
+// mq-join's state, shared by its threads.
+struct MqAttack {
+    std::chrono::steady_clock::time_point until;
+    bool helper = false;          // predict tap<pid>, else the daemon's tap<next>
+    std::atomic<unsigned> next{0};
+    ub::UniqueFd last_pid{open("/proc/sys/kernel/ns_last_pid", O_RDONLY | O_CLOEXEC)};
+    std::mutex m;
+    std::vector<Joined> held;
+
+    // The names a grant will use next: the helper, which ub-testtool call
+    // forks, names its tap after its pid, the newest one or nearly.
+    std::vector<std::string> predicted() {
+        if (!helper) return {"tap" + std::to_string(next.load())};
+        char buf[16] = {};
+        unsigned pid = pread(last_pid.get(), buf, sizeof buf - 1, 0) > 0 ? std::atoi(buf) : 0;
+        return {"tap" + std::to_string(pid), "tap" + std::to_string(pid - 1),
+                "tap" + std::to_string(pid - 2)};
+    }
+
+    // TUNSETIFF on `name` with `tun`; a queue got is kept, with a new tun fd
+    // for the next try.
+    void join(ub::UniqueFd& tun, const std::string& name) {
+        ifreq ifr{};
+        std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name.c_str());
+        ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE;
+        if (ioctl(tun.get(), TUNSETIFF, &ifr) != 0) return;
+        std::lock_guard lock(m);
+        held.push_back({std::move(tun), name, std::chrono::steady_clock::now() + std::chrono::seconds(3)});
+        auto fresh = ub::net::open_tun();
+        if (!fresh.ok()) die("open /dev/net/tun");
+        tun = std::move(*fresh);
+    }
+
+    // A spinning thread: its waits for the RTNL lock queue up before the
+    // victim's TUNSETOWNER, which waits for the same lock.
+    void spin() {
+        auto tun = ub::net::open_tun();
+        if (!tun.ok()) die("open /dev/net/tun");
+        while (std::chrono::steady_clock::now() < until)
+            for (const std::string& name : predicted()) join(*tun, name);
+    }
+};
+
+int cmd_mq_join(const std::vector<std::string>& a) {
+    MqAttack at;
+    at.until = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::stoi(a.at(0)));
+    at.helper = a.at(1) == "helper";
+    if (!at.helper) at.next = static_cast<unsigned>(std::stoul(a.at(1).substr(7)));
+    auto monitor = ub::net::LinkMonitor::open();
+    ub::UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    auto tun = ub::net::open_tun();
+    if (!monitor.ok() || !sock.valid() || !tun.ok()) die("setup");
+    std::vector<std::thread> spinners;
+    for (int i = 0; i < 3; ++i) spinners.emplace_back([&] { at.spin(); });
+    std::printf("ready\n");
+    std::fflush(stdout);
+    // This thread joins each tap rtnetlink announces, follows the daemon's
+    // counter, and settles what the spinners got.
+    while (std::chrono::steady_clock::now() < at.until) {
+        pollfd p{monitor->fd(), POLLIN, 0};
+        (void)poll(&p, 1, 1);
+        auto links = monitor->read();
+        for (const ub::net::LinkInfo& l : links.ok() ? *links : std::vector<ub::net::LinkInfo>{}) {
+            if (l.deleted || l.name.rfind("tap", 0) != 0) continue;
+            at.join(*tun, l.name);
+            if (l.name == "tap" + std::to_string(at.next.load())) ++at.next;
+        }
+        std::lock_guard lock(at.m);
+        std::erase_if(at.held, [&](const Joined& j) { return settle(j, sock.get()); });
+    }
+    for (std::thread& t : spinners) t.join();
+    return 0;
 }
 
 int cmd_sandbox(const std::vector<std::string>& a) {
@@ -963,5 +1087,6 @@ int main(int argc, char** argv) {
     if (cmd == "mac-search") return cmd_mac_search(a);
     if (cmd == "fake-daemon") return cmd_fake_daemon(a);
     if (cmd == "supervise") return cmd_supervise(a);
+    if (cmd == "mq-join") return cmd_mq_join(a);
     return 100;
 }
