@@ -124,6 +124,10 @@ int link_msg_cb(const nlmsghdr* nlh, void* data) {
                 return MNL_CB_ERROR;
             if (tun[IFLA_TUN_OWNER] && mnl_attr_validate(tun[IFLA_TUN_OWNER], MNL_TYPE_U32) == 0)
                 out->tun_owner = mnl_attr_get_u32(tun[IFLA_TUN_OWNER]);
+            if (tun[IFLA_TUN_GROUP] && mnl_attr_validate(tun[IFLA_TUN_GROUP], MNL_TYPE_U32) == 0)
+                out->tun_group = mnl_attr_get_u32(tun[IFLA_TUN_GROUP]);
+            if (tun[IFLA_TUN_PERSIST] && mnl_attr_validate(tun[IFLA_TUN_PERSIST], MNL_TYPE_U8) == 0)
+                out->tun_persist = mnl_attr_get_u8(tun[IFLA_TUN_PERSIST]) != 0;
         }
     }
     if (tb[IFLA_IFALIAS] && mnl_attr_validate(tb[IFLA_IFALIAS], MNL_TYPE_NUL_STRING) == 0)
@@ -304,6 +308,12 @@ Result<void> Rtnl::set_up(int ifindex) {
     req.ifm->ifi_index = ifindex;
     req.ifm->ifi_flags = IFF_UP;
     req.ifm->ifi_change = IFF_UP;
+    return transact(req, nullptr);
+}
+
+Result<void> Rtnl::delete_link(int ifindex) {
+    Request req(RTM_DELLINK, 0, "delete ifindex " + std::to_string(ifindex));
+    req.ifm->ifi_index = ifindex;
     return transact(req, nullptr);
 }
 

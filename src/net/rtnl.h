@@ -36,6 +36,8 @@ struct LinkInfo {
     unsigned flags = 0;
     std::string alias;        // IFLA_IFALIAS
     long long tun_owner = -1;  // IFLA_TUN_OWNER of a tun/tap, -1 if none
+    long long tun_group = -1;  // IFLA_TUN_GROUP of a tun/tap, -1 if none
+    bool tun_persist = false;  // IFLA_TUN_PERSIST: outlives its last fd
     bool deleted = false;      // from an RTM_DELLINK (LinkMonitor only)
 };
 
@@ -78,6 +80,9 @@ public:
     Result<int> ifindex(const std::string& name);
     Result<void> set_master(int ifindex, int master_ifindex);
     Result<void> set_up(int ifindex);
+    // RTM_DELLINK. A tun device goes at once, whoever holds its fds (their
+    // reads and writes fail from then on), persistent or not.
+    Result<void> delete_link(int ifindex);
     // No IPv6 link-local (or any autoconfigured) address when it comes up
     // (IN6_ADDR_GEN_MODE_NONE); a no-op where the device has no IPv6.
     Result<void> set_no_ipv6_address(int ifindex);
