@@ -78,7 +78,7 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
         if (!lock_tun.ok()) return refuse(std::move(o), lock_tun.error());
         spec.lock_tun = std::move(*lock_tun);
     }
-    protocol::TapLabel label{peer.uid, req.vm_name, std::nullopt, req.queues};
+    protocol::TapLabel label{peer.uid, req.vm_name, std::nullopt, req.queues, std::nullopt};
     if (terms->filtered() && !nft)
         return refuse(std::move(o), protocol::Status::Failed,
                       std::string("the ACL ") + (terms->has_mac ? "pins a MAC" : "sets a rate") +
@@ -89,7 +89,7 @@ Outcome handle(const policy::Policy& policy, const Peer& peer, const protocol::R
     }
     spec.guard = net::guard_for(*terms);
     spec.nft = nft;
-    spec.alias = protocol::format_label(label);
+    spec.label = label;
     Result<net::BridgedTap> tap = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, fault::at);
     if (!tap.ok()) {
         if (tap.error().is_denial()) return deny(tap.error().message());

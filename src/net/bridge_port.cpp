@@ -17,12 +17,39 @@ Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name) {
     return link;
 }
 
+std::optional<Revoked> tampered_tap(const LinkInfo& link) {
+    if (link.kind != "tun") return std::nullopt;
+    std::optional<protocol::TapLabel> label = protocol::parse_label(link.alias);
+    if (!label) return std::nullopt;
+    std::string what =
+        protocol::tampered(*label, {link.mac, link.tun_persist, link.tun_owner, link.tun_group});
+    if (what.empty()) return std::nullopt;
+    return Revoked{link.name, link.ifindex, std::move(*label), std::move(what), {}};
+}
+
+void remove_tampered(Rtnl& rtnl, Revoked& r) {
+    // ENODEV: it went meanwhile, which is what we wanted.
+    if (Result<void> gone = rtnl.delete_link(r.ifindex); !gone.ok() && gone.error().code() != ENODEV)
+        r.error = gone.error().message();
+}
+
 namespace {
 
+// Counted by the label's uid, which only we can set: the tun owner is the
+// fd holder's to change (TUNSETOWNER). A tap still unlabelled is counted
+// only when it is `mine`: under the owner's lock no other tap of theirs is
+// between creation and labelling (see policy/quota.h).
 Result<void> check_quota(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& bridge, int mine) {
     std::vector<policy::TapSeen> seen;
-    for (const LinkInfo& l : UB_TRY(rtnl.list_links("tun")))
-        seen.push_back({l.ifindex, l.tun_owner, l.master});
+    for (const LinkInfo& l : UB_TRY(rtnl.list_links("tun"))) {
+        std::optional<Revoked> r = tampered_tap(l);
+        if (r) remove_tampered(rtnl, *r);
+        bool gone = r && r->error.empty();
+        if (r && spec.revoked) spec.revoked->push_back(std::move(*r));
+        if (gone) continue;  // one that stays counts against its label's uid
+        std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
+        seen.push_back({l.ifindex, label ? static_cast<long long>(label->uid) : -1, l.master});
+    }
     return policy::check_quota(spec.max_taps,
                                policy::count_quota(seen, spec.owner, bridge.ifindex, mine),
                                bridge.name);
@@ -71,7 +98,12 @@ Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& br
     // its RTNL lock again, which concurrent grants and teardowns contend for.
     out.mac = *mac;
     out.mac[0] = 0xfe;
-    UB_TRYV(step(rtnl.set_port(out.ifindex, bridge.mtu, out.mac, spec.alias), "after-setup"));
+    // The label names the port MAC in the same request that sets it: no
+    // event ever shows the label with another MAC (tampered_tap).
+    spec.label.uid = spec.owner;
+    spec.label.port = out.mac;
+    UB_TRYV(step(rtnl.set_port(out.ifindex, bridge.mtu, out.mac, protocol::format_label(spec.label)),
+                 "after-setup"));
     // A bridge port needs no address of its own. Left to the kernel, the tap
     // gets an IPv6 link-local address when it comes up, and the host then
     // sends duplicate-address checks, router solicitations and MLD reports

@@ -11,11 +11,29 @@
 #include "net/mac_pin.h"
 #include "net/rtnl.h"
 #include "net/tap.h"
+#include "protocol/tap_label.h"
 
 namespace ub::net {
 
 // Looks up `name` and checks that it is a bridge. Creates nothing.
 Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
+
+// A labelled tap its fd holder changed (protocol::tampered), and what we
+// did about it.
+struct Revoked {
+    std::string tap;
+    int ifindex = 0;
+    protocol::TapLabel label;
+    std::string what;   // what the holder changed, in words
+    std::string error;  // why it could not be removed; empty: it is gone
+};
+
+// What its holder changed, when `link` is a tap with our label that they
+// changed (protocol::tampered); nullopt for any other link. Pure.
+std::optional<Revoked> tampered_tap(const LinkInfo& link);
+// Removes the tap (RTM_DELLINK), or says in r.error why not. Off the bridge
+// and gone, it can neither take other stations' traffic nor hold a quota.
+void remove_tampered(Rtnl& rtnl, Revoked& r);
 
 // Called after each step of make_bridged_tap with the step's name
 // ("after-lock", "after-create", "after-quota", "after-setup", "after-no-ipv6",
@@ -31,7 +49,10 @@ struct TapSpec {
     UniqueFd lock_tun;             // from open_tun(): the quota lock, when max_taps >= 0
     std::optional<Guard> guard;    // what the tap may send, and how fast
     Nft* nft = nullptr;            // required with guard
-    std::string alias;             // IFLA_IFALIAS: who and what, for status and tools
+    // IFLA_IFALIAS: who and what, for quotas, status and tools; its uid and
+    // port MAC are filled in here (the owner's, and the one the tap gets).
+    protocol::TapLabel label;
+    std::vector<Revoked>* revoked = nullptr;  // taps the quota count removed, if wanted
     TapNames* names = nullptr;     // where the tap's name comes from; null: the kernel's tap%d
 };
 
@@ -43,10 +64,11 @@ struct BridgedTap {
 };
 
 // Creates a tap, counts it against the owner's quota (holding the owner's
-// quota lock from before the tap exists until it is on the bridge), gives it the bridge's
-// MTU and a MAC whose first byte is 0xfe (so the bridge, which takes the
-// lowest port MAC as its own unless set, never adopts a VM's address), pins
-// the guest MAC, attaches it, and brings it up. On any error the tap is
+// quota lock from before the tap exists until it is on the bridge; taps
+// found tampered with meanwhile are removed, see tampered_tap), gives
+// it the bridge's MTU, its label and a MAC whose first byte is 0xfe (so the
+// bridge, which takes the lowest port MAC as its own unless set, never
+// adopts a VM's address), pins the guest MAC, attaches it, and brings it up. On any error the tap is
 // closed, and since it is not persistent the kernel removes it.
 Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge,
                                     StepHook hook = nullptr);
