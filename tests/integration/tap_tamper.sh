@@ -147,5 +147,29 @@ check "4, helper only: its removal is audited" \
     grep -qE "event=revoke .*uid=$BOB .*via=helper detail=\"removed: made persistent" "$SYSLOG"
 test -z "$(taps)" || for t in $(taps); do ip link del "$t"; done
 
+# Without the daemon nothing removes a tap whose MAC changed: a bridge with
+# no MAC of its own adopts 00:00:00:00:00:01 (the limit SECURITY.md gives),
+# one given a MAC keeps it. `userbridge check` says which bridges lack one.
+set_low_mac() {
+    as_bob "$TT" call stream --tamper=mac=00:00:00:00:00:01 --tamper=hold=800 -- \
+        "$T/bin/setuid-helper" --fd=3 --br=br0 >"$T/t.out" 2>&1 &
+    local p=$!
+    wait_line "$T/t.out" "mac=00:00:00:00:00:01:" || true
+    sleep 0.2
+    cat /sys/class/net/br0/address
+    wait $p || true
+}
+"$T/bin/userbridge" check >"$T/out" 2>"$T/err" || true
+check "check warns that br0 has no MAC of its own" \
+    grep -qF "warning: bridge br0 has no MAC of its own" "$T/err"
+before=$(cat /sys/class/net/br0/address)
+echo "    helper only, br0 with no MAC of its own: $before before, $(set_low_mac) while bob's tap has 00:00:00:00:00:01"
+ip link set br0 address "$before"
+"$T/bin/userbridge" check >"$T/out" 2>"$T/err" || true
+check "...and not once it has one" fails grep -q "warning: bridge br0" "$T/err"
+after=$(set_low_mac)
+check "helper only: br0 with a MAC of its own keeps it ($before before, $after after)" \
+    test "$after" = "$before"
+
 ip link del br0-vm
 finish
