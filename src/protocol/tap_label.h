@@ -24,6 +24,7 @@ struct TapLabel {
     std::optional<policy::MacBytes> mac;      // the guest MAC, when policy sets one
     int queues = 1;
     std::optional<policy::MacBytes> port;     // the tap's own MAC; absent in older labels
+    bool operator==(const TapLabel&) const = default;
 };
 
 std::string format_label(const TapLabel& label);
