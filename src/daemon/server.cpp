@@ -67,6 +67,7 @@ private:
     void expire();
     void on_link_events();
     void revoke_tampered(const std::vector<net::LinkInfo>& links);
+    void record_after_grant(audit::AuditRecord rec, int ifindex);
     void sweep_tampered();
     void collect_dead_elements();
     void record_named(audit::AuditRecord rec, uid_t uid, int ifindex = 0);
@@ -341,17 +342,7 @@ void Server::on_link_events() {
         }
         audit::AuditRecord rec = expired(ours->second);
         granted_.erase(ours);
-        // A grant whose record is still waiting (for its name, or behind
-        // another's): the expiry record waits behind it, for the same name.
-        auto waiting = std::find_if(unnamed_.begin(), unnamed_.end(),
-                                    [&](const Unnamed& u) { return u.ifindex == l.ifindex; });
-        if (waiting == unnamed_.end()) {
-            audit::record(rec);
-            continue;
-        }
-        rec.user = waiting->rec.user;
-        Unnamed after{waiting->seq, std::move(rec), 0, waiting->deadline, waiting->named};
-        unnamed_.push_back(std::move(after));
+        record_after_grant(std::move(rec), l.ifindex);
     }
     // Our grants add their elements to the nftables sets without looking
     // for dead ones (guard_tap, once the table was seen whole): they are
@@ -378,7 +369,9 @@ void Server::revoke_tampered(const std::vector<net::LinkInfo>& links) {
             if (opened.ok()) rtnl.emplace(std::move(*opened));
             else r->error = opened.error().message();
         }
-        if (rtnl) net::remove_tampered(*rtnl, *r);
+        // Each change comes with more events (the tap going down as it is
+        // deleted, too): the one whose deletion did it says so.
+        if (rtnl && !net::remove_tampered(*rtnl, *r) && r->error.empty()) continue;
         auto ours = granted_.find(l.ifindex);
         audit::AuditRecord rec = ours != granted_.end()
                                      ? ours->second
@@ -388,8 +381,24 @@ void Server::revoke_tampered(const std::vector<net::LinkInfo>& links) {
         rec.vm = r->label.vm;
         rec.queues = r->label.queues;
         rec.detail = (r->error.empty() ? "removed: " : "not removed (" + r->error + "): ") + r->what;
-        record_named(std::move(rec), r->label.uid);
+        if (ours != granted_.end()) record_after_grant(std::move(rec), l.ifindex);
+        else record_named(std::move(rec), r->label.uid);
     }
+}
+
+// A record about a tap we granted, after the grant's own: at once, or,
+// while that one is still waiting (for its name, or behind another's),
+// behind it, with the same name.
+void Server::record_after_grant(audit::AuditRecord rec, int ifindex) {
+    auto waiting = std::find_if(unnamed_.begin(), unnamed_.end(),
+                                [&](const Unnamed& u) { return u.ifindex == ifindex; });
+    if (waiting == unnamed_.end()) {
+        audit::record(rec);
+        return;
+    }
+    rec.user = waiting->rec.user;
+    Unnamed after{waiting->seq, std::move(rec), 0, waiting->deadline, waiting->named};
+    unnamed_.push_back(std::move(after));
 }
 
 // Taps changed while we were not watching (before we started, or in

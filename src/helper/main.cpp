@@ -83,8 +83,11 @@ Result<void> sandbox() {
 
 // A tap the quota count found tampered with and removed: where no daemon
 // watches, the next grant with a quota is what removes it (SECURITY.md).
-void record_revoked(const net::Revoked& r) {
-    audit::AuditRecord rec = audit::begin("helper", "?", r.label.uid, 0, "");
+// `caller`: our caller's record, for their name when the tap was theirs
+// (names are looked up before the sandbox).
+void record_revoked(const net::Revoked& r, const audit::AuditRecord& caller) {
+    audit::AuditRecord rec =
+        audit::begin("helper", r.label.uid == caller.uid ? caller.user : "?", r.label.uid, 0, "");
     rec.event = "revoke";
     rec.tap = r.tap;
     rec.vm = r.label.vm;
@@ -188,7 +191,7 @@ int run(const helper::Args& args) {
     std::vector<net::Revoked> revoked;
     spec.revoked = &revoked;
     Result<net::BridgedTap> tap = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, fault::at);
-    for (const net::Revoked& r : revoked) record_revoked(r);
+    for (const net::Revoked& r : revoked) record_revoked(r, rec);
     if (!tap.ok()) return tap.error().is_denial() ? deny(tap.error().message()) : refuse(tap.error());
 
     // Stage: hand over.

@@ -27,10 +27,12 @@ std::optional<Revoked> tampered_tap(const LinkInfo& link) {
     return Revoked{link.name, link.ifindex, std::move(*label), std::move(what), {}};
 }
 
-void remove_tampered(Rtnl& rtnl, Revoked& r) {
+bool remove_tampered(Rtnl& rtnl, Revoked& r) {
+    Result<void> gone = rtnl.delete_link(r.ifindex);
+    if (gone.ok()) return true;
     // ENODEV: it went meanwhile, which is what we wanted.
-    if (Result<void> gone = rtnl.delete_link(r.ifindex); !gone.ok() && gone.error().code() != ENODEV)
-        r.error = gone.error().message();
+    if (gone.error().code() != ENODEV) r.error = gone.error().message();
+    return false;
 }
 
 namespace {
@@ -43,10 +45,9 @@ Result<void> check_quota(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& bridge
     std::vector<policy::TapSeen> seen;
     for (const LinkInfo& l : UB_TRY(rtnl.list_links("tun"))) {
         std::optional<Revoked> r = tampered_tap(l);
-        if (r) remove_tampered(rtnl, *r);
-        bool gone = r && r->error.empty();
-        if (r && spec.revoked) spec.revoked->push_back(std::move(*r));
-        if (gone) continue;  // one that stays counts against its label's uid
+        if (r && (remove_tampered(rtnl, *r) || !r->error.empty()) && spec.revoked)
+            spec.revoked->push_back(*r);
+        if (r && r->error.empty()) continue;  // gone; one that stays counts against its label's uid
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
         seen.push_back({l.ifindex, label ? static_cast<long long>(label->uid) : -1, l.master});
     }

@@ -33,7 +33,9 @@ struct Revoked {
 std::optional<Revoked> tampered_tap(const LinkInfo& link);
 // Removes the tap (RTM_DELLINK), or says in r.error why not. Off the bridge
 // and gone, it can neither take other stations' traffic nor hold a quota.
-void remove_tampered(Rtnl& rtnl, Revoked& r);
+// True when this call removed it; false when it failed or the tap was gone
+// already (another event of the same change, or another process, was first).
+bool remove_tampered(Rtnl& rtnl, Revoked& r);
 
 // Called after each step of make_bridged_tap with the step's name
 // ("after-lock", "after-create", "after-quota", "after-setup", "after-no-ipv6",
@@ -52,7 +54,7 @@ struct TapSpec {
     // IFLA_IFALIAS: who and what, for quotas, status and tools; its uid and
     // port MAC are filled in here (the owner's, and the one the tap gets).
     protocol::TapLabel label;
-    std::vector<Revoked>* revoked = nullptr;  // taps the quota count removed, if wanted
+    std::vector<Revoked>* revoked = nullptr;  // taps the quota count tried to remove, if wanted
     TapNames* names = nullptr;     // where the tap's name comes from; null: the kernel's tap%d
 };
 
