@@ -323,11 +323,11 @@ void Server::on_link_events() {
         auto ours = granted_.find(l.ifindex);
         if (ours == granted_.end() && !label) continue;
         tap_died = true;
-        // Its last state says whether we removed it (revoke_tampered).
+        // Its last state says whether it was one to remove (revoke_tampered).
         bool revoked = net::tampered_tap(l).has_value();
         auto expired = [revoked](audit::AuditRecord rec) {
             rec.event = "expire";
-            rec.detail = revoked ? "the tap is gone (removed: its holder changed it)"
+            rec.detail = revoked ? "the tap is gone (its holder had changed it)"
                                  : "the tap is gone (its last fd was closed)";
             return rec;
         };
