@@ -44,10 +44,11 @@ namespace {
 Result<void> check_quota(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& bridge, int mine) {
     std::vector<policy::TapSeen> seen;
     for (const LinkInfo& l : UB_TRY(rtnl.list_links("tun"))) {
-        std::optional<Revoked> r = tampered_tap(l);
-        if (r && (remove_tampered(rtnl, *r) || !r->error.empty()) && spec.revoked)
-            spec.revoked->push_back(*r);
-        if (r && r->error.empty()) continue;  // gone; one that stays counts against its label's uid
+        if (std::optional<Revoked> r = spec.revoked ? tampered_tap(l) : std::nullopt) {
+            bool removed = remove_tampered(rtnl, *r);
+            if (removed || !r->error.empty()) spec.revoked->push_back(*r);
+            if (r->error.empty()) continue;  // gone; one that stays counts against its label's uid
+        }
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
         seen.push_back({l.ifindex, label ? static_cast<long long>(label->uid) : -1, l.master});
     }

@@ -54,7 +54,10 @@ struct TapSpec {
     // IFLA_IFALIAS: who and what, for quotas, status and tools; its uid and
     // port MAC are filled in here (the owner's, and the one the tap gets).
     protocol::TapLabel label;
-    std::vector<Revoked>* revoked = nullptr;  // taps the quota count tried to remove, if wanted
+    // When set, the quota count removes the labelled taps it finds tampered
+    // with and reports them here (the helper; the daemon's link monitor
+    // removes and records them itself).
+    std::vector<Revoked>* revoked = nullptr;
     TapNames* names = nullptr;     // where the tap's name comes from; null: the kernel's tap%d
 };
 
@@ -66,8 +69,8 @@ struct BridgedTap {
 };
 
 // Creates a tap, counts it against the owner's quota (holding the owner's
-// quota lock from before the tap exists until it is on the bridge; taps
-// found tampered with meanwhile are removed, see tampered_tap), gives
+// quota lock from before the tap exists until it is on the bridge; with
+// `revoked`, taps found tampered with are removed, see tampered_tap), gives
 // it the bridge's MTU, its label and a MAC whose first byte is 0xfe (so the
 // bridge, which takes the lowest port MAC as its own unless set, never
 // adopts a VM's address), pins the guest MAC, attaches it, and brings it up. On any error the tap is
