@@ -293,15 +293,15 @@ int make_kind(const std::string& kind, int& keep) {
     std::exit(100);
 }
 
-// Does ACTION (see daemon tamper) to the tap whose fd is `tap`, as its
-// unprivileged holder, and prints "ACTION: ok" or the error.
-void tamper(int tap, const std::string& action) {
+// Does ACTION (see daemon tamper) to the tap `name` whose fd is `tap`, as
+// its unprivileged holder, and prints "ACTION: ok" or the error.
+void tamper(int tap, const std::string& name, const std::string& action) {
     std::size_t eq = action.find('=');
     std::string key = action.substr(0, eq), value = eq == std::string::npos ? "" : action.substr(eq + 1);
     int rc = 0;
     if (key == "mac") {
         ifreq ifr{};
-        if (ioctl(tap, TUNGETIFF, &ifr) != 0) die("TUNGETIFF");
+        std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name.c_str());
         unsigned b[6];
         if (std::sscanf(value.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
             die("bad mac=");
@@ -321,12 +321,7 @@ void tamper(int tap, const std::string& action) {
     } else if (key == "hold") {
         std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(value)));
     } else if (key == "time-off") {
-        ifreq ifr{};
-        if (ioctl(tap, TUNGETIFF, &ifr) != 0) {  // EBADFD: the tap is gone already
-            std::printf("off the bridge after 0 us (gone)\n");
-            return;
-        }
-        std::string master = std::string("/sys/class/net/") + ifr.ifr_name + "/master";
+        std::string master = "/sys/class/net/" + name + "/master";
         auto t0 = std::chrono::steady_clock::now();
         while (access(master.c_str(), F_OK) == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
             std::this_thread::sleep_for(std::chrono::microseconds(20));
@@ -448,7 +443,7 @@ int cmd_call(std::vector<std::string> a) {
         std::printf("tap=%s vnet_hdr=%d\n", ifr.ifr_name, vnet ? 1 : 0);
     }
     std::fflush(stdout);
-    for (const std::string& t : tampers) tamper(tap, t);
+    for (const std::string& t : tampers) tamper(tap, ifr.ifr_name, t);
     std::size_t hdr = 0;
     if (vnet) {
         int len = 0;
@@ -630,7 +625,7 @@ int cmd_daemon(const std::vector<std::string>& a) {
         }
         std::printf("tap=%s\n", t->ifname.c_str());
         std::fflush(stdout);
-        for (std::size_t k = 3; k < a.size(); ++k) tamper(t->fd.get(), a[k]);
+        for (std::size_t k = 3; k < a.size(); ++k) tamper(t->fd.get(), t->ifname, a[k]);
         return 0;
     }
     ub::protocol::Request good{true, 1, bridge, ""};
