@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -76,6 +77,29 @@ bool take(const std::vector<std::string>& argv, std::size_t& i, const std::strin
     return false;
 }
 
+// NET_ADDR_SET in a device's addr_assign_type: someone set its MAC.
+constexpr int kAddrSet = 3;
+
+// Bridges here that the ACL lets someone use, whose MAC was never set: such
+// a bridge takes the lowest MAC among its ports, including one that a tap's
+// holder sets on their tap (SIOCSIFHWADDR needs no privilege).
+std::vector<std::string> bridges_with_unset_mac(const policy::Policy& p) {
+    std::vector<std::string> found;
+    Result<net::Rtnl> rtnl = net::Rtnl::open();
+    if (!rtnl.ok()) return found;
+    Result<std::vector<net::LinkInfo>> bridges = rtnl->list_links("bridge");
+    if (!bridges.ok()) return found;
+    for (const net::LinkInfo& b : *bridges) {
+        bool named = std::any_of(p.rules.begin(), p.rules.end(), [&](const policy::Rule& r) {
+            return r.verb == policy::Verb::Allow && (r.bridge.empty() || r.bridge == b.name);
+        });
+        int type = -1;
+        std::ifstream("/sys/class/net/" + b.name + "/addr_assign_type") >> type;
+        if (named && type != kAddrSet) found.push_back(b.name);
+    }
+    return found;
+}
+
 }  // namespace
 
 int cmd_check(const std::vector<std::string>& argv, const std::string& default_acl) {
@@ -102,6 +126,12 @@ int cmd_check(const std::vector<std::string>& argv, const std::string& default_a
         for (const std::string& s : p->skipped)
             std::fprintf(stderr, "note: include skipped, as the helper would for this user: %s\n",
                          s.c_str());
+        for (const std::string& b : bridges_with_unset_mac(*p))
+            std::fprintf(stderr,
+                         "warning: bridge %s has no MAC of its own: it takes the lowest of its "
+                         "ports', which a VM's tap may set; give it one (ip link set %s address "
+                         "MAC, or MACAddress= in systemd-networkd)\n",
+                         b.c_str(), b.c_str());
     }
     if (!problems.empty()) {
         std::fprintf(stderr, "%s: %s; the helper would refuse every request\n", path.c_str(),
@@ -196,16 +226,17 @@ int cmd_status(const std::vector<std::string>& argv, const std::string& default_
     out("user " + record::value(me.name) + " (uid " + std::to_string(me.creds.uid) + ")");
     std::map<std::string, int> held;  // bridge name -> taps held there
     std::vector<std::string> tap_lines;
+    // Yours by the label, as quotas count them: the tun owner is the fd
+    // holder's to change.
     for (const net::LinkInfo& t : *taps) {
-        if (t.tun_owner != static_cast<long long>(me.creds.uid)) continue;
+        std::optional<protocol::TapLabel> label = protocol::parse_label(t.alias);
+        if (!label || label->uid != me.creds.uid) continue;
         std::string br = t.master && name_of.count(t.master) ? name_of[t.master] : "";
         if (!br.empty()) ++held[br];
         std::string line = "  " + t.name + "  bridge " + (br.empty() ? "(none)" : br);
-        if (auto label = protocol::parse_label(t.alias)) {
-            if (!label->vm.empty()) line += "  vm " + record::value(label->vm);
-            if (label->mac) line += "  guest MAC " + policy::format_mac_bytes(*label->mac) + " (pinned)";
-            if (label->queues > 1) line += "  queues " + std::to_string(label->queues);
-        }
+        if (!label->vm.empty()) line += "  vm " + record::value(label->vm);
+        if (label->mac) line += "  guest MAC " + policy::format_mac_bytes(*label->mac) + " (pinned)";
+        if (label->queues > 1) line += "  queues " + std::to_string(label->queues);
         tap_lines.push_back(line);
     }
 

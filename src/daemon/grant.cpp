@@ -107,7 +107,7 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
     spec.max_taps = terms->limits.max_taps;
     spec.lock_tun = std::move(lock);
     spec.lock = net::QuotaLock::Held;
-    protocol::TapLabel label{peer.uid, req.vm_name, std::nullopt, req.queues};
+    protocol::TapLabel label{peer.uid, req.vm_name, std::nullopt, req.queues, std::nullopt};
     if (terms->filtered() && !nft)
         return refuse(std::move(o), protocol::Status::Failed,
                       std::string("the ACL ") + (terms->has_mac ? "pins a MAC" : "sets a rate") +
@@ -118,7 +118,7 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
     }
     spec.guard = net::guard_for(*terms);
     spec.nft = nft;
-    spec.alias = protocol::format_label(label);
+    spec.label = label;
     Result<net::BridgedTap> tap = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, fault::at);
     if (!tap.ok()) {
         if (tap.error().is_denial()) return deny(tap.error().message());

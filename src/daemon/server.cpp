@@ -23,6 +23,7 @@
 #include "base/fault.h"
 #include "daemon/grant.h"
 #include "handover/handover.h"
+#include "net/bridge_port.h"
 #include "net/mac_pin.h"
 #include "net/rtnl.h"
 #include "privilege/fs_identity.h"
@@ -110,6 +111,9 @@ private:
     void reload();
     void expire();
     void on_link_events();
+    void revoke_tampered(const std::vector<net::LinkInfo>& links);
+    void record_after_grant(audit::AuditRecord rec, int ifindex);
+    void sweep_tampered();
     void collect_dead_elements();
     void record_named(audit::AuditRecord rec, uid_t uid, int ifindex = 0);
     void on_names();
@@ -532,15 +536,18 @@ int Server::timeout_ms() const {
 }
 
 // An expiry record for every tap with our label that goes away: the ones we
-// granted (with their grant's details) and the helper's alike.
+// granted (with their grant's details) and the helper's alike. A labelled
+// tap that its holder changed is removed at once (revoke_tampered).
 void Server::on_link_events() {
     Result<std::vector<net::LinkInfo>> events = monitor_->read();
     if (!events.ok()) {
         log_line(LOG_WARNING, "link events lost, some expiry records may be missing: " +
                                   events.error().message());
         collect_dead_elements();  // some of the lost may be deaths
+        sweep_tampered();         // and some, changes to our taps
         return;
     }
+    revoke_tampered(*events);
     bool tap_died = false;
     for (const net::LinkInfo& l : *events) {
         if (!l.deleted) continue;
@@ -548,9 +555,12 @@ void Server::on_link_events() {
         auto ours = granted_.find(l.ifindex);
         if (ours == granted_.end() && !label) continue;
         tap_died = true;
-        auto expired = [](audit::AuditRecord rec) {
+        // Its last state says whether it was one to remove (revoke_tampered).
+        bool revoked = net::tampered_tap(l).has_value();
+        auto expired = [revoked](audit::AuditRecord rec) {
             rec.event = "expire";
-            rec.detail = "the tap is gone (its last fd was closed)";
+            rec.detail = revoked ? "the tap is gone (its holder had changed it)"
+                                 : "the tap is gone (its last fd was closed)";
             return rec;
         };
         if (ours == granted_.end()) {
@@ -564,22 +574,77 @@ void Server::on_link_events() {
         }
         audit::AuditRecord rec = expired(ours->second);
         granted_.erase(ours);
-        // A grant whose record is still waiting (for its name, or behind
-        // another's): the expiry record waits behind it, for the same name.
-        auto waiting = std::find_if(unnamed_.begin(), unnamed_.end(),
-                                    [&](const Unnamed& u) { return u.ifindex == l.ifindex; });
-        if (waiting == unnamed_.end()) {
-            audit::record(rec);
-            continue;
-        }
-        rec.user = waiting->rec.user;
-        Unnamed after{waiting->seq, std::move(rec), 0, waiting->deadline, waiting->named};
-        unnamed_.push_back(std::move(after));
+        record_after_grant(std::move(rec), l.ifindex);
     }
     // Our grants add their elements to the nftables sets without looking
     // for dead ones (guard_tap, once the table was seen whole): they are
     // collected here, as taps die, off every grant's path.
     if (tap_died) collect_dead_elements();
+}
+
+// Each labelled tap in `links` (RTM_NEWLINK events, or a dump) that its
+// holder changed is removed, with a record saying what changed. The kernel
+// announces each change as it is made: SIOCSIFHWADDR (NETDEV_CHANGEADDR)
+// always, and TUNSETOWNER, TUNSETGROUP and TUNSETPERSIST through
+// netdev_state_change() while the tap is up, which a granted tap is from
+// before its fds are handed over, and which the holder cannot undo (that
+// takes CAP_NET_ADMIN). Until we act, a changed MAC is in the bridge's
+// forwarding table: that window is in docs/SECURITY.md.
+void Server::revoke_tampered(const std::vector<net::LinkInfo>& links) {
+    std::optional<net::Rtnl> rtnl;
+    for (const net::LinkInfo& l : links) {
+        if (l.deleted) continue;
+        std::optional<net::Revoked> r = net::tampered_tap(l);
+        if (!r) continue;
+        if (!rtnl) {
+            Result<net::Rtnl> opened = net::Rtnl::open();
+            if (opened.ok()) rtnl.emplace(std::move(*opened));
+            else r->error = opened.error().message();
+        }
+        // Each change comes with more events (the tap going down as it is
+        // deleted, too): the one whose deletion did it says so.
+        if (rtnl && !net::remove_tampered(*rtnl, *r) && r->error.empty()) continue;
+        auto ours = granted_.find(l.ifindex);
+        audit::AuditRecord rec = ours != granted_.end()
+                                     ? ours->second
+                                     : audit::begin("helper", "?", r->label.uid, {}, "");
+        rec.event = "revoke";
+        rec.tap = r->tap;
+        rec.vm = r->label.vm;
+        rec.queues = r->label.queues;
+        rec.detail = (r->error.empty() ? "removed: " : "not removed (" + r->error + "): ") + r->what;
+        if (ours != granted_.end()) record_after_grant(std::move(rec), l.ifindex);
+        else record_named(std::move(rec), r->label.uid);
+    }
+}
+
+// A record about a tap we granted, after the grant's own: at once, or,
+// while that one is still waiting (for its name, or behind another's),
+// behind it, with the same name.
+void Server::record_after_grant(audit::AuditRecord rec, int ifindex) {
+    auto waiting = std::find_if(unnamed_.begin(), unnamed_.end(),
+                                [&](const Unnamed& u) { return u.ifindex == ifindex; });
+    if (waiting == unnamed_.end()) {
+        audit::record(rec);
+        return;
+    }
+    rec.user = waiting->rec.user;
+    Unnamed after{waiting->seq, std::move(rec), 0, waiting->deadline, waiting->named};
+    unnamed_.push_back(std::move(after));
+}
+
+// Taps changed while we were not watching (before we started, or in
+// events lost to an overrun): their state now, from a dump.
+void Server::sweep_tampered() {
+    Result<net::Rtnl> rtnl = net::Rtnl::open();
+    Result<std::vector<net::LinkInfo>> taps =
+        rtnl.ok() ? rtnl->list_links("tun") : Result<std::vector<net::LinkInfo>>(rtnl.error());
+    if (!taps.ok()) {
+        log_line(LOG_WARNING, "could not look for taps changed by their holders: " +
+                                  taps.error().message());
+        return;
+    }
+    revoke_tampered(*taps);
 }
 
 void Server::collect_dead_elements() {
@@ -606,6 +671,7 @@ Result<void> Server::stop_without_userdb() {
 }
 
 Result<void> Server::run() {
+    sweep_tampered();  // with the monitor already open: no change falls between
     while (!stop_) {
         // Found gone while serving (a record's question could not be sent).
         if (cfg_.userdb->fd() < 0) return stop_without_userdb();

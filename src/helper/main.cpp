@@ -100,6 +100,21 @@ Result<void> sandbox() {
     return fault::at("after-seccomp");
 }
 
+// A tap the quota count found tampered with and removed: where no daemon
+// watches, the next grant with a quota is what removes it (SECURITY.md).
+// `caller`: our caller's record, for their name when the tap was theirs
+// (names are looked up before the sandbox).
+void record_revoked(const net::Revoked& r, const audit::AuditRecord& caller) {
+    audit::AuditRecord rec =
+        audit::begin("helper", r.label.uid == caller.uid ? caller.user : "?", r.label.uid, {}, "");
+    rec.event = "revoke";
+    rec.tap = r.tap;
+    rec.vm = r.label.vm;
+    rec.queues = r.label.queues;
+    rec.detail = (r.error.empty() ? "removed: " : "not removed (" + r.error + "): ") + r.what;
+    audit::record(rec);
+}
+
 int run(const helper::Args& args) {
     privilege::Caller caller{getuid(), getgid(), privilege::Mode::Root};
     // The parent is whoever exec'd us, which the caller chooses: the record
@@ -167,7 +182,7 @@ int run(const helper::Args& args) {
     // for the lowest free number (0.16 ms more per grant with 1,000 there).
     net::TapNames names(static_cast<unsigned>(getpid()));
     spec.names = &names;
-    protocol::TapLabel label{caller.uid, args.vm_name, std::nullopt, args.queues};
+    protocol::TapLabel label{caller.uid, args.vm_name, std::nullopt, args.queues, std::nullopt};
     // libnftables is loaded only when the tap needs a filter (a pinned MAC,
     // a rate), and before the sandbox.
     std::optional<net::Nft> nft;
@@ -186,7 +201,7 @@ int run(const helper::Args& args) {
         privilege::defer_netfilter_release(privilege::generated::kReleaserFilter,
                                            std::size(privilege::generated::kReleaserFilter));
     }
-    spec.alias = protocol::format_label(label);
+    spec.label = label;
 
     // Stage: sandbox. Our rtnetlink socket is the last fd we open ourselves;
     // libnftables opens its netlink sockets later, which the filter allows.
@@ -197,7 +212,10 @@ int run(const helper::Args& args) {
     // Stage: act. The bridge is checked before anything is created.
     Result<net::LinkInfo> bridge = net::find_bridge(*rtnl, args.bridge);
     if (!bridge.ok()) return refuse(bridge.error());
+    std::vector<net::Revoked> revoked;
+    spec.revoked = &revoked;
     Result<net::BridgedTap> tap = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, fault::at);
+    for (const net::Revoked& r : revoked) record_revoked(r, rec);
     if (!tap.ok()) return tap.error().is_denial() ? deny(tap.error().message()) : refuse(tap.error());
 
     // Stage: hand over.

@@ -18,26 +18,52 @@ Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name) {
     return link;
 }
 
+std::optional<Revoked> tampered_tap(const LinkInfo& link) {
+    if (link.kind != "tun") return std::nullopt;
+    std::optional<protocol::TapLabel> label = protocol::parse_label(link.alias);
+    if (!label) return std::nullopt;
+    std::string what =
+        protocol::tampered(*label, {link.mac, link.tun_persist, link.tun_owner, link.tun_group});
+    if (what.empty()) return std::nullopt;
+    return Revoked{link.name, link.ifindex, std::move(*label), std::move(what), {}};
+}
+
+bool remove_tampered(Rtnl& rtnl, Revoked& r) {
+    Result<void> gone = rtnl.delete_link(r.ifindex);
+    if (gone.ok()) return true;
+    // ENODEV: it went meanwhile, which is what we wanted.
+    if (gone.error().code() != ENODEV) r.error = gone.error().message();
+    return false;
+}
+
 namespace {
 
 // One dump of the host's taps serves both checks. Made after our tap
 // carries its label: of two grants racing for one guest MAC, the one that
 // dumps later sees the other's label and refuses (both may; neither is
-// pinned beside the other). The quota ranks by ifindex (policy/quota.h).
+// pinned beside the other). The quota ranks by ifindex (policy/quota.h)
+// and counts by the label's uid, which only we can set: the tun owner is
+// the fd holder's to change (TUNSETOWNER). With `revoked` (the helper's
+// count), taps found tampered with are removed first.
 Result<void> check_live_taps(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& bridge, int mine) {
+    std::vector<policy::TapSeen> seen;
     std::vector<LinkInfo> links = UB_TRY(rtnl.list_links("tun"));
-    if (spec.max_taps >= 0) {
-        std::vector<policy::TapSeen> seen;
-        for (const LinkInfo& l : links) seen.push_back({l.ifindex, l.tun_owner, l.master});
+    std::vector<protocol::LinkLabel> labels;
+    for (const LinkInfo& l : links) {
+        if (std::optional<Revoked> r = spec.revoked ? tampered_tap(l) : std::nullopt) {
+            bool removed = remove_tampered(rtnl, *r);
+            if (removed || !r->error.empty()) spec.revoked->push_back(*r);
+            if (r->error.empty()) continue;  // gone; one that stays counts against its label's uid
+        }
+        std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
+        seen.push_back({l.ifindex, label ? static_cast<long long>(label->uid) : -1, l.master});
+        labels.push_back({l.ifindex, l.name, l.alias});
+    }
+    if (spec.max_taps >= 0)
         UB_TRYV(policy::check_quota(spec.max_taps,
                                     policy::count_quota(seen, spec.owner, bridge.ifindex, mine),
                                     bridge.name));
-    }
-    if (spec.guard && spec.guard->mac) {
-        std::vector<protocol::LinkLabel> labels;
-        for (const LinkInfo& l : links) labels.push_back({l.ifindex, l.name, l.alias});
-        UB_TRYV(protocol::check_mac_unused(labels, *spec.guard->mac, mine));
-    }
+    if (spec.guard && spec.guard->mac) UB_TRYV(protocol::check_mac_unused(labels, *spec.guard->mac, mine));
     return Ok{};
 }
 
@@ -78,10 +104,15 @@ Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& br
     // its RTNL lock again, which concurrent grants and teardowns contend for.
     out.mac = *mac;
     out.mac[0] = 0xfe;
-    UB_TRYV(step(rtnl.set_port(out.ifindex, bridge.mtu, out.mac, spec.alias), "after-setup"));
-    // Counted with our tap already made and ranked by ifindex: with the
-    // lock this is simply "how many do they hold", and it stays safe
-    // against a request that does not take the lock (see policy/quota.h).
+    // The label names the port MAC in the same request that sets it: no
+    // event ever shows the label with another MAC (tampered_tap).
+    spec.label.uid = spec.owner;
+    spec.label.port = out.mac;
+    UB_TRYV(step(rtnl.set_port(out.ifindex, bridge.mtu, out.mac, protocol::format_label(spec.label)),
+                 "after-setup"));
+    // Counted with our tap already made and labelled, ranked by ifindex:
+    // with the lock this is simply "how many do they hold", and it stays
+    // safe against a request that does not take the lock (policy/quota.h).
     // A pinned guest MAC is checked against every live tap's label.
     if (spec.max_taps >= 0 || (spec.guard && spec.guard->mac)) {
         Result<void> live = check_live_taps(rtnl, spec, bridge, out.ifindex);

@@ -11,6 +11,7 @@
 #include "net/mac_pin.h"
 #include "net/rtnl.h"
 #include "net/tap.h"
+#include "protocol/tap_label.h"
 
 namespace ub::net {
 
@@ -27,6 +28,25 @@ Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
 // already (try_quota_lock succeeded: the daemon, which never waits).
 enum class QuotaLock { Take, Held };
 
+// A labelled tap its fd holder changed (protocol::tampered), and what we
+// did about it.
+struct Revoked {
+    std::string tap;
+    int ifindex = 0;
+    protocol::TapLabel label;
+    std::string what;   // what the holder changed, in words
+    std::string error;  // why it could not be removed; empty: it is gone
+};
+
+// What its holder changed, when `link` is a tap with our label that they
+// changed (protocol::tampered); nullopt for any other link. Pure.
+std::optional<Revoked> tampered_tap(const LinkInfo& link);
+// Removes the tap (RTM_DELLINK), or says in r.error why not. Off the bridge
+// and gone, it can neither take other stations' traffic nor hold a quota.
+// True when this call removed it; false when it failed or the tap was gone
+// already (another event of the same change, or another process, was first).
+bool remove_tampered(Rtnl& rtnl, Revoked& r);
+
 struct TapSpec {
     std::vector<UniqueFd> tuns;  // from open_tun(): one per queue
     VnetHdr vnet = VnetHdr::Off;
@@ -36,7 +56,13 @@ struct TapSpec {
     QuotaLock lock = QuotaLock::Take;
     std::optional<Guard> guard;    // what the tap may send, and how fast
     Nft* nft = nullptr;            // required with guard
-    std::string alias;             // IFLA_IFALIAS: who and what, for status and tools
+    // IFLA_IFALIAS: who and what, for quotas, status and tools; its uid and
+    // port MAC are filled in here (the owner's, and the one the tap gets).
+    protocol::TapLabel label;
+    // When set, the quota count removes the labelled taps it finds tampered
+    // with and reports them here (the helper; the daemon's link monitor
+    // removes and records them itself).
+    std::vector<Revoked>* revoked = nullptr;
     TapNames* names = nullptr;     // where the tap's name comes from; null: the kernel's tap%d
 };
 
@@ -51,7 +77,8 @@ struct BridgedTap {
 // (so the bridge, which takes the lowest port MAC as its own unless set,
 // never adopts a VM's address) and its label, counts it against the
 // owner's quota (holding the owner's quota lock from before the tap exists
-// until it is on the bridge), refuses a guest MAC another live tap's label
+// until it is on the bridge; with `revoked`, taps found tampered with are
+// removed, see tampered_tap), refuses a guest MAC another live tap's label
 // already carries, pins the guest MAC, attaches it, and brings it up. On any error the tap is
 // closed, and since it is not persistent the kernel removes it.
 Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge,

@@ -130,6 +130,8 @@ int link_msg_cb(const nlmsghdr* nlh, void* data) {
             out->tun_group = u32(IFLA_TUN_GROUP);
             out->tun_num_queues = static_cast<int>(u32(IFLA_TUN_NUM_QUEUES));
             out->tun_num_disabled = static_cast<int>(u32(IFLA_TUN_NUM_DISABLED_QUEUES));
+            if (tun[IFLA_TUN_PERSIST] && mnl_attr_validate(tun[IFLA_TUN_PERSIST], MNL_TYPE_U8) == 0)
+                out->tun_persist = mnl_attr_get_u8(tun[IFLA_TUN_PERSIST]) != 0;
         }
     }
     if (tb[IFLA_IFALIAS] && mnl_attr_validate(tb[IFLA_IFALIAS], MNL_TYPE_NUL_STRING) == 0)

@@ -37,6 +37,7 @@ struct LinkInfo {
     std::string alias;        // IFLA_IFALIAS
     long long tun_owner = -1;  // IFLA_TUN_OWNER of a tun/tap, -1 if none
     long long tun_group = -1;  // IFLA_TUN_GROUP, -1 if none
+    bool tun_persist = false;  // IFLA_TUN_PERSIST: outlives its last fd
     // A multiqueue tun/tap's queues: attached and enabled
     // (IFLA_TUN_NUM_QUEUES), and attached but disabled with TUNSETQUEUE
     // (IFLA_TUN_NUM_DISABLED_QUEUES). -1 for a single-queue one, for which
@@ -86,8 +87,9 @@ public:
     Result<void> set_master(int ifindex, int master_ifindex);
     Result<void> set_up(int ifindex);
     // RTM_DELLINK. For a tun/tap this unregisters the device whoever holds
-    // its fds: the kernel detaches every queue (tun_detach_all), where
-    // closing our own fds would leave it alive while another holds one.
+    // its fds, persistent or not: the kernel detaches every queue
+    // (tun_detach_all), where closing our own fds would leave it alive while
+    // another holds one.
     Result<void> delete_link(int ifindex);
     // No IPv6 link-local (or any autoconfigured) address when it comes up
     // (IN6_ADDR_GEN_MODE_NONE); a no-op where the device has no IPv6.

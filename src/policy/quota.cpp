@@ -5,7 +5,7 @@ namespace ub::policy {
 QuotaUse count_quota(const std::vector<TapSeen>& taps, uid_t uid, int bridge_ifindex, int mine) {
     QuotaUse use{0, 1};
     for (const TapSeen& t : taps) {
-        if (t.ifindex == mine || t.owner != static_cast<long long>(uid)) continue;
+        if (t.ifindex == mine || t.uid != static_cast<long long>(uid)) continue;
         if (t.master != bridge_ifindex && t.master != 0) continue;
         ++use.held;
         if (t.ifindex < mine) ++use.rank;

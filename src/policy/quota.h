@@ -2,16 +2,23 @@
 // the netlink dump that feeds it.
 //
 // Nothing is stored: a user's usage is read off the live taps themselves
-// (their TUNSETOWNER owner and their bridge), so a VM that dies frees its
-// share at once and nothing can go stale. Requests of one user are
-// serialized by their quota lock (net::take_quota_lock, a device only a
-// privileged process can make, dropped by the kernel when its holder dies).
-// Within that, a request counts its own tap's rank, by ifindex, among the
-// user's taps that are on the bridge or on none yet, and keeps it only if
-// the rank is within the quota. (Without the lock that ranking alone is not
-// enough: a tap is made and given its owner by two separate ioctls, and a
-// count between the two misses it. Measured: 3 of 16 concurrent grants
-// under a quota of 2.)
+// (the uid in their label, and their bridge), so a VM that dies frees its
+// share at once and nothing can go stale. The label (IFLA_IFALIAS) is set
+// by us alone, with CAP_NET_ADMIN. The tun owner is not counted: whoever
+// holds a tap's fd may change it (TUNSETOWNER), handing the tap, and its
+// share, to someone else. Nor can a tap outlive its holders to keep a
+// share: one made persistent is removed (net::tampered_tap).
+// Requests of one user are serialized by their quota lock
+// (net::take_quota_lock, a device only a privileged process can make,
+// dropped by the kernel when its holder dies). Within that, a request
+// counts its own tap's rank, by ifindex, among the user's taps that are on
+// the bridge or on none yet, and keeps it only if the rank is within the
+// quota. A tap not yet labelled counts only as the request's own: the lock
+// keeps the user's other requests out of the stretch between a tap's
+// creation and its label. (Without the lock the ranking alone is not
+// enough: a tap is made and labelled in two separate steps, and a count
+// between the two misses it. Measured when the owner was counted, set by
+// a separate ioctl likewise: 3 of 16 concurrent grants under a quota of 2.)
 #pragma once
 
 #include <sys/types.h>
@@ -25,7 +32,7 @@ namespace ub::policy {
 
 struct TapSeen {
     int ifindex;
-    long long owner;  // -1: no owner
+    long long uid;    // the uid in its label; -1: not labelled (yet)
     int master;       // 0: on no bridge
 };
 

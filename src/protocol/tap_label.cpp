@@ -13,6 +13,7 @@ std::string format_label(const TapLabel& l) {
     if (!l.vm.empty()) record::append(s, "vm", l.vm);
     if (l.mac) s += " mac=" + policy::format_mac_bytes(*l.mac);
     s += " queues=" + std::to_string(l.queues);
+    if (l.port) s += " port=" + policy::format_mac_bytes(*l.port);
     return s;
 }
 
@@ -37,11 +38,11 @@ std::optional<TapLabel> parse_label(std::string_view alias) {
         } else if (key == "vm") {
             if (!policy::vm_name_problem(value).empty()) return std::nullopt;
             l.vm = std::string(value);
-        } else if (key == "mac") {
+        } else if (key == "mac" || key == "port") {
             int len = 0;
             auto mac = policy::parse_mac(value, &len);
             if (!mac.ok() || len != 6) return std::nullopt;
-            l.mac = *mac;
+            (key == "mac" ? l.mac : l.port) = *mac;
         } else if (key == "queues") {
             auto v = parse_decimal(value, policy::kMaxQueues);
             if (!v || *v < 1) return std::nullopt;
@@ -65,6 +66,19 @@ Result<void> check_mac_unused(const std::vector<LinkLabel>& links, const policy:
                              "); two taps never share one");
     }
     return Ok{};
+}
+
+std::string tampered(const TapLabel& label, const TapState& now) {
+    std::string what;
+    auto add = [&](const std::string& s) { what += (what.empty() ? "" : ", ") + s; };
+    if (label.port && now.mac != *label.port)
+        add("MAC changed from " + policy::format_mac_bytes(*label.port) + " to " +
+            policy::format_mac_bytes(now.mac));
+    if (now.persist) add("made persistent");
+    if (now.owner != static_cast<long long>(label.uid))
+        add(now.owner < 0 ? "owner removed" : "owner changed to uid " + std::to_string(now.owner));
+    if (now.group >= 0) add("group set to gid " + std::to_string(now.group));
+    return what;
 }
 
 }  // namespace ub::protocol

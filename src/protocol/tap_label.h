@@ -1,8 +1,12 @@
 // The label a granted tap carries as its interface alias (IFLA_IFALIAS):
-//   userbridge uid=4711 vm=web mac=52:54:00:12:34:56 queues=2
+//   userbridge uid=4711 vm=web mac=52:54:00:12:34:56 queues=2 port=fe:12:34:56:78:9a
 // Only a holder of CAP_NET_ADMIN can set an alias, so a client may read the
-// guest MAC the policy chose from it, and `userbridge status` can say which
-// VM holds which tap; when the tap dies, so does the label. Pure.
+// guest MAC the policy chose from it, `userbridge status` can say which VM
+// holds which tap, and quotas are counted by its uid: the fd holder can
+// change the tap's owner (TUNSETOWNER), never its label. `port` is the MAC
+// the tap itself was given, set in the same RTM_NEWLINK as the label, so a
+// label never names a port MAC the tap did not have. When the tap dies, so
+// does the label. Pure.
 #pragma once
 
 #include <optional>
@@ -20,6 +24,8 @@ struct TapLabel {
     std::string vm;                           // may be empty
     std::optional<policy::MacBytes> mac;      // the guest MAC, when policy sets one
     int queues = 1;
+    std::optional<policy::MacBytes> port;     // the tap's own MAC; absent in older labels
+    bool operator==(const TapLabel&) const = default;
 };
 
 std::string format_label(const TapLabel& label);
@@ -37,5 +43,23 @@ struct LinkLabel {
 // than `mine` carries `mac` in its label, else a denial naming that link.
 // Only a holder of CAP_NET_ADMIN sets labels, so no caller can fake one.
 Result<void> check_mac_unused(const std::vector<LinkLabel>& links, const policy::MacBytes& mac, int mine);
+
+// A labelled tap as rtnetlink reports it now (RTM_NEWLINK, IFLA_TUN_*).
+struct TapState {
+    policy::MacBytes mac{};
+    bool persist = false;
+    long long owner = -1;  // IFLA_TUN_OWNER, -1 if none
+    long long group = -1;  // IFLA_TUN_GROUP, -1 if none
+};
+
+// What the fd holder changed on a tap we labelled, in words ("" when
+// nothing). Anyone holding a tap's fd may, without privilege, set its MAC
+// (SIOCSIFHWADDR: the bridge then makes that MAC a local FDB entry, taking
+// another station's unicast, or adopts it as its own address), make it
+// persistent (TUNSETPERSIST: it outlives the VM, still on the bridge), or
+// give it another owner or a group (TUNSETOWNER, TUNSETGROUP: others may
+// then attach to it). We set the owner to the label's uid, no group, no
+// persistence and the label's port MAC; anything else is tampering.
+std::string tampered(const TapLabel& label, const TapState& now);
 
 }  // namespace ub::protocol

@@ -26,6 +26,8 @@
 //       --flood=N: instead, N frames of 1000 bytes carrying MARKER, back to
 //       back. --count=MARKER:MS reads the tap for MS ms and prints
 //       "count=N", the frames carrying MARKER.
+//       --tamper=ACTION (repeatable): what the fd holder then does to the
+//       tap, before --send; see daemon tamper.
 //       Exit status: the helper's (128+signal if killed), or 3 when the
 //       helper exited 0 and no fd arrived.
 //   listen IFNAME MARKER MS   exit 0 once a frame (any type) carrying MARKER is
@@ -33,6 +35,10 @@
 //   send IFNAME MARKER        send a broadcast frame carrying MARKER
 //   count IFNAME MARKER MS    print "count=N", the frames carrying MARKER seen in MS ms
 //   flood IFNAME MARKER N     send N broadcast frames of 1000 bytes carrying MARKER
+//   flood-to IFNAME MAC MARKER N [FIFO [US]]
+//                             the same, unicast to MAC, back to back (or
+//                             one every US microseconds); with FIFO, once
+//                             a byte can be read from it
 //   fds [ARGS...]             print "fds: N N ..." (our open fds) and "args: ARGS"
 //   daemon MODE SOCKET [BRIDGE]
 //       talk to userbridged, well or badly. MODE: grant (print "tap=NAME" or
@@ -50,6 +56,15 @@
 //   daemon connect-flood SOCKET MS
 //       connect and close again, as fast as it can, for MS ms; prints
 //       "connects=N refused=N" (refused: the listen queue was full)
+//       idle (connect and sleep 30 s)
+//   daemon tamper SOCKET BRIDGE ACTION...
+//       get a tap from userbridged, print "tap=NAME", then do to it, in
+//       order, what its fd lets any holder do: mac=MAC (SIOCSIFHWADDR),
+//       owner=UID (TUNSETOWNER), group=GID (TUNSETGROUP), persist
+//       (TUNSETPERSIST), signal=FIFO (write a byte to FIFO: "now"), hold=MS
+//       (sleep), time-off (wait until the tap is on no bridge, print "off
+//       the bridge after N us"). Prints "ACTION: ok" or the error of each;
+//       exits 0.
 //   set-port IFNAME MTU       set IFNAME's MTU (and MAC fe:0:0:0:0:1) as the
 //                             tap set-up does; print the error if it fails
 //   syslog-sink PATH FILE     bind a datagram socket at PATH (/dev/log in the
@@ -98,6 +113,7 @@
 #include <net/if.h>
 #include <fcntl.h>
 
+#include <linux/if_arp.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
@@ -362,6 +378,48 @@ int make_kind(const std::string& kind, int& keep) {
     std::exit(100);
 }
 
+// Does ACTION (see daemon tamper) to the tap `name` whose fd is `tap`, as
+// its unprivileged holder, and prints "ACTION: ok" or the error.
+void tamper(int tap, const std::string& name, const std::string& action) {
+    std::size_t eq = action.find('=');
+    std::string key = action.substr(0, eq), value = eq == std::string::npos ? "" : action.substr(eq + 1);
+    int rc = 0;
+    if (key == "mac") {
+        ifreq ifr{};
+        std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name.c_str());
+        unsigned b[6];
+        if (std::sscanf(value.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+            die("bad mac=");
+        ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+        for (int k = 0; k < 6; ++k) ifr.ifr_hwaddr.sa_data[k] = static_cast<char>(b[k]);
+        rc = ioctl(tap, SIOCSIFHWADDR, &ifr);
+    } else if (key == "owner") {
+        rc = ioctl(tap, TUNSETOWNER, std::stoul(value));
+    } else if (key == "group") {
+        rc = ioctl(tap, TUNSETGROUP, std::stoul(value));
+    } else if (key == "persist") {
+        rc = ioctl(tap, TUNSETPERSIST, 1UL);
+    } else if (key == "signal") {
+        int f = open(value.c_str(), O_WRONLY | O_CLOEXEC);
+        rc = f < 0 || write(f, "!", 1) != 1 ? -1 : 0;
+        if (f >= 0) close(f);
+    } else if (key == "hold") {
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(value)));
+    } else if (key == "time-off") {
+        std::string master = "/sys/class/net/" + name + "/master";
+        auto t0 = std::chrono::steady_clock::now();
+        while (access(master.c_str(), F_OK) == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
+            std::this_thread::sleep_for(std::chrono::microseconds(20));
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+        std::printf("off the bridge after %lld us\n", static_cast<long long>(us.count()));
+    } else {
+        std::fprintf(stderr, "ub-testtool: unknown tamper action %s\n", action.c_str());
+        std::exit(100);
+    }
+    std::printf("%s: %s\n", action.c_str(), rc == 0 ? "ok" : std::strerror(errno));
+    std::fflush(stdout);
+}
+
 int cmd_call(std::vector<std::string> a) {
     std::string kind = a.at(0), send, expect;
     int close_after = -1;
@@ -371,6 +429,7 @@ int cmd_call(std::vector<std::string> a) {
     std::string count_marker;
     int count_ms = 0;
     int queues = 1;
+    std::vector<std::string> tampers;
     std::size_t i = 1;
     for (; i < a.size() && a[i] != "--"; ++i) {
         if (a[i].rfind("--close-after=", 0) == 0) close_after = std::stoi(a[i].substr(14));
@@ -382,6 +441,7 @@ int cmd_call(std::vector<std::string> a) {
             if (!parse_mac(a[i].c_str() + 10, g_arp_mac->data())) die("bad --arp-mac");
         }
         else if (a[i].rfind("--hold=", 0) == 0) hold = std::stoi(a[i].substr(7));
+        else if (a[i].rfind("--tamper=", 0) == 0) tampers.push_back(a[i].substr(9));
         else if (a[i].rfind("--send=", 0) == 0) send = a[i].substr(7);
         else if (a[i].rfind("--expect=", 0) == 0) expect = a[i].substr(9);
         else if (a[i].rfind("--nd=", 0) == 0) {
@@ -466,6 +526,7 @@ int cmd_call(std::vector<std::string> a) {
         std::printf("tap=%s vnet_hdr=%d\n", ifr.ifr_name, vnet ? 1 : 0);
     }
     std::fflush(stdout);
+    for (const std::string& t : tampers) tamper(tap, ifr.ifr_name, t);
     std::size_t hdr = 0;
     if (vnet) {
         int len = 0;
@@ -560,6 +621,28 @@ int cmd_flood(const std::vector<std::string>& a) {
     auto f = big_frame(a.at(1), 0);
     for (int k = 0; k < std::stoi(a.at(2)); ++k)
         if (send(s, f.data(), f.size(), 0) < 0) die("send");
+    return 0;
+}
+
+int cmd_flood_to(const std::vector<std::string>& a) {
+    int s = roomy_packet_socket(a.at(0));
+    unsigned b[6];
+    if (std::sscanf(a.at(1).c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+        die("bad MAC");
+    auto f = big_frame(a.at(2), 0);
+    for (int k = 0; k < 6; ++k) f[static_cast<std::size_t>(k)] = static_cast<uint8_t>(b[k]);
+    if (a.size() > 4) {
+        int fifo = open(a[4].c_str(), O_RDONLY | O_CLOEXEC);
+        char c;
+        if (fifo < 0 || read(fifo, &c, 1) != 1) die("wait on " + a[4]);
+    }
+    auto every = std::chrono::microseconds(a.size() > 5 ? std::stoi(a[5]) : 0);
+    auto next = std::chrono::steady_clock::now();
+    for (int k = 0; k < std::stoi(a.at(3)); ++k) {
+        while (std::chrono::steady_clock::now() < next) {}  // a sleep would overshoot
+        next += every;
+        if (send(s, f.data(), f.size(), 0) < 0) die("send");
+    }
     return 0;
 }
 
@@ -663,6 +746,18 @@ int cmd_daemon(const std::vector<std::string>& a) {
         bool gone = if_nametoindex(t->ifname.c_str()) == 0;
         std::printf("tap=%s vnet_hdr=%d gone-on-close=%d\n", t->ifname.c_str(), t->vnet_hdr ? 1 : 0,
                     gone ? 1 : 0);
+        return 0;
+    }
+    if (mode == "tamper") {
+        ub::client::DaemonRequest req{path, bridge, true, 1, "testvm", std::chrono::milliseconds(10000)};
+        auto t = ub::client::open_tap_via_daemon(req);
+        if (!t.ok()) {
+            std::fprintf(stderr, "%s\n", t.error().message().c_str());
+            return 1;
+        }
+        std::printf("tap=%s\n", t->ifname.c_str());
+        std::fflush(stdout);
+        for (std::size_t k = 3; k < a.size(); ++k) tamper(t->fd.get(), t->ifname, a[k]);
         return 0;
     }
     ub::protocol::Request good{true, 1, bridge, ""};
@@ -1078,6 +1173,7 @@ int main(int argc, char** argv) {
     if (cmd == "send") return cmd_send(a);
     if (cmd == "count") return cmd_count(a);
     if (cmd == "flood") return cmd_flood(a);
+    if (cmd == "flood-to") return cmd_flood_to(a);
     if (cmd == "fds") return cmd_fds(a);
     if (cmd == "daemon") return cmd_daemon(a);
     if (cmd == "syslog-sink") return cmd_syslog_sink(a);

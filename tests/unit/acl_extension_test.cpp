@@ -2,6 +2,7 @@
 // policy; how matching rules combine; MAC derivation; quota arithmetic.
 #include <gtest/gtest.h>
 
+#include "net/bridge_port.h"
 #include "net/mac_pin.h"
 #include "policy/acl.h"
 #include "policy/quota.h"
@@ -396,9 +397,11 @@ TEST(Quota, CountsTheUsersTapsOnTheBridgeOrOnNone) {
         {5, 4711, 2},   // alice, on br (ifindex 2)
         {6, 4711, 9},   // alice, another bridge: not counted
         {7, 4712, 2},   // bob
-        {8, 4711, 0},   // alice, being set up
-        {10, 4711, 0},  // ours
+        {8, 4711, 0},   // alice, labelled, not yet on the bridge
+        {9, -1, 2},     // not labelled (whoever its tun owner is): not counted
+        {10, -1, 0},    // ours, not labelled yet
         {11, 4711, 0},  // alice, a later request
+        {12, -1, 0},    // not labelled yet: not counted
     };
     QuotaUse use = count_quota(taps, 4711, 2, 10);
     EXPECT_EQ(use.held, 3);  // 5, 8, 11
@@ -447,7 +450,7 @@ TEST(Quota, ConcurrentRequestsNeverExceedIt) {
 
 TEST(TapLabel, RoundTripAndRefusals) {
     using namespace ub::protocol;
-    TapLabel l{4711, "web", MacBytes{0x52, 0x54, 0, 1, 2, 3}, 2};
+    TapLabel l{4711, "web", MacBytes{0x52, 0x54, 0, 1, 2, 3}, 2, std::nullopt};
     std::string text = format_label(l);
     EXPECT_EQ(text, "userbridge uid=4711 vm=web mac=52:54:00:01:02:03 queues=2");
     auto back = parse_label(text);
@@ -456,13 +459,87 @@ TEST(TapLabel, RoundTripAndRefusals) {
     EXPECT_EQ(back->vm, "web");
     EXPECT_EQ(back->mac, l.mac);
     EXPECT_EQ(back->queues, 2);
-    EXPECT_EQ(format_label({7, "", std::nullopt, 1}), "userbridge uid=7 queues=1");
+    EXPECT_EQ(format_label({7, "", std::nullopt, 1, std::nullopt}), "userbridge uid=7 queues=1");
     EXPECT_FALSE(parse_label("").has_value());
     EXPECT_FALSE(parse_label("some admin note").has_value());
     EXPECT_FALSE(parse_label("userbridge vm=x").has_value());       // no uid
     EXPECT_FALSE(parse_label("userbridge uid=1 color=red").has_value());
     EXPECT_FALSE(parse_label("userbridge uid=1 mac=52:54").has_value());
     EXPECT_FALSE(parse_label("userbridge uid=1 queues=0").has_value());
+    EXPECT_FALSE(parse_label("userbridge uid=1 queues=1 port=fe:00").has_value());
+}
+
+// The port MAC goes last, so that what read labels before it was added
+// still finds what it looked for, and labels without it still parse.
+TEST(TapLabel, PortMac) {
+    using namespace ub::protocol;
+    TapLabel l{4711, "web", std::nullopt, 1, MacBytes{0xfe, 1, 2, 3, 4, 5}};
+    EXPECT_EQ(format_label(l), "userbridge uid=4711 vm=web queues=1 port=fe:01:02:03:04:05");
+    auto back = parse_label(format_label(l));
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->port, l.port);
+    EXPECT_FALSE(back->mac.has_value());
+    auto old = parse_label("userbridge uid=4711 queues=1");
+    ASSERT_TRUE(old.has_value());
+    EXPECT_FALSE(old->port.has_value());
+}
+
+TEST(TapLabel, Tampered) {
+    using namespace ub::protocol;
+    MacBytes port{0xfe, 1, 2, 3, 4, 5};
+    TapLabel l{4711, "", std::nullopt, 1, port};
+    TapState as_granted{port, false, 4711, -1};
+    EXPECT_EQ(tampered(l, as_granted), "");
+
+    TapState s = as_granted;
+    s.mac = {0, 0, 0, 0, 0, 1};
+    EXPECT_EQ(tampered(l, s), "MAC changed from fe:01:02:03:04:05 to 00:00:00:00:00:01");
+    s = as_granted;
+    s.persist = true;
+    EXPECT_EQ(tampered(l, s), "made persistent");
+    s = as_granted;
+    s.owner = 4712;
+    EXPECT_EQ(tampered(l, s), "owner changed to uid 4712");
+    s.owner = -1;
+    EXPECT_EQ(tampered(l, s), "owner removed");
+    s = as_granted;
+    s.group = 4800;
+    EXPECT_EQ(tampered(l, s), "group set to gid 4800");
+    s = {{0, 0, 0, 0, 0, 1}, true, 0, 0};
+    EXPECT_EQ(tampered(l, s),
+              "MAC changed from fe:01:02:03:04:05 to 00:00:00:00:00:01, made persistent, "
+              "owner changed to uid 0, group set to gid 0");
+
+    // A label from before the port MAC was recorded: the MAC cannot be
+    // judged, the rest still is.
+    TapLabel old{4711, "", std::nullopt, 1, std::nullopt};
+    EXPECT_EQ(tampered(old, {{0, 0, 0, 0, 0, 1}, false, 4711, -1}), "");
+    EXPECT_EQ(tampered(old, {{0, 0, 0, 0, 0, 1}, true, 4711, -1}), "made persistent");
+}
+
+// What the link monitor and the helper's quota count act on: only a tun
+// device with our label, judged from what rtnetlink reports.
+TEST(TapLabel, TamperedTapFromRtnetlink) {
+    ub::net::LinkInfo l;
+    l.ifindex = 7;
+    l.name = "tap7";
+    l.kind = "tun";
+    l.mac = {0xfe, 1, 2, 3, 4, 5};
+    l.tun_owner = 4711;
+    l.alias = "userbridge uid=4711 queues=1 port=fe:01:02:03:04:05";
+    EXPECT_FALSE(ub::net::tampered_tap(l).has_value());
+    l.tun_persist = true;
+    auto r = ub::net::tampered_tap(l);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->tap, "tap7");
+    EXPECT_EQ(r->ifindex, 7);
+    EXPECT_EQ(r->label.uid, 4711u);
+    EXPECT_EQ(r->what, "made persistent");
+    l.alias = "some admin note";  // not ours: left alone
+    EXPECT_FALSE(ub::net::tampered_tap(l).has_value());
+    l.alias = "userbridge uid=4711 queues=1 port=fe:01:02:03:04:05";
+    l.kind = "veth";  // our label on something else: not a tap we made
+    EXPECT_FALSE(ub::net::tampered_tap(l).has_value());
 }
 
 TEST(MacPin, SetElementsAndStaleOnes) {
