@@ -97,13 +97,14 @@ echo "    syslog lines during the flood: $lines"
 check "the flood is logged in a bounded number of lines" test "$lines" -lt 50
 
 # A reply whose client has gone is not delivered, and no grant is recorded:
-# the fault-injection daemon pauses 2 s before it sends, and bob's client
-# has closed by then.
+# the fault-injection daemon pauses 2 s before it sends, and bob's client,
+# which stayed until its request was read (one gone before gets no tap at
+# all), has closed by then.
 stop_daemon
 export UB_FAULT=pause@before-send
 DAEMON_BIN=$T/bin/faulty-daemon start_daemon
 unset UB_FAULT
-as_bob "$TT" daemon grant-drop $D br2
+as_bob "$TT" daemon grant-late-drop $D br2
 sleep 2.5
 grep -E 'uid=4712 .*bridge="?br2' "$SYSLOG" | sed 's/^/    /'
 check "an undelivered reply is not recorded as a grant" \

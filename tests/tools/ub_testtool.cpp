@@ -44,7 +44,9 @@
 //       talk to userbridged, well or badly. MODE: grant (print "tap=NAME" or
 //       the daemon's message, exit 0 only if granted; then close the tap and
 //       say whether that removed it: "gone-on-close=1"), grant-drop (send a
-//       good request, close without reading), bad-magic, bad-version,
+//       good request, close without reading), grant-late-drop (the same,
+//       but close half a second after sending, once the daemon has read
+//       the request), bad-magic, bad-version,
 //       oversize, truncated (half a request, then close), slow (a byte a
 //       second until the daemon hangs up; prints how long that took),
 //       idle (connect and sleep 30 s), mute (connect, send nothing, print
@@ -763,8 +765,9 @@ int cmd_daemon(const std::vector<std::string>& a) {
     ub::protocol::Request good{true, 1, bridge, ""};
     auto bytes = ub::protocol::encode(good);
     int s = connect_to(path);
-    if (mode == "grant-drop") {
+    if (mode == "grant-drop" || mode == "grant-late-drop") {
         if (send(s, bytes.data(), bytes.size(), 0) < 0) die("send");
+        if (mode == "grant-late-drop") usleep(500'000);
         close(s);
         return 0;
     }
