@@ -177,7 +177,8 @@ int main(int argc, char** argv) {
     daemon::use_journal_if_present();
     Result<UniqueFd> fd = listener(activated, opt->socket);
     if (!fd.ok()) return fail(fd.error().message());
-    // Before the drop, so that it can become nobody; it keeps no fd of ours.
+    // Before the drop, so that it can become _userbridge (CAP_SETUID and
+    // CAP_SETGID still effective); it keeps no fd of ours.
     Result<daemon::UserDb> userdb = daemon::UserDb::start();
     if (!userdb.ok()) return fail(userdb.error().message());
     if (auto r = privilege::drop_to_daemon_capabilities(); !r.ok()) return fail(r.error().message());

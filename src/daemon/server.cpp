@@ -303,7 +303,7 @@ void Server::on_readable(Conn& c, short revents) {
     // A client that sent it and closed its end, which the kernel reports as
     // POLLHUP (a unix stream socket shut down both ways), could take no
     // reply: no tap is made for it. One that leaves later loses its tap
-    // with the reply (see below).
+    // with the reply (deliver()).
     if (revents & POLLHUP) {
         c.deadline = Clock::time_point::min();  // drop it
         return;

@@ -43,7 +43,9 @@ struct ServerConfig {
 };
 
 // Serves `listener` until SIGTERM or SIGINT. SIGHUP reloads the ACL; a bad
-// new ACL is refused and the old one kept.
+// new ACL is refused and the old one kept. Returns an error, having told
+// the connections it holds to try again, once the user database process is
+// gone (userdb.h): nothing is decided without it.
 Result<void> serve(UniqueFd listener, const ServerConfig& config);
 
 }  // namespace ub::daemon

@@ -79,8 +79,10 @@ struct BridgedTap {
 // owner's quota (holding the owner's quota lock from before the tap exists
 // until it is on the bridge; with `revoked`, taps found tampered with are
 // removed, see tampered_tap), refuses a guest MAC another live tap's label
-// already carries, pins the guest MAC, attaches it, and brings it up. On any error the tap is
-// closed, and since it is not persistent the kernel removes it.
+// already carries, pins the guest MAC, attaches it, and brings it up. On any
+// error the tap is closed, and since it is not persistent the kernel
+// removes it; a multiqueue tap that another process joined is deleted
+// instead (create_tap), since closing our fds would leave it in its hands.
 Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge,
                                     StepHook hook = nullptr);
 
