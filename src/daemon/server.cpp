@@ -654,8 +654,9 @@ void Server::collect_dead_elements() {
 }
 
 // The user database process is gone (killed: only root can now, or it
-// crashed). It cannot be started again from here (the daemon has no
-// CAP_SETUID, and its filter allows no fork), and without it records lose
+// crashed). It cannot be started again from here (the daemon's filter
+// allows neither fork nor setresuid; its CAP_SETUID serves only the
+// filesystem ids, fs_identity.h), and without it records lose
 // their names and an ACL its named rules: the daemon stops instead, the
 // connections it holds told to try again, and the service manager starts
 // a new one (Restart=on-failure) on the socket it keeps, where requests
