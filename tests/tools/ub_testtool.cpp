@@ -734,12 +734,18 @@ int cmd_daemon(const std::vector<std::string>& a) {
     if (mode == "hold-replies")
         return hold_replies(path, a.at(2), std::stoi(a.at(3)), std::stoi(a.at(4)), std::stoi(a.at(5)));
     std::string bridge = a.size() > 2 ? a[2] : "br0";
-    if (mode == "grant") {
+    if (mode == "grant" || mode == "tamper") {
         ub::client::DaemonRequest req{path, bridge, true, 1, "testvm", std::chrono::milliseconds(10000)};
         auto t = ub::client::open_tap_via_daemon(req);
         if (!t.ok()) {
             std::fprintf(stderr, "%s\n", t.error().message().c_str());
             return 1;
+        }
+        if (mode == "tamper") {
+            std::printf("tap=%s\n", t->ifname.c_str());
+            std::fflush(stdout);
+            for (std::size_t k = 3; k < a.size(); ++k) tamper(t->fd.get(), t->ifname, a[k]);
+            return 0;
         }
         // The daemon closes its copies before the EOF we waited for, so our
         // close is the last and the tap is gone when it returns.
@@ -748,18 +754,6 @@ int cmd_daemon(const std::vector<std::string>& a) {
         bool gone = if_nametoindex(t->ifname.c_str()) == 0;
         std::printf("tap=%s vnet_hdr=%d gone-on-close=%d\n", t->ifname.c_str(), t->vnet_hdr ? 1 : 0,
                     gone ? 1 : 0);
-        return 0;
-    }
-    if (mode == "tamper") {
-        ub::client::DaemonRequest req{path, bridge, true, 1, "testvm", std::chrono::milliseconds(10000)};
-        auto t = ub::client::open_tap_via_daemon(req);
-        if (!t.ok()) {
-            std::fprintf(stderr, "%s\n", t.error().message().c_str());
-            return 1;
-        }
-        std::printf("tap=%s\n", t->ifname.c_str());
-        std::fflush(stdout);
-        for (std::size_t k = 3; k < a.size(); ++k) tamper(t->fd.get(), t->ifname, a[k]);
         return 0;
     }
     ub::protocol::Request good{true, 1, bridge, ""};
