@@ -612,7 +612,7 @@ void Server::revoke_tampered(const std::vector<net::LinkInfo>& links) {
         rec.tap = r->tap;
         rec.vm = r->label.vm;
         rec.queues = r->label.queues;
-        rec.detail = (r->error.empty() ? "removed: " : "not removed (" + r->error + "): ") + r->what;
+        rec.detail = net::revoke_detail(*r);
         if (ours != granted_.end()) record_after_grant(std::move(rec), l.ifindex);
         else record_named(std::move(rec), r->label.uid);
     }

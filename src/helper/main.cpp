@@ -111,7 +111,7 @@ void record_revoked(const net::Revoked& r, const audit::AuditRecord& caller) {
     rec.tap = r.tap;
     rec.vm = r.label.vm;
     rec.queues = r.label.queues;
-    rec.detail = (r.error.empty() ? "removed: " : "not removed (" + r.error + "): ") + r.what;
+    rec.detail = net::revoke_detail(r);
     audit::record(rec);
 }
 

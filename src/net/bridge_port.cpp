@@ -36,6 +36,10 @@ bool remove_tampered(Rtnl& rtnl, Revoked& r) {
     return false;
 }
 
+std::string revoke_detail(const Revoked& r) {
+    return (r.error.empty() ? "removed: " : "not removed (" + r.error + "): ") + r.what;
+}
+
 namespace {
 
 // One dump of the host's taps serves both checks. Made after our tap

@@ -46,6 +46,9 @@ std::optional<Revoked> tampered_tap(const LinkInfo& link);
 // True when this call removed it; false when it failed or the tap was gone
 // already (another event of the same change, or another process, was first).
 bool remove_tampered(Rtnl& rtnl, Revoked& r);
+// The detail of its revoke record, the helper's and the daemon's alike:
+// "removed: WHAT", or "not removed (WHY): WHAT".
+std::string revoke_detail(const Revoked& r);
 
 struct TapSpec {
     std::vector<UniqueFd> tuns;  // from open_tun(): one per queue
