@@ -26,7 +26,7 @@ inline RecordedPid peer_pid(pid_t pid) { return {PidKind::Peer, pid}; }
 inline RecordedPid parent_pid(pid_t pid) { return {PidKind::Parent, pid}; }
 
 struct AuditRecord {
-    const char* event = "error";  // "grant", "deny", "error", "expire"
+    const char* event = "error";  // "grant", "deny", "error", "expire", "revoke"
     std::string user = "?";  // as NSS has it, escaped in the record; "?" if unknown
     uid_t uid = 0;
     RecordedPid pid;
