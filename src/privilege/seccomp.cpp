@@ -80,7 +80,9 @@ Result<void> check(int rc, const char* what) {
 constexpr int kDaemonAllowed[] = {
     // clients, the link monitor, the user database process, signals
     SCMP_SYS(accept4), SCMP_SYS(poll), SCMP_SYS(signalfd4),
-    // re-reading the ACL and its includes on SIGHUP (fstat is in the list above)
+    // the ACL and its includes: read on SIGHUP, and opened as each caller
+    // per request (grant.cpp); /dev/net/tun for the next grant (fstat is in
+    // the list above)
     SCMP_SYS(openat),
     // EOF to a client right after its fds are closed, and the CPU to it
     // (server.cpp)
