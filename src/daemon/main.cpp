@@ -1,14 +1,16 @@
 // userbridged: the socket-activated way to bridged taps, with no setuid or
 // file-capability binary on the system.
 //
-// Stages: sanitize (as the helper); take the listening socket from systemd
-// (sd_listen_fds) or make it; fork the user database process (userdb.h);
-// drop every capability but CAP_NET_ADMIN, effective, and CAP_SETUID,
-// CAP_SETGID and CAP_DAC_READ_SEARCH, permitted only (why:
+// Stages: sanitize (as the helper), and raise the open-file limit (the fds
+// in unread replies count against it); take the listening socket from
+// systemd (sd_listen_fds) or make it; fork the user database process
+// (userdb.h); drop every capability but CAP_NET_ADMIN, effective, and
+// CAP_SETUID, CAP_SETGID and CAP_DAC_READ_SEARCH, permitted only (why:
 // privilege/process.cpp); root's uid stays, so root-owned ACL files stay
 // readable without CAP_DAC_OVERRIDE; no-new-privs; read the MAC key, making
-// it if missing; the seccomp filter; load the ACL; serve. Callers are
-// identified by SO_PEERCRED.
+// it if missing; open libnftables, adding what an older release's table
+// lacks; the seccomp filter; load the ACL; serve. Callers are identified by
+// SO_PEERCRED.
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>

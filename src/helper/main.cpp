@@ -9,7 +9,7 @@
 //   decide     policy/loader.h      the ACL, read as the caller; its limits
 //                                   (a derived MAC: policy/mac_key.h)
 //   sandbox    privilege/seccomp.h  syscall allow-list
-//   act        net/bridge_port.h    find the bridge; make, count, pin, attach
+//   act        net/bridge_port.h    find the bridge; make, label, count, pin, attach
 //   hand over  handover/handover.h  SCM_RIGHTS, then audit and exit 0
 // The process runs with CAP_NET_ADMIN only from "drop" on, as the caller's
 // uid, so an ACL include the caller cannot read is one they are not granted.
