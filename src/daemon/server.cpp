@@ -106,7 +106,6 @@ private:
     void keep_if_unread(Conn& c, std::size_t nfds);
     unsigned unread_fds(uid_t uid);
     void on_unread_event(int fd);
-    Result<void> answer(Conn& c, const protocol::Reply& reply, const std::vector<int>& fds);
     void finish(Conn& c, protocol::Status status, const std::string& why);
     void reload();
     void expire();
@@ -163,22 +162,25 @@ Result<policy::Policy> load_acl(const ServerConfig& cfg) {
     return p;
 }
 
-Result<void> Server::answer(Conn& c, const protocol::Reply& reply, const std::vector<int>& fds) {
+Result<void> answer(int fd, const protocol::Reply& reply, const std::vector<int>& fds) {
     auto bytes = protocol::encode(reply);
     // The reply fits an empty socket buffer; a client that will not take it
     // (or left) loses it, and we never block or die by SIGPIPE.
-    ssize_t n = handover::sendmsg_with_fds(c.fd.get(), bytes.data(), bytes.size(), fds, MSG_DONTWAIT);
+    ssize_t n = handover::sendmsg_with_fds(fd, bytes.data(), bytes.size(), fds, MSG_DONTWAIT);
     if (n < 0) return Error::sys("sendmsg");
     if (static_cast<std::size_t>(n) != bytes.size()) return Error::msg("sendmsg: a short send");
     return Ok{};
 }
 
-void Server::finish(Conn& c, protocol::Status status, const std::string& why) {
+// A reply without fds: a refusal, or why the connection is dropped.
+void tell(int fd, protocol::Status status, const std::string& why) {
     protocol::Reply r;
     r.status = status;
     r.message = why;
-    (void)answer(c, r, {});
+    (void)answer(fd, r, {});
 }
+
+void Server::finish(Conn& c, protocol::Status status, const std::string& why) { tell(c.fd.get(), status, why); }
 
 // Who is at the other end, as the kernel saw them at connect(): pid, uid and
 // gid (SO_PEERCRED). Nothing the client says about itself is used.
@@ -247,11 +249,7 @@ void Server::accept_all() {
 }
 
 void Server::refuse_connection(int fd, uid_t uid, const std::string& why) {
-    protocol::Reply r;
-    r.status = protocol::Status::Busy;
-    r.message = why;
-    auto bytes = protocol::encode(r);
-    (void)handover::sendmsg_with_fds(fd, bytes.data(), bytes.size(), {}, MSG_DONTWAIT);
+    tell(fd, protocol::Status::Busy, why);
     auto [it, first] = refusals_.try_emplace(uid);
     if (!first) {
         ++it->second.count;
@@ -357,7 +355,7 @@ void Server::deliver(Conn& c, Outcome o) {
     if (granted) fault::at_void("before-send");
     std::vector<int> fds;
     for (const UniqueFd& q : o.queues) fds.push_back(q.get());
-    Result<void> sent = answer(c, o.reply, fds);
+    Result<void> sent = answer(c.fd.get(), o.reply, fds);
     // Our copies go at once, and then the client hears EOF. Our clients wait
     // for it before they hand their fds on, so theirs is the tap's last
     // close, and its teardown (15 to 30 ms in the kernel, under the RTNL
