@@ -3,41 +3,16 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <sys/fsuid.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <string>
 
+#include "privilege/cap_sets.h"
+
 namespace ub::privilege {
 
 namespace {
-
-// The three capability sets, by capget/capset directly: libcap-ng would
-// read /proc/self/status for the bounding set, which the daemon's seccomp
-// filter need not allow for this.
-struct Caps {
-    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
-    bool effective(int cap) const { return data[CAP_TO_INDEX(cap)].effective & CAP_TO_MASK(cap); }
-    bool permitted(int cap) const { return data[CAP_TO_INDEX(cap)].permitted & CAP_TO_MASK(cap); }
-    void set_effective(int cap, bool on) {
-        if (on) data[CAP_TO_INDEX(cap)].effective |= CAP_TO_MASK(cap);
-        else data[CAP_TO_INDEX(cap)].effective &= ~CAP_TO_MASK(cap);
-    }
-};
-
-Result<Caps> caps_now() {
-    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-    Caps c;
-    if (syscall(SYS_capget, &header, c.data) != 0) return Error::sys("capget");
-    return c;
-}
-
-Result<void> apply(Caps c) {
-    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-    if (syscall(SYS_capset, &header, c.data) != 0) return Error::sys("capset");
-    return Ok{};
-}
 
 // Those that would let us open what the caller may not.
 constexpr int kFileOverrides[] = {CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER};
@@ -73,18 +48,18 @@ Result<void> set_fs_ids(uid_t uid, gid_t gid, const std::vector<gid_t>& groups) 
 
 Result<void> restore(uid_t uid, gid_t gid, const std::vector<gid_t>& groups,
                      const unsigned (&effective)[2]) {
-    Caps c = UB_TRY(caps_now());
+    CapSets c = UB_TRY(cap_sets());
     c.set_effective(CAP_SETUID, true);
     c.set_effective(CAP_SETGID, true);
-    UB_TRYV(apply(c));
+    UB_TRYV(set_cap_sets(c));
     UB_TRYV(set_fs_ids(uid, gid, groups));
     // Back to fsuid 0, the kernel raised the file capabilities we hold in
     // the permitted set into the effective one (capabilities(7), "Effect of
     // user ID changes on capabilities"): set the old effective set exactly.
-    Caps now = UB_TRY(caps_now());
+    CapSets now = UB_TRY(cap_sets());
     for (int i = 0; i < 2; ++i) now.data[i].effective = effective[i];
-    UB_TRYV(apply(now));
-    Caps check = UB_TRY(caps_now());
+    UB_TRYV(set_cap_sets(now));
+    CapSets check = UB_TRY(cap_sets());
     for (int i = 0; i < 2; ++i)
         if (check.data[i].effective != effective[i])
             return Error::msg("the effective capabilities did not come back");
@@ -100,7 +75,7 @@ Result<FsIdentity> FsIdentity::assume(uid_t uid, gid_t gid, const std::vector<gi
     id.uid_ = fsuid_now();
     id.gid_ = fsgid_now();
     id.groups_ = UB_TRY(groups_now());
-    Caps c = UB_TRY(caps_now());
+    CapSets c = UB_TRY(cap_sets());
     bool overrides = false;
     for (int cap : kFileOverrides) overrides = overrides || c.effective(cap);
     if (id.uid_ == uid && id.gid_ == gid && id.groups_ == groups && !overrides) return id;  // already so
@@ -111,7 +86,7 @@ Result<FsIdentity> FsIdentity::assume(uid_t uid, gid_t gid, const std::vector<gi
     id.effective_[1] = c.data[1].effective;
     c.set_effective(CAP_SETUID, true);
     c.set_effective(CAP_SETGID, true);
-    UB_TRYV(apply(c));
+    UB_TRYV(set_cap_sets(c));
     // From here on, whatever fails, the destructor puts our identity back.
     id.on_ = true;
     if (Result<void> r = set_fs_ids(uid, gid, groups); !r.ok())
@@ -119,7 +94,7 @@ Result<FsIdentity> FsIdentity::assume(uid_t uid, gid_t gid, const std::vector<gi
     c.set_effective(CAP_SETUID, false);
     c.set_effective(CAP_SETGID, false);
     for (int cap : kFileOverrides) c.set_effective(cap, false);
-    UB_TRYV(apply(c));
+    UB_TRYV(set_cap_sets(c));
     return id;
 }
 
@@ -140,12 +115,12 @@ FsIdentity::~FsIdentity() {
 
 Result<RaisedCapability> RaisedCapability::raise(int cap) {
     RaisedCapability r;
-    Caps c = UB_TRY(caps_now());
+    CapSets c = UB_TRY(cap_sets());
     if (c.effective(cap)) return r;  // it was already; it stays
     if (!c.permitted(cap))
         return Error::msg("capability " + std::to_string(cap) + " is not in the permitted set");
     c.set_effective(cap, true);
-    UB_TRYV(apply(c));
+    UB_TRYV(set_cap_sets(c));
     r.cap_ = cap;
     return r;
 }
@@ -154,10 +129,10 @@ RaisedCapability::RaisedCapability(RaisedCapability&& other) noexcept : cap_(oth
 
 RaisedCapability::~RaisedCapability() {
     if (cap_ < 0) return;
-    Result<Caps> c = caps_now();
+    Result<CapSets> c = cap_sets();
     if (c.ok()) {
         c->set_effective(cap_, false);
-        if (Result<void> r = apply(*c); !r.ok()) cannot_restore(r.error());
+        if (Result<void> r = set_cap_sets(*c); !r.ok()) cannot_restore(r.error());
         return;
     }
     cannot_restore(c.error());

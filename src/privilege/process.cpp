@@ -6,12 +6,12 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdlib>
 
 #include "base/fds.h"
+#include "privilege/cap_sets.h"
 
 namespace ub::privilege {
 
@@ -29,27 +29,9 @@ Result<void> ensure_std_fds() {
     return Ok{};
 }
 
-// The process's effective, permitted and inheritable sets, by one capget.
-// (libcap-ng's capng_get_caps_process() also reads /proc/self/status twice,
-// for the bounding and ambient sets, which the checks here do not use: four
-// reads on the helper's path, about 0.14 ms of it.)
-struct CapSets {
-    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
-    bool has(const __u32 __user_cap_data_struct::*set, int cap) const {
-        return (data[CAP_TO_INDEX(cap)].*set & CAP_TO_MASK(cap)) != 0;
-    }
-};
-
-Result<CapSets> cap_sets() {
-    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-    CapSets sets;
-    if (syscall(SYS_capget, &header, sets.data) != 0) return Error::sys("cannot read capabilities");
-    return sets;
-}
-
 bool has_permitted_net_admin() {
     Result<CapSets> sets = cap_sets();
-    return sets.ok() && sets->has(&__user_cap_data_struct::permitted, CAP_NET_ADMIN);
+    return sets.ok() && sets->permitted(CAP_NET_ADMIN);
 }
 
 Result<void> harden() {
@@ -74,13 +56,12 @@ Result<void> verify_dropped(const Caller& caller) {
     CapSets sets = UB_TRY(cap_sets());
     for (int cap = 0; cap < 32 * _LINUX_CAPABILITY_U32S_3; ++cap) {
         if (cap == CAP_NET_ADMIN) continue;
-        if (sets.has(&__user_cap_data_struct::effective, cap) ||
-            sets.has(&__user_cap_data_struct::permitted, cap) ||
+        if (sets.effective(cap) || sets.permitted(cap) ||
             sets.has(&__user_cap_data_struct::inheritable, cap))
             return Error::msg("privilege drop did not take: capability " +
                               std::to_string(cap) + " is still held");
     }
-    if (!sets.has(&__user_cap_data_struct::effective, CAP_NET_ADMIN))
+    if (!sets.effective(CAP_NET_ADMIN))
         return Error::msg("privilege drop lost CAP_NET_ADMIN");
     return Ok{};
 }
@@ -177,8 +158,8 @@ Result<void> drop_to_daemon_capabilities() {
     constexpr int kPermittedOnly[] = {CAP_SETUID, CAP_SETGID, CAP_DAC_READ_SEARCH};
     Result<CapSets> sets = cap_sets();
     if (!sets.ok()) return sets.error();
-    bool all = sets->has(&__user_cap_data_struct::permitted, CAP_NET_ADMIN);
-    for (int cap : kPermittedOnly) all = all && sets->has(&__user_cap_data_struct::permitted, cap);
+    bool all = sets->permitted(CAP_NET_ADMIN);
+    for (int cap : kPermittedOnly) all = all && sets->permitted(cap);
     if (!all)
         return Error::msg("needs CAP_NET_ADMIN, CAP_SETUID, CAP_SETGID and CAP_DAC_READ_SEARCH "
                           "(root has them); see userbridged(8)");
