@@ -58,7 +58,6 @@
 //   daemon connect-flood SOCKET MS
 //       connect and close again, as fast as it can, for MS ms; prints
 //       "connects=N refused=N" (refused: the listen queue was full)
-//       idle (connect and sleep 30 s)
 //   daemon tamper SOCKET BRIDGE ACTION...
 //       get a tap from userbridged, print "tap=NAME", then do to it, in
 //       order, what its fd lets any holder do: mac=MAC (SIOCSIFHWADDR),
@@ -112,9 +111,8 @@
 //       most 5 times. SIGTERM: CMD gets it, and we exit when it does.
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <net/if.h>
 #include <fcntl.h>
-
+#include <net/if.h>  // before the linux/ headers, which defer to it
 #include <linux/if_arp.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
