@@ -9,8 +9,9 @@
 // share, to someone else. Nor can a tap outlive its holders to keep a
 // share: one made persistent is removed (net::tampered_tap).
 // Requests of one user are serialized by their quota lock
-// (net::take_quota_lock, a device only a privileged process can make,
-// dropped by the kernel when its holder dies). Within that, a request
+// (net::take_quota_lock, or try_quota_lock in the daemon, which never
+// waits: a device only a privileged process can make, dropped by the
+// kernel when its holder dies). Within that, a request
 // counts its own tap's rank, by ifindex, among the user's taps that are on
 // the bridge or on none yet, and keeps it only if the rank is within the
 // quota. A tap not yet labelled counts only as the request's own: the lock
