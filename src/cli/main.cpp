@@ -83,6 +83,7 @@ int cmd_run(const std::vector<std::string>& argv) {
         req.queues = nic.queues;
         req.vm_name = nic.vm_name;
         req.timeout = args->timeout;
+        req.ask = args->ask;
         Result<client::TapHandle> tap = client::open_tap(req);
         if (!tap.ok()) return fail(with_hint(args->helper, nic.bridge, tap.error()));
         std::string fds = std::to_string(tap->fd.get());
