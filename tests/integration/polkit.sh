@@ -138,6 +138,60 @@ refused "with --ask and no authentication agent: refused" \
     "no authentication agent answered" \
     as_alice "$T/bin/userbridge" run --ask --via=daemon --br=br0 -- true
 
+# --- A prompt answered by an authentication agent ---------------------------
+# ubalice gets a password in the namespace's own /etc/shadow; pkttyagent,
+# on a pty (it reads the password from its terminal), is registered for the
+# requesting process before it asks, and types the password polkit's
+# prompt wants, right or wrong.
+# pkttyagent's terminal: a devpts of our own in the test's /dev.
+mkdir -p /dev/pts
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts
+ln -sf pts/ptmx /dev/ptmx
+mknod -m 666 /dev/tty c 5 0
+cp /etc/shadow "$T/shadow"
+printf 'ubalice:%s:19000:0:99999:7:::\n' "$(openssl passwd -6 right-horse)" >>"$T/shadow"
+chmod 640 "$T/shadow"
+chown root:shadow "$T/shadow"
+mount --bind "$T/shadow" /etc/shadow
+# ask_with_agent PASSWORD: alice's userbridge run --ask, pkttyagent (ended
+# by its timeout) registered for that process first and answering with
+# PASSWORD; the client's output in $T/ask.out. The client waits on a fifo
+# until the agent is registered.
+ask_with_agent() {
+    rm -f "$T/go"
+    mkfifo -m 644 "$T/go"
+    # Not the as_alice function: a function in the background is a subshell
+    # whose child is the client; $! must be the client itself.
+    "${AS_ALICE[@]}" bash -c 'read -r _ <"$1"; exec "$0" run --ask --via=daemon --br=br0 -- echo "granted {ifname}"' \
+        "$T/bin/userbridge" "$T/go" >"$T/ask.out" 2>&1 &
+    local client=$!
+    (sleep 2.5; printf '%s\n' "$1"; sleep 2) |
+        as_alice script -qfec "timeout 8 pkttyagent --process $client" /dev/null >"$T/agent.out" 2>&1 &
+    local agent=$!
+    sleep 1.5
+    echo go >"$T/go"
+    wait "$client" || true
+    wait "$agent" 2>/dev/null || true
+}
+show_ask() {
+    sed 's/^/    client: /' "$T/ask.out"
+    sed 's/^/    agent: /' "$T/agent.out"
+}
+rules 'polkit.addRule(function(action, subject) {
+    if (action.id == "org.userbridge.use-bridge") return polkit.Result.AUTH_SELF;
+});'
+ask_with_agent right-horse
+check "--ask, and the agent types the right password: granted" grep -q '^granted tap' "$T/ask.out"
+grep -q '^granted tap' "$T/ask.out" || show_ask
+check "...and the record says polkit said yes" \
+    soon grep -q 'event=grant user=ubalice .*polkit="yes"' "$SYSLOG"
+ask_with_agent wrong-horse
+check "--ask, and the agent types a wrong password: refused" grep -q 'access to bridge br0 denied: polkit decides' "$T/ask.out"
+grep -q 'denied' "$T/ask.out" && echo "    ($(head -n1 "$T/ask.out"))" || show_ask
+check "...and the record has polkit's no" \
+    soon grep -q 'event=deny user=ubalice .*polkit="no: ' "$SYSLOG"
+check "...no tap is left" test -z "$(taps)"
+
 # --- polkit frozen: the wait is bounded, and nobody else waits --------------
 rules 'polkit.addRule(function(action, subject) {
     if (action.id == "org.userbridge.use-bridge") return polkit.Result.YES;
@@ -150,12 +204,15 @@ for i in $(seq 6); do
     clients+=($!)
 done
 sleep 0.3
+# Sixteen other users (uids with no passwd entry need none), one request
+# each: no per-uid connection limit is what serves them.
 for i in $(seq 16); do
-    as_bob "$TT" daemon grant $D br2 >"$T/other.$i" 2>&1 &
+    setpriv --reuid=$((5000 + i)) --regid=$((5000 + i)) --clear-groups -- \
+        "$TT" daemon grant $D br2 >"$T/other.$i" 2>&1 &
     clients+=($!)
 done
 wait_others() { for i in $(seq 16); do grep -q '^tap=' "$T/other.$i" || return 1; done; }
-check "16 grants to another user are served while 6 wait for a frozen polkitd" soon wait_others
+check "16 other users are granted while 6 requests wait for a frozen polkitd" soon wait_others
 check "...within 3 s of the first question" test $((($(date +%s%N) - start) / 1000000)) -lt 3000
 wait_frozen() { for i in $(seq 6); do grep -q 'polkit gave no answer within 3 s' "$T/frozen.$i" || return 1; done; }
 check "polkit's silence is a no after 3 s, in every waiting client's error" \
