@@ -223,6 +223,19 @@ kill -CONT "$POLKITD_PID"
 wait "${clients[@]}" || true
 check "once polkitd runs again, it decides again" grep -q '^tap=' <(as_alice "$TT" daemon grant $D br0)
 
+# --- The subject exits before polkit answers --------------------------------
+# The process that connected (the subject) exits while polkit is frozen; a
+# child of it holds the connection. Whatever polkit then says about that
+# pid, nothing is granted to the child.
+kill -STOP "$POLKITD_PID"
+as_alice "$TT" daemon grant-orphan $D br0 300 >"$T/orphan.out" 2>&1 &
+sleep 1
+kill -CONT "$POLKITD_PID"
+check "the subject exited before polkit answered: no tap for the process left holding its connection" \
+    soon grep -qE '^denied: access to bridge br0 denied: polkit decides .*: no: ' "$T/orphan.out"
+echo "    ($(cat "$T/orphan.out"))"
+check "...no tap is left" test -z "$(taps)"
+
 # --- polkitd stopped, the bus gone: fail closed, then recover ---------------
 stop_polkitd
 refused "polkitd stopped: refused, saying polkit is not running" "polkit is not running on the system bus" \
