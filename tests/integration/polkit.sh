@@ -137,6 +137,12 @@ refused "a rule that needs a password, and no --ask: refused, saying so" \
 refused "with --ask and no authentication agent: refused" \
     "no authentication agent answered" \
     as_alice "$T/bin/userbridge" run --ask --via=daemon --br=br0 -- true
+refused "userbridge-client with USERBRIDGE_ASK=1 lets polkit prompt too" "no authentication agent answered" \
+    as_alice env USERBRIDGE_ASK=1 "$TT" call stream -- "$T/bin/userbridge-client" --fd=3 --br=br0
+refused "...and the C library with UB_OPEN_ASK" "no authentication agent answered" \
+    as_alice env LD_LIBRARY_PATH="$T/bin" "$T/bin/ub-c-client" "$T/bin/setuid-helper" br0 vnet ask
+refused "...but not without it" "the request allowed no prompt" \
+    as_alice env LD_LIBRARY_PATH="$T/bin" "$T/bin/ub-c-client" "$T/bin/setuid-helper" br0 vnet
 
 # --- A prompt answered by an authentication agent ---------------------------
 # ubalice gets a password in the namespace's own /etc/shadow; pkttyagent,
