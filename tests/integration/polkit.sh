@@ -7,6 +7,8 @@
 # record; a rule on action.lookup("bridge") tells br0 from br1; the helper
 # refuses and names the daemon path; polkitd stopped, frozen or the bus
 # gone fails closed, and a request waiting for polkit stalls nobody else.
+# A pid namespace of its own: the pid reuse case sets the next pid.
+export UB_PIDNS=1
 source "$(dirname "$0")/lib.sh"
 
 DBUS_DAEMON=$(command -v dbus-daemon || true)
@@ -239,8 +241,37 @@ sleep 1
 kill -CONT "$POLKITD_PID"
 check "the subject exited before polkit answered: no tap for the process left holding its connection" \
     soon grep -qE '^denied: access to bridge br0 denied: polkit decides .*: no: ' "$T/orphan.out"
-echo "    ($(cat "$T/orphan.out"))"
+echo "    ($(tail -n1 "$T/orphan.out"))"
 check "...no tap is left" test -z "$(taps)"
+
+# --- ...and its pid is reused by a process polkit would allow ----------------
+# polkit allows ubbob and refuses ubalice. ubalice's connecting process
+# exits while polkit is frozen, and a process of ubbob's takes its pid (the
+# test's pid namespace: its next pid is set). The question named ubalice's
+# process, by pid, start time and uid: nothing is granted.
+rules 'polkit.addRule(function(action, subject) {
+    if (action.id != "org.userbridge.use-bridge") return;
+    return subject.user == "ubbob" ? polkit.Result.YES : polkit.Result.NO;
+});'
+kill -STOP "$POLKITD_PID"
+as_alice "$TT" daemon grant-orphan $D br0 200 >"$T/reuse.out" 2>&1 &
+soon grep -q '^subject=' "$T/reuse.out"
+subject=$(sed -n 's/^subject=//p' "$T/reuse.out")
+for _ in $(seq 50); do kill -0 "$subject" 2>/dev/null || break; sleep 0.02; done
+echo $((subject - 1)) >/proc/sys/kernel/ns_last_pid
+setpriv --reuid=$BOB --regid=$BOB --clear-groups -- sleep 5 &
+reuser=$!
+check "ubbob's process has the pid of ubalice's, which exited" test "$reuser" = "$subject"
+kill -CONT "$POLKITD_PID"
+check "the reused pid is not the subject: ubalice's connection gets no tap" \
+    soon grep -qE '^denied: access to bridge br0 denied: polkit decides .*: no: ' "$T/reuse.out"
+echo "    ($(tail -n1 "$T/reuse.out"))"
+check "...no tap is left" test -z "$(taps)"
+kill "$reuser" 2>/dev/null || true
+wait "$reuser" 2>/dev/null || true
+rules 'polkit.addRule(function(action, subject) {
+    if (action.id == "org.userbridge.use-bridge") return polkit.Result.YES;
+});'
 
 # --- polkitd stopped, the bus gone: fail closed, then recover ---------------
 stop_polkitd
