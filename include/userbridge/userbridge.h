@@ -40,6 +40,15 @@ UB_API void ub_options_init(struct ub_options *options);
 UB_API int ub_open_tap(const char *bridge, const struct ub_options *options, struct ub_tap *tap,
                 char *err, size_t errlen);
 
+/* Flags of ub_open_tap_flags. UB_OPEN_ASK: where the ACL hands the decision
+ * to polkit (auth=polkit), polkit may prompt the user through their
+ * desktop's authentication agent (userbridged only; waits up to 30 s). */
+#define UB_OPEN_ASK 1u
+
+/* ub_open_tap with flags (0 is ub_open_tap); unknown flags are refused. */
+UB_API int ub_open_tap_flags(const char *bridge, const struct ub_options *options, unsigned flags,
+                             struct ub_tap *tap, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

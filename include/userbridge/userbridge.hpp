@@ -68,6 +68,14 @@ struct OpenResult {
 
 UB_API OpenResult open_tap(const std::string& bridge, const Options& options = {}) noexcept;
 
+// Whether polkit may prompt the user (through their desktop's
+// authentication agent) when the ACL hands the decision to it
+// (auth=polkit): only userbridged asks polkit, and then waits up to 30 s.
+// A separate overload, not a field of Options, so that programs built
+// against an older header keep working with this library.
+enum class Prompt { Never, Allowed };
+UB_API OpenResult open_tap(const std::string& bridge, const Options& options, Prompt prompt) noexcept;
+
 // Where the installed userbridge-helper is.
 UB_API const char* default_helper() noexcept;
 

@@ -59,6 +59,7 @@ void record(const AuditRecord& r) {
     if (r.queues != 1) line += " queues=" + std::to_string(r.queues);
     opt("guest_mac", r.guest_mac);
     opt("rule", r.rule, Quoting::Always);
+    opt("polkit", r.polkit, Quoting::Always);
     opt("via", r.via);
     opt("detail", r.detail, Quoting::Always);
     // Grants and expiries are the normal course; denials and errors are not.

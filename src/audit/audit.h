@@ -39,6 +39,7 @@ struct AuditRecord {
     int queues = 1;
     std::string guest_mac;  // the MAC policy pinned, if any
     std::string rule;       // "file:line" of the deciding rule, if any
+    std::string polkit;     // an auth=polkit rule decided: what polkit answered
 };
 
 // A record for a request being handled: an "error" until it is decided.

@@ -38,7 +38,13 @@ std::string with_hint(const std::string& helper, const std::string& bridge, cons
     const std::string& m = e.message();
     auto has = [&](const char* s) { return m.find(s) != std::string::npos; };
     std::string hint;
-    if (has("quota reached"))
+    if (has("which only userbridged asks"))
+        hint = "the ACL hands " + bridge + " to polkit: run with --via=daemon (userbridged must run)";
+    else if (has("polkit asks the user to authenticate, and the request allowed no prompt"))
+        hint = "add --ask to type your password when polkit asks";
+    else if (has("polkit decides"))
+        hint = "polkit said no; its rules are in /etc/polkit-1/rules.d (see userbridge-acl(5), auth=polkit)";
+    else if (has("quota reached"))
         hint = "close a VM you run on " + bridge + " first ('userbridge status' lists your taps)";
     else if (has("access to bridge") || has("access denied by acl"))
         hint = "bridge " + bridge + " is not allowed for you by " UB_ACL_PATH
@@ -83,6 +89,7 @@ int cmd_run(const std::vector<std::string>& argv) {
         req.queues = nic.queues;
         req.vm_name = nic.vm_name;
         req.timeout = args->timeout;
+        req.ask = args->ask;
         Result<client::TapHandle> tap = client::open_tap(req);
         if (!tap.ok()) return fail(with_hint(args->helper, nic.bridge, tap.error()));
         std::string fds = std::to_string(tap->fd.get());

@@ -113,6 +113,8 @@ Result<RunArgs> parse_run_args(const std::vector<std::string>& argv,
             a.vm_name = v;
         } else if (take_value(arg, "--timeout", v)) {
             a.timeout = UB_TRY(parse_timeout(v));
+        } else if (arg == "--ask") {
+            a.ask = true;
         } else if (take_value(arg, "--nic", v)) {
             nic_texts.push_back(v);
         } else if (arg == "--nic") {
@@ -206,6 +208,9 @@ std::string run_usage() {
            "  --via=WAY        auto (default: userbridged if its socket is there,\n"
            "                   else the helper), daemon, or helper\n"
            "  --timeout=SECS   kill a helper that takes longer (default 10)\n"
+           "  --ask            where the ACL hands the decision to polkit (auth=polkit),\n"
+           "                   let it prompt for a password (userbridged only; waits\n"
+           "                   up to 30 s)\n"
            "\n"
            "Example:\n"
            "  userbridge run --br=br0 -- qemu-system-x86_64 ... \\\n"

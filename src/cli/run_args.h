@@ -23,6 +23,7 @@ struct RunArgs {
     RunVia via = RunVia::Auto;
     std::string helper;
     std::chrono::milliseconds timeout{10000};
+    bool ask = false;  // --ask: polkit may prompt
     std::string vm_name;  // --vm; NIC n > 0 gets NAME.n unless it names its own
     std::vector<NicSpec> nics;
     std::vector<std::string> command;

@@ -5,6 +5,7 @@
 // `-netdev bridge,br=br0,helper=/usr/libexec/userbridge-client` needs no
 // setuid or file-capability binary on the system.
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,8 @@ int main(int argc, char** argv) {
     }
     if (args->action == ub::helper::Action::Help) {
         std::puts("Usage: userbridge-client [--use-vnet] [--queues=N] [--vm=NAME] --br=BRIDGE --fd=N\n"
-                  "A QEMU bridge helper that asks userbridged (" UB_SOCKET_PATH ") for the tap.");
+                  "A QEMU bridge helper that asks userbridged (" UB_SOCKET_PATH ") for the tap.\n"
+                  "With USERBRIDGE_ASK=1 in its environment, polkit may prompt for a password.");
         return 0;
     }
     if (args->action == ub::helper::Action::Version) {
@@ -40,6 +42,10 @@ int main(int argc, char** argv) {
     }
     ub::client::DaemonRequest req{UB_SOCKET_PATH, args->bridge, args->use_vnet, args->queues,
                                   args->vm_name, std::chrono::milliseconds(10000)};
+    // QEMU passes only its own arguments; helper= can carry
+    // `env USERBRIDGE_ASK=1 userbridge-client`, and polkit may then prompt.
+    const char* ask = std::getenv("USERBRIDGE_ASK");
+    req.ask = ask && std::string(ask) == "1";
     auto tap = ub::client::open_tap_via_daemon(req);
     if (!tap.ok()) {
         std::fprintf(stderr, "userbridge-client: %s\n", tap.error().message().c_str());

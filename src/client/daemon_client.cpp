@@ -104,13 +104,13 @@ bool daemon_socket_present(const std::string& path) {
 }
 
 Result<TapHandle> open_tap_via_daemon(const DaemonRequest& req) {
-    auto deadline = Clock::now() + req.timeout;
+    auto deadline = Clock::now() + (req.ask ? std::max(req.timeout, kAskTimeout) : req.timeout);
     UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.valid()) return Error::sys("socket");
     UB_TRYV(connect_daemon(fd.get(), req.socket, std::min(deadline, Clock::now() + kConnectWait)));
 
     protocol::Request r{req.vnet_hdr, static_cast<std::uint16_t>(req.queues), req.bridge,
-                         req.vm_name};
+                         req.vm_name, req.ask};
     auto bytes = protocol::encode(r);
     std::size_t sent = 0;
     Result<void> send_error = Ok{};

@@ -18,7 +18,14 @@ struct DaemonRequest {
     int queues = 1;
     std::string vm_name;
     std::chrono::milliseconds timeout{10000};
+    // polkit may prompt (an auth=polkit rule); the timeout then covers the
+    // prompt too (see kAskTimeout).
+    bool ask = false;
 };
+
+// How long a client that lets polkit prompt waits at least: userbridged
+// waits 25 s for polkit's answer.
+inline constexpr std::chrono::milliseconds kAskTimeout{30000};
 
 Result<TapHandle> open_tap_via_daemon(const DaemonRequest& req);
 

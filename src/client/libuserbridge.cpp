@@ -50,6 +50,10 @@ int Tap::release() noexcept { return std::exchange(fd_, -1); }
 const char* default_helper() noexcept { return UB_DEFAULT_HELPER; }
 
 OpenResult open_tap(const std::string& bridge, const Options& options) noexcept {
+    return open_tap(bridge, options, Prompt::Never);
+}
+
+OpenResult open_tap(const std::string& bridge, const Options& options, Prompt prompt) noexcept {
     OpenResult out;
     try {
         ub::client::OpenRequest req;
@@ -62,6 +66,7 @@ OpenResult open_tap(const std::string& bridge, const Options& options) noexcept 
         req.vnet_hdr = options.vnet_hdr;
         req.vm_name = options.vm_name;
         req.timeout = options.timeout;
+        req.ask = prompt == Prompt::Allowed;
         ub::Result<ub::client::TapHandle> r = ub::client::open_tap(req);
         if (!r.ok()) {
             out.error = r.error().message();
@@ -98,6 +103,15 @@ extern "C" void ub_options_init(struct ub_options* options) {
 
 extern "C" int ub_open_tap(const char* bridge, const struct ub_options* options,
                            struct ub_tap* tap, char* err, std::size_t errlen) {
+    return ub_open_tap_flags(bridge, options, 0, tap, err, errlen);
+}
+
+extern "C" int ub_open_tap_flags(const char* bridge, const struct ub_options* options, unsigned flags,
+                                 struct ub_tap* tap, char* err, std::size_t errlen) {
+    if (flags & ~UB_OPEN_ASK) {
+        copy_out(err, errlen, "ub_open_tap_flags: unknown flags");
+        return -1;
+    }
     if (!bridge || !tap) {
         copy_out(err, errlen, "ub_open_tap: bridge and tap must not be NULL");
         return -1;
@@ -112,7 +126,8 @@ extern "C" int ub_open_tap(const char* bridge, const struct ub_options* options,
         o.vnet_hdr = options->vnet_hdr != 0;
         if (options->timeout_ms > 0) o.timeout = std::chrono::milliseconds(options->timeout_ms);
     }
-    userbridge::OpenResult r = userbridge::open_tap(bridge, o);
+    userbridge::OpenResult r = userbridge::open_tap(
+        bridge, o, (flags & UB_OPEN_ASK) ? userbridge::Prompt::Allowed : userbridge::Prompt::Never);
     if (!r) {
         copy_out(err, errlen, r.error);
         return -1;

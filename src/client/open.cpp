@@ -8,7 +8,7 @@ Result<TapHandle> open_tap(const OpenRequest& req) {
     HelperRequest via_helper{req.helper, req.bridge, req.vnet_hdr, req.queues, req.vm_name,
                              req.timeout};
     DaemonRequest via_daemon{req.socket, req.bridge, req.vnet_hdr, req.queues, req.vm_name,
-                             req.timeout};
+                             req.timeout, req.ask};
     switch (req.via) {
         case Via::Helper: return open_tap_via_helper(via_helper);
         case Via::Daemon: return open_tap_via_daemon(via_daemon);

@@ -21,6 +21,7 @@ struct OpenRequest {
     int queues = 1;
     std::string vm_name;
     std::chrono::milliseconds timeout{10000};
+    bool ask = false;  // polkit may prompt (daemon only; the helper cannot ask polkit)
 };
 
 // Auto: the daemon if `socket` is a socket that accepts connections, else

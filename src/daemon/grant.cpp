@@ -49,7 +49,8 @@ void refill_tun(Kept& kept) {
 }
 
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const Peer& peer,
-               const protocol::Request& req, Kept& kept, net::Nft* nft, net::TapNames* names) {
+               const protocol::Request& req, Kept& kept, net::Nft* nft, net::TapNames* names,
+               const PolkitAnswer* polkit) {
     Outcome o;
     // The groups are the ones the caller's process runs with, as for a
     // helper they run (and as userbridge-acl(5) defines group=), from the
@@ -68,6 +69,15 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
         return refuse(std::move(o), protocol::Status::Denied,
                       "access to bridge " + req.bridge + " denied: " + why);
     };
+    if (d.ask_polkit && !polkit) {
+        o.ask_polkit = true;
+        return o;
+    }
+    if (d.ask_polkit) {
+        o.record.polkit = polkit->what;
+        if (!polkit->yes) return deny("polkit decides (auth=polkit at " + o.record.rule + "): " + polkit->what);
+        d = policy::polkit_granted(d);
+    }
     if (!d.allowed) return deny(d.reason);
     Result<policy::Terms> terms = policy::terms_of(d, mac_key, peer.uid, req.vm_name, req.bridge, req.queues);
     if (!terms.ok())

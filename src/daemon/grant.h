@@ -11,6 +11,7 @@
 
 #include "audit/audit.h"
 #include "base/fd.h"
+#include "daemon/polkit.h"
 #include "net/mac_pin.h"
 #include "net/rtnl.h"
 #include "net/tap.h"
@@ -36,6 +37,9 @@ struct Outcome {
     // their requests, or a helper of theirs, perhaps stopped): nothing was
     // made, and the same request may be handled again later.
     bool lock_busy = false;
+    // An auth=polkit rule decides and polkit has not answered yet: nothing
+    // was made; the same request is handled again with polkit's answer.
+    bool ask_polkit = false;
 };
 
 // What the daemon keeps open from one grant to the next, so that a grant
@@ -56,7 +60,9 @@ void refill_tun(Kept& kept);
 // then such a grant fails with a clear error. `names`: the daemon's tap
 // names (see net::TapNames); null lets the kernel pick.
 // `mac_key`: the MAC key for mac-prefix= rules, or why there is none.
+// `polkit`: polkit's answer for this request, once it came (see Outcome).
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const Peer& peer,
-               const protocol::Request& req, Kept& kept, net::Nft* nft, net::TapNames* names = nullptr);
+               const protocol::Request& req, Kept& kept, net::Nft* nft, net::TapNames* names = nullptr,
+               const PolkitAnswer* polkit = nullptr);
 
 }  // namespace ub::daemon

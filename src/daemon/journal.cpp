@@ -42,6 +42,7 @@ bool send_to_journal(const audit::AuditRecord& r, const std::string& line, int p
     opt("USERBRIDGE_GUEST_MAC", r.guest_mac);
     opt("USERBRIDGE_VM", r.vm);
     opt("USERBRIDGE_RULE", r.rule);
+    opt("USERBRIDGE_POLKIT", r.polkit);
     opt("USERBRIDGE_DETAIL", r.detail);
     std::vector<iovec> iov;
     for (std::string& f : fields) iov.push_back({f.data(), f.size()});

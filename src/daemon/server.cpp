@@ -54,6 +54,12 @@ struct Conn {
     // retry_at until the deadline. Only that caller's requests wait.
     std::optional<protocol::Request> parked;
     Clock::time_point retry_at{};
+    // A request parked for polkit's answer (an auth=polkit rule decides):
+    // its question, then the answer, and the caller's pidfd, which shows
+    // whether the process polkit was asked about still lives.
+    std::optional<std::uint64_t> polkit_id;
+    std::optional<PolkitAnswer> polkit_answer;
+    UniqueFd pidfd;
 };
 
 // An answered grant whose reply its client has not read: its fds are in
@@ -101,6 +107,9 @@ private:
     void log_refusals();
     void on_readable(Conn& c, short revents);
     void attempt(Conn& c, const protocol::Request& req);
+    Outcome decide_and_act(Conn& c, const protocol::Request& req);
+    Result<std::uint64_t> ask_polkit(Conn& c, const protocol::Request& req);
+    void on_polkit();
     void deliver(Conn& c, Outcome o);
     void retry_parked();
     void keep_if_unread(Conn& c, std::size_t nfds);
@@ -133,6 +142,7 @@ private:
     std::map<uid_t, Refusals> refusals_;
     net::TapNames tap_names_;
     Kept kept_;
+    Polkit polkit_;
     std::deque<Unnamed> unnamed_;
     bool stop_ = false;
 };
@@ -242,7 +252,7 @@ void Server::accept_all() {
         }
         ++per_uid_[uid];
         Peer peer{cred->pid, cred->uid, cred->gid, std::move(*groups)};
-        Conn c{std::move(fd), std::move(peer), Clock::now() + cfg_.limits.deadline, {}, {}, {}};
+        Conn c{std::move(fd), std::move(peer), Clock::now() + cfg_.limits.deadline, {}, {}, {}, {}, {}, {}};
         int key = c.fd.get();
         conns_.emplace(key, std::move(c));
     }
@@ -332,13 +342,55 @@ Outcome unread_refusal(const Peer& peer, const protocol::Request& req, unsigned 
     return o;
 }
 
-// Handles a complete request, or parks it while its caller's quota lock is
-// held (until the connection's deadline, then it is refused).
-void Server::attempt(Conn& c, const protocol::Request& req) {
+Outcome Server::decide_and_act(Conn& c, const protocol::Request& req) {
     unsigned unread = unread_fds(c.peer.uid);
-    Outcome o = unread + req.queues > cfg_.limits.max_unread_fds
-                    ? unread_refusal(c.peer, req, unread)
-                    : handle(policy_, cfg_.mac_key, c.peer, req, kept_, cfg_.nft, &tap_names_);
+    if (unread + req.queues > cfg_.limits.max_unread_fds) return unread_refusal(c.peer, req, unread);
+    return handle(policy_, cfg_.mac_key, c.peer, req, kept_, cfg_.nft, &tap_names_,
+                  c.polkit_answer ? &*c.polkit_answer : nullptr);
+}
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77  // Linux 6.5; glibc's headers may predate it
+#endif
+
+// Sends polkit the question for this request; its id, or why it cannot be
+// asked. The caller's pidfd is the process SO_PEERCRED named at connect(),
+// which the kernel keeps with the socket, so no other process can stand in
+// for it; its start time is read while that pidfd shows it alive.
+Result<std::uint64_t> Server::ask_polkit(Conn& c, const protocol::Request& req) {
+    int pidfd = -1;
+    socklen_t len = sizeof pidfd;
+    if (getsockopt(c.fd.get(), SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) != 0)
+        return Error::sys("the caller's process (SO_PEERPIDFD)");
+    c.pidfd = UniqueFd(pidfd);
+    PolkitQuestion q{UB_TRY(polkit_subject_of(c.pidfd.get(), c.peer.pid, c.peer.uid)), req.bridge, req.vm_name,
+                     req.queues, req.interactive};
+    return polkit_.ask(q);
+}
+
+// Handles a complete request, or parks it while its caller's quota lock is
+// held (until the connection's deadline, then it is refused), or while
+// polkit is asked (until its answer, or the wait is over: then "no").
+void Server::attempt(Conn& c, const protocol::Request& req) {
+    if (c.polkit_id && !c.polkit_answer) {  // polkit's wait is over, and the bus said nothing
+        polkit_.forget(*c.polkit_id);
+        c.polkit_answer = PolkitAnswer{*c.polkit_id, false, "no: polkit gave no answer in time"};
+    }
+    Outcome o = decide_and_act(c, req);
+    if (o.ask_polkit) {
+        Result<std::uint64_t> asked = ask_polkit(c, req);
+        if (asked.ok()) {
+            auto wait = req.interactive ? kPolkitWaitInteractive : kPolkitWait;
+            c.polkit_id = *asked;
+            c.parked = req;
+            // The bus's own timeout answers first; this is the backstop.
+            c.retry_at = Clock::now() + wait + std::chrono::seconds(1);
+            c.deadline = c.retry_at + cfg_.limits.deadline;
+            return;
+        }
+        c.polkit_answer = PolkitAnswer{0, false, "no: " + asked.error().message()};
+        o = decide_and_act(c, req);
+    }
     auto now = Clock::now();
     if (o.lock_busy && now < c.deadline) {
         c.parked = req;
@@ -388,6 +440,22 @@ void Server::deliver(Conn& c, Outcome o) {
     // a 0.7 ms grant, traced).
     if (granted) granted_[o.ifindex] = o.record;
     record_named(std::move(o.record), c.peer.uid, granted ? o.ifindex : 0);
+}
+
+// polkit's answers, each to its parked request, which is tried again now.
+// A yes for a process that has exited since the question is a no: its pid
+// may be another's by now.
+void Server::on_polkit() {
+    for (PolkitAnswer& a : polkit_.process()) {
+        auto it = std::find_if(conns_.begin(), conns_.end(),
+                               [&](const auto& kv) { return kv.second.polkit_id == a.id; });
+        if (it == conns_.end()) continue;  // its client left
+        Conn& c = it->second;
+        pollfd p{c.pidfd.get(), POLLIN, 0};
+        if (a.yes && poll(&p, 1, 0) != 0) a = {a.id, false, "no: the requesting process exited before polkit answered"};
+        c.polkit_answer = std::move(a);
+        c.retry_at = Clock::now();
+    }
 }
 
 // Parked requests whose time to try again has come; one try per uid and
@@ -524,13 +592,15 @@ void Server::expire() {
 }
 
 int Server::timeout_ms() const {
-    if (conns_.empty() && unnamed_.empty() && refusals_.empty()) return -1;
+    if (conns_.empty() && unnamed_.empty() && refusals_.empty()) return polkit_.timeout_ms();
     auto first = Clock::time_point::max();
     for (const auto& [fd, c] : conns_) first = std::min(first, c.parked ? c.retry_at : c.deadline);
     if (!unnamed_.empty()) first = std::min(first, unnamed_.front().deadline);
     for (const auto& [uid, r] : refusals_) first = std::min(first, r.until);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(first - Clock::now()).count();
-    return ms < 0 ? 0 : static_cast<int>(std::min<long long>(ms + 1, 60000));
+    int bus = polkit_.timeout_ms();
+    int own = ms < 0 ? 0 : static_cast<int>(std::min<long long>(ms + 1, 60000));
+    return bus >= 0 ? std::min(bus, own) : own;
 }
 
 // An expiry record for every tap with our label that goes away: the ones we
@@ -684,6 +754,8 @@ Result<void> Server::run() {
         std::size_t first_unread = p.size();
         for (const auto& [fd, u] : unread_)
             if (u.polled) p.push_back({fd, 0, 0});
+        std::size_t bus = p.size();  // last: the system bus, while polkit is asked
+        p.push_back({polkit_.fd(), polkit_.events(), 0});
         int n = poll(p.data(), p.size(), timeout_ms());
         if (n < 0 && errno != EINTR) return Error::sys("poll");
         if (n > 0) {
@@ -705,11 +777,12 @@ Result<void> Server::run() {
                 if (!c.parked) {
                     on_readable(c, p[i].revents);
                 } else {  // gone while it waited: nothing is made for it
+                    if (c.polkit_id) polkit_.forget(*c.polkit_id);
                     c.parked.reset();
                     c.deadline = Clock::time_point::min();
                 }
             }
-            for (std::size_t i = first_unread; i < p.size(); ++i)
+            for (std::size_t i = first_unread; i < bus; ++i)
                 if (p[i].revents) on_unread_event(p[i].fd);
             // Answered connections go now, before accepting: a client that
             // got its reply and asks again must not find its own finished
@@ -717,6 +790,7 @@ Result<void> Server::run() {
             expire();
             if (p[0].revents) accept_all();
         }
+        on_polkit();
         retry_parked();
         expire();
         log_refusals();

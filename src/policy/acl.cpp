@@ -39,7 +39,8 @@ struct RateUnit {
 };
 constexpr RateUnit kRateUnits[] = {{"gbit", 1000ULL * 1000 * 1000}, {"mbit", 1000ULL * 1000}, {"kbit", 1000}};
 
-// user=, group=, max-taps=, max-queues=, mac=, mac-prefix=, servers=, ip=, rate=.
+// user=, group=, max-taps=, max-queues=, mac=, mac-prefix=, servers=, ip=,
+// rate=, auth=.
 Result<void> parse_option(std::string_view opt, Line& out, std::string_view origin, int lineno) {
     std::size_t eq = opt.find('=');
     if (eq == std::string_view::npos || eq == 0 || eq + 1 == opt.size())
@@ -109,6 +110,11 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
         out.limits.rate_bits = *bits;
         return Ok{};
     }
+    if (key == "auth") {
+        if (value != "polkit") return bad("expected polkit");
+        out.auth = Auth::Polkit;
+        return Ok{};
+    }
     if (key == "ip") {
         Result<std::vector<IpPrefix>> ips = parse_ip_list(value);
         if (!ips.ok()) return bad(ips.error().message());
@@ -117,7 +123,7 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
     }
     return at(origin, lineno, "unknown option '" + printable(key) +
                                   "' (expected user, group, max-taps, max-queues, mac, "
-                                  "mac-prefix, servers, ip or rate)");
+                                  "mac-prefix, servers, ip, rate or auth)");
 }
 
 Result<Line> parse_line(std::string_view line, std::string_view origin, int lineno) {
@@ -289,8 +295,16 @@ Decision decide(const std::vector<Rule>& rules, std::string_view bridge, const R
         if (r.verb == Verb::Allow && (!allow || specificity(r) > specificity(*allow))) allow = &r;
     }
     if (deny) return {false, deny, "denied by " + where(*deny)};
+    if (allow && allow->auth == Auth::Polkit)
+        return {false, allow,
+                "polkit decides (auth=polkit at " + where(*allow) +
+                    "), which only userbridged asks: use userbridge-client or userbridge run", true};
     if (allow) return {true, allow, "allowed by " + where(*allow)};
     return {false, nullptr, "no rule allows it (the default is deny)"};
+}
+
+Decision polkit_granted(const Decision& d) {
+    return {true, d.deciding, "allowed by " + where(*d.deciding) + " and polkit"};
 }
 
 Result<Terms> terms_of(const Decision& d, const Result<MacKey>& key, uid_t uid,
@@ -344,7 +358,8 @@ std::string format_rule(const Rule& r) {
     s += r.bridge.empty() ? "all" : r.bridge;
     if (r.who.kind != Subject::Anyone)
         s += (r.who.kind == Subject::User ? " user=" : " group=") + r.who.name;
-    return s + limit_words(r.limits);
+    s += limit_words(r.limits);
+    return r.auth == Auth::Polkit ? s + " auth=polkit" : s;
 }
 
 std::string format_limits(const Limits& l) {
@@ -369,7 +384,7 @@ std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_vie
             line += "does not apply (" + a.why + ")";
         else if (&r == d.deciding)
             line += std::string("applies (") + a.why + "), DECIDES";
-        else if (r.verb == Verb::Allow && d.allowed)
+        else if (r.verb == Verb::Allow && (d.allowed || d.ask_polkit))
             line += "applies (" + a.why + "), but a more specific or earlier allow decides";
         else if (r.verb == Verb::Allow)
             line += "applies (" + a.why + "), but a deny wins";
@@ -380,6 +395,10 @@ std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_vie
     if (d.allowed)
         out.push_back("=> allowed by " + where(*d.deciding) + ", " +
                       format_limits(d.deciding->limits));
+    else if (d.ask_polkit)
+        out.push_back("=> polkit decides: userbridged asks it for " + std::string(kPolkitAction) +
+                      " (not asked here); if it says yes, allowed by " + where(*d.deciding) + ", " +
+                      format_limits(d.deciding->limits) + "; the helper refuses");
     else
         out.push_back("=> denied: " + d.reason);
     return out;

@@ -17,6 +17,9 @@
 //                       the guest may send from (allow only)
 //   rate=N(kbit|mbit|gbit)  what the guest may send, and receive, each way
 //                       (allow only)
+//   auth=polkit         the rule grants only if polkit's authority says yes
+//                       to the action org.userbridge.use-bridge (allow
+//                       only); userbridged asks it, the helper cannot
 // A QEMU file has nothing after the name, so it means what it always meant.
 // Among matching allows the most specific decides (user before group before
 // anyone, then a named bridge before "all", then reading order), and only
@@ -40,6 +43,9 @@
 namespace ub::policy {
 
 enum class Verb { Allow, Deny, Include };
+
+// Who has the last word on an allow rule: the ACL alone, or polkit too.
+enum class Auth { Acl, Polkit };
 
 // Whom a rule is for. A name is resolved to an id by the loader (through the
 // user and group databases); until then, or if it does not resolve, id is -1
@@ -89,6 +95,7 @@ struct Line {
     int lineno;
     Subject who{};
     Limits limits{};
+    Auth auth = Auth::Acl;
 };
 
 // Parse one file's text. `origin` names the file in errors, which read
@@ -114,6 +121,7 @@ struct Rule {
     int file_index = 0;  // into Policy::files, when loaded from disk
     Subject who{};
     Limits limits{};
+    Auth auth = Auth::Acl;
 };
 
 // Who asks: their uid and every group they are in (primary included), as the
@@ -130,6 +138,11 @@ struct Decision {
     // the most specific matching allow when allowed; none for the default deny.
     const Rule* deciding;
     std::string reason;  // one line, for users and audit logs
+    // The deciding allow says auth=polkit: not allowed (yet), and `reason`
+    // says so in words that name the daemon path, which is what the helper,
+    // which speaks no D-Bus, refuses with. userbridged asks polkit and, on
+    // its yes, goes on with polkit_granted(*this).
+    bool ask_polkit = false;
     // The deciding allow's limits; defaults when denied.
     Limits limits() const { return allowed && deciding ? deciding->limits : Limits{}; }
 };
@@ -140,6 +153,13 @@ struct Decision {
 // what the caller may read; see loader.h).
 Decision decide(const std::vector<Rule>& rules, std::string_view bridge,
                 const Requester* who = nullptr, const std::vector<bool>* file_ok = nullptr);
+
+// The decision once polkit said yes to `d` (whose ask_polkit is set):
+// allowed by the same rule, with its limits.
+Decision polkit_granted(const Decision& d);
+
+// The polkit action a rule with auth=polkit asks for (packaging/polkit).
+inline constexpr const char* kPolkitAction = "org.userbridge.use-bridge";
 
 // What an allow decision gives one request: its limits, and the guest MAC
 // when the rule sets one. A denial (Error::is_denial) when the request asks

@@ -132,7 +132,7 @@ Result<void> Loader::load_checked(const std::string& path, int includer, int dep
             std::string bridge = line.arg == "all" ? std::string() : std::move(line.arg);
             if (!bears_on(opt.only_bridge, bridge, line)) return;
             policy.rules.push_back(Rule{line.verb, std::move(bridge), name, line.lineno, index,
-                                        std::move(line.who), line.limits});
+                                        std::move(line.who), line.limits, line.auth});
         },
         opt.problems));
     UB_TRYV(failed);

@@ -97,6 +97,13 @@ constexpr int kDaemonAllowed[] = {
     // setresuid), so the caller can never signal or trace us
     SCMP_SYS(capget), SCMP_SYS(capset), SCMP_SYS(setfsuid), SCMP_SYS(setfsgid), SCMP_SYS(setgroups),
     SCMP_SYS(getgroups),
+    // polkit's authority over the system bus (auth=polkit rules): sd-bus
+    // authenticates as our uid (AUTH EXTERNAL), seeds its hash tables
+    // (getrandom), flushes before it closes (ppoll); the pid's start time
+    // is read from /proc (openat, above) while the caller's pidfd
+    // (SO_PEERPIDFD, a getsockopt) is polled (poll, above)
+    SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid), SCMP_SYS(getrandom),
+    SCMP_SYS(ppoll), SCMP_SYS(gettid),
 };
 
 // All the releaser child does (release.h).

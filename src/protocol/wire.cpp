@@ -63,7 +63,7 @@ std::array<char, kRequestSize> encode(const Request& req) {
     std::array<char, kRequestSize> b{};
     std::memcpy(b.data(), kRequestMagic, 4);
     put16(&b[4], kVersion);
-    put16(&b[6], req.vnet_hdr ? 1 : 0);
+    put16(&b[6], static_cast<std::uint16_t>((req.vnet_hdr ? 1 : 0) | (req.interactive ? 2 : 0)));
     put16(&b[8], req.queues);
     put_str(&b[12], 16, req.bridge);
     put_str(&b[28], 64, req.vm_name);
@@ -80,9 +80,10 @@ Result<Request> decode_request(std::string_view bytes) {
         return Error::msg("protocol version " + std::to_string(get16(p + 4)) +
                           " is not supported (this daemon speaks " + std::to_string(kVersion) + ")");
     std::uint16_t flags = get16(p + 6);
-    if (flags & ~1u) return Error::msg("request has unknown flags");
+    if (flags & ~3u) return Error::msg("request has unknown flags");
     Request r;
     r.vnet_hdr = flags & 1;
+    r.interactive = (flags & 2) != 0;
     r.queues = get16(p + 8);
     if (r.queues < 1 || r.queues > policy::kMaxQueues)
         return Error::msg("queues must be 1 to " + std::to_string(policy::kMaxQueues));

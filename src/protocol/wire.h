@@ -5,7 +5,8 @@
 // Request (96 bytes, all integers little-endian):
 //   0   char[4]  magic "UBRQ"
 //   4   u16      version (2)
-//   6   u16      flags: bit 0 = IFF_VNET_HDR wanted; other bits must be 0
+//   6   u16      flags: bit 0 = IFF_VNET_HDR wanted; bit 1 = polkit may
+//                prompt the caller (AllowUserInteraction); other bits 0
 //   8   u16      queues: 1 for a plain tap, 2 to 64 for a multiqueue one
 //   10  u16      reserved, 0
 //   12  char[16] bridge name, NUL-padded; a valid interface name
@@ -63,6 +64,8 @@ struct Request {
     std::uint16_t queues = 1;
     std::string bridge;
     std::string vm_name;
+    // An auth=polkit rule may have polkit prompt the caller's desktop.
+    bool interactive = false;
 };
 
 struct Reply {

@@ -53,7 +53,7 @@ check "the helper has cap_net_admin+ep" grep -q 'cap_net_admin=ep' <(getcap $hel
 check "the helper is not setuid" test ! -u $helper
 for f in /usr/bin/userbridge /usr/sbin/userbridged /usr/libexec/userbridge-client \
     /lib/systemd/system/userbridged.service /lib/systemd/system/userbridged.socket \
-    /usr/lib/sysusers.d/userbridge.conf \
+    /usr/lib/sysusers.d/userbridge.conf /usr/share/polkit-1/actions/org.userbridge.policy \
     /usr/share/man/man8/userbridge-helper.8.gz /usr/share/man/man5/userbridge-acl.5.gz \
     /usr/share/man/man8/userbridge-client.8.gz /usr/include/userbridge/userbridge.h \
     /usr/share/doc/userbridge/examples/bridge.conf /usr/share/doc/userbridge/copyright; do

@@ -21,7 +21,8 @@ for f in bin/userbridge sbin/userbridged libexec/userbridge-helper libexec/userb
     lib/systemd/system/userbridged.socket share/man/man1/userbridge.1 \
     share/man/man5/userbridge-acl.5 share/man/man8/userbridge-helper.8 \
     share/man/man8/userbridged.8 share/man/man8/userbridge-client.8 share/doc/userbridge/examples/bridge.conf \
-    share/bash-completion/completions/userbridge lib/sysusers.d/userbridge.conf; do
+    share/bash-completion/completions/userbridge lib/sysusers.d/userbridge.conf \
+    share/polkit-1/actions/org.userbridge.policy; do
     check "installed: $f" test -e "$P/$f"
 done
 check "the helper has cap_net_admin+ep" grep -q 'cap_net_admin=ep' <(getcap "$P/libexec/userbridge-helper")

@@ -34,7 +34,12 @@ if [ -z "${UB_SANDBOXED:-}" ]; then
     fi
     # Mount points only; their content is never touched.
     mkdir -p /etc/qemu /var/lib/userbridge
-    exec unshare --mount --net --propagation private env UB_SANDBOXED=1 bash "$0" "$@"
+    # UB_PIDNS=1: a pid namespace of the test's own too (it is pid 1 there,
+    # and every process it starts dies with it), whose next pid the test
+    # may set (/proc/sys/kernel/ns_last_pid) without touching the host's.
+    pidns=()
+    [ -z "${UB_PIDNS:-}" ] || pidns=(--pid --fork --mount-proc)
+    exec unshare --mount --net --propagation private "${pidns[@]}" env UB_SANDBOXED=1 bash "$0" "$@"
 fi
 
 ALICE=4711

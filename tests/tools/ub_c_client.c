@@ -1,5 +1,6 @@
 /* ub-c-client: uses libuserbridge's C interface, as a C VMM would.
- *   ub-c-client HELPER BRIDGE [vnet|novnet]
+ *   ub-c-client HELPER BRIDGE [vnet|novnet] [ask]
+ * ask: ub_open_tap_flags with UB_OPEN_ASK (polkit may prompt).
  * Prints "ifname=... mac=... guest_mac=... mtu=... vnet_hdr=... fd_is_cloexec=..."
  * or the library's error on stderr (exit 1). */
 #include <fcntl.h>
@@ -17,7 +18,8 @@ int main(int argc, char **argv) {
     ub_options_init(&opt);
     opt.helper = argv[1];
     opt.vnet_hdr = !(argc > 3 && strcmp(argv[3], "novnet") == 0);
-    if (ub_open_tap(argv[2], &opt, &tap, err, sizeof err) != 0) {
+    unsigned flags = argc > 4 && strcmp(argv[4], "ask") == 0 ? UB_OPEN_ASK : 0;
+    if (ub_open_tap_flags(argv[2], &opt, flags, &tap, err, sizeof err) != 0) {
         fprintf(stderr, "ub-c-client: %s\n", err);
         return 1;
     }

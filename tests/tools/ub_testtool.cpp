@@ -50,7 +50,9 @@
 //       oversize, truncated (half a request, then close), slow (a byte a
 //       second until the daemon hangs up; prints how long that took),
 //       idle (connect and sleep 30 s), mute (connect, send nothing, print
-//       what the daemon answers before it hangs up)
+//       what the daemon answers before it hangs up), grant-orphan [MS]
+//       (send a good request, print "subject=PID", fork; the child prints
+//       the reply, the connecting process exits after MS ms, default 500)
 //   daemon hold-replies SOCKET BRIDGE N QUEUES MS
 //       N requests for QUEUES queues, one connection each, whose replies
 //       are never read (only peeked at): prints "granted=G refused=R",
@@ -793,6 +795,18 @@ int cmd_daemon(const std::vector<std::string>& a) {
         return 0;
     }
     if (mode == "mute") return print_reply(s);
+    if (mode == "grant-orphan") {
+        // The process the daemon knows (SO_PEERCRED) exits; a child it
+        // forked holds the connection and takes the reply.
+        if (send(s, bytes.data(), bytes.size(), 0) < 0) die("send");
+        std::printf("subject=%d\n", static_cast<int>(getpid()));
+        std::fflush(stdout);
+        pid_t child = fork();
+        if (child < 0) die("fork");
+        if (child == 0) return print_reply(s);
+        std::this_thread::sleep_for(std::chrono::milliseconds(a.size() > 3 ? std::stoi(a[3]) : 500));
+        _exit(0);
+    }
     if (mode == "idle") {
         std::this_thread::sleep_for(std::chrono::seconds(30));
         return 0;

@@ -29,7 +29,7 @@ std::vector<Rule> rules_of(const char* text) {
     std::vector<Rule> rules;
     auto name = std::make_shared<const std::string>("acl");
     for (const Line& l : *lines) {
-        Rule r{l.verb, l.arg == "all" ? "" : l.arg, name, l.lineno, 0, l.who, l.limits};
+        Rule r{l.verb, l.arg == "all" ? "" : l.arg, name, l.lineno, 0, l.who, l.limits, l.auth};
         if (r.who.id < 0) {
             if (r.who.kind == Subject::User)
                 r.who.id = r.who.name == "alice" ? 4711 : r.who.name == "bob" ? 4712 : -1;
@@ -86,7 +86,7 @@ TEST(Extension, QemuLinesKeepTheirDefaults) {
 TEST(Extension, Refusals) {
     EXPECT_EQ(parse_error("allow br0 color=red"),
               "f:1: unknown option 'color' (expected user, group, max-taps, max-queues, mac, "
-              "mac-prefix, servers, ip or rate)");
+              "mac-prefix, servers, ip, rate or auth)");
     EXPECT_EQ(parse_error("allow br0 user="), "f:1: 'user=': expected key=value");
     EXPECT_EQ(parse_error("allow br0 =x"), "f:1: '=x': expected key=value");
     EXPECT_EQ(parse_error("allow br0 user=a group=b"), "f:1: a rule names one user or one group, not more");
@@ -332,6 +332,46 @@ TEST(Extension, ExplainsWhyARuleDoesNotApply) {
     EXPECT_EQ(applies(rules[2], "br0", &kBob).why, "for group vm, which the user is not in");
     EXPECT_EQ(applies(rules[3], "br0", &kAlice).why, "user nosuch does not exist");
     EXPECT_EQ(format_rule(rules[2]), "allow br0 group=vm");
+}
+
+TEST(Extension, AuthPolkitParsesAndFormats) {
+    auto rules = rules_of("allow br0 group=vm max-taps=2 auth=polkit\nallow br1\n");
+    EXPECT_EQ(rules[0].auth, Auth::Polkit);
+    EXPECT_EQ(rules[1].auth, Auth::Acl);
+    EXPECT_EQ(format_rule(rules[0]), "allow br0 group=vm max-taps=2 auth=polkit");
+    EXPECT_EQ(parse_error("allow br0 auth=yes"), "f:1: auth=yes: expected polkit");
+    EXPECT_EQ(parse_error("deny br0 auth=polkit"), "f:1: auth= is for allow rules only");
+    EXPECT_EQ(parse_error("allow br0 auth=polkit auth=polkit"), "f:1: auth= given twice");
+}
+
+// The deciding allow's auth=polkit makes one decision value for both front
+// ends: not allowed yet, polkit to be asked, and words that send a helper's
+// user to the daemon. A less specific allow without it does not decide.
+TEST(Extension, AuthPolkitDecidesOnlyThroughPolkit) {
+    auto rules = rules_of("allow all\nallow br0 user=alice max-taps=3 auth=polkit\ndeny br0 user=bob\n");
+    Decision d = decide(rules, "br0", &kAlice);
+    EXPECT_FALSE(d.allowed);
+    EXPECT_TRUE(d.ask_polkit);
+    ASSERT_EQ(d.deciding, &rules[1]);
+    EXPECT_EQ(d.reason, "polkit decides (auth=polkit at acl:2), which only userbridged asks: "
+                        "use userbridge-client or userbridge run");
+    EXPECT_EQ(d.limits().max_taps, kUnlimited);  // nothing until polkit says yes
+    Decision yes = polkit_granted(d);
+    EXPECT_TRUE(yes.allowed);
+    EXPECT_FALSE(yes.ask_polkit);
+    EXPECT_EQ(yes.limits().max_taps, 3);
+    EXPECT_EQ(yes.reason, "allowed by acl:2 and polkit");
+    // A deny still wins, and polkit is not asked.
+    Decision bob = decide(rules, "br0", &kBob);
+    EXPECT_FALSE(bob.allowed);
+    EXPECT_FALSE(bob.ask_polkit);
+    // Another bridge: the plain allow decides.
+    EXPECT_TRUE(decide(rules, "br1", &kAlice).allowed);
+    auto lines = explain(rules, "br0", kAlice, nullptr);
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(lines.back(), "=> polkit decides: userbridged asks it for org.userbridge.use-bridge (not asked "
+                            "here); if it says yes, allowed by acl:2, max-taps=3 max-queues=8 (MAC not "
+                            "pinned); the helper refuses");
 }
 
 TEST(MacDerivation, StablePerKeyUserVmAndBridge) {

@@ -76,6 +76,16 @@ TEST(RunArgs, BridgeHelperNicsTimeout) {
     EXPECT_EQ(r->command, (std::vector<std::string>{"cmd", "--br=not-ours"}));
 }
 
+TEST(RunArgs, AskLetsPolkitPrompt) {
+    auto r = parse_run_args({"--ask", "cmd", "--ask"}, "/h");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_TRUE(r->ask);
+    EXPECT_EQ(r->command, (std::vector<std::string>{"cmd", "--ask"}));
+    auto plain = parse_run_args({"cmd"}, "/h");
+    ASSERT_TRUE(plain.ok());
+    EXPECT_FALSE(plain->ask);
+}
+
 TEST(RunArgs, QueuesAndVmNames) {
     auto r = parse_run_args({"--vm=web", "--nic", "queues=4", "--nic=br=br1", "--nic=vm=db", "q"}, "/h");
     ASSERT_TRUE(r.ok()) << r.error().message();

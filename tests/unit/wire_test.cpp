@@ -29,6 +29,19 @@ TEST(Wire, RequestRoundTrip) {
     EXPECT_EQ(kRequestSize, 96u);
 }
 
+TEST(Wire, InteractiveIsFlagBitOne) {
+    Request ask{true, 1, "br0", "", true};
+    std::string b = bytes_of(ask);
+    EXPECT_EQ(b[6], 3);
+    auto r = decode_request(b);
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_TRUE(r->interactive);
+    EXPECT_TRUE(r->vnet_hdr);
+    auto plain = decode_request(bytes_of({true, 1, "br0", ""}));
+    ASSERT_TRUE(plain.ok());
+    EXPECT_FALSE(plain->interactive);
+}
+
 TEST(Wire, RequestRefusals) {
     std::string good = bytes_of({true, 1, "br0", ""});
     EXPECT_EQ(refused(good.substr(0, 95)), "request is 95 bytes, expected 96");
@@ -40,7 +53,7 @@ TEST(Wire, RequestRefusals) {
     b[4] = 1;
     EXPECT_EQ(refused(b), "protocol version 1 is not supported (this daemon speaks 2)");
     b = good;
-    b[6] = 2;
+    b[6] = 4;
     EXPECT_EQ(refused(b), "request has unknown flags");
     b = good;
     b[8] = 65;
