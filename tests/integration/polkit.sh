@@ -73,7 +73,9 @@ start_polkitd() {
     "$POLKITD" --no-debug >>"$T/polkitd.log" 2>&1 &
     POLKITD_PID=$!
     BACKGROUND+=($POLKITD_PID)
-    for _ in $(seq 200); do polkit_on_bus && return 0; sleep 0.05; done
+    # Up to 30 s: on a loaded 2-core machine polkitd, which reads every
+    # action file and starts its JavaScript engine, once took more than 10.
+    for _ in $(seq 600); do polkit_on_bus && return 0; sleep 0.05; done
     echo "polkitd did not come on the bus:"; cat "$T/polkitd.log"
     return 1
 }
