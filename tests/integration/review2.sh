@@ -1,0 +1,62 @@
+#!/bin/bash
+# Second outside review: attacks on the fixes of the first.
+#
+# A queue holder's changes outlive its queue. Between TUNSETIFF and
+# TUNSETOWNER a new multiqueue tap has no owner and anyone may attach a
+# queue (review item 1). The grant counts queues after TUNSETOWNER and
+# deletes a tap another process still holds; but whoever attached and let
+# go before that count changed the whole device on its way, as any queue's
+# holder may without privilege (drivers/net/tun.c, __tun_chr_ioctl): its MAC
+# (SIOCSIFHWADDR), a classic BPF filter on every queue (TUNATTACHFILTER),
+# the receive filter (TUNSETTXFILTER). Those stay when its queue is closed.
+# Here ubbob, whom the ACL denies, does that to ubalice's tap, in the
+# fault-injection builds' two-second pause before TUNSETOWNER. The grant
+# must either fail (the tap deleted) or hand ubalice a tap carrying nothing
+# of ubbob's: frames from the wire reach her "VM", and the tap's port MAC
+# is not one ubbob chose.
+source "$(dirname "$0")/lib.sh"
+
+bridge br0
+acl 'allow br0 group=ubvm max-queues=4\n'
+TT=$T/bin/ub-testtool
+
+# victim NAME CMD...: ubalice's grant (CMD, with --fd=3) while ubbob
+# attacks; frames from the wire are sent to it meanwhile.
+victim() {
+    local name=$1 marker="to-alice-$RANDOM"
+    shift
+    start_attacker 60000 daemon:9999999 leave
+    ( for _ in $(seq 16); do sleep 0.5; "$TT" send br0-peer "$marker" >/dev/null 2>&1; done ) &
+    local sender=$!
+    as_alice "$TT" call stream --queues=2 --expect="$marker" --hold=500 -- "$@" >"$T/victim" 2>&1 &
+    local call=$!
+    local tap=""
+    for _ in $(seq 150); do
+        tap=$(sed -n 's/^tap=\([^ ]*\).*/\1/p' "$T/victim")
+        [ -n "$tap" ] && break
+        sleep 0.05
+    done
+    local mac=""
+    [ -n "$tap" ] && mac=$(ip -o link show "$tap" 2>/dev/null | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
+    local rc=0
+    wait $call || rc=$?
+    kill $sender 2>/dev/null || true
+    wait $sender 2>/dev/null || true
+    stop_attacker
+    echo "    $name: grant exit $rc, tap ${tap:-none}, port MAC ${mac:-?}; attacker: $(grep -v ready "$T/attacker" | sort | uniq -c | tr -s ' \n' ' ')"
+    sed 's/^/    victim: /' "$T/victim"
+    check "$name: ubbob let go of a queue of the tap before its owner was set" grep -q '^LEFT' "$T/attacker"
+    if [ -n "$tap" ]; then
+        check "$name: the tap's port MAC is not the one ubbob chose" test "$mac" != "fe:de:ad:be:ef:01"
+        check "$name: frames from the wire reach ubalice's VM (no filter of ubbob's)" test "$rc" -eq 0
+    else
+        check "$name: the grant was refused, and said why" grep -q 'another process' "$T/victim"
+    fi
+    check "$name: no tap left" test -z "$(taps)"
+}
+
+victim "helper" /usr/bin/env UB_FAULT=pause@before-owner "$T/bin/faulty-helper" --queues=2 --fd=3 --br=br0
+UB_FAULT=pause@before-owner DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+victim "daemon" "$T/bin/userbridge-client" --queues=2 --fd=3 --br=br0
+stop_daemon
+finish
