@@ -184,6 +184,8 @@ Result<void> undo_departed(const Tap& tap) {
     if (ioctl(fd, TUNSETVNETBE, &off) != 0 && errno != EINVAL)
         return Error::sys("cannot reset " + tap.name + "'s vnet byte order (TUNSETVNETBE)");
     UB_TRYV(must(ioctl(fd, TUNSETPERSIST, 0UL), "persistence (TUNSETPERSIST)"));
+    // None, as a new tap starts (its VM's QEMU sets its own).
+    UB_TRYV(must(ioctl(fd, TUNSETOFFLOAD, 0UL), "offloads (TUNSETOFFLOAD)"));
     return Ok{};
 }
 
