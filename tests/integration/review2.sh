@@ -59,4 +59,21 @@ victim "helper" /usr/bin/env UB_FAULT=pause@before-owner "$T/bin/faulty-helper" 
 UB_FAULT=pause@before-owner DAEMON_BIN=$T/bin/faulty-daemon start_daemon
 victim "daemon" "$T/bin/userbridge-client" --queues=2 --fd=3 --br=br0
 stop_daemon
+
+# The same race without the pause: ubbob on the daemon's next names while
+# ubalice takes 20 four-queue taps (on the code before, 5 of 18 granted
+# taps had the port MAC ubbob chose).
+start_daemon
+start_attacker 60000 daemon:0 leave
+for i in $(seq 20); do
+    as_alice "$TT" call stream --queues=4 -- "$T/bin/userbridge-client" --queues=4 --fd=3 --br=br0 \
+        >>"$T/race.out" 2>>"$T/race.err" || true
+done
+stop_attacker
+stop_daemon
+echo "    race: ubbob left $(grep -c '^LEFT' "$T/attacker") tap(s); $(grep -c '^tap=' "$T/race.out") of 20 granted," \
+    "$(grep -c 'another process' "$T/race.err") refused for an intruder"
+check "race: no granted tap has the port MAC ubbob chose" \
+    bash -c "! grep 'event=grant' '$SYSLOG' | grep -q 'fe:de:ad:be:ef:01'"
+check "race: no tap left" test -z "$(taps)"
 finish
