@@ -76,4 +76,37 @@ echo "    race: ubbob left $(grep -c '^LEFT' "$T/attacker") tap(s); $(grep -c '^
 check "race: no granted tap has the port MAC ubbob chose" \
     bash -c "! grep 'event=grant' '$SYSLOG' | grep -q 'fe:de:ad:be:ef:01'"
 check "race: no tap left" test -z "$(taps)"
+
+# One user holds the daemon's connection limit through subordinate uids.
+# Debian gives each account 65,536 of them (/etc/subuid); with newuidmap
+# (package uidmap) its processes run as any of them in a user namespace it
+# makes, and SO_PEERCRED names each to the daemon as a uid of its own.
+# ubbob's 40 subordinate uids open 8 idle connections each (320, above the
+# limit of 256 for everyone), and ubalice asks for her tap meanwhile.
+if command -v newuidmap >/dev/null && [ -e /etc/subuid ] && unshare --help | grep -q -- --map-auto; then
+    printf 'ubbob:200000:65536\n' >"$T/subids"
+    mount --bind "$T/subids" /etc/subuid
+    [ -e /etc/subgid ] && mount --bind "$T/subids" /etc/subgid
+    start_daemon
+    cat >"$T/subflood.sh" <<EOF2
+for u in \$(seq 1 40); do
+    for k in \$(seq 8); do
+        setpriv --reuid=\$u --regid=\$u --clear-groups -- $TT daemon idle /run/userbridge.sock >/dev/null 2>&1 &
+    done
+done
+wait
+EOF2
+    as_bob timeout 10 unshare --user --map-auto --map-root-user -- bash "$T/subflood.sh" &
+    SUBFLOOD=$!
+    BACKGROUND+=($SUBFLOOD)
+    sleep 2
+    check "subuids: ubalice is granted her tap while ubbob's subordinate uids hold connections" \
+        as_alice "$TT" daemon grant /run/userbridge.sock br0
+    check "subuids: ubbob's subordinate uids were refused as ubbob (uid $BOB)" \
+        grep -q "refused a connection from uid $BOB: too many open connections" "$SYSLOG"
+    wait $SUBFLOOD 2>/dev/null || true
+    stop_daemon
+else
+    echo "    subuids: skipped (needs newuidmap, /etc/subuid and unshare --map-auto)"
+fi
 finish
