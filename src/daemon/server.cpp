@@ -248,7 +248,7 @@ void Server::accept_all() {
             continue;
         }
         ++per_uid_[uid];
-        Peer peer{cred->pid, cred->uid, cred->gid, std::move(*groups)};
+        Peer peer{cred->pid, cred->uid, cred->gid, std::move(*groups), uid};
         Conn c{std::move(fd), std::move(peer), uid, Clock::now() + cfg_.limits.deadline, {}, {}, {}};
         int key = c.fd.get();
         conns_.emplace(key, std::move(c));
@@ -349,7 +349,7 @@ void Server::attempt(Conn& c, const protocol::Request& req) {
     unsigned unread = unread_fds(c.account);
     Outcome o = unread + req.queues > cfg_.limits.max_unread_fds
                     ? unread_refusal(c.peer, req, unread)
-                    : handle(policy_, cfg_.mac_key, c.peer, req, kept_, cfg_.nft, &tap_names_);
+                    : handle(policy_, cfg_.mac_key, c.peer, subuids_, req, kept_, cfg_.nft, &tap_names_);
     auto now = Clock::now();
     if (o.lock_busy && now < c.deadline) {
         c.parked = req;

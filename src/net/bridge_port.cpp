@@ -74,6 +74,7 @@ Result<void> check_live_taps(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& br
     std::vector<policy::TapSeen> seen;
     std::vector<LinkInfo> links = UB_TRY(rtnl.list_links("tun"));
     std::vector<protocol::LinkLabel> labels;
+    auto account = [&](uid_t uid) { return spec.account ? spec.account(uid) : uid; };
     for (const LinkInfo& l : links) {
         if (std::optional<Revoked> r = spec.revoked ? tampered_tap(l) : std::nullopt) {
             bool removed = remove_tampered(rtnl, *r);
@@ -81,12 +82,12 @@ Result<void> check_live_taps(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& br
             if (r->error.empty()) continue;  // gone; one that stays counts against its label's uid
         }
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
-        seen.push_back({l.ifindex, label ? static_cast<long long>(label->uid) : -1, l.master});
+        seen.push_back({l.ifindex, label ? static_cast<long long>(account(label->uid)) : -1, l.master});
         labels.push_back({l.ifindex, l.name, l.alias});
     }
     if (spec.max_taps >= 0)
         UB_TRYV(policy::check_quota(spec.max_taps,
-                                    policy::count_quota(seen, spec.owner, bridge.ifindex, mine),
+                                    policy::count_quota(seen, account(spec.owner), bridge.ifindex, mine),
                                     bridge.name));
     if (spec.guard && spec.guard->mac) UB_TRYV(protocol::check_mac_unused(labels, *spec.guard->mac, mine));
     return Ok{};

@@ -84,7 +84,7 @@ check "race: no tap left" test -z "$(taps)"
 # ubbob's 40 subordinate uids open 8 idle connections each (320, above the
 # limit of 256 for everyone), and ubalice asks for her tap meanwhile.
 if command -v newuidmap >/dev/null && [ -e /etc/subuid ] && unshare --help | grep -q -- --map-auto; then
-    printf 'ubbob:200000:65536\n' >"$T/subids"
+    printf 'ubbob:200000:65536\nubalice:300000:65536\n' >"$T/subids"
     mount --bind "$T/subids" /etc/subuid
     [ -e /etc/subgid ] && mount --bind "$T/subids" /etc/subgid
     start_daemon
@@ -106,6 +106,29 @@ EOF2
         grep -q "refused a connection from uid $BOB: too many open connections" "$SYSLOG"
     wait $SUBFLOOD 2>/dev/null || true
     stop_daemon
+
+    # Their processes keep her groups (group=ubvm), so the ACL allows each
+    # subordinate uid of ubalice's; its quota must still be hers.
+    acl 'allow br0 group=ubvm max-taps=1\n'
+    start_daemon
+    as_alice "$TT" call stream --hold=4000 -- "$T/bin/userbridge-client" --fd=3 --br=br0 >/dev/null &
+    HOLDER=$!
+    sleep 1
+    cat >"$T/subquota.sh" <<EOF2
+for u in 1 2 3; do
+    setpriv --reuid=\$u --regid=\$u --keep-groups -- $TT call stream --hold=2500 -- \\
+        $T/bin/userbridge-client --fd=3 --br=br0 >/dev/null 2>&1 &
+done
+wait
+EOF2
+    as_alice timeout 8 unshare --user --map-auto --map-root-user -- bash "$T/subquota.sh" &
+    SUBQUOTA=$!
+    sleep 1.5
+    check "subuids: ubalice holds no more than max-taps=1 tap through her subordinate uids ($(taps | wc -l) live)" \
+        test "$(taps | wc -l)" -eq 1
+    wait $SUBQUOTA $HOLDER 2>/dev/null || true
+    stop_daemon
+    check "subuids: no tap left" test -z "$(taps)"
 else
     echo "    subuids: skipped (needs newuidmap, /etc/subuid and unshare --map-auto)"
 fi
