@@ -20,6 +20,7 @@ packages=(
     libcap2-bin       # setcap: the file-capability install of the helper
     util-linux        # unshare, setpriv: sandboxes and unprivileged callers
     acl               # setfacl: POSIX ACL entries on ACL files (acl_perms.sh)
+    uidmap            # newuidmap: an unprivileged caller's subordinate uids (review2.sh)
     qemu-system-x86   # real QEMU, and Debian's qemu-bridge-helper to compare with
     qemu-system-common
     busybox-static    # the tiny test guest's userland

@@ -49,8 +49,8 @@ void refill_tun(Kept& kept) {
 }
 
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const Peer& peer,
-               const protocol::Request& req, Kept& kept, net::Nft* nft, net::TapNames* names,
-               const PolkitAnswer* polkit) {
+               const SubUids& subuids, const protocol::Request& req, Kept& kept, net::Nft* nft,
+               net::TapNames* names, const PolkitAnswer* polkit) {
     Outcome o;
     // The groups are the ones the caller's process runs with, as for a
     // helper they run (and as userbridge-acl(5) defines group=), from the
@@ -88,12 +88,13 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
     if (terms->limits.max_taps >= 0) {
         Result<UniqueFd> lock_tun = net::open_tun();
         if (!lock_tun.ok()) return refuse(std::move(o), lock_tun.error());
-        Result<bool> held = net::try_quota_lock(*lock_tun, peer.uid);
+        // The account's lock: its subordinate uids are counted with it.
+        Result<bool> held = net::try_quota_lock(*lock_tun, peer.account);
         if (!held.ok()) return refuse(std::move(o), held.error());
         if (!*held) {
             o.lock_busy = true;
             return refuse(std::move(o), protocol::Status::Failed,
-                          "the quota lock ubq" + std::to_string(peer.uid) +
+                          "the quota lock ubq" + std::to_string(peer.account) +
                               " is held by another request of yours (a helper of yours, stopped?); try again");
         }
         lock = std::move(*lock_tun);
@@ -115,6 +116,7 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
     spec.owner = peer.uid;
     spec.names = names;
     spec.max_taps = terms->limits.max_taps;
+    spec.account = [&subuids](uid_t uid) { return subuids.account_of(uid); };
     spec.lock_tun = std::move(lock);
     spec.lock = net::QuotaLock::Held;
     protocol::TapLabel label{peer.uid, req.vm_name, std::nullopt, req.queues, std::nullopt};

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "audit/audit.h"
+#include "daemon/subids.h"
 #include "base/fd.h"
 #include "daemon/polkit.h"
 #include "net/mac_pin.h"
@@ -26,6 +27,7 @@ struct Peer {
     uid_t uid;
     gid_t gid;
     std::vector<gid_t> groups;  // supplementary, as their process runs with them
+    uid_t account;              // whose bounds and quota uid counts against (subids.h)
 };
 
 struct Outcome {
@@ -60,9 +62,10 @@ void refill_tun(Kept& kept);
 // then such a grant fails with a clear error. `names`: the daemon's tap
 // names (see net::TapNames); null lets the kernel pick.
 // `mac_key`: the MAC key for mac-prefix= rules, or why there is none.
+// `subuids`: quotas count a subordinate uid's taps as its owner's.
 // `polkit`: polkit's answer for this request, once it came (see Outcome).
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const Peer& peer,
-               const protocol::Request& req, Kept& kept, net::Nft* nft, net::TapNames* names = nullptr,
-               const PolkitAnswer* polkit = nullptr);
+               const SubUids& subuids, const protocol::Request& req, Kept& kept, net::Nft* nft,
+               net::TapNames* names = nullptr, const PolkitAnswer* polkit = nullptr);
 
 }  // namespace ub::daemon

@@ -22,6 +22,7 @@
 #include "audit/audit.h"
 #include "base/fault.h"
 #include "daemon/grant.h"
+#include "daemon/subids.h"
 #include "handover/handover.h"
 #include "net/bridge_port.h"
 #include "net/mac_pin.h"
@@ -48,6 +49,7 @@ constexpr unsigned kAcceptBatch = 64;
 struct Conn {
     UniqueFd fd;
     Peer peer;
+    uid_t account;  // whose bounds it counts against: peer.uid's owner (subids.h)
     Clock::time_point deadline;
     std::string buf;
     // A request waiting for its caller's quota lock, tried again at
@@ -69,7 +71,7 @@ struct Conn {
 // what each uid holds unread is known and bounded.
 struct Unread {
     UniqueFd fd;
-    uid_t uid;
+    uid_t uid;  // the account (Conn::account)
     unsigned fds;
     bool polled = true;  // false once hung up but not empty: POLLHUP would repeat
 };
@@ -95,10 +97,10 @@ struct Unnamed {
 
 class Server {
 public:
-    Server(UniqueFd listener, const ServerConfig& cfg, policy::Policy policy, UniqueFd sigfd,
-           std::optional<net::LinkMonitor> monitor)
-        : listener_(std::move(listener)), cfg_(cfg), policy_(std::move(policy)), sig_(std::move(sigfd)),
-          monitor_(std::move(monitor)) {}
+    Server(UniqueFd listener, const ServerConfig& cfg, policy::Policy policy, SubUids subuids,
+           UniqueFd sigfd, std::optional<net::LinkMonitor> monitor)
+        : listener_(std::move(listener)), cfg_(cfg), policy_(std::move(policy)), subuids_(std::move(subuids)),
+          sig_(std::move(sigfd)), monitor_(std::move(monitor)) {}
     Result<void> run();
 
 private:
@@ -132,13 +134,14 @@ private:
     UniqueFd listener_;
     ServerConfig cfg_;
     policy::Policy policy_;
+    SubUids subuids_;
     UniqueFd sig_;
     std::optional<net::LinkMonitor> monitor_;      // for expiry records
     std::map<int, audit::AuditRecord> granted_;    // live taps we granted, by ifindex
     std::map<int, Conn> conns_;          // by fd
-    std::map<uid_t, unsigned> per_uid_;  // open connections
+    std::map<uid_t, unsigned> per_uid_;  // open connections, by account
     std::map<int, Unread> unread_;       // by fd
-    std::map<uid_t, unsigned> unread_fds_;  // the fds in unread_, by uid
+    std::map<uid_t, unsigned> unread_fds_;  // the fds in unread_, by account
     std::map<uid_t, Refusals> refusals_;
     net::TapNames tap_names_;
     Kept kept_;
@@ -170,6 +173,11 @@ Result<policy::Policy> load_acl(const ServerConfig& cfg) {
     for (const std::string& w : p.warnings) log_line(LOG_WARNING, "ACL: " + w);
     for (const std::string& w : p.skipped) log_line(LOG_INFO, "ACL: include skipped: " + w);
     return p;
+}
+
+// The subordinate uids' owners, looked up by the user database process.
+Result<SubUids> load_subuids(const ServerConfig& cfg) {
+    return SubUids::load(kSubUidPath, [db = cfg.userdb](const std::string& name) { return db->user_id(name); });
 }
 
 Result<void> answer(int fd, const protocol::Reply& reply, const std::vector<int>& fds) {
@@ -235,7 +243,8 @@ void Server::accept_all() {
         }
         // The limits first: a refused connection costs an accept, one
         // getsockopt and one send, and no log line of its own.
-        uid_t uid = cred->uid;
+        // A subordinate uid counts as its owner: one account, one set of bounds.
+        uid_t uid = subuids_.account_of(cred->uid);
         if (conns_.size() >= cfg_.limits.max_connections) {
             refuse_connection(fd.get(), uid, "the daemon is at its connection limit; try again");
             continue;
@@ -251,8 +260,8 @@ void Server::accept_all() {
             continue;
         }
         ++per_uid_[uid];
-        Peer peer{cred->pid, cred->uid, cred->gid, std::move(*groups)};
-        Conn c{std::move(fd), std::move(peer), Clock::now() + cfg_.limits.deadline, {}, {}, {}, {}, {}, {}};
+        Peer peer{cred->pid, cred->uid, cred->gid, std::move(*groups), uid};
+        Conn c{std::move(fd), std::move(peer), uid, Clock::now() + cfg_.limits.deadline, {}, {}, {}, {}, {}, {}};
         int key = c.fd.get();
         conns_.emplace(key, std::move(c));
     }
@@ -343,9 +352,9 @@ Outcome unread_refusal(const Peer& peer, const protocol::Request& req, unsigned 
 }
 
 Outcome Server::decide_and_act(Conn& c, const protocol::Request& req) {
-    unsigned unread = unread_fds(c.peer.uid);
+    unsigned unread = unread_fds(c.account);
     if (unread + req.queues > cfg_.limits.max_unread_fds) return unread_refusal(c.peer, req, unread);
-    return handle(policy_, cfg_.mac_key, c.peer, req, kept_, cfg_.nft, &tap_names_,
+    return handle(policy_, cfg_.mac_key, c.peer, subuids_, req, kept_, cfg_.nft, &tap_names_,
                   c.polkit_answer ? &*c.polkit_answer : nullptr);
 }
 
@@ -485,9 +494,9 @@ int unread_bytes(int fd) {
 void Server::keep_if_unread(Conn& c, std::size_t nfds) {
     if (nfds == 0 || unread_bytes(c.fd.get()) == 0) return;
     unsigned n = static_cast<unsigned>(nfds);
-    unread_fds_[c.peer.uid] += n;
+    unread_fds_[c.account] += n;
     int key = c.fd.get();
-    unread_.emplace(key, Unread{std::move(c.fd), c.peer.uid, n, true});
+    unread_.emplace(key, Unread{std::move(c.fd), c.account, n, true});
 }
 
 // The fds in replies to `uid` still unread, once the replies read since
@@ -574,6 +583,8 @@ void Server::reload() {
     }
     policy_ = std::move(*fresh);
     log_line(LOG_NOTICE, "SIGHUP: ACL reloaded from " + cfg_.acl_path);
+    if (Result<SubUids> sub = load_subuids(cfg_); sub.ok()) subuids_ = std::move(*sub);
+    else log_line(LOG_ERR, "SIGHUP: keeping the subordinate uids read before: " + sub.error().message());
 }
 
 void Server::expire() {
@@ -586,7 +597,7 @@ void Server::expire() {
         if (it->second.deadline != Clock::time_point::min())
             log_line(LOG_INFO, "dropped a connection from uid " + std::to_string(it->second.peer.uid) +
                                    " that sent no complete request in time");
-        if (--per_uid_[it->second.peer.uid] == 0) per_uid_.erase(it->second.peer.uid);
+        if (--per_uid_[it->second.account] == 0) per_uid_.erase(it->second.account);
         it = conns_.erase(it);
     }
 }
@@ -827,7 +838,9 @@ Result<void> serve(UniqueFd listener, const ServerConfig& config) {
     // Seeing taps die, we collect their nftables elements then, and our
     // grants need not look for them (guard_tap).
     if (monitor && config.nft) config.nft->collect_as_taps_die();
-    Server s(std::move(listener), config, std::move(policy), std::move(sigfd), std::move(monitor));
+    SubUids subuids = UB_TRY(load_subuids(config));
+    Server s(std::move(listener), config, std::move(policy), std::move(subuids), std::move(sigfd),
+             std::move(monitor));
     return s.run();
 }
 

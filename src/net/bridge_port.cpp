@@ -1,9 +1,34 @@
 #include "net/bridge_port.h"
 
+#include <sys/random.h>
+
+#include <cerrno>
+
 #include "policy/quota.h"
 #include "protocol/tap_label.h"
 
 namespace ub::net {
+
+namespace {
+
+// A port MAC of our own: fe: (locally administered, above any vendor's, so
+// that a bridge without a fixed MAC never takes a tap's) and five random
+// bytes. Not the MAC the tap has: until TUNSETOWNER, anyone may hold a
+// queue of a new multiqueue tap, and so set that MAC (SIOCSIFHWADDR) and
+// leave again; and clients make the guest's MAC from the port's
+// (client/tap_handle.h).
+Result<Mac> port_mac() {
+    Mac mac{0xfe};
+    for (std::size_t got = 1; got < mac.size();) {
+        ssize_t n = getrandom(mac.data() + got, mac.size() - got, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Error::sys("getrandom");
+        got += static_cast<std::size_t>(n);
+    }
+    return mac;
+}
+
+}  // namespace
 
 Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name) {
     Result<LinkInfo> link = rtnl.get_link(name);
@@ -53,6 +78,7 @@ Result<void> check_live_taps(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& br
     std::vector<policy::TapSeen> seen;
     std::vector<LinkInfo> links = UB_TRY(rtnl.list_links("tun"));
     std::vector<protocol::LinkLabel> labels;
+    auto account = [&](uid_t uid) { return spec.account ? spec.account(uid) : uid; };
     for (const LinkInfo& l : links) {
         if (std::optional<Revoked> r = spec.revoked ? tampered_tap(l) : std::nullopt) {
             bool removed = remove_tampered(rtnl, *r);
@@ -60,12 +86,12 @@ Result<void> check_live_taps(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& br
             if (r->error.empty()) continue;  // gone; one that stays counts against its label's uid
         }
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
-        seen.push_back({l.ifindex, label ? static_cast<long long>(label->uid) : -1, l.master});
+        seen.push_back({l.ifindex, label ? static_cast<long long>(account(label->uid)) : -1, l.master});
         labels.push_back({l.ifindex, l.name, l.alias});
     }
     if (spec.max_taps >= 0)
         UB_TRYV(policy::check_quota(spec.max_taps,
-                                    policy::count_quota(seen, spec.owner, bridge.ifindex, mine),
+                                    policy::count_quota(seen, account(spec.owner), bridge.ifindex, mine),
                                     bridge.name));
     if (spec.guard && spec.guard->mac) UB_TRYV(protocol::check_mac_unused(labels, *spec.guard->mac, mine));
     return Ok{};
@@ -95,19 +121,15 @@ Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& br
     };
 
     UB_TRYV(step(Ok{}, "after-create"));
-    // Its index for the requests below, and the MAC the kernel gave it: two
-    // ioctls, where an RTM_GETLINK would be a round trip and a full dump of
-    // the link's state.
+    // Its index for the requests below: an ioctl, where an RTM_GETLINK
+    // would be a round trip and a full dump of the link's state.
     Result<int> ifindex = rtnl.ifindex(out.tap.name);
     if (!ifindex.ok()) return ifindex.error();
     out.ifindex = *ifindex;
-    Result<Mac> mac = tap_mac(out.tap);
-    if (!mac.ok()) return mac.error();
 
     // MTU, MAC and label in one request: each request to the kernel takes
     // its RTNL lock again, which concurrent grants and teardowns contend for.
-    out.mac = *mac;
-    out.mac[0] = 0xfe;
+    out.mac = UB_TRY(port_mac());
     // The label names the port MAC in the same request that sets it: no
     // event ever shows the label with another MAC (tampered_tap).
     spec.label.uid = spec.owner;

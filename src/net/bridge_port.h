@@ -2,6 +2,7 @@
 // plus what our policy adds (queues, quota, a pinned MAC).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -67,6 +68,9 @@ struct TapSpec {
     // removes and records them itself).
     std::vector<Revoked>* revoked = nullptr;
     TapNames* names = nullptr;     // where the tap's name comes from; null: the kernel's tap%d
+    // Whose quota a uid counts against (userbridged: a subordinate uid's
+    // owner, daemon/subids.h); null: its own.
+    std::function<uid_t(uid_t)> account;
 };
 
 struct BridgedTap {

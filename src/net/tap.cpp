@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <linux/if.h>
+#include <linux/filter.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
 
 #include <time.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 namespace ub::net {
@@ -152,6 +154,41 @@ Result<void> ours_alone_or_deleted(Rtnl& rtnl, const Tap& tap, uid_t owner, Resu
     return Error::msg(why + "; " + tap.name + " was deleted");
 }
 
+// What a process that held a queue before TUNSETOWNER, and closed it
+// before we counted, may have left: every setting of the whole device that
+// any queue's holder may change (drivers/net/tun.c, __tun_chr_ioctl) and
+// rtnetlink does not report, put back as a new tap has it. (Its MAC, which
+// rtnetlink reports, make_bridged_tap replaces; its owner and group, which
+// it reports too, intrusion() judges. A BPF filter of the device's own,
+// TUNSETFILTEREBPF, needs CAP_NET_ADMIN.) No process can join the tap from
+// TUNSETOWNER on, so what is put back here stays so.
+Result<void> undo_departed(const Tap& tap) {
+    int fd = tap.fd();
+    auto must = [&](int rc, const char* what) -> Result<void> {
+        if (rc != 0) return Error::sys("cannot reset " + tap.name + "'s " + what);
+        return Ok{};
+    };
+    sock_fprog none{};
+    UB_TRYV(must(ioctl(fd, TUNDETACHFILTER, &none), "socket filter (TUNDETACHFILTER)"));
+    tun_filter no_addresses{0, 0};
+    UB_TRYV(must(ioctl(fd, TUNSETTXFILTER, &no_addresses), "receive filter (TUNSETTXFILTER)"));
+    int no_program = -1;
+    UB_TRYV(must(ioctl(fd, TUNSETSTEERINGEBPF, &no_program), "steering program (TUNSETSTEERINGEBPF)"));
+    int sndbuf = INT_MAX;
+    UB_TRYV(must(ioctl(fd, TUNSETSNDBUF, &sndbuf), "send buffer (TUNSETSNDBUF)"));
+    int hdr = 10;  // sizeof(struct virtio_net_hdr), which a new tap starts with
+    UB_TRYV(must(ioctl(fd, TUNSETVNETHDRSZ, &hdr), "vnet header size (TUNSETVNETHDRSZ)"));
+    int off = 0;
+    UB_TRYV(must(ioctl(fd, TUNSETVNETLE, &off), "vnet byte order (TUNSETVNETLE)"));
+    // EINVAL: a kernel without CONFIG_TUN_VNET_CROSS_LE, where it cannot be set.
+    if (ioctl(fd, TUNSETVNETBE, &off) != 0 && errno != EINVAL)
+        return Error::sys("cannot reset " + tap.name + "'s vnet byte order (TUNSETVNETBE)");
+    UB_TRYV(must(ioctl(fd, TUNSETPERSIST, 0UL), "persistence (TUNSETPERSIST)"));
+    // None, as a new tap starts (its VM's QEMU sets its own).
+    UB_TRYV(must(ioctl(fd, TUNSETOFFLOAD, 0UL), "offloads (TUNSETOFFLOAD)"));
+    return Ok{};
+}
+
 }  // namespace
 
 Result<Tap> create_tap(Rtnl& rtnl, std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner,
@@ -186,15 +223,8 @@ Result<Tap> create_tap(Rtnl& rtnl, std::vector<UniqueFd> tuns, VnetHdr vnet, uid
     Result<void> built = hook ? hook("before-owner") : Result<void>(Ok{});
     if (built.ok()) built = own_and_attach(tap, tuns, ifr, owner);
     UB_TRYV(ours_alone_or_deleted(rtnl, tap, owner, std::move(built)));
+    UB_TRYV(undo_departed(tap));
     return tap;
-}
-
-Result<Mac> tap_mac(const Tap& tap) {
-    ifreq ifr{};
-    if (ioctl(tap.fd(), SIOCGIFHWADDR, &ifr) != 0) return Error::sys("cannot read the MAC of " + tap.name);
-    Mac mac;
-    std::memcpy(mac.data(), ifr.ifr_hwaddr.sa_data, mac.size());
-    return mac;
 }
 
 }  // namespace ub::net

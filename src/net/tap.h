@@ -89,7 +89,5 @@ Result<Tap> create_tap(Rtnl& rtnl, std::vector<UniqueFd> tuns, VnetHdr vnet, uid
 // ours alone: another's queue, owner or group. Empty when it is ours. Pure.
 std::string intrusion(const LinkInfo& link, std::size_t ours, uid_t owner);
 
-// The MAC the kernel gave the tap (SIOCGIFHWADDR on its own fd).
-Result<Mac> tap_mac(const Tap& tap);
 
 }  // namespace ub::net

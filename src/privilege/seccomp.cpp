@@ -41,6 +41,8 @@ constexpr int kAllowed[] = {
     // time stamps (syslog), pid (syslog, LOG_PID), futexes (stdio locks)
     SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(time), SCMP_SYS(getpid),
     SCMP_SYS(futex),
+    // a tap's port MAC (net/bridge_port.cpp)
+    SCMP_SYS(getrandom),
     // waiting for the quota lock (glibc's nanosleep)
     SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
     // signals and exit

@@ -226,6 +226,22 @@ no_tap_ever() {
     fi
 }
 
+# start_attacker MS PREDICT [leave]: ubbob's `ub-testtool mq-join` on new
+# multiqueue taps, in the background (its output in $T/attacker); returns
+# once it watches. stop_attacker ends it.
+start_attacker() {
+    # Not as_bob: $! must be the attacker itself (setpriv execs it).
+    setpriv --reuid=$BOB --regid=$BOB --clear-groups -- "$T/bin/ub-testtool" mq-join "$@" \
+        >"$T/attacker" 2>&1 &
+    ATTACKER=$!
+    BACKGROUND+=($ATTACKER)
+    for _ in $(seq 100); do grep -q ready "$T/attacker" && break; sleep 0.02; done
+}
+stop_attacker() {
+    kill "$ATTACKER" 2>/dev/null || true
+    wait "$ATTACKER" 2>/dev/null || true
+}
+
 # start_daemon [ARGS...]: userbridged in its own listening mode on the
 # default socket; waits until it answers.
 start_daemon() {

@@ -13,27 +13,13 @@ bridge br0
 acl 'allow br0 group=ubvm max-queues=4\n'
 TT=$T/bin/ub-testtool
 
-# start_attacker PREDICT: ubbob's mq-join, predicting names as PREDICT says
-# (daemon:N or helper); returns once it watches.
-start_attacker() {
-    # Not as_bob: $! must be the attacker itself (setpriv execs it).
-    setpriv --reuid=$BOB --regid=$BOB --clear-groups -- "$TT" mq-join 120000 "$1" >"$T/attacker" 2>&1 &
-    ATTACKER=$!
-    BACKGROUND+=($ATTACKER)
-    for _ in $(seq 100); do grep -q ready "$T/attacker" && break; sleep 0.02; done
-}
-stop_attacker() {
-    kill "$ATTACKER" 2>/dev/null || true
-    wait "$ATTACKER" 2>/dev/null || true
-}
-
 # attack NAME ROUNDS PREDICT CMD...: the attacker runs while ubalice runs
 # `ub-testtool call stream CMD...` ROUNDS times; then what it got, and what
 # the grants did.
 attack() {
     local name=$1 rounds=$2
     rm -f "$T"/g.*
-    start_attacker "$3"
+    start_attacker 120000 "$3"
     shift 3
     for i in $(seq "$rounds"); do
         as_alice "$TT" call stream "$@" >"$T/g.$i.out" 2>"$T/g.$i.err" || true
@@ -66,7 +52,7 @@ attack "fcap helper" 12 helper --queues=2 -- "$T/bin/fcap-helper" --queues=2 --f
 # between making a multiqueue tap and setting its owner, and the attacker
 # joins it then, from rtnetlink's announcement. The grant must fail, and
 # the tap go although the attacker still holds a queue of it.
-start_attacker daemon:9999999
+start_attacker 120000 daemon:9999999
 refused "helper: a tap joined before its owner was set is deleted" \
     "another process holds 1 queue(s) of tap" \
     as_alice env UB_FAULT=pause@before-owner "$TT" call stream --queues=2 -- \

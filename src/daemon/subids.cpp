@@ -1,0 +1,84 @@
+#include "daemon/subids.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <iterator>
+
+#include "base/fd.h"
+#include "base/number.h"
+
+namespace ub::daemon {
+
+namespace {
+
+constexpr std::size_t kMaxFile = std::size_t{16} << 20;  // 16 MiB: a line each for 500,000 accounts
+
+Result<std::string> read_small(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (!fd.valid()) return Error::sys("cannot open " + path);
+    std::string text;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Error::sys("cannot read " + path);
+        if (n == 0) return text;
+        text.append(buf, static_cast<std::size_t>(n));
+        if (text.size() > kMaxFile) return Error::msg(path + " is larger than 16 MiB");
+    }
+}
+
+}  // namespace
+
+std::vector<SubRange> parse_subids(std::string_view text) {
+    std::vector<SubRange> out;
+    while (!text.empty()) {
+        std::size_t nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? "" : text.substr(nl + 1);
+        std::size_t c1 = line.find(':');
+        std::size_t c2 = c1 == std::string_view::npos ? c1 : line.find(':', c1 + 1);
+        if (c2 == std::string_view::npos || c1 == 0) continue;
+        auto first = parse_decimal(line.substr(c1 + 1, c2 - c1 - 1), kMaxId);
+        auto count = parse_decimal(line.substr(c2 + 1), kMaxId);
+        if (!first || !count || *count == 0 || *first + *count - 1 > kMaxId) continue;
+        out.push_back({std::string(line.substr(0, c1)), static_cast<uid_t>(*first),
+                       static_cast<std::uint32_t>(*count)});
+    }
+    return out;
+}
+
+Result<SubUids> SubUids::load(const std::string& path,
+                              const std::function<Result<long long>(const std::string&)>& user_id) {
+    SubUids s;
+    Result<std::string> text = read_small(path);
+    if (!text.ok()) {
+        if (text.error().code() == ENOENT) return s;
+        return text.error();
+    }
+    for (const SubRange& r : parse_subids(*text)) {
+        // subuid(5): the owner is a login name or a uid.
+        long long owner = -1;
+        if (auto numeric = parse_decimal(r.owner, kMaxId)) owner = static_cast<long long>(*numeric);
+        else owner = UB_TRY(user_id(r.owner));
+        if (owner >= 0) s.ranges_.push_back({r.first, r.count, static_cast<uid_t>(owner)});
+    }
+    // Looked up at every accept: sorted, for a binary search.
+    std::sort(s.ranges_.begin(), s.ranges_.end(), [](const Owned& a, const Owned& b) { return a.first < b.first; });
+    return s;
+}
+
+uid_t SubUids::account_of(uid_t uid) const {
+    // The last range starting at or below uid (ranges do not overlap in a
+    // sane file; where they do, that one counts).
+    auto after = std::upper_bound(ranges_.begin(), ranges_.end(), uid,
+                                  [](uid_t u, const Owned& r) { return u < r.first; });
+    if (after == ranges_.begin()) return uid;
+    const Owned& r = *std::prev(after);
+    return uid - r.first < r.count ? r.owner : uid;
+}
+
+}  // namespace ub::daemon

@@ -1,0 +1,54 @@
+// Subordinate uids (subuid(5), /etc/subuid): ranges of uids that an account
+// may map into user namespaces it makes (newuidmap, setuid root). A process
+// running as one of them is that account's, yet the kernel names it to us
+// (SO_PEERCRED) by the subordinate uid, 65,536 of them per account on
+// Debian by default. userbridged's bounds per user (open connections, a
+// summary of refusals, unread reply fds) count such a uid as its owner's,
+// or one user holds the whole daemon's connection limit.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace ub::daemon {
+
+inline constexpr const char* kSubUidPath = "/etc/subuid";
+
+struct SubRange {
+    std::string owner;  // a user name, or a uid in decimal
+    uid_t first = 0;
+    std::uint32_t count = 0;
+};
+
+// The ranges of subuid(5)'s "owner:first:count" lines; a line that is not
+// one is skipped, as newuidmap skips it. Pure.
+std::vector<SubRange> parse_subids(std::string_view text);
+
+// Subordinate uid -> owning account's uid.
+class SubUids {
+public:
+    // The file's ranges, owners looked up by `user_id` (-1: no such user,
+    // whose range is then left out); none when the file does not exist.
+    static Result<SubUids> load(const std::string& path,
+                                const std::function<Result<long long>(const std::string&)>& user_id);
+    // The account `uid` belongs to: its owner's uid if it is subordinate,
+    // else itself.
+    uid_t account_of(uid_t uid) const;
+
+private:
+    struct Owned {
+        uid_t first;
+        std::uint32_t count;
+        uid_t owner;
+    };
+    std::vector<Owned> ranges_;
+};
+
+}  // namespace ub::daemon

@@ -1,0 +1,50 @@
+#include "daemon/subids.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace ub::daemon {
+namespace {
+
+TEST(SubIds, ParsesOwnerFirstCount) {
+    auto r = parse_subids("alice:100000:65536\n1001:165536:65536\n");
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_EQ(r[0].owner, "alice");
+    EXPECT_EQ(r[0].first, 100000u);
+    EXPECT_EQ(r[0].count, 65536u);
+    EXPECT_EQ(r[1].owner, "1001");
+}
+
+TEST(SubIds, SkipsWhatIsNoRange) {
+    auto r = parse_subids("\n# x\n:1:2\nbob:1\nbob:x:2\nbob:1:0\nbob:4294967290:10\nbob:-1:2\ncarol:5:5");
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].owner, "carol");
+}
+
+TEST(SubIds, MapsASubordinateUidToItsOwner) {
+    std::string path = ::testing::TempDir() + "/subuid-test";
+    std::ofstream(path) << "4711:400000:1\nbob:200000:65536\nghost:300000:10\n";  // unsorted
+    auto lookup = [](const std::string& name) -> Result<long long> { return name == "bob" ? 4712 : -1; };
+    Result<SubUids> s = SubUids::load(path, lookup);
+    std::remove(path.c_str());
+    ASSERT_TRUE(s.ok()) << s.error().message();
+    EXPECT_EQ(s->account_of(200000), 4712u);
+    EXPECT_EQ(s->account_of(265535), 4712u);
+    EXPECT_EQ(s->account_of(265536), 265536u);
+    EXPECT_EQ(s->account_of(300001), 300001u);  // no such owner: its own account
+    EXPECT_EQ(s->account_of(400000), 4711u);
+    EXPECT_EQ(s->account_of(4712), 4712u);
+}
+
+TEST(SubIds, NoFileIsNoRanges) {
+    Result<SubUids> s = SubUids::load("/nonexistent/subuid", [](const std::string&) -> Result<long long> {
+        return Error::msg("not asked");
+    });
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->account_of(200000), 200000u);
+}
+
+}  // namespace
+}  // namespace ub::daemon
