@@ -27,8 +27,11 @@ journal_sink
 # libsystemd sends such a record as a sealed memfd passed with SCM_RIGHTS
 # (prctl(PR_GET_NAME) for the memfd's name, memfd_create, fcntl seals). The
 # tool sends one under the daemon's own filter, as the daemon would.
+# In sanitizer builds LeakSanitizer would stop the world at exit with
+# clone, which the filter kills, as it is off in the daemon itself
+# (privilege/asan_options.cpp); elsewhere the option does nothing.
 rc=0
-"$TT" journal-record 10000000 2>"$T/err" || rc=$?
+ASAN_OPTIONS=detect_leaks=0 "$TT" journal-record 10000000 2>"$T/err" || rc=$?
 check "a 10 MB journald record goes out under the daemon's seccomp filter (exit $rc)" test $rc -eq 0
 check "...and journald gets it whole, through the fd" eventually \
     bash -c "awk 'length(\$0) >= 10000008 && /^MESSAGE=xxx/' '$JOURNAL' | grep -q ."
