@@ -183,9 +183,16 @@ ask_with_agent() {
         "$T/bin/userbridge" "$T/go" >"$T/ask.out" 2>&1 &
     local client=$!
     : >"$T/agent.out"
-    # The password once the prompt is there (it may flush what came before).
+    # The password once the prompt is there. pkttyagent prints the prompt
+    # and only then turns echo off with TCSAFLUSH, which discards a line
+    # typed in between: type it again until the agent reports an outcome.
     (for _ in $(seq 100); do grep -q 'Password' "$T/agent.out" && break; sleep 0.1; done
-     printf '%s\n' "$1"; sleep 2) |
+     for _ in $(seq 20); do
+         printf '%s\n' "$1"
+         sleep 0.3
+         grep -q 'AUTHENTICATION \(COMPLETE\|FAILED\)' "$T/agent.out" && break
+     done
+     sleep 2) |
         as_alice script -qfec "timeout 10 pkttyagent --process $client" /dev/null >"$T/agent.out" 2>&1 &
     local agent=$!
     soon grep -q "Registered Authentication Agent for unix-process:$client:" "$SYSLOG"
