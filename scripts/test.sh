@@ -4,7 +4,8 @@
 # all of it is gone when they end).
 #
 #   scripts/test.sh            dependencies, then all three below
-#   scripts/test.sh ci         build with -Werror; unit + integration tests
+#   scripts/test.sh ci         build with -Werror; unit + integration tests,
+#                              then the benchmarks' smoke runs
 #   scripts/test.sh asan       the same suite built with ASan + UBSan
 #   scripts/test.sh fuzz       each libFuzzer target for UB_FUZZ_SECONDS
 #                              (default 30) plus its regression inputs
@@ -17,6 +18,9 @@ run_preset() {
     cmake --preset "$preset" ${UB_FUZZ_SECONDS:+-DUB_FUZZ_SECONDS=$UB_FUZZ_SECONDS} >/dev/null
     cmake --build --preset "$preset" -j"$(nproc)"
     ctest --preset "$preset"
+    # The benchmarks' smoke runs, in their own CTest configuration (a plain
+    # ctest leaves them out): run here so that the scripts cannot rot.
+    ctest --preset "$preset" -C bench -L '^bench$' --no-tests=ignore
 }
 
 bash scripts/install-deps.sh
