@@ -1,0 +1,94 @@
+// The tap's label (protocol/tap_label): its text, round trip and refusals,
+// tampering judged against it, and a guest MAC another live label holds.
+#include <gtest/gtest.h>
+
+#include "protocol/tap_label.h"
+
+using namespace ub::policy;
+
+TEST(MacCollision, ALiveLabelHoldingTheMacRefuses) {
+    using ub::protocol::LinkLabel;
+    MacBytes mac{0x52, 0x54, 0, 1, 2, 3};
+    std::vector<LinkLabel> links = {
+        {4, "tap4", "userbridge uid=4711 vm=web mac=52:54:00:01:02:04 queues=1"},  // another MAC
+        {5, "tap5", "userbridge uid=4712 queues=1"},                              // no MAC
+        {6, "tap6", "someone else's alias mac=52:54:00:01:02:03"},                // not our label
+        {9, "tap9", "userbridge uid=4712 vm=x mac=52:54:00:01:02:03 queues=1"},   // ours
+    };
+    EXPECT_TRUE(ub::protocol::check_mac_unused(links, mac, 9).ok());
+    links.push_back({7, "tap7", "userbridge uid=4711 vm=web mac=52:54:00:01:02:03 queues=2"});
+    auto r = ub::protocol::check_mac_unused(links, mac, 9);
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(r.error().is_denial());
+    EXPECT_EQ(r.error().message(),
+              "guest MAC 52:54:00:01:02:03 is already pinned to tap7 (uid 4711, vm web); two taps never share one");
+}
+
+TEST(TapLabel, RoundTripAndRefusals) {
+    using namespace ub::protocol;
+    TapLabel l{4711, "web", MacBytes{0x52, 0x54, 0, 1, 2, 3}, 2, std::nullopt};
+    std::string text = format_label(l);
+    EXPECT_EQ(text, "userbridge uid=4711 vm=web mac=52:54:00:01:02:03 queues=2");
+    auto back = parse_label(text);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->uid, 4711u);
+    EXPECT_EQ(back->vm, "web");
+    EXPECT_EQ(back->mac, l.mac);
+    EXPECT_EQ(back->queues, 2);
+    EXPECT_EQ(format_label({7, "", std::nullopt, 1, std::nullopt}), "userbridge uid=7 queues=1");
+    EXPECT_FALSE(parse_label("").has_value());
+    EXPECT_FALSE(parse_label("some admin note").has_value());
+    EXPECT_FALSE(parse_label("userbridge vm=x").has_value());       // no uid
+    EXPECT_FALSE(parse_label("userbridge uid=1 color=red").has_value());
+    EXPECT_FALSE(parse_label("userbridge uid=1 mac=52:54").has_value());
+    EXPECT_FALSE(parse_label("userbridge uid=1 queues=0").has_value());
+    EXPECT_FALSE(parse_label("userbridge uid=1 queues=1 port=fe:00").has_value());
+}
+
+// The port MAC goes last, so that what read labels before it was added
+// still finds what it looked for, and labels without it still parse.
+TEST(TapLabel, PortMac) {
+    using namespace ub::protocol;
+    TapLabel l{4711, "web", std::nullopt, 1, MacBytes{0xfe, 1, 2, 3, 4, 5}};
+    EXPECT_EQ(format_label(l), "userbridge uid=4711 vm=web queues=1 port=fe:01:02:03:04:05");
+    auto back = parse_label(format_label(l));
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->port, l.port);
+    EXPECT_FALSE(back->mac.has_value());
+    auto old = parse_label("userbridge uid=4711 queues=1");
+    ASSERT_TRUE(old.has_value());
+    EXPECT_FALSE(old->port.has_value());
+}
+
+TEST(TapLabel, Tampered) {
+    using namespace ub::protocol;
+    MacBytes port{0xfe, 1, 2, 3, 4, 5};
+    TapLabel l{4711, "", std::nullopt, 1, port};
+    TapState as_granted{port, false, 4711, -1};
+    EXPECT_EQ(tampered(l, as_granted), "");
+
+    TapState s = as_granted;
+    s.mac = {0, 0, 0, 0, 0, 1};
+    EXPECT_EQ(tampered(l, s), "MAC changed from fe:01:02:03:04:05 to 00:00:00:00:00:01");
+    s = as_granted;
+    s.persist = true;
+    EXPECT_EQ(tampered(l, s), "made persistent");
+    s = as_granted;
+    s.owner = 4712;
+    EXPECT_EQ(tampered(l, s), "owner changed to uid 4712");
+    s.owner = -1;
+    EXPECT_EQ(tampered(l, s), "owner removed");
+    s = as_granted;
+    s.group = 4800;
+    EXPECT_EQ(tampered(l, s), "group set to gid 4800");
+    s = {{0, 0, 0, 0, 0, 1}, true, 0, 0};
+    EXPECT_EQ(tampered(l, s),
+              "MAC changed from fe:01:02:03:04:05 to 00:00:00:00:00:01, made persistent, "
+              "owner changed to uid 0, group set to gid 0");
+
+    // A label from before the port MAC was recorded: the MAC cannot be
+    // judged, the rest still is.
+    TapLabel old{4711, "", std::nullopt, 1, std::nullopt};
+    EXPECT_EQ(tampered(old, {{0, 0, 0, 0, 0, 1}, false, 4711, -1}), "");
+    EXPECT_EQ(tampered(old, {{0, 0, 0, 0, 0, 1}, true, 4711, -1}), "made persistent");
+}
