@@ -30,10 +30,12 @@
 //       tap, before --send; see daemon tamper.
 //       Exit status: the helper's (128+signal if killed), or 3 when the
 //       helper exited 0 and no fd arrived.
-//   listen IFNAME MARKER MS   exit 0 once a frame (any type) carrying MARKER is
+//   listen IFNAME MARKER MS   print "listening" once its socket is open; exit 0
+//                             once a frame (any type) carrying MARKER is
 //                             seen; ip6:ADDR looks for that address's 16 bytes
 //   send IFNAME MARKER        send a broadcast frame carrying MARKER
-//   count IFNAME MARKER MS    print "count=N", the frames carrying MARKER seen in MS ms
+//   count IFNAME MARKER MS    print "counting" once its socket is open, then
+//                             "count=N", the frames carrying MARKER seen in MS ms
 //   flood IFNAME MARKER N     send N broadcast frames of 1000 bytes carrying MARKER
 //   flood-to IFNAME MAC MARKER N [FIFO [US]]
 //                             the same, unicast to MAC, back to back (or
@@ -47,9 +49,10 @@
 //       good request, close without reading), grant-late-drop (the same,
 //       but close half a second after sending, once the daemon has read
 //       the request), bad-magic, bad-version,
-//       oversize, truncated (half a request, then close), slow (a byte a
-//       second until the daemon hangs up; prints how long that took),
-//       idle (connect and sleep 30 s), mute (connect, send nothing, print
+//       oversize, truncated (half a request, then close), slow (print
+//       "connected", send a byte a second until the daemon hangs up; print
+//       how long that took), idle (connect, print "connected", sleep
+//       30 s), mute (connect, send nothing, print
 //       what the daemon answers before it hangs up), grant-orphan [MS]
 //       (send a good request, print "subject=PID", fork; the child prints
 //       the reply, the connecting process exits after MS ms, default 500)
@@ -640,6 +643,8 @@ int roomy_packet_socket(const std::string& ifname) {
 
 int cmd_count(const std::vector<std::string>& a) {
     int s = roomy_packet_socket(a.at(0));
+    std::printf("counting\n");
+    std::fflush(stdout);
     std::printf("count=%d\n", count_frames(s, a.at(1), std::stoi(a.at(2))));
     return 0;
 }
@@ -807,6 +812,8 @@ int cmd_daemon(const std::vector<std::string>& a) {
         return 0;
     }
     if (mode == "slow") {
+        std::printf("connected\n");
+        std::fflush(stdout);
         auto t0 = std::chrono::steady_clock::now();
         for (std::size_t i = 0; i < bytes.size(); ++i) {
             if (send(s, &bytes[i], 1, MSG_NOSIGNAL) < 0) break;
@@ -834,6 +841,8 @@ int cmd_daemon(const std::vector<std::string>& a) {
         _exit(0);
     }
     if (mode == "idle") {
+        std::printf("connected\n");
+        std::fflush(stdout);
         std::this_thread::sleep_for(std::chrono::seconds(30));
         return 0;
     }
