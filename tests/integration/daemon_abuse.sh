@@ -14,7 +14,7 @@ refused "oversized request" "bad request: request is longer than 96 bytes" as_al
 check "truncated request, then gone" as_alice "$TT" daemon truncated $D
 no_tap_ever
 check "request sent, client gone before the reply: no tap leaks" as_alice "$TT" daemon grant-drop $D
-sleep 0.3
+sleep 0.3  # time passes: a leaked tap would stay; no event marks its absence
 check "...none" test -z "$(taps)"
 
 stop_daemon
@@ -22,19 +22,20 @@ start_daemon --deadline-ms=1500 --max-per-uid=4
 as_alice "$TT" daemon slow $D >"$T/slow" &
 slow=$!
 idle=()
-for i in 1 2 3; do as_bob "$TT" daemon idle $D & idle+=($!); done
-sleep 0.3
+for i in 1 2 3; do as_bob "$TT" daemon idle $D >"$T/idle.$i" & idle+=($!); done
+# Connected, they are ahead of any later connection in the daemon's
+# accept queue.
+for f in "$T/slow" "$T"/idle.{1,2,3}; do soon grep -q connected "$f"; done
 out=$(as_alice "$TT" daemon grant $D)
 check "served while a slow client and idle clients hang on" grep -q '^tap=' <<<"$out"
-as_bob "$TT" daemon idle $D & idle+=($!)
-sleep 0.3
+as_bob "$TT" daemon idle $D >"$T/idle.4" & idle+=($!)
+soon grep -q connected "$T/idle.4"
 refused "per-uid connection cap" "too many open connections for uid 4712" as_bob "$TT" daemon grant $D
 check "another uid is still served at the cap" grep -q '^tap=' <(as_alice "$TT" daemon grant $D)
 wait $slow
 check "the slow client was dropped at its deadline" grep -q 'dropped after [12] s' "$T/slow"
 kill "${idle[@]}" 2>/dev/null || true
 wait "${idle[@]}" 2>/dev/null || true
-sleep 1.6  # the idle connections expire
 stop_daemon
 
 finish

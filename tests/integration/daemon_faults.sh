@@ -32,7 +32,7 @@ stop_daemon
 UB_FAULT=pause@peer-groups DAEMON_BIN=$T/bin/faulty-daemon start_daemon
 watch_links
 check "daemon: request sent, client gone before it was read" as_alice "$TT" daemon grant-drop $D
-sleep 2.5  # the daemon's pause, then the request
+sleep 2.5  # time passes: the daemon's injected 2 s pause, then the request
 no_tap_ever
 stop_daemon
 # Its seccomp profile: an exec in the request path kills the daemon (SIGSYS).

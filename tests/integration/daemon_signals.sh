@@ -9,9 +9,9 @@ start_daemon
 # The kernel resumes the daemon's poll, which has a timeout, through
 # restart_syscall: its seccomp filter must allow that.
 kill -STOP $DAEMON_PID
-sleep 0.3
+soon stopped $DAEMON_PID
 kill -CONT $DAEMON_PID
-sleep 0.3
+soon fails stopped $DAEMON_PID
 check "SIGSTOP then SIGCONT: the daemon lives on" kill -0 $DAEMON_PID
 check "...and grants" grep -q '^tap=' <(as_alice "$TT" daemon grant $D)
 

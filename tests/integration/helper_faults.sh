@@ -12,7 +12,6 @@ ip link set br-123456789012 up
 acl 'allow br0\nallow br-123456789012\nallow br2 max-taps=3 mac-prefix=52:54:00\n'
 F=$T/bin/faulty-helper
 call() { as_alice "$T/bin/ub-testtool" call stream -- "$@"; }
-no_taps() { test -z "$(taps)"; }
 
 # killed NAME RC CMD...: CMD must exit with RC (128+signal) and leave no tap.
 killed() {
@@ -53,8 +52,8 @@ check "after all that, the quota is whole: 3 taps at once" bash -c '
 as_alice env UB_FAULT=pause@after-send "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br2 \
     >/dev/null 2>&1 &
 caller=$!
-sleep 0.5
-helper=$(pgrep -o -x faulty-helper || true)
+soon fault_paused faulty-helper >/dev/null  # the fd sent, the helper pauses
+helper=$(fault_paused faulty-helper || true)
 child=$(pgrep -P "${helper:-0}" -x faulty-helper || true)
 check "a guarded grant's helper has a releaser child" test -n "$child"
 status=$(cat "/proc/${child:-0}/status" 2>/dev/null || true)
@@ -72,10 +71,9 @@ check "...one of them an nf_tables netlink socket" bash -c "
         [ -n \"\$ino\" ] && grep -qx \"\$ino\" <<<'$nl_inodes' && exit 0
     done; exit 1"
 wait $caller || true
-sleep 0.3
 # Gone, or a zombie until whatever inherited it reaps it.
 check "...and it ends with the helper ($(grep '^State' /proc/${child:-0}/status 2>/dev/null || echo gone))" \
-    bash -c "! grep -qE '^State:[[:space:]]+[RSD]' /proc/${child:-0}/status 2>/dev/null"
+    soon bash -c "! grep -qE '^State:[[:space:]]+[RSD]' /proc/${child:-0}/status 2>/dev/null"
 check "...leaving no tap" no_taps
 
 # Killed right after sending: the caller holds the fd but the helper failed;
@@ -100,7 +98,7 @@ check "a normal grant passes under seccomp" grep -q tap= <(call "$F" --fd=3 --br
 # The ACL replaced between the checks and the read: we read what we checked.
 acl 'allow br0\n'
 acl 'allow all\n' evil.conf 0644 $ALICE:$ALICE
-(sleep 1; mv /etc/qemu/evil.conf /etc/qemu/bridge.conf) &
+(soon fault_paused faulty-helper >/dev/null; mv /etc/qemu/evil.conf /etc/qemu/bridge.conf) &
 swapper=$!
 refused "ACL swapped after its checks: the checked file decides" "access to bridge br1 denied" \
     as_alice env UB_FAULT=pause@after-acl-open  "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br1
@@ -111,13 +109,13 @@ acl 'allow br0\nallow br-123456789012\n'
 # Signals from the caller mid-run.
 as_alice env UB_FAULT=pause@after-attach  "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br0 >"$T/out" 2>&1 &
 caller=$!
-sleep 0.5
+soon fault_paused faulty-helper >/dev/null
 # The helper itself (its command name), not the caller whose command line
 # names it: the stop interrupts the helper's sleep, which the kernel resumes
 # through restart_syscall, under the seccomp filter.
-pid=$(pgrep -x faulty-helper)
+pid=$(fault_paused faulty-helper)
 as_alice kill -STOP "$pid"
-sleep 0.5
+soon stopped "$pid"
 as_alice kill -CONT "$pid"
 rc=0
 wait $caller || rc=$?
@@ -125,8 +123,8 @@ check "SIGSTOP/SIGCONT from the caller: the grant completes" test $rc -eq 0
 check "...with a tap" grep -q tap= "$T/out"
 as_alice env UB_FAULT=pause@after-attach  "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br0 >/dev/null 2>&1 &
 caller=$!
-sleep 0.5
-as_alice pkill -KILL -x faulty-helper
+soon fault_paused faulty-helper >/dev/null
+as_alice kill -KILL "$(fault_paused faulty-helper)"
 rc=0
 wait $caller || rc=$?
 check "SIGKILL from the caller mid-run: helper dies (137)" test $rc -eq 137

@@ -10,9 +10,12 @@ acl 'allow br0\n'
 
 for mode in setuid fcap; do
     helper=$T/bin/$mode-helper
-    out=$(as_alice "$T/bin/ub-testtool" call stream --hold=1500 -- "$helper" --use-vnet --fd=3 --br=br0 &
-          sleep 0.7; ip -d -o link show master br0 type tun
+    as_alice "$T/bin/ub-testtool" call stream --hold=1500 -- "$helper" --use-vnet --fd=3 --br=br0 >"$T/held" &
+    holder=$!
+    granted "$T/held"
+    out=$(ip -d -o link show master br0 type tun
           ip -6 -o addr show dev "$(taps | head -1)" | sed 's/^/addr: /')
+    wait $holder
     check "$mode: tap on br0 while held" grep -qE 'tap[0-9]+: .*master br0' <<<"$out"
     check "$mode: tap is up" grep -qE 'tap[0-9]+: <[^>]*UP' <<<"$out"
     check "$mode: MTU copied from the bridge" grep -q 'mtu 1400' <<<"$out"
@@ -29,15 +32,15 @@ for mode in setuid fcap; do
 
     # A frame written by the "VM" reaches the far side of the bridge...
     marker="to-the-wire-$mode-$RANDOM"
-    "$T/bin/ub-testtool" listen br0-peer "$marker" 6000 >/dev/null &
+    "$T/bin/ub-testtool" listen br0-peer "$marker" 6000 >"$T/listener" &
     listener=$!
-    sleep 0.3
+    listening "$T/listener"
     as_alice "$T/bin/ub-testtool" call stream --send="$marker" -- "$helper" --use-vnet --fd=3 --br=br0 >/dev/null
     check "$mode: a frame from the tap crosses the bridge" wait $listener
 
     # ...and one sent from the far side reaches the "VM".
     marker="to-the-vm-$mode-$RANDOM"
-    ( sleep 0.5; "$T/bin/ub-testtool" send br0-peer "$marker" ) &
+    ( soon on_bridge br0; "$T/bin/ub-testtool" send br0-peer "$marker" ) &
     sender=$!
     check "$mode: a frame from the wire reaches the tap" \
         as_alice "$T/bin/ub-testtool" call stream --expect="$marker" -- "$helper" --fd=3 --br=br0
@@ -61,8 +64,11 @@ check "grant logged at authpriv.notice" grep -q '^<85>' "$SYSLOG"
 # off, and the grant must not fail for it.
 bridge br1 1200
 acl 'allow br0\nallow br1\n'
-out=$(as_alice "$T/bin/ub-testtool" call stream --hold=1000 -- "$T/bin/fcap-helper" --fd=3 --br=br1 &
-      sleep 0.5; ip -o link show master br1 type tun)
+as_alice "$T/bin/ub-testtool" call stream --hold=1000 -- "$T/bin/fcap-helper" --fd=3 --br=br1 >"$T/held" &
+holder=$!
+granted "$T/held"
+out=$(ip -o link show master br1 type tun)
+wait $holder
 check "a bridge with an MTU below IPv6's minimum: granted, MTU 1200" grep -qE 'tap[0-9]+: .*mtu 1200.*master br1' <<<"$out"
 acl 'allow br0\n'
 

@@ -163,6 +163,30 @@ bridge() {
 }
 
 taps() { ip -o link show type tun | awk -F': ' '{print $2}' | cut -d@ -f1; }
+no_taps() { [ -z "$(taps)" ]; }
+# on_bridge BRIDGE: a tap is on BRIDGE.
+on_bridge() { [ -n "$(ip -o link show master "$1" type tun 2>/dev/null)" ]; }
+# daemon_holds N: userbridged holds N fds or more (each connection it
+# has accepted is one).
+daemon_holds() { [ "$(ls "/proc/$DAEMON_PID/fd" 2>/dev/null | wc -l)" -ge "$1" ]; }
+# queued N: N connections or more wait in the accept queue of userbridged's
+# socket (the listener's Recv-Q).
+queued() { [ "$(ss -Hxl src /run/userbridge.sock | awk '{print $3; exit}')" -ge "$1" ] 2>/dev/null; }
+# stopped PID: PID is stopped (SIGSTOP has taken effect).
+stopped() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = T ]; }
+# fault_paused NAME: a process NAME of this test (in its network
+# namespace) sleeps in its injected UB_FAULT=pause (the fault build's
+# sleep(2): clock_nanosleep, 230, or nanosleep, 35, in /proc/PID/syscall);
+# prints its pid.
+fault_paused() {
+    local p ours
+    ours=$(readlink /proc/self/ns/net)
+    for p in $(pgrep -x "$1"); do
+        [ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" = "$ours" ] || continue
+        case "$(cut -d' ' -f1 "/proc/$p/syscall" 2>/dev/null)" in 230 | 35) echo "$p" && return 0 ;; esac
+    done
+    return 1
+}
 
 PASSES=0
 SKIPPED=0
@@ -198,11 +222,19 @@ fails() { ! "$@"; }
 # soon CMD...: CMD succeeds within 3 s. userbridged writes a grant's record
 # once its client has the tap, so a check of the log right after a grant
 # must give it a moment.
-soon() {
+soon() { within 3 "$@"; }
+# within SECONDS CMD...: CMD succeeds within SECONDS (tried every 20 ms).
+within() {
     local _i
-    for _i in $(seq 150); do "$@" && return 0; sleep 0.02; done
+    for _i in $(seq $(($1 * 50))); do "${@:2}" && return 0; sleep 0.02; done
     return 1
 }
+# Waits on what a background command says, each within soon's 3 s:
+# granted FILE: its `ub-testtool call` has its tap (a line tap=...; the
+# grant, nftables elements included, is done by then);
+# listening FILE: its `ub-testtool listen` or `count` has its socket open.
+granted() { soon grep -q '^tap=' "$1" || { echo "no tap in 3 s: $(head -c 300 "$1")"; return 1; }; }
+listening() { soon grep -qE '^(listening|counting)$' "$1" || { echo "not listening in 3 s: $1"; return 1; }; }
 
 # refused NAME EXPECTED-STDERR CMD...: CMD must fail, say EXPECTED-STDERR on
 # stderr, must not be killed by a signal, and leave no tap behind.
@@ -231,10 +263,24 @@ watch_links() {
     ip -o monitor link >"$T/monitor" 2>&1 &
     MONITOR_PID=$!
     BACKGROUND+=($MONITOR_PID)
-    sleep 0.2
+    monitor_mark
+}
+# monitor_mark: a veth pair made and deleted; returns once the monitor has
+# reported it, so it is listening and has reported every earlier change
+# (rtnetlink delivers a socket's events in order).
+monitor_mark() {
+    local i
+    for i in $(seq 150); do
+        ip link add ubmark type veth peer name ubmark-peer
+        ip link del ubmark
+        grep -q ubmark "$T/monitor" && return 0
+        sleep 0.02
+    done
+    echo "the link monitor reports nothing"
+    return 1
 }
 no_tap_ever() {
-    sleep 0.2
+    monitor_mark
     kill "$MONITOR_PID" 2>/dev/null || true
     wanted "no tap was created at any moment" || return 0
     if grep -q 'tap' "$T/monitor"; then
@@ -350,6 +396,7 @@ boot() {
     local name=$1
     shift
     : >"$T/ports"
+    # A sample every 0.2 s: time passes, the guest's tap stays for seconds.
     (while :; do ip -o link show master br0 type tun >>"$T/ports"; sleep 0.2; done) &
     local watcher=$!
     local rc=0

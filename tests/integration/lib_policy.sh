@@ -41,9 +41,9 @@ NFT
 crosses() {
     local caller=$1 ms=$2 marker="pin$RANDOM$RANDOM"
     shift 2
-    "$T/bin/ub-testtool" listen br3-peer "${LISTEN_FOR:-$marker}" "$ms" >/dev/null &
+    "$T/bin/ub-testtool" listen br3-peer "${LISTEN_FOR:-$marker}" "$ms" >"$T/listener" &
     local listener=$!
-    sleep 0.3
+    listening "$T/listener"
     as_alice "$T/bin/ub-testtool" call stream "$@" --send="$marker" -- \
         "$caller" --fd=3 --br=br3 >/dev/null ||
         { echo "FAIL: no tap from $caller to send the frame"; exit 1; }
@@ -63,7 +63,7 @@ flood_out() {
     local marker="rate$RANDOM$RANDOM"
     "$T/bin/ub-testtool" count br3-peer "$marker" 1500 >"$T/count" &
     local counter=$!
-    sleep 0.3
+    listening "$T/count"
     as_alice "$T/bin/ub-testtool" call stream --src=$pinned --flood=300 --send="$marker" -- \
         "$1" --fd=3 --br=br3 >/dev/null || { echo "FAIL: no tap from $1 to flood"; exit 1; }
     wait $counter
@@ -73,7 +73,7 @@ flood_in() {
     local marker="rate$RANDOM$RANDOM"
     as_alice "$T/bin/ub-testtool" call stream --count="$marker:1500" -- "$1" --fd=3 --br=br3 >"$T/count" &
     local caller=$!
-    sleep 0.5
+    granted "$T/count"  # from then on, the tap queues what the bridge sends it
     "$T/bin/ub-testtool" flood br3-peer "$marker" 300
     wait $caller || { echo "FAIL: no tap from $1 to be flooded"; exit 1; }
     sed -n 's/^count=//p' "$T/count"
@@ -81,9 +81,9 @@ flood_in() {
 
 # derived VM: the MAC (mac=...) ubbob's tap on br3 gets for VM.
 derived() {
-    as_bob "$T/bin/ub-testtool" call stream --hold=800 -- "$setuid" --vm="$1" --fd=3 --br=br3 >/dev/null &
+    as_bob "$T/bin/ub-testtool" call stream --hold=800 -- "$setuid" --vm="$1" --fd=3 --br=br3 >"$T/held" &
     local holder=$!
-    sleep 0.4
+    granted "$T/held"
     ip -d -o link show master br3 type tun | grep -o 'mac=[0-9a-f:]*'
     wait $holder
 }

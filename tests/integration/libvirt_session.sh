@@ -63,6 +63,7 @@ for _ in $(seq 100); do [ -S "$T/run-alice/libvirt/libvirt-sock" ] && break; sle
 check "ubalice's session libvirtd is up" virsh_alice version
 
 : >"$T/ports"
+# A sample every 0.2 s: time passes, the guest's tap stays for seconds.
 (while :; do ip -o link show master br0 type tun >>"$T/ports"; sleep 0.2; done) &
 watcher=$!
 BACKGROUND+=($watcher)

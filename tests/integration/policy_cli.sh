@@ -46,9 +46,9 @@ check "explain: a numeric uid names the user" \
     grep -q "^user ubalice (uid $ALICE), bridge br0:" <("$ub" explain --user=$ALICE --br=br0)
 refused "explain: a bad bridge name" "bridge name 'a/b' contains '/'" "$ub" explain --br=a/b
 refused "explain: no bridge" "explain: --br=BRIDGE is required" "$ub" explain
-as_alice "$T/bin/ub-testtool" call stream --hold=1500 -- "$setuid" --vm=db --fd=3 --br=br0 >/dev/null &
+as_alice "$T/bin/ub-testtool" call stream --hold=1500 -- "$setuid" --vm=db --fd=3 --br=br0 >"$T/held" &
 holder=$!
-sleep 0.6
+granted "$T/held"
 out=$(as_alice "$ub" status)
 wait $holder
 check "status: the bridges ubalice may use, with limits" \

@@ -83,13 +83,11 @@ for field in USERBRIDGE_USER=ubalice USERBRIDGE_UID=$ALICE USERBRIDGE_BRIDGE=br3
     check "journald field $field" grep -qx "$field" "$JOURNAL"
 done
 check "journald records carry the syslog line as MESSAGE" grep -q '^MESSAGE=event=grant user=ubalice' "$JOURNAL"
-sleep 0.3
 check "the daemon records the expiry of the taps it granted" \
-    grep -qE '^MESSAGE=event=expire user=ubalice uid=4711 .* bridge="br3" tap=tap[0-9]+ .*guest_mac=52:54:00:12:34:56' "$JOURNAL"
+    soon grep -qE '^MESSAGE=event=expire user=ubalice uid=4711 .* bridge="br3" tap=tap[0-9]+ .*guest_mac=52:54:00:12:34:56' "$JOURNAL"
 as_bob "$T/bin/ub-testtool" call stream -- "$setuid" --vm=expiring --fd=3 --br=br1 >/dev/null
-sleep 0.3
 check "...and of taps the helper granted, from their label" \
-    grep -qE '^MESSAGE=event=expire user=ubbob uid=4712 .*tap=tap[0-9]+ vm=expiring via=helper' "$JOURNAL"
+    soon grep -qE '^MESSAGE=event=expire user=ubbob uid=4712 .*tap=tap[0-9]+ vm=expiring via=helper' "$JOURNAL"
 stop_daemon
 
 finish

@@ -94,9 +94,9 @@ check "...while one claiming its own crosses" nd_crosses_from na $link_local $li
 check "...nor a duplicate-address check for another's" fails nd_crosses_from ns :: fe80::1
 check "...while one for its own crosses" nd_crosses_from ns :: $link_local
 check "...and from the listed global address still" msg_crosses "$fcap" --ip6=2001:db8:3::7
-as_alice "$T/bin/ub-testtool" call stream --hold=1200 -- "$setuid" --fd=3 --br=br3 >/dev/null &
+as_alice "$T/bin/ub-testtool" call stream --hold=1200 -- "$setuid" --fd=3 --br=br3 >"$T/held" &
 holder=$!
-sleep 0.6
+granted "$T/held"
 for set in ip_guarded ll_guarded ip4_allowed ip6_allowed na_allowed; do
     elements=$(nft list set bridge userbridge $set | tr -d '\n\t')
     check "the next pin collects the dead taps' $set elements (left: $elements)" \

@@ -35,15 +35,18 @@ check "the neighbour-discovery drops were counted" \
 nft delete table bridge userbridge
 
 # The label on the tap tells clients (and status) the pinned MAC.
-out=$(as_alice "$T/bin/ub-testtool" call stream --hold=1200 -- "$setuid" --vm=web --fd=3 --br=br3 &
-      sleep 0.6; ip -d -o link show master br3 type tun)
+as_alice "$T/bin/ub-testtool" call stream --hold=1200 -- "$setuid" --vm=web --fd=3 --br=br3 >"$T/held" &
+holder=$!
+granted "$T/held"
+out=$(ip -d -o link show master br3 type tun)
+wait $holder
 check "the tap is labelled with its owner, VM and guest MAC" \
     grep -q "alias userbridge uid=$ALICE vm=web mac=$pinned queues=1" <<<"$out"
 check "rules of taps that are gone are inert: elements of dead taps print as numbers" \
     bash -c "! nft list set bridge userbridge pinned | grep -q tap"
-as_alice "$T/bin/ub-testtool" call stream --hold=1200 -- "$setuid" --fd=3 --br=br3 >/dev/null &
+as_alice "$T/bin/ub-testtool" call stream --hold=1200 -- "$setuid" --fd=3 --br=br3 >"$T/held" &
 holder=$!
-sleep 0.6
+granted "$T/held"
 elements=$(nft list set bridge userbridge pinned | tr -d '\n\t')
 check "the next pin collects the dead taps' elements (left: $elements)" \
     grep -qE 'elements = \{ "tap[0-9]+" \}' <<<"$elements"

@@ -10,10 +10,10 @@ for mode in setuid fcap; do
     marker="mq-$mode-$RANDOM"
     pids=()
     for q in 0 1 2 3; do
-        "$T/bin/ub-testtool" listen br0-peer "$marker-q$q" 6000 >/dev/null &
+        "$T/bin/ub-testtool" listen br0-peer "$marker-q$q" 6000 >"$T/listener.$q" &
         pids+=($!)
     done
-    sleep 0.3
+    for q in 0 1 2 3; do listening "$T/listener.$q"; done
     out=$(as_alice "$T/bin/ub-testtool" call stream --queues=4 --send="$marker" -- \
         "$helper" --use-vnet --queues=4 --fd=3 --br=br0)
     check "$mode: --queues=4 gives 4 fds of one multiqueue tap" grep -q 'queues=4' <<<"$out"

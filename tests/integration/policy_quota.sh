@@ -20,7 +20,7 @@ quota_round() {
     for _ in $(seq 60); do
         n=$(on_br0)
         if [ "$n" -gt "$most" ]; then most=$n; fi
-        sleep 0.05
+        sleep 0.05  # a sample every 50 ms while the requests race: time passes
     done
     wait "${pids[@]}" || true
     local granted denied
@@ -37,11 +37,11 @@ check "quota denials are logged" \
     grep -qE 'event=deny user=ubalice .* bridge="br0" rule="/etc/qemu/bridge.conf:1" via=helper detail="quota reached' "$SYSLOG"
 
 # Two held; a third is refused; once one holder's fds close, there is room.
-as_alice "$T/bin/ub-testtool" call stream --hold=4000 -- "$setuid" --fd=3 --br=br0 >/dev/null &
+as_alice "$T/bin/ub-testtool" call stream --hold=4000 -- "$setuid" --fd=3 --br=br0 >"$T/h1" &
 h1=$!
-as_alice "$T/bin/ub-testtool" call stream --hold=1500 -- "$setuid" --fd=3 --br=br0 >/dev/null &
+as_alice "$T/bin/ub-testtool" call stream --hold=1500 -- "$setuid" --fd=3 --br=br0 >"$T/h2" &
 h2=$!
-sleep 0.7
+granted "$T/h1" && granted "$T/h2"
 refused_keep() { "$@" >"$T/out" 2>"$T/err" && return 1; grep -q 'quota reached' "$T/err"; }
 check "a third tap while two are held is refused" \
     refused_keep as_alice "$T/bin/ub-testtool" call stream -- "$setuid" --fd=3 --br=br0

@@ -24,9 +24,9 @@ done
 check "the rate drops were counted, each way" bash -c "
     nft list chain bridge userbridge prerouting | grep -qE 'rate_out counter packets [1-9]' &&
     nft list chain bridge userbridge postrouting | grep -qE 'rate_in counter packets [1-9]'"
-as_alice "$T/bin/ub-testtool" call stream --hold=1200 -- "$setuid" --fd=3 --br=br3 >/dev/null &
+as_alice "$T/bin/ub-testtool" call stream --hold=1200 -- "$setuid" --fd=3 --br=br3 >"$T/held" &
 holder=$!
-sleep 0.6
+granted "$T/held"
 for map in rate_out rate_in; do
     elements=$(nft list map bridge userbridge $map | tr -d '\n\t')
     check "the next grant collects the dead taps' $map elements (left: $elements)" \

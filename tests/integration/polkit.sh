@@ -189,10 +189,10 @@ ask_with_agent() {
     (for _ in $(seq 100); do grep -q 'Password' "$T/agent.out" && break; sleep 0.1; done
      for _ in $(seq 20); do
          printf '%s\n' "$1"
-         sleep 0.3
+         sleep 0.3  # time passes: the agent reads the line, or discards it
          grep -q 'AUTHENTICATION \(COMPLETE\|FAILED\)' "$T/agent.out" && break
      done
-     sleep 2) |
+     sleep 2) |  # time passes: stdin stays open while the agent finishes
         as_alice script -qfec "timeout 10 pkttyagent --process $client" /dev/null >"$T/agent.out" 2>&1 &
     local agent=$!
     soon grep -q "Registered Authentication Agent for unix-process:$client:" "$SYSLOG"
@@ -225,11 +225,12 @@ rules 'polkit.addRule(function(action, subject) {
 });'
 kill -STOP "$POLKITD_PID"
 clients=()
+fds=$(ls /proc/$DAEMON_PID/fd | wc -l)
 for i in $(seq 6); do
     as_alice "$TT" daemon grant $D br0 >"$T/frozen.$i" 2>&1 &
     clients+=($!)
 done
-sleep 0.3
+soon daemon_holds $((fds + 6))  # the daemon holds all six, waiting on polkit
 # Sixteen other users (uids with no passwd entry need none), one request
 # each: no per-uid connection limit is what serves them.
 for i in $(seq 16); do
@@ -255,7 +256,9 @@ check "once polkitd runs again, it decides again" grep -q '^tap=' <(as_alice "$T
 # pid, nothing is granted to the child.
 kill -STOP "$POLKITD_PID"
 as_alice "$TT" daemon grant-orphan $D br0 300 >"$T/orphan.out" 2>&1 &
-sleep 1
+soon grep -q '^subject=' "$T/orphan.out"
+subject=$(sed -n 's/^subject=//p' "$T/orphan.out")
+soon fails kill -0 "$subject"  # the subject has exited
 kill -CONT "$POLKITD_PID"
 check "the subject exited before polkit answered: no tap for the process left holding its connection" \
     soon grep -qE '^denied: access to bridge br0 denied: polkit decides .*: no: ' "$T/orphan.out"

@@ -60,7 +60,7 @@ daemon_record() { grep -a "^MESSAGE=event=grant .*uid=$EVIL .*vm=$1" "$JOURNAL" 
 as_evil "$TT" call stream -- "$setuid" --vm=evil --fd=3 --br=br0 >/dev/null
 start_daemon
 as_evil "$TT" call stream -- "$client" --vm=evil --fd=3 --br=br0 >/dev/null
-sleep 0.3
+soon grep -qa "^MESSAGE=event=grant .*uid=$EVIL .*vm=evil" "$JOURNAL" || true
 helper_line=$(helper_record evil)
 daemon_line=$(daemon_record evil)
 check "helper: the hostile user name is one quoted, escaped value" grep -qF "$want" <<<"$helper_line"
@@ -75,9 +75,8 @@ check "no raw control or non-UTF-8 byte reaches syslog or the journal" \
 check "journald's USERBRIDGE_USER is the same escaped value" \
     grep -qxF 'USERBRIDGE_USER=ub\" uid=0 event=grant x=\xff\x1b y' "$JOURNAL"
 as_alice "$TT" call stream -- "$client" --vm=db --fd=3 --br=br0 >/dev/null
-sleep 0.3
 check "plain values stay as they were (user=ubalice, vm=db, bridge=\"br0\")" \
-    grep -qE "^MESSAGE=event=grant user=ubalice uid=$ALICE .*bridge=\"br0\" .*vm=db " "$JOURNAL"
+    soon grep -qE "^MESSAGE=event=grant user=ubalice uid=$ALICE .*bridge=\"br0\" .*vm=db " "$JOURNAL"
 check "the daemon still serves" kill -0 "$DAEMON_PID"
 
 # --- Review item Also-3: the pids records carry -------------------------------
@@ -94,9 +93,8 @@ check "helper records say parent_pid= (the pid that ran it: $parent)" \
 "${AS_ALICE[@]}" "$TT" daemon grant /run/userbridge.sock br0 >/dev/null &
 peer=$!
 wait $peer
-sleep 0.3
 check "daemon records say peer_pid= (the pid that connected: $peer)" \
-    grep -qE "^MESSAGE=event=grant .* peer_pid=$peer " "$JOURNAL"
+    soon grep -qE "^MESSAGE=event=grant .* peer_pid=$peer " "$JOURNAL"
 check "...and journald's field USERBRIDGE_PEER_PID" grep -qx "USERBRIDGE_PEER_PID=$peer" "$JOURNAL"
 check "no record calls any pid caller_pid" bash -c "! grep -qa 'caller_pid\|CALLER_PID' '$SYSLOG' '$JOURNAL'"
 stop_daemon
@@ -129,7 +127,7 @@ strace -f -qq -o "$T/strace" -e trace=chmod,fchmodat,fchmod,umask \
 DAEMON_PID=$!
 BACKGROUND+=($DAEMON_PID)
 for _ in $(seq 100); do [ -S "$T/work/ub.sock" ] && break; sleep 0.05; done
-sleep 0.5
+soon grep -qE 'fchmod\(' "$T/strace" || true  # strace has written the start
 check "--socket: the socket is there, mode 0666" test "$(stat -c %a "$T/work/ub.sock" 2>&1)" = 666
 check "--socket: no chmod or fchmodat by path at any moment" \
     bash -c "! grep -qE '(^|\] |^[0-9]+ +)(chmod|fchmodat)\(' '$T/strace'"

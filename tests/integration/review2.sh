@@ -26,6 +26,7 @@ victim() {
     local name=$1 marker="to-alice-$RANDOM"
     shift
     start_attacker 60000 daemon:9999999 leave
+    # A frame every 0.5 s while the attack runs: time passes.
     ( for _ in $(seq 16); do sleep 0.5; "$TT" send br0-peer "$marker" >/dev/null 2>&1; done ) &
     local sender=$!
     as_alice "$TT" call stream --queues=2 --expect="$marker" --hold=500 -- "$@" >"$T/victim" 2>&1 &
@@ -99,7 +100,8 @@ EOF2
     as_bob timeout 10 unshare --user --map-auto --map-root-user -- bash "$T/subflood.sh" &
     SUBFLOOD=$!
     BACKGROUND+=($SUBFLOOD)
-    sleep 2
+    # Once one is refused, ubbob's subordinate uids hold all he may.
+    within 5 grep -q "refused a connection from uid $BOB: too many open connections" "$SYSLOG" || true
     check "subuids: ubalice is granted her tap while ubbob's subordinate uids hold connections" \
         as_alice "$TT" daemon grant /run/userbridge.sock br0
     check "subuids: ubbob's subordinate uids were refused as ubbob (uid $BOB)" \
@@ -111,9 +113,9 @@ EOF2
     # subordinate uid of ubalice's; its quota must still be hers.
     acl 'allow br0 group=ubvm max-taps=1\n'
     start_daemon
-    as_alice "$TT" call stream --hold=4000 -- "$T/bin/userbridge-client" --fd=3 --br=br0 >/dev/null &
+    as_alice "$TT" call stream --hold=4000 -- "$T/bin/userbridge-client" --fd=3 --br=br0 >"$T/held" &
     HOLDER=$!
-    sleep 1
+    granted "$T/held"
     cat >"$T/subquota.sh" <<EOF2
 for u in 1 2 3; do
     setpriv --reuid=\$u --regid=\$u --keep-groups -- $TT call stream --hold=2500 -- \\
@@ -123,7 +125,7 @@ wait
 EOF2
     as_alice timeout 8 unshare --user --map-auto --map-root-user -- bash "$T/subquota.sh" &
     SUBQUOTA=$!
-    sleep 1.5
+    sleep 1.5  # time passes: the subordinate uids ask, and would be granted within it
     check "subuids: ubalice holds no more than max-taps=1 tap through her subordinate uids ($(taps | wc -l) live)" \
         test "$(taps | wc -l)" -eq 1
     wait $SUBQUOTA $HOLDER 2>/dev/null || true

@@ -29,9 +29,10 @@ check "taps gone after the command exited" test -z "$(taps)"
 
 # The fd really is a working tap: a frame written through it crosses br0.
 marker="run-$RANDOM"
-"$T/bin/ub-testtool" listen br0-peer "$marker" 6000 >/dev/null &
+"$T/bin/ub-testtool" listen br0-peer "$marker" 6000 >"$T/listener" &
 listener=$!
-sleep 0.3
+listening "$T/listener"
+# A frame every 0.1 s for 2 s: time passes while the port learns.
 as_alice "$UB" run --helper="$H" --nic br=br0,vnet_hdr=off -- \
     bash -c 'for i in $(seq 20); do printf "\xff\xff\xff\xff\xff\xff\x52\x54\x00\x00\x00\x01\x88\xb5%s%40s" "$1" "" >&$0; sleep 0.1; done' '{fd}' "$marker"
 check "frame written to {fd} crosses the bridge" wait $listener

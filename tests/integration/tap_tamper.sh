@@ -44,10 +44,9 @@ before=$(cat /sys/class/net/br0/address)
 as_bob "$TT" daemon tamper $D br0 mac=00:00:00:00:00:01 hold=1000 >"$T/t.out" 2>&1 &
 p=$!
 wait_line "$T/t.out" "mac=00:00:00:00:00:01:" || true
-sleep 0.2
-after=$(cat /sys/class/net/br0/address)
 tap=$(sed -n 's/^tap=\([^ ]*\).*/\1/p' "$T/t.out")
-gone_or_off "$tap" && off=yes || off=no
+soon gone_or_off "$tap" && off=yes || off=no
+after=$(cat /sys/class/net/br0/address)
 wait $p || true
 check "3: bob set his daemon tap's MAC to 00:00:00:00:00:01" grep -q 'mac=00:00:00:00:00:01: ok' "$T/t.out"
 check "3: br0 keeps its MAC ($before before, $after after)" test "$after" = "$before"
@@ -69,7 +68,8 @@ capture_round() {
     local c2=$!
     "$TT" flood-to br0-peer $VICTIM "at-$name" 100 "$FIFO" &
     local f=$!
-    sleep 0.3
+    listening "$T/host.at"
+    listening "$T/victim.at"
     "$@" >"$T/t.out" 2>&1 &
     local p=$!
     wait $f $c1 $c2 || true
@@ -77,7 +77,8 @@ capture_round() {
     c1=$!
     "$TT" count vm-peer "later-$name" 1500 >"$T/victim.later" &
     c2=$!
-    sleep 0.3
+    listening "$T/host.later"
+    listening "$T/victim.later"
     "$TT" flood-to br0-peer $VICTIM "later-$name" 100
     wait $c1 $c2 || true
     local tap
@@ -115,7 +116,7 @@ for i in 1 2 3; do
     as_bob "$TT" daemon tamper $D br0 owner=$ALICE hold=2500 >"$T/q.$i" 2>&1 &
     pids+=($!)
     wait_line "$T/q.$i" "owner=$ALICE:" || wait_line "$T/q.$i" "quota reached" || true
-    sleep 0.3
+    sleep 0.3  # time passes: the attack goes at its own pace, the daemon's link monitor meanwhile
 done
 live=$(on_br0)
 wait "${pids[@]}" || true
@@ -126,7 +127,7 @@ test -z "$(taps)" || for t in $(taps); do ip link del "$t"; done
 # bob makes a tap persistent, hands it to alice and exits (the daemon may
 # have removed it before the second ioctl: it then fails).
 as_bob "$TT" daemon tamper $D br0 persist owner=$ALICE >"$T/t.out" 2>&1 || true
-sleep 0.3
+soon no_taps || true
 check "4: bob made his tap persistent" grep -q 'persist: ok' "$T/t.out"
 check "4: a tap made persistent does not outlive its holder (left: $(taps | tr '\n' ' '))" test -z "$(taps)"
 as_alice "$TT" daemon grant $D br0 >"$T/a.out" 2>&1 || true
@@ -156,7 +157,7 @@ set_low_mac() {
         "$T/bin/setuid-helper" --fd=3 --br=br0 >"$T/t.out" 2>&1 &
     local p=$!
     wait_line "$T/t.out" "mac=00:00:00:00:00:01:" || true
-    sleep 0.2
+    soon grep -qx 00:00:00:00:00:01 /sys/class/net/br0/address || true  # what the kernel does
     cat /sys/class/net/br0/address
     wait $p || true
 }

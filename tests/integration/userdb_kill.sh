@@ -45,7 +45,7 @@ rc=0
 as_nobody kill -KILL "$UDB" 2>"$T/err" || rc=$?
 check "a process running as nobody cannot kill it (EPERM)" \
     bash -c "[ $rc -ne 0 ] && grep -q 'Operation not permitted' '$T/err'"
-sleep 0.3
+sleep 0.3  # time passes: a daemon that reacted wrongly would be gone
 check "...the daemon serves on" kill -0 "$DAEMON_PID"
 acl 'allow br0\ndeny br0 user=ubalice\n'
 reload_daemon
@@ -57,9 +57,10 @@ check "...and records name their caller" grep -q "event=grant user=ubbob uid=$BO
 # --- killed by root, the daemon its own listener ----------------------------
 acl 'allow br0\n'
 reload_daemon
+fds=$(ls /proc/$DAEMON_PID/fd | wc -l)
 as_bob "$TT" daemon mute $D >"$T/mute.out" 2>&1 &
 mute=$!
-sleep 0.3
+soon daemon_holds $((fds + 1))  # the daemon holds the connection
 kill -KILL "$(pgrep -P "$DAEMON_PID")"
 rc=0
 if exited "$DAEMON_PID"; then wait "$DAEMON_PID" || rc=$?; else rc=running; fi
@@ -94,7 +95,7 @@ kill -KILL "$(pgrep -P "$FIRST")"
 kill -HUP "$FIRST"
 as_alice "$TT" daemon grant $D >"$T/out" 2>"$T/err" &
 alice=$!
-sleep 0.3
+soon queued 1  # asked while the daemon is down
 kill -CONT "$FIRST"
 rc=0
 wait $alice || rc=$?

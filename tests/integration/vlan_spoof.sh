@@ -35,9 +35,9 @@ CALLER=$fcap
 crosses() {
     local br=$1 marker="vlan$RANDOM$RANDOM"
     shift
-    "$T/bin/ub-testtool" listen "$br-peer" "$marker" 3000 >/dev/null &
+    "$T/bin/ub-testtool" listen "$br-peer" "$marker" 3000 >"$T/listener" &
     local listener=$!
-    sleep 0.3
+    listening "$T/listener"
     as_alice "$T/bin/ub-testtool" call stream --src=$pinned "$@" --send="$marker" -- \
         "$CALLER" --fd=3 --br="$br" >/dev/null ||
         { echo "FAIL: no tap from $CALLER to send the frame"; exit 1; }
