@@ -9,7 +9,7 @@
 //   decide     policy/loader.h      the ACL, read as the caller; its limits
 //                                   (a derived MAC: policy/mac_key.h)
 //   sandbox    privilege/seccomp.h  syscall allow-list
-//   act        net/bridge_port.h    find the bridge; make, label, count, pin, attach
+//   act        net/bridge_port.h    find the bridge; make, label, count, attach
 //   hand over  handover/handover.h  SCM_RIGHTS, then audit and exit 0
 // The process runs with CAP_NET_ADMIN only from "drop" on, as the caller's
 // uid, so an ACL include the caller cannot read is one they are not granted.
@@ -30,7 +30,6 @@
 #include "policy/loader.h"
 #include "policy/mac_key.h"
 #include "privilege/process.h"
-#include "privilege/release.h"
 #include "privilege/seccomp.h"
 #include "protocol/tap_label.h"
 #include "seccomp_filters.h"  // generated at build time by tools/seccomp_gen.cpp
@@ -166,6 +165,8 @@ int run(const helper::Args& args) {
         return fail(Error::msg("access to bridge " + args.bridge + " denied: " + why));
     };
     if (!decision->allowed) return deny(decision->reason);
+    // Traffic filters are userbridged's alone: no tap without its filter.
+    if (policy::needs_filter(decision->limits())) return deny(policy::filter_refusal(*decision->deciding));
     Result<policy::MacKey> key = read_mac_key(std::move(key_file));
     Result<policy::Terms> terms =
         policy::terms_of(*decision, key, caller.uid, args.vm_name, args.bridge, args.queues);
@@ -183,28 +184,9 @@ int run(const helper::Args& args) {
     net::TapNames names(static_cast<unsigned>(getpid()));
     spec.names = &names;
     protocol::TapLabel label{caller.uid, args.vm_name, std::nullopt, args.queues, std::nullopt};
-    // libnftables is loaded only when the tap needs a filter (a pinned MAC,
-    // a rate), and before the sandbox.
-    std::optional<net::Nft> nft;
-    if (terms->has_mac) {
-        label.mac = terms->guest_mac;
-        rec.guest_mac = policy::format_mac_bytes(terms->guest_mac);
-    }
-    if (terms->filtered()) {
-        Result<net::Nft> opened = net::Nft::open();
-        if (!opened.ok()) return refuse(opened.error());
-        nft.emplace(std::move(*opened));
-        spec.guard = net::guard_for(*terms);
-        spec.nft = &*nft;
-        // Its socket's last close would make our exit, which QEMU waits
-        // for, wait out an RCU grace period: a child takes it (release.h).
-        privilege::defer_netfilter_release(privilege::generated::kReleaserFilter,
-                                           std::size(privilege::generated::kReleaserFilter));
-    }
     spec.label = label;
 
-    // Stage: sandbox. Our rtnetlink socket is the last fd we open ourselves;
-    // libnftables opens its netlink sockets later, which the filter allows.
+    // Stage: sandbox. Our rtnetlink socket is the last fd we open.
     Result<net::Rtnl> rtnl = net::Rtnl::open();
     if (!rtnl.ok()) return refuse(rtnl.error());
     if (auto r = sandbox(); !r.ok()) return refuse(r.error());
