@@ -16,12 +16,15 @@ TT=$T/bin/ub-testtool
 client=$T/bin/userbridge-client
 want() { [ -z "${FILTER:-}" ] || [ "$FILTER" = "$1" ]; }
 
-# elements: every element of table bridge userbridge's sets and maps, one
-# a line ("" when there is no table).
+# elements: every element of table bridge userbridge's sets and maps (but
+# vlan_types'), one a line: a live tap's name ("tap7" ...) or a dead one's
+# ifindex.
 elements() {
-    nft list sets bridge 2>/dev/null | tr ',{}' '\n\n\n' | grep -E '^\s*("tap|[0-9]+ |[0-9]+$)' |
-        sed 's/^\s*//' | sort || true
+    { nft list sets bridge; nft list maps bridge; } 2>/dev/null | sed -n '/elements = {/,/}/p' |
+        grep -oE '("tap[0-9]+"|(^|[{,[:space:]])[0-9]+)( \.| :|,| }|$)' | sort || true
 }
+no_elements() { [ -z "$(elements)" ]; }
+no_taps() { [ -z "$(taps)" ]; }
 
 # --- the helper refuses every filtered rule -------------------------------------
 if want helper; then
@@ -37,7 +40,7 @@ if want helper; then
         done
     done
     check "the refusals were recorded as denials, naming the rule" \
-        grep -qE 'event=deny .*bridge="br0" .*rule=/etc/qemu/bridge.conf:1 .*detail=".*userbridged' "$SYSLOG"
+        grep -qE 'event=deny .*bridge="br0" .*rule="/etc/qemu/bridge.conf:1" .*detail=".*userbridged' "$SYSLOG"
     check "the helper made no nftables table" fails nft list table bridge userbridge
     acl 'allow br0\n'
     check "control: without a filter the helper still grants" \
@@ -45,24 +48,38 @@ if want helper; then
 fi
 
 # --- the daemon adds, and removes exactly, a tap's elements ---------------------
+# held TAP: the elements of live tap TAP. dead_ones: those of dead taps.
+held() { elements | grep "\"$1\"" || true; }
+no_dead_ones() { ! grep -qv '"tap' <(elements); }
+limits_of() { nft list limits bridge 2>/dev/null | grep -oE "rate$1_(in|out)" | sort || true; }
 if want daemon; then
-    acl 'allow br0 mac=52:54:00:12:34:56 servers=no ip=10.99.0.2,2001:db8::2 rate=10mbit\n'
+    acl 'allow br0 mac-prefix=52:54:00 servers=no ip=10.99.0.0/24,2001:db8::/64 rate=10mbit\n'
     start_daemon
-    as_alice "$TT" call stream --hold=1500 -- "$client" --fd=3 --br=br0 >"$T/held" &
-    holder=$!
+    as_alice "$TT" call stream --hold=4000 -- "$client" --fd=3 --br=br0 --vm=long >/dev/null &
+    long=$!
     for _ in $(seq 100); do [ -n "$(taps)" ] && [ -n "$(elements)" ] && break; sleep 0.02; done
-    tap=$(taps | head -n1)
+    long_tap=$(taps)
+    as_alice "$TT" call stream --hold=1000 -- "$client" --fd=3 --br=br0 --vm=short >/dev/null &
+    short=$!
+    for _ in $(seq 100); do [ "$(taps | wc -l)" = 2 ] && break; sleep 0.02; done
+    short_tap=$(taps | grep -vx "$long_tap")
+    short_index=$(cat /sys/class/net/"$short_tap"/ifindex)
+    long_index=$(cat /sys/class/net/"$long_tap"/ifindex)
+    long_before=$(held "$long_tap" | wc -l)
     check "daemon: a grant under a filtered rule adds its tap's elements" \
-        grep -q "\"$tap\"" <(elements)
-    check "...its rate limits" grep -q "rate" <(nft list maps bridge)
-    # Elements of a tap that died while nothing watched (as after a crash of
-    # an older daemon): only the start-up reconciliation removes them.
-    wait $holder || true
-    check "daemon: the tap went with its last fd" soon test -z "$(taps)"
-    check "daemon: its link monitor then removed exactly the tap's elements" soon test -z "$(elements)"
-    check "daemon: and its limit objects" soon fails grep -q 'limit rate' <(nft list limits bridge 2>/dev/null)
-    check "daemon: what it did was logged nowhere as a failure" \
-        fails grep -q 'could not remove' "$SYSLOG"
+        test "$(held "$long_tap" | wc -l)" -ge 8
+    check "...the second tap's too" soon test "$(held "$short_tap" | wc -l)" -ge 8
+    check "...and their limit objects" test "$(limits_of "$short_index" | wc -l)" = 2
+    wait $short || true
+    check "daemon: the second tap went with its last fd" soon test ! -e /sys/class/net/"$short_tap"
+    check "daemon: its link monitor then removed the tap's elements, none left dead" soon no_dead_ones
+    check "...and its limit objects" test -z "$(limits_of "$short_index")"
+    check "daemon: the other tap's elements are all still there" test "$(held "$long_tap" | wc -l)" = "$long_before"
+    check "...and its limit objects" test "$(limits_of "$long_index" | wc -l)" = 2
+    wait $long || true
+    check "daemon: when the last tap goes, no element is left" soon no_elements
+    check "...and no limit object" test -z "$(nft list limits bridge 2>/dev/null | grep rate)"
+    check "daemon: nothing failed to be removed" fails grep -q 'could not remove' "$SYSLOG"
     stop_daemon
 fi
 
@@ -79,9 +96,9 @@ if want reconcile; then
     wait "$DAEMON_PID" 2>/dev/null || true
     rm -f /run/userbridge.sock
     check "reconcile: the tap died while no daemon watched, its elements stayed" \
-        grep -qE '^[0-9]+( |$)' <(elements)
+        grep -qv '"tap' <(elements)
     start_daemon
-    check "reconcile: a new daemon removes them as it starts" soon test -z "$(elements)"
+    check "reconcile: a new daemon removes them as it starts" soon no_elements
     stop_daemon
 fi
 finish
