@@ -8,13 +8,12 @@
 # when its link monitor sees the tap go, and at start-up removes the
 # elements of taps that no longer exist.
 #
-# Run one case: FILTER=helper|daemon|reconcile bash filters.sh
+# One case: UB_CASE=REGEX (lib.sh), e.g. UB_CASE='^daemon:|^\.\.\.' .
 source "$(dirname "$0")/lib.sh"
 
 bridge br0
 TT=$T/bin/ub-testtool
 client=$T/bin/userbridge-client
-want() { [ -z "${FILTER:-}" ] || [ "$FILTER" = "$1" ]; }
 
 # elements: every element of table bridge userbridge's sets and maps (but
 # vlan_types'), one a line: a live tap's name ("tap7" ...) or a dead one's
@@ -27,7 +26,7 @@ no_elements() { [ -z "$(elements)" ]; }
 no_taps() { [ -z "$(taps)" ]; }
 
 # --- the helper refuses every filtered rule -------------------------------------
-if want helper; then
+{
     for opts in "mac=52:54:00:12:34:56" "mac-prefix=52:54:00" "mac=52:54:00:12:34:56 servers=no" \
         "mac=52:54:00:12:34:56 ip=10.99.0.2" "rate=10mbit"; do
         acl "allow br0 $opts\n"
@@ -45,14 +44,14 @@ if want helper; then
     acl 'allow br0\n'
     check "control: without a filter the helper still grants" \
         as_alice "$TT" call stream -- "$T/bin/setuid-helper" --fd=3 --br=br0
-fi
+}
 
 # --- the daemon adds, and removes exactly, a tap's elements ---------------------
 # held TAP: the elements of live tap TAP. dead_ones: those of dead taps.
 held() { elements | grep "\"$1\"" || true; }
 no_dead_ones() { ! grep -qv '"tap' <(elements); }
 limits_of() { nft list limits bridge 2>/dev/null | grep -oE "rate$1_(in|out)" | sort || true; }
-if want daemon; then
+{
     acl 'allow br0 mac-prefix=52:54:00 servers=no ip=10.99.0.0/24,2001:db8::/64 rate=10mbit\n'
     start_daemon
     as_alice "$TT" call stream --hold=4000 -- "$client" --fd=3 --br=br0 --vm=long >/dev/null &
@@ -81,10 +80,10 @@ if want daemon; then
     check "...and no limit object" test -z "$(nft list limits bridge 2>/dev/null | grep rate)"
     check "daemon: nothing failed to be removed" fails grep -q 'could not remove' "$SYSLOG"
     stop_daemon
-fi
+}
 
 # --- at start-up, the elements of taps that no longer exist go ------------------
-if want reconcile; then
+{
     acl 'allow br0 mac=52:54:00:12:34:56\n'
     start_daemon
     as_alice "$TT" call stream --hold=3000 -- "$client" --fd=3 --br=br0 >/dev/null &
@@ -100,5 +99,5 @@ if want reconcile; then
     start_daemon
     check "reconcile: a new daemon removes them as it starts" soon no_elements
     stop_daemon
-fi
+}
 finish
