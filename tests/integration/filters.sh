@@ -46,6 +46,25 @@ no_taps() { [ -z "$(taps)" ]; }
         as_alice "$TT" call stream -- "$T/bin/setuid-helper" --fd=3 --br=br0
 }
 
+# --- check and explain say which rules need the daemon --------------------------
+{
+    acl 'allow br0\nallow br1 rate=10mbit\nallow br2 auth=polkit\n'
+    out=$("$T/bin/userbridge" check 2>&1)
+    check "check: names the rule whose filter needs userbridged" grep -qF \
+        "note: /etc/qemu/bridge.conf:2: 'allow br1 rate=10mbit' needs userbridged: it filters the tap's traffic (rate=10mbit)" \
+        <<<"$out"
+    check "check: ...and the auth=polkit one" \
+        grep -qF "bridge.conf:3: 'allow br2 auth=polkit' needs userbridged: polkit decides" <<<"$out"
+    check "check: ...and not the plain one" fails grep -q 'bridge.conf:1: .*needs userbridged' <<<"$out"
+    check "check: the file is still valid" grep -q 'OK (3 rules' <<<"$out"
+    out=$(as_alice "$T/bin/userbridge" explain --br=br1)
+    check "explain: a filtered decision goes only through userbridged" \
+        grep -q '=> allowed by /etc/qemu/bridge.conf:2, .*rate=10mbit; only through userbridged.*the helper refuses' \
+        <<<"$out"
+    out=$(as_alice "$T/bin/userbridge" explain --br=br0)
+    check "explain: ...and a plain one says nothing of it" fails grep -q 'only through userbridged' <<<"$out"
+}
+
 # --- the daemon adds, and removes exactly, a tap's elements ---------------------
 # held TAP: the elements of live tap TAP. dead_ones: those of dead taps.
 held() { elements | grep "\"$1\"" || true; }
