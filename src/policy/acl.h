@@ -185,8 +185,8 @@ struct Terms {
     bool has_mac = false;
     MacBytes guest_mac{};
     bool no_servers = false;  // only with has_mac
-    // Whether the tap needs nftables: a pinned MAC or a rate.
-    bool filtered() const { return has_mac || limits.rate_bits != 0; }
+    // Whether the tap needs a traffic filter (needs_filter).
+    bool filtered() const { return needs_filter(limits); }
 };
 // `key`: the MAC key (mac_key.h), or why there is none; needed only when
 // the rule says mac-prefix=, and then its error is the refusal.
