@@ -125,7 +125,7 @@ ALL="debian-setuid userbridge-setuid userbridge-fcap daemon-via-client daemon-di
     echo
     echo "Rule 0: \`allow br0\`; 1: \`allow br0 mac=52:54:00:00:00:01\`; 2: the same with"
     echo "\`ip=10.0.0.0/24,2001:db8::/64 servers=no rate=100mbit\`. Each filtered grant"
-    echo "also goes through libnftables; Debian's helper has no such rules."
+    echo "also goes through libnftables, in userbridged: the helpers refuse such rules."
     echo
     param_table filter $ALL
     echo

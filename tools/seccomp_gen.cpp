@@ -37,8 +37,7 @@ int main(int argc, char** argv) {
                       "#pragma once\n#include <linux/filter.h>\n\nnamespace ub::privilege::generated {\n\n");
     bool ok = emit(out, "kHelperFilter", {}) &&
               // The fault-injection build's actions need a few more syscalls.
-              emit(out, "kHelperFaultFilter", ub::fault::fault_syscalls()) &&
-              emit(out, "kReleaserFilter", {}, ub::privilege::Profile::Releaser);
+              emit(out, "kHelperFaultFilter", ub::fault::fault_syscalls());
     std::fprintf(out, "}  // namespace ub::privilege::generated\n");
     std::fclose(out);
     if (!ok) return 1;

@@ -126,6 +126,11 @@ int cmd_check(const std::vector<std::string>& argv, const std::string& default_a
         for (const std::string& s : p->skipped)
             std::fprintf(stderr, "note: include skipped, as the helper would for this user: %s\n",
                          s.c_str());
+        for (const policy::Rule& r : p->rules)
+            if (std::string why = policy::daemon_only(r); !why.empty())
+                std::fprintf(stderr, "note: %s: '%s' needs userbridged: %s; the helper refuses it, "
+                             "userbridge-client (QEMU's helper=) and userbridge run go through the daemon\n",
+                             policy::where(r).c_str(), policy::format_rule(r).c_str(), why.c_str());
         for (const std::string& b : bridges_with_unset_mac(*p))
             std::fprintf(stderr,
                          "warning: bridge %s has no MAC of its own: it takes the lowest of its "

@@ -40,6 +40,9 @@ std::string with_hint(const std::string& helper, const std::string& bridge, cons
     std::string hint;
     if (has("which only userbridged asks"))
         hint = "the ACL hands " + bridge + " to polkit: run with --via=daemon (userbridged must run)";
+    else if (has("which only userbridged does"))
+        hint = "the ACL filters the traffic of taps on " + bridge +
+               ": run with --via=daemon (userbridged must run)";
     else if (has("polkit asks the user to authenticate, and the request allowed no prompt"))
         hint = "add --ask to type your password when polkit asks";
     else if (has("polkit decides"))

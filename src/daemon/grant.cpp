@@ -49,7 +49,7 @@ void refill_tun(Kept& kept) {
 }
 
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const Peer& peer,
-               const SubUids& subuids, const protocol::Request& req, Kept& kept, net::Nft* nft,
+               const SubUids& subuids, const protocol::Request& req, Kept& kept, Filters* filters,
                net::TapNames* names, const PolkitAnswer* polkit) {
     Outcome o;
     // The groups are the ones the caller's process runs with, as for a
@@ -120,7 +120,7 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
     spec.lock_tun = std::move(lock);
     spec.lock = net::QuotaLock::Held;
     protocol::TapLabel label{peer.uid, req.vm_name, std::nullopt, req.queues, std::nullopt};
-    if (terms->filtered() && !nft)
+    if (terms->filtered() && (!filters || !filters->available()))
         return refuse(std::move(o), protocol::Status::Failed,
                       std::string("the ACL ") + (terms->has_mac ? "pins a MAC" : "sets a rate") +
                           ", but userbridged runs without libnftables");
@@ -128,8 +128,10 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
         label.mac = terms->guest_mac;
         o.record.guest_mac = policy::format_mac_bytes(terms->guest_mac);
     }
-    spec.guard = net::guard_for(*terms);
-    spec.nft = nft;
+    if (std::optional<net::Guard> guard = net::guard_for(*terms))
+        spec.before_attach = [filters, g = *guard](const std::string& ifname, int ifindex) {
+            return filters->add(ifname, ifindex, g);
+        };
     spec.label = label;
     Result<net::BridgedTap> tap = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, fault::at);
     if (!tap.ok()) {

@@ -12,8 +12,8 @@
 #include "audit/audit.h"
 #include "daemon/subids.h"
 #include "base/fd.h"
+#include "daemon/filters.h"
 #include "daemon/polkit.h"
-#include "net/mac_pin.h"
 #include "net/rtnl.h"
 #include "net/tap.h"
 #include "policy/loader.h"
@@ -58,14 +58,14 @@ void refill_tun(Kept& kept);
 // The record's user is "?": the server fills it in (UserDb::ask_name).
 // Never waits for anything a user can hold: when the caller's quota lock
 // is held, the outcome says so (lock_busy) at once.
-// `nft`: for rules that pin a MAC; null when libnftables is unavailable, and
-// then such a grant fails with a clear error. `names`: the daemon's tap
+// `filters`: for rules that filter the tap's traffic (policy::needs_filter);
+// without libnftables such a grant fails with a clear error. `names`: the daemon's tap
 // names (see net::TapNames); null lets the kernel pick.
 // `mac_key`: the MAC key for mac-prefix= rules, or why there is none.
 // `subuids`: quotas count a subordinate uid's taps as its owner's.
 // `polkit`: polkit's answer for this request, once it came (see Outcome).
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const Peer& peer,
-               const SubUids& subuids, const protocol::Request& req, Kept& kept, net::Nft* nft,
+               const SubUids& subuids, const protocol::Request& req, Kept& kept, Filters* filters,
                net::TapNames* names = nullptr, const PolkitAnswer* polkit = nullptr);
 
 }  // namespace ub::daemon

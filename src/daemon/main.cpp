@@ -9,7 +9,7 @@
 // privilege/process.cpp); root's uid stays, so root-owned ACL files stay
 // readable without CAP_DAC_OVERRIDE; no-new-privs; read the MAC key, making
 // it if missing; open libnftables, adding what an older release's table
-// lacks; the seccomp filter; load the ACL; serve. Callers are identified by
+// lacks and removing dead taps' elements (filters.h); the seccomp filter; load the ACL; serve. Callers are identified by
 // SO_PEERCRED.
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -30,9 +30,9 @@
 #include "audit/audit.h"
 #include "base/fault.h"
 #include "base/number.h"
+#include "daemon/filters.h"
 #include "daemon/journal.h"
 #include "daemon/server.h"
-#include "net/mac_pin.h"
 #include "policy/mac_key.h"
 #include "privilege/process.h"
 #include "privilege/seccomp.h"
@@ -198,18 +198,14 @@ int main(int argc, char** argv) {
         (void)sd_notify(1, "READY=1");  // 1: NOTIFY_SOCKET is unset again
     tzset();
     // libnftables reads its own files when it starts: before the filter.
-    Result<net::Nft> nft = net::Nft::open();
-    if (!nft.ok()) {
-        syslog(LOG_DAEMON | LOG_WARNING, "%s; rules with mac=, mac-prefix= or rate= will fail",
-               nft.error().message().c_str());
-    } else {
-        cfg.nft = &*nft;
-        // Taps pinned before an upgrade get the newer rules now, not at the
-        // next pinned grant.
-        if (Result<void> r = net::update_table(*nft); !r.ok())
-            syslog(LOG_DAEMON | LOG_WARNING, "cannot add the newer rules to table bridge userbridge: %s",
-                   r.error().message().c_str());
-    }
+    daemon::Filters filters = daemon::Filters::open();
+    cfg.filters = &filters;
+    if (!filters.available())
+        syslog(LOG_DAEMON | LOG_WARNING, "%s; rules with mac=, mac-prefix=, servers=no, ip= or rate= will fail",
+               filters.why().c_str());
+    else if (Result<void> r = filters.reconcile(); !r.ok())
+        syslog(LOG_DAEMON | LOG_WARNING, "cannot bring table bridge userbridge up to date: %s",
+               r.error().message().c_str());
 #ifdef UB_FAULT_INJECTION
     std::vector<int> extra = fault::fault_syscalls();
 #else

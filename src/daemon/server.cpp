@@ -25,7 +25,6 @@
 #include "daemon/subids.h"
 #include "handover/handover.h"
 #include "net/bridge_port.h"
-#include "net/mac_pin.h"
 #include "net/rtnl.h"
 #include "privilege/fs_identity.h"
 #include "protocol/tap_label.h"
@@ -124,7 +123,8 @@ private:
     void revoke_tampered(const std::vector<net::LinkInfo>& links);
     void record_after_grant(audit::AuditRecord rec, int ifindex);
     void sweep_tampered();
-    void collect_dead_elements();
+    void drop_filter(int ifindex);
+    void filters_after_lost_events();
     void record_named(audit::AuditRecord rec, uid_t uid, int ifindex = 0);
     void on_names();
     void write_records(bool all);
@@ -354,7 +354,7 @@ Outcome unread_refusal(const Peer& peer, const protocol::Request& req, unsigned 
 Outcome Server::decide_and_act(Conn& c, const protocol::Request& req) {
     unsigned unread = unread_fds(c.account);
     if (unread + req.queues > cfg_.limits.max_unread_fds) return unread_refusal(c.peer, req, unread);
-    return handle(policy_, cfg_.mac_key, c.peer, subuids_, req, kept_, cfg_.nft, &tap_names_,
+    return handle(policy_, cfg_.mac_key, c.peer, subuids_, req, kept_, cfg_.filters, &tap_names_,
                   c.polkit_answer ? &*c.polkit_answer : nullptr);
 }
 
@@ -622,18 +622,17 @@ void Server::on_link_events() {
     if (!events.ok()) {
         log_line(LOG_WARNING, "link events lost, some expiry records may be missing: " +
                                   events.error().message());
-        collect_dead_elements();  // some of the lost may be deaths
+        filters_after_lost_events();  // some of the lost may be deaths
         sweep_tampered();         // and some, changes to our taps
         return;
     }
     revoke_tampered(*events);
-    bool tap_died = false;
     for (const net::LinkInfo& l : *events) {
         if (!l.deleted) continue;
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
         auto ours = granted_.find(l.ifindex);
         if (ours == granted_.end() && !label) continue;
-        tap_died = true;
+        drop_filter(l.ifindex);  // a tap we guard carries our label from before
         // Its last state says whether it was one to remove (revoke_tampered).
         bool revoked = net::tampered_tap(l).has_value();
         auto expired = [revoked](audit::AuditRecord rec) {
@@ -655,10 +654,6 @@ void Server::on_link_events() {
         granted_.erase(ours);
         record_after_grant(std::move(rec), l.ifindex);
     }
-    // Our grants add their elements to the nftables sets without looking
-    // for dead ones (guard_tap, once the table was seen whole): they are
-    // collected here, as taps die, off every grant's path.
-    if (tap_died) collect_dead_elements();
 }
 
 // Each labelled tap in `links` (RTM_NEWLINK events, or a dump) that its
@@ -726,9 +721,21 @@ void Server::sweep_tampered() {
     revoke_tampered(*taps);
 }
 
-void Server::collect_dead_elements() {
-    if (!cfg_.nft || !cfg_.nft->table_checked()) return;
-    if (Result<void> r = net::collect_dead(*cfg_.nft); !r.ok())
+// A dead tap's filter goes with it (filters.h): off every grant's path.
+void Server::drop_filter(int ifindex) {
+    if (Result<void> r = cfg_.filters->tap_gone(ifindex); !r.ok())
+        log_line(LOG_WARNING, "could not remove a dead tap's elements from the nftables sets: " +
+                                  r.error().message());
+}
+
+void Server::filters_after_lost_events() {
+    Result<net::Rtnl> rtnl = net::Rtnl::open();
+    Result<std::vector<net::LinkInfo>> taps =
+        rtnl.ok() ? rtnl->list_links("tun") : Result<std::vector<net::LinkInfo>>(rtnl.error());
+    std::set<int> live;
+    for (const net::LinkInfo& l : taps.ok() ? *taps : std::vector<net::LinkInfo>{}) live.insert(l.ifindex);
+    Result<void> r = taps.ok() ? cfg_.filters->events_lost(live) : Result<void>(taps.error());
+    if (!r.ok())
         log_line(LOG_WARNING, "could not remove dead taps from the nftables sets: " + r.error().message());
 }
 
@@ -835,9 +842,6 @@ Result<void> serve(UniqueFd listener, const ServerConfig& config) {
     std::optional<net::LinkMonitor> monitor;
     if (Result<net::LinkMonitor> m = net::LinkMonitor::open(); m.ok()) monitor.emplace(std::move(*m));
     else log_line(LOG_WARNING, m.error().message() + "; no expiry records");
-    // Seeing taps die, we collect their nftables elements then, and our
-    // grants need not look for them (guard_tap).
-    if (monitor && config.nft) config.nft->collect_as_taps_die();
     SubUids subuids = UB_TRY(load_subuids(config));
     Server s(std::move(listener), config, std::move(policy), std::move(subuids), std::move(sigfd),
              std::move(monitor));

@@ -17,7 +17,7 @@
 #include "base/fd.h"
 #include "base/result.h"
 #include "daemon/userdb.h"
-#include "net/mac_pin.h"
+#include "daemon/filters.h"
 #include "policy/loader.h"
 
 namespace ub::daemon {
@@ -36,7 +36,7 @@ struct Limits {
 struct ServerConfig {
     std::string acl_path;
     Limits limits;
-    net::Nft* nft = nullptr;  // for rules that pin a MAC; null without libnftables
+    Filters* filters = nullptr;  // for rules that filter a tap's traffic; never null
     UserDb* userdb = nullptr;  // names for audit records and the ACL; never null
     // For mac-prefix= rules: the MAC key, or why there is none.
     Result<policy::MacKey> mac_key = Error::msg("no MAC key loaded");

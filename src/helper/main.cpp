@@ -7,9 +7,9 @@
 //   confine    privilege/process.h  close inherited fds; --fd checked
 //   drop       privilege/process.h  caller's ids, CAP_NET_ADMIN only
 //   decide     policy/loader.h      the ACL, read as the caller; its limits
-//                                   (a derived MAC: policy/mac_key.h)
+//                                   (a rule that needs a filter: refused)
 //   sandbox    privilege/seccomp.h  syscall allow-list
-//   act        net/bridge_port.h    find the bridge; make, label, count, pin, attach
+//   act        net/bridge_port.h    find the bridge; make, label, count, attach
 //   hand over  handover/handover.h  SCM_RIGHTS, then audit and exit 0
 // The process runs with CAP_NET_ADMIN only from "drop" on, as the caller's
 // uid, so an ACL include the caller cannot read is one they are not granted.
@@ -28,18 +28,13 @@
 #include "net/bridge_port.h"
 #include "policy/accounts.h"
 #include "policy/loader.h"
-#include "policy/mac_key.h"
 #include "privilege/process.h"
-#include "privilege/release.h"
 #include "privilege/seccomp.h"
 #include "protocol/tap_label.h"
 #include "seccomp_filters.h"  // generated at build time by tools/seccomp_gen.cpp
 
 #ifndef UB_ACL_PATH
 #error "UB_ACL_PATH must be set at build time"
-#endif
-#ifndef UB_MAC_KEY_PATH
-#error "UB_MAC_KEY_PATH must be set at build time"
 #endif
 #ifndef UB_VERSION
 #define UB_VERSION "unknown"
@@ -62,20 +57,6 @@ int fail(const Error& e, int code = kExitFailure) {
 Result<policy::Requester> requester() {
     std::vector<gid_t> groups = UB_TRY(policy::process_groups());
     return policy::requester_of({getuid(), getgid(), std::move(groups)});
-}
-
-// Opened while still root when setuid, as /dev/net/tun is: only root may
-// read the MAC key. A helper with file capabilities runs as the caller and
-// could not; it does not try.
-Result<UniqueFd> open_mac_key(privilege::Mode mode) {
-    if (mode == privilege::Mode::FileCaps) return policy::key_unreadable_with_file_caps(UB_MAC_KEY_PATH);
-    return policy::open_mac_key(UB_MAC_KEY_PATH);
-}
-
-// Read, checked and parsed once privilege is dropped; the fd closes here.
-Result<policy::MacKey> read_mac_key(Result<UniqueFd> file) {
-    if (!file.ok()) return file.error();
-    return policy::read_mac_key(*file, UB_MAC_KEY_PATH);
 }
 
 Result<policy::Decision> decide(const std::string& bridge, const policy::Requester& who,
@@ -146,7 +127,6 @@ int run(const helper::Args& args) {
         if (!tun.ok()) return refuse(tun.error());
         tuns.push_back(std::move(*tun));
     }
-    Result<UniqueFd> key_file = open_mac_key(caller.mode);
     if (auto r = privilege::drop_privileges(caller); !r.ok()) return refuse(r.error());
     rec.user = audit::user_name(caller.uid);
     rec.vm = args.vm_name;
@@ -166,9 +146,12 @@ int run(const helper::Args& args) {
         return fail(Error::msg("access to bridge " + args.bridge + " denied: " + why));
     };
     if (!decision->allowed) return deny(decision->reason);
-    Result<policy::MacKey> key = read_mac_key(std::move(key_file));
-    Result<policy::Terms> terms =
-        policy::terms_of(*decision, key, caller.uid, args.vm_name, args.bridge, args.queues);
+    // Traffic filters are userbridged's alone: no tap without its filter.
+    if (policy::needs_filter(decision->limits())) return deny(policy::filter_refusal(*decision->deciding));
+    // mac-prefix= is a filter, refused above: the helper derives no MAC and
+    // never reads the MAC key.
+    Result<policy::Terms> terms = policy::terms_of(*decision, Error::msg("the helper reads no MAC key"),
+                                                   caller.uid, args.vm_name, args.bridge, args.queues);
     if (!terms.ok()) return terms.error().is_denial() ? deny(terms.error().message()) : refuse(terms.error());
 
     net::TapSpec spec;
@@ -183,28 +166,9 @@ int run(const helper::Args& args) {
     net::TapNames names(static_cast<unsigned>(getpid()));
     spec.names = &names;
     protocol::TapLabel label{caller.uid, args.vm_name, std::nullopt, args.queues, std::nullopt};
-    // libnftables is loaded only when the tap needs a filter (a pinned MAC,
-    // a rate), and before the sandbox.
-    std::optional<net::Nft> nft;
-    if (terms->has_mac) {
-        label.mac = terms->guest_mac;
-        rec.guest_mac = policy::format_mac_bytes(terms->guest_mac);
-    }
-    if (terms->filtered()) {
-        Result<net::Nft> opened = net::Nft::open();
-        if (!opened.ok()) return refuse(opened.error());
-        nft.emplace(std::move(*opened));
-        spec.guard = net::guard_for(*terms);
-        spec.nft = &*nft;
-        // Its socket's last close would make our exit, which QEMU waits
-        // for, wait out an RCU grace period: a child takes it (release.h).
-        privilege::defer_netfilter_release(privilege::generated::kReleaserFilter,
-                                           std::size(privilege::generated::kReleaserFilter));
-    }
     spec.label = label;
 
-    // Stage: sandbox. Our rtnetlink socket is the last fd we open ourselves;
-    // libnftables opens its netlink sockets later, which the filter allows.
+    // Stage: sandbox. Our rtnetlink socket is the last fd we open.
     Result<net::Rtnl> rtnl = net::Rtnl::open();
     if (!rtnl.ok()) return refuse(rtnl.error());
     if (auto r = sandbox(); !r.ok()) return refuse(r.error());

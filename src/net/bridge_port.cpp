@@ -93,7 +93,7 @@ Result<void> check_live_taps(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& br
         UB_TRYV(policy::check_quota(spec.max_taps,
                                     policy::count_quota(seen, account(spec.owner), bridge.ifindex, mine),
                                     bridge.name));
-    if (spec.guard && spec.guard->mac) UB_TRYV(protocol::check_mac_unused(labels, *spec.guard->mac, mine));
+    if (spec.label.mac) UB_TRYV(protocol::check_mac_unused(labels, *spec.label.mac, mine));
     return Ok{};
 }
 
@@ -101,7 +101,6 @@ Result<void> check_live_taps(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& br
 
 Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge,
                                     StepHook hook) {
-    if (spec.guard && !spec.nft) return Error::msg("cannot guard a tap without nftables");
     // A quota is counted and its tap attached under the owner's lock, so
     // that requests of one user are counted one after the other.
     UniqueFd lock;
@@ -139,8 +138,8 @@ Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& br
     // Counted with our tap already made and labelled, ranked by ifindex:
     // with the lock this is simply "how many do they hold", and it stays
     // safe against a request that does not take the lock (policy/quota.h).
-    // A pinned guest MAC is checked against every live tap's label.
-    if (spec.max_taps >= 0 || (spec.guard && spec.guard->mac)) {
+    // A guest MAC is checked against every live tap's label.
+    if (spec.max_taps >= 0 || spec.label.mac) {
         Result<void> live = check_live_taps(rtnl, spec, bridge, out.ifindex);
         if (!live.ok()) return live.error();
         if (spec.max_taps >= 0) UB_TRYV(step(Ok{}, "after-quota"));
@@ -150,8 +149,7 @@ Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& br
     // sends duplicate-address checks, router solicitations and MLD reports
     // from it into the VM's segment (and spends a tenth of a grant on it).
     UB_TRYV(step(rtnl.set_no_ipv6_address(out.ifindex), "after-no-ipv6"));
-    if (spec.guard)
-        UB_TRYV(step(guard_tap(*spec.nft, out.tap.name, out.ifindex, *spec.guard), "after-pin"));
+    if (spec.before_attach) UB_TRYV(step(spec.before_attach(out.tap.name, out.ifindex), "after-pin"));
     UB_TRYV(step(rtnl.set_master(out.ifindex, bridge.ifindex), "after-attach"));
     lock.reset();  // counted and on the bridge: the next request may count
     UB_TRYV(step(rtnl.set_up(out.ifindex), "after-up"));

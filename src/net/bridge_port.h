@@ -1,5 +1,5 @@
 // The privileged act itself: make a tap and plug it into a bridge, QEMU's way,
-// plus what our policy adds (queues, quota, a pinned MAC).
+// plus what our policy adds (queues, quota, a guest MAC no other tap has).
 #pragma once
 
 #include <functional>
@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "base/result.h"
-#include "net/mac_pin.h"
 #include "net/rtnl.h"
 #include "net/tap.h"
 #include "protocol/tap_label.h"
@@ -21,7 +20,7 @@ Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
 
 // make_bridged_tap calls its StepHook (net/tap.h) after each step with the
 // step's name ("after-lock", "after-create", "after-setup", "after-quota",
-// "after-no-ipv6", "after-pin", "after-attach", "after-up"), and passes it to
+// "after-no-ipv6", "after-pin" (after before_attach), "after-attach", "after-up"), and passes it to
 // create_tap ("before-owner").
 
 // Whether TapSpec::lock_tun is still to become the owner's quota lock
@@ -58,8 +57,11 @@ struct TapSpec {
     int max_taps = -1;             // live taps `owner` may hold on the bridge; -1: no limit
     UniqueFd lock_tun;             // from open_tun(): the quota lock, when max_taps >= 0
     QuotaLock lock = QuotaLock::Take;
-    std::optional<Guard> guard;    // what the tap may send, and how fast
-    Nft* nft = nullptr;            // required with guard
+    // Called with the tap's name and ifindex once it is made, labelled and
+    // counted, before it joins the bridge: where userbridged adds the tap's
+    // traffic filter (daemon/filters.h), so that no frame from it crosses
+    // the bridge unfiltered. An error undoes the tap.
+    std::function<Result<void>(const std::string& ifname, int ifindex)> before_attach;
     // IFLA_IFALIAS: who and what, for quotas, status and tools; its uid and
     // port MAC are filled in here (the owner's, and the one the tap gets).
     protocol::TapLabel label;
@@ -85,8 +87,9 @@ struct BridgedTap {
 // never adopts a VM's address) and its label, counts it against the
 // owner's quota (holding the owner's quota lock from before the tap exists
 // until it is on the bridge; with `revoked`, taps found tampered with are
-// removed, see tampered_tap), refuses a guest MAC another live tap's label
-// already carries, pins the guest MAC, attaches it, and brings it up. On any
+// removed, see tampered_tap), refuses a guest MAC (the label's) another
+// live tap's label already carries, calls before_attach, attaches it, and
+// brings it up. On any
 // error the tap is closed, and since it is not persistent the kernel
 // removes it; a multiqueue tap that another process joined is deleted
 // instead (create_tap), since closing our fds would leave it in its hands.

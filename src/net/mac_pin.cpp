@@ -70,9 +70,7 @@ Result<Nft> Nft::open() {
 
 Nft::Nft(Nft&& o) noexcept
     : api_(o.api_),
-      ctx_(std::exchange(o.ctx_, nullptr)),
-      owner_collects_(o.owner_collects_),
-      table_checked_(o.table_checked_) {}
+      ctx_(std::exchange(o.ctx_, nullptr)) {}
 
 Nft::~Nft() {
     if (ctx_) api_->ctx_free(ctx_);
@@ -300,20 +298,12 @@ constexpr const char* kRateRules =
     " { type filter hook postrouting priority -300; policy accept; }\n"
     "add rule bridge userbridge postrouting oif @limited limit name oif map @rate_in counter drop\n";
 
-// The limit objects and elements that hold `tap` (ifindex `ifindex`) to
-// `bits` per second each way. nft's byte limits keep a bucket of one
-// second's worth (and add any burst to it): a guest may send a second's
-// worth at once, then no faster than the rate.
-std::string rate_elements(const std::string& tap, int ifindex, std::uint64_t bits) {
-    std::string spec = " { rate over " + std::to_string(bits / 8) + " bytes/second }\n";
-    std::string out;
-    for (const char* way : {"out", "in"}) {
-        std::string name = "rate" + std::to_string(ifindex) + "_" + way;
-        out += "add limit bridge userbridge " + name + spec;
-        out += std::string("add element bridge userbridge rate_") + way + " { " + tap + " : \"" + name +
-               "\" }\n";
-    }
-    return out + "add element bridge userbridge limited { " + tap + " }\n";
+// rate=: the limit objects that hold the tap with ifindex `ifindex` to
+// `bits` per second each way, "rate<ifindex>_out" and "_in". nft's byte
+// limits keep a bucket of one second's worth (and add any burst to it): a
+// guest may send a second's worth at once, then no faster than the rate.
+std::string limit_name(int ifindex, const char* way) {
+    return "rate" + std::to_string(ifindex) + "_" + way;
 }
 
 // The deletions that collect dead taps' elements, each a unit to run alone
@@ -340,26 +330,22 @@ void collect_stale_limits(Deletions& out, const char* map, std::string_view text
     }
 }
 
-// The elements that give `tap` the source addresses `ips`.
-std::string ip_elements(const std::string& tap, const std::vector<policy::IpPrefix>& ips) {
-    std::string out;
+// The elements that give a tap the source addresses `ips`.
+void add_ip_elements(std::vector<Element>& out, const std::vector<policy::IpPrefix>& ips) {
     for (const policy::IpPrefix& p : ips) {
         std::string prefix = policy::format_ip_prefix(p);
         if (p.len == p.bits()) prefix += "/" + std::to_string(p.len);
-        out += std::string("add element bridge userbridge ") + (p.v6 ? "ip6_allowed" : "ip4_allowed") +
-               " { " + tap + " . " + prefix + " }\n";
+        out.push_back({p.v6 ? "ip6_allowed" : "ip4_allowed", " . " + prefix, ""});
         if (!p.v6) continue;
         auto hex = [](const std::array<std::uint8_t, 16>& a) {
             char buf[35] = "0x";
             for (int i = 0; i < 16; ++i) std::snprintf(buf + 2 + 2 * i, 3, "%02x", a[i]);
             return std::string(buf);
         };
-        out += "add element bridge userbridge na_allowed { " + tap + " . " + hex(p.addr) + "-" +
-               hex(policy::last_address(p)) + " }\n";
+        out.push_back({"na_allowed", " . " + hex(p.addr) + "-" + hex(policy::last_address(p)), ""});
     }
-    if (std::any_of(ips.begin(), ips.end(), policy::is_link_local))
-        out += "add element bridge userbridge ll_guarded { " + tap + " }\n";
-    return out + "add element bridge userbridge ip_guarded { " + tap + " }\n";
+    if (std::any_of(ips.begin(), ips.end(), policy::is_link_local)) out.push_back({"ll_guarded", "", ""});
+    out.push_back({"ip_guarded", "", ""});
 }
 
 // The option's length byte (1: eight bytes) and the MAC, as allowed_lla's
@@ -473,31 +459,69 @@ std::optional<Guard> guard_for(const policy::Terms& terms) {
     return g;
 }
 
-Result<void> guard_tap(Nft& nft, const std::string& ifname, int ifindex, const Guard& guard) {
+std::vector<Element> elements_of(int ifindex, const Guard& guard) {
+    std::vector<Element> out;
+    if (guard.mac) {
+        out.push_back({"allowed", " . " + format_mac(*guard.mac), ""});
+        out.push_back({"allowed_lla", " . " + lla_value(*guard.mac), ""});
+        if (guard.no_servers) out.push_back({"clients", "", ""});
+        if (!guard.ips.empty()) add_ip_elements(out, guard.ips);
+        out.push_back({"pinned", "", ""});
+    }
+    if (guard.rate_bits) {
+        for (const char* way : {"out", "in"})
+            out.push_back({std::string("rate_") + way, "", "\"" + limit_name(ifindex, way) + "\""});
+        out.push_back({"limited", "", ""});
+    }
+    return out;
+}
+
+GuardCommands guard_commands(const std::string& ifname, int ifindex, const Guard& guard) {
     // ifname is the kernel's or our "tapN", and the MAC, addresses and
     // rates our own formatting: nothing from the caller reaches nft's parser.
     std::string tap = "\"" + ifname + "\"";
-    std::string commands;
-    if (guard.mac) {
-        commands += "add element bridge userbridge allowed { " + tap + " . " + format_mac(*guard.mac) +
-                    " }\nadd element bridge userbridge allowed_lla { " + tap + " . " +
-                    lla_value(*guard.mac) + " }\n";
-        if (guard.no_servers) commands += "add element bridge userbridge clients { " + tap + " }\n";
-        if (!guard.ips.empty()) commands += ip_elements(tap, guard.ips);
-        commands += "add element bridge userbridge pinned { " + tap + " }\n";
+    std::string index = std::to_string(ifindex);
+    GuardCommands c;
+    std::string limits_gone;
+    if (guard.rate_bits) {
+        std::string spec = " { rate over " + std::to_string(guard.rate_bits / 8) + " bytes/second }\n";
+        for (const char* way : {"out", "in"}) {
+            c.add += "add limit bridge userbridge " + limit_name(ifindex, way) + spec;
+            limits_gone += "delete limit bridge userbridge " + limit_name(ifindex, way) + "\n";
+        }
     }
-    if (guard.rate_bits) commands += rate_elements(tap, ifindex, guard.rate_bits);
-    if (commands.empty()) return Ok{};
-    // A context that checked the table whole before (userbridged's, which
-    // collects dead taps' elements as they die) adds the elements at once,
-    // and looks at the table again only if that fails: an administrator
-    // may have flushed the ruleset.
-    if (nft.owner_collects() && nft.table_checked() && nft.run(commands).ok()) return Ok{};
-    // Each nft command is a round trip and a fetch of the ruleset: one
-    // listing, and the collection and the new elements in one transaction.
+    for (const Element& e : elements_of(ifindex, guard)) {
+        std::string value = e.value.empty() ? "" : " : " + e.value;
+        c.add += "add element bridge userbridge " + e.set + " { " + tap + e.key + value + " }\n";
+        // By ifindex: once the tap is gone, nft cannot resolve its name.
+        c.remove += "delete element bridge userbridge " + e.set + " { " + index + e.key + " }\n";
+    }
+    c.remove += limits_gone;  // after the map elements that name them
+    return c;
+}
+
+Result<void> guard_tap(Nft& nft, const GuardCommands& commands) {
+    if (commands.add.empty()) return Ok{};
+    // The table is there but for the first guarded tap (in this network
+    // namespace) and after an administrator flushed the ruleset: look at it
+    // only when adding fails.
+    if (nft.run(commands.add).ok()) return Ok{};
     Deletions stale = UB_TRY(check_table(nft));
-    UB_TRYV(run_with_deletions(nft, stale, commands));
-    nft.set_table_checked();
+    return run_with_deletions(nft, stale, commands.add);
+}
+
+Result<void> unguard_tap(Nft& nft, const GuardCommands& commands) {
+    if (commands.remove.empty() || nft.run(commands.remove).ok()) return Ok{};
+    // One transaction fails whole: an element already gone (an
+    // administrator's flush) must not keep the others.
+    std::string failed;
+    for (std::size_t at = 0; at < commands.remove.size();) {
+        std::size_t end = commands.remove.find('\n', at) + 1;
+        std::string one = commands.remove.substr(at, end - at);
+        if (Result<void> r = nft.run(one); !r.ok() && failed.empty()) failed = r.error().message();
+        at = end;
+    }
+    if (!failed.empty()) return Error::msg(failed);
     return Ok{};
 }
 
@@ -507,9 +531,15 @@ Result<void> update_table(Nft& nft) {
     return add_missing(nft, table);
 }
 
-Result<void> collect_dead(Nft& nft) {
+Result<bool> collect_dead(Nft& nft) {
     std::string table = UB_TRY(list_table(nft));
-    return run_with_deletions(nft, stale_in(table), "");
+    UB_TRYV(run_with_deletions(nft, stale_in(table), ""));
+    // Every guarded tap is in pinned or limited.
+    for (const char* set : {"pinned", "limited"})
+        if (auto text = table_section(table, "set", set))
+            for (const std::string& e : set_elements(*text))
+                if (!is_stale_element(e)) return true;
+    return false;
 }
 
 }  // namespace ub::net

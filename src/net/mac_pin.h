@@ -1,5 +1,6 @@
-// MAC pinning (anti-spoofing) and rate limits with nftables, through
-// libnftables.
+// Traffic filters with nftables, through libnftables: MAC pinning
+// (anti-spoofing), servers=no, ip= and rate limits. userbridged's alone
+// (daemon/filters.h): the helper does not link this.
 //
 // One table, made once and then only given elements:
 //
@@ -33,13 +34,13 @@
 // would carry past them what they drop. Elements are keyed
 // by ifindex, which the kernel does not reuse, so when a tap dies its
 // elements become inert and can match no later tap, even one with the same
-// name; they are collected the next time a helper pins a MAC, or by
-// userbridged as the tap dies. A netdev-family
+// name; userbridged deletes them as the tap dies, and those of taps that
+// died while it was not running as it starts. A netdev-family
 // chain per tap would not do: it is bound to a device name and comes back
 // to life on the next tap of that name.
 //
-// libnftables is loaded with dlopen only when a rule asks for a MAC, so a
-// plain grant does not pay for it (and its five libraries) at exec time.
+// libnftables is loaded with dlopen as userbridged starts, so that its
+// five libraries are no link dependency of ours.
 #pragma once
 
 #include <cstdint>
@@ -72,22 +73,12 @@ public:
     // Runs a listing command and returns its text output.
     Result<std::string> list(const std::string& command);
 
-    // The owner of this context collects dead taps' elements as they die
-    // (userbridged, from its link events, with collect_dead): once guard_tap
-    // has seen the table whole, it then only adds elements.
-    void collect_as_taps_die() { owner_collects_ = true; }
-    bool owner_collects() const { return owner_collects_; }
-    bool table_checked() const { return table_checked_; }
-    void set_table_checked() { table_checked_ = true; }
-
     struct Api;  // the libnftables functions, resolved by dlsym
 
 private:
     Nft(const Api* api, nft_ctx* ctx) : api_(api), ctx_(ctx) {}
     const Api* api_;
     nft_ctx* ctx_;
-    bool owner_collects_ = false;
-    bool table_checked_ = false;
 };
 
 // What a tap may send, and how fast.
@@ -101,13 +92,36 @@ struct Guard {
 // What the ACL's terms ask of the tap; none when it needs no filter.
 std::optional<Guard> guard_for(const policy::Terms& terms);
 
-// Makes the table if it is not there (or what an older one lacks),
-// collects elements of taps that no longer exist, and guards `ifname`
-// (ifindex `ifindex`) as `guard` says. Call before the tap is attached to
-// its bridge, so that no frame ever leaves it unfiltered. When the
-// context's owner collects as taps die, and this context has seen the
-// table whole, it only adds the elements (and checks again if that fails).
-Result<void> guard_tap(Nft& nft, const std::string& ifname, int ifindex, const Guard& guard);
+// One element a guard puts in one of our sets or maps, without its tap:
+// `key` follows the tap (" . 52:54:00:12:34:56", or ""), and a map's
+// element has a `value` (a limit object's name, quoted).
+struct Element {
+    std::string set;
+    std::string key;
+    std::string value;
+};
+// A tap's elements for `guard`. Pure, for guard_commands and its tests.
+std::vector<Element> elements_of(int ifindex, const Guard& guard);
+
+// What guards the tap `ifname` (ifindex `ifindex`) as `guard` says: the
+// commands that add its limit objects and elements, and those that delete
+// exactly them again, by ifindex (a dead tap's name no longer resolves).
+// Pure.
+struct GuardCommands {
+    std::string add;
+    std::string remove;
+};
+GuardCommands guard_commands(const std::string& ifname, int ifindex, const Guard& guard);
+
+// Adds a tap's elements (`commands.add`). Should that fail, makes the table
+// if it is not there (or what an older one lacks), collects the elements
+// of taps that no longer exist, and adds them again. Call before the tap
+// is attached to its bridge, so that no frame ever leaves it unfiltered.
+Result<void> guard_tap(Nft& nft, const GuardCommands& commands);
+
+// Deletes a dead tap's elements (`commands.remove`): in one transaction,
+// or, should an element already be gone, each alone.
+Result<void> unguard_tap(Nft& nft, const GuardCommands& commands);
 
 // Adds to an existing table what an older release's lacks (so that taps
 // pinned before an upgrade get the newer rules at once); makes no table.
@@ -115,8 +129,9 @@ Result<void> guard_tap(Nft& nft, const std::string& ifname, int ifindex, const G
 Result<void> update_table(Nft& nft);
 
 // Deletes the elements of taps that no longer exist, if there is a table:
-// one listing and one transaction. userbridged calls it as taps die.
-Result<void> collect_dead(Nft& nft);
+// one listing and one transaction. userbridged calls it as it starts, and
+// when it lost link events. Says whether elements of live taps remain.
+Result<bool> collect_dead(Nft& nft);
 
 // The elements of a set as `nft list set` prints them: "3", "\"tap0\"",
 // "3 . 52:54:00:12:34:56". Pure, for the collector and its tests.

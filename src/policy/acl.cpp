@@ -307,6 +307,39 @@ Decision polkit_granted(const Decision& d) {
     return {true, d.deciding, "allowed by " + where(*d.deciding) + " and polkit"};
 }
 
+namespace {
+
+// " mac=... servers=no ip=... rate=...": what the rule asks of the tap's
+// traffic, as written; "" for a QEMU rule.
+std::string traffic_words(const Limits& l) {
+    std::string s;
+    if (l.mac.mode == MacPolicy::Fixed) s += " mac=" + format_mac_bytes(l.mac.bytes);
+    if (l.mac.mode == MacPolicy::Prefix)
+        s += " mac-prefix=" + format_mac_bytes(l.mac.bytes, l.mac.prefix_len);
+    if (!l.servers) s += " servers=no";
+    if (!l.ips.empty()) s += " ip=" + format_ip_list(l.ips);
+    if (l.rate_bits) s += " rate=" + format_rate(l.rate_bits);
+    return s;
+}
+
+}  // namespace
+
+bool needs_filter(const Limits& l) {
+    return l.mac.mode != MacPolicy::None || !l.servers || !l.ips.empty() || l.rate_bits != 0;
+}
+
+std::string daemon_only(const Rule& r) {
+    if (r.verb != Verb::Allow) return "";
+    if (needs_filter(r.limits)) return "it filters the tap's traffic (" + traffic_words(r.limits).substr(1) + ")";
+    if (r.auth == Auth::Polkit) return "polkit decides (auth=polkit)";
+    return "";
+}
+
+std::string filter_refusal(const Rule& r) {
+    return where(r) + " filters the tap's traffic (" + traffic_words(r.limits).substr(1) +
+           "), which only userbridged does: use userbridge-client (QEMU's helper=) or userbridge run";
+}
+
 Result<Terms> terms_of(const Decision& d, const Result<MacKey>& key, uid_t uid,
                        std::string_view vm_name, std::string_view bridge, int queues) {
     Terms t{d.limits()};
@@ -329,19 +362,6 @@ Result<Terms> terms_of(const Decision& d, const Result<MacKey>& key, uid_t uid,
 }
 
 namespace {
-
-// " mac=... servers=no ip=... rate=...": what the rule asks of the tap's
-// traffic, as written; "" for a QEMU rule.
-std::string traffic_words(const Limits& l) {
-    std::string s;
-    if (l.mac.mode == MacPolicy::Fixed) s += " mac=" + format_mac_bytes(l.mac.bytes);
-    if (l.mac.mode == MacPolicy::Prefix)
-        s += " mac-prefix=" + format_mac_bytes(l.mac.bytes, l.mac.prefix_len);
-    if (!l.servers) s += " servers=no";
-    if (!l.ips.empty()) s += " ip=" + format_ip_list(l.ips);
-    if (l.rate_bits) s += " rate=" + format_rate(l.rate_bits);
-    return s;
-}
 
 // " max-taps=2 mac=..." for what differs from the defaults; "" if nothing.
 std::string limit_words(const Limits& l) {
@@ -392,7 +412,11 @@ std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_vie
             line += "applies (" + a.why + "), but an earlier deny decides";
         out.push_back(std::move(line));
     }
-    if (d.allowed)
+    if (d.allowed && needs_filter(d.deciding->limits))
+        out.push_back("=> allowed by " + where(*d.deciding) + ", " + format_limits(d.deciding->limits) +
+                      "; only through userbridged (userbridge-client, userbridge run), which "
+                      "filters the tap's traffic: the helper refuses");
+    else if (d.allowed)
         out.push_back("=> allowed by " + where(*d.deciding) + ", " +
                       format_limits(d.deciding->limits));
     else if (d.ask_polkit)

@@ -161,6 +161,22 @@ Decision polkit_granted(const Decision& d);
 // The polkit action a rule with auth=polkit asks for (packaging/polkit).
 inline constexpr const char* kPolkitAction = "org.userbridge.use-bridge";
 
+// Whether `limits` ask for a traffic filter on the tap: mac= or mac-prefix=
+// (the guest may send from that MAC only), servers=no, ip= or rate=. Such
+// a filter is nftables elements per tap, which only userbridged adds and
+// removes (daemon/filters.h); the helper refuses the rule rather than hand
+// out a tap without them. Every MAC the ACL sets is pinned: an unpinned
+// one would be a promise nothing keeps.
+bool needs_filter(const Limits& limits);
+
+// Why userbridged alone can grant by `rule` ("" when the helper can too):
+// it filters the tap's traffic, or polkit decides. For `userbridge check`.
+std::string daemon_only(const Rule& rule);
+
+// The helper's refusal of a decision whose rule needs a filter, naming the
+// two front ends that go through userbridged.
+std::string filter_refusal(const Rule& rule);
+
 // What an allow decision gives one request: its limits, and the guest MAC
 // when the rule sets one. A denial (Error::is_denial) when the request asks
 // for more queues than the rule allows.
@@ -169,8 +185,8 @@ struct Terms {
     bool has_mac = false;
     MacBytes guest_mac{};
     bool no_servers = false;  // only with has_mac
-    // Whether the tap needs nftables: a pinned MAC or a rate.
-    bool filtered() const { return has_mac || limits.rate_bits != 0; }
+    // Whether the tap needs a traffic filter (needs_filter).
+    bool filtered() const { return needs_filter(limits); }
 };
 // `key`: the MAC key (mac_key.h), or why there is none; needed only when
 // the rule says mac-prefix=, and then its error is the refusal.

@@ -122,10 +122,4 @@ Result<MacKey> create_mac_key(const std::string& path) {
     return load_mac_key(path);
 }
 
-Error key_unreadable_with_file_caps(const std::string& path) {
-    return Error::msg("this helper cannot read the MAC key (it runs with file capabilities, as "
-                      "you, and only root may read " + path + "): use userbridged (userbridge-client, "
-                      "or `userbridge run`, which asks it first), or install userbridge-helper setuid root");
-}
-
 }  // namespace ub::policy

@@ -7,12 +7,11 @@
 // link, owned by root, neither readable nor writable by group or others,
 // and exactly kMacKeySize bytes; anything else is refused, never used.
 // userbridged makes it at its first start if it is missing (create_mac_key);
-// the Debian package's postinst makes it too. A file-capability helper runs
-// as its caller and cannot read it: mac-prefix= is refused there.
+// the Debian package's postinst makes it too. The helper never reads it:
+// mac-prefix= is a traffic filter, which it refuses (acl.h, needs_filter).
 //
-// Opening and reading are separate so that a setuid helper can open the
-// file while it still has root's uid and read it after it has dropped to
-// the caller's; the checks are on the open fd, and parsing is pure.
+// Opening and reading are separate so that the checks are on the open fd;
+// parsing is pure.
 #pragma once
 
 #include <sys/stat.h>
@@ -50,8 +49,5 @@ Result<MacKey> load_mac_key(const std::string& path);
 // none: its directory (mode 0700, if missing; its parent must exist) and
 // the file (mode 0600, from getrandom, never replacing one that exists).
 Result<MacKey> create_mac_key(const std::string& path);
-
-// The refusal of a file-capability helper, which runs as its caller.
-Error key_unreadable_with_file_caps(const std::string& path);
 
 }  // namespace ub::policy

@@ -28,8 +28,6 @@ constexpr int kAllowed[] = {
     SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
     SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
     SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
-    // libnftables (MAC pinning): libmnl's batch code polls its socket
-    SCMP_SYS(pselect6),
     // tap creation and set-up on fds we already hold
     SCMP_SYS(ioctl),
     // stderr messages, closing fds, fstat by glibc's stdio
@@ -106,11 +104,10 @@ constexpr int kDaemonAllowed[] = {
     // (SO_PEERPIDFD, a getsockopt) is polled (poll, above)
     SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid), SCMP_SYS(getrandom),
     SCMP_SYS(ppoll), SCMP_SYS(gettid),
+    // libnftables (traffic filters, daemon/filters.h): libmnl's batch code
+    // polls its socket
+    SCMP_SYS(pselect6),
 };
-
-// All the releaser child does (release.h).
-constexpr int kReleaserAllowed[] = {SCMP_SYS(read), SCMP_SYS(close), SCMP_SYS(exit), SCMP_SYS(exit_group),
-                                    SCMP_SYS(restart_syscall)};
 
 Result<void> allow_each(scmp_filter_ctx ctx, std::span<const int> calls) {
     for (int sc : calls) UB_TRYV(check(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sc, 0), "rule"));
@@ -120,35 +117,33 @@ Result<void> allow_each(scmp_filter_ctx ctx, std::span<const int> calls) {
 Result<Ctx> build(const std::vector<int>& extra, Profile profile) {
     Ctx ctx(seccomp_init(SCMP_ACT_KILL_PROCESS));
     if (!ctx) return Error::msg("seccomp: cannot initialise filter");
-    bool releaser = profile == Profile::Releaser;
     // A binary tree of syscall numbers instead of a list: installing a
     // filter runs it once for every syscall number to fill the kernel's
     // allow cache, so its length is paid about 450 times at every exec.
-    // (The releaser's five need no tree.)
-    if (!releaser) UB_TRYV(check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2), "optimize"));
-    UB_TRYV(allow_each(ctx.get(), releaser ? std::span<const int>(kReleaserAllowed)
-                                           : std::span<const int>(kAllowed)));
+    UB_TRYV(check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2), "optimize"));
+    UB_TRYV(allow_each(ctx.get(), kAllowed));
 #ifdef UB_ASAN
     UB_TRYV(allow_each(ctx.get(), kSanitizerRuntime));
 #endif
     UB_TRYV(allow_each(ctx.get(), extra));
-    if (releaser) return ctx;
     // New sockets: unix ones, for syslog's reconnect.
     scmp_arg_cmp unix_only{0, SCMP_CMP_EQ, AF_UNIX, 0};
     UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, unix_only),
                   "socket rule"));
-    // Netlink: libnftables opens a netfilter socket on first use (MAC
-    // pinning) and an rtnetlink one to name interfaces; the daemon opens an
-    // rtnetlink socket per request. A process that already holds an
-    // rtnetlink socket and CAP_NET_ADMIN gains nothing from another, so
-    // only these two protocols are checked, not who opens them.
+    // Netlink: the daemon opens an rtnetlink socket per request, and
+    // libnftables (the daemon's alone: daemon/filters.h) a netfilter socket
+    // on first use and an rtnetlink one to name interfaces. A process that
+    // already holds an rtnetlink socket and CAP_NET_ADMIN gains nothing
+    // from another, so only the protocols are checked, not who opens them.
     scmp_arg_cmp netlink{0, SCMP_CMP_EQ, AF_NETLINK, 0};
-    for (int proto : {NETLINK_NETFILTER, NETLINK_ROUTE}) {
+    auto allow_netlink = [&](int proto) {
         scmp_arg_cmp which{2, SCMP_CMP_EQ, static_cast<scmp_datum_t>(proto), 0};
-        UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, netlink, which),
-                      "socket rule"));
-    }
+        return check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, netlink, which),
+                     "socket rule");
+    };
+    UB_TRYV(allow_netlink(NETLINK_ROUTE));
     if (profile == Profile::Daemon) {
+        UB_TRYV(allow_netlink(NETLINK_NETFILTER));
         UB_TRYV(allow_each(ctx.get(), kDaemonAllowed));
 #ifndef UB_ASAN  // which allows every prctl
         scmp_arg_cmp get_name{0, SCMP_CMP_EQ, PR_GET_NAME, 0};

@@ -25,10 +25,8 @@ enum class Profile {
     // opening the ACL's files as the caller (setfsuid, setfsgid, setgroups,
     // capset to raise a permitted capability for it). Still no exec, fork,
     // ptrace, mount, or change of the real and effective ids.
+    // And libnftables' netfilter socket and its poll (traffic filters).
     Daemon,
-    // The child that holds the helper's nf_tables socket until the helper
-    // exits (release.h): read, close and exit, nothing else.
-    Releaser,
 };
 
 // `extra`: syscall numbers to allow beyond the list; only the test build's

@@ -61,4 +61,26 @@ check "a client's close removes its tap: it waited for the daemon to close its c
     grep -q 'gone-on-close=1' <<<"$out"
 stop_daemon
 
+# A filtered rule: the tap's elements go in before it joins the bridge
+# (after-pin). A failure after that leaves no tap, and the link monitor
+# removes the elements with it; a daemon killed there leaves them to the
+# next daemon's start.
+acl 'allow br0 mac=52:54:00:12:34:56 servers=no rate=10mbit\n'
+only_vlan_elements() { ! nft list sets bridge 2>/dev/null | grep -v 8021q | grep -q 'elements = '; }
+UB_FAULT=fail@after-pin DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+refused "daemon fail@after-pin, a filtered rule" "userbridged: injected failure at after-pin" \
+    as_alice "$TT" daemon grant $D
+check "...its elements went with the tap" soon only_vlan_elements
+stop_daemon
+UB_FAULT=kill@after-pin DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+refused "daemon killed at after-pin, a filtered rule" "userbridged closed the connection without a full reply" \
+    as_alice "$TT" daemon grant $D
+check "...no tap" soon test -z "$(taps)"
+check "...its elements outlive it" fails only_vlan_elements
+stop_daemon
+start_daemon
+check "...until the next daemon starts" only_vlan_elements
+stop_daemon
+nft delete table bridge userbridge
+
 finish

@@ -1,6 +1,8 @@
 # Shared set-up for the policy_*.sh tests (source it after lib.sh): four
 # bridges, the ACL every policy test starts from (its checks name its
-# lines), and the helpers that send frames through a pinned tap.
+# lines), and the helpers that send frames through a pinned tap. Its br3
+# rules filter traffic, which only userbridged does: taps on br3 come
+# from userbridge-client, with the daemon a test starts.
 bridge br0
 bridge br1
 bridge br2
@@ -54,7 +56,7 @@ msg_crosses() { crosses "$1" 3000 --src=$pinned "${@:2}"; }
 # nd_crosses_from KIND SOURCE TARGET: an NS or NA from SOURCE about
 # TARGET; the listener looks for TARGET.
 nd_crosses_from() {
-    LISTEN_FOR=ip6:$3 crosses "$fcap" 3000 --src=$pinned --nd="$1:$pinned" --ip6="$2" --nd-target="$3"
+    LISTEN_FOR=ip6:$3 crosses "$client" 3000 --src=$pinned --nd="$1:$pinned" --ip6="$2" --nd-target="$3"
 }
 
 # flood_out CALLER: how many of the guest's frames reach the wire;
@@ -81,7 +83,7 @@ flood_in() {
 
 # derived VM: the MAC (mac=...) ubbob's tap on br3 gets for VM.
 derived() {
-    as_bob "$T/bin/ub-testtool" call stream --hold=800 -- "$setuid" --vm="$1" --fd=3 --br=br3 >"$T/held" &
+    as_bob "$T/bin/ub-testtool" call stream --hold=800 -- "$client" --vm="$1" --fd=3 --br=br3 >"$T/held" &
     local holder=$!
     granted "$T/held"
     ip -d -o link show master br3 type tun | grep -o 'mac=[0-9a-f:]*'

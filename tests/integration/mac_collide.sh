@@ -3,16 +3,16 @@
 #   - the attack: ubbob searches offline, as the old unkeyed derivation let
 #     anyone, for a VM name whose derived MAC is ubalice's VM's, then asks
 #     for a tap with that name; his tap must not be pinned to her MAC
-#     (through the setuid helper and through userbridged);
+#     (through userbridged: the helper refuses every filtered rule,
+#     filters.sh);
 #   - the key it is derived with now is root's alone, so bob cannot compute
 #     what he would need;
 #   - collisions forced otherwise are refused while the first tap lives:
 #     the same user and VM name twice, an administrator's mac= equal to a
-#     live derived MAC, across the helper and the daemon;
-#   - a file-capability helper refuses mac-prefix= (it cannot read the key)
-#     and names the alternatives, no key refuses with how to make one, a
-#     key file anyone else may read is refused, userbridged makes the key
-#     at its first start.
+#     live derived MAC;
+#   - the helpers refuse mac-prefix= and name the alternatives, a key file
+#     anyone else may read is refused, userbridged makes the key at its
+#     first start.
 source "$(dirname "$0")/lib.sh"
 
 bridge br0
@@ -85,7 +85,6 @@ attack() {
     release bob
     release alice
 }
-attack "setuid helper" "$setuid"
 start_daemon
 attack "userbridged" "$client"
 
@@ -95,38 +94,35 @@ check "the key is root's, mode 0600, 32 bytes" \
     test "$(stat -c '%U %a %s' "$MAC_KEY")" = "root 600 32"
 
 # --- collisions forced otherwise are refused ------------------------------------
-hold alice $ALICE "$setuid" --vm=web --br=br0
+hold alice $ALICE "$client" --vm=web --br=br0
 alice_mac=$(guest_mac_of "$HELD")
-refused_while_held "the same user and VM name twice (helper)" \
-    "guest MAC $alice_mac is already pinned to $HELD" as_alice "$setuid" --vm=web --br=br0
-refused_while_held "the same user and VM name twice (helper, then userbridged)" \
+refused_while_held "the same user and VM name twice (userbridged)" \
     "guest MAC $alice_mac is already pinned to $HELD" as_alice "$client" --vm=web --br=br0
 acl "allow br0 mac-prefix=52:54:00\nallow br1 user=ubbob mac=$alice_mac\n"
 reload_daemon
-refused_while_held "an administrator's mac= equal to a live derived MAC (helper)" \
-    "guest MAC $alice_mac is already pinned to $HELD" as_bob "$setuid" --br=br1
 refused_while_held "an administrator's mac= equal to a live derived MAC (userbridged)" \
     "guest MAC $alice_mac is already pinned to $HELD" as_bob "$client" --br=br1
 check "the refusal is audited" \
     grep -qE "event=deny user=ubbob .*bridge=\"br1\".*guest MAC $alice_mac is already pinned" "$SYSLOG"
 release alice
-hold bob $BOB "$setuid" --br=br1
+hold bob $BOB "$client" --br=br1
 check "once ubalice's tap is gone, the MAC is free again" test -n "$HELD"
 release bob
 stop_daemon
 
 # --- without a readable key, no derived MAC -------------------------------------
 acl 'allow br0 mac-prefix=52:54:00\n'
-refused "a file-capability helper refuses mac-prefix= and names the alternatives" \
-    "this helper cannot read the MAC key (it runs with file capabilities, as you, and only root may read $MAC_KEY): use userbridged (userbridge-client" \
-    as_alice "$T/bin/ub-testtool" call stream -- "$T/bin/fcap-helper" --vm=web --br=br0 --fd=3
+for helper in fcap-helper setuid-helper; do
+    refused "the $helper refuses mac-prefix= and names the alternatives" \
+        "which only userbridged does: use userbridge-client (QEMU's helper=) or userbridge run" \
+        as_alice "$T/bin/ub-testtool" call stream -- "$T/bin/$helper" --vm=web --br=br0 --fd=3
+done
 chmod 0644 "$MAC_KEY"
+start_daemon
 refused "a key file others may read is refused" "$MAC_KEY is readable or writable by group or others" \
-    as_alice "$T/bin/ub-testtool" call stream -- "$setuid" --vm=web --br=br0 --fd=3
+    as_alice "$T/bin/ub-testtool" call stream -- "$client" --vm=web --br=br0 --fd=3
+stop_daemon
 rm -f "$MAC_KEY"
-refused "no key: derived MACs are refused, and the message says how to make one" \
-    "no MAC key at $MAC_KEY: start userbridged once" \
-    as_alice "$T/bin/ub-testtool" call stream -- "$setuid" --vm=web --br=br0 --fd=3
 check "...while rules without mac-prefix= still grant" bash -c "
     printf 'allow br0\n' >/etc/qemu/bridge.conf
     setpriv --reuid=$ALICE --regid=$ALICE --clear-groups -- '$T/bin/ub-testtool' call stream -- '$setuid' --br=br0 --fd=3 | grep -q tap="

@@ -27,9 +27,8 @@ out=$(as_alice "$T/bin/ub-testtool" call stream --queues=3 -- "$client" --queues
 check "daemon: a 3-queue tap" grep -q 'queues=3' <<<"$out"
 check "daemon: a pinned tap drops spoofed frames too" \
     fails crosses "$client" 3000 --src=52:54:00:66:66:66
-# The daemon's grants add their elements without looking for dead taps'
-# (one nft command instead of three): it collects those as the taps die,
-# from its link events, with no grant after them.
+# The daemon removes exactly a tap's elements as the tap dies, from its
+# link events, with no grant after them (daemon/filters.h).
 no_elements() {
     local i
     for i in $(seq 50); do

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Without libnftables: pinning and rate rules refused with a clear message
-# by the helper and by userbridged, while other grants go on.
+# by userbridged, while other grants go on. (The helper refuses them
+# always, libnftables or not: filters.sh.)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_policy.sh"
 
@@ -19,17 +20,17 @@ without_nft() {
     check "...and still grants where the rule pins nothing" \
         grep -q '^tap=' <(as_alice "$T/bin/ub-testtool" call stream -- "$caller" --fd=3 --br=br1)
 }
-without_nft "the helper" "$setuid" "MAC pinning and rate limits need libnftables (package libnftables1)"
+without_nft "the helper" "$setuid" "which only userbridged does: use userbridge-client"
 start_daemon
 check "the daemon starts without libnftables and says what will fail" \
-    grep -q 'rules with mac=, mac-prefix= or rate= will fail' "$SYSLOG"
+    grep -q 'need libnftables (package libnftables1).*; rules with mac=, mac-prefix=, servers=no, ip= or rate= will fail' "$SYSLOG"
 without_nft "the daemon" "$client" "the ACL pins a MAC, but userbridged runs without libnftables"
 acl 'allow br0 rate=400kbit\nallow br1\n'
 reload_daemon
 refused "the daemon without libnftables refuses a rule with a rate" \
     "the ACL sets a rate, but userbridged runs without libnftables" \
     as_alice "$T/bin/ub-testtool" call stream -- "$client" --fd=3 --br=br0
-refused "...and so does the helper" "MAC pinning and rate limits need libnftables" \
+refused "...and so does the helper, naming the daemon path" "which only userbridged does: use userbridge-client" \
     as_alice "$T/bin/ub-testtool" call stream -- "$setuid" --fd=3 --br=br0
 stop_daemon
 umount "$lib"

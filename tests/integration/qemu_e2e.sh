@@ -24,14 +24,16 @@ boot "userbridge run, -netdev tap,fd={fd}" "$T/bin/userbridge" run --helper="$T/
     "$T/bin/qemu" -netdev tap,id=n0,fd={fd} -device virtio-net-pci,netdev=n0,mac={mac},romfile=
 
 # A 2-queue virtio-net NIC, with the MAC policy derives and the kernel
-# enforces: the guest only gets through if QEMU uses {mac}.
+# enforces: the guest only gets through if QEMU uses {mac}. Through
+# userbridged, which alone filters (the helper refuses: filters.sh).
 acl 'allow br0 mac-prefix=52:54:00\n'
+start_daemon
 boot "userbridge run --nic queues=2, fds={fds}, pinned {mac}" \
-    "$T/bin/userbridge" run --helper="$T/bin/setuid-helper" --vm=e2e --nic queues=2 -- \
+    "$T/bin/userbridge" run --via=daemon --vm=e2e --nic queues=2 -- \
     "$T/bin/qemu" -netdev tap,id=n0,fds={fds} \
     -device virtio-net-pci,netdev=n0,mq=on,vectors=6,mac={mac},romfile=
 check "...the grant had 2 queues and a pinned guest MAC" \
-    grep -qE 'event=grant user=ubalice .* vm=e2e queues=2 guest_mac=52:54:00:' "$SYSLOG"
+    soon grep -qE 'event=grant user=ubalice .* vm=e2e queues=2 guest_mac=52:54:00:' "$SYSLOG"
 # A real guest with its pinned MAC must lose nothing to the anti-spoofing
 # rules: besides ARP, the test guest's kernel sends two router
 # solicitations (with its link-layer address) and two duplicate-address
@@ -45,8 +47,8 @@ check "...and nothing the guest sent was dropped by the pinning rules" \
 # must all pass, and nothing be counted as dropped; on an address it was
 # not given, it must not get through.
 acl 'allow br0 mac-prefix=52:54:00 ip=10.99.0.2,2001:db8:99::/64\n'
-# A derived MAC needs the key only root reads: the setuid helper, not fcap.
-pinned=("$T/bin/userbridge" run --helper="$T/bin/setuid-helper" --vm=e2e -- \
+reload_daemon
+pinned=("$T/bin/userbridge" run --via=daemon --vm=e2e -- \
     "$T/bin/qemu" -netdev tap,id=n0,fd={fd} -device virtio-net-pci,netdev=n0,mac={mac},romfile=)
 boot "userbridge run, pinned {mac}, ip=10.99.0.2" "${pinned[@]}"
 check "...and nothing the guest sent was dropped by the address rules" \
@@ -58,10 +60,10 @@ check "the guest on an address ip= does not list does not get through" \
 check "...its packets counted as dropped" \
     grep -qE 'ip4_allowed counter packets [1-9]' <(nft list chain bridge userbridge ip_guard)
 acl 'allow br0\n'
+reload_daemon
 
 # No privileged binary at all: QEMU runs userbridge-client, which asks the
 # daemon.
-start_daemon
 boot "-netdev bridge, userbridge-client via userbridged" "$T/bin/qemu" \
     -netdev bridge,id=n0,br=br0,helper="$T/bin/userbridge-client" \
     -device virtio-net-pci,netdev=n0,romfile=

@@ -70,6 +70,11 @@ refused "helper not privileged" "hint: the helper is not installed setuid or wit
     run --helper="$T/bin/plain-helper" -- true
 refused "ACL denies" "hint: bridge br2 is not allowed for you by /etc/qemu/bridge.conf" \
     run --helper="$H" --br=br2 -- true
+acl 'allow br0\nallow br1 rate=10mbit\nallow br9\n'
+refused "a filtered rule through the helper: the hint names the daemon" \
+    "hint: the ACL filters the traffic of taps on br1: run with --via=daemon (userbridged must run)" \
+    run --helper="$H" --br=br1 -- true
+acl 'allow br0\nallow br1\nallow br9\n'
 refused "bridge missing" "bridge br9 does not exist" run --helper="$T/bin/fcap-helper" --nic br=br9 -- true
 refused "helper hangs" "$T/bin/hang-helper did not finish within 1000 ms and was killed" \
     run --helper="$T/bin/hang-helper" --timeout=1 -- true
