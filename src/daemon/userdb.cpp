@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/number.h"
+#include "base/system.h"
 #include "policy/accounts.h"
 #include "policy/ifname.h"
 #include "privilege/process.h"
@@ -189,10 +190,8 @@ Result<void> await_start(int sock) {
 }  // namespace
 
 Result<UserDb> UserDb::start() {
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-        return Error::sys("cannot make the user database's socket");
-    UniqueFd ours(sv[0]), theirs(sv[1]);
+    auto [ours, theirs] = UB_TRY(system::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC,
+                                                     "cannot make the user database's socket"));
     pid_t daemon = getpid();
     pid_t pid = fork();
     if (pid < 0) return Error::sys("cannot start the user database process");

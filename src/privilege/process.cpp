@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "base/fds.h"
+#include "base/system.h"
 #include "privilege/cap_sets.h"
 
 namespace ub::privilege {
@@ -22,8 +23,7 @@ namespace {
 Result<void> ensure_std_fds() {
     for (int fd = 0; fd <= 2; ++fd) {
         if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
-        int null = ::open("/dev/null", O_RDWR);
-        if (null < 0) return Error::sys("cannot open /dev/null");
+        int null = UB_TRY(system::open("/dev/null", O_RDWR, "cannot open /dev/null")).release();
         if (null != fd) return Error::msg("cannot reserve standard fd " + std::to_string(fd));
     }
     return Ok{};
@@ -99,10 +99,9 @@ Result<void> sanitize_process() {
 Result<void> close_fds_except(int keep) { return close_all_fds_except({keep}); }
 
 Result<Caller> identify_caller() {
-    uid_t ruid, euid, suid;
-    gid_t rgid, egid, sgid;
-    if (getresuid(&ruid, &euid, &suid) != 0 || getresgid(&rgid, &egid, &sgid) != 0)
-        return Error::sys("cannot read process ids");
+    system::ResIds uids = UB_TRY(system::getresuid());
+    uid_t ruid = uids.real, euid = uids.effective;
+    gid_t rgid = UB_TRY(system::getresgid()).real;
     if (euid == 0) return Caller{ruid, rgid, ruid == 0 ? Mode::Root : Mode::SetuidRoot};
     if (euid != ruid)
         return Error::msg("installed setuid to a user other than root; that is not supported");

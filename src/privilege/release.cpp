@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/fds.h"
+#include "base/system.h"
 #include "privilege/seccomp.h"
 
 namespace ub::privilege {
@@ -19,11 +20,10 @@ namespace ub::privilege {
 namespace {
 
 bool is_netfilter_socket(int fd) {
-    int domain = 0, protocol = 0;
-    socklen_t len = sizeof domain;
-    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_NETLINK) return false;
-    len = sizeof protocol;
-    return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 && protocol == NETLINK_NETFILTER;
+    Result<int> domain = system::getsockopt_int(fd, SOL_SOCKET, SO_DOMAIN, "SO_DOMAIN");
+    if (!domain.ok() || *domain != AF_NETLINK) return false;
+    Result<int> protocol = system::getsockopt_int(fd, SOL_SOCKET, SO_PROTOCOL, "SO_PROTOCOL");
+    return protocol.ok() && *protocol == NETLINK_NETFILTER;
 }
 
 // The child's whole life. Never returns.
