@@ -1,6 +1,5 @@
 #include "privilege/release.h"
 
-#include <cap-ng.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <poll.h>
@@ -13,6 +12,7 @@
 
 #include "base/fds.h"
 #include "base/system.h"
+#include "privilege/drop.h"
 #include "privilege/seccomp.h"
 
 namespace ub::privilege {
@@ -40,10 +40,7 @@ bool is_netfilter_socket(int fd) {
     // The socket keeps its opener's privilege whatever ours are (netlink
     // checks the credentials it was opened with): the filter, which has no
     // write, send or ioctl, is what keeps it unused.
-    capng_clear(CAPNG_SELECT_BOTH);
-    bool confined = capng_apply(CAPNG_SELECT_CAPS) == 0 &&
-                    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0 &&
-                    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && install_bpf(filter, len).ok();
+    bool confined = drop_to(DropTarget{}).ok() && install_bpf(filter, len).ok();
     if (!confined) _exit(1);  // the helper then keeps the wait
     close(ready);             // the helper's read sees end of file
     char byte;
