@@ -4,9 +4,11 @@
 // holds afterwards (ids, every capability set, no-new-privs, dumpable),
 // failing closed when anything differs from that state.
 //
-// should: change ids (keeping the capabilities asked for across the change
-//         of uid), set the effective and permitted sets exactly, empty the
-//         inheritable and ambient sets, set no-new-privs.
+// should: empty the bounding set when asked and able, change ids (keeping
+//         the capabilities asked for across the change of uid), set the
+//         effective and permitted sets exactly and the inheritable one
+//         empty (which empties the ambient set: cap_capset() keeps it
+//         within both), set no-new-privs, and non-dumpable when asked.
 // must not: return Ok while any id or capability differs from the target.
 #pragma once
 
