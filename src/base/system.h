@@ -83,20 +83,19 @@ inline Result<int> prctl_read(int option, unsigned long arg2, unsigned long arg3
     return value_or_error(rc, rc, what);
 }
 
-// Real, effective and saved ids: getresuid(2), getresgid(2).
+// Real, effective and saved ids: getresuid(2) and getresgid(2).
 struct ResIds {
     unsigned real, effective, saved;
     bool all(unsigned id) const { return real == id && effective == id && saved == id; }
 };
-inline Result<ResIds> getresuid() {
-    ResIds ids{};
-    long rc = ::getresuid(&ids.real, &ids.effective, &ids.saved);
-    return value_or_error(rc, ids, "cannot read user ids (getresuid)");
-}
-inline Result<ResIds> getresgid() {
-    ResIds ids{};
-    long rc = ::getresgid(&ids.real, &ids.effective, &ids.saved);
-    return value_or_error(rc, ids, "cannot read group ids (getresgid)");
+struct Ids {
+    ResIds uid, gid;
+};
+inline Result<Ids> getresids() {
+    Ids ids{};
+    long rc = ::getresuid(&ids.uid.real, &ids.uid.effective, &ids.uid.saved) |
+              ::getresgid(&ids.gid.real, &ids.gid.effective, &ids.gid.saved);
+    return value_or_error(rc, ids, "cannot read the process's ids (getresuid, getresgid)");
 }
 // All three ids to one.
 inline Result<void> setresuid(uid_t id) {

@@ -35,6 +35,7 @@
 #include "daemon/server.h"
 #include "net/mac_pin.h"
 #include "policy/mac_key.h"
+#include "privilege/daemon_caps.h"
 #include "privilege/process.h"
 #include "privilege/seccomp.h"
 

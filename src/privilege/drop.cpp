@@ -51,7 +51,8 @@ Result<void> change_ids(const DropTarget& t, uid_t uid, gid_t gid) {
 // checked to be empty.
 Result<void> verify(const DropTarget& t, uid_t uid, gid_t gid, bool bounding_cleared) {
     auto differs = [](const std::string& what) { return Error::msg("privilege drop did not take: " + what); };
-    if (!UB_TRY(system::getresuid()).all(uid) || !UB_TRY(system::getresgid()).all(gid))
+    system::Ids ids = UB_TRY(system::getresids());
+    if (!ids.uid.all(uid) || !ids.gid.all(gid))
         return differs("ids are not " + std::to_string(uid) + ":" + std::to_string(gid));
     if (t.groups == Groups::Clear && !UB_TRY(system::getgroups()).empty())
         return differs("supplementary groups are still held");
@@ -69,8 +70,9 @@ Result<void> verify(const DropTarget& t, uid_t uid, gid_t gid, bool bounding_cle
 }  // namespace
 
 Result<void> drop_to(const DropTarget& t) {
-    uid_t uid = t.uid.value_or(UB_TRY(system::getresuid()).real);
-    gid_t gid = t.gid.value_or(UB_TRY(system::getresgid()).real);
+    system::Ids ids = UB_TRY(system::getresids());
+    uid_t uid = t.uid.value_or(ids.uid.real);
+    gid_t gid = t.gid.value_or(ids.gid.real);
     bool clear_bounding = t.bounding == Bounding::ClearWhenAble && UB_TRY(cap_sets()).effective(CAP_SETPCAP);
     if (clear_bounding) UB_TRYV(bounding_set(true));
     UB_TRYV(change_ids(t, uid, gid));

@@ -46,14 +46,6 @@ Result<Caller> identify_caller();
 
 Result<void> drop_privileges(const Caller& caller);
 
-// userbridged's drop: keep root's uid (root-owned ACL files stay readable
-// without CAP_DAC_OVERRIDE); CAP_NET_ADMIN effective and permitted;
-// CAP_SETUID, CAP_SETGID and CAP_DAC_READ_SEARCH permitted only, for the
-// moments that need them (fs_identity.h); empty the bounding and ambient
-// sets when root, set no-new-privs. Also works started as a non-root user
-// holding those four capabilities; an error when one is missing.
-Result<void> drop_to_daemon_capabilities();
-
 const char* mode_name(Mode mode);
 
 }  // namespace ub::privilege
