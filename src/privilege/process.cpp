@@ -82,15 +82,17 @@ Result<Caller> identify_caller() {
 
 Result<void> drop_privileges(const Caller& caller) {
     // CAP_NET_ADMIN: needed to create the tap and to change its MTU, MAC and
-    // master. Nothing else is kept. The caller's supplementary groups stay
-    // (they are the caller's own, and group-readable includes depend on
-    // them). Non-dumpable: no core file or ptrace by the caller while we
-    // hold CAP_NET_ADMIN, since we now run with the caller's uid.
+    // master; permitted only, until the act stage makes it effective
+    // (raise_effective), so that reading the ACL, NSS modules and syslog
+    // run with no capability. Nothing else is kept. The caller's
+    // supplementary groups stay (they are the caller's own, and
+    // group-readable includes depend on them). Non-dumpable: no core file
+    // or ptrace by the caller while we hold CAP_NET_ADMIN, since we now run
+    // with the caller's uid.
     DropTarget t;
     t.uid = caller.uid;
     t.gid = caller.gid;
-    t.effective = cap_bit(CAP_NET_ADMIN);
-    t.permitted = t.effective;
+    t.permitted = cap_bit(CAP_NET_ADMIN);
     t.bounding = Bounding::ClearWhenAble;
     t.dumpable = Dumpable::No;
     return drop_to(t);

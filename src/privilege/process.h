@@ -11,8 +11,10 @@
 //                       a socket or a tty the caller slipped us.
 //   drop_privileges()   should: become the caller (real uid/gid, keeping the
 //                       caller's supplementary groups, which they already
-//                       own), keep only CAP_NET_ADMIN, clear the bounding and
-//                       ambient sets, set no-new-privs and non-dumpable.
+//                       own), keep only CAP_NET_ADMIN and that in the
+//                       permitted set alone (the act stage makes it
+//                       effective: drop.h), clear the bounding and ambient
+//                       sets, set no-new-privs and non-dumpable; verified.
 //                       must not: keep any other capability, or root's uid,
 //                       which would let DAC let us read files the caller
 //                       could not (the ACL's include rule depends on that).
