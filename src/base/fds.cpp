@@ -1,11 +1,12 @@
 #include "base/fds.h"
 
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+
+#include "base/system.h"
 
 namespace ub {
 
@@ -13,8 +14,8 @@ namespace {
 
 Result<void> close_range_or_loop(unsigned first, unsigned last) {
     if (first > last) return Ok{};
-    if (syscall(SYS_close_range, first, last, 0) == 0) return Ok{};
-    if (errno != ENOSYS) return Error::sys("cannot close inherited fds");
+    Result<void> closed = system::close_range(first, last);
+    if (closed.ok() || closed.error().code() != ENOSYS) return closed;
     rlimit rl{};
     getrlimit(RLIMIT_NOFILE, &rl);
     unsigned top = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1u << 20

@@ -31,9 +31,11 @@
 #include "base/fault.h"
 #include "base/number.h"
 #include "daemon/filters.h"
+#include "base/system.h"
 #include "daemon/journal.h"
 #include "daemon/server.h"
 #include "policy/mac_key.h"
+#include "privilege/daemon_caps.h"
 #include "privilege/process.h"
 #include "privilege/seccomp.h"
 
@@ -108,8 +110,7 @@ Result<UniqueFd> listener(int n, const std::string& path) {
             return Error::msg("the socket from systemd is not a listening unix stream socket");
         return UniqueFd(SD_LISTEN_FDS_START);
     }
-    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd.valid()) return Error::sys("socket");
+    UniqueFd fd = UB_TRY(system::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, "socket"));
     sockaddr_un sun{};
     sun.sun_family = AF_UNIX;
     std::memcpy(sun.sun_path, path.c_str(), path.size());

@@ -21,6 +21,7 @@
 
 #include "audit/audit.h"
 #include "base/fault.h"
+#include "base/system.h"
 #include "daemon/grant.h"
 #include "daemon/subids.h"
 #include "handover/handover.h"
@@ -367,11 +368,8 @@ Outcome Server::decide_and_act(Conn& c, const protocol::Request& req) {
 // which the kernel keeps with the socket, so no other process can stand in
 // for it; its start time is read while that pidfd shows it alive.
 Result<std::uint64_t> Server::ask_polkit(Conn& c, const protocol::Request& req) {
-    int pidfd = -1;
-    socklen_t len = sizeof pidfd;
-    if (getsockopt(c.fd.get(), SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) != 0)
-        return Error::sys("the caller's process (SO_PEERPIDFD)");
-    c.pidfd = UniqueFd(pidfd);
+    c.pidfd = UniqueFd(UB_TRY(system::getsockopt_int(c.fd.get(), SOL_SOCKET, SO_PEERPIDFD,
+                                                     "the caller's process (SO_PEERPIDFD)")));
     PolkitQuestion q{UB_TRY(polkit_subject_of(c.pidfd.get(), c.peer.pid, c.peer.uid)), req.bridge, req.vm_name,
                      req.queues, req.interactive};
     return polkit_.ask(q);
@@ -488,7 +486,7 @@ void Server::retry_parked() {
 // buffers are charged to our end until read (SIOCOUTQ).
 int unread_bytes(int fd) {
     int n = 0;
-    return ioctl(fd, SIOCOUTQ, &n) == 0 ? n : 0;
+    return system::ioctl(fd, SIOCOUTQ, &n, "SIOCOUTQ").ok() ? n : 0;
 }
 
 void Server::keep_if_unread(Conn& c, std::size_t nfds) {

@@ -1,6 +1,5 @@
 #include "daemon/userdb.h"
 
-#include <cap-ng.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -14,8 +13,11 @@
 #include <vector>
 
 #include "base/number.h"
+#include "base/system.h"
 #include "policy/accounts.h"
 #include "policy/ifname.h"
+#include "privilege/cap_sets.h"
+#include "privilege/drop.h"
 #include "privilege/process.h"
 
 #ifndef UB_USERDB_USER
@@ -110,27 +112,19 @@ wire::Answer answer(const wire::Question& q) {
 // no-new-privs. A daemon not run as root (tests, with an ambient
 // CAP_NET_ADMIN) keeps its own uid: who can signal one can signal both.
 Result<void> give_up_everything() {
-    capng_get_caps_process();
-    auto has = [](int cap) { return capng_have_capability(CAPNG_EFFECTIVE, static_cast<unsigned>(cap)) != 0; };
+    privilege::CapSets caps = UB_TRY(privilege::cap_sets());
     bool as_root = geteuid() == 0;
-    bool can_bound = has(CAP_SETPCAP);
-    if (as_root && !(has(CAP_SETUID) && has(CAP_SETGID)))
+    if (as_root && !(caps.effective(CAP_SETUID) && caps.effective(CAP_SETGID)))
         return Error::msg("cannot become " UB_USERDB_USER " without CAP_SETUID and CAP_SETGID");
-    std::optional<policy::Account> own;
-    if (as_root) own = UB_TRY(own_user(UB_USERDB_USER));
-    capng_clear(CAPNG_SELECT_ALL);
-    if (own) {
-        int flags = CAPNG_DROP_SUPP_GRP | (can_bound ? CAPNG_CLEAR_BOUNDING : 0);
-        if (capng_change_id(static_cast<int>(own->uid), static_cast<int>(own->gid),
-                            static_cast<capng_flags_t>(flags)) != 0)
-            return Error::msg("cannot become " UB_USERDB_USER);
-    } else if (capng_apply(can_bound ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS) != 0) {
-        return Error::msg("cannot drop capabilities");
+    privilege::DropTarget t;  // no capability at all
+    t.bounding = privilege::Bounding::ClearWhenAble;
+    if (as_root) {
+        policy::Account own = UB_TRY(own_user(UB_USERDB_USER));
+        t.uid = own.uid;
+        t.gid = own.gid;
+        t.groups = privilege::Groups::Clear;
     }
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
-        return Error::sys("cannot clear ambient capabilities");
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Error::sys("cannot set no-new-privs");
-    return Ok{};
+    return privilege::drop_to(t);
 }
 
 // The broker's first message, before any question: ready (sequence 0,
@@ -189,10 +183,8 @@ Result<void> await_start(int sock) {
 }  // namespace
 
 Result<UserDb> UserDb::start() {
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-        return Error::sys("cannot make the user database's socket");
-    UniqueFd ours(sv[0]), theirs(sv[1]);
+    auto [ours, theirs] = UB_TRY(system::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC,
+                                                     "cannot make the user database's socket"));
     pid_t daemon = getpid();
     pid_t pid = fork();
     if (pid < 0) return Error::sys("cannot start the user database process");

@@ -8,6 +8,8 @@
 
 #include <cstring>
 
+#include "base/system.h"
+
 namespace ub::handover {
 
 namespace {
@@ -22,23 +24,19 @@ std::string what_is(mode_t mode) {
 }
 
 int sockopt_int(int fd, int opt) {
-    int v = -1;
-    socklen_t len = sizeof v;
-    if (getsockopt(fd, SOL_SOCKET, opt, &v, &len) != 0) return -1;
-    return v;
+    Result<int> v = system::getsockopt_int(fd, SOL_SOCKET, opt, "getsockopt");
+    return v.ok() ? *v : -1;
 }
 
 }  // namespace
 
 Result<void> check_socket(int fd) {
     std::string name = "--fd=" + std::to_string(fd);
-    struct stat st {};
-    if (fstat(fd, &st) != 0) {
-        if (errno == EBADF) return Error::msg(name + " is not an open file descriptor");
-        return Error::sys("cannot stat " + name);
-    }
-    if (!S_ISSOCK(st.st_mode))
-        return Error::msg(name + " is " + what_is(st.st_mode) + ", not a unix socket");
+    Result<struct stat> st = system::fstat(fd, "cannot stat " + name);
+    if (!st.ok() && st.error().code() == EBADF) return Error::msg(name + " is not an open file descriptor");
+    if (!st.ok()) return st.error();
+    if (!S_ISSOCK(st->st_mode))
+        return Error::msg(name + " is " + what_is(st->st_mode) + ", not a unix socket");
     if (sockopt_int(fd, SO_DOMAIN) != AF_UNIX)
         return Error::msg(name + " is a socket but not an AF_UNIX one");
     if (sockopt_int(fd, SO_TYPE) != SOCK_STREAM)

@@ -5,14 +5,17 @@
 //   sanitize   privilege/process.h  fds 0-2, environment, umask, signals
 //   parse      helper/args.h        argv, before anything else is touched
 //   confine    privilege/process.h  close inherited fds; --fd checked
-//   drop       privilege/process.h  caller's ids, CAP_NET_ADMIN only
+//   drop       privilege/process.h  caller's ids, CAP_NET_ADMIN permitted only
 //   decide     policy/loader.h      the ACL, read as the caller; its limits
 //                                   (a rule that needs a filter: refused)
 //   sandbox    privilege/seccomp.h  syscall allow-list
 //   act        net/bridge_port.h    find the bridge; make, label, count, attach
 //   hand over  handover/handover.h  SCM_RIGHTS, then audit and exit 0
 // The process runs with CAP_NET_ADMIN only from "drop" on, as the caller's
-// uid, so an ACL include the caller cannot read is one they are not granted.
+// uid, so an ACL include the caller cannot read is one they are not granted;
+// it is effective only from the act stage's first step (privilege/drop.h),
+// so that reading the ACL and the name lookups run with none.
+#include <linux/capability.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +31,7 @@
 #include "net/bridge_port.h"
 #include "policy/accounts.h"
 #include "policy/loader.h"
+#include "privilege/drop.h"
 #include "privilege/process.h"
 #include "privilege/seccomp.h"
 #include "protocol/tap_label.h"
@@ -166,6 +170,9 @@ int run(const helper::Args& args) {
     net::TapNames names(static_cast<unsigned>(getpid()));
     spec.names = &names;
     protocol::TapLabel label{caller.uid, args.vm_name, std::nullopt, args.queues, std::nullopt};
+    // Stage: act, from its first socket (netlink checks the capabilities of
+    // a socket's opener as well as its sender's: netlink_ns_capable()).
+    if (auto r = privilege::raise_effective(CAP_NET_ADMIN); !r.ok()) return refuse(r.error());
     spec.label = label;
 
     // Stage: sandbox. Our rtnetlink socket is the last fd we open.

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/system.h"
+
 namespace ub::net {
 
 std::string format_mac(const Mac& mac) {
@@ -55,9 +57,8 @@ Result<MnlSocket> open_rtnetlink(int flags, unsigned groups, const char* what) {
     if (!nl) return Error::sys(std::string("cannot open ") + what);
     // Errors in the kernel's own words where it has some (extended ACKs),
     // without the request echoed back. Kernels without them ignore this.
-    int one = 1;
-    (void)setsockopt(mnl_socket_get_fd(nl.get()), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
-    (void)setsockopt(mnl_socket_get_fd(nl.get()), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+    (void)system::setsockopt_int(mnl_socket_get_fd(nl.get()), SOL_NETLINK, NETLINK_EXT_ACK, 1, "");
+    (void)system::setsockopt_int(mnl_socket_get_fd(nl.get()), SOL_NETLINK, NETLINK_CAP_ACK, 1, "");
     if (mnl_socket_bind(nl.get(), groups, MNL_SOCKET_AUTOPID) < 0)
         return Error::sys(std::string("cannot bind ") + what);
     return nl;
@@ -280,8 +281,7 @@ Result<int> Rtnl::ifindex(const std::string& name) {
     if (name.empty() || name.size() >= IFNAMSIZ) return Error::msg("bad interface name " + name);
     std::memcpy(ifr.ifr_name, name.data(), name.size());
     // Any socket answers SIOCGIFINDEX, ours included: no netlink round trip.
-    if (ioctl(mnl_socket_get_fd(nl_.get()), SIOCGIFINDEX, &ifr) != 0)
-        return Error::sys("cannot find the index of " + name);
+    UB_TRYV(system::ioctl(mnl_socket_get_fd(nl_.get()), SIOCGIFINDEX, &ifr, "cannot find the index of " + name));
     return ifr.ifr_ifindex;
 }
 

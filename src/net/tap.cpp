@@ -12,23 +12,22 @@
 #include <climits>
 #include <cstring>
 
+#include "base/system.h"
+
 namespace ub::net {
 
 namespace {
 
 Result<unsigned> tun_features(const UniqueFd& fd) {
     unsigned features = 0;
-    if (ioctl(fd.get(), TUNGETFEATURES, &features) != 0)
-        return Error::sys("cannot query tun features (TUNGETFEATURES)");
+    UB_TRYV(system::ioctl(fd.get(), TUNGETFEATURES, &features, "cannot query tun features (TUNGETFEATURES)"));
     return features;
 }
 
 }  // namespace
 
 Result<UniqueFd> open_tun() {
-    UniqueFd fd(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
-    if (!fd.valid()) return Error::sys("cannot open /dev/net/tun");
-    return fd;
+    return system::open("/dev/net/tun", O_RDWR | O_CLOEXEC, "cannot open /dev/net/tun");
 }
 
 Result<bool> try_quota_lock(const UniqueFd& tun, uid_t uid) {
@@ -36,9 +35,10 @@ Result<bool> try_quota_lock(const UniqueFd& tun, uid_t uid) {
     std::string name = "ubq" + std::to_string(uid);  // at most 13 bytes
     std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
     ifr.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL);
-    if (ioctl(tun.get(), TUNSETIFF, &ifr) == 0) return true;
-    if (errno == EBUSY || errno == EEXIST) return false;
-    return Error::sys("cannot take the quota lock " + name);
+    Result<void> r = system::ioctl(tun.get(), TUNSETIFF, &ifr, "cannot take the quota lock " + name);
+    if (r.ok()) return true;
+    if (r.error().code() == EBUSY || r.error().code() == EEXIST) return false;
+    return r.error();
 }
 
 Result<UniqueFd> take_quota_lock(UniqueFd tun, uid_t uid, int timeout_ms) {
@@ -74,10 +74,10 @@ Result<bool> set_iff_named(const UniqueFd& tun, ifreq& ifr, TapNames& names) {
         std::memset(ifr.ifr_name, 0, sizeof ifr.ifr_name);
         std::memcpy(ifr.ifr_name, name.data(), name.size());
         ifr.ifr_flags = static_cast<short>(flags | IFF_TUN_EXCL);
-        int rc = ioctl(tun.get(), TUNSETIFF, &ifr);
+        Result<void> r = system::ioctl(tun.get(), TUNSETIFF, &ifr, "cannot create tap (TUNSETIFF)");
         ifr.ifr_flags = flags;
-        if (rc == 0) return true;
-        if (errno != EBUSY && errno != EEXIST) return Error::sys("cannot create tap (TUNSETIFF)");
+        if (r.ok()) return true;
+        if (r.error().code() != EBUSY && r.error().code() != EEXIST) return r.error();
     }
     return false;
 }
@@ -116,14 +116,13 @@ Result<void> own_and_attach(Tap& tap, std::vector<UniqueFd>& tuns, ifreq& ifr, u
     // Owner first: from here on the device is the caller's, so a queue fd
     // attached below can only ever join this very device, which our first
     // fd keeps alive (its name cannot go to another tap meanwhile).
-    if (ioctl(tap.fd(), TUNSETOWNER, static_cast<unsigned long>(owner)) != 0)
-        return Error::sys("cannot set owner of " + tap.name + " (TUNSETOWNER)");
+    UB_TRYV(system::ioctl(tap.fd(), TUNSETOWNER, static_cast<unsigned long>(owner),
+                          "cannot set owner of " + tap.name + " (TUNSETOWNER)"));
     for (std::size_t i = 1; i < tuns.size(); ++i) {
         // ifr holds the device's name and its flags (never IFF_TUN_EXCL:
         // these fds must join this very device).
-        if (ioctl(tuns[i].get(), TUNSETIFF, &ifr) != 0)
-            return Error::sys("cannot attach queue " + std::to_string(i) + " to " + tap.name +
-                              " (TUNSETIFF)");
+        UB_TRYV(system::ioctl(tuns[i].get(), TUNSETIFF, &ifr,
+                              "cannot attach queue " + std::to_string(i) + " to " + tap.name + " (TUNSETIFF)"));
         tap.queues.push_back(std::move(tuns[i]));
     }
     return Ok{};
@@ -163,30 +162,28 @@ Result<void> ours_alone_or_deleted(Rtnl& rtnl, const Tap& tap, uid_t owner, Resu
 // TUNSETFILTEREBPF, needs CAP_NET_ADMIN.) No process can join the tap from
 // TUNSETOWNER on, so what is put back here stays so.
 Result<void> undo_departed(const Tap& tap) {
-    int fd = tap.fd();
-    auto must = [&](int rc, const char* what) -> Result<void> {
-        if (rc != 0) return Error::sys("cannot reset " + tap.name + "'s " + what);
-        return Ok{};
+    auto reset = [&](unsigned long request, auto arg, const char* what) {
+        return system::ioctl(tap.fd(), request, arg, "cannot reset " + tap.name + "'s " + what);
     };
     sock_fprog none{};
-    UB_TRYV(must(ioctl(fd, TUNDETACHFILTER, &none), "socket filter (TUNDETACHFILTER)"));
+    UB_TRYV(reset(TUNDETACHFILTER, &none, "socket filter (TUNDETACHFILTER)"));
     tun_filter no_addresses{0, 0};
-    UB_TRYV(must(ioctl(fd, TUNSETTXFILTER, &no_addresses), "receive filter (TUNSETTXFILTER)"));
+    UB_TRYV(reset(TUNSETTXFILTER, &no_addresses, "receive filter (TUNSETTXFILTER)"));
     int no_program = -1;
-    UB_TRYV(must(ioctl(fd, TUNSETSTEERINGEBPF, &no_program), "steering program (TUNSETSTEERINGEBPF)"));
+    UB_TRYV(reset(TUNSETSTEERINGEBPF, &no_program, "steering program (TUNSETSTEERINGEBPF)"));
     int sndbuf = INT_MAX;
-    UB_TRYV(must(ioctl(fd, TUNSETSNDBUF, &sndbuf), "send buffer (TUNSETSNDBUF)"));
+    UB_TRYV(reset(TUNSETSNDBUF, &sndbuf, "send buffer (TUNSETSNDBUF)"));
     int hdr = 10;  // sizeof(struct virtio_net_hdr), which a new tap starts with
-    UB_TRYV(must(ioctl(fd, TUNSETVNETHDRSZ, &hdr), "vnet header size (TUNSETVNETHDRSZ)"));
+    UB_TRYV(reset(TUNSETVNETHDRSZ, &hdr, "vnet header size (TUNSETVNETHDRSZ)"));
     int off = 0;
-    UB_TRYV(must(ioctl(fd, TUNSETVNETLE, &off), "vnet byte order (TUNSETVNETLE)"));
+    UB_TRYV(reset(TUNSETVNETLE, &off, "vnet byte order (TUNSETVNETLE)"));
     // EINVAL: a kernel without CONFIG_TUN_VNET_CROSS_LE, where it cannot be set.
-    if (ioctl(fd, TUNSETVNETBE, &off) != 0 && errno != EINVAL)
-        return Error::sys("cannot reset " + tap.name + "'s vnet byte order (TUNSETVNETBE)");
-    UB_TRYV(must(ioctl(fd, TUNSETPERSIST, 0UL), "persistence (TUNSETPERSIST)"));
+    if (Result<void> r = reset(TUNSETVNETBE, &off, "vnet byte order (TUNSETVNETBE)");
+        !r.ok() && r.error().code() != EINVAL)
+        return r;
+    UB_TRYV(reset(TUNSETPERSIST, 0UL, "persistence (TUNSETPERSIST)"));
     // None, as a new tap starts (its VM's QEMU sets its own).
-    UB_TRYV(must(ioctl(fd, TUNSETOFFLOAD, 0UL), "offloads (TUNSETOFFLOAD)"));
-    return Ok{};
+    return reset(TUNSETOFFLOAD, 0UL, "offloads (TUNSETOFFLOAD)");
 }
 
 }  // namespace
@@ -207,8 +204,7 @@ Result<Tap> create_tap(Rtnl& rtnl, std::vector<UniqueFd> tuns, VnetHdr vnet, uid
     // for QEMU's helper: the lowest free tap%d.
     if (!names || !UB_TRY(set_iff_named(tuns.front(), ifr, *names))) {
         std::strncpy(ifr.ifr_name, "tap%d", IFNAMSIZ - 1);
-        if (ioctl(tuns.front().get(), TUNSETIFF, &ifr) != 0)
-            return Error::sys("cannot create tap (TUNSETIFF)");
+        UB_TRYV(system::ioctl(tuns.front().get(), TUNSETIFF, &ifr, "cannot create tap (TUNSETIFF)"));
     }
 
     Tap tap{{}, std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)), vnet_hdr};

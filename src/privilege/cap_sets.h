@@ -3,7 +3,8 @@
 // /proc/self/status twice, for the bounding and ambient sets that these
 // checks do not use: about 0.14 ms of the helper's path, and an open that
 // the daemon's seccomp filter need not allow for this. For this module's
-// own use (process.cpp, fs_identity.cpp).
+// own use (drop.cpp, process.cpp, fs_identity.cpp) and the daemon's user
+// database process.
 #pragma once
 
 #include <linux/capability.h>

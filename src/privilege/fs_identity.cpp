@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "base/system.h"
 #include "privilege/cap_sets.h"
 
 namespace ub::privilege {
@@ -22,16 +23,8 @@ constexpr int kFileOverrides[] = {CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOW
 uid_t fsuid_now() { return static_cast<uid_t>(setfsuid(static_cast<uid_t>(-1))); }
 gid_t fsgid_now() { return static_cast<gid_t>(setfsgid(static_cast<gid_t>(-1))); }
 
-Result<std::vector<gid_t>> groups_now() {
-    int n = getgroups(0, nullptr);
-    if (n < 0) return Error::sys("getgroups");
-    std::vector<gid_t> g(static_cast<std::size_t>(n));
-    if (n > 0 && getgroups(n, g.data()) != n) return Error::sys("getgroups");
-    return g;
-}
-
 Result<void> set_fs_ids(uid_t uid, gid_t gid, const std::vector<gid_t>& groups) {
-    if (setgroups(groups.size(), groups.data()) != 0) return Error::sys("setgroups");
+    UB_TRYV(system::setgroups(groups));
     setfsgid(gid);
     if (fsgid_now() != gid) return Error::msg("setfsgid(" + std::to_string(gid) + ") did not take");
     setfsuid(uid);
@@ -74,7 +67,7 @@ Result<FsIdentity> FsIdentity::assume(uid_t uid, gid_t gid, const std::vector<gi
     id.fault_ = fault;
     id.uid_ = fsuid_now();
     id.gid_ = fsgid_now();
-    id.groups_ = UB_TRY(groups_now());
+    id.groups_ = UB_TRY(system::getgroups());
     CapSets c = UB_TRY(cap_sets());
     bool overrides = false;
     for (int cap : kFileOverrides) overrides = overrides || c.effective(cap);

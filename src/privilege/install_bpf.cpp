@@ -4,15 +4,15 @@
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 
+#include "base/system.h"
 #include "privilege/seccomp.h"
 
 namespace ub::privilege {
 
 Result<void> install_bpf(const sock_filter* prog, std::size_t len) {
     sock_fprog fprog{static_cast<unsigned short>(len), const_cast<sock_filter*>(prog)};
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) != 0)
-        return Error::sys("seccomp: cannot install the filter");
-    return Ok{};
+    return system::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, reinterpret_cast<unsigned long>(&fprog),
+                         "seccomp: cannot install the filter");
 }
 
 }  // namespace ub::privilege

@@ -11,8 +11,10 @@
 //                       a socket or a tty the caller slipped us.
 //   drop_privileges()   should: become the caller (real uid/gid, keeping the
 //                       caller's supplementary groups, which they already
-//                       own), keep only CAP_NET_ADMIN, clear the bounding and
-//                       ambient sets, set no-new-privs and non-dumpable.
+//                       own), keep only CAP_NET_ADMIN and that in the
+//                       permitted set alone (the act stage makes it
+//                       effective: drop.h), clear the bounding and ambient
+//                       sets, set no-new-privs and non-dumpable; verified.
 //                       must not: keep any other capability, or root's uid,
 //                       which would let DAC let us read files the caller
 //                       could not (the ACL's include rule depends on that).
@@ -45,14 +47,6 @@ Result<void> close_fds_except(int keep);
 Result<Caller> identify_caller();
 
 Result<void> drop_privileges(const Caller& caller);
-
-// userbridged's drop: keep root's uid (root-owned ACL files stay readable
-// without CAP_DAC_OVERRIDE); CAP_NET_ADMIN effective and permitted;
-// CAP_SETUID, CAP_SETGID and CAP_DAC_READ_SEARCH permitted only, for the
-// moments that need them (fs_identity.h); empty the bounding and ambient
-// sets when root, set no-new-privs. Also works started as a non-root user
-// holding those four capabilities; an error when one is missing.
-Result<void> drop_to_daemon_capabilities();
 
 const char* mode_name(Mode mode);
 

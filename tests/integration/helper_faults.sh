@@ -131,4 +131,40 @@ refused "caller in its own user+net namespace" "userbridge-helper:" \
     as_alice unshare --user --map-root-user --net \
     "$T/bin/ub-testtool" call stream -- "$T/bin/setuid-helper" --fd=3 --br=br0
 check "no tap in our namespace after the namespaced caller" no_taps
+
+# Privilege where it is used: while it reads the ACL and decides, the
+# helper holds CAP_NET_ADMIN in its permitted set only; it is effective
+# while the helper acts (the tap's ioctls and rtnetlink requests), and no
+# other capability is anywhere, setuid or with file capabilities
+# (SECURITY.md, review item 21-4).
+install -m 0755 "$UB_BUILD_DIR/userbridge-helper-faulty" "$T/bin/faulty-fcap"
+setcap cap_net_admin+ep "$T/bin/faulty-fcap"
+# caps_at BINARY POINT: "CapEff CapPrm CapInh CapAmb" of the helper while
+# it pauses at POINT (in its sleep, which /proc/PID/wchan shows).
+caps_at() {
+    local bin=$1 point=$2 pid="" sets="" _i
+    as_alice env UB_FAULT=pause@$point "$T/bin/ub-testtool" call stream -- "$T/bin/$bin" --fd=3 --br=br0 \
+        >/dev/null 2>&1 &
+    local caller=$!
+    for _i in $(seq 150); do
+        pid=$(pgrep -x "$bin" || true)
+        if [ -n "$pid" ] && grep -q nanosleep "/proc/$pid/wchan" 2>/dev/null; then
+            sets=$(awk '/^Cap(Eff|Prm|Inh|Amb):/ {c[$1] = $2}
+                END {print c["CapEff:"], c["CapPrm:"], c["CapInh:"], c["CapAmb:"]}' "/proc/$pid/status")
+            break
+        fi
+        sleep 0.02
+    done
+    wait $caller || true
+    echo "$sets"
+}
+none=0000000000000000
+net_admin=0000000000001000  # bit 12, CAP_NET_ADMIN
+for bin in faulty-helper faulty-fcap; do
+    sets=$(caps_at $bin after-acl-open)
+    check "$bin deciding: CAP_NET_ADMIN permitted only ($sets)" test "$sets" = "$none $net_admin $none $none"
+    sets=$(caps_at $bin after-create)
+    check "$bin acting: CAP_NET_ADMIN effective ($sets)" test "$sets" = "$net_admin $net_admin $none $none"
+    check "...and no tap left" no_taps
+done
 finish
