@@ -36,8 +36,8 @@ enum class Profile {
 Result<void> install_seccomp(const std::vector<int>& extra = {}, Profile profile = Profile::Helper);
 
 // The same filter as a BPF program, for seccomp-gen to compile into the
-// helper at build time: libseccomp's rule-to-BPF translation costs the
-// short-lived helper about 0.4 ms per run (docs/PERFORMANCE.md).
+// helper at build time: libseccomp's rule-to-BPF translation would be a
+// large part of the short-lived helper's run (docs/PERFORMANCE.md).
 Result<std::vector<sock_filter>> export_seccomp(const std::vector<int>& extra, Profile profile);
 
 // Installs a BPF program made by export_seccomp(). Needs no-new-privs.
