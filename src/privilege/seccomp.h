@@ -20,10 +20,12 @@ namespace ub::privilege {
 enum class Profile {
     Helper,  // as above
     // userbridged's request loop: the helper's list plus what serving many
-    // clients and re-reading the ACL need (accept, poll, open and stat for
-    // the ACL, /dev/net/tun and the user database, netlink sockets), and
-    // opening the ACL's files as the caller (setfsuid, setfsgid, setgroups,
-    // capset to raise a permitted capability for it). Still no exec, fork,
+    // clients and re-reading the ACL need (accept, poll, open for the ACL
+    // and /dev/net/tun), opening the ACL's files as the caller (setfsuid,
+    // setfsgid, setgroups, capset to raise a permitted capability for it),
+    // polkit's bus and journald's large records. No stat, readlink or
+    // uname: user and group lookups run in the user database process
+    // (daemon/userdb.h), which has no filter of ours. Still no exec, fork,
     // ptrace, mount, or change of the real and effective ids.
     Daemon,
     // The child that holds the helper's nf_tables socket until the helper
