@@ -57,6 +57,9 @@ map=$build/userbridge-helper.map
 [ -r "$map" ] || { echo "helper-lines: no link map $map: build the helper first (cmake --build BUILD_DIR --target userbridge-helper)" >&2; exit 2; }
 
 die() { echo "helper-lines: $*" >&2; exit 2; }
+# GNU ld's map (gcc's default linker here); lld and gold write other forms.
+grep -q '^Archive member included to satisfy reference' "$map" ||
+    die "$map has no \"Archive member included\" section: not a GNU ld link map"
 
 # A path as the linker or compiler wrote it (relative to the directory it
 # ran in) made absolute.
