@@ -50,6 +50,7 @@ outcome() {
 # ways must give it, and leave no tap behind.
 case_() {
     local name=$1 who=$2 br=$3 want=$4 s f d
+    wanted "$name" || return 0
     s=$(outcome "$who" "$br" setuid)
     f=$(outcome "$who" "$br" fcap)
     d=$(outcome "$who" "$br" daemon)

@@ -50,6 +50,7 @@ release() {
 refused_while_held() {
     local name=$1 want=$2 who=$3 before rc=0
     shift 3
+    wanted "$name" || return 0
     before=$(taps | sort | tr '\n' ' ')
     "$who" "$T/bin/ub-testtool" call stream -- "$@" --fd=3 >"$T/out" 2>"$T/err" || rc=$?
     if [ $rc -eq 0 ]; then

@@ -1,0 +1,64 @@
+#!/bin/bash
+# Faults inside the daemon's request path (the test-only build): failures
+# and kills at every stage leave no tap; its seccomp profile kills an exec.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_daemon.sh"
+
+# --- Faults inside the daemon's request path (test-only build) -------------
+for point in after-create after-setup after-no-ipv6 after-attach after-up; do
+    UB_FAULT=fail@$point DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+    refused "daemon fail@$point" "userbridged: injected failure at $point" as_alice "$TT" daemon grant $D
+    stop_daemon
+    UB_FAULT=kill@$point DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+    refused "daemon killed at $point" "userbridged closed the connection without a full reply" \
+        as_alice "$TT" daemon grant $D
+    check "...the daemon is gone and its half-made tap with it" \
+        bash -c "! kill -0 $DAEMON_PID 2>/dev/null && test -z \"\$(ip -o link show type tun)\""
+    stop_daemon
+done
+# The kernel will not give the caller's groups: nothing is decided on a
+# guess; the connection is closed, logged, and the daemon serves on.
+UB_FAULT=fail@peer-groups DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+# The client finds the connection closed while sending or while reading,
+# and says so in the same words either way.
+refused "daemon: no caller groups, no answer" "userbridged closed the connection without a full reply" \
+    as_alice "$TT" daemon grant $D
+check "...logged" grep -q 'closed a connection whose caller the kernel would not name: injected failure at peer-groups' "$SYSLOG"
+check "...and the daemon still runs" kill -0 "$DAEMON_PID"
+stop_daemon
+# A client that sent its request and closed before the daemon read it (held
+# up here in accepting it) could take no reply: no tap is made for it, not
+# even for a moment.
+UB_FAULT=pause@peer-groups DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+watch_links
+check "daemon: request sent, client gone before it was read" as_alice "$TT" daemon grant-drop $D
+sleep 2.5  # the daemon's pause, then the request
+no_tap_ever
+stop_daemon
+# Its seccomp profile: an exec in the request path kills the daemon (SIGSYS).
+UB_FAULT=exec@after-create DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+refused "exec in the daemon's request path" "userbridged closed the connection without a full reply" \
+    as_alice "$TT" daemon grant $D
+rc=0
+wait "$DAEMON_PID" || rc=$?
+check "...killed by SIGSYS (exit $rc), no tap left" bash -c "[ $rc -eq 159 ] && [ -z \"\$(ip -o link show type tun)\" ]"
+rm -f /run/userbridge.sock
+UB_FAULT=kill@before-send DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+refused "daemon killed before sending" "userbridged closed the connection without a full reply" \
+    as_alice "$TT" daemon grant $D
+stop_daemon
+UB_FAULT=kill@after-send DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+as_alice "$TT" daemon grant $D >/dev/null 2>&1 || true
+check "daemon killed after sending: no tap once the client is gone" test -z "$(taps)"
+stop_daemon
+# The daemon holds its copies of the fds for 2 s after sending them: the
+# client waits for its EOF, which comes after they are closed, so the
+# client's own close is the tap's last and removes it (its teardown is
+# never left to the daemon's serving thread).
+UB_FAULT=pause@before-close DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+out=$(as_alice "$TT" daemon grant $D)
+check "a client's close removes its tap: it waited for the daemon to close its copies" \
+    grep -q 'gone-on-close=1' <<<"$out"
+stop_daemon
+
+finish

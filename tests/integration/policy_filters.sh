@@ -1,0 +1,132 @@
+#!/bin/bash
+# The pinned guest's other filters, through the helpers: servers=no, ip=
+# (IPv4, ARP, IPv6, neighbour discovery, link-local addresses, only IPv4,
+# ARP and IPv6 at all), added to an older release's table by the first pin;
+# and the ACL refused whole where a filter lacks its pinned MAC or a value
+# is wrong.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_policy.sh"
+
+old_table
+# servers=no: a pinned guest that is only a client of its segment. Without
+# it, the guest's router advertisements and DHCP server replies cross (the
+# control); with it, they and redirects do not, and its own DHCP requests
+# and neighbour discovery still do.
+check "without servers=no, a pinned guest's router advertisement crosses" \
+    msg_crosses "$fcap" --nd=ra:$pinned
+check "...and its DHCP server reply" msg_crosses "$fcap" --udp=67:68
+check "the first pin added the servers=no set to an older table" \
+    nft list set bridge userbridge clients
+sed -i "s/^allow br3 user=ubalice mac=$pinned\$/& servers=no/" /etc/qemu/bridge.conf
+for mode in setuid fcap; do
+    helper=$T/bin/$mode-helper
+    check "$mode, servers=no: a router advertisement does not cross" \
+        fails msg_crosses "$helper" --nd=ra:$pinned
+    check "$mode, servers=no: nor a redirect" fails msg_crosses "$helper" --nd=redirect:$pinned
+    check "$mode, servers=no: nor a DHCP server reply (port 67)" fails msg_crosses "$helper" --udp=67:68
+    check "$mode, servers=no: nor a DHCPv6 one (port 547)" fails msg_crosses "$helper" --udp=547:546
+    check "$mode, servers=no: its own DHCP request crosses" msg_crosses "$helper" --udp=68:67
+    check "$mode, servers=no: and its neighbour solicitations" msg_crosses "$helper" --nd=ns:$pinned
+done
+check "the server drops were counted" \
+    grep -qE 'udp sport \{ 67, 547 \} counter packets [1-9]' <(nft list table bridge userbridge)
+sed -i "s/ servers=no\$//" /etc/qemu/bridge.conf
+
+# ip=: the pinned guest's source addresses. Without it any address crosses
+# (the control); with it only the listed ones, DHCP's and ARP probes'
+# 0.0.0.0, and IPv6's unspecified and link-local sources; a neighbour
+# advertisement must claim a listed or link-local address; nothing but IPv4,
+# ARP and IPv6 crosses at all (a VLAN tag, whose contents are not looked at,
+# an EtherType of another protocol, an 802.3 frame).
+check "the first pin added the ip= chain to an older table" nft list chain bridge userbridge ip_guard
+check "...and the link-local set" nft list set bridge userbridge ll_guarded
+check "without ip=, a datagram from an address of the guest's choosing crosses" \
+    msg_crosses "$fcap" --ip4=10.99.9.9
+check "...but not a VLAN-tagged frame: no pinned tap sends one" fails msg_crosses "$fcap" --vlan=7
+check "...and a frame of another EtherType (0x88b5)" msg_crosses "$fcap"
+check "...and an 802.3 frame" msg_crosses "$fcap" --ethertype=46
+sed -i "s|^allow br3 user=ubalice mac=$pinned\$|& ip=10.99.3.0/24,2001:db8:3::7|" /etc/qemu/bridge.conf
+link_local=fe80::5054:ff:fe12:3456
+for mode in setuid fcap; do
+    helper=$T/bin/$mode-helper
+    check "$mode, ip=: from a listed IPv4 address crosses" msg_crosses "$helper" --ip4=10.99.3.7
+    check "$mode, ip=: from another does not" fails msg_crosses "$helper" --ip4=10.99.9.9
+    check "$mode, ip=: nor an ARP naming another sender" fails msg_crosses "$helper" --arp=10.99.9.9
+done
+check "ip=: a DHCP request from 0.0.0.0 crosses" msg_crosses "$fcap" --ip4=0.0.0.0 --udp=68:67
+check "ip=: but nothing else from 0.0.0.0" fails msg_crosses "$fcap" --ip4=0.0.0.0 --udp=5000:5000
+check "ip=: an ARP from a listed sender crosses" msg_crosses "$fcap" --arp=10.99.3.9
+check "ip=: and an ARP probe (sender 0.0.0.0)" msg_crosses "$fcap" --arp=0.0.0.0
+check "ip=: from the listed IPv6 address crosses" msg_crosses "$fcap" --ip6=2001:db8:3::7
+check "ip=: from another IPv6 address does not" fails msg_crosses "$fcap" --ip6=2001:db8:3::8
+check "ip=: from a link-local one it does" msg_crosses "$fcap" --ip6=$link_local
+check "ip=: a duplicate-address check from :: for its address crosses" nd_crosses_from ns :: 2001:db8:3::7
+check "ip=: one for another's address does not (it would make that host give it up)" \
+    fails nd_crosses_from ns :: 2001:db8:3::8
+check "ip=: asking for another's link-layer address (NS from its own) crosses" \
+    nd_crosses_from ns $link_local 2001:db8:3::8
+check "ip=: an NA claiming the listed address crosses" nd_crosses_from na $link_local 2001:db8:3::7
+check "ip=: an NA claiming another does not" fails nd_crosses_from na $link_local 2001:db8:3::8
+check "ip=: a VLAN-tagged frame does not" fails msg_crosses "$fcap" --vlan=7
+check "ip=: nor one tagged from a listed address" fails msg_crosses "$fcap" --vlan=7 --ip4=10.99.3.7
+for mode in setuid fcap; do
+    check "$mode, ip=: nor a frame of another EtherType (0x88b5)" fails msg_crosses "$T/bin/$mode-helper"
+done
+check "ip=: nor a PPPoE session frame" fails msg_crosses "$fcap" --ethertype=0x8864
+check "ip=: nor an 802.3 frame" fails msg_crosses "$fcap" --ethertype=46
+check "the address drops were counted" \
+    grep -qE 'ip4_allowed counter packets [1-9]' <(nft list chain bridge userbridge ip_guard)
+check "the neighbour-advertisement drops too" \
+    grep -qE 'na_allowed counter packets [1-9]' <(nft list chain bridge userbridge ip_guard)
+# Link-local addresses: any passes until ip= lists one; then only those
+# listed, as a source, an NA's claim or a duplicate-address check's target
+# (else the guest could answer for the router's link-local address).
+check "without a link-local entry, any link-local source crosses" msg_crosses "$fcap" --ip6=fe80::1
+check "...and an NA claiming any link-local address" nd_crosses_from na $link_local fe80::1
+sed -i "s|ip=10.99.3.0/24,2001:db8:3::7\$|&,$link_local|" /etc/qemu/bridge.conf
+for mode in setuid fcap; do
+    helper=$T/bin/$mode-helper
+    check "$mode, ip= listing a link-local address: from it crosses" msg_crosses "$helper" --ip6=$link_local
+    check "$mode, ...: from another link-local address does not" fails msg_crosses "$helper" --ip6=fe80::1
+done
+check "...nor an NA claiming another link-local address" fails nd_crosses_from na $link_local fe80::1
+check "...while one claiming its own crosses" nd_crosses_from na $link_local $link_local
+check "...nor a duplicate-address check for another's" fails nd_crosses_from ns :: fe80::1
+check "...while one for its own crosses" nd_crosses_from ns :: $link_local
+check "...and from the listed global address still" msg_crosses "$fcap" --ip6=2001:db8:3::7
+as_alice "$T/bin/ub-testtool" call stream --hold=1200 -- "$setuid" --fd=3 --br=br3 >/dev/null &
+holder=$!
+sleep 0.6
+for set in ip_guarded ll_guarded ip4_allowed ip6_allowed na_allowed; do
+    elements=$(nft list set bridge userbridge $set | tr -d '\n\t')
+    check "the next pin collects the dead taps' $set elements (left: $elements)" \
+        grep -qE 'elements = \{ "tap[0-9]+"( \. [0-9a-fx:./-]+)?(, *"tap[0-9]+"( \. [0-9a-fx:./-]+)?)* \}' <<<"$elements"
+done
+wait $holder
+sed -i "s| ip=10.99.3.0/24,2001:db8:3::7,$link_local\$||" /etc/qemu/bridge.conf
+
+# servers=no without a pinned MAC has no filter to go in: the ACL is
+# refused whole, before anything is made.
+sed -i "s/^allow br1\$/& servers=no/" /etc/qemu/bridge.conf
+refused "servers=no without mac= refuses the ACL" \
+    "/etc/qemu/bridge.conf:3: servers=no needs mac= or mac-prefix= on the same rule" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$fcap" --fd=3 --br=br0
+sed -i "s/ servers=no\$//" /etc/qemu/bridge.conf
+sed -i "s/^allow br1\$/& ip=10.99.1.7/" /etc/qemu/bridge.conf
+refused "ip= without mac= refuses the ACL" \
+    "/etc/qemu/bridge.conf:3: ip= needs mac= or mac-prefix= on the same rule" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$fcap" --fd=3 --br=br0
+sed -i "s/ ip=10.99.1.7\$//" /etc/qemu/bridge.conf
+# Bad values refuse the whole ACL, with their line, before anything is made.
+sed -i "s/^allow br1\$/& mac-prefix=52 ip=10.99.1.7\/24/" /etc/qemu/bridge.conf
+refused "ip= with host bits past its length refuses the ACL" \
+    "/etc/qemu/bridge.conf:3: ip=10.99.1.7/24: '10.99.1.7/24' has bits set past /24 (the prefix is 10.99.1.0/24)" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$fcap" --fd=3 --br=br0
+sed -i "s/ mac-prefix=52 ip=10.99.1.7\/24\$/ rate=1Mbit/" /etc/qemu/bridge.conf
+refused "rate= in a unit it does not know refuses the ACL" \
+    "/etc/qemu/bridge.conf:3: rate=1Mbit: expected a whole number and kbit, mbit or gbit, 1kbit to 100gbit" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$fcap" --fd=3 --br=br0
+sed -i "s/ rate=1Mbit\$//" /etc/qemu/bridge.conf
+nft delete table bridge userbridge
+
+finish
