@@ -179,7 +179,7 @@ int run(const helper::Args& args) {
     spec.owner = caller.uid;
     spec.max_taps = terms->limits.max_taps;
     // tap<pid>: the kernel's tap%d would scan every interface on the host
-    // for the lowest free number, a cost that grows with the host.
+    // for the lowest free number (docs/PERFORMANCE.md).
     net::TapNames names(static_cast<unsigned>(getpid()));
     spec.names = &names;
     protocol::TapLabel label{caller.uid, args.vm_name, std::nullopt, args.queues, std::nullopt};

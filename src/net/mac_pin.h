@@ -38,10 +38,8 @@
 // chain per tap would not do: it is bound to a device name and comes back
 // to life on the next tap of that name.
 //
-// libnftables is loaded with dlopen, not linked: userbridged loads it once,
-// as it starts; the helper only for a tap that needs a filter (a pinned MAC
-// or a rate, policy::Terms::filtered), before its sandbox, so that a plain
-// grant does not load it and its libraries.
+// libnftables is loaded with dlopen only when a rule asks for a MAC, so a
+// plain grant does not pay for it (and its five libraries) at exec time.
 #pragma once
 
 #include <cstdint>
