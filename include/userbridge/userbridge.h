@@ -1,5 +1,6 @@
 /* libuserbridge, C interface: obtain a bridged tap device as an unprivileged
- * process through a QEMU-compatible bridge helper. See userbridge.hpp. */
+ * process, from userbridged or through a QEMU-compatible bridge helper.
+ * See userbridge.hpp. */
 #ifndef USERBRIDGE_H
 #define USERBRIDGE_H
 

@@ -1,9 +1,12 @@
 // libuserbridge: obtain bridged tap devices as an unprivileged process.
 //
-// open_tap() runs a QEMU-compatible bridge helper (userbridge-helper by
-// default, Debian's qemu-bridge-helper works too) exactly as QEMU does and
-// returns the tap it hands over, after checking that it is a tap on the
-// requested bridge. Errors are values: nothing here throws.
+// open_tap() asks userbridged over its socket when the daemon is there and
+// takes the connection (Via::Auto), and otherwise runs a QEMU-compatible
+// bridge helper (userbridge-helper by default; Debian's qemu-bridge-helper
+// works too) exactly as QEMU does. Either way it returns the tap it is
+// handed, after asking the kernel that the fds are that tap's queues (and,
+// from a helper, that the tap is on the requested bridge). Errors are
+// values: nothing here throws.
 #pragma once
 
 #include <chrono>

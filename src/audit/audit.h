@@ -33,7 +33,7 @@ struct AuditRecord {
     std::string bridge;
     std::string tap;     // grants only
     std::string mac;     // grants only
-    std::string detail;  // the deciding rule or the reason
+    std::string detail;  // what happened, in words: the decision's reason, the error, why a tap went
     std::string via;     // "helper" or "daemon"
     std::string vm;         // the VM name the client gave, if any
     int queues = 1;

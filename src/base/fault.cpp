@@ -1,4 +1,5 @@
-// Only linked into userbridge-helper-faulty. See fault.h.
+// Linked only into the test builds, userbridge-helper-faulty and
+// userbridged-faulty. See fault.h.
 #include "base/fault.h"
 
 #include <fcntl.h>

@@ -43,7 +43,7 @@ Result<void> wait_for(int fd, short events, Clock::time_point deadline, const ch
 
 // userbridged closes its copies of the tap's fds and then says EOF.
 // Waiting for that makes ours the tap's last close, so that when the tap
-// goes, its teardown (15 to 30 ms in the kernel) runs in whoever closes it
+// goes, its teardown (long, in the kernel) runs in whoever closes it
 // and not in the daemon's one serving thread, where it would hold up every
 // other request.
 Result<void> wait_for_eof(int fd, Clock::time_point deadline) {

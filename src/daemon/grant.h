@@ -45,7 +45,7 @@ struct Outcome {
 };
 
 // What the daemon keeps open from one grant to the next, so that a grant
-// does not make it (15 to 20 µs each, traced): an rtnetlink socket, kept
+// does not make it (docs/PERFORMANCE.md): an rtnetlink socket, kept
 // only after a grant that succeeded (a failed one may leave a reply unread
 // that the next grant would take for its own), and one /dev/net/tun fd,
 // opened again once the client has its reply (refill_tun).

@@ -38,7 +38,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // How often a request waiting for its caller's quota lock tries it again:
-// a helper holds it for about 2 ms.
+// about as long as a helper holds it (one count and one label).
 constexpr auto kLockRetry = std::chrono::milliseconds(2);
 // Connections refused at a limit are logged once per uid per interval.
 constexpr auto kRefusalInterval = std::chrono::seconds(10);
@@ -417,10 +417,10 @@ void Server::deliver(Conn& c, Outcome o) {
     Result<void> sent = answer(c.fd.get(), o.reply, fds);
     // Our copies go at once, and then the client hears EOF. Our clients wait
     // for it before they hand their fds on, so theirs is the tap's last
-    // close, and its teardown (15 to 30 ms in the kernel, under the RTNL
-    // lock) runs in them, not in the one thread that serves everyone: with
-    // the copies closed after the audit record instead, 8 clients that
-    // closed their taps at once got half the throughput of Debian's helper.
+    // close, and its teardown (long, in the kernel, under the RTNL lock)
+    // runs in them, not in the one thread that serves everyone, where
+    // clients closing their taps at once would queue behind each other
+    // (docs/PERFORMANCE.md).
     // If the client left before taking its fds, the tap goes with the
     // dropped message.
     if (granted) fault::at_void("before-close");
@@ -428,7 +428,7 @@ void Server::deliver(Conn& c, Outcome o) {
     (void)shutdown(c.fd.get(), SHUT_WR);
     // The client, woken by the EOF, often shares our CPU and is not let
     // preempt us: what we do next (refill the tun fd, ask for the name)
-    // held its grant back 80 to 100 µs in a quarter of traced grants.
+    // would hold its grant back.
     sched_yield();
     if (granted) fault::at_void("after-send");
     if (granted && sent.ok()) keep_if_unread(c, fds.size());
@@ -443,8 +443,7 @@ void Server::deliver(Conn& c, Outcome o) {
     }
     // The caller's name is asked for only now that the client has its
     // reply. Asked earlier, to overlap the tap's making, the user database
-    // process woke on the daemon's CPU and took it from the grant (70 µs of
-    // a 0.7 ms grant, traced).
+    // process woke on the daemon's CPU and took it from the grant.
     if (granted) granted_[o.ifindex] = o.record;
     record_named(std::move(o.record), c.peer.uid, granted ? o.ifindex : 0);
 }

@@ -166,7 +166,7 @@ int run(const helper::Args& args) {
     spec.owner = caller.uid;
     spec.max_taps = terms->limits.max_taps;
     // tap<pid>: the kernel's tap%d would scan every interface on the host
-    // for the lowest free number (0.16 ms more per grant with 1,000 there).
+    // for the lowest free number (docs/PERFORMANCE.md).
     net::TapNames names(static_cast<unsigned>(getpid()));
     spec.names = &names;
     protocol::TapLabel label{caller.uid, args.vm_name, std::nullopt, args.queues, std::nullopt};

@@ -389,7 +389,7 @@ Result<void> run_with_deletions(Nft& nft, const Deletions& deletions, const std:
 }
 
 // Our table's sets and maps alone: listing the whole table would also fetch
-// and print every rule, which costs twice as much (435 us against 215).
+// and print every rule, which nft then parses for nothing.
 Result<std::string> list_table(Nft& nft) {
     return our_table(UB_TRY(nft.list("list sets bridge\nlist maps bridge")));
 }

@@ -42,7 +42,7 @@ Result<bool> try_quota_lock(const UniqueFd& tun, uid_t uid) {
 }
 
 Result<UniqueFd> take_quota_lock(UniqueFd tun, uid_t uid, int timeout_ms) {
-    timespec pause{0, 2'000'000};  // 2 ms: a holder keeps it for about that
+    timespec pause{0, 2'000'000};  // about as long as a holder keeps it
     for (int waited = 0;; waited += 2) {
         if (UB_TRY(try_quota_lock(tun, uid))) return tun;
         if (waited >= timeout_ms)

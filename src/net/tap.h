@@ -48,9 +48,9 @@ Result<UniqueFd> take_quota_lock(UniqueFd tun, uid_t uid, int timeout_ms);
 Result<bool> try_quota_lock(const UniqueFd& tun, uid_t uid);
 
 // Names for taps: tap<first>, tap<first+1>, ... The kernel's "tap%d" picks
-// the lowest free number by scanning every interface in the namespace:
-// measured, 0.22 ms per tap on an empty host and 0.67 ms with 1,000
-// interfaces. A counter costs nothing per interface, and a name is not
+// the lowest free number by scanning every interface in the namespace, so
+// its cost grows with the host (docs/PERFORMANCE.md). A counter costs
+// nothing per interface, and a name is not
 // handed out again soon, so two VMs' audit records do not share a tap name
 // as they do when the kernel reuses the lowest number. userbridged counts
 // from 0 for its lifetime; the helper, which makes one tap, starts at its

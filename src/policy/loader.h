@@ -38,8 +38,8 @@ struct LoadOptions {
     // Non-empty: keep only the rules that can bear on a request for this
     // bridge (those naming it or "all"), plus every deny naming a user or
     // group, so that one naming an unknown subject still refuses the file.
-    // The helper decides for one bridge; storing every rule of a
-    // 10,000-rule ACL costs it 1.4 MB of fresh pages (measured: about 5 ms).
+    // The helper decides for one bridge; storing every rule of a large
+    // ACL would cost it fresh pages, its main cost (docs/PERFORMANCE.md).
     std::string only_bridge;
 };
 

@@ -1,7 +1,7 @@
 // The process's effective, permitted and inheritable capability sets, read
 // and written by one capget or capset each. libcap-ng also reads
 // /proc/self/status twice, for the bounding and ambient sets that these
-// checks do not use: about 0.14 ms of the helper's path, and an open that
+// checks do not use: file reads on the helper's path, and an open that
 // the daemon's seccomp filter need not allow for this. For this module's
 // own use (drop.cpp, process.cpp, fs_identity.cpp) and the daemon's user
 // database process.

@@ -20,10 +20,12 @@ namespace ub::privilege {
 enum class Profile {
     Helper,  // as above
     // userbridged's request loop: the helper's list plus what serving many
-    // clients and re-reading the ACL need (accept, poll, open and stat for
-    // the ACL, /dev/net/tun and the user database, netlink sockets), and
-    // opening the ACL's files as the caller (setfsuid, setfsgid, setgroups,
-    // capset to raise a permitted capability for it). Still no exec, fork,
+    // clients and re-reading the ACL need (accept, poll, open for the ACL
+    // and /dev/net/tun), opening the ACL's files as the caller (setfsuid,
+    // setfsgid, setgroups, capset to raise a permitted capability for it),
+    // polkit's bus and journald's large records. No stat, readlink or
+    // uname: user and group lookups run in the user database process
+    // (daemon/userdb.h), which has no filter of ours. Still no exec, fork,
     // ptrace, mount, or change of the real and effective ids.
     // And libnftables' netfilter socket and its poll (traffic filters).
     Daemon,
@@ -34,8 +36,8 @@ enum class Profile {
 Result<void> install_seccomp(const std::vector<int>& extra = {}, Profile profile = Profile::Helper);
 
 // The same filter as a BPF program, for seccomp-gen to compile into the
-// helper at build time: libseccomp's rule-to-BPF translation costs the
-// short-lived helper about 0.4 ms per run (docs/PERFORMANCE.md).
+// helper at build time: libseccomp's rule-to-BPF translation would be a
+// large part of the short-lived helper's run (docs/PERFORMANCE.md).
 Result<std::vector<sock_filter>> export_seccomp(const std::vector<int>& extra, Profile profile);
 
 // Installs a BPF program made by export_seccomp(). Needs no-new-privs.
