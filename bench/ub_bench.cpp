@@ -192,7 +192,7 @@ int cmd_kernel(const std::string& bridge, int count) {
                 return 1;
             }
             std::printf("%lld 0\n", static_cast<long long>(ns));
-            name = tap->tap.name;
+            name = std::get<ub::net::BridgedTap>(*tap).tap.name;  // no quota, no pinned MAC: no refusal
         }  // the tap closes here
         wait_gone(name);
     }

@@ -188,7 +188,7 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
     // A derived MAC needs the key, which only root may read.
     bool derived = d.allowed && d.limits().mac.mode == policy::MacPolicy::Prefix;
     Result<policy::MacKey> key = derived ? policy::load_mac_key(UB_MAC_KEY_PATH) : Error::msg("not needed");
-    Result<policy::Terms> t = policy::terms_of(d, key, who->creds.uid, vm, bridge, 1);
+    Result<policy::Terms> t = policy::terms_of(d, key, who->creds.uid, vm, bridge);
     std::string for_vm = vm.empty() ? "" : " for VM " + vm;
     if (d.allowed && t.ok() && t->has_mac)
         out("  guest MAC" + for_vm + ": " + policy::format_mac_bytes(t->guest_mac) +

@@ -22,8 +22,7 @@ Outcome refuse(Outcome o, protocol::Status status, const std::string& why) {
 }
 
 Outcome refuse(Outcome o, const Error& e) {
-    return refuse(std::move(o), e.is_denial() ? protocol::Status::Denied : protocol::Status::Failed,
-                  e.message());
+    return refuse(std::move(o), protocol::Status::Failed, e.message());
 }
 
 // Which of the policy's files the caller would have read, asked of the
@@ -79,9 +78,9 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
         d = policy::polkit_granted(d);
     }
     if (!d.allowed) return deny(d.reason);
-    Result<policy::Terms> terms = policy::terms_of(d, mac_key, peer.uid, req.vm_name, req.bridge, req.queues);
-    if (!terms.ok())
-        return terms.error().is_denial() ? deny(terms.error().message()) : refuse(std::move(o), terms.error());
+    if (auto over = policy::check_queues(d, req.queues)) return deny(over->reason);
+    Result<policy::Terms> terms = policy::terms_of(d, mac_key, peer.uid, req.vm_name, req.bridge);
+    if (!terms.ok()) return refuse(std::move(o), terms.error());
     // The lock first, before anything is opened for the tap: a request
     // that finds it held costs little each time it is tried again.
     UniqueFd lock;
@@ -131,11 +130,10 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
     spec.guard = net::guard_for(*terms);
     spec.nft = nft;
     spec.label = label;
-    Result<net::BridgedTap> tap = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, fault::at);
-    if (!tap.ok()) {
-        if (tap.error().is_denial()) return deny(tap.error().message());
-        return refuse(std::move(o), tap.error());
-    }
+    Result<net::Made> made = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, fault::at);
+    if (!made.ok()) return refuse(std::move(o), made.error());
+    if (auto* no = std::get_if<Refusal>(&*made)) return deny(no->reason);
+    net::BridgedTap* tap = &std::get<net::BridgedTap>(*made);
 
     o.reply.status = protocol::Status::Granted;
     o.reply.vnet_hdr = tap->tap.vnet_hdr;

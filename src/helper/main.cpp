@@ -167,9 +167,9 @@ int run(const helper::Args& args) {
     };
     if (!decision->allowed) return deny(decision->reason);
     Result<policy::MacKey> key = read_mac_key(std::move(key_file));
-    Result<policy::Terms> terms =
-        policy::terms_of(*decision, key, caller.uid, args.vm_name, args.bridge, args.queues);
-    if (!terms.ok()) return terms.error().is_denial() ? deny(terms.error().message()) : refuse(terms.error());
+    if (auto over = policy::check_queues(*decision, args.queues)) return deny(over->reason);
+    Result<policy::Terms> terms = policy::terms_of(*decision, key, caller.uid, args.vm_name, args.bridge);
+    if (!terms.ok()) return refuse(terms.error());
 
     net::TapSpec spec;
     spec.lock_tun = std::move(tuns.back());
@@ -214,9 +214,11 @@ int run(const helper::Args& args) {
     if (!bridge.ok()) return refuse(bridge.error());
     std::vector<net::Revoked> revoked;
     spec.revoked = &revoked;
-    Result<net::BridgedTap> tap = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, fault::at);
+    Result<net::Made> made = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, fault::at);
     for (const net::Revoked& r : revoked) record_revoked(r, rec);
-    if (!tap.ok()) return tap.error().is_denial() ? deny(tap.error().message()) : refuse(tap.error());
+    if (!made.ok()) return refuse(made.error());
+    if (auto* no = std::get_if<Refusal>(&*made)) return deny(no->reason);
+    net::BridgedTap* tap = &std::get<net::BridgedTap>(*made);
 
     // Stage: hand over.
     if (auto r = fault::at("before-send"); !r.ok()) return refuse(r.error());

@@ -6,8 +6,10 @@
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <variant>
 #include <vector>
 
+#include "base/refusal.h"
 #include "base/result.h"
 #include "net/mac_pin.h"
 #include "net/rtnl.h"
@@ -90,7 +92,10 @@ struct BridgedTap {
 // error the tap is closed, and since it is not persistent the kernel
 // removes it; a multiqueue tap that another process joined is deleted
 // instead (create_tap), since closing our fds would leave it in its hands.
-Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge,
-                                    StepHook hook = nullptr);
+// The tap made, or the refusal policy found while making it (a quota that
+// is full, a guest MAC another live tap carries): a decision, not an
+// error, and then nothing is left made either.
+using Made = std::variant<BridgedTap, Refusal>;
+Result<Made> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge, StepHook hook = nullptr);
 
 }  // namespace ub::net

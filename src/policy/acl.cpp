@@ -307,13 +307,17 @@ Decision polkit_granted(const Decision& d) {
     return {true, d.deciding, "allowed by " + where(*d.deciding) + " and polkit"};
 }
 
+std::optional<Refusal> check_queues(const Decision& d, int queues) {
+    int most = d.limits().max_queues;
+    if (queues <= most) return std::nullopt;
+    return Refusal{"asked for " + std::to_string(queues) + " queues; " +
+                   (d.deciding ? where(*d.deciding) : std::string("the ACL")) + " allows at most " +
+                   std::to_string(most)};
+}
+
 Result<Terms> terms_of(const Decision& d, const Result<MacKey>& key, uid_t uid,
-                       std::string_view vm_name, std::string_view bridge, int queues) {
+                       std::string_view vm_name, std::string_view bridge) {
     Terms t{d.limits()};
-    if (queues > t.limits.max_queues)
-        return Error::denial("asked for " + std::to_string(queues) + " queues; " +
-                             (d.deciding ? where(*d.deciding) : std::string("the ACL")) +
-                             " allows at most " + std::to_string(t.limits.max_queues));
     if (t.limits.mac.mode != MacPolicy::None) {
         t.has_mac = true;
         t.guest_mac = t.limits.mac.bytes;

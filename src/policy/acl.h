@@ -30,12 +30,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <sys/types.h>
 
+#include "base/refusal.h"
 #include "base/result.h"
 #include "policy/ip_prefix.h"
 #include "policy/mac_key.h"
@@ -162,8 +164,7 @@ Decision polkit_granted(const Decision& d);
 inline constexpr const char* kPolkitAction = "org.userbridge.use-bridge";
 
 // What an allow decision gives one request: its limits, and the guest MAC
-// when the rule sets one. A denial (Error::is_denial) when the request asks
-// for more queues than the rule allows.
+// when the rule sets one. Check the queues first (check_queues).
 struct Terms {
     Limits limits;
     bool has_mac = false;
@@ -175,7 +176,10 @@ struct Terms {
 // `key`: the MAC key (mac_key.h), or why there is none; needed only when
 // the rule says mac-prefix=, and then its error is the refusal.
 Result<Terms> terms_of(const Decision& d, const Result<MacKey>& key, uid_t uid,
-                       std::string_view vm_name, std::string_view bridge, int queues);
+                       std::string_view vm_name, std::string_view bridge);
+// A refusal when the request asks for more queues than the deciding rule
+// allows.
+std::optional<Refusal> check_queues(const Decision& d, int queues);
 
 // Whether `rule` applies to `who` on `bridge`, and if not, why not: the
 // building block of decide() and of `userbridge explain`.

@@ -55,17 +55,17 @@ std::optional<TapLabel> parse_label(std::string_view alias) {
     return l;
 }
 
-Result<void> check_mac_unused(const std::vector<LinkLabel>& links, const policy::MacBytes& mac, int mine) {
+std::optional<Refusal> check_mac_unused(const std::vector<LinkLabel>& links, const policy::MacBytes& mac, int mine) {
     for (const LinkLabel& l : links) {
         if (l.ifindex == mine) continue;
         std::optional<TapLabel> label = parse_label(l.alias);
         if (!label || label->mac != mac) continue;
-        return Error::denial("guest MAC " + policy::format_mac_bytes(mac) + " is already pinned to " +
+        return Refusal{"guest MAC " + policy::format_mac_bytes(mac) + " is already pinned to " +
                              std::string(l.name) + " (uid " + std::to_string(label->uid) +
                              (label->vm.empty() ? "" : ", vm " + label->vm) +
-                             "); two taps never share one");
+                             "); two taps never share one"};
     }
-    return Ok{};
+    return std::nullopt;
 }
 
 std::string tampered(const TapLabel& label, const TapState& now) {

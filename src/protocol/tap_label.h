@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "base/refusal.h"
 #include "policy/acl.h"
 
 namespace ub::protocol {
@@ -39,10 +40,10 @@ struct LinkLabel {
     std::string_view alias;
 };
 
-// No two granted taps are pinned to one guest MAC: Ok unless a link other
-// than `mine` carries `mac` in its label, else a denial naming that link.
-// Only a holder of CAP_NET_ADMIN sets labels, so no caller can fake one.
-Result<void> check_mac_unused(const std::vector<LinkLabel>& links, const policy::MacBytes& mac, int mine);
+// No two granted taps are pinned to one guest MAC: nothing unless a link
+// other than `mine` carries `mac` in its label, else a refusal naming that
+// link. Only a holder of CAP_NET_ADMIN sets labels, so no caller can fake one.
+std::optional<Refusal> check_mac_unused(const std::vector<LinkLabel>& links, const policy::MacBytes& mac, int mine);
 
 // A labelled tap as rtnetlink reports it now (RTM_NEWLINK, IFLA_TUN_*).
 struct TapState {
