@@ -61,6 +61,7 @@ void record(const AuditRecord& r) {
     opt("rule", r.rule, Quoting::Always);
     opt("polkit", r.polkit, Quoting::Always);
     opt("via", r.via);
+    opt("mode", r.mode);
     opt("detail", r.detail, Quoting::Always);
     // Grants and expiries are the normal course; denials and errors are not.
     std::string event = r.event;

@@ -34,7 +34,6 @@ int fail(const std::string& msg, int code = 1) {
 struct Account {
     std::string name;
     policy::Credentials creds;
-    policy::Requester requester() const { return policy::requester_of(creds); }
 };
 
 // As a login session would have them: the groups from the group database.
@@ -181,7 +180,7 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
     if (!readable.ok()) return fail(readable.error().message());
     out("user " + who->name + " (uid " + std::to_string(who->creds.uid) + "), bridge " + bridge +
         ":");
-    policy::Requester req = who->requester();
+    const policy::Credentials& req = who->creds;
     for (const std::string& line : policy::explain(p->rules, bridge, req, &*readable))
         out("  " + line);
     policy::Decision d = policy::decide(p->rules, bridge, &req, &*readable);
@@ -211,7 +210,7 @@ int cmd_status(const std::vector<std::string>& argv, const std::string& default_
         return fail("status: unknown argument '" + policy::printable(a) + "'", 2);
     }
     Account me = self();
-    policy::Requester req = me.requester();
+    const policy::Credentials& req = me.creds;
     // Read as the caller, like the helper: their view of the includes.
     Result<policy::Policy> p = policy::load(default_acl);
     Result<net::Rtnl> rtnl = net::Rtnl::open();

@@ -48,8 +48,8 @@ constexpr unsigned kAcceptBatch = 64;
 
 struct Conn {
     UniqueFd fd;
-    Peer peer;
-    uid_t account;  // whose bounds it counts against: peer.uid's owner (subids.h)
+    grant::Caller peer;
+    uid_t account;  // whose bounds it counts against: peer.ids.uid's owner (subids.h)
     Clock::time_point deadline;
     std::string buf;
     // A request waiting for its caller's quota lock, tried again at
@@ -260,7 +260,8 @@ void Server::accept_all() {
             continue;
         }
         ++per_uid_[uid];
-        Peer peer{cred->pid, cred->uid, cred->gid, std::move(*groups), uid};
+        grant::Caller peer{{cred->uid, cred->gid, std::move(*groups)}, audit::peer_pid(cred->pid), uid,
+                           grant::Front::Daemon};
         Conn c{std::move(fd), std::move(peer), uid, Clock::now() + cfg_.limits.deadline, {}, {}, {}, {}, {}, {}};
         int key = c.fd.get();
         conns_.emplace(key, std::move(c));
@@ -329,9 +330,9 @@ void Server::on_readable(Conn& c, short revents) {
     if (!req.ok()) {
         c.deadline = Clock::time_point::min();
         finish(c, protocol::Status::BadRequest, req.error().message());
-        audit::AuditRecord rec = audit::begin("daemon", "?", c.peer.uid, audit::peer_pid(c.peer.pid), "");
+        audit::AuditRecord rec = grant::record_for(c.peer, {});
         rec.detail = req.error().message();
-        record_named(std::move(rec), c.peer.uid);
+        record_named(std::move(rec), c.peer.ids.uid);
         return;
     }
     attempt(c, *req);
@@ -339,13 +340,11 @@ void Server::on_readable(Conn& c, short revents) {
 
 // A refusal, before anything is made: the uid's clients hold too many of
 // our fds unread.
-Outcome unread_refusal(const Peer& peer, const protocol::Request& req, unsigned unread) {
+Outcome unread_refusal(const grant::Caller& peer, const protocol::Request& req, unsigned unread) {
     Outcome o;
-    o.record = audit::begin("daemon", "?", peer.uid, audit::peer_pid(peer.pid), req.bridge);
-    o.record.vm = req.vm_name;
-    o.record.queues = req.queues;
+    o.record = grant::record_for(peer, {req.bridge, req.queues, req.vnet_hdr, req.vm_name});
     o.reply.status = protocol::Status::Busy;
-    o.reply.message = "replies to uid " + std::to_string(peer.uid) + " carrying " + std::to_string(unread) +
+    o.reply.message = "replies to uid " + std::to_string(peer.ids.uid) + " carrying " + std::to_string(unread) +
                       " tap fds are still unread; read or close them first";
     o.record.detail = o.reply.message;
     return o;
@@ -372,7 +371,7 @@ Result<std::uint64_t> Server::ask_polkit(Conn& c, const protocol::Request& req) 
     if (getsockopt(c.fd.get(), SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) != 0)
         return Error::sys("the caller's process (SO_PEERPIDFD)");
     c.pidfd = UniqueFd(pidfd);
-    PolkitQuestion q{UB_TRY(polkit_subject_of(c.pidfd.get(), c.peer.pid, c.peer.uid)), req.bridge, req.vm_name,
+    PolkitQuestion q{UB_TRY(polkit_subject_of(c.pidfd.get(), c.peer.pid.pid, c.peer.ids.uid)), req.bridge, req.vm_name,
                      req.queues, req.interactive};
     return polkit_.ask(q);
 }
@@ -448,7 +447,7 @@ void Server::deliver(Conn& c, Outcome o) {
     // process woke on the daemon's CPU and took it from the grant (70 µs of
     // a 0.7 ms grant, traced).
     if (granted) granted_[o.ifindex] = o.record;
-    record_named(std::move(o.record), c.peer.uid, granted ? o.ifindex : 0);
+    record_named(std::move(o.record), c.peer.ids.uid, granted ? o.ifindex : 0);
 }
 
 // polkit's answers, each to its parked request, which is tried again now.
@@ -474,13 +473,13 @@ void Server::retry_parked() {
     std::set<uid_t> held;
     for (auto& [fd, c] : conns_) {
         if (!c.parked || c.retry_at > now) continue;
-        if (held.count(c.peer.uid) != 0 && now < c.deadline) {
+        if (held.count(c.peer.ids.uid) != 0 && now < c.deadline) {
             c.retry_at = std::min(now + kLockRetry, c.deadline);
             continue;
         }
         protocol::Request req = *c.parked;
         attempt(c, req);
-        if (c.parked) held.insert(c.peer.uid);
+        if (c.parked) held.insert(c.peer.ids.uid);
     }
 }
 
@@ -595,7 +594,7 @@ void Server::expire() {
             continue;
         }
         if (it->second.deadline != Clock::time_point::min())
-            log_line(LOG_INFO, "dropped a connection from uid " + std::to_string(it->second.peer.uid) +
+            log_line(LOG_INFO, "dropped a connection from uid " + std::to_string(it->second.peer.ids.uid) +
                                    " that sent no complete request in time");
         if (--per_uid_[it->second.account] == 0) per_uid_.erase(it->second.account);
         it = conns_.erase(it);

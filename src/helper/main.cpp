@@ -6,9 +6,10 @@
 //   parse      helper/args.h        argv, before anything else is touched
 //   confine    privilege/process.h  close inherited fds; --fd checked
 //   drop       privilege/process.h  caller's ids, CAP_NET_ADMIN only
-//   decide     policy/loader.h      the ACL, read as the caller; its limits
-//                                   (a derived MAC: policy/mac_key.h)
-//   sandbox    privilege/seccomp.h  syscall allow-list
+//   decide     policy/loader.h      the ACL, read as the caller, then
+//              grant/grant.h        the engine the daemon runs too: decide,
+//                                   then (after sandbox) act
+//   sandbox    privilege/seccomp.h  syscall allow-list (grant's prepare hook)
 //   act        net/bridge_port.h    find the bridge; make, label, count, pin, attach
 //   hand over  handover/handover.h  SCM_RIGHTS, then audit and exit 0
 // The process runs with CAP_NET_ADMIN only from "drop" on, as the caller's
@@ -18,11 +19,13 @@
 
 #include <cstdio>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "handover/handover.h"
 #include "helper/args.h"
+#include "grant/grant.h"
 #include "audit/audit.h"
 #include "base/fault.h"
 #include "net/bridge_port.h"
@@ -57,13 +60,6 @@ int fail(const Error& e, int code = kExitFailure) {
     return code;
 }
 
-// Who the caller is to the policy: the ids and groups the kernel gave us,
-// the same ones it checks the ACL files' permissions against.
-Result<policy::Requester> requester() {
-    std::vector<gid_t> groups = UB_TRY(policy::process_groups());
-    return policy::requester_of({getuid(), getgid(), std::move(groups)});
-}
-
 // Opened while still root when setuid, as /dev/net/tun is: only root may
 // read the MAC key. A helper with file capabilities runs as the caller and
 // could not; it does not try.
@@ -78,13 +74,13 @@ Result<policy::MacKey> read_mac_key(Result<UniqueFd> file) {
     return policy::read_mac_key(*file, UB_MAC_KEY_PATH);
 }
 
-Result<policy::Decision> decide(const std::string& bridge, const policy::Requester& who,
-                                policy::Policy& held) {
+// The ACL, read as the caller: an include they cannot read is skipped, so
+// the policy holds only what they could read (loader.h).
+Result<policy::Policy> load_policy(const std::string& bridge) {
     policy::LoadOptions opt;
     opt.after_open = [](const char*) { fault::at_void("after-acl-open"); };
     opt.only_bridge = bridge;
-    held = UB_TRY(policy::load(UB_ACL_PATH, opt));
-    return policy::decide(held.rules, bridge, &who);
+    return policy::load(UB_ACL_PATH, opt);
 }
 
 // Everything that still needs files or libraries is done before this: glibc
@@ -115,12 +111,33 @@ void record_revoked(const net::Revoked& r, const audit::AuditRecord& caller) {
     audit::record(rec);
 }
 
+// The front end's last stage before act (grant::Resources::prepare): the
+// tap's filters, our rtnetlink socket, then the sandbox.
+Result<net::Rtnl> prepare(const policy::Terms& terms, net::TapSpec& spec, std::optional<net::Nft>& nft) {
+    // libnftables is loaded only when the tap needs a filter (a pinned MAC,
+    // a rate), and before the sandbox.
+    if (terms.filtered()) {
+        nft.emplace(UB_TRY(net::Nft::open()));
+        spec.guard = net::guard_for(terms);
+        spec.nft = &*nft;
+        // Its socket's last close would make our exit, which QEMU waits
+        // for, wait out an RCU grace period: a child takes it (release.h).
+        privilege::defer_netfilter_release(privilege::generated::kReleaserFilter,
+                                           std::size(privilege::generated::kReleaserFilter));
+    }
+    // Stage: sandbox. Our rtnetlink socket is the last fd we open ourselves;
+    // libnftables opens its netlink sockets later, which the filter allows.
+    net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
+    UB_TRYV(sandbox());
+    return rtnl;
+}
+
 int run(const helper::Args& args) {
-    privilege::Caller caller{getuid(), getgid(), privilege::Mode::Root};
     // The parent is whoever exec'd us, which the caller chooses: the record
     // calls it parent_pid, not the caller (the uid is the kernel's).
-    audit::AuditRecord rec =
-        audit::begin("helper", "?", caller.uid, audit::parent_pid(getppid()), args.bridge);
+    grant::Caller caller{{getuid(), getgid(), {}}, audit::parent_pid(getppid()), getuid(), grant::Front::Helper};
+    grant::Request req{args.bridge, args.queues, args.use_vnet, args.vm_name};
+    audit::AuditRecord rec = grant::record_for(caller, req);
     auto refuse = [&](const Error& e) {
         rec.detail = e.message();
         audit::record(rec);
@@ -135,105 +152,62 @@ int run(const helper::Args& args) {
     audit::open("userbridge-helper");
 
     // Stage: drop.
-    Result<privilege::Caller> who = privilege::identify_caller();
-    if (!who.ok()) return refuse(who.error());
-    caller = *who;
-    // Opened while still root when setuid: see net::open_tun(). Creates nothing.
-    // One per queue, and one for the quota lock should the ACL set one.
-    std::vector<UniqueFd> tuns;
+    Result<privilege::Caller> invoked = privilege::identify_caller();
+    if (!invoked.ok()) return refuse(invoked.error());
+    // Opened while still root when setuid: see net::open_tun(). Creates
+    // nothing. One per queue, and one for the quota lock, since whether the
+    // ACL sets a quota is known only once it is read, after the drop.
+    grant::Resources res;
     for (int q = 0; q <= args.queues; ++q) {
         Result<UniqueFd> tun = net::open_tun();
         if (!tun.ok()) return refuse(tun.error());
-        tuns.push_back(std::move(*tun));
+        res.tuns.push_back(std::move(*tun));
     }
-    Result<UniqueFd> key_file = open_mac_key(caller.mode);
-    if (auto r = privilege::drop_privileges(caller); !r.ok()) return refuse(r.error());
-    rec.user = audit::user_name(caller.uid);
-    rec.vm = args.vm_name;
-    rec.queues = args.queues;
+    res.lock_tun = std::move(res.tuns.back());
+    res.tuns.pop_back();
+    Result<UniqueFd> key_file = open_mac_key(invoked->mode);
+    if (auto r = privilege::drop_privileges(*invoked); !r.ok()) return refuse(r.error());
+    caller.ids = {invoked->uid, invoked->gid, {}};
+    caller.account = invoked->uid;
+    caller.user = rec.user = audit::user_name(invoked->uid);
 
-    // Stage: decide.
-    Result<policy::Requester> requester_ids = requester();
-    if (!requester_ids.ok()) return refuse(requester_ids.error());
-    policy::Policy policy;
-    Result<policy::Decision> decision = decide(args.bridge, *requester_ids, policy);
-    if (!decision.ok()) return refuse(decision.error());
-    if (decision->deciding) rec.rule = policy::where(*decision->deciding);
-    auto deny = [&](const std::string& why) {
-        rec.event = "deny";
-        rec.detail = why;
-        audit::record(rec);
-        return fail(Error::msg("access to bridge " + args.bridge + " denied: " + why));
-    };
-    if (!decision->allowed) return deny(decision->reason);
+    // Stage: decide, then act (grant/grant.h), with the groups the kernel
+    // checks the ACL files' permissions against.
+    Result<std::vector<gid_t>> groups = policy::process_groups();
+    if (!groups.ok()) return refuse(groups.error());
+    caller.ids.groups = std::move(*groups);
+    Result<policy::Policy> policy = load_policy(args.bridge);
+    if (!policy.ok()) return refuse(policy.error());
     Result<policy::MacKey> key = read_mac_key(std::move(key_file));
-    if (auto over = policy::check_queues(*decision, args.queues)) return deny(over->reason);
-    Result<policy::Terms> terms = policy::terms_of(*decision, key, caller.uid, args.vm_name, args.bridge);
-    if (!terms.ok()) return refuse(terms.error());
-
-    net::TapSpec spec;
-    spec.lock_tun = std::move(tuns.back());
-    tuns.pop_back();
-    spec.tuns = std::move(tuns);
-    spec.vnet = args.use_vnet ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
-    spec.owner = caller.uid;
-    spec.max_taps = terms->limits.max_taps;
+    res.mac_key = &key;
+    res.lock_wait = grant::LockWait::Wait;
     // tap<pid>: the kernel's tap%d would scan every interface on the host
-    // for the lowest free number (0.16 ms more per grant with 1,000 there).
+    // for the lowest free number (docs/PERFORMANCE.md).
     net::TapNames names(static_cast<unsigned>(getpid()));
-    spec.names = &names;
-    protocol::TapLabel label{caller.uid, args.vm_name, std::nullopt, args.queues, std::nullopt};
-    // libnftables is loaded only when the tap needs a filter (a pinned MAC,
-    // a rate), and before the sandbox.
-    std::optional<net::Nft> nft;
-    if (terms->has_mac) {
-        label.mac = terms->guest_mac;
-        rec.guest_mac = policy::format_mac_bytes(terms->guest_mac);
-    }
-    if (terms->filtered()) {
-        Result<net::Nft> opened = net::Nft::open();
-        if (!opened.ok()) return refuse(opened.error());
-        nft.emplace(std::move(*opened));
-        spec.guard = net::guard_for(*terms);
-        spec.nft = &*nft;
-        // Its socket's last close would make our exit, which QEMU waits
-        // for, wait out an RCU grace period: a child takes it (release.h).
-        privilege::defer_netfilter_release(privilege::generated::kReleaserFilter,
-                                           std::size(privilege::generated::kReleaserFilter));
-    }
-    spec.label = label;
-
-    // Stage: sandbox. Our rtnetlink socket is the last fd we open ourselves;
-    // libnftables opens its netlink sockets later, which the filter allows.
-    Result<net::Rtnl> rtnl = net::Rtnl::open();
-    if (!rtnl.ok()) return refuse(rtnl.error());
-    if (auto r = sandbox(); !r.ok()) return refuse(r.error());
-
-    // Stage: act. The bridge is checked before anything is created.
-    Result<net::LinkInfo> bridge = net::find_bridge(*rtnl, args.bridge);
-    if (!bridge.ok()) return refuse(bridge.error());
+    res.names = &names;
     std::vector<net::Revoked> revoked;
-    spec.revoked = &revoked;
-    Result<net::Made> made = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, fault::at);
-    for (const net::Revoked& r : revoked) record_revoked(r, rec);
-    if (!made.ok()) return refuse(made.error());
-    if (auto* no = std::get_if<Refusal>(&*made)) return deny(no->reason);
-    net::BridgedTap* tap = &std::get<net::BridgedTap>(*made);
+    res.revoked = &revoked;
+    res.hook = fault::at;
+    std::optional<net::Nft> nft;
+    res.prepare = [&nft](const policy::Terms& terms, net::TapSpec& spec) { return prepare(terms, spec, nft); };
+    grant::Outcome granted = grant::grant(caller, req, *policy, std::move(res));
+    for (const net::Revoked& r : revoked) record_revoked(r, granted.record);
+    if (granted.verdict != grant::Verdict::Granted) {
+        audit::record(granted.record);
+        return fail(Error::msg(granted.message));
+    }
 
     // Stage: hand over.
+    rec = granted.record;
+    rec.event = "error";  // until the fds are out
     if (auto r = fault::at("before-send"); !r.ok()) return refuse(r.error());
     std::vector<int> fds;
-    for (const UniqueFd& q : tap->tap.queues) fds.push_back(q.get());
+    for (const UniqueFd& q : granted.tap->tap.queues) fds.push_back(q.get());
     if (auto r = handover::send_fds(args.fd, fds); !r.ok())
-        return refuse(r.error().context(tap->tap.name));
+        return refuse(r.error().context(granted.tap->tap.name));
     fault::at_void("after-send");
-
-    rec.event = "grant";
-    rec.tap = tap->tap.name;
-    rec.mac = net::format_mac(tap->mac);
-    rec.detail = decision->reason + ", mode " + privilege::mode_name(caller.mode) +
-                 (tap->tap.vnet_hdr ? ", vnet_hdr" : "");
-    audit::record(rec);
+    granted.record.mode = privilege::mode_name(invoked->mode);
+    audit::record(granted.record);
     return 0;
 }
 

@@ -105,12 +105,8 @@ Result<Made> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge, 
     if (spec.guard && !spec.nft) return Error::msg("cannot guard a tap without nftables");
     // A quota is counted and its tap attached under the owner's lock, so
     // that requests of one user are counted one after the other.
-    UniqueFd lock;
-    if (spec.max_taps >= 0) {
-        lock = spec.lock == QuotaLock::Held ? std::move(spec.lock_tun)
-                                            : UB_TRY(take_quota_lock(std::move(spec.lock_tun), spec.owner, 5000));
-        if (hook) UB_TRYV(hook("after-lock"));
-    }
+    UniqueFd lock = std::move(spec.lock_tun);
+    if (spec.max_taps >= 0 && !lock.valid()) return Error::msg("a quota is counted only under its owner's lock");
     BridgedTap out{
         UB_TRY(create_tap(rtnl, std::move(spec.tuns), spec.vnet, spec.owner, spec.names, hook)), {},
         bridge.mtu};

@@ -22,14 +22,9 @@ namespace ub::net {
 Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
 
 // make_bridged_tap calls its StepHook (net/tap.h) after each step with the
-// step's name ("after-lock", "after-create", "after-setup", "after-quota",
+// step's name ("after-create", "after-setup", "after-quota",
 // "after-no-ipv6", "after-pin", "after-attach", "after-up"), and passes it to
 // create_tap ("before-owner").
-
-// Whether TapSpec::lock_tun is still to become the owner's quota lock
-// (take_quota_lock, waiting up to 5 s for another holder) or holds it
-// already (try_quota_lock succeeded: the daemon, which never waits).
-enum class QuotaLock { Take, Held };
 
 // A labelled tap its fd holder changed (protocol::tampered), and what we
 // did about it.
@@ -58,8 +53,7 @@ struct TapSpec {
     VnetHdr vnet = VnetHdr::Off;
     uid_t owner = 0;
     int max_taps = -1;             // live taps `owner` may hold on the bridge; -1: no limit
-    UniqueFd lock_tun;             // from open_tun(): the quota lock, when max_taps >= 0
-    QuotaLock lock = QuotaLock::Take;
+    UniqueFd lock_tun;             // the owner's quota lock, held (tap.h), when max_taps >= 0
     std::optional<Guard> guard;    // what the tap may send, and how fast
     Nft* nft = nullptr;            // required with guard
     // IFLA_IFALIAS: who and what, for quotas, status and tools; its uid and

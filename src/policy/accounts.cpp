@@ -107,10 +107,4 @@ Result<std::vector<gid_t>> process_groups() {
     return groups;
 }
 
-Requester requester_of(const Credentials& who) {
-    Requester r{who.uid, {who.gid}};
-    r.gids.insert(r.gids.end(), who.groups.begin(), who.groups.end());
-    return r;
-}
-
 }  // namespace ub::policy

@@ -40,8 +40,4 @@ Result<std::vector<gid_t>> database_groups(const Account& account);
 // file permissions against.
 Result<std::vector<gid_t>> process_groups();
 
-// Credentials as decide() takes them: the uid, and the primary and
-// supplementary groups in one list.
-Requester requester_of(const Credentials& who);
-
 }  // namespace ub::policy

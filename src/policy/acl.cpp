@@ -229,8 +229,9 @@ Result<void> parse_each(std::string_view text, std::string_view origin,
     return Ok{};
 }
 
-bool Requester::in_group(gid_t g) const {
-    for (gid_t x : gids)
+bool Credentials::in_group(gid_t g) const {
+    if (g == gid) return true;
+    for (gid_t x : groups)
         if (x == g) return true;
     return false;
 }
@@ -241,7 +242,7 @@ namespace {
 
 // Whether the rule is for `who`: the test decide() runs on every rule, so
 // it builds no strings; applies() says why in words.
-bool for_requester(const Subject& s, const Requester* who) {
+bool for_requester(const Subject& s, const Credentials* who) {
     switch (s.kind) {
     case Subject::Anyone:
         return true;
@@ -255,7 +256,7 @@ bool for_requester(const Subject& s, const Requester* who) {
 
 }  // namespace
 
-Applies applies(const Rule& r, std::string_view bridge, const Requester* who) {
+Applies applies(const Rule& r, std::string_view bridge, const Credentials* who) {
     if (!r.bridge.empty() && r.bridge != bridge) return {false, "for bridge " + r.bridge};
     bool yes = for_requester(r.who, who);
     const std::string& name = r.who.name;
@@ -282,7 +283,7 @@ int specificity(const Rule& r) {
 
 }  // namespace
 
-Decision decide(const std::vector<Rule>& rules, std::string_view bridge, const Requester* who,
+Decision decide(const std::vector<Rule>& rules, std::string_view bridge, const Credentials* who,
                 const std::vector<bool>* file_ok) {
     const Rule* allow = nullptr;
     const Rule* deny = nullptr;
@@ -375,7 +376,7 @@ std::string format_limits(const Limits& l) {
 }
 
 std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_view bridge,
-                                 const Requester& who, const std::vector<bool>* file_ok) {
+                                 const Credentials& who, const std::vector<bool>* file_ok) {
     std::vector<std::string> out;
     Decision d = decide(rules, bridge, &who, file_ok);
     for (const Rule& r : rules) {

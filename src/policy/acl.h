@@ -126,12 +126,14 @@ struct Rule {
     Auth auth = Auth::Acl;
 };
 
-// Who asks: their uid and every group they are in (primary included), as the
-// kernel knows them, so the policy sees the groups file permissions see.
-struct Requester {
+// Who asks, as the kernel knows them: their uid, primary gid and the
+// supplementary groups their process runs with, so the policy sees the
+// groups file permissions see. The one identity the policy decides on.
+struct Credentials {
     uid_t uid;
-    std::vector<gid_t> gids;
-    bool in_group(gid_t g) const;
+    gid_t gid;
+    std::vector<gid_t> groups;
+    bool in_group(gid_t g) const;  // primary or supplementary
 };
 
 struct Decision {
@@ -154,7 +156,7 @@ struct Decision {
 // rule counts only if file_ok[rule.file_index] is true (the daemon's view of
 // what the caller may read; see loader.h).
 Decision decide(const std::vector<Rule>& rules, std::string_view bridge,
-                const Requester* who = nullptr, const std::vector<bool>* file_ok = nullptr);
+                const Credentials* who = nullptr, const std::vector<bool>* file_ok = nullptr);
 
 // The decision once polkit said yes to `d` (whose ask_polkit is set):
 // allowed by the same rule, with its limits.
@@ -187,13 +189,13 @@ struct Applies {
     bool yes;
     std::string why;  // "matches user alice", "not in group vm", ...
 };
-Applies applies(const Rule& rule, std::string_view bridge, const Requester* who);
+Applies applies(const Rule& rule, std::string_view bridge, const Credentials* who);
 
 // `userbridge explain`: one line per rule that names this bridge (or all),
 // saying whether it applies to `who` and why, then the decision and the
 // limits it carries. Pure, so the wording is unit-tested.
 std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_view bridge,
-                                 const Requester& who, const std::vector<bool>* file_ok);
+                                 const Credentials& who, const std::vector<bool>* file_ok);
 
 // "max-taps=2 max-queues=8 mac-prefix=52:54:00": every limit, defaults too.
 std::string format_limits(const Limits& limits);

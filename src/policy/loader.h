@@ -70,14 +70,6 @@ struct Policy {
     std::vector<FileInfo> absent;
 };
 
-// Who asks: their uid, primary gid and the supplementary groups their
-// process runs with.
-struct Credentials {
-    uid_t uid;
-    gid_t gid;
-    std::vector<gid_t> groups;
-};
-
 // Which of policy.files the process, with the filesystem identity it has
 // now, would have read itself: the kernel's answer, not an emulation. Each
 // file is opened by the path and with the flags load() used, so mode bits,

@@ -40,8 +40,8 @@ std::vector<Rule> rules_of(const char* text) {
     return rules;
 }
 
-const Requester kAlice{4711, {4711, 4800}};
-const Requester kBob{4712, {4712}};
+const Credentials kAlice{4711, 4711, {4800}};
+const Credentials kBob{4712, 4712, {}};
 
 std::string parse_error(const char* text) {
     auto r = parse(text, "f");
@@ -272,7 +272,7 @@ TEST(Extension, CheckCollectsEveryProblem) {
 
 struct Combo {
     const char* acl;
-    const Requester* who;
+    const Credentials* who;
     const char* bridge;
     bool allowed;
     int deciding_line;  // 0: none
