@@ -13,7 +13,7 @@
 #include "net/rtnl.h"
 #include "policy/accounts.h"
 #include "policy/acl.h"
-#include "policy/ifname.h"
+#include "base/names.h"
 #include "policy/loader.h"
 #include "policy/mac_key.h"
 #include "privilege/fs_identity.h"
@@ -41,7 +41,7 @@ Result<Account> account(const std::string& user) {
     auto uid = parse_decimal(user, kMaxId);  // all digits: a uid, as chown(1) takes it
     std::optional<policy::Account> a = UB_TRY(
         uid ? policy::account_by_uid(static_cast<uid_t>(*uid)) : policy::account_by_name(user));
-    if (!a) return Error::msg("no such user: " + policy::printable(user));
+    if (!a) return Error::msg("no such user: " + printable(user));
     std::vector<gid_t> groups = UB_TRY(policy::database_groups(*a));
     return Account{a->name, {a->uid, a->gid, std::move(groups)}};
 }
@@ -111,7 +111,7 @@ int cmd_check(const std::vector<std::string>& argv, const std::string& default_a
                 "Exit status 0 when the configuration is valid, 1 otherwise.");
             return 0;
         }
-        if (!a.empty() && a[0] == '-') return fail("check: unknown option '" + policy::printable(a) + "'", 2);
+        if (!a.empty() && a[0] == '-') return fail("check: unknown option '" + printable(a) + "'", 2);
         path = a;
     }
     std::vector<std::string> problems;
@@ -156,13 +156,13 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
         if (take(argv, i, "--user", user) || take(argv, i, "--br", bridge) ||
             take(argv, i, "--vm", vm) || take(argv, i, "--config", path))
             continue;
-        return fail("explain: unknown argument '" + policy::printable(argv[i]) + "'", 2);
+        return fail("explain: unknown argument '" + printable(argv[i]) + "'", 2);
     }
     if (bridge.empty()) return fail("explain: --br=BRIDGE is required", 2);
-    if (std::string why = policy::ifname_problem(bridge); !why.empty())
-        return fail("bridge name '" + policy::printable(bridge) + "' " + why, 2);
-    if (std::string why = policy::vm_name_problem(vm); !why.empty())
-        return fail("VM name '" + policy::printable(vm) + "' " + why, 2);
+    if (std::string why = ifname_problem(bridge); !why.empty())
+        return fail("bridge name '" + printable(bridge) + "' " + why, 2);
+    if (std::string why = vm_name_problem(vm); !why.empty())
+        return fail("VM name '" + printable(vm) + "' " + why, 2);
     Result<Account> who = user.empty() ? Result<Account>(self()) : account(user);
     if (!who.ok()) return fail(who.error().message());
 
@@ -190,7 +190,7 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
     Result<policy::Terms> t = policy::terms_of(d, key, who->creds.uid, vm, bridge);
     std::string for_vm = vm.empty() ? "" : " for VM " + vm;
     if (d.allowed && t.ok() && t->has_mac)
-        out("  guest MAC" + for_vm + ": " + policy::format_mac_bytes(t->guest_mac) +
+        out("  guest MAC" + for_vm + ": " + format_mac(t->guest_mac) +
             " (frames from any other are dropped)");
     else if (derived && !t.ok())
         out("  guest MAC" + for_vm + ": derived with the MAC key, which could not be read (" +
@@ -207,7 +207,7 @@ int cmd_status(const std::vector<std::string>& argv, const std::string& default_
                 "you hold now, and how much of each quota is used and left.");
             return 0;
         }
-        return fail("status: unknown argument '" + policy::printable(a) + "'", 2);
+        return fail("status: unknown argument '" + printable(a) + "'", 2);
     }
     Account me = self();
     const policy::Credentials& req = me.creds;
@@ -234,7 +234,7 @@ int cmd_status(const std::vector<std::string>& argv, const std::string& default_
         if (!br.empty()) ++held[br];
         std::string line = "  " + t.name + "  bridge " + (br.empty() ? "(none)" : br);
         if (!label->vm.empty()) line += "  vm " + record::value(label->vm);
-        if (label->mac) line += "  guest MAC " + policy::format_mac_bytes(*label->mac) + " (pinned)";
+        if (label->mac) line += "  guest MAC " + format_mac(*label->mac) + " (pinned)";
         if (label->queues > 1) line += "  queues " + std::to_string(label->queues);
         tap_lines.push_back(line);
     }

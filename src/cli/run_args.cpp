@@ -4,11 +4,10 @@
 
 #include "base/number.h"
 #include "policy/acl.h"
-#include "policy/ifname.h"
+#include "base/names.h"
 
 namespace ub::cli {
 
-using policy::printable;
 
 namespace {
 
@@ -33,13 +32,13 @@ Result<std::chrono::milliseconds> parse_timeout(const std::string& v) {
 }
 
 Result<void> check_vm(const std::string& vm) {
-    if (std::string why = policy::vm_name_problem(vm); !why.empty())
+    if (std::string why = vm_name_problem(vm); !why.empty())
         return Error::msg("VM name '" + printable(vm) + "' " + why);
     return Ok{};
 }
 
 Result<void> check_bridge(const std::string& br) {
-    if (std::string why = policy::ifname_problem(br); !why.empty())
+    if (std::string why = ifname_problem(br); !why.empty())
         return Error::msg("bridge name '" + printable(br) + "' " + why);
     return Ok{};
 }
@@ -62,10 +61,10 @@ Result<void> parse_nic(const std::string& text, NicSpec& nic) {
         } else if (key == "vnet_hdr") {
             nic.vnet_hdr = UB_TRY(on_off(key, value));
         } else if (key == "queues") {
-            auto n = parse_decimal(value, policy::kMaxQueues);
+            auto n = parse_decimal(value, kMaxQueues);
             if (!n || *n < 1)
                 return Error::msg("--nic queues=" + printable(value) + ": expected 1 to " +
-                                  std::to_string(policy::kMaxQueues));
+                                  std::to_string(kMaxQueues));
             nic.queues = static_cast<int>(*n);
         } else if (key == "vm") {
             UB_TRYV(check_vm(value));

@@ -15,7 +15,7 @@
 
 #include "handover/handover.h"
 #include "net/rtnl.h"
-#include "policy/ifname.h"
+#include "base/names.h"
 #include "protocol/tap_label.h"
 
 namespace ub::client {
@@ -127,7 +127,7 @@ bool drain(int fd, std::string& into) {
 
 std::string trimmed(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return policy::printable(s, 1024);
+    return printable(s, 1024);
 }
 
 // What the kernel says about the fds a helper sent: name, MAC, MTU,
@@ -142,11 +142,11 @@ Result<TapHandle> describe_tap(std::vector<UniqueFd> fds, const std::string& bri
     int br = UB_TRY(rtnl.ifindex(bridge));  // an ioctl: no second round trip
     if (tap.master != br)
         return Error::msg(sender + "'s tap " + t.ifname + " is not attached to " + bridge);
-    t.mac = net::format_mac(tap.mac);
+    t.mac = format_mac(tap.mac);
     t.guest_mac = guest_mac(t.mac);
     // Only a CAP_NET_ADMIN holder can set the alias: the helper's own label.
     if (auto label = protocol::parse_label(tap.alias); label && label->mac) {
-        t.guest_mac = policy::format_mac_bytes(*label->mac);
+        t.guest_mac = format_mac(*label->mac);
         t.mac_pinned = true;
     }
     t.mtu = tap.mtu;
@@ -156,8 +156,8 @@ Result<TapHandle> describe_tap(std::vector<UniqueFd> fds, const std::string& bri
 }  // namespace
 
 Result<TapHandle> open_tap_via_helper(const HelperRequest& req) {
-    if (std::string why = policy::ifname_problem(req.bridge); !why.empty())
-        return Error::msg("bridge name '" + policy::printable(req.bridge) + "' " + why);
+    if (std::string why = ifname_problem(req.bridge); !why.empty())
+        return Error::msg("bridge name '" + printable(req.bridge) + "' " + why);
     Child c = UB_TRY(spawn(req));
     auto deadline = Clock::now() + req.timeout;
 

@@ -646,7 +646,7 @@ void Server::on_link_events() {
             rec.tap = l.name;
             rec.vm = label->vm;
             rec.queues = label->queues;
-            if (label->mac) rec.guest_mac = policy::format_mac_bytes(*label->mac);
+            if (label->mac) rec.guest_mac = format_mac(*label->mac);
             record_named(expired(std::move(rec)), label->uid);
             continue;
         }

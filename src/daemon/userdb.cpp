@@ -15,7 +15,7 @@
 
 #include "base/number.h"
 #include "policy/accounts.h"
-#include "policy/ifname.h"
+#include "base/names.h"
 #include "privilege/process.h"
 
 #ifndef UB_USERDB_USER
@@ -182,7 +182,7 @@ Result<void> await_start(int sock) {
     Result<wire::Answer> a = wire::decode_answer(std::string_view(buf, static_cast<std::size_t>(got)),
                                                  wire::Kind::UserByUid);
     if (!a.ok() || a->seq != 0) return fail("it said something else first");
-    if (a->outcome != wire::Outcome::Found) return fail(policy::printable(a->value, wire::kMaxWhy));
+    if (a->outcome != wire::Outcome::Found) return fail(printable(a->value, wire::kMaxWhy));
     return Ok{};
 }
 
@@ -303,9 +303,9 @@ void UserDb::forget(std::uint32_t seq) {
 Result<long long> UserDb::id_of(wire::Kind kind, const std::string& name) {
     const char* what = kind == wire::Kind::UidByUser ? "user " : "group ";
     Result<wire::Answer> a = ask(kind, name);
-    if (!a.ok()) return a.error().context(std::string("cannot look up ") + what + policy::printable(name));
+    if (!a.ok()) return a.error().context(std::string("cannot look up ") + what + printable(name));
     if (a->outcome == wire::Outcome::None) return -1LL;
-    if (a->outcome == wire::Outcome::Failed) return Error::msg(policy::printable(a->value, wire::kMaxWhy));
+    if (a->outcome == wire::Outcome::Failed) return Error::msg(printable(a->value, wire::kMaxWhy));
     return *parse_decimal(a->value, kMaxId);  // checked by decode_answer
 }
 

@@ -75,7 +75,7 @@ Outcome grant(const Caller& who, const Request& req, const policy::Policy& polic
     if (std::optional<Refusal> over = policy::check_queues(*d, req.queues)) return denied(std::move(o), req, over->reason);
     Result<policy::Terms> terms = policy::terms_of(*d, *res.mac_key, who.ids.uid, req.vm_name, req.bridge);
     if (!terms.ok()) return failed(std::move(o), terms.error());
-    if (terms->has_mac) o.record.guest_mac = policy::format_mac_bytes(terms->guest_mac);
+    if (terms->has_mac) o.record.guest_mac = format_mac(terms->guest_mac);
 
     // The lock first, before anything is made for the tap: a request that
     // finds it held costs little each time it is tried again.
@@ -113,7 +113,7 @@ Outcome grant(const Caller& who, const Request& req, const policy::Policy& polic
         if (!tun.ok()) return failed(std::move(o), tun.error());
         spec.tuns.push_back(std::move(*tun));
     }
-    std::optional<policy::MacBytes> guest_mac = spec.label.mac;
+    std::optional<Mac> guest_mac = spec.label.mac;
     Result<net::Made> made = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, res.hook);
     if (!made.ok()) return failed(std::move(o), made.error());
     if (const Refusal* no = std::get_if<Refusal>(&*made)) return denied(std::move(o), req, no->reason);
@@ -123,7 +123,7 @@ Outcome grant(const Caller& who, const Request& req, const policy::Policy& polic
     o.message = d->reason;
     o.record.event = "grant";
     o.record.tap = tap.tap.name;
-    o.record.mac = net::format_mac(tap.mac);
+    o.record.mac = format_mac(tap.mac);
     o.record.detail = d->reason + (tap.tap.vnet_hdr ? ", vnet_hdr" : "");
     o.guest_mac = guest_mac;
     o.tap = std::move(tap);

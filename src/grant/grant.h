@@ -104,7 +104,7 @@ struct Outcome {
     Verdict verdict = Verdict::Failed;
     std::string message;                  // a refusal, for the caller; the grant's reason
     std::optional<net::BridgedTap> tap;   // when granted
-    std::optional<policy::MacBytes> guest_mac;  // when granted and the rule sets one
+    std::optional<Mac> guest_mac;  // when granted and the rule sets one
     std::optional<net::Rtnl> rtnl;        // the socket acted with, after a grant
     audit::AuditRecord record;
 };

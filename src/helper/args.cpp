@@ -4,11 +4,10 @@
 
 #include "base/number.h"
 #include "policy/acl.h"
-#include "policy/ifname.h"
+#include "base/names.h"
 
 namespace ub::helper {
 
-using policy::printable;
 
 namespace {
 
@@ -51,7 +50,7 @@ Result<Args> parse_args(const std::vector<std::string>& argv) {
             a.use_vnet = true;
         } else if (starts_with(arg, "--br=", rest)) {
             if (have_br) return Error::msg("--br given more than once");
-            if (std::string why = policy::ifname_problem(rest); !why.empty())
+            if (std::string why = ifname_problem(rest); !why.empty())
                 return Error::msg("bridge name '" + printable(rest) + "' " + why);
             a.bridge = rest;
             have_br = true;
@@ -61,15 +60,15 @@ Result<Args> parse_args(const std::vector<std::string>& argv) {
             have_fd = true;
         } else if (starts_with(arg, "--queues=", rest)) {
             if (have_queues) return Error::msg("--queues given more than once");
-            auto n = parse_decimal(rest, policy::kMaxQueues);
+            auto n = parse_decimal(rest, kMaxQueues);
             if (!n || *n < 1)
                 return Error::msg("--queues=" + printable(rest) + ": expected 1 to " +
-                                  std::to_string(policy::kMaxQueues));
+                                  std::to_string(kMaxQueues));
             a.queues = static_cast<int>(*n);
             have_queues = true;
         } else if (starts_with(arg, "--vm=", rest)) {
             if (have_vm) return Error::msg("--vm given more than once");
-            if (std::string why = policy::vm_name_problem(rest); !why.empty())
+            if (std::string why = vm_name_problem(rest); !why.empty())
                 return Error::msg("VM name '" + printable(rest) + "' " + why);
             a.vm_name = rest;
             have_vm = true;

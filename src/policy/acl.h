@@ -37,6 +37,8 @@
 
 #include <sys/types.h>
 
+#include "base/mac.h"
+#include "base/names.h"
 #include "base/refusal.h"
 #include "base/result.h"
 #include "policy/ip_prefix.h"
@@ -58,17 +60,14 @@ struct Subject {
     long long id = -1;
 };
 
-using MacBytes = std::array<std::uint8_t, 6>;
-
 struct MacPolicy {
     enum Mode { None, Fixed, Prefix } mode = None;
-    MacBytes bytes{};  // the MAC, or the prefix in its first `prefix_len` bytes
+    Mac bytes{};  // the MAC, or the prefix in its first `prefix_len` bytes
     int prefix_len = 0;
 };
 
 inline constexpr int kUnlimited = -1;
 inline constexpr int kDefaultMaxQueues = 8;
-inline constexpr int kMaxQueues = 64;  // the most any rule may grant
 inline constexpr int kMaxTapsCeiling = 65535;
 
 struct Limits {
@@ -170,7 +169,7 @@ inline constexpr const char* kPolkitAction = "org.userbridge.use-bridge";
 struct Terms {
     Limits limits;
     bool has_mac = false;
-    MacBytes guest_mac{};
+    Mac guest_mac{};
     bool no_servers = false;  // only with has_mac
     // Whether the tap needs nftables: a pinned MAC or a rate.
     bool filtered() const { return has_mac || limits.rate_bits != 0; }
@@ -206,11 +205,6 @@ std::string format_rule(const Rule& rule);
 // "file:line".
 std::string where(const Rule& rule);
 
-// Parse "52:54:00:12:34:56" (exactly 6 bytes) or, with `prefix`, 1 to 5
-// bytes. Hex digits in pairs, colon separated, any case.
-Result<MacBytes> parse_mac(std::string_view text, int* len_out);
-std::string format_mac_bytes(const MacBytes& mac, int len = 6);
-
 // The guest MAC a Prefix policy gives: the prefix followed by the first
 // bytes of HMAC-SHA256(key, "userbridge guest MAC v1\0" || uid (4 bytes,
 // big endian) || length of the VM name (2 bytes, big endian) || VM name ||
@@ -218,7 +212,7 @@ std::string format_mac_bytes(const MacBytes& mac, int len = 6);
 // whoever cannot read the key, so nobody can search for a VM name whose MAC
 // is another user's. The prefix's first byte (unicast, as the parser
 // checks) is never replaced. Pure.
-MacBytes derive_mac(const MacPolicy& policy, const MacKey& key, uid_t uid, std::string_view vm_name,
+Mac derive_mac(const MacPolicy& policy, const MacKey& key, uid_t uid, std::string_view vm_name,
                     std::string_view bridge);
 
 }  // namespace ub::policy

@@ -43,6 +43,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/mac.h"
 #include "base/result.h"
 
 namespace ub::protocol {
@@ -73,9 +74,9 @@ struct Reply {
     bool vnet_hdr = false;
     std::uint16_t nfds = 0;
     std::string ifname;
-    std::array<std::uint8_t, 6> mac{};
+    Mac mac{};
     std::uint32_t mtu = 0;
-    std::optional<std::array<std::uint8_t, 6>> guest_mac;  // set by the policy
+    std::optional<Mac> guest_mac;  // set by the policy
     std::string message;
 };
 

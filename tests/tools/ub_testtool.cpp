@@ -929,7 +929,7 @@ int cmd_set_port(const std::vector<std::string>& a) {
         std::fprintf(stderr, "%s\n", index.error().message().c_str());
         return 1;
     }
-    ub::net::Mac mac{0xfe, 0, 0, 0, 0, 1};
+    ub::Mac mac{0xfe, 0, 0, 0, 0, 1};
     auto r = rtnl->set_port(*index, static_cast<unsigned>(std::stoul(a.at(1))), mac, "");
     if (!r.ok()) {
         std::fprintf(stderr, "%s\n", r.error().message().c_str());
@@ -1014,8 +1014,8 @@ std::array<uint8_t, 6> unkeyed_mac(const std::array<uint8_t, 6>& prefix, int pre
 int cmd_mac_search(const std::vector<std::string>& a) {
     if (a.size() != 4) return 100;
     int prefix_len = 0, target_len = 0;
-    auto prefix = ub::policy::parse_mac(a[2], &prefix_len);
-    auto target = ub::policy::parse_mac(a[3], &target_len);
+    auto prefix = ub::parse_mac(a[2], &prefix_len);
+    auto target = ub::parse_mac(a[3], &target_len);
     if (!prefix.ok() || !target.ok() || target_len != 6) die("bad MAC");
     auto start = std::chrono::steady_clock::now();
     for (unsigned long n = 0; n < (1UL << 32); ++n) {

@@ -11,6 +11,9 @@
 using namespace ub::policy;
 using ub::Error;
 using ub::Result;
+using ub::Mac;
+using ub::format_mac;
+using ub::parse_mac;
 
 namespace {
 
@@ -69,7 +72,7 @@ TEST(Extension, ParsesOptions) {
     EXPECT_EQ((*lines)[1].who.kind, Subject::User);
     EXPECT_EQ((*lines)[1].who.id, 4712);  // numeric: no lookup
     EXPECT_EQ((*lines)[2].limits.mac.mode, MacPolicy::Fixed);
-    EXPECT_EQ(format_mac_bytes((*lines)[2].limits.mac.bytes), "52:54:00:aa:bb:0c");
+    EXPECT_EQ(format_mac((*lines)[2].limits.mac.bytes), "52:54:00:aa:bb:0c");
 }
 
 TEST(Extension, QemuLinesKeepTheirDefaults) {
@@ -377,7 +380,7 @@ TEST(Extension, AuthPolkitDecidesOnlyThroughPolkit) {
 TEST(MacDerivation, StablePerKeyUserVmAndBridge) {
     MacPolicy p{MacPolicy::Prefix, {0x52, 0x54, 0x00}, 3};
     const MacKey& key = kKey.value();
-    MacBytes a = derive_mac(p, key, 4711, "web", "br0");
+    Mac a = derive_mac(p, key, 4711, "web", "br0");
     EXPECT_EQ(a, derive_mac(p, key, 4711, "web", "br0"));
     EXPECT_EQ(a[0], 0x52);
     EXPECT_EQ(a[1], 0x54);
@@ -394,9 +397,9 @@ TEST(MacDerivation, StablePerKeyUserVmAndBridge) {
     // The documented algorithm, pinned (computed independently with
     // Python's hmac module): a change would move every VM's MAC, and so its
     // DHCP lease.
-    EXPECT_EQ(format_mac_bytes(a), "52:54:00:14:08:a3");
+    EXPECT_EQ(format_mac(a), "52:54:00:14:08:a3");
     MacPolicy one{MacPolicy::Prefix, {0x02}, 1};
-    EXPECT_EQ(format_mac_bytes(derive_mac(one, key, 0, "", "br0")), "02:61:e1:61:b2:7f");
+    EXPECT_EQ(format_mac(derive_mac(one, key, 0, "", "br0")), "02:61:e1:61:b2:7f");
 }
 
 TEST(MacDerivation, FixedNeedsNoKeyPrefixRefusesWithoutOne) {
@@ -404,7 +407,7 @@ TEST(MacDerivation, FixedNeedsNoKeyPrefixRefusesWithoutOne) {
     Result<MacKey> none = Error::msg("no MAC key at /k: make one");
     auto terms = terms_of(decide(rules, "br0", &kAlice), none, 4711, "web", "br0");
     ASSERT_TRUE(terms.ok());
-    EXPECT_EQ(format_mac_bytes(terms->guest_mac), "52:54:00:01:02:03");
+    EXPECT_EQ(format_mac(terms->guest_mac), "52:54:00:01:02:03");
     terms = terms_of(decide(rules, "br1", &kAlice), none, 4711, "web", "br1");
     ASSERT_FALSE(terms.ok());
     EXPECT_EQ(terms.error().message(), "mac-prefix= at acl:2: no MAC key at /k: make one");
@@ -415,7 +418,7 @@ TEST(MacDerivation, FixedNeedsNoKeyPrefixRefusesWithoutOne) {
 
 TEST(MacCollision, ALiveLabelHoldingTheMacRefuses) {
     using ub::protocol::LinkLabel;
-    MacBytes mac{0x52, 0x54, 0, 1, 2, 3};
+    Mac mac{0x52, 0x54, 0, 1, 2, 3};
     std::vector<LinkLabel> links = {
         {4, "tap4", "userbridge uid=4711 vm=web mac=52:54:00:01:02:04 queues=1"},  // another MAC
         {5, "tap5", "userbridge uid=4712 queues=1"},                              // no MAC
@@ -487,7 +490,7 @@ TEST(Quota, ConcurrentRequestsNeverExceedIt) {
 
 TEST(TapLabel, RoundTripAndRefusals) {
     using namespace ub::protocol;
-    TapLabel l{4711, "web", MacBytes{0x52, 0x54, 0, 1, 2, 3}, 2, std::nullopt};
+    TapLabel l{4711, "web", Mac{0x52, 0x54, 0, 1, 2, 3}, 2, std::nullopt};
     std::string text = format_label(l);
     EXPECT_EQ(text, "userbridge uid=4711 vm=web mac=52:54:00:01:02:03 queues=2");
     auto back = parse_label(text);
@@ -510,7 +513,7 @@ TEST(TapLabel, RoundTripAndRefusals) {
 // still finds what it looked for, and labels without it still parse.
 TEST(TapLabel, PortMac) {
     using namespace ub::protocol;
-    TapLabel l{4711, "web", std::nullopt, 1, MacBytes{0xfe, 1, 2, 3, 4, 5}};
+    TapLabel l{4711, "web", std::nullopt, 1, Mac{0xfe, 1, 2, 3, 4, 5}};
     EXPECT_EQ(format_label(l), "userbridge uid=4711 vm=web queues=1 port=fe:01:02:03:04:05");
     auto back = parse_label(format_label(l));
     ASSERT_TRUE(back.has_value());
@@ -523,7 +526,7 @@ TEST(TapLabel, PortMac) {
 
 TEST(TapLabel, Tampered) {
     using namespace ub::protocol;
-    MacBytes port{0xfe, 1, 2, 3, 4, 5};
+    Mac port{0xfe, 1, 2, 3, 4, 5};
     TapLabel l{4711, "", std::nullopt, 1, port};
     TapState as_granted{port, false, 4711, -1};
     EXPECT_EQ(tampered(l, as_granted), "");
