@@ -3,12 +3,12 @@
 #include <syslog.h>
 
 #include "base/record_value.h"
-#include "policy/accounts.h"
+#include "accounts/accounts.h"
 
 namespace ub::audit {
 
 std::string user_name(uid_t uid) {
-    Result<std::optional<policy::Account>> a = policy::account_by_uid(uid);
+    Result<std::optional<accounts::Account>> a = accounts::account_by_uid(uid);
     return a.ok() && *a ? (*a)->name : "?";
 }
 

@@ -11,7 +11,7 @@
 #include "base/number.h"
 #include "base/record_value.h"
 #include "net/rtnl.h"
-#include "policy/accounts.h"
+#include "accounts/accounts.h"
 #include "policy/acl.h"
 #include "base/names.h"
 #include "policy/loader.h"
@@ -30,6 +30,14 @@ int fail(const std::string& msg, int code = 1) {
     return code;
 }
 
+// Loading as the helper does: user= and group= names through NSS.
+policy::LoadOptions with_nss() {
+    policy::LoadOptions opt;
+    opt.user_id = accounts::uid_of_name;
+    opt.group_id = accounts::gid_of_name;
+    return opt;
+}
+
 // A user as the policy sees them: their name, and their ids and groups.
 struct Account {
     std::string name;
@@ -39,19 +47,19 @@ struct Account {
 // As a login session would have them: the groups from the group database.
 Result<Account> account(const std::string& user) {
     auto uid = parse_decimal(user, kMaxId);  // all digits: a uid, as chown(1) takes it
-    std::optional<policy::Account> a = UB_TRY(
-        uid ? policy::account_by_uid(static_cast<uid_t>(*uid)) : policy::account_by_name(user));
+    std::optional<accounts::Account> a = UB_TRY(
+        uid ? accounts::account_by_uid(static_cast<uid_t>(*uid)) : accounts::account_by_name(user));
     if (!a) return Error::msg("no such user: " + printable(user));
-    std::vector<gid_t> groups = UB_TRY(policy::database_groups(*a));
+    std::vector<gid_t> groups = UB_TRY(accounts::database_groups(*a));
     return Account{a->name, {a->uid, a->gid, std::move(groups)}};
 }
 
 // The caller, with the groups their process really has.
 Account self() {
     Account me{"", {getuid(), getgid(), {}}};
-    if (Result<std::vector<gid_t>> groups = policy::process_groups(); groups.ok())
+    if (Result<std::vector<gid_t>> groups = accounts::process_groups(); groups.ok())
         me.creds.groups = std::move(*groups);
-    Result<std::optional<policy::Account>> a = policy::account_by_uid(me.creds.uid);
+    Result<std::optional<accounts::Account>> a = accounts::account_by_uid(me.creds.uid);
     me.name = a.ok() && *a ? (*a)->name : std::to_string(me.creds.uid);
     return me;
 }
@@ -115,7 +123,7 @@ int cmd_check(const std::vector<std::string>& argv, const std::string& default_a
         path = a;
     }
     std::vector<std::string> problems;
-    policy::LoadOptions opt;
+    policy::LoadOptions opt = with_nss();
     opt.problems = &problems;
     Result<policy::Policy> p = policy::load(path, opt);
     if (!p.ok()) problems.push_back(p.error().message());
@@ -166,7 +174,7 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
     Result<Account> who = user.empty() ? Result<Account>(self()) : account(user);
     if (!who.ok()) return fail(who.error().message());
 
-    Result<policy::Policy> p = policy::load(path);
+    Result<policy::Policy> p = policy::load(path, with_nss());
     if (!p.ok()) return fail(p.error().message() + " (every request is refused until it is fixed)");
     // Which files count for them: the kernel's answer, asked as them (root
     // may take anyone's filesystem identity; others explain themselves).
@@ -212,7 +220,7 @@ int cmd_status(const std::vector<std::string>& argv, const std::string& default_
     Account me = self();
     const policy::Credentials& req = me.creds;
     // Read as the caller, like the helper: their view of the includes.
-    Result<policy::Policy> p = policy::load(default_acl);
+    Result<policy::Policy> p = policy::load(default_acl, with_nss());
     Result<net::Rtnl> rtnl = net::Rtnl::open();
     if (!rtnl.ok()) return fail(rtnl.error().message());
     Result<std::vector<net::LinkInfo>> bridges = rtnl->list_links("bridge");

@@ -65,7 +65,7 @@ Result<void> parse_nic(const std::string& text, NicSpec& nic) {
             if (!n || *n < 1)
                 return Error::msg("--nic queues=" + printable(value) + ": expected 1 to " +
                                   std::to_string(kMaxQueues));
-            nic.queues = static_cast<int>(*n);
+            nic.queues = static_cast<std::uint16_t>(*n);
         } else if (key == "vm") {
             UB_TRYV(check_vm(value));
             nic.vm_name = value;
@@ -100,12 +100,12 @@ Result<RunArgs> parse_run_args(const std::vector<std::string>& argv,
             if (v.empty() || v.front() != '/')
                 return Error::msg("--helper needs an absolute path");
             a.helper = v;
-            if (!via_given) a.via = RunVia::Helper;
+            if (!via_given) a.via = Via::Helper;
         } else if (take_value(arg, "--via", v)) {
             via_given = true;
-            if (v == "auto") a.via = RunVia::Auto;
-            else if (v == "daemon") a.via = RunVia::Daemon;
-            else if (v == "helper") a.via = RunVia::Helper;
+            if (v == "auto") a.via = Via::Auto;
+            else if (v == "daemon") a.via = Via::Daemon;
+            else if (v == "helper") a.via = Via::Helper;
             else return Error::msg("--via=" + printable(v) + ": expected auto, daemon or helper");
         } else if (take_value(arg, "--vm", v)) {
             UB_TRYV(check_vm(v));

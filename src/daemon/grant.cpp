@@ -44,12 +44,15 @@ Outcome outcome_of(grant::Outcome g, Kept& kept) {
         o.reply.ifname = g.tap->tap.name;
         o.reply.mac = g.tap->mac;
         o.reply.mtu = g.tap->mtu;
-        o.reply.guest_mac = g.guest_mac;
+        o.reply.pinned_mac = g.pinned_mac;
         o.queues = std::move(g.tap->tap.queues);
         o.ifindex = g.tap->ifindex;
         kept.rtnl = std::move(g.rtnl);
         break;
-    case grant::Verdict::Denied: o.reply.status = protocol::Status::Denied; break;
+    case grant::Verdict::Denied:
+        o.reply.status = protocol::Status::Denied;
+        o.reply.refused = g.refused;
+        break;
     case grant::Verdict::LockBusy: o.lock_busy = true; [[fallthrough]];
     case grant::Verdict::Failed: o.reply.status = protocol::Status::Failed; break;
     case grant::Verdict::AskPolkit: o.ask_polkit = true; break;
@@ -68,14 +71,13 @@ void refill_tun(Kept& kept) {
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const grant::Caller& who,
                const SubUids& subuids, const protocol::Request& req, Kept& kept, net::Nft* nft,
                net::TapNames* names, const PolkitAnswer* polkit) {
-    grant::Request request{req.bridge, req.queues, req.vnet_hdr, req.vm_name};
     // The groups are the ones the caller's process runs with, as for a
     // helper they run (and as userbridge-acl(5) defines group=), from the
     // kernel: no group database lookup per request.
     Result<std::vector<bool>> readable = readable_by(policy, who.ids);
     if (!readable.ok()) {
         Outcome o;
-        o.record = grant::record_for(who, request);
+        o.record = grant::record_for(who, req);
         return refuse(std::move(o), readable.error());
     }
     grant::Resources res;
@@ -98,7 +100,7 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
         kept.rtnl.reset();
         return rtnl;
     };
-    return outcome_of(grant::grant(who, request, policy, std::move(res)), kept);
+    return outcome_of(grant::grant(who, req, policy, std::move(res)), kept);
 }
 
 }  // namespace ub::daemon

@@ -342,7 +342,7 @@ void Server::on_readable(Conn& c, short revents) {
 // our fds unread.
 Outcome unread_refusal(const grant::Caller& peer, const protocol::Request& req, unsigned unread) {
     Outcome o;
-    o.record = grant::record_for(peer, {req.bridge, req.queues, req.vnet_hdr, req.vm_name});
+    o.record = grant::record_for(peer, req);
     o.reply.status = protocol::Status::Busy;
     o.reply.message = "replies to uid " + std::to_string(peer.ids.uid) + " carrying " + std::to_string(unread) +
                       " tap fds are still unread; read or close them first";

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "base/number.h"
-#include "policy/accounts.h"
+#include "accounts/accounts.h"
 #include "base/names.h"
 #include "privilege/process.h"
 
@@ -36,7 +36,7 @@ constexpr uid_t kOverflow = 65534;  // nobody: the uid every unmapped file and p
 // an NSS module serves could be pointed at a uid others run as by whoever
 // runs the directory, and no NSS module runs here yet: this process still
 // holds the daemon's capabilities.
-Result<policy::Account> own_user(const std::string& name) {
+Result<accounts::Account> own_user(const std::string& name) {
     std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen("/etc/passwd", "re"), std::fclose);
     if (!f) return Error::sys("cannot read /etc/passwd");
     passwd pw{};
@@ -63,7 +63,7 @@ Result<policy::Account> own_user(const std::string& name) {
         return Error::msg("user " + name + " is uid " + std::to_string(pw.pw_uid) + ", gid " +
                           std::to_string(pw.pw_gid) + ": its user database process needs a system user "
                           "of its own, neither root nor nobody");
-    return policy::Account{pw.pw_name, pw.pw_uid, pw.pw_gid};
+    return accounts::Account{pw.pw_name, pw.pw_uid, pw.pw_gid};
 }
 
 // The broker's side of one question, as NSS answers it.
@@ -79,15 +79,15 @@ wire::Answer answer(const wire::Question& q) {
     };
     if (q.kind == wire::Kind::UserByUid) {
         auto uid = parse_decimal(q.arg, kMaxId);  // checked by decode_question
-        Result<std::optional<policy::Account>> r = policy::account_by_uid(static_cast<uid_t>(*uid));
+        Result<std::optional<accounts::Account>> r = accounts::account_by_uid(static_cast<uid_t>(*uid));
         if (!r.ok()) failed(r.error());
         else if (*r) found((*r)->name);
     } else if (q.kind == wire::Kind::UidByUser) {
-        Result<std::optional<policy::Account>> r = policy::account_by_name(q.arg);
+        Result<std::optional<accounts::Account>> r = accounts::account_by_name(q.arg);
         if (!r.ok()) failed(r.error());
         else if (*r) found(std::to_string((*r)->uid));
     } else {
-        Result<std::optional<gid_t>> r = policy::group_id_by_name(q.arg);
+        Result<std::optional<gid_t>> r = accounts::group_id_by_name(q.arg);
         if (!r.ok()) failed(r.error());
         else if (*r) found(std::to_string(**r));
     }
@@ -116,7 +116,7 @@ Result<void> give_up_everything() {
     bool can_bound = has(CAP_SETPCAP);
     if (as_root && !(has(CAP_SETUID) && has(CAP_SETGID)))
         return Error::msg("cannot become " UB_USERDB_USER " without CAP_SETUID and CAP_SETGID");
-    std::optional<policy::Account> own;
+    std::optional<accounts::Account> own;
     if (as_root) own = UB_TRY(own_user(UB_USERDB_USER));
     capng_clear(CAPNG_SELECT_ALL);
     if (own) {

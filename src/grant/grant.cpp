@@ -22,8 +22,17 @@ Outcome failed(Outcome o, const Error& e) {
 }
 
 // The record says why; the caller is told which bridge too.
-Outcome denied(Outcome o, const Request& req, const std::string& why) {
-    return refuse(std::move(o), Verdict::Denied, "access to bridge " + req.bridge + " denied: " + why, why);
+Outcome denied(Outcome o, const protocol::Request& req, const Refusal& no) {
+    o.refused = no.kind;
+    return refuse(std::move(o), Verdict::Denied, "access to bridge " + req.bridge + " denied: " + no.reason,
+                  no.reason);
+}
+
+// What refused a decision that does not allow.
+Refused refused_by(const policy::Decision& d, const Resources& res) {
+    if (!d.ask_polkit) return Refused::Acl;
+    if (!res.polkit) return Refused::NeedsDaemon;
+    return res.polkit->prompt ? Refused::PolkitPrompt : Refused::Polkit;
 }
 
 // The caller's quota lock (net::take_quota_lock): held, or nothing when
@@ -38,7 +47,7 @@ Result<std::optional<UniqueFd>> quota_lock(const Caller& who, Resources& res) {
 
 // The decision, with polkit's answer where a rule asks for it; nullopt
 // while polkit is still to be asked.
-std::optional<policy::Decision> decision(const Caller& who, const Request& req, const policy::Policy& policy,
+std::optional<policy::Decision> decision(const Caller& who, const protocol::Request& req, const policy::Policy& policy,
                                          const Resources& res, audit::AuditRecord& rec) {
     policy::Decision d = policy::decide(policy.rules, req.bridge, &who.ids, res.readable);
     if (d.deciding) rec.rule = policy::where(*d.deciding);
@@ -53,7 +62,7 @@ std::optional<policy::Decision> decision(const Caller& who, const Request& req, 
 
 }  // namespace
 
-audit::AuditRecord record_for(const Caller& who, const Request& req) {
+audit::AuditRecord record_for(const Caller& who, const protocol::Request& req) {
     audit::AuditRecord r = audit::begin(who.front == Front::Helper ? "helper" : "daemon", who.user, who.ids.uid,
                                         who.pid, req.bridge);
     r.vm = req.vm_name;
@@ -61,7 +70,7 @@ audit::AuditRecord record_for(const Caller& who, const Request& req) {
     return r;
 }
 
-Outcome grant(const Caller& who, const Request& req, const policy::Policy& policy, Resources res) {
+Outcome grant(const Caller& who, const protocol::Request& req, const policy::Policy& policy, Resources res) {
     Outcome o;
     o.record = record_for(who, req);
 
@@ -71,8 +80,8 @@ Outcome grant(const Caller& who, const Request& req, const policy::Policy& polic
         o.verdict = Verdict::AskPolkit;
         return o;
     }
-    if (!d->allowed) return denied(std::move(o), req, d->reason);
-    if (std::optional<Refusal> over = policy::check_queues(*d, req.queues)) return denied(std::move(o), req, over->reason);
+    if (!d->allowed) return denied(std::move(o), req, {refused_by(*d, res), d->reason});
+    if (std::optional<Refusal> over = policy::check_queues(*d, req.queues)) return denied(std::move(o), req, *over);
     Result<policy::Terms> terms = policy::terms_of(*d, *res.mac_key, who.ids.uid, req.vm_name, req.bridge);
     if (!terms.ok()) return failed(std::move(o), terms.error());
     if (terms->has_mac) o.record.guest_mac = format_mac(terms->guest_mac);
@@ -113,10 +122,10 @@ Outcome grant(const Caller& who, const Request& req, const policy::Policy& polic
         if (!tun.ok()) return failed(std::move(o), tun.error());
         spec.tuns.push_back(std::move(*tun));
     }
-    std::optional<Mac> guest_mac = spec.label.mac;
+    std::optional<Mac> pinned_mac = spec.label.mac;
     Result<net::Made> made = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, res.hook);
     if (!made.ok()) return failed(std::move(o), made.error());
-    if (const Refusal* no = std::get_if<Refusal>(&*made)) return denied(std::move(o), req, no->reason);
+    if (const Refusal* no = std::get_if<Refusal>(&*made)) return denied(std::move(o), req, *no);
 
     net::BridgedTap& tap = std::get<net::BridgedTap>(*made);
     o.verdict = Verdict::Granted;
@@ -125,7 +134,7 @@ Outcome grant(const Caller& who, const Request& req, const policy::Policy& polic
     o.record.tap = tap.tap.name;
     o.record.mac = format_mac(tap.mac);
     o.record.detail = d->reason + (tap.tap.vnet_hdr ? ", vnet_hdr" : "");
-    o.guest_mac = guest_mac;
+    o.pinned_mac = pinned_mac;
     o.tap = std::move(tap);
     o.rtnl = std::move(*rtnl);
     return o;

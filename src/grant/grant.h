@@ -33,6 +33,7 @@
 #include "policy/acl.h"
 #include "policy/loader.h"
 #include "policy/mac_key.h"
+#include "protocol/wire.h"
 
 namespace ub::grant {
 
@@ -49,19 +50,12 @@ struct Caller {
     std::string user = "?";   // their name for the record, when known
 };
 
-// What they ask for.
-struct Request {
-    std::string bridge;
-    int queues = 1;
-    bool vnet_hdr = false;
-    std::string vm_name;
-};
-
 // polkit's answer to a request an auth=polkit rule decides (the daemon's).
 struct PolkitAnswer {
     std::uint64_t id = 0;  // the question's, in the daemon's bus connection
     bool yes = false;
     std::string what;  // for the record: "yes", "no", "no: ..."; the client's error
+    bool prompt = false;  // no, because it would ask for a password and might not
 };
 
 // How the quota lock is taken: the helper waits up to 5 s for another
@@ -103,15 +97,16 @@ enum class Verdict {
 struct Outcome {
     Verdict verdict = Verdict::Failed;
     std::string message;                  // a refusal, for the caller; the grant's reason
+    Refused refused = Refused::Acl;       // when denied: what refused
     std::optional<net::BridgedTap> tap;   // when granted
-    std::optional<Mac> guest_mac;  // when granted and the rule sets one
+    std::optional<Mac> pinned_mac;  // when granted and the rule sets the guest MAC
     std::optional<net::Rtnl> rtnl;        // the socket acted with, after a grant
     audit::AuditRecord record;
 };
 
 // The record for this request before anything is decided: an "error".
-audit::AuditRecord record_for(const Caller& who, const Request& req);
+audit::AuditRecord record_for(const Caller& who, const protocol::Request& req);
 
-Outcome grant(const Caller& who, const Request& req, const policy::Policy& policy, Resources res);
+Outcome grant(const Caller& who, const protocol::Request& req, const policy::Policy& policy, Resources res);
 
 }  // namespace ub::grant

@@ -3,7 +3,7 @@
 // main() and run() are the list of stages; each stage's contract is in the
 // header of the module that implements it:
 //   sanitize   privilege/process.h  fds 0-2, environment, umask, signals
-//   parse      helper/args.h        argv, before anything else is touched
+//   parse      protocol/helper_args.h  argv, before anything else is touched
 //   confine    privilege/process.h  close inherited fds; --fd checked
 //   drop       privilege/process.h  caller's ids, CAP_NET_ADMIN only
 //   decide     policy/loader.h      the ACL, read as the caller, then
@@ -24,12 +24,12 @@
 #include <vector>
 
 #include "handover/handover.h"
-#include "helper/args.h"
+#include "protocol/helper_args.h"
 #include "grant/grant.h"
 #include "audit/audit.h"
 #include "base/fault.h"
 #include "net/bridge_port.h"
-#include "policy/accounts.h"
+#include "accounts/accounts.h"
 #include "policy/loader.h"
 #include "policy/mac_key.h"
 #include "privilege/process.h"
@@ -80,6 +80,8 @@ Result<policy::Policy> load_policy(const std::string& bridge) {
     policy::LoadOptions opt;
     opt.after_open = [](const char*) { fault::at_void("after-acl-open"); };
     opt.only_bridge = bridge;
+    opt.user_id = accounts::uid_of_name;
+    opt.group_id = accounts::gid_of_name;
     return policy::load(UB_ACL_PATH, opt);
 }
 
@@ -132,11 +134,11 @@ Result<net::Rtnl> prepare(const policy::Terms& terms, net::TapSpec& spec, std::o
     return rtnl;
 }
 
-int run(const helper::Args& args) {
+int run(const protocol::HelperArgs& args) {
     // The parent is whoever exec'd us, which the caller chooses: the record
     // calls it parent_pid, not the caller (the uid is the kernel's).
     grant::Caller caller{{getuid(), getgid(), {}}, audit::parent_pid(getppid()), getuid(), grant::Front::Helper};
-    grant::Request req{args.bridge, args.queues, args.use_vnet, args.vm_name};
+    const protocol::Request& req = args.tap;
     audit::AuditRecord rec = grant::record_for(caller, req);
     auto refuse = [&](const Error& e) {
         rec.detail = e.message();
@@ -158,7 +160,7 @@ int run(const helper::Args& args) {
     // nothing. One per queue, and one for the quota lock, since whether the
     // ACL sets a quota is known only once it is read, after the drop.
     grant::Resources res;
-    for (int q = 0; q <= args.queues; ++q) {
+    for (int q = 0; q <= req.queues; ++q) {
         Result<UniqueFd> tun = net::open_tun();
         if (!tun.ok()) return refuse(tun.error());
         res.tuns.push_back(std::move(*tun));
@@ -173,10 +175,10 @@ int run(const helper::Args& args) {
 
     // Stage: decide, then act (grant/grant.h), with the groups the kernel
     // checks the ACL files' permissions against.
-    Result<std::vector<gid_t>> groups = policy::process_groups();
+    Result<std::vector<gid_t>> groups = accounts::process_groups();
     if (!groups.ok()) return refuse(groups.error());
     caller.ids.groups = std::move(*groups);
-    Result<policy::Policy> policy = load_policy(args.bridge);
+    Result<policy::Policy> policy = load_policy(req.bridge);
     if (!policy.ok()) return refuse(policy.error());
     Result<policy::MacKey> key = read_mac_key(std::move(key_file));
     res.mac_key = &key;
@@ -194,7 +196,9 @@ int run(const helper::Args& args) {
     for (const net::Revoked& r : revoked) record_revoked(r, granted.record);
     if (granted.verdict != grant::Verdict::Granted) {
         audit::record(granted.record);
-        return fail(Error::msg(granted.message));
+        // A refusal's kind is its exit status (userbridge-helper(8)).
+        bool denied = granted.verdict == grant::Verdict::Denied;
+        return fail(Error::msg(granted.message), denied ? exit_status(granted.refused) : kExitFailure);
     }
 
     // Stage: hand over.
@@ -218,19 +222,19 @@ int main(int argc, char** argv) {
     if (auto r = privilege::sanitize_process(); !r.ok()) return fail(r.error());
     std::vector<std::string> words;
     // One more than the limit is enough for parse_args to refuse a huge argv.
-    for (int i = 1; i < argc && argv[i] && words.size() <= helper::kMaxArgs; ++i)
+    for (int i = 1; i < argc && argv[i] && words.size() <= protocol::kMaxHelperArgs; ++i)
         words.emplace_back(argv[i]);
-    Result<helper::Args> args = helper::parse_args(words);
+    Result<protocol::HelperArgs> args = protocol::parse_helper_args(words);
     if (!args.ok()) {
         fail(args.error(), kExitUsage);
         std::fputs("Try 'userbridge-helper --help'.\n", stderr);
         return kExitUsage;
     }
-    if (args->action == helper::Action::Help) {
-        std::fputs(helper::usage().c_str(), stdout);
+    if (args->action == protocol::HelperAction::Help) {
+        std::fputs(protocol::helper_usage().c_str(), stdout);
         return 0;
     }
-    if (args->action == helper::Action::Version) {
+    if (args->action == protocol::HelperAction::Version) {
         std::puts("userbridge-helper " UB_VERSION);
         return 0;
     }

@@ -311,7 +311,7 @@ Decision polkit_granted(const Decision& d) {
 std::optional<Refusal> check_queues(const Decision& d, int queues) {
     int most = d.limits().max_queues;
     if (queues <= most) return std::nullopt;
-    return Refusal{"asked for " + std::to_string(queues) + " queues; " +
+    return Refusal{Refused::Acl, "asked for " + std::to_string(queues) + " queues; " +
                    (d.deciding ? where(*d.deciding) : std::string("the ACL")) + " allows at most " +
                    std::to_string(most)};
 }

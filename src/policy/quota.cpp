@@ -15,7 +15,7 @@ QuotaUse count_quota(const std::vector<TapSeen>& taps, uid_t uid, int bridge_ifi
 
 std::optional<Refusal> check_quota(int max_taps, const QuotaUse& use, const std::string& bridge) {
     if (max_taps < 0 || use.rank <= max_taps) return std::nullopt;
-    return Refusal{"quota reached: you hold " + std::to_string(use.held) + " tap" +
+    return Refusal{Refused::Quota, "quota reached: you hold " + std::to_string(use.held) + " tap" +
                       (use.held == 1 ? "" : "s") + " on " + bridge + " (or being set up), " +
                       "and the ACL allows at most " + std::to_string(max_taps)};
 }

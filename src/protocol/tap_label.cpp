@@ -60,7 +60,7 @@ std::optional<Refusal> check_mac_unused(const std::vector<LinkLabel>& links, con
         if (l.ifindex == mine) continue;
         std::optional<TapLabel> label = parse_label(l.alias);
         if (!label || label->mac != mac) continue;
-        return Refusal{"guest MAC " + format_mac(mac) + " is already pinned to " +
+        return Refusal{Refused::Acl, "guest MAC " + format_mac(mac) + " is already pinned to " +
                              std::string(l.name) + " (uid " + std::to_string(label->uid) +
                              (label->vm.empty() ? "" : ", vm " + label->vm) +
                              "); two taps never share one"};

@@ -761,12 +761,19 @@ int cmd_daemon(const std::vector<std::string>& a) {
         return hold_replies(path, a.at(2), std::stoi(a.at(3)), std::stoi(a.at(4)), std::stoi(a.at(5)));
     std::string bridge = a.size() > 2 ? a[2] : "br0";
     if (mode == "grant" || mode == "tamper") {
-        ub::client::DaemonRequest req{path, bridge, true, 1, "testvm", std::chrono::milliseconds(10000)};
-        auto t = ub::client::open_tap_via_daemon(req);
-        if (!t.ok()) {
-            std::fprintf(stderr, "%s\n", t.error().message().c_str());
+        ub::client::OpenRequest req;
+        req.socket = path;
+        req.tap = {true, 1, bridge, "testvm"};
+        auto opened = ub::client::open_tap_via_daemon(req);
+        if (!opened.ok()) {
+            std::fprintf(stderr, "%s\n", opened.error().message().c_str());
             return 1;
         }
+        if (auto* no = std::get_if<ub::Refusal>(&*opened)) {
+            std::fprintf(stderr, "%s\n", no->reason.c_str());
+            return 1;
+        }
+        auto* t = &std::get<ub::client::TapHandle>(*opened);
         if (mode == "tamper") {
             std::printf("tap=%s\n", t->ifname.c_str());
             std::fflush(stdout);
