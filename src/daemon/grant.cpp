@@ -32,7 +32,7 @@ Result<std::vector<bool>> readable_by(const policy::Policy& policy, const policy
 }
 
 // The engine's outcome as the reply, the fds and the flags the server acts on.
-Outcome outcome_of(grant::Outcome g, Kept& kept) {
+Outcome outcome_of(grant::Outcome g, SpareFds& spare) {
     Outcome o;
     o.record = std::move(g.record);
     o.reply.message = g.message;
@@ -47,7 +47,7 @@ Outcome outcome_of(grant::Outcome g, Kept& kept) {
         o.reply.pinned_mac = g.pinned_mac;
         o.queues = std::move(g.tap->tap.queues);
         o.ifindex = g.tap->ifindex;
-        kept.rtnl = std::move(g.rtnl);
+        spare.rtnl = std::move(g.rtnl);
         break;
     case grant::Verdict::Denied:
         o.reply.status = protocol::Status::Denied;
@@ -62,14 +62,14 @@ Outcome outcome_of(grant::Outcome g, Kept& kept) {
 
 }  // namespace
 
-void refill_tun(Kept& kept) {
-    if (kept.tun.valid()) return;
+void refill_tun(SpareFds& spare) {
+    if (spare.tun.valid()) return;
     Result<UniqueFd> tun = net::open_tun();
-    if (tun.ok()) kept.tun = std::move(*tun);  // else the next grant opens its own, and says why not
+    if (tun.ok()) spare.tun = std::move(*tun);  // else the next grant opens its own, and says why not
 }
 
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const grant::Caller& who,
-               const SubUids& subuids, const protocol::Request& req, Kept& kept, net::Nft* nft,
+               const SubUids& subuids, const protocol::Request& req, SpareFds& spare, net::Nft* nft,
                net::TapNames* names, const PolkitAnswer* polkit) {
     // The groups are the ones the caller's process runs with, as for a
     // helper they run (and as userbridge-acl(5) defines group=), from the
@@ -95,12 +95,12 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
                               ", but userbridged runs without libnftables");
         spec.guard = net::guard_for(terms);
         spec.nft = nft;
-        if (kept.tun.valid()) spec.tuns.push_back(std::move(kept.tun));
-        Result<net::Rtnl> rtnl = kept.rtnl ? Result<net::Rtnl>(std::move(*kept.rtnl)) : net::Rtnl::open();
-        kept.rtnl.reset();
+        if (spare.tun.valid()) spec.tuns.push_back(std::move(spare.tun));
+        Result<net::Rtnl> rtnl = spare.rtnl ? Result<net::Rtnl>(std::move(*spare.rtnl)) : net::Rtnl::open();
+        spare.rtnl.reset();
         return rtnl;
     };
-    return outcome_of(grant::grant(who, req, policy, std::move(res)), kept);
+    return outcome_of(grant::grant(who, req, policy, std::move(res)), spare);
 }
 
 }  // namespace ub::daemon

@@ -44,11 +44,11 @@ struct Outcome {
 // only after a grant that succeeded (a failed one may leave a reply unread
 // that the next grant would take for its own), and one /dev/net/tun fd,
 // opened again once the client has its reply (refill_tun).
-struct Kept {
+struct SpareFds {
     std::optional<net::Rtnl> rtnl;
     UniqueFd tun;
 };
-void refill_tun(Kept& kept);
+void refill_tun(SpareFds& spare);
 
 // The record's user is "?": the server fills it in (UserDb::ask_name).
 // Never waits for anything a user can hold: when the caller's quota lock
@@ -60,7 +60,7 @@ void refill_tun(Kept& kept);
 // `subuids`: quotas count a subordinate uid's taps as its owner's.
 // `polkit`: polkit's answer for this request, once it came (see Outcome).
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const grant::Caller& who,
-               const SubUids& subuids, const protocol::Request& req, Kept& kept, net::Nft* nft,
+               const SubUids& subuids, const protocol::Request& req, SpareFds& spare, net::Nft* nft,
                net::TapNames* names = nullptr, const PolkitAnswer* polkit = nullptr);
 
 }  // namespace ub::daemon

@@ -87,7 +87,7 @@ struct Refusals {
 // once the name comes, or with user=? when its time is up, always in the
 // order the records were made. Nothing waits for the user database: a slow
 // one (sssd waiting on its server) delays records, never a grant.
-struct Unnamed {
+struct RecordAwaitingName {
     std::uint32_t seq;  // the name's question
     audit::AuditRecord rec;
     int ifindex = 0;  // a tap we granted: granted_ gets the name too
@@ -144,9 +144,9 @@ private:
     std::map<uid_t, unsigned> unread_fds_;  // the fds in unread_, by account
     std::map<uid_t, Refusals> refusals_;
     net::TapNames tap_names_;
-    Kept kept_;
+    SpareFds spare_;
     Polkit polkit_;
-    std::deque<Unnamed> unnamed_;
+    std::deque<RecordAwaitingName> unnamed_;
     bool stop_ = false;
 };
 
@@ -353,7 +353,7 @@ Outcome unread_refusal(const grant::Caller& peer, const protocol::Request& req, 
 Outcome Server::decide_and_act(Conn& c, const protocol::Request& req) {
     unsigned unread = unread_fds(c.account);
     if (unread + req.queues > cfg_.limits.max_unread_fds) return unread_refusal(c.peer, req, unread);
-    return handle(policy_, cfg_.mac_key, c.peer, subuids_, req, kept_, cfg_.nft, &tap_names_,
+    return handle(policy_, cfg_.mac_key, c.peer, subuids_, req, spare_, cfg_.nft, &tap_names_,
                   c.polkit_answer ? &*c.polkit_answer : nullptr);
 }
 
@@ -433,7 +433,7 @@ void Server::deliver(Conn& c, Outcome o) {
     sched_yield();
     if (granted) fault::at_void("after-send");
     if (granted && sent.ok()) keep_if_unread(c, fds.size());
-    refill_tun(kept_);
+    refill_tun(spare_);
     // Audited as a grant only when the fds went out; otherwise our copies,
     // the tap's last fds, are closed, and the tap is gone.
     if (granted && !sent.ok()) {
@@ -543,7 +543,7 @@ void Server::record_named(audit::AuditRecord rec, uid_t uid, int ifindex) {
 
 void Server::on_names() {
     for (const auto& [seq, name] : cfg_.userdb->take_names())
-        for (Unnamed& u : unnamed_)
+        for (RecordAwaitingName& u : unnamed_)
             if (u.seq == seq && !u.named) {
                 u.rec.user = name;
                 u.named = true;
@@ -557,7 +557,7 @@ void Server::write_records(bool all) {
     auto now = Clock::now();
     bool gone = cfg_.userdb->fd() < 0;
     while (!unnamed_.empty()) {
-        Unnamed& u = unnamed_.front();
+        RecordAwaitingName& u = unnamed_.front();
         if (!u.named && !all && !gone && u.deadline > now) break;
         if (!u.named) cfg_.userdb->forget(u.seq);
         if (u.ifindex != 0)
@@ -701,13 +701,13 @@ void Server::revoke_tampered(const std::vector<net::LinkInfo>& links) {
 // behind it, with the same name.
 void Server::record_after_grant(audit::AuditRecord rec, int ifindex) {
     auto waiting = std::find_if(unnamed_.begin(), unnamed_.end(),
-                                [&](const Unnamed& u) { return u.ifindex == ifindex; });
+                                [&](const RecordAwaitingName& u) { return u.ifindex == ifindex; });
     if (waiting == unnamed_.end()) {
         audit::record(rec);
         return;
     }
     rec.user = waiting->rec.user;
-    Unnamed after{waiting->seq, std::move(rec), 0, waiting->deadline, waiting->named};
+    RecordAwaitingName after{waiting->seq, std::move(rec), 0, waiting->deadline, waiting->named};
     unnamed_.push_back(std::move(after));
 }
 
