@@ -48,8 +48,7 @@ constexpr unsigned kAcceptBatch = 64;
 
 struct Conn {
     UniqueFd fd;
-    grant::Caller peer;
-    uid_t account;  // whose bounds it counts against: peer.ids.uid's owner (subids.h)
+    grant::Caller peer;  // peer.account: whose bounds it counts against (subids.h)
     Clock::time_point deadline;
     std::string buf;
     // A request waiting for its caller's quota lock, tried again at
@@ -262,7 +261,7 @@ void Server::accept_all() {
         ++per_uid_[uid];
         grant::Caller peer{{cred->uid, cred->gid, std::move(*groups)}, audit::peer_pid(cred->pid), uid,
                            grant::Front::Daemon};
-        Conn c{std::move(fd), std::move(peer), uid, Clock::now() + cfg_.limits.deadline, {}, {}, {}, {}, {}, {}};
+        Conn c{std::move(fd), std::move(peer), Clock::now() + cfg_.limits.deadline, {}, {}, {}, {}, {}, {}};
         int key = c.fd.get();
         conns_.emplace(key, std::move(c));
     }
@@ -351,7 +350,7 @@ Outcome unread_refusal(const grant::Caller& peer, const protocol::Request& req, 
 }
 
 Outcome Server::decide_and_act(Conn& c, const protocol::Request& req) {
-    unsigned unread = unread_fds(c.account);
+    unsigned unread = unread_fds(c.peer.account);
     if (unread + req.queues > cfg_.limits.max_unread_fds) return unread_refusal(c.peer, req, unread);
     return handle(policy_, cfg_.mac_key, c.peer, subuids_, req, spare_, cfg_.nft, &tap_names_,
                   c.polkit_answer ? &*c.polkit_answer : nullptr);
@@ -493,9 +492,9 @@ int unread_bytes(int fd) {
 void Server::keep_if_unread(Conn& c, std::size_t nfds) {
     if (nfds == 0 || unread_bytes(c.fd.get()) == 0) return;
     unsigned n = static_cast<unsigned>(nfds);
-    unread_fds_[c.account] += n;
+    unread_fds_[c.peer.account] += n;
     int key = c.fd.get();
-    unread_.emplace(key, Unread{std::move(c.fd), c.account, n, true});
+    unread_.emplace(key, Unread{std::move(c.fd), c.peer.account, n, true});
 }
 
 // The fds in replies to `uid` still unread, once the replies read since
@@ -596,7 +595,7 @@ void Server::expire() {
         if (it->second.deadline != Clock::time_point::min())
             log_line(LOG_INFO, "dropped a connection from uid " + std::to_string(it->second.peer.ids.uid) +
                                    " that sent no complete request in time");
-        if (--per_uid_[it->second.account] == 0) per_uid_.erase(it->second.account);
+        if (--per_uid_[it->second.peer.account] == 0) per_uid_.erase(it->second.peer.account);
         it = conns_.erase(it);
     }
 }
