@@ -27,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ub::policy::Decision d = ub::policy::decide(rules, "br0", &who);
     (void)ub::policy::explain(rules, "br0", who, nullptr);
     static const ub::Result<ub::policy::MacKey> key = ub::policy::MacKey{{1, 2, 3}};
-    if (auto t = ub::policy::terms_of(d, key, 4711, "vm", "br0", 2); t.ok())
+    (void)ub::policy::check_queues(d, 2);
+    if (auto t = ub::policy::terms_of(d, key, 4711, "vm", "br0"); t.ok())
         (void)ub::policy::format_limits(t->limits);
     for (const auto& r : rules) {
         (void)ub::policy::format_rule(r);
