@@ -12,6 +12,7 @@
 #include "base/record_value.h"
 #include "net/rtnl.h"
 #include "accounts/accounts.h"
+#include "grant/grant.h"
 #include "policy/acl.h"
 #include "base/names.h"
 #include "policy/loader.h"
@@ -38,11 +39,13 @@ policy::LoadOptions with_nss() {
     return opt;
 }
 
-// A user as the policy sees them: their name, and their ids and groups.
-struct Account {
-    std::string name;
-    policy::Credentials creds;
-};
+// A user as the engine would see them asking (grant/grant.h): their ids and
+// groups, and their name; as through the helper, which reads as them.
+using Account = grant::Caller;
+Account as_caller(std::string name, policy::Credentials ids) {
+    uid_t uid = ids.uid;
+    return {std::move(ids), {}, uid, grant::Front::Helper, std::move(name)};
+}
 
 // As a login session would have them: the groups from the group database.
 Result<Account> account(const std::string& user) {
@@ -51,16 +54,16 @@ Result<Account> account(const std::string& user) {
         uid ? accounts::account_by_uid(static_cast<uid_t>(*uid)) : accounts::account_by_name(user));
     if (!a) return Error::msg("no such user: " + printable(user));
     std::vector<gid_t> groups = UB_TRY(accounts::database_groups(*a));
-    return Account{a->name, {a->uid, a->gid, std::move(groups)}};
+    return as_caller(a->name, {a->uid, a->gid, std::move(groups)});
 }
 
 // The caller, with the groups their process really has.
 Account self() {
-    Account me{"", {getuid(), getgid(), {}}};
+    Account me = as_caller("", {getuid(), getgid(), {}});
     if (Result<std::vector<gid_t>> groups = accounts::process_groups(); groups.ok())
-        me.creds.groups = std::move(*groups);
-    Result<std::optional<accounts::Account>> a = accounts::account_by_uid(me.creds.uid);
-    me.name = a.ok() && *a ? (*a)->name : std::to_string(me.creds.uid);
+        me.ids.groups = std::move(*groups);
+    Result<std::optional<accounts::Account>> a = accounts::account_by_uid(me.ids.uid);
+    me.user = a.ok() && *a ? (*a)->name : std::to_string(me.ids.uid);
     return me;
 }
 
@@ -178,24 +181,24 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
     if (!p.ok()) return fail(p.error().message() + " (every request is refused until it is fixed)");
     // Which files count for them: the kernel's answer, asked as them (root
     // may take anyone's filesystem identity; others explain themselves).
-    const policy::Credentials& c = who->creds;
+    const policy::Credentials& c = who->ids;
     Result<std::vector<bool>> readable =
         privilege::with_fs_identity(c.uid, c.gid, c.groups, [&] { return policy::readable_now(*p); });
     if (!readable.ok() && readable.error().code() == EACCES) {
-        out(who->name + " cannot read " + path + ": every request of theirs is refused");
+        out(who->user + " cannot read " + path + ": every request of theirs is refused");
         return 0;
     }
     if (!readable.ok()) return fail(readable.error().message());
-    out("user " + who->name + " (uid " + std::to_string(who->creds.uid) + "), bridge " + bridge +
+    out("user " + who->user + " (uid " + std::to_string(who->ids.uid) + "), bridge " + bridge +
         ":");
-    const policy::Credentials& req = who->creds;
+    const policy::Credentials& req = who->ids;
     for (const std::string& line : policy::explain(p->rules, bridge, req, &*readable))
         out("  " + line);
     policy::Decision d = policy::decide(p->rules, bridge, &req, &*readable);
     // A derived MAC needs the key, which only root may read.
     bool derived = d.allowed && d.limits().mac.mode == policy::MacPolicy::Prefix;
     Result<policy::MacKey> key = derived ? policy::load_mac_key(UB_MAC_KEY_PATH) : Error::msg("not needed");
-    Result<policy::Terms> t = policy::terms_of(d, key, who->creds.uid, vm, bridge);
+    Result<policy::Terms> t = policy::terms_of(d, key, who->ids.uid, vm, bridge);
     std::string for_vm = vm.empty() ? "" : " for VM " + vm;
     if (d.allowed && t.ok() && t->has_mac)
         out("  guest MAC" + for_vm + ": " + format_mac(t->guest_mac) +
@@ -218,7 +221,7 @@ int cmd_status(const std::vector<std::string>& argv, const std::string& default_
         return fail("status: unknown argument '" + printable(a) + "'", 2);
     }
     Account me = self();
-    const policy::Credentials& req = me.creds;
+    const policy::Credentials& req = me.ids;
     // Read as the caller, like the helper: their view of the includes.
     Result<policy::Policy> p = policy::load(default_acl, with_nss());
     Result<net::Rtnl> rtnl = net::Rtnl::open();
@@ -230,14 +233,14 @@ int cmd_status(const std::vector<std::string>& argv, const std::string& default_
     std::map<int, std::string> name_of;
     for (const net::LinkInfo& b : *bridges) name_of[b.ifindex] = b.name;
 
-    out("user " + record::value(me.name) + " (uid " + std::to_string(me.creds.uid) + ")");
+    out("user " + record::value(me.user) + " (uid " + std::to_string(me.ids.uid) + ")");
     std::map<std::string, int> held;  // bridge name -> taps held there
     std::vector<std::string> tap_lines;
     // Yours by the label, as quotas count them: the tun owner is the fd
     // holder's to change.
     for (const net::LinkInfo& t : *taps) {
         std::optional<protocol::TapLabel> label = protocol::parse_label(t.alias);
-        if (!label || label->uid != me.creds.uid) continue;
+        if (!label || label->uid != me.ids.uid) continue;
         std::string br = t.master && name_of.count(t.master) ? name_of[t.master] : "";
         if (!br.empty()) ++held[br];
         std::string line = "  " + t.name + "  bridge " + (br.empty() ? "(none)" : br);
