@@ -60,6 +60,71 @@ std::optional<policy::Decision> decision(const Caller& who, const protocol::Requ
     return d;
 }
 
+// The tap's spec, from the request, the terms and what the front end gave.
+net::TapSpec spec_for(const Caller& who, const protocol::Request& req, const policy::Terms& terms,
+                      Resources& res) {
+    net::TapSpec spec;
+    spec.vnet = req.vnet_hdr ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
+    spec.owner = who.ids.uid;
+    spec.max_taps = terms.limits.max_taps;
+    spec.names = res.names;
+    spec.account = res.account_of;
+    spec.revoked = res.revoked;
+    spec.label = protocol::TapLabel{who.ids.uid, req.vm_name, std::nullopt, req.queues, std::nullopt};
+    if (terms.has_mac) spec.label.mac = terms.guest_mac;
+    spec.tuns = std::move(res.tuns);
+    return spec;
+}
+
+Outcome granted(Outcome o, const policy::Decision& d, net::BridgedTap tap, std::optional<Mac> pinned_mac) {
+    o.verdict = Verdict::Granted;
+    o.message = d.reason;
+    o.record.event = "grant";
+    o.record.tap = tap.tap.name;
+    o.record.mac = format_mac(tap.mac);
+    o.record.detail = d.reason + (tap.tap.vnet_hdr ? ", vnet_hdr" : "");
+    o.pinned_mac = pinned_mac;
+    o.tap = std::move(tap);
+    return o;
+}
+
+// What the decision allows, made: the quota lock when the rule sets a
+// quota (first, before anything is made for the tap: a request that finds
+// it held costs little each time it is tried again), the front end's last
+// stage, then the tap.
+Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const policy::Decision& d,
+            const policy::Terms& terms, Resources& res) {
+    net::TapSpec spec = spec_for(who, req, terms, res);
+    if (terms.limits.max_taps >= 0) {
+        Result<std::optional<UniqueFd>> lock = quota_lock(who, res);
+        if (!lock.ok()) return failed(std::move(o), lock.error());
+        if (!*lock) {
+            std::string busy = "the quota lock ubq" + std::to_string(who.account) +
+                               " is held by another request of yours (a helper of yours, stopped?); try again";
+            return refuse(std::move(o), Verdict::LockBusy, busy, busy);
+        }
+        spec.lock_tun = std::move(**lock);
+        if (res.hook)
+            if (Result<void> r = res.hook("after-lock"); !r.ok()) return failed(std::move(o), r.error());
+    }
+    res.lock_tun.reset();  // unused: no quota
+    Result<net::Rtnl> rtnl = res.prepare(terms, spec);
+    if (!rtnl.ok()) return failed(std::move(o), rtnl.error());
+    Result<net::LinkInfo> bridge = net::find_bridge(*rtnl, req.bridge);
+    if (!bridge.ok()) return failed(std::move(o), bridge.error());
+    while (spec.tuns.size() < static_cast<std::size_t>(req.queues)) {
+        Result<UniqueFd> tun = net::open_tun();
+        if (!tun.ok()) return failed(std::move(o), tun.error());
+        spec.tuns.push_back(std::move(*tun));
+    }
+    std::optional<Mac> pinned_mac = spec.label.mac;
+    Result<net::Made> made = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, res.hook);
+    if (!made.ok()) return failed(std::move(o), made.error());
+    if (const Refusal* no = std::get_if<Refusal>(&*made)) return denied(std::move(o), req, *no);
+    o.rtnl = std::move(*rtnl);
+    return granted(std::move(o), d, std::move(std::get<net::BridgedTap>(*made)), pinned_mac);
+}
+
 }  // namespace
 
 audit::AuditRecord record_for(const Caller& who, const protocol::Request& req) {
@@ -73,8 +138,6 @@ audit::AuditRecord record_for(const Caller& who, const protocol::Request& req) {
 Outcome grant(const Caller& who, const protocol::Request& req, const policy::Policy& policy, Resources res) {
     Outcome o;
     o.record = record_for(who, req);
-
-    // Decide.
     std::optional<policy::Decision> d = decision(who, req, policy, res, o.record);
     if (!d) {
         o.verdict = Verdict::AskPolkit;
@@ -85,59 +148,7 @@ Outcome grant(const Caller& who, const protocol::Request& req, const policy::Pol
     Result<policy::Terms> terms = policy::terms_of(*d, *res.mac_key, who.ids.uid, req.vm_name, req.bridge);
     if (!terms.ok()) return failed(std::move(o), terms.error());
     if (terms->has_mac) o.record.guest_mac = format_mac(terms->guest_mac);
-
-    // The lock first, before anything is made for the tap: a request that
-    // finds it held costs little each time it is tried again.
-    net::TapSpec spec;
-    if (terms->limits.max_taps >= 0) {
-        Result<std::optional<UniqueFd>> lock = quota_lock(who, res);
-        if (!lock.ok()) return failed(std::move(o), lock.error());
-        if (!*lock) {
-            std::string busy = "the quota lock ubq" + std::to_string(who.account) +
-                               " is held by another request of yours (a helper of yours, stopped?); try again";
-            return refuse(std::move(o), Verdict::LockBusy, busy, busy);
-        }
-        spec.lock_tun = std::move(**lock);
-        if (res.hook)
-            if (Result<void> r = res.hook("after-lock"); !r.ok()) return failed(std::move(o), r.error());
-    }
-    res.lock_tun.reset();  // unused: no quota
-
-    // Act.
-    spec.vnet = req.vnet_hdr ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
-    spec.owner = who.ids.uid;
-    spec.max_taps = terms->limits.max_taps;
-    spec.names = res.names;
-    spec.account = res.account_of;
-    spec.revoked = res.revoked;
-    spec.label = protocol::TapLabel{who.ids.uid, req.vm_name, std::nullopt, req.queues, std::nullopt};
-    if (terms->has_mac) spec.label.mac = terms->guest_mac;
-    spec.tuns = std::move(res.tuns);
-    Result<net::Rtnl> rtnl = res.prepare(*terms, spec);
-    if (!rtnl.ok()) return failed(std::move(o), rtnl.error());
-    Result<net::LinkInfo> bridge = net::find_bridge(*rtnl, req.bridge);
-    if (!bridge.ok()) return failed(std::move(o), bridge.error());
-    while (spec.tuns.size() < static_cast<std::size_t>(req.queues)) {
-        Result<UniqueFd> tun = net::open_tun();
-        if (!tun.ok()) return failed(std::move(o), tun.error());
-        spec.tuns.push_back(std::move(*tun));
-    }
-    std::optional<Mac> pinned_mac = spec.label.mac;
-    Result<net::Made> made = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, res.hook);
-    if (!made.ok()) return failed(std::move(o), made.error());
-    if (const Refusal* no = std::get_if<Refusal>(&*made)) return denied(std::move(o), req, *no);
-
-    net::BridgedTap& tap = std::get<net::BridgedTap>(*made);
-    o.verdict = Verdict::Granted;
-    o.message = d->reason;
-    o.record.event = "grant";
-    o.record.tap = tap.tap.name;
-    o.record.mac = format_mac(tap.mac);
-    o.record.detail = d->reason + (tap.tap.vnet_hdr ? ", vnet_hdr" : "");
-    o.pinned_mac = pinned_mac;
-    o.tap = std::move(tap);
-    o.rtnl = std::move(*rtnl);
-    return o;
+    return act(std::move(o), who, req, *d, *terms, res);
 }
 
 }  // namespace ub::grant
