@@ -89,12 +89,17 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
     // The account's lock and quota: its subordinate uids are counted with it.
     res.account_of = [&subuids](uid_t uid) { return subuids.account_of(uid); };
     res.hook = fault::at;
-    res.prepare = [&](const policy::Terms& terms, net::TapSpec& spec) -> Result<net::Rtnl> {
+    res.begin_act = [&](const policy::Terms& terms, net::TapSpec& spec) -> Result<void> {
         if (terms.filtered() && !nft)
             return Error::msg(std::string("the ACL ") + (terms.has_mac ? "pins a MAC" : "sets a rate") +
                               ", but userbridged runs without libnftables");
         spec.guard = net::guard_for(terms);
         spec.nft = nft;
+        return Ok{};
+    };
+    // The spare fds are taken only once the lock is held: a request that
+    // finds it held leaves them for the next.
+    res.rtnl = [&](net::TapSpec& spec) -> Result<net::Rtnl> {
         if (spare.tun.valid()) spec.tuns.push_back(std::move(spare.tun));
         Result<net::Rtnl> rtnl = spare.rtnl ? Result<net::Rtnl>(std::move(*spare.rtnl)) : net::Rtnl::open();
         spare.rtnl.reset();

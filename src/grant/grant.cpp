@@ -88,13 +88,14 @@ Outcome granted(Outcome o, const policy::Decision& d, net::BridgedTap tap, std::
     return o;
 }
 
-// What the decision allows, made: the quota lock when the rule sets a
-// quota (first, before anything is made for the tap: a request that finds
-// it held costs little each time it is tried again), the front end's last
-// stage, then the tap.
+// What the decision allows, made: the front end's act stage begins, the
+// quota lock when the rule sets a quota (before anything is made for the
+// tap: a request that finds it held costs little each time it is tried
+// again), then the tap.
 Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const policy::Decision& d,
             const policy::Terms& terms, Resources& res) {
     net::TapSpec spec = spec_for(who, req, terms, res);
+    if (Result<void> r = res.begin_act(terms, spec); !r.ok()) return failed(std::move(o), r.error());
     if (terms.limits.max_taps >= 0) {
         Result<std::optional<UniqueFd>> lock = quota_lock(who, res);
         if (!lock.ok()) return failed(std::move(o), lock.error());
@@ -108,7 +109,7 @@ Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const po
             if (Result<void> r = res.hook("after-lock"); !r.ok()) return failed(std::move(o), r.error());
     }
     res.lock_tun.reset();  // unused: no quota
-    Result<net::Rtnl> rtnl = res.prepare(terms, spec);
+    Result<net::Rtnl> rtnl = res.rtnl(spec);
     if (!rtnl.ok()) return failed(std::move(o), rtnl.error());
     Result<net::LinkInfo> bridge = net::find_bridge(*rtnl, req.bridge);
     if (!bridge.ok()) return failed(std::move(o), bridge.error());

@@ -80,10 +80,14 @@ struct Resources {
     std::function<uid_t(uid_t)> account_of;     // a label's uid to its account; null: itself
     std::vector<net::Revoked>* revoked = nullptr;  // see net::TapSpec::revoked
     net::StepHook hook = nullptr;                  // fault injection (base/fault.h)
-    // The front end's last stage before act, once the request is allowed:
-    // it may set the tap's filters (spec.guard, spec.nft), the helper
-    // installs its sandbox; it returns the rtnetlink socket to act with.
-    std::function<Result<net::Rtnl>(const policy::Terms&, net::TapSpec&)> prepare;
+    // The act stage begins, once the request is allowed and before
+    // anything is made (the quota lock's device is the first thing): the
+    // front end sets the tap's filters (spec.guard, spec.nft); the helper
+    // opens its rtnetlink socket and installs its sandbox here.
+    std::function<Result<void>(const policy::Terms&, net::TapSpec&)> begin_act;
+    // The rtnetlink socket to act with, once the quota lock is held; it may
+    // add tun fds it keeps ready to spec.tuns.
+    std::function<Result<net::Rtnl>(net::TapSpec&)> rtnl;
 };
 
 enum class Verdict {

@@ -9,7 +9,7 @@
 //   decide     policy/loader.h      the ACL, read as the caller, then
 //              grant/grant.h        the engine the daemon runs too: decide,
 //                                   then (after sandbox) act
-//   sandbox    privilege/seccomp.h  syscall allow-list (grant's prepare hook)
+//   sandbox    privilege/seccomp.h  syscall allow-list (as the act stage begins)
 //   act        net/bridge_port.h    find the bridge; make, label, count, pin, attach
 //   hand over  handover/handover.h  SCM_RIGHTS, then audit and exit 0
 // The process runs with CAP_NET_ADMIN only from "drop" on, as the caller's
@@ -113,9 +113,10 @@ void record_revoked(const net::Revoked& r, const audit::AuditRecord& caller) {
     audit::record(rec);
 }
 
-// The front end's last stage before act (grant::Resources::prepare): the
-// tap's filters, our rtnetlink socket, then the sandbox.
-Result<net::Rtnl> prepare(const policy::Terms& terms, net::TapSpec& spec, std::optional<net::Nft>& nft) {
+// The act stage begins (grant::Resources::begin_act): the tap's filters,
+// our rtnetlink socket, then the sandbox.
+Result<void> begin_act(const policy::Terms& terms, net::TapSpec& spec, std::optional<net::Nft>& nft,
+                       std::optional<net::Rtnl>& rtnl) {
     // libnftables is loaded only when the tap needs a filter (a pinned MAC,
     // a rate), and before the sandbox.
     if (terms.filtered()) {
@@ -129,9 +130,8 @@ Result<net::Rtnl> prepare(const policy::Terms& terms, net::TapSpec& spec, std::o
     }
     // Stage: sandbox. Our rtnetlink socket is the last fd we open ourselves;
     // libnftables opens its netlink sockets later, which the filter allows.
-    net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
-    UB_TRYV(sandbox());
-    return rtnl;
+    rtnl.emplace(UB_TRY(net::Rtnl::open()));
+    return sandbox();
 }
 
 int run(const protocol::HelperArgs& args) {
@@ -191,7 +191,11 @@ int run(const protocol::HelperArgs& args) {
     res.revoked = &revoked;
     res.hook = fault::at;
     std::optional<net::Nft> nft;
-    res.prepare = [&nft](const policy::Terms& terms, net::TapSpec& spec) { return prepare(terms, spec, nft); };
+    std::optional<net::Rtnl> rtnl;
+    res.begin_act = [&](const policy::Terms& terms, net::TapSpec& spec) {
+        return begin_act(terms, spec, nft, rtnl);
+    };
+    res.rtnl = [&rtnl](net::TapSpec&) -> Result<net::Rtnl> { return std::move(*rtnl); };
     grant::Outcome granted = grant::grant(caller, req, *policy, std::move(res));
     for (const net::Revoked& r : revoked) record_revoked(r, granted.record);
     if (granted.verdict != grant::Verdict::Granted) {

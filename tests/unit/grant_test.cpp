@@ -31,13 +31,13 @@ grant::Caller alice(grant::Front front) {
 
 const Result<policy::MacKey> kNoKey = Error::msg("no key");
 
-// Nothing is to be made in these cases: a prepare hook that is called fails.
+// Nothing is to be made in these cases: an act stage that begins fails.
 grant::Outcome ask(const char* acl, const grant::Caller& who, protocol::Request req,
                    const grant::PolkitAnswer* polkit = nullptr) {
     grant::Resources res;
     res.mac_key = &kNoKey;
     res.polkit = polkit;
-    res.prepare = [](const policy::Terms&, net::TapSpec&) -> Result<net::Rtnl> {
+    res.begin_act = [](const policy::Terms&, net::TapSpec&) -> Result<void> {
         ADD_FAILURE() << "acted on a request that should have been refused";
         return Error::msg("not here");
     };
