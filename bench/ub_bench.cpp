@@ -90,12 +90,16 @@ bool g_back_to_back = false;      // one client: do not wait for teardowns
 
 Sample one_daemon_grant(const std::string& bridge) {
     auto t0 = Clock::now();
-    ub::client::DaemonRequest req{g_socket, bridge, true, 1, "", std::chrono::milliseconds(10000)};
+    ub::client::OpenRequest req;
+    req.socket = g_socket;
+    req.tap = {true, 1, bridge, ""};
     auto t = ub::client::open_tap_via_daemon(req);
     auto t1 = Clock::now();
+    const ub::client::TapHandle* tap = t.ok() ? std::get_if<ub::client::TapHandle>(&*t) : nullptr;
     if (!t.ok()) std::fprintf(stderr, "ub-bench: %s\n", t.error().message().c_str());
-    return {std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count(), 0, t.ok(),
-            t.ok() ? t->ifname : std::string()};
+    else if (!tap) std::fprintf(stderr, "ub-bench: %s\n", std::get<ub::Refusal>(*t).reason.c_str());
+    return {std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count(), 0, tap != nullptr,
+            tap ? tap->ifname : std::string()};
 }
 
 Sample one_grant(const char* helper, const std::string& bridge) {
@@ -192,7 +196,7 @@ int cmd_kernel(const std::string& bridge, int count) {
                 return 1;
             }
             std::printf("%lld 0\n", static_cast<long long>(ns));
-            name = tap->tap.name;
+            name = std::get<ub::net::BridgedTap>(*tap).tap.name;  // no quota, no pinned MAC: no refusal
         }  // the tap closes here
         wait_gone(name);
     }

@@ -23,11 +23,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& l : *lines)
         if (l.verb != ub::policy::Verb::Include)
             rules.push_back({l.verb, l.arg == "all" ? "" : l.arg, name, l.lineno, 0, l.who, l.limits, l.auth});
-    ub::policy::Requester who{4711, {4711, 4800}};
+    ub::policy::Credentials who{4711, 4711, {4800}};
     ub::policy::Decision d = ub::policy::decide(rules, "br0", &who);
     (void)ub::policy::explain(rules, "br0", who, nullptr);
     static const ub::Result<ub::policy::MacKey> key = ub::policy::MacKey{{1, 2, 3}};
-    if (auto t = ub::policy::terms_of(d, key, 4711, "vm", "br0", 2); t.ok())
+    (void)ub::policy::check_queues(d, 2);
+    if (auto t = ub::policy::terms_of(d, key, 4711, "vm", "br0"); t.ok())
         (void)ub::policy::format_limits(t->limits);
     for (const auto& r : rules) {
         (void)ub::policy::format_rule(r);

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "helper/args.h"
+#include "protocol/helper_args.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<std::string> argv(1);
@@ -12,6 +12,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (data[i] == 0) argv.emplace_back();
         else argv.back() += static_cast<char>(data[i]);
     }
-    (void)ub::helper::parse_args(argv);
+    (void)ub::protocol::parse_helper_args(argv);
     return 0;
 }

@@ -3,12 +3,12 @@
 #include <syslog.h>
 
 #include "base/record_value.h"
-#include "policy/accounts.h"
+#include "accounts/accounts.h"
 
 namespace ub::audit {
 
 std::string user_name(uid_t uid) {
-    Result<std::optional<policy::Account>> a = policy::account_by_uid(uid);
+    Result<std::optional<accounts::Account>> a = accounts::account_by_uid(uid);
     return a.ok() && *a ? (*a)->name : "?";
 }
 
@@ -61,6 +61,7 @@ void record(const AuditRecord& r) {
     opt("rule", r.rule, Quoting::Always);
     opt("polkit", r.polkit, Quoting::Always);
     opt("via", r.via);
+    opt("mode", r.mode);
     opt("detail", r.detail, Quoting::Always);
     // Grants and expiries are the normal course; denials and errors are not.
     std::string event = r.event;

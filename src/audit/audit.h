@@ -40,6 +40,7 @@ struct AuditRecord {
     std::string guest_mac;  // the MAC policy pinned, if any
     std::string rule;       // "file:line" of the deciding rule, if any
     std::string polkit;     // an auth=polkit rule decided: what polkit answered
+    std::string mode;       // the helper's grants: how it was given privilege
 };
 
 // A record for a request being handled: an "error" until it is decided.

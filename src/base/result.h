@@ -20,31 +20,18 @@ public:
     // A syscall failure: "what: strerror(errno)". Captures errno now.
     static Error sys(std::string what) { return Error(std::move(what), errno); }
     static Error sys(std::string what, int err) { return Error(std::move(what), err); }
-    // A refusal by policy found while acting (a quota), as opposed to a
-    // failure: programs report it as a denial, not an error.
-    static Error denial(std::string text) {
-        Error e(std::move(text), 0);
-        e.denial_ = true;
-        return e;
-    }
-    bool is_denial() const { return denial_; }
 
     const std::string& what() const { return what_; }
     int code() const { return errno_; }
     // The one-line text a user sees.
     std::string message() const;
     // Prefix context: "context: inner message", keeping errno.
-    Error context(const std::string& ctx) const {
-        Error e(ctx + ": " + what_, errno_);
-        e.denial_ = denial_;
-        return e;
-    }
+    Error context(const std::string& ctx) const { return Error(ctx + ": " + what_, errno_); }
 
 private:
     Error(std::string what, int err) : what_(std::move(what)), errno_(err) {}
     std::string what_;
     int errno_;
-    bool denial_ = false;
 };
 
 template <typename T>

@@ -11,9 +11,10 @@
 #include "base/number.h"
 #include "base/record_value.h"
 #include "net/rtnl.h"
-#include "policy/accounts.h"
+#include "accounts/accounts.h"
+#include "grant/grant.h"
 #include "policy/acl.h"
-#include "policy/ifname.h"
+#include "base/names.h"
 #include "policy/loader.h"
 #include "policy/mac_key.h"
 #include "privilege/fs_identity.h"
@@ -30,30 +31,39 @@ int fail(const std::string& msg, int code = 1) {
     return code;
 }
 
-// A user as the policy sees them: their name, and their ids and groups.
-struct Account {
-    std::string name;
-    policy::Credentials creds;
-    policy::Requester requester() const { return policy::requester_of(creds); }
-};
+// Loading as the helper does: user= and group= names through NSS.
+policy::LoadOptions with_nss() {
+    policy::LoadOptions opt;
+    opt.user_id = accounts::uid_of_name;
+    opt.group_id = accounts::gid_of_name;
+    return opt;
+}
+
+// A user as the engine would see them asking (grant/grant.h): their ids and
+// groups, and their name; as through the helper, which reads as them.
+using Account = grant::Caller;
+Account as_caller(std::string name, policy::Credentials ids) {
+    uid_t uid = ids.uid;
+    return {std::move(ids), {}, uid, grant::Front::Helper, std::move(name)};
+}
 
 // As a login session would have them: the groups from the group database.
 Result<Account> account(const std::string& user) {
     auto uid = parse_decimal(user, kMaxId);  // all digits: a uid, as chown(1) takes it
-    std::optional<policy::Account> a = UB_TRY(
-        uid ? policy::account_by_uid(static_cast<uid_t>(*uid)) : policy::account_by_name(user));
-    if (!a) return Error::msg("no such user: " + policy::printable(user));
-    std::vector<gid_t> groups = UB_TRY(policy::database_groups(*a));
-    return Account{a->name, {a->uid, a->gid, std::move(groups)}};
+    std::optional<accounts::Account> a = UB_TRY(
+        uid ? accounts::account_by_uid(static_cast<uid_t>(*uid)) : accounts::account_by_name(user));
+    if (!a) return Error::msg("no such user: " + printable(user));
+    std::vector<gid_t> groups = UB_TRY(accounts::database_groups(*a));
+    return as_caller(a->name, {a->uid, a->gid, std::move(groups)});
 }
 
 // The caller, with the groups their process really has.
 Account self() {
-    Account me{"", {getuid(), getgid(), {}}};
-    if (Result<std::vector<gid_t>> groups = policy::process_groups(); groups.ok())
-        me.creds.groups = std::move(*groups);
-    Result<std::optional<policy::Account>> a = policy::account_by_uid(me.creds.uid);
-    me.name = a.ok() && *a ? (*a)->name : std::to_string(me.creds.uid);
+    Account me = as_caller("", {getuid(), getgid(), {}});
+    if (Result<std::vector<gid_t>> groups = accounts::process_groups(); groups.ok())
+        me.ids.groups = std::move(*groups);
+    Result<std::optional<accounts::Account>> a = accounts::account_by_uid(me.ids.uid);
+    me.user = a.ok() && *a ? (*a)->name : std::to_string(me.ids.uid);
     return me;
 }
 
@@ -112,11 +122,11 @@ int cmd_check(const std::vector<std::string>& argv, const std::string& default_a
                 "Exit status 0 when the configuration is valid, 1 otherwise.");
             return 0;
         }
-        if (!a.empty() && a[0] == '-') return fail("check: unknown option '" + policy::printable(a) + "'", 2);
+        if (!a.empty() && a[0] == '-') return fail("check: unknown option '" + printable(a) + "'", 2);
         path = a;
     }
     std::vector<std::string> problems;
-    policy::LoadOptions opt;
+    policy::LoadOptions opt = with_nss();
     opt.problems = &problems;
     Result<policy::Policy> p = policy::load(path, opt);
     if (!p.ok()) problems.push_back(p.error().message());
@@ -162,41 +172,41 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
         if (take(argv, i, "--user", user) || take(argv, i, "--br", bridge) ||
             take(argv, i, "--vm", vm) || take(argv, i, "--config", path))
             continue;
-        return fail("explain: unknown argument '" + policy::printable(argv[i]) + "'", 2);
+        return fail("explain: unknown argument '" + printable(argv[i]) + "'", 2);
     }
     if (bridge.empty()) return fail("explain: --br=BRIDGE is required", 2);
-    if (std::string why = policy::ifname_problem(bridge); !why.empty())
-        return fail("bridge name '" + policy::printable(bridge) + "' " + why, 2);
-    if (std::string why = policy::vm_name_problem(vm); !why.empty())
-        return fail("VM name '" + policy::printable(vm) + "' " + why, 2);
+    if (std::string why = ifname_problem(bridge); !why.empty())
+        return fail("bridge name '" + printable(bridge) + "' " + why, 2);
+    if (std::string why = vm_name_problem(vm); !why.empty())
+        return fail("VM name '" + printable(vm) + "' " + why, 2);
     Result<Account> who = user.empty() ? Result<Account>(self()) : account(user);
     if (!who.ok()) return fail(who.error().message());
 
-    Result<policy::Policy> p = policy::load(path);
+    Result<policy::Policy> p = policy::load(path, with_nss());
     if (!p.ok()) return fail(p.error().message() + " (every request is refused until it is fixed)");
     // Which files count for them: the kernel's answer, asked as them (root
     // may take anyone's filesystem identity; others explain themselves).
-    const policy::Credentials& c = who->creds;
+    const policy::Credentials& c = who->ids;
     Result<std::vector<bool>> readable =
         privilege::with_fs_identity(c.uid, c.gid, c.groups, [&] { return policy::readable_now(*p); });
     if (!readable.ok() && readable.error().code() == EACCES) {
-        out(who->name + " cannot read " + path + ": every request of theirs is refused");
+        out(who->user + " cannot read " + path + ": every request of theirs is refused");
         return 0;
     }
     if (!readable.ok()) return fail(readable.error().message());
-    out("user " + who->name + " (uid " + std::to_string(who->creds.uid) + "), bridge " + bridge +
+    out("user " + who->user + " (uid " + std::to_string(who->ids.uid) + "), bridge " + bridge +
         ":");
-    policy::Requester req = who->requester();
+    const policy::Credentials& req = who->ids;
     for (const std::string& line : policy::explain(p->rules, bridge, req, &*readable))
         out("  " + line);
     policy::Decision d = policy::decide(p->rules, bridge, &req, &*readable);
     // A derived MAC needs the key, which only root may read.
     bool derived = d.allowed && d.limits().mac.mode == policy::MacPolicy::Prefix;
     Result<policy::MacKey> key = derived ? policy::load_mac_key(UB_MAC_KEY_PATH) : Error::msg("not needed");
-    Result<policy::Terms> t = policy::terms_of(d, key, who->creds.uid, vm, bridge, 1);
+    Result<policy::Terms> t = policy::terms_of(d, key, who->ids.uid, vm, bridge);
     std::string for_vm = vm.empty() ? "" : " for VM " + vm;
     if (d.allowed && t.ok() && t->has_mac)
-        out("  guest MAC" + for_vm + ": " + policy::format_mac_bytes(t->guest_mac) +
+        out("  guest MAC" + for_vm + ": " + format_mac(t->guest_mac) +
             " (frames from any other are dropped)");
     else if (derived && !t.ok())
         out("  guest MAC" + for_vm + ": derived with the MAC key, which could not be read (" +
@@ -213,12 +223,12 @@ int cmd_status(const std::vector<std::string>& argv, const std::string& default_
                 "you hold now, and how much of each quota is used and left.");
             return 0;
         }
-        return fail("status: unknown argument '" + policy::printable(a) + "'", 2);
+        return fail("status: unknown argument '" + printable(a) + "'", 2);
     }
     Account me = self();
-    policy::Requester req = me.requester();
+    const policy::Credentials& req = me.ids;
     // Read as the caller, like the helper: their view of the includes.
-    Result<policy::Policy> p = policy::load(default_acl);
+    Result<policy::Policy> p = policy::load(default_acl, with_nss());
     Result<net::Rtnl> rtnl = net::Rtnl::open();
     if (!rtnl.ok()) return fail(rtnl.error().message());
     Result<std::vector<net::LinkInfo>> bridges = rtnl->list_links("bridge");
@@ -228,19 +238,19 @@ int cmd_status(const std::vector<std::string>& argv, const std::string& default_
     std::map<int, std::string> name_of;
     for (const net::LinkInfo& b : *bridges) name_of[b.ifindex] = b.name;
 
-    out("user " + record::value(me.name) + " (uid " + std::to_string(me.creds.uid) + ")");
+    out("user " + record::value(me.user) + " (uid " + std::to_string(me.ids.uid) + ")");
     std::map<std::string, int> held;  // bridge name -> taps held there
     std::vector<std::string> tap_lines;
     // Yours by the label, as quotas count them: the tun owner is the fd
     // holder's to change.
     for (const net::LinkInfo& t : *taps) {
         std::optional<protocol::TapLabel> label = protocol::parse_label(t.alias);
-        if (!label || label->uid != me.creds.uid) continue;
+        if (!label || label->uid != me.ids.uid) continue;
         std::string br = t.master && name_of.count(t.master) ? name_of[t.master] : "";
         if (!br.empty()) ++held[br];
         std::string line = "  " + t.name + "  bridge " + (br.empty() ? "(none)" : br);
         if (!label->vm.empty()) line += "  vm " + record::value(label->vm);
-        if (label->mac) line += "  guest MAC " + policy::format_mac_bytes(*label->mac) + " (pinned)";
+        if (label->mac) line += "  guest MAC " + format_mac(*label->mac) + " (pinned)";
         if (label->queues > 1) line += "  queues " + std::to_string(label->queues);
         tap_lines.push_back(line);
     }

@@ -33,26 +33,31 @@ int fail(const std::string& msg) {
     return 1;
 }
 
-// Turn a helper's failure into advice a user can act on.
+// What the user can do about a refusal, by its kind.
+std::string hint(const std::string& bridge, Refused kind) {
+    switch (kind) {
+    case Refused::NeedsDaemon:
+        // The refusal says which: polkit decides, or the tap's traffic is filtered.
+        return "only userbridged grants " + bridge + " under this rule: run with --via=daemon (userbridged must run)";
+    case Refused::PolkitPrompt: return "add --ask to type your password when polkit asks";
+    case Refused::Polkit:
+        return "polkit said no; its rules are in /etc/polkit-1/rules.d (see userbridge-acl(5), auth=polkit)";
+    case Refused::Quota:
+        return "close a VM you run on " + bridge + " first ('userbridge status' lists your taps)";
+    case Refused::Acl: break;
+    }
+    return "bridge " + bridge + " is not allowed for you by " UB_ACL_PATH " (ask an administrator to add 'allow " +
+           bridge + "')";
+}
+
+// Turn a failure into advice a user can act on. The helper says why it
+// failed only in words (a QEMU helper's protocol is its exit status and
+// stderr); these hints are for failures, never for what policy decided.
 std::string with_hint(const std::string& helper, const std::string& bridge, const Error& e) {
     const std::string& m = e.message();
     auto has = [&](const char* s) { return m.find(s) != std::string::npos; };
     std::string hint;
-    if (has("which only userbridged asks"))
-        hint = "the ACL hands " + bridge + " to polkit: run with --via=daemon (userbridged must run)";
-    else if (has("which only userbridged does"))
-        hint = "the ACL filters the traffic of taps on " + bridge +
-               ": run with --via=daemon (userbridged must run)";
-    else if (has("polkit asks the user to authenticate, and the request allowed no prompt"))
-        hint = "add --ask to type your password when polkit asks";
-    else if (has("polkit decides"))
-        hint = "polkit said no; its rules are in /etc/polkit-1/rules.d (see userbridge-acl(5), auth=polkit)";
-    else if (has("quota reached"))
-        hint = "close a VM you run on " + bridge + " first ('userbridge status' lists your taps)";
-    else if (has("access to bridge") || has("access denied by acl"))
-        hint = "bridge " + bridge + " is not allowed for you by " UB_ACL_PATH
-               " (ask an administrator to add 'allow " + bridge + "')";
-    else if (has("not privileged") || has("Operation not permitted"))
+    if (has("not privileged") || has("Operation not permitted"))
         hint = "the helper is not installed setuid or with cap_net_admin: see userbridge-helper(8)";
     else if (has("/dev/net/tun"))
         hint = "you may not open /dev/net/tun; it is normally mode 0666 (see userbridge-helper(8))";
@@ -82,19 +87,17 @@ int cmd_run(const std::vector<std::string>& argv) {
     std::vector<cli::NicValues> values;
     for (const cli::NicSpec& nic : args->nics) {
         client::OpenRequest req;
-        req.via = args->via == cli::RunVia::Daemon   ? client::Via::Daemon
-                  : args->via == cli::RunVia::Helper ? client::Via::Helper
-                                                     : client::Via::Auto;
+        req.via = args->via;
         req.helper = args->helper;
         req.socket = UB_SOCKET_PATH;
-        req.bridge = nic.bridge;
-        req.vnet_hdr = nic.vnet_hdr;
-        req.queues = nic.queues;
-        req.vm_name = nic.vm_name;
+        req.tap = nic;
+        req.tap.interactive = args->ask;
         req.timeout = args->timeout;
-        req.ask = args->ask;
-        Result<client::TapHandle> tap = client::open_tap(req);
-        if (!tap.ok()) return fail(with_hint(args->helper, nic.bridge, tap.error()));
+        Result<client::Opened> opened = client::open_tap(req);
+        if (!opened.ok()) return fail(with_hint(args->helper, nic.bridge, opened.error()));
+        if (const Refusal* no = std::get_if<Refusal>(&*opened))
+            return fail(no->reason + "\n  hint: " + hint(nic.bridge, no->kind));
+        client::TapHandle* tap = &std::get<client::TapHandle>(*opened);
         std::string fds = std::to_string(tap->fd.get());
         for (const UniqueFd& q : tap->extra) fds += ":" + std::to_string(q.get());
         values.push_back({tap->fd.get(), tap->ifname, tap->guest_mac, tap->mac, tap->mtu, fds,

@@ -4,11 +4,10 @@
 
 #include "base/number.h"
 #include "policy/acl.h"
-#include "policy/ifname.h"
+#include "base/names.h"
 
 namespace ub::cli {
 
-using policy::printable;
 
 namespace {
 
@@ -33,13 +32,13 @@ Result<std::chrono::milliseconds> parse_timeout(const std::string& v) {
 }
 
 Result<void> check_vm(const std::string& vm) {
-    if (std::string why = policy::vm_name_problem(vm); !why.empty())
+    if (std::string why = vm_name_problem(vm); !why.empty())
         return Error::msg("VM name '" + printable(vm) + "' " + why);
     return Ok{};
 }
 
 Result<void> check_bridge(const std::string& br) {
-    if (std::string why = policy::ifname_problem(br); !why.empty())
+    if (std::string why = ifname_problem(br); !why.empty())
         return Error::msg("bridge name '" + printable(br) + "' " + why);
     return Ok{};
 }
@@ -62,11 +61,11 @@ Result<void> parse_nic(const std::string& text, NicSpec& nic) {
         } else if (key == "vnet_hdr") {
             nic.vnet_hdr = UB_TRY(on_off(key, value));
         } else if (key == "queues") {
-            auto n = parse_decimal(value, policy::kMaxQueues);
+            auto n = parse_decimal(value, kMaxQueues);
             if (!n || *n < 1)
                 return Error::msg("--nic queues=" + printable(value) + ": expected 1 to " +
-                                  std::to_string(policy::kMaxQueues));
-            nic.queues = static_cast<int>(*n);
+                                  std::to_string(kMaxQueues));
+            nic.queues = static_cast<std::uint16_t>(*n);
         } else if (key == "vm") {
             UB_TRYV(check_vm(value));
             nic.vm_name = value;
@@ -101,12 +100,12 @@ Result<RunArgs> parse_run_args(const std::vector<std::string>& argv,
             if (v.empty() || v.front() != '/')
                 return Error::msg("--helper needs an absolute path");
             a.helper = v;
-            if (!via_given) a.via = RunVia::Helper;
+            if (!via_given) a.via = Via::Helper;
         } else if (take_value(arg, "--via", v)) {
             via_given = true;
-            if (v == "auto") a.via = RunVia::Auto;
-            else if (v == "daemon") a.via = RunVia::Daemon;
-            else if (v == "helper") a.via = RunVia::Helper;
+            if (v == "auto") a.via = Via::Auto;
+            else if (v == "daemon") a.via = Via::Daemon;
+            else if (v == "helper") a.via = Via::Helper;
             else return Error::msg("--via=" + printable(v) + ": expected auto, daemon or helper");
         } else if (take_value(arg, "--vm", v)) {
             UB_TRYV(check_vm(v));

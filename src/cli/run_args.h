@@ -6,21 +6,18 @@
 #include <vector>
 
 #include "base/result.h"
+#include "client/request.h"
+#include "protocol/wire.h"
 
 namespace ub::cli {
 
-struct NicSpec {
-    std::string bridge;
-    bool vnet_hdr = true;
-    int queues = 1;
-    std::string vm_name;  // empty: from --vm
-};
-
-enum class RunVia { Auto, Daemon, Helper };
+// One --nic: the tap asked for (its vm_name empty: from --vm).
+using NicSpec = protocol::Request;
+using client::Via;
 
 struct RunArgs {
     // --helper alone means that helper; --via decides when given.
-    RunVia via = RunVia::Auto;
+    Via via = Via::Auto;
     std::string helper;
     std::chrono::milliseconds timeout{10000};
     bool ask = false;  // --ask: polkit may prompt

@@ -11,7 +11,7 @@
 
 #include "client/daemon_client.h"
 #include "handover/handover.h"
-#include "helper/args.h"
+#include "protocol/helper_args.h"
 
 #ifndef UB_SOCKET_PATH
 #error "UB_SOCKET_PATH must be set at build time"
@@ -19,20 +19,20 @@
 
 int main(int argc, char** argv) {
     std::vector<std::string> words;
-    for (int i = 1; i < argc && argv[i] && words.size() <= ub::helper::kMaxArgs; ++i)
+    for (int i = 1; i < argc && argv[i] && words.size() <= ub::protocol::kMaxHelperArgs; ++i)
         words.emplace_back(argv[i]);
-    auto args = ub::helper::parse_args(words);
+    auto args = ub::protocol::parse_helper_args(words);
     if (!args.ok()) {
         std::fprintf(stderr, "userbridge-client: %s\n", args.error().message().c_str());
         return 2;
     }
-    if (args->action == ub::helper::Action::Help) {
+    if (args->action == ub::protocol::HelperAction::Help) {
         std::puts("Usage: userbridge-client [--use-vnet] [--queues=N] [--vm=NAME] --br=BRIDGE --fd=N\n"
                   "A QEMU bridge helper that asks userbridged (" UB_SOCKET_PATH ") for the tap.\n"
                   "With USERBRIDGE_ASK=1 in its environment, polkit may prompt for a password.");
         return 0;
     }
-    if (args->action == ub::helper::Action::Version) {
+    if (args->action == ub::protocol::HelperAction::Version) {
         std::puts("userbridge-client " UB_VERSION);
         return 0;
     }
@@ -40,17 +40,24 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "userbridge-client: %s\n", r.error().message().c_str());
         return 1;
     }
-    ub::client::DaemonRequest req{UB_SOCKET_PATH, args->bridge, args->use_vnet, args->queues,
-                                  args->vm_name, std::chrono::milliseconds(10000)};
+    ub::client::OpenRequest req;
+    req.socket = UB_SOCKET_PATH;
+    req.tap = args->tap;
     // QEMU passes only its own arguments; helper= can carry
     // `env USERBRIDGE_ASK=1 userbridge-client`, and polkit may then prompt.
     const char* ask = std::getenv("USERBRIDGE_ASK");
-    req.ask = ask && std::string(ask) == "1";
-    auto tap = ub::client::open_tap_via_daemon(req);
-    if (!tap.ok()) {
-        std::fprintf(stderr, "userbridge-client: %s\n", tap.error().message().c_str());
+    req.tap.interactive = ask && std::string(ask) == "1";
+    auto opened = ub::client::open_tap_via_daemon(req);
+    if (!opened.ok()) {
+        std::fprintf(stderr, "userbridge-client: %s\n", opened.error().message().c_str());
         return 1;
     }
+    // The helper's exit status for a refusal: its caller learns the kind.
+    if (auto* no = std::get_if<ub::Refusal>(&*opened)) {
+        std::fprintf(stderr, "userbridge-client: %s\n", no->reason.c_str());
+        return ub::exit_status(no->kind);
+    }
+    auto* tap = &std::get<ub::client::TapHandle>(*opened);
     std::vector<int> fds{tap->fd.get()};
     for (const ub::UniqueFd& q : tap->extra) fds.push_back(q.get());
     if (auto r = ub::handover::send_fds(args->fd, fds); !r.ok()) {

@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "handover/handover.h"
-#include "policy/acl.h"
 #include "protocol/wire.h"
 
 namespace ub::client {
@@ -67,9 +66,9 @@ Result<void> wait_for_eof(int fd, Clock::time_point deadline) {
 Result<TapHandle> tap_from_reply(std::vector<UniqueFd> fds, const protocol::Reply& rep) {
     TapHandle t = UB_TRY(hold_tap_fds(std::move(fds), "userbridged"));
     if (t.ifname != rep.ifname) return Error::msg("userbridged's reply names another tap than it sent");
-    t.mac = policy::format_mac_bytes(rep.mac);
-    t.mac_pinned = rep.guest_mac.has_value();
-    t.guest_mac = t.mac_pinned ? policy::format_mac_bytes(*rep.guest_mac) : guest_mac(t.mac);
+    t.mac = format_mac(rep.mac);
+    t.mac_pinned = rep.pinned_mac.has_value();
+    t.guest_mac = t.mac_pinned ? format_mac(*rep.pinned_mac) : guest_mac(t.mac);
     t.mtu = rep.mtu;
     return t;
 }
@@ -103,15 +102,13 @@ bool daemon_socket_present(const std::string& path) {
     return stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-Result<TapHandle> open_tap_via_daemon(const DaemonRequest& req) {
-    auto deadline = Clock::now() + (req.ask ? std::max(req.timeout, kAskTimeout) : req.timeout);
+Result<Opened> open_tap_via_daemon(const OpenRequest& req) {
+    auto deadline = Clock::now() + (req.tap.interactive ? std::max(req.timeout, kAskTimeout) : req.timeout);
     UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.valid()) return Error::sys("socket");
     UB_TRYV(connect_daemon(fd.get(), req.socket, std::min(deadline, Clock::now() + kConnectWait)));
 
-    protocol::Request r{req.vnet_hdr, static_cast<std::uint16_t>(req.queues), req.bridge,
-                         req.vm_name, req.ask};
-    auto bytes = protocol::encode(r);
+    auto bytes = protocol::encode(req.tap);
     std::size_t sent = 0;
     Result<void> send_error = Ok{};
     while (sent < bytes.size()) {
@@ -148,14 +145,15 @@ Result<TapHandle> open_tap_via_daemon(const DaemonRequest& req) {
         reply.append(buf, got->bytes);
     }
     protocol::Reply rep = UB_TRY(protocol::decode_reply(reply));
+    if (rep.status == protocol::Status::Denied) return Opened{Refusal{rep.refused, "userbridged: " + rep.message}};
     if (rep.status != protocol::Status::Granted)
         return Error::msg("userbridged: " + rep.message);
-    std::size_t want = static_cast<std::size_t>(req.queues);
+    std::size_t want = req.tap.queues;
     if (fds.size() != rep.nfds || fds.size() != want)
         return Error::msg("userbridged sent " + std::to_string(fds.size()) + " fds, expected " +
                           std::to_string(want));
     UB_TRYV(wait_for_eof(fd.get(), deadline));
-    return tap_from_reply(std::move(fds), rep);
+    return Opened{UB_TRY(tap_from_reply(std::move(fds), rep))};
 }
 
 }  // namespace ub::client

@@ -15,7 +15,7 @@
 
 #include "handover/handover.h"
 #include "net/rtnl.h"
-#include "policy/ifname.h"
+#include "base/names.h"
 #include "protocol/tap_label.h"
 
 namespace ub::client {
@@ -57,7 +57,7 @@ struct Child {
     _exit(127);
 }
 
-Result<Child> spawn(const HelperRequest& req) {
+Result<Child> spawn(const OpenRequest& req) {
     int sv[2], errp[2], statp[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         return Error::sys("cannot create socketpair");
@@ -72,12 +72,12 @@ Result<Child> spawn(const HelperRequest& req) {
     UniqueFd status_w(statp[1]);
 
     std::vector<std::string> words{req.helper};
-    if (req.vnet_hdr) words.emplace_back("--use-vnet");
+    if (req.tap.vnet_hdr) words.emplace_back("--use-vnet");
     // Only when asked for, so that any QEMU-compatible helper still works.
-    if (req.queues > 1) words.push_back("--queues=" + std::to_string(req.queues));
-    if (!req.vm_name.empty()) words.push_back("--vm=" + req.vm_name);
+    if (req.tap.queues > 1) words.push_back("--queues=" + std::to_string(req.tap.queues));
+    if (!req.tap.vm_name.empty()) words.push_back("--vm=" + req.tap.vm_name);
     words.push_back("--fd=" + std::to_string(kChildSocketFd));
-    words.push_back("--br=" + req.bridge);
+    words.push_back("--br=" + req.tap.bridge);
     std::vector<char*> argv;
     for (std::string& w : words) argv.push_back(w.data());
     argv.push_back(nullptr);
@@ -127,7 +127,7 @@ bool drain(int fd, std::string& into) {
 
 std::string trimmed(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return policy::printable(s, 1024);
+    return printable(s, 1024);
 }
 
 // What the kernel says about the fds a helper sent: name, MAC, MTU,
@@ -142,11 +142,11 @@ Result<TapHandle> describe_tap(std::vector<UniqueFd> fds, const std::string& bri
     int br = UB_TRY(rtnl.ifindex(bridge));  // an ioctl: no second round trip
     if (tap.master != br)
         return Error::msg(sender + "'s tap " + t.ifname + " is not attached to " + bridge);
-    t.mac = net::format_mac(tap.mac);
+    t.mac = format_mac(tap.mac);
     t.guest_mac = guest_mac(t.mac);
     // Only a CAP_NET_ADMIN holder can set the alias: the helper's own label.
     if (auto label = protocol::parse_label(tap.alias); label && label->mac) {
-        t.guest_mac = policy::format_mac_bytes(*label->mac);
+        t.guest_mac = format_mac(*label->mac);
         t.mac_pinned = true;
     }
     t.mtu = tap.mtu;
@@ -155,9 +155,9 @@ Result<TapHandle> describe_tap(std::vector<UniqueFd> fds, const std::string& bri
 
 }  // namespace
 
-Result<TapHandle> open_tap_via_helper(const HelperRequest& req) {
-    if (std::string why = policy::ifname_problem(req.bridge); !why.empty())
-        return Error::msg("bridge name '" + policy::printable(req.bridge) + "' " + why);
+Result<Opened> open_tap_via_helper(const OpenRequest& req) {
+    if (std::string why = ifname_problem(req.tap.bridge); !why.empty())
+        return Error::msg("bridge name '" + printable(req.tap.bridge) + "' " + why);
     Child c = UB_TRY(spawn(req));
     auto deadline = Clock::now() + req.timeout;
 
@@ -175,7 +175,7 @@ Result<TapHandle> open_tap_via_helper(const HelperRequest& req) {
         if (n <= 0) break;  // timeout (or poll failure): kill below
         if (p[0].revents) {
             sock_done = true;
-            auto got = handover::recv_fds(c.sock.get(), req.queues);
+            auto got = handover::recv_fds(c.sock.get(), req.tap.queues);
             if (got.ok()) fds = std::move(*got);
             else recv_error = got.error().message();
         }
@@ -200,13 +200,14 @@ Result<TapHandle> open_tap_via_helper(const HelperRequest& req) {
     if (::read(c.exec_status.get(), &exec_errno, sizeof exec_errno) == sizeof exec_errno)
         return Error::sys("cannot execute " + req.helper, exec_errno);
     std::string said = trimmed(err_text);
+    if (std::optional<Refused> kind = refused_by_exit_status(status)) return Opened{Refusal{*kind, said}};
     if (status != 0)
         return Error::msg(req.helper + " failed (exit status " + std::to_string(status) + ")" +
                           (said.empty() ? "" : ": " + said));
     if (fds.empty()) {
         // The socket may not have been polled yet if the helper exited first.
         if (!sock_done) {
-            auto got = handover::recv_fds(c.sock.get(), req.queues);
+            auto got = handover::recv_fds(c.sock.get(), req.tap.queues);
             if (got.ok()) fds = std::move(*got);
             else recv_error = got.error().message();
         }
@@ -214,7 +215,7 @@ Result<TapHandle> open_tap_via_helper(const HelperRequest& req) {
             return Error::msg(req.helper + " exited 0 but " +
                               (recv_error.empty() ? "sent no tap fd" : recv_error));
     }
-    return describe_tap(std::move(fds), req.bridge, req.helper);
+    return Opened{UB_TRY(describe_tap(std::move(fds), req.tap.bridge, req.helper))};
 }
 
 }  // namespace ub::client

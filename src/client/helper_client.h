@@ -13,19 +13,12 @@
 
 #include "base/fd.h"
 #include "base/result.h"
-#include "client/tap_handle.h"
+#include "client/request.h"
 
 namespace ub::client {
 
-struct HelperRequest {
-    std::string helper;  // path of the helper program
-    std::string bridge;
-    bool vnet_hdr = true;  // pass --use-vnet, as QEMU does
-    int queues = 1;        // more than 1: pass --queues=N (our helper's extension)
-    std::string vm_name;   // non-empty: pass --vm=NAME (our helper's extension)
-    std::chrono::milliseconds timeout{10000};
-};
-
-Result<TapHandle> open_tap_via_helper(const HelperRequest& req);
+// Runs req.helper as QEMU does; a refusal when it exits with a refusal's
+// status (base/refusal.h).
+Result<Opened> open_tap_via_helper(const OpenRequest& req);
 
 }  // namespace ub::client

@@ -62,18 +62,22 @@ OpenResult open_tap(const std::string& bridge, const Options& options, Prompt pr
                                                : ub::client::Via::Auto;
         req.helper = options.helper.empty() ? UB_DEFAULT_HELPER : options.helper;
         req.socket = options.socket.empty() ? UB_SOCKET_PATH : options.socket;
-        req.bridge = bridge;
-        req.vnet_hdr = options.vnet_hdr;
-        req.vm_name = options.vm_name;
+        req.tap.bridge = bridge;
+        req.tap.vnet_hdr = options.vnet_hdr;
+        req.tap.vm_name = options.vm_name;
         req.timeout = options.timeout;
-        req.ask = prompt == Prompt::Allowed;
-        ub::Result<ub::client::TapHandle> r = ub::client::open_tap(req);
+        req.tap.interactive = prompt == Prompt::Allowed;
+        ub::Result<ub::client::Opened> r = ub::client::open_tap(req);
         if (!r.ok()) {
             out.error = r.error().message();
             out.error_code = r.error().code();
             return out;
         }
-        ub::client::TapHandle& h = r.value();
+        if (auto* no = std::get_if<ub::Refusal>(&*r)) {
+            out.error = no->reason;
+            return out;
+        }
+        ub::client::TapHandle& h = std::get<ub::client::TapHandle>(*r);
         out.tap.emplace(h.fd.release(), h.ifname, h.mac, h.guest_mac, h.mtu, h.vnet_hdr);
     } catch (const std::exception& e) {
         out.error = std::string("libuserbridge: ") + e.what();

@@ -3,27 +3,18 @@
 #include <vector>
 
 #include "base/fault.h"
-#include "protocol/tap_label.h"
-#include "net/bridge_port.h"
-#include "policy/accounts.h"
-#include "policy/ifname.h"
 #include "privilege/fs_identity.h"
 
 namespace ub::daemon {
 
 namespace {
 
-Outcome refuse(Outcome o, protocol::Status status, const std::string& why) {
-    o.reply.status = status;
-    o.reply.message = why;
-    o.record.event = status == protocol::Status::Denied ? "deny" : "error";
-    o.record.detail = why;
-    return o;
-}
-
 Outcome refuse(Outcome o, const Error& e) {
-    return refuse(std::move(o), e.is_denial() ? protocol::Status::Denied : protocol::Status::Failed,
-                  e.message());
+    o.reply.status = protocol::Status::Failed;
+    o.reply.message = e.message();
+    o.record.event = "error";
+    o.record.detail = e.message();
+    return o;
 }
 
 // Which of the policy's files the caller would have read, asked of the
@@ -40,121 +31,83 @@ Result<std::vector<bool>> readable_by(const policy::Policy& policy, const policy
     return readable;
 }
 
-}  // namespace
-
-void refill_tun(Kept& kept) {
-    if (kept.tun.valid()) return;
-    Result<UniqueFd> tun = net::open_tun();
-    if (tun.ok()) kept.tun = std::move(*tun);  // else the next grant opens its own, and says why not
+// The engine's outcome as the reply, the fds and the flags the server acts on.
+Outcome outcome_of(grant::Outcome g, SpareFds& spare) {
+    Outcome o;
+    o.record = std::move(g.record);
+    o.reply.message = g.message;
+    switch (g.verdict) {
+    case grant::Verdict::Granted:
+        o.reply.status = protocol::Status::Granted;
+        o.reply.vnet_hdr = g.tap->tap.vnet_hdr;
+        o.reply.nfds = static_cast<std::uint16_t>(g.tap->tap.queues.size());
+        o.reply.ifname = g.tap->tap.name;
+        o.reply.mac = g.tap->mac;
+        o.reply.mtu = g.tap->mtu;
+        o.reply.pinned_mac = g.pinned_mac;
+        o.queues = std::move(g.tap->tap.queues);
+        o.ifindex = g.tap->ifindex;
+        spare.rtnl = std::move(g.rtnl);
+        break;
+    case grant::Verdict::Denied:
+        o.reply.status = protocol::Status::Denied;
+        o.reply.refused = g.refused;
+        break;
+    case grant::Verdict::LockBusy: o.lock_busy = true; [[fallthrough]];
+    case grant::Verdict::Failed: o.reply.status = protocol::Status::Failed; break;
+    case grant::Verdict::AskPolkit: o.ask_polkit = true; break;
+    }
+    return o;
 }
 
-Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const Peer& peer,
-               const SubUids& subuids, const protocol::Request& req, Kept& kept, Filters* filters,
+}  // namespace
+
+void refill_tun(SpareFds& spare) {
+    if (spare.tun.valid()) return;
+    Result<UniqueFd> tun = net::open_tun();
+    if (tun.ok()) spare.tun = std::move(*tun);  // else the next grant opens its own, and says why not
+}
+
+Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const grant::Caller& who,
+               const SubUids& subuids, const protocol::Request& req, SpareFds& spare, Filters* filters,
                net::TapNames* names, const PolkitAnswer* polkit) {
-    Outcome o;
     // The groups are the ones the caller's process runs with, as for a
     // helper they run (and as userbridge-acl(5) defines group=), from the
     // kernel: no group database lookup per request.
-    policy::Credentials who{peer.uid, peer.gid, peer.groups};
-    o.record = audit::begin("daemon", "?", peer.uid, audit::peer_pid(peer.pid), req.bridge);
-    o.record.vm = req.vm_name;
-    o.record.queues = req.queues;
-
-    Result<std::vector<bool>> readable = readable_by(policy, who);
-    if (!readable.ok()) return refuse(std::move(o), readable.error());
-    policy::Requester requester = policy::requester_of(who);
-    policy::Decision d = policy::decide(policy.rules, req.bridge, &requester, &*readable);
-    if (d.deciding) o.record.rule = policy::where(*d.deciding);
-    auto deny = [&](const std::string& why) {
-        return refuse(std::move(o), protocol::Status::Denied,
-                      "access to bridge " + req.bridge + " denied: " + why);
+    Result<std::vector<bool>> readable = readable_by(policy, who.ids);
+    if (!readable.ok()) {
+        Outcome o;
+        o.record = grant::record_for(who, req);
+        return refuse(std::move(o), readable.error());
+    }
+    grant::Resources res;
+    res.readable = &*readable;
+    res.mac_key = &mac_key;
+    res.polkit = polkit;
+    res.lock_wait = grant::LockWait::Never;
+    res.names = names;
+    // The account's lock and quota: its subordinate uids are counted with it.
+    res.account_of = [&subuids](uid_t uid) { return subuids.account_of(uid); };
+    res.hook = fault::at;
+    res.begin_act = [&](const policy::Terms& terms, net::TapSpec& spec) -> Result<void> {
+        if (terms.filtered() && (!filters || !filters->available()))
+            return Error::msg(std::string("the ACL ") + (terms.has_mac ? "pins a MAC" : "sets a rate") +
+                              ", but userbridged runs without libnftables");
+        if (std::optional<net::Guard> guard = net::guard_for(terms))
+            spec.before_attach = [filters, g = *guard](const std::string& ifname, int ifindex) {
+                return filters->add(ifname, ifindex, g);
+            };
+        return Ok{};
     };
-    if (d.ask_polkit && !polkit) {
-        o.ask_polkit = true;
-        return o;
-    }
-    if (d.ask_polkit) {
-        o.record.polkit = polkit->what;
-        if (!polkit->yes) return deny("polkit decides (auth=polkit at " + o.record.rule + "): " + polkit->what);
-        d = policy::polkit_granted(d);
-    }
-    if (!d.allowed) return deny(d.reason);
-    Result<policy::Terms> terms = policy::terms_of(d, mac_key, peer.uid, req.vm_name, req.bridge, req.queues);
-    if (!terms.ok())
-        return terms.error().is_denial() ? deny(terms.error().message()) : refuse(std::move(o), terms.error());
-    // The lock first, before anything is opened for the tap: a request
-    // that finds it held costs little each time it is tried again.
-    UniqueFd lock;
-    if (terms->limits.max_taps >= 0) {
-        Result<UniqueFd> lock_tun = net::open_tun();
-        if (!lock_tun.ok()) return refuse(std::move(o), lock_tun.error());
-        // The account's lock: its subordinate uids are counted with it.
-        Result<bool> held = net::try_quota_lock(*lock_tun, peer.account);
-        if (!held.ok()) return refuse(std::move(o), held.error());
-        if (!*held) {
-            o.lock_busy = true;
-            return refuse(std::move(o), protocol::Status::Failed,
-                          "the quota lock ubq" + std::to_string(peer.account) +
-                              " is held by another request of yours (a helper of yours, stopped?); try again");
-        }
-        lock = std::move(*lock_tun);
-    }
-
-    Result<net::Rtnl> rtnl = kept.rtnl ? Result<net::Rtnl>(std::move(*kept.rtnl)) : net::Rtnl::open();
-    kept.rtnl.reset();
-    if (!rtnl.ok()) return refuse(std::move(o), rtnl.error());
-    Result<net::LinkInfo> bridge = net::find_bridge(*rtnl, req.bridge);
-    if (!bridge.ok()) return refuse(std::move(o), bridge.error());
-    net::TapSpec spec;
-    if (kept.tun.valid()) spec.tuns.push_back(std::move(kept.tun));
-    for (int q = static_cast<int>(spec.tuns.size()); q < req.queues; ++q) {
-        Result<UniqueFd> tun = net::open_tun();
-        if (!tun.ok()) return refuse(std::move(o), tun.error());
-        spec.tuns.push_back(std::move(*tun));
-    }
-    spec.vnet = req.vnet_hdr ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
-    spec.owner = peer.uid;
-    spec.names = names;
-    spec.max_taps = terms->limits.max_taps;
-    spec.account = [&subuids](uid_t uid) { return subuids.account_of(uid); };
-    spec.lock_tun = std::move(lock);
-    spec.lock = net::QuotaLock::Held;
-    protocol::TapLabel label{peer.uid, req.vm_name, std::nullopt, req.queues, std::nullopt};
-    if (terms->filtered() && (!filters || !filters->available()))
-        return refuse(std::move(o), protocol::Status::Failed,
-                      std::string("the ACL ") + (terms->has_mac ? "pins a MAC" : "sets a rate") +
-                          ", but userbridged runs without libnftables");
-    if (terms->has_mac) {
-        label.mac = terms->guest_mac;
-        o.record.guest_mac = policy::format_mac_bytes(terms->guest_mac);
-    }
-    if (std::optional<net::Guard> guard = net::guard_for(*terms))
-        spec.before_attach = [filters, g = *guard](const std::string& ifname, int ifindex) {
-            return filters->add(ifname, ifindex, g);
-        };
-    spec.label = label;
-    Result<net::BridgedTap> tap = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, fault::at);
-    if (!tap.ok()) {
-        if (tap.error().is_denial()) return deny(tap.error().message());
-        return refuse(std::move(o), tap.error());
-    }
-
-    o.reply.status = protocol::Status::Granted;
-    o.reply.vnet_hdr = tap->tap.vnet_hdr;
-    o.reply.nfds = static_cast<std::uint16_t>(tap->tap.queues.size());
-    o.reply.ifname = tap->tap.name;
-    o.reply.mac = tap->mac;
-    o.reply.mtu = tap->mtu;
-    o.reply.guest_mac = label.mac;
-    o.reply.message = d.reason;
-    o.record.event = "grant";
-    o.record.tap = tap->tap.name;
-    o.record.mac = net::format_mac(tap->mac);
-    o.record.detail = d.reason + (tap->tap.vnet_hdr ? ", vnet_hdr" : "");
-    o.queues = std::move(tap->tap.queues);
-    o.ifindex = tap->ifindex;
-    kept.rtnl = std::move(*rtnl);
-    return o;
+    // The spare fds are taken only once the lock is held: a request that
+    // finds it held leaves them for the next.
+    res.rtnl = [&](net::TapSpec& spec) -> Result<net::Rtnl> {
+        if (spare.tun.valid()) spec.tuns.push_back(std::move(spare.tun));
+        Result<net::Rtnl> rtnl = spare.rtnl ? Result<net::Rtnl>(std::move(*spare.rtnl)) : net::Rtnl::open();
+        spare.rtnl.reset();
+        return rtnl;
+    };
+    return outcome_of(grant::grant(who, req, policy, std::move(res)), spare);
 }
 
 }  // namespace ub::daemon

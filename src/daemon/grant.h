@@ -1,6 +1,9 @@
-// One request, decided and acted on: the daemon's counterpart of the
-// helper's decide/act stages, built from the same policy, net and audit
-// modules. The caller is who SO_PEERCRED says, never what the request says.
+// One request, decided and acted on: the daemon's front end of the grant
+// engine (grant/grant.h), which the helper calls too. This adapter gives it
+// what only the daemon has: the kernel's answer to which ACL files the
+// caller may read, polkit's answer, the fds it keeps between grants; and
+// turns the engine's outcome into a reply. The caller is who SO_PEERCRED
+// says, never what the request says.
 #pragma once
 
 #include <sys/types.h>
@@ -14,21 +17,13 @@
 #include "base/fd.h"
 #include "daemon/filters.h"
 #include "daemon/polkit.h"
+#include "grant/grant.h"
 #include "net/rtnl.h"
 #include "net/tap.h"
 #include "policy/loader.h"
 #include "protocol/wire.h"
 
 namespace ub::daemon {
-
-// The caller, as the kernel reports them (SO_PEERCRED, SO_PEERGROUPS).
-struct Peer {
-    pid_t pid;
-    uid_t uid;
-    gid_t gid;
-    std::vector<gid_t> groups;  // supplementary, as their process runs with them
-    uid_t account;              // whose bounds and quota uid counts against (subids.h)
-};
 
 struct Outcome {
     protocol::Reply reply;
@@ -49,11 +44,11 @@ struct Outcome {
 // only after a grant that succeeded (a failed one may leave a reply unread
 // that the next grant would take for its own), and one /dev/net/tun fd,
 // opened again once the client has its reply (refill_tun).
-struct Kept {
+struct SpareFds {
     std::optional<net::Rtnl> rtnl;
     UniqueFd tun;
 };
-void refill_tun(Kept& kept);
+void refill_tun(SpareFds& spare);
 
 // The record's user is "?": the server fills it in (UserDb::ask_name).
 // Never waits for anything a user can hold: when the caller's quota lock
@@ -64,8 +59,8 @@ void refill_tun(Kept& kept);
 // `mac_key`: the MAC key for mac-prefix= rules, or why there is none.
 // `subuids`: quotas count a subordinate uid's taps as its owner's.
 // `polkit`: polkit's answer for this request, once it came (see Outcome).
-Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const Peer& peer,
-               const SubUids& subuids, const protocol::Request& req, Kept& kept, Filters* filters,
+Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const grant::Caller& who,
+               const SubUids& subuids, const protocol::Request& req, SpareFds& spare, Filters* filters,
                net::TapNames* names = nullptr, const PolkitAnswer* polkit = nullptr);
 
 }  // namespace ub::daemon

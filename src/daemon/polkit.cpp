@@ -58,6 +58,7 @@ PolkitAnswer interpret(std::uint64_t id, sd_bus_message* m, bool interactive,
     } else if (dismissed) {
         a.what = "no: the authentication prompt was dismissed";
     } else if (challenge) {
+        a.prompt = !interactive;
         a.what = interactive ? "no: polkit asks the user to authenticate, and no authentication agent answered"
                              : "no: polkit asks the user to authenticate, and the request allowed no prompt "
                                "(userbridge run --ask, USERBRIDGE_ASK=1)";

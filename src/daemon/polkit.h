@@ -29,6 +29,7 @@
 
 #include "base/fd.h"
 #include "base/result.h"
+#include "grant/grant.h"
 
 namespace ub::daemon {
 
@@ -54,11 +55,7 @@ struct PolkitQuestion {
     bool interactive = false;  // AllowUserInteraction: polkit may prompt
 };
 
-struct PolkitAnswer {
-    std::uint64_t id = 0;
-    bool yes = false;
-    std::string what;  // for the record: "yes", "no", "no: ..."; the client's error
-};
+using PolkitAnswer = grant::PolkitAnswer;
 
 // How long a question may wait: a prompt may sit on the desktop; without
 // one polkit answers in milliseconds.

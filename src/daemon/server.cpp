@@ -48,8 +48,7 @@ constexpr unsigned kAcceptBatch = 64;
 
 struct Conn {
     UniqueFd fd;
-    Peer peer;
-    uid_t account;  // whose bounds it counts against: peer.uid's owner (subids.h)
+    grant::Caller peer;  // peer.account: whose bounds it counts against (subids.h)
     Clock::time_point deadline;
     std::string buf;
     // A request waiting for its caller's quota lock, tried again at
@@ -87,7 +86,7 @@ struct Refusals {
 // once the name comes, or with user=? when its time is up, always in the
 // order the records were made. Nothing waits for the user database: a slow
 // one (sssd waiting on its server) delays records, never a grant.
-struct Unnamed {
+struct RecordAwaitingName {
     std::uint32_t seq;  // the name's question
     audit::AuditRecord rec;
     int ifindex = 0;  // a tap we granted: granted_ gets the name too
@@ -145,9 +144,9 @@ private:
     std::map<uid_t, unsigned> unread_fds_;  // the fds in unread_, by account
     std::map<uid_t, Refusals> refusals_;
     net::TapNames tap_names_;
-    Kept kept_;
+    SpareFds spare_;
     Polkit polkit_;
-    std::deque<Unnamed> unnamed_;
+    std::deque<RecordAwaitingName> unnamed_;
     bool stop_ = false;
 };
 
@@ -261,8 +260,9 @@ void Server::accept_all() {
             continue;
         }
         ++per_uid_[uid];
-        Peer peer{cred->pid, cred->uid, cred->gid, std::move(*groups), uid};
-        Conn c{std::move(fd), std::move(peer), uid, Clock::now() + cfg_.limits.deadline, {}, {}, {}, {}, {}, {}};
+        grant::Caller peer{{cred->uid, cred->gid, std::move(*groups)}, audit::peer_pid(cred->pid), uid,
+                           grant::Front::Daemon};
+        Conn c{std::move(fd), std::move(peer), Clock::now() + cfg_.limits.deadline, {}, {}, {}, {}, {}, {}};
         int key = c.fd.get();
         conns_.emplace(key, std::move(c));
     }
@@ -330,9 +330,9 @@ void Server::on_readable(Conn& c, short revents) {
     if (!req.ok()) {
         c.deadline = Clock::time_point::min();
         finish(c, protocol::Status::BadRequest, req.error().message());
-        audit::AuditRecord rec = audit::begin("daemon", "?", c.peer.uid, audit::peer_pid(c.peer.pid), "");
+        audit::AuditRecord rec = grant::record_for(c.peer, {});
         rec.detail = req.error().message();
-        record_named(std::move(rec), c.peer.uid);
+        record_named(std::move(rec), c.peer.ids.uid);
         return;
     }
     attempt(c, *req);
@@ -340,22 +340,20 @@ void Server::on_readable(Conn& c, short revents) {
 
 // A refusal, before anything is made: the uid's clients hold too many of
 // our fds unread.
-Outcome unread_refusal(const Peer& peer, const protocol::Request& req, unsigned unread) {
+Outcome unread_refusal(const grant::Caller& peer, const protocol::Request& req, unsigned unread) {
     Outcome o;
-    o.record = audit::begin("daemon", "?", peer.uid, audit::peer_pid(peer.pid), req.bridge);
-    o.record.vm = req.vm_name;
-    o.record.queues = req.queues;
+    o.record = grant::record_for(peer, req);
     o.reply.status = protocol::Status::Busy;
-    o.reply.message = "replies to uid " + std::to_string(peer.uid) + " carrying " + std::to_string(unread) +
+    o.reply.message = "replies to uid " + std::to_string(peer.ids.uid) + " carrying " + std::to_string(unread) +
                       " tap fds are still unread; read or close them first";
     o.record.detail = o.reply.message;
     return o;
 }
 
 Outcome Server::decide_and_act(Conn& c, const protocol::Request& req) {
-    unsigned unread = unread_fds(c.account);
+    unsigned unread = unread_fds(c.peer.account);
     if (unread + req.queues > cfg_.limits.max_unread_fds) return unread_refusal(c.peer, req, unread);
-    return handle(policy_, cfg_.mac_key, c.peer, subuids_, req, kept_, cfg_.filters, &tap_names_,
+    return handle(policy_, cfg_.mac_key, c.peer, subuids_, req, spare_, cfg_.filters, &tap_names_,
                   c.polkit_answer ? &*c.polkit_answer : nullptr);
 }
 
@@ -370,7 +368,7 @@ Outcome Server::decide_and_act(Conn& c, const protocol::Request& req) {
 Result<std::uint64_t> Server::ask_polkit(Conn& c, const protocol::Request& req) {
     c.pidfd = UniqueFd(UB_TRY(system::getsockopt_int(c.fd.get(), SOL_SOCKET, SO_PEERPIDFD,
                                                      "the caller's process (SO_PEERPIDFD)")));
-    PolkitQuestion q{UB_TRY(polkit_subject_of(c.pidfd.get(), c.peer.pid, c.peer.uid)), req.bridge, req.vm_name,
+    PolkitQuestion q{UB_TRY(polkit_subject_of(c.pidfd.get(), c.peer.pid.pid, c.peer.ids.uid)), req.bridge, req.vm_name,
                      req.queues, req.interactive};
     return polkit_.ask(q);
 }
@@ -432,7 +430,7 @@ void Server::deliver(Conn& c, Outcome o) {
     sched_yield();
     if (granted) fault::at_void("after-send");
     if (granted && sent.ok()) keep_if_unread(c, fds.size());
-    refill_tun(kept_);
+    refill_tun(spare_);
     // Audited as a grant only when the fds went out; otherwise our copies,
     // the tap's last fds, are closed, and the tap is gone.
     if (granted && !sent.ok()) {
@@ -445,7 +443,7 @@ void Server::deliver(Conn& c, Outcome o) {
     // reply. Asked earlier, to overlap the tap's making, the user database
     // process woke on the daemon's CPU and took it from the grant.
     if (granted) granted_[o.ifindex] = o.record;
-    record_named(std::move(o.record), c.peer.uid, granted ? o.ifindex : 0);
+    record_named(std::move(o.record), c.peer.ids.uid, granted ? o.ifindex : 0);
 }
 
 // polkit's answers, each to its parked request, which is tried again now.
@@ -471,13 +469,13 @@ void Server::retry_parked() {
     std::set<uid_t> held;
     for (auto& [fd, c] : conns_) {
         if (!c.parked || c.retry_at > now) continue;
-        if (held.count(c.peer.uid) != 0 && now < c.deadline) {
+        if (held.count(c.peer.ids.uid) != 0 && now < c.deadline) {
             c.retry_at = std::min(now + kLockRetry, c.deadline);
             continue;
         }
         protocol::Request req = *c.parked;
         attempt(c, req);
-        if (c.parked) held.insert(c.peer.uid);
+        if (c.parked) held.insert(c.peer.ids.uid);
     }
 }
 
@@ -491,9 +489,9 @@ int unread_bytes(int fd) {
 void Server::keep_if_unread(Conn& c, std::size_t nfds) {
     if (nfds == 0 || unread_bytes(c.fd.get()) == 0) return;
     unsigned n = static_cast<unsigned>(nfds);
-    unread_fds_[c.account] += n;
+    unread_fds_[c.peer.account] += n;
     int key = c.fd.get();
-    unread_.emplace(key, Unread{std::move(c.fd), c.account, n, true});
+    unread_.emplace(key, Unread{std::move(c.fd), c.peer.account, n, true});
 }
 
 // The fds in replies to `uid` still unread, once the replies read since
@@ -541,7 +539,7 @@ void Server::record_named(audit::AuditRecord rec, uid_t uid, int ifindex) {
 
 void Server::on_names() {
     for (const auto& [seq, name] : cfg_.userdb->take_names())
-        for (Unnamed& u : unnamed_)
+        for (RecordAwaitingName& u : unnamed_)
             if (u.seq == seq && !u.named) {
                 u.rec.user = name;
                 u.named = true;
@@ -555,7 +553,7 @@ void Server::write_records(bool all) {
     auto now = Clock::now();
     bool gone = cfg_.userdb->fd() < 0;
     while (!unnamed_.empty()) {
-        Unnamed& u = unnamed_.front();
+        RecordAwaitingName& u = unnamed_.front();
         if (!u.named && !all && !gone && u.deadline > now) break;
         if (!u.named) cfg_.userdb->forget(u.seq);
         if (u.ifindex != 0)
@@ -592,9 +590,9 @@ void Server::expire() {
             continue;
         }
         if (it->second.deadline != Clock::time_point::min())
-            log_line(LOG_INFO, "dropped a connection from uid " + std::to_string(it->second.peer.uid) +
+            log_line(LOG_INFO, "dropped a connection from uid " + std::to_string(it->second.peer.ids.uid) +
                                    " that sent no complete request in time");
-        if (--per_uid_[it->second.account] == 0) per_uid_.erase(it->second.account);
+        if (--per_uid_[it->second.peer.account] == 0) per_uid_.erase(it->second.peer.account);
         it = conns_.erase(it);
     }
 }
@@ -643,7 +641,7 @@ void Server::on_link_events() {
             rec.tap = l.name;
             rec.vm = label->vm;
             rec.queues = label->queues;
-            if (label->mac) rec.guest_mac = policy::format_mac_bytes(*label->mac);
+            if (label->mac) rec.guest_mac = format_mac(*label->mac);
             record_named(expired(std::move(rec)), label->uid);
             continue;
         }
@@ -694,13 +692,13 @@ void Server::revoke_tampered(const std::vector<net::LinkInfo>& links) {
 // behind it, with the same name.
 void Server::record_after_grant(audit::AuditRecord rec, int ifindex) {
     auto waiting = std::find_if(unnamed_.begin(), unnamed_.end(),
-                                [&](const Unnamed& u) { return u.ifindex == ifindex; });
+                                [&](const RecordAwaitingName& u) { return u.ifindex == ifindex; });
     if (waiting == unnamed_.end()) {
         audit::record(rec);
         return;
     }
     rec.user = waiting->rec.user;
-    Unnamed after{waiting->seq, std::move(rec), 0, waiting->deadline, waiting->named};
+    RecordAwaitingName after{waiting->seq, std::move(rec), 0, waiting->deadline, waiting->named};
     unnamed_.push_back(std::move(after));
 }
 

@@ -14,8 +14,8 @@
 
 #include "base/number.h"
 #include "base/system.h"
-#include "policy/accounts.h"
-#include "policy/ifname.h"
+#include "accounts/accounts.h"
+#include "base/names.h"
 #include "privilege/cap_sets.h"
 #include "privilege/drop.h"
 #include "privilege/process.h"
@@ -38,7 +38,7 @@ constexpr uid_t kOverflow = 65534;  // nobody: the uid every unmapped file and p
 // an NSS module serves could be pointed at a uid others run as by whoever
 // runs the directory, and no NSS module runs here yet: this process still
 // holds the daemon's capabilities.
-Result<policy::Account> own_user(const std::string& name) {
+Result<accounts::Account> own_user(const std::string& name) {
     std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen("/etc/passwd", "re"), std::fclose);
     if (!f) return Error::sys("cannot read /etc/passwd");
     passwd pw{};
@@ -65,7 +65,7 @@ Result<policy::Account> own_user(const std::string& name) {
         return Error::msg("user " + name + " is uid " + std::to_string(pw.pw_uid) + ", gid " +
                           std::to_string(pw.pw_gid) + ": its user database process needs a system user "
                           "of its own, neither root nor nobody");
-    return policy::Account{pw.pw_name, pw.pw_uid, pw.pw_gid};
+    return accounts::Account{pw.pw_name, pw.pw_uid, pw.pw_gid};
 }
 
 // The broker's side of one question, as NSS answers it.
@@ -81,15 +81,15 @@ wire::Answer answer(const wire::Question& q) {
     };
     if (q.kind == wire::Kind::UserByUid) {
         auto uid = parse_decimal(q.arg, kMaxId);  // checked by decode_question
-        Result<std::optional<policy::Account>> r = policy::account_by_uid(static_cast<uid_t>(*uid));
+        Result<std::optional<accounts::Account>> r = accounts::account_by_uid(static_cast<uid_t>(*uid));
         if (!r.ok()) failed(r.error());
         else if (*r) found((*r)->name);
     } else if (q.kind == wire::Kind::UidByUser) {
-        Result<std::optional<policy::Account>> r = policy::account_by_name(q.arg);
+        Result<std::optional<accounts::Account>> r = accounts::account_by_name(q.arg);
         if (!r.ok()) failed(r.error());
         else if (*r) found(std::to_string((*r)->uid));
     } else {
-        Result<std::optional<gid_t>> r = policy::group_id_by_name(q.arg);
+        Result<std::optional<gid_t>> r = accounts::group_id_by_name(q.arg);
         if (!r.ok()) failed(r.error());
         else if (*r) found(std::to_string(**r));
     }
@@ -119,7 +119,7 @@ Result<void> give_up_everything() {
     privilege::DropTarget t;  // no capability at all
     t.bounding = privilege::Bounding::ClearWhenAble;
     if (as_root) {
-        policy::Account own = UB_TRY(own_user(UB_USERDB_USER));
+        accounts::Account own = UB_TRY(own_user(UB_USERDB_USER));
         t.uid = own.uid;
         t.gid = own.gid;
         t.groups = privilege::Groups::Clear;
@@ -176,7 +176,7 @@ Result<void> await_start(int sock) {
     Result<wire::Answer> a = wire::decode_answer(std::string_view(buf, static_cast<std::size_t>(got)),
                                                  wire::Kind::UserByUid);
     if (!a.ok() || a->seq != 0) return fail("it said something else first");
-    if (a->outcome != wire::Outcome::Found) return fail(policy::printable(a->value, wire::kMaxWhy));
+    if (a->outcome != wire::Outcome::Found) return fail(printable(a->value, wire::kMaxWhy));
     return Ok{};
 }
 
@@ -295,9 +295,9 @@ void UserDb::forget(std::uint32_t seq) {
 Result<long long> UserDb::id_of(wire::Kind kind, const std::string& name) {
     const char* what = kind == wire::Kind::UidByUser ? "user " : "group ";
     Result<wire::Answer> a = ask(kind, name);
-    if (!a.ok()) return a.error().context(std::string("cannot look up ") + what + policy::printable(name));
+    if (!a.ok()) return a.error().context(std::string("cannot look up ") + what + printable(name));
     if (a->outcome == wire::Outcome::None) return -1LL;
-    if (a->outcome == wire::Outcome::Failed) return Error::msg(policy::printable(a->value, wire::kMaxWhy));
+    if (a->outcome == wire::Outcome::Failed) return Error::msg(printable(a->value, wire::kMaxWhy));
     return *parse_decimal(a->value, kMaxId);  // checked by decode_answer
 }
 

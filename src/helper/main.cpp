@@ -3,12 +3,14 @@
 // main() and run() are the list of stages; each stage's contract is in the
 // header of the module that implements it:
 //   sanitize   privilege/process.h  fds 0-2, environment, umask, signals
-//   parse      helper/args.h        argv, before anything else is touched
+//   parse      protocol/helper_args.h  argv, before anything else is touched
 //   confine    privilege/process.h  close inherited fds; --fd checked
 //   drop       privilege/process.h  caller's ids, CAP_NET_ADMIN permitted only
-//   decide     policy/loader.h      the ACL, read as the caller; its limits
-//                                   (a rule that needs a filter: refused)
-//   sandbox    privilege/seccomp.h  syscall allow-list
+//   decide     policy/loader.h      the ACL, read as the caller, then
+//              grant/grant.h        the engine the daemon runs too: decide
+//                                   (a rule that needs a filter: refused),
+//                                   then (after sandbox) act
+//   sandbox    privilege/seccomp.h  syscall allow-list (as the act stage begins)
 //   act        net/bridge_port.h    find the bridge; make, label, count, attach
 //   hand over  handover/handover.h  SCM_RIGHTS, then audit and exit 0
 // The process runs with CAP_NET_ADMIN only from "drop" on, as the caller's
@@ -21,15 +23,17 @@
 
 #include <cstdio>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "handover/handover.h"
-#include "helper/args.h"
+#include "protocol/helper_args.h"
+#include "grant/grant.h"
 #include "audit/audit.h"
 #include "base/fault.h"
 #include "net/bridge_port.h"
-#include "policy/accounts.h"
+#include "accounts/accounts.h"
 #include "policy/loader.h"
 #include "privilege/drop.h"
 #include "privilege/process.h"
@@ -56,20 +60,15 @@ int fail(const Error& e, int code = kExitFailure) {
     return code;
 }
 
-// Who the caller is to the policy: the ids and groups the kernel gave us,
-// the same ones it checks the ACL files' permissions against.
-Result<policy::Requester> requester() {
-    std::vector<gid_t> groups = UB_TRY(policy::process_groups());
-    return policy::requester_of({getuid(), getgid(), std::move(groups)});
-}
-
-Result<policy::Decision> decide(const std::string& bridge, const policy::Requester& who,
-                                policy::Policy& held) {
+// The ACL, read as the caller: an include they cannot read is skipped, so
+// the policy holds only what they could read (loader.h).
+Result<policy::Policy> load_policy(const std::string& bridge) {
     policy::LoadOptions opt;
     opt.after_open = [](const char*) { fault::at_void("after-acl-open"); };
     opt.only_bridge = bridge;
-    held = UB_TRY(policy::load(UB_ACL_PATH, opt));
-    return policy::decide(held.rules, bridge, &who);
+    opt.user_id = accounts::uid_of_name;
+    opt.group_id = accounts::gid_of_name;
+    return policy::load(UB_ACL_PATH, opt);
 }
 
 // Everything that still needs files or libraries is done before this: glibc
@@ -100,12 +99,23 @@ void record_revoked(const net::Revoked& r, const audit::AuditRecord& caller) {
     audit::record(rec);
 }
 
-int run(const helper::Args& args) {
-    privilege::Caller caller{getuid(), getgid(), privilege::Mode::Root};
+// The act stage begins (grant::Resources::begin_act): CAP_NET_ADMIN made
+// effective, our rtnetlink socket, then the sandbox.
+Result<void> begin_act(std::optional<net::Rtnl>& rtnl) {
+    // Before the first socket: netlink checks the capabilities of a
+    // socket's opener as well as its sender's (netlink_ns_capable()).
+    UB_TRYV(privilege::raise_effective(CAP_NET_ADMIN));
+    // Stage: sandbox. Our rtnetlink socket is the last fd we open.
+    rtnl.emplace(UB_TRY(net::Rtnl::open()));
+    return sandbox();
+}
+
+int run(const protocol::HelperArgs& args) {
     // The parent is whoever exec'd us, which the caller chooses: the record
     // calls it parent_pid, not the caller (the uid is the kernel's).
-    audit::AuditRecord rec =
-        audit::begin("helper", "?", caller.uid, audit::parent_pid(getppid()), args.bridge);
+    grant::Caller caller{{getuid(), getgid(), {}}, audit::parent_pid(getppid()), getuid(), grant::Front::Helper};
+    const protocol::Request& req = args.tap;
+    audit::AuditRecord rec = grant::record_for(caller, req);
     auto refuse = [&](const Error& e) {
         rec.detail = e.message();
         audit::record(rec);
@@ -120,89 +130,66 @@ int run(const helper::Args& args) {
     audit::open("userbridge-helper");
 
     // Stage: drop.
-    Result<privilege::Caller> who = privilege::identify_caller();
-    if (!who.ok()) return refuse(who.error());
-    caller = *who;
-    // Opened while still root when setuid: see net::open_tun(). Creates nothing.
-    // One per queue, and one for the quota lock should the ACL set one.
-    std::vector<UniqueFd> tuns;
-    for (int q = 0; q <= args.queues; ++q) {
+    Result<privilege::Caller> invoked = privilege::identify_caller();
+    if (!invoked.ok()) return refuse(invoked.error());
+    // Opened while still root when setuid: see net::open_tun(). Creates
+    // nothing. One per queue, and one for the quota lock, since whether the
+    // ACL sets a quota is known only once it is read, after the drop.
+    grant::Resources res;
+    for (int q = 0; q <= req.queues; ++q) {
         Result<UniqueFd> tun = net::open_tun();
         if (!tun.ok()) return refuse(tun.error());
-        tuns.push_back(std::move(*tun));
+        res.tuns.push_back(std::move(*tun));
     }
-    if (auto r = privilege::drop_privileges(caller); !r.ok()) return refuse(r.error());
-    rec.user = audit::user_name(caller.uid);
-    rec.vm = args.vm_name;
-    rec.queues = args.queues;
+    res.lock_tun = std::move(res.tuns.back());
+    res.tuns.pop_back();
+    if (auto r = privilege::drop_privileges(*invoked); !r.ok()) return refuse(r.error());
+    caller.ids = {invoked->uid, invoked->gid, {}};
+    caller.account = invoked->uid;
+    caller.user = rec.user = audit::user_name(invoked->uid);
 
-    // Stage: decide.
-    Result<policy::Requester> requester_ids = requester();
-    if (!requester_ids.ok()) return refuse(requester_ids.error());
-    policy::Policy policy;
-    Result<policy::Decision> decision = decide(args.bridge, *requester_ids, policy);
-    if (!decision.ok()) return refuse(decision.error());
-    if (decision->deciding) rec.rule = policy::where(*decision->deciding);
-    auto deny = [&](const std::string& why) {
-        rec.event = "deny";
-        rec.detail = why;
-        audit::record(rec);
-        return fail(Error::msg("access to bridge " + args.bridge + " denied: " + why));
-    };
-    if (!decision->allowed) return deny(decision->reason);
-    // Traffic filters are userbridged's alone: no tap without its filter.
-    if (policy::needs_filter(decision->limits())) return deny(policy::filter_refusal(*decision->deciding));
-    // mac-prefix= is a filter, refused above: the helper derives no MAC and
-    // never reads the MAC key.
-    Result<policy::Terms> terms = policy::terms_of(*decision, Error::msg("the helper reads no MAC key"),
-                                                   caller.uid, args.vm_name, args.bridge, args.queues);
-    if (!terms.ok()) return terms.error().is_denial() ? deny(terms.error().message()) : refuse(terms.error());
-
-    net::TapSpec spec;
-    spec.lock_tun = std::move(tuns.back());
-    tuns.pop_back();
-    spec.tuns = std::move(tuns);
-    spec.vnet = args.use_vnet ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
-    spec.owner = caller.uid;
-    spec.max_taps = terms->limits.max_taps;
+    // Stage: decide, then act (grant/grant.h), with the groups the kernel
+    // checks the ACL files' permissions against.
+    Result<std::vector<gid_t>> groups = accounts::process_groups();
+    if (!groups.ok()) return refuse(groups.error());
+    caller.ids.groups = std::move(*groups);
+    Result<policy::Policy> policy = load_policy(req.bridge);
+    if (!policy.ok()) return refuse(policy.error());
+    // mac-prefix= is a filter, which the engine refuses the helper: it
+    // derives no MAC and never reads the MAC key.
+    Result<policy::MacKey> key = Error::msg("the helper reads no MAC key");
+    res.mac_key = &key;
+    res.lock_wait = grant::LockWait::Wait;
     // tap<pid>: the kernel's tap%d would scan every interface on the host
     // for the lowest free number (docs/PERFORMANCE.md).
     net::TapNames names(static_cast<unsigned>(getpid()));
-    spec.names = &names;
-    protocol::TapLabel label{caller.uid, args.vm_name, std::nullopt, args.queues, std::nullopt};
-    // Stage: act, from its first socket (netlink checks the capabilities of
-    // a socket's opener as well as its sender's: netlink_ns_capable()).
-    if (auto r = privilege::raise_effective(CAP_NET_ADMIN); !r.ok()) return refuse(r.error());
-    spec.label = label;
-
-    // Stage: sandbox. Our rtnetlink socket is the last fd we open.
-    Result<net::Rtnl> rtnl = net::Rtnl::open();
-    if (!rtnl.ok()) return refuse(rtnl.error());
-    if (auto r = sandbox(); !r.ok()) return refuse(r.error());
-
-    // Stage: act. The bridge is checked before anything is created.
-    Result<net::LinkInfo> bridge = net::find_bridge(*rtnl, args.bridge);
-    if (!bridge.ok()) return refuse(bridge.error());
+    res.names = &names;
     std::vector<net::Revoked> revoked;
-    spec.revoked = &revoked;
-    Result<net::BridgedTap> tap = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, fault::at);
-    for (const net::Revoked& r : revoked) record_revoked(r, rec);
-    if (!tap.ok()) return tap.error().is_denial() ? deny(tap.error().message()) : refuse(tap.error());
+    res.revoked = &revoked;
+    res.hook = fault::at;
+    std::optional<net::Rtnl> rtnl;
+    res.begin_act = [&](const policy::Terms&, net::TapSpec&) { return begin_act(rtnl); };
+    res.rtnl = [&rtnl](net::TapSpec&) -> Result<net::Rtnl> { return std::move(*rtnl); };
+    grant::Outcome granted = grant::grant(caller, req, *policy, std::move(res));
+    for (const net::Revoked& r : revoked) record_revoked(r, granted.record);
+    if (granted.verdict != grant::Verdict::Granted) {
+        audit::record(granted.record);
+        // A refusal's kind is its exit status (userbridge-helper(8)).
+        bool denied = granted.verdict == grant::Verdict::Denied;
+        return fail(Error::msg(granted.message), denied ? exit_status(granted.refused) : kExitFailure);
+    }
 
     // Stage: hand over.
+    rec = granted.record;
+    rec.event = "error";  // until the fds are out
     if (auto r = fault::at("before-send"); !r.ok()) return refuse(r.error());
     std::vector<int> fds;
-    for (const UniqueFd& q : tap->tap.queues) fds.push_back(q.get());
+    for (const UniqueFd& q : granted.tap->tap.queues) fds.push_back(q.get());
     if (auto r = handover::send_fds(args.fd, fds); !r.ok())
-        return refuse(r.error().context(tap->tap.name));
+        return refuse(r.error().context(granted.tap->tap.name));
     fault::at_void("after-send");
-
-    rec.event = "grant";
-    rec.tap = tap->tap.name;
-    rec.mac = net::format_mac(tap->mac);
-    rec.detail = decision->reason + ", mode " + privilege::mode_name(caller.mode) +
-                 (tap->tap.vnet_hdr ? ", vnet_hdr" : "");
-    audit::record(rec);
+    granted.record.mode = privilege::mode_name(invoked->mode);
+    audit::record(granted.record);
     return 0;
 }
 
@@ -213,19 +200,19 @@ int main(int argc, char** argv) {
     if (auto r = privilege::sanitize_process(); !r.ok()) return fail(r.error());
     std::vector<std::string> words;
     // One more than the limit is enough for parse_args to refuse a huge argv.
-    for (int i = 1; i < argc && argv[i] && words.size() <= helper::kMaxArgs; ++i)
+    for (int i = 1; i < argc && argv[i] && words.size() <= protocol::kMaxHelperArgs; ++i)
         words.emplace_back(argv[i]);
-    Result<helper::Args> args = helper::parse_args(words);
+    Result<protocol::HelperArgs> args = protocol::parse_helper_args(words);
     if (!args.ok()) {
         fail(args.error(), kExitUsage);
         std::fputs("Try 'userbridge-helper --help'.\n", stderr);
         return kExitUsage;
     }
-    if (args->action == helper::Action::Help) {
-        std::fputs(helper::usage().c_str(), stdout);
+    if (args->action == protocol::HelperAction::Help) {
+        std::fputs(protocol::helper_usage().c_str(), stdout);
         return 0;
     }
-    if (args->action == helper::Action::Version) {
+    if (args->action == protocol::HelperAction::Version) {
         std::puts("userbridge-helper " UB_VERSION);
         return 0;
     }

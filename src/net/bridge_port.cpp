@@ -74,7 +74,8 @@ namespace {
 // and counts by the label's uid, which only we can set: the tun owner is
 // the fd holder's to change (TUNSETOWNER). With `revoked` (the helper's
 // count), taps found tampered with are removed first.
-Result<void> check_live_taps(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& bridge, int mine) {
+Result<std::optional<Refusal>> check_live_taps(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& bridge,
+                                               int mine) {
     std::vector<policy::TapSeen> seen;
     std::vector<LinkInfo> links = UB_TRY(rtnl.list_links("tun"));
     std::vector<protocol::LinkLabel> labels;
@@ -89,26 +90,22 @@ Result<void> check_live_taps(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& br
         seen.push_back({l.ifindex, label ? static_cast<long long>(account(label->uid)) : -1, l.master});
         labels.push_back({l.ifindex, l.name, l.alias});
     }
+    std::optional<Refusal> refused;
     if (spec.max_taps >= 0)
-        UB_TRYV(policy::check_quota(spec.max_taps,
-                                    policy::count_quota(seen, account(spec.owner), bridge.ifindex, mine),
-                                    bridge.name));
-    if (spec.label.mac) UB_TRYV(protocol::check_mac_unused(labels, *spec.label.mac, mine));
-    return Ok{};
+        refused = policy::check_quota(spec.max_taps,
+                                      policy::count_quota(seen, account(spec.owner), bridge.ifindex, mine),
+                                      bridge.name);
+    if (!refused && spec.label.mac) refused = protocol::check_mac_unused(labels, *spec.label.mac, mine);
+    return refused;
 }
 
 }  // namespace
 
-Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge,
-                                    StepHook hook) {
+Result<Made> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge, StepHook hook) {
     // A quota is counted and its tap attached under the owner's lock, so
     // that requests of one user are counted one after the other.
-    UniqueFd lock;
-    if (spec.max_taps >= 0) {
-        lock = spec.lock == QuotaLock::Held ? std::move(spec.lock_tun)
-                                            : UB_TRY(take_quota_lock(std::move(spec.lock_tun), spec.owner, 5000));
-        if (hook) UB_TRYV(hook("after-lock"));
-    }
+    UniqueFd lock = std::move(spec.lock_tun);
+    if (spec.max_taps >= 0 && !lock.valid()) return Error::msg("a quota is counted only under its owner's lock");
     BridgedTap out{
         UB_TRY(create_tap(rtnl, std::move(spec.tuns), spec.vnet, spec.owner, spec.names, hook)), {},
         bridge.mtu};
@@ -140,8 +137,9 @@ Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& br
     // safe against a request that does not take the lock (policy/quota.h).
     // A guest MAC is checked against every live tap's label.
     if (spec.max_taps >= 0 || spec.label.mac) {
-        Result<void> live = check_live_taps(rtnl, spec, bridge, out.ifindex);
+        Result<std::optional<Refusal>> live = check_live_taps(rtnl, spec, bridge, out.ifindex);
         if (!live.ok()) return live.error();
+        if (*live) return Made{std::move(**live)};  // the tap dies with out
         if (spec.max_taps >= 0) UB_TRYV(step(Ok{}, "after-quota"));
     }
     // A bridge port needs no address of its own. Left to the kernel, the tap
@@ -153,7 +151,7 @@ Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& br
     UB_TRYV(step(rtnl.set_master(out.ifindex, bridge.ifindex), "after-attach"));
     lock.reset();  // counted and on the bridge: the next request may count
     UB_TRYV(step(rtnl.set_up(out.ifindex), "after-up"));
-    return out;
+    return Made{std::move(out)};
 }
 
 }  // namespace ub::net

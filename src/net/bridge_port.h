@@ -6,8 +6,10 @@
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <variant>
 #include <vector>
 
+#include "base/refusal.h"
 #include "base/result.h"
 #include "net/rtnl.h"
 #include "net/tap.h"
@@ -19,14 +21,9 @@ namespace ub::net {
 Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
 
 // make_bridged_tap calls its StepHook (net/tap.h) after each step with the
-// step's name ("after-lock", "after-create", "after-setup", "after-quota",
+// step's name ("after-create", "after-setup", "after-quota",
 // "after-no-ipv6", "after-pin" (after before_attach), "after-attach", "after-up"), and passes it to
 // create_tap ("before-owner").
-
-// Whether TapSpec::lock_tun is still to become the owner's quota lock
-// (take_quota_lock, waiting up to 5 s for another holder) or holds it
-// already (try_quota_lock succeeded: the daemon, which never waits).
-enum class QuotaLock { Take, Held };
 
 // A labelled tap its fd holder changed (protocol::tampered), and what we
 // did about it.
@@ -55,8 +52,7 @@ struct TapSpec {
     VnetHdr vnet = VnetHdr::Off;
     uid_t owner = 0;
     int max_taps = -1;             // live taps `owner` may hold on the bridge; -1: no limit
-    UniqueFd lock_tun;             // from open_tun(): the quota lock, when max_taps >= 0
-    QuotaLock lock = QuotaLock::Take;
+    UniqueFd lock_tun;             // the owner's quota lock, held (tap.h), when max_taps >= 0
     // Called with the tap's name and ifindex once it is made, labelled and
     // counted, before it joins the bridge: where userbridged adds the tap's
     // traffic filter (daemon/filters.h), so that no frame from it crosses
@@ -93,7 +89,10 @@ struct BridgedTap {
 // error the tap is closed, and since it is not persistent the kernel
 // removes it; a multiqueue tap that another process joined is deleted
 // instead (create_tap), since closing our fds would leave it in its hands.
-Result<BridgedTap> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge,
-                                    StepHook hook = nullptr);
+// The tap made, or the refusal policy found while making it (a quota that
+// is full, a guest MAC another live tap carries): a decision, not an
+// error, and then nothing is left made either.
+using Made = std::variant<BridgedTap, Refusal>;
+Result<Made> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge, StepHook hook = nullptr);
 
 }  // namespace ub::net

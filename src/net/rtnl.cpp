@@ -20,13 +20,6 @@
 
 namespace ub::net {
 
-std::string format_mac(const Mac& mac) {
-    char buf[18];
-    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-                  mac[3], mac[4], mac[5]);
-    return buf;
-}
-
 // A request under construction: one RTM_*LINK message in its own buffer.
 // Buffers are left unzeroed (libmnl clears each header and attribute it
 // puts): an exec'd helper pays a page fault for every page it touches.

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/mac.h"
 #include "base/result.h"
 
 struct mnl_socket;
@@ -23,8 +24,6 @@ struct MnlCloser {
 };
 using MnlSocket = std::unique_ptr<mnl_socket, MnlCloser>;
 
-using Mac = std::array<std::uint8_t, 6>;
-std::string format_mac(const Mac& mac);
 
 struct LinkInfo {
     int ifindex = 0;

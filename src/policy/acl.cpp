@@ -5,7 +5,7 @@
 
 #include "base/hmac_sha256.h"
 #include "base/number.h"
-#include "policy/ifname.h"
+#include "base/names.h"
 
 namespace ub::policy {
 
@@ -90,12 +90,12 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
             return at(origin, lineno, "a rule has one mac= or mac-prefix=, not more");
         bool prefix = key == "mac-prefix";
         int len = 0;
-        Result<MacBytes> mac = parse_mac(value, &len);
+        Result<Mac> mac = parse_mac(value, &len);
         if (!mac.ok()) return bad(mac.error().message());
         if (prefix ? (len < 1 || len > 5) : len != 6)
             return bad(prefix ? "a prefix has 1 to 5 bytes" : "a MAC has 6 bytes");
         if (!is_unicast((*mac)[0])) return bad("a multicast address (first byte odd)");
-        if (!prefix && *mac == MacBytes{}) return bad("the all-zero address");
+        if (!prefix && *mac == Mac{}) return bad("the all-zero address");
         out.limits.mac = {prefix ? MacPolicy::Prefix : MacPolicy::Fixed, *mac, len};
         return Ok{};
     }
@@ -229,8 +229,9 @@ Result<void> parse_each(std::string_view text, std::string_view origin,
     return Ok{};
 }
 
-bool Requester::in_group(gid_t g) const {
-    for (gid_t x : gids)
+bool Credentials::in_group(gid_t g) const {
+    if (g == gid) return true;
+    for (gid_t x : groups)
         if (x == g) return true;
     return false;
 }
@@ -241,7 +242,7 @@ namespace {
 
 // Whether the rule is for `who`: the test decide() runs on every rule, so
 // it builds no strings; applies() says why in words.
-bool for_requester(const Subject& s, const Requester* who) {
+bool for_requester(const Subject& s, const Credentials* who) {
     switch (s.kind) {
     case Subject::Anyone:
         return true;
@@ -255,7 +256,7 @@ bool for_requester(const Subject& s, const Requester* who) {
 
 }  // namespace
 
-Applies applies(const Rule& r, std::string_view bridge, const Requester* who) {
+Applies applies(const Rule& r, std::string_view bridge, const Credentials* who) {
     if (!r.bridge.empty() && r.bridge != bridge) return {false, "for bridge " + r.bridge};
     bool yes = for_requester(r.who, who);
     const std::string& name = r.who.name;
@@ -282,7 +283,7 @@ int specificity(const Rule& r) {
 
 }  // namespace
 
-Decision decide(const std::vector<Rule>& rules, std::string_view bridge, const Requester* who,
+Decision decide(const std::vector<Rule>& rules, std::string_view bridge, const Credentials* who,
                 const std::vector<bool>* file_ok) {
     const Rule* allow = nullptr;
     const Rule* deny = nullptr;
@@ -313,9 +314,9 @@ namespace {
 // traffic, as written; "" for a QEMU rule.
 std::string traffic_words(const Limits& l) {
     std::string s;
-    if (l.mac.mode == MacPolicy::Fixed) s += " mac=" + format_mac_bytes(l.mac.bytes);
+    if (l.mac.mode == MacPolicy::Fixed) s += " mac=" + format_mac(l.mac.bytes);
     if (l.mac.mode == MacPolicy::Prefix)
-        s += " mac-prefix=" + format_mac_bytes(l.mac.bytes, l.mac.prefix_len);
+        s += " mac-prefix=" + format_mac(l.mac.bytes, l.mac.prefix_len);
     if (!l.servers) s += " servers=no";
     if (!l.ips.empty()) s += " ip=" + format_ip_list(l.ips);
     if (l.rate_bits) s += " rate=" + format_rate(l.rate_bits);
@@ -340,13 +341,17 @@ std::string filter_refusal(const Rule& r) {
            "), which only userbridged does: use userbridge-client (QEMU's helper=) or userbridge run";
 }
 
+std::optional<Refusal> check_queues(const Decision& d, int queues) {
+    int most = d.limits().max_queues;
+    if (queues <= most) return std::nullopt;
+    return Refusal{Refused::Acl, "asked for " + std::to_string(queues) + " queues; " +
+                   (d.deciding ? where(*d.deciding) : std::string("the ACL")) + " allows at most " +
+                   std::to_string(most)};
+}
+
 Result<Terms> terms_of(const Decision& d, const Result<MacKey>& key, uid_t uid,
-                       std::string_view vm_name, std::string_view bridge, int queues) {
+                       std::string_view vm_name, std::string_view bridge) {
     Terms t{d.limits()};
-    if (queues > t.limits.max_queues)
-        return Error::denial("asked for " + std::to_string(queues) + " queues; " +
-                             (d.deciding ? where(*d.deciding) : std::string("the ACL")) +
-                             " allows at most " + std::to_string(t.limits.max_queues));
     if (t.limits.mac.mode != MacPolicy::None) {
         t.has_mac = true;
         t.guest_mac = t.limits.mac.bytes;
@@ -391,7 +396,7 @@ std::string format_limits(const Limits& l) {
 }
 
 std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_view bridge,
-                                 const Requester& who, const std::vector<bool>* file_ok) {
+                                 const Credentials& who, const std::vector<bool>* file_ok) {
     std::vector<std::string> out;
     Decision d = decide(rules, bridge, &who, file_ok);
     for (const Rule& r : rules) {
@@ -428,42 +433,7 @@ std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_vie
     return out;
 }
 
-Result<MacBytes> parse_mac(std::string_view text, int* len_out) {
-    MacBytes mac{};
-    int len = 0;
-    auto hex = [](char c) {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    std::size_t i = 0;
-    while (true) {
-        if (len == 6) return Error::msg("more than 6 bytes");
-        if (i + 2 > text.size() || hex(text[i]) < 0 || hex(text[i + 1]) < 0)
-            return Error::msg("expected hex byte pairs separated by ':'");
-        mac[static_cast<std::size_t>(len++)] =
-            static_cast<std::uint8_t>(hex(text[i]) * 16 + hex(text[i + 1]));
-        i += 2;
-        if (i == text.size()) break;
-        if (text[i] != ':') return Error::msg("expected hex byte pairs separated by ':'");
-        ++i;
-    }
-    if (len_out) *len_out = len;
-    return mac;
-}
-
-std::string format_mac_bytes(const MacBytes& mac, int len) {
-    std::string s;
-    for (int i = 0; i < len; ++i) {
-        char b[4];
-        std::snprintf(b, sizeof b, i ? ":%02x" : "%02x", mac[static_cast<std::size_t>(i)]);
-        s += b;
-    }
-    return s;
-}
-
-MacBytes derive_mac(const MacPolicy& policy, const MacKey& key, uid_t uid, std::string_view vm_name,
+Mac derive_mac(const MacPolicy& policy, const MacKey& key, uid_t uid, std::string_view vm_name,
                     std::string_view bridge) {
     constexpr std::string_view kDomain{"userbridge guest MAC v1\0", 24};
     std::vector<std::uint8_t> msg(kDomain.begin(), kDomain.end());
@@ -473,7 +443,7 @@ MacBytes derive_mac(const MacPolicy& policy, const MacKey& key, uid_t uid, std::
     msg.insert(msg.end(), vm_name.begin(), vm_name.end());
     msg.insert(msg.end(), bridge.begin(), bridge.end());
     Sha256Digest h = hmac_sha256(key.bytes, msg);
-    MacBytes mac = policy.bytes;
+    Mac mac = policy.bytes;
     std::copy_n(h.begin(), 6 - policy.prefix_len, mac.begin() + policy.prefix_len);
     return mac;
 }

@@ -30,12 +30,16 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <sys/types.h>
 
+#include "base/mac.h"
+#include "base/names.h"
+#include "base/refusal.h"
 #include "base/result.h"
 #include "policy/ip_prefix.h"
 #include "policy/mac_key.h"
@@ -56,17 +60,14 @@ struct Subject {
     long long id = -1;
 };
 
-using MacBytes = std::array<std::uint8_t, 6>;
-
 struct MacPolicy {
     enum Mode { None, Fixed, Prefix } mode = None;
-    MacBytes bytes{};  // the MAC, or the prefix in its first `prefix_len` bytes
+    Mac bytes{};  // the MAC, or the prefix in its first `prefix_len` bytes
     int prefix_len = 0;
 };
 
 inline constexpr int kUnlimited = -1;
 inline constexpr int kDefaultMaxQueues = 8;
-inline constexpr int kMaxQueues = 64;  // the most any rule may grant
 inline constexpr int kMaxTapsCeiling = 65535;
 
 struct Limits {
@@ -124,12 +125,14 @@ struct Rule {
     Auth auth = Auth::Acl;
 };
 
-// Who asks: their uid and every group they are in (primary included), as the
-// kernel knows them, so the policy sees the groups file permissions see.
-struct Requester {
+// Who asks, as the kernel knows them: their uid, primary gid and the
+// supplementary groups their process runs with, so the policy sees the
+// groups file permissions see. The one identity the policy decides on.
+struct Credentials {
     uid_t uid;
-    std::vector<gid_t> gids;
-    bool in_group(gid_t g) const;
+    gid_t gid;
+    std::vector<gid_t> groups;
+    bool in_group(gid_t g) const;  // primary or supplementary
 };
 
 struct Decision {
@@ -152,7 +155,7 @@ struct Decision {
 // rule counts only if file_ok[rule.file_index] is true (the daemon's view of
 // what the caller may read; see loader.h).
 Decision decide(const std::vector<Rule>& rules, std::string_view bridge,
-                const Requester* who = nullptr, const std::vector<bool>* file_ok = nullptr);
+                const Credentials* who = nullptr, const std::vector<bool>* file_ok = nullptr);
 
 // The decision once polkit said yes to `d` (whose ask_polkit is set):
 // allowed by the same rule, with its limits.
@@ -178,12 +181,11 @@ std::string daemon_only(const Rule& rule);
 std::string filter_refusal(const Rule& rule);
 
 // What an allow decision gives one request: its limits, and the guest MAC
-// when the rule sets one. A denial (Error::is_denial) when the request asks
-// for more queues than the rule allows.
+// when the rule sets one. Check the queues first (check_queues).
 struct Terms {
     Limits limits;
     bool has_mac = false;
-    MacBytes guest_mac{};
+    Mac guest_mac{};
     bool no_servers = false;  // only with has_mac
     // Whether the tap needs a traffic filter (needs_filter).
     bool filtered() const { return needs_filter(limits); }
@@ -191,7 +193,10 @@ struct Terms {
 // `key`: the MAC key (mac_key.h), or why there is none; needed only when
 // the rule says mac-prefix=, and then its error is the refusal.
 Result<Terms> terms_of(const Decision& d, const Result<MacKey>& key, uid_t uid,
-                       std::string_view vm_name, std::string_view bridge, int queues);
+                       std::string_view vm_name, std::string_view bridge);
+// A refusal when the request asks for more queues than the deciding rule
+// allows.
+std::optional<Refusal> check_queues(const Decision& d, int queues);
 
 // Whether `rule` applies to `who` on `bridge`, and if not, why not: the
 // building block of decide() and of `userbridge explain`.
@@ -199,13 +204,13 @@ struct Applies {
     bool yes;
     std::string why;  // "matches user alice", "not in group vm", ...
 };
-Applies applies(const Rule& rule, std::string_view bridge, const Requester* who);
+Applies applies(const Rule& rule, std::string_view bridge, const Credentials* who);
 
 // `userbridge explain`: one line per rule that names this bridge (or all),
 // saying whether it applies to `who` and why, then the decision and the
 // limits it carries. Pure, so the wording is unit-tested.
 std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_view bridge,
-                                 const Requester& who, const std::vector<bool>* file_ok);
+                                 const Credentials& who, const std::vector<bool>* file_ok);
 
 // "max-taps=2 max-queues=8 mac-prefix=52:54:00": every limit, defaults too.
 std::string format_limits(const Limits& limits);
@@ -216,11 +221,6 @@ std::string format_rule(const Rule& rule);
 // "file:line".
 std::string where(const Rule& rule);
 
-// Parse "52:54:00:12:34:56" (exactly 6 bytes) or, with `prefix`, 1 to 5
-// bytes. Hex digits in pairs, colon separated, any case.
-Result<MacBytes> parse_mac(std::string_view text, int* len_out);
-std::string format_mac_bytes(const MacBytes& mac, int len = 6);
-
 // The guest MAC a Prefix policy gives: the prefix followed by the first
 // bytes of HMAC-SHA256(key, "userbridge guest MAC v1\0" || uid (4 bytes,
 // big endian) || length of the VM name (2 bytes, big endian) || VM name ||
@@ -228,7 +228,7 @@ std::string format_mac_bytes(const MacBytes& mac, int len = 6);
 // whoever cannot read the key, so nobody can search for a VM name whose MAC
 // is another user's. The prefix's first byte (unicast, as the parser
 // checks) is never replaced. Pure.
-MacBytes derive_mac(const MacPolicy& policy, const MacKey& key, uid_t uid, std::string_view vm_name,
+Mac derive_mac(const MacPolicy& policy, const MacKey& key, uid_t uid, std::string_view vm_name,
                     std::string_view bridge);
 
 }  // namespace ub::policy

@@ -3,7 +3,7 @@
 #include <arpa/inet.h>
 
 #include "base/number.h"
-#include "policy/ifname.h"
+#include "base/names.h"
 
 namespace ub::policy {
 

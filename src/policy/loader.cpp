@@ -9,7 +9,6 @@
 #include <utility>
 
 #include "base/fd.h"
-#include "policy/accounts.h"
 
 namespace ub::policy {
 
@@ -156,22 +155,18 @@ std::string resolve_include(const std::string& including_file, const std::string
 
 namespace {
 
-Result<long long> nss_user_id(const std::string& name) {
-    std::optional<Account> a = UB_TRY(account_by_name(name));
-    return a ? static_cast<long long>(a->uid) : -1LL;
-}
-
-Result<long long> nss_group_id(const std::string& name) {
-    std::optional<gid_t> g = UB_TRY(group_id_by_name(name));
-    return g ? static_cast<long long>(*g) : -1LL;
+// Without a user database (LoadOptions), a name cannot be looked up: as
+// when the database fails, a deny naming it refuses the file.
+Result<long long> no_database(const std::string& name) {
+    return Error::msg("no user database to look up " + printable(name) + " in");
 }
 
 }  // namespace
 
 // Names are looked up once each, however many rules name them.
 Result<void> Loader::resolve_subjects() {
-    auto user_id = opt.user_id ? opt.user_id : nss_user_id;
-    auto group_id = opt.group_id ? opt.group_id : nss_group_id;
+    auto user_id = opt.user_id ? opt.user_id : no_database;
+    auto group_id = opt.group_id ? opt.group_id : no_database;
     std::vector<std::pair<std::string, Result<long long>>> users, groups;
     for (Rule& r : policy.rules) {
         if (r.who.kind == Subject::Anyone || r.who.id >= 0) continue;

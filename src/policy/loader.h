@@ -31,8 +31,9 @@ struct LoadOptions {
     // be used to decide anything.
     std::vector<std::string>* problems = nullptr;
     // Name lookups for user= and group= (-1: no such name; an Error: the
-    // database could not answer); null means the system's databases
-    // through NSS. Numeric ids are never looked up.
+    // database could not answer); null: no database, and a name is an
+    // Error (accounts/accounts.h has NSS's: uid_of_name, gid_of_name).
+    // Numeric ids are never looked up. Pure: this module does no lookups.
     std::function<Result<long long>(const std::string& name)> user_id;
     std::function<Result<long long>(const std::string& name)> group_id;
     // Non-empty: keep only the rules that can bear on a request for this
@@ -68,14 +69,6 @@ struct Policy {
     // the loader); their FileInfo::id is zero. readable_now() checks that
     // they still cannot be read.
     std::vector<FileInfo> absent;
-};
-
-// Who asks: their uid, primary gid and the supplementary groups their
-// process runs with.
-struct Credentials {
-    uid_t uid;
-    gid_t gid;
-    std::vector<gid_t> groups;
 };
 
 // Which of policy.files the process, with the filesystem identity it has

@@ -13,11 +13,11 @@ QuotaUse count_quota(const std::vector<TapSeen>& taps, uid_t uid, int bridge_ifi
     return use;
 }
 
-Result<void> check_quota(int max_taps, const QuotaUse& use, const std::string& bridge) {
-    if (max_taps < 0 || use.rank <= max_taps) return Ok{};
-    return Error::denial("quota reached: you hold " + std::to_string(use.held) + " tap" +
+std::optional<Refusal> check_quota(int max_taps, const QuotaUse& use, const std::string& bridge) {
+    if (max_taps < 0 || use.rank <= max_taps) return std::nullopt;
+    return Refusal{Refused::Quota, "quota reached: you hold " + std::to_string(use.held) + " tap" +
                       (use.held == 1 ? "" : "s") + " on " + bridge + " (or being set up), " +
-                      "and the ACL allows at most " + std::to_string(max_taps));
+                      "and the ACL allows at most " + std::to_string(max_taps)};
 }
 
 }  // namespace ub::policy

@@ -24,9 +24,11 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "base/refusal.h"
 #include "base/result.h"
 
 namespace ub::policy {
@@ -45,7 +47,7 @@ struct QuotaUse {
 QuotaUse count_quota(const std::vector<TapSeen>& taps, uid_t uid, int bridge_ifindex,
                      int mine);
 
-// Ok when our tap may stay; otherwise the message for the user.
-Result<void> check_quota(int max_taps, const QuotaUse& use, const std::string& bridge);
+// Nothing when our tap may stay; otherwise the refusal.
+std::optional<Refusal> check_quota(int max_taps, const QuotaUse& use, const std::string& bridge);
 
 }  // namespace ub::policy

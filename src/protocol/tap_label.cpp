@@ -2,7 +2,7 @@
 
 #include "base/number.h"
 #include "base/record_value.h"
-#include "policy/ifname.h"
+#include "base/names.h"
 
 namespace ub::protocol {
 
@@ -11,9 +11,9 @@ std::string format_label(const TapLabel& l) {
     // Bare for every name vm_name_problem() accepts, which is all that
     // parse_label() takes back.
     if (!l.vm.empty()) record::append(s, "vm", l.vm);
-    if (l.mac) s += " mac=" + policy::format_mac_bytes(*l.mac);
+    if (l.mac) s += " mac=" + format_mac(*l.mac);
     s += " queues=" + std::to_string(l.queues);
-    if (l.port) s += " port=" + policy::format_mac_bytes(*l.port);
+    if (l.port) s += " port=" + format_mac(*l.port);
     return s;
 }
 
@@ -36,15 +36,15 @@ std::optional<TapLabel> parse_label(std::string_view alias) {
             l.uid = static_cast<uid_t>(*v);
             have_uid = true;
         } else if (key == "vm") {
-            if (!policy::vm_name_problem(value).empty()) return std::nullopt;
+            if (!vm_name_problem(value).empty()) return std::nullopt;
             l.vm = std::string(value);
         } else if (key == "mac" || key == "port") {
             int len = 0;
-            auto mac = policy::parse_mac(value, &len);
+            auto mac = parse_mac(value, &len);
             if (!mac.ok() || len != 6) return std::nullopt;
             (key == "mac" ? l.mac : l.port) = *mac;
         } else if (key == "queues") {
-            auto v = parse_decimal(value, policy::kMaxQueues);
+            auto v = parse_decimal(value, kMaxQueues);
             if (!v || *v < 1) return std::nullopt;
             l.queues = static_cast<int>(*v);
         } else {
@@ -55,25 +55,25 @@ std::optional<TapLabel> parse_label(std::string_view alias) {
     return l;
 }
 
-Result<void> check_mac_unused(const std::vector<LinkLabel>& links, const policy::MacBytes& mac, int mine) {
+std::optional<Refusal> check_mac_unused(const std::vector<LinkLabel>& links, const Mac& mac, int mine) {
     for (const LinkLabel& l : links) {
         if (l.ifindex == mine) continue;
         std::optional<TapLabel> label = parse_label(l.alias);
         if (!label || label->mac != mac) continue;
-        return Error::denial("guest MAC " + policy::format_mac_bytes(mac) + " is already pinned to " +
+        return Refusal{Refused::Acl, "guest MAC " + format_mac(mac) + " is already pinned to " +
                              std::string(l.name) + " (uid " + std::to_string(label->uid) +
                              (label->vm.empty() ? "" : ", vm " + label->vm) +
-                             "); two taps never share one");
+                             "); two taps never share one"};
     }
-    return Ok{};
+    return std::nullopt;
 }
 
 std::string tampered(const TapLabel& label, const TapState& now) {
     std::string what;
     auto add = [&](const std::string& s) { what += (what.empty() ? "" : ", ") + s; };
     if (label.port && now.mac != *label.port)
-        add("MAC changed from " + policy::format_mac_bytes(*label.port) + " to " +
-            policy::format_mac_bytes(now.mac));
+        add("MAC changed from " + format_mac(*label.port) + " to " +
+            format_mac(now.mac));
     if (now.persist) add("made persistent");
     if (now.owner != static_cast<long long>(label.uid))
         add(now.owner < 0 ? "owner removed" : "owner changed to uid " + std::to_string(now.owner));

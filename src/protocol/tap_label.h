@@ -15,16 +15,18 @@
 #include <sys/types.h>
 #include <vector>
 
-#include "policy/acl.h"
+#include "base/refusal.h"
+#include "base/mac.h"
+#include "base/names.h"
 
 namespace ub::protocol {
 
 struct TapLabel {
     uid_t uid = 0;
     std::string vm;                           // may be empty
-    std::optional<policy::MacBytes> mac;      // the guest MAC, when policy sets one
+    std::optional<Mac> mac;      // the guest MAC, when policy sets one
     int queues = 1;
-    std::optional<policy::MacBytes> port;     // the tap's own MAC; absent in older labels
+    std::optional<Mac> port;     // the tap's own MAC; absent in older labels
     bool operator==(const TapLabel&) const = default;
 };
 
@@ -39,14 +41,14 @@ struct LinkLabel {
     std::string_view alias;
 };
 
-// No two granted taps are pinned to one guest MAC: Ok unless a link other
-// than `mine` carries `mac` in its label, else a denial naming that link.
-// Only a holder of CAP_NET_ADMIN sets labels, so no caller can fake one.
-Result<void> check_mac_unused(const std::vector<LinkLabel>& links, const policy::MacBytes& mac, int mine);
+// No two granted taps are pinned to one guest MAC: nothing unless a link
+// other than `mine` carries `mac` in its label, else a refusal naming that
+// link. Only a holder of CAP_NET_ADMIN sets labels, so no caller can fake one.
+std::optional<Refusal> check_mac_unused(const std::vector<LinkLabel>& links, const Mac& mac, int mine);
 
 // A labelled tap as rtnetlink reports it now (RTM_NEWLINK, IFLA_TUN_*).
 struct TapState {
-    policy::MacBytes mac{};
+    Mac mac{};
     bool persist = false;
     long long owner = -1;  // IFLA_TUN_OWNER, -1 if none
     long long group = -1;  // IFLA_TUN_GROUP, -1 if none

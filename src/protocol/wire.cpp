@@ -2,8 +2,8 @@
 
 #include <cstring>
 
-#include "policy/acl.h"
-#include "policy/ifname.h"
+#include "base/names.h"
+#include "base/names.h"
 
 namespace ub::protocol {
 
@@ -85,15 +85,15 @@ Result<Request> decode_request(std::string_view bytes) {
     r.vnet_hdr = flags & 1;
     r.interactive = (flags & 2) != 0;
     r.queues = get16(p + 8);
-    if (r.queues < 1 || r.queues > policy::kMaxQueues)
-        return Error::msg("queues must be 1 to " + std::to_string(policy::kMaxQueues));
+    if (r.queues < 1 || r.queues > kMaxQueues)
+        return Error::msg("queues must be 1 to " + std::to_string(kMaxQueues));
     if (get16(p + 10) != 0 || get32(p + 92) != 0) return Error::msg("reserved fields must be 0");
     r.bridge = UB_TRY(get_str(p + 12, 16, "bridge name"));
-    if (std::string why = policy::ifname_problem(r.bridge); !why.empty())
-        return Error::msg("bridge name '" + policy::printable(r.bridge) + "' " + why);
+    if (std::string why = ifname_problem(r.bridge); !why.empty())
+        return Error::msg("bridge name '" + printable(r.bridge) + "' " + why);
     r.vm_name = UB_TRY(get_str(p + 28, 64, "VM name"));
-    if (std::string why = policy::vm_name_problem(r.vm_name); !why.empty())
-        return Error::msg("VM name '" + policy::printable(r.vm_name) + "' " + why);
+    if (std::string why = vm_name_problem(r.vm_name); !why.empty())
+        return Error::msg("VM name '" + printable(r.vm_name) + "' " + why);
     return r;
 }
 
@@ -103,12 +103,13 @@ std::array<char, kReplySize> encode(const Reply& r) {
     put16(&b[4], kVersion);
     put16(&b[6], static_cast<std::uint16_t>(r.status));
     put16(&b[8], static_cast<std::uint16_t>((r.vnet_hdr ? kReplyVnetHdr : 0) |
-                                             (r.guest_mac ? kReplyGuestMac : 0)));
+                                             (r.pinned_mac ? kReplyGuestMac : 0)));
     put16(&b[10], r.nfds);
     put_str(&b[12], 16, r.ifname);
     std::memcpy(&b[28], r.mac.data(), 6);
+    if (r.status == Status::Denied) put16(&b[34], static_cast<std::uint16_t>(r.refused));
     put32(&b[36], r.mtu);
-    if (r.guest_mac) std::memcpy(&b[40], r.guest_mac->data(), 6);
+    if (r.pinned_mac) std::memcpy(&b[40], r.pinned_mac->data(), 6);
     put_str(&b[48], kReplyMessageSize, r.message);
     return b;
 }
@@ -132,11 +133,16 @@ Result<Reply> decode_reply(std::string_view bytes) {
     r.ifname = UB_TRY(get_str(p + 12, 16, "interface name"));
     std::memcpy(r.mac.data(), p + 28, 6);
     r.mtu = get32(p + 36);
-    std::array<std::uint8_t, 6> guest{};
+    Mac guest{};
     std::memcpy(guest.data(), p + 40, 6);
-    if (flags & kReplyGuestMac) r.guest_mac = guest;
-    else if (guest != std::array<std::uint8_t, 6>{}) return Error::msg("reply has a guest MAC without its flag");
-    if (get16(p + 34) != 0 || get16(p + 46) != 0) return Error::msg("reply's reserved fields must be 0");
+    if (flags & kReplyGuestMac) r.pinned_mac = guest;
+    else if (guest != Mac{}) return Error::msg("reply has a guest MAC without its flag");
+    std::uint16_t refused = get16(p + 34);
+    if (r.status == Status::Denied && (refused < 1 || refused > kMaxRefused))
+        return Error::msg("denied reply says nothing known of what refused");
+    if (r.status == Status::Denied) r.refused = static_cast<Refused>(refused);
+    if ((r.status != Status::Denied && refused != 0) || get16(p + 46) != 0)
+        return Error::msg("reply's reserved fields must be 0");
     r.message = UB_TRY(get_str(p + 48, kReplyMessageSize, "message"));
     if (r.status == Status::Granted && (r.nfds < 1 || r.ifname.empty()))
         return Error::msg("granted reply without a tap");

@@ -22,7 +22,8 @@
 //   10  u16      number of fds attached
 //   12  char[16] tap interface name, NUL-padded
 //   28  u8[6]    tap MAC
-//   34  u16      reserved, 0
+//   34  u16      when status is 2 (denied): what refused (base/refusal.h,
+//                1 to 5); else 0
 //   36  u32      MTU
 //   40  u8[6]    the guest's MAC when flag bit 1 is set, else 0
 //   46  u16      reserved, 0
@@ -43,6 +44,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/mac.h"
+#include "base/refusal.h"
 #include "base/result.h"
 
 namespace ub::protocol {
@@ -73,9 +76,10 @@ struct Reply {
     bool vnet_hdr = false;
     std::uint16_t nfds = 0;
     std::string ifname;
-    std::array<std::uint8_t, 6> mac{};
+    Mac mac{};
     std::uint32_t mtu = 0;
-    std::optional<std::array<std::uint8_t, 6>> guest_mac;  // set by the policy
+    std::optional<Mac> pinned_mac;  // the guest MAC the policy set, if it did
+    Refused refused = Refused::Acl;  // when Denied
     std::string message;
 };
 

@@ -56,7 +56,7 @@ check "the helper names its tap after its pid" \
         sed -E 's/.*userbridge-helper\[([0-9]+)\].* tap=tap([0-9]+) .*/\1 \2/' |
         awk '\$1 != \$2 { bad = 1 } END { exit bad || NR == 0 }'"
 check "grant records name the deciding rule and the mode" \
-    grep -qF 'detail="allowed by /etc/qemu/bridge.conf:1, mode file-capabilities, vnet_hdr"' "$SYSLOG"
+    grep -qF 'via=helper mode=file-capabilities detail="allowed by /etc/qemu/bridge.conf:1, vnet_hdr"' "$SYSLOG"
 check "grant logged at authpriv.notice" grep -q '^<85>' "$SYSLOG"
 
 # A bridge whose MTU is below IPv6's minimum (1280): the kernel takes IPv6

@@ -766,12 +766,19 @@ int cmd_daemon(const std::vector<std::string>& a) {
         return hold_replies(path, a.at(2), std::stoi(a.at(3)), std::stoi(a.at(4)), std::stoi(a.at(5)));
     std::string bridge = a.size() > 2 ? a[2] : "br0";
     if (mode == "grant" || mode == "tamper") {
-        ub::client::DaemonRequest req{path, bridge, true, 1, "testvm", std::chrono::milliseconds(10000)};
-        auto t = ub::client::open_tap_via_daemon(req);
-        if (!t.ok()) {
-            std::fprintf(stderr, "%s\n", t.error().message().c_str());
+        ub::client::OpenRequest req;
+        req.socket = path;
+        req.tap = {true, 1, bridge, "testvm"};
+        auto opened = ub::client::open_tap_via_daemon(req);
+        if (!opened.ok()) {
+            std::fprintf(stderr, "%s\n", opened.error().message().c_str());
             return 1;
         }
+        if (auto* no = std::get_if<ub::Refusal>(&*opened)) {
+            std::fprintf(stderr, "%s\n", no->reason.c_str());
+            return 1;
+        }
+        auto* t = &std::get<ub::client::TapHandle>(*opened);
         if (mode == "tamper") {
             std::printf("tap=%s\n", t->ifname.c_str());
             std::fflush(stdout);
@@ -938,7 +945,7 @@ int cmd_set_port(const std::vector<std::string>& a) {
         std::fprintf(stderr, "%s\n", index.error().message().c_str());
         return 1;
     }
-    ub::net::Mac mac{0xfe, 0, 0, 0, 0, 1};
+    ub::Mac mac{0xfe, 0, 0, 0, 0, 1};
     auto r = rtnl->set_port(*index, static_cast<unsigned>(std::stoul(a.at(1))), mac, "");
     if (!r.ok()) {
         std::fprintf(stderr, "%s\n", r.error().message().c_str());
@@ -1023,8 +1030,8 @@ std::array<uint8_t, 6> unkeyed_mac(const std::array<uint8_t, 6>& prefix, int pre
 int cmd_mac_search(const std::vector<std::string>& a) {
     if (a.size() != 4) return 100;
     int prefix_len = 0, target_len = 0;
-    auto prefix = ub::policy::parse_mac(a[2], &prefix_len);
-    auto target = ub::policy::parse_mac(a[3], &target_len);
+    auto prefix = ub::parse_mac(a[2], &prefix_len);
+    auto target = ub::parse_mac(a[3], &target_len);
     if (!prefix.ok() || !target.ok() || target_len != 6) die("bad MAC");
     auto start = std::chrono::steady_clock::now();
     for (unsigned long n = 0; n < (1UL << 32); ++n) {

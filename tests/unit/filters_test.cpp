@@ -36,13 +36,13 @@ TEST(Filters, WhichRulesNeedTheDaemon) {
 
 TEST(Filters, ExplainSaysTheHelperRefuses) {
     std::vector<ub::policy::Rule> rules{rule_of("allow br0 rate=1mbit\n")};
-    auto lines = ub::policy::explain(rules, "br0", {0, {0}}, nullptr);
+    auto lines = ub::policy::explain(rules, "br0", {0, 0, {0}}, nullptr);
     EXPECT_NE(lines.back().find("only through userbridged"), std::string::npos) << lines.back();
 }
 
 TEST(Filters, ATapLosesExactlyTheElementsItGot) {
     ub::net::Guard g;
-    g.mac = ub::net::Mac{0x52, 0x54, 0, 0x12, 0x34, 0x56};
+    g.mac = ub::Mac{0x52, 0x54, 0, 0x12, 0x34, 0x56};
     g.no_servers = true;
     g.ips = {*ub::policy::parse_ip_prefix("10.0.0.2/32"), *ub::policy::parse_ip_prefix("fe80::/64")};
     g.rate_bits = 8000;

@@ -2,20 +2,20 @@
 // refused with a message naming the argument.
 #include <gtest/gtest.h>
 
-#include "helper/args.h"
+#include "protocol/helper_args.h"
 
-using namespace ub::helper;
+using namespace ub::protocol;
 
 namespace {
 
-Args ok(std::vector<std::string> argv) {
-    auto r = parse_args(argv);
+HelperArgs ok(std::vector<std::string> argv) {
+    auto r = parse_helper_args(argv);
     EXPECT_TRUE(r.ok()) << r.error().message();
-    return r.ok() ? *r : Args{};
+    return r.ok() ? *r : HelperArgs{};
 }
 
 std::string bad(std::vector<std::string> argv) {
-    auto r = parse_args(argv);
+    auto r = parse_helper_args(argv);
     EXPECT_FALSE(r.ok());
     return r.ok() ? "" : r.error().message();
 }
@@ -23,27 +23,27 @@ std::string bad(std::vector<std::string> argv) {
 }  // namespace
 
 TEST(HelperArgs, QemuOrder) {
-    Args a = ok({"--use-vnet", "--fd=7", "--br=br0"});
-    EXPECT_TRUE(a.use_vnet);
+    HelperArgs a = ok({"--use-vnet", "--fd=7", "--br=br0"});
+    EXPECT_TRUE(a.tap.vnet_hdr);
     EXPECT_EQ(a.fd, 7);
-    EXPECT_EQ(a.bridge, "br0");
-    EXPECT_EQ(a.action, Action::Run);
+    EXPECT_EQ(a.tap.bridge, "br0");
+    EXPECT_EQ(a.action, HelperAction::Run);
 }
 
 TEST(HelperArgs, LibvirtOrder) {
-    Args a = ok({"--use-vnet", "--br=virbr0", "--fd=23"});
+    HelperArgs a = ok({"--use-vnet", "--br=virbr0", "--fd=23"});
     EXPECT_EQ(a.fd, 23);
-    EXPECT_EQ(a.bridge, "virbr0");
+    EXPECT_EQ(a.tap.bridge, "virbr0");
 }
 
 TEST(HelperArgs, VnetIsOptional) {
-    EXPECT_FALSE(ok({"--br=br0", "--fd=3"}).use_vnet);
+    EXPECT_FALSE(ok({"--br=br0", "--fd=3"}).tap.vnet_hdr);
 }
 
 TEST(HelperArgs, HelpAndVersion) {
-    EXPECT_EQ(ok({"--help"}).action, Action::Help);
-    EXPECT_EQ(ok({"--version"}).action, Action::Version);
-    EXPECT_EQ(ok({"--br=x", "--help"}).action, Action::Help);
+    EXPECT_EQ(ok({"--help"}).action, HelperAction::Help);
+    EXPECT_EQ(ok({"--version"}).action, HelperAction::Version);
+    EXPECT_EQ(ok({"--br=x", "--help"}).action, HelperAction::Help);
 }
 
 TEST(HelperArgs, Refusals) {
@@ -62,10 +62,10 @@ TEST(HelperArgs, Refusals) {
 }
 
 TEST(HelperArgs, OurExtensions) {
-    Args a = ok({"--queues=4", "--vm=web-1.lab", "--br=br0", "--fd=3"});
-    EXPECT_EQ(a.queues, 4);
-    EXPECT_EQ(a.vm_name, "web-1.lab");
-    EXPECT_EQ(ok({"--br=br0", "--fd=3"}).queues, 1);  // QEMU's call: one queue
+    HelperArgs a = ok({"--queues=4", "--vm=web-1.lab", "--br=br0", "--fd=3"});
+    EXPECT_EQ(a.tap.queues, 4);
+    EXPECT_EQ(a.tap.vm_name, "web-1.lab");
+    EXPECT_EQ(ok({"--br=br0", "--fd=3"}).tap.queues, 1);  // QEMU's call: one queue
     EXPECT_EQ(bad({"--queues=0", "--br=br0", "--fd=3"}), "--queues=0: expected 1 to 64");
     EXPECT_EQ(bad({"--queues=65", "--br=br0", "--fd=3"}), "--queues=65: expected 1 to 64");
     EXPECT_EQ(bad({"--queues=+2", "--br=br0", "--fd=3"}), "--queues=+2: expected 1 to 64");
@@ -97,6 +97,6 @@ TEST(HelperArgs, FdMustBeAPlainNumber) {
 }
 
 TEST(HelperArgs, TooManyArguments) {
-    std::vector<std::string> argv(kMaxArgs + 1, "--use-vnet");
+    std::vector<std::string> argv(kMaxHelperArgs + 1, "--use-vnet");
     EXPECT_EQ(bad(argv), "too many arguments");
 }

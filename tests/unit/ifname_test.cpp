@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
-#include "policy/ifname.h"
+#include "base/names.h"
 
-using ub::policy::ifname_problem;
-using ub::policy::printable;
+using ub::ifname_problem;
+using ub::printable;
 
 TEST(Ifname, AcceptsKernelNames) {
     for (const char* ok : {"br0", "b", "virbr0", "br-lan", "br_lan.10", "123456789012345", "@x"})

@@ -140,13 +140,13 @@ TEST(RunArgs, Via) {
         a.push_back("cmd");
         auto r = parse_run_args(a, "/h");
         EXPECT_TRUE(r.ok()) << r.error().message();
-        return r.ok() ? r->via : RunVia::Auto;
+        return r.ok() ? r->via : Via::Auto;
     };
-    EXPECT_EQ(via({}), RunVia::Auto);
-    EXPECT_EQ(via({"--via=daemon"}), RunVia::Daemon);
-    EXPECT_EQ(via({"--helper=/x"}), RunVia::Helper);  // a helper given means that helper
-    EXPECT_EQ(via({"--via=auto", "--helper=/x"}), RunVia::Auto);
-    EXPECT_EQ(via({"--helper=/x", "--via=daemon"}), RunVia::Daemon);
+    EXPECT_EQ(via({}), Via::Auto);
+    EXPECT_EQ(via({"--via=daemon"}), Via::Daemon);
+    EXPECT_EQ(via({"--helper=/x"}), Via::Helper);  // a helper given means that helper
+    EXPECT_EQ(via({"--via=auto", "--helper=/x"}), Via::Auto);
+    EXPECT_EQ(via({"--helper=/x", "--via=daemon"}), Via::Daemon);
     auto r = parse_run_args({"--via=smoke", "cmd"}, "/h");
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().message(), "--via=smoke: expected auto, daemon or helper");

@@ -92,16 +92,35 @@ TEST(Wire, ReplyRoundTrip) {
     EXPECT_EQ(d->ifname, "tap3");
     EXPECT_EQ(d->mtu, 9000u);
     EXPECT_EQ(d->mac[0], 0xfe);
-    EXPECT_FALSE(d->guest_mac);
+    EXPECT_FALSE(d->pinned_mac);
     EXPECT_EQ(d->message, r.message);
 
-    r.guest_mac = std::array<std::uint8_t, 6>{0x52, 0x54, 0, 0xaa, 0xbb, 0xcc};
+    r.pinned_mac = std::array<std::uint8_t, 6>{0x52, 0x54, 0, 0xaa, 0xbb, 0xcc};
     b = encode(r);
     d = decode_reply(std::string_view(b.data(), b.size()));
     ASSERT_TRUE(d.ok()) << d.error().message();
-    EXPECT_EQ(d->guest_mac, r.guest_mac);
+    EXPECT_EQ(d->pinned_mac, r.pinned_mac);
     EXPECT_TRUE(d->vnet_hdr);
     EXPECT_EQ(d->message, r.message);
+}
+
+// A denial says what refused, as a value: no client reads it off the message.
+TEST(Wire, DeniedReplyCarriesWhatRefused) {
+    Reply r;
+    r.status = Status::Denied;
+    r.refused = ub::Refused::Quota;
+    r.message = "access to bridge br0 denied: quota reached";
+    auto b = encode(r);
+    auto d = decode_reply(std::string_view(b.data(), b.size()));
+    ASSERT_TRUE(d.ok()) << d.error().message();
+    EXPECT_EQ(d->refused, ub::Refused::Quota);
+    b[34] = 0;  // a denial that says nothing of what refused
+    EXPECT_FALSE(decode_reply(std::string_view(b.data(), b.size())).ok());
+    r.status = Status::Failed;  // a failure: the field stays 0
+    b = encode(r);
+    EXPECT_EQ(b[34], 0);
+    b[34] = 2;
+    EXPECT_FALSE(decode_reply(std::string_view(b.data(), b.size())).ok());
 }
 
 namespace {

@@ -1,14 +1,13 @@
-#include "helper/args.h"
+#include "protocol/helper_args.h"
 
 #include <climits>
 
 #include "base/number.h"
 #include "policy/acl.h"
-#include "policy/ifname.h"
+#include "base/names.h"
 
-namespace ub::helper {
+namespace ub::protocol {
 
-using policy::printable;
 
 namespace {
 
@@ -32,9 +31,10 @@ Result<int> parse_fd(const std::string& text) {
     return static_cast<int>(*v);
 }
 
-Result<Args> parse_args(const std::vector<std::string>& argv) {
-    if (argv.size() > kMaxArgs) return Error::msg("too many arguments");
-    Args a;
+Result<HelperArgs> parse_helper_args(const std::vector<std::string>& argv) {
+    if (argv.size() > kMaxHelperArgs) return Error::msg("too many arguments");
+    HelperArgs a;
+    a.tap.vnet_hdr = false;  // QEMU passes --use-vnet when it wants it
     bool have_br = false;
     bool have_fd = false;
     bool have_queues = false;
@@ -42,18 +42,18 @@ Result<Args> parse_args(const std::vector<std::string>& argv) {
     for (const std::string& arg : argv) {
         std::string rest;
         if (arg == "--help" || arg == "-h") {
-            a.action = Action::Help;
+            a.action = HelperAction::Help;
             return a;
         } else if (arg == "--version") {
-            a.action = Action::Version;
+            a.action = HelperAction::Version;
             return a;
         } else if (arg == "--use-vnet") {
-            a.use_vnet = true;
+            a.tap.vnet_hdr = true;
         } else if (starts_with(arg, "--br=", rest)) {
             if (have_br) return Error::msg("--br given more than once");
-            if (std::string why = policy::ifname_problem(rest); !why.empty())
+            if (std::string why = ifname_problem(rest); !why.empty())
                 return Error::msg("bridge name '" + printable(rest) + "' " + why);
-            a.bridge = rest;
+            a.tap.bridge = rest;
             have_br = true;
         } else if (starts_with(arg, "--fd=", rest)) {
             if (have_fd) return Error::msg("--fd given more than once");
@@ -61,17 +61,17 @@ Result<Args> parse_args(const std::vector<std::string>& argv) {
             have_fd = true;
         } else if (starts_with(arg, "--queues=", rest)) {
             if (have_queues) return Error::msg("--queues given more than once");
-            auto n = parse_decimal(rest, policy::kMaxQueues);
+            auto n = parse_decimal(rest, kMaxQueues);
             if (!n || *n < 1)
                 return Error::msg("--queues=" + printable(rest) + ": expected 1 to " +
-                                  std::to_string(policy::kMaxQueues));
-            a.queues = static_cast<int>(*n);
+                                  std::to_string(kMaxQueues));
+            a.tap.queues = static_cast<std::uint16_t>(*n);
             have_queues = true;
         } else if (starts_with(arg, "--vm=", rest)) {
             if (have_vm) return Error::msg("--vm given more than once");
-            if (std::string why = policy::vm_name_problem(rest); !why.empty())
+            if (std::string why = vm_name_problem(rest); !why.empty())
                 return Error::msg("VM name '" + printable(rest) + "' " + why);
-            a.vm_name = rest;
+            a.tap.vm_name = rest;
             have_vm = true;
         } else {
             return Error::msg("unknown argument '" + printable(arg) + "'");
@@ -82,7 +82,7 @@ Result<Args> parse_args(const std::vector<std::string>& argv) {
     return a;
 }
 
-std::string usage() {
+std::string helper_usage() {
     return "Usage: userbridge-helper [--use-vnet] [--queues=N] [--vm=NAME] --br=BRIDGE --fd=N\n"
            "\n"
            "Creates a tap device, attaches it to BRIDGE if the ACL file allows the\n"
@@ -101,4 +101,4 @@ std::string usage() {
            "See userbridge-helper(8) and userbridge-acl(5).\n";
 }
 
-}  // namespace ub::helper
+}  // namespace ub::protocol

@@ -11,10 +11,8 @@
 #include <vector>
 
 #include "base/result.h"
-#include "policy/acl.h"
-#include "policy/loader.h"
 
-namespace ub::policy {
+namespace ub::accounts {
 
 struct Account {
     std::string name;  // as the database has it, unfiltered
@@ -36,12 +34,13 @@ Result<std::optional<gid_t>> group_id_by_name(const std::string& name);
 // An Error when the database could not list them all.
 Result<std::vector<gid_t>> database_groups(const Account& account);
 
+// A user= or group= name's id, as policy::LoadOptions::user_id and
+// group_id want it: -1 when there is no such name.
+Result<long long> uid_of_name(const std::string& name);
+Result<long long> gid_of_name(const std::string& name);
+
 // This process's supplementary groups (getgroups): what the kernel checks
 // file permissions against.
 Result<std::vector<gid_t>> process_groups();
 
-// Credentials as decide() takes them: the uid, and the primary and
-// supplementary groups in one list.
-Requester requester_of(const Credentials& who);
-
-}  // namespace ub::policy
+}  // namespace ub::accounts

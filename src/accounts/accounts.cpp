@@ -1,4 +1,4 @@
-#include "policy/accounts.h"
+#include "accounts/accounts.h"
 
 #include <grp.h>
 #include <pwd.h>
@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-namespace ub::policy {
+namespace ub::accounts {
 
 namespace {
 
@@ -107,10 +107,14 @@ Result<std::vector<gid_t>> process_groups() {
     return groups;
 }
 
-Requester requester_of(const Credentials& who) {
-    Requester r{who.uid, {who.gid}};
-    r.gids.insert(r.gids.end(), who.groups.begin(), who.groups.end());
-    return r;
+Result<long long> uid_of_name(const std::string& name) {
+    std::optional<Account> a = UB_TRY(account_by_name(name));
+    return a ? static_cast<long long>(a->uid) : -1LL;
 }
 
-}  // namespace ub::policy
+Result<long long> gid_of_name(const std::string& name) {
+    std::optional<gid_t> g = UB_TRY(group_id_by_name(name));
+    return g ? static_cast<long long>(*g) : -1LL;
+}
+
+}  // namespace ub::accounts

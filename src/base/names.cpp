@@ -1,8 +1,8 @@
-#include "policy/ifname.h"
+#include "base/names.h"
 
 #include <cstdio>
 
-namespace ub::policy {
+namespace ub {
 
 namespace {
 bool is_kernel_space(unsigned char c) {
@@ -54,4 +54,4 @@ std::string vm_name_problem(std::string_view name) {
     return {};
 }
 
-}  // namespace ub::policy
+}  // namespace ub

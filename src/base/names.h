@@ -1,10 +1,13 @@
-// Interface names as the kernel accepts them, minus what we refuse on purpose.
+// What a request names and how big it may be: interface names as the
+// kernel accepts them (minus what we refuse on purpose), VM names, queue
+// counts; and the printable form of untrusted bytes for messages. Pure,
+// and shared by every layer that reads a request.
 #pragma once
 
 #include <string>
 #include <string_view>
 
-namespace ub::policy {
+namespace ub {
 
 inline constexpr std::size_t kMaxIfnameLen = 15;  // IFNAMSIZ - 1
 
@@ -20,6 +23,9 @@ std::string ifname_problem(std::string_view name);
 
 inline constexpr std::size_t kMaxVmNameLen = 63;
 
+// The most queues one tap may have: any request may ask, any rule grant.
+inline constexpr int kMaxQueues = 64;
+
 // Empty string when `name` is a valid VM name: up to 63 bytes of letters,
 // digits and . _ - + @ : (it goes into log records, interface aliases and
 // the MAC derivation, so nothing that could need quoting). Empty is valid.
@@ -29,4 +35,4 @@ std::string vm_name_problem(std::string_view name);
 // \xNN, and the result is cut to a bounded length.
 std::string printable(std::string_view bytes, std::size_t max_len = 64);
 
-}  // namespace ub::policy
+}  // namespace ub

@@ -1,0 +1,159 @@
+#include "grant/grant.h"
+
+#include <utility>
+#include <variant>
+
+#include "protocol/tap_label.h"
+
+namespace ub::grant {
+
+namespace {
+
+Outcome refuse(Outcome o, Verdict v, const std::string& message, const std::string& detail) {
+    o.verdict = v;
+    o.message = message;
+    o.record.event = v == Verdict::Denied ? "deny" : "error";
+    o.record.detail = detail;
+    return o;
+}
+
+Outcome failed(Outcome o, const Error& e) {
+    return refuse(std::move(o), Verdict::Failed, e.message(), e.message());
+}
+
+// The record says why; the caller is told which bridge too.
+Outcome denied(Outcome o, const protocol::Request& req, const Refusal& no) {
+    o.refused = no.kind;
+    return refuse(std::move(o), Verdict::Denied, "access to bridge " + req.bridge + " denied: " + no.reason,
+                  no.reason);
+}
+
+// What refused a decision that does not allow.
+Refused refused_by(const policy::Decision& d, const Resources& res) {
+    if (!d.ask_polkit) return Refused::Acl;
+    if (!res.polkit) return Refused::NeedsDaemon;
+    return res.polkit->prompt ? Refused::PolkitPrompt : Refused::Polkit;
+}
+
+// The caller's quota lock (net::take_quota_lock): held, or nothing when
+// another holds it and the front end does not wait.
+Result<std::optional<UniqueFd>> quota_lock(const Caller& who, Resources& res) {
+    UniqueFd tun = res.lock_tun.valid() ? std::move(res.lock_tun) : UB_TRY(net::open_tun());
+    if (res.lock_wait == LockWait::Wait)
+        return std::optional<UniqueFd>(UB_TRY(net::take_quota_lock(std::move(tun), who.account, 5000)));
+    if (!UB_TRY(net::try_quota_lock(tun, who.account))) return std::optional<UniqueFd>();
+    return std::optional<UniqueFd>(std::move(tun));
+}
+
+// The decision, with polkit's answer where a rule asks for it; nullopt
+// while polkit is still to be asked.
+std::optional<policy::Decision> decision(const Caller& who, const protocol::Request& req, const policy::Policy& policy,
+                                         const Resources& res, audit::AuditRecord& rec) {
+    policy::Decision d = policy::decide(policy.rules, req.bridge, &who.ids, res.readable);
+    if (d.deciding) rec.rule = policy::where(*d.deciding);
+    // The helper speaks no D-Bus: its decision's reason says to use the daemon.
+    if (!d.ask_polkit || who.front != Front::Daemon) return d;
+    if (!res.polkit) return std::nullopt;
+    rec.polkit = res.polkit->what;
+    if (res.polkit->yes) return policy::polkit_granted(d);
+    d.reason = "polkit decides (auth=polkit at " + rec.rule + "): " + res.polkit->what;
+    return d;
+}
+
+// The tap's spec, from the request, the terms and what the front end gave.
+net::TapSpec spec_for(const Caller& who, const protocol::Request& req, const policy::Terms& terms,
+                      Resources& res) {
+    net::TapSpec spec;
+    spec.vnet = req.vnet_hdr ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
+    spec.owner = who.ids.uid;
+    spec.max_taps = terms.limits.max_taps;
+    spec.names = res.names;
+    spec.account = res.account_of;
+    spec.revoked = res.revoked;
+    spec.label = protocol::TapLabel{who.ids.uid, req.vm_name, std::nullopt, req.queues, std::nullopt};
+    if (terms.has_mac) spec.label.mac = terms.guest_mac;
+    spec.tuns = std::move(res.tuns);
+    return spec;
+}
+
+Outcome granted(Outcome o, const policy::Decision& d, net::BridgedTap tap, std::optional<Mac> pinned_mac) {
+    o.verdict = Verdict::Granted;
+    o.message = d.reason;
+    o.record.event = "grant";
+    o.record.tap = tap.tap.name;
+    o.record.mac = format_mac(tap.mac);
+    o.record.detail = d.reason + (tap.tap.vnet_hdr ? ", vnet_hdr" : "");
+    o.pinned_mac = pinned_mac;
+    o.tap = std::move(tap);
+    return o;
+}
+
+// What the decision allows, made: the front end's act stage begins, the
+// quota lock when the rule sets a quota (before anything is made for the
+// tap: a request that finds it held costs little each time it is tried
+// again), then the tap.
+Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const policy::Decision& d,
+            const policy::Terms& terms, Resources& res) {
+    net::TapSpec spec = spec_for(who, req, terms, res);
+    if (Result<void> r = res.begin_act(terms, spec); !r.ok()) return failed(std::move(o), r.error());
+    if (terms.limits.max_taps >= 0) {
+        Result<std::optional<UniqueFd>> lock = quota_lock(who, res);
+        if (!lock.ok()) return failed(std::move(o), lock.error());
+        if (!*lock) {
+            std::string busy = "the quota lock ubq" + std::to_string(who.account) +
+                               " is held by another request of yours (a helper of yours, stopped?); try again";
+            return refuse(std::move(o), Verdict::LockBusy, busy, busy);
+        }
+        spec.lock_tun = std::move(**lock);
+        if (res.hook)
+            if (Result<void> r = res.hook("after-lock"); !r.ok()) return failed(std::move(o), r.error());
+    }
+    res.lock_tun.reset();  // unused: no quota
+    Result<net::Rtnl> rtnl = res.rtnl(spec);
+    if (!rtnl.ok()) return failed(std::move(o), rtnl.error());
+    Result<net::LinkInfo> bridge = net::find_bridge(*rtnl, req.bridge);
+    if (!bridge.ok()) return failed(std::move(o), bridge.error());
+    while (spec.tuns.size() < static_cast<std::size_t>(req.queues)) {
+        Result<UniqueFd> tun = net::open_tun();
+        if (!tun.ok()) return failed(std::move(o), tun.error());
+        spec.tuns.push_back(std::move(*tun));
+    }
+    std::optional<Mac> pinned_mac = spec.label.mac;
+    Result<net::Made> made = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, res.hook);
+    if (!made.ok()) return failed(std::move(o), made.error());
+    if (const Refusal* no = std::get_if<Refusal>(&*made)) return denied(std::move(o), req, *no);
+    o.rtnl = std::move(*rtnl);
+    return granted(std::move(o), d, std::move(std::get<net::BridgedTap>(*made)), pinned_mac);
+}
+
+}  // namespace
+
+audit::AuditRecord record_for(const Caller& who, const protocol::Request& req) {
+    audit::AuditRecord r = audit::begin(who.front == Front::Helper ? "helper" : "daemon", who.user, who.ids.uid,
+                                        who.pid, req.bridge);
+    r.vm = req.vm_name;
+    r.queues = req.queues;
+    return r;
+}
+
+Outcome grant(const Caller& who, const protocol::Request& req, const policy::Policy& policy, Resources res) {
+    Outcome o;
+    o.record = record_for(who, req);
+    std::optional<policy::Decision> d = decision(who, req, policy, res, o.record);
+    if (!d) {
+        o.verdict = Verdict::AskPolkit;
+        return o;
+    }
+    if (!d->allowed) return denied(std::move(o), req, {refused_by(*d, res), d->reason});
+    // Traffic filters are userbridged's alone: the helper hands out no tap
+    // without the filter its rule asks for, and makes nothing.
+    if (who.front == Front::Helper && policy::needs_filter(d->limits()))
+        return denied(std::move(o), req, {Refused::NeedsDaemon, policy::filter_refusal(*d->deciding)});
+    if (std::optional<Refusal> over = policy::check_queues(*d, req.queues)) return denied(std::move(o), req, *over);
+    Result<policy::Terms> terms = policy::terms_of(*d, *res.mac_key, who.ids.uid, req.vm_name, req.bridge);
+    if (!terms.ok()) return failed(std::move(o), terms.error());
+    if (terms->has_mac) o.record.guest_mac = format_mac(terms->guest_mac);
+    return act(std::move(o), who, req, *d, *terms, res);
+}
+
+}  // namespace ub::grant

@@ -1,0 +1,116 @@
+// The grant engine: one request decided by the policy and, when allowed,
+// acted on. The helper (helper/main.cpp) and userbridged (daemon/grant.cpp)
+// are front ends around grant(): each establishes who asks and what it may
+// use, then calls it, so that the daemon decides exactly as the helper
+// does by construction. What the front ends still do differently is what
+// they are given, named in Resources: the helper reads the ACL as the caller
+// and waits for a quota lock; the daemon asks the kernel what the caller
+// may read, never waits, and asks polkit.
+//
+// Should: decide (policy::decide, polkit's answer, the queue limit, the
+// guest MAC), take the caller's quota lock when the deciding rule sets
+// max-taps, make, label, count and attach the tap (net/bridge_port.h), and
+// say what happened in one audit record.
+// Must not: open anything the front end did not give it beyond tun fds and
+// the quota lock; print; exit; look up names (the record's user is the
+// front end's to fill in).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/audit.h"
+#include "base/fd.h"
+#include "base/result.h"
+#include "net/bridge_port.h"
+#include "net/rtnl.h"
+#include "net/tap.h"
+#include "policy/acl.h"
+#include "policy/loader.h"
+#include "policy/mac_key.h"
+#include "protocol/wire.h"
+
+namespace ub::grant {
+
+// Which program asks the engine: the record's via=, and what it can do
+// (only the daemon asks polkit).
+enum class Front { Helper, Daemon };
+
+// Who asks, as the kernel reports them: never what a request says.
+struct Caller {
+    policy::Credentials ids;  // uid, gid, supplementary groups
+    audit::RecordedPid pid;   // the helper's parent, or the daemon's peer
+    uid_t account;            // whose quota they count against (daemon/subids.h)
+    Front front;
+    std::string user = "?";   // their name for the record, when known
+};
+
+// polkit's answer to a request an auth=polkit rule decides (the daemon's).
+struct PolkitAnswer {
+    std::uint64_t id = 0;  // the question's, in the daemon's bus connection
+    bool yes = false;
+    std::string what;  // for the record: "yes", "no", "no: ..."; the client's error
+    bool prompt = false;  // no, because it would ask for a password and might not
+};
+
+// How the quota lock is taken: the helper waits up to 5 s for another
+// holder; the daemon's one thread never waits, and parks the request.
+enum class LockWait { Wait, Never };
+
+// What the engine may use, established by the front end.
+struct Resources {
+    // Which of the policy's files the caller could read, as the kernel
+    // answered with their filesystem identity (the daemon); null when the
+    // front end loaded the policy as the caller (the helper), so that every
+    // file it holds is one they could read.
+    const std::vector<bool>* readable = nullptr;
+    const Result<policy::MacKey>* mac_key = nullptr;  // or why there is none
+    const PolkitAnswer* polkit = nullptr;             // once it came (daemon)
+    // /dev/net/tun fds opened already, for the queues and then the lock;
+    // the engine opens what is missing.
+    std::vector<UniqueFd> tuns;
+    UniqueFd lock_tun;
+    LockWait lock_wait = LockWait::Never;
+    net::TapNames* names = nullptr;             // null: the kernel's tap%d
+    std::function<uid_t(uid_t)> account_of;     // a label's uid to its account; null: itself
+    std::vector<net::Revoked>* revoked = nullptr;  // see net::TapSpec::revoked
+    net::StepHook hook = nullptr;                  // fault injection (base/fault.h)
+    // The act stage begins, once the request is allowed and before
+    // anything is made (the quota lock's device is the first thing): the
+    // front end sets the tap's filters (spec.guard, spec.nft); the helper
+    // opens its rtnetlink socket and installs its sandbox here.
+    std::function<Result<void>(const policy::Terms&, net::TapSpec&)> begin_act;
+    // The rtnetlink socket to act with, once the quota lock is held; it may
+    // add tun fds it keeps ready to spec.tuns.
+    std::function<Result<net::Rtnl>(net::TapSpec&)> rtnl;
+};
+
+enum class Verdict {
+    Granted,
+    Denied,     // by policy: the record's event is "deny"
+    Failed,     // something failed: "error"
+    LockBusy,   // the quota lock is held and the front end does not wait
+    AskPolkit,  // an auth=polkit rule decides: ask, then call again with the answer
+};
+
+struct Outcome {
+    Verdict verdict = Verdict::Failed;
+    std::string message;                  // a refusal, for the caller; the grant's reason
+    Refused refused = Refused::Acl;       // when denied: what refused
+    std::optional<net::BridgedTap> tap;   // when granted
+    std::optional<Mac> pinned_mac;  // when granted and the rule sets the guest MAC
+    std::optional<net::Rtnl> rtnl;        // the socket acted with, after a grant
+    audit::AuditRecord record;
+};
+
+// The record for this request before anything is decided: an "error".
+audit::AuditRecord record_for(const Caller& who, const protocol::Request& req);
+
+Outcome grant(const Caller& who, const protocol::Request& req, const policy::Policy& policy, Resources res);
+
+}  // namespace ub::grant

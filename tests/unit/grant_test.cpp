@@ -1,0 +1,103 @@
+// The grant engine's decisions, as both front ends get them: every case
+// here is refused (or asks polkit) before anything is made, so it needs no
+// privilege; what is made is tested for real by the integration scripts
+// (grant_differential.sh runs both programs through one table).
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "grant/grant.h"
+
+using namespace ub;
+
+namespace {
+
+policy::Policy policy_of(const char* text) {
+    policy::Policy p;
+    auto lines = policy::parse(text, "acl");
+    EXPECT_TRUE(lines.ok()) << lines.error().message();
+    auto name = std::make_shared<const std::string>("acl");
+    for (const policy::Line& l : *lines) {
+        policy::Rule r{l.verb, l.arg == "all" ? "" : l.arg, name, l.lineno, 0, l.who, l.limits, l.auth};
+        if (r.who.kind == policy::Subject::User) r.who.id = r.who.name == "alice" ? 4711 : -1;
+        p.rules.push_back(r);
+    }
+    return p;
+}
+
+grant::Caller alice(grant::Front front) {
+    return {{4711, 4711, {4800}}, audit::peer_pid(99), 4711, front, "alice"};
+}
+
+const Result<policy::MacKey> kNoKey = Error::msg("no key");
+
+// Nothing is to be made in these cases: an act stage that begins fails.
+grant::Outcome ask(const char* acl, const grant::Caller& who, protocol::Request req,
+                   const grant::PolkitAnswer* polkit = nullptr) {
+    grant::Resources res;
+    res.mac_key = &kNoKey;
+    res.polkit = polkit;
+    res.begin_act = [](const policy::Terms&, net::TapSpec&) -> Result<void> {
+        ADD_FAILURE() << "acted on a request that should have been refused";
+        return Error::msg("not here");
+    };
+    return grant::grant(who, req, policy_of(acl), std::move(res));
+}
+
+protocol::Request to(const char* bridge, std::uint16_t queues = 1) { return {true, queues, bridge, "web"}; }
+
+}  // namespace
+
+TEST(Grant, ADenialIsAValueWithItsKindAndOneRecord) {
+    for (grant::Front front : {grant::Front::Helper, grant::Front::Daemon}) {
+        grant::Outcome o = ask("allow br0\n", alice(front), to("br1"));
+        EXPECT_EQ(o.verdict, grant::Verdict::Denied);
+        EXPECT_EQ(o.refused, Refused::Acl);
+        EXPECT_EQ(o.message, "access to bridge br1 denied: no rule allows it (the default is deny)");
+        EXPECT_STREQ(o.record.event, "deny");
+        EXPECT_EQ(o.record.detail, "no rule allows it (the default is deny)");
+        EXPECT_EQ(o.record.user, "alice");
+        EXPECT_EQ(o.record.vm, "web");
+        EXPECT_EQ(o.record.via, front == grant::Front::Helper ? "helper" : "daemon");
+    }
+}
+
+TEST(Grant, TooManyQueuesIsRefusedByTheRule) {
+    grant::Outcome o = ask("allow br0 max-queues=2\n", alice(grant::Front::Helper), to("br0", 3));
+    EXPECT_EQ(o.verdict, grant::Verdict::Denied);
+    EXPECT_EQ(o.refused, Refused::Acl);
+    EXPECT_EQ(o.record.rule, "acl:1");
+    EXPECT_EQ(o.record.detail, "asked for 3 queues; acl:1 allows at most 2");
+}
+
+TEST(Grant, AuthPolkitTheHelperRefusesTheDaemonAsks) {
+    const char* acl = "allow br0 auth=polkit\n";
+    grant::Outcome helper = ask(acl, alice(grant::Front::Helper), to("br0"));
+    EXPECT_EQ(helper.verdict, grant::Verdict::Denied);
+    EXPECT_EQ(helper.refused, Refused::NeedsDaemon);
+    grant::Outcome daemon = ask(acl, alice(grant::Front::Daemon), to("br0"));
+    EXPECT_EQ(daemon.verdict, grant::Verdict::AskPolkit);
+    grant::PolkitAnswer no{1, false, "no: polkit does not authorize it", false};
+    grant::Outcome refused = ask(acl, alice(grant::Front::Daemon), to("br0"), &no);
+    EXPECT_EQ(refused.refused, Refused::Polkit);
+    EXPECT_EQ(refused.record.polkit, no.what);
+    EXPECT_EQ(refused.record.detail, "polkit decides (auth=polkit at acl:1): " + no.what);
+    grant::PolkitAnswer prompt{2, false, "no: polkit asks the user to authenticate", true};
+    EXPECT_EQ(ask(acl, alice(grant::Front::Daemon), to("br0"), &prompt).refused, Refused::PolkitPrompt);
+}
+
+TEST(Grant, ADerivedMacWithoutTheKeyFailsBeforeActing) {
+    grant::Outcome o = ask("allow br0 mac-prefix=52:54:00\n", alice(grant::Front::Daemon), to("br0"));
+    EXPECT_EQ(o.verdict, grant::Verdict::Failed);
+    EXPECT_STREQ(o.record.event, "error");
+    EXPECT_EQ(o.message, "mac-prefix= at acl:1: no key");
+}
+
+TEST(Grant, ARefusalsKindIsTheHelpersExitStatus) {
+    for (Refused kind : {Refused::Acl, Refused::Quota, Refused::NeedsDaemon, Refused::Polkit, Refused::PolkitPrompt})
+        EXPECT_EQ(refused_by_exit_status(exit_status(kind)), kind);
+    EXPECT_FALSE(refused_by_exit_status(0));
+    EXPECT_FALSE(refused_by_exit_status(1));
+    EXPECT_FALSE(refused_by_exit_status(2));
+    EXPECT_FALSE(refused_by_exit_status(16));
+}
