@@ -52,7 +52,7 @@
 #include <vector>
 
 #include "client/daemon_client.h"
-#include "handover/handover.h"
+#include "handover/receive.h"
 #include "net/bridge_port.h"
 #include "policy/acl.h"
 

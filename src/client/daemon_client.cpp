@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "handover/handover.h"
+#include "handover/receive.h"
 #include "protocol/wire.h"
 
 namespace ub::client {

@@ -13,7 +13,7 @@
 #include <cstring>
 #include <vector>
 
-#include "handover/handover.h"
+#include "handover/receive.h"
 #include "net/rtnl.h"
 #include "base/names.h"
 #include "protocol/tap_label.h"

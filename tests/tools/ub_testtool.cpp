@@ -161,7 +161,7 @@
 #include <vector>
 
 #include "client/daemon_client.h"
-#include "handover/handover.h"
+#include "handover/receive.h"
 #include "net/rtnl.h"
 #include "net/tap.h"
 #include "policy/acl.h"
