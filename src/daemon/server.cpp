@@ -26,6 +26,7 @@
 #include "daemon/subids.h"
 #include "handover/handover.h"
 #include "net/bridge_port.h"
+#include "net/link_monitor.h"
 #include "net/rtnl.h"
 #include "privilege/fs_identity.h"
 #include "protocol/tap_label.h"

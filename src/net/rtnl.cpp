@@ -42,9 +42,6 @@ struct Rtnl::Request {
 
 void MnlCloser::operator()(mnl_socket* nl) const { mnl_socket_close(nl); }
 
-namespace {
-
-// `groups`: the multicast groups to join (RTMGRP_*), 0 for requests only.
 Result<MnlSocket> open_rtnetlink(int flags, unsigned groups, const char* what) {
     MnlSocket nl(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | flags));
     if (!nl) return Error::sys(std::string("cannot open ") + what);
@@ -56,8 +53,6 @@ Result<MnlSocket> open_rtnetlink(int flags, unsigned groups, const char* what) {
         return Error::sys(std::string("cannot bind ") + what);
     return nl;
 }
-
-}  // namespace
 
 Rtnl::Rtnl(MnlSocket nl)
     : nl_(std::move(nl)), portid_(mnl_socket_get_portid(nl_.get())),
@@ -79,8 +74,9 @@ int attr_cb(const nlattr* attr, void* data) {
     return MNL_CB_OK;
 }
 
-// Fill a LinkInfo from an RTM_NEWLINK reply, validating attribute types.
-int link_msg_cb(const nlmsghdr* nlh, void* data) {
+}  // namespace
+
+int parse_link_msg(const nlmsghdr* nlh, void* data) {
     auto* links = static_cast<std::vector<LinkInfo>*>(data);
     if (!links || (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK))
         return MNL_CB_OK;
@@ -133,8 +129,6 @@ int link_msg_cb(const nlmsghdr* nlh, void* data) {
     return MNL_CB_OK;
 }
 
-}  // namespace
-
 bool well_framed(const char* buf, std::size_t n) {
     while (n >= sizeof(nlmsghdr)) {
         nlmsghdr h;
@@ -180,7 +174,7 @@ struct Replies {
 };
 
 int data_cb(const nlmsghdr* nlh, void* data) {
-    return link_msg_cb(nlh, static_cast<Replies*>(data)->links);
+    return parse_link_msg(nlh, static_cast<Replies*>(data)->links);
 }
 
 int error_cb(const nlmsghdr* nlh, void* data) {
@@ -312,28 +306,6 @@ Result<void> Rtnl::delete_link(int ifindex) {
     Request req(RTM_DELLINK, 0, "delete ifindex " + std::to_string(ifindex));
     req.ifm->ifi_index = ifindex;
     return transact(req, nullptr);
-}
-
-Result<LinkMonitor> LinkMonitor::open() {
-    return LinkMonitor(UB_TRY(open_rtnetlink(SOCK_NONBLOCK, RTMGRP_LINK, "rtnetlink monitor socket")));
-}
-
-int LinkMonitor::fd() const { return mnl_socket_get_fd(nl_.get()); }
-
-Result<std::vector<LinkInfo>> LinkMonitor::read() {
-    std::vector<LinkInfo> links;
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-    for (;;) {
-        ssize_t n = mnl_socket_recvfrom(nl_.get(), buf.data(), buf.size());
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return links;
-        if (n < 0) return Error::sys("link monitor");
-        if (!well_framed(buf.data(), static_cast<std::size_t>(n)))
-            return Error::msg("link monitor: a netlink message runs past its datagram");
-        // Events carry sequence 0 and port 0: the kernel's own.
-        if (mnl_cb_run(buf.data(), static_cast<std::size_t>(n), 0, 0, link_msg_cb, &links) ==
-            MNL_CB_ERROR)
-            return Error::sys("link monitor: bad message");
-    }
 }
 
 }  // namespace ub::net

@@ -43,23 +43,20 @@ struct LinkInfo {
     // the kernel does not say.
     int tun_num_queues = -1;
     int tun_num_disabled = -1;
-    bool deleted = false;      // from an RTM_DELLINK (LinkMonitor only)
+    bool deleted = false;      // from an RTM_DELLINK (LinkMonitor only, net/link_monitor.h)
 };
 
-// Link events as they happen (RTNLGRP_LINK), for the daemon's expiry
-// records. Non-blocking: read() returns what is queued.
-class LinkMonitor {
-public:
-    static Result<LinkMonitor> open();
-    int fd() const;
-    // Events queued now; an overrun (ENOBUFS) is reported as an error, and
-    // the monitor goes on with what follows.
-    Result<std::vector<LinkInfo>> read();
+// An rtnetlink socket with NETLINK_EXT_ACK and NETLINK_CAP_ACK asked for
+// and bound, for Rtnl and LinkMonitor (net/link_monitor.h). `flags` adds
+// to SOCK_CLOEXEC; `groups`: the multicast groups to join (RTMGRP_*), 0
+// for requests only; `what` names it in errors.
+Result<MnlSocket> open_rtnetlink(int flags, unsigned groups, const char* what);
 
-private:
-    explicit LinkMonitor(MnlSocket nl) : nl_(std::move(nl)) {}
-    MnlSocket nl_;
-};
+// A libmnl data callback (mnl_cb_t): appends the link an RTM_NEWLINK or
+// RTM_DELLINK message describes to the std::vector<LinkInfo> at `links`,
+// attribute types checked; other messages, and the bridge's own port
+// notices, it skips. MNL_CB_ERROR for a message it cannot parse.
+int parse_link_msg(const nlmsghdr* nlh, void* links);
 
 // Whether every netlink message in a datagram of n bytes lies within it.
 // libmnl's own check compares lengths as signed ints and lets a message

@@ -162,6 +162,7 @@
 
 #include "client/daemon_client.h"
 #include "handover/receive.h"
+#include "net/link_monitor.h"
 #include "net/rtnl.h"
 #include "net/tap.h"
 #include "policy/acl.h"

@@ -1,0 +1,34 @@
+#include "net/link_monitor.h"
+
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <utility>
+
+namespace ub::net {
+
+Result<LinkMonitor> LinkMonitor::open() {
+    return LinkMonitor(UB_TRY(open_rtnetlink(SOCK_NONBLOCK, RTMGRP_LINK, "rtnetlink monitor socket")));
+}
+
+int LinkMonitor::fd() const { return mnl_socket_get_fd(nl_.get()); }
+
+Result<std::vector<LinkInfo>> LinkMonitor::read() {
+    std::vector<LinkInfo> links;
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    for (;;) {
+        ssize_t n = mnl_socket_recvfrom(nl_.get(), buf.data(), buf.size());
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return links;
+        if (n < 0) return Error::sys("link monitor");
+        if (!well_framed(buf.data(), static_cast<std::size_t>(n)))
+            return Error::msg("link monitor: a netlink message runs past its datagram");
+        // Events carry sequence 0 and port 0: the kernel's own.
+        if (mnl_cb_run(buf.data(), static_cast<std::size_t>(n), 0, 0, parse_link_msg, &links) ==
+            MNL_CB_ERROR)
+            return Error::sys("link monitor: bad message");
+    }
+}
+
+}  // namespace ub::net
