@@ -33,7 +33,7 @@
 #include "policy/acl.h"
 #include "policy/loader.h"
 #include "policy/mac_key.h"
-#include "protocol/wire.h"
+#include "protocol/request.h"
 
 namespace ub::grant {
 

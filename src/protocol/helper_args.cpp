@@ -3,7 +3,6 @@
 #include <climits>
 
 #include "base/number.h"
-#include "policy/acl.h"
 #include "base/names.h"
 
 namespace ub::protocol {

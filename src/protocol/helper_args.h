@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "protocol/wire.h"
+#include "protocol/request.h"
 
 namespace ub::protocol {
 

@@ -47,6 +47,7 @@
 #include "base/mac.h"
 #include "base/refusal.h"
 #include "base/result.h"
+#include "protocol/request.h"
 
 namespace ub::protocol {
 
@@ -60,15 +61,6 @@ enum class Status : std::uint16_t {
     Denied = 2,
     Failed = 3,
     Busy = 4,
-};
-
-struct Request {
-    bool vnet_hdr = true;
-    std::uint16_t queues = 1;
-    std::string bridge;
-    std::string vm_name;
-    // An auth=polkit rule may have polkit prompt the caller's desktop.
-    bool interactive = false;
 };
 
 struct Reply {
