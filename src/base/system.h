@@ -4,6 +4,7 @@
 // into an Error that keeps errno (Error::code(), for callers that act on
 // EBUSY or EINVAL). `what` is the error's text, naming the call and its
 // object ("cannot create tap (TUNSETIFF)"); message() adds strerror.
+// The ones that make sockets are in base/system_sockets.h.
 #pragma once
 
 #include <fcntl.h>
@@ -17,7 +18,6 @@
 
 #include <algorithm>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "base/fd.h"
@@ -36,20 +36,9 @@ Result<T> value_or_error(long rc, T value, const std::string& what) {
     return value;
 }
 
-using FdPair = std::pair<UniqueFd, UniqueFd>;
-
 inline Result<UniqueFd> open(const char* path, int flags, const std::string& what) {
     int fd = ::open(path, flags);
     return value_or_error(fd, UniqueFd(fd), what);
-}
-inline Result<UniqueFd> socket(int domain, int type, int protocol, const std::string& what) {
-    int fd = ::socket(domain, type, protocol);
-    return value_or_error(fd, UniqueFd(fd), what);
-}
-inline Result<FdPair> socketpair(int domain, int type, const std::string& what) {
-    int fds[2] = {-1, -1};
-    long rc = ::socketpair(domain, type, 0, fds);
-    return value_or_error(rc, FdPair(fds[0], fds[1]), what);
 }
 inline Result<void> ioctl(int fd, unsigned long request, void* arg, const std::string& what) {
     return checked(::ioctl(fd, request, arg), what);

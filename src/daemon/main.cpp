@@ -31,7 +31,7 @@
 #include "base/fault.h"
 #include "base/number.h"
 #include "daemon/filters.h"
-#include "base/system.h"
+#include "base/system_sockets.h"
 #include "daemon/journal.h"
 #include "daemon/server.h"
 #include "policy/mac_key.h"

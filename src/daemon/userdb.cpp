@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "base/number.h"
-#include "base/system.h"
+#include "base/system_sockets.h"
 #include "accounts/accounts.h"
 #include "base/names.h"
 #include "privilege/cap_sets.h"

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "base/system.h"
+#include "base/system_sockets.h"
 
 using namespace ub;
 
