@@ -5,7 +5,8 @@
 //   sanitize   privilege/process.h  fds 0-2, environment, umask, signals
 //   parse      protocol/helper_args.h  argv, before anything else is touched
 //   confine    privilege/process.h  close inherited fds; --fd checked
-//   drop       privilege/process.h  caller's ids, CAP_NET_ADMIN permitted only
+//   drop       privilege/process.h  the real (caller's) ids, CAP_NET_ADMIN
+//                                   permitted only
 //   decide     policy/loader.h      the ACL, read as the caller, then
 //              grant/grant.h        the engine the daemon runs too: decide
 //                                   (a rule that needs a filter: refused),
@@ -130,8 +131,8 @@ int run(const protocol::HelperArgs& args) {
     audit::open("userbridge-helper");
 
     // Stage: drop.
-    Result<privilege::Caller> invoked = privilege::identify_caller();
-    if (!invoked.ok()) return refuse(invoked.error());
+    Result<privilege::Mode> mode = privilege::privilege_mode();
+    if (!mode.ok()) return refuse(mode.error());
     // Opened while still root when setuid: see net::open_tun(). Creates
     // nothing. One per queue, and one for the quota lock, since whether the
     // ACL sets a quota is known only once it is read, after the drop.
@@ -143,10 +144,8 @@ int run(const protocol::HelperArgs& args) {
     }
     res.lock_tun = std::move(res.tuns.back());
     res.tuns.pop_back();
-    if (auto r = privilege::drop_privileges(*invoked); !r.ok()) return refuse(r.error());
-    caller.ids = {invoked->uid, invoked->gid, {}};
-    caller.account = invoked->uid;
-    caller.user = rec.user = audit::user_name(invoked->uid);
+    if (auto r = privilege::drop_privileges(); !r.ok()) return refuse(r.error());
+    caller.user = rec.user = audit::user_name(caller.ids.uid);
 
     // Stage: decide, then act (grant/grant.h), with the groups the kernel
     // checks the ACL files' permissions against.
@@ -188,7 +187,7 @@ int run(const protocol::HelperArgs& args) {
     if (auto r = handover::send_fds(args.fd, fds); !r.ok())
         return refuse(r.error().context(granted.tap->tap.name));
     fault::at_void("after-send");
-    granted.record.mode = privilege::mode_name(invoked->mode);
+    granted.record.mode = privilege::mode_name(*mode);
     audit::record(granted.record);
     return 0;
 }
