@@ -76,7 +76,8 @@ OpenResult open_tap(const std::string& bridge, const Options& options, Prompt pr
             return out;
         }
         ub::client::TapHandle& h = std::get<ub::client::TapHandle>(*r);
-        out.tap.emplace(h.fd.release(), h.ifname, h.mac, h.guest_mac, h.mtu, h.vnet_hdr);
+        out.tap.emplace(h.fd.release(), h.ifname, ub::format_mac(h.mac), ub::format_mac(h.guest_mac), h.mtu,
+                        h.vnet_hdr);
     } catch (const std::exception& e) {
         out.error = std::string("libuserbridge: ") + e.what();
     }
