@@ -18,7 +18,8 @@
 //                                then (after sandbox) act
 //   sandbox    begin_act()       privilege/drop.h  CAP_NET_ADMIN effective;
 //                                privilege/seccomp.h  syscall allow-list, as
-//                                the engine's act stage begins
+//                                the engine's act stage begins (installed
+//                                by privilege/install_bpf.h)
 //   act        (the engine)      net/bridge_port.h  find the bridge; make,
 //                                label, count, attach
 //   hand over  hand_over()       handover/handover.h  SCM_RIGHTS; then run()
@@ -47,7 +48,7 @@
 #include "policy/loader.h"
 #include "privilege/drop.h"
 #include "privilege/process.h"
-#include "privilege/seccomp.h"
+#include "privilege/install_bpf.h"
 #include "protocol/tap_label.h"
 #include "seccomp_filters.h"  // generated at build time by tools/seccomp_gen.cpp
 
