@@ -3,8 +3,8 @@
 // main() and run() are the list of stages, one function each; each stage's
 // contract (what it should and must not do) is in the header named:
 //   stage      function          contract
-//   sanitize   (main)            privilege/process.h  fds 0-2, environment,
-//                                umask, signals
+//   sanitize   sanitize_process()  privilege/process.h  fds 0-2,
+//                                environment, umask, signals
 //   parse      parse()           protocol/helper_args.h  argv, before anything
 //                                else is touched
 //   confine    confine()         privilege/process.h  close inherited fds;
