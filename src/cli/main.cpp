@@ -100,8 +100,8 @@ int cmd_run(const std::vector<std::string>& argv) {
         client::TapHandle* tap = &std::get<client::TapHandle>(*opened);
         std::string fds = std::to_string(tap->fd.get());
         for (const UniqueFd& q : tap->extra) fds += ":" + std::to_string(q.get());
-        values.push_back({tap->fd.get(), tap->ifname, tap->guest_mac, tap->mac, tap->mtu, fds,
-                          tap->queues()});
+        values.push_back({tap->fd.get(), tap->ifname, format_mac(tap->guest_mac), format_mac(tap->mac), tap->mtu,
+                          fds, tap->queues()});
         taps.push_back(std::move(*tap));
     }
 

@@ -66,9 +66,9 @@ Result<void> wait_for_eof(int fd, Clock::time_point deadline) {
 Result<TapHandle> tap_from_reply(std::vector<UniqueFd> fds, const protocol::Reply& rep) {
     TapHandle t = UB_TRY(hold_tap_fds(std::move(fds), "userbridged"));
     if (t.ifname != rep.ifname) return Error::msg("userbridged's reply names another tap than it sent");
-    t.mac = format_mac(rep.mac);
+    t.mac = rep.mac;
     t.mac_pinned = rep.pinned_mac.has_value();
-    t.guest_mac = t.mac_pinned ? format_mac(*rep.pinned_mac) : guest_mac(t.mac);
+    t.guest_mac = rep.pinned_mac.value_or(guest_mac(t.mac));
     t.mtu = rep.mtu;
     return t;
 }

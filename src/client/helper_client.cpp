@@ -142,11 +142,11 @@ Result<TapHandle> describe_tap(std::vector<UniqueFd> fds, const std::string& bri
     int br = UB_TRY(rtnl.ifindex(bridge));  // an ioctl: no second round trip
     if (tap.master != br)
         return Error::msg(sender + "'s tap " + t.ifname + " is not attached to " + bridge);
-    t.mac = format_mac(tap.mac);
+    t.mac = tap.mac;
     t.guest_mac = guest_mac(t.mac);
     // Only a CAP_NET_ADMIN holder can set the alias: the helper's own label.
     if (auto label = protocol::parse_label(tap.alias); label && label->mac) {
-        t.guest_mac = format_mac(*label->mac);
+        t.guest_mac = *label->mac;
         t.mac_pinned = true;
     }
     t.mtu = tap.mtu;

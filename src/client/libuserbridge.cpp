@@ -57,9 +57,7 @@ OpenResult open_tap(const std::string& bridge, const Options& options, Prompt pr
     OpenResult out;
     try {
         ub::client::OpenRequest req;
-        req.via = options.via == Via::Daemon   ? ub::client::Via::Daemon
-                  : options.via == Via::Helper ? ub::client::Via::Helper
-                                               : ub::client::Via::Auto;
+        req.via = options.via;
         req.helper = options.helper.empty() ? UB_DEFAULT_HELPER : options.helper;
         req.socket = options.socket.empty() ? UB_SOCKET_PATH : options.socket;
         req.tap.bridge = bridge;
@@ -78,7 +76,8 @@ OpenResult open_tap(const std::string& bridge, const Options& options, Prompt pr
             return out;
         }
         ub::client::TapHandle& h = std::get<ub::client::TapHandle>(*r);
-        out.tap.emplace(h.fd.release(), h.ifname, h.mac, h.guest_mac, h.mtu, h.vnet_hdr);
+        out.tap.emplace(h.fd.release(), h.ifname, ub::format_mac(h.mac), ub::format_mac(h.guest_mac), h.mtu,
+                        h.vnet_hdr);
     } catch (const std::exception& e) {
         out.error = std::string("libuserbridge: ") + e.what();
     }
@@ -124,6 +123,9 @@ extern "C" int ub_open_tap_flags(const char* bridge, const struct ub_options* op
     if (options) {
         if (options->helper) o.helper = options->helper;
         if (options->socket) o.socket = options->socket;
+        // enum ub_via is userbridge::Via's C face (C cannot name an enum
+        // class); it arrives as an int: anything but its two named values
+        // is Auto, as ub_options_init() sets it.
         o.via = options->via == UB_VIA_DAEMON   ? userbridge::Via::Daemon
                 : options->via == UB_VIA_HELPER ? userbridge::Via::Helper
                                                 : userbridge::Via::Auto;

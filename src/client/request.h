@@ -10,12 +10,16 @@
 #include "base/refusal.h"
 #include "client/tap_handle.h"
 #include "protocol/wire.h"
+#include "userbridge/userbridge.hpp"
 
 namespace ub::client {
 
 // Who grants: userbridged when it is there, the helper otherwise, or
-// whichever the caller insists on.
-enum class Via { Auto, Daemon, Helper };
+// whichever the caller insists on. The public API's enum is the one type
+// for this choice (the library passes it through unchanged); the grant
+// engine's grant::Front is not this choice but which program is running,
+// never "either" (grant/grant.h).
+using Via = userbridge::Via;
 
 struct OpenRequest {
     Via via = Via::Auto;

@@ -29,9 +29,9 @@ Result<TapHandle> hold_tap_fds(std::vector<UniqueFd> fds, const std::string& sen
     return t;
 }
 
-std::string guest_mac(const std::string& tap_mac) {
-    std::string mac = tap_mac;
-    if (mac.size() == 17) mac.replace(0, 2, "52");
+Mac guest_mac(const Mac& tap_mac) {
+    Mac mac = tap_mac;
+    mac[0] = 0x52;
     return mac;
 }
 

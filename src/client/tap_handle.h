@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/fd.h"
+#include "base/mac.h"
 #include "base/result.h"
 
 namespace ub::client {
@@ -15,8 +16,8 @@ struct TapHandle {
     UniqueFd fd;                   // queue 0: the only one of a plain tap
     std::vector<UniqueFd> extra;   // queues 1..N-1 of a multiqueue tap
     std::string ifname;
-    std::string mac;        // the tap's own MAC (fe:...)
-    std::string guest_mac;  // the MAC the guest must use: policy's, or derived from mac
+    Mac mac{};        // the tap's own MAC (fe:...)
+    Mac guest_mac{};  // the MAC the guest must use: policy's, or derived from mac
     bool mac_pinned = false;  // frames from any other guest MAC are dropped
     unsigned mtu = 0;
     bool vnet_hdr = false;
@@ -34,6 +35,6 @@ Result<TapHandle> hold_tap_fds(std::vector<UniqueFd> fds, const std::string& sen
 // A MAC for the guest behind a tap: libvirt's convention is tap MAC = guest
 // MAC with the first byte 0xfe; the reverse, with 0x52, gives a locally
 // administered unicast address that pairs visibly with its tap.
-std::string guest_mac(const std::string& tap_mac);
+Mac guest_mac(const Mac& tap_mac);
 
 }  // namespace ub::client

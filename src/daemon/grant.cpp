@@ -31,11 +31,12 @@ Result<std::vector<bool>> readable_by(const policy::Policy& policy, const policy
     return readable;
 }
 
-// The engine's outcome as the reply, the fds and the flags the server acts on.
+// The engine's outcome as the reply, the fds and the verdict the server acts on.
 Outcome outcome_of(grant::Outcome g, SpareFds& spare) {
     Outcome o;
     o.record = std::move(g.record);
     o.reply.message = g.message;
+    o.verdict = g.verdict;
     switch (g.verdict) {
     case grant::Verdict::Granted:
         o.reply.status = protocol::Status::Granted;
@@ -53,9 +54,9 @@ Outcome outcome_of(grant::Outcome g, SpareFds& spare) {
         o.reply.status = protocol::Status::Denied;
         o.reply.refused = g.refused;
         break;
-    case grant::Verdict::LockBusy: o.lock_busy = true; [[fallthrough]];
+    case grant::Verdict::LockBusy:
     case grant::Verdict::Failed: o.reply.status = protocol::Status::Failed; break;
-    case grant::Verdict::AskPolkit: o.ask_polkit = true; break;
+    case grant::Verdict::AskPolkit: break;
     }
     return o;
 }

@@ -30,13 +30,13 @@ struct Outcome {
     std::vector<UniqueFd> queues;  // the tap's fds, when granted
     int ifindex = 0;               // the tap's, when granted
     audit::AuditRecord record;
-    // Refused only because the caller's quota lock is held (by another of
-    // their requests, or a helper of theirs, perhaps stopped): nothing was
-    // made, and the same request may be handled again later.
-    bool lock_busy = false;
-    // An auth=polkit rule decides and polkit has not answered yet: nothing
-    // was made; the same request is handled again with polkit's answer.
-    bool ask_polkit = false;
+    // The engine's verdict. LockBusy: refused only because the caller's
+    // quota lock is held (by another of their requests, or a helper of
+    // theirs, perhaps stopped): nothing was made, and the same request may
+    // be handled again later. AskPolkit: an auth=polkit rule decides and
+    // polkit has not answered yet: nothing was made; the same request is
+    // handled again with polkit's answer.
+    grant::Verdict verdict = grant::Verdict::Failed;
 };
 
 // What the daemon keeps open from one grant to the next, so that a grant

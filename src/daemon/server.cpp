@@ -383,7 +383,7 @@ void Server::attempt(Conn& c, const protocol::Request& req) {
         c.polkit_answer = PolkitAnswer{*c.polkit_id, false, "no: polkit gave no answer in time"};
     }
     Outcome o = decide_and_act(c, req);
-    if (o.ask_polkit) {
+    if (o.verdict == grant::Verdict::AskPolkit) {
         Result<std::uint64_t> asked = ask_polkit(c, req);
         if (asked.ok()) {
             auto wait = req.interactive ? kPolkitWaitInteractive : kPolkitWait;
@@ -398,7 +398,7 @@ void Server::attempt(Conn& c, const protocol::Request& req) {
         o = decide_and_act(c, req);
     }
     auto now = Clock::now();
-    if (o.lock_busy && now < c.deadline) {
+    if (o.verdict == grant::Verdict::LockBusy && now < c.deadline) {
         c.parked = req;
         c.retry_at = std::min(now + kLockRetry, c.deadline);
         return;

@@ -38,7 +38,10 @@
 namespace ub::grant {
 
 // Which program asks the engine: the record's via=, and what it can do
-// (only the daemon asks polkit).
+// (only the daemon asks polkit and sets traffic filters). Not the public
+// userbridge::Via (client/request.h), a client's choice of who grants,
+// which may be "whichever is there" (Auto): this is the one program that
+// runs the engine, always one of two, and the helper includes no client API.
 enum class Front { Helper, Daemon };
 
 // Who asks, as the kernel reports them: never what a request says.

@@ -1,18 +1,29 @@
 // userbridge-helper: a drop-in for qemu-bridge-helper.
 //
-// main() and run() are the list of stages; each stage's contract is in the
-// header of the module that implements it:
-//   sanitize   privilege/process.h  fds 0-2, environment, umask, signals
-//   parse      protocol/helper_args.h  argv, before anything else is touched
-//   confine    privilege/process.h  close inherited fds; --fd checked
-//   drop       privilege/process.h  caller's ids, CAP_NET_ADMIN permitted only
-//   decide     policy/loader.h      the ACL, read as the caller, then
-//              grant/grant.h        the engine the daemon runs too: decide
-//                                   (a rule that needs a filter: refused),
-//                                   then (after sandbox) act
-//   sandbox    privilege/seccomp.h  syscall allow-list (as the act stage begins)
-//   act        net/bridge_port.h    find the bridge; make, label, count, attach
-//   hand over  handover/handover.h  SCM_RIGHTS, then audit and exit 0
+// main() and run() are the list of stages, one function each; each stage's
+// contract (what it should and must not do) is in the header named:
+//   stage      function          contract
+//   sanitize   sanitize_process()  privilege/process.h  fds 0-2,
+//                                environment, umask, signals
+//   parse      parse()           protocol/helper_args.h  argv, before anything
+//                                else is touched
+//   confine    confine()         privilege/process.h  close inherited fds;
+//                                handover/handover.h  --fd checked
+//   drop       drop()            net/tap.h  tun fds opened (creates nothing);
+//                                privilege/process.h  the real (caller's) ids,
+//                                CAP_NET_ADMIN permitted only
+//   decide     decide_and_act()  policy/loader.h  the ACL, read as the caller;
+//                                grant/grant.h  the engine the daemon runs too:
+//                                decide (a rule that needs a filter: refused),
+//                                then (after sandbox) act
+//   sandbox    begin_act()       privilege/drop.h  CAP_NET_ADMIN effective;
+//                                privilege/seccomp.h  syscall allow-list, as
+//                                the engine's act stage begins (installed
+//                                by privilege/install_bpf.h)
+//   act        (the engine)      net/bridge_port.h  find the bridge; make,
+//                                label, count, attach
+//   hand over  hand_over()       handover/handover.h  SCM_RIGHTS; then run()
+//                                records the grant and exits 0
 // The process runs with CAP_NET_ADMIN only from "drop" on, as the caller's
 // uid, so an ACL include the caller cannot read is one they are not granted;
 // it is effective only from the act stage's first step (privilege/drop.h),
@@ -37,7 +48,7 @@
 #include "policy/loader.h"
 #include "privilege/drop.h"
 #include "privilege/process.h"
-#include "privilege/seccomp.h"
+#include "privilege/install_bpf.h"
 #include "protocol/tap_label.h"
 #include "seccomp_filters.h"  // generated at build time by tools/seccomp_gen.cpp
 
@@ -58,6 +69,37 @@ constexpr int kExitUsage = 2;
 int fail(const Error& e, int code = kExitFailure) {
     std::fprintf(stderr, "userbridge-helper: %s\n", e.message().c_str());
     return code;
+}
+
+// Stage: parse. One more word than the limit is enough for
+// parse_helper_args to refuse a huge argv.
+Result<protocol::HelperArgs> parse(int argc, char** argv) {
+    std::vector<std::string> words;
+    for (int i = 1; i < argc && argv[i] && words.size() <= protocol::kMaxHelperArgs; ++i)
+        words.emplace_back(argv[i]);
+    return protocol::parse_helper_args(words);
+}
+
+// Stage: confine. Every inherited fd but --fd closed, then --fd checked.
+Result<void> confine(int fd) {
+    UB_TRYV(privilege::close_fds_except(fd));
+    // Checked before we open anything ourselves: if --fd named a closed fd,
+    // our own syslog or netlink socket could otherwise take its number.
+    UB_TRYV(handover::check_socket(fd));
+    audit::open("userbridge-helper");
+    return Ok{};
+}
+
+// Stage: drop. The tun fds are opened first, while still root when setuid
+// (see net::open_tun()); opening creates nothing. One per queue, and one
+// for the quota lock, since whether the ACL sets a quota is known only
+// once it is read, after the drop.
+Result<privilege::Mode> drop(int queues, grant::Resources& res) {
+    privilege::Mode mode = UB_TRY(privilege::privilege_mode());
+    for (int q = 0; q < queues; ++q) res.tuns.push_back(UB_TRY(net::open_tun()));
+    res.lock_tun = UB_TRY(net::open_tun());
+    UB_TRYV(privilege::drop_privileges());
+    return mode;
 }
 
 // The ACL, read as the caller: an include they cannot read is skipped, so
@@ -110,51 +152,12 @@ Result<void> begin_act(std::optional<net::Rtnl>& rtnl) {
     return sandbox();
 }
 
-int run(const protocol::HelperArgs& args) {
-    // The parent is whoever exec'd us, which the caller chooses: the record
-    // calls it parent_pid, not the caller (the uid is the kernel's).
-    grant::Caller caller{{getuid(), getgid(), {}}, audit::parent_pid(getppid()), getuid(), grant::Front::Helper};
-    const protocol::Request& req = args.tap;
-    audit::AuditRecord rec = grant::record_for(caller, req);
-    auto refuse = [&](const Error& e) {
-        rec.detail = e.message();
-        audit::record(rec);
-        return fail(e);
-    };
-
-    // Stage: confine.
-    if (auto r = privilege::close_fds_except(args.fd); !r.ok()) return refuse(r.error());
-    // Checked before we open anything ourselves: if --fd named a closed fd,
-    // our own syslog or netlink socket could otherwise take its number.
-    if (auto r = handover::check_socket(args.fd); !r.ok()) return refuse(r.error());
-    audit::open("userbridge-helper");
-
-    // Stage: drop.
-    Result<privilege::Caller> invoked = privilege::identify_caller();
-    if (!invoked.ok()) return refuse(invoked.error());
-    // Opened while still root when setuid: see net::open_tun(). Creates
-    // nothing. One per queue, and one for the quota lock, since whether the
-    // ACL sets a quota is known only once it is read, after the drop.
-    grant::Resources res;
-    for (int q = 0; q <= req.queues; ++q) {
-        Result<UniqueFd> tun = net::open_tun();
-        if (!tun.ok()) return refuse(tun.error());
-        res.tuns.push_back(std::move(*tun));
-    }
-    res.lock_tun = std::move(res.tuns.back());
-    res.tuns.pop_back();
-    if (auto r = privilege::drop_privileges(*invoked); !r.ok()) return refuse(r.error());
-    caller.ids = {invoked->uid, invoked->gid, {}};
-    caller.account = invoked->uid;
-    caller.user = rec.user = audit::user_name(invoked->uid);
-
-    // Stage: decide, then act (grant/grant.h), with the groups the kernel
-    // checks the ACL files' permissions against.
-    Result<std::vector<gid_t>> groups = accounts::process_groups();
-    if (!groups.ok()) return refuse(groups.error());
-    caller.ids.groups = std::move(*groups);
-    Result<policy::Policy> policy = load_policy(req.bridge);
-    if (!policy.ok()) return refuse(policy.error());
+// Stage: decide, then act (grant/grant.h), with the groups the kernel
+// checks the ACL files' permissions against.
+Result<grant::Outcome> decide_and_act(grant::Caller& caller, const protocol::Request& req,
+                                      grant::Resources res) {
+    caller.ids.groups = UB_TRY(accounts::process_groups());
+    policy::Policy policy = UB_TRY(load_policy(req.bridge));
     // mac-prefix= is a filter, which the engine refuses the helper: it
     // derives no MAC and never reads the MAC key.
     Result<policy::MacKey> key = Error::msg("the helper reads no MAC key");
@@ -170,26 +173,55 @@ int run(const protocol::HelperArgs& args) {
     std::optional<net::Rtnl> rtnl;
     res.begin_act = [&](const policy::Terms&, net::TapSpec&) { return begin_act(rtnl); };
     res.rtnl = [&rtnl](net::TapSpec&) -> Result<net::Rtnl> { return std::move(*rtnl); };
-    grant::Outcome granted = grant::grant(caller, req, *policy, std::move(res));
+    grant::Outcome granted = grant::grant(caller, req, policy, std::move(res));
     for (const net::Revoked& r : revoked) record_revoked(r, granted.record);
-    if (granted.verdict != grant::Verdict::Granted) {
-        audit::record(granted.record);
-        // A refusal's kind is its exit status (userbridge-helper(8)).
-        bool denied = granted.verdict == grant::Verdict::Denied;
-        return fail(Error::msg(granted.message), denied ? exit_status(granted.refused) : kExitFailure);
-    }
+    return granted;
+}
 
-    // Stage: hand over.
-    rec = granted.record;
-    rec.event = "error";  // until the fds are out
-    if (auto r = fault::at("before-send"); !r.ok()) return refuse(r.error());
+// The engine refused: a refusal's kind is its exit status
+// (userbridge-helper(8)).
+int refused(const grant::Outcome& no) {
+    audit::record(no.record);
+    bool denied = no.verdict == grant::Verdict::Denied;
+    return fail(Error::msg(no.message), denied ? exit_status(no.refused) : kExitFailure);
+}
+
+// Stage: hand over, the tap's queues to --fd.
+Result<void> hand_over(int fd, const net::Tap& tap) {
+    UB_TRYV(fault::at("before-send"));
     std::vector<int> fds;
-    for (const UniqueFd& q : granted.tap->tap.queues) fds.push_back(q.get());
-    if (auto r = handover::send_fds(args.fd, fds); !r.ok())
-        return refuse(r.error().context(granted.tap->tap.name));
+    for (const UniqueFd& q : tap.queues) fds.push_back(q.get());
+    if (auto r = handover::send_fds(fd, fds); !r.ok()) return r.error().context(tap.name);
     fault::at_void("after-send");
-    granted.record.mode = privilege::mode_name(invoked->mode);
-    audit::record(granted.record);
+    return Ok{};
+}
+
+// The stages after parse, in order. Until the engine decides, and after it
+// granted, a failure is recorded in `rec`: what was asked, and why not.
+int run(const protocol::HelperArgs& args) {
+    // The parent is whoever exec'd us, which the caller chooses: the record
+    // calls it parent_pid, not the caller (the uid is the kernel's).
+    grant::Caller caller{{getuid(), getgid(), {}}, audit::parent_pid(getppid()), getuid(), grant::Front::Helper};
+    const protocol::Request& req = args.tap;
+    audit::AuditRecord rec = grant::record_for(caller, req);
+    auto refuse = [&rec](const Error& e) {
+        rec.detail = e.message();
+        audit::record(rec);
+        return fail(e);
+    };
+    if (auto r = confine(args.fd); !r.ok()) return refuse(r.error());
+    grant::Resources res;
+    Result<privilege::Mode> mode = drop(req.queues, res);
+    if (!mode.ok()) return refuse(mode.error());
+    caller.user = rec.user = audit::user_name(caller.ids.uid);
+    Result<grant::Outcome> granted = decide_and_act(caller, req, std::move(res));
+    if (!granted.ok()) return refuse(granted.error());
+    if (granted->verdict != grant::Verdict::Granted) return refused(*granted);
+    rec = granted->record;
+    rec.event = "error";  // until the fds are out
+    if (auto r = hand_over(args.fd, granted->tap->tap); !r.ok()) return refuse(r.error());
+    granted->record.mode = privilege::mode_name(*mode);
+    audit::record(granted->record);
     return 0;
 }
 
@@ -198,11 +230,7 @@ int run(const protocol::HelperArgs& args) {
 int main(int argc, char** argv) {
     fault::init();  // test-only build; nothing in the real helper
     if (auto r = privilege::sanitize_process(); !r.ok()) return fail(r.error());
-    std::vector<std::string> words;
-    // One more than the limit is enough for parse_args to refuse a huge argv.
-    for (int i = 1; i < argc && argv[i] && words.size() <= protocol::kMaxHelperArgs; ++i)
-        words.emplace_back(argv[i]);
-    Result<protocol::HelperArgs> args = protocol::parse_helper_args(words);
+    Result<protocol::HelperArgs> args = parse(argc, argv);
     if (!args.ok()) {
         fail(args.error(), kExitUsage);
         std::fputs("Try 'userbridge-helper --help'.\n", stderr);

@@ -1,11 +1,11 @@
 // install_bpf() alone: the helper installs a filter compiled at build time,
 // and keeping this apart from seccomp.cpp keeps libseccomp out of its link.
-#include <linux/filter.h>
+#include "privilege/install_bpf.h"
+
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 
 #include "base/system.h"
-#include "privilege/seccomp.h"
 
 namespace ub::privilege {
 

@@ -66,21 +66,19 @@ Result<void> sanitize_process() {
 
 Result<void> close_fds_except(int keep) { return close_all_fds_except({keep}); }
 
-Result<Caller> identify_caller() {
+Result<Mode> privilege_mode() {
     system::Ids ids = UB_TRY(system::getresids());
-    uid_t ruid = ids.uid.real, euid = ids.uid.effective;
-    gid_t rgid = ids.gid.real;
-    if (euid == 0) return Caller{ruid, rgid, ruid == 0 ? Mode::Root : Mode::SetuidRoot};
-    if (euid != ruid)
+    if (ids.uid.effective == 0) return ids.uid.real == 0 ? Mode::Root : Mode::SetuidRoot;
+    if (ids.uid.effective != ids.uid.real)
         return Error::msg("installed setuid to a user other than root; that is not supported");
     if (!has_permitted_net_admin())
         return Error::msg(
             "not privileged: install userbridge-helper with 'setcap cap_net_admin+ep' "
             "(or setuid root); see userbridge-helper(8)");
-    return Caller{ruid, rgid, Mode::FileCaps};
+    return Mode::FileCaps;
 }
 
-Result<void> drop_privileges(const Caller& caller) {
+Result<void> drop_privileges() {
     // CAP_NET_ADMIN: needed to create the tap and to change its MTU, MAC and
     // master; permitted only, until the act stage makes it effective
     // (raise_effective), so that reading the ACL, NSS modules and syslog
@@ -89,9 +87,8 @@ Result<void> drop_privileges(const Caller& caller) {
     // group-readable includes depend on them). Non-dumpable: no core file
     // or ptrace by the caller while we hold CAP_NET_ADMIN, since we now run
     // with the caller's uid.
+    // The ids are left unset: the real ones, the caller's (drop.h).
     DropTarget t;
-    t.uid = caller.uid;
-    t.gid = caller.gid;
     t.permitted = cap_bit(CAP_NET_ADMIN);
     t.bounding = Bounding::ClearWhenAble;
     t.dumpable = Dumpable::No;

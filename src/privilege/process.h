@@ -9,9 +9,13 @@
 //   close_fds_except()  should: close every inherited fd but stdio and the
 //                       one the caller named. must not: keep a directory fd,
 //                       a socket or a tty the caller slipped us.
-//   drop_privileges()   should: become the caller (real uid/gid, keeping the
-//                       caller's supplementary groups, which they already
-//                       own), keep only CAP_NET_ADMIN and that in the
+//   privilege_mode()    should: say how we were given privilege (setuid,
+//                       root, file capabilities), before the drop.
+//                       must not: accept a setuid to another user, or
+//                       running with no privilege at all.
+//   drop_privileges()   should: become the caller (the real uid/gid, which
+//                       exec left the caller's, keeping the caller's
+//                       supplementary groups, which they already own), keep only CAP_NET_ADMIN and that in the
 //                       permitted set alone (the act stage makes it
 //                       effective: drop.h), clear the bounding and ambient
 //                       sets, set no-new-privs and non-dumpable; verified.
@@ -19,9 +23,6 @@
 //                       which would let DAC let us read files the caller
 //                       could not (the ACL's include rule depends on that).
 #pragma once
-
-#include <string>
-#include <sys/types.h>
 
 #include "base/result.h"
 
@@ -33,20 +34,15 @@ enum class Mode {
     FileCaps,    // cap_net_admin in the permitted set, euid == ruid
 };
 
-struct Caller {
-    uid_t uid;
-    gid_t gid;
-    Mode mode;
-};
-
 Result<void> sanitize_process();
 Result<void> close_fds_except(int keep);
 
-// Work out who called us and how we were given privilege. Errors say how to
-// install the helper when there is no privilege to use at all.
-Result<Caller> identify_caller();
+// How we were given privilege; who called us is our real uid and gid (the
+// one caller type is grant::Caller). Errors say how to install the helper
+// when there is no privilege to use at all.
+Result<Mode> privilege_mode();
 
-Result<void> drop_privileges(const Caller& caller);
+Result<void> drop_privileges();
 
 const char* mode_name(Mode mode);
 

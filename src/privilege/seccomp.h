@@ -37,10 +37,8 @@ Result<void> install_seccomp(const std::vector<int>& extra = {}, Profile profile
 
 // The same filter as a BPF program, for seccomp-gen to compile into the
 // helper at build time: libseccomp's rule-to-BPF translation would be a
-// large part of the short-lived helper's run (docs/PERFORMANCE.md).
+// large part of the short-lived helper's run (docs/PERFORMANCE.md); the
+// helper installs it with install_bpf() (install_bpf.h).
 Result<std::vector<sock_filter>> export_seccomp(const std::vector<int>& extra, Profile profile);
-
-// Installs a BPF program made by export_seccomp(). Needs no-new-privs.
-Result<void> install_bpf(const sock_filter* prog, std::size_t len);
 
 }  // namespace ub::privilege
