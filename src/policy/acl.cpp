@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "base/hmac_sha256.h"
 #include "base/number.h"
 #include "base/names.h"
 
@@ -349,17 +348,19 @@ std::optional<Refusal> check_queues(const Decision& d, int queues) {
                    std::to_string(most)};
 }
 
-Result<Terms> terms_of(const Decision& d, const Result<MacKey>& key, uid_t uid,
-                       std::string_view vm_name, std::string_view bridge) {
+Result<Terms> terms_of(const Decision& d, const MacDeriver& derive, uid_t uid, std::string_view vm_name,
+                       std::string_view bridge) {
     Terms t{d.limits()};
     if (t.limits.mac.mode != MacPolicy::None) {
         t.has_mac = true;
         t.guest_mac = t.limits.mac.bytes;
         if (t.limits.mac.mode == MacPolicy::Prefix) {
-            if (!key.ok())
-                return key.error().context("mac-prefix= at " +
+            Result<Mac> mac = derive ? derive(t.limits.mac, uid, vm_name, bridge)
+                                     : Error::msg("no MAC key to derive the guest MAC with");
+            if (!mac.ok())
+                return mac.error().context("mac-prefix= at " +
                                            (d.deciding ? where(*d.deciding) : std::string("?")));
-            t.guest_mac = derive_mac(t.limits.mac, key.value(), uid, vm_name, bridge);
+            t.guest_mac = *mac;
         }
         t.no_servers = !t.limits.servers;
     }
@@ -431,21 +432,6 @@ std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_vie
     else
         out.push_back("=> denied: " + d.reason);
     return out;
-}
-
-Mac derive_mac(const MacPolicy& policy, const MacKey& key, uid_t uid, std::string_view vm_name,
-                    std::string_view bridge) {
-    constexpr std::string_view kDomain{"userbridge guest MAC v1\0", 24};
-    std::vector<std::uint8_t> msg(kDomain.begin(), kDomain.end());
-    for (int shift = 24; shift >= 0; shift -= 8) msg.push_back(static_cast<std::uint8_t>(uid >> shift));
-    msg.push_back(static_cast<std::uint8_t>(vm_name.size() >> 8));
-    msg.push_back(static_cast<std::uint8_t>(vm_name.size()));
-    msg.insert(msg.end(), vm_name.begin(), vm_name.end());
-    msg.insert(msg.end(), bridge.begin(), bridge.end());
-    Sha256Digest h = hmac_sha256(key.bytes, msg);
-    Mac mac = policy.bytes;
-    std::copy_n(h.begin(), 6 - policy.prefix_len, mac.begin() + policy.prefix_len);
-    return mac;
 }
 
 }  // namespace ub::policy

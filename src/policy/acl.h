@@ -42,7 +42,6 @@
 #include "base/refusal.h"
 #include "base/result.h"
 #include "policy/ip_prefix.h"
-#include "policy/mac_key.h"
 
 namespace ub::policy {
 
@@ -190,10 +189,16 @@ struct Terms {
     // Whether the tap needs a traffic filter (needs_filter).
     bool filtered() const { return needs_filter(limits); }
 };
-// `key`: the MAC key (mac_key.h), or why there is none; needed only when
-// the rule says mac-prefix=, and then its error is the refusal.
-Result<Terms> terms_of(const Decision& d, const Result<MacKey>& key, uid_t uid,
-                       std::string_view vm_name, std::string_view bridge);
+// How a guest MAC under mac-prefix= is made for one request: the MAC key's
+// derivation (mac_key.h, deriver_for), or its error when there is no key.
+// Only userbridged derives: the helper refuses mac-prefix= as a filter
+// rule, so it links neither the key nor the hash.
+using MacDeriver = std::function<Result<Mac>(const MacPolicy& prefix, uid_t uid, std::string_view vm_name,
+                                             std::string_view bridge)>;
+// `derive`: needed only when the rule says mac-prefix=, and then its error,
+// or its absence, is the refusal.
+Result<Terms> terms_of(const Decision& d, const MacDeriver& derive, uid_t uid, std::string_view vm_name,
+                       std::string_view bridge);
 // A refusal when the request asks for more queues than the deciding rule
 // allows.
 std::optional<Refusal> check_queues(const Decision& d, int queues);
@@ -220,15 +225,5 @@ std::string format_rule(const Rule& rule);
 
 // "file:line".
 std::string where(const Rule& rule);
-
-// The guest MAC a Prefix policy gives: the prefix followed by the first
-// bytes of HMAC-SHA256(key, "userbridge guest MAC v1\0" || uid (4 bytes,
-// big endian) || length of the VM name (2 bytes, big endian) || VM name ||
-// bridge). Stable for one key, uid, VM name and bridge; unpredictable to
-// whoever cannot read the key, so nobody can search for a VM name whose MAC
-// is another user's. The prefix's first byte (unicast, as the parser
-// checks) is never replaced. Pure.
-Mac derive_mac(const MacPolicy& policy, const MacKey& key, uid_t uid, std::string_view vm_name,
-                    std::string_view bridge);
 
 }  // namespace ub::policy
