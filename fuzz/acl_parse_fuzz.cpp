@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "policy/acl.h"
+#include "policy/explain.h"
 #include "policy/mac_key.h"
 #include "protocol/tap_label.h"
 

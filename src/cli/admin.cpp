@@ -14,6 +14,7 @@
 #include "accounts/accounts.h"
 #include "grant/grant.h"
 #include "policy/acl.h"
+#include "policy/explain.h"
 #include "base/names.h"
 #include "policy/loader.h"
 #include "policy/mac_key.h"

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "policy/acl.h"
+#include "policy/explain.h"
 
 using namespace ub::policy;
 using ub::Error;
@@ -325,16 +326,6 @@ TEST(Extension, LimitsComeFromTheDecidingRule) {
     EXPECT_EQ(refused->reason, "asked for 9 queues; acl:1 allows at most 8");
 }
 
-TEST(Extension, ExplainsWhyARuleDoesNotApply) {
-    auto rules = rules_of("allow br1\nallow br0 user=bob\nallow br0 group=vm\nallow br0 user=nosuch\n");
-    EXPECT_EQ(applies(rules[0], "br0", &kAlice).why, "for bridge br1");
-    EXPECT_EQ(applies(rules[1], "br0", &kAlice).why, "for user bob only");
-    EXPECT_EQ(applies(rules[2], "br0", &kAlice).why, "for group vm");
-    EXPECT_EQ(applies(rules[2], "br0", &kBob).why, "for group vm, which the user is not in");
-    EXPECT_EQ(applies(rules[3], "br0", &kAlice).why, "user nosuch does not exist");
-    EXPECT_EQ(format_rule(rules[2]), "allow br0 group=vm");
-}
-
 TEST(Extension, AuthPolkitParsesAndFormats) {
     auto rules = rules_of("allow br0 group=vm max-taps=2 auth=polkit\nallow br1\n");
     EXPECT_EQ(rules[0].auth, Auth::Polkit);
@@ -368,11 +359,6 @@ TEST(Extension, AuthPolkitDecidesOnlyThroughPolkit) {
     EXPECT_FALSE(bob.ask_polkit);
     // Another bridge: the plain allow decides.
     EXPECT_TRUE(decide(rules, "br1", &kAlice).allowed);
-    auto lines = explain(rules, "br0", kAlice, nullptr);
-    ASSERT_FALSE(lines.empty());
-    EXPECT_EQ(lines.back(), "=> polkit decides: userbridged asks it for org.userbridge.use-bridge (not asked "
-                            "here); if it says yes, allowed by acl:2, max-taps=3 max-queues=8 (MAC not "
-                            "pinned); the helper refuses");
 }
 
 TEST(MacDerivation, FixedNeedsNoDeriverPrefixRefusesWithoutOne) {
