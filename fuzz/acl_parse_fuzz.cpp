@@ -6,6 +6,8 @@
 #include <string_view>
 
 #include "policy/acl.h"
+#include "policy/explain.h"
+#include "policy/mac_key.h"
 #include "protocol/tap_label.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -28,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)ub::policy::explain(rules, "br0", who, nullptr);
     static const ub::Result<ub::policy::MacKey> key = ub::policy::MacKey{{1, 2, 3}};
     (void)ub::policy::check_queues(d, 2);
-    if (auto t = ub::policy::terms_of(d, key, 4711, "vm", "br0"); t.ok())
+    if (auto t = ub::policy::terms_of(d, ub::policy::deriver_for(key), 4711, "vm", "br0"); t.ok())
         (void)ub::policy::format_limits(t->limits);
     for (const auto& r : rules) {
         (void)ub::policy::format_rule(r);

@@ -81,24 +81,6 @@ Result<std::optional<gid_t>> group_id_by_name(const std::string& name) {
     return outcome(rc, out, "group " + name);
 }
 
-Result<std::vector<gid_t>> database_groups(const Account& account) {
-    // Capped, so a huge group database cannot make us allocate without
-    // bound; getgrouplist says how many there are when the list is short.
-    constexpr int kMax = 65536;
-    int n = 64;
-    std::vector<gid_t> groups(static_cast<std::size_t>(n));
-    if (getgrouplist(account.name.c_str(), account.gid, groups.data(), &n) < 0) {
-        if (n > kMax)
-            return Error::msg("the group database lists user " + account.name + " in more than " +
-                              std::to_string(kMax) + " groups");
-        groups.resize(static_cast<std::size_t>(n));
-        if (getgrouplist(account.name.c_str(), account.gid, groups.data(), &n) < 0)
-            return Error::msg("the groups of user " + account.name + " changed while being read");
-    }
-    groups.resize(static_cast<std::size_t>(n));
-    return groups;
-}
-
 Result<std::vector<gid_t>> process_groups() {
     int n = getgroups(0, nullptr);
     if (n < 0) return Error::sys("cannot read the process's groups");

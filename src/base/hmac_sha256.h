@@ -1,7 +1,7 @@
 // SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104): pure, no I/O, for the
-// keyed derivation of guest MACs (policy/mac_key.h). Our own, because the
-// privileged helper links nothing but libc, libcap-ng, libmnl and
-// libseccomp; checked against the published test vectors (FIPS 180-4's
+// keyed derivation of guest MACs (policy/mac_key.h), which only userbridged
+// and `userbridge explain` do: the helper refuses mac-prefix= and links
+// neither. Checked against the published test vectors (FIPS 180-4's
 // examples, RFC 4231) in the unit tests. Not constant-time in the length
 // of the message, which is not secret; the key is only ever mixed in.
 #pragma once

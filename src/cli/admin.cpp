@@ -14,6 +14,7 @@
 #include "accounts/accounts.h"
 #include "grant/grant.h"
 #include "policy/acl.h"
+#include "policy/explain.h"
 #include "base/names.h"
 #include "policy/loader.h"
 #include "policy/mac_key.h"
@@ -203,7 +204,7 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
     // A derived MAC needs the key, which only root may read.
     bool derived = d.allowed && d.limits().mac.mode == policy::MacPolicy::Prefix;
     Result<policy::MacKey> key = derived ? policy::load_mac_key(UB_MAC_KEY_PATH) : Error::msg("not needed");
-    Result<policy::Terms> t = policy::terms_of(d, key, who->ids.uid, vm, bridge);
+    Result<policy::Terms> t = policy::terms_of(d, policy::deriver_for(key), who->ids.uid, vm, bridge);
     std::string for_vm = vm.empty() ? "" : " for VM " + vm;
     if (d.allowed && t.ok() && t->has_mac)
         out("  guest MAC" + for_vm + ": " + format_mac(t->guest_mac) +

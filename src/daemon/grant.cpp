@@ -83,7 +83,7 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
     }
     grant::Resources res;
     res.readable = &*readable;
-    res.mac_key = &mac_key;
+    res.derive_mac = policy::deriver_for(mac_key);
     res.polkit = polkit;
     res.lock_wait = grant::LockWait::Never;
     res.names = names;

@@ -21,6 +21,7 @@
 #include "net/rtnl.h"
 #include "net/tap.h"
 #include "policy/loader.h"
+#include "policy/mac_key.h"
 #include "protocol/wire.h"
 
 namespace ub::daemon {

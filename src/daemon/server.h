@@ -19,6 +19,7 @@
 #include "daemon/userdb.h"
 #include "daemon/filters.h"
 #include "policy/loader.h"
+#include "policy/mac_key.h"
 
 namespace ub::daemon {
 

@@ -150,7 +150,7 @@ Outcome grant(const Caller& who, const protocol::Request& req, const policy::Pol
     if (who.front == Front::Helper && policy::needs_filter(d->limits()))
         return denied(std::move(o), req, {Refused::NeedsDaemon, policy::filter_refusal(*d->deciding)});
     if (std::optional<Refusal> over = policy::check_queues(*d, req.queues)) return denied(std::move(o), req, *over);
-    Result<policy::Terms> terms = policy::terms_of(*d, *res.mac_key, who.ids.uid, req.vm_name, req.bridge);
+    Result<policy::Terms> terms = policy::terms_of(*d, res.derive_mac, who.ids.uid, req.vm_name, req.bridge);
     if (!terms.ok()) return failed(std::move(o), terms.error());
     if (terms->has_mac) o.record.guest_mac = format_mac(terms->guest_mac);
     return act(std::move(o), who, req, *d, *terms, res);

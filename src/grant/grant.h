@@ -32,7 +32,6 @@
 #include "net/tap.h"
 #include "policy/acl.h"
 #include "policy/loader.h"
-#include "policy/mac_key.h"
 #include "protocol/request.h"
 
 namespace ub::grant {
@@ -72,7 +71,9 @@ struct Resources {
     // front end loaded the policy as the caller (the helper), so that every
     // file it holds is one they could read.
     const std::vector<bool>* readable = nullptr;
-    const Result<policy::MacKey>* mac_key = nullptr;  // or why there is none
+    // Makes the guest MAC a mac-prefix= rule derives (the daemon's, from
+    // its MAC key); null: none is derived, and such a rule fails.
+    policy::MacDeriver derive_mac;
     const PolkitAnswer* polkit = nullptr;             // once it came (daemon)
     // /dev/net/tun fds opened already, for the queues and then the lock;
     // the engine opens what is missing.

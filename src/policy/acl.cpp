@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "base/hmac_sha256.h"
 #include "base/number.h"
 #include "base/names.h"
 
@@ -238,11 +237,7 @@ bool Credentials::in_group(gid_t g) const {
 
 std::string where(const Rule& r) { return *r.file + ":" + std::to_string(r.lineno); }
 
-namespace {
-
-// Whether the rule is for `who`: the test decide() runs on every rule, so
-// it builds no strings; applies() says why in words.
-bool for_requester(const Subject& s, const Credentials* who) {
+bool is_for(const Subject& s, const Credentials* who) {
     switch (s.kind) {
     case Subject::Anyone:
         return true;
@@ -252,25 +247,6 @@ bool for_requester(const Subject& s, const Credentials* who) {
         return s.id >= 0 && who && who->in_group(static_cast<gid_t>(s.id));
     }
     return false;
-}
-
-}  // namespace
-
-Applies applies(const Rule& r, std::string_view bridge, const Credentials* who) {
-    if (!r.bridge.empty() && r.bridge != bridge) return {false, "for bridge " + r.bridge};
-    bool yes = for_requester(r.who, who);
-    const std::string& name = r.who.name;
-    switch (r.who.kind) {
-    case Subject::Anyone:
-        return {true, "for everyone"};
-    case Subject::User:
-        if (r.who.id < 0) return {false, "user " + name + " does not exist"};
-        return {yes, yes ? "for user " + name : "for user " + name + " only"};
-    case Subject::Group:
-        if (r.who.id < 0) return {false, "group " + name + " does not exist"};
-        return {yes, yes ? "for group " + name : "for group " + name + ", which the user is not in"};
-    }
-    return {false, "?"};
 }
 
 namespace {
@@ -291,7 +267,7 @@ Decision decide(const std::vector<Rule>& rules, std::string_view bridge, const C
         if (file_ok && !(*file_ok)[static_cast<std::size_t>(r.file_index)]) continue;
         // The cheap test first: a 10,000-rule ACL is mostly other bridges.
         if (!r.bridge.empty() && r.bridge != bridge) continue;
-        if (!for_requester(r.who, who)) continue;
+        if (!is_for(r.who, who)) continue;
         if (r.verb == Verb::Deny && !deny) deny = &r;
         if (r.verb == Verb::Allow && (!allow || specificity(r) > specificity(*allow))) allow = &r;
     }
@@ -308,10 +284,6 @@ Decision polkit_granted(const Decision& d) {
     return {true, d.deciding, "allowed by " + where(*d.deciding) + " and polkit"};
 }
 
-namespace {
-
-// " mac=... servers=no ip=... rate=...": what the rule asks of the tap's
-// traffic, as written; "" for a QEMU rule.
 std::string traffic_words(const Limits& l) {
     std::string s;
     if (l.mac.mode == MacPolicy::Fixed) s += " mac=" + format_mac(l.mac.bytes);
@@ -323,17 +295,8 @@ std::string traffic_words(const Limits& l) {
     return s;
 }
 
-}  // namespace
-
 bool needs_filter(const Limits& l) {
     return l.mac.mode != MacPolicy::None || !l.servers || !l.ips.empty() || l.rate_bits != 0;
-}
-
-std::string daemon_only(const Rule& r) {
-    if (r.verb != Verb::Allow) return "";
-    if (needs_filter(r.limits)) return "it filters the tap's traffic (" + traffic_words(r.limits).substr(1) + ")";
-    if (r.auth == Auth::Polkit) return "polkit decides (auth=polkit)";
-    return "";
 }
 
 std::string filter_refusal(const Rule& r) {
@@ -349,103 +312,23 @@ std::optional<Refusal> check_queues(const Decision& d, int queues) {
                    std::to_string(most)};
 }
 
-Result<Terms> terms_of(const Decision& d, const Result<MacKey>& key, uid_t uid,
-                       std::string_view vm_name, std::string_view bridge) {
+Result<Terms> terms_of(const Decision& d, const MacDeriver& derive, uid_t uid, std::string_view vm_name,
+                       std::string_view bridge) {
     Terms t{d.limits()};
     if (t.limits.mac.mode != MacPolicy::None) {
         t.has_mac = true;
         t.guest_mac = t.limits.mac.bytes;
         if (t.limits.mac.mode == MacPolicy::Prefix) {
-            if (!key.ok())
-                return key.error().context("mac-prefix= at " +
+            Result<Mac> mac = derive ? derive(t.limits.mac, uid, vm_name, bridge)
+                                     : Error::msg("no MAC key to derive the guest MAC with");
+            if (!mac.ok())
+                return mac.error().context("mac-prefix= at " +
                                            (d.deciding ? where(*d.deciding) : std::string("?")));
-            t.guest_mac = derive_mac(t.limits.mac, key.value(), uid, vm_name, bridge);
+            t.guest_mac = *mac;
         }
         t.no_servers = !t.limits.servers;
     }
     return t;
-}
-
-namespace {
-
-// " max-taps=2 mac=..." for what differs from the defaults; "" if nothing.
-std::string limit_words(const Limits& l) {
-    std::string s;
-    if (l.max_taps != kUnlimited) s += " max-taps=" + std::to_string(l.max_taps);
-    if (l.max_queues != kDefaultMaxQueues) s += " max-queues=" + std::to_string(l.max_queues);
-    return s + traffic_words(l);
-}
-
-}  // namespace
-
-std::string format_rule(const Rule& r) {
-    std::string s = r.verb == Verb::Allow ? "allow " : "deny ";
-    s += r.bridge.empty() ? "all" : r.bridge;
-    if (r.who.kind != Subject::Anyone)
-        s += (r.who.kind == Subject::User ? " user=" : " group=") + r.who.name;
-    s += limit_words(r.limits);
-    return r.auth == Auth::Polkit ? s + " auth=polkit" : s;
-}
-
-std::string format_limits(const Limits& l) {
-    std::string s = "max-taps=" + (l.max_taps == kUnlimited ? std::string("unlimited")
-                                                             : std::to_string(l.max_taps));
-    s += " max-queues=" + std::to_string(l.max_queues);
-    if (l.mac.mode == MacPolicy::None) s += " (MAC not pinned)";
-    return s + traffic_words(l);
-}
-
-std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_view bridge,
-                                 const Credentials& who, const std::vector<bool>* file_ok) {
-    std::vector<std::string> out;
-    Decision d = decide(rules, bridge, &who, file_ok);
-    for (const Rule& r : rules) {
-        if (!r.bridge.empty() && r.bridge != bridge) continue;
-        std::string line = where(r) + ": " + format_rule(r) + ": ";
-        Applies a = applies(r, bridge, &who);
-        if (file_ok && !(*file_ok)[static_cast<std::size_t>(r.file_index)])
-            line += "does not apply (the user cannot read this file)";
-        else if (!a.yes)
-            line += "does not apply (" + a.why + ")";
-        else if (&r == d.deciding)
-            line += std::string("applies (") + a.why + "), DECIDES";
-        else if (r.verb == Verb::Allow && (d.allowed || d.ask_polkit))
-            line += "applies (" + a.why + "), but a more specific or earlier allow decides";
-        else if (r.verb == Verb::Allow)
-            line += "applies (" + a.why + "), but a deny wins";
-        else
-            line += "applies (" + a.why + "), but an earlier deny decides";
-        out.push_back(std::move(line));
-    }
-    if (d.allowed && needs_filter(d.deciding->limits))
-        out.push_back("=> allowed by " + where(*d.deciding) + ", " + format_limits(d.deciding->limits) +
-                      "; only through userbridged (userbridge-client, userbridge run), which "
-                      "filters the tap's traffic: the helper refuses");
-    else if (d.allowed)
-        out.push_back("=> allowed by " + where(*d.deciding) + ", " +
-                      format_limits(d.deciding->limits));
-    else if (d.ask_polkit)
-        out.push_back("=> polkit decides: userbridged asks it for " + std::string(kPolkitAction) +
-                      " (not asked here); if it says yes, allowed by " + where(*d.deciding) + ", " +
-                      format_limits(d.deciding->limits) + "; the helper refuses");
-    else
-        out.push_back("=> denied: " + d.reason);
-    return out;
-}
-
-Mac derive_mac(const MacPolicy& policy, const MacKey& key, uid_t uid, std::string_view vm_name,
-                    std::string_view bridge) {
-    constexpr std::string_view kDomain{"userbridge guest MAC v1\0", 24};
-    std::vector<std::uint8_t> msg(kDomain.begin(), kDomain.end());
-    for (int shift = 24; shift >= 0; shift -= 8) msg.push_back(static_cast<std::uint8_t>(uid >> shift));
-    msg.push_back(static_cast<std::uint8_t>(vm_name.size() >> 8));
-    msg.push_back(static_cast<std::uint8_t>(vm_name.size()));
-    msg.insert(msg.end(), vm_name.begin(), vm_name.end());
-    msg.insert(msg.end(), bridge.begin(), bridge.end());
-    Sha256Digest h = hmac_sha256(key.bytes, msg);
-    Mac mac = policy.bytes;
-    std::copy_n(h.begin(), 6 - policy.prefix_len, mac.begin() + policy.prefix_len);
-    return mac;
 }
 
 }  // namespace ub::policy

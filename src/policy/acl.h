@@ -42,7 +42,6 @@
 #include "base/refusal.h"
 #include "base/result.h"
 #include "policy/ip_prefix.h"
-#include "policy/mac_key.h"
 
 namespace ub::policy {
 
@@ -150,6 +149,10 @@ struct Decision {
     Limits limits() const { return allowed && deciding ? deciding->limits : Limits{}; }
 };
 
+// Whether a rule for `subject` is for `who`: decide()'s test, which builds
+// no strings (explain.h, applies, says why in words).
+bool is_for(const Subject& subject, const Credentials* who);
+
 // Decide whether `bridge` may be used. The bridge name must already be valid.
 // Without `who`, rules for a user or group match nobody. With `file_ok`, a
 // rule counts only if file_ok[rule.file_index] is true (the daemon's view of
@@ -172,13 +175,13 @@ inline constexpr const char* kPolkitAction = "org.userbridge.use-bridge";
 // one would be a promise nothing keeps.
 bool needs_filter(const Limits& limits);
 
-// Why userbridged alone can grant by `rule` ("" when the helper can too):
-// it filters the tap's traffic, or polkit decides. For `userbridge check`.
-std::string daemon_only(const Rule& rule);
-
 // The helper's refusal of a decision whose rule needs a filter, naming the
 // two front ends that go through userbridged.
 std::string filter_refusal(const Rule& rule);
+
+// " mac=... servers=no ip=... rate=...": what `limits` ask of the tap's
+// traffic, as written, each word after a space; "" for a QEMU rule.
+std::string traffic_words(const Limits& limits);
 
 // What an allow decision gives one request: its limits, and the guest MAC
 // when the rule sets one. Check the queues first (check_queues).
@@ -190,45 +193,21 @@ struct Terms {
     // Whether the tap needs a traffic filter (needs_filter).
     bool filtered() const { return needs_filter(limits); }
 };
-// `key`: the MAC key (mac_key.h), or why there is none; needed only when
-// the rule says mac-prefix=, and then its error is the refusal.
-Result<Terms> terms_of(const Decision& d, const Result<MacKey>& key, uid_t uid,
-                       std::string_view vm_name, std::string_view bridge);
+// How a guest MAC under mac-prefix= is made for one request: the MAC key's
+// derivation (mac_key.h, deriver_for), or its error when there is no key.
+// Only userbridged derives: the helper refuses mac-prefix= as a filter
+// rule, so it links neither the key nor the hash.
+using MacDeriver = std::function<Result<Mac>(const MacPolicy& prefix, uid_t uid, std::string_view vm_name,
+                                             std::string_view bridge)>;
+// `derive`: needed only when the rule says mac-prefix=, and then its error,
+// or its absence, is the refusal.
+Result<Terms> terms_of(const Decision& d, const MacDeriver& derive, uid_t uid, std::string_view vm_name,
+                       std::string_view bridge);
 // A refusal when the request asks for more queues than the deciding rule
 // allows.
 std::optional<Refusal> check_queues(const Decision& d, int queues);
 
-// Whether `rule` applies to `who` on `bridge`, and if not, why not: the
-// building block of decide() and of `userbridge explain`.
-struct Applies {
-    bool yes;
-    std::string why;  // "matches user alice", "not in group vm", ...
-};
-Applies applies(const Rule& rule, std::string_view bridge, const Credentials* who);
-
-// `userbridge explain`: one line per rule that names this bridge (or all),
-// saying whether it applies to `who` and why, then the decision and the
-// limits it carries. Pure, so the wording is unit-tested.
-std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_view bridge,
-                                 const Credentials& who, const std::vector<bool>* file_ok);
-
-// "max-taps=2 max-queues=8 mac-prefix=52:54:00": every limit, defaults too.
-std::string format_limits(const Limits& limits);
-
-// The rule as it would be written back: "allow br0 group=vm max-taps=2".
-std::string format_rule(const Rule& rule);
-
 // "file:line".
 std::string where(const Rule& rule);
-
-// The guest MAC a Prefix policy gives: the prefix followed by the first
-// bytes of HMAC-SHA256(key, "userbridge guest MAC v1\0" || uid (4 bytes,
-// big endian) || length of the VM name (2 bytes, big endian) || VM name ||
-// bridge). Stable for one key, uid, VM name and bridge; unpredictable to
-// whoever cannot read the key, so nobody can search for a VM name whose MAC
-// is another user's. The prefix's first byte (unicast, as the parser
-// checks) is never replaced. Pure.
-Mac derive_mac(const MacPolicy& policy, const MacKey& key, uid_t uid, std::string_view vm_name,
-                    std::string_view bridge);
 
 }  // namespace ub::policy

@@ -93,21 +93,11 @@ std::string format_ip_list(const std::vector<IpPrefix>& list) {
     return s;
 }
 
-std::array<std::uint8_t, 16> last_address(const IpPrefix& p) {
-    std::array<std::uint8_t, 16> a = p.addr;
-    for (int i = p.len; i < p.bits(); ++i) a[i / 8] |= static_cast<std::uint8_t>(0x80 >> (i % 8));
-    return a;
-}
-
 bool contains(const IpPrefix& outer, const IpPrefix& inner) {
     if (outer.v6 != inner.v6 || outer.len > inner.len) return false;
     for (int i = 0; i < outer.len; ++i)
         if (bit(outer.addr, i) != bit(inner.addr, i)) return false;
     return true;
-}
-
-bool is_link_local(const IpPrefix& p) {
-    return p.v6 && p.len >= 10 && p.addr[0] == 0xfe && (p.addr[1] & 0xc0) == 0x80;
 }
 
 }  // namespace ub::policy

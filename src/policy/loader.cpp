@@ -25,17 +25,6 @@ struct Loader {
     Result<std::string> read_checked(const UniqueFd& fd, const std::string& path, FileId& id);
 };
 
-// O_NOFOLLOW: a symlink as the last component is refused (ELOOP), so a
-// writable directory cannot redirect us to a file we did not vet.
-// O_NONBLOCK: opening a FIFO must not hang; fstat then refuses it.
-// readable_now() opens with these too, so that the caller's view is the
-// loader's.
-UniqueFd open_acl_file(const std::string& path) {
-    return UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK));
-}
-
-bool skippable(int err) { return err == EACCES || err == ENOENT || err == ENOTDIR; }
-
 Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& path, FileId& id) {
     struct stat st {};
     if (fstat(fd.get(), &st) != 0) return Error::sys("cannot stat " + path);
@@ -141,6 +130,15 @@ Result<void> Loader::load_checked(const std::string& path, int includer, int dep
 
 }  // namespace
 
+// O_NOFOLLOW: a symlink as the last component is refused (ELOOP), so a
+// writable directory cannot redirect us to a file we did not vet.
+// O_NONBLOCK: opening a FIFO must not hang; fstat then refuses it.
+UniqueFd open_acl_file(const std::string& path) {
+    return UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK));
+}
+
+bool skippable(int err) { return err == EACCES || err == ENOENT || err == ENOTDIR; }
+
 bool bears_on(const std::string& only_bridge, const std::string& bridge, const Line& line) {
     return only_bridge.empty() || bridge.empty() || bridge == only_bridge ||
            (line.verb == Verb::Deny && line.who.kind != Subject::Anyone);
@@ -203,31 +201,6 @@ Result<Policy> load(const std::string& path, const LoadOptions& options) {
     UB_TRYV(loader.load_file(path, -1, 0));
     UB_TRYV(loader.resolve_subjects());
     return std::move(loader.policy);
-}
-
-Result<std::vector<bool>> readable_now(const Policy& policy) {
-    // Files come in the order read, so an includer precedes what it includes.
-    std::vector<bool> readable(policy.files.size(), false);
-    auto reached = [&](int includer) { return includer < 0 || readable[static_cast<std::size_t>(includer)]; };
-    for (std::size_t i = 0; i < policy.files.size(); ++i) {
-        const FileInfo& f = policy.files[i];
-        if (!reached(f.includer)) continue;
-        UniqueFd fd = open_acl_file(f.path);
-        if (!fd.valid()) {
-            int err = errno;
-            if (f.includer >= 0 && skippable(err)) continue;  // as load() skips it
-            return Error::sys("cannot open " + f.path, err);
-        }
-        struct stat st {};
-        if (fstat(fd.get(), &st) != 0) return Error::sys("cannot stat " + f.path);
-        if (FileId{st.st_dev, st.st_ino} != f.id)
-            return Error::msg(f.path + " changed since the ACL was loaded");
-        readable[i] = true;
-    }
-    for (const FileInfo& a : policy.absent)
-        if (reached(a.includer) && open_acl_file(a.path).valid())
-            return Error::msg(a.path + " can be read now, but could not when the ACL was loaded");
-    return readable;
 }
 
 }  // namespace ub::policy

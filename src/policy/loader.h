@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "base/fd.h"
 #include "base/result.h"
 #include "policy/acl.h"
 
@@ -77,7 +78,8 @@ struct Policy {
 // POSIX ACLs, search permission on its directories and LSMs count exactly
 // as for a helper reading as the caller; a file counts only if its includer
 // does. Pass the result to decide(). userbridged calls it with the caller's
-// filesystem identity on (privilege::FsIdentity).
+// filesystem identity on (privilege::FsIdentity); the helper, which reads
+// the ACL as the caller, never asks (readable_now.cpp, which it does not link).
 // An error, as the helper fails, when the main file cannot be opened; an
 // error too when a file is not the one loaded (another inode at its path,
 // or an include that was absent now there): what the policy says is not
@@ -85,6 +87,12 @@ struct Policy {
 Result<std::vector<bool>> readable_now(const Policy& policy);
 
 Result<Policy> load(const std::string& path, const LoadOptions& options = {});
+
+// How load() opens an ACL file, and which errors of that open skip an
+// include, as QEMU skips it; readable_now() opens and skips the same way,
+// so that the caller's view is the loader's.
+UniqueFd open_acl_file(const std::string& path);
+bool skippable(int err);
 
 // Where a relative include resolves: against the including file's directory.
 std::string resolve_include(const std::string& including_file, const std::string& arg);

@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <vector>
+
+#include "base/hmac_sha256.h"
 
 namespace ub::policy {
 
@@ -120,6 +123,29 @@ Result<MacKey> create_mac_key(const std::string& path) {
         return Error::sys("cannot make " + dir_of(path));
     if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) UB_TRYV(make_key_file(path));
     return load_mac_key(path);
+}
+
+Mac derive_mac(const MacPolicy& policy, const MacKey& key, uid_t uid, std::string_view vm_name,
+               std::string_view bridge) {
+    constexpr std::string_view kDomain{"userbridge guest MAC v1\0", 24};
+    std::vector<std::uint8_t> msg(kDomain.begin(), kDomain.end());
+    for (int shift = 24; shift >= 0; shift -= 8) msg.push_back(static_cast<std::uint8_t>(uid >> shift));
+    msg.push_back(static_cast<std::uint8_t>(vm_name.size() >> 8));
+    msg.push_back(static_cast<std::uint8_t>(vm_name.size()));
+    msg.insert(msg.end(), vm_name.begin(), vm_name.end());
+    msg.insert(msg.end(), bridge.begin(), bridge.end());
+    Sha256Digest h = hmac_sha256(key.bytes, msg);
+    Mac mac = policy.bytes;
+    std::copy_n(h.begin(), 6 - policy.prefix_len, mac.begin() + policy.prefix_len);
+    return mac;
+}
+
+MacDeriver deriver_for(const Result<MacKey>& key) {
+    return [&key](const MacPolicy& prefix, uid_t uid, std::string_view vm_name,
+                  std::string_view bridge) -> Result<Mac> {
+        if (!key.ok()) return key.error();
+        return derive_mac(prefix, key.value(), uid, vm_name, bridge);
+    };
 }
 
 }  // namespace ub::policy

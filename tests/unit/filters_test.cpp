@@ -4,6 +4,7 @@
 
 #include "net/mac_pin.h"
 #include "policy/acl.h"
+#include "policy/explain.h"
 
 namespace {
 
@@ -32,12 +33,6 @@ TEST(Filters, WhichRulesNeedTheDaemon) {
         EXPECT_EQ(ub::policy::daemon_only(r), "") << text;
     }
     EXPECT_EQ(ub::policy::daemon_only(rule_of("allow br0 auth=polkit\n")), "polkit decides (auth=polkit)");
-}
-
-TEST(Filters, ExplainSaysTheHelperRefuses) {
-    std::vector<ub::policy::Rule> rules{rule_of("allow br0 rate=1mbit\n")};
-    auto lines = ub::policy::explain(rules, "br0", {0, 0, {0}}, nullptr);
-    EXPECT_NE(lines.back().find("only through userbridged"), std::string::npos) << lines.back();
 }
 
 TEST(Filters, ATapLosesExactlyTheElementsItGot) {

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <utility>
 
 #include "grant/grant.h"
+#include "policy/mac_key.h"
 
 using namespace ub;
 
@@ -29,13 +31,11 @@ grant::Caller alice(grant::Front front) {
     return {{4711, 4711, {4800}}, audit::peer_pid(99), 4711, front, "alice"};
 }
 
-const Result<policy::MacKey> kNoKey = Error::msg("no key");
-
 // Nothing is to be made in these cases: an act stage that begins fails.
 grant::Outcome ask(const char* acl, const grant::Caller& who, protocol::Request req,
-                   const grant::PolkitAnswer* polkit = nullptr) {
+                   const grant::PolkitAnswer* polkit = nullptr, policy::MacDeriver derive_mac = nullptr) {
     grant::Resources res;
-    res.mac_key = &kNoKey;
+    res.derive_mac = std::move(derive_mac);
     res.polkit = polkit;
     res.begin_act = [](const policy::Terms&, net::TapSpec&) -> Result<void> {
         ADD_FAILURE() << "acted on a request that should have been refused";
@@ -87,10 +87,16 @@ TEST(Grant, AuthPolkitTheHelperRefusesTheDaemonAsks) {
 }
 
 TEST(Grant, ADerivedMacWithoutTheKeyFailsBeforeActing) {
-    grant::Outcome o = ask("allow br0 mac-prefix=52:54:00\n", alice(grant::Front::Daemon), to("br0"));
+    const Result<policy::MacKey> no_key = Error::msg("no key");
+    grant::Outcome o = ask("allow br0 mac-prefix=52:54:00\n", alice(grant::Front::Daemon), to("br0"), nullptr,
+                           policy::deriver_for(no_key));
     EXPECT_EQ(o.verdict, grant::Verdict::Failed);
     EXPECT_STREQ(o.record.event, "error");
     EXPECT_EQ(o.message, "mac-prefix= at acl:1: no key");
+    // A front end that sets no deriver (the helper's) derives nothing.
+    o = ask("allow br0 mac-prefix=52:54:00\n", alice(grant::Front::Daemon), to("br0"));
+    EXPECT_EQ(o.verdict, grant::Verdict::Failed);
+    EXPECT_EQ(o.message, "mac-prefix= at acl:1: no MAC key to derive the guest MAC with");
 }
 
 TEST(Grant, ARefusalsKindIsTheHelpersExitStatus) {

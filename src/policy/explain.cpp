@@ -1,0 +1,96 @@
+#include "policy/explain.h"
+
+namespace ub::policy {
+
+Applies applies(const Rule& r, std::string_view bridge, const Credentials* who) {
+    if (!r.bridge.empty() && r.bridge != bridge) return {false, "for bridge " + r.bridge};
+    bool yes = is_for(r.who, who);
+    const std::string& name = r.who.name;
+    switch (r.who.kind) {
+    case Subject::Anyone:
+        return {true, "for everyone"};
+    case Subject::User:
+        if (r.who.id < 0) return {false, "user " + name + " does not exist"};
+        return {yes, yes ? "for user " + name : "for user " + name + " only"};
+    case Subject::Group:
+        if (r.who.id < 0) return {false, "group " + name + " does not exist"};
+        return {yes, yes ? "for group " + name : "for group " + name + ", which the user is not in"};
+    }
+    return {false, "?"};
+}
+
+std::string daemon_only(const Rule& r) {
+    if (r.verb != Verb::Allow) return "";
+    if (needs_filter(r.limits)) return "it filters the tap's traffic (" + traffic_words(r.limits).substr(1) + ")";
+    if (r.auth == Auth::Polkit) return "polkit decides (auth=polkit)";
+    return "";
+}
+
+namespace {
+
+// " max-taps=2 mac=..." for what differs from the defaults; "" if nothing.
+std::string limit_words(const Limits& l) {
+    std::string s;
+    if (l.max_taps != kUnlimited) s += " max-taps=" + std::to_string(l.max_taps);
+    if (l.max_queues != kDefaultMaxQueues) s += " max-queues=" + std::to_string(l.max_queues);
+    return s + traffic_words(l);
+}
+
+}  // namespace
+
+std::string format_rule(const Rule& r) {
+    std::string s = r.verb == Verb::Allow ? "allow " : "deny ";
+    s += r.bridge.empty() ? "all" : r.bridge;
+    if (r.who.kind != Subject::Anyone)
+        s += (r.who.kind == Subject::User ? " user=" : " group=") + r.who.name;
+    s += limit_words(r.limits);
+    return r.auth == Auth::Polkit ? s + " auth=polkit" : s;
+}
+
+std::string format_limits(const Limits& l) {
+    std::string s = "max-taps=" + (l.max_taps == kUnlimited ? std::string("unlimited")
+                                                             : std::to_string(l.max_taps));
+    s += " max-queues=" + std::to_string(l.max_queues);
+    if (l.mac.mode == MacPolicy::None) s += " (MAC not pinned)";
+    return s + traffic_words(l);
+}
+
+std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_view bridge,
+                                 const Credentials& who, const std::vector<bool>* file_ok) {
+    std::vector<std::string> out;
+    Decision d = decide(rules, bridge, &who, file_ok);
+    for (const Rule& r : rules) {
+        if (!r.bridge.empty() && r.bridge != bridge) continue;
+        std::string line = where(r) + ": " + format_rule(r) + ": ";
+        Applies a = applies(r, bridge, &who);
+        if (file_ok && !(*file_ok)[static_cast<std::size_t>(r.file_index)])
+            line += "does not apply (the user cannot read this file)";
+        else if (!a.yes)
+            line += "does not apply (" + a.why + ")";
+        else if (&r == d.deciding)
+            line += std::string("applies (") + a.why + "), DECIDES";
+        else if (r.verb == Verb::Allow && (d.allowed || d.ask_polkit))
+            line += "applies (" + a.why + "), but a more specific or earlier allow decides";
+        else if (r.verb == Verb::Allow)
+            line += "applies (" + a.why + "), but a deny wins";
+        else
+            line += "applies (" + a.why + "), but an earlier deny decides";
+        out.push_back(std::move(line));
+    }
+    if (d.allowed && needs_filter(d.deciding->limits))
+        out.push_back("=> allowed by " + where(*d.deciding) + ", " + format_limits(d.deciding->limits) +
+                      "; only through userbridged (userbridge-client, userbridge run), which "
+                      "filters the tap's traffic: the helper refuses");
+    else if (d.allowed)
+        out.push_back("=> allowed by " + where(*d.deciding) + ", " +
+                      format_limits(d.deciding->limits));
+    else if (d.ask_polkit)
+        out.push_back("=> polkit decides: userbridged asks it for " + std::string(kPolkitAction) +
+                      " (not asked here); if it says yes, allowed by " + where(*d.deciding) + ", " +
+                      format_limits(d.deciding->limits) + "; the helper refuses");
+    else
+        out.push_back("=> denied: " + d.reason);
+    return out;
+}
+
+}  // namespace ub::policy
