@@ -22,13 +22,14 @@ for b in br0 br1; do bridge $b; done
 acl ''
 start_daemon
 
-# record PROG BEFORE: the first audit record PROG logged after line BEFORE
-# of the log, without its prefix; waits for it (the daemon logs after its
-# client has the tap).
+# record PROG BEFORE: the first grant, deny or error record PROG logged
+# after line BEFORE of the log, without its prefix; waits for it (the daemon
+# logs after its client has the tap). Others (the previous case's tap
+# expiring, say) may land in between.
 record() {
     local prog=$1 before=$2 line=""
     for _ in $(seq 150); do
-        line=$(tail -n +"$((before + 1))" "$SYSLOG" | grep -m1 -E "$prog\[[0-9]+\]: event=" || true)
+        line=$(tail -n +"$((before + 1))" "$SYSLOG" | grep -m1 -E "$prog\[[0-9]+\]: event=(grant|deny|error) " || true)
         [ -n "$line" ] && break
         sleep 0.02
     done

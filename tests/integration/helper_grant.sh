@@ -10,7 +10,7 @@ acl 'allow br0\n'
 
 for mode in setuid fcap; do
     helper=$T/bin/$mode-helper
-    as_alice "$T/bin/ub-testtool" call stream --hold=1500 -- "$helper" --use-vnet --fd=3 --br=br0 >"$T/held" &
+    as_alice "$T/bin/ub-testtool" call stream --hold=4000 -- "$helper" --use-vnet --fd=3 --br=br0 >"$T/held" &
     holder=$!
     granted "$T/held"
     out=$(ip -d -o link show master br0 type tun
