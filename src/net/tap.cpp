@@ -159,8 +159,10 @@ Result<void> ours_alone_or_deleted(Rtnl& rtnl, const Tap& tap, uid_t owner, Resu
 // rtnetlink does not report, put back as a new tap has it. (Its MAC, which
 // rtnetlink reports, make_bridged_tap replaces; its owner and group, which
 // it reports too, intrusion() judges. A BPF filter of the device's own,
-// TUNSETFILTEREBPF, needs CAP_NET_ADMIN.) No process can join the tap from
-// TUNSETOWNER on, so what is put back here stays so.
+// TUNSETFILTEREBPF, needs CAP_NET_ADMIN.) From TUNSETOWNER on only the
+// owner's uid can join the tap (tun_not_capable()): the grantee, who may
+// change its own tap anyway; no third party can, so what is put back here
+// stays so against anyone else.
 Result<void> undo_departed(const Tap& tap) {
     auto reset = [&](unsigned long request, auto arg, const char* what) {
         return system::ioctl(tap.fd(), request, arg, "cannot reset " + tap.name + "'s " + what);
