@@ -18,10 +18,7 @@
 #endif
 
 int main(int argc, char** argv) {
-    std::vector<std::string> words;
-    for (int i = 1; i < argc && argv[i] && words.size() <= ub::protocol::kMaxHelperArgs; ++i)
-        words.emplace_back(argv[i]);
-    auto args = ub::protocol::parse_helper_args(words);
+    auto args = ub::protocol::parse_helper_argv(argc, argv);
     if (!args.ok()) {
         std::fprintf(stderr, "userbridge-client: %s\n", args.error().message().c_str());
         return 2;

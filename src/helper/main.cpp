@@ -5,7 +5,7 @@
 //   stage      function          contract
 //   sanitize   sanitize_process()  privilege/process.h  fds 0-2,
 //                                environment, umask, signals
-//   parse      parse()           protocol/helper_args.h  argv, before anything
+//   parse      parse_helper_argv()  protocol/helper_args.h  argv, before anything
 //                                else is touched
 //   confine    confine()         privilege/process.h  close inherited fds;
 //                                handover/handover.h  --fd checked
@@ -69,15 +69,6 @@ constexpr int kExitUsage = 2;
 int fail(const Error& e, int code = kExitFailure) {
     std::fprintf(stderr, "userbridge-helper: %s\n", e.message().c_str());
     return code;
-}
-
-// Stage: parse. One more word than the limit is enough for
-// parse_helper_args to refuse a huge argv.
-Result<protocol::HelperArgs> parse(int argc, char** argv) {
-    std::vector<std::string> words;
-    for (int i = 1; i < argc && argv[i] && words.size() <= protocol::kMaxHelperArgs; ++i)
-        words.emplace_back(argv[i]);
-    return protocol::parse_helper_args(words);
 }
 
 // Stage: confine. Every inherited fd but --fd closed, then --fd checked.
@@ -228,7 +219,7 @@ int run(const protocol::HelperArgs& args) {
 int main(int argc, char** argv) {
     fault::init();  // test-only build; nothing in the real helper
     if (auto r = privilege::sanitize_process(); !r.ok()) return fail(r.error());
-    Result<protocol::HelperArgs> args = parse(argc, argv);
+    Result<protocol::HelperArgs> args = protocol::parse_helper_argv(argc, argv);
     if (!args.ok()) {
         fail(args.error(), kExitUsage);
         std::fputs("Try 'userbridge-helper --help'.\n", stderr);

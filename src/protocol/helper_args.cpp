@@ -81,6 +81,12 @@ Result<HelperArgs> parse_helper_args(const std::vector<std::string>& argv) {
     return a;
 }
 
+Result<HelperArgs> parse_helper_argv(int argc, char** argv) {
+    std::vector<std::string> words;
+    for (int i = 1; i < argc && argv[i] && words.size() <= kMaxHelperArgs; ++i) words.emplace_back(argv[i]);
+    return parse_helper_args(words);
+}
+
 std::string helper_usage() {
     return "Usage: userbridge-helper [--use-vnet] [--queues=N] [--vm=NAME] --br=BRIDGE --fd=N\n"
            "\n"

@@ -29,6 +29,10 @@ inline constexpr std::size_t kMaxHelperArgs = 8;
 // `argv` without argv[0], which a caller controls and we never trust.
 Result<HelperArgs> parse_helper_args(const std::vector<std::string>& argv);
 
+// main()'s argc/argv, argv[0] left out. Copies at most one word more than
+// the limit, which is enough for parse_helper_args to refuse a huge argv.
+Result<HelperArgs> parse_helper_argv(int argc, char** argv);
+
 // Strict decimal fd: digits only, no sign or spaces, 3 to INT_MAX.
 Result<int> parse_fd(const std::string& text);
 

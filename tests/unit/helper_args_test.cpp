@@ -100,3 +100,20 @@ TEST(HelperArgs, TooManyArguments) {
     std::vector<std::string> argv(kMaxHelperArgs + 1, "--use-vnet");
     EXPECT_EQ(bad(argv), "too many arguments");
 }
+
+// main()'s argv: argv[0] is not an argument, and a huge argv is refused
+// from the copied words alone.
+TEST(HelperArgs, FromMainsArgv) {
+    char prog[] = "--use-vnet", br[] = "--br=br0", fd[] = "--fd=3";
+    char* argv[] = {prog, br, fd, nullptr};
+    auto a = parse_helper_argv(3, argv);
+    ASSERT_TRUE(a.ok()) << a.error().message();
+    EXPECT_FALSE(a->tap.vnet_hdr);
+    EXPECT_EQ(a->tap.bridge, "br0");
+    std::vector<char*> many(1000, br);
+    many[0] = prog;
+    many.push_back(nullptr);
+    auto b = parse_helper_argv(1000, many.data());
+    ASSERT_FALSE(b.ok());
+    EXPECT_EQ(b.error().message(), "too many arguments");
+}
