@@ -23,7 +23,6 @@ elements() {
         grep -oE '("tap[0-9]+"|(^|[{,[:space:]])[0-9]+)( \.| :|,| }|$)' | sort || true
 }
 no_elements() { [ -z "$(elements)" ]; }
-no_taps() { [ -z "$(taps)" ]; }
 
 # --- the helper refuses every filtered rule -------------------------------------
 {
