@@ -183,22 +183,28 @@ ask_with_agent() {
         "$T/bin/userbridge" "$T/go" >"$T/ask.out" 2>&1 &
     local client=$!
     : >"$T/agent.out"
-    # The password once the prompt is there. pkttyagent prints the prompt
-    # and only then turns echo off with TCSAFLUSH, which discards a line
-    # typed in between: type it again until the agent reports an outcome.
-    (for _ in $(seq 100); do grep -q 'Password' "$T/agent.out" && break; sleep 0.1; done
-     for _ in $(seq 20); do
-         printf '%s\n' "$1"
-         sleep 0.3  # time passes: the agent reads the line, or discards it
-         grep -q 'AUTHENTICATION \(COMPLETE\|FAILED\)' "$T/agent.out" && break
-     done
-     sleep 2) |  # time passes: stdin stays open while the agent finishes
-        as_alice script -qfec "timeout 10 pkttyagent --process $client" /dev/null >"$T/agent.out" 2>&1 &
+    # The password once the agent reads it. pkttyagent prints its prompt,
+    # then turns echo off with TCSAFLUSH, which discards a line typed in
+    # between: type it once echo is off on the agent's terminal, then keep
+    # stdin open until the agent reports an outcome.
+    (within 10 agent_reads && printf '%s\n' "$1"
+     within 10 grep -q 'AUTHENTICATION \(COMPLETE\|FAILED\)' "$T/agent.out") |
+        # The agent stays in its terminal's foreground process group (its
+        # tcsetattr would stop it with SIGTTOU otherwise): exec, whichever
+        # shell script(1) runs, and timeout --foreground.
+        as_alice script -qfec "exec timeout --foreground 10 pkttyagent --process $client" /dev/null >"$T/agent.out" 2>&1 &
     local agent=$!
     soon grep -q "Registered Authentication Agent for unix-process:$client:" "$SYSLOG"
     echo go >"$T/go"
     wait "$client" || true
+    pkill -x pkttyagent || true  # its work is done; its timeout is a bound
     wait "$agent" 2>/dev/null || true
+}
+# agent_reads: pkttyagent waits for the password, echo off on its terminal.
+agent_reads() {
+    local pid tty
+    pid=$(pgrep -x pkttyagent) && tty=$(ps -o tty= -p "$pid") && [ -n "$tty" ] &&
+        stty -F "/dev/${tty// /}" -a | grep -qw -- -echo
 }
 show_ask() {
     sed 's/^/    client: /' "$T/ask.out"
