@@ -37,16 +37,10 @@ bridge br0
 ip addr add 10.99.0.1/24 dev br0
 acl 'allow br0\n'
 
-if ! bash "$SRC/packaging/build-deb.sh" "$T/debs" >"$T/build.log" 2>&1; then
-    cat "$T/build.log"
-    fail "the packages build, and lintian reports no errors"
-    finish
-fi
-pass "the packages build, and lintian reports no errors"
-grep -E '^[WI]: ' "$T/build.log" | sed 's/^/    lintian: /' || true
+debian_packages || finish
 
-check "dpkg installs them" dpkg -i "$T"/debs/userbridge_*.deb "$T"/debs/libuserbridge0_*.deb \
-    "$T"/debs/libuserbridge-dev_*.deb
+check "dpkg installs them" dpkg -i "$DEBS"/userbridge_*.deb "$DEBS"/libuserbridge0_*.deb \
+    "$DEBS"/libuserbridge-dev_*.deb
 dpkg -L "${PACKAGES[@]}" | sort -u >"$T/files"
 helper=/usr/libexec/userbridge-helper
 check "the helper has cap_net_admin+ep" grep -q 'cap_net_admin=ep' <(getcap $helper)
@@ -93,7 +87,7 @@ stop_daemon
 
 # An administrator's statoverride for the helper wins over the postinst.
 dpkg-statoverride --add root root 0755 $helper
-check "reinstalled under a statoverride" dpkg -i "$T"/debs/userbridge_*.deb
+check "reinstalled under a statoverride" dpkg -i "$DEBS"/userbridge_*.deb
 check "...the helper is left without a capability" test -z "$(getcap $helper)"
 check "...and not setuid" test ! -u $helper
 

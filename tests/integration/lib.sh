@@ -410,3 +410,23 @@ boot() {
     check "$name: tap gone after QEMU exited" test -z "$(taps)"
     [ $rc -eq 0 ] && grep -q UB-GUEST-PING-OK "$T/console" || sed 's/^/    console: /' "$T/console" | tail -20
 }
+
+# debian_packages: sets DEBS, the directory of this tree's Debian packages:
+# the ones the debian.build test made in this run (UB_DEB_DIR), or built
+# here by packaging/build-deb.sh (with lintian, whose errors fail it).
+# Returns non-zero if they could not be built.
+debian_packages() {
+    if ls "${UB_DEB_DIR:-/nonexistent}"/userbridge_*.deb >/dev/null 2>&1; then
+        DEBS=$UB_DEB_DIR
+        echo "using the packages debian.build made: $(cd "$DEBS" && ls ./*.deb | tr '\n' ' ')"
+        return 0
+    fi
+    DEBS=$T/debs
+    if ! bash "$(dirname "${BASH_SOURCE[0]}")/../../packaging/build-deb.sh" "$DEBS" >"$T/build.log" 2>&1; then
+        cat "$T/build.log"
+        fail "the packages build, and lintian reports no errors"
+        return 1
+    fi
+    pass "the packages build, and lintian reports no errors"
+    grep -E '^[WI]: ' "$T/build.log" | sed 's/^/    lintian: /' || true
+}
