@@ -51,6 +51,24 @@ for bin in faulty-helper faulty-fcap; do
         "$T/bin/$bin" --queues=2 --fd=3 --br=br0
 done
 
+# A refusal after the tap is made is one too: with her one tap held, the
+# quota count refuses a second, which she joined while the faulty helper
+# paused after labelling it (the engine's code, the same for userbridged).
+as_alice "$TT" call stream --hold=8000 -- "$T/bin/setuid-helper" --fd=3 --br=br0 >"$T/held" 2>&1 &
+holder=$!
+granted "$T/held"
+held=$(taps)
+start_tool_as $ALICE join-own 30000
+as_alice env UB_FAULT=pause@after-setup "$TT" call stream --queues=2 -- \
+    "$T/bin/faulty-helper" --queues=2 --fd=3 --br=br0 >"$T/out" 2>"$T/err" || true
+check "quota refusal: refused ($(head -c 120 "$T/err"))" grep -q 'quota reached' "$T/err"
+check "quota refusal: ubalice joined its tap meanwhile ($(tr '\n' ' ' <"$T/attacker"))" \
+    grep -q '^JOINED tap' "$T/attacker"
+check "quota refusal: only her granted tap is left ($(taps | tr '\n' ' '))" test "$(taps)" = "$held"
+stop_attacker
+wait "$holder"
+check "quota refusal: no tap left" soon no_taps
+
 # userbridged: the client leaves half a second after its request; the
 # faulty daemon pauses 2 s before it sends the reply, which then fails.
 UB_FAULT=pause@before-send DAEMON_BIN=$T/bin/faulty-daemon start_daemon
