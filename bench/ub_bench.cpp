@@ -189,14 +189,16 @@ int cmd_kernel(const std::string& bridge, int count) {
             spec.tuns.push_back(std::move(*tun));
             spec.vnet = ub::net::VnetHdr::IfSupported;
             spec.names = &names;
-            auto tap = ub::net::make_bridged_tap(*rtnl, std::move(spec), *br);
+            auto tap = ub::net::make_bridged_tap(std::move(*rtnl), std::move(spec), *br);
             auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
             if (!tap.ok()) {
                 std::fprintf(stderr, "ub-bench: %s\n", tap.error().message().c_str());
                 return 1;
             }
             std::printf("%lld 0\n", static_cast<long long>(ns));
-            name = std::get<ub::net::BridgedTap>(*tap).tap.name;  // no quota, no pinned MAC: no refusal
+            auto& made = std::get<ub::net::BridgedTap>(*tap);  // no quota, no pinned MAC: no refusal
+            name = made.tap.name;
+            *rtnl = made.undo.commit();  // closed, not deleted, as the helper's tap is
         }  // the tap closes here
         wait_gone(name);
     }

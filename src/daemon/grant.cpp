@@ -32,7 +32,7 @@ Result<std::vector<bool>> readable_by(const policy::Policy& policy, const policy
 }
 
 // The engine's outcome as the reply, the fds and the verdict the server acts on.
-Outcome outcome_of(grant::Outcome g, SpareFds& spare) {
+Outcome outcome_of(grant::Outcome g) {
     Outcome o;
     o.record = std::move(g.record);
     o.reply.message = g.message;
@@ -48,7 +48,7 @@ Outcome outcome_of(grant::Outcome g, SpareFds& spare) {
         o.reply.pinned_mac = g.pinned_mac;
         o.queues = std::move(g.tap->tap.queues);
         o.ifindex = g.tap->ifindex;
-        spare.rtnl = std::move(g.rtnl);
+        o.undo = std::move(g.tap->undo);
         break;
     case grant::Verdict::Denied:
         o.reply.status = protocol::Status::Denied;
@@ -108,7 +108,7 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
         spare.rtnl.reset();
         return rtnl;
     };
-    return outcome_of(grant::grant(who, req, policy, std::move(res)), spare);
+    return outcome_of(grant::grant(who, req, policy, std::move(res)));
 }
 
 }  // namespace ub::daemon

@@ -18,6 +18,7 @@
 #include "daemon/filters.h"
 #include "daemon/polkit.h"
 #include "grant/grant.h"
+#include "net/bridge_port.h"
 #include "net/rtnl.h"
 #include "net/tap.h"
 #include "policy/loader.h"
@@ -30,6 +31,9 @@ struct Outcome {
     protocol::Reply reply;
     std::vector<UniqueFd> queues;  // the tap's fds, when granted
     int ifindex = 0;               // the tap's, when granted
+    // The tap's deletion unless it is delivered (net::TapUndo); committed,
+    // its rtnetlink socket is SpareFds::rtnl.
+    net::TapUndo undo;
     audit::AuditRecord record;
     // The engine's verdict. LockBusy: refused only because the caller's
     // quota lock is held (by another of their requests, or a helper of

@@ -414,6 +414,9 @@ void Server::deliver(Conn& c, Outcome o) {
     std::vector<int> fds;
     for (const UniqueFd& q : o.queues) fds.push_back(q.get());
     Result<void> sent = answer(c.fd.get(), o.reply, fds);
+    // Undelivered, the tap is deleted now, while our fds still hold it.
+    if (granted && sent.ok()) spare_.rtnl = o.undo.commit();
+    o.undo = {};
     // Our copies go at once, and then the client hears EOF. Our clients wait
     // for it before they hand their fds on, so theirs is the tap's last
     // close, and its teardown (long, in the kernel, under the RTNL lock)
@@ -432,8 +435,8 @@ void Server::deliver(Conn& c, Outcome o) {
     if (granted) fault::at_void("after-send");
     if (granted && sent.ok()) keep_if_unread(c, fds.size());
     refill_tun(spare_);
-    // Audited as a grant only when the fds went out; otherwise our copies,
-    // the tap's last fds, are closed, and the tap is gone.
+    // Audited as a grant only when the fds went out; otherwise the tap was
+    // deleted above.
     if (granted && !sent.ok()) {
         granted = false;
         o.record.event = "error";

@@ -119,10 +119,9 @@ Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const po
         spec.tuns.push_back(std::move(*tun));
     }
     std::optional<Mac> pinned_mac = spec.label.mac;
-    Result<net::Made> made = net::make_bridged_tap(*rtnl, std::move(spec), *bridge, res.hook);
+    Result<net::Made> made = net::make_bridged_tap(std::move(*rtnl), std::move(spec), *bridge, res.hook);
     if (!made.ok()) return failed(std::move(o), made.error());
     if (const Refusal* no = std::get_if<Refusal>(&*made)) return denied(std::move(o), req, *no);
-    o.rtnl = std::move(*rtnl);
     return granted(std::move(o), d, std::move(std::get<net::BridgedTap>(*made)), pinned_mac);
 }
 

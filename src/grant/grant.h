@@ -106,9 +106,10 @@ struct Outcome {
     Verdict verdict = Verdict::Failed;
     std::string message;                  // a refusal, for the caller; the grant's reason
     Refused refused = Refused::Acl;       // when denied: what refused
-    std::optional<net::BridgedTap> tap;   // when granted
+    // When granted: deleted when dropped, unless the front end commits it
+    // (tap->undo.commit()) once its fds are handed over.
+    std::optional<net::BridgedTap> tap;
     std::optional<Mac> pinned_mac;  // when granted and the rule sets the guest MAC
-    std::optional<net::Rtnl> rtnl;        // the socket acted with, after a grant
     audit::AuditRecord record;
 };
 

@@ -23,7 +23,9 @@
 //   act        (the engine)      net/bridge_port.h  find the bridge; make,
 //                                label, count, attach
 //   hand over  hand_over()       handover/handover.h  SCM_RIGHTS; then run()
-//                                records the grant and exits 0
+//                                commits the tap, records the grant and
+//                                exits 0; unsent, the tap is deleted
+//                                (net/bridge_port.h, TapUndo)
 // The process runs with CAP_NET_ADMIN only from "drop" on, as the caller's
 // uid, so an ACL include the caller cannot read is one they are not granted;
 // it is effective only from the act stage's first step (privilege/drop.h),
@@ -208,7 +210,9 @@ int run(const protocol::HelperArgs& args) {
     if (granted->verdict != grant::Verdict::Granted) return refused(*granted);
     rec = granted->record;
     rec.event = "error";  // until the fds are out
+    // Not handed over: the tap is deleted as `granted` goes.
     if (auto r = hand_over(args.fd, granted->tap->tap); !r.ok()) return refuse(r.error());
+    granted->tap->undo.commit();
     granted->record.mode = privilege::mode_name(*mode);
     audit::record(granted->record);
     return 0;

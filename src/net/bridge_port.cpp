@@ -101,15 +101,18 @@ Result<std::optional<Refusal>> check_live_taps(Rtnl& rtnl, const TapSpec& spec, 
 
 }  // namespace
 
-Result<Made> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge, StepHook hook) {
+Result<Made> make_bridged_tap(Rtnl socket, TapSpec spec, const LinkInfo& bridge, StepHook hook) {
     // A quota is counted and its tap attached under the owner's lock, so
     // that requests of one user are counted one after the other.
     UniqueFd lock = std::move(spec.lock_tun);
     if (spec.max_taps >= 0 && !lock.valid()) return Error::msg("a quota is counted only under its owner's lock");
-    BridgedTap out{
-        UB_TRY(create_tap(rtnl, std::move(spec.tuns), spec.vnet, spec.owner, spec.names, hook)), {},
-        bridge.mtu};
-    // Every error below returns without releasing out.tap's fds: the tap dies.
+    Tap tap = UB_TRY(create_tap(socket, std::move(spec.tuns), spec.vnet, spec.owner, spec.names, hook));
+    // Its index for the requests below: an ioctl, where an RTM_GETLINK
+    // would be a round trip and a full dump of the link's state.
+    int ifindex = UB_TRY(socket.ifindex(tap.name));
+    // Every error or refusal below returns with out.undo uncommitted: the tap is deleted.
+    BridgedTap out{std::move(tap), {}, bridge.mtu, ifindex, TapUndo(std::move(socket), ifindex)};
+    Rtnl& rtnl = out.undo.rtnl();
     auto step = [&](Result<void> r, const char* name) -> Result<void> {
         if (!r.ok()) return r.error().context(out.tap.name);
         if (hook) return hook(name);
@@ -117,11 +120,6 @@ Result<Made> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge, 
     };
 
     UB_TRYV(step(Ok{}, "after-create"));
-    // Its index for the requests below: an ioctl, where an RTM_GETLINK
-    // would be a round trip and a full dump of the link's state.
-    Result<int> ifindex = rtnl.ifindex(out.tap.name);
-    if (!ifindex.ok()) return ifindex.error();
-    out.ifindex = *ifindex;
 
     // MTU, MAC and label in one request: each request to the kernel takes
     // its RTNL lock again, which concurrent grants and teardowns contend for.

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -71,11 +72,36 @@ struct TapSpec {
     std::function<uid_t(uid_t)> account;
 };
 
+// A tap made for a grant and not yet handed over, with the rtnetlink
+// socket that made it: deleted (RTM_DELLINK, by ifindex) when dropped
+// before commit(). Closing our fds is not enough: once a multiqueue tap
+// has its owner, the kernel lets the owner's uid attach a queue
+// (tun_not_capable()), which keeps the tap alive, labelled and counted,
+// after a grant that failed (SECURITY.md, review item 21-5).
+class TapUndo {
+public:
+    TapUndo() = default;
+    TapUndo(Rtnl rtnl, int ifindex) : held_(Held{std::move(rtnl), ifindex}) {}
+    TapUndo(TapUndo&& o) noexcept : held_(std::exchange(o.held_, std::nullopt)) {}
+    // A swap: the tap this one held is deleted when `o` goes.
+    TapUndo& operator=(TapUndo&& o) noexcept { std::swap(held_, o.held_); return *this; }
+    // ENODEV: gone already. Another error leaves the tap to our fds' close.
+    ~TapUndo() { if (held_) (void)held_->rtnl.delete_link(held_->ifindex); }
+    Rtnl& rtnl() { return held_->rtnl; }
+    // The grant stands, its fds handed over: the tap stays; the socket back.
+    Rtnl commit() { return std::move(std::exchange(held_, std::nullopt)->rtnl); }
+
+private:
+    struct Held { Rtnl rtnl; int ifindex; };
+    std::optional<Held> held_;
+};
+
 struct BridgedTap {
     Tap tap;
     Mac mac{};
     unsigned mtu = 0;
     int ifindex = 0;
+    TapUndo undo;  // last: the tap is deleted while our fds still hold it
 };
 
 // Creates a tap, gives it the bridge's MTU, a MAC whose first byte is 0xfe
@@ -85,14 +111,15 @@ struct BridgedTap {
 // until it is on the bridge; with `revoked`, taps found tampered with are
 // removed, see tampered_tap), refuses a guest MAC (the label's) another
 // live tap's label already carries, calls before_attach, attaches it, and
-// brings it up. On any
-// error the tap is closed, and since it is not persistent the kernel
-// removes it; a multiqueue tap that another process joined is deleted
-// instead (create_tap), since closing our fds would leave it in its hands.
-// The tap made, or the refusal policy found while making it (a quota that
-// is full, a guest MAC another live tap carries): a decision, not an
-// error, and then nothing is left made either.
+// brings it up. On any error or refusal once its ifindex is known, the
+// tap is deleted (TapUndo; a multiqueue tap that another process joined
+// before its owner was set, by create_tap), since closing our fds would
+// leave it to whoever holds a queue too. The tap made, which the front end
+// commits once its fds are handed over, with `rtnl` in it; or the refusal
+// policy found while making it (a quota that is full, a guest MAC another
+// live tap carries): a decision, not an error, and then nothing is left
+// made either.
 using Made = std::variant<BridgedTap, Refusal>;
-Result<Made> make_bridged_tap(Rtnl& rtnl, TapSpec spec, const LinkInfo& bridge, StepHook hook = nullptr);
+Result<Made> make_bridged_tap(Rtnl rtnl, TapSpec spec, const LinkInfo& bridge, StepHook hook = nullptr);
 
 }  // namespace ub::net

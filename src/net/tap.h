@@ -1,12 +1,12 @@
 // Tap devices through /dev/net/tun.
 //
 // A tap made here is never persistent: the kernel destroys it when the last
-// fd to it closes. That makes rollback trivial and total. Dropping the Tap on
-// any error path removes the interface, and the VM's exit removes it too.
-// Two exceptions need RTM_DELLINK instead: a multiqueue tap another process
-// joined before it had an owner, whose queue would keep it alive
-// (create_tap deletes it), and a tap its holder made persistent after the
-// handover (bridge_port.h, remove_tampered).
+// fd to it closes, and the VM's exit removes it. Closing our own fds undoes
+// it only while no other process holds a queue, so three cases need
+// RTM_DELLINK instead: a multiqueue tap another process joined before it
+// had an owner (create_tap deletes it), one its owner's uid joined during
+// a grant that then failed (bridge_port.h, TapUndo), and a tap its holder
+// made persistent after the handover (bridge_port.h, remove_tampered).
 #pragma once
 
 #include <string>

@@ -294,10 +294,12 @@ no_tap_ever() {
 # start_attacker MS PREDICT [leave]: ubbob's `ub-testtool mq-join` on new
 # multiqueue taps, in the background (its output in $T/attacker); returns
 # once it watches. stop_attacker ends it.
-start_attacker() {
-    # Not as_bob: $! must be the attacker itself (setpriv execs it).
-    setpriv --reuid=$BOB --regid=$BOB --clear-groups -- "$T/bin/ub-testtool" mq-join "$@" \
-        >"$T/attacker" 2>&1 &
+start_attacker() { start_tool_as $BOB mq-join "$@"; }
+# start_tool_as UID CMD ARGS...: `ub-testtool CMD ARGS...` as UID, the same
+# way: a command that prints "ready" once it watches.
+start_tool_as() {
+    # Not as_bob: $! must be the tool itself (setpriv execs it).
+    setpriv --reuid="$1" --regid="$1" --clear-groups -- "$T/bin/ub-testtool" "${@:2}" >"$T/attacker" 2>&1 &
     ATTACKER=$!
     BACKGROUND+=($ATTACKER)
     for _ in $(seq 100); do grep -q ready "$T/attacker" && break; sleep 0.02; done

@@ -46,9 +46,10 @@
 //       talk to userbridged, well or badly. MODE: grant (print "tap=NAME" or
 //       the daemon's message, exit 0 only if granted; then close the tap and
 //       say whether that removed it: "gone-on-close=1"), grant-drop (send a
-//       good request, close without reading), grant-late-drop (the same,
-//       but close half a second after sending, once the daemon has read
-//       the request), bad-magic, bad-version,
+//       good request, close without reading), grant-late-drop [QUEUES]
+//       (the same, for QUEUES queues (default 1), but close half a second
+//       after sending, once the daemon has read the request), bad-magic,
+//       bad-version,
 //       oversize, truncated (half a request, then close), slow (print
 //       "connected", send a byte a second until the daemon hangs up; print
 //       how long that took), idle (connect, print "connected", sleep
@@ -108,6 +109,12 @@
 //       filter dropping every frame to every queue; TUNSETTXFILTER, only
 //       frames to 02:00:00:00:00:99), closes its queue at once and prints
 //       "LEFT NAME".
+//   join-own MS
+//       the grantee's side of a failed grant (SECURITY.md, review item
+//       21-5): joins the first tap rtnetlink shows owned by our uid
+//       (TUNSETIFF IFF_TAP|IFF_MULTI_QUEUE: the kernel lets a tap's owner
+//       attach a queue, tun_not_capable), prints "JOINED NAME", and holds
+//       the queue until MS ms have passed. Prints "ready" once watching.
 //   sandbox ALLOWED -- CMD ARGS...
 //       exec CMD under a seccomp filter that allows the syscalls named in the
 //       file ALLOWED (one per line; names this architecture lacks are
@@ -795,7 +802,8 @@ int cmd_daemon(const std::vector<std::string>& a) {
                     gone ? 1 : 0);
         return 0;
     }
-    ub::protocol::Request good{true, 1, bridge, ""};
+    auto queues = static_cast<uint16_t>(mode == "grant-late-drop" && a.size() > 3 ? std::stoi(a[3]) : 1);
+    ub::protocol::Request good{true, queues, bridge, ""};
     auto bytes = ub::protocol::encode(good);
     int s = connect_to(path);
     if (mode == "grant-drop" || mode == "grant-late-drop") {
@@ -1185,6 +1193,32 @@ int cmd_mq_join(const std::vector<std::string>& a) {
     return 0;
 }
 
+int cmd_join_own(const std::vector<std::string>& a) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::stoi(a.at(0)));
+    auto monitor = ub::net::LinkMonitor::open();
+    auto tun = ub::net::open_tun();
+    if (!monitor.ok() || !tun.ok()) die("setup");
+    std::printf("ready\n");
+    std::fflush(stdout);
+    bool joined = false;
+    while (std::chrono::steady_clock::now() < until) {
+        pollfd p{monitor->fd(), POLLIN, 0};
+        (void)poll(&p, 1, 10);
+        auto links = monitor->read();
+        for (const ub::net::LinkInfo& l : links.ok() ? *links : std::vector<ub::net::LinkInfo>{}) {
+            if (joined || l.deleted || l.kind != "tun" || l.tun_owner != static_cast<long long>(getuid())) continue;
+            ifreq ifr{};
+            std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", l.name.c_str());
+            ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE;
+            if (ioctl(tun->get(), TUNSETIFF, &ifr) != 0) continue;
+            joined = true;
+            std::printf("JOINED %s\n", l.name.c_str());
+            std::fflush(stdout);
+        }
+    }
+    return 0;
+}
+
 int cmd_sandbox(const std::vector<std::string>& a) {
     if (a.size() < 3 || a[1] != "--") return 100;
     std::ifstream in(a[0]);
@@ -1275,5 +1309,6 @@ int main(int argc, char** argv) {
     if (cmd == "fake-daemon") return cmd_fake_daemon(a);
     if (cmd == "supervise") return cmd_supervise(a);
     if (cmd == "mq-join") return cmd_mq_join(a);
+    if (cmd == "join-own") return cmd_join_own(a);
     return 100;
 }

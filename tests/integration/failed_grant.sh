@@ -1,0 +1,78 @@
+#!/bin/bash
+# Review item 21-5: a failed grant leaves no tap. Once a multiqueue tap has
+# its owner, the kernel lets the owner's uid attach a queue of its own
+# (drivers/net/tun.c, tun_not_capable), and that queue keeps the tap alive
+# when our fds close. ubalice, the grantee, makes her own grant fail after
+# the tap is made (she hangs up before the hand-over, which the
+# fault-injection builds hold back 2 s) and joins the tap meanwhile
+# (`ub-testtool join-own`). Nothing of the request may be left: no tap, on
+# the bridge or off it, a record that says event=error, and her quota of
+# one tap still free.
+source "$(dirname "$0")/lib.sh"
+
+bridge br0
+acl 'allow br0 group=ubvm max-queues=2 max-taps=1\n'
+TT=$T/bin/ub-testtool
+install -m 0755 "$UB_BUILD_DIR/userbridge-helper-faulty" "$T/bin/faulty-fcap"
+setcap cap_net_admin+ep "$T/bin/faulty-fcap"
+
+# failed_grant NAME AGAIN -- CMD...: CMD, a grant of 2 queues that fails
+# after its tap is made, while ubalice's joiner runs; AGAIN, a command
+# taking one tap for her (the quota is one), must still be granted.
+failed_grant() {
+    local name=$1 again=$2 rc=0 before
+    shift 3
+    before=$(wc -l <"$SYSLOG")
+    start_tool_as $ALICE join-own 30000
+    "$@" >"$T/out" 2>"$T/err" || rc=$?
+    # The daemon's record is written once the user database named her.
+    within 5 bash -c "tail -n +$((before + 1)) '$SYSLOG' | grep -q 'queues=2'" || true
+    tail -n +$((before + 1)) "$SYSLOG" | grep 'queues=2' | sed 's/^/    /'
+    echo "    the caller: exit $rc $(head -c 200 "$T/err")"
+    check "$name: ubalice joined its tap meanwhile ($(tr '\n' ' ' <"$T/attacker"))" grep -q '^JOINED tap' "$T/attacker"
+    # Looked at while her queue is still held: it alone would keep the tap.
+    check "$name: no tap of the request left in /sys/class/net ($(taps | tr '\n' ' '))" \
+        test -z "$(ls /sys/class/net | grep '^tap' || true)"
+    check "$name: nothing on br0" fails on_bridge br0
+    check "$name: recorded as event=error" \
+        bash -c "tail -n +$((before + 1)) '$SYSLOG' | grep 'queues=2' | grep -q 'event=error'"
+    check "$name: not recorded as a grant" \
+        fails bash -c "tail -n +$((before + 1)) '$SYSLOG' | grep 'queues=2' | grep -q 'event=grant'"
+    check "$name: her quota of one tap is not consumed" $again
+    stop_attacker
+    check "$name: no tap left" soon no_taps
+}
+
+# The helpers: the caller closes its socket after 1 s; the faulty build
+# pauses 2 s before it sends, then finds the socket closed.
+for bin in faulty-helper faulty-fcap; do
+    failed_grant "$bin" "as_alice $TT call stream -- $T/bin/setuid-helper --fd=3 --br=br0" -- \
+        as_alice env UB_FAULT=pause@before-send "$TT" call stream --close-after=1000 --queues=2 -- \
+        "$T/bin/$bin" --queues=2 --fd=3 --br=br0
+done
+
+# A refusal after the tap is made is one too: with her one tap held, the
+# quota count refuses a second, which she joined while the faulty helper
+# paused after labelling it (the engine's code, the same for userbridged).
+as_alice "$TT" call stream --hold=8000 -- "$T/bin/setuid-helper" --fd=3 --br=br0 >"$T/held" 2>&1 &
+holder=$!
+granted "$T/held"
+held=$(taps)
+start_tool_as $ALICE join-own 30000
+as_alice env UB_FAULT=pause@after-setup "$TT" call stream --queues=2 -- \
+    "$T/bin/faulty-helper" --queues=2 --fd=3 --br=br0 >"$T/out" 2>"$T/err" || true
+check "quota refusal: refused ($(head -c 120 "$T/err"))" grep -q 'quota reached' "$T/err"
+check "quota refusal: ubalice joined its tap meanwhile ($(tr '\n' ' ' <"$T/attacker"))" \
+    grep -q '^JOINED tap' "$T/attacker"
+check "quota refusal: only her granted tap is left ($(taps | tr '\n' ' '))" test "$(taps)" = "$held"
+stop_attacker
+wait "$holder"
+check "quota refusal: no tap left" soon no_taps
+
+# userbridged: the client leaves half a second after its request; the
+# faulty daemon pauses 2 s before it sends the reply, which then fails.
+UB_FAULT=pause@before-send DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+failed_grant "userbridged" "as_alice $TT call stream -- $T/bin/userbridge-client --fd=3 --br=br0" -- \
+    as_alice "$TT" daemon grant-late-drop /run/userbridge.sock br0 2
+stop_daemon
+finish
