@@ -69,6 +69,61 @@ stop_attacker
 wait "$holder"
 check "quota refusal: no tap left" soon no_taps
 
+# ATTACK (review of item 21-5; fails until the helper deletes the tap
+# before it reports a failed hand-over): the real setuid and fcap helpers,
+# no fault build, no race. ubalice hands the helper a socket she has shut
+# down for writing (its send fails with EPIPE; check_socket sees no
+# POLLHUP) and, as stderr, a pipe she filled and never reads. run() records
+# event=error, then blocks in fail()'s write to stderr, before `granted`
+# (and with it TapUndo) goes: the labelled tap stays on br0, up. She joins
+# it and, as its uid, SIGKILLs the helper: she keeps the tap, under a
+# record that says event=error.
+# stuck_helper HELPER: prints the helper's pid; holds the pipe and her
+# other end for 20 s.
+stuck_helper() {
+    as_alice perl -MSocket -MFcntl -MPOSIX -e '
+        $^F = 255;  # no close-on-exec: fd 3 is $s itself
+        socketpair(my $s, my $peer, AF_UNIX, SOCK_STREAM, 0) or die "socketpair: $!";
+        shutdown($s, 1) or die "shutdown: $!";
+        pipe(my $r, my $w) or die "pipe: $!";
+        my $fl = fcntl($w, F_GETFL, 0);
+        fcntl($w, F_SETFL, $fl | O_NONBLOCK);
+        1 while syswrite($w, "x" x 4096);
+        1 while syswrite($w, "x");
+        fcntl($w, F_SETFL, $fl);
+        my $pid = fork() // die "fork: $!";
+        if ($pid == 0) {
+            POSIX::dup2(fileno($s), 3); POSIX::dup2(fileno($w), 2);
+            exec(@ARGV) or POSIX::_exit(127);
+        }
+        $| = 1; print "helper=$pid\n";
+        sleep 20;' -- "$@"
+}
+# dead PID: PID has exited (a zombie holds no fds).
+dead() { local s; s=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null); [ -z "$s" ] || [ "$s" = Z ]; }
+for bin in setuid-helper fcap-helper; do
+    before=$(wc -l <"$SYSLOG")
+    start_tool_as $ALICE join-own 30000
+    stuck_helper "$T/bin/$bin" --queues=2 --fd=3 --br=br0 >"$T/stuck" 2>&1 &
+    launcher=$!
+    within 5 bash -c "tail -n +$((before + 1)) '$SYSLOG' | grep 'queues=2' | grep -q 'event=error'" || true
+    within 3 grep -q '^JOINED tap' "$T/attacker" || true
+    hpid=$(sed -n 's/^helper=//p' "$T/stuck")
+    tail -n +$((before + 1)) "$SYSLOG" | grep 'queues=2' | sed 's/^/    /'
+    echo "    helper $hpid: $(cat /proc/$hpid/wchan 2>/dev/null), taps: $(taps | tr '\n' ' '), ubalice: $(tr '\n' ' ' <"$T/attacker")"
+    check "stuck $bin: recorded as event=error" \
+        bash -c "tail -n +$((before + 1)) '$SYSLOG' | grep 'queues=2' | grep -q 'event=error'"
+    check "stuck $bin: no tap on br0 once event=error is recorded" fails on_bridge br0
+    [ -z "$hpid" ] || as_alice kill -KILL "$hpid" 2>/dev/null || true
+    within 3 dead "$hpid" || true
+    check "stuck $bin: no tap on br0 after ubalice killed her helper ($(taps | tr '\n' ' '))" \
+        fails on_bridge br0
+    stop_attacker
+    kill "$launcher" 2>/dev/null || true
+    wait "$launcher" 2>/dev/null || true
+    check "stuck $bin: no tap left" soon no_taps
+done
+
 # userbridged: the client leaves half a second after its request; the
 # faulty daemon pauses 2 s before it sends the reply, which then fails.
 UB_FAULT=pause@before-send DAEMON_BIN=$T/bin/faulty-daemon start_daemon
