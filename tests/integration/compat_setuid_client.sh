@@ -1,0 +1,49 @@
+#!/bin/bash
+# ATTACK (review of userbridge-qemu-compat; the checks marked ATTACK fail
+# until userbridge-client refuses to run with more privilege than its
+# caller). With the package installed, /usr/lib/qemu/qemu-bridge-helper is
+# a symbolic link to userbridge-client. The usual ways of making QEMU's
+# default helper setuid follow that link: `chmod u+s` does, and so does
+# `dpkg-statoverride --update --add root root 4755` (its --update chmods
+# the path, which follows the link; only dpkg's unpack of a link never sets
+# a mode). The client then runs as euid 0 for every user, and userbridged,
+# which takes the caller's uid from SO_PEERCRED (the effective uid at
+# connect), grants it as root: ACL rules by user or group no longer hold,
+# quotas count against root, the record says user=root.
+# Part 1 uses a scratch dpkg root (--root), never the real system's.
+source "$(dirname "$0")/lib.sh"
+
+bridge br0
+# Everyone may use br0 but ubbob, who is refused as himself.
+acl 'deny br0 user=ubbob\nallow br0\n'
+
+# 1. dpkg-statoverride --update follows the package's link.
+R=$T/dpkgroot
+mkdir -p "$R/var/lib/dpkg/updates" "$R/usr/lib/qemu" "$R/usr/libexec"
+touch "$R/var/lib/dpkg/status" "$R/var/lib/dpkg/statoverride"
+install -m 0755 "$T/bin/userbridge-client" "$R/usr/libexec/userbridge-client"
+ln -s ../../libexec/userbridge-client "$R/usr/lib/qemu/qemu-bridge-helper"  # what dh_link makes
+dpkg-statoverride --root="$R" --update --add root root 4755 /usr/lib/qemu/qemu-bridge-helper 2>&1 |
+    sed 's/^/    dpkg-statoverride: /'
+echo "    $(stat -c '%A %U %n' "$R/usr/libexec/userbridge-client")"
+# The premise, dpkg's behaviour (1.21): it holds whatever we change.
+check "premise: a setuid statoverride added after install makes userbridge-client setuid" \
+    test -u "$R/usr/libexec/userbridge-client"
+
+# 2. What a setuid-root client then gives every user.
+start_daemon
+install -m 4755 "$T/bin/userbridge-client" "$T/bin/suid-client"
+refused "ubbob, through the plain client, is refused" "denied" \
+    as_bob "$T/bin/ub-testtool" call stream -- "$T/bin/userbridge-client" --fd=3 --br=br0
+before=$(wc -l <"$SYSLOG")
+rc=0
+as_bob "$T/bin/ub-testtool" call stream -- "$T/bin/suid-client" --fd=3 --br=br0 >"$T/out" 2>"$T/err" || rc=$?
+echo "    ubbob through the setuid client: exit $rc $(head -c 200 "$T/out" "$T/err" | tr '\n' ' ')"
+within 3 bash -c "tail -n +$((before + 1)) '$SYSLOG' | grep -q userbridged" || true
+tail -n +$((before + 1)) "$SYSLOG" | grep userbridged | sed 's/^/    /' || true
+check "ATTACK: ubbob gets no tap through a setuid userbridge-client" fails grep -q '^tap=' "$T/out"
+check "ATTACK: userbridged records no grant to root for him" \
+    fails bash -c "tail -n +$((before + 1)) '$SYSLOG' | grep -q 'event=grant user=root'"
+stop_daemon
+check "no tap left" soon no_taps
+finish
