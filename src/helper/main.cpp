@@ -210,8 +210,13 @@ int run(const protocol::HelperArgs& args) {
     if (granted->verdict != grant::Verdict::Granted) return refused(*granted);
     rec = granted->record;
     rec.event = "error";  // until the fds are out
-    // Not handed over: the tap is deleted as `granted` goes.
-    if (auto r = hand_over(args.fd, granted->tap->tap); !r.ok()) return refuse(r.error());
+    // Not handed over: the tap is deleted now, before the record and the
+    // message, which the caller can stall (a full stderr pipe) while a
+    // queue it joined keeps the tap alive.
+    if (auto r = hand_over(args.fd, granted->tap->tap); !r.ok()) {
+        granted->tap.reset();
+        return refuse(r.error());
+    }
     granted->tap->undo.commit();
     granted->record.mode = privilege::mode_name(*mode);
     audit::record(granted->record);
