@@ -83,8 +83,11 @@ public:
     TapUndo() = default;
     TapUndo(Rtnl rtnl, int ifindex) : held_(Held{std::move(rtnl), ifindex}) {}
     TapUndo(TapUndo&& o) noexcept : held_(std::exchange(o.held_, std::nullopt)) {}
-    // A swap: the tap this one held is deleted when `o` goes.
-    TapUndo& operator=(TapUndo&& o) noexcept { std::swap(held_, o.held_); return *this; }
+    TapUndo& operator=(TapUndo&& o) noexcept {
+        TapUndo gone(std::move(*this));  // what this one held is deleted now
+        held_ = std::exchange(o.held_, std::nullopt);
+        return *this;
+    }
     // ENODEV: gone already. Another error leaves the tap to our fds' close.
     ~TapUndo() { if (held_) (void)held_->rtnl.delete_link(held_->ifindex); }
     Rtnl& rtnl() { return held_->rtnl; }
