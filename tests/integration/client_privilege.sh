@@ -1,15 +1,14 @@
 #!/bin/bash
-# ATTACK (review of userbridge-qemu-compat; the checks marked ATTACK fail
-# until userbridge-client refuses to run with more privilege than its
-# caller). With the package installed, /usr/lib/qemu/qemu-bridge-helper is
-# a symbolic link to userbridge-client. The usual ways of making QEMU's
+# userbridge-client given privilege its caller lacks. With
+# userbridge-qemu-compat installed, /usr/lib/qemu/qemu-bridge-helper is a
+# symbolic link to userbridge-client, and the usual ways of making QEMU's
 # default helper setuid follow that link: `chmod u+s` does, and so does
 # `dpkg-statoverride --update --add root root 4755` (its --update chmods
-# the path, which follows the link; only dpkg's unpack of a link never sets
-# a mode). The client then runs as euid 0 for every user, and userbridged,
-# which takes the caller's uid from SO_PEERCRED (the effective uid at
-# connect), grants it as root: ACL rules by user or group no longer hold,
-# quotas count against root, the record says user=root.
+# the path; only dpkg's unpack of a link never sets a mode). A setuid-root
+# client would connect as euid 0 for every user, and userbridged, which
+# takes the caller's uid from SO_PEERCRED (the effective uid at connect),
+# would grant it as root: rules by user or group, quotas and records would
+# no longer be the caller's. The client refuses to run so (AT_SECURE).
 # Part 1 uses a scratch dpkg root (--root), never the real system's.
 source "$(dirname "$0")/lib.sh"
 
@@ -26,7 +25,7 @@ ln -s ../../libexec/userbridge-client "$R/usr/lib/qemu/qemu-bridge-helper"  # wh
 dpkg-statoverride --root="$R" --update --add root root 4755 /usr/lib/qemu/qemu-bridge-helper 2>&1 |
     sed 's/^/    dpkg-statoverride: /'
 echo "    $(stat -c '%A %U %n' "$R/usr/libexec/userbridge-client")"
-# The premise, dpkg's behaviour (1.21): it holds whatever we change.
+# The premise, dpkg's behaviour (1.21).
 check "premise: a setuid statoverride added after install makes userbridge-client setuid" \
     test -u "$R/usr/libexec/userbridge-client"
 
@@ -41,9 +40,14 @@ as_bob "$T/bin/ub-testtool" call stream -- "$T/bin/suid-client" --fd=3 --br=br0 
 echo "    ubbob through the setuid client: exit $rc $(head -c 200 "$T/out" "$T/err" | tr '\n' ' ')"
 within 3 bash -c "tail -n +$((before + 1)) '$SYSLOG' | grep -q userbridged" || true
 tail -n +$((before + 1)) "$SYSLOG" | grep userbridged | sed 's/^/    /' || true
-check "ATTACK: ubbob gets no tap through a setuid userbridge-client" fails grep -q '^tap=' "$T/out"
-check "ATTACK: userbridged records no grant to root for him" \
+check "ubbob gets no tap through a setuid userbridge-client" fails grep -q '^tap=' "$T/out"
+check "...which says why" grep -q 'runs with privilege its caller lacks' "$T/err"
+check "...and userbridged records no grant to root for him" \
     fails bash -c "tail -n +$((before + 1)) '$SYSLOG' | grep -q 'event=grant user=root'"
+cp "$T/bin/userbridge-client" "$T/bin/fcap-client"
+setcap cap_net_admin+ep "$T/bin/fcap-client"
+refused "...nor through one with file capabilities" "runs with privilege its caller lacks" \
+    as_bob "$T/bin/ub-testtool" call stream -- "$T/bin/fcap-client" --fd=3 --br=br0
 stop_daemon
 check "no tap left" soon no_taps
 finish
