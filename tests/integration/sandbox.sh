@@ -38,6 +38,7 @@ install -m 755 "$T/bin/userbridge-client" "$T/bin/ub-testtool" "$T/app/bin/"
 install -m 4755 "$UB_BUILD_DIR/userbridge-helper" "$T/app/bin/setuid-helper"
 install -m 755 "$UB_BUILD_DIR/userbridge-helper" "$T/app/bin/fcap-helper"
 setcap cap_net_admin+ep "$T/app/bin/fcap-helper"
+[ ! -x "$T/bin/qemu-helper" ] || install -m 4755 "$T/bin/qemu-helper" "$T/app/bin/qemu-helper"
 
 # bwrap's --dev binds these from the /dev it starts in; the test's has
 # only what the helpers need.
@@ -83,6 +84,18 @@ for h in setuid fcap; do
         "not privileged: install userbridge-helper with 'setcap cap_net_admin+ep'" \
         sandboxed -- /app/bin/ub-testtool call stream -- "/app/bin/$h-helper" --fd=3 --br=br0
 done
+
+# Debian's helper too, given the ACL it reads first and /dev/net/tun (as
+# Flatpak's --device=all would): outside it grants, inside it cannot make
+# a tap.
+if [ -x "$T/app/bin/qemu-helper" ]; then
+    out=$(as_alice "$T/app/bin/ub-testtool" call stream -- "$T/app/bin/qemu-helper" --use-vnet --fd=3 --br=br0 2>&1)
+    check "outside the sandbox Debian's setuid qemu-bridge-helper grants" grep -q '^tap=tap' <<<"$out"
+    refused "in the sandbox Debian's setuid qemu-bridge-helper gets no privilege" \
+        "failed to create tun device: Operation not permitted" \
+        sandboxed --ro-bind /etc/qemu /etc/qemu --dev-bind /dev/net/tun /dev/net/tun -- \
+        /app/bin/ub-testtool call stream -- /app/bin/qemu-helper --use-vnet --fd=3 --br=br0
+fi
 
 # Through the socket, by a process that is root in its sandbox: the grant
 # is ubalice's, as the kernel tells the daemon who is on the other end.
