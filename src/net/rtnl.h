@@ -3,8 +3,6 @@
 // an NLMSG_ERROR becomes an Error carrying the kernel's errno.
 #pragma once
 
-#include <array>
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
