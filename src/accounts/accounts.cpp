@@ -81,14 +81,6 @@ Result<std::optional<gid_t>> group_id_by_name(const std::string& name) {
     return outcome(rc, out, "group " + name);
 }
 
-Result<std::vector<gid_t>> process_groups() {
-    int n = getgroups(0, nullptr);
-    if (n < 0) return Error::sys("cannot read the process's groups");
-    std::vector<gid_t> groups(static_cast<std::size_t>(n));
-    if (n > 0 && getgroups(n, groups.data()) < 0) return Error::sys("cannot read the process's groups");
-    return groups;
-}
-
 Result<long long> uid_of_name(const std::string& name) {
     std::optional<Account> a = UB_TRY(account_by_name(name));
     return a ? static_cast<long long>(a->uid) : -1LL;
