@@ -194,12 +194,6 @@ std::string format_rate(std::uint64_t bits) {
     return std::to_string(bits) + "bit";
 }
 
-Result<std::vector<Line>> parse(std::string_view text, std::string_view origin) {
-    std::vector<Line> out;
-    UB_TRYV(parse_each(text, origin, [&](Line&& l) { out.push_back(std::move(l)); }));
-    return out;
-}
-
 Result<void> parse_each(std::string_view text, std::string_view origin,
                         const std::function<void(Line&&)>& each,
                         std::vector<std::string>* problems) {
