@@ -1,7 +1,5 @@
 #include "policy/acl.h"
 
-#include <algorithm>
-#include <cstdio>
 
 #include "base/number.h"
 #include "base/names.h"

@@ -26,7 +26,6 @@
 // its limits apply. Any matching deny still wins.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,7 +37,6 @@
 #include <sys/types.h>
 
 #include "base/mac.h"
-#include "base/names.h"
 #include "base/refusal.h"
 #include "base/result.h"
 #include "policy/ip_prefix.h"
