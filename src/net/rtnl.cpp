@@ -224,14 +224,13 @@ Result<void> Rtnl::transact(Request& req, std::vector<LinkInfo>* links) {
     }
 }
 
-Result<LinkInfo> Rtnl::get_link(std::string_view name) {
-    std::string n(name);
-    Request req(RTM_GETLINK, 0, "look up interface " + n);
-    mnl_attr_put_strz(req.nlh, IFLA_IFNAME, n.c_str());
+Result<LinkInfo> Rtnl::get_link(const std::string& name) {
+    Request req(RTM_GETLINK, 0, "look up interface " + name);
+    mnl_attr_put_strz(req.nlh, IFLA_IFNAME, name.c_str());
     std::vector<LinkInfo> links;
     UB_TRYV(transact(req, &links));
     if (links.size() != 1 || links[0].ifindex <= 0)
-        return Error::msg("cannot look up interface " + n + ": no reply");
+        return Error::msg("cannot look up interface " + name + ": no reply");
     return std::move(links[0]);
 }
 
