@@ -18,11 +18,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (ub::protocol::parse_label(ub::protocol::format_label(*label)) != label) __builtin_trap();
     std::vector<std::string> problems;
     (void)ub::policy::parse_each(text, "fuzz.conf", [](ub::policy::Line&&) {}, &problems);
-    auto lines = ub::policy::parse(text, "fuzz.conf");
-    if (!lines.ok()) return 0;
+    std::vector<ub::policy::Line> lines;
+    if (!ub::policy::parse_each(text, "fuzz.conf", [&](ub::policy::Line&& l) { lines.push_back(std::move(l)); }).ok())
+        return 0;
     std::vector<ub::policy::Rule> rules;
     auto name = std::make_shared<const std::string>("fuzz.conf");
-    for (const auto& l : *lines)
+    for (const auto& l : lines)
         if (l.verb != ub::policy::Verb::Include)
             rules.push_back({l.verb, l.arg == "all" ? "" : l.arg, name, l.lineno, 0, l.who, l.limits, l.auth});
     ub::policy::Credentials who{4711, 4711, {4800}};

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <string>
 
-#include "base/fault.h"
+#include "base/fault_syscalls.h"
 #include "privilege/seccomp.h"
 
 namespace {

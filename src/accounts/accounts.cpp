@@ -2,7 +2,6 @@
 
 #include <grp.h>
 #include <pwd.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <memory>
@@ -79,14 +78,6 @@ Result<std::optional<gid_t>> group_id_by_name(const std::string& name) {
         return got;
     });
     return outcome(rc, out, "group " + name);
-}
-
-Result<std::vector<gid_t>> process_groups() {
-    int n = getgroups(0, nullptr);
-    if (n < 0) return Error::sys("cannot read the process's groups");
-    std::vector<gid_t> groups(static_cast<std::size_t>(n));
-    if (n > 0 && getgroups(n, groups.data()) < 0) return Error::sys("cannot read the process's groups");
-    return groups;
 }
 
 Result<long long> uid_of_name(const std::string& name) {

@@ -8,7 +8,6 @@
 
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "base/result.h"
 
@@ -29,18 +28,9 @@ Result<std::optional<Account>> account_by_uid(uid_t uid);
 Result<std::optional<Account>> account_by_name(const std::string& name);
 Result<std::optional<gid_t>> group_id_by_name(const std::string& name);
 
-// The groups the group database lists `account` in, its primary group
-// included (getgrouplist): what a login session of theirs would have.
-// An Error when the database could not list them all.
-Result<std::vector<gid_t>> database_groups(const Account& account);
-
 // A user= or group= name's id, as policy::LoadOptions::user_id and
 // group_id want it: -1 when there is no such name.
 Result<long long> uid_of_name(const std::string& name);
 Result<long long> gid_of_name(const std::string& name);
-
-// This process's supplementary groups (getgroups): what the kernel checks
-// file permissions against.
-Result<std::vector<gid_t>> process_groups();
 
 }  // namespace ub::accounts

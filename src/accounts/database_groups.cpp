@@ -1,11 +1,10 @@
-// database_groups() (accounts.h): what `userbridge explain --user` asks of
-// the group database, in a file of its own so that the helper, which takes
-// its caller's groups from the kernel (process_groups), does not link it.
+// database_groups() (database_groups.h), in a file of its own so that the
+// helper, which takes its caller's groups from the kernel, does not link it.
 #include <grp.h>
 
 #include <string>
 
-#include "accounts/accounts.h"
+#include "accounts/database_groups.h"
 
 namespace ub::accounts {
 

@@ -20,15 +20,9 @@
 // daemon down mid-request, as a crash would.
 #pragma once
 
-#include <vector>
-
 #include "base/result.h"
 
 namespace ub::fault {
-
-// The syscalls the actions need under seccomp; the generator bakes a filter
-// with them for the faulty build.
-std::vector<int> fault_syscalls();
 
 #ifdef UB_FAULT_INJECTION
 void init();

@@ -1,8 +1,8 @@
-// The syscalls fault injection's actions need (fault.h); built into the
-// seccomp generator, which bakes them into the faulty build's filter.
+// fault_syscalls() (fault_syscalls.h); built into the seccomp generator,
+// which bakes them into the faulty build's filter.
 #include <sys/syscall.h>
 
-#include "base/fault.h"
+#include "base/fault_syscalls.h"
 
 namespace ub::fault {
 

@@ -21,7 +21,6 @@ public:
     static Error sys(std::string what) { return Error(std::move(what), errno); }
     static Error sys(std::string what, int err) { return Error(std::move(what), err); }
 
-    const std::string& what() const { return what_; }
     int code() const { return errno_; }
     // The one-line text a user sees.
     std::string message() const;
@@ -41,12 +40,10 @@ public:
     Result(Error error) : v_(std::move(error)) {}      // NOLINT: implicit by design
 
     bool ok() const { return v_.index() == 0; }
-    explicit operator bool() const { return ok(); }
     T& value() & { return std::get<0>(v_); }
     T&& value() && { return std::get<0>(std::move(v_)); }
     const T& value() const& { return std::get<0>(v_); }
     T* operator->() { return &value(); }
-    const T* operator->() const { return &value(); }
     T& operator*() { return value(); }
     const Error& error() const { return std::get<1>(v_); }
 
@@ -63,7 +60,6 @@ public:
     Result(Ok) {}                                         // NOLINT
     Result(Error error) : err_(std::move(error)), ok_(false) {}  // NOLINT
     bool ok() const { return ok_; }
-    explicit operator bool() const { return ok_; }
     const Error& error() const { return err_; }
 
 private:

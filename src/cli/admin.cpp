@@ -10,8 +10,10 @@
 
 #include "base/number.h"
 #include "base/record_value.h"
+#include "base/system.h"
 #include "net/rtnl.h"
 #include "accounts/accounts.h"
+#include "accounts/database_groups.h"
 #include "grant/grant.h"
 #include "policy/acl.h"
 #include "policy/explain.h"
@@ -61,7 +63,7 @@ Result<Account> account(const std::string& user) {
 // The caller, with the groups their process really has.
 Account self() {
     Account me = as_caller("", {getuid(), getgid(), {}});
-    if (Result<std::vector<gid_t>> groups = accounts::process_groups(); groups.ok())
+    if (Result<std::vector<gid_t>> groups = system::getgroups(); groups.ok())
         me.ids.groups = std::move(*groups);
     Result<std::optional<accounts::Account>> a = accounts::account_by_uid(me.ids.uid);
     me.user = a.ok() && *a ? (*a)->name : std::to_string(me.ids.uid);

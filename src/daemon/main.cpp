@@ -29,6 +29,7 @@
 
 #include "audit/audit.h"
 #include "base/fault.h"
+#include "base/fault_syscalls.h"
 #include "base/number.h"
 #include "daemon/filters.h"
 #include "base/system_sockets.h"

@@ -47,6 +47,7 @@
 #include "base/fault.h"
 #include "net/bridge_port.h"
 #include "accounts/accounts.h"
+#include "base/system.h"
 #include "policy/loader.h"
 #include "privilege/drop.h"
 #include "privilege/process.h"
@@ -149,7 +150,7 @@ Result<void> begin_act(std::optional<net::Rtnl>& rtnl) {
 // checks the ACL files' permissions against.
 Result<grant::Outcome> decide_and_act(grant::Caller& caller, const protocol::Request& req,
                                       grant::Resources res) {
-    caller.ids.groups = UB_TRY(accounts::process_groups());
+    caller.ids.groups = UB_TRY(system::getgroups());
     policy::Policy policy = UB_TRY(load_policy(req.bridge));
     // mac-prefix= is a filter, which the engine refuses the helper: it
     // derives no MAC (res.derive_mac stays null) and never reads the MAC key.

@@ -32,15 +32,10 @@ Result<Mac> port_mac() {
 
 Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name) {
     Result<LinkInfo> link = rtnl.get_link(name);
-    if (!link.ok()) {
-        if (link.error().code() == ENODEV) return Error::msg("bridge " + name + " does not exist");
-        return link.error();
-    }
-    if (link->kind != "bridge") {
-        std::string kind = link->kind.empty() ? "a plain device" : "a " + link->kind + " device";
-        return Error::msg(name + " is not a bridge (it is " + kind + ")");
-    }
-    return link;
+    if (!link.ok() && link.error().code() == ENODEV) return Error::msg("bridge " + name + " does not exist");
+    if (!link.ok() || link->kind == "bridge") return link;
+    std::string kind = link->kind.empty() ? "a plain device" : "a " + link->kind + " device";
+    return Error::msg(name + " is not a bridge (it is " + kind + ")");
 }
 
 std::optional<Revoked> tampered_tap(const LinkInfo& link) {
@@ -135,9 +130,8 @@ Result<Made> make_bridged_tap(Rtnl socket, TapSpec spec, const LinkInfo& bridge,
     // safe against a request that does not take the lock (policy/quota.h).
     // A guest MAC is checked against every live tap's label.
     if (spec.max_taps >= 0 || spec.label.mac) {
-        Result<std::optional<Refusal>> live = check_live_taps(rtnl, spec, bridge, out.ifindex);
-        if (!live.ok()) return live.error();
-        if (*live) return Made{std::move(**live)};  // the tap dies with out
+        std::optional<Refusal> refused = UB_TRY(check_live_taps(rtnl, spec, bridge, out.ifindex));
+        if (refused) return Made{std::move(*refused)};  // the tap dies with out
         if (spec.max_taps >= 0) UB_TRYV(step(Ok{}, "after-quota"));
     }
     // A bridge port needs no address of its own. Left to the kernel, the tap

@@ -10,7 +10,6 @@
 #include <time.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <utility>
@@ -29,7 +28,7 @@ struct Rtnl::Request {
     ifinfomsg* ifm;
     std::string what;  // for error messages: "set MTU of ifindex 7"
 
-    Request(uint16_t type, uint16_t flags, std::string what_) : what(std::move(what_)) {
+    Request(uint16_t type, int ifindex, std::string what_, uint16_t flags = 0) : what(std::move(what_)) {
         nlh = mnl_nlmsg_put_header(buf.get());
         nlh->nlmsg_type = type;
         // A dump ends with NLMSG_DONE; an ACK asked for as well could arrive
@@ -37,6 +36,7 @@ struct Rtnl::Request {
         nlh->nlmsg_flags = NLM_F_REQUEST | flags | ((flags & NLM_F_DUMP) ? 0 : NLM_F_ACK);
         ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
         ifm->ifi_family = AF_UNSPEC;
+        ifm->ifi_index = ifindex;
     }
 };
 
@@ -74,6 +74,16 @@ int attr_cb(const nlattr* attr, void* data) {
     return MNL_CB_OK;
 }
 
+// A string attribute's value; "" when it is absent or not NUL-terminated.
+std::string str(const nlattr* attr) {
+    return attr && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0 ? mnl_attr_get_str(attr) : "";
+}
+
+// A u32 attribute's value; `none` when it is absent or not a u32.
+long long u32(const nlattr* attr, long long none) {
+    return attr && mnl_attr_validate(attr, MNL_TYPE_U32) == 0 ? mnl_attr_get_u32(attr) : none;
+}
+
 }  // namespace
 
 int parse_link_msg(const nlmsghdr* nlh, void* data) {
@@ -93,39 +103,25 @@ int parse_link_msg(const nlmsghdr* nlh, void* data) {
 
     out->ifindex = ifm->ifi_index;
     out->flags = ifm->ifi_flags;
-    if (tb[IFLA_IFNAME] && mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING) == 0)
-        out->name = mnl_attr_get_str(tb[IFLA_IFNAME]);
-    if (tb[IFLA_MTU] && mnl_attr_validate(tb[IFLA_MTU], MNL_TYPE_U32) == 0)
-        out->mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
-    if (tb[IFLA_MASTER] && mnl_attr_validate(tb[IFLA_MASTER], MNL_TYPE_U32) == 0)
-        out->master = static_cast<int>(mnl_attr_get_u32(tb[IFLA_MASTER]));
+    out->name = str(tb[IFLA_IFNAME]);
+    out->mtu = static_cast<unsigned>(u32(tb[IFLA_MTU], 0));
+    out->master = static_cast<int>(u32(tb[IFLA_MASTER], 0));
     if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6)
         std::memcpy(out->mac.data(), mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
-    if (tb[IFLA_LINKINFO]) {
-        const nlattr* info[IFLA_INFO_MAX + 1] = {};
-        if (mnl_attr_parse_nested(tb[IFLA_LINKINFO], attr_cb<IFLA_INFO_MAX>, info) < 0)
-            return MNL_CB_ERROR;
-        if (info[IFLA_INFO_KIND] &&
-            mnl_attr_validate(info[IFLA_INFO_KIND], MNL_TYPE_NUL_STRING) == 0)
-            out->kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
-        if (out->kind == "tun" && info[IFLA_INFO_DATA]) {
-            const nlattr* tun[IFLA_TUN_MAX + 1] = {};
-            if (mnl_attr_parse_nested(info[IFLA_INFO_DATA], attr_cb<IFLA_TUN_MAX>, tun) < 0)
-                return MNL_CB_ERROR;
-            auto u32 = [&](int type) -> long long {
-                if (!tun[type] || mnl_attr_validate(tun[type], MNL_TYPE_U32) != 0) return -1;
-                return mnl_attr_get_u32(tun[type]);
-            };
-            out->tun_owner = u32(IFLA_TUN_OWNER);
-            out->tun_group = u32(IFLA_TUN_GROUP);
-            out->tun_num_queues = static_cast<int>(u32(IFLA_TUN_NUM_QUEUES));
-            out->tun_num_disabled = static_cast<int>(u32(IFLA_TUN_NUM_DISABLED_QUEUES));
-            if (tun[IFLA_TUN_PERSIST] && mnl_attr_validate(tun[IFLA_TUN_PERSIST], MNL_TYPE_U8) == 0)
-                out->tun_persist = mnl_attr_get_u8(tun[IFLA_TUN_PERSIST]) != 0;
-        }
-    }
-    if (tb[IFLA_IFALIAS] && mnl_attr_validate(tb[IFLA_IFALIAS], MNL_TYPE_NUL_STRING) == 0)
-        out->alias = mnl_attr_get_str(tb[IFLA_IFALIAS]);
+    out->alias = str(tb[IFLA_IFALIAS]);
+    if (!tb[IFLA_LINKINFO]) return MNL_CB_OK;
+    const nlattr* info[IFLA_INFO_MAX + 1] = {};
+    if (mnl_attr_parse_nested(tb[IFLA_LINKINFO], attr_cb<IFLA_INFO_MAX>, info) < 0) return MNL_CB_ERROR;
+    out->kind = str(info[IFLA_INFO_KIND]);
+    if (out->kind != "tun" || !info[IFLA_INFO_DATA]) return MNL_CB_OK;
+    const nlattr* tun[IFLA_TUN_MAX + 1] = {};
+    if (mnl_attr_parse_nested(info[IFLA_INFO_DATA], attr_cb<IFLA_TUN_MAX>, tun) < 0) return MNL_CB_ERROR;
+    out->tun_owner = u32(tun[IFLA_TUN_OWNER], -1);
+    out->tun_group = u32(tun[IFLA_TUN_GROUP], -1);
+    out->tun_num_queues = static_cast<int>(u32(tun[IFLA_TUN_NUM_QUEUES], -1));
+    out->tun_num_disabled = static_cast<int>(u32(tun[IFLA_TUN_NUM_DISABLED_QUEUES], -1));
+    const nlattr* persist = tun[IFLA_TUN_PERSIST];
+    out->tun_persist = persist && mnl_attr_validate(persist, MNL_TYPE_U8) == 0 && mnl_attr_get_u8(persist) != 0;
     return MNL_CB_OK;
 }
 
@@ -156,9 +152,8 @@ int decode_ack(const nlmsghdr* nlh, std::size_t avail, std::string& why) {
             off += MNL_ALIGN(static_cast<std::size_t>(err->msg.nlmsg_len) - sizeof(nlmsghdr));
         const nlattr* tb[NLMSGERR_ATTR_MAX + 1] = {};
         if (off < mnl_nlmsg_get_payload_len(nlh) &&
-            mnl_attr_parse(nlh, static_cast<unsigned>(off), attr_cb<NLMSGERR_ATTR_MAX>, tb) >= 0 &&
-            tb[NLMSGERR_ATTR_MSG] && mnl_attr_validate(tb[NLMSGERR_ATTR_MSG], MNL_TYPE_NUL_STRING) == 0)
-            why = mnl_attr_get_str(tb[NLMSGERR_ATTR_MSG]);
+            mnl_attr_parse(nlh, static_cast<unsigned>(off), attr_cb<NLMSGERR_ATTR_MAX>, tb) >= 0)
+            why = str(tb[NLMSGERR_ATTR_MSG]);
     }
     // A negative errno; anything else is not one the kernel sends.
     return err->error < 0 && err->error > -4096 ? -err->error : EPROTO;
@@ -229,19 +224,18 @@ Result<void> Rtnl::transact(Request& req, std::vector<LinkInfo>* links) {
     }
 }
 
-Result<LinkInfo> Rtnl::get_link(std::string_view name) {
-    std::string n(name);
-    Request req(RTM_GETLINK, 0, "look up interface " + n);
-    mnl_attr_put_strz(req.nlh, IFLA_IFNAME, n.c_str());
+Result<LinkInfo> Rtnl::get_link(const std::string& name) {
+    Request req(RTM_GETLINK, 0, "look up interface " + name);
+    mnl_attr_put_strz(req.nlh, IFLA_IFNAME, name.c_str());
     std::vector<LinkInfo> links;
     UB_TRYV(transact(req, &links));
     if (links.size() != 1 || links[0].ifindex <= 0)
-        return Error::msg("cannot look up interface " + n + ": no reply");
+        return Error::msg("cannot look up interface " + name + ": no reply");
     return std::move(links[0]);
 }
 
 Result<std::vector<LinkInfo>> Rtnl::list_links(const std::string& kind) {
-    Request req(RTM_GETLINK, NLM_F_DUMP, "list " + kind + " interfaces");
+    Request req(RTM_GETLINK, 0, "list " + kind + " interfaces", NLM_F_DUMP);
     nlattr* info = mnl_attr_nest_start(req.nlh, IFLA_LINKINFO);
     mnl_attr_put_strz(req.nlh, IFLA_INFO_KIND, kind.c_str());
     mnl_attr_nest_end(req.nlh, info);
@@ -253,10 +247,9 @@ Result<std::vector<LinkInfo>> Rtnl::list_links(const std::string& kind) {
 }
 
 Result<void> Rtnl::set_port(int ifindex, unsigned mtu, const Mac& mac, const std::string& alias) {
-    Request req(RTM_NEWLINK, 0, "set MTU " + std::to_string(mtu) + ", MAC " + format_mac(mac) +
-                                    (alias.empty() ? "" : " and label") + " of ifindex " +
-                                    std::to_string(ifindex));
-    req.ifm->ifi_index = ifindex;
+    Request req(RTM_NEWLINK, ifindex,
+                "set MTU " + std::to_string(mtu) + ", MAC " + format_mac(mac) + (alias.empty() ? "" : " and label") +
+                    " of ifindex " + std::to_string(ifindex));
     mnl_attr_put_u32(req.nlh, IFLA_MTU, mtu);
     mnl_attr_put(req.nlh, IFLA_ADDRESS, mac.size(), mac.data());
     if (!alias.empty()) mnl_attr_put_strz(req.nlh, IFLA_IFALIAS, alias.c_str());
@@ -273,8 +266,7 @@ Result<int> Rtnl::ifindex(const std::string& name) {
 }
 
 Result<void> Rtnl::set_no_ipv6_address(int ifindex) {
-    Request req(RTM_NEWLINK, 0, "turn off IPv6 addresses on ifindex " + std::to_string(ifindex));
-    req.ifm->ifi_index = ifindex;
+    Request req(RTM_NEWLINK, ifindex, "turn off IPv6 addresses on ifindex " + std::to_string(ifindex));
     nlattr* af = mnl_attr_nest_start(req.nlh, IFLA_AF_SPEC);
     nlattr* in6 = mnl_attr_nest_start(req.nlh, AF_INET6);
     mnl_attr_put_u8(req.nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
@@ -287,24 +279,21 @@ Result<void> Rtnl::set_no_ipv6_address(int ifindex) {
 }
 
 Result<void> Rtnl::set_master(int ifindex, int master_ifindex) {
-    Request req(RTM_NEWLINK, 0, "attach ifindex " + std::to_string(ifindex) +
-                                    " to bridge ifindex " + std::to_string(master_ifindex));
-    req.ifm->ifi_index = ifindex;
+    Request req(RTM_NEWLINK, ifindex,
+                "attach ifindex " + std::to_string(ifindex) + " to bridge ifindex " + std::to_string(master_ifindex));
     mnl_attr_put_u32(req.nlh, IFLA_MASTER, static_cast<uint32_t>(master_ifindex));
     return transact(req, nullptr);
 }
 
 Result<void> Rtnl::set_up(int ifindex) {
-    Request req(RTM_NEWLINK, 0, "bring up ifindex " + std::to_string(ifindex));
-    req.ifm->ifi_index = ifindex;
+    Request req(RTM_NEWLINK, ifindex, "bring up ifindex " + std::to_string(ifindex));
     req.ifm->ifi_flags = IFF_UP;
     req.ifm->ifi_change = IFF_UP;
     return transact(req, nullptr);
 }
 
 Result<void> Rtnl::delete_link(int ifindex) {
-    Request req(RTM_DELLINK, 0, "delete ifindex " + std::to_string(ifindex));
-    req.ifm->ifi_index = ifindex;
+    Request req(RTM_DELLINK, ifindex, "delete ifindex " + std::to_string(ifindex));
     return transact(req, nullptr);
 }
 

@@ -3,11 +3,8 @@
 // an NLMSG_ERROR becomes an Error carrying the kernel's errno.
 #pragma once
 
-#include <array>
-#include <cstdint>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "base/mac.h"
@@ -75,7 +72,7 @@ class Rtnl {
 public:
     static Result<Rtnl> open();
 
-    Result<LinkInfo> get_link(std::string_view name);
+    Result<LinkInfo> get_link(const std::string& name);
     // MTU, MAC and (unless empty) IFLA_IFALIAS in one request: a port's
     // settings before it joins its bridge.
     Result<void> set_port(int ifindex, unsigned mtu, const Mac& mac, const std::string& alias);

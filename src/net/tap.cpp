@@ -8,6 +8,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -24,6 +25,24 @@ Result<unsigned> tun_features(const UniqueFd& fd) {
     return features;
 }
 
+// Makes the device `name` with ifr's flags plus IFF_TUN_EXCL; false when
+// an interface of that name exists (EBUSY, EEXIST). IFF_TUN_EXCL is what
+// makes this safe: without it, TUNSETIFF on the name of an existing tun
+// device would attach us to that device (we have CAP_NET_ADMIN, so the
+// owner check would pass) instead of creating one. ifr keeps the name and
+// its own flags.
+Result<bool> make_excl(const UniqueFd& tun, ifreq& ifr, const std::string& name, const std::string& what) {
+    short flags = ifr.ifr_flags;
+    std::memset(ifr.ifr_name, 0, sizeof ifr.ifr_name);
+    std::memcpy(ifr.ifr_name, name.data(), std::min<std::size_t>(name.size(), IFNAMSIZ - 1));
+    ifr.ifr_flags = static_cast<short>(flags | IFF_TUN_EXCL);
+    Result<void> r = system::ioctl(tun.get(), TUNSETIFF, &ifr, what);
+    ifr.ifr_flags = flags;
+    if (r.ok()) return true;
+    if (r.error().code() == EBUSY || r.error().code() == EEXIST) return false;
+    return r.error();
+}
+
 }  // namespace
 
 Result<UniqueFd> open_tun() {
@@ -32,13 +51,9 @@ Result<UniqueFd> open_tun() {
 
 Result<bool> try_quota_lock(const UniqueFd& tun, uid_t uid) {
     ifreq ifr{};
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
     std::string name = "ubq" + std::to_string(uid);  // at most 13 bytes
-    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-    ifr.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL);
-    Result<void> r = system::ioctl(tun.get(), TUNSETIFF, &ifr, "cannot take the quota lock " + name);
-    if (r.ok()) return true;
-    if (r.error().code() == EBUSY || r.error().code() == EEXIST) return false;
-    return r.error();
+    return make_excl(tun, ifr, name, "cannot take the quota lock " + name);
 }
 
 Result<UniqueFd> take_quota_lock(UniqueFd tun, uid_t uid, int timeout_ms) {
@@ -60,25 +75,12 @@ std::string TapNames::next() {
 
 namespace {
 
-// Makes the device with a name from `names`; false when every name tried
-// was in use. IFF_TUN_EXCL is what makes this safe: without it, TUNSETIFF
-// on the name of an existing tun device would attach us to that device (we
-// have CAP_NET_ADMIN, so the owner check would pass) instead of creating
-// one. With it, any existing interface of that name, tun or not, is EBUSY,
-// and we try the next name.
+// Makes the device with a name from `names`, trying the next while one is
+// in use (make_excl); false when all kMaxTries were.
 Result<bool> set_iff_named(const UniqueFd& tun, ifreq& ifr, TapNames& names) {
     constexpr int kMaxTries = 64;
-    short flags = ifr.ifr_flags;
-    for (int i = 0; i < kMaxTries; ++i) {
-        std::string name = names.next();
-        std::memset(ifr.ifr_name, 0, sizeof ifr.ifr_name);
-        std::memcpy(ifr.ifr_name, name.data(), name.size());
-        ifr.ifr_flags = static_cast<short>(flags | IFF_TUN_EXCL);
-        Result<void> r = system::ioctl(tun.get(), TUNSETIFF, &ifr, "cannot create tap (TUNSETIFF)");
-        ifr.ifr_flags = flags;
-        if (r.ok()) return true;
-        if (r.error().code() != EBUSY && r.error().code() != EEXIST) return r.error();
-    }
+    for (int i = 0; i < kMaxTries; ++i)
+        if (UB_TRY(make_excl(tun, ifr, names.next(), "cannot create tap (TUNSETIFF)"))) return true;
     return false;
 }
 

@@ -1,7 +1,6 @@
 #include "policy/acl.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "base/number.h"
 #include "base/names.h"
@@ -127,10 +126,8 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
 
 Result<Line> parse_line(std::string_view line, std::string_view origin, int lineno) {
     std::size_t split = find_space(line);
-    if (split == std::string_view::npos)
-        return at(origin, lineno, "'" + printable(line) + "' needs an argument");
     std::string_view cmd = line.substr(0, split);
-    std::string_view rest = trim(line.substr(split));
+    std::string_view rest = split == std::string_view::npos ? "" : trim(line.substr(split));
     if (rest.empty()) return at(origin, lineno, "'" + printable(cmd) + "' needs an argument");
 
     Verb verb;
@@ -194,12 +191,6 @@ std::string format_rate(std::uint64_t bits) {
     return std::to_string(bits) + "bit";
 }
 
-Result<std::vector<Line>> parse(std::string_view text, std::string_view origin) {
-    std::vector<Line> out;
-    UB_TRYV(parse_each(text, origin, [&](Line&& l) { out.push_back(std::move(l)); }));
-    return out;
-}
-
 Result<void> parse_each(std::string_view text, std::string_view origin,
                         const std::function<void(Line&&)>& each,
                         std::vector<std::string>* problems) {
@@ -229,10 +220,7 @@ Result<void> parse_each(std::string_view text, std::string_view origin,
 }
 
 bool Credentials::in_group(gid_t g) const {
-    if (g == gid) return true;
-    for (gid_t x : groups)
-        if (x == g) return true;
-    return false;
+    return g == gid || std::find(groups.begin(), groups.end(), g) != groups.end();
 }
 
 std::string where(const Rule& r) { return *r.file + ":" + std::to_string(r.lineno); }

@@ -26,7 +26,6 @@
 // its limits apply. Any matching deny still wins.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,7 +37,6 @@
 #include <sys/types.h>
 
 #include "base/mac.h"
-#include "base/names.h"
 #include "base/refusal.h"
 #include "base/result.h"
 #include "policy/ip_prefix.h"
@@ -98,12 +96,10 @@ struct Line {
     Auth auth = Auth::Acl;
 };
 
-// Parse one file's text. `origin` names the file in errors, which read
-// "origin:line: message". Pure: no I/O, safe on any bytes.
-Result<std::vector<Line>> parse(std::string_view text, std::string_view origin);
-
-// The same, handing each line to `each` as it is parsed instead of building
-// a vector: the loader's path, which keeps a large ACL's memory (and so its
+// Parse one file's text, handing each line to `each` as it is parsed.
+// `origin` names the file in errors, which read "origin:line: message".
+// Pure: no I/O, safe on any bytes. Lines are not gathered: the loader keeps
+// only the rules it needs, which keeps a large ACL's memory (and so its
 // page faults, the main cost of a short-lived helper) down.
 // With `problems`, a bad line is recorded there and parsing goes on, so that
 // `userbridge check` can point at every problem at once.

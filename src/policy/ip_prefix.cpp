@@ -28,39 +28,33 @@ bool is_multicast(const IpPrefix& p) {
 }  // namespace
 
 Result<IpPrefix> parse_ip_prefix(std::string_view text) {
+    auto bad = [&](const std::string& why) { return Error::msg("'" + printable(text) + "'" + why); };
     std::size_t slash = text.find('/');
     std::string_view host = text.substr(0, slash);
     IpPrefix p;
     p.v6 = host.find(':') != std::string_view::npos;
     // Longer than any address: refused before it is copied.
-    if (host.empty() || host.size() >= INET6_ADDRSTRLEN)
-        return Error::msg("'" + printable(text) + "' is not an IP address");
-    std::string copy(host);
-    if (inet_pton(p.v6 ? AF_INET6 : AF_INET, copy.c_str(), p.addr.data()) != 1)
-        return Error::msg("'" + printable(text) + "' is not an IP address");
+    if (host.empty() || host.size() >= INET6_ADDRSTRLEN ||
+        inet_pton(p.v6 ? AF_INET6 : AF_INET, std::string(host).c_str(), p.addr.data()) != 1)
+        return bad(" is not an IP address");
     p.len = p.bits();
     if (slash != std::string_view::npos) {
         std::string_view len = text.substr(slash + 1);
         std::optional<long long> n = parse_decimal(len, p.bits());
         // "/08" and "/" are refused as "+8" and " 8" are.
         if (!n || (len.size() > 1 && len[0] == '0'))
-            return Error::msg("'" + printable(text) + "': the length after / is 0 to " +
-                              std::to_string(p.bits()));
+            return bad(": the length after / is 0 to " + std::to_string(p.bits()));
         p.len = static_cast<int>(*n);
     }
     if (any_bit_from(p.addr, p.len, p.bits())) {
         IpPrefix net = p;
         for (int i = p.len; i < p.bits(); ++i) net.addr[i / 8] &= static_cast<std::uint8_t>(~(0x80 >> (i % 8)));
-        return Error::msg("'" + printable(text) + "' has bits set past /" + std::to_string(p.len) +
-                          " (the prefix is " + format_ip_prefix(net) + ")");
+        return bad(" has bits set past /" + std::to_string(p.len) + " (the prefix is " + format_ip_prefix(net) + ")");
     }
-    if (is_multicast(p)) return Error::msg("'" + printable(text) + "' is multicast");
-    if (p.len == p.bits()) {
-        bool zero = !any_bit_from(p.addr, 0, p.bits());
-        if (zero) return Error::msg("'" + printable(text) + "' is the unspecified address");
-        bool ones = !p.v6 && p.addr[0] == 255 && p.addr[1] == 255 && p.addr[2] == 255 && p.addr[3] == 255;
-        if (ones) return Error::msg("'" + printable(text) + "' is the broadcast address");
-    }
+    if (is_multicast(p)) return bad(" is multicast");
+    if (p.len == p.bits() && !any_bit_from(p.addr, 0, p.bits())) return bad(" is the unspecified address");
+    bool broadcast = !p.v6 && p.len == 32 && p.addr[0] == 255 && p.addr[1] == 255 && p.addr[2] == 255 && p.addr[3] == 255;
+    if (broadcast) return bad(" is the broadcast address");
     return p;
 }
 

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "base/fd.h"
+#include "base/names.h"
 
 namespace ub::policy {
 

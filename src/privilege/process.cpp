@@ -29,11 +29,6 @@ Result<void> ensure_std_fds() {
     return Ok{};
 }
 
-bool has_permitted_net_admin() {
-    Result<CapSets> sets = cap_sets();
-    return sets.ok() && sets->permitted(CAP_NET_ADMIN);
-}
-
 }  // namespace
 
 const char* mode_name(Mode mode) {
@@ -71,7 +66,7 @@ Result<Mode> privilege_mode() {
     if (ids.uid.effective == 0) return ids.uid.real == 0 ? Mode::Root : Mode::SetuidRoot;
     if (ids.uid.effective != ids.uid.real)
         return Error::msg("installed setuid to a user other than root; that is not supported");
-    if (!has_permitted_net_admin())
+    if (Result<CapSets> sets = cap_sets(); !sets.ok() || !sets->permitted(CAP_NET_ADMIN))
         return Error::msg(
             "not privileged: install userbridge-helper with 'setcap cap_net_admin+ep' "
             "(or setuid root); see userbridge-helper(8)");

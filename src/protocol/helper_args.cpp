@@ -1,5 +1,6 @@
 #include "protocol/helper_args.h"
 
+#include <algorithm>
 #include <climits>
 
 #include "base/number.h"
@@ -7,17 +8,6 @@
 
 namespace ub::protocol {
 
-
-namespace {
-
-bool starts_with(const std::string& s, const char* prefix, std::string& rest) {
-    std::string p(prefix);
-    if (s.compare(0, p.size(), p) != 0) return false;
-    rest = s.substr(p.size());
-    return true;
-}
-
-}  // namespace
 
 Result<int> parse_fd(const std::string& text) {
     if (text.empty()) return Error::msg("--fd needs a number");
@@ -34,12 +24,15 @@ Result<HelperArgs> parse_helper_args(const std::vector<std::string>& argv) {
     if (argv.size() > kMaxHelperArgs) return Error::msg("too many arguments");
     HelperArgs a;
     a.tap.vnet_hdr = false;  // QEMU passes --use-vnet when it wants it
-    bool have_br = false;
-    bool have_fd = false;
-    bool have_queues = false;
-    bool have_vm = false;
+    std::vector<std::string> given;  // the --KEY=VALUE options seen
     for (const std::string& arg : argv) {
-        std::string rest;
+        std::size_t eq = arg.find('=');
+        std::string key = arg.substr(0, eq);
+        std::string rest = eq == std::string::npos ? "" : arg.substr(eq + 1);
+        bool valued = eq != std::string::npos && (key == "--br" || key == "--fd" || key == "--queues" || key == "--vm");
+        if (valued && std::find(given.begin(), given.end(), key) != given.end())
+            return Error::msg(key + " given more than once");
+        if (valued) given.push_back(key);
         if (arg == "--help" || arg == "-h") {
             a.action = HelperAction::Help;
             return a;
@@ -48,36 +41,28 @@ Result<HelperArgs> parse_helper_args(const std::vector<std::string>& argv) {
             return a;
         } else if (arg == "--use-vnet") {
             a.tap.vnet_hdr = true;
-        } else if (starts_with(arg, "--br=", rest)) {
-            if (have_br) return Error::msg("--br given more than once");
+        } else if (valued && key == "--br") {
             if (std::string why = ifname_problem(rest); !why.empty())
                 return Error::msg("bridge name '" + printable(rest) + "' " + why);
             a.tap.bridge = rest;
-            have_br = true;
-        } else if (starts_with(arg, "--fd=", rest)) {
-            if (have_fd) return Error::msg("--fd given more than once");
+        } else if (valued && key == "--fd") {
             a.fd = UB_TRY(parse_fd(rest));
-            have_fd = true;
-        } else if (starts_with(arg, "--queues=", rest)) {
-            if (have_queues) return Error::msg("--queues given more than once");
+        } else if (valued && key == "--queues") {
             auto n = parse_decimal(rest, kMaxQueues);
             if (!n || *n < 1)
                 return Error::msg("--queues=" + printable(rest) + ": expected 1 to " +
                                   std::to_string(kMaxQueues));
             a.tap.queues = static_cast<std::uint16_t>(*n);
-            have_queues = true;
-        } else if (starts_with(arg, "--vm=", rest)) {
-            if (have_vm) return Error::msg("--vm given more than once");
+        } else if (valued && key == "--vm") {
             if (std::string why = vm_name_problem(rest); !why.empty())
                 return Error::msg("VM name '" + printable(rest) + "' " + why);
             a.tap.vm_name = rest;
-            have_vm = true;
         } else {
             return Error::msg("unknown argument '" + printable(arg) + "'");
         }
     }
-    if (!have_br) return Error::msg("missing --br=BRIDGE");
-    if (!have_fd) return Error::msg("missing --fd=N");
+    if (a.tap.bridge.empty()) return Error::msg("missing --br=BRIDGE");
+    if (a.fd < 0) return Error::msg("missing --fd=N");
     return a;
 }
 

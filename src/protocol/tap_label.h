@@ -17,7 +17,6 @@
 
 #include "base/refusal.h"
 #include "base/mac.h"
-#include "base/names.h"
 
 namespace ub::protocol {
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "policy/acl.h"
+#include "acl_parse_all.h"
 #include "policy/explain.h"
 
 using namespace ub::policy;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "policy/acl.h"
+#include "acl_parse_all.h"
 
 using ub::policy::Line;
 using ub::policy::parse;

@@ -2,6 +2,7 @@
 // guarded tap gets and loses (policy::needs_filter, net::guard_commands).
 #include <gtest/gtest.h>
 
+#include "acl_parse_all.h"
 #include "net/mac_pin.h"
 #include "policy/acl.h"
 #include "policy/explain.h"

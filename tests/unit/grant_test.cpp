@@ -7,6 +7,7 @@
 #include <memory>
 #include <utility>
 
+#include "acl_parse_all.h"
 #include "grant/grant.h"
 #include "policy/mac_key.h"
 
