@@ -294,6 +294,17 @@ Result<void> Rtnl::set_master(int ifindex, int master_ifindex) {
     return transact(req, nullptr);
 }
 
+Result<void> Rtnl::set_isolated(int ifindex) {
+    Request req(RTM_NEWLINK, 0, "isolate bridge port ifindex " + std::to_string(ifindex));
+    req.ifm->ifi_index = ifindex;
+    nlattr* info = mnl_attr_nest_start(req.nlh, IFLA_LINKINFO);
+    nlattr* port = mnl_attr_nest_start(req.nlh, IFLA_INFO_SLAVE_DATA);
+    mnl_attr_put_u8(req.nlh, IFLA_BRPORT_ISOLATED, 1);
+    mnl_attr_nest_end(req.nlh, port);
+    mnl_attr_nest_end(req.nlh, info);
+    return transact(req, nullptr);
+}
+
 Result<void> Rtnl::set_up(int ifindex) {
     Request req(RTM_NEWLINK, 0, "bring up ifindex " + std::to_string(ifindex));
     req.ifm->ifi_index = ifindex;
