@@ -68,6 +68,7 @@ net::TapSpec spec_for(const Caller& who, const protocol::Request& req, const pol
     spec.owner = who.ids.uid;
     spec.max_taps = terms.limits.max_taps;
     spec.names = res.names;
+    spec.isolated = terms.limits.isolated;
     spec.account = res.account_of;
     spec.revoked = res.revoked;
     spec.label = protocol::TapLabel{who.ids.uid, req.vm_name, std::nullopt, req.queues, std::nullopt};
@@ -82,7 +83,8 @@ Outcome granted(Outcome o, const policy::Decision& d, net::BridgedTap tap, std::
     o.record.event = "grant";
     o.record.tap = tap.tap.name;
     o.record.mac = format_mac(tap.mac);
-    o.record.detail = d.reason + (tap.tap.vnet_hdr ? ", vnet_hdr" : "");
+    o.record.detail = d.reason + (tap.tap.vnet_hdr ? ", vnet_hdr" : "") +
+                      (d.limits().isolated ? ", isolated port" : "");
     o.pinned_mac = pinned_mac;
     o.tap = std::move(tap);
     return o;

@@ -141,6 +141,8 @@ Result<Made> make_bridged_tap(Rtnl socket, TapSpec spec, const LinkInfo& bridge,
     UB_TRYV(step(rtnl.set_no_ipv6_address(out.ifindex), "after-no-ipv6"));
     if (spec.before_attach) UB_TRYV(step(spec.before_attach(out.tap.name, out.ifindex), "after-pin"));
     UB_TRYV(step(rtnl.set_master(out.ifindex, bridge.ifindex), "after-attach"));
+    // Isolated while still down: no frame crosses the bridge before.
+    if (spec.isolated) UB_TRYV(step(rtnl.set_isolated(out.ifindex), "after-isolate"));
     lock.reset();  // counted and on the bridge: the next request may count
     UB_TRYV(step(rtnl.set_up(out.ifindex), "after-up"));
     return Made{std::move(out)};

@@ -23,7 +23,8 @@ Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
 
 // make_bridged_tap calls its StepHook (net/tap.h) after each step with the
 // step's name ("after-create", "after-setup", "after-quota",
-// "after-no-ipv6", "after-pin" (after before_attach), "after-attach", "after-up"), and passes it to
+// "after-no-ipv6", "after-pin" (after before_attach), "after-attach",
+// "after-isolate" (isolated=yes only), "after-up"), and passes it to
 // create_tap ("before-owner").
 
 // A labelled tap its fd holder changed (protocol::tampered), and what we
@@ -67,6 +68,7 @@ struct TapSpec {
     // removes and records them itself).
     std::vector<Revoked>* revoked = nullptr;
     TapNames* names = nullptr;     // where the tap's name comes from; null: the kernel's tap%d
+    bool isolated = false;         // an isolated bridge port (Rtnl::set_isolated)
     // Whose quota a uid counts against (userbridged: a subordinate uid's
     // owner, daemon/subids.h); null: its own.
     std::function<uid_t(uid_t)> account;

@@ -285,6 +285,16 @@ Result<void> Rtnl::set_master(int ifindex, int master_ifindex) {
     return transact(req, nullptr);
 }
 
+Result<void> Rtnl::set_isolated(int ifindex) {
+    Request req(RTM_NEWLINK, ifindex, "isolate bridge port ifindex " + std::to_string(ifindex));
+    nlattr* info = mnl_attr_nest_start(req.nlh, IFLA_LINKINFO);
+    nlattr* port = mnl_attr_nest_start(req.nlh, IFLA_INFO_SLAVE_DATA);
+    mnl_attr_put_u8(req.nlh, IFLA_BRPORT_ISOLATED, 1);
+    mnl_attr_nest_end(req.nlh, port);
+    mnl_attr_nest_end(req.nlh, info);
+    return transact(req, nullptr);
+}
+
 Result<void> Rtnl::set_up(int ifindex) {
     Request req(RTM_NEWLINK, ifindex, "bring up ifindex " + std::to_string(ifindex));
     req.ifm->ifi_flags = IFF_UP;

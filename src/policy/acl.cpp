@@ -38,7 +38,7 @@ struct RateUnit {
 constexpr RateUnit kRateUnits[] = {{"gbit", 1000ULL * 1000 * 1000}, {"mbit", 1000ULL * 1000}, {"kbit", 1000}};
 
 // user=, group=, max-taps=, max-queues=, mac=, mac-prefix=, servers=, ip=,
-// rate=, auth=.
+// rate=, auth=, isolated=.
 Result<void> parse_option(std::string_view opt, Line& out, std::string_view origin, int lineno) {
     std::size_t eq = opt.find('=');
     if (eq == std::string_view::npos || eq == 0 || eq + 1 == opt.size())
@@ -97,9 +97,9 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
         out.limits.mac = {prefix ? MacPolicy::Prefix : MacPolicy::Fixed, *mac, len};
         return Ok{};
     }
-    if (key == "servers") {
+    if (key == "servers" || key == "isolated") {
         if (value != "yes" && value != "no") return bad("expected yes or no");
-        out.limits.servers = value == "yes";
+        (key == "servers" ? out.limits.servers : out.limits.isolated) = value == "yes";
         return Ok{};
     }
     if (key == "rate") {
@@ -121,7 +121,7 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
     }
     return at(origin, lineno, "unknown option '" + printable(key) +
                                   "' (expected user, group, max-taps, max-queues, mac, "
-                                  "mac-prefix, servers, ip, rate or auth)");
+                                  "mac-prefix, servers, ip, rate, auth or isolated)");
 }
 
 Result<Line> parse_line(std::string_view line, std::string_view origin, int lineno) {

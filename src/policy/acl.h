@@ -17,6 +17,9 @@
 //                       the guest may send from (allow only)
 //   rate=N(kbit|mbit|gbit)  what the guest may send, and receive, each way
 //                       (allow only)
+//   isolated=yes|no     yes: the taps are isolated bridge ports, which reach
+//                       the bridge's other ports but not each other (allow
+//                       only)
 //   auth=polkit         the rule grants only if polkit's authority says yes
 //                       to the action org.userbridge.use-bridge (allow
 //                       only); userbridged asks it, the helper cannot
@@ -74,6 +77,7 @@ struct Limits {
     bool servers = true;  // false: router advertisements, redirects, DHCP replies dropped
     std::vector<IpPrefix> ips;  // non-empty: the only source addresses (ip=)
     std::uint64_t rate_bits = 0;  // bits per second each way (rate=); 0: no limit
+    bool isolated = false;  // isolated=yes: isolated bridge ports (net/bridge_port.h)
 };
 
 // The most rate= may say: 100gbit. (The kernel refuses a byte limit whose

@@ -33,7 +33,7 @@ std::string limit_words(const Limits& l) {
     std::string s;
     if (l.max_taps != kUnlimited) s += " max-taps=" + std::to_string(l.max_taps);
     if (l.max_queues != kDefaultMaxQueues) s += " max-queues=" + std::to_string(l.max_queues);
-    return s + traffic_words(l);
+    return s + traffic_words(l) + (l.isolated ? " isolated=yes" : "");
 }
 
 }  // namespace
@@ -52,7 +52,7 @@ std::string format_limits(const Limits& l) {
                                                              : std::to_string(l.max_taps));
     s += " max-queues=" + std::to_string(l.max_queues);
     if (l.mac.mode == MacPolicy::None) s += " (MAC not pinned)";
-    return s + traffic_words(l);
+    return s + traffic_words(l) + (l.isolated ? " isolated=yes" : "");
 }
 
 std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_view bridge,

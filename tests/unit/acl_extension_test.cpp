@@ -89,7 +89,7 @@ TEST(Extension, QemuLinesKeepTheirDefaults) {
 TEST(Extension, Refusals) {
     EXPECT_EQ(parse_error("allow br0 color=red"),
               "f:1: unknown option 'color' (expected user, group, max-taps, max-queues, mac, "
-              "mac-prefix, servers, ip, rate or auth)");
+              "mac-prefix, servers, ip, rate, auth or isolated)");
     EXPECT_EQ(parse_error("allow br0 user="), "f:1: 'user=': expected key=value");
     EXPECT_EQ(parse_error("allow br0 =x"), "f:1: '=x': expected key=value");
     EXPECT_EQ(parse_error("allow br0 user=a group=b"), "f:1: a rule names one user or one group, not more");
@@ -335,6 +335,19 @@ TEST(Extension, AuthPolkitParsesAndFormats) {
     EXPECT_EQ(parse_error("allow br0 auth=yes"), "f:1: auth=yes: expected polkit");
     EXPECT_EQ(parse_error("deny br0 auth=polkit"), "f:1: auth= is for allow rules only");
     EXPECT_EQ(parse_error("allow br0 auth=polkit auth=polkit"), "f:1: auth= given twice");
+}
+
+TEST(Extension, IsolatedParsesAndFormats) {
+    auto rules = rules_of("allow br0 group=vm isolated=yes\nallow br1 isolated=no\nallow br2\n");
+    EXPECT_TRUE(rules[0].limits.isolated);
+    EXPECT_FALSE(rules[1].limits.isolated);
+    EXPECT_FALSE(rules[2].limits.isolated);
+    EXPECT_EQ(format_rule(rules[0]), "allow br0 group=vm isolated=yes");
+    EXPECT_EQ(format_rule(rules[1]), "allow br1");
+    EXPECT_FALSE(needs_filter(rules[0].limits));  // the bridge isolates: the helper grants it too
+    EXPECT_EQ(parse_error("allow br0 isolated=on"), "f:1: isolated=on: expected yes or no");
+    EXPECT_EQ(parse_error("deny br0 isolated=yes"), "f:1: isolated= is for allow rules only");
+    EXPECT_EQ(parse_error("allow br0 isolated=yes isolated=no"), "f:1: isolated= given twice");
 }
 
 // The deciding allow's auth=polkit makes one decision value for both front
