@@ -32,19 +32,97 @@ summarize() {
           v[++n] = $4; sum += $4; if ($5 > rss) rss = $5 }
         END { flush() }'
 }
-{ echo "scenario,helper,param,n,p50_us,p99_us,mean_us,max_rss_kb"; summarize; } >"$dir/summary.csv"
+# median_by: from lines "scenario,helper,param,group,value", the p50 of each
+# scenario,helper,param,group (the same p50 as summarize's).
+median_by() {
+    sort -t, -k1,1 -k2,2 -k3,3n -k4,4n -k5,5n | awk -F, '
+        function flush() { if (n) printf "%s,%.1f\n", last, v[int((n - 1) * 0.50) + 1] }
+        { k = $1 "," $2 "," $3 "," $4; if (k != last) { flush(); n = 0; last = k }; v[++n] = $5 }
+        END { flush() }'
+}
+# Every sample as "scenario,helper,param,round,value": the grants' latencies
+# (a run from before samples carried their round counts as one round) and
+# the throughput rounds, as scenario "throughput".
+samples() {
+    tail -n +2 "$dir/raw.csv" | awk -F, '{print $1 "," $2 "," $3 "," ($6 == "" ? 1 : $6) "," $4}'
+    tail -n +2 "$dir/throughput.csv" | awk -F, '{print "throughput," $1 ",1," $2 "," $3}'
+}
+# rounds.csv: each round's p50, and the p50 of the samples of rounds 1 to it
+# (what the report would say had the run stopped after that round).
+samples >"$dir/samples.tmp"
+median_by <"$dir/samples.tmp" >"$dir/round.tmp"
+awk -F, 'NR == FNR { if ($4 > R[$1]) R[$1] = $4; next }
+         { for (k = $4; k <= R[$1]; k++) print $1 "," $2 "," $3 "," k "," $5 }' \
+    "$dir/samples.tmp" "$dir/samples.tmp" | median_by >"$dir/upto.tmp"
+{ echo "scenario,helper,param,round,p50_us,p50_upto_us"
+  awk -F, 'NR == FNR { u[$1 "," $2 "," $3 "," $4] = $5; next }
+           { print $0 "," u[$1 "," $2 "," $3 "," $4] }' "$dir/upto.tmp" "$dir/round.tmp"; } >"$dir/rounds.csv"
+rm -f "$dir/samples.tmp" "$dir/round.tmp" "$dir/upto.tmp"
+
+# summary.csv: scenario,helper,param,n,p50_us,p99_us,mean_us,max_rss_kb, then
+# the rounds and the lowest and highest of their p50s.
+{ echo "scenario,helper,param,n,p50_us,p99_us,mean_us,max_rss_kb,rounds,p50_min_us,p50_max_us"
+  summarize | awk -F, 'NR == FNR { if (FNR == 1) next; k = $1 "," $2 "," $3
+                                   if (!(k in n) || $5 < lo[k]) lo[k] = $5
+                                   if (!(k in n) || $5 > hi[k]) hi[k] = $5
+                                   n[k]++; next }
+                       { k = $1 "," $2 "," $3; printf "%s,%d,%.1f,%.1f\n", $0, n[k], lo[k], hi[k] }' "$dir/rounds.csv" -; } >"$dir/summary.csv"
 
 get() {  # get SCENARIO HELPER PARAM COLUMN
     awk -F, -v s="$1" -v h="$2" -v p="$3" -v c="$4" '$1 == s && $2 == h && $3 == p {print $c}' "$dir/summary.csv"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
-tput() {  # median grants/s of a helper over rounds
-    awk -F, -v h="$1" '$1 == h {print $3}' "$dir/throughput.csv" | sort -n |
-        awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print 0}'
+# cell SCENARIO HELPER PARAM: "p50 (lowest–highest per-round p50)", or
+# nothing where the helper has no such samples. From 100 on, the range is
+# given in whole units, widened outwards so that it still holds every round.
+cell() {
+    awk -F, -v k="$1,$2,$3" '$1 "," $2 "," $3 == k {
+            if (!n++ || $5 < lo) lo = $5; if ($5 > hi) hi = $5; all = $6 }
+        END { if (!n) exit
+              if (all < 100) { printf "%.1f (%.1f–%.1f)", all, lo, hi; exit }
+              printf "%.1f (%d–%d)", all, int(lo), int(hi) + (hi > int(hi)) }' "$dir/rounds.csv"
+}
+# rcell SCENARIO HELPER PARAM SCENARIO2 HELPER2 PARAM2: the ratio of the two
+# p50s, then the lowest and highest ratio within one round; the pair is kept
+# for settled_line.
+rcell() {
+    echo "$1,$2,$3 $4,$5,$6" >>"$dir/pairs.tmp"
+    awk -F, -v a="$1,$2,$3" -v b="$4,$5,$6" '
+        { k = $1 "," $2 "," $3; if (k == a) { x[$4] = $5; fa = $6 }; if (k == b) { y[$4] = $5; fb = $6 } }
+        END { if (fb <= 0) { print "-"; exit }
+              for (r in x) if (y[r] > 0) { q = x[r] / y[r]; if (!n++ || q < lo) lo = q; if (q > hi) hi = q }
+              printf "%.2fx (%.2f–%.2f)", fa / fb, lo, hi }' "$dir/rounds.csv"
+}
+# settled_line: under a table, how many rounds its ratios took to settle:
+# the first round after which the ratio of the p50s of the rounds so far
+# stays within 5% of the run's final ratio, for every ratio in the table.
+settled_line() {
+    awk -F, 'NR == FNR { split($0, p, " "); a[FNR] = p[1]; b[FNR] = p[2]; pairs = FNR; next }
+             FNR > 1 { u[$1 "," $2 "," $3, $4] = $6; if ($4 + 0 > R) R = $4 + 0 }
+             END {
+               for (i = 1; i <= pairs; i++) {
+                 for (n = R; n > 0 && !((a[i], n) in u && (b[i], n) in u); n--) ;
+                 if (n == 0 || u[b[i], n] <= 0) continue
+                 final = u[a[i], n] / u[b[i], n]; s = n
+                 for (k = n - 1; k > 0; k--) {
+                   if (!((a[i], k) in u) || u[b[i], k] <= 0) break
+                   q = u[a[i], k] / u[b[i], k] / final
+                   if (q < 0.95 || q > 1.05) break
+                   s = k
+                 }
+                 if (n > N) N = n; if (s > S) S = s
+               }
+               if (N == 1) { print "The ratios come from one round: no spread to give."; exit }
+               printf "Each figure: the p50 over all rounds, then (lowest–highest) of the per-round p50s;"
+               printf " %d rounds. ", N
+               if (S < N) printf "The ratios settled (within ±5%% of their final value) after %d of them.\n", S
+               else print "The ratios settled only in the last: more rounds would make them firmer."
+             }' "$dir/pairs.tmp" "$dir/rounds.csv"
+    rm -f "$dir/pairs.tmp"
 }
 
 # param_table SCENARIO ROWS...: p50 per helper (rows) and parameter
-# (columns), and the largest parameter's p50 over the smallest's.
+# (columns), and the largest parameter's p50 over the smallest's, each with
+# its spread over rounds.
 param_table() {
     local scenario=$1 params first last
     shift
@@ -55,8 +133,10 @@ param_table() {
     echo "|---|$(for p in $params; do printf -- '---|'; done)---|"
     for h in "$@"; do
         [ -n "$(get "$scenario" "$h" "$first" 5)" ] || continue
-        echo "| $h | $(for p in $params; do printf '%s | ' "$(get "$scenario" "$h" "$p" 5)"; done)$(ratio "$(get "$scenario" "$h" "$last" 5)" "$(get "$scenario" "$h" "$first" 5)") |"
+        echo "| $h | $(for p in $params; do printf '%s | ' "$(cell "$scenario" "$h" "$p")"; done)$(rcell "$scenario" "$h" "$last" "$scenario" "$h" "$first") |"
     done
+    echo
+    settled_line
 }
 
 # The machine's costs that every exec'd program pays (machine.csv, from
@@ -77,7 +157,6 @@ machine_line() {
     fi
 }
 
-deb50=$(get sequential debian-setuid 1 5)
 ALL="debian-setuid userbridge-setuid userbridge-fcap daemon-via-client daemon-direct"
 {
     echo "$heading"
@@ -97,17 +176,20 @@ ALL="debian-setuid userbridge-setuid userbridge-fcap daemon-via-client daemon-di
     echo "|---|---|---|---|---|---|---|"
     for h in $ALL floor-setuid-noop kernel-steps; do
         [ -n "$(get sequential $h 1 4)" ] || continue
-        echo "| $h | $(get sequential $h 1 4) | $(get sequential $h 1 5) | $(get sequential $h 1 6) | $(get sequential $h 1 7) | $(ratio "$(get sequential $h 1 5)" "$deb50") | $(get sequential $h 1 8) |"
+        echo "| $h | $(get sequential $h 1 4) | $(cell sequential $h 1) | $(get sequential $h 1 6) | $(get sequential $h 1 7) | $(rcell sequential $h 1 sequential debian-setuid 1) | $(get sequential $h 1 8) |"
     done
+    echo
+    settled_line
     echo
     echo "## Throughput (median over rounds, grants per second)"
     echo
     echo "| helper | 1 client | 8 concurrent clients | 8 clients vs Debian |"
     echo "|---|---|---|---|"
-    debc=$(tput debian-setuid)
     for h in $ALL; do
-        echo "| $h | $(tput "$h-sequential") | $(tput "$h") | $(ratio "$(tput "$h")" "$debc") |"
+        echo "| $h | $(cell throughput "$h-sequential" 1) | $(cell throughput "$h" 1) | $(rcell throughput "$h" 1 throughput debian-setuid 1) |"
     done
+    echo
+    settled_line
     echo
     echo "## Latency with taps already on the bridge (p50 µs)"
     echo
@@ -141,7 +223,7 @@ ALL="debian-setuid userbridge-setuid userbridge-fcap daemon-via-client daemon-di
     echo
     machine=
     [ -f "$dir/machine.csv" ] && machine=", \`${files}machine.csv\`"
-    echo "Raw samples: \`${files}raw.csv\`; summaries: \`${files}summary.csv\`, \`${files}throughput.csv\`, \`${files}decide.csv\`$machine."
+    echo "Raw samples: \`${files}raw.csv\`; summaries: \`${files}summary.csv\`, \`${files}rounds.csv\`, \`${files}throughput.csv\`, \`${files}decide.csv\`$machine."
 } >"$doc.new"
 if [ -n "$files" ]; then
     { awk -v m="$marker" '{ print } $0 == m { exit }' "$doc"; echo; cat "$doc.new"; } >"$doc.page"

@@ -55,7 +55,9 @@ start_daemon
 # two largest parts on the machines we measured.
 { echo "measure,ns"; "$B" machine | awk '{print $1 "," $2}'; } >"$out/machine.csv"
 raw=$out/raw.csv
-echo "scenario,helper,param,latency_us,maxrss_kb" >"$raw"
+# Every sample carries the round it ran in (the loops below set $round), so
+# that report.sh can give the spread of the per-round medians.
+echo "scenario,helper,param,latency_us,maxrss_kb,round" >"$raw"
 
 # grants SCENARIO PARAM NAME COUNT CONC [back-to-back]: append samples;
 # print throughput.
@@ -66,27 +68,28 @@ grants() {
     else
         as_alice "$B" grants "${HELPER[$name]}" br0 "$count" "$conc" $mode >"$T/samples"
     fi
-    grep -v '^wall_ns' "$T/samples" | awk -v s="$scenario" -v h="$name" -v p="$param" \
-        '{printf "%s,%s,%s,%.1f,%d\n", s, h, p, $1 / 1000, $2}' >>"$raw"
+    grep -v '^wall_ns' "$T/samples" | awk -v s="$scenario" -v h="$name" -v p="$param" -v r="$round" \
+        '{printf "%s,%s,%s,%.1f,%d,%d\n", s, h, p, $1 / 1000, $2, r}' >>"$raw"
     awk -v c="$count" '/^wall_ns/ {printf "%.1f", c / ($2 / 1e9)}' "$T/samples"
 }
 
 # kernel_steps SCENARIO PARAM COUNT: the kernel's share of a grant (as
 # root, the daemon's steps alone), as pseudo-helper "kernel-steps".
 kernel_steps() {
-    "$B" kernel br0 "$3" | awk -v s="$1" -v p="$2" '{printf "%s,kernel-steps,%s,%.1f,0\n", s, p, $1 / 1000}' >>"$raw"
+    "$B" kernel br0 "$3" | awk -v s="$1" -v p="$2" -v r="$round" \
+        '{printf "%s,kernel-steps,%s,%.1f,0,%d\n", s, p, $1 / 1000, r}' >>"$raw"
 }
 
 shuffled() { printf '%s\n' "$@" | shuf; }
 
 echo "bench: sequential, interleaved: $ROUNDS rounds x $PER_ROUND grants per helper"
-for r in $(seq "$ROUNDS"); do
+for round in $(seq "$ROUNDS"); do
     for name in $(shuffled "${NAMES[@]}" floor kernel); do
         if [ "$name" = kernel ]; then
             kernel_steps sequential 1 "$PER_ROUND"
         elif [ "$name" = floor ]; then
             as_alice "$B" floor "$T/bin/setuid-noop" "$PER_ROUND" |
-                awk '{printf "sequential,floor-setuid-noop,1,%.1f,%d\n", $1 / 1000, $2}' >>"$raw"
+                awk -v r="$round" '{printf "sequential,floor-setuid-noop,1,%.1f,%d,%d\n", $1 / 1000, $2, r}' >>"$raw"
         else
             grants sequential 1 "$name" "$PER_ROUND" 1 >/dev/null
         fi
@@ -96,21 +99,22 @@ done
 echo "bench: 8 concurrent clients, interleaved: $CONC_ROUNDS rounds x $CONC_COUNT grants per helper"
 tput=$out/throughput.csv
 echo "helper,round,grants_per_s" >"$tput"
-for r in $(seq "$CONC_ROUNDS"); do
+for round in $(seq "$CONC_ROUNDS"); do
     for name in $(shuffled "${NAMES[@]}"); do
-        echo "$name,$r,$(grants concurrent 8 "$name" "$CONC_COUNT" 8)" >>"$tput"
+        echo "$name,$round,$(grants concurrent 8 "$name" "$CONC_COUNT" 8)" >>"$tput"
     done
 done
 sequential_tput() {
-    for r in 1 2; do for name in $(shuffled "${NAMES[@]}"); do
-        echo "$name-sequential,$r,$(grants throughput-seq 1 "$name" "$CONC_COUNT" 1 back-to-back)" >>"$tput"
+    for round in 1 2; do for name in $(shuffled "${NAMES[@]}"); do
+        echo "$name-sequential,$round,$(grants throughput-seq 1 "$name" "$CONC_COUNT" 1 back-to-back)" >>"$tput"
     done; done
 }
 sequential_tput
 
 # Each count of taps is measured on the way up and again on the way down,
-# half the grants each time, so that a drift of the machine over the minutes
-# this takes falls on every count alike instead of on the largest.
+# half the grants each time (rounds 1 and 2), so that a drift of the machine
+# over the minutes this takes falls on every count alike instead of on the
+# largest.
 echo "bench: taps already on the bridge: $TAPS, going up and coming down"
 taps_at() {
     local n=$1 count=$2
@@ -128,17 +132,26 @@ set_taps() {
     have=$n
 }
 half=$(((PARAM_COUNT + 1) / 2))
+round=1
 for n in $TAPS; do set_taps "$n"; taps_at "$n" "$half"; done
+round=2
 for n in $(printf '%s\n' $TAPS | sort -rn); do set_taps "$n"; taps_at "$n" "$half"; done
 set_taps 0
 
-echo "bench: ACL size: $ACLS rules"
-for n in $ACLS; do
-    { for i in $(seq 1 $((n - 1))); do echo "allow xbr$i"; done; echo "allow br0"; } >/etc/qemu/bridge.conf
-    reload_daemon
-    for name in $(shuffled "${NAMES[@]}"); do grants acl "$n" "$name" "$PARAM_COUNT" 1 >/dev/null; done
-    as_alice "$B" decide /etc/qemu/bridge.conf br0 "$DECIDE_ROUNDS" |
-        awk -v n="$n" '{print n "," $1 "," $2}' >>"$out/decide.csv.tmp"
+# In three rounds, like the filters below, so that the table can show the
+# spread between rounds and no ACL size takes all of one stretch of drift.
+echo "bench: ACL size: $ACLS rules, 3 rounds"
+for round in 1 2 3; do
+    for n in $ACLS; do
+        { for i in $(seq 1 $((n - 1))); do echo "allow xbr$i"; done; echo "allow br0"; } >/etc/qemu/bridge.conf
+        reload_daemon
+        for name in $(shuffled "${NAMES[@]}"); do
+            grants acl "$n" "$name" $(((PARAM_COUNT + 2) / 3)) 1 >/dev/null
+        done
+        [ $round = 1 ] || continue
+        as_alice "$B" decide /etc/qemu/bridge.conf br0 "$DECIDE_ROUNDS" |
+            awk -v n="$n" '{print n "," $1 "," $2}' >>"$out/decide.csv.tmp"
+    done
 done
 { echo "rules,measure,ns"; cat "$out/decide.csv.tmp"; } >"$out/decide.csv"
 rm -f "$out/decide.csv.tmp"
@@ -152,7 +165,7 @@ FILTERS=("" " mac=52:54:00:00:00:01" " mac=52:54:00:00:00:01 ip=10.0.0.0/24,2001
 # In three rounds, so that the machine's drift over the minutes this takes
 # does not fall on one rule.
 echo "bench: grants with a filter: ${#FILTERS[@]} rules, 3 rounds"
-for _ in 1 2 3; do
+for round in 1 2 3; do
     for i in $(shuffled "${!FILTERS[@]}"); do
         echo "allow br0${FILTERS[$i]}" >/etc/qemu/bridge.conf
         reload_daemon
