@@ -236,6 +236,23 @@ within() {
 granted() { soon grep -q '^tap=' "$1" || { echo "no tap in 3 s: $(head -c 300 "$1")"; return 1; }; }
 listening() { soon grep -qE '^(listening|counting)$' "$1" || { echo "not listening in 3 s: $1"; return 1; }; }
 
+# sent_frame_seen LISTENER-PID: run once the sender has returned. A frame
+# written to a tap crosses the bridge (or is dropped) within the write
+# itself (tun hands it to the bridge in the writer's context), so the
+# listener has it, if ever, moments later: wait for it for at most 0.5 s
+# (room for load and sanitizers), then stop it. A "does not cross" check
+# then costs half a second, not the listener's whole timeout. Returns the
+# listener's status (0: the marker was seen).
+sent_frame_seen() {
+    local pid=$1 i
+    for i in $(seq 25); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.02
+    done
+    kill "$pid" 2>/dev/null
+    wait "$pid"
+}
+
 # refused NAME EXPECTED-STDERR CMD...: CMD must fail, say EXPECTED-STDERR on
 # stderr, must not be killed by a signal, and leave no tap behind.
 refused() {

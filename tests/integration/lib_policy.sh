@@ -49,7 +49,7 @@ crosses() {
     as_alice "$T/bin/ub-testtool" call stream "$@" --send="$marker" -- \
         "$caller" --fd=3 --br=br3 >/dev/null ||
         { echo "FAIL: no tap from $caller to send the frame"; exit 1; }
-    wait $listener
+    sent_frame_seen $listener
 }
 # msg_crosses CALLER CALL-OPTION...: crosses, from the pinned MAC.
 msg_crosses() { crosses "$1" 3000 --src=$pinned "${@:2}"; }

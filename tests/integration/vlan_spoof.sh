@@ -41,7 +41,7 @@ crosses() {
     as_alice "$T/bin/ub-testtool" call stream --src=$pinned "$@" --send="$marker" -- \
         "$CALLER" --fd=3 --br="$br" >/dev/null ||
         { echo "FAIL: no tap from $CALLER to send the frame"; exit 1; }
-    wait $listener
+    sent_frame_seen $listener
 }
 
 # poisons BRIDGE SENDER [CALL-OPTION...]: the guest asks the host (x.x.x.1)
