@@ -44,6 +44,19 @@ check "after all that, the quota is whole: 3 taps at once" bash -c '
         setpriv --reuid='$ALICE' --regid='$ALICE' --clear-groups -- "'$T'/bin/ub-testtool" call stream --hold=1500 -- "'$F'" --vm=vm$i --fd=3 --br=br2 >"'$T'/h.$i" &
     done; wait; test "$(cat "'$T'"/h.* | grep -c tap=tap)" = 3'
 
+# The caller kills its own helper as soon as the tap's fd arrives (kill(2)
+# goes by the real uid, which a setuid helper keeps; pause@after-send
+# widens the window the helper leaves on its own): the caller holds a
+# working tap, so the record of the grant must already be out. (Killed
+# before sending, the record may be out too, but no tap was given: the
+# helper's last close deletes it, as the kill@ checks above show.)
+as_alice env UB_FAULT=pause@after-send "$T/bin/ub-testtool" call stream --kill-on-fd -- "$F" --fd=3 --br=br0 \
+    >"$T/out" 2>/dev/null || true
+got_tap=$(sed -nE 's/^tap=([^ ]+).*/\1/p' "$T/out")
+check "killed by its caller once the fd is out: the caller got a tap ($got_tap)" test -n "$got_tap"
+check "...and its grant is on record" \
+    grep -qE "userbridge-helper\[[0-9]+\]: event=grant user=ubalice .*tap=$got_tap " "$SYSLOG"
+
 # Killed right after sending: the caller holds the fd but the helper failed;
 # userbridge run must report it and drop the tap. (userbridge run gives the
 # helper an empty environment, so a wrapper sets UB_FAULT.)

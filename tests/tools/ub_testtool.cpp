@@ -6,7 +6,8 @@
 //       whose other end we keep; hungup: one whose other end we closed;
 //       dgram, seqpacket, listen, tcp, udp, pipe, file, closed), runs HELPER
 //       ARGS, receives a tap fd when KIND is stream, and prints
-//       "tap=NAME vnet_hdr=0|1". --close-after closes our end MS ms after
+//       "tap=NAME vnet_hdr=0|1". --kill-on-fd SIGKILLs HELPER as soon as
+//       the fd arrives. --close-after closes our end MS ms after
 //       HELPER started (without waiting for it). --send writes a frame
 //       carrying MARKER into the tap; --expect waits for one from it.
 //       --nd=KIND:MAC makes --send's frame an IPv6 neighbour-discovery
@@ -469,6 +470,7 @@ int cmd_call(std::vector<std::string> a) {
     int count_ms = 0;
     int queues = 1;
     std::vector<std::string> tampers;
+    bool kill_on_fd = false;
     std::size_t i = 1;
     for (; i < a.size() && a[i] != "--"; ++i) {
         if (a[i].rfind("--close-after=", 0) == 0) close_after = std::stoi(a[i].substr(14));
@@ -480,6 +482,7 @@ int cmd_call(std::vector<std::string> a) {
             if (!parse_mac(a[i].c_str() + 10, g_arp_mac->data())) die("bad --arp-mac");
         }
         else if (a[i].rfind("--hold=", 0) == 0) hold = std::stoi(a[i].substr(7));
+        else if (a[i] == "--kill-on-fd") kill_on_fd = true;
         else if (a[i].rfind("--tamper=", 0) == 0) tampers.push_back(a[i].substr(9));
         else if (a[i].rfind("--send=", 0) == 0) send = a[i].substr(7);
         else if (a[i].rfind("--expect=", 0) == 0) expect = a[i].substr(9);
@@ -537,12 +540,20 @@ int cmd_call(std::vector<std::string> a) {
         close(keep);
         keep = -1;
     }
+    // --kill-on-fd: the caller's own SIGKILL as soon as the fd is here, as
+    // any caller may (kill(2) goes by the real uid, which a setuid helper
+    // keeps): whatever the helper meant to do after sending is not done.
+    std::optional<ub::Result<std::vector<ub::UniqueFd>>> early;
+    if (kill_on_fd && kind == "stream" && keep >= 0) {
+        early.emplace(ub::handover::recv_fds(keep, queues));
+        kill(pid, SIGKILL);
+    }
     int st = 0;
     waitpid(pid, &st, 0);
     int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    if (kind != "stream" || keep < 0 || rc != 0) return rc;
+    if (kind != "stream" || keep < 0 || (rc != 0 && !early)) return rc;
 
-    auto fds = ub::handover::recv_fds(keep, queues);
+    auto fds = early ? std::move(*early) : ub::handover::recv_fds(keep, queues);
     if (!fds.ok()) {
         std::printf("no fd: %s\n", fds.error().message().c_str());
         return 3;
