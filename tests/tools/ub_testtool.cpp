@@ -7,7 +7,13 @@
 //       dgram, seqpacket, listen, tcp, udp, pipe, file, closed), runs HELPER
 //       ARGS, receives a tap fd when KIND is stream, and prints
 //       "tap=NAME vnet_hdr=0|1". --kill-on-fd SIGKILLs HELPER as soon as
-//       the fd arrives. --close-after closes our end MS ms after
+//       the fd arrives. --join-kill-on-up: the grantee's race with its
+//       own helper (--queues=N, N > 1): HELPER runs at SCHED_IDLE on our
+//       CPU (policy and affinity survive a setuid exec), we join the
+//       multiqueue tap owned by our uid as soon as rtnetlink shows it up
+//       on a bridge (tun_not_capable lets its owner), SIGKILL HELPER, print
+//       "joined=NAME" and go on with that one queue as the tap's fd.
+//       --close-after closes our end MS ms after
 //       HELPER started (without waiting for it). --send writes a frame
 //       carrying MARKER into the tap; --expect waits for one from it.
 //       --nd=KIND:MAC makes --send's frame an IPv6 neighbour-discovery
@@ -140,6 +146,7 @@
 #include <net/ethernet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -460,6 +467,55 @@ void tamper(int tap, const std::string& name, const std::string& action) {
     std::fflush(stdout);
 }
 
+// --join-kill-on-up: every process of ours, the helper too, on one CPU
+// (the first we may use), so that rtnetlink's wake-up of ours preempts the
+// SCHED_IDLE helper before it returns from the request that set its tap up.
+void pin_to_one_cpu() {
+    cpu_set_t all, one;
+    if (sched_getaffinity(0, sizeof all, &all) != 0) die("sched_getaffinity");
+    CPU_ZERO(&one);
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &all)) {
+            CPU_SET(c, &one);
+            break;
+        }
+    if (sched_setaffinity(0, sizeof one, &one) != 0) die("sched_setaffinity");
+}
+
+// Joins the first multiqueue tap of our uid that `monitor` shows up on a
+// bridge, then SIGKILLs `helper`: the queue we hold is then the tap's only
+// one, and nothing the helper meant to do next is done.
+ub::Result<std::vector<ub::UniqueFd>> join_then_kill(ub::net::LinkMonitor& monitor, pid_t helper) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    auto running = [helper] {
+        siginfo_t info{};
+        return waitid(P_PID, static_cast<id_t>(helper), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0;
+    };
+    while (std::chrono::steady_clock::now() < end && running()) {
+        pollfd p{monitor.fd(), POLLIN, 0};
+        if (poll(&p, 1, 20) <= 0) continue;
+        auto links = monitor.read();
+        for (const ub::net::LinkInfo& l : links.ok() ? *links : std::vector<ub::net::LinkInfo>{}) {
+            if (l.deleted || l.kind != "tun" || l.tun_owner != static_cast<long long>(getuid()) ||
+                !(l.flags & IFF_UP) || l.master == 0)
+                continue;
+            auto tun = ub::net::open_tun();
+            if (!tun.ok()) return tun.error();
+            ifreq ifr{};
+            std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", l.name.c_str());
+            ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE;
+            if (ioctl(tun->get(), TUNSETIFF, &ifr) != 0) continue;
+            kill(helper, SIGKILL);
+            std::printf("joined=%s\n", l.name.c_str());
+            std::fflush(stdout);
+            std::vector<ub::UniqueFd> fds;
+            fds.push_back(std::move(*tun));
+            return fds;
+        }
+    }
+    return ub::Error::msg("no tap of ours came up on a bridge");
+}
+
 int cmd_call(std::vector<std::string> a) {
     std::string kind = a.at(0), send, expect;
     int close_after = -1;
@@ -471,6 +527,7 @@ int cmd_call(std::vector<std::string> a) {
     int queues = 1;
     std::vector<std::string> tampers;
     bool kill_on_fd = false;
+    bool join_kill_on_up = false;
     std::size_t i = 1;
     for (; i < a.size() && a[i] != "--"; ++i) {
         if (a[i].rfind("--close-after=", 0) == 0) close_after = std::stoi(a[i].substr(14));
@@ -483,6 +540,7 @@ int cmd_call(std::vector<std::string> a) {
         }
         else if (a[i].rfind("--hold=", 0) == 0) hold = std::stoi(a[i].substr(7));
         else if (a[i] == "--kill-on-fd") kill_on_fd = true;
+        else if (a[i] == "--join-kill-on-up") join_kill_on_up = true;
         else if (a[i].rfind("--tamper=", 0) == 0) tampers.push_back(a[i].substr(9));
         else if (a[i].rfind("--send=", 0) == 0) send = a[i].substr(7);
         else if (a[i].rfind("--expect=", 0) == 0) expect = a[i].substr(9);
@@ -526,8 +584,17 @@ int cmd_call(std::vector<std::string> a) {
 
     int keep;
     int child_fd = make_kind(kind, keep);
+    std::optional<ub::net::LinkMonitor> monitor;
+    if (join_kill_on_up) {
+        auto m = ub::net::LinkMonitor::open();
+        if (!m.ok()) die("rtnetlink monitor");
+        monitor.emplace(std::move(*m));
+        pin_to_one_cpu();
+    }
     pid_t pid = fork();
     if (pid == 0) {
+        sched_param idle{};
+        if (join_kill_on_up && sched_setscheduler(0, SCHED_IDLE, &idle) != 0) die("SCHED_IDLE");
         if (child_fd >= 0 && child_fd != 3) dup2(child_fd, 3);
         if (child_fd < 0) close(3);
         if (child_fd >= 0) fcntl(3, F_SETFD, 0);
@@ -547,6 +614,10 @@ int cmd_call(std::vector<std::string> a) {
     if (kill_on_fd && kind == "stream" && keep >= 0) {
         early.emplace(ub::handover::recv_fds(keep, queues));
         kill(pid, SIGKILL);
+    }
+    if (monitor) {
+        early.emplace(join_then_kill(*monitor, pid));
+        queues = 1;  // the one queue we joined
     }
     int st = 0;
     waitpid(pid, &st, 0);
