@@ -77,14 +77,18 @@ net::TapSpec spec_for(const Caller& who, const protocol::Request& req, const pol
     return spec;
 }
 
+// `rec` once the tap is made: its name and port MAC, and a grant's words.
+void grant_record(audit::AuditRecord& rec, const policy::Decision& d, const net::Tap& tap, const Mac& port) {
+    rec.event = "grant";
+    rec.tap = tap.name;
+    rec.mac = format_mac(port);
+    rec.detail = d.reason + (tap.vnet_hdr ? ", vnet_hdr" : "") + (d.limits().isolated ? ", isolated port" : "");
+}
+
 Outcome granted(Outcome o, const policy::Decision& d, net::BridgedTap tap, std::optional<Mac> pinned_mac) {
     o.verdict = Verdict::Granted;
     o.message = d.reason;
-    o.record.event = "grant";
-    o.record.tap = tap.tap.name;
-    o.record.mac = format_mac(tap.mac);
-    o.record.detail = d.reason + (tap.tap.vnet_hdr ? ", vnet_hdr" : "") +
-                      (d.limits().isolated ? ", isolated port" : "");
+    grant_record(o.record, d, tap.tap, tap.mac);
     o.pinned_mac = pinned_mac;
     o.tap = std::move(tap);
     return o;
@@ -121,6 +125,15 @@ Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const po
         spec.tuns.push_back(std::move(*tun));
     }
     std::optional<Mac> pinned_mac = spec.label.mac;
+    if (res.record_before_up)
+        spec.before_up = [&o, &d, &res](const net::Tap& tap, const Mac& port) {
+            audit::AuditRecord rec = o.record;
+            grant_record(rec, d, tap, port);
+            res.record_before_up(rec);
+            // A failure from here on is an error for this tap, by name.
+            o.record.tap = rec.tap;
+            o.record.mac = rec.mac;
+        };
     Result<net::Made> made = net::make_bridged_tap(std::move(*rtnl), std::move(spec), *bridge, res.hook);
     if (!made.ok()) return failed(std::move(o), made.error());
     if (const Refusal* no = std::get_if<Refusal>(&*made)) return denied(std::move(o), req, *no);

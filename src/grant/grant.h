@@ -92,6 +92,11 @@ struct Resources {
     // The rtnetlink socket to act with, once the quota lock is held; it may
     // add tun fds it keeps ready to spec.tuns.
     std::function<Result<net::Rtnl>(net::TapSpec&)> rtnl;
+    // Given the grant's record just before the tap comes up (the helper's:
+    // its caller may kill it at any moment after, and may have joined a
+    // queue of the tap, so the record must already be out by the time the
+    // tap carries anything). Null: the front end records the outcome.
+    std::function<void(const audit::AuditRecord&)> record_before_up;
 };
 
 enum class Verdict {

@@ -22,11 +22,11 @@
 //                                by privilege/install_bpf.h)
 //   act        (the engine)      net/bridge_port.h  find the bridge; make,
 //                                label, count, attach
-//   hand over  hand_over()       handover/handover.h  SCM_RIGHTS, once the
-//                                grant is on record; then run() commits
-//                                the tap and exits 0; unsent, the tap is
-//                                deleted (net/bridge_port.h, TapUndo) and
-//                                an error recorded for it
+//   hand over  hand_over()       handover/handover.h  SCM_RIGHTS (the grant
+//                                was recorded as the tap came up); then
+//                                run() commits the tap and exits 0;
+//                                unsent, the tap is deleted (TapUndo,
+//                                net/bridge_port.h) and an error recorded
 // The process runs with CAP_NET_ADMIN only from "drop" on, as the caller's
 // uid, so an ACL include the caller cannot read is one they are not granted;
 // it is effective only from the act stage's first step (privilege/drop.h),
@@ -207,17 +207,21 @@ int run(const protocol::HelperArgs& args) {
     Result<privilege::Mode> mode = drop(req.queues, res);
     if (!mode.ok()) return refuse(mode.error());
     caller.user = rec.user = audit::user_name(caller.ids.uid);
+    // Our caller may SIGKILL us at any moment (kill(2) goes by the real
+    // uid, which a setuid helper keeps) and, as the owner of a multiqueue
+    // tap, join a queue of it: the grant is recorded while the tap is
+    // still down, carrying nothing. A failure after that, the hand-over's
+    // too, is recorded again, as an error for the same tap.
+    res.record_before_up = [m = *mode](const audit::AuditRecord& grant) {
+        audit::AuditRecord with_mode = grant;
+        with_mode.mode = privilege::mode_name(m);
+        audit::record(with_mode);
+    };
     Result<grant::Outcome> granted = decide_and_act(caller, req, std::move(res));
     if (!granted.ok()) return refuse(granted.error());
     if (granted->verdict != grant::Verdict::Granted) return refused(*granted);
-    granted->record.mode = privilege::mode_name(*mode);
     rec = granted->record;
     rec.event = "error";  // if the fds do not get out
-    // Recorded before the fds go: our caller may SIGKILL us the moment they
-    // arrive (kill(2) goes by the real uid, which a setuid helper keeps),
-    // and a tap it holds must be on record. A hand-over that fails is then
-    // recorded again, as an error for the same tap.
-    audit::record(granted->record);
     // Not handed over: the tap is deleted now, before the record and the
     // message, which the caller can stall (a full stderr pipe) while a
     // queue it joined keeps the tap alive.

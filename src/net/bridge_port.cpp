@@ -144,6 +144,7 @@ Result<Made> make_bridged_tap(Rtnl socket, TapSpec spec, const LinkInfo& bridge,
     // Isolated while still down: no frame crosses the bridge before.
     if (spec.isolated) UB_TRYV(step(rtnl.set_isolated(out.ifindex), "after-isolate"));
     lock.reset();  // counted and on the bridge: the next request may count
+    if (spec.before_up) spec.before_up(out.tap, out.mac);
     UB_TRYV(step(rtnl.set_up(out.ifindex), "after-up"));
     return Made{std::move(out)};
 }

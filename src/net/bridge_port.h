@@ -60,6 +60,10 @@ struct TapSpec {
     // traffic filter (daemon/filters.h), so that no frame from it crosses
     // the bridge unfiltered. An error undoes the tap.
     std::function<Result<void>(const std::string& ifname, int ifindex)> before_attach;
+    // Called with the tap and its port MAC once it is on the bridge, still
+    // down: the last moment at which it carries nothing (a down port
+    // forwards no frame, and only CAP_NET_ADMIN brings it up).
+    std::function<void(const Tap& tap, const Mac& port)> before_up;
     // IFLA_IFALIAS: who and what, for quotas, status and tools; its uid and
     // port MAC are filled in here (the owner's, and the one the tap gets).
     protocol::TapLabel label;

@@ -7,12 +7,13 @@
 //       dgram, seqpacket, listen, tcp, udp, pipe, file, closed), runs HELPER
 //       ARGS, receives a tap fd when KIND is stream, and prints
 //       "tap=NAME vnet_hdr=0|1". --kill-on-fd SIGKILLs HELPER as soon as
-//       the fd arrives. --join-kill-on-up: the grantee's race with its
-//       own helper (--queues=N, N > 1): HELPER runs at SCHED_IDLE on our
-//       CPU (policy and affinity survive a setuid exec), we join the
-//       multiqueue tap owned by our uid as soon as rtnetlink shows it up
-//       on a bridge (tun_not_capable lets its owner), SIGKILL HELPER, print
-//       "joined=NAME" and go on with that one queue as the tap's fd.
+//       the fd arrives. --join-kill-on=up|attach: the grantee's race with
+//       its own helper (--queues=N, N > 1): HELPER runs at SCHED_IDLE on
+//       our CPU (policy and affinity survive a setuid exec), we join the
+//       multiqueue tap owned by our uid as soon as rtnetlink shows it on a
+//       bridge (attach) or up on one (up) (tun_not_capable lets its
+//       owner), SIGKILL HELPER, print "joined=NAME" and go on with that
+//       one queue as the tap's fd.
 //       --close-after closes our end MS ms after
 //       HELPER started (without waiting for it). --send writes a frame
 //       carrying MARKER into the tap; --expect waits for one from it.
@@ -467,7 +468,7 @@ void tamper(int tap, const std::string& name, const std::string& action) {
     std::fflush(stdout);
 }
 
-// --join-kill-on-up: every process of ours, the helper too, on one CPU
+// --join-kill-on: every process of ours, the helper too, on one CPU
 // (the first we may use), so that rtnetlink's wake-up of ours preempts the
 // SCHED_IDLE helper before it returns from the request that set its tap up.
 void pin_to_one_cpu() {
@@ -482,10 +483,10 @@ void pin_to_one_cpu() {
     if (sched_setaffinity(0, sizeof one, &one) != 0) die("sched_setaffinity");
 }
 
-// Joins the first multiqueue tap of our uid that `monitor` shows up on a
-// bridge, then SIGKILLs `helper`: the queue we hold is then the tap's only
+// Joins the first multiqueue tap of our uid that `monitor` shows on a
+// bridge (and `up`, if asked), then SIGKILLs `helper`: the queue we hold is then the tap's only
 // one, and nothing the helper meant to do next is done.
-ub::Result<std::vector<ub::UniqueFd>> join_then_kill(ub::net::LinkMonitor& monitor, pid_t helper) {
+ub::Result<std::vector<ub::UniqueFd>> join_then_kill(ub::net::LinkMonitor& monitor, pid_t helper, bool up) {
     auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     auto running = [helper] {
         siginfo_t info{};
@@ -497,7 +498,7 @@ ub::Result<std::vector<ub::UniqueFd>> join_then_kill(ub::net::LinkMonitor& monit
         auto links = monitor.read();
         for (const ub::net::LinkInfo& l : links.ok() ? *links : std::vector<ub::net::LinkInfo>{}) {
             if (l.deleted || l.kind != "tun" || l.tun_owner != static_cast<long long>(getuid()) ||
-                !(l.flags & IFF_UP) || l.master == 0)
+                (up && !(l.flags & IFF_UP)) || l.master == 0)
                 continue;
             auto tun = ub::net::open_tun();
             if (!tun.ok()) return tun.error();
@@ -513,7 +514,7 @@ ub::Result<std::vector<ub::UniqueFd>> join_then_kill(ub::net::LinkMonitor& monit
             return fds;
         }
     }
-    return ub::Error::msg("no tap of ours came up on a bridge");
+    return ub::Error::msg("no tap of ours came on a bridge");
 }
 
 int cmd_call(std::vector<std::string> a) {
@@ -527,7 +528,7 @@ int cmd_call(std::vector<std::string> a) {
     int queues = 1;
     std::vector<std::string> tampers;
     bool kill_on_fd = false;
-    bool join_kill_on_up = false;
+    std::string join_kill_on;  // "up" or "attach"
     std::size_t i = 1;
     for (; i < a.size() && a[i] != "--"; ++i) {
         if (a[i].rfind("--close-after=", 0) == 0) close_after = std::stoi(a[i].substr(14));
@@ -540,7 +541,7 @@ int cmd_call(std::vector<std::string> a) {
         }
         else if (a[i].rfind("--hold=", 0) == 0) hold = std::stoi(a[i].substr(7));
         else if (a[i] == "--kill-on-fd") kill_on_fd = true;
-        else if (a[i] == "--join-kill-on-up") join_kill_on_up = true;
+        else if (a[i].rfind("--join-kill-on=", 0) == 0) join_kill_on = a[i].substr(15);
         else if (a[i].rfind("--tamper=", 0) == 0) tampers.push_back(a[i].substr(9));
         else if (a[i].rfind("--send=", 0) == 0) send = a[i].substr(7);
         else if (a[i].rfind("--expect=", 0) == 0) expect = a[i].substr(9);
@@ -585,7 +586,7 @@ int cmd_call(std::vector<std::string> a) {
     int keep;
     int child_fd = make_kind(kind, keep);
     std::optional<ub::net::LinkMonitor> monitor;
-    if (join_kill_on_up) {
+    if (!join_kill_on.empty()) {
         auto m = ub::net::LinkMonitor::open();
         if (!m.ok()) die("rtnetlink monitor");
         monitor.emplace(std::move(*m));
@@ -594,7 +595,7 @@ int cmd_call(std::vector<std::string> a) {
     pid_t pid = fork();
     if (pid == 0) {
         sched_param idle{};
-        if (join_kill_on_up && sched_setscheduler(0, SCHED_IDLE, &idle) != 0) die("SCHED_IDLE");
+        if (!join_kill_on.empty() && sched_setscheduler(0, SCHED_IDLE, &idle) != 0) die("SCHED_IDLE");
         if (child_fd >= 0 && child_fd != 3) dup2(child_fd, 3);
         if (child_fd < 0) close(3);
         if (child_fd >= 0) fcntl(3, F_SETFD, 0);
@@ -616,7 +617,7 @@ int cmd_call(std::vector<std::string> a) {
         kill(pid, SIGKILL);
     }
     if (monitor) {
-        early.emplace(join_then_kill(*monitor, pid));
+        early.emplace(join_then_kill(*monitor, pid, join_kill_on == "up"));
         queues = 1;  // the one queue we joined
     }
     int st = 0;
