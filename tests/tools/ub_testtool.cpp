@@ -18,6 +18,7 @@
 //       with --nd, SRC is the message's source). --nd-target=ADDR: an NS's
 //       or NA's target. --arp=SENDER: an ARP request from SENDER, MARKER after it.
 //       --arp-mac=MAC: the ARP sender's hardware address (else --src's).
+//       --dst=MAC: the frame's destination (else the broadcast address).
 //       --vlan=TAG[,TAG...] puts VLAN tags before whatever the frame
 //       carries, outermost first: a TAG is a VID (802.1Q) or TPID:VID with
 //       the TPID in hex (88a8: 802.1ad; 9100: the old QinQ).
@@ -186,14 +187,15 @@ constexpr uint16_t kEtherType = 0x88b5;  // IEEE local experimental
 }
 
 uint8_t g_src[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};  // call --src=MAC changes it
+uint8_t g_dst[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};  // call --dst=MAC changes it
 std::vector<std::pair<uint16_t, uint16_t>> g_vlans;       // call --vlan=: (TPID, VID), outermost first
 uint16_t g_ethertype = kEtherType;                        // call --ethertype=N
 
-// A broadcast from g_src of `ethertype`, after a virtio_net_hdr of
+// A frame from g_src to g_dst (a broadcast unless --dst) of `ethertype`, after a virtio_net_hdr of
 // `vnet_hdr_len` zero bytes (no offloads): the payload goes after it.
 std::vector<uint8_t> ether_start(std::size_t vnet_hdr_len, uint16_t ethertype) {
     std::vector<uint8_t> f(vnet_hdr_len, 0);
-    f.insert(f.end(), 6, 0xff);
+    f.insert(f.end(), g_dst, g_dst + 6);
     f.insert(f.end(), g_src, g_src + 6);
     for (auto [tpid, vid] : g_vlans)
         f.insert(f.end(), {static_cast<uint8_t>(tpid >> 8), static_cast<uint8_t>(tpid),
@@ -475,6 +477,8 @@ int cmd_call(std::vector<std::string> a) {
         else if (a[i].rfind("--queues=", 0) == 0) queues = std::stoi(a[i].substr(9));
         else if (a[i].rfind("--src=", 0) == 0) {
             if (!parse_mac(a[i].c_str() + 6, g_src)) die("bad --src");
+        } else if (a[i].rfind("--dst=", 0) == 0) {
+            if (!parse_mac(a[i].c_str() + 6, g_dst)) die("bad --dst");
         } else if (a[i].rfind("--arp-mac=", 0) == 0) {
             g_arp_mac.emplace();
             if (!parse_mac(a[i].c_str() + 10, g_arp_mac->data())) die("bad --arp-mac");
