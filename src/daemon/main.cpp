@@ -205,6 +205,9 @@ int main(int argc, char** argv) {
     cfg.filters = &filters;
     daemon::Announcer announcer;
     cfg.announcer = &announcer;
+    if (Result<void> r = announcer.reconcile(); !r.ok())
+        syslog(LOG_DAEMON | LOG_WARNING, "cannot clear the neighbour entries of dead taps: %s",
+               r.error().message().c_str());
     if (!filters.available())
         syslog(LOG_DAEMON | LOG_WARNING, "%s; rules with mac=, mac-prefix=, servers=no, ip= or rate= will fail",
                filters.why().c_str());
