@@ -11,7 +11,8 @@
 #   - a guest MAC pinned by the policy is in the other hosts' forwarding
 #     tables before the guest sent a frame (userbridged's static FDB entry,
 #     advertised as a type-2 route), with its ip= address (the neighbour
-#     entry); both go when the tap goes; the times are printed;
+#     entry); both go when the tap goes, also through a daemon restart;
+#     the times are printed;
 #   - frames cross the fabric between guests on different hosts, and a
 #     frame to a silent pinned guest reaches its host only, where one to a
 #     silent unpinned guest is flooded to every host;
@@ -125,15 +126,19 @@ for h in hosta hostb hostc; do frr_daemon $h zebra; done
 for h in hosta hostb hostc; do within 5 test -S "$T/frr-$h/zserv.api"; done
 for h in hosta hostb hostc; do frr_daemon $h bgpd; done
 
-DAEMON_PIDS=()
-for h in hosta hostb hostc; do
-    ip netns exec $h "${OWN_RUN[@]}" "$T/run-$h" "$T/bin/userbridged" --config=/etc/qemu/$h.conf \
-        2>>"$T/daemon-$h.err" &
-    DAEMON_PIDS+=($!)
+declare -A DAEMON  # each host's userbridged
+start_host_daemon() {
+    ip netns exec "$1" "${OWN_RUN[@]}" "$T/run-$1" "$T/bin/userbridged" --config="/etc/qemu/$1.conf" \
+        2>>"$T/daemon-$1.err" &
+    DAEMON[$1]=$!
     BACKGROUND+=($!)
-done
+}
+# serving HOST: its userbridged is past its start-up (the seccomp filter
+# is its last step before serving).
+serving() { grep -qP '^Seccomp:\t2$' "/proc/${DAEMON[$1]}/status" 2>/dev/null; }
+for h in hosta hostb hostc; do start_host_daemon $h; done
 for h in hosta hostb hostc; do
-    within 5 test -S "$T/run-$h/userbridge.sock" || { echo "userbridged on $h:"; cat "$T/daemon-$h.err"; }
+    within 5 serving $h || { echo "userbridged on $h:"; cat "$T/daemon-$h.err"; }
 done
 
 flood_list() { ip netns exec "$1" bridge fdb show dev vx42 | grep -c '^00:00:00:00:00:00 dst' || true; }
@@ -171,6 +176,29 @@ check "...and left it when the tap went, 5 times of 5" test ${#gone[@]} -eq 5
 check "the neighbour entry went with the tap" \
     fails grep -q '^10.99.0.2 ' <(ip -n hostb neigh show dev br0)
 check "...and so did the FDB entry" fails grep -q '^52:54:00:00:00:02' <(ip netns exec hostb bridge fdb show br br0)
+
+# A daemon that starts finds the neighbour entries an earlier one left:
+# those of a live tap it removes when the tap goes, those of a tap that
+# died meanwhile at once.
+neighbour_b() { grep -q '^10.99.0.2 ' <(ip -n hostb neigh show dev br0); }
+restart_b() {
+    kill -KILL "${DAEMON[hostb]}"
+    wait "${DAEMON[hostb]}" 2>/dev/null || true
+    [ -z "${1:-}" ] || "$@"
+    start_host_daemon hostb
+    within 5 serving hostb
+}
+call_in hostb --hold=2000 >"$T/b.out" 2>&1 &
+b=$!
+granted "$T/b.out"
+restart_b
+wait $b || true
+check "a restarted daemon removed a live tap's neighbour entry when the tap went" soon fails neighbour_b
+call_in hostb --hold=300 >"$T/b.out" 2>&1 &
+b=$!
+granted "$T/b.out"
+restart_b wait $b
+check "a restarted daemon removed the neighbour entry of a tap that died while none ran" soon fails neighbour_b
 
 # --- Guests on different hosts reach each other ----------------------------
 call_in hostc --src=52:54:00:00:00:03 --ip4=10.99.0.3 --send=from-c --expect=from-a >"$T/c.out" 2>&1 &
@@ -255,8 +283,8 @@ check "...and his grant's record says why it announced nothing" \
 wait $alice || true
 
 # --- Stopped: nothing left ---------------------------------------------------
-for p in "${DAEMON_PIDS[@]}" "${FRR_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-for p in "${DAEMON_PIDS[@]}" "${FRR_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+for p in "${DAEMON[@]}" "${FRR_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+for p in "${DAEMON[@]}" "${FRR_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 # Any zebra, bgpd or userbridged in the hosts' network namespaces.
 left() {
     local p
