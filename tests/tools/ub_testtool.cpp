@@ -18,6 +18,7 @@
 //       with --nd, SRC is the message's source). --nd-target=ADDR: an NS's
 //       or NA's target. --arp=SENDER: an ARP request from SENDER, MARKER after it.
 //       --arp-mac=MAC: the ARP sender's hardware address (else --src's).
+//       --arp-target=ADDR: the address the ARP request asks for (else 10.99.0.1).
 //       --dst=MAC: the frame's destination (else the broadcast address).
 //       --vlan=TAG[,TAG...] puts VLAN tags before whatever the frame
 //       carries, outermost first: a TAG is a VID (802.1Q) or TPID:VID with
@@ -275,10 +276,11 @@ std::vector<uint8_t> udp6_frame(const std::string& marker, std::size_t vnet_hdr_
     return f;
 }
 
-// call --arp=SENDER: who has 10.99.0.1, tell SENDER (at g_src, or at
+// call --arp=SENDER: who has 10.99.0.1 (or --arp-target), tell SENDER (at g_src, or at
 // --arp-mac); the marker rides in the frame's padding.
 bool g_has_arp = false;
 uint8_t g_arp_sender[4];
+uint8_t g_arp_target[4] = {10, 99, 0, 1};  // call --arp-target=
 std::optional<std::array<uint8_t, 6>> g_arp_mac;
 
 std::vector<uint8_t> arp_frame(const std::string& marker, std::size_t vnet_hdr_len) {
@@ -288,7 +290,7 @@ std::vector<uint8_t> arp_frame(const std::string& marker, std::size_t vnet_hdr_l
     else f.insert(f.end(), g_src, g_src + 6);
     f.insert(f.end(), g_arp_sender, g_arp_sender + 4);
     f.insert(f.end(), 6, 0);
-    f.insert(f.end(), {10, 99, 0, 1});
+    f.insert(f.end(), g_arp_target, g_arp_target + 4);
     f.insert(f.end(), marker.begin(), marker.end());
     while (f.size() < vnet_hdr_len + 60) f.push_back(0);
     return f;
@@ -503,6 +505,8 @@ int cmd_call(std::vector<std::string> a) {
         } else if (a[i].rfind("--nd-target=", 0) == 0) {
             if (inet_pton(AF_INET6, a[i].c_str() + 12, g_nd_target) != 1) die("bad --nd-target");
             g_has_nd_target = true;
+        } else if (a[i].rfind("--arp-target=", 0) == 0) {
+            if (inet_pton(AF_INET, a[i].c_str() + 13, g_arp_target) != 1) die("bad --arp-target");
         } else if (a[i].rfind("--arp=", 0) == 0) {
             if (inet_pton(AF_INET, a[i].c_str() + 6, g_arp_sender) != 1) die("bad --arp");
             g_has_arp = true;
