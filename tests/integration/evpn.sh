@@ -15,7 +15,8 @@
 #     the times are printed;
 #   - frames cross the fabric between guests on different hosts, and a
 #     frame to a silent pinned guest reaches its host only, where one to a
-#     silent unpinned guest is flooded to every host;
+#     silent unpinned guest is flooded to every host; an ARP request for a
+#     pinned guest's address is answered by the asker's own bridge;
 #   - a QEMU guest on A pings host C's bridge across the fabric;
 #   - a pinned MAC the bridge knows already on another port stays there.
 source "$(dirname "$0")/lib.sh"
@@ -149,6 +150,7 @@ check "the fabric is up: each host floods to the two others (EVPN type-3 routes)
 [ $up -eq 1 ] || { tail -n 20 "$T"/frr-*/*.log "$T"/frr-*/*.out; vtysh_in hosta 'show bgp l2vpn evpn summary'; }
 
 # --- A pinned guest is known on the other hosts before it speaks -------------
+c_knows_b() { ip -n hostc neigh show dev br0 | grep -q '^10.99.0.2 lladdr 52:54:00:00:00:02 .*extern_learn'; }
 mac_at() { ip netns exec "$1" bridge fdb show dev vx42 | grep -q "^$2 dst"; }  # HOST MAC: a remote entry
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 times=() gone=()
@@ -162,8 +164,9 @@ for i in 1 2 3 4 5; do
             grep -qE '^52:54:00:00:00:02 dev tap[0-9]+ master br0 static' <(ip netns exec hostb bridge fdb show br br0)
         check "...and its ip= address a neighbour entry on B's bridge" \
             grep -q '^10.99.0.2 lladdr 52:54:00:00:00:02 PERMANENT' <(ip -n hostb neigh show dev br0)
-        check "C's zebra knows B's guest's address, for ARP suppression" \
+        check "C's zebra knows B's guest's address" \
             grep -q '10.99.0.2 .*remote .*52:54:00:00:00:02 *192.168.77.2' <(vtysh_in hostc 'show evpn arp-cache vni 42')
+        check "...and put it in C's bridge's neighbour table, whence neigh_suppress answers ARP" soon c_knows_b
     }
     wait $b || true
     t1=$(now_ms)
@@ -259,6 +262,24 @@ wait $b || rc=$?
 wait $COUNTER
 check "C's guest's first frame reached B's silent unpinned guest" test $rc -eq 0
 check "...flooded to A too (A: $(tail -n1 "$T/count-hosta")): what pinning saves" grep -qx 'count=20' "$T/count-hosta"
+
+# ARP: C's guest asks for B's silent pinned guest's address, which C's
+# bridge answers itself (neigh_suppress), and for an address no one has.
+call_in hostb --hold=4000 >"$T/b.out" 2>&1 &
+b=$!
+granted "$T/b.out"
+within 5 c_knows_b || true  # (the check below fails without it)
+count_on hosta arp-pinned
+call_in hostc --src=52:54:00:00:00:03 --arp=10.99.0.3 --arp-target=10.99.0.2 --send=arp-pinned >/dev/null
+wait $COUNTER
+check "an ARP request for a pinned guest's address crossed to no host (A: $(tail -n1 "$T/count-hosta"))" \
+    grep -qx 'count=0' "$T/count-hosta"
+count_on hosta arp-unknown
+call_in hostc --src=52:54:00:00:00:03 --arp=10.99.0.3 --arp-target=10.99.0.77 --send=arp-unknown >/dev/null
+wait $COUNTER
+check "...one for an unknown address reached every host (A: $(tail -n1 "$T/count-hosta"))" \
+    grep -qx 'count=20' "$T/count-hosta"
+wait $b || true
 
 # --- A MAC the bridge knows on another port stays there --------------------
 # ubalice's unpinned guest on A's br1 speaks from 52:54:00:00:00:a1; then
