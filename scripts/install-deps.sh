@@ -31,6 +31,7 @@ packages=(
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients  # libvirt session test
     bubblewrap        # sandbox.sh: QEMU in a Flatpak-like sandbox, where no setuid helper works
     dbus-daemon polkitd  # polkit.sh: a system bus and polkitd of the test's own, pkttyagent
+    frr               # evpn.sh: zebra and bgpd, the EVPN control plane, run by the test in its namespaces
 )
 
 missing=()
@@ -45,4 +46,9 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# evpn.sh runs FRR's daemons itself, in its own namespaces: the system's
+# frr service, which the package starts where services run, is not wanted.
+if [[ " ${missing[*]} " == *" frr "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now frr.service >/dev/null 2>&1 || true
+fi
 echo "install-deps: done"

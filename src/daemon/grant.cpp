@@ -1,5 +1,7 @@
 #include "daemon/grant.h"
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "base/fault.h"
@@ -61,6 +63,15 @@ Outcome outcome_of(grant::Outcome g) {
     return o;
 }
 
+// The granted tap's guest, made known to its bridge before it sends a
+// frame (announce.h); the record says what could not be.
+void announce(Outcome& o, const protocol::Request& req, const policy::Terms& terms, Announcer& announcer) {
+    Result<int> bridge = o.undo.rtnl().ifindex(req.bridge);
+    std::string missed = bridge.ok() ? announcer.add(o.ifindex, *bridge, terms.guest_mac, terms.limits.ips)
+                                     : bridge.error().message();
+    if (!missed.empty()) o.record.detail += ", not announced to the bridge: " + missed;
+}
+
 }  // namespace
 
 void refill_tun(SpareFds& spare) {
@@ -71,7 +82,7 @@ void refill_tun(SpareFds& spare) {
 
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const grant::Caller& who,
                const SubUids& subuids, const protocol::Request& req, SpareFds& spare, Filters* filters,
-               net::TapNames* names, const PolkitAnswer* polkit) {
+               Announcer* announcer, net::TapNames* names, const PolkitAnswer* polkit) {
     // The groups are the ones the caller's process runs with, as for a
     // helper they run (and as userbridge-acl(5) defines group=), from the
     // kernel: no group database lookup per request.
@@ -90,7 +101,9 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
     // The account's lock and quota: its subordinate uids are counted with it.
     res.account_of = [&subuids](uid_t uid) { return subuids.account_of(uid); };
     res.hook = fault::at;
+    std::optional<policy::Terms> pinned;  // the terms, when they set the guest MAC
     res.begin_act = [&](const policy::Terms& terms, net::TapSpec& spec) -> Result<void> {
+        if (terms.has_mac) pinned = terms;
         if (terms.filtered() && (!filters || !filters->available()))
             return Error::msg(std::string("the ACL ") + (terms.has_mac ? "pins a MAC" : "sets a rate") +
                               ", but userbridged runs without libnftables");
@@ -108,7 +121,9 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
         spare.rtnl.reset();
         return rtnl;
     };
-    return outcome_of(grant::grant(who, req, policy, std::move(res)));
+    Outcome o = outcome_of(grant::grant(who, req, policy, std::move(res)));
+    if (o.verdict == grant::Verdict::Granted && pinned && announcer) announce(o, req, *pinned, *announcer);
+    return o;
 }
 
 }  // namespace ub::daemon

@@ -15,6 +15,7 @@
 #include "audit/audit.h"
 #include "daemon/subids.h"
 #include "base/fd.h"
+#include "daemon/announce.h"
 #include "daemon/filters.h"
 #include "daemon/polkit.h"
 #include "grant/grant.h"
@@ -63,9 +64,11 @@ void refill_tun(SpareFds& spare);
 // names (see net::TapNames); null lets the kernel pick.
 // `mac_key`: the MAC key for mac-prefix= rules, or why there is none.
 // `subuids`: quotas count a subordinate uid's taps as its owner's.
+// `announcer`: where a granted tap's pinned guest MAC, and its rule's ip=
+// addresses, are made known to the bridge (announce.h); null: nowhere.
 // `polkit`: polkit's answer for this request, once it came (see Outcome).
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const grant::Caller& who,
                const SubUids& subuids, const protocol::Request& req, SpareFds& spare, Filters* filters,
-               net::TapNames* names = nullptr, const PolkitAnswer* polkit = nullptr);
+               Announcer* announcer, net::TapNames* names = nullptr, const PolkitAnswer* polkit = nullptr);
 
 }  // namespace ub::daemon

@@ -31,6 +31,7 @@
 #include "base/fault.h"
 #include "base/fault_syscalls.h"
 #include "base/number.h"
+#include "daemon/announce.h"
 #include "daemon/filters.h"
 #include "base/system_sockets.h"
 #include "daemon/journal.h"
@@ -202,6 +203,11 @@ int main(int argc, char** argv) {
     // libnftables reads its own files when it starts: before the filter.
     daemon::Filters filters = daemon::Filters::open();
     cfg.filters = &filters;
+    daemon::Announcer announcer;
+    cfg.announcer = &announcer;
+    if (Result<void> r = announcer.reconcile(); !r.ok())
+        syslog(LOG_DAEMON | LOG_WARNING, "cannot clear the neighbour entries of dead taps: %s",
+               r.error().message().c_str());
     if (!filters.available())
         syslog(LOG_DAEMON | LOG_WARNING, "%s; rules with mac=, mac-prefix=, servers=no, ip= or rate= will fail",
                filters.why().c_str());

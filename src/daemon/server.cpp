@@ -354,7 +354,7 @@ Outcome unread_refusal(const grant::Caller& peer, const protocol::Request& req, 
 Outcome Server::decide_and_act(Conn& c, const protocol::Request& req) {
     unsigned unread = unread_fds(c.peer.account);
     if (unread + req.queues > cfg_.limits.max_unread_fds) return unread_refusal(c.peer, req, unread);
-    return handle(policy_, cfg_.mac_key, c.peer, subuids_, req, spare_, cfg_.filters, &tap_names_,
+    return handle(policy_, cfg_.mac_key, c.peer, subuids_, req, spare_, cfg_.filters, cfg_.announcer, &tap_names_,
                   c.polkit_answer ? &*c.polkit_answer : nullptr);
 }
 
@@ -725,6 +725,8 @@ void Server::drop_filter(int ifindex) {
     if (Result<void> r = cfg_.filters->tap_gone(ifindex); !r.ok())
         log_line(LOG_WARNING, "could not remove a dead tap's elements from the nftables sets: " +
                                   r.error().message());
+    if (Result<void> r = cfg_.announcer->tap_gone(ifindex); !r.ok())
+        log_line(LOG_WARNING, "could not remove a dead tap's neighbour entries: " + r.error().message());
 }
 
 void Server::filters_after_lost_events() {
@@ -736,6 +738,9 @@ void Server::filters_after_lost_events() {
     Result<void> r = taps.ok() ? cfg_.filters->events_lost(live) : Result<void>(taps.error());
     if (!r.ok())
         log_line(LOG_WARNING, "could not remove dead taps from the nftables sets: " + r.error().message());
+    if (!taps.ok()) return;
+    if (Result<void> gone = cfg_.announcer->events_lost(live); !gone.ok())
+        log_line(LOG_WARNING, "could not remove dead taps' neighbour entries: " + gone.error().message());
 }
 
 // The user database process is gone (killed: only root can now, or it

@@ -17,6 +17,7 @@
 #include "base/fd.h"
 #include "base/result.h"
 #include "daemon/userdb.h"
+#include "daemon/announce.h"
 #include "daemon/filters.h"
 #include "policy/loader.h"
 #include "policy/mac_key.h"
@@ -38,6 +39,7 @@ struct ServerConfig {
     std::string acl_path;
     Limits limits;
     Filters* filters = nullptr;  // for rules that filter a tap's traffic; never null
+    Announcer* announcer = nullptr;  // pinned guests' FDB and neighbour entries; never null
     UserDb* userdb = nullptr;  // names for audit records and the ACL; never null
     // For mac-prefix= rules: the MAC key, or why there is none.
     Result<policy::MacKey> mac_key = Error::msg("no MAC key loaded");

@@ -26,6 +26,8 @@
 //       with --nd, SRC is the message's source). --nd-target=ADDR: an NS's
 //       or NA's target. --arp=SENDER: an ARP request from SENDER, MARKER after it.
 //       --arp-mac=MAC: the ARP sender's hardware address (else --src's).
+//       --arp-target=ADDR: the address the ARP request asks for (else 10.99.0.1).
+//       --dst=MAC: the frame's destination (else the broadcast address).
 //       --vlan=TAG[,TAG...] puts VLAN tags before whatever the frame
 //       carries, outermost first: a TAG is a VID (802.1Q) or TPID:VID with
 //       the TPID in hex (88a8: 802.1ad; 9100: the old QinQ).
@@ -195,14 +197,15 @@ constexpr uint16_t kEtherType = 0x88b5;  // IEEE local experimental
 }
 
 uint8_t g_src[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};  // call --src=MAC changes it
+uint8_t g_dst[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};  // call --dst=MAC changes it
 std::vector<std::pair<uint16_t, uint16_t>> g_vlans;       // call --vlan=: (TPID, VID), outermost first
 uint16_t g_ethertype = kEtherType;                        // call --ethertype=N
 
-// A broadcast from g_src of `ethertype`, after a virtio_net_hdr of
+// A frame from g_src to g_dst (a broadcast unless --dst) of `ethertype`, after a virtio_net_hdr of
 // `vnet_hdr_len` zero bytes (no offloads): the payload goes after it.
 std::vector<uint8_t> ether_start(std::size_t vnet_hdr_len, uint16_t ethertype) {
     std::vector<uint8_t> f(vnet_hdr_len, 0);
-    f.insert(f.end(), 6, 0xff);
+    f.insert(f.end(), g_dst, g_dst + 6);
     f.insert(f.end(), g_src, g_src + 6);
     for (auto [tpid, vid] : g_vlans)
         f.insert(f.end(), {static_cast<uint8_t>(tpid >> 8), static_cast<uint8_t>(tpid),
@@ -282,10 +285,11 @@ std::vector<uint8_t> udp6_frame(const std::string& marker, std::size_t vnet_hdr_
     return f;
 }
 
-// call --arp=SENDER: who has 10.99.0.1, tell SENDER (at g_src, or at
+// call --arp=SENDER: who has 10.99.0.1 (or --arp-target), tell SENDER (at g_src, or at
 // --arp-mac); the marker rides in the frame's padding.
 bool g_has_arp = false;
 uint8_t g_arp_sender[4];
+uint8_t g_arp_target[4] = {10, 99, 0, 1};  // call --arp-target=
 std::optional<std::array<uint8_t, 6>> g_arp_mac;
 
 std::vector<uint8_t> arp_frame(const std::string& marker, std::size_t vnet_hdr_len) {
@@ -295,7 +299,7 @@ std::vector<uint8_t> arp_frame(const std::string& marker, std::size_t vnet_hdr_l
     else f.insert(f.end(), g_src, g_src + 6);
     f.insert(f.end(), g_arp_sender, g_arp_sender + 4);
     f.insert(f.end(), 6, 0);
-    f.insert(f.end(), {10, 99, 0, 1});
+    f.insert(f.end(), g_arp_target, g_arp_target + 4);
     f.insert(f.end(), marker.begin(), marker.end());
     while (f.size() < vnet_hdr_len + 60) f.push_back(0);
     return f;
@@ -535,6 +539,8 @@ int cmd_call(std::vector<std::string> a) {
         else if (a[i].rfind("--queues=", 0) == 0) queues = std::stoi(a[i].substr(9));
         else if (a[i].rfind("--src=", 0) == 0) {
             if (!parse_mac(a[i].c_str() + 6, g_src)) die("bad --src");
+        } else if (a[i].rfind("--dst=", 0) == 0) {
+            if (!parse_mac(a[i].c_str() + 6, g_dst)) die("bad --dst");
         } else if (a[i].rfind("--arp-mac=", 0) == 0) {
             g_arp_mac.emplace();
             if (!parse_mac(a[i].c_str() + 10, g_arp_mac->data())) die("bad --arp-mac");
@@ -561,6 +567,8 @@ int cmd_call(std::vector<std::string> a) {
         } else if (a[i].rfind("--nd-target=", 0) == 0) {
             if (inet_pton(AF_INET6, a[i].c_str() + 12, g_nd_target) != 1) die("bad --nd-target");
             g_has_nd_target = true;
+        } else if (a[i].rfind("--arp-target=", 0) == 0) {
+            if (inet_pton(AF_INET, a[i].c_str() + 13, g_arp_target) != 1) die("bad --arp-target");
         } else if (a[i].rfind("--arp=", 0) == 0) {
             if (inet_pton(AF_INET, a[i].c_str() + 6, g_arp_sender) != 1) die("bad --arp");
             g_has_arp = true;
