@@ -31,6 +31,8 @@ packages=(
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients  # libvirt session test
     bubblewrap        # sandbox.sh: QEMU in a Flatpak-like sandbox, where no setuid helper works
     dbus-daemon polkitd  # polkit.sh: a system bus and polkitd of the test's own, pkttyagent
+    dnsmasq-base      # status.sh: a DHCP server on the test's LAN, for a guest that takes an address
+    python3-jsonschema  # status.sh: --json output validated against docs/schema
 )
 
 missing=()
