@@ -113,7 +113,7 @@ struct Learned {
 Learned ask_daemon() {
     Learned l;
     if (!client::daemon_socket_present(UB_SOCKET_PATH)) {
-        l.error = "userbridged is not running (no " UB_SOCKET_PATH "): only the host's own tables are used";
+        l.error = "userbridged is not running (no " UB_SOCKET_PATH "): only the kernel tables are used";
         return l;
     }
     Result<protocol::SeenReply> r = client::query_seen(UB_SOCKET_PATH, kSeenTimeout);
