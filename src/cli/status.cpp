@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cstring>
+#include <chrono>
 #include <map>
 #include <set>
 

@@ -43,6 +43,8 @@ int neigh_cb(const nlmsghdr* nlh, void* data) {
     n.state = ndm->ndm_state;
     n.flags = ndm->ndm_flags;
     std::memcpy(n.mac.data(), mnl_attr_get_payload(ll), 6);
+    if (const nlattr* m = tb[NDA_MASTER]; m && mnl_attr_validate(m, MNL_TYPE_U32) == 0)
+        n.master = static_cast<int>(mnl_attr_get_u32(m));
     if (d->family != AF_BRIDGE) {
         const nlattr* dst = tb[NDA_DST];
         std::size_t want = d->family == AF_INET ? 4 : 16;
@@ -86,7 +88,7 @@ Result<std::vector<Neighbour>> list_neighbours(int family) {
 }
 
 bool is_learned_guest_mac(const Neighbour& n) {
-    return n.family == AF_BRIDGE && (n.flags & NTF_MASTER) && !(n.state & NUD_PERMANENT);
+    return n.family == AF_BRIDGE && n.master != 0 && !(n.state & NUD_PERMANENT);
 }
 
 }  // namespace ub::net

@@ -20,6 +20,7 @@ struct Neighbour {
     std::array<std::uint8_t, 16> addr{};  // AF_INET, AF_INET6: the address (IPv4: 4 bytes)
     std::uint16_t state = 0;  // NUD_*
     std::uint8_t flags = 0;   // NTF_*
+    int master = 0;           // NDA_MASTER: a bridge forwarding entry's bridge, or 0
 };
 
 // Every entry of one family's table (RTM_GETNEIGH dump): AF_BRIDGE for the
@@ -27,8 +28,9 @@ struct Neighbour {
 // Entries without a 6-byte link-layer address are left out.
 Result<std::vector<Neighbour>> list_neighbours(int family);
 
-// A learned guest MAC on a bridge port: an AF_BRIDGE entry of the bridge's
-// (NTF_MASTER) that is not the port's own address (NUD_PERMANENT).
+// A guest MAC on a bridge port: an AF_BRIDGE entry of the bridge's (it
+// names its master; the port's own entries do not) that is not the port's
+// own address (NUD_PERMANENT).
 bool is_learned_guest_mac(const Neighbour& n);
 
 }  // namespace ub::net

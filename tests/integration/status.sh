@@ -53,6 +53,13 @@ check "ipv6: ...and the IPv6 guest's link-local and global addresses" within 3 s
 check "dhcp: the DHCP guest got an address from dnsmasq" within 5 grep -q '^dhcp=10\.77\.0\.' "$T/dhcp.out"
 dhcp_ip=$(sed -n 's/^dhcp=//p' "$T/dhcp.out")
 check "dhcp: alice sees it ($dhcp_ip) within 3 s" within 3 shows alice 52:54:00:00:aa:02 "${dhcp_ip:-none}" as_alice
+as_alice "$ub" status --json >"$T/alice.json"
+check "dhcp: the bridge's forwarding entry has the guest's MAC on its tap" /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+g = [g for t in d["taps"] if t["vm"] == "dhcp" for g in t["guests"] if g["mac"] == "52:54:00:00:aa:02"]
+sys.exit(0 if g and g[0]["in_forwarding_table"] and g[0]["addresses"][0]["source"] == "seen" else 1)' \
+    "$T/alice.json"
 as_alice "$ub" status >"$T/alice.txt"
 check "status names the tap's VM" grep -qE '^  tap[0-9]+  bridge br0  vm static' "$T/alice.txt"
 
