@@ -18,7 +18,7 @@ namespace {
 // tap may not send, so no spoofed frame is learned from.
 constexpr const char* kBudget = " update @budget { iif limit rate 1/second burst 16 packets }";
 const std::string kTable = std::string(
-    "create table bridge userbridge_seen\n"
+    "add table bridge userbridge_seen\n"
     "add set bridge userbridge_seen budget { type iface_index; size 65536; flags dynamic,timeout; timeout 1m; }\n"
     "add set bridge userbridge_seen seen4"
     " { type iface_index . ether_addr . ipv4_addr; size 65536; flags dynamic,timeout; timeout 5m; }\n"
@@ -116,6 +116,10 @@ std::optional<Seen> parse_element(std::string_view e, bool v6, bool hex) {
 
 }  // namespace
 
+// The chain's rules are all added with it, in one transaction: a chain
+// that exists has them. Without it (never made, or deleted by hand), what
+// is left of the table is made whole again: `add` of a table or set that
+// exists as described is a no-op.
 Result<void> start_learning(Nft& nft) {
     if (nft.list("list chain bridge userbridge_seen learn").ok()) return Ok{};
     return nft.run(kTable);
