@@ -129,6 +129,11 @@ json_case "explain, allowed" explain as_alice "$ub" explain --json --br=br0
 json_case "explain, denied" explain as_alice "$ub" explain --json --br=br9
 json_case "explain, no such user" explain "$ub" explain --json --user=ghost --br=br0
 json_case "explain, a bad bridge name" explain as_alice "$ub" explain --json --br=../x
+acl 'allow br0\n' secret.conf 0600
+json_case "explain, an ACL she cannot read" explain as_alice "$ub" explain --json --br=br0 --config=/etc/qemu/secret.conf
+json_case "explain, root for her, an ACL she cannot read" explain "$ub" explain --json --user=ubalice --br=br0 \
+    --config=/etc/qemu/secret.conf
+check "json: ...which says she cannot read it" grep -q '"acl_readable": false' "$T/json"
 json_case "check, valid" check "$ub" check --json
 acl 'allow br0 frob=1\n' bad.conf
 json_case "check, invalid" check "$ub" check --json /etc/qemu/bad.conf
