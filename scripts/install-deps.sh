@@ -32,6 +32,8 @@ packages=(
     bubblewrap        # sandbox.sh: QEMU in a Flatpak-like sandbox, where no setuid helper works
     dbus-daemon polkitd  # polkit.sh: a system bus and polkitd of the test's own, pkttyagent
     frr               # evpn.sh: zebra and bgpd, the EVPN control plane, run by the test in its namespaces
+    dnsmasq-base      # status.sh: a DHCP server on the test's LAN, for a guest that takes an address
+    python3-jsonschema  # status.sh: --json output validated against docs/schema
 )
 
 missing=()

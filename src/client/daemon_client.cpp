@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "handover/receive.h"
+#include "protocol/seen_wire.h"
 #include "protocol/wire.h"
 
 namespace ub::client {
@@ -154,6 +155,39 @@ Result<Opened> open_tap_via_daemon(const OpenRequest& req) {
                           std::to_string(want));
     UB_TRYV(wait_for_eof(fd.get(), deadline));
     return Opened{UB_TRY(tap_from_reply(std::move(fds), rep))};
+}
+
+// A status reply is read to the daemon's EOF; a daemon too busy to answer
+// sends a grant-sized refusal instead, which says why.
+Result<protocol::SeenReply> query_seen(const std::string& socket, std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd.valid()) return Error::sys("socket");
+    UB_TRYV(connect_daemon(fd.get(), socket, std::min(deadline, Clock::now() + kConnectWait)));
+    auto query = protocol::encode_seen_query();
+    UB_TRYV(wait_for(fd.get(), POLLOUT, deadline, "sending"));
+    // An empty socket takes 96 bytes whole.
+    if (send(fd.get(), query.data(), query.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(query.size()))
+        return Error::sys("cannot send the status query to userbridged");
+    constexpr std::size_t kMost = protocol::kSeenHeaderSize + protocol::kMaxSeen * protocol::kSeenRecordSize;
+    std::string reply;
+    for (;;) {
+        UB_TRYV(wait_for(fd.get(), POLLIN, deadline, "receiving"));
+        char buf[4096];
+        ssize_t n = recv(fd.get(), buf, sizeof buf, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (n < 0) return Error::sys("cannot receive the status reply from userbridged");
+        if (n == 0) break;
+        reply.append(buf, static_cast<std::size_t>(n));
+        if (reply.size() > kMost) return Error::msg("userbridged sent more than a status reply");
+    }
+    if (reply.size() == protocol::kReplySize && reply.rfind("UBRP", 0) == 0) {
+        protocol::Reply r = UB_TRY(protocol::decode_reply(reply));
+        return Error::msg("userbridged: " + r.message);
+    }
+    protocol::SeenReply r = UB_TRY(protocol::decode_seen_reply(reply));
+    if (!r.ok) return Error::msg("userbridged: " + r.message);
+    return r;
 }
 
 }  // namespace ub::client

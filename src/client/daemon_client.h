@@ -8,6 +8,7 @@
 
 #include "base/result.h"
 #include "client/request.h"
+#include "protocol/seen_wire.h"
 
 namespace ub::client {
 
@@ -17,6 +18,10 @@ inline constexpr std::chrono::milliseconds kAskTimeout{30000};
 
 // Asks userbridged at req.socket; a refusal when it denies.
 Result<Opened> open_tap_via_daemon(const OpenRequest& req);
+
+// What userbridged at `socket` has seen guests use on the caller's taps
+// (on every tap, for root): protocol/seen_wire.h.
+Result<protocol::SeenReply> query_seen(const std::string& socket, std::chrono::milliseconds timeout);
 
 // True when `path` is a unix socket (the daemon may be listening on it).
 bool daemon_socket_present(const std::string& path);

@@ -9,19 +9,23 @@
 // the kernel does not reuse. When the link monitor sees that tap go,
 // exactly those elements are deleted. As the daemon starts, it removes the
 // elements of taps that died while none watched (a crash, a restart); and
-// again whenever link events were lost. Elements of taps still alive that
+// again whenever link events were lost. The table that learns what guests
+// use (net/seen.h) is made here too, and read back for `userbridge status`. Elements of taps still alive that
 // an earlier daemon granted are not known by this one: when a tap it did
 // not grant dies, it collects the dead from a listing of the table, until
 // no such elements remain.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
+#include <sys/types.h>
 #include <string>
 
 #include "base/result.h"
 #include "net/mac_pin.h"
+#include "net/seen.h"
 
 namespace ub::daemon {
 
@@ -47,6 +51,19 @@ public:
     // from before its start remain, the dead taps' elements.
     Result<void> tap_gone(int ifindex);
 
+    // Starts learning what guests use (net/seen.h): as the daemon starts.
+    Result<void> start_learning();
+
+    // What guests on live taps were seen to use, as the kernel's sets hold
+    // it, each with its tap's owner (the uid of its label; none for a tap
+    // without one); the same answer for a second, so that a user asking in
+    // a loop costs the one serving thread one listing a second.
+    struct SeenOnTap {
+        net::Seen seen;
+        std::optional<uid_t> owner;
+    };
+    Result<std::vector<SeenOnTap>> seen();
+
     // Link events were lost: the taps we guarded that are not in `live`
     // (the ifindexes that exist now) are gone, and so may others be.
     Result<void> events_lost(const std::set<int>& live);
@@ -58,7 +75,9 @@ private:
     std::optional<net::Nft> nft_;
     std::string why_;
     std::map<int, net::GuardCommands> guarded_;  // by ifindex
-    bool inherited_ = false;  // elements of live taps from before we started
+    bool inherited_ = false;
+    std::chrono::steady_clock::time_point seen_at_{};
+    std::vector<SeenOnTap> seen_;  // elements of live taps from before we started
 };
 
 }  // namespace ub::daemon

@@ -9,7 +9,8 @@
 // privilege/process.cpp); root's uid stays, so root-owned ACL files stay
 // readable without CAP_DAC_OVERRIDE; no-new-privs; read the MAC key, making
 // it if missing; open libnftables, adding what an older release's table
-// lacks and removing dead taps' elements (filters.h); the seccomp filter; load the ACL; serve. Callers are identified by
+// lacks and removing dead taps' elements, and making the table that learns
+// what guests use (filters.h); the seccomp filter; load the ACL; serve. Callers are identified by
 // SO_PEERCRED.
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -214,6 +215,10 @@ int main(int argc, char** argv) {
     else if (Result<void> r = filters.reconcile(); !r.ok())
         syslog(LOG_DAEMON | LOG_WARNING, "cannot bring table bridge userbridge up to date: %s",
                r.error().message().c_str());
+    if (filters.available())
+        if (Result<void> r = filters.start_learning(); !r.ok())
+            syslog(LOG_DAEMON | LOG_WARNING, "cannot learn what guests use (userbridge status): %s",
+                   r.error().message().c_str());
 #ifdef UB_FAULT_INJECTION
     std::vector<int> extra = fault::fault_syscalls();
 #else

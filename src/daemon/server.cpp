@@ -30,6 +30,7 @@
 #include "net/rtnl.h"
 #include "privilege/fs_identity.h"
 #include "protocol/tap_label.h"
+#include "protocol/seen_wire.h"
 #include "protocol/wire.h"
 
 namespace ub::daemon {
@@ -108,6 +109,7 @@ private:
     void refuse_connection(int fd, uid_t uid, const std::string& why);
     void log_refusals();
     void on_readable(Conn& c, short revents);
+    void answer_seen(Conn& c);
     void attempt(Conn& c, const protocol::Request& req);
     Outcome decide_and_act(Conn& c, const protocol::Request& req);
     Result<std::uint64_t> ask_polkit(Conn& c, const protocol::Request& req);
@@ -327,6 +329,10 @@ void Server::on_readable(Conn& c, short revents) {
         c.deadline = Clock::time_point::min();  // drop it
         return;
     }
+    if (protocol::is_seen_query(c.buf)) {
+        answer_seen(c);
+        return;
+    }
     Result<protocol::Request> req = protocol::decode_request(c.buf);
     if (!req.ok()) {
         c.deadline = Clock::time_point::min();
@@ -337,6 +343,29 @@ void Server::on_readable(Conn& c, short revents) {
         return;
     }
     attempt(c, *req);
+}
+
+// A status query: what guests were seen to use on the caller's own taps
+// (by their label's uid, as the kernel gave it at connect()), or on every
+// tap for root. Answered at once, and the connection dropped.
+void Server::answer_seen(Conn& c) {
+    c.deadline = Clock::time_point::min();
+    protocol::SeenReply r;
+    Result<void> query = protocol::decode_seen_query(c.buf);
+    Result<std::vector<Filters::SeenOnTap>> all =
+        query.ok() ? cfg_.filters->seen() : Result<std::vector<Filters::SeenOnTap>>(query.error());
+    if (!all.ok()) {
+        r.message = all.error().message();
+    } else {
+        r.ok = true;
+        uid_t uid = c.peer.ids.uid;
+        for (const Filters::SeenOnTap& s : *all)
+            if (uid == 0 || s.owner == uid) r.seen.push_back(s.seen);
+    }
+    std::string bytes = protocol::encode(r);
+    // Bounded (protocol::kMaxSeen records) and so within an empty socket's
+    // buffer; a client that will not take it loses it.
+    (void)send(c.fd.get(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 // A refusal, before anything is made: the uid's clients hold too many of

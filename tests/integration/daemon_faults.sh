@@ -66,7 +66,10 @@ stop_daemon
 # removes the elements with it; a daemon killed there leaves them to the
 # next daemon's start.
 acl 'allow br0 mac=52:54:00:12:34:56 servers=no rate=10mbit\n'
-only_vlan_elements() { ! nft list sets bridge 2>/dev/null | grep -v 8021q | grep -q 'elements = '; }
+only_vlan_elements() {
+    ! nft list sets bridge 2>/dev/null | sed -n '/^table bridge userbridge {/,/^}/p' | grep -v 8021q |
+        grep -q 'elements = '
+}
 UB_FAULT=fail@after-pin DAEMON_BIN=$T/bin/faulty-daemon start_daemon
 refused "daemon fail@after-pin, a filtered rule" "userbridged: injected failure at after-pin" \
     as_alice "$TT" daemon grant $D

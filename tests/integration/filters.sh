@@ -17,9 +17,11 @@ client=$T/bin/userbridge-client
 
 # elements: every element of table bridge userbridge's sets and maps (but
 # vlan_types'), one a line: a live tap's name ("tap7" ...) or a dead one's
-# ifindex.
+# ifindex. Table bridge userbridge_seen (what guests were seen to use) is
+# not ours to check here.
 elements() {
-    { nft list sets bridge; nft list maps bridge; } 2>/dev/null | sed -n '/elements = {/,/}/p' |
+    { nft list sets bridge; nft list maps bridge; } 2>/dev/null | sed -n '/^table bridge userbridge {/,/^}/p' |
+        sed -n '/elements = {/,/}/p' |
         grep -oE '("tap[0-9]+"|(^|[{,[:space:]])[0-9]+)( \.| :|,| }|$)' | sort || true
 }
 no_elements() { [ -z "$(elements)" ]; }

@@ -28,6 +28,8 @@
 //       --arp-mac=MAC: the ARP sender's hardware address (else --src's).
 //       --arp-target=ADDR: the address the ARP request asks for (else 10.99.0.1).
 //       --dst=MAC: the frame's destination (else the broadcast address).
+//       --dhcp: first take an address from a DHCP server on the bridge,
+//       print "dhcp=ADDRESS", and make --send's frames ARP from it.
 //       --vlan=TAG[,TAG...] puts VLAN tags before whatever the frame
 //       carries, outermost first: a TAG is a VID (802.1Q) or TPID:VID with
 //       the TPID in hex (88a8: 802.1ad; 9100: the old QinQ).
@@ -323,6 +325,89 @@ std::vector<uint8_t> udp_frame(const std::string& marker, std::size_t vnet_hdr_l
     return f;
 }
 
+// call --dhcp: as a DHCP client: DISCOVER, OFFER, REQUEST, ACK (asking
+// for broadcast replies, having no address yet), then claim the address
+// as RFC 5227 has a client announce it: --send's frames become ARP from it.
+std::vector<uint8_t> bootp(uint8_t type, uint32_t xid, const uint8_t* requested, const uint8_t* server) {
+    std::vector<uint8_t> b = {1, 1, 6, 0};  // BOOTREQUEST, Ethernet, 6-byte address, no hops
+    for (int k = 3; k >= 0; --k) b.push_back(static_cast<uint8_t>(xid >> (8 * k)));
+    b.insert(b.end(), {0, 0, 0x80, 0});  // secs; flags: broadcast
+    b.insert(b.end(), 16, 0);            // ciaddr, yiaddr, siaddr, giaddr
+    b.insert(b.end(), g_src, g_src + 6);
+    b.insert(b.end(), 10 + 64 + 128, 0);  // chaddr's padding, sname, file
+    b.insert(b.end(), {99, 130, 83, 99, 53, 1, type});
+    if (requested) {
+        b.insert(b.end(), {50, 4});
+        b.insert(b.end(), requested, requested + 4);
+    }
+    if (server) {
+        b.insert(b.end(), {54, 4});
+        b.insert(b.end(), server, server + 4);
+    }
+    b.push_back(255);
+    while (b.size() < 300) b.push_back(0);
+    return b;
+}
+
+// A DHCP reply of `type` to `xid` read from the tap within 5 s: its yiaddr
+// and server identifier.
+bool dhcp_reply(int tap, std::size_t hdr, uint32_t xid, uint8_t type, uint8_t* yiaddr, uint8_t* server) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    std::vector<uint8_t> f(hdr + 2048);
+    while (std::chrono::steady_clock::now() < deadline) {
+        pollfd p{tap, POLLIN, 0};
+        if (poll(&p, 1, 100) <= 0) continue;
+        ssize_t n = read(tap, f.data(), f.size());
+        if (n < static_cast<ssize_t>(hdr + 14 + 20 + 8 + 240)) continue;
+        const uint8_t* e = f.data() + hdr;
+        const uint8_t* ip = e + 14;
+        if (e[12] != 0x08 || e[13] != 0 || ip[9] != 17) continue;
+        const uint8_t* udp = ip + (ip[0] & 0xf) * 4;
+        const uint8_t* b = udp + 8;
+        const uint8_t* end = f.data() + n;
+        uint32_t got = static_cast<uint32_t>(b[4] << 24 | b[5] << 16 | b[6] << 8 | b[7]);
+        if (udp[3] != 68 || b[0] != 2 || got != xid || b + 240 > end) continue;
+        uint8_t msg = 0;
+        for (const uint8_t* o = b + 240; o + 2 <= end && *o != 255;) {
+            if (*o == 0) { ++o; continue; }
+            if (o[0] == 53 && o[1] == 1) msg = o[2];
+            if (o[0] == 54 && o[1] == 4) std::memcpy(server, o + 2, 4);
+            o += 2 + o[1];
+        }
+        if (msg != type) continue;
+        std::memcpy(yiaddr, b + 16, 4);
+        return true;
+    }
+    return false;
+}
+
+void dhcp(int tap, std::size_t hdr) {
+    uint32_t xid = static_cast<uint32_t>(getpid()) * 2654435761u;
+    uint8_t offered[4], server[4] = {}, acked[4];
+    g_udp_sport = 68;
+    g_udp_dport = 67;
+    std::memset(g_ip4_src, 0, 4);
+    auto send_bootp = [&](const std::vector<uint8_t>& b) {
+        auto f = udp_frame(std::string(b.begin(), b.end()), hdr);
+        if (write(tap, f.data(), f.size()) < 0) die("write to tap");
+    };
+    bool offer = false;
+    for (int k = 0; k < 3 && !offer; ++k) {
+        send_bootp(bootp(1, xid, nullptr, nullptr));
+        offer = dhcp_reply(tap, hdr, xid, 2, offered, server);
+    }
+    if (!offer) die("no DHCPOFFER");
+    send_bootp(bootp(3, xid, offered, server));
+    if (!dhcp_reply(tap, hdr, xid, 5, acked, server)) die("no DHCPACK");
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, acked, text, sizeof text);
+    std::printf("dhcp=%s\n", text);
+    std::fflush(stdout);
+    std::memcpy(g_arp_sender, acked, 4);
+    g_has_arp = true;
+    g_udp_sport = g_udp_dport = -1;
+}
+
 // "52:54:00:12:34:56" into `out`; false if it is not a MAC.
 bool parse_mac(const char* text, uint8_t* out) {
     unsigned b[6];
@@ -525,7 +610,7 @@ int cmd_call(std::vector<std::string> a) {
     std::string kind = a.at(0), send, expect;
     int close_after = -1;
     int hold = 0;
-    bool ip4 = false;
+    bool ip4 = false, use_dhcp = false;
     int flood = 0;
     std::string count_marker;
     int count_ms = 0;
@@ -548,6 +633,7 @@ int cmd_call(std::vector<std::string> a) {
         else if (a[i].rfind("--hold=", 0) == 0) hold = std::stoi(a[i].substr(7));
         else if (a[i] == "--kill-on-fd") kill_on_fd = true;
         else if (a[i].rfind("--join-kill-on=", 0) == 0) join_kill_on = a[i].substr(15);
+        else if (a[i] == "--dhcp") use_dhcp = true;
         else if (a[i].rfind("--tamper=", 0) == 0) tampers.push_back(a[i].substr(9));
         else if (a[i].rfind("--send=", 0) == 0) send = a[i].substr(7);
         else if (a[i].rfind("--expect=", 0) == 0) expect = a[i].substr(9);
@@ -663,6 +749,7 @@ int cmd_call(std::vector<std::string> a) {
         if (ioctl(tap, TUNGETVNETHDRSZ, &len) != 0) die("TUNGETVNETHDRSZ");
         hdr = static_cast<std::size_t>(len);
     }
+    if (use_dhcp) dhcp(tap, hdr);
     if (!send.empty() && flood > 0) {
         auto f = big_frame(send, hdr);
         for (int k = 0; k < flood; ++k)
