@@ -18,7 +18,7 @@ source "$(dirname "$0")/enter.sh" "$@"
 
 # SECS: each phase's length; MANY: the background pinned taps of the
 # "many" level.
-if [ $smoke = 1 ]; then ROUNDS=1 SECS=0.2 MANY=20; else ROUNDS=5 SECS=1 MANY=1000; fi
+if [ $smoke = 1 ]; then ROUNDS=1 SECS=0.2 MANY=20; else ROUNDS=6 SECS=1 MANY=1000; fi
 install -m 0755 "$UB_BUILD_DIR/bench/ub-datapath" "$T/bin/"
 D=$T/bin/ub-datapath
 TAP_CPU=0 PEER_CPU=1
@@ -90,7 +90,7 @@ set_level() {
 }
 
 raw=$out/datapath.csv
-echo "phase,config,level,round,gbps,pps,sent" >"$raw"
+echo "phase,config,level,round,gbps,pps,sent,cpu_ns_per_frame" >"$raw"
 # measure CONFIG LEVEL: one tap, four phases; a row each.
 measure() {
     local config=$1 level=$2
@@ -100,7 +100,7 @@ measure() {
         echo "allow br0${RULE[$config]}" >/etc/qemu/bridge.conf
         reload_daemon
         as_alice "$D" tap daemon /run/userbridge.sock br0 "$T/work/peer.sock" $SECS $TAP_CPU
-    fi | awk -v c="$config" -v l="$level" -v r="$round" '{print $1 "," c "," l "," r "," $2 "," $3 "," $4}' >>"$raw"
+    fi | awk -v c="$config" -v l="$level" -v r="$round" '{print $1 "," c "," l "," r "," $2 "," $3 "," $4 "," $5}' >>"$raw"
 }
 
 shuffled() { printf '%s\n' "$@" | shuf; }

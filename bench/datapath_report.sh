@@ -22,10 +22,12 @@ fi
 ROUNDS_CSV=$dir/datapath-rounds.csv
 source "$here/report_lib.sh"
 
-# One sample per phase, configuration, level and round: 64 KiB segments in
-# Mbit/s, 64-byte frames in thousands of frames per second.
+# Two samples per phase, configuration, level and round: the rate (64 KiB
+# segments in Mbit/s, 64-byte frames in thousands of frames per second),
+# and, as PHASE_cpu, the CPU time per frame in ns.
 tail -n +2 "$dir/datapath.csv" |
-    awk -F, '{print $1 "," $2 "," $3 "," $4 "," ($1 ~ /big/ ? $5 * 1000 : $6 / 1000)}' >"$dir/datapath.tmp"
+    awk -F, '{ print $1 "," $2 "," $3 "," $4 "," ($1 ~ /big/ ? $5 * 1000 : $6 / 1000)
+               print $1 "_cpu," $2 "," $3 "," $4 "," $8 }' >"$dir/datapath.tmp"
 write_rounds "$dir/datapath.tmp"
 rm -f "$dir/datapath.tmp"
 
@@ -33,7 +35,7 @@ CONFIGS="unfiltered mac mac-ip rate-under rate-over"
 declare -A LABEL=([hand-made]="hand-made, no nftables table" [unfiltered]="unfiltered"
                   [mac]="\`mac=\`" [mac-ip]="\`mac=\` \`ip=\` \`servers=no\`"
                   [rate-under]="\`rate=100gbit\` (under it)" [rate-over]="\`rate=10mbit\` (over it)")
-# phase_table PHASE UNIT: one row a tap; its figure with 1 and with MANY
+# phase_table SCENARIO UNIT: one row a tap; its figure with 1 and with MANY
 # background pinned taps, and the ratios the targets name.
 phase_table() {
     local p=$1 c
@@ -58,17 +60,33 @@ phase_table() {
     echo
     phase_table tx_big "Mbit/s"
     echo
+    echo "CPU time per frame, both sides (ns):"
+    echo
+    phase_table tx_big_cpu "ns"
+    echo
     echo "### Guest to peer, 64-byte frames"
     echo
     phase_table tx_small "kframes/s"
+    echo
+    echo "CPU time per frame, both sides (ns):"
+    echo
+    phase_table tx_small_cpu "ns"
     echo
     echo "### Peer to guest, 64 KiB TCP segments (GSO)"
     echo
     phase_table rx_big "Mbit/s"
     echo
+    echo "CPU time per frame, both sides (ns):"
+    echo
+    phase_table rx_big_cpu "ns"
+    echo
     echo "### Peer to guest, 64-byte frames"
     echo
     phase_table rx_small "kframes/s"
+    echo
+    echo "CPU time per frame, both sides (ns):"
+    echo
+    phase_table rx_small_cpu "ns"
     echo
     echo "![data path](${files}datapath.png)"
     echo

@@ -12,8 +12,9 @@
 //       made by hand; then four phases of SECONDS each: 64 KiB TCP segments
 //       for the tap's offload (GSO) to the peer, 64-byte frames to the peer,
 //       and the same two from the peer, read from the fd. Prints
-//       "PHASE gbps pps sent" per phase (sent: frames written by the side
-//       that sends; the rate is of the frames that arrived).
+//       "PHASE gbps pps sent cpu_ns" per phase: the rate of the frames that
+//       arrived, the frames the sending side wrote, and the CPU time both
+//       sides spent per frame that arrived.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
@@ -37,6 +38,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -87,6 +89,16 @@ void pin(const char* cpu) {
     CPU_ZERO(&set);
     CPU_SET(std::atoi(cpu), &set);
     if (sched_setaffinity(0, sizeof set, &set) != 0) die("sched_setaffinity");
+}
+
+// This process's CPU time in ns, kernel work done in its context included
+// (the bridge, nftables and the far side's receive run in the writer's
+// softirq): what a frame costs, whatever share of the CPUs a loaded
+// machine leaves the benchmark.
+long long cpu_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
 }
 
 double seconds_since(Clock::time_point t0) {
@@ -247,12 +259,13 @@ unsigned drops(int fd) {  // since the last call (reading resets the kernel's co
     return st.tp_drops;
 }
 
-// Counts until the tap side says "stop"; replies "FRAMES BYTES DROPS".
+// Counts until the tap side says "stop"; replies "FRAMES BYTES DROPS CPU_NS".
 void peer_count(Peer& p, int ctl) {
     std::uint64_t frames = 0, bytes = 0;
     drain(p.rx.get(), frames, bytes);
     (void)drops(p.rx.get());
     frames = bytes = 0;
+    long long cpu0 = cpu_ns();
     say(ctl, "ok");
     pollfd fds[2] = {{ctl, POLLIN, 0}, {p.rx.get(), POLLIN, 0}};
     for (;;) {
@@ -262,12 +275,13 @@ void peer_count(Peer& p, int ctl) {
         hear(ctl);  // "stop"
         drain(p.rx.get(), frames, bytes);
         say(ctl, std::to_string(frames) + " " + std::to_string(bytes) + " " +
-                     std::to_string(drops(p.rx.get())));
+                     std::to_string(drops(p.rx.get())) + " " + std::to_string(cpu_ns() - cpu0));
         return;
     }
 }
 
-// Sends to `to` for `secs` seconds, as fast as it can; replies "sent N".
+// Sends to `to` for `secs` seconds, as fast as it can; replies
+// "sent N CPU_NS".
 void peer_send(Peer& p, int ctl, const Mac& to, bool gso, double secs) {
     Frame f = make_frame(p.mac, to, kPeerIp, kGuestIp, gso);
     iovec iov[2] = {{&f.vnet, kPacketVnetLen}, {f.bytes.data(), f.bytes.size()}};
@@ -278,12 +292,13 @@ void peer_send(Peer& p, int ctl, const Mac& to, bool gso, double secs) {
         m.msg_hdr.msg_iovlen = 2;
     }
     std::uint64_t sent = 0;
+    long long cpu0 = cpu_ns();
     auto t0 = Clock::now();
     while (seconds_since(t0) < secs) {
         int n = sendmmsg(p.tx.get(), msgs.data(), gso ? 1 : kBatch, 0);
         if (n > 0) sent += static_cast<std::uint64_t>(n);
     }
-    say(ctl, "sent " + std::to_string(sent));
+    say(ctl, "sent " + std::to_string(sent) + " " + std::to_string(cpu_ns() - cpu0));
 }
 
 int cmd_peer(const char* iface, const char* path, const char* cpu) {
@@ -374,10 +389,13 @@ void as_qemu_does(int fd) {
     if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) die("O_NONBLOCK");
 }
 
-void report(const char* phase, std::uint64_t frames, std::uint64_t bytes, double secs, std::uint64_t sent) {
-    std::printf("%s %.3f %.0f %llu\n", phase, static_cast<double>(bytes) * 8 / secs / 1e9,
-                static_cast<double>(frames) / secs,
-                static_cast<unsigned long long>(sent));
+// One phase: Gbit/s and frames/s that arrived, frames sent, and the CPU
+// time both sides spent per frame that arrived (ns).
+void report(const char* phase, std::uint64_t frames, std::uint64_t bytes, double secs, std::uint64_t sent,
+            long long cpu) {
+    std::printf("%s %.3f %.0f %llu %.0f\n", phase, static_cast<double>(bytes) * 8 / secs / 1e9,
+                static_cast<double>(frames) / secs, static_cast<unsigned long long>(sent),
+                frames ? static_cast<double>(cpu) / static_cast<double>(frames) : 0.0);
 }
 
 // To the peer: one writev per frame, as QEMU's tap backend writes what the
@@ -388,17 +406,20 @@ void tap_send(const Tap& t, int ctl, const Mac& peer, bool gso, double secs) {
     say(ctl, "count");
     hear(ctl);
     std::uint64_t sent = 0;
+    long long cpu0 = cpu_ns();
     auto t0 = Clock::now();
     while (seconds_since(t0) < secs) {
         for (int i = 0; i < 16; ++i)
             if (writev(t.fd.get(), iov, 2) > 0) ++sent;
     }
     double elapsed = seconds_since(t0);
+    long long cpu = cpu_ns() - cpu0;
     say(ctl, "stop");
     unsigned long long frames = 0, bytes = 0, dropped = 0;
-    std::sscanf(hear(ctl).c_str(), "%llu %llu %llu", &frames, &bytes, &dropped);
+    long long peer_cpu = 0;
+    std::sscanf(hear(ctl).c_str(), "%llu %llu %llu %lld", &frames, &bytes, &dropped, &peer_cpu);
     if (dropped) std::fprintf(stderr, "ub-datapath: the peer's counter missed %llu frames\n", dropped);
-    report(gso ? "tx_big" : "tx_small", frames, bytes, elapsed, sent);
+    report(gso ? "tx_big" : "tx_small", frames, bytes, elapsed, sent, cpu + peer_cpu);
 }
 
 // From the peer: poll, then read until EAGAIN, as QEMU's tap backend does.
@@ -409,12 +430,13 @@ void tap_receive(const Tap& t, int ctl, bool gso, double secs) {
     say(ctl, std::string(gso ? "big " : "small ") + ub::format_mac(t.guest) + " " + std::to_string(secs));
     std::uint64_t frames = 0, bytes = 0;
     unsigned long long sent = 0;
+    long long peer_cpu = 0, cpu0 = cpu_ns();
     auto t0 = Clock::now();
     pollfd fds[2] = {{t.fd.get(), POLLIN, 0}, {ctl, POLLIN, 0}};
     for (bool done = false; !done;) {
         if (poll(fds, 2, -1) < 0) die("poll");
         if (fds[1].revents) {
-            std::sscanf(hear(ctl).c_str(), "sent %llu", &sent);
+            std::sscanf(hear(ctl).c_str(), "sent %llu %lld", &sent, &peer_cpu);
             done = true;
         }
         for (ssize_t n; (n = read(t.fd.get(), buf.data(), buf.size())) > 0;) {
@@ -422,7 +444,7 @@ void tap_receive(const Tap& t, int ctl, bool gso, double secs) {
             bytes += static_cast<std::uint64_t>(n) - sizeof(VnetHdr);
         }
     }
-    report(gso ? "rx_big" : "rx_small", frames, bytes, seconds_since(t0), sent);
+    report(gso ? "rx_big" : "rx_small", frames, bytes, seconds_since(t0), sent, cpu_ns() - cpu0 + peer_cpu);
 }
 
 int cmd_tap(Tap t, const char* peer_socket, double secs, const char* cpu) {
