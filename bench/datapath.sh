@@ -24,6 +24,13 @@ D=$T/bin/ub-datapath
 TAP_CPU=0 PEER_CPU=1
 [ "$(nproc)" -ge 2 ] || PEER_CPU=0
 
+# br_netfilter, where some other program loaded it (Docker, for one), hands
+# every bridged IP frame to the IP hooks too, by default: that would add its
+# cost to every tap here alike. In this namespace only.
+for f in /proc/sys/net/bridge/bridge-nf-call-{iptables,ip6tables,arptables}; do
+    [ ! -e "$f" ] || echo 0 >"$f"
+done
+
 # The peer: br0's veth, its far end in a namespace of its own with no
 # address (what arrives stops at the counter).
 bridge br0
