@@ -11,6 +11,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 doc=$dir/PERFORMANCE.md
 files=  # where the report finds the plots and CSVs, from where it is
 heading="# Performance"
+ROUNDS_CSV=$dir/rounds.csv
+source "$here/report_lib.sh"
 marker='<!-- bench/run.sh writes the results below this line; edit above it. -->'
 if [ "$smoke" != 1 ] && [ "$dir" = "$(cd "$here/../docs/perf" && pwd)" ]; then
     doc=$here/../docs/PERFORMANCE.md
@@ -32,14 +34,6 @@ summarize() {
           v[++n] = $4; sum += $4; if ($5 > rss) rss = $5 }
         END { flush() }'
 }
-# median_by: from lines "scenario,helper,param,group,value", the p50 of each
-# scenario,helper,param,group (the same p50 as summarize's).
-median_by() {
-    sort -t, -k1,1 -k2,2 -k3,3n -k4,4n -k5,5n | awk -F, '
-        function flush() { if (n) printf "%s,%.1f\n", last, v[int((n - 1) * 0.50) + 1] }
-        { k = $1 "," $2 "," $3 "," $4; if (k != last) { flush(); n = 0; last = k }; v[++n] = $5 }
-        END { flush() }'
-}
 # Every sample as "scenario,helper,param,round,value": the grants' latencies
 # (a run from before samples carried their round counts as one round) and
 # the throughput rounds, as scenario "throughput".
@@ -47,17 +41,10 @@ samples() {
     tail -n +2 "$dir/raw.csv" | awk -F, '{print $1 "," $2 "," $3 "," ($6 == "" ? 1 : $6) "," $4}'
     tail -n +2 "$dir/throughput.csv" | awk -F, '{print "throughput," $1 ",1," $2 "," $3}'
 }
-# rounds.csv: each round's p50, and the p50 of the samples of rounds 1 to it
-# (what the report would say had the run stopped after that round).
+# rounds.csv: each round's p50, and the p50 of the samples of rounds 1 to it.
 samples >"$dir/samples.tmp"
-median_by <"$dir/samples.tmp" >"$dir/round.tmp"
-awk -F, 'NR == FNR { if ($4 > R[$1]) R[$1] = $4; next }
-         { for (k = $4; k <= R[$1]; k++) print $1 "," $2 "," $3 "," k "," $5 }' \
-    "$dir/samples.tmp" "$dir/samples.tmp" | median_by >"$dir/upto.tmp"
-{ echo "scenario,helper,param,round,p50_us,p50_upto_us"
-  awk -F, 'NR == FNR { u[$1 "," $2 "," $3 "," $4] = $5; next }
-           { print $0 "," u[$1 "," $2 "," $3 "," $4] }' "$dir/upto.tmp" "$dir/round.tmp"; } >"$dir/rounds.csv"
-rm -f "$dir/samples.tmp" "$dir/round.tmp" "$dir/upto.tmp"
+write_rounds "$dir/samples.tmp"
+rm -f "$dir/samples.tmp"
 
 # summary.csv: scenario,helper,param,n,p50_us,p99_us,mean_us,max_rss_kb, then
 # the rounds and the lowest and highest of their p50s.
@@ -71,55 +58,6 @@ rm -f "$dir/samples.tmp" "$dir/round.tmp" "$dir/upto.tmp"
 get() {  # get SCENARIO HELPER PARAM COLUMN
     awk -F, -v s="$1" -v h="$2" -v p="$3" -v c="$4" '$1 == s && $2 == h && $3 == p {print $c}' "$dir/summary.csv"
 }
-# cell SCENARIO HELPER PARAM: "p50 (lowest–highest per-round p50)", or
-# nothing where the helper has no such samples. From 100 on, the range is
-# given in whole units, widened outwards so that it still holds every round.
-cell() {
-    awk -F, -v k="$1,$2,$3" '$1 "," $2 "," $3 == k {
-            if (!n++ || $5 < lo) lo = $5; if ($5 > hi) hi = $5; all = $6 }
-        END { if (!n) exit
-              if (all < 100) { printf "%.1f (%.1f–%.1f)", all, lo, hi; exit }
-              printf "%.1f (%d–%d)", all, int(lo), int(hi) + (hi > int(hi)) }' "$dir/rounds.csv"
-}
-# rcell SCENARIO HELPER PARAM SCENARIO2 HELPER2 PARAM2: the ratio of the two
-# p50s, then the lowest and highest ratio within one round; the pair is kept
-# for settled_line.
-rcell() {
-    echo "$1,$2,$3 $4,$5,$6" >>"$dir/pairs.tmp"
-    awk -F, -v a="$1,$2,$3" -v b="$4,$5,$6" '
-        { k = $1 "," $2 "," $3; if (k == a) { x[$4] = $5; fa = $6 }; if (k == b) { y[$4] = $5; fb = $6 } }
-        END { if (fb <= 0) { print "-"; exit }
-              for (r in x) if (y[r] > 0) { q = x[r] / y[r]; if (!n++ || q < lo) lo = q; if (q > hi) hi = q }
-              printf "%.2fx (%.2f–%.2f)", fa / fb, lo, hi }' "$dir/rounds.csv"
-}
-# settled_line: under a table, how many rounds its ratios took to settle:
-# the first round after which the ratio of the p50s of the rounds so far
-# stays within 5% of the run's final ratio, for every ratio in the table.
-settled_line() {
-    awk -F, 'NR == FNR { split($0, p, " "); a[FNR] = p[1]; b[FNR] = p[2]; pairs = FNR; next }
-             FNR > 1 { u[$1 "," $2 "," $3, $4] = $6; if ($4 + 0 > R) R = $4 + 0 }
-             END {
-               for (i = 1; i <= pairs; i++) {
-                 for (n = R; n > 0 && !((a[i], n) in u && (b[i], n) in u); n--) ;
-                 if (n == 0 || u[b[i], n] <= 0) continue
-                 final = u[a[i], n] / u[b[i], n]; s = n
-                 for (k = n - 1; k > 0; k--) {
-                   if (!((a[i], k) in u) || u[b[i], k] <= 0) break
-                   q = u[a[i], k] / u[b[i], k] / final
-                   if (q < 0.95 || q > 1.05) break
-                   s = k
-                 }
-                 if (n > N) N = n; if (s > S) S = s
-               }
-               if (N == 1) { print "The ratios come from one round: no spread to give."; exit }
-               printf "Each figure: the p50 over all rounds, then (lowest–highest) of the per-round p50s;"
-               printf " %d rounds. ", N
-               if (S < N) printf "The ratios settled (within ±5%% of their final value) after %d of them.\n", S
-               else print "The ratios settled only in the last: more rounds would make them firmer."
-             }' "$dir/pairs.tmp" "$dir/rounds.csv"
-    rm -f "$dir/pairs.tmp"
-}
-
 # param_table SCENARIO ROWS...: p50 per helper (rows) and parameter
 # (columns), and the largest parameter's p50 over the smallest's, each with
 # its spread over rounds.

@@ -12,29 +12,7 @@
 # unprivileged caller. Each grant is timed by ub-bench from fork to the tap
 # fd received and the helper reaped, as QEMU does it; the tap is closed
 # outside the timed span. Timings are reported, never asserted.
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-export UB_BUILD_DIR=${UB_BUILD_DIR:-$root/build}
-
-smoke=0
-out=$root/docs/perf
-args=("$@")
-while [ $# -gt 0 ]; do
-    case $1 in
-        --smoke) smoke=1 ;;
-        --out) out=$2; shift ;;
-        *) echo "usage: bench/run.sh [--smoke] [--out DIR]" >&2; exit 2 ;;
-    esac
-    shift
-done
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-set -- "${args[@]}"
-
-# Enter the sandbox (re-executes this script inside it).
-source "$root/tests/integration/lib.sh"
-trap 'ub_cleanup' EXIT
+source "$(dirname "$0")/enter.sh" "$@"
 
 if [ $smoke = 1 ]; then
     ROUNDS=2 PER_ROUND=5 CONC_ROUNDS=1 CONC_COUNT=8 TAPS="0 20" ACLS="10 100" PARAM_COUNT=5 DECIDE_ROUNDS=10

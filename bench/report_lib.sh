@@ -1,0 +1,77 @@
+# Sourced by bench/report.sh and bench/datapath_report.sh: the per-round
+# figures of a run and the table cells made of them. ROUNDS_CSV names the
+# rounds file (scenario,helper,param,round,p50,p50_upto) the cells read.
+
+# median_by: from lines "scenario,helper,param,group,value", the p50 of each
+# scenario,helper,param,group (the same p50 as summarize's).
+median_by() {
+    sort -t, -k1,1 -k2,2 -k3,3n -k4,4n -k5,5n | awk -F, '
+        function flush() { if (n) printf "%s,%.1f\n", last, v[int((n - 1) * 0.50) + 1] }
+        { k = $1 "," $2 "," $3 "," $4; if (k != last) { flush(); n = 0; last = k }; v[++n] = $5 }
+        END { flush() }'
+}
+# write_rounds SAMPLES: ROUNDS_CSV from SAMPLES (lines
+# "scenario,helper,param,round,value"): each round's p50, and the p50 of the
+# samples of rounds 1 to it (what the report would say had the run stopped
+# after that round).
+write_rounds() {
+    local samples=$1
+    median_by <"$samples" >"$ROUNDS_CSV.round"
+    awk -F, 'NR == FNR { if ($4 > R[$1]) R[$1] = $4; next }
+             { for (k = $4; k <= R[$1]; k++) print $1 "," $2 "," $3 "," k "," $5 }' \
+        "$samples" "$samples" | median_by >"$ROUNDS_CSV.upto"
+    { echo "scenario,helper,param,round,p50_us,p50_upto_us"
+      awk -F, 'NR == FNR { u[$1 "," $2 "," $3 "," $4] = $5; next }
+               { print $0 "," u[$1 "," $2 "," $3 "," $4] }' "$ROUNDS_CSV.upto" "$ROUNDS_CSV.round"; } >"$ROUNDS_CSV"
+    rm -f "$ROUNDS_CSV.round" "$ROUNDS_CSV.upto"
+}
+
+# cell SCENARIO HELPER PARAM: "p50 (lowest–highest per-round p50)", or
+# nothing where the helper has no such samples. From 100 on, the range is
+# given in whole units, widened outwards so that it still holds every round.
+cell() {
+    awk -F, -v k="$1,$2,$3" '$1 "," $2 "," $3 == k {
+            if (!n++ || $5 < lo) lo = $5; if ($5 > hi) hi = $5; all = $6 }
+        END { if (!n) exit
+              if (all < 100) { printf "%.1f (%.1f–%.1f)", all, lo, hi; exit }
+              printf "%.1f (%d–%d)", all, int(lo), int(hi) + (hi > int(hi)) }' "$ROUNDS_CSV"
+}
+# rcell SCENARIO HELPER PARAM SCENARIO2 HELPER2 PARAM2: the ratio of the two
+# p50s, then the lowest and highest ratio within one round; the pair is kept
+# for settled_line.
+rcell() {
+    echo "$1,$2,$3 $4,$5,$6" >>"$ROUNDS_CSV.pairs"
+    awk -F, -v a="$1,$2,$3" -v b="$4,$5,$6" '
+        { k = $1 "," $2 "," $3; if (k == a) { x[$4] = $5; fa = $6 }; if (k == b) { y[$4] = $5; fb = $6 } }
+        END { if (fb <= 0) { print "-"; exit }
+              for (r in x) if (y[r] > 0) { q = x[r] / y[r]; if (!n++ || q < lo) lo = q; if (q > hi) hi = q }
+              printf "%.2fx (%.2f–%.2f)", fa / fb, lo, hi }' "$ROUNDS_CSV"
+}
+# settled_line: under a table, how many rounds its ratios took to settle:
+# the first round after which the ratio of the p50s of the rounds so far
+# stays within 5% of the run's final ratio, for every ratio in the table.
+settled_line() {
+    awk -F, 'NR == FNR { split($0, p, " "); a[FNR] = p[1]; b[FNR] = p[2]; pairs = FNR; next }
+             FNR > 1 { u[$1 "," $2 "," $3, $4] = $6; if ($4 + 0 > R) R = $4 + 0 }
+             END {
+               for (i = 1; i <= pairs; i++) {
+                 for (n = R; n > 0 && !((a[i], n) in u && (b[i], n) in u); n--) ;
+                 if (n == 0 || u[b[i], n] <= 0) continue
+                 final = u[a[i], n] / u[b[i], n]; s = n
+                 for (k = n - 1; k > 0; k--) {
+                   if (!((a[i], k) in u) || u[b[i], k] <= 0) break
+                   q = u[a[i], k] / u[b[i], k] / final
+                   if (q < 0.95 || q > 1.05) break
+                   s = k
+                 }
+                 if (n > N) N = n; if (s > S) S = s
+               }
+               if (N == 1) { print "The ratios come from one round: no spread to give."; exit }
+               printf "Each figure: the p50 over all rounds, then (lowest–highest) of the per-round p50s;"
+               printf " %d rounds. ", N
+               if (S < N) printf "The ratios settled (within ±5%% of their final value) after %d of them.\n", S
+               else print "The ratios settled only in the last: more rounds would make them firmer."
+             }' "$ROUNDS_CSV.pairs" "$ROUNDS_CSV"
+    rm -f "$ROUNDS_CSV.pairs"
+}
+
