@@ -17,6 +17,9 @@ client=$T/bin/userbridge-client
 GUEST=192.168.77.50
 LAN=192.168.77.20
 GW=192.168.77.1
+GUEST6=2001:db8:77::50
+LAN6=2001:db8:77::20
+GW6=2001:db8:77::1
 # Named namespaces: their names are bind mounts in the test's own /run
 # (lib.sh), so they go with its mount namespace; the prefix keeps them
 # apart from any other run's in messages.
@@ -50,6 +53,13 @@ ip route add default via $GW
 ip -n ${P}lan addr add $LAN/24 dev lan0
 ip -n ${P}lan route add default via $GW
 ip -n ${P}gw addr add $GW/24 dev gw0
+# IPv6 forwarding is the administrator's (ADMIN-GUIDE.md): done here, in
+# the test's own network namespace, as the guide says.
+sysctl -qw net.ipv6.conf.wl0.accept_ra=2 net.ipv6.conf.all.forwarding=1 net.ipv6.conf.wl0.proxy_ndp=1
+ip addr add 2001:db8:77::10/64 dev wl0 nodad
+ip -n ${P}lan addr add $LAN6/64 dev lan0 nodad
+ip -n ${P}lan route add default via $GW6
+ip -n ${P}gw addr add $GW6/64 dev gw0 nodad
 # What reaches the gateway and the LAN host from each source.
 for host in lan gw; do
     ip netns exec "$P$host" nft -f - <<EOF
@@ -76,6 +86,8 @@ guest_ns() {
     ip -n "$P$1" route add default via $GW
 }
 guest_ns guest $ALICE $GUEST
+ip -n ${P}guest addr add $GUEST6/128 dev gtap nodad
+ip -n ${P}guest route add default via fe80::1 dev gtap
 guest_ns guest2 $BOB 192.168.77.51
 
 # start_guest NS AS... : the guest's tap relayed to a tap userbridged grants
@@ -99,6 +111,7 @@ stop_guest() {
 tap_of() { sed -n 's/^tap=\([^ ]*\).*/\1/p' "$T/$1"; }
 # reach NS ADDR [SRC]: a ping from NS (from SRC) is answered.
 reach() { ip netns exec "$P$1" busybox ping -q -c3 -w4 ${3:+-I "$3"} "$2" >/dev/null 2>&1; }
+reach6() { ip netns exec "$P$1" busybox ping6 -q -c3 -w4 "$2" >/dev/null 2>&1; }
 pneigh() { ip neigh show proxy dev wl0 2>/dev/null | awk '{print $1}' | sort | tr '\n' ' '; }
 routed_elements() {
     nft list table inet userbridge_routed 2>/dev/null | sed -n '/elements = {/,/}/p' | grep -c '[0-9]' || true
@@ -106,10 +119,11 @@ routed_elements() {
 forwarding() { cat /proc/sys/net/ipv4/conf/wl0/forwarding; }
 nothing_left() {
     [ -z "$(pneigh)" ] && [ "$(routed_elements)" = 0 ] && [ -z "$(ip route show $GUEST)" ] &&
+        [ -z "$(ip -6 route show $GUEST6)" ] &&
         [ "$(forwarding)" = 0 ] && no_taps
 }
 
-acl "allow wl0 user=ubalice mode=routed ip=$GUEST\nallow wl0 user=ubbob mode=routed ip=192.168.77.51\n"
+acl "allow wl0 user=ubalice mode=routed ip=$GUEST,$GUEST6\nallow wl0 user=ubbob mode=routed ip=192.168.77.51\n"
 
 # --- the helper refuses a routed rule ----------------------------------------
 for helper in setuid-helper fcap-helper; do
@@ -131,7 +145,8 @@ if wanted "daemon: grant"; then
     check "daemon: grant: ...is owned by alice" test "$(cat "/sys/class/net/$tap/owner" 2>/dev/null)" = $ALICE
     check "daemon: grant: a host route to the guest through it" \
         grep -q "dev $tap" <<<"$(ip route show $GUEST)"
-    check "daemon: grant: a proxy entry on wl0 for exactly the guest's address" test "$(pneigh)" = "$GUEST "
+    check "daemon: grant: ...and an IPv6 one" grep -q "dev $tap" <<<"$(ip -6 route show $GUEST6)"
+    check "daemon: grant: proxy entries on wl0 for exactly the guest's addresses" test "$(pneigh)" = "$GUEST $GUEST6 "
     check "daemon: grant: forwarding on for wl0 and the tap, not for all" \
         test "$(forwarding)$(cat /proc/sys/net/ipv4/conf/$tap/forwarding)$(cat /proc/sys/net/ipv4/conf/all/forwarding)" = 110
     check "daemon: grant: the record says routed" \
@@ -143,6 +158,9 @@ if wanted "daemon: frames"; then
     check "daemon: frames: the LAN host reaches the guest" reach lan $GUEST
     check "daemon: frames: the guest's ARP for the gateway was answered on the tap" \
         test "$(ip -n ${P}guest neigh show $GW | awk '{print $5}')" = "$(cat "/sys/class/net/$tap/address")"
+    check "daemon: frames: IPv6: the guest reaches the gateway" reach6 guest $GW6
+    check "daemon: frames: IPv6: the guest reaches the LAN host" reach6 guest $LAN6
+    check "daemon: frames: IPv6: the LAN host reaches the guest" reach6 lan $GUEST6
     check "daemon: frames: the access point dropped no frame (all from the station's MAC)" test "$(ap_drops)" = 0
 fi
 
@@ -171,14 +189,14 @@ if wanted "attack: another user"; then
 fi
 if wanted "attack: address held"; then
     # An administrator's mistake: bob's rule names alice's live address.
-    acl "allow wl0 user=ubalice mode=routed ip=$GUEST\nallow wl0 user=ubbob mode=routed ip=$GUEST\n"
+    acl "allow wl0 user=ubalice mode=routed ip=$GUEST,$GUEST6\nallow wl0 user=ubbob mode=routed ip=$GUEST\n"
     reload_daemon
     out=$(as_bob "$TT" call stream -- "$client" --fd=3 --br=wl0 2>&1 || true)
     check "attack: address held: a second tap for a live guest's address is refused" \
         grep -q "routed elsewhere already" <<<"$out"
-    check "attack: address held: ...alice's proxy entry stays" test "$(pneigh)" = "$GUEST "
+    check "attack: address held: ...alice's proxy entry stays" test "$(pneigh)" = "$GUEST $GUEST6 "
     check "attack: address held: ...and the LAN host still reaches her guest" reach lan $GUEST
-    acl "allow wl0 user=ubalice mode=routed ip=$GUEST\nallow wl0 user=ubbob mode=routed ip=192.168.77.51\n"
+    acl "allow wl0 user=ubalice mode=routed ip=$GUEST,$GUEST6\nallow wl0 user=ubbob mode=routed ip=192.168.77.51\n"
     reload_daemon
 fi
 
@@ -191,10 +209,10 @@ nothing_left || { pneigh; nft list table inet userbridge_routed; ip route; forwa
 if wanted "restart"; then
     start_guest guest "${AS_ALICE[@]}"
     granted "$T/guest" || true
-    soon test "$(pneigh)" = "$GUEST " || true
+    soon test "$(pneigh)" = "$GUEST $GUEST6 " || true
     stop_daemon
     stop_guest guest
-    check "restart: the proxy entry outlived the tap while no daemon ran" test "$(pneigh)" = "$GUEST "
+    check "restart: the proxy entry outlived the tap while no daemon ran" test "$(pneigh)" = "$GUEST $GUEST6 "
     start_daemon
     check "restart: userbridged removed it, the elements and wl0's forwarding as it started" soon nothing_left
 fi
@@ -202,7 +220,7 @@ fi
 # --- check and explain -------------------------------------------------------------
 out=$("$T/bin/userbridge" check 2>&1)
 check "check: names the routed rule as the daemon's" \
-    grep -qF "'allow wl0 user=ubalice ip=$GUEST mode=routed' needs userbridged: it routes the tap" <<<"$out"
+    grep -qF "'allow wl0 user=ubalice ip=$GUEST,$GUEST6 mode=routed' needs userbridged: it routes the tap" <<<"$out"
 out=$(as_alice "$T/bin/userbridge" explain --br=wl0)
 check "explain: the decision says routed, through userbridged only" \
     grep -q "=> allowed by .*mode=routed; only through userbridged .* routes the tap to wl0" <<<"$out"
