@@ -217,6 +217,21 @@ if wanted "restart"; then
     check "restart: userbridged removed it, the elements and wl0's forwarding as it started" soon nothing_left
 fi
 
+# --- a real QEMU guest -------------------------------------------------------------
+# The tiny test guest (the `guest` fixture): 192.168.77.50/24 on eth0, it
+# pings the LAN host, whose ARP the host answers on the tap.
+if wanted "qemu"; then
+    use_guest
+    rc=0
+    GUEST_IP=$GUEST/24 GUEST_PING=$LAN timeout 120 "${AS_ALICE[@]}" "$T/bin/qemu" \
+        -netdev bridge,id=n0,br=wl0,helper="$client" -device virtio-net-pci,netdev=n0,romfile= \
+        >"$T/console" 2>&1 || rc=$?
+    check "qemu: the guest pinged the LAN host through its routed tap" grep -q UB-GUEST-PING-OK "$T/console"
+    check "qemu: QEMU exited cleanly" test $rc -eq 0
+    [ $rc -eq 0 ] && grep -q UB-GUEST-PING-OK "$T/console" || sed 's/^/    console: /' "$T/console" | tail -20
+    check "qemu: nothing the daemon added remains after QEMU exited" soon nothing_left
+fi
+
 # --- check and explain -------------------------------------------------------------
 out=$("$T/bin/userbridge" check 2>&1)
 check "check: names the routed rule as the daemon's" \
