@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "base/fd.h"
+#include "base/system.h"
 
 namespace ub::net {
 
@@ -26,7 +27,7 @@ std::size_t size_of(const policy::IpPrefix& p) { return p.v6 ? 16 : 4; }
 // A message buffer with its header and family header.
 struct Msg {
     std::unique_ptr<char[]> buf = std::make_unique<char[]>(MNL_SOCKET_BUFFER_SIZE);
-    nlmsghdr* nlh;
+    nlmsghdr* nlh = nullptr;
     template <typename Header>
     Header* start(std::uint16_t type, std::uint16_t flags) {
         nlh = mnl_nlmsg_put_header(buf.get());
@@ -36,8 +37,7 @@ struct Msg {
     }
 };
 
-// "tap . 10.0.0.5" with the tap by ifindex: nft takes an iface_index as a
-// name or a number, and a number still names a tap that is gone.
+// An address as nft and the ACL write it: "10.0.0.5", "2001:db8::5".
 std::string addr_text(const policy::IpPrefix& p) { return policy::format_ip_prefix(p); }
 
 }  // namespace
@@ -118,8 +118,7 @@ Result<void> set_ipv4_forwarding(Rtnl& rtnl, int ifindex, bool on, ProxyArp prox
 
 Result<bool> ipv4_forwarding(const std::string& ifname) {
     std::string path = "/proc/sys/net/ipv4/conf/" + ifname + "/forwarding";
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd.valid()) return Error::sys("cannot open " + path);
+    UniqueFd fd = UB_TRY(system::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW, "cannot open " + path));
     char c = 0;
     if (read(fd.get(), &c, 1) != 1) return Error::sys("cannot read " + path);
     return c == '1';
