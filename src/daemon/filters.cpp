@@ -1,5 +1,7 @@
 #include "daemon/filters.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <utility>
 
 #include "net/rtnl.h"
@@ -23,6 +25,7 @@ Result<void> Filters::collect_dead() {
 Result<void> Filters::reconcile() {
     if (!nft_) return Ok{};
     UB_TRYV(net::update_table(*nft_));
+    inherited_routes_ = UB_TRY(collect_dead_routes());
     return collect_dead();
 }
 
@@ -37,6 +40,12 @@ Result<void> Filters::add(const std::string& ifname, int ifindex, const net::Gua
 }
 
 Result<void> Filters::tap_gone(int ifindex) {
+    if (auto r = routed_.find(ifindex); r != routed_.end()) {
+        Routed gone = std::move(r->second);
+        routed_.erase(r);
+        return unroute(gone);
+    }
+    if (inherited_routes_) inherited_routes_ = UB_TRY(collect_dead_routes());
     auto it = guarded_.find(ifindex);
     if (it == guarded_.end()) return inherited_ ? collect_dead() : Result<void>(Ok{});
     net::GuardCommands commands = std::move(it->second);
@@ -91,8 +100,158 @@ Result<void> Filters::events_lost(const std::set<int>& live) {
     if (!nft_) return Ok{};
     for (auto it = guarded_.begin(); it != guarded_.end();)
         it = live.count(it->first) ? std::next(it) : guarded_.erase(it);
+    for (auto it = routed_.begin(); it != routed_.end();) {
+        if (live.count(it->first)) {
+            ++it;
+            continue;
+        }
+        (void)unroute(it->second);
+        it = routed_.erase(it);
+    }
+    inherited_routes_ = UB_TRY(collect_dead_routes());
     // One listing collects ours and any other dead tap's at once.
     return collect_dead();
+}
+
+}  // namespace ub::daemon
+
+namespace ub::daemon {
+
+namespace {
+
+bool has_v6(const std::vector<policy::IpPrefix>& addrs) {
+    for (const policy::IpPrefix& a : addrs)
+        if (a.v6) return true;
+    return false;
+}
+
+// Runs each line alone, ignoring errors: elements that are gone already.
+void run_each(net::Nft& nft, const std::string& commands) {
+    std::size_t start = 0;
+    while (start < commands.size()) {
+        std::size_t nl = commands.find('\n', start);
+        (void)nft.run(commands.substr(start, nl - start));
+        start = nl == std::string::npos ? commands.size() : nl + 1;
+    }
+}
+
+}  // namespace
+
+Result<void> Filters::ensure_routed_table() {
+    if (routed_table_) return Ok{};
+    if (!nft_->run(std::string("list table ") + net::kRoutedTable).ok()) UB_TRYV(nft_->run(net::routed_table()));
+    routed_table_ = true;
+    return Ok{};
+}
+
+Result<void> Filters::route(const std::string& ifname, int ifindex, const std::string& uplink,
+                            const std::vector<policy::IpPrefix>& addrs) {
+    if (!nft_) return Error::msg(why_);
+    net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
+    int up = UB_TRY(rtnl.ifindex(uplink));
+    UB_TRYV(ensure_routed_table());
+    Routed& r = routed_[ifindex];
+    r.tap = {ifindex, ifname, up, uplink, addrs};
+    // From here tap_gone undoes what was made: the elements first, so
+    // that nothing is forwarded for the tap that the rules do not hold.
+    Result<void> added = nft_->run(net::routed_commands(r.tap).add);
+    if (!added.ok()) {
+        routed_.erase(ifindex);
+        return added;
+    }
+    return route_steps(rtnl, r);
+}
+
+Result<void> Filters::route_steps(net::Rtnl& rtnl, Routed& r) {
+    if (!UB_TRY(net::ipv4_forwarding(r.tap.uplink_name))) {
+        UB_TRYV(nft_->run("add element inet userbridge_routed uplinks { \"" + r.tap.uplink_name + "\" }"));
+        UB_TRYV(net::set_ipv4_forwarding(rtnl, r.tap.uplink, true, net::ProxyArp::Leave));
+    }
+    // The guest's ARP for its gateway and LAN hosts is answered on the tap:
+    // each is routed out another device (arp_fwd_proxy).
+    UB_TRYV(net::set_ipv4_forwarding(rtnl, r.tap.tap, true, net::ProxyArp::On));
+    if (has_v6(r.tap.addrs)) UB_TRYV(net::add_gateway_address(rtnl, r.tap.tap));
+    for (const policy::IpPrefix& a : r.tap.addrs) {
+        Result<void> routed = net::add_host_route(rtnl, r.tap.tap, a);
+        if (!routed.ok() && routed.error().code() == EEXIST)
+            return Error::msg(policy::format_ip_prefix(a) + " is routed elsewhere already (another guest of "
+                              "this rule holds it?)");
+        UB_TRYV(routed);
+        UB_TRYV(net::proxy_neighbour(rtnl, r.tap.uplink, a, net::Change::Add));
+        r.proxied.push_back(a);
+    }
+    return Ok{};
+}
+
+Result<void> Filters::unroute(const Routed& r) {
+    Result<net::Rtnl> rtnl = net::Rtnl::open();
+    Result<void> out = Ok{};
+    for (const policy::IpPrefix& a : r.proxied) {
+        Result<void> gone = rtnl.ok() ? net::proxy_neighbour(*rtnl, r.tap.uplink, a, net::Change::Delete)
+                                      : Result<void>(rtnl.error());
+        if (!gone.ok() && gone.error().code() != ENOENT && gone.error().code() != ENODEV) out = gone;
+    }
+    run_each(*nft_, net::routed_commands(r.tap).remove);
+    if (!rtnl.ok()) return rtnl.error();
+    std::string table = UB_TRY(nft_->list(std::string("list table ") + net::kRoutedTable));
+    UB_TRYV(forwarding_off_if_unused(*rtnl, table));
+    return out;
+}
+
+Result<void> Filters::forwarding_off_if_unused(net::Rtnl& rtnl, const std::string& table) {
+    std::vector<std::string> used;
+    for (const char* set : {"fwd4", "fwd6"})
+        if (auto text = net::table_section(table, "set", set))
+            for (const std::string& e : net::set_elements(*text)) used.push_back(e);
+    auto text = net::table_section(table, "set", "uplinks");
+    for (const std::string& up : text ? net::set_elements(*text) : std::vector<std::string>{}) {
+        bool in_use = false;
+        for (const std::string& e : used) in_use |= e.size() > up.size() && e.ends_with(" . " + up);
+        if (in_use) continue;
+        bool named = up.size() > 2 && up.front() == '"';
+        if (named) {
+            Result<int> index = rtnl.ifindex(up.substr(1, up.size() - 2));
+            if (index.ok()) UB_TRYV(net::set_ipv4_forwarding(rtnl, *index, false, net::ProxyArp::Leave));
+        }
+        run_each(*nft_, "delete element inet userbridge_routed uplinks { " + up + " }");
+    }
+    return Ok{};
+}
+
+Result<bool> Filters::collect_dead_routes() {
+    Result<std::string> listed = nft_->list(std::string("list table ") + net::kRoutedTable);
+    if (!listed.ok()) return false;  // no table: no routed tap was ever granted
+    routed_table_ = true;
+    const std::string& table = *listed;
+    net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
+    // Live taps' (address, uplink), whose proxy entries stay.
+    std::vector<std::string> live;
+    bool inherited = false;
+    for (const char* set : {"fwd4", "fwd6"})
+        if (auto text = net::table_section(table, "set", set))
+            for (const std::string& e : net::set_elements(*text))
+                if (!net::is_stale_element(e)) live.push_back(e.substr(e.find(" . ")));
+    for (bool v6 : {false, true}) {
+        auto text = net::table_section(table, "set", v6 ? "fwd6" : "fwd4");
+        for (const std::string& e : text ? net::set_elements(*text) : std::vector<std::string>{}) {
+            policy::IpPrefix addr;
+            std::string uplink;
+            if (!net::dead_route(e, v6, addr, uplink)) continue;
+            if (std::find(live.begin(), live.end(), e.substr(e.find(" . "))) != live.end()) continue;
+            Result<int> up = rtnl.ifindex(uplink);
+            if (up.ok()) (void)net::proxy_neighbour(rtnl, *up, addr, net::Change::Delete);
+        }
+    }
+    for (const char* set : {"taps", "src4", "src6", "fwd4", "fwd6"})
+        if (auto text = net::table_section(table, "set", set))
+            for (const std::string& e : net::set_elements(*text)) {
+                if (net::is_stale_element(e)) run_each(*nft_, "delete element " + std::string(net::kRoutedTable) +
+                                                                   " " + set + " { " + e + " }");
+                else if (std::string(set) == "taps") inherited = true;
+            }
+    std::string after = UB_TRY(nft_->list(std::string("list table ") + net::kRoutedTable));
+    UB_TRYV(forwarding_off_if_unused(rtnl, after));
+    return inherited;
 }
 
 }  // namespace ub::daemon

@@ -14,6 +14,13 @@
 // an earlier daemon granted are not known by this one: when a tap it did
 // not grant dies, it collects the dead from a listing of the table, until
 // no such elements remain.
+//
+// Routed taps (mode=routed, net/routed.h) are kept the same way: their
+// elements in table inet userbridge_routed, their proxy neighbour entries
+// on the uplink and the uplink's IPv4 forwarding are removed when the
+// link monitor sees the tap go, and, for taps that died unseen, from the
+// listing of that table as the daemon starts (a dead tap's elements name
+// it by a bare ifindex, and still name the address and the uplink).
 #pragma once
 
 #include <chrono>
@@ -26,6 +33,7 @@
 #include "base/result.h"
 #include "net/mac_pin.h"
 #include "net/seen.h"
+#include "net/routed.h"
 
 namespace ub::daemon {
 
@@ -45,6 +53,13 @@ public:
     // Guards the tap `ifname` (`ifindex`) as `guard` says: the grant's
     // before_attach. Its elements are remembered until tap_gone.
     Result<void> add(const std::string& ifname, int ifindex, const net::Guard& guard);
+
+    // Routes the tap `ifname` (`ifindex`, up) to `uplink` for `addrs`
+    // (net/routed.h): the grant's before_attach for mode=routed. What it
+    // made is remembered first, so that when a later step fails (the tap
+    // is then deleted), tap_gone removes what was made.
+    Result<void> route(const std::string& ifname, int ifindex, const std::string& uplink,
+                       const std::vector<policy::IpPrefix>& addrs);
 
     // The link monitor saw the tap `ifindex` go: deletes exactly its
     // elements, or, for a tap this daemon did not guard while elements
@@ -69,15 +84,32 @@ public:
     Result<void> events_lost(const std::set<int>& live);
 
 private:
+    struct Routed {
+        net::RoutedTap tap;
+        std::vector<policy::IpPrefix> proxied;  // the proxy entries this grant added
+    };
     Filters() = default;
     Result<void> collect_dead();
+    Result<void> ensure_routed_table();
+    Result<void> route_steps(net::Rtnl& rtnl, Routed& r);
+    // A routed tap is gone: its proxy entries and elements, and the
+    // uplink's forwarding if we turned it on and no routed tap uses it.
+    Result<void> unroute(const Routed& r);
+    // From a listing: the dead taps' proxy entries and elements, and the
+    // forwarding of uplinks no live routed tap uses. Says whether live
+    // routed taps from before our start remain.
+    Result<bool> collect_dead_routes();
+    Result<void> forwarding_off_if_unused(net::Rtnl& rtnl, const std::string& table);
 
     std::optional<net::Nft> nft_;
     std::string why_;
     std::map<int, net::GuardCommands> guarded_;  // by ifindex
-    bool inherited_ = false;
+    bool inherited_ = false;  // elements of live taps from before we started
     std::chrono::steady_clock::time_point seen_at_{};
-    std::vector<SeenOnTap> seen_;  // elements of live taps from before we started
+    std::vector<SeenOnTap> seen_;  // the learning table, as last listed (at seen_at_)
+    std::map<int, Routed> routed_;           // by the tap's ifindex
+    bool routed_table_ = false;              // made or seen
+    bool inherited_routes_ = false;          // routed taps from before we started
 };
 
 }  // namespace ub::daemon

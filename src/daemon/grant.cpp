@@ -107,6 +107,15 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
         if (terms.filtered() && (!filters || !filters->available()))
             return Error::msg(std::string("the ACL ") + (terms.has_mac ? "pins a MAC" : "sets a rate") +
                               ", but userbridged runs without libnftables");
+        if (terms.limits.mode == policy::Mode::Routed) {
+            if (!filters || !filters->available())
+                return Error::msg("the ACL routes the tap (mode=routed), but userbridged runs without libnftables");
+            spec.before_attach = [filters, uplink = req.bridge, addrs = terms.limits.ips](const std::string& ifname,
+                                                                                        int ifindex) {
+                return filters->route(ifname, ifindex, uplink, addrs);
+            };
+            return Ok{};
+        }
         if (std::optional<net::Guard> guard = net::guard_for(terms))
             spec.before_attach = [filters, g = *guard](const std::string& ifname, int ifindex) {
                 return filters->add(ifname, ifindex, g);

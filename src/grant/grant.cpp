@@ -82,7 +82,8 @@ void grant_record(audit::AuditRecord& rec, const policy::Decision& d, const net:
     rec.event = "grant";
     rec.tap = tap.name;
     rec.mac = format_mac(port);
-    rec.detail = d.reason + (tap.vnet_hdr ? ", vnet_hdr" : "") + (d.limits().isolated ? ", isolated port" : "");
+    rec.detail = d.reason + (tap.vnet_hdr ? ", vnet_hdr" : "") + (d.limits().isolated ? ", isolated port" : "") +
+                 (d.limits().mode == policy::Mode::Routed ? ", routed" : "");
 }
 
 Outcome granted(Outcome o, const policy::Decision& d, net::BridgedTap tap, std::optional<Mac> pinned_mac) {
@@ -117,7 +118,9 @@ Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const po
     res.lock_tun.reset();  // unused: no quota
     Result<net::Rtnl> rtnl = res.rtnl(spec);
     if (!rtnl.ok()) return failed(std::move(o), rtnl.error());
-    Result<net::LinkInfo> bridge = net::find_bridge(*rtnl, req.bridge);
+    bool routed = terms.limits.mode == policy::Mode::Routed;
+    spec.routed = routed;
+    Result<net::LinkInfo> bridge = routed ? net::find_uplink(*rtnl, req.bridge) : net::find_bridge(*rtnl, req.bridge);
     if (!bridge.ok()) return failed(std::move(o), bridge.error());
     while (spec.tuns.size() < static_cast<std::size_t>(req.queues)) {
         Result<UniqueFd> tun = net::open_tun();
@@ -159,6 +162,14 @@ Outcome grant(const Caller& who, const protocol::Request& req, const policy::Pol
         return o;
     }
     if (!d->allowed) return denied(std::move(o), req, {refused_by(*d, res), d->reason});
+    // Routes, proxy neighbour entries and the nftables forward rules of a
+    // routed tap are userbridged's alone: it removes them as the tap goes.
+    if (who.front == Front::Helper && d->limits().mode == policy::Mode::Routed)
+        return denied(std::move(o), req,
+                      {Refused::NeedsDaemon, policy::where(*d->deciding) +
+                                                 " routes the tap to an uplink (mode=routed), which only "
+                                                 "userbridged does: use userbridge-client (QEMU's helper=) or "
+                                                 "userbridge run"});
     // Traffic filters are userbridged's alone: the helper hands out no tap
     // without the filter its rule asks for, and makes nothing.
     if (who.front == Front::Helper && policy::needs_filter(d->limits()))

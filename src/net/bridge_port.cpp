@@ -38,6 +38,13 @@ Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name) {
     return Error::msg(name + " is not a bridge (it is " + kind + ")");
 }
 
+Result<LinkInfo> find_uplink(Rtnl& rtnl, const std::string& name) {
+    Result<LinkInfo> link = rtnl.get_link(name);
+    if (!link.ok() && link.error().code() == ENODEV) return Error::msg("interface " + name + " does not exist");
+    if (link.ok() && link->kind == "tun") return Error::msg(name + " is a tap, not an uplink");
+    return link;
+}
+
 std::optional<Revoked> tampered_tap(const LinkInfo& link) {
     if (link.kind != "tun") return std::nullopt;
     std::optional<protocol::TapLabel> label = protocol::parse_label(link.alias);
@@ -139,6 +146,13 @@ Result<Made> make_bridged_tap(Rtnl socket, TapSpec spec, const LinkInfo& bridge,
     // sends duplicate-address checks, router solicitations and MLD reports
     // from it into the VM's segment (and spends a tenth of a grant on it).
     UB_TRYV(step(rtnl.set_no_ipv6_address(out.ifindex), "after-no-ipv6"));
+    if (spec.routed) {
+        lock.reset();
+        UB_TRYV(step(rtnl.set_up(out.ifindex), "after-up"));
+        // No fd has left us yet: nothing crosses before the routes and rules.
+        if (spec.before_attach) UB_TRYV(step(spec.before_attach(out.tap.name, out.ifindex), "after-pin"));
+        return Made{std::move(out)};
+    }
     if (spec.before_attach) UB_TRYV(step(spec.before_attach(out.tap.name, out.ifindex), "after-pin"));
     UB_TRYV(step(rtnl.set_master(out.ifindex, bridge.ifindex), "after-attach"));
     // Isolated while still down: no frame crosses the bridge before.

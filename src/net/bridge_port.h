@@ -20,6 +20,9 @@ namespace ub::net {
 
 // Looks up `name` and checks that it is a bridge. Creates nothing.
 Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
+// Looks up the uplink of a routed tap (mode=routed): any interface but a
+// tap. Creates nothing.
+Result<LinkInfo> find_uplink(Rtnl& rtnl, const std::string& name);
 
 // make_bridged_tap calls its StepHook (net/tap.h) after each step with the
 // step's name ("after-create", "after-setup", "after-quota",
@@ -73,6 +76,10 @@ struct TapSpec {
     std::vector<Revoked>* revoked = nullptr;
     TapNames* names = nullptr;     // where the tap's name comes from; null: the kernel's tap%d
     bool isolated = false;         // an isolated bridge port (Rtnl::set_isolated)
+    // mode=routed: the tap joins no bridge (the "bridge" is its uplink,
+    // whose MTU it takes), and before_attach is called once it is up: the
+    // kernel routes to an interface only when it is up (fib_check_nh).
+    bool routed = false;
     // Whose quota a uid counts against (userbridged: a subordinate uid's
     // owner, daemon/subids.h); null: its own.
     std::function<uid_t(uid_t)> account;

@@ -302,6 +302,13 @@ Result<void> Rtnl::set_up(int ifindex) {
     return transact(req, nullptr);
 }
 
+Result<void> Rtnl::request(const nlmsghdr* msg, const std::string& what) {
+    Request req(msg->nlmsg_type, 0, what);
+    std::memcpy(req.nlh, msg, msg->nlmsg_len);
+    req.nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+    return transact(req, nullptr);
+}
+
 Result<void> Rtnl::delete_link(int ifindex) {
     Request req(RTM_DELLINK, ifindex, "delete ifindex " + std::to_string(ifindex));
     return transact(req, nullptr);

@@ -95,6 +95,9 @@ public:
     // Every link of this kind ("tun" for taps) in our network namespace; the
     // kernel filters the dump.
     Result<std::vector<LinkInfo>> list_links(const std::string& kind);
+    // Sends a message built elsewhere (routes, neighbours, addresses:
+    // net/routed.h) and waits for its ACK; `what` names it in errors.
+    Result<void> request(const nlmsghdr* msg, const std::string& what);
 
 private:
     explicit Rtnl(MnlSocket nl);

@@ -37,8 +37,23 @@ struct RateUnit {
 };
 constexpr RateUnit kRateUnits[] = {{"gbit", 1000ULL * 1000 * 1000}, {"mbit", 1000ULL * 1000}, {"kbit", 1000}};
 
+struct ModeName {
+    const char* name;
+    Mode mode;
+};
+constexpr ModeName kModes[] = {{"bridge", Mode::Bridge}, {"routed", Mode::Routed}};
+
+Result<Mode> parse_mode(std::string_view value) {
+    std::string names;
+    for (const ModeName& m : kModes) {
+        if (value == m.name) return m.mode;
+        names += names.empty() ? m.name : std::string(" or ") + m.name;
+    }
+    return Error::msg("expected " + names);
+}
+
 // user=, group=, max-taps=, max-queues=, mac=, mac-prefix=, servers=, ip=,
-// rate=, auth=, isolated=.
+// rate=, auth=, isolated=, mode=.
 Result<void> parse_option(std::string_view opt, Line& out, std::string_view origin, int lineno) {
     std::size_t eq = opt.find('=');
     if (eq == std::string_view::npos || eq == 0 || eq + 1 == opt.size())
@@ -108,6 +123,12 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
         out.limits.rate_bits = *bits;
         return Ok{};
     }
+    if (key == "mode") {
+        Result<Mode> mode = parse_mode(value);
+        if (!mode.ok()) return bad(mode.error().message());
+        out.limits.mode = *mode;
+        return Ok{};
+    }
     if (key == "auth") {
         if (value != "polkit") return bad("expected polkit");
         out.auth = Auth::Polkit;
@@ -121,7 +142,22 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
     }
     return at(origin, lineno, "unknown option '" + printable(key) +
                                   "' (expected user, group, max-taps, max-queues, mac, "
-                                  "mac-prefix, servers, ip, rate, auth or isolated)");
+                                  "mac-prefix, servers, ip, rate, auth, isolated or mode)");
+}
+
+// What a mode=routed rule must and must not say: the addresses routed to
+// its tap are ip='s, one each (a prefix would have the host answer ARP for
+// a whole range on the uplink); the rest is bridge-family filtering and
+// bridge-port state, which a tap on no bridge has none of.
+std::string routed_problem(const Limits& l) {
+    if (l.ips.empty()) return "mode=routed needs ip= (the guest's addresses)";
+    for (const IpPrefix& p : l.ips)
+        if (p.len != p.bits() || is_link_local(p))
+            return "mode=routed: ip= lists single addresses, not link-local, not prefixes (" +
+                   format_ip_prefix(p) + ")";
+    if (l.mac.mode != MacPolicy::None || !l.servers || l.rate_bits || l.isolated)
+        return "mode=routed takes no mac=, mac-prefix=, servers=, rate= or isolated=: its tap is no bridge port";
+    return "";
 }
 
 Result<Line> parse_line(std::string_view line, std::string_view origin, int lineno) {
@@ -166,6 +202,10 @@ Result<Line> parse_line(std::string_view line, std::string_view origin, int line
     // The filter that drops a guest's server messages is the MAC pin's.
     if (!out.limits.servers && out.limits.mac.mode == MacPolicy::None)
         return at(origin, lineno, "servers=no needs mac= or mac-prefix= on the same rule");
+    if (out.limits.mode == Mode::Routed) {
+        if (std::string why = routed_problem(out.limits); !why.empty()) return at(origin, lineno, why);
+        return out;
+    }
     if (!out.limits.ips.empty() && out.limits.mac.mode == MacPolicy::None)
         return at(origin, lineno, "ip= needs mac= or mac-prefix= on the same rule");
     return out;
@@ -217,6 +257,12 @@ Result<void> parse_each(std::string_view text, std::string_view origin,
         }
     }
     return Ok{};
+}
+
+std::string_view mode_name(Mode mode) {
+    for (const ModeName& m : kModes)
+        if (m.mode == mode) return m.name;
+    return "?";
 }
 
 bool Credentials::in_group(gid_t g) const {

@@ -20,6 +20,11 @@
 //   isolated=yes|no     yes: the taps are isolated bridge ports, which reach
 //                       the bridge's other ports but not each other (allow
 //                       only)
+//   mode=bridge|routed  routed: NAME is an uplink that cannot be bridged
+//                       (a Wi-Fi station), and each grant is a tap routed
+//                       to it for exactly the ip= addresses, which must be
+//                       single addresses (userbridged only; no mac=,
+//                       mac-prefix=, servers=, rate= or isolated=)
 //   auth=polkit         the rule grants only if polkit's authority says yes
 //                       to the action org.userbridge.use-bridge (allow
 //                       only); userbridged asks it, the helper cannot
@@ -66,6 +71,15 @@ struct MacPolicy {
     int prefix_len = 0;
 };
 
+// What a grant makes of the rule's NAME (mode=): one enum, one table of
+// names (acl.cpp, kModes), one place to extend.
+enum class Mode {
+    Bridge,  // a tap on the bridge NAME (QEMU's way; the default)
+    Routed,  // a tap routed to the uplink NAME for the ip= addresses (net/routed.h)
+};
+// "bridge", "routed".
+std::string_view mode_name(Mode mode);
+
 inline constexpr int kUnlimited = -1;
 inline constexpr int kDefaultMaxQueues = 8;
 inline constexpr int kMaxTapsCeiling = 65535;
@@ -78,6 +92,7 @@ struct Limits {
     std::vector<IpPrefix> ips;  // non-empty: the only source addresses (ip=)
     std::uint64_t rate_bits = 0;  // bits per second each way (rate=); 0: no limit
     bool isolated = false;  // isolated=yes: isolated bridge ports (net/bridge_port.h)
+    Mode mode = Mode::Bridge;  // mode=
 };
 
 // The most rate= may say: 100gbit. (The kernel refuses a byte limit whose

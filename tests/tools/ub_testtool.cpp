@@ -40,6 +40,9 @@
 //       "count=N", the frames carrying MARKER.
 //       --tamper=ACTION (repeatable): what the fd holder then does to the
 //       tap, before --send; see daemon tamper.
+//       --relay=IFNAME: instead, pass frames both ways between the tap
+//       and the tap IFNAME of this network namespace (made beforehand,
+//       owned by us), for --hold ms: a fake guest with a kernel's IP stack.
 //       Exit status: the helper's (128+signal if killed), or 3 when the
 //       helper exited 0 and no fd arrived.
 //   listen IFNAME MARKER MS   print "listening" once its socket is open; exit 0
@@ -606,8 +609,34 @@ ub::Result<std::vector<ub::UniqueFd>> join_then_kill(ub::net::LinkMonitor& monit
     return ub::Error::msg("no tap of ours came on a bridge");
 }
 
+// Frames from `a` to `b` and back for `ms` milliseconds: the granted tap
+// and a tap whose other side is a network namespace, the guest's.
+void relay(int a, int b, int ms) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    std::vector<char> buf(65536);
+    while (std::chrono::steady_clock::now() < end) {
+        pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+        if (poll(p, 2, 100) < 0) die("poll");
+        for (int k = 0; k < 2; ++k) {
+            if (!(p[k].revents & POLLIN)) continue;
+            ssize_t n = read(p[k].fd, buf.data(), buf.size());
+            if (n > 0) (void)!write(p[1 - k].fd, buf.data(), static_cast<std::size_t>(n));
+        }
+    }
+}
+
+int open_guest_tap(const std::string& name, bool vnet) {
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0) die("open /dev/net/tun");
+    ifreq ifr{};
+    std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name.c_str());
+    ifr.ifr_flags = static_cast<short>(IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0));
+    if (ioctl(fd, TUNSETIFF, &ifr) != 0) die("TUNSETIFF " + name);
+    return fd;
+}
+
 int cmd_call(std::vector<std::string> a) {
-    std::string kind = a.at(0), send, expect;
+    std::string kind = a.at(0), send, expect, relay_to;
     int close_after = -1;
     int hold = 0;
     bool ip4 = false, use_dhcp = false;
@@ -634,6 +663,7 @@ int cmd_call(std::vector<std::string> a) {
         else if (a[i] == "--kill-on-fd") kill_on_fd = true;
         else if (a[i].rfind("--join-kill-on=", 0) == 0) join_kill_on = a[i].substr(15);
         else if (a[i] == "--dhcp") use_dhcp = true;
+        else if (a[i].rfind("--relay=", 0) == 0) relay_to = a[i].substr(8);
         else if (a[i].rfind("--tamper=", 0) == 0) tampers.push_back(a[i].substr(9));
         else if (a[i].rfind("--send=", 0) == 0) send = a[i].substr(7);
         else if (a[i].rfind("--expect=", 0) == 0) expect = a[i].substr(9);
@@ -743,6 +773,10 @@ int cmd_call(std::vector<std::string> a) {
     }
     std::fflush(stdout);
     for (const std::string& t : tampers) tamper(tap, ifr.ifr_name, t);
+    if (!relay_to.empty()) {
+        relay(tap, open_guest_tap(relay_to, vnet), hold);
+        return 0;
+    }
     std::size_t hdr = 0;
     if (vnet) {
         int len = 0;

@@ -89,7 +89,7 @@ TEST(Extension, QemuLinesKeepTheirDefaults) {
 TEST(Extension, Refusals) {
     EXPECT_EQ(parse_error("allow br0 color=red"),
               "f:1: unknown option 'color' (expected user, group, max-taps, max-queues, mac, "
-              "mac-prefix, servers, ip, rate, auth or isolated)");
+              "mac-prefix, servers, ip, rate, auth, isolated or mode)");
     EXPECT_EQ(parse_error("allow br0 user="), "f:1: 'user=': expected key=value");
     EXPECT_EQ(parse_error("allow br0 =x"), "f:1: '=x': expected key=value");
     EXPECT_EQ(parse_error("allow br0 user=a group=b"), "f:1: a rule names one user or one group, not more");
@@ -348,6 +348,27 @@ TEST(Extension, IsolatedParsesAndFormats) {
     EXPECT_EQ(parse_error("allow br0 isolated=on"), "f:1: isolated=on: expected yes or no");
     EXPECT_EQ(parse_error("deny br0 isolated=yes"), "f:1: isolated= is for allow rules only");
     EXPECT_EQ(parse_error("allow br0 isolated=yes isolated=no"), "f:1: isolated= given twice");
+}
+
+TEST(Extension, RoutedParsesAndFormats) {
+    auto rules = rules_of("allow wlan0 user=1000 mode=routed ip=192.168.1.50,2001:db8::50\nallow br0 mode=bridge\n");
+    EXPECT_EQ(rules[0].limits.mode, Mode::Routed);
+    EXPECT_EQ(rules[1].limits.mode, Mode::Bridge);
+    EXPECT_EQ(format_rule(rules[0]), "allow wlan0 user=1000 ip=192.168.1.50,2001:db8::50 mode=routed");
+    EXPECT_EQ(format_rule(rules[1]), "allow br0");
+    EXPECT_EQ(daemon_only(rules[0]), "it routes the tap to an uplink (mode=routed)");
+    EXPECT_EQ(parse_error("allow wlan0 mode=nat"), "f:1: mode=nat: expected bridge or routed");
+    EXPECT_EQ(parse_error("deny wlan0 mode=routed"), "f:1: mode= is for allow rules only");
+    EXPECT_EQ(parse_error("allow wlan0 mode=routed"), "f:1: mode=routed needs ip= (the guest's addresses)");
+    EXPECT_EQ(parse_error("allow wlan0 mode=routed ip=192.168.1.0/24"),
+              "f:1: mode=routed: ip= lists single addresses, not link-local, not prefixes (192.168.1.0/24)");
+    EXPECT_EQ(parse_error("allow wlan0 mode=routed ip=fe80::5"),
+              "f:1: mode=routed: ip= lists single addresses, not link-local, not prefixes (fe80::5)");
+    for (const char* opt : {"rate=10mbit", "isolated=yes", "mac=52:54:00:00:00:01", "mac-prefix=52 servers=no"})
+        EXPECT_EQ(parse_error(("allow wlan0 mode=routed ip=10.0.0.5 " + std::string(opt)).c_str()),
+                  "f:1: mode=routed takes no mac=, mac-prefix=, servers=, rate= or isolated=: its tap is no "
+                  "bridge port")
+            << opt;
 }
 
 // The deciding allow's auth=polkit makes one decision value for both front

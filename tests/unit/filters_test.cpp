@@ -4,6 +4,7 @@
 
 #include "acl_parse_all.h"
 #include "net/mac_pin.h"
+#include "net/routed.h"
 #include "policy/acl.h"
 #include "policy/explain.h"
 
@@ -76,6 +77,42 @@ TEST(Filters, ATapLosesExactlyTheElementsItGot) {
               "delete limit bridge userbridge rate17_out\n"
               "delete limit bridge userbridge rate17_in\n");
     EXPECT_EQ(ub::net::guard_commands("tap9", 17, {}).remove, "");
+}
+
+// A routed tap's elements: added by name, deleted by ifindex, one per
+// set and address.
+TEST(Filters, RoutedElements) {
+    auto v4 = ub::policy::parse_ip_prefix("192.168.1.50");
+    auto v6 = ub::policy::parse_ip_prefix("2001:db8::50");
+    ASSERT_TRUE(v4.ok() && v6.ok());
+    ub::net::GuardCommands c = ub::net::routed_commands({7, "tap3", 2, "wlan0", {*v4, *v6}});
+    EXPECT_EQ(c.add,
+              "add element inet userbridge_routed taps { \"tap3\" }\n"
+              "add element inet userbridge_routed src4 { \"tap3\" . 192.168.1.50 }\n"
+              "add element inet userbridge_routed fwd4 { \"tap3\" . 192.168.1.50 . \"wlan0\" }\n"
+              "add element inet userbridge_routed src6 { \"tap3\" . 2001:db8::50 }\n"
+              "add element inet userbridge_routed fwd6 { \"tap3\" . 2001:db8::50 . \"wlan0\" }\n");
+    EXPECT_EQ(c.remove,
+              "delete element inet userbridge_routed taps { 7 }\n"
+              "delete element inet userbridge_routed src4 { 7 . 192.168.1.50 }\n"
+              "delete element inet userbridge_routed fwd4 { 7 . 192.168.1.50 . 2 }\n"
+              "delete element inet userbridge_routed src6 { 7 . 2001:db8::50 }\n"
+              "delete element inet userbridge_routed fwd6 { 7 . 2001:db8::50 . 2 }\n");
+}
+
+// A dead tap's element names its address and uplink; a live tap's, or one
+// whose uplink is gone too, gives nothing to delete on an uplink.
+TEST(Filters, DeadRoutes) {
+    ub::policy::IpPrefix addr;
+    std::string uplink;
+    ASSERT_TRUE(ub::net::dead_route("7 . 192.168.1.50 . \"wlan0\"", false, addr, uplink));
+    EXPECT_EQ(ub::policy::format_ip_prefix(addr), "192.168.1.50");
+    EXPECT_EQ(uplink, "wlan0");
+    EXPECT_TRUE(ub::net::dead_route("7 . 2001:db8::50 . \"wlan0\"", true, addr, uplink));
+    EXPECT_FALSE(ub::net::dead_route("\"tap3\" . 192.168.1.50 . \"wlan0\"", false, addr, uplink));
+    EXPECT_FALSE(ub::net::dead_route("7 . 192.168.1.50 . 2", false, addr, uplink));
+    EXPECT_FALSE(ub::net::dead_route("7 . 192.168.1.50", false, addr, uplink));
+    EXPECT_FALSE(ub::net::dead_route("7 . 2001:db8::50 . \"wlan0\"", false, addr, uplink));
 }
 
 }  // namespace

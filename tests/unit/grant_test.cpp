@@ -87,6 +87,18 @@ TEST(Grant, AuthPolkitTheHelperRefusesTheDaemonAsks) {
     EXPECT_EQ(ask(acl, alice(grant::Front::Daemon), to("br0"), &prompt).refused, Refused::PolkitPrompt);
 }
 
+// A routed tap's routes, proxy entries and rules are userbridged's: the
+// helper refuses the rule before anything is made, naming the daemon's
+// front ends, and records it as a denial by that rule.
+TEST(Grant, ModeRoutedTheHelperRefuses) {
+    grant::Outcome o = ask("allow wlan0 mode=routed ip=192.168.1.50\n", alice(grant::Front::Helper), to("wlan0"));
+    EXPECT_EQ(o.verdict, grant::Verdict::Denied);
+    EXPECT_EQ(o.refused, Refused::NeedsDaemon);
+    EXPECT_EQ(o.record.rule, "acl:1");
+    EXPECT_EQ(o.record.detail, "acl:1 routes the tap to an uplink (mode=routed), which only userbridged does: "
+                               "use userbridge-client (QEMU's helper=) or userbridge run");
+}
+
 TEST(Grant, ADerivedMacWithoutTheKeyFailsBeforeActing) {
     const Result<policy::MacKey> no_key = Error::msg("no key");
     grant::Outcome o = ask("allow br0 mac-prefix=52:54:00\n", alice(grant::Front::Daemon), to("br0"), nullptr,

@@ -1,0 +1,182 @@
+#include "net/routed.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/ip.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <tuple>
+
+#include "base/fd.h"
+#include "base/system.h"
+
+namespace ub::net {
+
+namespace {
+
+int family_of(const policy::IpPrefix& p) { return p.v6 ? AF_INET6 : AF_INET; }
+std::size_t size_of(const policy::IpPrefix& p) { return p.v6 ? 16 : 4; }
+
+// A message buffer with its header and family header.
+struct Msg {
+    std::unique_ptr<char[]> buf = std::make_unique<char[]>(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* nlh = nullptr;
+    template <typename Header>
+    Header* start(std::uint16_t type, std::uint16_t flags) {
+        nlh = mnl_nlmsg_put_header(buf.get());
+        nlh->nlmsg_type = type;
+        nlh->nlmsg_flags = flags;
+        return static_cast<Header*>(mnl_nlmsg_put_extra_header(nlh, sizeof(Header)));
+    }
+};
+
+// An address as nft and the ACL write it: "10.0.0.5", "2001:db8::5".
+std::string addr_text(const policy::IpPrefix& p) { return policy::format_ip_prefix(p); }
+
+}  // namespace
+
+std::string routed_table() {
+    return "add table inet userbridge_routed\n"
+           "add set inet userbridge_routed taps { type iface_index; }\n"
+           "add set inet userbridge_routed uplinks { type iface_index; }\n"
+           "add set inet userbridge_routed src4 { type iface_index . ipv4_addr; }\n"
+           "add set inet userbridge_routed src6 { type iface_index . ipv6_addr; }\n"
+           "add set inet userbridge_routed fwd4 { type iface_index . ipv4_addr . iface_index; }\n"
+           "add set inet userbridge_routed fwd6 { type iface_index . ipv6_addr . iface_index; }\n"
+           "add chain inet userbridge_routed from_tap\n"
+           "add rule inet userbridge_routed from_tap iif . ip saddr @src4 accept\n"
+           "add rule inet userbridge_routed from_tap iif . ip6 saddr @src6 accept\n"
+           // Neighbour discovery needs link-local sources, and duplicate
+           // address detection the unspecified one; nothing else passes.
+           "add rule inet userbridge_routed from_tap ip6 saddr fe80::/10 icmpv6 type "
+           "{ nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit } accept\n"
+           "add rule inet userbridge_routed from_tap ip6 saddr :: icmpv6 type nd-neighbor-solicit accept\n"
+           "add rule inet userbridge_routed from_tap counter drop\n"
+           "add chain inet userbridge_routed prerouting { type filter hook prerouting priority -150; }\n"
+           "add rule inet userbridge_routed prerouting iif @taps jump from_tap\n"
+           "add chain inet userbridge_routed forward { type filter hook forward priority -150; }\n"
+           "add rule inet userbridge_routed forward iif . ip saddr . oif @fwd4 accept\n"
+           "add rule inet userbridge_routed forward oif . ip daddr . iif @fwd4 accept\n"
+           "add rule inet userbridge_routed forward iif . ip6 saddr . oif @fwd6 accept\n"
+           "add rule inet userbridge_routed forward oif . ip6 daddr . iif @fwd6 accept\n"
+           "add rule inet userbridge_routed forward iif @taps counter drop\n"
+           "add rule inet userbridge_routed forward oif @taps counter drop\n"
+           // Forwarding we turned on for the uplink forwards nothing else.
+           "add rule inet userbridge_routed forward iif @uplinks counter drop\n";
+}
+
+GuardCommands routed_commands(const RoutedTap& r) {
+    // Added by name (the tap's is ours, the uplink's the kernel's, checked
+    // by the ACL's parser), deleted by ifindex: a dead tap's name no
+    // longer resolves. Nothing from the caller reaches nft's parser.
+    GuardCommands c;
+    auto both = [&](const std::string& set, const std::string& key) {
+        std::string by_name = key, by_index = key;
+        for (auto [from, name, index] : {std::tuple{"TAP", "\"" + r.tap_name + "\"", std::to_string(r.tap)},
+                                         std::tuple{"UPLINK", "\"" + r.uplink_name + "\"", std::to_string(r.uplink)}}) {
+            if (std::size_t at = by_name.find(from); at != std::string::npos) {
+                by_name.replace(at, std::string_view(from).size(), name);
+                by_index.replace(by_index.find(from), std::string_view(from).size(), index);
+            }
+        }
+        c.add += "add element inet userbridge_routed " + set + " { " + by_name + " }\n";
+        c.remove += "delete element inet userbridge_routed " + set + " { " + by_index + " }\n";
+    };
+    both("taps", "TAP");
+    for (const policy::IpPrefix& a : r.addrs) {
+        std::string v = a.v6 ? "6" : "4";
+        both("src" + v, "TAP . " + addr_text(a));
+        both("fwd" + v, "TAP . " + addr_text(a) + " . UPLINK");
+    }
+    return c;
+}
+
+Result<void> set_ipv4_forwarding(Rtnl& rtnl, int ifindex, bool on, ProxyArp proxy_arp) {
+    Msg m;
+    auto* ifm = m.start<ifinfomsg>(RTM_NEWLINK, 0);
+    ifm->ifi_family = AF_UNSPEC;
+    ifm->ifi_index = ifindex;
+    nlattr* spec = mnl_attr_nest_start(m.nlh, IFLA_AF_SPEC);
+    nlattr* inet = mnl_attr_nest_start(m.nlh, AF_INET);
+    nlattr* conf = mnl_attr_nest_start(m.nlh, IFLA_INET_CONF);
+    // inet_set_link_af: each attribute's type is an IPV4_DEVCONF_ index.
+    mnl_attr_put_u32(m.nlh, IPV4_DEVCONF_FORWARDING, on ? 1 : 0);
+    if (proxy_arp == ProxyArp::On) mnl_attr_put_u32(m.nlh, IPV4_DEVCONF_PROXY_ARP, 1);
+    mnl_attr_nest_end(m.nlh, conf);
+    mnl_attr_nest_end(m.nlh, inet);
+    mnl_attr_nest_end(m.nlh, spec);
+    return rtnl.request(m.nlh, std::string(on ? "turn on" : "turn off") + " IPv4 forwarding of ifindex " +
+                                   std::to_string(ifindex));
+}
+
+Result<bool> ipv4_forwarding(const std::string& ifname) {
+    std::string path = "/proc/sys/net/ipv4/conf/" + ifname + "/forwarding";
+    UniqueFd fd = UB_TRY(system::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW, "cannot open " + path));
+    char c = 0;
+    if (read(fd.get(), &c, 1) != 1) return Error::sys("cannot read " + path);
+    return c == '1';
+}
+
+Result<void> add_host_route(Rtnl& rtnl, int ifindex, const policy::IpPrefix& addr) {
+    Msg m;
+    auto* rt = m.start<rtmsg>(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+    rt->rtm_family = static_cast<unsigned char>(family_of(addr));
+    rt->rtm_dst_len = static_cast<unsigned char>(addr.bits());
+    rt->rtm_table = RT_TABLE_MAIN;
+    rt->rtm_protocol = RTPROT_STATIC;
+    rt->rtm_scope = addr.v6 ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+    rt->rtm_type = RTN_UNICAST;
+    mnl_attr_put(m.nlh, RTA_DST, size_of(addr), addr.addr.data());
+    mnl_attr_put_u32(m.nlh, RTA_OIF, static_cast<std::uint32_t>(ifindex));
+    return rtnl.request(m.nlh, "route " + addr_text(addr) + " to ifindex " + std::to_string(ifindex));
+}
+
+Result<void> proxy_neighbour(Rtnl& rtnl, int ifindex, const policy::IpPrefix& addr, Change change) {
+    Msg m;
+    bool add = change == Change::Add;
+    auto* nd = m.start<ndmsg>(add ? RTM_NEWNEIGH : RTM_DELNEIGH, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+    nd->ndm_family = static_cast<std::uint8_t>(family_of(addr));
+    nd->ndm_ifindex = ifindex;
+    nd->ndm_state = NUD_PERMANENT;
+    nd->ndm_flags = NTF_PROXY;
+    mnl_attr_put(m.nlh, NDA_DST, size_of(addr), addr.addr.data());
+    return rtnl.request(m.nlh, std::string(add ? "add" : "delete") + " the proxy entry for " + addr_text(addr) +
+                                   " on ifindex " + std::to_string(ifindex));
+}
+
+Result<void> add_gateway_address(Rtnl& rtnl, int ifindex) {
+    Msg m;
+    auto* ifa = m.start<ifaddrmsg>(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+    ifa->ifa_family = AF_INET6;
+    ifa->ifa_prefixlen = 64;
+    ifa->ifa_flags = IFA_F_NODAD;
+    ifa->ifa_scope = RT_SCOPE_LINK;
+    ifa->ifa_index = static_cast<unsigned>(ifindex);
+    in6_addr gw{};
+    inet_pton(AF_INET6, "fe80::1", &gw);
+    mnl_attr_put(m.nlh, IFA_LOCAL, sizeof gw, &gw);
+    mnl_attr_put(m.nlh, IFA_ADDRESS, sizeof gw, &gw);
+    return rtnl.request(m.nlh, "add fe80::1 to ifindex " + std::to_string(ifindex));
+}
+
+bool dead_route(std::string_view e, bool v6, policy::IpPrefix& addr, std::string& uplink) {
+    std::size_t a = e.find(" . "), b = a == std::string_view::npos ? a : e.find(" . ", a + 3);
+    if (b == std::string_view::npos || e.empty() || e[0] < '0' || e[0] > '9') return false;
+    std::string text(e.substr(a + 3, b - a - 3));
+    Result<policy::IpPrefix> p = policy::parse_ip_prefix(text);
+    if (!p.ok() || p->v6 != v6) return false;
+    addr = *p;
+    std::string_view up = e.substr(b + 3);
+    if (up.size() < 2 || up.front() != '"' || up.back() != '"') return false;  // the uplink is gone too
+    uplink = std::string(up.substr(1, up.size() - 2));
+    return true;
+}
+
+}  // namespace ub::net
