@@ -64,8 +64,14 @@ void refill_tun(SpareFds& spare);
 // `mac_key`: the MAC key for mac-prefix= rules, or why there is none.
 // `subuids`: quotas count a subordinate uid's taps as its owner's.
 // `polkit`: polkit's answer for this request, once it came (see Outcome).
+// `veth`: for a veth request (req.netns_peer), its namespace fd, checked
+// already (daemon/netns.h), and the host end names' counter.
+struct VethTarget {
+    int netns_fd = -1;
+    unsigned* serial = nullptr;
+};
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const grant::Caller& who,
                const SubUids& subuids, const protocol::Request& req, SpareFds& spare, Filters* filters,
-               net::TapNames* names = nullptr, const PolkitAnswer* polkit = nullptr);
+               net::TapNames* names = nullptr, const PolkitAnswer* polkit = nullptr, VethTarget veth = {});
 
 }  // namespace ub::daemon

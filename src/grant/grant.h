@@ -92,6 +92,9 @@ struct Resources {
     // The rtnetlink socket to act with, once the quota lock is held; it may
     // add tun fds it keeps ready to spec.tuns.
     std::function<Result<net::Rtnl>(net::TapSpec&)> rtnl;
+    // Makes the port: null, a tap (net::make_bridged_tap); userbridged's
+    // veth requests make a veth pair (net/veth.h), which the helper never links.
+    std::function<Result<net::Made>(net::Rtnl, net::TapSpec, const net::LinkInfo&)> make;
 };
 
 enum class Verdict {
