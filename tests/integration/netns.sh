@@ -1,12 +1,13 @@
 #!/bin/bash
 # Veth pairs into network namespaces through userbridged (`userbridge
-# netns`): a namespace its caller owns gets a
+# netns`, and the lxc-user-nic drop-in): a namespace its caller owns gets a
 # bridged veth that pings across the bridge; one another user owns, the
 # host's own, or an fd that is no network namespace is refused, and nothing
 # is made; max-taps holds under 16 concurrent requests, counting veth pairs
 # with taps; the pair goes with its namespace, with an expiry record.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_daemon.sh"
+install -m 0755 "$UB_BUILD_DIR/userbridge-lxc-user-nic" "$T/bin/"
 UB=$T/bin/userbridge
 ip addr add 10.23.0.1/24 dev br0
 start_daemon --max-per-uid=16  # 16 concurrent requests of one user
@@ -83,6 +84,23 @@ check "ubalice configures her end, as root of her namespace" \
 check "ubalice's namespace pings the bridge" in_ns "$alice_ns" busybox ping -c1 -W3 10.23.0.1
 check "the grant is audited" \
     soon grep -qE "event=grant user=ubalice uid=$ALICE .*bridge=\"br0\" tap=ubv[0-9]+ .*veth pair: its end eth0" "$SYSLOG"
+
+# --- The lxc-user-nic drop-in: LXC's command line and output ---------------
+out=$(as_alice "$T/bin/userbridge-lxc-user-nic" create /var/lib/lxc c1 "$alice_ns" veth br0 eth1)
+check "lxc-user-nic create prints NIC:IFINDEX:HOST:IFINDEX, as LXC parses it" \
+    grep -qE '^eth1:[0-9]+:ubv[0-9]+:[0-9]+$' <<<"$out"
+IFS=: read -r nic cidx host hidx <<<"$out"
+check "...the container's ifindex is its end's" \
+    test "$(in_ns "$alice_ns" ip -o link show eth1 | cut -d: -f1)" = "$cidx"
+check "...the host's is the host end's" test "$(cat /sys/class/net/$host/ifindex)" = "$hidx"
+refused "lxc-user-nic for ubbob's namespace, as ubalice, is refused" "" \
+    as_alice "$T/bin/userbridge-lxc-user-nic" create /var/lib/lxc c1 "$bob_ns" veth br0 eth0
+check "lxc-user-nic delete has nothing to do" \
+    as_alice "$T/bin/userbridge-lxc-user-nic" delete /var/lib/lxc c1 /proc/$alice_ns/ns/net veth br0 eth1
+printf 'ubalice veth br0 2\n@ubvm veth br1 3\nubbob vxlan br0 1\n' >"$T/usernet"
+check "lxc-usernet converts to ACL rules" \
+    diff <("$T/bin/userbridge-lxc-user-nic" --convert-usernet "$T/usernet" | grep -v '^# converted\|^# per bridge') \
+    <(printf 'allow br0 user=ubalice max-taps=2\nallow br1 group=ubvm max-taps=3\n# line 3 skipped (type vxlan: only veth): ubbob vxlan br0 1\n')
 
 # --- The pair goes with its namespace -------------------------------------
 kill "$alice_ns"
