@@ -238,6 +238,10 @@ int cmd_status(const std::vector<std::string>& argv, const std::string& default_
     Result<std::vector<net::LinkInfo>> taps = rtnl->list_links("tun");
     if (!bridges.ok()) return fail(bridges.error().message());
     if (!taps.ok()) return fail(taps.error().message());
+    // Veth pairs granted into network namespaces (userbridge netns) count as taps do.
+    Result<std::vector<net::LinkInfo>> veths = rtnl->list_links("veth");
+    if (!veths.ok()) return fail(veths.error().message());
+    taps->insert(taps->end(), veths->begin(), veths->end());
     std::map<int, std::string> name_of;
     for (const net::LinkInfo& b : *bridges) name_of[b.ifindex] = b.name;
 
@@ -255,6 +259,7 @@ int cmd_status(const std::vector<std::string>& argv, const std::string& default_
         if (!label->vm.empty()) line += "  vm " + record::value(label->vm);
         if (label->mac) line += "  guest MAC " + format_mac(*label->mac) + " (pinned)";
         if (label->queues > 1) line += "  queues " + std::to_string(label->queues);
+        if (t.kind == "veth") line += "  veth pair (its other end in a network namespace)";
         tap_lines.push_back(line);
     }
 

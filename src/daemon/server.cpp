@@ -766,8 +766,13 @@ void Server::filters_after_lost_events() {
     Result<net::Rtnl> rtnl = net::Rtnl::open();
     Result<std::vector<net::LinkInfo>> taps =
         rtnl.ok() ? rtnl->list_links("tun") : Result<std::vector<net::LinkInfo>>(rtnl.error());
+    // Veth ends granted into namespaces are guarded too (net/veth.h).
+    Result<std::vector<net::LinkInfo>> veths =
+        rtnl.ok() ? rtnl->list_links("veth") : Result<std::vector<net::LinkInfo>>(rtnl.error());
+    if (!veths.ok()) taps = veths.error();
     std::set<int> live;
     for (const net::LinkInfo& l : taps.ok() ? *taps : std::vector<net::LinkInfo>{}) live.insert(l.ifindex);
+    for (const net::LinkInfo& l : veths.ok() ? *veths : std::vector<net::LinkInfo>{}) live.insert(l.ifindex);
     Result<void> r = taps.ok() ? cfg_.filters->events_lost(live) : Result<void>(taps.error());
     if (!r.ok())
         log_line(LOG_WARNING, "could not remove dead taps from the nftables sets: " + r.error().message());

@@ -85,6 +85,25 @@ check "ubalice's namespace pings the bridge" in_ns "$alice_ns" busybox ping -c1 
 check "the grant is audited" \
     soon grep -qE "event=grant user=ubalice uid=$ALICE .*bridge=\"br0\" tap=ubv[0-9]+ .*veth pair: its end eth0" "$SYSLOG"
 
+check "userbridge status lists the pair" \
+    grep -qE '^  ubv[0-9]+  bridge br0  veth pair' <(as_alice "$UB" status)
+
+# --- A pinned MAC: the namespace's end gets it, the bridge port its filter -
+table 'allow br0 mac=52:54:00:23:02:01\n'
+hold_ns mac_ns "${AS_ALICE[@]}"
+mac_out=$(as_alice "$UB" netns --br=br0 --netns=/proc/$mac_ns/ns/net || true)
+host_end=$(grep -o 'ubv[0-9]*' <<<"$mac_out" || echo none)
+check "under mac=, the namespace's end has the pinned MAC" \
+    grep -q 'link/ether 52:54:00:23:02:01' <(in_ns "$mac_ns" ip -o link show eth0)
+host_idx=$(cat "/sys/class/net/$host_end/ifindex" 2>/dev/null || echo none)
+check "...and its host end is pinned in the daemon's nftables set" \
+    grep -qE "(\"$host_end\"|\b$host_idx\b)" <(nft list set bridge userbridge pinned)
+kill "$mac_ns"
+wait "$mac_ns" 2>/dev/null || true
+gone() { ! ip link show "$1" >/dev/null 2>&1; }
+check "...gone with its namespace" within 10 gone "$host_end"
+table 'allow br0\n'
+
 # --- The lxc-user-nic drop-in: LXC's command line and output ---------------
 out=$(as_alice "$T/bin/userbridge-lxc-user-nic" create /var/lib/lxc c1 "$alice_ns" veth br0 eth1)
 check "lxc-user-nic create prints NIC:IFINDEX:HOST:IFINDEX, as LXC parses it" \
