@@ -25,6 +25,13 @@ mount -t cgroup2 none "$T/cgroup"
 CG=$T/cgroup/ub-lxc-test.$$
 mkdir "$CG"
 chown -R $ALICE:$ALICE "$CG"
+# The cgroup tree is the host's, not this test's: whatever happens, the
+# container is stopped and the subtree removed, deepest first.
+lxc_cleanup() {
+    lxc_as_alice lxc-stop -P "$W/lxc" -n c1 -k >/dev/null 2>&1 || true
+    [ -d "$CG" ] && find "$CG" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+}
+trap 'rc=$?; lxc_cleanup; (exit $rc); ub_cleanup' EXIT
 W=$T/work/alice  # ubalice's home: the container and its log
 mkdir -p "$W/lxc"
 chown -R $ALICE:$ALICE "$W"
@@ -63,8 +70,7 @@ check "the grant is audited as the container's" \
 lxc_as_alice lxc-stop -P "$W/lxc" -n c1 -k || true
 check "stopped, its pair is gone" within 10 sh -c '! ip -o link show type veth | grep -q ": ubv"'
 lxc_as_alice lxc-destroy -P "$W/lxc" -n c1 || true
-# The cgroup tree is the host's, not this test's: removed, deepest first.
-find "$CG" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+lxc_cleanup
 check "the delegated cgroup is gone" test ! -e "$CG"
 umount "$T/cgroup"
 stop_daemon
