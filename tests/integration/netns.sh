@@ -10,6 +10,15 @@ source "$(dirname "$0")/lib_daemon.sh"
 install -m 0755 "$UB_BUILD_DIR/userbridge-lxc-user-nic" "$T/bin/"
 UB=$T/bin/userbridge
 ip addr add 10.23.0.1/24 dev br0
+# Subordinate ids for ubalice (newuidmap, and the daemon reads them as it
+# starts), in this mount namespace only.
+printf 'ubalice:200000:65536\n' >"$T/etc/subuid"
+cp "$T/etc/subuid" "$T/etc/subgid"
+for f in subuid subgid; do touch /etc/$f; mount --bind "$T/etc/$f" /etc/$f; done
+# AS_ALICE_ROOT: as root of a user namespace of ubalice's mapped to her
+# subordinate uids (newuidmap), as in her LXC containers: uid 200000.
+SUB_ROOT=(unshare --user --map-users=200000,0,65536 --map-groups=200000,0,65536 --setuid 0 --setgid 0)
+AS_ALICE_ROOT=("${AS_ALICE[@]}" "${SUB_ROOT[@]}")
 start_daemon --max-per-uid=16  # 16 concurrent requests of one user
 
 # hold_ns VAR [USER-PREFIX...]: a process (sleep) in a new user and network
@@ -68,6 +77,9 @@ refused_netns "a plain file is not a namespace" "is not a namespace" \
     as_alice "$UB" netns --br=br0 --netns=/etc/passwd
 refused_netns "a name the namespace has already fails, leaving nothing" "already has an interface named lo" \
     as_alice "$UB" netns --br=br0 --name=lo --netns=/proc/$alice_ns/ns/net
+refused_netns "her subordinate uid asking for ubalice's own namespace is refused" \
+    "belongs to uid $ALICE, not to you (uid 200000)" \
+    as_alice bash -c "exec 7</proc/$alice_ns/ns/net; exec ${SUB_ROOT[*]} '$UB' netns --br=br0 --netns-fd=7"
 no_tap_ever
 check "refusals are audited" \
     soon grep -qE "event=deny user=ubbob uid=$BOB .*bridge=\"br0\".*detail=\"the network namespace belongs to uid $ALICE" "$SYSLOG"
@@ -85,6 +97,13 @@ check "ubalice's namespace pings the bridge" in_ns "$alice_ns" busybox ping -c1 
 check "the grant is audited" \
     soon grep -qE "event=grant user=ubalice uid=$ALICE .*bridge=\"br0\" tap=ubv[0-9]+ .*veth pair: its end eth0" "$SYSLOG"
 
+# A namespace her subordinate uid 200000 made (root of her container
+# making a user namespace of its own) is hers too.
+hold_ns sub_ns "${AS_ALICE_ROOT[@]}"
+check "a namespace ubalice's subordinate uid owns is hers" \
+    grep -q '<-> ubv' <(as_alice "$UB" netns --br=br0 --netns=/proc/$sub_ns/ns/net)
+kill "$sub_ns"
+wait "$sub_ns" 2>/dev/null || true
 check "userbridge status lists the pair" \
     grep -qE '^  ubv[0-9]+  bridge br0  veth pair' <(as_alice "$UB" status)
 
