@@ -177,4 +177,16 @@ wait "$quota_ns" "$bob_ns" 2>/dev/null || true
 check "nothing left behind" within 10 no_veths
 
 stop_daemon
+
+# --- A grant that fails part-way leaves nothing (net::TapUndo) -------------
+hold_ns fault_ns "${AS_ALICE[@]}"
+for point in after-create after-setup after-attach after-up; do
+    UB_FAULT=fail@$point DAEMON_BIN=$T/bin/faulty-daemon start_daemon --max-per-uid=16
+    refused_netns "daemon fail@$point" "userbridged: injected failure at $point" \
+        as_alice "$UB" netns --br=br0 --netns=/proc/$fault_ns/ns/net
+    check "...and nothing in the namespace" test "$(in_ns "$fault_ns" ip -o link show | grep -vc ': lo:')" -eq 0
+    stop_daemon
+done
+kill "$fault_ns"
+wait "$fault_ns" 2>/dev/null || true
 finish
