@@ -74,6 +74,12 @@ int cmd_netns(const std::vector<std::string>& argv, const std::string& socket) {
         std::fprintf(stderr, "userbridge netns: %s\nTry 'userbridge netns --help'.\n", args.error().message().c_str());
         return 2;
     }
+    // Only the daemon receives a namespace's fd: the helper makes taps alone.
+    if (!client::daemon_socket_present(socket)) {
+        std::fprintf(stderr, "userbridge netns: veth pairs need userbridged, and its socket %s is not there\n",
+                     socket.c_str());
+        return 1;
+    }
     UniqueFd opened;
     int fd = args->fd;
     if (!args->path.empty()) {

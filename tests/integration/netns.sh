@@ -178,6 +178,9 @@ check "nothing left behind" within 10 no_veths
 
 stop_daemon
 
+refused_netns "without userbridged, it says the pair needs it" "veth pairs need userbridged" \
+    as_alice "$UB" netns --br=br0 --netns=/proc/self/ns/net
+
 # --- A grant that fails part-way leaves nothing (net::TapUndo) -------------
 hold_ns fault_ns "${AS_ALICE[@]}"
 for point in after-create after-setup after-attach after-up; do
