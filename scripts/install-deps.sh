@@ -29,6 +29,7 @@ packages=(
     man-db            # the install test renders the man pages
     dpkg-dev debhelper lintian  # the Debian packages: build and check them
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients  # libvirt session test
+    lxc               # lxc.sh: a real unprivileged container takes its NIC through userbridge-lxc-user-nic
     bubblewrap        # sandbox.sh: QEMU in a Flatpak-like sandbox, where no setuid helper works
     dbus-daemon polkitd  # polkit.sh: a system bus and polkitd of the test's own, pkttyagent
     frr               # evpn.sh: zebra and bgpd, the EVPN control plane, run by the test in its namespaces

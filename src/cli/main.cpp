@@ -13,6 +13,7 @@
 
 #include "base/fds.h"
 #include "cli/admin.h"
+#include "cli/netns.h"
 #include "cli/run_args.h"
 #include "client/helper_client.h"
 #include "client/open.h"
@@ -130,6 +131,8 @@ void usage(FILE* to) {
                "\n"
                "Commands:\n"
                "  run [OPTIONS] -- COMMAND...   run a VMM with bridged tap fds\n"
+               "  netns --br=BRIDGE --netns=PATH  a veth pair into a network namespace\n"
+               "                                you own (containers)\n"
                "  status                        your bridges, taps and quotas\n"
                "  explain --br=BRIDGE [--user=USER] [--vm=NAME]\n"
                "                                which ACL rules decide, and why\n"
@@ -165,6 +168,13 @@ int main(int argc, char** argv) {
             return 0;
         }
         return cmd_run(rest);
+    }
+    if (cmd == "netns") {
+        if (!rest.empty() && (rest[0] == "--help" || rest[0] == "-h")) {
+            std::fputs(cli::netns_usage().c_str(), stdout);
+            return 0;
+        }
+        return cli::cmd_netns(rest, UB_SOCKET_PATH);
     }
     if (cmd == "check") return cli::cmd_check(rest, UB_ACL_PATH);
     if (cmd == "explain") return cli::cmd_explain(rest, UB_ACL_PATH);

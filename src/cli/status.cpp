@@ -192,6 +192,7 @@ void print_text(const Account& me, const Result<policy::Policy>& p, const std::v
         if (!t.label.vm.empty()) line += "  vm " + record::value(t.label.vm);
         if (t.label.mac) line += "  guest MAC " + format_mac(*t.label.mac) + " (pinned)";
         if (t.label.queues > 1) line += "  queues " + std::to_string(t.label.queues);
+        if (t.link.kind == "veth") line += "  veth pair (its other end in a network namespace)";
         out(line);
         for (const auto& [mac, g] : t.guests) {
             std::string addrs;
@@ -213,6 +214,7 @@ json::Value tap_json(const TapView& t) {
     v.set("vm", t.label.vm.empty() ? json::Value(nullptr) : json::Value(t.label.vm));
     v.set("pinned_mac", t.label.mac ? json::Value(format_mac(*t.label.mac)) : json::Value(nullptr));
     v.set("queues", t.label.queues);
+    v.set("kind", t.link.kind == "veth" ? "veth" : "tap");
     json::Value guests = json::Array{};
     for (const auto& [mac, g] : t.guests) {
         json::Value gv = json::Object{};
@@ -289,6 +291,10 @@ int cmd_status(const std::vector<std::string>& argv, const std::string& default_
     Result<std::vector<net::LinkInfo>> links = rtnl->list_links("tun");
     if (!bridges.ok()) return failed(as_json, "status", bridges.error().message());
     if (!links.ok()) return failed(as_json, "status", links.error().message());
+    // Veth pairs granted into network namespaces (userbridge netns) count as taps do.
+    Result<std::vector<net::LinkInfo>> veths = rtnl->list_links("veth");
+    if (!veths.ok()) return failed(as_json, "status", veths.error().message());
+    links->insert(links->end(), veths->begin(), veths->end());
     std::map<int, std::string> bridge_of;
     std::set<std::string> present;
     for (const net::LinkInfo& b : *bridges) {

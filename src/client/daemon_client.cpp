@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "handover/handover.h"
 #include "handover/receive.h"
 #include "protocol/seen_wire.h"
 #include "protocol/wire.h"
@@ -103,18 +104,33 @@ bool daemon_socket_present(const std::string& path) {
     return stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-Result<Opened> open_tap_via_daemon(const OpenRequest& req) {
-    auto deadline = Clock::now() + (req.tap.interactive ? std::max(req.timeout, kAskTimeout) : req.timeout);
-    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd.valid()) return Error::sys("socket");
-    UB_TRYV(connect_daemon(fd.get(), req.socket, std::min(deadline, Clock::now() + kConnectWait)));
+namespace {
 
-    auto bytes = protocol::encode(req.tap);
+// One request sent (with `netns_fd` on its first byte when it is not -1)
+// and its reply received, with the fds it carries; the connection stays
+// open for the EOF that follows a grant.
+struct Exchanged {
+    UniqueFd conn;
+    protocol::Reply reply;
+    std::vector<UniqueFd> fds;
+};
+
+Result<Exchanged> exchange(const std::string& socket, const protocol::Request& request, int netns_fd,
+                           Clock::time_point deadline) {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd.valid()) return Error::sys("socket");
+    UB_TRYV(connect_daemon(fd.get(), socket, std::min(deadline, Clock::now() + kConnectWait)));
+
+    auto bytes = protocol::encode(request);
     std::size_t sent = 0;
     Result<void> send_error = Ok{};
     while (sent < bytes.size()) {
         UB_TRYV(wait_for(fd.get(), POLLOUT, deadline, "sending"));
-        ssize_t n = send(fd.get(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        // The namespace's fd rides on the request's first byte.
+        std::vector<int> with;
+        if (sent == 0 && netns_fd >= 0) with.push_back(netns_fd);
+        ssize_t n = handover::sendmsg_with_fds(fd.get(), bytes.data() + sent, bytes.size() - sent, with,
+                                               MSG_NOSIGNAL);
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
         if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
             // The daemon may have refused us (busy) and hung up: its reply
@@ -145,16 +161,37 @@ Result<Opened> open_tap_via_daemon(const OpenRequest& req) {
         if (got->bytes == 0) return Error::msg(kHungUp);
         reply.append(buf, got->bytes);
     }
-    protocol::Reply rep = UB_TRY(protocol::decode_reply(reply));
+    return Exchanged{std::move(fd), UB_TRY(protocol::decode_reply(reply)), std::move(fds)};
+}
+
+}  // namespace
+
+Result<Opened> open_tap_via_daemon(const OpenRequest& req) {
+    auto deadline = Clock::now() + (req.tap.interactive ? std::max(req.timeout, kAskTimeout) : req.timeout);
+    Exchanged x = UB_TRY(exchange(req.socket, req.tap, -1, deadline));
+    const protocol::Reply& rep = x.reply;
     if (rep.status == protocol::Status::Denied) return Opened{Refusal{rep.refused, "userbridged: " + rep.message}};
     if (rep.status != protocol::Status::Granted)
         return Error::msg("userbridged: " + rep.message);
     std::size_t want = req.tap.queues;
-    if (fds.size() != rep.nfds || fds.size() != want)
-        return Error::msg("userbridged sent " + std::to_string(fds.size()) + " fds, expected " +
+    if (x.fds.size() != rep.nfds || x.fds.size() != want || rep.peer_ifindex != 0)
+        return Error::msg("userbridged sent " + std::to_string(x.fds.size()) + " fds, expected " +
                           std::to_string(want));
-    UB_TRYV(wait_for_eof(fd.get(), deadline));
-    return Opened{UB_TRY(tap_from_reply(std::move(fds), rep))};
+    UB_TRYV(wait_for_eof(x.conn.get(), deadline));
+    return Opened{UB_TRY(tap_from_reply(std::move(x.fds), rep))};
+}
+
+Result<VethOpened> grant_veth_via_daemon(const std::string& socket, const protocol::Request& req, int netns_fd,
+                                         std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + (req.interactive ? std::max(timeout, kAskTimeout) : timeout);
+    Exchanged x = UB_TRY(exchange(socket, req, netns_fd, deadline));
+    const protocol::Reply& rep = x.reply;
+    if (rep.status == protocol::Status::Denied)
+        return VethOpened{Refusal{rep.refused, "userbridged: " + rep.message}};
+    if (rep.status != protocol::Status::Granted) return Error::msg("userbridged: " + rep.message);
+    if (!x.fds.empty() || rep.peer_ifindex == 0) return Error::msg("userbridged granted a tap, not a veth pair");
+    UB_TRYV(wait_for_eof(x.conn.get(), deadline));
+    return VethOpened{Veth{rep.ifname, req.netns_peer, rep.peer_ifindex, rep.mtu, rep.message}};
 }
 
 // A status reply is read to the daemon's EOF; a daemon too busy to answer

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
+#include <variant>
 
 #include "base/result.h"
 #include "client/request.h"
@@ -22,6 +24,22 @@ Result<Opened> open_tap_via_daemon(const OpenRequest& req);
 // What userbridged at `socket` has seen guests use on the caller's taps
 // (on every tap, for root): protocol/seen_wire.h.
 Result<protocol::SeenReply> query_seen(const std::string& socket, std::chrono::milliseconds timeout);
+
+// A veth pair userbridged granted into a network namespace.
+struct Veth {
+    std::string host;            // its end on the bridge
+    std::string peer;            // its end in the namespace
+    std::uint32_t peer_ifindex;  // that end's ifindex there
+    std::uint32_t mtu;
+    std::string rule;            // what allowed it
+};
+using VethOpened = std::variant<Veth, Refusal>;
+
+// Asks userbridged at `socket` for a veth pair between req.bridge and the
+// network namespace `netns_fd` (sent with the request; the daemon checks
+// that it is the caller's), its end there named req.netns_peer.
+Result<VethOpened> grant_veth_via_daemon(const std::string& socket, const protocol::Request& req, int netns_fd,
+                                         std::chrono::milliseconds timeout);
 
 // True when `path` is a unix socket (the daemon may be listening on it).
 bool daemon_socket_present(const std::string& path);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/fault.h"
+#include "net/veth.h"
 #include "privilege/fs_identity.h"
 
 namespace ub::daemon {
@@ -48,6 +49,7 @@ Outcome outcome_of(grant::Outcome g) {
         o.reply.mac = g.tap->mac;
         o.reply.mtu = g.tap->mtu;
         o.reply.pinned_mac = g.pinned_mac;
+        o.reply.peer_ifindex = static_cast<std::uint32_t>(g.tap->peer_ifindex);
         o.queues = std::move(g.tap->tap.queues);
         o.ifindex = g.tap->ifindex;
         o.undo = std::move(g.tap->undo);
@@ -82,7 +84,7 @@ void refill_tun(SpareFds& spare) {
 
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const grant::Caller& who,
                const SubUids& subuids, const protocol::Request& req, SpareFds& spare, Filters* filters,
-               Announcer* announcer, net::TapNames* names, const PolkitAnswer* polkit) {
+               Announcer* announcer, net::TapNames* names, const PolkitAnswer* polkit, VethTarget veth) {
     // The groups are the ones the caller's process runs with, as for a
     // helper they run (and as userbridge-acl(5) defines group=), from the
     // kernel: no group database lookup per request.
@@ -130,8 +132,15 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
         spare.rtnl.reset();
         return rtnl;
     };
+    if (!req.netns_peer.empty())
+        res.make = [&](net::Rtnl rtnl, net::TapSpec spec, const net::LinkInfo& bridge) {
+            return net::make_bridged_veth(std::move(rtnl), std::move(spec), bridge,
+                                          {veth.netns_fd, req.netns_peer, veth.serial}, fault::at);
+        };
     Outcome o = outcome_of(grant::grant(who, req, policy, std::move(res)));
     if (o.verdict == grant::Verdict::Granted && pinned && announcer) announce(o, req, *pinned, *announcer);
+    if (o.verdict == grant::Verdict::Granted && !req.netns_peer.empty())
+        o.record.detail += ", veth pair: its end " + req.netns_peer + " in the caller's network namespace";
     return o;
 }
 

@@ -67,8 +67,15 @@ void refill_tun(SpareFds& spare);
 // `announcer`: where a granted tap's pinned guest MAC, and its rule's ip=
 // addresses, are made known to the bridge (announce.h); null: nowhere.
 // `polkit`: polkit's answer for this request, once it came (see Outcome).
+// `veth`: for a veth request (req.netns_peer), its namespace fd, checked
+// already (daemon/netns.h), and the host end names' counter.
+struct VethTarget {
+    int netns_fd = -1;
+    unsigned* serial = nullptr;
+};
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const grant::Caller& who,
                const SubUids& subuids, const protocol::Request& req, SpareFds& spare, Filters* filters,
-               Announcer* announcer, net::TapNames* names = nullptr, const PolkitAnswer* polkit = nullptr);
+               Announcer* announcer, net::TapNames* names = nullptr, const PolkitAnswer* polkit = nullptr,
+               VethTarget veth = {});
 
 }  // namespace ub::daemon

@@ -23,8 +23,10 @@
 #include "base/fault.h"
 #include "base/system.h"
 #include "daemon/grant.h"
+#include "daemon/netns.h"
 #include "daemon/subids.h"
 #include "handover/handover.h"
+#include "handover/receive.h"
 #include "net/bridge_port.h"
 #include "net/link_monitor.h"
 #include "net/rtnl.h"
@@ -63,6 +65,8 @@ struct Conn {
     std::optional<std::uint64_t> polkit_id;
     std::optional<PolkitAnswer> polkit_answer;
     UniqueFd pidfd;
+    // The network namespace a veth request's fd names (SCM_RIGHTS with it).
+    UniqueFd netns;
 };
 
 // An answered grant whose reply its client has not read: its fds are in
@@ -99,9 +103,9 @@ struct RecordAwaitingName {
 class Server {
 public:
     Server(UniqueFd listener, const ServerConfig& cfg, policy::Policy policy, SubUids subuids,
-           UniqueFd sigfd, std::optional<net::LinkMonitor> monitor)
+           UniqueFd sigfd, std::optional<net::LinkMonitor> monitor, NsId own_netns)
         : listener_(std::move(listener)), cfg_(cfg), policy_(std::move(policy)), subuids_(std::move(subuids)),
-          sig_(std::move(sigfd)), monitor_(std::move(monitor)) {}
+          sig_(std::move(sigfd)), monitor_(std::move(monitor)), own_netns_(own_netns) {}
     Result<void> run();
 
 private:
@@ -147,6 +151,8 @@ private:
     std::map<uid_t, unsigned> unread_fds_;  // the fds in unread_, by account
     std::map<uid_t, Refusals> refusals_;
     net::TapNames tap_names_;
+    NsId own_netns_;            // the host's: never a veth's target
+    unsigned veth_serial_ = 0;  // veth host end names (net/veth.h)
     SpareFds spare_;
     Polkit polkit_;
     std::deque<RecordAwaitingName> unnamed_;
@@ -265,7 +271,7 @@ void Server::accept_all() {
         ++per_uid_[uid];
         grant::Caller peer{{cred->uid, cred->gid, std::move(*groups)}, audit::peer_pid(cred->pid), uid,
                            grant::Front::Daemon};
-        Conn c{std::move(fd), std::move(peer), Clock::now() + cfg_.limits.deadline, {}, {}, {}, {}, {}, {}};
+        Conn c{std::move(fd), std::move(peer), Clock::now() + cfg_.limits.deadline, {}, {}, {}, {}, {}, {}, {}};
         int key = c.fd.get();
         conns_.emplace(key, std::move(c));
     }
@@ -306,13 +312,21 @@ void Server::log_refusals() {
 void Server::on_readable(Conn& c, short revents) {
     char buf[protocol::kRequestSize + 1];
     std::size_t want = protocol::kRequestSize + 1 - c.buf.size();
-    ssize_t n = recv(c.fd.get(), buf, want, MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    if (n <= 0) {
+    // Any fds that come are ours now, and closed with the connection.
+    Result<handover::Received> got = handover::recvmsg_with_fds(c.fd.get(), buf, want);
+    if (!got.ok() && (got.error().code() == EAGAIN || got.error().code() == EINTR)) return;
+    if (!got.ok() || got->bytes == 0) {
         c.deadline = Clock::time_point::min();  // gone: drop it
         return;
     }
-    c.buf.append(buf, static_cast<std::size_t>(n));
+    // A veth request's namespace is one fd, with the request: no more.
+    if (got->truncated || got->fds.size() + (c.netns.valid() ? 1 : 0) > 1) {
+        finish(c, protocol::Status::BadRequest, "more than one fd came with the request");
+        c.deadline = Clock::time_point::min();
+        return;
+    }
+    if (!got->fds.empty()) c.netns = std::move(got->fds.front());
+    c.buf.append(buf, got->bytes);
     if (c.buf.size() > protocol::kRequestSize) {
         finish(c, protocol::Status::BadRequest, "request is longer than " +
                                                     std::to_string(protocol::kRequestSize) + " bytes");
@@ -334,6 +348,9 @@ void Server::on_readable(Conn& c, short revents) {
         return;
     }
     Result<protocol::Request> req = protocol::decode_request(c.buf);
+    if (req.ok() && req->netns_peer.empty() == c.netns.valid())
+        req = Error::msg(c.netns.valid() ? "an fd came with a request that takes none"
+                                         : "a veth request needs its network namespace's fd (SCM_RIGHTS)");
     if (!req.ok()) {
         c.deadline = Clock::time_point::min();
         finish(c, protocol::Status::BadRequest, req.error().message());
@@ -380,11 +397,27 @@ Outcome unread_refusal(const grant::Caller& peer, const protocol::Request& req, 
     return o;
 }
 
+// A veth request refused before anything is decided: the namespace it
+// sent is not one the caller may use (daemon/netns.h).
+Outcome netns_refused(const grant::Caller& peer, const protocol::Request& req, const std::string& why) {
+    Outcome o;
+    o.record = grant::record_for(peer, req);
+    o.record.event = "deny";
+    o.reply.status = protocol::Status::Denied;
+    o.reply.refused = Refused::Acl;
+    o.reply.message = "access to bridge " + req.bridge + " denied: " + why;
+    o.record.detail = why;
+    return o;
+}
+
 Outcome Server::decide_and_act(Conn& c, const protocol::Request& req) {
     unsigned unread = unread_fds(c.peer.account);
     if (unread + req.queues > cfg_.limits.max_unread_fds) return unread_refusal(c.peer, req, unread);
+    if (c.netns.valid())
+        if (std::string no = netns_refusal(c.netns.get(), c.peer.ids.uid, subuids_, own_netns_); !no.empty())
+            return netns_refused(c.peer, req, no);
     return handle(policy_, cfg_.mac_key, c.peer, subuids_, req, spare_, cfg_.filters, cfg_.announcer, &tap_names_,
-                  c.polkit_answer ? &*c.polkit_answer : nullptr);
+                  c.polkit_answer ? &*c.polkit_answer : nullptr, {c.netns.get(), &veth_serial_});
 }
 
 #ifndef SO_PEERPIDFD
@@ -663,10 +696,12 @@ void Server::on_link_events() {
         drop_filter(l.ifindex);  // a tap we guard carries our label from before
         // Its last state says whether it was one to remove (revoke_tampered).
         bool revoked = net::tampered_tap(l).has_value();
-        auto expired = [revoked](audit::AuditRecord rec) {
+        bool veth = l.kind == "veth";
+        auto expired = [revoked, veth](audit::AuditRecord rec) {
             rec.event = "expire";
-            rec.detail = revoked ? "the tap is gone (its holder had changed it)"
-                                 : "the tap is gone (its last fd was closed)";
+            rec.detail = veth      ? "the veth pair is gone (its namespace, or its end there, was removed)"
+                         : revoked ? "the tap is gone (its holder had changed it)"
+                                   : "the tap is gone (its last fd was closed)";
             return rec;
         };
         if (ours == granted_.end()) {
@@ -762,8 +797,13 @@ void Server::filters_after_lost_events() {
     Result<net::Rtnl> rtnl = net::Rtnl::open();
     Result<std::vector<net::LinkInfo>> taps =
         rtnl.ok() ? rtnl->list_links("tun") : Result<std::vector<net::LinkInfo>>(rtnl.error());
+    // Veth ends granted into namespaces are guarded too (net/veth.h).
+    Result<std::vector<net::LinkInfo>> veths =
+        rtnl.ok() ? rtnl->list_links("veth") : Result<std::vector<net::LinkInfo>>(rtnl.error());
+    if (!veths.ok()) taps = veths.error();
     std::set<int> live;
     for (const net::LinkInfo& l : taps.ok() ? *taps : std::vector<net::LinkInfo>{}) live.insert(l.ifindex);
+    for (const net::LinkInfo& l : veths.ok() ? *veths : std::vector<net::LinkInfo>{}) live.insert(l.ifindex);
     Result<void> r = taps.ok() ? cfg_.filters->events_lost(live) : Result<void>(taps.error());
     if (!r.ok())
         log_line(LOG_WARNING, "could not remove dead taps from the nftables sets: " + r.error().message());
@@ -876,8 +916,9 @@ Result<void> serve(UniqueFd listener, const ServerConfig& config) {
     if (Result<net::LinkMonitor> m = net::LinkMonitor::open(); m.ok()) monitor.emplace(std::move(*m));
     else log_line(LOG_WARNING, m.error().message() + "; no expiry records");
     SubUids subuids = UB_TRY(load_subuids(config));
+    NsId own = UB_TRY(own_netns());
     Server s(std::move(listener), config, std::move(policy), std::move(subuids), std::move(sigfd),
-             std::move(monitor));
+             std::move(monitor), own);
     return s.run();
 }
 

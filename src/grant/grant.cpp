@@ -122,7 +122,7 @@ Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const po
     spec.routed = routed;
     Result<net::LinkInfo> bridge = routed ? net::find_uplink(*rtnl, req.bridge) : net::find_bridge(*rtnl, req.bridge);
     if (!bridge.ok()) return failed(std::move(o), bridge.error());
-    while (spec.tuns.size() < static_cast<std::size_t>(req.queues)) {
+    while (!res.make && spec.tuns.size() < static_cast<std::size_t>(req.queues)) {
         Result<UniqueFd> tun = net::open_tun();
         if (!tun.ok()) return failed(std::move(o), tun.error());
         spec.tuns.push_back(std::move(*tun));
@@ -137,7 +137,8 @@ Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const po
             o.record.tap = rec.tap;
             o.record.mac = rec.mac;
         };
-    Result<net::Made> made = net::make_bridged_tap(std::move(*rtnl), std::move(spec), *bridge, res.hook);
+    Result<net::Made> made = res.make ? res.make(std::move(*rtnl), std::move(spec), *bridge)
+                                      : net::make_bridged_tap(std::move(*rtnl), std::move(spec), *bridge, res.hook);
     if (!made.ok()) return failed(std::move(o), made.error());
     if (const Refusal* no = std::get_if<Refusal>(&*made)) return denied(std::move(o), req, *no);
     return granted(std::move(o), d, std::move(std::get<net::BridgedTap>(*made)), pinned_mac);

@@ -97,6 +97,9 @@ struct Resources {
     // queue of the tap, so the record must already be out by the time the
     // tap carries anything). Null: the front end records the outcome.
     std::function<void(const audit::AuditRecord&)> record_before_up;
+    // Makes the port: null, a tap (net::make_bridged_tap); userbridged's
+    // veth requests make a veth pair (net/veth.h), which the helper never links.
+    std::function<Result<net::Made>(net::Rtnl, net::TapSpec, const net::LinkInfo&)> make;
 };
 
 enum class Verdict {

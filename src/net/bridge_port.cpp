@@ -80,6 +80,8 @@ Result<std::optional<Refusal>> check_live_taps(Rtnl& rtnl, const TapSpec& spec, 
                                                int mine) {
     std::vector<policy::TapSeen> seen;
     std::vector<LinkInfo> links = UB_TRY(rtnl.list_links("tun"));
+    // Veth ends granted into network namespaces (net/veth.h) count alike.
+    for (LinkInfo& l : UB_TRY(rtnl.list_links("veth"))) links.push_back(std::move(l));
     std::vector<protocol::LinkLabel> labels;
     auto account = [&](uid_t uid) { return spec.account ? spec.account(uid) : uid; };
     for (const LinkInfo& l : links) {
@@ -106,14 +108,19 @@ Result<std::optional<Refusal>> check_live_taps(Rtnl& rtnl, const TapSpec& spec, 
 Result<Made> make_bridged_tap(Rtnl socket, TapSpec spec, const LinkInfo& bridge, StepHook hook) {
     // A quota is counted and its tap attached under the owner's lock, so
     // that requests of one user are counted one after the other.
-    UniqueFd lock = std::move(spec.lock_tun);
-    if (spec.max_taps >= 0 && !lock.valid()) return Error::msg("a quota is counted only under its owner's lock");
+    if (spec.max_taps >= 0 && !spec.lock_tun.valid())
+        return Error::msg("a quota is counted only under its owner's lock");
     Tap tap = UB_TRY(create_tap(socket, std::move(spec.tuns), spec.vnet, spec.owner, spec.names, hook));
     // Its index for the requests below: an ioctl, where an RTM_GETLINK
     // would be a round trip and a full dump of the link's state.
     int ifindex = UB_TRY(socket.ifindex(tap.name));
     // Every error or refusal below returns with out.undo uncommitted: the tap is deleted.
-    BridgedTap out{std::move(tap), {}, bridge.mtu, ifindex, TapUndo(std::move(socket), ifindex)};
+    return join_bridge(BridgedTap{std::move(tap), {}, bridge.mtu, ifindex, 0, TapUndo(std::move(socket), ifindex)},
+                       std::move(spec), bridge, hook);
+}
+
+Result<Made> join_bridge(BridgedTap out, TapSpec spec, const LinkInfo& bridge, StepHook hook) {
+    UniqueFd lock = std::move(spec.lock_tun);
     Rtnl& rtnl = out.undo.rtnl();
     auto step = [&](Result<void> r, const char* name) -> Result<void> {
         if (!r.ok()) return r.error().context(out.tap.name);

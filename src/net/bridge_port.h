@@ -117,6 +117,7 @@ struct BridgedTap {
     Mac mac{};
     unsigned mtu = 0;
     int ifindex = 0;
+    int peer_ifindex = 0;  // a veth's other end, in its namespace (net/veth.h); 0 for a tap
     TapUndo undo;  // last: the tap is deleted while our fds still hold it
 };
 
@@ -137,5 +138,10 @@ struct BridgedTap {
 // made either.
 using Made = std::variant<BridgedTap, Refusal>;
 Result<Made> make_bridged_tap(Rtnl rtnl, TapSpec spec, const LinkInfo& bridge, StepHook hook = nullptr);
+
+// What make_bridged_tap does once the port exists (`out`, with `spec`'s
+// lock still held): its MAC, MTU and label, the quota and guest MAC
+// checks, before_attach, the bridge, up. Also for veth ends (net/veth.h).
+Result<Made> join_bridge(BridgedTap out, TapSpec spec, const LinkInfo& bridge, StepHook hook);
 
 }  // namespace ub::net

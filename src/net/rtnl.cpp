@@ -16,29 +16,9 @@
 #include <vector>
 
 #include "base/system.h"
+#include "net/rtnl_request.h"
 
 namespace ub::net {
-
-// A request under construction: one RTM_*LINK message in its own buffer.
-// Buffers are left unzeroed (libmnl clears each header and attribute it
-// puts): an exec'd helper pays a page fault for every page it touches.
-struct Rtnl::Request {
-    std::unique_ptr<char[]> buf = std::make_unique_for_overwrite<char[]>(MNL_SOCKET_BUFFER_SIZE);
-    nlmsghdr* nlh;
-    ifinfomsg* ifm;
-    std::string what;  // for error messages: "set MTU of ifindex 7"
-
-    Request(uint16_t type, int ifindex, std::string what_, uint16_t flags = 0) : what(std::move(what_)) {
-        nlh = mnl_nlmsg_put_header(buf.get());
-        nlh->nlmsg_type = type;
-        // A dump ends with NLMSG_DONE; an ACK asked for as well could arrive
-        // after it and be taken for the answer to our next request.
-        nlh->nlmsg_flags = NLM_F_REQUEST | flags | ((flags & NLM_F_DUMP) ? 0 : NLM_F_ACK);
-        ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-        ifm->ifi_family = AF_UNSPEC;
-        ifm->ifi_index = ifindex;
-    }
-};
 
 void MnlCloser::operator()(mnl_socket* nl) const { mnl_socket_close(nl); }
 
@@ -109,6 +89,7 @@ int parse_link_msg(const nlmsghdr* nlh, void* data) {
     if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6)
         std::memcpy(out->mac.data(), mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
     out->alias = str(tb[IFLA_IFALIAS]);
+    out->link = static_cast<int>(u32(tb[IFLA_LINK], 0));
     if (!tb[IFLA_LINKINFO]) return MNL_CB_OK;
     const nlattr* info[IFLA_INFO_MAX + 1] = {};
     if (mnl_attr_parse_nested(tb[IFLA_LINKINFO], attr_cb<IFLA_INFO_MAX>, info) < 0) return MNL_CB_ERROR;

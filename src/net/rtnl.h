@@ -29,6 +29,7 @@ struct LinkInfo {
     unsigned mtu = 0;
     Mac mac{};  // all zero when the link has no 6-byte address
     int master = 0;  // ifindex of the master device, 0 if none
+    int link = 0;    // IFLA_LINK: a veth's peer's ifindex (in the peer's namespace), 0 if none
     unsigned flags = 0;
     std::string alias;        // IFLA_IFALIAS
     long long tun_owner = -1;  // IFLA_TUN_OWNER of a tun/tap, -1 if none
@@ -98,6 +99,11 @@ public:
     // Sends a message built elsewhere (routes, neighbours, addresses:
     // net/routed.h) and waits for its ACK; `what` names it in errors.
     Result<void> request(const nlmsghdr* msg, const std::string& what);
+    // A veth pair: `host` here, `peer` made directly in the network
+    // namespace `netns_fd` (IFLA_NET_NS_FD), both with `mtu`, the peer with
+    // `peer_mac` unless it is all zero. Defined in veth.cpp (userbridged's).
+    Result<void> create_veth(const std::string& host, const std::string& peer, int netns_fd, unsigned mtu,
+                             const Mac& peer_mac);
 
 private:
     explicit Rtnl(MnlSocket nl);

@@ -13,6 +13,10 @@ constexpr char kRequestMagic[4] = {'U', 'B', 'R', 'Q'};
 constexpr char kReplyMagic[4] = {'U', 'B', 'R', 'P'};
 constexpr std::uint16_t kReplyVnetHdr = 1;
 constexpr std::uint16_t kReplyGuestMac = 2;
+constexpr std::uint16_t kReplyVeth = 4;
+constexpr std::uint16_t kRequestVeth = 4;
+// A veth request's name field is the name, then the namespace end's name.
+constexpr std::size_t kVethNameSize = 48;
 constexpr std::size_t kReplyMessageSize = 304;
 
 void put16(char* p, std::uint16_t v) {
@@ -63,10 +67,13 @@ std::array<char, kRequestSize> encode(const Request& req) {
     std::array<char, kRequestSize> b{};
     std::memcpy(b.data(), kRequestMagic, 4);
     put16(&b[4], kVersion);
-    put16(&b[6], static_cast<std::uint16_t>((req.vnet_hdr ? 1 : 0) | (req.interactive ? 2 : 0)));
+    bool veth = !req.netns_peer.empty();
+    put16(&b[6], static_cast<std::uint16_t>((req.vnet_hdr ? 1 : 0) | (req.interactive ? 2 : 0) |
+                                             (veth ? kRequestVeth : 0)));
     put16(&b[8], req.queues);
     put_str(&b[12], 16, req.bridge);
-    put_str(&b[28], 64, req.vm_name);
+    put_str(&b[28], veth ? kVethNameSize : 64, req.vm_name);
+    if (veth) put_str(&b[28 + kVethNameSize], 64 - kVethNameSize, req.netns_peer);
     return b;
 }
 
@@ -80,7 +87,8 @@ Result<Request> decode_request(std::string_view bytes) {
         return Error::msg("protocol version " + std::to_string(get16(p + 4)) +
                           " is not supported (this daemon speaks " + std::to_string(kVersion) + ")");
     std::uint16_t flags = get16(p + 6);
-    if (flags & ~3u) return Error::msg("request has unknown flags");
+    if (flags & ~7u) return Error::msg("request has unknown flags");
+    bool veth = (flags & kRequestVeth) != 0;
     Request r;
     r.vnet_hdr = flags & 1;
     r.interactive = (flags & 2) != 0;
@@ -91,9 +99,14 @@ Result<Request> decode_request(std::string_view bytes) {
     r.bridge = UB_TRY(get_str(p + 12, 16, "bridge name"));
     if (std::string why = ifname_problem(r.bridge); !why.empty())
         return Error::msg("bridge name '" + printable(r.bridge) + "' " + why);
-    r.vm_name = UB_TRY(get_str(p + 28, 64, "VM name"));
+    r.vm_name = UB_TRY(get_str(p + 28, veth ? kVethNameSize : 64, "VM name"));
     if (std::string why = vm_name_problem(r.vm_name); !why.empty())
         return Error::msg("VM name '" + printable(r.vm_name) + "' " + why);
+    if (!veth) return r;
+    if (r.queues != 1) return Error::msg("a veth pair has one queue");
+    r.netns_peer = UB_TRY(get_str(p + 28 + kVethNameSize, 64 - kVethNameSize, "namespace interface name"));
+    if (std::string why = ifname_problem(r.netns_peer); !why.empty())
+        return Error::msg("namespace interface name '" + printable(r.netns_peer) + "' " + why);
     return r;
 }
 
@@ -103,14 +116,16 @@ std::array<char, kReplySize> encode(const Reply& r) {
     put16(&b[4], kVersion);
     put16(&b[6], static_cast<std::uint16_t>(r.status));
     put16(&b[8], static_cast<std::uint16_t>((r.vnet_hdr ? kReplyVnetHdr : 0) |
-                                             (r.pinned_mac ? kReplyGuestMac : 0)));
+                                             (r.pinned_mac ? kReplyGuestMac : 0) |
+                                             (r.peer_ifindex ? kReplyVeth : 0)));
     put16(&b[10], r.nfds);
     put_str(&b[12], 16, r.ifname);
     std::memcpy(&b[28], r.mac.data(), 6);
     if (r.status == Status::Denied) put16(&b[34], static_cast<std::uint16_t>(r.refused));
     put32(&b[36], r.mtu);
     if (r.pinned_mac) std::memcpy(&b[40], r.pinned_mac->data(), 6);
-    put_str(&b[48], kReplyMessageSize, r.message);
+    put_str(&b[48], kReplyMessageSize - (r.peer_ifindex ? 4 : 0), r.message);
+    if (r.peer_ifindex) put32(&b[48 + kReplyMessageSize - 4], r.peer_ifindex);
     return b;
 }
 
@@ -127,7 +142,8 @@ Result<Reply> decode_reply(std::string_view bytes) {
     if (status > static_cast<std::uint16_t>(Status::Busy)) return Error::msg("reply has an unknown status");
     r.status = static_cast<Status>(status);
     std::uint16_t flags = get16(p + 8);
-    if (flags & ~(kReplyVnetHdr | kReplyGuestMac)) return Error::msg("reply has unknown flags");
+    if (flags & ~(kReplyVnetHdr | kReplyGuestMac | kReplyVeth)) return Error::msg("reply has unknown flags");
+    bool veth = (flags & kReplyVeth) != 0;
     r.vnet_hdr = flags & kReplyVnetHdr;
     r.nfds = get16(p + 10);
     r.ifname = UB_TRY(get_str(p + 12, 16, "interface name"));
@@ -143,8 +159,11 @@ Result<Reply> decode_reply(std::string_view bytes) {
     if (r.status == Status::Denied) r.refused = static_cast<Refused>(refused);
     if ((r.status != Status::Denied && refused != 0) || get16(p + 46) != 0)
         return Error::msg("reply's reserved fields must be 0");
-    r.message = UB_TRY(get_str(p + 48, kReplyMessageSize, "message"));
-    if (r.status == Status::Granted && (r.nfds < 1 || r.ifname.empty()))
+    r.message = UB_TRY(get_str(p + 48, kReplyMessageSize - (veth ? 4 : 0), "message"));
+    if (veth) r.peer_ifindex = get32(p + 48 + kReplyMessageSize - 4);
+    if (veth && (r.status != Status::Granted || r.peer_ifindex == 0 || r.nfds != 0 || r.ifname.empty()))
+        return Error::msg("a veth reply must be a grant naming both ends, with no fds");
+    if (r.status == Status::Granted && !veth && (r.nfds < 1 || r.ifname.empty()))
         return Error::msg("granted reply without a tap");
     return r;
 }

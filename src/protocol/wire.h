@@ -6,11 +6,16 @@
 //   0   char[4]  magic "UBRQ"
 //   4   u16      version (2)
 //   6   u16      flags: bit 0 = IFF_VNET_HDR wanted; bit 1 = polkit may
-//                prompt the caller (AllowUserInteraction); other bits 0
+//                prompt the caller (AllowUserInteraction); bit 2 = a veth
+//                pair into the network namespace whose fd comes with the
+//                request (SCM_RIGHTS, exactly one); other bits 0
 //   8   u16      queues: 1 for a plain tap, 2 to 64 for a multiqueue one
 //   10  u16      reserved, 0
 //   12  char[16] bridge name, NUL-padded; a valid interface name
 //   28  char[64] VM name, NUL-padded (may be empty): letters, digits, . _ - + @ :
+//                With flag bit 2, two fields: 28 char[48] the name, 76
+//                char[16] the interface name the pair's end gets in the
+//                namespace (a valid interface name); queues is then 1.
 //   92  u32      reserved, 0
 // Reply (352 bytes), with the tap fd(s) as SCM_RIGHTS on its first byte when
 // status is 0:
@@ -18,7 +23,9 @@
 //   4   u16      version (2)
 //   6   u16      status: 0 granted, else a Status below
 //   8   u16      flags: bit 0 = vnet_hdr is on; bit 1 = the policy set the
-//                guest's MAC (frames from any other are dropped); others 0
+//                guest's MAC (frames from any other are dropped); bit 2 =
+//                a veth pair was granted (no fds; the name at 12 is its
+//                host end's); others 0
 //   10  u16      number of fds attached
 //   12  char[16] tap interface name, NUL-padded
 //   28  u8[6]    tap MAC
@@ -27,7 +34,9 @@
 //   36  u32      MTU
 //   40  u8[6]    the guest's MAC when flag bit 1 is set, else 0
 //   46  u16      reserved, 0
-//   48  char[304] message, NUL-padded: why, on failure; the rule, on success
+//   48  char[304] message, NUL-padded: why, on failure; the rule, on success.
+//                With flag bit 2, two fields: 48 char[300] the message,
+//                348 u32 the ifindex of the pair's end in its namespace.
 // Version 2 added the guest MAC, so that a client learns everything about
 // its tap from the reply and the fds, with no netlink request of its own.
 // After a granted reply the daemon closes its copies of the fds, then shuts
@@ -73,6 +82,9 @@ struct Reply {
     std::optional<Mac> pinned_mac;  // the guest MAC the policy set, if it did
     Refused refused = Refused::Acl;  // when Denied
     std::string message;
+    // A veth grant: its end's ifindex in the namespace; 0 for a tap. LXC
+    // finds the container's end by it (lxc-user-nic's output).
+    std::uint32_t peer_ifindex = 0;
 };
 
 std::array<char, kRequestSize> encode(const Request& req);

@@ -53,7 +53,7 @@ TEST(Wire, RequestRefusals) {
     b[4] = 1;
     EXPECT_EQ(refused(b), "protocol version 1 is not supported (this daemon speaks 2)");
     b = good;
-    b[6] = 4;
+    b[6] = 8;  // bit 2 is a veth request's
     EXPECT_EQ(refused(b), "request has unknown flags");
     b = good;
     b[8] = 65;
@@ -147,7 +147,7 @@ TEST(Wire, ReplyFieldRefusals) {
               "reply is in protocol version 1; this client speaks 2 (userbridged and its clients "
               "must be of one release)");
     b = good;
-    b[8] = 4;
+    b[8] = 8;  // bit 2 is a veth grant's
     EXPECT_EQ(reply_refused(b), "reply has unknown flags");
     b = good;
     b[43] = 1;  // a guest MAC byte, without flag bit 1
@@ -179,4 +179,47 @@ TEST(Wire, ReplyRefusals) {
     EXPECT_EQ(d->message.size(), 303u);
     b[6] = 9;
     EXPECT_FALSE(decode_reply(std::string_view(b.data(), b.size())).ok());
+}
+
+TEST(Wire, VethRequestSplitsTheNameField) {
+    Request v{false, 1, "br0", "c1", false, "eth0"};
+    std::string b = bytes_of(v);
+    EXPECT_EQ(b[6], 4);
+    EXPECT_EQ(b.substr(76, 5), std::string("eth0\0", 5));
+    auto r = decode_request(b);
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(r->vm_name, "c1");
+    EXPECT_EQ(r->netns_peer, "eth0");
+    // A tap request never has a peer, whatever its name field holds.
+    auto tap = decode_request(bytes_of({false, 1, "br0", std::string(60, 'a')}));
+    ASSERT_TRUE(tap.ok());
+    EXPECT_TRUE(tap->netns_peer.empty());
+}
+
+TEST(Wire, VethRequestRefusals) {
+    EXPECT_NE(refused(bytes_of({false, 2, "br0", "", false, "eth0"})).find("one queue"), std::string::npos);
+    std::string b = bytes_of({false, 1, "br0", "", false, "eth0"});
+    b[76] = '/';
+    EXPECT_NE(refused(b).find("namespace interface name"), std::string::npos);
+    b = bytes_of({false, 1, "br0", "", false, "eth0"});
+    b[76] = 0;  // no name
+    EXPECT_NE(refused(b).find("namespace interface name"), std::string::npos);
+}
+
+TEST(Wire, VethReplyCarriesThePeersIfindex) {
+    Reply g;
+    g.status = Status::Granted;
+    g.ifname = "ubv3";
+    g.mtu = 1500;
+    g.peer_ifindex = 70000;
+    g.message = "allowed";
+    auto bytes = encode(g);
+    auto r = decode_reply(std::string(bytes.data(), bytes.size()));
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(r->peer_ifindex, 70000u);
+    EXPECT_EQ(r->nfds, 0);
+    EXPECT_EQ(r->message, "allowed");
+    g.nfds = 1;  // a veth grant carries no fds
+    bytes = encode(g);
+    EXPECT_FALSE(decode_reply(std::string(bytes.data(), bytes.size())).ok());
 }
