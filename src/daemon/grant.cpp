@@ -71,7 +71,7 @@ void refill_tun(SpareFds& spare) {
 
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const grant::Caller& who,
                const SubUids& subuids, const protocol::Request& req, SpareFds& spare, Filters* filters,
-               net::TapNames* names, const PolkitAnswer* polkit) {
+               net::TapNames* names, const PolkitAnswer* polkit, Macvtaps* macvtaps) {
     // The groups are the ones the caller's process runs with, as for a
     // helper they run (and as userbridge-acl(5) defines group=), from the
     // kernel: no group database lookup per request.
@@ -107,6 +107,10 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
         Result<net::Rtnl> rtnl = spare.rtnl ? Result<net::Rtnl>(std::move(*spare.rtnl)) : net::Rtnl::open();
         spare.rtnl.reset();
         return rtnl;
+    };
+    res.open_macvtap = [macvtaps](const std::string& ifname, int ifindex, int queues) {
+        if (!macvtaps) return Result<std::vector<UniqueFd>>(Error::msg("userbridged cannot watch macvtaps"));
+        return macvtaps->open_queues(ifname, ifindex, queues);
     };
     return outcome_of(grant::grant(who, req, policy, std::move(res)));
 }

@@ -16,6 +16,7 @@
 #include "daemon/subids.h"
 #include "base/fd.h"
 #include "daemon/filters.h"
+#include "daemon/macvtaps.h"
 #include "daemon/polkit.h"
 #include "grant/grant.h"
 #include "net/bridge_port.h"
@@ -64,8 +65,10 @@ void refill_tun(SpareFds& spare);
 // `mac_key`: the MAC key for mac-prefix= rules, or why there is none.
 // `subuids`: quotas count a subordinate uid's taps as its owner's.
 // `polkit`: polkit's answer for this request, once it came (see Outcome).
+// `macvtaps`: opens and watches the fds of mode=macvtap grants; null: they fail.
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const grant::Caller& who,
                const SubUids& subuids, const protocol::Request& req, SpareFds& spare, Filters* filters,
-               net::TapNames* names = nullptr, const PolkitAnswer* polkit = nullptr);
+               net::TapNames* names = nullptr, const PolkitAnswer* polkit = nullptr,
+               Macvtaps* macvtaps = nullptr);
 
 }  // namespace ub::daemon

@@ -125,6 +125,7 @@ private:
     void record_after_grant(audit::AuditRecord rec, int ifindex);
     void sweep_tampered();
     void drop_filter(int ifindex);
+    void delete_closed_macvtaps();
     void filters_after_lost_events();
     void record_named(audit::AuditRecord rec, uid_t uid, int ifindex = 0);
     void on_names();
@@ -355,7 +356,7 @@ Outcome Server::decide_and_act(Conn& c, const protocol::Request& req) {
     unsigned unread = unread_fds(c.peer.account);
     if (unread + req.queues > cfg_.limits.max_unread_fds) return unread_refusal(c.peer, req, unread);
     return handle(policy_, cfg_.mac_key, c.peer, subuids_, req, spare_, cfg_.filters, &tap_names_,
-                  c.polkit_answer ? &*c.polkit_answer : nullptr);
+                  c.polkit_answer ? &*c.polkit_answer : nullptr, cfg_.macvtaps);
 }
 
 #ifndef SO_PEERPIDFD
@@ -631,7 +632,8 @@ void Server::on_link_events() {
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
         auto ours = granted_.find(l.ifindex);
         if (ours == granted_.end() && !label) continue;
-        drop_filter(l.ifindex);  // a tap we guard carries our label from before
+        drop_filter(l.ifindex);
+        if (cfg_.macvtaps) cfg_.macvtaps->forget(l.ifindex);  // a tap we guard carries our label from before
         // Its last state says whether it was one to remove (revoke_tampered).
         bool revoked = net::tampered_tap(l).has_value();
         auto expired = [revoked](audit::AuditRecord rec) {
@@ -720,6 +722,21 @@ void Server::sweep_tampered() {
     revoke_tampered(*taps);
 }
 
+// Macvtaps whose fds are all closed (macvtaps.h) are deleted: unlike a
+// tap, a macvtap would stay. The link monitor then sees each go and
+// writes its expiry record.
+void Server::delete_closed_macvtaps() {
+    std::vector<int> closed = cfg_.macvtaps->all_closed();
+    if (closed.empty()) return;
+    Result<net::Rtnl> rtnl = net::Rtnl::open();
+    for (int ifindex : closed) {
+        Result<void> gone = rtnl.ok() ? rtnl->delete_link(ifindex) : Result<void>(rtnl.error());
+        if (!gone.ok() && gone.error().code() != ENODEV)
+            log_line(LOG_ERR, "could not delete macvtap ifindex " + std::to_string(ifindex) +
+                                  " whose fds are all closed: " + gone.error().message());
+    }
+}
+
 // A dead tap's filter goes with it (filters.h): off every grant's path.
 void Server::drop_filter(int ifindex) {
     if (Result<void> r = cfg_.filters->tap_gone(ifindex); !r.ok())
@@ -765,7 +782,8 @@ Result<void> Server::run() {
         short names = unnamed_.empty() ? 0 : POLLIN;
         std::vector<pollfd> p{{listener_.get(), POLLIN, 0}, {sig_.get(), POLLIN, 0},
                               {monitor_ ? monitor_->fd() : -1, POLLIN, 0},
-                              {cfg_.userdb->fd(), names, 0}};
+                              {cfg_.userdb->fd(), names, 0},
+                              {cfg_.macvtaps ? cfg_.macvtaps->fd() : -1, POLLIN, 0}};
         // A parked connection is watched for its client's hang-up only.
         for (const auto& [fd, c] : conns_) p.push_back({fd, static_cast<short>(c.parked ? 0 : POLLIN), 0});
         std::size_t first_unread = p.size();
@@ -787,7 +805,8 @@ Result<void> Server::run() {
             if (p[3].revents) on_names();  // on a hang-up, reads to the end and drops the socket
             // Before any request is read: none is decided without it.
             if (cfg_.userdb->fd() < 0) return stop_without_userdb();
-            for (std::size_t i = 4; i < first_unread; ++i) {
+            if (p[4].revents) delete_closed_macvtaps();
+            for (std::size_t i = 5; i < first_unread; ++i) {
                 auto it = conns_.find(p[i].fd);
                 if (!p[i].revents || it == conns_.end()) continue;
                 Conn& c = it->second;

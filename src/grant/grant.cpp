@@ -1,5 +1,6 @@
 #include "grant/grant.h"
 
+#include <cerrno>
 #include <utility>
 #include <variant>
 
@@ -90,6 +91,50 @@ Outcome granted(Outcome o, const policy::Decision& d, net::BridgedTap tap, std::
     return o;
 }
 
+// A mode=macvtap grant: a macvtap on the NIC the request names. Its MAC
+// is the guest's, so the reply always names it (pinned_mac) for the client
+// to give QEMU.
+Outcome act_macvtap(Outcome o, const protocol::Request& req, const policy::Decision& d, net::TapSpec spec,
+                    net::Rtnl rtnl, Resources& res) {
+    spec.tuns.clear();  // a macvtap's fds come from its own device
+    Result<net::LinkInfo> lower = rtnl.get_link(req.bridge);
+    if (!lower.ok()) {
+        bool none = lower.error().code() == ENODEV;
+        return failed(std::move(o), none ? Error::msg("interface " + req.bridge + " does not exist") : lower.error());
+    }
+    Result<net::Made> made =
+        net::make_macvtap(rtnl, std::move(spec), *lower, req.queues, res.open_macvtap, res.hook);
+    if (!made.ok()) return failed(std::move(o), made.error());
+    if (const Refusal* no = std::get_if<Refusal>(&*made)) return denied(std::move(o), req, *no);
+    o.rtnl = std::move(rtnl);
+    net::BridgedTap tap = std::move(std::get<net::BridgedTap>(*made));
+    Mac mac = tap.mac;
+    o = granted(std::move(o), d, std::move(tap), mac);
+    o.record.detail += ", macvtap";
+    return o;
+}
+
+// The quota lock, when the rule sets a quota: held (in spec), or the
+// outcome that says why not.
+std::optional<Outcome> lock_quota(Outcome& o, const Caller& who, const policy::Terms& terms, net::TapSpec& spec,
+                                  Resources& res) {
+    if (terms.limits.max_taps < 0) {
+        res.lock_tun.reset();  // unused: no quota
+        return std::nullopt;
+    }
+    Result<std::optional<UniqueFd>> lock = quota_lock(who, res);
+    if (!lock.ok()) return failed(std::move(o), lock.error());
+    if (!*lock) {
+        std::string busy = "the quota lock ubq" + std::to_string(who.account) +
+                           " is held by another request of yours (a helper of yours, stopped?); try again";
+        return refuse(std::move(o), Verdict::LockBusy, busy, busy);
+    }
+    spec.lock_tun = std::move(**lock);
+    if (res.hook)
+        if (Result<void> r = res.hook("after-lock"); !r.ok()) return failed(std::move(o), r.error());
+    return std::nullopt;
+}
+
 // What the decision allows, made: the front end's act stage begins, the
 // quota lock when the rule sets a quota (before anything is made for the
 // tap: a request that finds it held costs little each time it is tried
@@ -97,22 +142,14 @@ Outcome granted(Outcome o, const policy::Decision& d, net::BridgedTap tap, std::
 Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const policy::Decision& d,
             const policy::Terms& terms, Resources& res) {
     net::TapSpec spec = spec_for(who, req, terms, res);
-    if (Result<void> r = res.begin_act(terms, spec); !r.ok()) return failed(std::move(o), r.error());
-    if (terms.limits.max_taps >= 0) {
-        Result<std::optional<UniqueFd>> lock = quota_lock(who, res);
-        if (!lock.ok()) return failed(std::move(o), lock.error());
-        if (!*lock) {
-            std::string busy = "the quota lock ubq" + std::to_string(who.account) +
-                               " is held by another request of yours (a helper of yours, stopped?); try again";
-            return refuse(std::move(o), Verdict::LockBusy, busy, busy);
-        }
-        spec.lock_tun = std::move(**lock);
-        if (res.hook)
-            if (Result<void> r = res.hook("after-lock"); !r.ok()) return failed(std::move(o), r.error());
-    }
-    res.lock_tun.reset();  // unused: no quota
+    // A macvtap's MAC is its guest's, and nftables' bridge family sees it
+    // not: the filters of begin_act are not for it.
+    if (!terms.limits.macvtap)
+        if (Result<void> r = res.begin_act(terms, spec); !r.ok()) return failed(std::move(o), r.error());
+    if (std::optional<Outcome> no = lock_quota(o, who, terms, spec, res)) return std::move(*no);
     Result<net::Rtnl> rtnl = res.rtnl(spec);
     if (!rtnl.ok()) return failed(std::move(o), rtnl.error());
+    if (terms.limits.macvtap) return act_macvtap(std::move(o), req, d, std::move(spec), std::move(*rtnl), res);
     Result<net::LinkInfo> bridge = net::find_bridge(*rtnl, req.bridge);
     if (!bridge.ok()) return failed(std::move(o), bridge.error());
     while (spec.tuns.size() < static_cast<std::size_t>(req.queues)) {
@@ -146,6 +183,13 @@ Outcome grant(const Caller& who, const protocol::Request& req, const policy::Pol
         return o;
     }
     if (!d->allowed) return denied(std::move(o), req, {refused_by(*d, res), d->reason});
+    // A macvtap is userbridged's alone: it makes the device's node, and
+    // deletes the macvtap once the caller's fds are gone.
+    if (who.front == Front::Helper && d->limits().macvtap)
+        return denied(std::move(o), req,
+                      {Refused::NeedsDaemon, policy::where(*d->deciding) +
+                                                 " gives a macvtap (mode=macvtap), which only userbridged makes: "
+                                                 "use userbridge-client (QEMU's helper=) or userbridge run"});
     // Traffic filters are userbridged's alone: the helper hands out no tap
     // without the filter its rule asks for, and makes nothing.
     if (who.front == Front::Helper && policy::needs_filter(d->limits()))

@@ -7,6 +7,10 @@
 // and waits for a quota lock; the daemon asks the kernel what the caller
 // may read, never waits, and asks polkit.
 //
+// A mode=macvtap rule makes a macvtap on the named NIC instead
+// (net::make_macvtap), for the daemon only: it alone makes the device's
+// node, and deletes the macvtap when its fds are gone (daemon/macvtaps.h).
+//
 // Should: decide (policy::decide, polkit's answer, the queue limit, the
 // guest MAC), take the caller's quota lock when the deciding rule sets
 // max-taps, make, label, count and attach the tap (net/bridge_port.h), and
@@ -92,6 +96,9 @@ struct Resources {
     // The rtnetlink socket to act with, once the quota lock is held; it may
     // add tun fds it keeps ready to spec.tuns.
     std::function<Result<net::Rtnl>(net::TapSpec&)> rtnl;
+    // Opens a macvtap's fds for a mode=macvtap rule (the daemon's; the
+    // engine refuses such a rule to the helper).
+    net::MacvtapOpener open_macvtap;
 };
 
 enum class Verdict {

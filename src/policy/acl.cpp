@@ -38,7 +38,7 @@ struct RateUnit {
 constexpr RateUnit kRateUnits[] = {{"gbit", 1000ULL * 1000 * 1000}, {"mbit", 1000ULL * 1000}, {"kbit", 1000}};
 
 // user=, group=, max-taps=, max-queues=, mac=, mac-prefix=, servers=, ip=,
-// rate=, auth=, isolated=.
+// rate=, auth=, isolated=, mode=.
 Result<void> parse_option(std::string_view opt, Line& out, std::string_view origin, int lineno) {
     std::size_t eq = opt.find('=');
     if (eq == std::string_view::npos || eq == 0 || eq + 1 == opt.size())
@@ -108,6 +108,11 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
         out.limits.rate_bits = *bits;
         return Ok{};
     }
+    if (key == "mode") {
+        if (value != "bridge" && value != "macvtap") return bad("expected bridge or macvtap");
+        out.limits.macvtap = value == "macvtap";
+        return Ok{};
+    }
     if (key == "auth") {
         if (value != "polkit") return bad("expected polkit");
         out.auth = Auth::Polkit;
@@ -121,7 +126,7 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
     }
     return at(origin, lineno, "unknown option '" + printable(key) +
                                   "' (expected user, group, max-taps, max-queues, mac, "
-                                  "mac-prefix, servers, ip, rate, auth or isolated)");
+                                  "mac-prefix, servers, ip, rate, auth, isolated or mode)");
 }
 
 Result<Line> parse_line(std::string_view line, std::string_view origin, int lineno) {
@@ -168,6 +173,11 @@ Result<Line> parse_line(std::string_view line, std::string_view origin, int line
         return at(origin, lineno, "servers=no needs mac= or mac-prefix= on the same rule");
     if (!out.limits.ips.empty() && out.limits.mac.mode == MacPolicy::None)
         return at(origin, lineno, "ip= needs mac= or mac-prefix= on the same rule");
+    // nftables' bridge family sees bridge ports only, and a macvtap is none.
+    const Limits& l = out.limits;
+    if (l.macvtap && (!l.servers || !l.ips.empty() || l.rate_bits || l.isolated))
+        return at(origin, lineno,
+                  "mode=macvtap takes no servers=, ip=, rate= or isolated=: a macvtap is no bridge port");
     return out;
 }
 

@@ -20,6 +20,10 @@
 //   isolated=yes|no     yes: the taps are isolated bridge ports, which reach
 //                       the bridge's other ports but not each other (allow
 //                       only)
+//   mode=bridge|macvtap macvtap: NAME is no bridge but a NIC, and each grant
+//                       is a new macvtap on it (userbridged only; no
+//                       servers=, ip=, rate= or isolated=: mac= and
+//                       mac-prefix= give the macvtap its address)
 //   auth=polkit         the rule grants only if polkit's authority says yes
 //                       to the action org.userbridge.use-bridge (allow
 //                       only); userbridged asks it, the helper cannot
@@ -78,6 +82,7 @@ struct Limits {
     std::vector<IpPrefix> ips;  // non-empty: the only source addresses (ip=)
     std::uint64_t rate_bits = 0;  // bits per second each way (rate=); 0: no limit
     bool isolated = false;  // isolated=yes: isolated bridge ports (net/bridge_port.h)
+    bool macvtap = false;   // mode=macvtap: a macvtap on the named NIC (net/bridge_port.h)
 };
 
 // The most rate= may say: 100gbit. (The kernel refuses a byte limit whose

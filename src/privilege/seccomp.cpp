@@ -107,6 +107,10 @@ constexpr int kDaemonAllowed[] = {
     // libnftables (traffic filters, daemon/filters.h): libmnl's batch code
     // polls its socket
     SCMP_SYS(pselect6),
+    // a macvtap's fds (mode=macvtap, daemon/macvtaps.h): its device node
+    // made in the state directory (CAP_MKNOD raised for it), watched for the
+    // closes of its files, opened (openat, above) and unlinked at once
+    SCMP_SYS(mknodat), SCMP_SYS(inotify_add_watch), SCMP_SYS(inotify_rm_watch), SCMP_SYS(unlinkat),
 };
 
 Result<void> allow_each(scmp_filter_ctx ctx, std::span<const int> calls) {

@@ -89,7 +89,7 @@ TEST(Extension, QemuLinesKeepTheirDefaults) {
 TEST(Extension, Refusals) {
     EXPECT_EQ(parse_error("allow br0 color=red"),
               "f:1: unknown option 'color' (expected user, group, max-taps, max-queues, mac, "
-              "mac-prefix, servers, ip, rate, auth or isolated)");
+              "mac-prefix, servers, ip, rate, auth, isolated or mode)");
     EXPECT_EQ(parse_error("allow br0 user="), "f:1: 'user=': expected key=value");
     EXPECT_EQ(parse_error("allow br0 =x"), "f:1: '=x': expected key=value");
     EXPECT_EQ(parse_error("allow br0 user=a group=b"), "f:1: a rule names one user or one group, not more");
@@ -348,6 +348,20 @@ TEST(Extension, IsolatedParsesAndFormats) {
     EXPECT_EQ(parse_error("allow br0 isolated=on"), "f:1: isolated=on: expected yes or no");
     EXPECT_EQ(parse_error("deny br0 isolated=yes"), "f:1: isolated= is for allow rules only");
     EXPECT_EQ(parse_error("allow br0 isolated=yes isolated=no"), "f:1: isolated= given twice");
+}
+
+TEST(Extension, MacvtapParsesAndFormats) {
+    auto rules = rules_of("allow eth0 mode=macvtap max-taps=1 mac=52:54:00:00:00:0b\nallow br0 mode=bridge\n");
+    EXPECT_TRUE(rules[0].limits.macvtap);
+    EXPECT_FALSE(rules[1].limits.macvtap);
+    EXPECT_EQ(format_rule(rules[0]), "allow eth0 max-taps=1 mac=52:54:00:00:00:0b mode=macvtap");
+    EXPECT_EQ(daemon_only(rules[0]), "it gives a macvtap (mode=macvtap)");
+    EXPECT_EQ(parse_error("allow eth0 mode=tap"), "f:1: mode=tap: expected bridge or macvtap");
+    EXPECT_EQ(parse_error("deny eth0 mode=macvtap"), "f:1: mode= is for allow rules only");
+    for (const char* opt : {"rate=10mbit", "isolated=yes", "mac-prefix=52 servers=no", "mac-prefix=52 ip=10.0.0.2"})
+        EXPECT_EQ(parse_error(("allow eth0 mode=macvtap " + std::string(opt)).c_str()),
+                  "f:1: mode=macvtap takes no servers=, ip=, rate= or isolated=: a macvtap is no bridge port")
+            << opt;
 }
 
 // The deciding allow's auth=polkit makes one decision value for both front
