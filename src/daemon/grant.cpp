@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "base/fault.h"
+#include "net/macvtap.h"
 #include "privilege/fs_identity.h"
 
 namespace ub::daemon {
@@ -108,9 +109,12 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
         spare.rtnl.reset();
         return rtnl;
     };
-    res.open_macvtap = [macvtaps](const std::string& ifname, int ifindex, int queues) {
-        if (!macvtaps) return Result<std::vector<UniqueFd>>(Error::msg("userbridged cannot watch macvtaps"));
-        return macvtaps->open_queues(ifname, ifindex, queues);
+    res.make_macvtap = [macvtaps](net::Rtnl& rtnl, net::TapSpec spec, const net::LinkInfo& lower, int queues) {
+        if (!macvtaps) return Result<net::Made>(Error::msg("userbridged cannot watch macvtaps"));
+        auto open = [macvtaps](const std::string& ifname, int ifindex, int n) {
+            return macvtaps->open_queues(ifname, ifindex, n);
+        };
+        return net::make_macvtap(rtnl, std::move(spec), lower, queues, open, fault::at);
     };
     return outcome_of(grant::grant(who, req, policy, std::move(res)));
 }

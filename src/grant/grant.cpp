@@ -102,8 +102,8 @@ Outcome act_macvtap(Outcome o, const protocol::Request& req, const policy::Decis
         bool none = lower.error().code() == ENODEV;
         return failed(std::move(o), none ? Error::msg("interface " + req.bridge + " does not exist") : lower.error());
     }
-    Result<net::Made> made =
-        net::make_macvtap(rtnl, std::move(spec), *lower, req.queues, res.open_macvtap, res.hook);
+    Result<net::Made> made = res.make_macvtap ? res.make_macvtap(rtnl, std::move(spec), *lower, req.queues)
+                                              : Result<net::Made>(Error::msg("this program makes no macvtaps"));
     if (!made.ok()) return failed(std::move(o), made.error());
     if (const Refusal* no = std::get_if<Refusal>(&*made)) return denied(std::move(o), req, *no);
     o.rtnl = std::move(rtnl);

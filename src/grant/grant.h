@@ -8,7 +8,7 @@
 // may read, never waits, and asks polkit.
 //
 // A mode=macvtap rule makes a macvtap on the named NIC instead
-// (net::make_macvtap), for the daemon only: it alone makes the device's
+// (Resources::make_macvtap), for the daemon only: it alone makes the device's
 // node, and deletes the macvtap when its fds are gone (daemon/macvtaps.h).
 //
 // Should: decide (policy::decide, polkit's answer, the queue limit, the
@@ -96,9 +96,10 @@ struct Resources {
     // The rtnetlink socket to act with, once the quota lock is held; it may
     // add tun fds it keeps ready to spec.tuns.
     std::function<Result<net::Rtnl>(net::TapSpec&)> rtnl;
-    // Opens a macvtap's fds for a mode=macvtap rule (the daemon's; the
-    // engine refuses such a rule to the helper).
-    net::MacvtapOpener open_macvtap;
+    // Makes a macvtap on `lower` for a mode=macvtap rule (the daemon's,
+    // net/macvtap.h; the engine refuses such a rule to the helper, which
+    // links no macvtap code).
+    std::function<Result<net::Made>(net::Rtnl&, net::TapSpec, const net::LinkInfo& lower, int queues)> make_macvtap;
 };
 
 enum class Verdict {

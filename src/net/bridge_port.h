@@ -127,22 +127,12 @@ struct BridgedTap {
 using Made = std::variant<BridgedTap, Refusal>;
 Result<Made> make_bridged_tap(Rtnl rtnl, TapSpec spec, const LinkInfo& bridge, StepHook hook = nullptr);
 
-// Opens `queues` fds of the macvtap `ifname` (`ifindex`) through its
-// character device, /dev/tap<ifindex>: userbridged's (daemon/macvtaps.h),
-// which also learns when the last of them closes.
-using MacvtapOpener = std::function<Result<std::vector<UniqueFd>>(const std::string& ifname, int ifindex, int queues)>;
-
-// The same for a NIC without a bridge (mode=macvtap): a new macvtap on
-// `lower`, bridge mode, with the lower device's MTU, the rule's guest MAC
-// (spec.label.mac) or a random 52:54:00 one as its address (its guest must
-// send and receive with it: the kernel hands a macvtap only the frames for
-// its address), labelled and counted as a tap (its lower device stands for
-// the bridge in the quota), `queues` fds from `open` (IFF_VNET_HDR as
-// spec.vnet says), and up. A macvtap outlives its fds: on any error it is
-// deleted here; once granted, deleting it when its fds are gone is the
-// caller's (daemon/macvtaps.h). spec.tuns and spec.before_attach are
-// unused: nftables' bridge family sees no macvtap.
-Result<Made> make_macvtap(Rtnl& rtnl, TapSpec spec, const LinkInfo& lower, int queues,
-                          const MacvtapOpener& open, StepHook hook = nullptr);
+// The pieces of it that a macvtap's making (net/macvtap.h) shares:
+// A port MAC of our own: fe: and five random bytes.
+Result<Mac> port_mac();
+// The quota and guest-MAC checks against every live tap and macvtap (a
+// macvtap's lower device stands for its bridge), with ours, `mine`, made
+// and labelled already; with spec.revoked, tampered taps are removed first.
+Result<std::optional<Refusal>> check_live_taps(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& bridge, int mine);
 
 }  // namespace ub::net

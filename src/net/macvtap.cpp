@@ -1,0 +1,87 @@
+// net/macvtap.h: a macvtap made, labelled, counted and opened.
+#include "net/macvtap.h"
+
+#include <linux/if.h>
+#include <linux/if_tun.h>
+
+#include <cerrno>
+
+#include "base/system.h"
+#include "protocol/tap_label.h"
+
+namespace ub::net {
+
+namespace {
+
+// Deletes the macvtap unless released: a macvtap, unlike a tap, does not
+// go with our fds.
+struct DeleteUnlessReleased {
+    Rtnl& rtnl;
+    int ifindex;
+    ~DeleteUnlessReleased() {
+        if (ifindex > 0) (void)rtnl.delete_link(ifindex);
+    }
+};
+
+// A name no interface has: "mvt" and a random number, tried again on
+// EEXIST (IFF_TUN_EXCL's counterpart: NLM_F_EXCL).
+Result<std::string> add_named_macvtap(Rtnl& rtnl, const LinkInfo& lower) {
+    for (int tries = 0;; ++tries) {
+        Mac r = UB_TRY(port_mac());
+        std::string name = "mvt" + std::to_string((r[1] << 16 | r[2] << 8 | r[3]) % 10'000'000);
+        Result<void> made = rtnl.add_macvtap(name, lower.ifindex);
+        if (made.ok()) return name;
+        if (made.error().code() != EEXIST || tries == 8) return made.error();
+    }
+}
+
+Result<void> set_vnet_flag(const std::vector<UniqueFd>& fds, VnetHdr vnet) {
+    // A macvtap fd starts with IFF_VNET_HDR on (tap_open); TUNSETIFF may
+    // change only that flag and IFF_MULTI_QUEUE, which says to QEMU what
+    // each open of the device is anyway: one more queue.
+    ifreq ifr{};
+    ifr.ifr_flags = static_cast<short>(IFF_TAP | IFF_NO_PI | (vnet == VnetHdr::IfSupported ? IFF_VNET_HDR : 0) |
+                                       (fds.size() > 1 ? IFF_MULTI_QUEUE : 0));
+    for (const UniqueFd& fd : fds)
+        UB_TRYV(system::ioctl(fd.get(), TUNSETIFF, &ifr, "cannot set the macvtap's vnet_hdr flag"));
+    return Ok{};
+}
+
+}  // namespace
+
+Result<Made> make_macvtap(Rtnl& rtnl, TapSpec spec, const LinkInfo& lower, int queues,
+                          const MacvtapOpener& open, StepHook hook) {
+    UniqueFd lock = std::move(spec.lock_tun);
+    if (spec.max_taps >= 0 && !lock.valid()) return Error::msg("a quota is counted only under its owner's lock");
+    if (lower.kind == "macvtap" || lower.kind == "tun" || (lower.flags & IFF_LOOPBACK))
+        return Error::msg(lower.name + " is not an Ethernet NIC a macvtap can sit on");
+    std::string name = UB_TRY(add_named_macvtap(rtnl, lower));
+    DeleteUnlessReleased undo{rtnl, UB_TRY(rtnl.ifindex(name))};
+    auto step = [&](Result<void> r, const char* what) -> Result<void> {
+        if (!r.ok()) return r.error().context(name);
+        if (hook) return hook(what);
+        return Ok{};
+    };
+    UB_TRYV(step(Ok{}, "after-create"));
+    Mac mac = UB_TRY(port_mac());
+    mac[0] = 0x52, mac[1] = 0x54, mac[2] = 0x00;  // QEMU's prefix, locally administered
+    if (spec.label.mac) mac = *spec.label.mac;
+    spec.label.uid = spec.owner;
+    spec.label.port = mac;
+    UB_TRYV(step(rtnl.set_port(undo.ifindex, lower.mtu, mac, protocol::format_label(spec.label)), "after-setup"));
+    if (spec.max_taps >= 0 || spec.label.mac) {
+        Result<std::optional<Refusal>> live = check_live_taps(rtnl, spec, lower, undo.ifindex);
+        if (!live.ok()) return live.error();
+        if (*live) return Made{std::move(**live)};
+    }
+    lock.reset();  // counted: the macvtap exists, labelled, for the next count
+    UB_TRYV(step(rtnl.set_no_ipv6_address(undo.ifindex), "after-no-ipv6"));
+    std::vector<UniqueFd> fds = UB_TRY(open(name, undo.ifindex, queues));
+    UB_TRYV(step(set_vnet_flag(fds, spec.vnet), "after-open"));
+    UB_TRYV(step(rtnl.set_up(undo.ifindex), "after-up"));
+    BridgedTap out{Tap{std::move(fds), name, spec.vnet == VnetHdr::IfSupported}, mac, lower.mtu, undo.ifindex};
+    undo.ifindex = 0;
+    return Made{std::move(out)};
+}
+
+}  // namespace ub::net
