@@ -109,12 +109,12 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
         spare.rtnl.reset();
         return rtnl;
     };
-    res.make_macvtap = [macvtaps](net::Rtnl& rtnl, net::TapSpec spec, const net::LinkInfo& lower, int queues) {
+    res.make_macvtap = [macvtaps](net::Rtnl rtnl, net::TapSpec spec, const net::LinkInfo& lower, int queues) {
         if (!macvtaps) return Result<net::Made>(Error::msg("userbridged cannot watch macvtaps"));
         auto open = [macvtaps](const std::string& ifname, int ifindex, int n) {
             return macvtaps->open_queues(ifname, ifindex, n);
         };
-        return net::make_macvtap(rtnl, std::move(spec), lower, queues, open, fault::at);
+        return net::make_macvtap(std::move(rtnl), std::move(spec), lower, queues, open, fault::at);
     };
     return outcome_of(grant::grant(who, req, policy, std::move(res)));
 }

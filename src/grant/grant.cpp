@@ -102,11 +102,10 @@ Outcome act_macvtap(Outcome o, const protocol::Request& req, const policy::Decis
         bool none = lower.error().code() == ENODEV;
         return failed(std::move(o), none ? Error::msg("interface " + req.bridge + " does not exist") : lower.error());
     }
-    Result<net::Made> made = res.make_macvtap ? res.make_macvtap(rtnl, std::move(spec), *lower, req.queues)
-                                              : Result<net::Made>(Error::msg("this program makes no macvtaps"));
+    if (!res.make_macvtap) return failed(std::move(o), Error::msg("this program makes no macvtaps"));
+    Result<net::Made> made = res.make_macvtap(std::move(rtnl), std::move(spec), *lower, req.queues);
     if (!made.ok()) return failed(std::move(o), made.error());
     if (const Refusal* no = std::get_if<Refusal>(&*made)) return denied(std::move(o), req, *no);
-    o.rtnl = std::move(rtnl);
     net::BridgedTap tap = std::move(std::get<net::BridgedTap>(*made));
     Mac mac = tap.mac;
     o = granted(std::move(o), d, std::move(tap), mac);
@@ -144,12 +143,12 @@ Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const po
     net::TapSpec spec = spec_for(who, req, terms, res);
     // A macvtap's MAC is its guest's, and nftables' bridge family sees it
     // not: the filters of begin_act are not for it.
-    if (!terms.limits.macvtap)
+    if (terms.limits.mode != policy::Mode::Macvtap)
         if (Result<void> r = res.begin_act(terms, spec); !r.ok()) return failed(std::move(o), r.error());
     if (std::optional<Outcome> no = lock_quota(o, who, terms, spec, res)) return std::move(*no);
     Result<net::Rtnl> rtnl = res.rtnl(spec);
     if (!rtnl.ok()) return failed(std::move(o), rtnl.error());
-    if (terms.limits.macvtap) return act_macvtap(std::move(o), req, d, std::move(spec), std::move(*rtnl), res);
+    if (terms.limits.mode == policy::Mode::Macvtap) return act_macvtap(std::move(o), req, d, std::move(spec), std::move(*rtnl), res);
     Result<net::LinkInfo> bridge = net::find_bridge(*rtnl, req.bridge);
     if (!bridge.ok()) return failed(std::move(o), bridge.error());
     while (spec.tuns.size() < static_cast<std::size_t>(req.queues)) {
@@ -185,7 +184,7 @@ Outcome grant(const Caller& who, const protocol::Request& req, const policy::Pol
     if (!d->allowed) return denied(std::move(o), req, {refused_by(*d, res), d->reason});
     // A macvtap is userbridged's alone: it makes the device's node, and
     // deletes the macvtap once the caller's fds are gone.
-    if (who.front == Front::Helper && d->limits().macvtap)
+    if (who.front == Front::Helper && d->limits().mode == policy::Mode::Macvtap)
         return denied(std::move(o), req,
                       {Refused::NeedsDaemon, policy::where(*d->deciding) +
                                                  " gives a macvtap (mode=macvtap), which only userbridged makes: "

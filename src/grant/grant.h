@@ -99,7 +99,7 @@ struct Resources {
     // Makes a macvtap on `lower` for a mode=macvtap rule (the daemon's,
     // net/macvtap.h; the engine refuses such a rule to the helper, which
     // links no macvtap code).
-    std::function<Result<net::Made>(net::Rtnl&, net::TapSpec, const net::LinkInfo& lower, int queues)> make_macvtap;
+    std::function<Result<net::Made>(net::Rtnl, net::TapSpec, const net::LinkInfo& lower, int queues)> make_macvtap;
 };
 
 enum class Verdict {

@@ -13,16 +13,6 @@ namespace ub::net {
 
 namespace {
 
-// Deletes the macvtap unless released: a macvtap, unlike a tap, does not
-// go with our fds.
-struct DeleteUnlessReleased {
-    Rtnl& rtnl;
-    int ifindex;
-    ~DeleteUnlessReleased() {
-        if (ifindex > 0) (void)rtnl.delete_link(ifindex);
-    }
-};
-
 // A name no interface has: "mvt" and a random number, tried again on
 // EEXIST (IFF_TUN_EXCL's counterpart: NLM_F_EXCL).
 Result<std::string> add_named_macvtap(Rtnl& rtnl, const LinkInfo& lower) {
@@ -49,38 +39,43 @@ Result<void> set_vnet_flag(const std::vector<UniqueFd>& fds, VnetHdr vnet) {
 
 }  // namespace
 
-Result<Made> make_macvtap(Rtnl& rtnl, TapSpec spec, const LinkInfo& lower, int queues,
+Result<Made> make_macvtap(Rtnl socket, TapSpec spec, const LinkInfo& lower, int queues,
                           const MacvtapOpener& open, StepHook hook) {
     UniqueFd lock = std::move(spec.lock_tun);
     if (spec.max_taps >= 0 && !lock.valid()) return Error::msg("a quota is counted only under its owner's lock");
     if (lower.kind == "macvtap" || lower.kind == "tun" || (lower.flags & IFF_LOOPBACK))
         return Error::msg(lower.name + " is not an Ethernet NIC a macvtap can sit on");
-    std::string name = UB_TRY(add_named_macvtap(rtnl, lower));
-    DeleteUnlessReleased undo{rtnl, UB_TRY(rtnl.ifindex(name))};
+    std::string name = UB_TRY(add_named_macvtap(socket, lower));
+    // Only CAP_NET_ADMIN could rename or delete it meanwhile: its index
+    // is found.
+    int ifindex = UB_TRY(socket.ifindex(name));
+    // Every error or refusal below returns with out.undo uncommitted: the
+    // macvtap is deleted, which closing our fds would not do.
+    BridgedTap out{Tap{{}, name, spec.vnet == VnetHdr::IfSupported}, {}, lower.mtu, ifindex,
+                   TapUndo(std::move(socket), ifindex)};
+    Rtnl& rtnl = out.undo.rtnl();
     auto step = [&](Result<void> r, const char* what) -> Result<void> {
         if (!r.ok()) return r.error().context(name);
         if (hook) return hook(what);
         return Ok{};
     };
     UB_TRYV(step(Ok{}, "after-create"));
-    Mac mac = UB_TRY(port_mac());
-    mac[0] = 0x52, mac[1] = 0x54, mac[2] = 0x00;  // QEMU's prefix, locally administered
-    if (spec.label.mac) mac = *spec.label.mac;
+    out.mac = UB_TRY(port_mac());
+    out.mac[0] = 0x52, out.mac[1] = 0x54, out.mac[2] = 0x00;  // QEMU's prefix, locally administered
+    if (spec.label.mac) out.mac = *spec.label.mac;
     spec.label.uid = spec.owner;
-    spec.label.port = mac;
-    UB_TRYV(step(rtnl.set_port(undo.ifindex, lower.mtu, mac, protocol::format_label(spec.label)), "after-setup"));
+    spec.label.port = out.mac;
+    UB_TRYV(step(rtnl.set_port(out.ifindex, lower.mtu, out.mac, protocol::format_label(spec.label)), "after-setup"));
     if (spec.max_taps >= 0 || spec.label.mac) {
-        Result<std::optional<Refusal>> live = check_live_taps(rtnl, spec, lower, undo.ifindex);
-        if (!live.ok()) return live.error();
-        if (*live) return Made{std::move(**live)};
+        std::optional<Refusal> refused = UB_TRY(check_live_taps(rtnl, spec, lower, out.ifindex));
+        if (refused) return Made{std::move(*refused)};  // the macvtap dies with out
+        if (spec.max_taps >= 0) UB_TRYV(step(Ok{}, "after-quota"));
     }
     lock.reset();  // counted: the macvtap exists, labelled, for the next count
-    UB_TRYV(step(rtnl.set_no_ipv6_address(undo.ifindex), "after-no-ipv6"));
-    std::vector<UniqueFd> fds = UB_TRY(open(name, undo.ifindex, queues));
-    UB_TRYV(step(set_vnet_flag(fds, spec.vnet), "after-open"));
-    UB_TRYV(step(rtnl.set_up(undo.ifindex), "after-up"));
-    BridgedTap out{Tap{std::move(fds), name, spec.vnet == VnetHdr::IfSupported}, mac, lower.mtu, undo.ifindex};
-    undo.ifindex = 0;
+    UB_TRYV(step(rtnl.set_no_ipv6_address(out.ifindex), "after-no-ipv6"));
+    out.tap.queues = UB_TRY(open(name, out.ifindex, queues));
+    UB_TRYV(step(set_vnet_flag(out.tap.queues, spec.vnet), "after-open"));
+    UB_TRYV(step(rtnl.set_up(out.ifindex), "after-up"));
     return Made{std::move(out)};
 }
 

@@ -25,11 +25,12 @@ using MacvtapOpener = std::function<Result<std::vector<UniqueFd>>(const std::str
 // send and receive with it: the kernel hands a macvtap only the frames for
 // its address), labelled and counted as a tap (its lower device stands for
 // the bridge in the quota), `queues` fds from `open` (IFF_VNET_HDR as
-// spec.vnet says), and up. A macvtap outlives its fds: on any error it is
-// deleted here; once granted, deleting it when its fds are gone is the
-// caller's (daemon/macvtaps.h). spec.tuns and spec.before_attach are
+// spec.vnet says), and up. A macvtap outlives its fds: on any error or
+// refusal it is deleted here, and the one made is deleted when dropped
+// uncommitted (TapUndo), as a tap is; once handed over and committed,
+// deleting it when its fds are gone is the caller's (daemon/macvtaps.h). spec.tuns and spec.before_attach are
 // unused: nftables' bridge family sees no macvtap.
-Result<Made> make_macvtap(Rtnl& rtnl, TapSpec spec, const LinkInfo& lower, int queues,
+Result<Made> make_macvtap(Rtnl rtnl, TapSpec spec, const LinkInfo& lower, int queues,
                           const MacvtapOpener& open, StepHook hook = nullptr);
 
 }  // namespace ub::net

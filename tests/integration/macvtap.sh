@@ -115,6 +115,33 @@ if wanted "daemon: mac"; then
     check "daemon: mac: gone after" soon no_macvtaps
 fi
 
+# --- a grant that fails before the hand-over leaves nothing ---------------------------
+# The macvtap outlives our fds, so only its deletion (net::TapUndo) undoes
+# it: looked at as soon as the failure is recorded, with no close counted.
+if wanted "daemon: failed"; then
+    acl 'allow eth0 mode=macvtap max-taps=1 max-queues=2\n'
+    stop_daemon
+    for fault in fail@after-up pause@before-send; do
+        before=$(wc -l <"$SYSLOG")
+        UB_FAULT=$fault DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+        if [ $fault = fail@after-up ]; then
+            as_alice "$TT" call stream --queues=2 -- "$client" --queues=2 --fd=3 --br=eth0 >"$T/out" 2>&1 || true
+        else  # the client leaves before the reply, whose send then fails
+            as_alice "$TT" daemon grant-late-drop /run/userbridge.sock eth0 2 >"$T/out" 2>&1 || true
+        fi
+        within 5 bash -c "tail -n +$((before + 1)) '$SYSLOG' | grep 'queues=2' | grep -q 'event=error'" || true
+        check "daemon: failed $fault: recorded as event=error" \
+            bash -c "tail -n +$((before + 1)) '$SYSLOG' | grep 'queues=2' | grep -q 'event=error'"
+        check "daemon: failed $fault: no macvtap once it is recorded ($(macvtaps | tr '\n' ' '))" no_macvtaps
+        check "daemon: failed $fault: no device node" no_nodes
+        stop_daemon
+    done
+    start_daemon
+    out=$(as_alice "$TT" call stream -- "$client" --fd=3 --br=eth0 2>&1) || true
+    check "daemon: failed: her quota of one is still free" grep -q '^tap=mvt' <<<"$out"
+    check "daemon: failed: gone after" soon no_macvtaps
+fi
+
 # --- a real guest, QEMU's own helper= command line ------------------------------------
 # The guest's MAC must be the macvtap's (the kernel hands a macvtap only the
 # frames for its address): the rule pins it, and QEMU is given the same.
