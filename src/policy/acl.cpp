@@ -37,6 +37,14 @@ struct RateUnit {
 };
 constexpr RateUnit kRateUnits[] = {{"gbit", 1000ULL * 1000 * 1000}, {"mbit", 1000ULL * 1000}, {"kbit", 1000}};
 
+// "bridge or macvtap": kModes' words.
+std::string mode_list() {
+    std::string s;
+    for (std::size_t i = 0; i < std::size(kModes); ++i)
+        s += (i == 0 ? "" : i + 1 == std::size(kModes) ? " or " : ", ") + std::string(kModes[i].word);
+    return s;
+}
+
 // user=, group=, max-taps=, max-queues=, mac=, mac-prefix=, servers=, ip=,
 // rate=, auth=, isolated=, mode=.
 Result<void> parse_option(std::string_view opt, Line& out, std::string_view origin, int lineno) {
@@ -109,9 +117,12 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
         return Ok{};
     }
     if (key == "mode") {
-        if (value != "bridge" && value != "macvtap") return bad("expected bridge or macvtap");
-        out.limits.macvtap = value == "macvtap";
-        return Ok{};
+        for (const ModeWord& m : kModes)
+            if (value == m.word) {
+                out.limits.mode = m.mode;
+                return Ok{};
+            }
+        return bad("expected " + mode_list());
     }
     if (key == "auth") {
         if (value != "polkit") return bad("expected polkit");
@@ -175,7 +186,7 @@ Result<Line> parse_line(std::string_view line, std::string_view origin, int line
         return at(origin, lineno, "ip= needs mac= or mac-prefix= on the same rule");
     // nftables' bridge family sees bridge ports only, and a macvtap is none.
     const Limits& l = out.limits;
-    if (l.macvtap && (!l.servers || !l.ips.empty() || l.rate_bits || l.isolated))
+    if (l.mode == Mode::Macvtap && (!l.servers || !l.ips.empty() || l.rate_bits || l.isolated))
         return at(origin, lineno,
                   "mode=macvtap takes no servers=, ip=, rate= or isolated=: a macvtap is no bridge port");
     return out;
@@ -193,6 +204,12 @@ Result<std::uint64_t> parse_rate(std::string_view text) {
         return static_cast<std::uint64_t>(*n) * u.bits;
     }
     return Error::msg("expected a whole number and kbit, mbit or gbit, 1kbit to 100gbit");
+}
+
+std::string_view mode_word(Mode m) {
+    for (const ModeWord& w : kModes)
+        if (w.mode == m) return w.word;
+    return "?";
 }
 
 std::string format_rate(std::uint64_t bits) {

@@ -70,6 +70,20 @@ struct MacPolicy {
     int prefix_len = 0;
 };
 
+// mode=: what a grant makes for the rule's interface. One enum, and
+// kModes its words: a new mode is a value here and a row there.
+enum class Mode {
+    Bridge,   // a tap on the bridge NAME (the default)
+    Macvtap,  // a macvtap on the NIC NAME (net/macvtap.h; userbridged only)
+};
+struct ModeWord {
+    Mode mode;
+    std::string_view word;
+};
+inline constexpr ModeWord kModes[] = {{Mode::Bridge, "bridge"}, {Mode::Macvtap, "macvtap"}};
+// "macvtap", as mode= spells it.
+std::string_view mode_word(Mode m);
+
 inline constexpr int kUnlimited = -1;
 inline constexpr int kDefaultMaxQueues = 8;
 inline constexpr int kMaxTapsCeiling = 65535;
@@ -82,7 +96,7 @@ struct Limits {
     std::vector<IpPrefix> ips;  // non-empty: the only source addresses (ip=)
     std::uint64_t rate_bits = 0;  // bits per second each way (rate=); 0: no limit
     bool isolated = false;  // isolated=yes: isolated bridge ports (net/bridge_port.h)
-    bool macvtap = false;   // mode=macvtap: a macvtap on the named NIC (net/bridge_port.h)
+    Mode mode = Mode::Bridge;  // mode=
 };
 
 // The most rate= may say: 100gbit. (The kernel refuses a byte limit whose

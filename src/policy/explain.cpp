@@ -21,7 +21,7 @@ Applies applies(const Rule& r, std::string_view bridge, const Credentials* who) 
 
 std::string daemon_only(const Rule& r) {
     if (r.verb != Verb::Allow) return "";
-    if (r.limits.macvtap) return "it gives a macvtap (mode=macvtap)";
+    if (r.limits.mode == Mode::Macvtap) return "it gives a macvtap (mode=macvtap)";
     if (needs_filter(r.limits)) return "it filters the tap's traffic (" + traffic_words(r.limits).substr(1) + ")";
     if (r.auth == Auth::Polkit) return "polkit decides (auth=polkit)";
     return "";
@@ -34,7 +34,7 @@ std::string limit_words(const Limits& l) {
     std::string s;
     if (l.max_taps != kUnlimited) s += " max-taps=" + std::to_string(l.max_taps);
     if (l.max_queues != kDefaultMaxQueues) s += " max-queues=" + std::to_string(l.max_queues);
-    return s + traffic_words(l) + (l.isolated ? " isolated=yes" : "") + (l.macvtap ? " mode=macvtap" : "");
+    return s + traffic_words(l) + (l.isolated ? " isolated=yes" : "") + (l.mode != Mode::Bridge ? " mode=" + std::string(mode_word(l.mode)) : "");
 }
 
 }  // namespace
@@ -53,7 +53,7 @@ std::string format_limits(const Limits& l) {
                                                              : std::to_string(l.max_taps));
     s += " max-queues=" + std::to_string(l.max_queues);
     if (l.mac.mode == MacPolicy::None) s += " (MAC not pinned)";
-    return s + traffic_words(l) + (l.isolated ? " isolated=yes" : "") + (l.macvtap ? " mode=macvtap" : "");
+    return s + traffic_words(l) + (l.isolated ? " isolated=yes" : "") + (l.mode != Mode::Bridge ? " mode=" + std::string(mode_word(l.mode)) : "");
 }
 
 std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_view bridge,
@@ -78,7 +78,7 @@ std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_vie
             line += "applies (" + a.why + "), but an earlier deny decides";
         out.push_back(std::move(line));
     }
-    if (d.allowed && d.deciding->limits.macvtap)
+    if (d.allowed && d.deciding->limits.mode == Mode::Macvtap)
         out.push_back("=> allowed by " + where(*d.deciding) + ", " + format_limits(d.deciding->limits) +
                       "; only through userbridged (userbridge-client, userbridge run), which makes "
                       "the macvtap: the helper refuses");
