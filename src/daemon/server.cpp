@@ -126,6 +126,8 @@ private:
     void sweep_tampered();
     void drop_filter(int ifindex);
     void delete_closed_macvtaps();
+    void delete_macvtap(Result<net::Rtnl>& rtnl, int ifindex);
+    void adopt_macvtaps();
     void filters_after_lost_events();
     void record_named(audit::AuditRecord rec, uid_t uid, int ifindex = 0);
     void on_names();
@@ -418,6 +420,7 @@ void Server::deliver(Conn& c, Outcome o) {
     // Undelivered, the tap is deleted now, while our fds still hold it.
     if (granted && sent.ok()) spare_.rtnl = o.undo.commit();
     o.undo = {};
+    if (granted && !sent.ok() && cfg_.macvtaps) cfg_.macvtaps->forget(o.ifindex);  // deleted: its node too
     // Our copies go at once, and then the client hears EOF. Our clients wait
     // for it before they hand their fds on, so theirs is the tap's last
     // close, and its teardown (long, in the kernel, under the RTNL lock)
@@ -632,8 +635,8 @@ void Server::on_link_events() {
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
         auto ours = granted_.find(l.ifindex);
         if (ours == granted_.end() && !label) continue;
-        drop_filter(l.ifindex);
-        if (cfg_.macvtaps) cfg_.macvtaps->forget(l.ifindex);  // a tap we guard carries our label from before
+        drop_filter(l.ifindex);  // a tap we guard carries our label from before
+        if (cfg_.macvtaps) cfg_.macvtaps->forget(l.ifindex);
         // Its last state says whether it was one to remove (revoke_tampered).
         bool revoked = net::tampered_tap(l).has_value();
         auto expired = [revoked](audit::AuditRecord rec) {
@@ -729,12 +732,37 @@ void Server::delete_closed_macvtaps() {
     std::vector<int> closed = cfg_.macvtaps->all_closed();
     if (closed.empty()) return;
     Result<net::Rtnl> rtnl = net::Rtnl::open();
-    for (int ifindex : closed) {
-        Result<void> gone = rtnl.ok() ? rtnl->delete_link(ifindex) : Result<void>(rtnl.error());
-        if (!gone.ok() && gone.error().code() != ENODEV)
-            log_line(LOG_ERR, "could not delete macvtap ifindex " + std::to_string(ifindex) +
-                                  " whose fds are all closed: " + gone.error().message());
+    for (int ifindex : closed) delete_macvtap(rtnl, ifindex);
+}
+
+void Server::delete_macvtap(Result<net::Rtnl>& rtnl, int ifindex) {
+    Result<void> gone = rtnl.ok() ? rtnl->delete_link(ifindex) : Result<void>(rtnl.error());
+    if (!gone.ok() && gone.error().code() != ENODEV)
+        log_line(LOG_ERR, "could not delete macvtap ifindex " + std::to_string(ifindex) +
+                              " whose fds are all closed: " + gone.error().message());
+}
+
+// At start-up, a former daemon's macvtaps (macvtaps.h): each one with our
+// label is watched again while a file of it is open, or deleted (its
+// watch died with that daemon; it would stay for ever, counted in its
+// owner's quota). The link monitor records the deletions.
+void Server::adopt_macvtaps() {
+    Result<net::Rtnl> rtnl = net::Rtnl::open();
+    Result<std::vector<net::LinkInfo>> links =
+        rtnl.ok() ? rtnl->list_links("macvtap") : Result<std::vector<net::LinkInfo>>(rtnl.error());
+    if (!links.ok()) {
+        log_line(LOG_ERR, "cannot list the macvtaps a former userbridged granted: " + links.error().message());
+        return;
     }
+    for (const net::LinkInfo& l : *links) {
+        if (!protocol::parse_label(l.alias)) continue;
+        Result<bool> held = cfg_.macvtaps->adopt(l.name, l.ifindex);
+        if (!held.ok())
+            log_line(LOG_WARNING, "macvtap " + l.name + " left as it is: " + held.error().message());
+        else if (!*held)
+            delete_macvtap(rtnl, l.ifindex);
+    }
+    cfg_.macvtaps->remove_stale_nodes();
 }
 
 // A dead tap's filter goes with it (filters.h): off every grant's path.
@@ -775,6 +803,7 @@ Result<void> Server::stop_without_userdb() {
 
 Result<void> Server::run() {
     sweep_tampered();  // with the monitor already open: no change falls between
+    if (cfg_.macvtaps) adopt_macvtaps();  // after: a tampered one is gone already
     while (!stop_) {
         // Found gone while serving (a record's question could not be sent).
         if (cfg_.userdb->fd() < 0) return stop_without_userdb();

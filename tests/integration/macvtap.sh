@@ -26,6 +26,7 @@ macvtaps() { ip -o link show type macvtap | awk -F': ' '{print $2}' | cut -d@ -f
 no_macvtaps() { [ -z "$(macvtaps)" ]; }
 # no_nodes: nothing but the MAC key in the daemon's state directory.
 no_nodes() { [ "$(ls /var/lib/userbridge)" = mac.key ]; }
+link_gone() { ! ip link show "$1" >/dev/null 2>&1; }
 
 acl 'allow eth0 mode=macvtap max-taps=2 max-queues=4\n'
 start_daemon
@@ -113,6 +114,44 @@ if wanted "daemon: mac"; then
         bash -c "ip -o link show type macvtap | grep -q 'link/ether 52:54:00:00:00:0b'"
     wait $m || true
     check "daemon: mac: gone after" soon no_macvtaps
+fi
+
+# --- a daemon restart: every macvtap it labelled is watched again or deleted ------------
+# Its watch of the closes dies with the daemon. ATTACK (issue 24-2's gap):
+# a macvtap left by a daemon that stopped would stay for ever, counted in
+# ubalice's quota. A new daemon must delete the one nobody holds and
+# watch again the one still held, three queues of it, until it is closed.
+if wanted "daemon: restart"; then
+    acl 'allow eth0 mode=macvtap max-taps=2 max-queues=4\n'
+    reload_daemon
+    as_alice "$TT" call stream --hold=1500 -- "$client" --fd=3 --br=eth0 >"$T/r1" 2>&1 &
+    r1=$!
+    as_alice "$TT" call stream --queues=3 --hold=5000 -- "$client" --queues=3 --fd=3 --br=eth0 >"$T/r2" 2>&1 &
+    r2=$!
+    granted "$T/r1" && granted "$T/r2"
+    closed=$(sed -n 's/^tap=\([^ ]*\).*/\1/p' "$T/r1")
+    held=$(sed -n 's/^tap=\([^ ]*\).*/\1/p' "$T/r2")
+    stop_daemon
+    wait $r1 || true  # closed while no daemon runs
+    start_daemon
+    check "daemon: restart: the macvtap closed meanwhile is deleted at start ($(macvtaps | tr '\n' ' '))" \
+        soon link_gone "$closed"
+    check "daemon: restart: the one still held stays" fails link_gone "$held"
+    out=$(as_alice "$TT" call stream -- "$client" --fd=3 --br=eth0 2>&1) || true
+    check "daemon: restart: her quota has room again" grep -q '^tap=mvt' <<<"$out"
+    wait $r2 || true
+    check "daemon: restart: the held one is deleted once its three fds are closed" soon no_macvtaps
+    check "daemon: restart: no device node left" soon no_nodes
+    # A daemon killed mid-grant (after its reply, before it could watch
+    # anything more) leaves the same: found at the next start.
+    stop_daemon
+    UB_FAULT=kill@after-send DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+    as_alice "$TT" call stream -- "$client" --fd=3 --br=eth0 >/dev/null 2>&1 || true
+    within 3 fails kill -0 "$DAEMON_PID" || true
+    stop_daemon
+    start_daemon
+    check "daemon: restart: after a crash, nothing is left" soon no_macvtaps
+    check "daemon: restart: after a crash, no device node" soon no_nodes
 fi
 
 # --- a grant that fails before the hand-over leaves nothing ---------------------------
