@@ -606,8 +606,9 @@ void Server::expire() {
 }
 
 int Server::timeout_ms() const {
-    if (conns_.empty() && unnamed_.empty() && refusals_.empty()) return polkit_.timeout_ms();
-    auto first = Clock::time_point::max();
+    auto first = cfg_.macvtaps ? cfg_.macvtaps->next_look() : Clock::time_point::max();
+    if (conns_.empty() && unnamed_.empty() && refusals_.empty() && first == Clock::time_point::max())
+        return polkit_.timeout_ms();
     for (const auto& [fd, c] : conns_) first = std::min(first, c.parked ? c.retry_at : c.deadline);
     if (!unnamed_.empty()) first = std::min(first, unnamed_.front().deadline);
     for (const auto& [uid, r] : refusals_) first = std::min(first, r.until);
@@ -729,7 +730,7 @@ void Server::sweep_tampered() {
 // tap, a macvtap would stay. The link monitor then sees each go and
 // writes its expiry record.
 void Server::delete_closed_macvtaps() {
-    std::vector<int> closed = cfg_.macvtaps->all_closed();
+    std::vector<int> closed = cfg_.macvtaps->all_closed(Clock::now());
     if (closed.empty()) return;
     Result<net::Rtnl> rtnl = net::Rtnl::open();
     for (int ifindex : closed) delete_macvtap(rtnl, ifindex);
@@ -755,8 +756,9 @@ void Server::adopt_macvtaps() {
         return;
     }
     for (const net::LinkInfo& l : *links) {
-        if (!protocol::parse_label(l.alias)) continue;
-        Result<bool> held = cfg_.macvtaps->adopt(l.name, l.ifindex);
+        std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
+        if (!label) continue;
+        Result<bool> held = cfg_.macvtaps->adopt(l.name, l.ifindex, label->queues);
         if (!held.ok())
             log_line(LOG_WARNING, "macvtap " + l.name + " left as it is: " + held.error().message());
         else if (!*held)
@@ -855,6 +857,7 @@ Result<void> Server::run() {
             expire();
             if (p[0].revents) accept_all();
         }
+        if (cfg_.macvtaps && cfg_.macvtaps->next_look() <= Clock::now()) delete_closed_macvtaps();
         on_polkit();
         retry_parked();
         expire();
