@@ -95,6 +95,14 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
         if (terms.filtered() && (!filters || !filters->available()))
             return Error::msg(std::string("the ACL ") + (terms.has_mac ? "pins a MAC" : "sets a rate") +
                               ", but userbridged runs without libnftables");
+        // A macvtap is no bridge port: its pin is a chain of its own.
+        if (terms.limits.mode == policy::Mode::Macvtap) {
+            if (terms.has_mac)
+                spec.before_attach = [filters, mac = terms.guest_mac](const std::string& ifname, int ifindex) {
+                    return filters->pin_macvtap(ifname, ifindex, mac);
+                };
+            return Ok{};
+        }
         if (std::optional<net::Guard> guard = net::guard_for(terms))
             spec.before_attach = [filters, g = *guard](const std::string& ifname, int ifindex) {
                 return filters->add(ifname, ifindex, g);

@@ -638,6 +638,7 @@ void Server::on_link_events() {
         if (ours == granted_.end() && !label) continue;
         drop_filter(l.ifindex);  // a tap we guard carries our label from before
         if (cfg_.macvtaps) cfg_.macvtaps->forget(l.ifindex);
+        if (l.kind == "macvtap") cfg_.filters->macvtap_gone(l.ifindex);
         // Its last state says whether it was one to remove (revoke_tampered).
         bool revoked = net::tampered_tap(l).has_value();
         auto expired = [revoked](audit::AuditRecord rec) {
@@ -755,6 +756,10 @@ void Server::adopt_macvtaps() {
         log_line(LOG_ERR, "cannot list the macvtaps a former userbridged granted: " + links.error().message());
         return;
     }
+    std::set<int> live;
+    for (const net::LinkInfo& l : *links) live.insert(l.ifindex);
+    if (Result<void> r = cfg_.filters->macvtaps_live(live); !r.ok())
+        log_line(LOG_WARNING, "cannot remove the MAC pins of macvtaps that are gone: " + r.error().message());
     for (const net::LinkInfo& l : *links) {
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
         if (!label) continue;

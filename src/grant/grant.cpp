@@ -141,10 +141,7 @@ std::optional<Outcome> lock_quota(Outcome& o, const Caller& who, const policy::T
 Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const policy::Decision& d,
             const policy::Terms& terms, Resources& res) {
     net::TapSpec spec = spec_for(who, req, terms, res);
-    // A macvtap's MAC is its guest's, and nftables' bridge family sees it
-    // not: the filters of begin_act are not for it.
-    if (terms.limits.mode != policy::Mode::Macvtap)
-        if (Result<void> r = res.begin_act(terms, spec); !r.ok()) return failed(std::move(o), r.error());
+    if (Result<void> r = res.begin_act(terms, spec); !r.ok()) return failed(std::move(o), r.error());
     if (std::optional<Outcome> no = lock_quota(o, who, terms, spec, res)) return std::move(*no);
     Result<net::Rtnl> rtnl = res.rtnl(spec);
     if (!rtnl.ok()) return failed(std::move(o), rtnl.error());

@@ -73,6 +73,8 @@ Result<Made> make_macvtap(Rtnl socket, TapSpec spec, const LinkInfo& lower, int 
     }
     lock.reset();  // counted: the macvtap exists, labelled, for the next count
     UB_TRYV(step(rtnl.set_no_ipv6_address(out.ifindex), "after-no-ipv6"));
+    // Its pin (daemon/filters.h), before anyone holds a queue of it.
+    if (spec.before_attach) UB_TRYV(step(spec.before_attach(name, out.ifindex), "after-pin"));
     out.tap.queues = UB_TRY(open(name, out.ifindex, queues));
     UB_TRYV(step(set_vnet_flag(out.tap.queues, spec.vnet), "after-open"));
     UB_TRYV(step(rtnl.set_up(out.ifindex), "after-up"));

@@ -28,8 +28,9 @@ using MacvtapOpener = std::function<Result<std::vector<UniqueFd>>(const std::str
 // spec.vnet says), and up. A macvtap outlives its fds: on any error or
 // refusal it is deleted here, and the one made is deleted when dropped
 // uncommitted (TapUndo), as a tap is; once handed over and committed,
-// deleting it when its fds are gone is the caller's (daemon/macvtaps.h). spec.tuns and spec.before_attach are
-// unused: nftables' bridge family sees no macvtap.
+// deleting it when its fds are gone is the caller's (daemon/macvtaps.h).
+// spec.before_attach runs before its fds are opened: where userbridged
+// pins its MAC (daemon/filters.h); spec.tuns is unused.
 Result<Made> make_macvtap(Rtnl rtnl, TapSpec spec, const LinkInfo& lower, int queues,
                           const MacvtapOpener& open, StepHook hook = nullptr);
 

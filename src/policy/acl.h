@@ -23,7 +23,8 @@
 //   mode=bridge|macvtap macvtap: NAME is no bridge but a NIC, and each grant
 //                       is a new macvtap on it (userbridged only; no
 //                       servers=, ip=, rate= or isolated=: mac= and
-//                       mac-prefix= give the macvtap its address)
+//                       mac-prefix= give the macvtap its address and pin
+//                       the frames it sends to it)
 //   auth=polkit         the rule grants only if polkit's authority says yes
 //                       to the action org.userbridge.use-bridge (allow
 //                       only); userbridged asks it, the helper cannot

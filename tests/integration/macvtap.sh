@@ -114,6 +114,24 @@ if wanted "daemon: mac"; then
         bash -c "ip -o link show type macvtap | grep -q 'link/ether 52:54:00:00:00:0b'"
     wait $m || true
     check "daemon: mac: gone after" soon no_macvtaps
+    # ATTACK (issue 24-2's second gap): the pin must hold what the guest
+    # sends, not only the macvtap's address. ubalice sends from another
+    # station's MAC through her fd; the LAN must not see it.
+    # lan_sees NAME SRC: a frame ubalice sends from SRC reaches the LAN.
+    lan_sees() {
+        local marker="from-$2-$RANDOM" rc=0
+        ip netns exec lan "$TT" listen lan0 "$marker" 2000 >"$T/lan" &
+        local lan=$!
+        listening "$T/lan"
+        as_alice "$TT" call stream --src="$2" --send="$marker" -- "$client" --fd=3 --br=eth0 >/dev/null 2>&1 || true
+        wait $lan || rc=$?
+        return $rc
+    }
+    check "daemon: mac: a frame from the pinned MAC reaches the LAN" lan_sees ok 52:54:00:00:00:0b
+    check "daemon: mac: a frame from another MAC does not" fails lan_sees spoof 52:54:00:66:66:66
+    check "daemon: mac: gone after the spoof" soon no_macvtaps
+    check "daemon: mac: no nftables chain left for it" \
+        fails bash -c "nft list table netdev userbridge_macvtap 2>/dev/null | grep -q 'chain mvt'"
 fi
 
 # --- a daemon restart: every macvtap it labelled is watched again or deleted ------------

@@ -354,6 +354,7 @@ TEST(Extension, MacvtapParsesAndFormats) {
     auto rules = rules_of("allow eth0 mode=macvtap max-taps=1 mac=52:54:00:00:00:0b\nallow br0 mode=bridge\n");
     EXPECT_EQ(rules[0].limits.mode, Mode::Macvtap);
     EXPECT_EQ(rules[1].limits.mode, Mode::Bridge);
+    EXPECT_EQ(mode_word(Mode::Macvtap), "macvtap");
     EXPECT_EQ(format_rule(rules[0]), "allow eth0 max-taps=1 mac=52:54:00:00:00:0b mode=macvtap");
     EXPECT_EQ(daemon_only(rules[0]), "it gives a macvtap (mode=macvtap)");
     EXPECT_EQ(parse_error("allow eth0 mode=tap"), "f:1: mode=tap: expected bridge or macvtap");
