@@ -118,14 +118,13 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
         return rtnl;
     };
     int macvtap = 0;  // the one whose queues were opened
-    res.make_macvtap = [macvtaps, &macvtap](net::Rtnl rtnl, net::TapSpec spec, const net::LinkInfo& lower,
-                                            int queues) {
+    res.make_macvtap = [macvtaps, &macvtap](net::Rtnl rtnl, net::TapSpec spec, const std::string& nic, int queues) {
         if (!macvtaps) return Result<net::Made>(Error::msg("userbridged cannot watch macvtaps"));
         auto open = [macvtaps, &macvtap](const std::string& ifname, int ifindex, int n) {
             macvtap = ifindex;
             return macvtaps->open_queues(ifname, ifindex, n);
         };
-        return net::make_macvtap(std::move(rtnl), std::move(spec), lower, queues, open, fault::at);
+        return net::make_macvtap(std::move(rtnl), std::move(spec), nic, queues, open, fault::at);
     };
     grant::Outcome g = grant::grant(who, req, policy, std::move(res));
     // Failed after its queues were opened: the macvtap is deleted (TapUndo), and its node goes.

@@ -1,6 +1,5 @@
 #include "grant/grant.h"
 
-#include <cerrno>
 #include <utility>
 #include <variant>
 
@@ -85,32 +84,18 @@ Outcome granted(Outcome o, const policy::Decision& d, net::BridgedTap tap, std::
     o.record.tap = tap.tap.name;
     o.record.mac = format_mac(tap.mac);
     o.record.detail = d.reason + (tap.tap.vnet_hdr ? ", vnet_hdr" : "") +
-                      (d.limits().isolated ? ", isolated port" : "");
+                      (d.limits().isolated ? ", isolated port" : "") +
+                      (d.limits().mode == policy::Mode::Macvtap ? ", macvtap" : "");
     o.pinned_mac = pinned_mac;
     o.tap = std::move(tap);
     return o;
 }
 
-// A mode=macvtap grant: a macvtap on the NIC the request names. Its MAC
-// is the guest's, so the reply always names it (pinned_mac) for the client
-// to give QEMU.
-Outcome act_macvtap(Outcome o, const protocol::Request& req, const policy::Decision& d, net::TapSpec spec,
-                    net::Rtnl rtnl, Resources& res) {
-    spec.tuns.clear();  // a macvtap's fds come from its own device
-    Result<net::LinkInfo> lower = rtnl.get_link(req.bridge);
-    if (!lower.ok()) {
-        bool none = lower.error().code() == ENODEV;
-        return failed(std::move(o), none ? Error::msg("interface " + req.bridge + " does not exist") : lower.error());
-    }
-    if (!res.make_macvtap) return failed(std::move(o), Error::msg("this program makes no macvtaps"));
-    Result<net::Made> made = res.make_macvtap(std::move(rtnl), std::move(spec), *lower, req.queues);
-    if (!made.ok()) return failed(std::move(o), made.error());
-    if (const Refusal* no = std::get_if<Refusal>(&*made)) return denied(std::move(o), req, *no);
-    net::BridgedTap tap = std::move(std::get<net::BridgedTap>(*made));
-    Mac mac = tap.mac;
-    o = granted(std::move(o), d, std::move(tap), mac);
-    o.record.detail += ", macvtap";
-    return o;
+// A tap on the bridge the request names.
+Result<net::Made> make_tap(net::Rtnl rtnl, net::TapSpec spec, const protocol::Request& req, Resources& res) {
+    net::LinkInfo bridge = UB_TRY(net::find_bridge(rtnl, req.bridge));
+    while (spec.tuns.size() < static_cast<std::size_t>(req.queues)) spec.tuns.push_back(UB_TRY(net::open_tun()));
+    return net::make_bridged_tap(std::move(rtnl), std::move(spec), bridge, res.hook);
 }
 
 // The quota lock, when the rule sets a quota: held (in spec), or the
@@ -145,19 +130,18 @@ Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const po
     if (std::optional<Outcome> no = lock_quota(o, who, terms, spec, res)) return std::move(*no);
     Result<net::Rtnl> rtnl = res.rtnl(spec);
     if (!rtnl.ok()) return failed(std::move(o), rtnl.error());
-    if (terms.limits.mode == policy::Mode::Macvtap) return act_macvtap(std::move(o), req, d, std::move(spec), std::move(*rtnl), res);
-    Result<net::LinkInfo> bridge = net::find_bridge(*rtnl, req.bridge);
-    if (!bridge.ok()) return failed(std::move(o), bridge.error());
-    while (spec.tuns.size() < static_cast<std::size_t>(req.queues)) {
-        Result<UniqueFd> tun = net::open_tun();
-        if (!tun.ok()) return failed(std::move(o), tun.error());
-        spec.tuns.push_back(std::move(*tun));
-    }
+    // A macvtap (mode=macvtap) is the front end's to make, on the NIC the
+    // request names; its address is its guest's, which the reply names.
+    bool macvtap = terms.limits.mode == policy::Mode::Macvtap;
     std::optional<Mac> pinned_mac = spec.label.mac;
-    Result<net::Made> made = net::make_bridged_tap(std::move(*rtnl), std::move(spec), *bridge, res.hook);
+    Result<net::Made> made = !macvtap          ? make_tap(std::move(*rtnl), std::move(spec), req, res)
+                             : res.make_macvtap ? res.make_macvtap(std::move(*rtnl), std::move(spec), req.bridge, req.queues)
+                                                : Result<net::Made>(Error::msg("this program makes no macvtaps"));
     if (!made.ok()) return failed(std::move(o), made.error());
     if (const Refusal* no = std::get_if<Refusal>(&*made)) return denied(std::move(o), req, *no);
-    return granted(std::move(o), d, std::move(std::get<net::BridgedTap>(*made)), pinned_mac);
+    net::BridgedTap& tap = std::get<net::BridgedTap>(*made);
+    if (macvtap) pinned_mac = tap.mac;
+    return granted(std::move(o), d, std::move(tap), pinned_mac);
 }
 
 }  // namespace

@@ -96,10 +96,10 @@ struct Resources {
     // The rtnetlink socket to act with, once the quota lock is held; it may
     // add tun fds it keeps ready to spec.tuns.
     std::function<Result<net::Rtnl>(net::TapSpec&)> rtnl;
-    // Makes a macvtap on `lower` for a mode=macvtap rule (the daemon's,
-    // net/macvtap.h; the engine refuses such a rule to the helper, which
-    // links no macvtap code).
-    std::function<Result<net::Made>(net::Rtnl, net::TapSpec, const net::LinkInfo& lower, int queues)> make_macvtap;
+    // Makes a macvtap on the NIC `nic` for a mode=macvtap rule (the
+    // daemon's, net/macvtap.h; the engine refuses such a rule to the
+    // helper, which links no macvtap code).
+    std::function<Result<net::Made>(net::Rtnl, net::TapSpec, const std::string& nic, int queues)> make_macvtap;
 };
 
 enum class Verdict {

@@ -39,8 +39,12 @@ Result<void> set_vnet_flag(const std::vector<UniqueFd>& fds, VnetHdr vnet) {
 
 }  // namespace
 
-Result<Made> make_macvtap(Rtnl socket, TapSpec spec, const LinkInfo& lower, int queues,
+Result<Made> make_macvtap(Rtnl socket, TapSpec spec, const std::string& nic, int queues,
                           const MacvtapOpener& open, StepHook hook) {
+    spec.tuns.clear();  // a macvtap's fds come from its own device
+    Result<LinkInfo> found = socket.get_link(nic);
+    if (!found.ok() && found.error().code() == ENODEV) return Error::msg("interface " + nic + " does not exist");
+    LinkInfo lower = UB_TRY(std::move(found));
     UniqueFd lock = std::move(spec.lock_tun);
     if (spec.max_taps >= 0 && !lock.valid()) return Error::msg("a quota is counted only under its owner's lock");
     if (lower.kind == "macvtap" || lower.kind == "tun" || (lower.flags & IFF_LOOPBACK))

@@ -19,8 +19,8 @@ namespace ub::net {
 using MacvtapOpener = std::function<Result<std::vector<UniqueFd>>(const std::string& ifname, int ifindex, int queues)>;
 
 // make_bridged_tap's counterpart for a NIC without a bridge
-// (mode=macvtap): a new macvtap on
-// `lower`, bridge mode, with the lower device's MTU, the rule's guest MAC
+// (mode=macvtap): a new macvtap on the NIC `nic` (an error naming it when
+// there is no such interface), bridge mode, with the lower device's MTU, the rule's guest MAC
 // (spec.label.mac) or a random 52:54:00 one as its address (its guest must
 // send and receive with it: the kernel hands a macvtap only the frames for
 // its address), labelled and counted as a tap (its lower device stands for
@@ -31,7 +31,7 @@ using MacvtapOpener = std::function<Result<std::vector<UniqueFd>>(const std::str
 // deleting it when its fds are gone is the caller's (daemon/macvtaps.h).
 // spec.before_attach runs before its fds are opened: where userbridged
 // pins its MAC (daemon/filters.h); spec.tuns is unused.
-Result<Made> make_macvtap(Rtnl rtnl, TapSpec spec, const LinkInfo& lower, int queues,
+Result<Made> make_macvtap(Rtnl rtnl, TapSpec spec, const std::string& nic, int queues,
                           const MacvtapOpener& open, StepHook hook = nullptr);
 
 }  // namespace ub::net

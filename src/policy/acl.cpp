@@ -206,12 +206,6 @@ Result<std::uint64_t> parse_rate(std::string_view text) {
     return Error::msg("expected a whole number and kbit, mbit or gbit, 1kbit to 100gbit");
 }
 
-std::string_view mode_word(Mode m) {
-    for (const ModeWord& w : kModes)
-        if (w.mode == m) return w.word;
-    return "?";
-}
-
 std::string format_rate(std::uint64_t bits) {
     for (const RateUnit& u : kRateUnits)
         if (bits % u.bits == 0) return std::to_string(bits / u.bits) + u.name;

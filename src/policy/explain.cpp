@@ -48,6 +48,14 @@ std::string format_rule(const Rule& r) {
     return r.auth == Auth::Polkit ? s + " auth=polkit" : s;
 }
 
+// Here, not in acl.cpp: only the explaining programs (the CLI, the
+// daemon) need it, and the helper links no more than it uses.
+std::string_view mode_word(Mode m) {
+    for (const ModeWord& w : kModes)
+        if (w.mode == m) return w.word;
+    return "?";
+}
+
 std::string format_limits(const Limits& l) {
     std::string s = "max-taps=" + (l.max_taps == kUnlimited ? std::string("unlimited")
                                                              : std::to_string(l.max_taps));
