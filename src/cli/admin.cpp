@@ -214,6 +214,9 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
     else if (derived && !t.ok())
         out("  guest MAC" + for_vm + ": derived with the MAC key, which could not be read (" +
             t.error().message() + ")");
+    else if (d.allowed && d.limits().mode == policy::Mode::Macvtap)
+        out("  guest MAC" + for_vm + ": the macvtap's, random (userbridge run passes it as {mac}; QEMU's "
+            "helper= cannot learn it: pin one with mac= for such guests)");
     for (const std::string& w : p->warnings) out("  warning: " + w);
     return 0;
 }

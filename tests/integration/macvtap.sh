@@ -247,6 +247,12 @@ check "check: names the macvtap rule as the daemon's" \
     <<<"$("$T/bin/userbridge" check 2>&1)"
 check "explain: says the helper refuses" \
     grep -q '=> allowed by .*mode=macvtap; only through userbridged' <<<"$(as_alice "$T/bin/userbridge" explain --br=eth0)"
+check "explain: says an unpinned macvtap's MAC is random" \
+    grep -q "guest MAC: the macvtap's, random" <<<"$(as_alice "$T/bin/userbridge" explain --br=eth0)"
+acl 'allow eth0 mode=macvtap mac=52:54:00:00:00:0b\n'
+check "explain: says a pinned macvtap drops frames from other MACs" \
+    grep -q "guest MAC: 52:54:00:00:00:0b (frames from any other are dropped)" \
+    <<<"$(as_alice "$T/bin/userbridge" explain --br=eth0)"
 
 stop_daemon
 check "nothing left: no macvtap" no_macvtaps
