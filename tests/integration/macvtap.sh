@@ -131,7 +131,7 @@ if wanted "daemon: mac"; then
     check "daemon: mac: a frame from another MAC does not" fails lan_sees spoof 52:54:00:66:66:66
     check "daemon: mac: gone after the spoof" soon no_macvtaps
     check "daemon: mac: no nftables chain left for it" \
-        fails bash -c "nft list table netdev userbridge_macvtap 2>/dev/null | grep -q 'chain mvt'"
+        soon fails bash -c "nft list table netdev userbridge_macvtap 2>/dev/null | grep -q 'chain mvt'"
 fi
 
 # --- a daemon restart: every macvtap it labelled is watched again or deleted ------------
