@@ -239,6 +239,9 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
     else if (derived && !t.ok())
         mac_lines.push_back("guest MAC" + for_vm + ": derived with the MAC key, which could not be read (" +
                             t.error().message() + ")");
+    else if (d.allowed && d.limits().mode == policy::Mode::Macvtap)
+        mac_lines.push_back("guest MAC" + for_vm + ": the macvtap's, random (userbridge run passes it as {mac}; QEMU's "
+                            "helper= cannot learn it: pin one with mac= for such guests)");
     if (as_json) {
         v.set("acl_readable", true);
         lines.insert(lines.end(), mac_lines.begin(), mac_lines.end());

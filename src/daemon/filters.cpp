@@ -113,6 +113,45 @@ Result<void> Filters::events_lost(const std::set<int>& live) {
     return collect_dead();
 }
 
+namespace {
+
+constexpr const char* kMacvtapTable = "netdev userbridge_macvtap";
+
+std::string macvtap_chain(int ifindex) { return "mvt" + std::to_string(ifindex); }
+
+}  // namespace
+
+Result<void> Filters::pin_macvtap(const std::string& ifname, int ifindex, const Mac& mac) {
+    if (!nft_) return Error::msg(why_);
+    std::string t = kMacvtapTable, c = macvtap_chain(ifindex), m = format_mac(mac);
+    // One transaction: the chain comes with its rules or not at all. The
+    // name is checked (ifname_problem) and ours ("mvt" and digits).
+    return nft_->run("add table " + t + "\n" +
+                     "add chain " + t + " " + c + " { type filter hook egress device \"" + ifname +
+                     "\" priority filter; policy accept; }\n" +
+                     "add rule " + t + " " + c + " ether saddr != " + m + " drop\n" +
+                     "add rule " + t + " " + c + " arp saddr ether != " + m + " drop\n");
+}
+
+void Filters::macvtap_gone(int ifindex) {
+    if (nft_) (void)nft_->run("delete chain " + std::string(kMacvtapTable) + " " + macvtap_chain(ifindex) + "\n");
+}
+
+Result<void> Filters::macvtaps_live(const std::set<int>& live) {
+    if (!nft_) return Ok{};
+    Result<std::string> table = nft_->list("list table " + std::string(kMacvtapTable));
+    if (!table.ok()) return Ok{};  // no table: no chain
+    std::string gone;
+    for (std::size_t at = 0; (at = table->find("chain mvt", at)) != std::string::npos;) {
+        at += 9;
+        std::size_t end = table->find_first_not_of("0123456789", at);
+        std::string digits = table->substr(at, end - at);
+        if (digits.empty() || digits.size() > 9 || live.count(std::stoi(digits))) continue;
+        gone += "delete chain " + std::string(kMacvtapTable) + " mvt" + digits + "\n";
+    }
+    return gone.empty() ? Result<void>(Ok{}) : nft_->run(gone);
+}
+
 }  // namespace ub::daemon
 
 namespace ub::daemon {

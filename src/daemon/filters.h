@@ -30,6 +30,7 @@
 #include <sys/types.h>
 #include <string>
 
+#include "base/mac.h"
 #include "base/result.h"
 #include "net/mac_pin.h"
 #include "net/seen.h"
@@ -82,6 +83,18 @@ public:
     // Link events were lost: the taps we guarded that are not in `live`
     // (the ifindexes that exist now) are gone, and so may others be.
     Result<void> events_lost(const std::set<int>& live);
+
+    // A macvtap's pinned MAC (mode=macvtap with mac= or mac-prefix=): a
+    // chain of its own on the netdev egress hook of `ifname`, where the
+    // frames its fd's holder writes pass (tap_get_user's dev_queue_xmit),
+    // drops every frame, and every ARP packet, from another MAC. The
+    // macvtap's own address is the pinned one already (net/macvtap.h).
+    Result<void> pin_macvtap(const std::string& ifname, int ifindex, const Mac& mac);
+    // The macvtap `ifindex` is gone: its chain goes (the kernel keeps a
+    // netdev chain whose device is gone, hooked to nothing).
+    void macvtap_gone(int ifindex);
+    // At start-up: the chains of macvtaps not in `live` go.
+    Result<void> macvtaps_live(const std::set<int>& live);
 
 private:
     struct Routed {

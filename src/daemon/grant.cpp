@@ -6,6 +6,7 @@
 
 #include "base/fault.h"
 #include "net/veth.h"
+#include "net/macvtap.h"
 #include "privilege/fs_identity.h"
 
 namespace ub::daemon {
@@ -84,7 +85,8 @@ void refill_tun(SpareFds& spare) {
 
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const grant::Caller& who,
                const SubUids& subuids, const protocol::Request& req, SpareFds& spare, Filters* filters,
-               Announcer* announcer, net::TapNames* names, const PolkitAnswer* polkit, VethTarget veth) {
+               Announcer* announcer, net::TapNames* names, const PolkitAnswer* polkit, VethTarget veth,
+               Macvtaps* macvtaps) {
     // The groups are the ones the caller's process runs with, as for a
     // helper they run (and as userbridge-acl(5) defines group=), from the
     // kernel: no group database lookup per request.
@@ -118,6 +120,14 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
             };
             return Ok{};
         }
+        // A macvtap is no bridge port: its pin is a chain of its own.
+        if (terms.limits.mode == policy::Mode::Macvtap) {
+            if (terms.has_mac)
+                spec.before_attach = [filters, mac = terms.guest_mac](const std::string& ifname, int ifindex) {
+                    return filters->pin_macvtap(ifname, ifindex, mac);
+                };
+            return Ok{};
+        }
         if (std::optional<net::Guard> guard = net::guard_for(terms))
             spec.before_attach = [filters, g = *guard](const std::string& ifname, int ifindex) {
                 return filters->add(ifname, ifindex, g);
@@ -137,8 +147,22 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
             return net::make_bridged_veth(std::move(rtnl), std::move(spec), bridge,
                                           {veth.netns_fd, req.netns_peer, veth.serial}, fault::at);
         };
-    Outcome o = outcome_of(grant::grant(who, req, policy, std::move(res)));
-    if (o.verdict == grant::Verdict::Granted && pinned && announcer) announce(o, req, *pinned, *announcer);
+    int macvtap = 0;  // the one whose queues were opened
+    res.make_macvtap = [macvtaps, &macvtap](net::Rtnl rtnl, net::TapSpec spec, const std::string& nic, int queues) {
+        if (!macvtaps) return Result<net::Made>(Error::msg("userbridged cannot watch macvtaps"));
+        auto open = [macvtaps, &macvtap](const std::string& ifname, int ifindex, int n) {
+            macvtap = ifindex;
+            return macvtaps->open_queues(ifname, ifindex, n);
+        };
+        return net::make_macvtap(std::move(rtnl), std::move(spec), nic, queues, open, fault::at);
+    };
+    grant::Outcome g = grant::grant(who, req, policy, std::move(res));
+    // Failed after its queues were opened: the macvtap is deleted (TapUndo), and its node goes.
+    if (macvtap && g.verdict != grant::Verdict::Granted) macvtaps->forget(macvtap);
+    Outcome o = outcome_of(std::move(g));
+    // Only a bridge port's guest is announced to a bridge.
+    if (o.verdict == grant::Verdict::Granted && pinned && pinned->limits.mode == policy::Mode::Bridge && announcer)
+        announce(o, req, *pinned, *announcer);
     if (o.verdict == grant::Verdict::Granted && !req.netns_peer.empty())
         o.record.detail += ", veth pair: its end " + req.netns_peer + " in the caller's network namespace";
     return o;

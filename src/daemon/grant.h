@@ -17,6 +17,7 @@
 #include "base/fd.h"
 #include "daemon/announce.h"
 #include "daemon/filters.h"
+#include "daemon/macvtaps.h"
 #include "daemon/polkit.h"
 #include "grant/grant.h"
 #include "net/bridge_port.h"
@@ -67,6 +68,7 @@ void refill_tun(SpareFds& spare);
 // `announcer`: where a granted tap's pinned guest MAC, and its rule's ip=
 // addresses, are made known to the bridge (announce.h); null: nowhere.
 // `polkit`: polkit's answer for this request, once it came (see Outcome).
+// `macvtaps`: opens and watches the fds of mode=macvtap grants; null: they fail.
 // `veth`: for a veth request (req.netns_peer), its namespace fd, checked
 // already (daemon/netns.h), and the host end names' counter.
 struct VethTarget {
@@ -76,6 +78,6 @@ struct VethTarget {
 Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const grant::Caller& who,
                const SubUids& subuids, const protocol::Request& req, SpareFds& spare, Filters* filters,
                Announcer* announcer, net::TapNames* names = nullptr, const PolkitAnswer* polkit = nullptr,
-               VethTarget veth = {});
+               VethTarget veth = {}, Macvtaps* macvtaps = nullptr);
 
 }  // namespace ub::daemon

@@ -219,6 +219,11 @@ int main(int argc, char** argv) {
         if (Result<void> r = filters.start_learning(); !r.ok())
             syslog(LOG_DAEMON | LOG_WARNING, "cannot learn what guests use (userbridge status): %s",
                    r.error().message().c_str());
+    // The MAC key's directory: where macvtaps' device nodes are made.
+    std::string state_dir = UB_MAC_KEY_PATH;
+    Result<daemon::Macvtaps> macvtaps = daemon::Macvtaps::open(state_dir.substr(0, state_dir.rfind('/')));
+    if (macvtaps.ok()) cfg.macvtaps = &*macvtaps;
+    else syslog(LOG_DAEMON | LOG_WARNING, "%s; rules with mode=macvtap will fail", macvtaps.error().message().c_str());
 #ifdef UB_FAULT_INJECTION
     std::vector<int> extra = fault::fault_syscalls();
 #else

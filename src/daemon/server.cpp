@@ -131,6 +131,9 @@ private:
     void record_after_grant(audit::AuditRecord rec, int ifindex);
     void sweep_tampered();
     void drop_filter(int ifindex);
+    void delete_closed_macvtaps();
+    void delete_macvtap(Result<net::Rtnl>& rtnl, int ifindex);
+    void adopt_macvtaps();
     void filters_after_lost_events();
     void record_named(audit::AuditRecord rec, uid_t uid, int ifindex = 0);
     void on_names();
@@ -417,7 +420,7 @@ Outcome Server::decide_and_act(Conn& c, const protocol::Request& req) {
         if (std::string no = netns_refusal(c.netns.get(), c.peer.ids.uid, subuids_, own_netns_); !no.empty())
             return netns_refused(c.peer, req, no);
     return handle(policy_, cfg_.mac_key, c.peer, subuids_, req, spare_, cfg_.filters, cfg_.announcer, &tap_names_,
-                  c.polkit_answer ? &*c.polkit_answer : nullptr, {c.netns.get(), &veth_serial_});
+                  c.polkit_answer ? &*c.polkit_answer : nullptr, {c.netns.get(), &veth_serial_}, cfg_.macvtaps);
 }
 
 #ifndef SO_PEERPIDFD
@@ -479,6 +482,7 @@ void Server::deliver(Conn& c, Outcome o) {
     // Undelivered, the tap is deleted now, while our fds still hold it.
     if (granted && sent.ok()) spare_.rtnl = o.undo.commit();
     o.undo = {};
+    if (granted && !sent.ok() && cfg_.macvtaps) cfg_.macvtaps->forget(o.ifindex);  // deleted: its node too
     // Our copies go at once, and then the client hears EOF. Our clients wait
     // for it before they hand their fds on, so theirs is the tap's last
     // close, and its teardown (long, in the kernel, under the RTNL lock)
@@ -664,8 +668,9 @@ void Server::expire() {
 }
 
 int Server::timeout_ms() const {
-    if (conns_.empty() && unnamed_.empty() && refusals_.empty()) return polkit_.timeout_ms();
-    auto first = Clock::time_point::max();
+    auto first = cfg_.macvtaps ? cfg_.macvtaps->next_look() : Clock::time_point::max();
+    if (conns_.empty() && unnamed_.empty() && refusals_.empty() && first == Clock::time_point::max())
+        return polkit_.timeout_ms();
     for (const auto& [fd, c] : conns_) first = std::min(first, c.parked ? c.retry_at : c.deadline);
     if (!unnamed_.empty()) first = std::min(first, unnamed_.front().deadline);
     for (const auto& [uid, r] : refusals_) first = std::min(first, r.until);
@@ -694,6 +699,8 @@ void Server::on_link_events() {
         auto ours = granted_.find(l.ifindex);
         if (ours == granted_.end() && !label) continue;
         drop_filter(l.ifindex);  // a tap we guard carries our label from before
+        if (cfg_.macvtaps) cfg_.macvtaps->forget(l.ifindex);
+        if (l.kind == "macvtap") cfg_.filters->macvtap_gone(l.ifindex);
         // Its last state says whether it was one to remove (revoke_tampered).
         bool revoked = net::tampered_tap(l).has_value();
         bool veth = l.kind == "veth";
@@ -784,6 +791,51 @@ void Server::sweep_tampered() {
     revoke_tampered(*taps);
 }
 
+// Macvtaps whose fds are all closed (macvtaps.h) are deleted: unlike a
+// tap, a macvtap would stay. The link monitor then sees each go and
+// writes its expiry record.
+void Server::delete_closed_macvtaps() {
+    std::vector<int> closed = cfg_.macvtaps->all_closed(Clock::now());
+    if (closed.empty()) return;
+    Result<net::Rtnl> rtnl = net::Rtnl::open();
+    for (int ifindex : closed) delete_macvtap(rtnl, ifindex);
+}
+
+void Server::delete_macvtap(Result<net::Rtnl>& rtnl, int ifindex) {
+    Result<void> gone = rtnl.ok() ? rtnl->delete_link(ifindex) : Result<void>(rtnl.error());
+    if (!gone.ok() && gone.error().code() != ENODEV)
+        log_line(LOG_ERR, "could not delete macvtap ifindex " + std::to_string(ifindex) +
+                              " whose fds are all closed: " + gone.error().message());
+}
+
+// At start-up, a former daemon's macvtaps (macvtaps.h): each one with our
+// label is watched again while a file of it is open, or deleted (its
+// watch died with that daemon; it would stay for ever, counted in its
+// owner's quota). The link monitor records the deletions.
+void Server::adopt_macvtaps() {
+    Result<net::Rtnl> rtnl = net::Rtnl::open();
+    Result<std::vector<net::LinkInfo>> links =
+        rtnl.ok() ? rtnl->list_links("macvtap") : Result<std::vector<net::LinkInfo>>(rtnl.error());
+    if (!links.ok()) {
+        log_line(LOG_ERR, "cannot list the macvtaps a former userbridged granted: " + links.error().message());
+        return;
+    }
+    std::set<int> live;
+    for (const net::LinkInfo& l : *links) live.insert(l.ifindex);
+    if (Result<void> r = cfg_.filters->macvtaps_live(live); !r.ok())
+        log_line(LOG_WARNING, "cannot remove the MAC pins of macvtaps that are gone: " + r.error().message());
+    for (const net::LinkInfo& l : *links) {
+        std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
+        if (!label) continue;
+        Result<bool> held = cfg_.macvtaps->adopt(l.name, l.ifindex, label->queues);
+        if (!held.ok())
+            log_line(LOG_WARNING, "macvtap " + l.name + " left as it is: " + held.error().message());
+        else if (!*held)
+            delete_macvtap(rtnl, l.ifindex);
+    }
+    cfg_.macvtaps->remove_stale_nodes();
+}
+
 // A dead tap's filter goes with it (filters.h): off every grant's path.
 void Server::drop_filter(int ifindex) {
     if (Result<void> r = cfg_.filters->tap_gone(ifindex); !r.ok())
@@ -832,6 +884,7 @@ Result<void> Server::stop_without_userdb() {
 
 Result<void> Server::run() {
     sweep_tampered();  // with the monitor already open: no change falls between
+    if (cfg_.macvtaps) adopt_macvtaps();  // after: a tampered one is gone already
     while (!stop_) {
         // Found gone while serving (a record's question could not be sent).
         if (cfg_.userdb->fd() < 0) return stop_without_userdb();
@@ -839,7 +892,8 @@ Result<void> Server::run() {
         short names = unnamed_.empty() ? 0 : POLLIN;
         std::vector<pollfd> p{{listener_.get(), POLLIN, 0}, {sig_.get(), POLLIN, 0},
                               {monitor_ ? monitor_->fd() : -1, POLLIN, 0},
-                              {cfg_.userdb->fd(), names, 0}};
+                              {cfg_.userdb->fd(), names, 0},
+                              {cfg_.macvtaps ? cfg_.macvtaps->fd() : -1, POLLIN, 0}};
         // A parked connection is watched for its client's hang-up only.
         for (const auto& [fd, c] : conns_) p.push_back({fd, static_cast<short>(c.parked ? 0 : POLLIN), 0});
         std::size_t first_unread = p.size();
@@ -861,7 +915,8 @@ Result<void> Server::run() {
             if (p[3].revents) on_names();  // on a hang-up, reads to the end and drops the socket
             // Before any request is read: none is decided without it.
             if (cfg_.userdb->fd() < 0) return stop_without_userdb();
-            for (std::size_t i = 4; i < first_unread; ++i) {
+            if (p[4].revents) delete_closed_macvtaps();
+            for (std::size_t i = 5; i < first_unread; ++i) {
                 auto it = conns_.find(p[i].fd);
                 if (!p[i].revents || it == conns_.end()) continue;
                 Conn& c = it->second;
@@ -881,6 +936,7 @@ Result<void> Server::run() {
             expire();
             if (p[0].revents) accept_all();
         }
+        if (cfg_.macvtaps && cfg_.macvtaps->next_look() <= Clock::now()) delete_closed_macvtaps();
         on_polkit();
         retry_parked();
         expire();

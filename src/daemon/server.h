@@ -20,6 +20,7 @@
 #include "daemon/announce.h"
 #include "daemon/filters.h"
 #include "policy/loader.h"
+#include "daemon/macvtaps.h"
 #include "policy/mac_key.h"
 
 namespace ub::daemon {
@@ -40,6 +41,7 @@ struct ServerConfig {
     Limits limits;
     Filters* filters = nullptr;  // for rules that filter a tap's traffic; never null
     Announcer* announcer = nullptr;  // pinned guests' FDB and neighbour entries; never null
+    Macvtaps* macvtaps = nullptr;  // for mode=macvtap rules; null: they fail
     UserDb* userdb = nullptr;  // names for audit records and the ACL; never null
     // For mac-prefix= rules: the MAC key, or why there is none.
     Result<policy::MacKey> mac_key = Error::msg("no MAC key loaded");

@@ -83,7 +83,9 @@ void grant_record(audit::AuditRecord& rec, const policy::Decision& d, const net:
     rec.tap = tap.name;
     rec.mac = format_mac(port);
     rec.detail = d.reason + (tap.vnet_hdr ? ", vnet_hdr" : "") + (d.limits().isolated ? ", isolated port" : "") +
-                 (d.limits().mode == policy::Mode::Routed ? ", routed" : "");
+                 (d.limits().mode == policy::Mode::Routed    ? ", routed"
+                  : d.limits().mode == policy::Mode::Macvtap ? ", macvtap"
+                                                             : "");
 }
 
 Outcome granted(Outcome o, const policy::Decision& d, net::BridgedTap tap, std::optional<Mac> pinned_mac) {
@@ -95,6 +97,37 @@ Outcome granted(Outcome o, const policy::Decision& d, net::BridgedTap tap, std::
     return o;
 }
 
+// A tap on the bridge the request names (spec.routed: on no bridge, for
+// the uplink it names), or the front end's own port there (res.make: a
+// veth pair).
+Result<net::Made> make_tap(net::Rtnl rtnl, net::TapSpec spec, const protocol::Request& req, Resources& res) {
+    net::LinkInfo bridge = UB_TRY(spec.routed ? net::find_uplink(rtnl, req.bridge) : net::find_bridge(rtnl, req.bridge));
+    if (res.make) return res.make(std::move(rtnl), std::move(spec), bridge);
+    while (spec.tuns.size() < static_cast<std::size_t>(req.queues)) spec.tuns.push_back(UB_TRY(net::open_tun()));
+    return net::make_bridged_tap(std::move(rtnl), std::move(spec), bridge, res.hook);
+}
+
+// The quota lock, when the rule sets a quota: held (in spec), or the
+// outcome that says why not.
+std::optional<Outcome> lock_quota(Outcome& o, const Caller& who, const policy::Terms& terms, net::TapSpec& spec,
+                                  Resources& res) {
+    if (terms.limits.max_taps < 0) {
+        res.lock_tun.reset();  // unused: no quota
+        return std::nullopt;
+    }
+    Result<std::optional<UniqueFd>> lock = quota_lock(who, res);
+    if (!lock.ok()) return failed(std::move(o), lock.error());
+    if (!*lock) {
+        std::string busy = "the quota lock ubq" + std::to_string(who.account) +
+                           " is held by another request of yours (a helper of yours, stopped?); try again";
+        return refuse(std::move(o), Verdict::LockBusy, busy, busy);
+    }
+    spec.lock_tun = std::move(**lock);
+    if (res.hook)
+        if (Result<void> r = res.hook("after-lock"); !r.ok()) return failed(std::move(o), r.error());
+    return std::nullopt;
+}
+
 // What the decision allows, made: the front end's act stage begins, the
 // quota lock when the rule sets a quota (before anything is made for the
 // tap: a request that finds it held costs little each time it is tried
@@ -103,30 +136,11 @@ Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const po
             const policy::Terms& terms, Resources& res) {
     net::TapSpec spec = spec_for(who, req, terms, res);
     if (Result<void> r = res.begin_act(terms, spec); !r.ok()) return failed(std::move(o), r.error());
-    if (terms.limits.max_taps >= 0) {
-        Result<std::optional<UniqueFd>> lock = quota_lock(who, res);
-        if (!lock.ok()) return failed(std::move(o), lock.error());
-        if (!*lock) {
-            std::string busy = "the quota lock ubq" + std::to_string(who.account) +
-                               " is held by another request of yours (a helper of yours, stopped?); try again";
-            return refuse(std::move(o), Verdict::LockBusy, busy, busy);
-        }
-        spec.lock_tun = std::move(**lock);
-        if (res.hook)
-            if (Result<void> r = res.hook("after-lock"); !r.ok()) return failed(std::move(o), r.error());
-    }
-    res.lock_tun.reset();  // unused: no quota
+    if (std::optional<Outcome> no = lock_quota(o, who, terms, spec, res)) return std::move(*no);
     Result<net::Rtnl> rtnl = res.rtnl(spec);
     if (!rtnl.ok()) return failed(std::move(o), rtnl.error());
-    bool routed = terms.limits.mode == policy::Mode::Routed;
-    spec.routed = routed;
-    Result<net::LinkInfo> bridge = routed ? net::find_uplink(*rtnl, req.bridge) : net::find_bridge(*rtnl, req.bridge);
-    if (!bridge.ok()) return failed(std::move(o), bridge.error());
-    while (!res.make && spec.tuns.size() < static_cast<std::size_t>(req.queues)) {
-        Result<UniqueFd> tun = net::open_tun();
-        if (!tun.ok()) return failed(std::move(o), tun.error());
-        spec.tuns.push_back(std::move(*tun));
-    }
+    policy::Mode mode = terms.limits.mode;
+    spec.routed = mode == policy::Mode::Routed;
     std::optional<Mac> pinned_mac = spec.label.mac;
     if (res.record_before_up)
         spec.before_up = [&o, &d, &res](const net::Tap& tap, const Mac& port) {
@@ -137,11 +151,16 @@ Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const po
             o.record.tap = rec.tap;
             o.record.mac = rec.mac;
         };
-    Result<net::Made> made = res.make ? res.make(std::move(*rtnl), std::move(spec), *bridge)
-                                      : net::make_bridged_tap(std::move(*rtnl), std::move(spec), *bridge, res.hook);
+    // A macvtap (mode=macvtap) is the front end's to make, on the NIC the
+    // request names; its address is its guest's, which the reply names.
+    Result<net::Made> made = mode != policy::Mode::Macvtap ? make_tap(std::move(*rtnl), std::move(spec), req, res)
+                             : res.make_macvtap ? res.make_macvtap(std::move(*rtnl), std::move(spec), req.bridge, req.queues)
+                                                : Result<net::Made>(Error::msg("this program makes no macvtaps"));
     if (!made.ok()) return failed(std::move(o), made.error());
     if (const Refusal* no = std::get_if<Refusal>(&*made)) return denied(std::move(o), req, *no);
-    return granted(std::move(o), d, std::move(std::get<net::BridgedTap>(*made)), pinned_mac);
+    net::BridgedTap& tap = std::get<net::BridgedTap>(*made);
+    if (mode == policy::Mode::Macvtap) pinned_mac = tap.mac;
+    return granted(std::move(o), d, std::move(tap), pinned_mac);
 }
 
 }  // namespace
@@ -163,14 +182,17 @@ Outcome grant(const Caller& who, const protocol::Request& req, const policy::Pol
         return o;
     }
     if (!d->allowed) return denied(std::move(o), req, {refused_by(*d, res), d->reason});
-    // Routes, proxy neighbour entries and the nftables forward rules of a
-    // routed tap are userbridged's alone: it removes them as the tap goes.
-    if (who.front == Front::Helper && d->limits().mode == policy::Mode::Routed)
+    // Routed taps (their routes, proxy neighbour entries and forward rules)
+    // and macvtaps (a device node, and the macvtap deleted once the
+    // caller's fds are gone) are userbridged's alone.
+    if (who.front == Front::Helper && d->limits().mode != policy::Mode::Bridge) {
+        bool routed = d->limits().mode == policy::Mode::Routed;
+        std::string what = routed ? "routes the tap to an uplink (mode=routed), which only userbridged does"
+                                  : "gives a macvtap (mode=macvtap), which only userbridged makes";
         return denied(std::move(o), req,
-                      {Refused::NeedsDaemon, policy::where(*d->deciding) +
-                                                 " routes the tap to an uplink (mode=routed), which only "
-                                                 "userbridged does: use userbridge-client (QEMU's helper=) or "
-                                                 "userbridge run"});
+                      {Refused::NeedsDaemon, policy::where(*d->deciding) + " " + what +
+                                                 ": use userbridge-client (QEMU's helper=) or userbridge run"});
+    }
     // Traffic filters are userbridged's alone: the helper hands out no tap
     // without the filter its rule asks for, and makes nothing.
     if (who.front == Front::Helper && policy::needs_filter(d->limits()))

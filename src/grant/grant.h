@@ -7,6 +7,10 @@
 // and waits for a quota lock; the daemon asks the kernel what the caller
 // may read, never waits, and asks polkit.
 //
+// A mode=macvtap rule makes a macvtap on the named NIC instead
+// (Resources::make_macvtap), for the daemon only: it alone makes the device's
+// node, and deletes the macvtap when its fds are gone (daemon/macvtaps.h).
+//
 // Should: decide (policy::decide, polkit's answer, the queue limit, the
 // guest MAC), take the caller's quota lock when the deciding rule sets
 // max-taps, make, label, count and attach the tap (net/bridge_port.h), and
@@ -100,6 +104,10 @@ struct Resources {
     // Makes the port: null, a tap (net::make_bridged_tap); userbridged's
     // veth requests make a veth pair (net/veth.h), which the helper never links.
     std::function<Result<net::Made>(net::Rtnl, net::TapSpec, const net::LinkInfo&)> make;
+    // Makes a macvtap on the NIC `nic` for a mode=macvtap rule (the
+    // daemon's, net/macvtap.h; the engine refuses such a rule to the
+    // helper, which links no macvtap code).
+    std::function<Result<net::Made>(net::Rtnl, net::TapSpec, const std::string& nic, int queues)> make_macvtap;
 };
 
 enum class Verdict {

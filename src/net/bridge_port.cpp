@@ -9,8 +9,6 @@
 
 namespace ub::net {
 
-namespace {
-
 // A port MAC of our own: fe: (locally administered, above any vendor's, so
 // that a bridge without a fixed MAC never takes a tap's) and five random
 // bytes. Not the MAC the tap has: until TUNSETOWNER, anyone may hold a
@@ -28,8 +26,6 @@ Result<Mac> port_mac() {
     return mac;
 }
 
-}  // namespace
-
 Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name) {
     Result<LinkInfo> link = rtnl.get_link(name);
     if (!link.ok() && link.error().code() == ENODEV) return Error::msg("bridge " + name + " does not exist");
@@ -46,11 +42,16 @@ Result<LinkInfo> find_uplink(Rtnl& rtnl, const std::string& name) {
 }
 
 std::optional<Revoked> tampered_tap(const LinkInfo& link) {
-    if (link.kind != "tun") return std::nullopt;
+    bool macvtap = link.kind == "macvtap";
+    if (link.kind != "tun" && !macvtap) return std::nullopt;
     std::optional<protocol::TapLabel> label = protocol::parse_label(link.alias);
     if (!label) return std::nullopt;
-    std::string what =
-        protocol::tampered(*label, {link.mac, link.tun_persist, link.tun_owner, link.tun_group});
+    // A macvtap has no owner, group or persistence; its fd's holder may
+    // change its MAC (SIOCSIFHWADDR: the kernel's tap_ioctl asks no
+    // capability) and so take another station's frames.
+    protocol::TapState now{link.mac, link.tun_persist, link.tun_owner, link.tun_group};
+    if (macvtap) now = {link.mac, false, static_cast<long long>(label->uid), -1};
+    std::string what = protocol::tampered(*label, now);
     if (what.empty()) return std::nullopt;
     return Revoked{link.name, link.ifindex, std::move(*label), std::move(what), {}};
 }
@@ -67,8 +68,6 @@ std::string revoke_detail(const Revoked& r) {
     return (r.error.empty() ? "removed: " : "not removed (" + r.error + "): ") + r.what;
 }
 
-namespace {
-
 // One dump of the host's taps serves both checks. Made after our tap
 // carries its label: of two grants racing for one guest MAC, the one that
 // dumps later sees the other's label and refuses (both may; neither is
@@ -82,6 +81,11 @@ Result<std::optional<Refusal>> check_live_taps(Rtnl& rtnl, const TapSpec& spec, 
     std::vector<LinkInfo> links = UB_TRY(rtnl.list_links("tun"));
     // Veth ends granted into network namespaces (net/veth.h) count alike.
     for (LinkInfo& l : UB_TRY(rtnl.list_links("veth"))) links.push_back(std::move(l));
+    // Macvtaps count as taps do, on their lower device as on a bridge.
+    for (LinkInfo& l : UB_TRY(rtnl.list_links("macvtap"))) {
+        l.master = l.link;
+        links.push_back(std::move(l));
+    }
     std::vector<protocol::LinkLabel> labels;
     auto account = [&](uid_t uid) { return spec.account ? spec.account(uid) : uid; };
     for (const LinkInfo& l : links) {
@@ -102,8 +106,6 @@ Result<std::optional<Refusal>> check_live_taps(Rtnl& rtnl, const TapSpec& spec, 
     if (!refused && spec.label.mac) refused = protocol::check_mac_unused(labels, *spec.label.mac, mine);
     return refused;
 }
-
-}  // namespace
 
 Result<Made> make_bridged_tap(Rtnl socket, TapSpec spec, const LinkInfo& bridge, StepHook hook) {
     // A quota is counted and its tap attached under the owner's lock, so

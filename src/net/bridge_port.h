@@ -143,5 +143,12 @@ Result<Made> make_bridged_tap(Rtnl rtnl, TapSpec spec, const LinkInfo& bridge, S
 // lock still held): its MAC, MTU and label, the quota and guest MAC
 // checks, before_attach, the bridge, up. Also for veth ends (net/veth.h).
 Result<Made> join_bridge(BridgedTap out, TapSpec spec, const LinkInfo& bridge, StepHook hook);
+// The pieces of it that a macvtap's making (net/macvtap.h) shares:
+// A port MAC of our own: fe: and five random bytes.
+Result<Mac> port_mac();
+// The quota and guest-MAC checks against every live tap and macvtap (a
+// macvtap's lower device stands for its bridge), with ours, `mine`, made
+// and labelled already; with spec.revoked, tampered taps are removed first.
+Result<std::optional<Refusal>> check_live_taps(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& bridge, int mine);
 
 }  // namespace ub::net

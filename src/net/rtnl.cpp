@@ -86,6 +86,7 @@ int parse_link_msg(const nlmsghdr* nlh, void* data) {
     out->name = str(tb[IFLA_IFNAME]);
     out->mtu = static_cast<unsigned>(u32(tb[IFLA_MTU], 0));
     out->master = static_cast<int>(u32(tb[IFLA_MASTER], 0));
+    out->link = static_cast<int>(u32(tb[IFLA_LINK], 0));
     if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6)
         std::memcpy(out->mac.data(), mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
     out->alias = str(tb[IFLA_IFALIAS]);
@@ -272,6 +273,20 @@ Result<void> Rtnl::set_isolated(int ifindex) {
     nlattr* port = mnl_attr_nest_start(req.nlh, IFLA_INFO_SLAVE_DATA);
     mnl_attr_put_u8(req.nlh, IFLA_BRPORT_ISOLATED, 1);
     mnl_attr_nest_end(req.nlh, port);
+    mnl_attr_nest_end(req.nlh, info);
+    return transact(req, nullptr);
+}
+
+Result<void> Rtnl::add_macvtap(const std::string& name, int lower_ifindex) {
+    Request req(RTM_NEWLINK, 0, "create macvtap " + name + " on ifindex " + std::to_string(lower_ifindex),
+                NLM_F_CREATE | NLM_F_EXCL);
+    mnl_attr_put_strz(req.nlh, IFLA_IFNAME, name.c_str());
+    mnl_attr_put_u32(req.nlh, IFLA_LINK, static_cast<uint32_t>(lower_ifindex));
+    nlattr* info = mnl_attr_nest_start(req.nlh, IFLA_LINKINFO);
+    mnl_attr_put_strz(req.nlh, IFLA_INFO_KIND, "macvtap");
+    nlattr* data = mnl_attr_nest_start(req.nlh, IFLA_INFO_DATA);
+    mnl_attr_put_u32(req.nlh, IFLA_MACVLAN_MODE, MACVLAN_MODE_BRIDGE);
+    mnl_attr_nest_end(req.nlh, data);
     mnl_attr_nest_end(req.nlh, info);
     return transact(req, nullptr);
 }

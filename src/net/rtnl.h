@@ -29,7 +29,7 @@ struct LinkInfo {
     unsigned mtu = 0;
     Mac mac{};  // all zero when the link has no 6-byte address
     int master = 0;  // ifindex of the master device, 0 if none
-    int link = 0;    // IFLA_LINK: a veth's peer's ifindex (in the peer's namespace), 0 if none
+    int link = 0;    // IFLA_LINK: a veth's peer's ifindex (in the peer's namespace), a macvtap's lower device; 0 if none
     unsigned flags = 0;
     std::string alias;        // IFLA_IFALIAS
     long long tun_owner = -1;  // IFLA_TUN_OWNER of a tun/tap, -1 if none
@@ -85,6 +85,10 @@ public:
     // once it is a port: the kernel takes port options from the master it
     // has when the request comes (rtnl_newlink's slave_changelink).
     Result<void> set_isolated(int ifindex);
+    // A new macvtap `name` on `lower_ifindex`, in bridge mode (its
+    // macvtaps reach each other and the wire, not the lower device's own
+    // addresses), down. Unlike a tap it outlives its fds: delete_link it.
+    Result<void> add_macvtap(const std::string& name, int lower_ifindex);
     // RTM_DELLINK. For a tun/tap this unregisters the device whoever holds
     // its fds, persistent or not: the kernel detaches every queue
     // (tun_detach_all), where closing our own fds would leave it alive while

@@ -28,8 +28,10 @@ struct Rtnl::Request {
         nlh = mnl_nlmsg_put_header(buf.get());
         nlh->nlmsg_type = type;
         // A dump ends with NLMSG_DONE; an ACK asked for as well could arrive
-        // after it and be taken for the answer to our next request.
-        nlh->nlmsg_flags = NLM_F_REQUEST | flags | ((flags & NLM_F_DUMP) ? 0 : NLM_F_ACK);
+        // after it and be taken for the answer to our next request. (Both
+        // of NLM_F_DUMP's bits: NLM_F_EXCL of a new link is NLM_F_MATCH's.)
+        bool dump = (flags & NLM_F_DUMP) == NLM_F_DUMP;
+        nlh->nlmsg_flags = NLM_F_REQUEST | flags | (dump ? 0 : NLM_F_ACK);
         ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
         ifm->ifi_family = AF_UNSPEC;
         ifm->ifi_index = ifindex;

@@ -41,13 +41,13 @@ struct ModeName {
     const char* name;
     Mode mode;
 };
-constexpr ModeName kModes[] = {{"bridge", Mode::Bridge}, {"routed", Mode::Routed}};
+constexpr ModeName kModes[] = {{"bridge", Mode::Bridge}, {"routed", Mode::Routed}, {"macvtap", Mode::Macvtap}};
 
 Result<Mode> parse_mode(std::string_view value) {
-    std::string names;
-    for (const ModeName& m : kModes) {
-        if (value == m.name) return m.mode;
-        names += names.empty() ? m.name : std::string(" or ") + m.name;
+    std::string names;  // "bridge, routed or macvtap"
+    for (std::size_t i = 0; i < std::size(kModes); ++i) {
+        if (value == kModes[i].name) return kModes[i].mode;
+        names += (i == 0 ? "" : i + 1 == std::size(kModes) ? " or " : ", ") + std::string(kModes[i].name);
     }
     return Error::msg("expected " + names);
 }
@@ -208,6 +208,11 @@ Result<Line> parse_line(std::string_view line, std::string_view origin, int line
     }
     if (!out.limits.ips.empty() && out.limits.mac.mode == MacPolicy::None)
         return at(origin, lineno, "ip= needs mac= or mac-prefix= on the same rule");
+    // nftables' bridge family sees bridge ports only, and a macvtap is none.
+    const Limits& l = out.limits;
+    if (l.mode == Mode::Macvtap && (!l.servers || !l.ips.empty() || l.rate_bits || l.isolated))
+        return at(origin, lineno,
+                  "mode=macvtap takes no servers=, ip=, rate= or isolated=: a macvtap is no bridge port");
     return out;
 }
 

@@ -20,11 +20,17 @@
 //   isolated=yes|no     yes: the taps are isolated bridge ports, which reach
 //                       the bridge's other ports but not each other (allow
 //                       only)
-//   mode=bridge|routed  routed: NAME is an uplink that cannot be bridged
+//   mode=bridge|routed|macvtap
+//                       routed: NAME is an uplink that cannot be bridged
 //                       (a Wi-Fi station), and each grant is a tap routed
 //                       to it for exactly the ip= addresses, which must be
 //                       single addresses (userbridged only; no mac=,
-//                       mac-prefix=, servers=, rate= or isolated=)
+//                       mac-prefix=, servers=, rate= or isolated=).
+//                       macvtap: NAME is no bridge but a NIC, and each
+//                       grant is a new macvtap on it (userbridged only; no
+//                       servers=, ip=, rate= or isolated=: mac= and
+//                       mac-prefix= give the macvtap its address and pin
+//                       the frames it sends to it)
 //   auth=polkit         the rule grants only if polkit's authority says yes
 //                       to the action org.userbridge.use-bridge (allow
 //                       only); userbridged asks it, the helper cannot
@@ -74,10 +80,11 @@ struct MacPolicy {
 // What a grant makes of the rule's NAME (mode=): one enum, one table of
 // names (acl.cpp, kModes), one place to extend.
 enum class Mode {
-    Bridge,  // a tap on the bridge NAME (QEMU's way; the default)
-    Routed,  // a tap routed to the uplink NAME for the ip= addresses (net/routed.h)
+    Bridge,   // a tap on the bridge NAME (QEMU's way; the default)
+    Routed,   // a tap routed to the uplink NAME for the ip= addresses (net/routed.h)
+    Macvtap,  // a macvtap on the NIC NAME (net/macvtap.h)
 };
-// "bridge", "routed".
+// "bridge", "routed", "macvtap".
 std::string_view mode_name(Mode mode);
 
 inline constexpr int kUnlimited = -1;

@@ -22,6 +22,7 @@ Applies applies(const Rule& r, std::string_view bridge, const Credentials* who) 
 std::string daemon_only(const Rule& r) {
     if (r.verb != Verb::Allow) return "";
     if (r.limits.mode == Mode::Routed) return "it routes the tap to an uplink (mode=routed)";
+    if (r.limits.mode == Mode::Macvtap) return "it gives a macvtap (mode=macvtap)";
     if (needs_filter(r.limits)) return "it filters the tap's traffic (" + traffic_words(r.limits).substr(1) + ")";
     if (r.auth == Auth::Polkit) return "polkit decides (auth=polkit)";
     return "";
@@ -53,11 +54,13 @@ std::string format_rule(const Rule& r) {
     return r.auth == Auth::Polkit ? s + " auth=polkit" : s;
 }
 
+// Here, not in acl.cpp: only the explaining programs (the CLI, the
+// daemon) need it, and the helper links no more than it uses.
 std::string format_limits(const Limits& l) {
     std::string s = "max-taps=" + (l.max_taps == kUnlimited ? std::string("unlimited")
                                                              : std::to_string(l.max_taps));
     s += " max-queues=" + std::to_string(l.max_queues);
-    if (l.mac.mode == MacPolicy::None && l.mode == Mode::Bridge) s += " (MAC not pinned)";
+    if (l.mac.mode == MacPolicy::None && l.mode != Mode::Routed) s += " (MAC not pinned)";
     return s + traffic_words(l) + (l.isolated ? " isolated=yes" : "") + mode_words(l);
 }
 
@@ -87,6 +90,10 @@ std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_vie
         out.push_back("=> allowed by " + where(*d.deciding) + ", " + format_limits(d.deciding->limits) +
                       "; only through userbridged (userbridge-client, userbridge run), which routes "
                       "the tap to " + std::string(bridge) + " for exactly those addresses: the helper refuses");
+    else if (d.allowed && d.deciding->limits.mode == Mode::Macvtap)
+        out.push_back("=> allowed by " + where(*d.deciding) + ", " + format_limits(d.deciding->limits) +
+                      "; only through userbridged (userbridge-client, userbridge run), which makes "
+                      "the macvtap: the helper refuses");
     else if (d.allowed && needs_filter(d.deciding->limits))
         out.push_back("=> allowed by " + where(*d.deciding) + ", " + format_limits(d.deciding->limits) +
                       "; only through userbridged (userbridge-client, userbridge run), which "

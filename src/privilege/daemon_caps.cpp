@@ -19,14 +19,18 @@ Result<void> drop_to_daemon_capabilities() {
     //   CAP_DAC_READ_SEARCH  permitted only: effective while the ACL is
     //                        loaded, so that an include root itself may not
     //                        read (`root:lab 0040`) is read as for its group.
+    //   CAP_MKNOD            permitted only: effective while a macvtap's
+    //                        device node is made (daemon/macvtaps.h), which
+    //                        no udev may have made.
     // Root's uid stays: its files stay ours without CAP_DAC_OVERRIDE.
     DropTarget t;
     t.effective = cap_bit(CAP_NET_ADMIN);
-    t.permitted = t.effective | cap_bit(CAP_SETUID) | cap_bit(CAP_SETGID) | cap_bit(CAP_DAC_READ_SEARCH);
+    t.permitted = t.effective | cap_bit(CAP_SETUID) | cap_bit(CAP_SETGID) | cap_bit(CAP_DAC_READ_SEARCH) |
+                  cap_bit(CAP_MKNOD);
     t.bounding = Bounding::ClearWhenAble;
     CapSets sets = UB_TRY(cap_sets());
     if ((sets.data[0].permitted & t.permitted) != t.permitted)
-        return Error::msg("needs CAP_NET_ADMIN, CAP_SETUID, CAP_SETGID and CAP_DAC_READ_SEARCH "
+        return Error::msg("needs CAP_NET_ADMIN, CAP_SETUID, CAP_SETGID, CAP_DAC_READ_SEARCH and CAP_MKNOD "
                           "(root has them); see userbridged(8)");
     return drop_to(t);
 }

@@ -107,6 +107,11 @@ constexpr int kDaemonAllowed[] = {
     // libnftables (traffic filters, daemon/filters.h): libmnl's batch code
     // polls its socket
     SCMP_SYS(pselect6),
+    // a macvtap's fds (mode=macvtap, daemon/macvtaps.h): its device nodes
+    // made in the state directory (CAP_MKNOD raised for it), watched for the
+    // closes of its files, opened (openat, above), removed with it, and
+    // looked at (newfstatat, above) when a new daemon adopts it
+    SCMP_SYS(mknodat), SCMP_SYS(inotify_add_watch), SCMP_SYS(inotify_rm_watch), SCMP_SYS(unlinkat),
 };
 
 Result<void> allow_each(scmp_filter_ctx ctx, std::span<const int> calls) {

@@ -9,9 +9,10 @@ check "daemon runs under its seccomp filter" grep -qP '^Seccomp:\t2$' /proc/$DAE
 check "daemon has no-new-privs" grep -qP '^NoNewPrivs:\t1$' /proc/$DAEMON_PID/status
 check "daemon keeps CAP_NET_ADMIN only effective" grep -qP '^CapEff:\t0000000000001000$' /proc/$DAEMON_PID/status
 # Permitted: CAP_NET_ADMIN (12), and for the moments that need them (see
-# acl_perms.sh) CAP_SETUID (7), CAP_SETGID (6), CAP_DAC_READ_SEARCH (2).
-check "...those and CAP_SETUID, CAP_SETGID, CAP_DAC_READ_SEARCH permitted; an empty bounding set" \
-    bash -c "grep -qP '^CapPrm:\t00000000000010c4$' /proc/$DAEMON_PID/status && grep -qP '^CapBnd:\t0{16}$' /proc/$DAEMON_PID/status"
+# acl_perms.sh) CAP_SETUID (7), CAP_SETGID (6), CAP_DAC_READ_SEARCH (2); CAP_MKNOD
+# (27) for macvtaps' device nodes (macvtap.sh).
+check "...those and CAP_SETUID, CAP_SETGID, CAP_DAC_READ_SEARCH, CAP_MKNOD permitted; an empty bounding set" \
+    bash -c "grep -qP '^CapPrm:\t00000000080010c4$' /proc/$DAEMON_PID/status && grep -qP '^CapBnd:\t0{16}$' /proc/$DAEMON_PID/status"
 
 # --- Its user database process ---------------------------------------------
 # NSS runs in a child that keeps nothing: its own system user (not nobody:

@@ -90,8 +90,8 @@ check "the unit's filter allows the usual calls (read, sendmsg, capset)" \
     bash -c "grep -qx read '$T/allowed' && grep -qx sendmsg '$T/allowed' && grep -qx capset '$T/allowed'"
 check "...and not mount, reboot, init_module or setuid" \
     bash -c "! grep -qxE 'mount|reboot|init_module|setuid' '$T/allowed'"
-check "the unit's bounding set is CAP_NET_ADMIN, CAP_SETUID, CAP_SETGID, CAP_DAC_READ_SEARCH" \
-    test "$bounding" = "+net_admin,+setuid,+setgid,+dac_read_search"
+check "the unit's bounding set is CAP_NET_ADMIN, CAP_SETUID, CAP_SETGID, CAP_DAC_READ_SEARCH, CAP_MKNOD" \
+    test "$bounding" = "+net_admin,+setuid,+setgid,+dac_read_search,+mknod"
 printf '#!/bin/sh\nexec setpriv --bounding-set=-all,%s -- %s sandbox %s -- %s "$@"\n' \
     "$bounding" "$T/bin/ub-testtool" "$T/allowed" "$P/sbin/userbridged" >"$T/bin/unit-daemon"
 chmod 755 "$T/bin/unit-daemon"

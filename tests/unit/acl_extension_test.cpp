@@ -357,7 +357,7 @@ TEST(Extension, RoutedParsesAndFormats) {
     EXPECT_EQ(format_rule(rules[0]), "allow wlan0 user=1000 ip=192.168.1.50,2001:db8::50 mode=routed");
     EXPECT_EQ(format_rule(rules[1]), "allow br0");
     EXPECT_EQ(daemon_only(rules[0]), "it routes the tap to an uplink (mode=routed)");
-    EXPECT_EQ(parse_error("allow wlan0 mode=nat"), "f:1: mode=nat: expected bridge or routed");
+    EXPECT_EQ(parse_error("allow wlan0 mode=nat"), "f:1: mode=nat: expected bridge, routed or macvtap");
     EXPECT_EQ(parse_error("deny wlan0 mode=routed"), "f:1: mode= is for allow rules only");
     EXPECT_EQ(parse_error("allow wlan0 mode=routed"), "f:1: mode=routed needs ip= (the guest's addresses)");
     EXPECT_EQ(parse_error("allow wlan0 mode=routed ip=192.168.1.0/24"),
@@ -368,6 +368,21 @@ TEST(Extension, RoutedParsesAndFormats) {
         EXPECT_EQ(parse_error(("allow wlan0 mode=routed ip=10.0.0.5 " + std::string(opt)).c_str()),
                   "f:1: mode=routed takes no mac=, mac-prefix=, servers=, rate= or isolated=: its tap is no "
                   "bridge port")
+            << opt;
+}
+
+TEST(Extension, MacvtapParsesAndFormats) {
+    auto rules = rules_of("allow eth0 mode=macvtap max-taps=1 mac=52:54:00:00:00:0b\nallow br0 mode=bridge\n");
+    EXPECT_EQ(rules[0].limits.mode, Mode::Macvtap);
+    EXPECT_EQ(rules[1].limits.mode, Mode::Bridge);
+    EXPECT_EQ(mode_name(Mode::Macvtap), "macvtap");
+    EXPECT_EQ(format_rule(rules[0]), "allow eth0 max-taps=1 mac=52:54:00:00:00:0b mode=macvtap");
+    EXPECT_EQ(daemon_only(rules[0]), "it gives a macvtap (mode=macvtap)");
+    EXPECT_EQ(parse_error("allow eth0 mode=tap"), "f:1: mode=tap: expected bridge, routed or macvtap");
+    EXPECT_EQ(parse_error("deny eth0 mode=macvtap"), "f:1: mode= is for allow rules only");
+    for (const char* opt : {"rate=10mbit", "isolated=yes", "mac-prefix=52 servers=no", "mac-prefix=52 ip=10.0.0.2"})
+        EXPECT_EQ(parse_error(("allow eth0 mode=macvtap " + std::string(opt)).c_str()),
+                  "f:1: mode=macvtap takes no servers=, ip=, rate= or isolated=: a macvtap is no bridge port")
             << opt;
 }
 
