@@ -3,7 +3,6 @@
 #include <cstring>
 
 #include "base/names.h"
-#include "base/names.h"
 
 namespace ub::protocol {
 
@@ -13,6 +12,8 @@ constexpr char kRequestMagic[4] = {'U', 'B', 'R', 'Q'};
 constexpr char kReplyMagic[4] = {'U', 'B', 'R', 'P'};
 constexpr std::uint16_t kReplyVnetHdr = 1;
 constexpr std::uint16_t kReplyGuestMac = 2;
+constexpr std::uint16_t kReplyLease = 4;
+constexpr std::uint16_t kLease = 4, kRelease = 8, kTied = 16;
 constexpr std::size_t kReplyMessageSize = 304;
 
 void put16(char* p, std::uint16_t v) {
@@ -46,6 +47,21 @@ Result<std::string> get_str(const char* p, std::size_t field, const char* what) 
     return std::string(p, len);
 }
 
+// A lease's or release's tap name, in the VM name's field; a release
+// names no bridge.
+Result<Request> decode_lease(const char* p, Request r) {
+    r.bridge = UB_TRY(get_str(p + 12, 16, "bridge name"));
+    if (r.kind == Kind::Release && !r.bridge.empty()) return Error::msg("a release names no bridge");
+    if (r.kind == Kind::Lease)
+        if (std::string why = ifname_problem(r.bridge); !why.empty())
+            return Error::msg("bridge name '" + printable(r.bridge) + "' " + why);
+    r.tap_name = UB_TRY(get_str(p + 28, 64, "tap name"));
+    if (r.kind == Kind::Lease && r.tap_name.empty()) return r;
+    if (std::string why = lease_name_problem(r.tap_name); !why.empty())
+        return Error::msg("tap name '" + printable(r.tap_name) + "' " + why);
+    return r;
+}
+
 }  // namespace
 
 const char* status_name(Status s) {
@@ -63,10 +79,14 @@ std::array<char, kRequestSize> encode(const Request& req) {
     std::array<char, kRequestSize> b{};
     std::memcpy(b.data(), kRequestMagic, 4);
     put16(&b[4], kVersion);
-    put16(&b[6], static_cast<std::uint16_t>((req.vnet_hdr ? 1 : 0) | (req.interactive ? 2 : 0)));
+    bool lease = req.kind == Kind::Lease;
+    put16(&b[6], static_cast<std::uint16_t>((req.vnet_hdr ? 1 : 0) | (req.interactive ? 2 : 0) |
+                                            (lease ? kLease : 0) | (req.kind == Kind::Release ? kRelease : 0) |
+                                            (lease && req.tied ? kTied : 0)));
     put16(&b[8], req.queues);
     put_str(&b[12], 16, req.bridge);
-    put_str(&b[28], 64, req.vm_name);
+    put_str(&b[28], 64, req.kind == Kind::Tap ? req.vm_name : req.tap_name);
+    if (lease) put32(&b[92], req.lease_seconds);
     return b;
 }
 
@@ -80,14 +100,21 @@ Result<Request> decode_request(std::string_view bytes) {
         return Error::msg("protocol version " + std::to_string(get16(p + 4)) +
                           " is not supported (this daemon speaks " + std::to_string(kVersion) + ")");
     std::uint16_t flags = get16(p + 6);
-    if (flags & ~3u) return Error::msg("request has unknown flags");
+    if (flags & ~31u) return Error::msg("request has unknown flags");
     Request r;
     r.vnet_hdr = flags & 1;
     r.interactive = (flags & 2) != 0;
+    if ((flags & kLease) && (flags & kRelease)) return Error::msg("a request is a lease or a release, not both");
+    if ((flags & kTied) && !(flags & kLease)) return Error::msg("only a lease can be tied to its connection");
+    r.kind = flags & kLease ? Kind::Lease : flags & kRelease ? Kind::Release : Kind::Tap;
+    r.tied = (flags & kTied) != 0;
     r.queues = get16(p + 8);
     if (r.queues < 1 || r.queues > kMaxQueues)
         return Error::msg("queues must be 1 to " + std::to_string(kMaxQueues));
-    if (get16(p + 10) != 0 || get32(p + 92) != 0) return Error::msg("reserved fields must be 0");
+    if (get16(p + 10) != 0 || (r.kind != Kind::Lease && get32(p + 92) != 0))
+        return Error::msg("reserved fields must be 0");
+    if (r.kind == Kind::Lease) r.lease_seconds = get32(p + 92);
+    if (r.kind != Kind::Tap) return decode_lease(p, std::move(r));
     r.bridge = UB_TRY(get_str(p + 12, 16, "bridge name"));
     if (std::string why = ifname_problem(r.bridge); !why.empty())
         return Error::msg("bridge name '" + printable(r.bridge) + "' " + why);
@@ -103,7 +130,8 @@ std::array<char, kReplySize> encode(const Reply& r) {
     put16(&b[4], kVersion);
     put16(&b[6], static_cast<std::uint16_t>(r.status));
     put16(&b[8], static_cast<std::uint16_t>((r.vnet_hdr ? kReplyVnetHdr : 0) |
-                                             (r.pinned_mac ? kReplyGuestMac : 0)));
+                                             (r.pinned_mac ? kReplyGuestMac : 0) |
+                                             (r.lease ? kReplyLease : 0)));
     put16(&b[10], r.nfds);
     put_str(&b[12], 16, r.ifname);
     std::memcpy(&b[28], r.mac.data(), 6);
@@ -127,8 +155,9 @@ Result<Reply> decode_reply(std::string_view bytes) {
     if (status > static_cast<std::uint16_t>(Status::Busy)) return Error::msg("reply has an unknown status");
     r.status = static_cast<Status>(status);
     std::uint16_t flags = get16(p + 8);
-    if (flags & ~(kReplyVnetHdr | kReplyGuestMac)) return Error::msg("reply has unknown flags");
+    if (flags & ~(kReplyVnetHdr | kReplyGuestMac | kReplyLease)) return Error::msg("reply has unknown flags");
     r.vnet_hdr = flags & kReplyVnetHdr;
+    r.lease = (flags & kReplyLease) != 0;
     r.nfds = get16(p + 10);
     r.ifname = UB_TRY(get_str(p + 12, 16, "interface name"));
     std::memcpy(r.mac.data(), p + 28, 6);
@@ -144,8 +173,9 @@ Result<Reply> decode_reply(std::string_view bytes) {
     if ((r.status != Status::Denied && refused != 0) || get16(p + 46) != 0)
         return Error::msg("reply's reserved fields must be 0");
     r.message = UB_TRY(get_str(p + 48, kReplyMessageSize, "message"));
-    if (r.status == Status::Granted && (r.nfds < 1 || r.ifname.empty()))
+    if (r.status == Status::Granted && (r.ifname.empty() || (!r.lease && r.nfds < 1)))
         return Error::msg("granted reply without a tap");
+    if (r.lease && r.nfds != 0) return Error::msg("a lease's reply with fds");
     return r;
 }
 

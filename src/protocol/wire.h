@@ -6,19 +6,25 @@
 //   0   char[4]  magic "UBRQ"
 //   4   u16      version (2)
 //   6   u16      flags: bit 0 = IFF_VNET_HDR wanted; bit 1 = polkit may
-//                prompt the caller (AllowUserInteraction); other bits 0
+//                prompt the caller (AllowUserInteraction); bit 2 = a lease;
+//                bit 3 = a lease's release; bit 4 = the lease ends when
+//                this connection closes; other bits 0
 //   8   u16      queues: 1 for a plain tap, 2 to 64 for a multiqueue one
 //   10  u16      reserved, 0
 //   12  char[16] bridge name, NUL-padded; a valid interface name
 //   28  char[64] VM name, NUL-padded (may be empty): letters, digits, . _ - + @ :
-//   92  u32      reserved, 0
+//                For a lease or a release: the tap's name instead (for a
+//                lease, may be empty: the daemon picks one)
+//   92  u32      a lease: its length in seconds (0: the rule's longest);
+//                else 0. A release has no bridge (all NULs).
 // Reply (352 bytes), with the tap fd(s) as SCM_RIGHTS on its first byte when
 // status is 0:
 //   0   char[4]  magic "UBRP"
 //   4   u16      version (2)
 //   6   u16      status: 0 granted, else a Status below
 //   8   u16      flags: bit 0 = vnet_hdr is on; bit 1 = the policy set the
-//                guest's MAC (frames from any other are dropped); others 0
+//                guest's MAC (frames from any other are dropped); bit 2 =
+//                a lease made or released: no fds come; others 0
 //   10  u16      number of fds attached
 //   12  char[16] tap interface name, NUL-padded
 //   28  u8[6]    tap MAC
@@ -30,6 +36,8 @@
 //   48  char[304] message, NUL-padded: why, on failure; the rule, on success
 // Version 2 added the guest MAC, so that a client learns everything about
 // its tap from the reply and the fds, with no netlink request of its own.
+// A lease tied to its connection: after the reply the daemon keeps the
+// connection, and ends the lease when the client closes it.
 // After a granted reply the daemon closes its copies of the fds, then shuts
 // the connection (EOF). A client reads until that EOF before it uses or
 // closes the fds: its close is then the tap's last, and the tap's teardown
@@ -71,6 +79,7 @@ struct Reply {
     Mac mac{};
     std::uint32_t mtu = 0;
     std::optional<Mac> pinned_mac;  // the guest MAC the policy set, if it did
+    bool lease = false;  // a lease made or released: no fds
     Refused refused = Refused::Acl;  // when Denied
     std::string message;
 };
