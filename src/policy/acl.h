@@ -20,6 +20,10 @@
 //   isolated=yes|no     yes: the taps are isolated bridge ports, which reach
 //                       the bridge's other ports but not each other (allow
 //                       only)
+//   lease=DURATION      its users may also lease persistent taps (userbridge
+//                       lease) for up to DURATION (N followed by s, m, h or
+//                       d); userbridged makes them, the helper never does
+//                       (allow only)
 //   auth=polkit         the rule grants only if polkit's authority says yes
 //                       to the action org.userbridge.use-bridge (allow
 //                       only); userbridged asks it, the helper cannot
@@ -35,6 +39,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include <sys/types.h>
@@ -78,7 +83,17 @@ struct Limits {
     std::vector<IpPrefix> ips;  // non-empty: the only source addresses (ip=)
     std::uint64_t rate_bits = 0;  // bits per second each way (rate=); 0: no limit
     bool isolated = false;  // isolated=yes: isolated bridge ports (net/bridge_port.h)
+    std::uint32_t lease_max = 0;  // lease=: the longest lease, in seconds; 0: no leases
 };
+
+// The longest lease= may say, and userbridge lease --for= ask: a year.
+inline constexpr std::uint32_t kMaxLeaseSeconds = 366U * 24 * 3600;
+
+// "90s", "30m", "8h", "7d" to seconds: a whole number and s, m, h or d,
+// 1 second to kMaxLeaseSeconds.
+Result<std::uint32_t> parse_duration(std::string_view text);
+// Back, in the largest unit that divides it: "8h".
+std::string format_duration(std::uint32_t seconds);
 
 // The most rate= may say: 100gbit. (The kernel refuses a byte limit whose
 // rate times 10^9 overflows 64 bits: about 147 Gbit/s.)
@@ -206,6 +221,9 @@ Result<Terms> terms_of(const Decision& d, const MacDeriver& derive, uid_t uid, s
 // A refusal when the request asks for more queues than the deciding rule
 // allows.
 std::optional<Refusal> check_queues(const Decision& d, int queues);
+// A refusal when a lease is asked for and the deciding rule gives none
+// (no lease=) or a shorter one; else the lease's length in seconds.
+std::variant<std::uint32_t, Refusal> lease_length(const Decision& d, std::uint32_t asked);
 
 // "file:line".
 std::string where(const Rule& rule);

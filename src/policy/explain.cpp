@@ -28,12 +28,17 @@ std::string daemon_only(const Rule& r) {
 
 namespace {
 
+// " lease=8h", or "" when the rule gives no leases.
+std::string lease_word(const Limits& l) {
+    return l.lease_max ? " lease=" + format_duration(l.lease_max) : "";
+}
+
 // " max-taps=2 mac=..." for what differs from the defaults; "" if nothing.
 std::string limit_words(const Limits& l) {
     std::string s;
     if (l.max_taps != kUnlimited) s += " max-taps=" + std::to_string(l.max_taps);
     if (l.max_queues != kDefaultMaxQueues) s += " max-queues=" + std::to_string(l.max_queues);
-    return s + traffic_words(l) + (l.isolated ? " isolated=yes" : "");
+    return s + traffic_words(l) + (l.isolated ? " isolated=yes" : "") + lease_word(l);
 }
 
 }  // namespace
@@ -52,7 +57,7 @@ std::string format_limits(const Limits& l) {
                                                              : std::to_string(l.max_taps));
     s += " max-queues=" + std::to_string(l.max_queues);
     if (l.mac.mode == MacPolicy::None) s += " (MAC not pinned)";
-    return s + traffic_words(l) + (l.isolated ? " isolated=yes" : "");
+    return s + traffic_words(l) + (l.isolated ? " isolated=yes" : "") + lease_word(l);
 }
 
 std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_view bridge,
