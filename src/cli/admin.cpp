@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -218,12 +219,26 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
     return 0;
 }
 
+namespace {
+
+// "lease until 2026-12-03 18:00:00 UTC", and "or while its command runs".
+std::string lease_words(const protocol::TapLabel& label) {
+    std::time_t t = static_cast<std::time_t>(*label.lease);
+    std::tm tm{};
+    char when[64] = "?";
+    if (gmtime_r(&t, &tm)) std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return std::string("lease until ") + when + (label.held ? " or while its command runs" : "");
+}
+
+}  // namespace
+
 int cmd_status(const std::vector<std::string>& argv, const std::string& default_acl) {
     for (const std::string& a : argv) {
         if (a == "--help" || a == "-h") {
             out("Usage: userbridge status\n"
                 "For you: the bridges the ACL lets you use and with what limits, the taps\n"
-                "you hold now, and how much of each quota is used and left.");
+                "you hold now (and your leases, with their expiry), and how much of each\n"
+                "quota is used and left.");
             return 0;
         }
         return fail("status: unknown argument '" + printable(a) + "'", 2);
@@ -255,6 +270,7 @@ int cmd_status(const std::vector<std::string>& argv, const std::string& default_
         if (!label->vm.empty()) line += "  vm " + record::value(label->vm);
         if (label->mac) line += "  guest MAC " + format_mac(*label->mac) + " (pinned)";
         if (label->queues > 1) line += "  queues " + std::to_string(label->queues);
+        if (label->lease) line += "  " + lease_words(*label);
         tap_lines.push_back(line);
     }
 

@@ -102,8 +102,17 @@ bool daemon_socket_present(const std::string& path) {
     return stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-Result<Opened> open_tap_via_daemon(const OpenRequest& req) {
-    auto deadline = Clock::now() + (req.tap.interactive ? std::max(req.timeout, kAskTimeout) : req.timeout);
+namespace {
+
+// One request and its reply, with the fds that came with it and the
+// connection, still open.
+struct Exchange {
+    UniqueFd conn;
+    protocol::Reply rep;
+    std::vector<UniqueFd> fds;
+};
+
+Result<Exchange> exchange(const OpenRequest& req, Clock::time_point deadline) {
     UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.valid()) return Error::sys("socket");
     UB_TRYV(connect_daemon(fd.get(), req.socket, std::min(deadline, Clock::now() + kConnectWait)));
@@ -145,15 +154,39 @@ Result<Opened> open_tap_via_daemon(const OpenRequest& req) {
         reply.append(buf, got->bytes);
     }
     protocol::Reply rep = UB_TRY(protocol::decode_reply(reply));
+    return Exchange{std::move(fd), std::move(rep), std::move(fds)};
+}
+
+}  // namespace
+
+Result<Opened> open_tap_via_daemon(const OpenRequest& req) {
+    auto deadline = Clock::now() + (req.tap.interactive ? std::max(req.timeout, kAskTimeout) : req.timeout);
+    Exchange x = UB_TRY(exchange(req, deadline));
+    const protocol::Reply& rep = x.rep;
     if (rep.status == protocol::Status::Denied) return Opened{Refusal{rep.refused, "userbridged: " + rep.message}};
     if (rep.status != protocol::Status::Granted)
         return Error::msg("userbridged: " + rep.message);
     std::size_t want = req.tap.queues;
-    if (fds.size() != rep.nfds || fds.size() != want)
-        return Error::msg("userbridged sent " + std::to_string(fds.size()) + " fds, expected " +
+    if (x.fds.size() != rep.nfds || x.fds.size() != want || rep.lease)
+        return Error::msg("userbridged sent " + std::to_string(x.fds.size()) + " fds, expected " +
                           std::to_string(want));
-    UB_TRYV(wait_for_eof(fd.get(), deadline));
-    return Opened{UB_TRY(tap_from_reply(std::move(fds), rep))};
+    UB_TRYV(wait_for_eof(x.conn.get(), deadline));
+    return Opened{UB_TRY(tap_from_reply(std::move(x.fds), rep))};
+}
+
+Result<std::variant<Leased, Refusal>> lease_via_daemon(const OpenRequest& req) {
+    auto deadline = Clock::now() + (req.tap.interactive ? std::max(req.timeout, kAskTimeout) : req.timeout);
+    Exchange x = UB_TRY(exchange(req, deadline));
+    using Answer = std::variant<Leased, Refusal>;
+    if (x.rep.status == protocol::Status::Denied)
+        return Answer(Refusal{x.rep.refused, "userbridged: " + x.rep.message});
+    if (x.rep.status != protocol::Status::Granted) return Error::msg("userbridged: " + x.rep.message);
+    if (!x.rep.lease || !x.fds.empty()) return Error::msg("userbridged's reply is not a lease's");
+    Leased out{x.rep.ifname, x.rep.message, {}};
+    // Tied: the connection is the lease; else the daemon's EOF ends it.
+    if (req.tap.tied) out.conn = std::move(x.conn);
+    else UB_TRYV(wait_for_eof(x.conn.get(), deadline));
+    return Answer(std::move(out));
 }
 
 }  // namespace ub::client
