@@ -1,6 +1,5 @@
 #include "base/names.h"
 
-#include <cctype>
 #include <cstdio>
 
 namespace ub {
@@ -23,15 +22,6 @@ std::string ifname_problem(std::string_view name) {
         if (is_kernel_space(c)) return "contains whitespace";
         if (c < 0x20 || c >= 0x7f) return "contains a byte that is not printable ASCII";
     }
-    return {};
-}
-
-std::string lease_name_problem(std::string_view name) {
-    if (std::string why = ifname_problem(name); !why.empty()) return why;
-    for (char c : name)
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
-            return "has a character other than letters, digits, '.', '_' and '-'";
-    if (name.substr(0, 3) == "ubq") return "starts with 'ubq', the quota locks' prefix";
     return {};
 }
 

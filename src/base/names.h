@@ -31,13 +31,6 @@ inline constexpr int kMaxQueues = 64;
 // the MAC derivation, so nothing that could need quoting). Empty is valid.
 std::string vm_name_problem(std::string_view name);
 
-// Empty string when `name` may be a leased tap's name: an interface name
-// (ifname_problem) of letters, digits and . _ - only, so that no '%' makes
-// the kernel pick the name (dev_alloc_name), and not starting with "ubq",
-// the quota locks' names (net/tap.h): a persistent device of that name
-// would hold a user's lock for good.
-std::string lease_name_problem(std::string_view name);
-
 // Printable form of untrusted bytes for messages: non-printable bytes become
 // \xNN, and the result is cut to a bounded length.
 std::string printable(std::string_view bytes, std::size_t max_len = 64);

@@ -12,6 +12,7 @@
 #include "base/number.h"
 #include "client/daemon_client.h"
 #include "policy/acl.h"
+#include "protocol/wire.h"
 
 namespace ub::cli {
 
@@ -62,7 +63,7 @@ Result<LeaseArgs> parse_lease_args(const std::vector<std::string>& argv) {
                 return Error::msg("bridge name '" + printable(v) + "' " + why);
             a.req.bridge = v;
         } else if (take_value(arg, "--name", v)) {
-            if (std::string why = lease_name_problem(v); !why.empty())
+            if (std::string why = protocol::lease_name_problem(v); !why.empty())
                 return Error::msg("tap name '" + printable(v) + "' " + why);
             a.req.tap_name = v;
         } else if (take_value(arg, "--queues", v)) {
@@ -142,7 +143,7 @@ int cmd_release(const std::vector<std::string>& argv) {
         return 0;
     }
     if (argv.size() != 1) return fail("release: expected one tap name\nTry 'userbridge release --help'.", 2);
-    if (std::string why = lease_name_problem(argv[0]); !why.empty())
+    if (std::string why = protocol::lease_name_problem(argv[0]); !why.empty())
         return fail("release: tap name '" + printable(argv[0]) + "' " + why, 2);
     protocol::Request req;
     req.kind = protocol::Kind::Release;

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "base/fault.h"
+#include "policy/lease.h"
 #include "privilege/fs_identity.h"
 
 namespace ub::daemon {
@@ -90,6 +91,7 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
     // The account's lock and quota: its subordinate uids are counted with it.
     res.account_of = [&subuids](uid_t uid) { return subuids.account_of(uid); };
     res.hook = fault::at;
+    res.lease = policy::lease_length;
     res.begin_act = [&](const policy::Terms& terms, net::TapSpec& spec) -> Result<void> {
         if (terms.filtered() && (!filters || !filters->available()))
             return Error::msg(std::string("the ACL ") + (terms.has_mac ? "pins a MAC" : "sets a rate") +

@@ -147,16 +147,15 @@ Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const po
     return o;
 }
 
-// How long the lease a request asks for lasts (0 for a plain tap), or why
-// it is refused: only userbridged makes leases (a persistent tap outlives
-// every process, and only the daemon watches and ends it), and only under a
-// rule with lease=.
-std::variant<std::uint32_t, Refusal> lease_terms(const Caller& who, const protocol::Request& req,
-                                                 const policy::Decision& d) {
+// How long the lease a request asks for lasts (0 for a plain tap), or
+// why it is refused: only userbridged makes leases (a persistent tap
+// outlives every process, and only the daemon watches and ends it), and
+// only under a rule with lease=.
+std::variant<std::uint32_t, Refusal> lease_terms(const protocol::Request& req, const policy::Decision& d,
+                                                 const Resources& res) {
     if (req.kind != protocol::Kind::Lease) return 0U;
-    if (who.front != Front::Daemon)
-        return Refusal{Refused::NeedsDaemon, "only userbridged makes leases (userbridge lease)"};
-    return policy::lease_length(d, req.lease_seconds);
+    if (!res.lease) return Refusal{Refused::NeedsDaemon, "only userbridged makes leases (userbridge lease)"};
+    return res.lease(d, req.lease_seconds);
 }
 
 }  // namespace
@@ -183,7 +182,7 @@ Outcome grant(const Caller& who, const protocol::Request& req, const policy::Pol
     if (who.front == Front::Helper && policy::needs_filter(d->limits()))
         return denied(std::move(o), req, {Refused::NeedsDaemon, policy::filter_refusal(*d->deciding)});
     if (std::optional<Refusal> over = policy::check_queues(*d, req.queues)) return denied(std::move(o), req, *over);
-    std::variant<std::uint32_t, Refusal> lease = lease_terms(who, req, *d);
+    std::variant<std::uint32_t, Refusal> lease = lease_terms(req, *d, res);
     if (const Refusal* no = std::get_if<Refusal>(&lease)) return denied(std::move(o), req, *no);
     Result<policy::Terms> terms = policy::terms_of(*d, res.derive_mac, who.ids.uid, req.vm_name, req.bridge);
     if (!terms.ok()) return failed(std::move(o), terms.error());

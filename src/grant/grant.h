@@ -22,6 +22,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "audit/audit.h"
@@ -89,6 +90,10 @@ struct Resources {
     // front end sets the tap's filters (spec.guard, spec.nft); the helper
     // opens its rtnetlink socket and installs its sandbox here.
     std::function<Result<void>(const policy::Terms&, net::TapSpec&)> begin_act;
+    // How long the lease a request asks for lasts, by the deciding rule, or
+    // its refusal (userbridged's: policy::lease_length); null: no leases,
+    // as from the helper, which never makes one.
+    std::function<std::variant<std::uint32_t, Refusal>(const policy::Decision&, std::uint32_t asked)> lease;
     // The rtnetlink socket to act with, once the quota lock is held; it may
     // add tun fds it keeps ready to spec.tuns.
     std::function<Result<net::Rtnl>(net::TapSpec&)> rtnl;

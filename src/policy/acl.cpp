@@ -36,7 +36,6 @@ struct RateUnit {
     std::uint64_t bits;
 };
 constexpr RateUnit kRateUnits[] = {{"gbit", 1000ULL * 1000 * 1000}, {"mbit", 1000ULL * 1000}, {"kbit", 1000}};
-constexpr RateUnit kDurationUnits[] = {{"d", 86400}, {"h", 3600}, {"m", 60}, {"s", 1}};
 
 // user=, group=, max-taps=, max-queues=, mac=, mac-prefix=, servers=, ip=,
 // rate=, auth=, isolated=, lease=.
@@ -193,20 +192,14 @@ Result<std::uint64_t> parse_rate(std::string_view text) {
 }
 
 Result<std::uint32_t> parse_duration(std::string_view text) {
-    for (const RateUnit& u : kDurationUnits) {
-        if (text.size() < 2 || text.back() != u.name[0]) continue;
+    for (const DurationUnit& u : kDurationUnits) {
+        if (text.size() < 2 || text.back() != u.name) continue;
         std::string_view digits = text.substr(0, text.size() - 1);
-        std::optional<long long> n = parse_decimal(digits, static_cast<long long>(kMaxLeaseSeconds / u.bits));
+        std::optional<long long> n = parse_decimal(digits, kMaxLeaseSeconds / u.seconds);
         if (!n || *n < 1 || digits[0] == '0') break;
-        return static_cast<std::uint32_t>(static_cast<std::uint64_t>(*n) * u.bits);
+        return static_cast<std::uint32_t>(*n * u.seconds);
     }
     return Error::msg("expected a whole number and s, m, h or d, 1s to 366d");
-}
-
-std::string format_duration(std::uint32_t seconds) {
-    for (const RateUnit& u : kDurationUnits)
-        if (seconds % u.bits == 0) return std::to_string(seconds / u.bits) + u.name;
-    return std::to_string(seconds) + "s";
 }
 
 std::string format_rate(std::uint64_t bits) {
@@ -322,16 +315,6 @@ std::optional<Refusal> check_queues(const Decision& d, int queues) {
     return Refusal{Refused::Acl, "asked for " + std::to_string(queues) + " queues; " +
                    (d.deciding ? where(*d.deciding) : std::string("the ACL")) + " allows at most " +
                    std::to_string(most)};
-}
-
-std::variant<std::uint32_t, Refusal> lease_length(const Decision& d, std::uint32_t asked) {
-    std::uint32_t most = d.limits().lease_max;
-    std::string rule = d.deciding ? where(*d.deciding) : std::string("the ACL");
-    if (most == 0) return Refusal{Refused::Acl, rule + " gives no leases (it has no lease=)"};
-    if (asked > most)
-        return Refusal{Refused::Acl, "asked for a lease of " + format_duration(asked) + "; " + rule +
-                                         " gives at most " + format_duration(most)};
-    return asked == 0 ? most : asked;
 }
 
 Result<Terms> terms_of(const Decision& d, const MacDeriver& derive, uid_t uid, std::string_view vm_name,

@@ -39,7 +39,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include <sys/types.h>
@@ -89,11 +88,16 @@ struct Limits {
 // The longest lease= may say, and userbridge lease --for= ask: a year.
 inline constexpr std::uint32_t kMaxLeaseSeconds = 366U * 24 * 3600;
 
+struct DurationUnit {
+    char name;
+    long long seconds;
+};
+inline constexpr DurationUnit kDurationUnits[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+
 // "90s", "30m", "8h", "7d" to seconds: a whole number and s, m, h or d,
 // 1 second to kMaxLeaseSeconds.
 Result<std::uint32_t> parse_duration(std::string_view text);
-// Back, in the largest unit that divides it: "8h".
-std::string format_duration(std::uint32_t seconds);
+
 
 // The most rate= may say: 100gbit. (The kernel refuses a byte limit whose
 // rate times 10^9 overflows 64 bits: about 147 Gbit/s.)
@@ -221,9 +225,7 @@ Result<Terms> terms_of(const Decision& d, const MacDeriver& derive, uid_t uid, s
 // A refusal when the request asks for more queues than the deciding rule
 // allows.
 std::optional<Refusal> check_queues(const Decision& d, int queues);
-// A refusal when a lease is asked for and the deciding rule gives none
-// (no lease=) or a shorter one; else the lease's length in seconds.
-std::variant<std::uint32_t, Refusal> lease_length(const Decision& d, std::uint32_t asked);
+
 
 // "file:line".
 std::string where(const Rule& rule);

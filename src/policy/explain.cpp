@@ -1,5 +1,7 @@
 #include "policy/explain.h"
 
+#include "policy/lease.h"
+
 namespace ub::policy {
 
 Applies applies(const Rule& r, std::string_view bridge, const Credentials* who) {

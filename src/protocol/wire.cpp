@@ -1,5 +1,6 @@
 #include "protocol/wire.h"
 
+#include <cctype>
 #include <cstring>
 
 #include "base/names.h"
@@ -63,6 +64,15 @@ Result<Request> decode_lease(const char* p, Request r) {
 }
 
 }  // namespace
+
+std::string lease_name_problem(std::string_view name) {
+    if (std::string why = ifname_problem(name); !why.empty()) return why;
+    for (char c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
+            return "has a character other than letters, digits, '.', '_' and '-'";
+    if (name.substr(0, 3) == "ubq") return "starts with 'ubq', the quota locks' prefix";
+    return {};
+}
 
 const char* status_name(Status s) {
     switch (s) {

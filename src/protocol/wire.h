@@ -92,4 +92,11 @@ Result<Reply> decode_reply(std::string_view bytes);
 
 const char* status_name(Status s);
 
+// Empty string when `name` may be a leased tap's name: an interface name
+// (ifname_problem) of letters, digits and . _ - only, so that no '%' makes
+// the kernel pick the name (dev_alloc_name), and not starting with "ubq",
+// the quota locks' names (net/tap.h): a persistent device of that name
+// would hold a user's lock for good.
+std::string lease_name_problem(std::string_view name);
+
 }  // namespace ub::protocol

@@ -6,6 +6,7 @@
 #include "policy/acl.h"
 #include "acl_parse_all.h"
 #include "policy/explain.h"
+#include "policy/lease.h"
 
 using namespace ub::policy;
 using ub::Error;
