@@ -145,6 +145,9 @@ int cmd_check(const std::vector<std::string>& argv, const std::string& default_a
                 std::fprintf(stderr, "note: %s: '%s' needs userbridged: %s; the helper refuses it, "
                              "userbridge-client (QEMU's helper=) and userbridge run go through the daemon\n",
                              policy::where(r).c_str(), policy::format_rule(r).c_str(), why.c_str());
+            else if (r.verb == policy::Verb::Allow && r.limits.lease_max)
+                std::fprintf(stderr, "note: %s: leases (lease=) come from userbridged only; the helper grants "
+                             "this rule's taps and never a lease\n", policy::where(r).c_str());
         for (const std::string& b : bridges_with_unset_mac(*p))
             std::fprintf(stderr,
                          "warning: bridge %s has no MAC of its own: it takes the lowest of its "
