@@ -1,5 +1,6 @@
 #include "daemon/grant.h"
 
+#include <ctime>
 #include <vector>
 
 #include "base/fault.h"
@@ -62,6 +63,16 @@ Outcome outcome_of(grant::Outcome g) {
     return o;
 }
 
+// A lease's tap: persistent, named as asked, labelled with when it
+// expires (epoch seconds: the label outlives the daemon); that expiry.
+long long make_lease(net::TapSpec& spec, const protocol::Request& req, std::uint32_t seconds) {
+    spec.persist = true;
+    spec.name = req.tap_name;
+    spec.label.lease = static_cast<long long>(std::time(nullptr)) + seconds;
+    spec.label.held = req.tied;
+    return *spec.label.lease;
+}
+
 }  // namespace
 
 void refill_tun(SpareFds& spare) {
@@ -91,8 +102,17 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
     // The account's lock and quota: its subordinate uids are counted with it.
     res.account_of = [&subuids](uid_t uid) { return subuids.account_of(uid); };
     res.hook = fault::at;
-    res.lease = policy::lease_length;
+    // A lease: its length by the deciding rule, then its tap (begin_act).
+    std::uint32_t lease_seconds = 0;
+    std::optional<long long> expiry;
+    res.lease = [&lease_seconds](const policy::Decision& d, std::uint32_t asked) -> std::optional<Refusal> {
+        std::variant<std::uint32_t, Refusal> length = policy::lease_length(d, asked);
+        if (const Refusal* no = std::get_if<Refusal>(&length)) return *no;
+        lease_seconds = std::get<std::uint32_t>(length);
+        return std::nullopt;
+    };
     res.begin_act = [&](const policy::Terms& terms, net::TapSpec& spec) -> Result<void> {
+        if (req.kind == protocol::Kind::Lease) expiry = make_lease(spec, req, lease_seconds);
         if (terms.filtered() && (!filters || !filters->available()))
             return Error::msg(std::string("the ACL ") + (terms.has_mac ? "pins a MAC" : "sets a rate") +
                               ", but userbridged runs without libnftables");
@@ -110,7 +130,11 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
         spare.rtnl.reset();
         return rtnl;
     };
-    return outcome_of(grant::grant(who, req, policy, std::move(res)));
+    Outcome o = outcome_of(grant::grant(who, req, policy, std::move(res)));
+    if (o.verdict == grant::Verdict::Granted && expiry)
+        o.record.detail += ", leased until " + std::to_string(*expiry) +
+                           (req.tied ? " or its connection closes" : "");
+    return o;
 }
 
 }  // namespace ub::daemon

@@ -1,6 +1,5 @@
 #include "grant/grant.h"
 
-#include <ctime>
 #include <utility>
 #include <variant>
 
@@ -78,21 +77,6 @@ net::TapSpec spec_for(const Caller& who, const protocol::Request& req, const pol
     return spec;
 }
 
-// A lease: its tap persistent and labelled with when it expires, named as
-// asked.
-void lease_spec(net::TapSpec& spec, const protocol::Request& req, std::uint32_t seconds) {
-    spec.persist = true;
-    spec.name = req.tap_name;
-    spec.label.lease = static_cast<long long>(std::time(nullptr)) + seconds;
-    spec.label.held = req.tied;
-}
-
-std::string lease_words(const net::TapSpec& spec) {
-    if (!spec.label.lease) return "";
-    return ", leased until " + std::to_string(*spec.label.lease) +
-           (spec.label.held ? " or its connection closes" : "");
-}
-
 Outcome granted(Outcome o, const policy::Decision& d, net::BridgedTap tap, std::optional<Mac> pinned_mac) {
     o.verdict = Verdict::Granted;
     o.message = d.reason;
@@ -111,10 +95,8 @@ Outcome granted(Outcome o, const policy::Decision& d, net::BridgedTap tap, std::
 // tap: a request that finds it held costs little each time it is tried
 // again), then the tap.
 Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const policy::Decision& d,
-            const policy::Terms& terms, std::uint32_t lease, Resources& res) {
+            const policy::Terms& terms, Resources& res) {
     net::TapSpec spec = spec_for(who, req, terms, res);
-    if (req.kind == protocol::Kind::Lease) lease_spec(spec, req, lease);
-    std::string leased = lease_words(spec);
     if (Result<void> r = res.begin_act(terms, spec); !r.ok()) return failed(std::move(o), r.error());
     if (terms.limits.max_taps >= 0) {
         Result<std::optional<UniqueFd>> lock = quota_lock(who, res);
@@ -142,18 +124,15 @@ Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const po
     Result<net::Made> made = net::make_bridged_tap(std::move(*rtnl), std::move(spec), *bridge, res.hook);
     if (!made.ok()) return failed(std::move(o), made.error());
     if (const Refusal* no = std::get_if<Refusal>(&*made)) return denied(std::move(o), req, *no);
-    o = granted(std::move(o), d, std::move(std::get<net::BridgedTap>(*made)), pinned_mac);
-    o.record.detail += leased;
-    return o;
+    return granted(std::move(o), d, std::move(std::get<net::BridgedTap>(*made)), pinned_mac);
 }
 
-// How long the lease a request asks for lasts (0 for a plain tap), or
-// why it is refused: only userbridged makes leases (a persistent tap
-// outlives every process, and only the daemon watches and ends it), and
-// only under a rule with lease=.
-std::variant<std::uint32_t, Refusal> lease_terms(const protocol::Request& req, const policy::Decision& d,
-                                                 const Resources& res) {
-    if (req.kind != protocol::Kind::Lease) return 0U;
+// Why a lease is refused, if it is: only userbridged makes leases (a
+// persistent tap outlives every process, and only the daemon watches and
+// ends it), and only under a rule with lease= (its hook says).
+std::optional<Refusal> lease_refusal(const protocol::Request& req, const policy::Decision& d,
+                                     const Resources& res) {
+    if (req.kind != protocol::Kind::Lease) return std::nullopt;
     if (!res.lease) return Refusal{Refused::NeedsDaemon, "only userbridged makes leases (userbridge lease)"};
     return res.lease(d, req.lease_seconds);
 }
@@ -182,12 +161,11 @@ Outcome grant(const Caller& who, const protocol::Request& req, const policy::Pol
     if (who.front == Front::Helper && policy::needs_filter(d->limits()))
         return denied(std::move(o), req, {Refused::NeedsDaemon, policy::filter_refusal(*d->deciding)});
     if (std::optional<Refusal> over = policy::check_queues(*d, req.queues)) return denied(std::move(o), req, *over);
-    std::variant<std::uint32_t, Refusal> lease = lease_terms(req, *d, res);
-    if (const Refusal* no = std::get_if<Refusal>(&lease)) return denied(std::move(o), req, *no);
+    if (std::optional<Refusal> no = lease_refusal(req, *d, res)) return denied(std::move(o), req, *no);
     Result<policy::Terms> terms = policy::terms_of(*d, res.derive_mac, who.ids.uid, req.vm_name, req.bridge);
     if (!terms.ok()) return failed(std::move(o), terms.error());
     if (terms->has_mac) o.record.guest_mac = format_mac(terms->guest_mac);
-    return act(std::move(o), who, req, *d, *terms, std::get<std::uint32_t>(lease), res);
+    return act(std::move(o), who, req, *d, *terms, res);
 }
 
 }  // namespace ub::grant
