@@ -94,6 +94,12 @@ as_alice "$UB" lease --br=br0 --name=fc1 >/dev/null || true
 check "alice releases her lease" as_alice "$UB" release fc1
 check "released: fc1 is gone" gone fc1
 check "the release is audited" soon record "event=release .*tap=fc1"
+mq=$(as_alice "$UB" lease --br=br0 --queues=2 --for=1m 2>/dev/null || true)
+# IFF_MULTI_QUEUE 0x0100 besides the flags above.
+check "a multiqueue lease (${mq:-none}) is IFF_MULTI_QUEUE" test "$(sysfs "${mq:-none}" tun_flags)" = 0x5902
+check "alice opens its queue by name with IFF_MULTI_QUEUE" \
+    bash -c '"$@" | grep -q "^opened"' _ "${AS_ALICE[@]}" "$TT" tap-by-name "${mq:-none}" mq
+[ -z "$mq" ] || as_alice "$UB" release "$mq" >/dev/null 2>&1 || true
 as_alice "$UB" lease --br=br0 --name=fc2 --for=2s >/dev/null || true
 check "a lease of 2 s is there" ip link show fc2
 check "and gone once it expired" within 5 gone fc2
