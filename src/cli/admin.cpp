@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -137,6 +138,9 @@ int cmd_check(const std::vector<std::string>& argv, const std::string& default_a
                 notes.push_back(policy::where(r) + ": '" + policy::format_rule(r) + "' needs userbridged: " + why +
                                 "; the helper refuses it, userbridge-client (QEMU's helper=) and userbridge run "
                                 "go through the daemon");
+            else if (r.verb == policy::Verb::Allow && r.limits.lease_max)
+                notes.push_back(policy::where(r) + ": leases (lease=) come from userbridged only; the helper grants "
+                                "this rule's taps and never a lease");
         for (const std::string& b : bridges_with_unset_mac(*p))
             warnings.push_back("bridge " + b + " has no MAC of its own: it takes the lowest of its ports', which a "
                                "VM's tap may set; give it one (ip link set " + b +

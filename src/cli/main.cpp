@@ -14,6 +14,7 @@
 #include "base/fds.h"
 #include "cli/admin.h"
 #include "cli/netns.h"
+#include "cli/lease.h"
 #include "cli/run_args.h"
 #include "client/helper_client.h"
 #include "client/open.h"
@@ -133,7 +134,11 @@ void usage(FILE* to) {
                "  run [OPTIONS] -- COMMAND...   run a VMM with bridged tap fds\n"
                "  netns --br=BRIDGE --netns=PATH  a veth pair into a network namespace\n"
                "                                you own (containers)\n"
-               "  status                        your bridges, taps and quotas\n"
+               "  lease --br=BRIDGE [--name=NAME] [--queues=N] [--for=DURATION] [-- COMMAND...]\n"
+               "                                a persistent tap of yours, for a VMM that\n"
+               "                                opens it by name (Firecracker)\n"
+               "  release NAME                  end your lease NAME\n"
+               "  status                        your bridges, taps, leases and quotas\n"
                "  explain --br=BRIDGE [--user=USER] [--vm=NAME]\n"
                "                                which ACL rules decide, and why\n"
                "  check [FILE]                  validate an ACL before installing it\n"
@@ -178,6 +183,8 @@ int main(int argc, char** argv) {
     }
     if (cmd == "check") return cli::cmd_check(rest, UB_ACL_PATH);
     if (cmd == "explain") return cli::cmd_explain(rest, UB_ACL_PATH);
+    if (cmd == "lease") return cli::cmd_lease(rest);
+    if (cmd == "release") return cli::cmd_release(rest);
     if (cmd == "status") return cli::cmd_status(rest, UB_ACL_PATH);
     std::fprintf(stderr, "userbridge: unknown command '%s'\n", cmd.c_str());
     usage(stderr);

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <set>
 
@@ -46,6 +47,15 @@ struct Guest {
     std::vector<Address> addresses;
     bool in_fdb = false;  // the bridge's forwarding table has it on this port now
 };
+
+// "lease until 2026-12-03 18:00:00 UTC", and "or while its command runs".
+std::string lease_words(const protocol::TapLabel& label) {
+    std::time_t t = static_cast<std::time_t>(*label.lease);
+    std::tm tm{};
+    char when[64] = "?";
+    if (gmtime_r(&t, &tm)) std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return std::string("lease until ") + when + (label.held ? " or while its command runs" : "");
+}
 
 struct TapView {
     net::LinkInfo link;
@@ -192,6 +202,7 @@ void print_text(const Account& me, const Result<policy::Policy>& p, const std::v
         if (!t.label.vm.empty()) line += "  vm " + record::value(t.label.vm);
         if (t.label.mac) line += "  guest MAC " + format_mac(*t.label.mac) + " (pinned)";
         if (t.label.queues > 1) line += "  queues " + std::to_string(t.label.queues);
+        if (t.label.lease) line += "  " + lease_words(t.label);
         if (t.link.kind == "veth") line += "  veth pair (its other end in a network namespace)";
         out(line);
         for (const auto& [mac, g] : t.guests) {
@@ -215,6 +226,8 @@ json::Value tap_json(const TapView& t) {
     v.set("pinned_mac", t.label.mac ? json::Value(format_mac(*t.label.mac)) : json::Value(nullptr));
     v.set("queues", t.label.queues);
     v.set("kind", t.link.kind == "veth" ? "veth" : "tap");
+    v.set("lease_until", t.label.lease ? json::Value(static_cast<long>(*t.label.lease)) : json::Value(nullptr));
+    v.set("lease_tied", t.label.held);
     json::Value guests = json::Array{};
     for (const auto& [mac, g] : t.guests) {
         json::Value gv = json::Object{};

@@ -174,7 +174,7 @@ Result<Opened> open_tap_via_daemon(const OpenRequest& req) {
     if (rep.status != protocol::Status::Granted)
         return Error::msg("userbridged: " + rep.message);
     std::size_t want = req.tap.queues;
-    if (x.fds.size() != rep.nfds || x.fds.size() != want || rep.peer_ifindex != 0)
+    if (x.fds.size() != rep.nfds || x.fds.size() != want || rep.peer_ifindex != 0 || rep.lease)
         return Error::msg("userbridged sent " + std::to_string(x.fds.size()) + " fds, expected " +
                           std::to_string(want));
     UB_TRYV(wait_for_eof(x.conn.get(), deadline));
@@ -225,6 +225,21 @@ Result<protocol::SeenReply> query_seen(const std::string& socket, std::chrono::m
     protocol::SeenReply r = UB_TRY(protocol::decode_seen_reply(reply));
     if (!r.ok) return Error::msg("userbridged: " + r.message);
     return r;
+}
+
+Result<std::variant<Leased, Refusal>> lease_via_daemon(const OpenRequest& req) {
+    auto deadline = Clock::now() + (req.tap.interactive ? std::max(req.timeout, kAskTimeout) : req.timeout);
+    Exchanged x = UB_TRY(exchange(req.socket, req.tap, -1, deadline));
+    using Answer = std::variant<Leased, Refusal>;
+    if (x.reply.status == protocol::Status::Denied)
+        return Answer(Refusal{x.reply.refused, "userbridged: " + x.reply.message});
+    if (x.reply.status != protocol::Status::Granted) return Error::msg("userbridged: " + x.reply.message);
+    if (!x.reply.lease || !x.fds.empty()) return Error::msg("userbridged's reply is not a lease's");
+    Leased out{x.reply.ifname, x.reply.message, {}};
+    // Tied: the connection is the lease; else the daemon's EOF ends it.
+    if (req.tap.tied) out.conn = std::move(x.conn);
+    else UB_TRYV(wait_for_eof(x.conn.get(), deadline));
+    return Answer(std::move(out));
 }
 
 }  // namespace ub::client

@@ -8,6 +8,7 @@
 #include <string>
 #include <variant>
 
+#include "base/fd.h"
 #include "base/result.h"
 #include "client/request.h"
 #include "protocol/seen_wire.h"
@@ -40,6 +41,19 @@ using VethOpened = std::variant<Veth, Refusal>;
 // that it is the caller's), its end there named req.netns_peer.
 Result<VethOpened> grant_veth_via_daemon(const std::string& socket, const protocol::Request& req, int netns_fd,
                                          std::chrono::milliseconds timeout);
+
+// A lease userbridged made (or a release it did): the tap's name, its
+// message, and for a lease tied to its connection, that connection: the
+// lease ends when it closes.
+struct Leased {
+    std::string ifname;
+    std::string message;
+    UniqueFd conn;
+};
+
+// Asks userbridged for a lease or a release (req.tap.kind); a refusal when
+// it denies.
+Result<std::variant<Leased, Refusal>> lease_via_daemon(const OpenRequest& req);
 
 // True when `path` is a unix socket (the daemon may be listening on it).
 bool daemon_socket_present(const std::string& path);

@@ -1,5 +1,6 @@
 #include "daemon/grant.h"
 
+#include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "base/fault.h"
 #include "net/veth.h"
 #include "net/macvtap.h"
+#include "policy/lease.h"
 #include "privilege/fs_identity.h"
 
 namespace ub::daemon {
@@ -75,6 +77,16 @@ void announce(Outcome& o, const protocol::Request& req, const policy::Terms& ter
     if (!missed.empty()) o.record.detail += ", not announced to the bridge: " + missed;
 }
 
+// A lease's tap: persistent, named as asked, labelled with when it
+// expires (epoch seconds: the label outlives the daemon); that expiry.
+long long make_lease(net::TapSpec& spec, const protocol::Request& req, std::uint32_t seconds) {
+    spec.persist = true;
+    spec.name = req.tap_name;
+    spec.label.lease = static_cast<long long>(std::time(nullptr)) + seconds;
+    spec.label.held = req.tied;
+    return *spec.label.lease;
+}
+
 }  // namespace
 
 void refill_tun(SpareFds& spare) {
@@ -106,7 +118,17 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
     res.account_of = [&subuids](uid_t uid) { return subuids.account_of(uid); };
     res.hook = fault::at;
     std::optional<policy::Terms> pinned;  // the terms, when they set the guest MAC
+    // A lease: its length by the deciding rule, then its tap (begin_act).
+    std::uint32_t lease_seconds = 0;
+    std::optional<long long> expiry;
+    res.lease = [&lease_seconds](const policy::Decision& d, std::uint32_t asked) -> std::optional<Refusal> {
+        std::variant<std::uint32_t, Refusal> length = policy::lease_length(d, asked);
+        if (const Refusal* no = std::get_if<Refusal>(&length)) return *no;
+        lease_seconds = std::get<std::uint32_t>(length);
+        return std::nullopt;
+    };
     res.begin_act = [&](const policy::Terms& terms, net::TapSpec& spec) -> Result<void> {
+        if (req.kind == protocol::Kind::Lease) expiry = make_lease(spec, req, lease_seconds);
         if (terms.has_mac) pinned = terms;
         if (terms.filtered() && (!filters || !filters->available()))
             return Error::msg(std::string("the ACL ") + (terms.has_mac ? "pins a MAC" : "sets a rate") +
@@ -165,6 +187,9 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
         announce(o, req, *pinned, *announcer);
     if (o.verdict == grant::Verdict::Granted && !req.netns_peer.empty())
         o.record.detail += ", veth pair: its end " + req.netns_peer + " in the caller's network namespace";
+    if (o.verdict == grant::Verdict::Granted && expiry)
+        o.record.detail += ", leased until " + std::to_string(*expiry) +
+                           (req.tied ? " or its connection closes" : "");
     return o;
 }
 

@@ -44,6 +44,10 @@ struct Outcome {
     // polkit has not answered yet: nothing was made; the same request is
     // handled again with polkit's answer.
     grant::Verdict verdict = grant::Verdict::Failed;
+    // A lease (granted or not): no fds go out, the tap stays (persistent);
+    // tied: the daemon keeps the connection and ends the lease with it.
+    bool lease = false;
+    bool tied = false;
 };
 
 // What the daemon keeps open from one grant to the next, so that a grant

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
+#include <ctime>
 #include <deque>
 #include <map>
 #include <optional>
@@ -100,6 +102,16 @@ struct RecordAwaitingName {
     bool named = false;
 };
 
+// A lease we watch (protocol/tap_label.h): ended at its expiry, or when
+// the connection it is tied to closes. Rebuilt at start-up from the labels
+// of the taps that are there: the kernel keeps them, not us.
+struct Lease {
+    std::string name;
+    uid_t uid = 0;
+    long long expiry = 0;  // seconds since the epoch
+    UniqueFd conn;         // tied: the connection that holds it
+};
+
 class Server {
 public:
     Server(UniqueFd listener, const ServerConfig& cfg, policy::Policy policy, SubUids subuids,
@@ -119,6 +131,11 @@ private:
     Result<std::uint64_t> ask_polkit(Conn& c, const protocol::Request& req);
     void on_polkit();
     void deliver(Conn& c, Outcome o);
+    Outcome release(const Conn& c, const protocol::Request& req);
+    void adopt_leases();
+    void end_lease(int ifindex, const std::string& why);
+    void expire_leases();
+    void end_tied(int conn);
     void retry_parked();
     void keep_if_unread(Conn& c, std::size_t nfds);
     unsigned unread_fds(uid_t uid);
@@ -148,6 +165,8 @@ private:
     UniqueFd sig_;
     std::optional<net::LinkMonitor> monitor_;      // for expiry records
     std::map<int, audit::AuditRecord> granted_;    // live taps we granted, by ifindex
+    std::map<int, Lease> leases_;                  // live leases, by ifindex
+    std::map<int, std::string> lease_ends_;        // why we deleted a lease, for its expiry record
     std::map<int, Conn> conns_;          // by fd
     std::map<uid_t, unsigned> per_uid_;  // open connections, by account
     std::map<int, Unread> unread_;       // by fd
@@ -419,8 +438,112 @@ Outcome Server::decide_and_act(Conn& c, const protocol::Request& req) {
     if (c.netns.valid())
         if (std::string no = netns_refusal(c.netns.get(), c.peer.ids.uid, subuids_, own_netns_); !no.empty())
             return netns_refused(c.peer, req, no);
-    return handle(policy_, cfg_.mac_key, c.peer, subuids_, req, spare_, cfg_.filters, cfg_.announcer, &tap_names_,
-                  c.polkit_answer ? &*c.polkit_answer : nullptr, {c.netns.get(), &veth_serial_}, cfg_.macvtaps);
+    Outcome o = handle(policy_, cfg_.mac_key, c.peer, subuids_, req, spare_, cfg_.filters, cfg_.announcer,
+                       &tap_names_, c.polkit_answer ? &*c.polkit_answer : nullptr, {c.netns.get(), &veth_serial_},
+                       cfg_.macvtaps);
+    o.lease = req.kind == protocol::Kind::Lease;
+    o.tied = req.tied;
+    return o;
+}
+
+// The end of a lease, asked for by its owner or root: the tap is deleted
+// (RTM_DELLINK, which a persistent tap needs). Anyone else is refused, as
+// the kernel refuses them the tap itself.
+Outcome Server::release(const Conn& c, const protocol::Request& req) {
+    Outcome o;
+    o.lease = true;
+    o.record = grant::record_for(c.peer, req);
+    o.record.tap = req.tap_name;
+    auto no = [&](protocol::Status status, const std::string& why) {
+        o.reply.status = status;
+        o.reply.message = why;
+        o.record.event = status == protocol::Status::Denied ? "deny" : "error";
+        o.record.detail = why;
+        return std::move(o);
+    };
+    Result<net::Rtnl> rtnl = net::Rtnl::open();
+    if (!rtnl.ok()) return no(protocol::Status::Failed, rtnl.error().message());
+    Result<net::LinkInfo> link = rtnl->get_link(req.tap_name);
+    if (!link.ok() && link.error().code() == ENODEV)
+        return no(protocol::Status::Failed, "there is no interface named " + req.tap_name);
+    if (!link.ok()) return no(protocol::Status::Failed, link.error().message());
+    std::optional<protocol::TapLabel> label = protocol::parse_label(link->alias);
+    if (link->kind != "tun" || !label || !label->lease)
+        return no(protocol::Status::Denied, req.tap_name + " is not a lease");
+    if (label->uid != c.peer.ids.uid && c.peer.ids.uid != 0)
+        return no(protocol::Status::Denied, req.tap_name + " is not your lease (it is uid " +
+                                                std::to_string(label->uid) + "'s)");
+    o.record.uid = label->uid;
+    lease_ends_[link->ifindex] = "the lease was released by uid " + std::to_string(c.peer.ids.uid);
+    if (Result<void> gone = rtnl->delete_link(link->ifindex); !gone.ok()) {
+        lease_ends_.erase(link->ifindex);
+        return no(protocol::Status::Failed, "cannot delete " + req.tap_name + ": " + gone.error().message());
+    }
+    leases_.erase(link->ifindex);
+    o.reply.status = protocol::Status::Granted;
+    o.reply.ifname = req.tap_name;
+    o.reply.lease = true;
+    o.reply.message = "released " + req.tap_name;
+    o.record.event = "release";
+    o.record.detail = o.reply.message;
+    return o;
+}
+
+// The leases the kernel holds as we start (their labels say so): those
+// that expired meanwhile, and those tied to a connection, which died with
+// the daemon that had it, are deleted; the others are watched until they
+// expire.
+void Server::adopt_leases() {
+    Result<net::Rtnl> rtnl = net::Rtnl::open();
+    Result<std::vector<net::LinkInfo>> taps =
+        rtnl.ok() ? rtnl->list_links("tun") : Result<std::vector<net::LinkInfo>>(rtnl.error());
+    if (!taps.ok()) {
+        log_line(LOG_WARNING, "could not look for leases: " + taps.error().message());
+        return;
+    }
+    for (const net::LinkInfo& l : *taps) {
+        std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
+        if (!label || !label->lease) continue;
+        leases_[l.ifindex] = Lease{l.name, label->uid, *label->lease, {}};
+        if (label->held) end_lease(l.ifindex, "its connection closed while userbridged was stopped");
+    }
+    expire_leases();
+}
+
+// Deletes a lease's tap; its expiry record (on_link_events) says why.
+void Server::end_lease(int ifindex, const std::string& why) {
+    auto it = leases_.find(ifindex);
+    if (it == leases_.end()) return;
+    lease_ends_[ifindex] = why;
+    Result<net::Rtnl> rtnl = net::Rtnl::open();
+    Result<void> gone = rtnl.ok() ? rtnl->delete_link(ifindex) : Result<void>(rtnl.error());
+    if (!gone.ok() && gone.error().code() != ENODEV) {
+        lease_ends_.erase(ifindex);
+        log_line(LOG_ERR, "could not end the lease " + it->second.name + " (" + why + "): " +
+                              gone.error().message());
+        it->second.expiry += 60;  // tried again in a minute
+        it->second.conn.reset();
+        return;
+    }
+    leases_.erase(it);
+}
+
+// A tied lease's connection is readable: its client closed it (or sent
+// something, which it must not): the lease ends.
+void Server::end_tied(int conn) {
+    for (auto& [ifindex, l] : leases_)
+        if (l.conn.get() == conn) {
+            end_lease(ifindex, "its connection closed");
+            return;
+        }
+}
+
+void Server::expire_leases() {
+    long long now = static_cast<long long>(std::time(nullptr));
+    std::vector<int> due;
+    for (const auto& [ifindex, l] : leases_)
+        if (l.expiry <= now) due.push_back(ifindex);
+    for (int ifindex : due) end_lease(ifindex, "the lease expired");
 }
 
 #ifndef SO_PEERPIDFD
@@ -443,6 +566,11 @@ Result<std::uint64_t> Server::ask_polkit(Conn& c, const protocol::Request& req) 
 // held (until the connection's deadline, then it is refused), or while
 // polkit is asked (until its answer, or the wait is over: then "no").
 void Server::attempt(Conn& c, const protocol::Request& req) {
+    if (req.kind == protocol::Kind::Release) {
+        c.deadline = Clock::time_point::min();
+        deliver(c, release(c, req));
+        return;
+    }
     if (c.polkit_id && !c.polkit_answer) {  // polkit's wait is over, and the bus said nothing
         polkit_.forget(*c.polkit_id);
         c.polkit_answer = PolkitAnswer{*c.polkit_id, false, "no: polkit gave no answer in time"};
@@ -477,10 +605,16 @@ void Server::deliver(Conn& c, Outcome o) {
     bool granted = o.reply.status == protocol::Status::Granted;
     if (granted) fault::at_void("before-send");
     std::vector<int> fds;
-    for (const UniqueFd& q : o.queues) fds.push_back(q.get());
+    // A lease's fds stay here, and close below: its tap is persistent.
+    if (!o.lease)
+        for (const UniqueFd& q : o.queues) fds.push_back(q.get());
+    if (o.lease) o.reply.nfds = 0;
+    o.reply.lease = o.lease;
     Result<void> sent = answer(c.fd.get(), o.reply, fds);
-    // Undelivered, the tap is deleted now, while our fds still hold it.
-    if (granted && sent.ok()) spare_.rtnl = o.undo.commit();
+    // Undelivered, the tap is deleted now, while our fds still hold it. (A
+    // release made no tap: ifindex 0.)
+    bool made = granted && o.ifindex != 0;
+    if (made && sent.ok()) spare_.rtnl = o.undo.commit();
     o.undo = {};
     if (granted && !sent.ok() && cfg_.macvtaps) cfg_.macvtaps->forget(o.ifindex);  // deleted: its node too
     // Our copies go at once, and then the client hears EOF. Our clients wait
@@ -493,7 +627,18 @@ void Server::deliver(Conn& c, Outcome o) {
     // dropped message.
     if (granted) fault::at_void("before-close");
     o.queues.clear();
-    (void)shutdown(c.fd.get(), SHUT_WR);
+    bool leased = made && sent.ok() && o.lease;
+    if (leased) {
+        Lease l{o.reply.ifname, c.peer.ids.uid, 0, {}};
+        // A tied lease keeps the connection: its close ends the lease.
+        if (o.tied) l.conn = std::move(c.fd);
+        Result<net::Rtnl> rtnl = net::Rtnl::open();
+        Result<net::LinkInfo> link = rtnl.ok() ? rtnl->get_link(o.reply.ifname) : Result<net::LinkInfo>(rtnl.error());
+        std::optional<protocol::TapLabel> label = link.ok() ? protocol::parse_label(link->alias) : std::nullopt;
+        l.expiry = label && label->lease ? *label->lease : 0;  // unreadable: ended at once
+        leases_[o.ifindex] = std::move(l);
+    }
+    if (c.fd.valid()) (void)shutdown(c.fd.get(), SHUT_WR);
     // The client, woken by the EOF, often shares our CPU and is not let
     // preempt us: what we do next (refill the tun fd, ask for the name)
     // would hold its grant back.
@@ -512,7 +657,7 @@ void Server::deliver(Conn& c, Outcome o) {
     // The caller's name is asked for only now that the client has its
     // reply. Asked earlier, to overlap the tap's making, the user database
     // process woke on the daemon's CPU and took it from the grant.
-    if (granted) granted_[o.ifindex] = o.record;
+    if (made) granted_[o.ifindex] = o.record;
     record_named(std::move(o.record), c.peer.ids.uid, granted ? o.ifindex : 0);
 }
 
@@ -668,14 +813,20 @@ void Server::expire() {
 }
 
 int Server::timeout_ms() const {
+    int bus = polkit_.timeout_ms();
+    if (!leases_.empty()) {
+        long long first = LLONG_MAX;
+        for (const auto& [ifindex, l] : leases_) first = std::min(first, l.expiry);
+        long long left = std::max(0LL, first - static_cast<long long>(std::time(nullptr)));
+        int ms = static_cast<int>(std::min<long long>(left * 1000 + 10, 60000));
+        bus = bus >= 0 ? std::min(bus, ms) : ms;
+    }
     auto first = cfg_.macvtaps ? cfg_.macvtaps->next_look() : Clock::time_point::max();
-    if (conns_.empty() && unnamed_.empty() && refusals_.empty() && first == Clock::time_point::max())
-        return polkit_.timeout_ms();
+    if (conns_.empty() && unnamed_.empty() && refusals_.empty() && first == Clock::time_point::max()) return bus;
     for (const auto& [fd, c] : conns_) first = std::min(first, c.parked ? c.retry_at : c.deadline);
     if (!unnamed_.empty()) first = std::min(first, unnamed_.front().deadline);
     for (const auto& [uid, r] : refusals_) first = std::min(first, r.until);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(first - Clock::now()).count();
-    int bus = polkit_.timeout_ms();
     int own = ms < 0 ? 0 : static_cast<int>(std::min<long long>(ms + 1, 60000));
     return bus >= 0 ? std::min(bus, own) : own;
 }
@@ -704,15 +855,22 @@ void Server::on_link_events() {
         // Its last state says whether it was one to remove (revoke_tampered).
         bool revoked = net::tampered_tap(l).has_value();
         bool veth = l.kind == "veth";
-        auto expired = [revoked, veth](audit::AuditRecord rec) {
+        std::string why = veth      ? "the veth pair is gone (its namespace, or its end there, was removed)"
+                          : revoked ? "the tap is gone (its holder had changed it)"
+                          : label && label->lease ? "the tap is gone (the lease ended)"
+                                                  : "the tap is gone (its last fd was closed)";
+        if (auto end = lease_ends_.find(l.ifindex); end != lease_ends_.end()) {
+            why = "the tap is gone (" + end->second + ")";
+            lease_ends_.erase(end);
+        }
+        leases_.erase(l.ifindex);
+        auto expired = [&why](audit::AuditRecord rec) {
             rec.event = "expire";
-            rec.detail = veth      ? "the veth pair is gone (its namespace, or its end there, was removed)"
-                         : revoked ? "the tap is gone (its holder had changed it)"
-                                   : "the tap is gone (its last fd was closed)";
+            rec.detail = why;
             return rec;
         };
         if (ours == granted_.end()) {
-            audit::AuditRecord rec = audit::begin("helper", "?", label->uid, {}, "");
+            audit::AuditRecord rec = audit::begin(label->lease ? "daemon" : "helper", "?", label->uid, {}, "");
             rec.tap = l.name;
             rec.vm = label->vm;
             rec.queues = label->queues;
@@ -885,6 +1043,7 @@ Result<void> Server::stop_without_userdb() {
 Result<void> Server::run() {
     sweep_tampered();  // with the monitor already open: no change falls between
     if (cfg_.macvtaps) adopt_macvtaps();  // after: a tampered one is gone already
+    adopt_leases();
     while (!stop_) {
         // Found gone while serving (a record's question could not be sent).
         if (cfg_.userdb->fd() < 0) return stop_without_userdb();
@@ -899,6 +1058,9 @@ Result<void> Server::run() {
         std::size_t first_unread = p.size();
         for (const auto& [fd, u] : unread_)
             if (u.polled) p.push_back({fd, 0, 0});
+        std::size_t first_tied = p.size();
+        for (const auto& [ifindex, l] : leases_)
+            if (l.conn.valid()) p.push_back({l.conn.get(), POLLIN, 0});
         std::size_t bus = p.size();  // last: the system bus, while polkit is asked
         p.push_back({polkit_.fd(), polkit_.events(), 0});
         int n = poll(p.data(), p.size(), timeout_ms());
@@ -928,8 +1090,10 @@ Result<void> Server::run() {
                     c.deadline = Clock::time_point::min();
                 }
             }
-            for (std::size_t i = first_unread; i < bus; ++i)
+            for (std::size_t i = first_unread; i < first_tied; ++i)
                 if (p[i].revents) on_unread_event(p[i].fd);
+            for (std::size_t i = first_tied; i < bus; ++i)
+                if (p[i].revents) end_tied(p[i].fd);
             // Answered connections go now, before accepting: a client that
             // got its reply and asks again must not find its own finished
             // connection still counted against its uid.
@@ -938,6 +1102,7 @@ Result<void> Server::run() {
         }
         if (cfg_.macvtaps && cfg_.macvtaps->next_look() <= Clock::now()) delete_closed_macvtaps();
         on_polkit();
+        expire_leases();
         retry_parked();
         expire();
         log_refusals();

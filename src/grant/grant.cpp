@@ -163,6 +163,16 @@ Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const po
     return granted(std::move(o), d, std::move(tap), pinned_mac);
 }
 
+// Why a lease is refused, if it is: only userbridged makes leases (a
+// persistent tap outlives every process, and only the daemon watches and
+// ends it), and only under a rule with lease= (its hook says).
+std::optional<Refusal> lease_refusal(const protocol::Request& req, const policy::Decision& d,
+                                     const Resources& res) {
+    if (req.kind != protocol::Kind::Lease) return std::nullopt;
+    if (!res.lease) return Refusal{Refused::NeedsDaemon, "only userbridged makes leases (userbridge lease)"};
+    return res.lease(d, req.lease_seconds);
+}
+
 }  // namespace
 
 audit::AuditRecord record_for(const Caller& who, const protocol::Request& req) {
@@ -198,6 +208,7 @@ Outcome grant(const Caller& who, const protocol::Request& req, const policy::Pol
     if (who.front == Front::Helper && policy::needs_filter(d->limits()))
         return denied(std::move(o), req, {Refused::NeedsDaemon, policy::filter_refusal(*d->deciding)});
     if (std::optional<Refusal> over = policy::check_queues(*d, req.queues)) return denied(std::move(o), req, *over);
+    if (std::optional<Refusal> no = lease_refusal(req, *d, res)) return denied(std::move(o), req, *no);
     Result<policy::Terms> terms = policy::terms_of(*d, res.derive_mac, who.ids.uid, req.vm_name, req.bridge);
     if (!terms.ok()) return failed(std::move(o), terms.error());
     if (terms->has_mac) o.record.guest_mac = format_mac(terms->guest_mac);

@@ -93,6 +93,10 @@ struct Resources {
     // front end sets the tap's filters (spec.guard, spec.nft); the helper
     // opens its rtnetlink socket and installs its sandbox here.
     std::function<Result<void>(const policy::Terms&, net::TapSpec&)> begin_act;
+    // A lease's refusal by the deciding rule, if any (userbridged's: the
+    // lease= check; it then makes the tap a lease in begin_act); null: no
+    // leases, as from the helper, which never makes one.
+    std::function<std::optional<Refusal>(const policy::Decision&, std::uint32_t asked)> lease;
     // The rtnetlink socket to act with, once the quota lock is held; it may
     // add tun fds it keeps ready to spec.tuns.
     std::function<Result<net::Rtnl>(net::TapSpec&)> rtnl;

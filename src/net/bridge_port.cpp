@@ -1,9 +1,11 @@
 #include "net/bridge_port.h"
 
+#include <linux/if_tun.h>
 #include <sys/random.h>
 
 #include <cerrno>
 
+#include "base/system.h"
 #include "policy/quota.h"
 #include "protocol/tap_label.h"
 
@@ -112,7 +114,7 @@ Result<Made> make_bridged_tap(Rtnl socket, TapSpec spec, const LinkInfo& bridge,
     // that requests of one user are counted one after the other.
     if (spec.max_taps >= 0 && !spec.lock_tun.valid())
         return Error::msg("a quota is counted only under its owner's lock");
-    Tap tap = UB_TRY(create_tap(socket, std::move(spec.tuns), spec.vnet, spec.owner, spec.names, hook));
+    Tap tap = UB_TRY(create_tap(socket, std::move(spec.tuns), spec.vnet, spec.owner, spec.names, hook, spec.name));
     // Its index for the requests below: an ioctl, where an RTM_GETLINK
     // would be a round trip and a full dump of the link's state.
     int ifindex = UB_TRY(socket.ifindex(tap.name));
@@ -131,6 +133,12 @@ Result<Made> join_bridge(BridgedTap out, TapSpec spec, const LinkInfo& bridge, S
     };
 
     UB_TRYV(step(Ok{}, "after-create"));
+    // Before the label: every event that shows a lease's label shows it
+    // persistent, as the link monitor expects (protocol::tampered).
+    if (spec.persist)
+        UB_TRYV(step(system::ioctl(out.tap.fd(), TUNSETPERSIST, 1UL, "cannot make " + out.tap.name +
+                                                                        " persistent (TUNSETPERSIST)"),
+                     "after-persist"));
 
     // MTU, MAC and label in one request: each request to the kernel takes
     // its RTNL lock again, which concurrent grants and teardowns contend for.

@@ -75,6 +75,10 @@ struct TapSpec {
     // removes and records them itself).
     std::vector<Revoked>* revoked = nullptr;
     TapNames* names = nullptr;     // where the tap's name comes from; null: the kernel's tap%d
+    std::string name;              // a lease's name, when it asked for one (create_tap's `fixed`)
+    // A lease: the tap is made persistent (TUNSETPERSIST) before it is
+    // labelled, so that it stays once our fds close.
+    bool persist = false;
     bool isolated = false;         // an isolated bridge port (Rtnl::set_isolated)
     // mode=routed: the tap joins no bridge (the "bridge" is its uplink,
     // whose MTU it takes), and before_attach is called once it is up: the

@@ -193,7 +193,7 @@ Result<void> undo_departed(const Tap& tap) {
 }  // namespace
 
 Result<Tap> create_tap(Rtnl& rtnl, std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner,
-                       TapNames* names, StepHook hook) {
+                       TapNames* names, StepHook hook, const std::string& fixed) {
     if (tuns.empty()) return Error::msg("cannot create tap: no tun fd");
     unsigned features = UB_TRY(tun_features(tuns.front()));
     bool multi = tuns.size() > 1;
@@ -206,7 +206,10 @@ Result<Tap> create_tap(Rtnl& rtnl, std::vector<UniqueFd> tuns, VnetHdr vnet, uid
     if (multi) ifr.ifr_flags |= IFF_MULTI_QUEUE;
     // Without names, or with all of kMaxTries in use, the kernel picks, as
     // for QEMU's helper: the lowest free tap%d.
-    if (!names || !UB_TRY(set_iff_named(tuns.front(), ifr, *names))) {
+    if (!fixed.empty()) {
+        if (!UB_TRY(make_excl(tuns.front(), ifr, fixed, "cannot create tap " + fixed + " (TUNSETIFF)")))
+            return Error::msg("an interface named " + fixed + " exists already");
+    } else if (!names || !UB_TRY(set_iff_named(tuns.front(), ifr, *names))) {
         std::strncpy(ifr.ifr_name, "tap%d", IFNAMSIZ - 1);
         UB_TRYV(system::ioctl(tuns.front().get(), TUNSETIFF, &ifr, "cannot create tap (TUNSETIFF)"));
     }

@@ -1,7 +1,8 @@
 // Tap devices through /dev/net/tun.
 //
-// A tap made here is never persistent: the kernel destroys it when the last
-// fd to it closes, and the VM's exit removes it. Closing our own fds undoes
+// A tap made here is not persistent, unless it is a lease (bridge_port.h):
+// the kernel destroys it when the last fd to it closes, and the VM's exit
+// removes it. Closing our own fds undoes
 // it only while no other process holds a queue, so three cases need
 // RTM_DELLINK instead: a multiqueue tap another process joined before it
 // had an owner (create_tap deletes it), one its owner's uid joined during
@@ -75,7 +76,8 @@ using StepHook = Result<void> (*)(const char* step);
 // IFF_MULTI_QUEUE tap with N queues, each fd one queue. With `names`, the
 // name comes from it (skipping any name an interface already has); without,
 // or when 64 names in a row are taken, the kernel picks the lowest free
-// tapN, as qemu-bridge-helper lets it.
+// tapN, as qemu-bridge-helper lets it. With `fixed`, the tap has that name
+// (a lease's), or none is made when an interface has it already.
 //
 // A multiqueue tap is ours alone when this returns: its queues are exactly
 // our fds, its owner `owner` and it has no group, as the kernel reports them
@@ -83,7 +85,7 @@ using StepHook = Result<void> (*)(const char* step);
 // deleted and the error says so. `hook` is called at "before-owner", the
 // moment a multiqueue tap can be joined.
 Result<Tap> create_tap(Rtnl& rtnl, std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner,
-                       TapNames* names = nullptr, StepHook hook = nullptr);
+                       TapNames* names = nullptr, StepHook hook = nullptr, const std::string& fixed = {});
 
 // Why the multiqueue tap `link`, made with `ours` queues for `owner`, is not
 // ours alone: another's queue, owner or group. Empty when it is ours. Pure.

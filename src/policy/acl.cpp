@@ -53,7 +53,7 @@ Result<Mode> parse_mode(std::string_view value) {
 }
 
 // user=, group=, max-taps=, max-queues=, mac=, mac-prefix=, servers=, ip=,
-// rate=, auth=, isolated=, mode=.
+// rate=, auth=, isolated=, mode=, lease=.
 Result<void> parse_option(std::string_view opt, Line& out, std::string_view origin, int lineno) {
     std::size_t eq = opt.find('=');
     if (eq == std::string_view::npos || eq == 0 || eq + 1 == opt.size())
@@ -129,6 +129,12 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
         out.limits.mode = *mode;
         return Ok{};
     }
+    if (key == "lease") {
+        Result<std::uint32_t> seconds = parse_duration(value);
+        if (!seconds.ok()) return bad(seconds.error().message());
+        out.limits.lease_max = *seconds;
+        return Ok{};
+    }
     if (key == "auth") {
         if (value != "polkit") return bad("expected polkit");
         out.auth = Auth::Polkit;
@@ -142,7 +148,7 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
     }
     return at(origin, lineno, "unknown option '" + printable(key) +
                                   "' (expected user, group, max-taps, max-queues, mac, "
-                                  "mac-prefix, servers, ip, rate, auth, isolated or mode)");
+                                  "mac-prefix, servers, ip, rate, auth, isolated, mode or lease)");
 }
 
 // What a mode=routed rule must and must not say: the addresses routed to
@@ -202,6 +208,8 @@ Result<Line> parse_line(std::string_view line, std::string_view origin, int line
     // The filter that drops a guest's server messages is the MAC pin's.
     if (!out.limits.servers && out.limits.mac.mode == MacPolicy::None)
         return at(origin, lineno, "servers=no needs mac= or mac-prefix= on the same rule");
+    if (out.limits.lease_max && out.limits.mode != Mode::Bridge)
+        return at(origin, lineno, "lease= is for mode=bridge rules: a lease is a tap on a bridge");
     if (out.limits.mode == Mode::Routed) {
         if (std::string why = routed_problem(out.limits); !why.empty()) return at(origin, lineno, why);
         return out;
@@ -228,6 +236,17 @@ Result<std::uint64_t> parse_rate(std::string_view text) {
         return static_cast<std::uint64_t>(*n) * u.bits;
     }
     return Error::msg("expected a whole number and kbit, mbit or gbit, 1kbit to 100gbit");
+}
+
+Result<std::uint32_t> parse_duration(std::string_view text) {
+    for (const DurationUnit& u : kDurationUnits) {
+        if (text.size() < 2 || text.back() != u.name) continue;
+        std::string_view digits = text.substr(0, text.size() - 1);
+        std::optional<long long> n = parse_decimal(digits, kMaxLeaseSeconds / u.seconds);
+        if (!n || *n < 1 || digits[0] == '0') break;
+        return static_cast<std::uint32_t>(*n * u.seconds);
+    }
+    return Error::msg("expected a whole number and s, m, h or d, 1s to 366d");
 }
 
 std::string format_rate(std::uint64_t bits) {

@@ -31,6 +31,10 @@
 //                       servers=, ip=, rate= or isolated=: mac= and
 //                       mac-prefix= give the macvtap its address and pin
 //                       the frames it sends to it)
+//   lease=DURATION      its users may also lease persistent taps (userbridge
+//                       lease) for up to DURATION (N followed by s, m, h or
+//                       d); userbridged makes them, the helper never does
+//                       (allow only)
 //   auth=polkit         the rule grants only if polkit's authority says yes
 //                       to the action org.userbridge.use-bridge (allow
 //                       only); userbridged asks it, the helper cannot
@@ -100,7 +104,22 @@ struct Limits {
     std::uint64_t rate_bits = 0;  // bits per second each way (rate=); 0: no limit
     bool isolated = false;  // isolated=yes: isolated bridge ports (net/bridge_port.h)
     Mode mode = Mode::Bridge;  // mode=
+    std::uint32_t lease_max = 0;  // lease=: the longest lease, in seconds; 0: no leases
 };
+
+// The longest lease= may say, and userbridge lease --for= ask: a year.
+inline constexpr std::uint32_t kMaxLeaseSeconds = 366U * 24 * 3600;
+
+struct DurationUnit {
+    char name;
+    long long seconds;
+};
+inline constexpr DurationUnit kDurationUnits[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+
+// "90s", "30m", "8h", "7d" to seconds: a whole number and s, m, h or d,
+// 1 second to kMaxLeaseSeconds.
+Result<std::uint32_t> parse_duration(std::string_view text);
+
 
 // The most rate= may say: 100gbit. (The kernel refuses a byte limit whose
 // rate times 10^9 overflows 64 bits: about 147 Gbit/s.)
@@ -228,6 +247,7 @@ Result<Terms> terms_of(const Decision& d, const MacDeriver& derive, uid_t uid, s
 // A refusal when the request asks for more queues than the deciding rule
 // allows.
 std::optional<Refusal> check_queues(const Decision& d, int queues);
+
 
 // "file:line".
 std::string where(const Rule& rule);

@@ -1,5 +1,7 @@
 #include "policy/explain.h"
 
+#include "policy/lease.h"
+
 namespace ub::policy {
 
 Applies applies(const Rule& r, std::string_view bridge, const Credentials* who) {
@@ -35,12 +37,17 @@ std::string mode_words(const Limits& l) {
     return l.mode == Mode::Bridge ? "" : " mode=" + std::string(mode_name(l.mode));
 }
 
+// " lease=8h", or "" when the rule gives no leases.
+std::string lease_word(const Limits& l) {
+    return l.lease_max ? " lease=" + format_duration(l.lease_max) : "";
+}
+
 // " max-taps=2 mac=..." for what differs from the defaults; "" if nothing.
 std::string limit_words(const Limits& l) {
     std::string s;
     if (l.max_taps != kUnlimited) s += " max-taps=" + std::to_string(l.max_taps);
     if (l.max_queues != kDefaultMaxQueues) s += " max-queues=" + std::to_string(l.max_queues);
-    return s + traffic_words(l) + (l.isolated ? " isolated=yes" : "") + mode_words(l);
+    return s + traffic_words(l) + (l.isolated ? " isolated=yes" : "") + mode_words(l) + lease_word(l);
 }
 
 }  // namespace
@@ -61,7 +68,7 @@ std::string format_limits(const Limits& l) {
                                                              : std::to_string(l.max_taps));
     s += " max-queues=" + std::to_string(l.max_queues);
     if (l.mac.mode == MacPolicy::None && l.mode != Mode::Routed) s += " (MAC not pinned)";
-    return s + traffic_words(l) + (l.isolated ? " isolated=yes" : "") + mode_words(l);
+    return s + traffic_words(l) + (l.isolated ? " isolated=yes" : "") + mode_words(l) + lease_word(l);
 }
 
 std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_view bridge,

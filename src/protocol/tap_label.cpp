@@ -6,6 +6,11 @@
 
 namespace ub::protocol {
 
+namespace {
+// Year 9999: any expiry a lease= rule can give, and nothing that overflows.
+constexpr long long kMaxLeaseEpoch = 253402300799LL;
+}  // namespace
+
 std::string format_label(const TapLabel& l) {
     std::string s = "userbridge uid=" + std::to_string(l.uid);
     // Bare for every name vm_name_problem() accepts, which is all that
@@ -14,6 +19,8 @@ std::string format_label(const TapLabel& l) {
     if (l.mac) s += " mac=" + format_mac(*l.mac);
     s += " queues=" + std::to_string(l.queues);
     if (l.port) s += " port=" + format_mac(*l.port);
+    if (l.lease) s += " lease=" + std::to_string(*l.lease);
+    if (l.lease && l.held) s += " held=conn";
     return s;
 }
 
@@ -47,11 +54,17 @@ std::optional<TapLabel> parse_label(std::string_view alias) {
             auto v = parse_decimal(value, kMaxQueues);
             if (!v || *v < 1) return std::nullopt;
             l.queues = static_cast<int>(*v);
+        } else if (key == "lease") {
+            auto v = parse_decimal(value, kMaxLeaseEpoch);
+            if (!v) return std::nullopt;
+            l.lease = *v;
+        } else if (key == "held" && value == "conn") {
+            l.held = true;
         } else {
             return std::nullopt;
         }
     }
-    if (!have_uid) return std::nullopt;
+    if (!have_uid || (l.held && !l.lease)) return std::nullopt;
     return l;
 }
 
@@ -74,7 +87,8 @@ std::string tampered(const TapLabel& label, const TapState& now) {
     if (label.port && now.mac != *label.port)
         add("MAC changed from " + format_mac(*label.port) + " to " +
             format_mac(now.mac));
-    if (now.persist) add("made persistent");
+    if (now.persist && !label.lease) add("made persistent");
+    if (!now.persist && label.lease) add("persistence removed");
     if (now.owner != static_cast<long long>(label.uid))
         add(now.owner < 0 ? "owner removed" : "owner changed to uid " + std::to_string(now.owner));
     if (now.group >= 0) add("group set to gid " + std::to_string(now.group));

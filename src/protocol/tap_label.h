@@ -1,5 +1,10 @@
 // The label a granted tap carries as its interface alias (IFLA_IFALIAS):
 //   userbridge uid=4711 vm=web mac=52:54:00:12:34:56 queues=2 port=fe:12:34:56:78:9a
+// and a lease's (a persistent tap, made for a VMM that opens it by name):
+//   userbridge uid=4711 queues=1 port=fe:12:34:56:78:9a lease=1767225600 [held=conn]
+// lease= is when it expires (seconds since the epoch: it outlives the
+// daemon); held=conn: it ends sooner, when the connection that asked for it
+// closes, and so at the daemon's restart.
 // Only a holder of CAP_NET_ADMIN can set an alias, so a client may read the
 // guest MAC the policy chose from it, `userbridge status` can say which VM
 // holds which tap, and quotas are counted by its uid: the fd holder can
@@ -26,6 +31,8 @@ struct TapLabel {
     std::optional<Mac> mac;      // the guest MAC, when policy sets one
     int queues = 1;
     std::optional<Mac> port;     // the tap's own MAC; absent in older labels
+    std::optional<long long> lease{};  // a lease: when it expires (epoch seconds)
+    bool held = false;               // a lease tied to a connection
     bool operator==(const TapLabel&) const = default;
 };
 
@@ -59,8 +66,10 @@ struct TapState {
 // another station's unicast, or adopts it as its own address), make it
 // persistent (TUNSETPERSIST: it outlives the VM, still on the bridge), or
 // give it another owner or a group (TUNSETOWNER, TUNSETGROUP: others may
-// then attach to it). We set the owner to the label's uid, no group, no
-// persistence and the label's port MAC; anything else is tampering.
+// then attach to it). We set the owner to the label's uid, no group, the
+// label's port MAC, and persistence only for a lease (made persistent
+// before its label is set, so that no event shows a lease without it);
+// anything else is tampering.
 std::string tampered(const TapLabel& label, const TapState& now);
 
 }  // namespace ub::protocol

@@ -1,8 +1,8 @@
 #include "protocol/wire.h"
 
+#include <cctype>
 #include <cstring>
 
-#include "base/names.h"
 #include "base/names.h"
 
 namespace ub::protocol {
@@ -13,8 +13,8 @@ constexpr char kRequestMagic[4] = {'U', 'B', 'R', 'Q'};
 constexpr char kReplyMagic[4] = {'U', 'B', 'R', 'P'};
 constexpr std::uint16_t kReplyVnetHdr = 1;
 constexpr std::uint16_t kReplyGuestMac = 2;
-constexpr std::uint16_t kReplyVeth = 4;
-constexpr std::uint16_t kRequestVeth = 4;
+constexpr std::uint16_t kReplyVeth = 4, kReplyLease = 8;
+constexpr std::uint16_t kRequestVeth = 4, kLease = 8, kRelease = 16, kTied = 32;
 // A veth request's name field is the name, then the namespace end's name.
 constexpr std::size_t kVethNameSize = 48;
 constexpr std::size_t kReplyMessageSize = 304;
@@ -50,7 +50,31 @@ Result<std::string> get_str(const char* p, std::size_t field, const char* what) 
     return std::string(p, len);
 }
 
+// A lease's or release's tap name, in the VM name's field; a release
+// names no bridge.
+Result<Request> decode_lease(const char* p, Request r) {
+    r.bridge = UB_TRY(get_str(p + 12, 16, "bridge name"));
+    if (r.kind == Kind::Release && !r.bridge.empty()) return Error::msg("a release names no bridge");
+    if (r.kind == Kind::Lease)
+        if (std::string why = ifname_problem(r.bridge); !why.empty())
+            return Error::msg("bridge name '" + printable(r.bridge) + "' " + why);
+    r.tap_name = UB_TRY(get_str(p + 28, 64, "tap name"));
+    if (r.kind == Kind::Lease && r.tap_name.empty()) return r;
+    if (std::string why = lease_name_problem(r.tap_name); !why.empty())
+        return Error::msg("tap name '" + printable(r.tap_name) + "' " + why);
+    return r;
+}
+
 }  // namespace
+
+std::string lease_name_problem(std::string_view name) {
+    if (std::string why = ifname_problem(name); !why.empty()) return why;
+    for (char c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
+            return "has a character other than letters, digits, '.', '_' and '-'";
+    if (name.substr(0, 3) == "ubq") return "starts with 'ubq', the quota locks' prefix";
+    return {};
+}
 
 const char* status_name(Status s) {
     switch (s) {
@@ -68,12 +92,16 @@ std::array<char, kRequestSize> encode(const Request& req) {
     std::memcpy(b.data(), kRequestMagic, 4);
     put16(&b[4], kVersion);
     bool veth = !req.netns_peer.empty();
+    bool lease = req.kind == Kind::Lease;
     put16(&b[6], static_cast<std::uint16_t>((req.vnet_hdr ? 1 : 0) | (req.interactive ? 2 : 0) |
-                                             (veth ? kRequestVeth : 0)));
+                                             (veth ? kRequestVeth : 0) | (lease ? kLease : 0) |
+                                             (req.kind == Kind::Release ? kRelease : 0) |
+                                             (lease && req.tied ? kTied : 0)));
     put16(&b[8], req.queues);
     put_str(&b[12], 16, req.bridge);
-    put_str(&b[28], veth ? kVethNameSize : 64, req.vm_name);
+    put_str(&b[28], veth ? kVethNameSize : 64, req.kind == Kind::Tap ? req.vm_name : req.tap_name);
     if (veth) put_str(&b[28 + kVethNameSize], 64 - kVethNameSize, req.netns_peer);
+    if (lease) put32(&b[92], req.lease_seconds);
     return b;
 }
 
@@ -87,15 +115,23 @@ Result<Request> decode_request(std::string_view bytes) {
         return Error::msg("protocol version " + std::to_string(get16(p + 4)) +
                           " is not supported (this daemon speaks " + std::to_string(kVersion) + ")");
     std::uint16_t flags = get16(p + 6);
-    if (flags & ~7u) return Error::msg("request has unknown flags");
+    if (flags & ~63u) return Error::msg("request has unknown flags");
     bool veth = (flags & kRequestVeth) != 0;
+    if (veth && (flags & (kLease | kRelease))) return Error::msg("a veth pair is not leased");
     Request r;
     r.vnet_hdr = flags & 1;
     r.interactive = (flags & 2) != 0;
+    if ((flags & kLease) && (flags & kRelease)) return Error::msg("a request is a lease or a release, not both");
+    if ((flags & kTied) && !(flags & kLease)) return Error::msg("only a lease can be tied to its connection");
+    r.kind = flags & kLease ? Kind::Lease : flags & kRelease ? Kind::Release : Kind::Tap;
+    r.tied = (flags & kTied) != 0;
     r.queues = get16(p + 8);
     if (r.queues < 1 || r.queues > kMaxQueues)
         return Error::msg("queues must be 1 to " + std::to_string(kMaxQueues));
-    if (get16(p + 10) != 0 || get32(p + 92) != 0) return Error::msg("reserved fields must be 0");
+    if (get16(p + 10) != 0 || (r.kind != Kind::Lease && get32(p + 92) != 0))
+        return Error::msg("reserved fields must be 0");
+    if (r.kind == Kind::Lease) r.lease_seconds = get32(p + 92);
+    if (r.kind != Kind::Tap) return decode_lease(p, std::move(r));
     r.bridge = UB_TRY(get_str(p + 12, 16, "bridge name"));
     if (std::string why = ifname_problem(r.bridge); !why.empty())
         return Error::msg("bridge name '" + printable(r.bridge) + "' " + why);
@@ -117,7 +153,7 @@ std::array<char, kReplySize> encode(const Reply& r) {
     put16(&b[6], static_cast<std::uint16_t>(r.status));
     put16(&b[8], static_cast<std::uint16_t>((r.vnet_hdr ? kReplyVnetHdr : 0) |
                                              (r.pinned_mac ? kReplyGuestMac : 0) |
-                                             (r.peer_ifindex ? kReplyVeth : 0)));
+                                             (r.peer_ifindex ? kReplyVeth : 0) | (r.lease ? kReplyLease : 0)));
     put16(&b[10], r.nfds);
     put_str(&b[12], 16, r.ifname);
     std::memcpy(&b[28], r.mac.data(), 6);
@@ -142,9 +178,11 @@ Result<Reply> decode_reply(std::string_view bytes) {
     if (status > static_cast<std::uint16_t>(Status::Busy)) return Error::msg("reply has an unknown status");
     r.status = static_cast<Status>(status);
     std::uint16_t flags = get16(p + 8);
-    if (flags & ~(kReplyVnetHdr | kReplyGuestMac | kReplyVeth)) return Error::msg("reply has unknown flags");
+    if (flags & ~(kReplyVnetHdr | kReplyGuestMac | kReplyVeth | kReplyLease))
+        return Error::msg("reply has unknown flags");
     bool veth = (flags & kReplyVeth) != 0;
     r.vnet_hdr = flags & kReplyVnetHdr;
+    r.lease = (flags & kReplyLease) != 0;
     r.nfds = get16(p + 10);
     r.ifname = UB_TRY(get_str(p + 12, 16, "interface name"));
     std::memcpy(r.mac.data(), p + 28, 6);
@@ -163,8 +201,9 @@ Result<Reply> decode_reply(std::string_view bytes) {
     if (veth) r.peer_ifindex = get32(p + 48 + kReplyMessageSize - 4);
     if (veth && (r.status != Status::Granted || r.peer_ifindex == 0 || r.nfds != 0 || r.ifname.empty()))
         return Error::msg("a veth reply must be a grant naming both ends, with no fds");
-    if (r.status == Status::Granted && !veth && (r.nfds < 1 || r.ifname.empty()))
+    if (r.status == Status::Granted && !veth && (r.ifname.empty() || (!r.lease && r.nfds < 1)))
         return Error::msg("granted reply without a tap");
+    if (r.lease && r.nfds != 0) return Error::msg("a lease's reply with fds");
     return r;
 }
 

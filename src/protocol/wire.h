@@ -8,7 +8,9 @@
 //   6   u16      flags: bit 0 = IFF_VNET_HDR wanted; bit 1 = polkit may
 //                prompt the caller (AllowUserInteraction); bit 2 = a veth
 //                pair into the network namespace whose fd comes with the
-//                request (SCM_RIGHTS, exactly one); other bits 0
+//                request (SCM_RIGHTS, exactly one); bit 3 = a lease; bit 4 =
+//                a lease's release; bit 5 = the lease ends when this
+//                connection closes; other bits 0
 //   8   u16      queues: 1 for a plain tap, 2 to 64 for a multiqueue one
 //   10  u16      reserved, 0
 //   12  char[16] bridge name, NUL-padded; a valid interface name
@@ -16,7 +18,10 @@
 //                With flag bit 2, two fields: 28 char[48] the name, 76
 //                char[16] the interface name the pair's end gets in the
 //                namespace (a valid interface name); queues is then 1.
-//   92  u32      reserved, 0
+//                For a lease or a release: the tap's name instead (for a
+//                lease, may be empty: the daemon picks one)
+//   92  u32      a lease: its length in seconds (0: the rule's longest);
+//                else 0. A release has no bridge (all NULs).
 // Reply (352 bytes), with the tap fd(s) as SCM_RIGHTS on its first byte when
 // status is 0:
 //   0   char[4]  magic "UBRP"
@@ -25,7 +30,8 @@
 //   8   u16      flags: bit 0 = vnet_hdr is on; bit 1 = the policy set the
 //                guest's MAC (frames from any other are dropped); bit 2 =
 //                a veth pair was granted (no fds; the name at 12 is its
-//                host end's); others 0
+//                host end's); bit 3 = a lease made or released: no fds
+//                come; others 0
 //   10  u16      number of fds attached
 //   12  char[16] tap interface name, NUL-padded
 //   28  u8[6]    tap MAC
@@ -39,6 +45,8 @@
 //                348 u32 the ifindex of the pair's end in its namespace.
 // Version 2 added the guest MAC, so that a client learns everything about
 // its tap from the reply and the fds, with no netlink request of its own.
+// A lease tied to its connection: after the reply the daemon keeps the
+// connection, and ends the lease when the client closes it.
 // After a granted reply the daemon closes its copies of the fds, then shuts
 // the connection (EOF). A client reads until that EOF before it uses or
 // closes the fds: its close is then the tap's last, and the tap's teardown
@@ -80,6 +88,7 @@ struct Reply {
     Mac mac{};
     std::uint32_t mtu = 0;
     std::optional<Mac> pinned_mac;  // the guest MAC the policy set, if it did
+    bool lease = false;  // a lease made or released: no fds
     Refused refused = Refused::Acl;  // when Denied
     std::string message;
     // A veth grant: its end's ifindex in the namespace; 0 for a tap. LXC
@@ -94,5 +103,12 @@ std::array<char, kReplySize> encode(const Reply& reply);
 Result<Reply> decode_reply(std::string_view bytes);
 
 const char* status_name(Status s);
+
+// Empty string when `name` may be a leased tap's name: an interface name
+// (ifname_problem) of letters, digits and . _ - only, so that no '%' makes
+// the kernel pick the name (dev_alloc_name), and not starting with "ubq",
+// the quota locks' names (net/tap.h): a persistent device of that name
+// would hold a user's lock for good.
+std::string lease_name_problem(std::string_view name);
 
 }  // namespace ub::protocol

@@ -130,6 +130,15 @@
 //       (TUNSETIFF IFF_TAP|IFF_MULTI_QUEUE: the kernel lets a tap's owner
 //       attach a queue, tun_not_capable), prints "JOINED NAME", and holds
 //       the queue until MS ms have passed. Prints "ready" once watching.
+//   tap-by-name NAME [send=MARKER] [expect=MARKER:MS] [hold=MS] [mq] [owner=UID]
+//       what Firecracker does with the tap name it is given (devices/net/
+//       tap.rs, Tap::open_named): open /dev/net/tun, TUNSETIFF on NAME with
+//       IFF_TAP|IFF_NO_PI|IFF_VNET_HDR (mq: |IFF_MULTI_QUEUE), then
+//       TUNSETVNETHDRSZ 12 (virtio_net_hdr_v1). Prints "opened NAME", or
+//       "refused: ERROR" and exits 1. send= writes broadcast frames carrying
+//       MARKER (one every 100 ms, until expect= is met, or 10 when alone);
+//       expect= waits MS ms for one carrying MARKER (exit 4 if none).
+//       owner= then gives the tap to UID (TUNSETOWNER), as its holder may.
 //   sandbox ALLOWED -- CMD ARGS...
 //       exec CMD under a seccomp filter that allows the syscalls named in the
 //       file ALLOWED (one per line; names this architecture lacks are
@@ -1407,6 +1416,56 @@ int cmd_mq_join(const std::vector<std::string>& a) {
     return 0;
 }
 
+int cmd_tap_by_name(const std::vector<std::string>& a) {
+    std::string send_marker, expect_marker;
+    int expect_ms = 0, hold = 0;
+    long owner = -1;
+    short flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+    for (std::size_t k = 1; k < a.size(); ++k) {
+        const std::string& o = a[k];
+        if (o.rfind("send=", 0) == 0) send_marker = o.substr(5);
+        else if (o.rfind("expect=", 0) == 0) {
+            std::size_t colon = o.rfind(':');
+            expect_marker = o.substr(7, colon - 7);
+            expect_ms = std::stoi(o.substr(colon + 1));
+        } else if (o.rfind("hold=", 0) == 0) hold = std::stoi(o.substr(5));
+        else if (o == "mq") flags |= IFF_MULTI_QUEUE;
+        else if (o.rfind("owner=", 0) == 0) owner = std::stol(o.substr(6));
+        else die("tap-by-name: unknown option " + o);
+    }
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) die("open /dev/net/tun");
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, a.at(0).c_str(), IFNAMSIZ - 1);
+    ifr.ifr_flags = flags;
+    if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+        std::printf("refused: %s\n", std::strerror(errno));
+        return 1;
+    }
+    int hdr = 12;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) != 0) die("TUNSETVNETHDRSZ");
+    std::printf("opened %s\n", ifr.ifr_name);
+    std::fflush(stdout);
+    if (owner >= 0 && ioctl(fd, TUNSETOWNER, owner) != 0) die("TUNSETOWNER");
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(expect_ms);
+    bool seen = expect_marker.empty();
+    for (int sent = 0; !seen || (!send_marker.empty() && expect_marker.empty() && sent < 10); ++sent) {
+        if (!send_marker.empty()) {
+            auto f = frame(send_marker, 12);
+            if (write(fd, f.data(), f.size()) < 0) die("write");
+        }
+        if (!seen) seen = wait_frame(fd, expect_marker, 100);
+        else std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (!seen && std::chrono::steady_clock::now() >= until) break;
+    }
+    if (hold) std::this_thread::sleep_for(std::chrono::milliseconds(hold));
+    if (!seen) {
+        std::printf("expected frame not seen\n");
+        return 4;
+    }
+    return 0;
+}
+
 int cmd_join_own(const std::vector<std::string>& a) {
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::stoi(a.at(0)));
     auto monitor = ub::net::LinkMonitor::open();
@@ -1524,5 +1583,6 @@ int main(int argc, char** argv) {
     if (cmd == "supervise") return cmd_supervise(a);
     if (cmd == "mq-join") return cmd_mq_join(a);
     if (cmd == "join-own") return cmd_join_own(a);
+    if (cmd == "tap-by-name") return cmd_tap_by_name(a);
     return 100;
 }

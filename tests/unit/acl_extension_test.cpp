@@ -6,6 +6,7 @@
 #include "policy/acl.h"
 #include "acl_parse_all.h"
 #include "policy/explain.h"
+#include "policy/lease.h"
 
 using namespace ub::policy;
 using ub::Error;
@@ -89,7 +90,7 @@ TEST(Extension, QemuLinesKeepTheirDefaults) {
 TEST(Extension, Refusals) {
     EXPECT_EQ(parse_error("allow br0 color=red"),
               "f:1: unknown option 'color' (expected user, group, max-taps, max-queues, mac, "
-              "mac-prefix, servers, ip, rate, auth, isolated or mode)");
+              "mac-prefix, servers, ip, rate, auth, isolated, mode or lease)");
     EXPECT_EQ(parse_error("allow br0 user="), "f:1: 'user=': expected key=value");
     EXPECT_EQ(parse_error("allow br0 =x"), "f:1: '=x': expected key=value");
     EXPECT_EQ(parse_error("allow br0 user=a group=b"), "f:1: a rule names one user or one group, not more");
@@ -428,4 +429,28 @@ TEST(MacDerivation, FixedNeedsNoDeriverPrefixRefusesWithoutOne) {
     terms = terms_of(decide(rules, "br1", &kAlice), kDerive, 4711, "web", "br1");
     ASSERT_TRUE(terms.ok());
     EXPECT_EQ(format_mac(terms->guest_mac), "52:54:ee:ee:ee:ee");
+}
+
+TEST(Extension, LeaseOption) {
+    auto rules = rules_of("allow br0 max-taps=2 lease=8h\n");
+    EXPECT_EQ(rules[0].limits.lease_max, 8u * 3600);
+    EXPECT_EQ(format_duration(8 * 3600), "8h");
+    EXPECT_EQ(format_duration(90), "90s");
+    EXPECT_EQ(*parse_duration("366d"), kMaxLeaseSeconds);
+    for (const char* bad : {"367d", "0s", "08h", "1", "h", "1w", "-1s", "1.5h"})
+        EXPECT_FALSE(parse_duration(bad).ok()) << bad;
+    EXPECT_EQ(parse_error("deny br0 lease=1h"), "f:1: lease= is for allow rules only");
+    EXPECT_EQ(parse_error("allow br0 lease=0s"), "f:1: lease=0s: expected a whole number and s, m, h or d, 1s to 366d");
+}
+
+TEST(Extension, LeaseLength) {
+    auto rules = rules_of("allow br0 lease=1h\nallow br1\n");
+    Decision d = decide(rules, "br0");
+    EXPECT_EQ(std::get<std::uint32_t>(lease_length(d, 0)), 3600u);  // the rule's longest
+    EXPECT_EQ(std::get<std::uint32_t>(lease_length(d, 60)), 60u);
+    EXPECT_EQ(std::get<ub::Refusal>(lease_length(d, 7200)).reason,
+              "asked for a lease of 2h; " + where(*d.deciding) + " gives at most 1h");
+    Decision none = decide(rules, "br1");
+    EXPECT_EQ(std::get<ub::Refusal>(lease_length(none, 60)).reason,
+              where(*none.deciding) + " gives no leases (it has no lease=)");
 }

@@ -93,3 +93,27 @@ TEST(TapLabel, Tampered) {
     EXPECT_EQ(tampered(old, {{0, 0, 0, 0, 0, 1}, false, 4711, -1}), "");
     EXPECT_EQ(tampered(old, {{0, 0, 0, 0, 0, 1}, true, 4711, -1}), "made persistent");
 }
+
+TEST(TapLabel, LeaseRoundTripAndTampering) {
+    using namespace ub::protocol;
+    TapLabel l{4711, "", std::nullopt, 1, Mac{0xfe, 1, 2, 3, 4, 5}};
+    l.lease = 1796317064;
+    std::string text = format_label(l);
+    EXPECT_EQ(text, "userbridge uid=4711 queues=1 port=fe:01:02:03:04:05 lease=1796317064");
+    EXPECT_EQ(parse_label(text), l);
+    l.held = true;
+    EXPECT_EQ(format_label(l), text + " held=conn");
+    EXPECT_EQ(parse_label(text + " held=conn"), l);
+    EXPECT_FALSE(parse_label("userbridge uid=1 queues=1 held=conn"));  // held= only on a lease
+    EXPECT_FALSE(parse_label("userbridge uid=1 queues=1 lease=x"));
+    // A lease is persistent, and that is no tampering; its owner changed is.
+    TapState now{*l.port, true, 4711, -1};
+    EXPECT_EQ(tampered(l, now), "");
+    now.persist = false;
+    EXPECT_EQ(tampered(l, now), "persistence removed");
+    now = {*l.port, true, 4712, -1};
+    EXPECT_EQ(tampered(l, now), "owner changed to uid 4712");
+    // A plain tap made persistent still is.
+    TapLabel plain{4711, "", std::nullopt, 1, Mac{0xfe, 1, 2, 3, 4, 5}};
+    EXPECT_EQ(tampered(plain, {*plain.port, true, 4711, -1}), "made persistent");
+}

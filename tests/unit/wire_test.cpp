@@ -53,7 +53,7 @@ TEST(Wire, RequestRefusals) {
     b[4] = 1;
     EXPECT_EQ(refused(b), "protocol version 1 is not supported (this daemon speaks 2)");
     b = good;
-    b[6] = 8;  // bit 2 is a veth request's
+    b[6] = 64;  // bits 2 to 5: veth, lease, release, tied
     EXPECT_EQ(refused(b), "request has unknown flags");
     b = good;
     b[8] = 65;
@@ -75,6 +75,72 @@ TEST(Wire, RequestRefusals) {
     EXPECT_EQ(refused(bytes_of({true, 1, "", ""})), "bridge name '' is empty");
     EXPECT_EQ(refused(bytes_of({true, 1, "../x", ""})), "bridge name '../x' contains '/'");
     EXPECT_EQ(refused(bytes_of({true, 1, "br0", "a\nb"})), "VM name 'a\\x0ab' may hold only letters, digits and . _ - + @ :");
+}
+
+TEST(Wire, LeaseAndReleaseRoundTrip) {
+    Request lease{true, 2, "br0", ""};
+    lease.kind = Kind::Lease;
+    lease.tap_name = "fc0";
+    lease.lease_seconds = 3600;
+    lease.tied = true;
+    auto r = decode_request(bytes_of(lease));
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(r->kind, Kind::Lease);
+    EXPECT_EQ(r->tap_name, "fc0");
+    EXPECT_EQ(r->lease_seconds, 3600u);
+    EXPECT_TRUE(r->tied);
+    EXPECT_EQ(r->queues, 2);
+    EXPECT_EQ(r->vm_name, "");
+    lease.tap_name = "";  // the daemon picks
+    ASSERT_TRUE(decode_request(bytes_of(lease)).ok());
+    Request release{true, 1, "", ""};
+    release.kind = Kind::Release;
+    release.tap_name = "fc0";
+    auto back = decode_request(bytes_of(release));
+    ASSERT_TRUE(back.ok()) << back.error().message();
+    EXPECT_EQ(back->kind, Kind::Release);
+    EXPECT_EQ(back->tap_name, "fc0");
+}
+
+TEST(Wire, LeaseRefusals) {
+    Request lease{true, 1, "br0", ""};
+    lease.kind = Kind::Lease;
+    lease.tap_name = "tap%d";  // the kernel would pick the name
+    EXPECT_EQ(refused(bytes_of(lease)),
+              "tap name 'tap%d' has a character other than letters, digits, '.', '_' and '-'");
+    lease.tap_name = "ubq4711";  // a quota lock's name, held for good
+    EXPECT_EQ(refused(bytes_of(lease)), "tap name 'ubq4711' starts with 'ubq', the quota locks' prefix");
+    Request release{true, 1, "", ""};
+    release.kind = Kind::Release;
+    EXPECT_EQ(refused(bytes_of(release)), "tap name '' is empty");
+    std::string b = bytes_of(release);
+    b[6] = static_cast<char>(b[6] | 8);  // a lease's bit, on a release
+    EXPECT_EQ(refused(b), "a request is a lease or a release, not both");
+    b = bytes_of({true, 1, "br0", ""});
+    b[6] = static_cast<char>(b[6] | 32);  // tied, on a plain request
+    EXPECT_EQ(refused(b), "only a lease can be tied to its connection");
+    b[6] = 1;
+    b[92] = 1;  // a length, on a plain request
+    EXPECT_EQ(refused(b), "reserved fields must be 0");
+    release.tap_name = "fc0";
+    b = bytes_of(release);
+    b[12] = 'b';  // a release names no bridge
+    EXPECT_EQ(refused(b), "a release names no bridge");
+}
+
+TEST(Wire, LeaseReplyHasNoFds) {
+    Reply r;
+    r.status = Status::Granted;
+    r.ifname = "fc0";
+    r.lease = true;
+    auto b = encode(r);
+    auto back = decode_reply(std::string(b.data(), b.size()));
+    ASSERT_TRUE(back.ok()) << back.error().message();
+    EXPECT_TRUE(back->lease);
+    EXPECT_EQ(back->nfds, 0);
+    r.nfds = 1;  // a lease's reply with fds
+    b = encode(r);
+    EXPECT_FALSE(decode_reply(std::string(b.data(), b.size())).ok());
 }
 
 TEST(Wire, ReplyRoundTrip) {
@@ -147,7 +213,7 @@ TEST(Wire, ReplyFieldRefusals) {
               "reply is in protocol version 1; this client speaks 2 (userbridged and its clients "
               "must be of one release)");
     b = good;
-    b[8] = 8;  // bit 2 is a veth grant's
+    b[8] = 16;  // bit 2 is a veth grant's, bit 3 a lease's
     EXPECT_EQ(reply_refused(b), "reply has unknown flags");
     b = good;
     b[43] = 1;  // a guest MAC byte, without flag bit 1

@@ -1,0 +1,21 @@
+#include "policy/lease.h"
+
+namespace ub::policy {
+
+std::string format_duration(std::uint32_t seconds) {
+    for (const DurationUnit& u : kDurationUnits)
+        if (seconds % u.seconds == 0) return std::to_string(seconds / u.seconds) + u.name;
+    return std::to_string(seconds) + "s";
+}
+
+std::variant<std::uint32_t, Refusal> lease_length(const Decision& d, std::uint32_t asked) {
+    std::uint32_t most = d.limits().lease_max;
+    std::string rule = d.deciding ? where(*d.deciding) : std::string("the ACL");
+    if (most == 0) return Refusal{Refused::Acl, rule + " gives no leases (it has no lease=)"};
+    if (asked > most)
+        return Refusal{Refused::Acl, "asked for a lease of " + format_duration(asked) + "; " + rule +
+                                         " gives at most " + format_duration(most)};
+    return asked == 0 ? most : asked;
+}
+
+}  // namespace ub::policy
