@@ -939,14 +939,19 @@ void Server::record_after_grant(audit::AuditRecord rec, int ifindex) {
 // events lost to an overrun): their state now, from a dump.
 void Server::sweep_tampered() {
     Result<net::Rtnl> rtnl = net::Rtnl::open();
-    Result<std::vector<net::LinkInfo>> taps =
-        rtnl.ok() ? rtnl->list_links("tun") : Result<std::vector<net::LinkInfo>>(rtnl.error());
-    if (!taps.ok()) {
-        log_line(LOG_WARNING, "could not look for taps changed by their holders: " +
-                                  taps.error().message());
-        return;
+    // Macvtaps too: a holder may change one's MAC through its fd while we
+    // are not watching (net::tampered_tap), and adopting it at start-up
+    // must not keep it.
+    for (const char* kind : {"tun", "macvtap"}) {
+        Result<std::vector<net::LinkInfo>> links =
+            rtnl.ok() ? rtnl->list_links(kind) : Result<std::vector<net::LinkInfo>>(rtnl.error());
+        if (!links.ok()) {
+            log_line(LOG_WARNING, std::string("could not look for ") + kind + " devices changed by their holders: " +
+                                      links.error().message());
+            continue;
+        }
+        revoke_tampered(*links);
     }
-    revoke_tampered(*taps);
 }
 
 // Macvtaps whose fds are all closed (macvtaps.h) are deleted: unlike a

@@ -103,6 +103,28 @@ if wanted "daemon: tamper"; then
         soon grep -qE 'userbridged.*event=revoke .*tap=mvt[0-9]+ .*MAC changed' "$SYSLOG"
 fi
 
+# ATTACK (a review's): the MAC changed while no daemon watches. A daemon
+# that starts must revoke it, not adopt it because its fd is still held.
+if wanted "daemon: tamper while stopped"; then
+    as_alice "$TT" call stream --tamper=hold=2500 --tamper=mac=52:54:00:66:66:67 --hold=6000 -- \
+        "$client" --fd=3 --br=eth0 >"$T/t1" 2>&1 &
+    t1=$!
+    granted "$T/t1"
+    changed=$(sed -n 's/^tap=\([^ ]*\).*/\1/p' "$T/t1")
+    stop_daemon
+    within 5 grep -q 'mac=52:54:00:66:66:67: ok' "$T/t1" || true
+    check "daemon: tamper while stopped: the holder set the MAC while no daemon ran" \
+        grep -q 'mac=52:54:00:66:66:67: ok' "$T/t1"
+    check "daemon: tamper while stopped: ...and it is still there as the daemon starts" fails link_gone "$changed"
+    start_daemon
+    check "daemon: tamper while stopped: the starting daemon deleted it ($changed), though it is held" \
+        within 20 link_gone "$changed"
+    check "daemon: tamper while stopped: ...and recorded a revoke" \
+        soon grep -qE "userbridged.*event=revoke .*tap=$changed .*MAC changed" "$SYSLOG"
+    wait $t1 || true
+    check "daemon: tamper while stopped: no device node left" soon no_nodes
+fi
+
 # --- a pinned MAC is the macvtap's --------------------------------------------------
 if wanted "daemon: mac"; then
     acl 'allow eth0 mode=macvtap mac=52:54:00:00:00:0b\n'
