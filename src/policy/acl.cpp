@@ -210,6 +210,12 @@ Result<Line> parse_line(std::string_view line, std::string_view origin, int line
         return at(origin, lineno, "servers=no needs mac= or mac-prefix= on the same rule");
     if (out.limits.lease_max && out.limits.mode != Mode::Bridge)
         return at(origin, lineno, "lease= is for mode=bridge rules: a lease is a tap on a bridge");
+    // Only a bridge is checked to be one (find_bridge): "all" with another
+    // mode would let a user route to, or put a macvtap on, any interface of
+    // the host, another user's veth end or a bridge among them.
+    if (out.limits.mode != Mode::Bridge && out.arg == "all")
+        return at(origin, lineno, "mode=" + std::string(mode_name(out.limits.mode)) +
+                                      " names its interface: not all");
     if (out.limits.mode == Mode::Routed) {
         if (std::string why = routed_problem(out.limits); !why.empty()) return at(origin, lineno, why);
         return out;

@@ -351,6 +351,12 @@ TEST(Extension, IsolatedParsesAndFormats) {
     EXPECT_EQ(parse_error("allow br0 isolated=yes isolated=no"), "f:1: isolated= given twice");
 }
 
+TEST(Extension, OnlyABridgeRuleMayNameAll) {
+    EXPECT_EQ(parse_error("allow all mode=routed ip=10.0.0.5"), "f:1: mode=routed names its interface: not all");
+    EXPECT_EQ(parse_error("allow all mode=macvtap"), "f:1: mode=macvtap names its interface: not all");
+    EXPECT_EQ(rules_of("allow all mode=bridge\n").size(), 1u);
+}
+
 TEST(Extension, RoutedParsesAndFormats) {
     auto rules = rules_of("allow wlan0 user=1000 mode=routed ip=192.168.1.50,2001:db8::50\nallow br0 mode=bridge\n");
     EXPECT_EQ(rules[0].limits.mode, Mode::Routed);
