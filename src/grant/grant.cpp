@@ -203,6 +203,14 @@ Outcome grant(const Caller& who, const protocol::Request& req, const policy::Pol
                       {Refused::NeedsDaemon, policy::where(*d->deciding) + " " + what +
                                                  ": use userbridge-client (QEMU's helper=) or userbridge run"});
     }
+    // A veth pair's host end joins a bridge; its peer is live in the
+    // caller's namespace from the start, so it is no routed tap (whose
+    // filters come after it is up) and no macvtap.
+    if (!req.netns_peer.empty() && d->limits().mode != policy::Mode::Bridge)
+        return denied(std::move(o), req,
+                      {Refused::Acl, policy::where(*d->deciding) + " is mode=" +
+                                         std::string(policy::mode_name(d->limits().mode)) +
+                                         ": a veth pair joins a bridge only"});
     // Traffic filters are userbridged's alone: the helper hands out no tap
     // without the filter its rule asks for, and makes nothing.
     if (who.front == Front::Helper && policy::needs_filter(d->limits()))

@@ -99,6 +99,17 @@ TEST(Grant, ModeRoutedTheHelperRefuses) {
                                "use userbridge-client (QEMU's helper=) or userbridge run");
 }
 
+TEST(Grant, AVethPairJoinsABridgeOnly) {
+    for (const char* acl : {"allow wlan0 mode=routed ip=192.168.1.50\n", "allow wlan0 mode=macvtap\n"}) {
+        protocol::Request veth = to("wlan0");
+        veth.netns_peer = "eth0";
+        grant::Outcome o = ask(acl, alice(grant::Front::Daemon), veth);
+        EXPECT_EQ(o.verdict, grant::Verdict::Denied) << acl;
+        EXPECT_EQ(o.refused, Refused::Acl) << acl;
+        EXPECT_NE(o.record.detail.find(": a veth pair joins a bridge only"), std::string::npos) << o.record.detail;
+    }
+}
+
 TEST(Grant, ADerivedMacWithoutTheKeyFailsBeforeActing) {
     const Result<policy::MacKey> no_key = Error::msg("no key");
     grant::Outcome o = ask("allow br0 mac-prefix=52:54:00\n", alice(grant::Front::Daemon), to("br0"), nullptr,
