@@ -133,10 +133,11 @@ Result<void> Announcer::remove(const Neighbour& n) {
 
 Result<void> Announcer::reconcile() {
     net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
-    std::map<Mac, int> pinned;  // a live tap's guest MAC, from its label, to the tap
-    for (const net::LinkInfo& l : UB_TRY(rtnl.list_links("tun")))
-        if (std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias); label && label->mac)
-            pinned[*label->mac] = l.ifindex;
+    std::map<Mac, int> pinned;  // a live tap's (or veth end's) guest MAC, from its label, to it
+    for (const char* kind : {"tun", "veth"})
+        for (const net::LinkInfo& l : UB_TRY(rtnl.list_links(kind)))
+            if (std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias); label && label->mac)
+                pinned[*label->mac] = l.ifindex;
     auto buf = std::make_unique<char[]>(MNL_SOCKET_BUFFER_SIZE);
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf.get());
     nlh->nlmsg_type = RTM_GETNEIGH;
