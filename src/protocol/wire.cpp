@@ -73,6 +73,7 @@ std::string lease_name_problem(std::string_view name) {
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
             return "has a character other than letters, digits, '.', '_' and '-'";
     if (name.substr(0, 3) == "ubq") return "starts with 'ubq', the quota locks' prefix";
+    if (name.substr(0, 3) == "ubv") return "starts with 'ubv', the prefix of the host ends of veth pairs";
     return {};
 }
 

@@ -110,6 +110,8 @@ TEST(Wire, LeaseRefusals) {
               "tap name 'tap%d' has a character other than letters, digits, '.', '_' and '-'");
     lease.tap_name = "ubq4711";  // a quota lock's name, held for good
     EXPECT_EQ(refused(bytes_of(lease)), "tap name 'ubq4711' starts with 'ubq', the quota locks' prefix");
+    lease.tap_name = "ubv0";  // a veth pair's host end would find its names taken
+    EXPECT_EQ(refused(bytes_of(lease)), "tap name 'ubv0' starts with 'ubv', the prefix of the host ends of veth pairs");
     Request release{true, 1, "", ""};
     release.kind = Kind::Release;
     EXPECT_EQ(refused(bytes_of(release)), "tap name '' is empty");
