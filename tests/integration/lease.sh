@@ -40,7 +40,8 @@ listening "$T/listen" || true
 sp=$!
 as_alice "$TT" tap-by-name fc0 send=FROMFC expect=TOFC:3000 >"$T/fc" 2>&1 && fc=0 || fc=$?
 wait $lp && heard=yes || heard=no
-kill $sp 2>/dev/null; wait $sp 2>/dev/null || true
+kill $sp 2>/dev/null || true; wait $sp 2>/dev/null || true
+echo "    tap-by-name: exit $fc; $(tr '\n' ' ' <"$T/fc" | head -c 300)"
 check "alice opens fc0 by name as Firecracker does" grep -qx "opened fc0" "$T/fc"
 check "a frame from the tap reaches the bridge's peer" test $heard = yes
 check "a frame from the peer reaches the tap" test $fc = 0
