@@ -136,7 +136,7 @@
 //       IFF_TAP|IFF_NO_PI|IFF_VNET_HDR (mq: |IFF_MULTI_QUEUE), then
 //       TUNSETVNETHDRSZ 12 (virtio_net_hdr_v1). Prints "opened NAME", or
 //       "refused: ERROR" and exits 1. send= writes broadcast frames carrying
-//       MARKER (one every 100 ms, until expect= is met, or 10 when alone);
+//       MARKER (one every 100 ms, 20 in all, and until expect= is met);
 //       expect= waits MS ms for one carrying MARKER (exit 4 if none).
 //       owner= then gives the tap to UID (TUNSETOWNER), as its holder may.
 //   sandbox ALLOWED -- CMD ARGS...
@@ -1449,7 +1449,10 @@ int cmd_tap_by_name(const std::vector<std::string>& a) {
     if (owner >= 0 && ioctl(fd, TUNSETOWNER, owner) != 0) die("TUNSETOWNER");
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(expect_ms);
     bool seen = expect_marker.empty();
-    for (int sent = 0; !seen || (!send_marker.empty() && expect_marker.empty() && sent < 10); ++sent) {
+    // Twenty frames, two seconds, even once expect= is met: the bridge
+    // forwards from a persistent tap only once the kernel's link watch has
+    // seen its carrier come on with our open, which may take a second.
+    for (int sent = 0; !seen || (!send_marker.empty() && sent < 20); ++sent) {
         if (!send_marker.empty()) {
             auto f = frame(send_marker, 12);
             if (write(fd, f.data(), f.size()) < 0) die("write");
