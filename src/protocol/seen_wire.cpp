@@ -5,31 +5,21 @@
 #include <cstring>
 
 #include "base/names.h"
+#include "protocol/le_bytes.h"
 #include "protocol/wire.h"
 
 namespace ub::protocol {
 
 namespace {
 
+using le::get16;
+using le::get32;
+using le::put16;
+using le::put32;
+
 constexpr char kQueryMagic[4] = {'U', 'B', 'S', 'Q'};
 constexpr char kReplyMagic[4] = {'U', 'B', 'S', 'P'};
 constexpr std::size_t kMessageSize = 240;
-
-void put16(char* p, std::uint16_t v) {
-    p[0] = static_cast<char>(v & 0xff);
-    p[1] = static_cast<char>(v >> 8);
-}
-void put32(char* p, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-std::uint16_t get16(const char* p) {
-    return static_cast<std::uint16_t>(static_cast<unsigned char>(p[0]) | (static_cast<unsigned char>(p[1]) << 8));
-}
-std::uint32_t get32(const char* p) {
-    std::uint32_t v = 0;
-    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-    return v;
-}
 
 bool all_zero(const char* p, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i)

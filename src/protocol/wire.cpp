@@ -4,10 +4,16 @@
 #include <cstring>
 
 #include "base/names.h"
+#include "protocol/le_bytes.h"
 
 namespace ub::protocol {
 
 namespace {
+
+using le::get16;
+using le::get32;
+using le::put16;
+using le::put32;
 
 constexpr char kRequestMagic[4] = {'U', 'B', 'R', 'Q'};
 constexpr char kReplyMagic[4] = {'U', 'B', 'R', 'P'};
@@ -18,23 +24,6 @@ constexpr std::uint16_t kRequestVeth = 4, kLease = 8, kRelease = 16, kTied = 32;
 // A veth request's name field is the name, then the namespace end's name.
 constexpr std::size_t kVethNameSize = 48;
 constexpr std::size_t kReplyMessageSize = 304;
-
-void put16(char* p, std::uint16_t v) {
-    p[0] = static_cast<char>(v & 0xff);
-    p[1] = static_cast<char>(v >> 8);
-}
-void put32(char* p, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-std::uint16_t get16(const char* p) {
-    return static_cast<std::uint16_t>(static_cast<unsigned char>(p[0]) |
-                                      (static_cast<unsigned char>(p[1]) << 8));
-}
-std::uint32_t get32(const char* p) {
-    std::uint32_t v = 0;
-    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-    return v;
-}
 
 // Copies `s` into a NUL-padded field, truncating; the field always ends in NUL.
 void put_str(char* p, std::size_t field, const std::string& s) {
