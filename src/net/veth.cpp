@@ -11,10 +11,7 @@ namespace ub::net {
 
 Result<void> Rtnl::create_veth(const std::string& host, const std::string& peer, int netns_fd, unsigned mtu,
                                const Mac& peer_mac) {
-    Request req(RTM_NEWLINK, 0, "create the veth pair " + host + " / " + peer);
-    // Set here: NLM_F_EXCL shares its bit with NLM_F_MATCH, which Request
-    // takes for a dump (and then asks for no ACK).
-    req.nlh->nlmsg_flags |= NLM_F_CREATE | NLM_F_EXCL;
+    Request req(RTM_NEWLINK, 0, "create the veth pair " + host + " / " + peer, NLM_F_CREATE | NLM_F_EXCL);
     mnl_attr_put_strz(req.nlh, IFLA_IFNAME, host.c_str());
     mnl_attr_put_u32(req.nlh, IFLA_MTU, mtu);
     nlattr* info = mnl_attr_nest_start(req.nlh, IFLA_LINKINFO);
