@@ -14,7 +14,7 @@ check "1000 grants from 16 concurrent clients, zero failures" \
     as_alice "$T/bin/ub-bench" daemon $D br0 1000 16 >/dev/null
 rss2100=$(rss)
 echo "    daemon RSS: $rss100 KiB after 100 grants, $rss2100 KiB after 2100"
-if ldd "$T/bin/userbridged" | grep -q libasan; then
+if ldd "$T/bin/userbridged" | has libasan; then
     echo "    (ASan build: its quarantine keeps freed memory, so flatness is checked in the ci build)"
 else
     check "daemon memory flat (within 512 KiB)" test $((rss2100 - rss100)) -lt 512

@@ -19,7 +19,7 @@ for tool in dpkg-buildpackage lintian dh; do
 done
 PACKAGES=(userbridge libuserbridge0 libuserbridge-dev)
 for p in "${PACKAGES[@]}"; do
-    if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok'; then
+    if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | has 'install ok'; then
         echo "SKIP: $p is installed on this machine; this test installs and purges its own"
         exit 77
     fi

@@ -150,8 +150,8 @@ check "the fabric is up: each host floods to the two others (EVPN type-3 routes)
 [ $up -eq 1 ] || { tail -n 20 "$T"/frr-*/*.log "$T"/frr-*/*.out; vtysh_in hosta 'show bgp l2vpn evpn summary'; }
 
 # --- A pinned guest is known on the other hosts before it speaks -------------
-c_knows_b() { ip -n hostc neigh show dev br0 | grep -q '^10.99.0.2 lladdr 52:54:00:00:00:02 .*extern_learn'; }
-mac_at() { ip netns exec "$1" bridge fdb show dev vx42 | grep -q "^$2 dst"; }  # HOST MAC: a remote entry
+c_knows_b() { ip -n hostc neigh show dev br0 | has '^10.99.0.2 lladdr 52:54:00:00:00:02 .*extern_learn'; }
+mac_at() { ip netns exec "$1" bridge fdb show dev vx42 | has "^$2 dst"; }  # HOST MAC: a remote entry
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 times=() gone=()
 for i in 1 2 3 4 5; do
@@ -227,7 +227,7 @@ check "a QEMU guest on A, its tap from A's userbridged, pinged host C's bridge a
     grep -q UB-GUEST-PING-OK "$T/console-a"
 check "...and QEMU exited cleanly" test $rc -eq 0
 [ $rc -eq 0 ] || tail -n 20 "$T/console-a"
-announced_01() { grep -E 'event=grant user=ubalice .*guest_mac=52:54:00:00:00:01' "$SYSLOG" | grep -qv 'not announced'; }
+announced_01() { grep -E 'event=grant user=ubalice .*guest_mac=52:54:00:00:00:01' "$SYSLOG" | has -v 'not announced'; }
 check "...its grant pinned the guest MAC, and announced it" soon announced_01
 
 # --- Flooding: a remote guest's first frames to a silent one ----------------
@@ -287,7 +287,7 @@ wait $b || true
 # ubalice's unpinned guest on A's br1 speaks from 52:54:00:00:00:a1; then
 # ubbob gets a tap on br1 whose rule pins that very MAC. His tap must not
 # take her MAC's entry (her unicast traffic would go to him).
-on_br1() { ip netns exec hosta bridge fdb show br br1 | grep -q "^52:54:00:00:00:a1 dev $1 "; }
+on_br1() { ip netns exec hosta bridge fdb show br br1 | has "^52:54:00:00:00:a1 dev $1 "; }
 in_host hosta "${AS_ALICE[@]}" "$T/bin/ub-testtool" call stream --src=52:54:00:00:00:a1 --send=alice-here \
     --hold=8000 -- "$T/bin/userbridge-client" --br=br1 --fd=3 >"$T/alice.out" 2>&1 &
 alice=$!
@@ -312,7 +312,7 @@ for p in "${DAEMON[@]}" "${FRR_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 left() {
     local p
     for p in $(pgrep -x 'zebra|bgpd|userbridged'); do
-        ip netns identify "$p" 2>/dev/null | grep -qx 'host[abc]' && echo "$p"
+        ip netns identify "$p" 2>/dev/null | has -x 'host[abc]' && echo "$p"
     done
 }
 check "no FRR daemon or userbridged left running" test -z "$(left)"

@@ -219,6 +219,11 @@ check() {
 }
 # fails CMD...: succeeds when CMD fails (check NAME fails CMD...).
 fails() { ! "$@"; }
+# CMD | has ARGS...: grep ARGS matches a line of CMD's output. Not `grep -q`:
+# it exits at the first match, and under pipefail a CMD that writes after
+# that (`bridge fdb show` writes each entry on its own) dies of SIGPIPE and
+# the pipeline fails: a match reads as none, now and then.
+has() { grep "$@" >/dev/null; }
 # soon CMD...: CMD succeeds within 3 s. userbridged writes a grant's record
 # once its client has the tap, so a check of the log right after a grant
 # must give it a moment.

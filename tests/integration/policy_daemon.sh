@@ -32,7 +32,7 @@ check "daemon: a pinned tap drops spoofed frames too" \
 no_elements() {
     local i
     for i in $(seq 50); do
-        nft list table bridge userbridge | grep -q 'elements = ' || return 0
+        nft list table bridge userbridge | has 'elements = ' || return 0
         sleep 0.05
     done
     return 1

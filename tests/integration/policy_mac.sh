@@ -44,7 +44,7 @@ out=$(ip -d -o link show master br3 type tun)
 wait $holder
 check "the tap is labelled with its owner, VM and guest MAC" \
     grep -q "alias userbridge uid=$ALICE vm=web mac=$pinned queues=1" <<<"$out"
-no_pinned() { ! nft list set bridge userbridge pinned | grep -q elements; }
+no_pinned() { ! nft list set bridge userbridge pinned | has elements; }
 check "the daemon removed the dead tap's elements as it went" soon no_pinned
 as_alice "$T/bin/ub-testtool" call stream --hold=1200 -- "$client" --fd=3 --br=br3 >"$T/held" &
 holder=$!

@@ -34,13 +34,13 @@ for tool in dpkg-buildpackage lintian dh; do
 done
 PACKAGES=(userbridge-qemu-compat userbridge libuserbridge0 libuserbridge-dev)
 for p in "${PACKAGES[@]}"; do
-    if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok'; then
+    if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | has 'install ok'; then
         echo "SKIP: $p is installed on this machine; this test installs and purges its own"
         exit 77
     fi
 done
 H=/usr/lib/qemu/qemu-bridge-helper
-dpkg -S $H 2>/dev/null | grep -q '^qemu-system-common:' ||
+dpkg -S $H 2>/dev/null | has '^qemu-system-common:' ||
     { echo "SKIP: no Debian qemu-bridge-helper (qemu-system-common)"; exit 77; }
 if [ -n "$(dpkg-divert --listpackage $H)" ] || [ -e $H.debian ]; then
     echo "SKIP: $H is diverted already: $(dpkg-divert --list $H)"

@@ -36,7 +36,7 @@ check "the daemon made its learning table" nft list chain bridge userbridge_seen
 # DHCP (it ARPs from what it got, as RFC 5227 has it announce it).
 # shows USER MAC ADDRESS AS: USER's status (run with AS, as_alice or
 # as_bob) lists ADDRESS under guest MAC.
-shows() { "$4" "$ub" status | grep -qE "^    guest $2: (.*, )?$3(,|$)"; }
+shows() { "$4" "$ub" status | has -E "^    guest $2: (.*, )?$3(,|$)"; }
 as_alice "$TT" call stream --src=52:54:00:00:aa:01 --arp=10.77.0.50 --send=static --hold=15000 \
     -- "$client" --fd=3 --br=br0 --vm=static >"$T/static.out" &
 GUESTS=($!)

@@ -37,7 +37,7 @@ wait_line() {
 }
 count_of() { sed -n 's/^count=//p' "$1"; }
 # gone_or_off NAME: the tap NAME no longer exists, or is on no bridge.
-gone_or_off() { ! ip -o link show "$1" 2>/dev/null | grep -q master; }
+gone_or_off() { ! ip -o link show "$1" 2>/dev/null | has master; }
 
 # --- 3. the bridge adopting a MAC a tap's holder chose ----------------------
 before=$(cat /sys/class/net/br0/address)

@@ -53,7 +53,7 @@ poisons() {
     as_alice "$T/bin/ub-testtool" call stream --src=$pinned --arp=$sender --arp-mac=$foreign "$@" \
         --send="arp$RANDOM" -- "$CALLER" --fd=3 --br="$br" >/dev/null ||
         { echo "FAIL: no tap from $CALLER to send the ARP"; exit 1; }
-    ip neigh show "$sender" dev "$br" | grep -q "lladdr $foreign"
+    ip neigh show "$sender" dev "$br" | has "lladdr $foreign"
 }
 
 # Tags: VID 0 and 5 (802.1Q), 802.1ad VID 0 and 5, both stacked, 0x9100.
