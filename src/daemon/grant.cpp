@@ -95,14 +95,16 @@ void refill_tun(SpareFds& spare) {
     if (tun.ok()) spare.tun = std::move(*tun);  // else the next grant opens its own, and says why not
 }
 
-Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const grant::Caller& who,
-               const SubUids& subuids, const protocol::Request& req, SpareFds& spare, Filters* filters,
-               Announcer* announcer, net::TapNames* names, const PolkitAnswer* polkit, VethTarget veth,
-               Macvtaps* macvtaps) {
+Outcome handle(const Means& means, const Asked& asked) {
+    const grant::Caller& who = asked.who;
+    const protocol::Request& req = asked.req;
+    Filters* filters = means.filters;
+    Macvtaps* macvtaps = means.macvtaps;
+    SpareFds& spare = *means.spare;
     // The groups are the ones the caller's process runs with, as for a
     // helper they run (and as userbridge-acl(5) defines group=), from the
     // kernel: no group database lookup per request.
-    Result<std::vector<bool>> readable = readable_by(policy, who.ids);
+    Result<std::vector<bool>> readable = readable_by(*means.policy, who.ids);
     if (!readable.ok()) {
         Outcome o;
         o.record = grant::record_for(who, req);
@@ -110,19 +112,19 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
     }
     grant::Resources res;
     res.readable = &*readable;
-    res.derive_mac = policy::deriver_for(mac_key);
-    res.polkit = polkit;
+    res.derive_mac = policy::deriver_for(*means.mac_key);
+    res.polkit = asked.polkit;
     res.lock_wait = grant::LockWait::Never;
-    res.names = names;
+    res.names = means.names;
     // The account's lock and quota: its subordinate uids are counted with it.
-    res.account_of = [&subuids](uid_t uid) { return subuids.account_of(uid); };
+    res.account_of = [subuids = means.subuids](uid_t uid) { return subuids->account_of(uid); };
     res.hook = fault::at;
     std::optional<policy::Terms> pinned;  // the terms, when they set the guest MAC
     // A lease: its length by the deciding rule, then its tap (begin_act).
     std::uint32_t lease_seconds = 0;
     std::optional<long long> expiry;
-    res.lease = [&lease_seconds](const policy::Decision& d, std::uint32_t asked) -> std::optional<Refusal> {
-        std::variant<std::uint32_t, Refusal> length = policy::lease_length(d, asked);
+    res.lease = [&lease_seconds](const policy::Decision& d, std::uint32_t wanted) -> std::optional<Refusal> {
+        std::variant<std::uint32_t, Refusal> length = policy::lease_length(d, wanted);
         if (const Refusal* no = std::get_if<Refusal>(&length)) return *no;
         lease_seconds = std::get<std::uint32_t>(length);
         return std::nullopt;
@@ -167,7 +169,7 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
     if (!req.netns_peer.empty())
         res.make = [&](net::Rtnl rtnl, net::TapSpec spec, const net::LinkInfo& bridge) {
             return net::make_bridged_veth(std::move(rtnl), std::move(spec), bridge,
-                                          {veth.netns_fd, req.netns_peer, veth.serial}, fault::at);
+                                          {asked.veth.netns_fd, req.netns_peer, asked.veth.serial}, fault::at);
         };
     int macvtap = 0;  // the one whose queues were opened
     res.make_macvtap = [macvtaps, &macvtap](net::Rtnl rtnl, net::TapSpec spec, const std::string& nic, int queues) {
@@ -178,13 +180,13 @@ Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_k
         };
         return net::make_macvtap(std::move(rtnl), std::move(spec), nic, queues, open, fault::at);
     };
-    grant::Outcome g = grant::grant(who, req, policy, std::move(res));
+    grant::Outcome g = grant::grant(who, req, *means.policy, std::move(res));
     // Failed after its queues were opened: the macvtap is deleted (TapUndo), and its node goes.
     if (macvtap && g.verdict != grant::Verdict::Granted) macvtaps->forget(macvtap);
     Outcome o = outcome_of(std::move(g));
     // Only a bridge port's guest is announced to a bridge.
-    if (o.verdict == grant::Verdict::Granted && pinned && pinned->limits.mode == policy::Mode::Bridge && announcer)
-        announce(o, req, *pinned, *announcer);
+    if (o.verdict == grant::Verdict::Granted && pinned && pinned->limits.mode == policy::Mode::Bridge && means.announcer)
+        announce(o, req, *pinned, *means.announcer);
     if (o.verdict == grant::Verdict::Granted && !req.netns_peer.empty())
         o.record.detail += ", veth pair: its end " + req.netns_peer + " in the caller's network namespace";
     if (o.verdict == grant::Verdict::Granted && expiry)

@@ -61,27 +61,40 @@ struct SpareFds {
 };
 void refill_tun(SpareFds& spare);
 
-// The record's user is "?": the server fills it in (UserDb::ask_name).
-// Never waits for anything a user can hold: when the caller's quota lock
-// is held, the outcome says so (lock_busy) at once.
-// `filters`: for rules that filter the tap's traffic (policy::needs_filter);
-// without libnftables such a grant fails with a clear error. `names`: the daemon's tap
-// names (see net::TapNames); null lets the kernel pick.
-// `mac_key`: the MAC key for mac-prefix= rules, or why there is none.
-// `subuids`: quotas count a subordinate uid's taps as its owner's.
-// `announcer`: where a granted tap's pinned guest MAC, and its rule's ip=
-// addresses, are made known to the bridge (announce.h); null: nowhere.
-// `polkit`: polkit's answer for this request, once it came (see Outcome).
-// `macvtaps`: opens and watches the fds of mode=macvtap grants; null: they fail.
-// `veth`: for a veth request (req.netns_peer), its namespace fd, checked
-// already (daemon/netns.h), and the host end names' counter.
+// What the daemon holds ready for every grant; the server owns each.
+struct Means {
+    const policy::Policy* policy = nullptr;
+    const Result<policy::MacKey>* mac_key = nullptr;  // for mac-prefix= rules, or why there is none
+    const SubUids* subuids = nullptr;  // quotas count a subordinate uid's taps as its owner's
+    SpareFds* spare = nullptr;
+    // For rules that filter the tap's traffic (policy::needs_filter);
+    // without libnftables such a grant fails with a clear error.
+    Filters* filters = nullptr;
+    // Where a granted tap's pinned guest MAC, and its rule's ip= addresses,
+    // are made known to the bridge (announce.h); null: nowhere.
+    Announcer* announcer = nullptr;
+    net::TapNames* names = nullptr;  // the daemon's tap names (net::TapNames); null: the kernel picks
+    Macvtaps* macvtaps = nullptr;    // opens and watches mode=macvtap grants' fds; null: they fail
+};
+
+// What one request brings beyond the wire request: polkit's answer, once
+// it came (see Outcome), and for a veth request (req.netns_peer) its
+// namespace fd, checked already (daemon/netns.h), and the host end names'
+// counter.
 struct VethTarget {
     int netns_fd = -1;
     unsigned* serial = nullptr;
 };
-Outcome handle(const policy::Policy& policy, const Result<policy::MacKey>& mac_key, const grant::Caller& who,
-               const SubUids& subuids, const protocol::Request& req, SpareFds& spare, Filters* filters,
-               Announcer* announcer, net::TapNames* names = nullptr, const PolkitAnswer* polkit = nullptr,
-               VethTarget veth = {}, Macvtaps* macvtaps = nullptr);
+struct Asked {
+    const grant::Caller& who;
+    const protocol::Request& req;
+    const PolkitAnswer* polkit = nullptr;
+    VethTarget veth{};
+};
+
+// The record's user is "?": the server fills it in (UserDb::ask_name).
+// Never waits for anything a user can hold: when the caller's quota lock
+// is held, the outcome says so (lock_busy) at once.
+Outcome handle(const Means& means, const Asked& asked);
 
 }  // namespace ub::daemon

@@ -438,9 +438,10 @@ Outcome Server::decide_and_act(Conn& c, const protocol::Request& req) {
     if (c.netns.valid())
         if (std::string no = netns_refusal(c.netns.get(), c.peer.ids.uid, subuids_, own_netns_); !no.empty())
             return netns_refused(c.peer, req, no);
-    Outcome o = handle(policy_, cfg_.mac_key, c.peer, subuids_, req, spare_, cfg_.filters, cfg_.announcer,
-                       &tap_names_, c.polkit_answer ? &*c.polkit_answer : nullptr, {c.netns.get(), &veth_serial_},
-                       cfg_.macvtaps);
+    Means means{&policy_, &cfg_.mac_key, &subuids_, &spare_, cfg_.filters, cfg_.announcer, &tap_names_,
+                cfg_.macvtaps};
+    Outcome o = handle(means, {c.peer, req, c.polkit_answer ? &*c.polkit_answer : nullptr,
+                               {c.netns.get(), &veth_serial_}});
     o.lease = req.kind == protocol::Kind::Lease;
     o.tied = req.tied;
     return o;
