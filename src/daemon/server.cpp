@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/sockios.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -147,6 +148,7 @@ private:
     void revoke_tampered(const std::vector<net::LinkInfo>& links);
     void record_after_grant(audit::AuditRecord rec, int ifindex);
     void sweep_tampered();
+    void delete_unfinished_veths();
     void drop_filter(int ifindex);
     void delete_closed_macvtaps();
     void delete_macvtap(Result<net::Rtnl>& rtnl, int ifindex);
@@ -955,6 +957,31 @@ void Server::sweep_tampered() {
     }
 }
 
+// A veth pair whose host end is not up on a bridge: a grant that a
+// userbridged stopped part-way (killed, crashed) left it. Its host end
+// carries nothing, its caller never got its reply and no record names it;
+// only userbridged names an interface ubv<N> (net/veth.h; lease names may
+// not start so), and no other userbridged runs while this one starts.
+void Server::delete_unfinished_veths() {
+    Result<net::Rtnl> rtnl = net::Rtnl::open();
+    Result<std::vector<net::LinkInfo>> veths =
+        rtnl.ok() ? rtnl->list_links("veth") : Result<std::vector<net::LinkInfo>>(rtnl.error());
+    if (!veths.ok()) {
+        log_line(LOG_WARNING, "could not look for unfinished veth pairs: " + veths.error().message());
+        return;
+    }
+    for (const net::LinkInfo& l : *veths) {
+        if (l.name.rfind("ubv", 0) != 0 || (l.master > 0 && (l.flags & IFF_UP))) continue;
+        Result<void> gone = rtnl->delete_link(l.ifindex);
+        std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
+        std::string whose = label ? " of uid " + std::to_string(label->uid) : "";
+        log_line(gone.ok() ? LOG_NOTICE : LOG_WARNING,
+                 (gone.ok() ? "deleted the veth pair " : "could not delete the veth pair ") + l.name + whose +
+                     ": unfinished (a userbridged stopped while granting it)" +
+                     (gone.ok() ? "" : ": " + gone.error().message()));
+    }
+}
+
 // Macvtaps whose fds are all closed (macvtaps.h) are deleted: unlike a
 // tap, a macvtap would stay. The link monitor then sees each go and
 // writes its expiry record.
@@ -1048,6 +1075,7 @@ Result<void> Server::stop_without_userdb() {
 
 Result<void> Server::run() {
     sweep_tampered();  // with the monitor already open: no change falls between
+    delete_unfinished_veths();
     if (cfg_.macvtaps) adopt_macvtaps();  // after: a tampered one is gone already
     adopt_leases();
     while (!stop_) {

@@ -192,4 +192,34 @@ for point in after-create after-setup after-attach after-up; do
 done
 kill "$fault_ns"
 wait "$fault_ns" 2>/dev/null || true
+
+# --- Stopped part-way: the next userbridged finishes the job ---------------
+# Killed between making the pair and bringing its host end up on the
+# bridge (a crash, or root), userbridged leaves a pair that carries
+# nothing, that no record names, and that its caller never got. The next
+# one deletes it as it starts; a finished pair (up, on a bridge) it keeps.
+hold_ns kill_ns "${AS_ALICE[@]}"
+for point in after-create after-setup after-attach; do
+    UB_FAULT=kill@$point DAEMON_BIN=$T/bin/faulty-daemon start_daemon --max-per-uid=16
+    before=$(wc -l <"$SYSLOG")
+    refused "daemon killed at $point" "userbridged closed the connection" \
+        as_alice "$UB" netns --br=br0 --netns=/proc/$kill_ns/ns/net
+    check "...its unfinished pair is there" test -n "$(veths)"
+    stop_daemon
+    start_daemon --max-per-uid=16
+    check "...and the next userbridged deletes it as it starts" within 5 no_veths
+    check "...with its peer in the namespace" \
+        within 5 bash -c "[ \"\$(nsenter -t $kill_ns -n ip -o link show | grep -vc ': lo:')\" -eq 0 ]"
+    check "...and says so" soon bash -c "tail -n +$((before + 1)) '$SYSLOG' | grep -q 'deleted the veth pair ubv[0-9]*.*unfinished'"
+    stop_daemon
+done
+start_daemon --max-per-uid=16
+check "a finished pair" as_alice "$UB" netns --br=br0 --netns=/proc/$kill_ns/ns/net
+stop_daemon
+start_daemon --max-per-uid=16
+check "...survives a restart, on br0 still" test "$(on_br0)" -eq 1
+stop_daemon
+kill "$kill_ns"
+wait "$kill_ns" 2>/dev/null || true
+check "...until its namespace goes" within 10 no_veths
 finish
