@@ -38,6 +38,10 @@ TEST(Filters, WhichRulesNeedTheDaemon) {
         EXPECT_EQ(ub::policy::daemon_only(r), "") << text;
     }
     EXPECT_EQ(ub::policy::daemon_only(rule_of("allow br0 auth=polkit\n")), "polkit decides (auth=polkit)");
+    // Every other daemon-only option, which the helper reads by name only.
+    EXPECT_EQ(ub::policy::daemon_only(rule_of("allow br0 lease=8h\n")), "it gives leases (lease=)");
+    EXPECT_EQ(ub::policy::daemon_only(rule_of("allow br0 mode=bridge servers=yes\n")),
+              "it sets mode= servers=, which the helper does not read");
 }
 
 TEST(Filters, ATapLosesExactlyTheElementsItGot) {
