@@ -3,7 +3,7 @@
 // and which rules only userbridged can grant by. Pure, so the wording is
 // unit-tested. Neither the helper nor userbridged prints any of it, and
 // neither links it: their refusals are acl.h's (Decision::reason,
-// filter_refusal).
+// daemon_refusal).
 #pragma once
 
 #include <string>
