@@ -88,14 +88,15 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
     if (subject && out.who.kind != Subject::Anyone)
         return at(origin, lineno, "a rule names one user or one group, not more");
 
-    std::string why;
     if (is_daemon_only(key)) {
         std::string& names = out.limits.daemon_only;
         names += (names.empty() ? "" : " ") + std::string(key) + "=";
         if (!daemon) return Ok{};
         Result<void> parsed = daemon->parse(key, value, out);
         return parsed.ok() ? parsed : at(origin, lineno, parsed.error().message());
-    } else if (subject) {
+    }
+    std::string why;
+    if (subject) {
         why = parse_subject(key, value, out);
     } else if (limit) {
         why = parse_limit(key, value, out);
