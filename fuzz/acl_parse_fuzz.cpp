@@ -1,11 +1,12 @@
-// libFuzzer: the ACL grammar (QEMU's and our options), the decision, the
+// libFuzzer: the ACL grammar (QEMU's and our options, in userbridged's and the helper's readings), the decision, the
 // explanation, the terms, the MAC derivation and ip='s and rate='s round trips on arbitrary bytes; and the
 // tap label parser on the same bytes, since both read text from outside.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
-#include "policy/acl.h"
+#include "policy/daemon_options.h"
+#include "policy/ip_prefix.h"
 #include "policy/explain.h"
 #include "policy/mac_key.h"
 #include "protocol/tap_label.h"
@@ -16,11 +17,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // what the helper wrote, of any version).
     if (auto label = ub::protocol::parse_label(text))
         if (ub::protocol::parse_label(ub::protocol::format_label(*label)) != label) __builtin_trap();
+    const ub::policy::DaemonOptions* daemon = &ub::policy::daemon_options();
     std::vector<std::string> problems;
-    (void)ub::policy::parse_each(text, "fuzz.conf", [](ub::policy::Line&&) {}, &problems);
+    (void)ub::policy::parse_each(text, "fuzz.conf", [](ub::policy::Line&&) {}, &problems, daemon);
+    // The helper's reading (no daemon options) of the same bytes.
+    std::vector<ub::policy::Line> seen;
+    auto seen_ok = ub::policy::parse_each(text, "fuzz.conf", [&](ub::policy::Line&& l) { seen.push_back(std::move(l)); });
     std::vector<ub::policy::Line> lines;
-    if (!ub::policy::parse_each(text, "fuzz.conf", [&](ub::policy::Line&& l) { lines.push_back(std::move(l)); }).ok())
+    if (!ub::policy::parse_each(text, "fuzz.conf", [&](ub::policy::Line&& l) { lines.push_back(std::move(l)); },
+                                nullptr, daemon)
+             .ok())
         return 0;
+    // What userbridged takes, the helper takes line for line: the same
+    // subjects and own limits, and the same daemon-only options named, so
+    // that each rule the daemon reads as needing it the helper refuses.
+    if (!seen_ok.ok() || seen.size() != lines.size()) __builtin_trap();
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const auto &h = seen[i].limits, &d = lines[i].limits;
+        if (seen[i].verb != lines[i].verb || seen[i].arg != lines[i].arg || seen[i].who.name != lines[i].who.name ||
+            h.max_taps != d.max_taps || h.max_queues != d.max_queues || h.isolated != d.isolated ||
+            h.daemon_only != d.daemon_only)
+            __builtin_trap();
+        bool daemons = d.mode != ub::policy::Mode::Bridge || ub::policy::needs_filter(d) || d.lease_max ||
+                       lines[i].auth == ub::policy::Auth::Polkit;
+        if (daemons && !ub::policy::needs_daemon(h)) __builtin_trap();
+    }
     std::vector<ub::policy::Rule> rules;
     auto name = std::make_shared<const std::string>("fuzz.conf");
     for (const auto& l : lines)

@@ -18,6 +18,7 @@
 #include "accounts/accounts.h"
 #include "accounts/database_groups.h"
 #include "grant/grant.h"
+#include "policy/ip_prefix.h"
 #include "policy/acl.h"
 #include "policy/explain.h"
 #include "base/names.h"
@@ -138,9 +139,6 @@ int cmd_check(const std::vector<std::string>& argv, const std::string& default_a
                 notes.push_back(policy::where(r) + ": '" + policy::format_rule(r) + "' needs userbridged: " + why +
                                 "; the helper refuses it, userbridge-client (QEMU's helper=) and userbridge run "
                                 "go through the daemon");
-            else if (r.verb == policy::Verb::Allow && r.limits.lease_max)
-                notes.push_back(policy::where(r) + ": leases (lease=) come from userbridged only; the helper grants "
-                                "this rule's taps and never a lease");
         for (const std::string& b : bridges_with_unset_mac(*p))
             warnings.push_back("bridge " + b + " has no MAC of its own: it takes the lowest of its ports', which a "
                                "VM's tap may set; give it one (ip link set " + b +

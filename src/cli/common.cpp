@@ -41,6 +41,7 @@ policy::LoadOptions with_nss() {
     policy::LoadOptions opt;
     opt.user_id = accounts::uid_of_name;
     opt.group_id = accounts::gid_of_name;
+    opt.daemon = &policy::daemon_options();
     return opt;
 }
 

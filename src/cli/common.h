@@ -7,6 +7,7 @@
 
 #include "base/json.h"
 #include "grant/grant.h"
+#include "policy/daemon_options.h"
 #include "policy/loader.h"
 
 namespace ub::cli {

@@ -11,7 +11,7 @@
 #include "base/names.h"
 #include "base/number.h"
 #include "client/daemon_client.h"
-#include "policy/acl.h"
+#include "policy/daemon_options.h"
 #include "protocol/wire.h"
 
 namespace ub::cli {

@@ -132,7 +132,7 @@ Outcome handle(const Means& means, const Asked& asked) {
     res.begin_act = [&](const policy::Terms& terms, net::TapSpec& spec) -> Result<void> {
         if (req.kind == protocol::Kind::Lease) expiry = make_lease(spec, req, lease_seconds);
         if (terms.has_mac) pinned = terms;
-        if (terms.filtered() && (!filters || !filters->available()))
+        if (policy::needs_filter(terms.limits) && (!filters || !filters->available()))
             return Error::msg(std::string("the ACL ") + (terms.has_mac ? "pins a MAC" : "sets a rate") +
                               ", but userbridged runs without libnftables");
         if (terms.limits.mode == policy::Mode::Routed) {

@@ -23,6 +23,7 @@
 #include "net/bridge_port.h"
 #include "net/rtnl.h"
 #include "net/tap.h"
+#include "policy/daemon_options.h"
 #include "policy/loader.h"
 #include "policy/mac_key.h"
 #include "protocol/wire.h"

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "policy/acl.h"
+#include "policy/daemon_options.h"
 
 namespace ub::daemon {
 

@@ -200,6 +200,7 @@ Result<policy::Policy> load_every_file(const std::string& path, const policy::Lo
 // warns of (a rule naming nobody, an include skipped) goes to the log.
 Result<policy::Policy> load_acl(const ServerConfig& cfg) {
     policy::LoadOptions opt;
+    opt.daemon = &policy::daemon_options();
     opt.user_id = [db = cfg.userdb](const std::string& name) { return db->user_id(name); };
     opt.group_id = [db = cfg.userdb](const std::string& name) { return db->group_id(name); };
     policy::Policy p = UB_TRY(load_every_file(cfg.acl_path, opt));

@@ -192,17 +192,10 @@ Outcome grant(const Caller& who, const protocol::Request& req, const policy::Pol
         return o;
     }
     if (!d->allowed) return denied(std::move(o), req, {refused_by(*d, res), d->reason});
-    // Routed taps (their routes, proxy neighbour entries and forward rules)
-    // and macvtaps (a device node, and the macvtap deleted once the
-    // caller's fds are gone) are userbridged's alone.
-    if (who.front == Front::Helper && d->limits().mode != policy::Mode::Bridge) {
-        bool routed = d->limits().mode == policy::Mode::Routed;
-        std::string what = routed ? "routes the tap to an uplink (mode=routed), which only userbridged does"
-                                  : "gives a macvtap (mode=macvtap), which only userbridged makes";
-        return denied(std::move(o), req,
-                      {Refused::NeedsDaemon, policy::where(*d->deciding) + " " + what +
-                                                 ": use userbridge-client (QEMU's helper=) or userbridge run"});
-    }
+    // What only userbridged does (routed taps, macvtaps, traffic filters,
+    // leases, polkit) the helper refuses, under any rule that asks for it.
+    if (who.front == Front::Helper && policy::needs_daemon(d->limits()))
+        return denied(std::move(o), req, {Refused::NeedsDaemon, policy::daemon_refusal(*d->deciding)});
     // A veth pair's host end joins a bridge; its peer is live in the
     // caller's namespace from the start, so it is no routed tap (whose
     // filters come after it is up) and no macvtap.
@@ -211,10 +204,6 @@ Outcome grant(const Caller& who, const protocol::Request& req, const policy::Pol
                       {Refused::Acl, policy::where(*d->deciding) + " is mode=" +
                                          std::string(policy::mode_name(d->limits().mode)) +
                                          ": a veth pair joins a bridge only"});
-    // Traffic filters are userbridged's alone: the helper hands out no tap
-    // without the filter its rule asks for, and makes nothing.
-    if (who.front == Front::Helper && policy::needs_filter(d->limits()))
-        return denied(std::move(o), req, {Refused::NeedsDaemon, policy::filter_refusal(*d->deciding)});
     if (std::optional<Refusal> over = policy::check_queues(*d, req.queues)) return denied(std::move(o), req, *over);
     if (std::optional<Refusal> no = lease_refusal(req, *d, res)) return denied(std::move(o), req, *no);
     Result<policy::Terms> terms = policy::terms_of(*d, res.derive_mac, who.ids.uid, req.vm_name, req.bridge);

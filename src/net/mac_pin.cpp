@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include "policy/daemon_options.h"
+
 namespace ub::net {
 
 // The few libnftables entry points we use, resolved at run time.
@@ -448,7 +450,7 @@ Result<Deletions> check_table(Nft& nft) {
 }  // namespace
 
 std::optional<Guard> guard_for(const policy::Terms& terms) {
-    if (!terms.filtered()) return std::nullopt;
+    if (!policy::needs_filter(terms.limits)) return std::nullopt;
     Guard g;
     if (terms.has_mac) {
         g.mac = terms.guest_mac;

@@ -29,144 +29,87 @@ Error at(std::string_view origin, int lineno, const std::string& msg) {
     return Error::msg(std::string(origin) + ":" + std::to_string(lineno) + ": " + msg);
 }
 
-bool is_unicast(std::uint8_t first) { return (first & 1) == 0; }
-
-struct RateUnit {
-    const char* name;
-    std::uint64_t bits;
-};
-constexpr RateUnit kRateUnits[] = {{"gbit", 1000ULL * 1000 * 1000}, {"mbit", 1000ULL * 1000}, {"kbit", 1000}};
-
 struct ModeName {
     const char* name;
     Mode mode;
 };
 constexpr ModeName kModes[] = {{"bridge", Mode::Bridge}, {"routed", Mode::Routed}, {"macvtap", Mode::Macvtap}};
 
-Result<Mode> parse_mode(std::string_view value) {
-    std::string names;  // "bridge, routed or macvtap"
-    for (std::size_t i = 0; i < std::size(kModes); ++i) {
-        if (value == kModes[i].name) return kModes[i].mode;
-        names += (i == 0 ? "" : i + 1 == std::size(kModes) ? " or " : ", ") + std::string(kModes[i].name);
-    }
-    return Error::msg("expected " + names);
+bool is_daemon_only(std::string_view key) {
+    for (std::string_view k : kDaemonOnly)
+        if (k == key) return true;
+    return false;
 }
 
-// user=, group=, max-taps=, max-queues=, mac=, mac-prefix=, servers=, ip=,
-// rate=, auth=, isolated=, mode=, lease=.
-Result<void> parse_option(std::string_view opt, Line& out, std::string_view origin, int lineno) {
+// A user= or group= value into `out`; "" when it is one, else why not.
+std::string parse_subject(std::string_view key, std::string_view value, Line& out) {
+    // Names as useradd(8) allows them, loosely: no blanks, '=', ':' or
+    // control bytes. All digits means an id, as chown(1) takes it.
+    for (char c : value) {
+        auto u = static_cast<unsigned char>(c);
+        if (u <= ' ' || u >= 0x7f || c == ':' || c == '=' || c == ',') return "not a user or group name";
+    }
+    if (value.size() > 64) return "name too long";
+    out.who.kind = key == "user" ? Subject::User : Subject::Group;
+    out.who.name = std::string(value);
+    // 4294967295 is (uid_t)-1, "no user" to the kernel.
+    if (auto id = parse_decimal(value, kMaxId)) out.who.id = *id;
+    else if (value.find_first_not_of("0123456789") == std::string_view::npos) return "id out of range";
+    return "";
+}
+
+// max-taps= or max-queues= into `out`; "" when it is one, else why not.
+std::string parse_limit(std::string_view key, std::string_view value, Line& out) {
+    bool taps = key == "max-taps";
+    int lowest = taps ? 0 : 1, highest = taps ? kMaxTapsCeiling : kMaxQueues;
+    std::optional<long long> n = parse_decimal(value, highest);
+    if (!n || *n < lowest) return "expected a whole number, " + std::to_string(lowest) + " to " + std::to_string(highest);
+    (taps ? out.limits.max_taps : out.limits.max_queues) = static_cast<int>(*n);
+    return "";
+}
+
+// user=, group=, max-taps=, max-queues=, isolated=; kDaemonOnly's values
+// through `daemon`, or their names recorded, values unread, without.
+Result<void> parse_option(std::string_view opt, Line& out, std::string_view origin, int lineno,
+                          const DaemonOptions* daemon) {
     std::size_t eq = opt.find('=');
     if (eq == std::string_view::npos || eq == 0 || eq + 1 == opt.size())
         return at(origin, lineno, "'" + printable(opt) + "': expected key=value");
     std::string_view key = opt.substr(0, eq);
     std::string_view value = opt.substr(eq + 1);
-    auto bad = [&](const std::string& why) {
-        return at(origin, lineno, std::string(key) + "=" + printable(value) + ": " + why);
-    };
-    bool allow_only = key != "user" && key != "group";
-    if (allow_only && out.verb != Verb::Allow)
-        return at(origin, lineno, std::string(key) + "= is for allow rules only");
+    bool subject = key == "user" || key == "group";
+    bool limit = key == "max-taps" || key == "max-queues";
+    if (!subject && !limit && key != "isolated" && !is_daemon_only(key))
+        return at(origin, lineno, "unknown option '" + printable(key) +
+                                      "' (expected user, group, max-taps, max-queues, mac, "
+                                      "mac-prefix, servers, ip, rate, auth, isolated, mode or lease)");
+    // By name, before any value is read: a deny takes a subject only.
+    if (!subject && out.verb != Verb::Allow) return at(origin, lineno, std::string(key) + "= is for allow rules only");
+    if (subject && out.who.kind != Subject::Anyone)
+        return at(origin, lineno, "a rule names one user or one group, not more");
 
-    if (key == "user" || key == "group") {
-        if (out.who.kind != Subject::Anyone)
-            return at(origin, lineno, "a rule names one user or one group, not more");
-        // Names as useradd(8) allows them, loosely: no blanks, '=', ':' or
-        // control bytes. All digits means an id, as chown(1) takes it.
-        for (char c : value) {
-            auto u = static_cast<unsigned char>(c);
-            if (u <= ' ' || u >= 0x7f || c == ':' || c == '=' || c == ',')
-                return bad("not a user or group name");
-        }
-        if (value.size() > 64) return bad("name too long");
-        out.who.kind = key == "user" ? Subject::User : Subject::Group;
-        out.who.name = std::string(value);
-        // 4294967295 is (uid_t)-1, "no user" to the kernel.
-        if (auto id = parse_decimal(value, kMaxId)) out.who.id = *id;
-        else if (value.find_first_not_of("0123456789") == std::string_view::npos)
-            return bad("id out of range");
-        return Ok{};
+    if (is_daemon_only(key)) {
+        std::string& names = out.limits.daemon_only;
+        names += (names.empty() ? "" : " ") + std::string(key) + "=";
+        if (!daemon) return Ok{};
+        Result<void> parsed = daemon->parse(key, value, out);
+        return parsed.ok() ? parsed : at(origin, lineno, parsed.error().message());
     }
-    if (key == "max-taps") {
-        auto n = parse_decimal(value, kMaxTapsCeiling);
-        if (!n) return bad("expected a whole number, 0 to " + std::to_string(kMaxTapsCeiling));
-        out.limits.max_taps = static_cast<int>(*n);
-        return Ok{};
+    std::string why;
+    if (subject) {
+        why = parse_subject(key, value, out);
+    } else if (limit) {
+        why = parse_limit(key, value, out);
+    } else if (value == "yes" || value == "no") {
+        out.limits.isolated = value == "yes";
+    } else {
+        why = "expected yes or no";
     }
-    if (key == "max-queues") {
-        auto n = parse_decimal(value, kMaxQueues);
-        if (!n || *n < 1) return bad("expected a whole number, 1 to " + std::to_string(kMaxQueues));
-        out.limits.max_queues = static_cast<int>(*n);
-        return Ok{};
-    }
-    if (key == "mac" || key == "mac-prefix") {
-        if (out.limits.mac.mode != MacPolicy::None)
-            return at(origin, lineno, "a rule has one mac= or mac-prefix=, not more");
-        bool prefix = key == "mac-prefix";
-        int len = 0;
-        Result<Mac> mac = parse_mac(value, &len);
-        if (!mac.ok()) return bad(mac.error().message());
-        if (prefix ? (len < 1 || len > 5) : len != 6)
-            return bad(prefix ? "a prefix has 1 to 5 bytes" : "a MAC has 6 bytes");
-        if (!is_unicast((*mac)[0])) return bad("a multicast address (first byte odd)");
-        if (!prefix && *mac == Mac{}) return bad("the all-zero address");
-        out.limits.mac = {prefix ? MacPolicy::Prefix : MacPolicy::Fixed, *mac, len};
-        return Ok{};
-    }
-    if (key == "servers" || key == "isolated") {
-        if (value != "yes" && value != "no") return bad("expected yes or no");
-        (key == "servers" ? out.limits.servers : out.limits.isolated) = value == "yes";
-        return Ok{};
-    }
-    if (key == "rate") {
-        Result<std::uint64_t> bits = parse_rate(value);
-        if (!bits.ok()) return bad(bits.error().message());
-        out.limits.rate_bits = *bits;
-        return Ok{};
-    }
-    if (key == "mode") {
-        Result<Mode> mode = parse_mode(value);
-        if (!mode.ok()) return bad(mode.error().message());
-        out.limits.mode = *mode;
-        return Ok{};
-    }
-    if (key == "lease") {
-        Result<std::uint32_t> seconds = parse_duration(value);
-        if (!seconds.ok()) return bad(seconds.error().message());
-        out.limits.lease_max = *seconds;
-        return Ok{};
-    }
-    if (key == "auth") {
-        if (value != "polkit") return bad("expected polkit");
-        out.auth = Auth::Polkit;
-        return Ok{};
-    }
-    if (key == "ip") {
-        Result<std::vector<IpPrefix>> ips = parse_ip_list(value);
-        if (!ips.ok()) return bad(ips.error().message());
-        out.limits.ips = std::move(*ips);
-        return Ok{};
-    }
-    return at(origin, lineno, "unknown option '" + printable(key) +
-                                  "' (expected user, group, max-taps, max-queues, mac, "
-                                  "mac-prefix, servers, ip, rate, auth, isolated, mode or lease)");
+    if (why.empty()) return Ok{};
+    return at(origin, lineno, std::string(key) + "=" + printable(value) + ": " + why);
 }
 
-// What a mode=routed rule must and must not say: the addresses routed to
-// its tap are ip='s, one each (a prefix would have the host answer ARP for
-// a whole range on the uplink); the rest is bridge-family filtering and
-// bridge-port state, which a tap on no bridge has none of.
-std::string routed_problem(const Limits& l) {
-    if (l.ips.empty()) return "mode=routed needs ip= (the guest's addresses)";
-    for (const IpPrefix& p : l.ips)
-        if (p.len != p.bits() || is_link_local(p))
-            return "mode=routed: ip= lists single addresses, not link-local, not prefixes (" +
-                   format_ip_prefix(p) + ")";
-    if (l.mac.mode != MacPolicy::None || !l.servers || l.rate_bits || l.isolated)
-        return "mode=routed takes no mac=, mac-prefix=, servers=, rate= or isolated=: its tap is no bridge port";
-    return "";
-}
-
-Result<Line> parse_line(std::string_view line, std::string_view origin, int lineno) {
+Result<Line> parse_line(std::string_view line, std::string_view origin, int lineno, const DaemonOptions* daemon) {
     std::size_t split = find_space(line);
     std::string_view cmd = line.substr(0, split);
     std::string_view rest = split == std::string_view::npos ? "" : trim(line.substr(split));
@@ -203,67 +146,18 @@ Result<Line> parse_line(std::string_view line, std::string_view origin, int line
         for (std::string_view k : seen)
             if (k == key) return at(origin, lineno, printable(key) + "= given twice");
         seen.push_back(key);
-        UB_TRYV(parse_option(opt, out, origin, lineno));
+        UB_TRYV(parse_option(opt, out, origin, lineno, daemon));
     }
-    // The filter that drops a guest's server messages is the MAC pin's.
-    if (!out.limits.servers && out.limits.mac.mode == MacPolicy::None)
-        return at(origin, lineno, "servers=no needs mac= or mac-prefix= on the same rule");
-    if (out.limits.lease_max && out.limits.mode != Mode::Bridge)
-        return at(origin, lineno, "lease= is for mode=bridge rules: a lease is a tap on a bridge");
-    // Only a bridge is checked to be one (find_bridge): "all" with another
-    // mode would let a user route to, or put a macvtap on, any interface of
-    // the host, another user's veth end or a bridge among them.
-    if (out.limits.mode != Mode::Bridge && out.arg == "all")
-        return at(origin, lineno, "mode=" + std::string(mode_name(out.limits.mode)) +
-                                      " names its interface: not all");
-    if (out.limits.mode == Mode::Routed) {
-        if (std::string why = routed_problem(out.limits); !why.empty()) return at(origin, lineno, why);
-        return out;
-    }
-    if (!out.limits.ips.empty() && out.limits.mac.mode == MacPolicy::None)
-        return at(origin, lineno, "ip= needs mac= or mac-prefix= on the same rule");
-    // nftables' bridge family sees bridge ports only, and a macvtap is none.
-    const Limits& l = out.limits;
-    if (l.mode == Mode::Macvtap && (!l.servers || !l.ips.empty() || l.rate_bits || l.isolated))
-        return at(origin, lineno,
-                  "mode=macvtap takes no servers=, ip=, rate= or isolated=: a macvtap is no bridge port");
+    if (daemon && !out.limits.daemon_only.empty())
+        if (std::string why = daemon->check(out); !why.empty()) return at(origin, lineno, why);
     return out;
 }
 
 }  // namespace
 
-Result<std::uint64_t> parse_rate(std::string_view text) {
-    for (const RateUnit& u : kRateUnits) {
-        std::string_view unit = u.name;
-        if (text.size() <= unit.size() || text.substr(text.size() - unit.size()) != unit) continue;
-        std::string_view digits = text.substr(0, text.size() - unit.size());
-        std::optional<long long> n = parse_decimal(digits, static_cast<long long>(kMaxRateBits / u.bits));
-        if (!n || *n < 1 || digits[0] == '0') break;
-        return static_cast<std::uint64_t>(*n) * u.bits;
-    }
-    return Error::msg("expected a whole number and kbit, mbit or gbit, 1kbit to 100gbit");
-}
-
-Result<std::uint32_t> parse_duration(std::string_view text) {
-    for (const DurationUnit& u : kDurationUnits) {
-        if (text.size() < 2 || text.back() != u.name) continue;
-        std::string_view digits = text.substr(0, text.size() - 1);
-        std::optional<long long> n = parse_decimal(digits, kMaxLeaseSeconds / u.seconds);
-        if (!n || *n < 1 || digits[0] == '0') break;
-        return static_cast<std::uint32_t>(*n * u.seconds);
-    }
-    return Error::msg("expected a whole number and s, m, h or d, 1s to 366d");
-}
-
-std::string format_rate(std::uint64_t bits) {
-    for (const RateUnit& u : kRateUnits)
-        if (bits % u.bits == 0) return std::to_string(bits / u.bits) + u.name;
-    return std::to_string(bits) + "bit";
-}
-
 Result<void> parse_each(std::string_view text, std::string_view origin,
                         const std::function<void(Line&&)>& each,
-                        std::vector<std::string>* problems) {
+                        std::vector<std::string>* problems, const DaemonOptions* daemon) {
     int lineno = 0;
     // Lines are searched for NUL bytes only when the text has one.
     bool any_nul = text.find('\0') != std::string_view::npos;
@@ -277,7 +171,7 @@ Result<void> parse_each(std::string_view text, std::string_view origin,
         bool has_nul = any_nul && raw.find('\0') != std::string_view::npos;
         if (!has_nul && (line.empty() || line.front() == '#')) continue;
         Result<Line> parsed = has_nul ? Result<Line>(at(origin, lineno, "contains a NUL byte"))
-                                      : parse_line(line, origin, lineno);
+                                      : parse_line(line, origin, lineno, daemon);
         if (parsed.ok()) {
             each(std::move(*parsed));
         } else if (problems) {
@@ -348,24 +242,9 @@ Decision polkit_granted(const Decision& d) {
     return {true, d.deciding, "allowed by " + where(*d.deciding) + " and polkit"};
 }
 
-std::string traffic_words(const Limits& l) {
-    std::string s;
-    if (l.mac.mode == MacPolicy::Fixed) s += " mac=" + format_mac(l.mac.bytes);
-    if (l.mac.mode == MacPolicy::Prefix)
-        s += " mac-prefix=" + format_mac(l.mac.bytes, l.mac.prefix_len);
-    if (!l.servers) s += " servers=no";
-    if (!l.ips.empty()) s += " ip=" + format_ip_list(l.ips);
-    if (l.rate_bits) s += " rate=" + format_rate(l.rate_bits);
-    return s;
-}
-
-bool needs_filter(const Limits& l) {
-    return l.mac.mode != MacPolicy::None || !l.servers || !l.ips.empty() || l.rate_bits != 0;
-}
-
-std::string filter_refusal(const Rule& r) {
-    return where(r) + " filters the tap's traffic (" + traffic_words(r.limits).substr(1) +
-           "), which only userbridged does: use userbridge-client (QEMU's helper=) or userbridge run";
+std::string daemon_refusal(const Rule& r) {
+    return where(r) + " asks for " + r.limits.daemon_only +
+           ", which only userbridged does: use userbridge-client (QEMU's helper=) or userbridge run";
 }
 
 std::optional<Refusal> check_queues(const Decision& d, int queues) {

@@ -39,11 +39,30 @@
 //                       to the action org.userbridge.use-bridge (allow
 //                       only); userbridged asks it, the helper cannot
 // A QEMU file has nothing after the name, so it means what it always meant.
+//
+// Two programs read this grammar, one parser for both. userbridge-helper
+// acts on user=, group=, max-taps=, max-queues= and isolated= only, and
+// parses the values of those alone. The other options are userbridged's
+// (kDaemonOnly): their values are parsed by daemon_options.cpp, which
+// parse_each reaches through the DaemonOptions it is given (userbridged,
+// the CLI, the tests and the fuzzers give it; the helper does not link
+// it). Without it, a daemon-only option is recorded by name on the line
+// (Limits::daemon_only), value unread. Fail-closed, in every program:
+//  - an allow rule with a daemon-only option is never granted by the
+//    helper, as if the option were absent: the helper refuses the rule
+//    ("needs userbridged", grant.cpp, needs_daemon), whatever its value,
+//    and a malformed value is reported by userbridged, `userbridge check`
+//    and the fuzzers, and by the helper only as that refusal;
+//  - a deny rule takes no option but user= and group=: any other, known
+//    to both programs by name, is a parse error everywhere, so a deny is
+//    never read without its subject;
+//  - an unknown option name is a parse error in every program.
 // Among matching allows the most specific decides (user before group before
 // anyone, then a named bridge before "all", then reading order), and only
 // its limits apply. Any matching deny still wins.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -57,7 +76,6 @@
 #include "base/mac.h"
 #include "base/refusal.h"
 #include "base/result.h"
-#include "policy/ip_prefix.h"
 
 namespace ub::policy {
 
@@ -73,6 +91,16 @@ struct Subject {
     enum Kind { Anyone, User, Group } kind = Anyone;
     std::string name;  // as written: a name or a decimal id
     long long id = -1;
+};
+
+// An IPv4 or IPv6 prefix of ip= (parsed and printed by ip_prefix.h).
+struct IpPrefix {
+    bool v6 = false;
+    std::array<std::uint8_t, 16> addr{};  // network byte order; IPv4 in the first 4
+    int len = 0;                          // prefix length: 32 or 128 for one address
+
+    int bits() const { return v6 ? 128 : 32; }
+    bool operator==(const IpPrefix&) const = default;
 };
 
 struct MacPolicy {
@@ -105,31 +133,10 @@ struct Limits {
     bool isolated = false;  // isolated=yes: isolated bridge ports (net/bridge_port.h)
     Mode mode = Mode::Bridge;  // mode=
     std::uint32_t lease_max = 0;  // lease=: the longest lease, in seconds; 0: no leases
+    // The daemon-only options (kDaemonOnly) the rule sets, in the order
+    // written: "mac= ip=". Non-empty: only userbridged grants the rule.
+    std::string daemon_only;
 };
-
-// The longest lease= may say, and userbridge lease --for= ask: a year.
-inline constexpr std::uint32_t kMaxLeaseSeconds = 366U * 24 * 3600;
-
-struct DurationUnit {
-    char name;
-    long long seconds;
-};
-inline constexpr DurationUnit kDurationUnits[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
-
-// "90s", "30m", "8h", "7d" to seconds: a whole number and s, m, h or d,
-// 1 second to kMaxLeaseSeconds.
-Result<std::uint32_t> parse_duration(std::string_view text);
-
-
-// The most rate= may say: 100gbit. (The kernel refuses a byte limit whose
-// rate times 10^9 overflows 64 bits: about 147 Gbit/s.)
-inline constexpr std::uint64_t kMaxRateBits = 100ULL * 1000 * 1000 * 1000;
-
-// "100mbit" to 100,000,000: a whole number and kbit, mbit or gbit (powers
-// of 1000, as tc(8) counts), 1 kbit to 100 gbit.
-Result<std::uint64_t> parse_rate(std::string_view text);
-// Back, in the largest unit that divides it: "1500mbit".
-std::string format_rate(std::uint64_t bits);
 
 // One meaningful line of one file, as written.
 struct Line {
@@ -148,9 +155,25 @@ struct Line {
 // page faults, the main cost of a short-lived helper) down.
 // With `problems`, a bad line is recorded there and parsing goes on, so that
 // `userbridge check` can point at every problem at once.
+// With `daemon` (daemon_options.h), the values of daemon-only options are
+// parsed too; without, they are recorded unread (see the top of this file).
+struct DaemonOptions;
 Result<void> parse_each(std::string_view text, std::string_view origin,
                         const std::function<void(Line&&)>& each,
-                        std::vector<std::string>* problems = nullptr);
+                        std::vector<std::string>* problems = nullptr,
+                        const DaemonOptions* daemon = nullptr);
+
+// The options whose values only daemon_options.cpp parses.
+inline constexpr std::string_view kDaemonOnly[] = {"mac", "mac-prefix", "servers", "ip",
+                                                   "rate", "mode", "lease", "auth"};
+
+// How parse_each reaches the parsers of kDaemonOnly's values.
+struct DaemonOptions {
+    // `value` of the daemon-only option `key` into `out`; the error says why not.
+    Result<void> (*parse)(std::string_view key, std::string_view value, Line& out);
+    // A parsed line's daemon-only options between them: "" when they agree.
+    std::string (*check)(const Line& line);
+};
 
 // An allow or deny rule, with where it came from.
 struct Rule {
@@ -205,24 +228,12 @@ Decision decide(const std::vector<Rule>& rules, std::string_view bridge,
 // allowed by the same rule, with its limits.
 Decision polkit_granted(const Decision& d);
 
-// The polkit action a rule with auth=polkit asks for (packaging/polkit).
-inline constexpr const char* kPolkitAction = "org.userbridge.use-bridge";
-
-// Whether `limits` ask for a traffic filter on the tap: mac= or mac-prefix=
-// (the guest may send from that MAC only), servers=no, ip= or rate=. Such
-// a filter is nftables elements per tap, which only userbridged adds and
-// removes (daemon/filters.h); the helper refuses the rule rather than hand
-// out a tap without them. Every MAC the ACL sets is pinned: an unpinned
-// one would be a promise nothing keeps.
-bool needs_filter(const Limits& limits);
-
-// The helper's refusal of a decision whose rule needs a filter, naming the
-// two front ends that go through userbridged.
-std::string filter_refusal(const Rule& rule);
-
-// " mac=... servers=no ip=... rate=...": what `limits` ask of the tap's
-// traffic, as written, each word after a space; "" for a QEMU rule.
-std::string traffic_words(const Limits& limits);
+// Whether only userbridged may grant under `limits`: they set a daemon-only
+// option (Limits::daemon_only). The helper refuses such a rule, with
+// daemon_refusal, rather than hand out a tap without what it asks for.
+inline bool needs_daemon(const Limits& limits) { return !limits.daemon_only.empty(); }
+// "FILE:LINE asks for rate=, which only userbridged does: use ...".
+std::string daemon_refusal(const Rule& rule);
 
 // What an allow decision gives one request: its limits, and the guest MAC
 // when the rule sets one. Check the queues first (check_queues).
@@ -231,8 +242,6 @@ struct Terms {
     bool has_mac = false;
     Mac guest_mac{};
     bool no_servers = false;  // only with has_mac
-    // Whether the tap needs a traffic filter (needs_filter).
-    bool filtered() const { return needs_filter(limits); }
 };
 // How a guest MAC under mac-prefix= is made for one request: the MAC key's
 // derivation (mac_key.h, deriver_for), or its error when there is no key.

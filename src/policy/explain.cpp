@@ -27,6 +27,8 @@ std::string daemon_only(const Rule& r) {
     if (r.limits.mode == Mode::Macvtap) return "it gives a macvtap (mode=macvtap)";
     if (needs_filter(r.limits)) return "it filters the tap's traffic (" + traffic_words(r.limits).substr(1) + ")";
     if (r.auth == Auth::Polkit) return "polkit decides (auth=polkit)";
+    if (r.limits.lease_max) return "it gives leases (lease=)";
+    if (needs_daemon(r.limits)) return "it sets " + r.limits.daemon_only + ", which the helper does not read";
     return "";
 }
 
@@ -105,6 +107,10 @@ std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_vie
         out.push_back("=> allowed by " + where(*d.deciding) + ", " + format_limits(d.deciding->limits) +
                       "; only through userbridged (userbridge-client, userbridge run), which "
                       "filters the tap's traffic: the helper refuses");
+    else if (d.allowed && needs_daemon(d.deciding->limits))
+        out.push_back("=> allowed by " + where(*d.deciding) + ", " + format_limits(d.deciding->limits) +
+                      "; only through userbridged (userbridge-client, userbridge run): the helper refuses " +
+                      d.deciding->limits.daemon_only);
     else if (d.allowed)
         out.push_back("=> allowed by " + where(*d.deciding) + ", " +
                       format_limits(d.deciding->limits));

@@ -3,14 +3,14 @@
 // and which rules only userbridged can grant by. Pure, so the wording is
 // unit-tested. Neither the helper nor userbridged prints any of it, and
 // neither links it: their refusals are acl.h's (Decision::reason,
-// filter_refusal).
+// daemon_refusal).
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "policy/acl.h"
+#include "policy/daemon_options.h"
 
 namespace ub::policy {
 
@@ -35,7 +35,9 @@ std::string format_limits(const Limits& limits);
 std::string format_rule(const Rule& rule);
 
 // Why userbridged alone can grant by `rule` ("" when the helper can too):
-// it filters the tap's traffic, or polkit decides. For `userbridge check`.
+// it routes or makes a macvtap, filters the tap's traffic, polkit decides,
+// it gives leases, or it sets another daemon-only option (acl.h,
+// needs_daemon). For `userbridge check`.
 std::string daemon_only(const Rule& rule);
 
 }  // namespace ub::policy

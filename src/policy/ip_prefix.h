@@ -3,23 +3,14 @@
 #pragma once
 
 #include <array>
-#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/result.h"
+#include "policy/acl.h"  // IpPrefix
 
 namespace ub::policy {
-
-struct IpPrefix {
-    bool v6 = false;
-    std::array<std::uint8_t, 16> addr{};  // network byte order; IPv4 in the first 4
-    int len = 0;                          // prefix length: 32 or 128 for one address
-
-    int bits() const { return v6 ? 128 : 32; }
-    bool operator==(const IpPrefix&) const = default;
-};
 
 // The most entries one ip= may list.
 inline constexpr std::size_t kMaxIpPrefixes = 32;

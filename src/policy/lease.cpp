@@ -1,4 +1,5 @@
 #include "policy/lease.h"
+#include "policy/daemon_options.h"
 
 namespace ub::policy {
 

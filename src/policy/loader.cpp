@@ -123,7 +123,7 @@ Result<void> Loader::load_checked(const std::string& path, int includer, int dep
             policy.rules.push_back(Rule{line.verb, std::move(bridge), name, line.lineno, index,
                                         std::move(line.who), line.limits, line.auth});
         },
-        opt.problems));
+        opt.problems, opt.daemon));
     UB_TRYV(failed);
     stack.pop_back();
     return Ok{};

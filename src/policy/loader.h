@@ -43,6 +43,10 @@ struct LoadOptions {
     // The helper decides for one bridge; storing every rule of a large
     // ACL would cost it fresh pages, its main cost (docs/PERFORMANCE.md).
     std::string only_bridge;
+    // The parsers of daemon-only options (daemon_options.h): userbridged
+    // and the CLI pass them; the helper does not, and its rules with such
+    // an option are recorded as needing userbridged (acl.h).
+    const DaemonOptions* daemon = nullptr;
 };
 
 // Which file: device and inode, as fstat said when it was read.

@@ -9,7 +9,7 @@
 // userbridged makes it at its first start if it is missing (create_mac_key);
 // the Debian package's postinst makes it too. The helper never reads it,
 // nor links this module: mac-prefix= is a traffic filter, which it refuses
-// (acl.h, needs_filter).
+// (acl.h, needs_daemon).
 //
 // Opening and reading are separate so that the checks are on the open fd;
 // parsing is pure.

@@ -16,6 +16,13 @@
 # Not in the table: rules with a filter (mac=, mac-prefix=, ip=, rate=,
 # servers=no), which only the daemon enforces, and auth=polkit, which only
 # the daemon asks: there the two differ by design (userbridge-acl(5)).
+# Nor, for the same reason, any other daemon-only option (mode=, lease=),
+# and above all not one with a malformed value: the helper reads no such
+# value, so it refuses that rule only ("needs userbridged") and decides
+# the file's other rules, where userbridged refuses the whole file (does
+# not start, or keeps the ACL it had on a reload). That
+# is the designed difference, tested on the helper's side by
+# helper_daemon_only.sh ("The helper's reading", userbridge-acl(5)).
 source "$(dirname "$0")/lib.sh"
 
 for b in br0 br1; do bridge $b; done

@@ -39,7 +39,7 @@ for helper in setuid-helper fcap-helper; do
     check "$helper: no macvtap made" no_macvtaps
 done
 check "the helper's refusal is recorded as a denial naming the rule" \
-    grep -qE 'userbridge-helper.*event=deny .*bridge="eth0" .*rule="/etc/qemu/bridge.conf:1" .*detail=".*mode=macvtap' "$SYSLOG"
+    grep -qE 'userbridge-helper.*event=deny .*bridge="eth0" .*rule="/etc/qemu/bridge.conf:1" .*detail=".*asks for mode=' "$SYSLOG"
 
 # --- frames both ways through the macvtap's fd ----------------------------------
 if wanted "daemon: frames"; then

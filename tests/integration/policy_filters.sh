@@ -4,7 +4,8 @@
 # (IPv4, ARP, IPv6, neighbour discovery, link-local addresses, only IPv4,
 # ARP and IPv6 at all), added to an older release's table as it starts;
 # and the ACL refused whole where a filter lacks its pinned MAC or a value
-# is wrong.
+# is wrong (by userbridged and `userbridge check`; the helper refuses the
+# rule unread).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_policy.sh"
 
@@ -113,27 +114,30 @@ sed -i "s| ip=10.99.3.0/24,2001:db8:3::7,$link_local\$||" /etc/qemu/bridge.conf
 reload_daemon
 
 # servers=no without a pinned MAC has no filter to go in: the ACL is
-# refused whole, before anything is made (by the helper, which reads it).
+# refused whole by userbridged and `userbridge check`, with its line. The
+# helper reads no daemon-only value (userbridge-acl(5), "The helper's
+# reading"): it refuses the rule as userbridged's, before anything is made.
 stop_daemon
+# bad_value NAME MESSAGE: the ACL as it stands now is refused with MESSAGE,
+# and the helper refuses br1's rule.
+bad_value() {
+    refused "$1 refuses the ACL" "$2" "$T/bin/userbridge" check
+    refused "$1: the helper refuses its rule, unread" "bridge.conf:3 asks for" \
+        as_bob "$T/bin/ub-testtool" call stream -- "$fcap" --fd=3 --br=br1
+}
 sed -i "s/^allow br1\$/& servers=no/" /etc/qemu/bridge.conf
-refused "servers=no without mac= refuses the ACL" \
-    "/etc/qemu/bridge.conf:3: servers=no needs mac= or mac-prefix= on the same rule" \
-    as_alice "$T/bin/ub-testtool" call stream -- "$fcap" --fd=3 --br=br0
+bad_value "servers=no without mac=" "/etc/qemu/bridge.conf:3: servers=no needs mac= or mac-prefix= on the same rule"
 sed -i "s/ servers=no\$//" /etc/qemu/bridge.conf
 sed -i "s/^allow br1\$/& ip=10.99.1.7/" /etc/qemu/bridge.conf
-refused "ip= without mac= refuses the ACL" \
-    "/etc/qemu/bridge.conf:3: ip= needs mac= or mac-prefix= on the same rule" \
-    as_alice "$T/bin/ub-testtool" call stream -- "$fcap" --fd=3 --br=br0
+bad_value "ip= without mac=" "/etc/qemu/bridge.conf:3: ip= needs mac= or mac-prefix= on the same rule"
 sed -i "s/ ip=10.99.1.7\$//" /etc/qemu/bridge.conf
 # Bad values refuse the whole ACL, with their line, before anything is made.
 sed -i "s/^allow br1\$/& mac-prefix=52 ip=10.99.1.7\/24/" /etc/qemu/bridge.conf
-refused "ip= with host bits past its length refuses the ACL" \
-    "/etc/qemu/bridge.conf:3: ip=10.99.1.7/24: '10.99.1.7/24' has bits set past /24 (the prefix is 10.99.1.0/24)" \
-    as_alice "$T/bin/ub-testtool" call stream -- "$fcap" --fd=3 --br=br0
+bad_value "ip= with host bits past its length" \
+    "/etc/qemu/bridge.conf:3: ip=10.99.1.7/24: '10.99.1.7/24' has bits set past /24 (the prefix is 10.99.1.0/24)"
 sed -i "s/ mac-prefix=52 ip=10.99.1.7\/24\$/ rate=1Mbit/" /etc/qemu/bridge.conf
-refused "rate= in a unit it does not know refuses the ACL" \
-    "/etc/qemu/bridge.conf:3: rate=1Mbit: expected a whole number and kbit, mbit or gbit, 1kbit to 100gbit" \
-    as_alice "$T/bin/ub-testtool" call stream -- "$fcap" --fd=3 --br=br0
+bad_value "rate= in a unit it does not know" \
+    "/etc/qemu/bridge.conf:3: rate=1Mbit: expected a whole number and kbit, mbit or gbit, 1kbit to 100gbit"
 sed -i "s/ rate=1Mbit\$//" /etc/qemu/bridge.conf
 nft delete table bridge userbridge
 

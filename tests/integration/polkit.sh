@@ -129,7 +129,7 @@ check "userbridge-client gets the tap polkit allows" \
     grep -q 'tap=tap' <(as_alice "$TT" call stream -- "$T/bin/userbridge-client" --fd=3 --br=br0)
 check "userbridge run too" grep -q '^tap' <(as_alice "$T/bin/userbridge" run --via=daemon --br=br0 -- echo '{ifname}')
 refused "the helper refuses an auth=polkit rule and names the daemon path" \
-    "which only userbridged asks: use userbridge-client or userbridge run" \
+    "asks for auth=, which only userbridged does: use userbridge-client" \
     as_alice "$T/bin/userbridge" run --via=helper --helper="$T/bin/setuid-helper" --br=br0 -- true
 out=$("$T/bin/userbridge" explain --user=ubalice --br=br0 2>&1 || true)
 check "explain shows the polkit step, without asking" \

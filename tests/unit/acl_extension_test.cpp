@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "policy/acl.h"
+#include "policy/daemon_options.h"
+#include "policy/ip_prefix.h"
 #include "acl_parse_all.h"
 #include "policy/explain.h"
 #include "policy/lease.h"
@@ -122,6 +124,48 @@ TEST(Extension, Refusals) {
     EXPECT_EQ(parse_error("allow br0 mac-prefix=52 servers=no servers=no"), "f:1: servers= given twice");
 }
 
+// The helper's reading (no DaemonOptions): one grammar, the daemon-only
+// values unread. Every option name is still known, and every rule of
+// the helper's own options still checked; see acl.h for why each case
+// fails closed.
+TEST(Extension, TheHelpersReading) {
+    auto helper = [](const char* text) { return parse(text, "f", nullptr); };
+    // Well formed or not, a daemon-only value is recorded by its name alone.
+    for (const char* text : {"allow br0 ip=garbage", "allow br0 rate=fast", "allow br0 mode=sideways",
+                             "allow br0 lease=forever", "allow br0 auth=root", "allow br0 servers=no",
+                             "allow all mode=routed", "allow br0 mac=zz mac-prefix=52"}) {
+        EXPECT_FALSE(parse(text, "f").ok()) << text;  // userbridged and `userbridge check` say why
+        auto lines = helper(text);
+        ASSERT_TRUE(lines.ok()) << lines.error().message();
+        EXPECT_TRUE(needs_daemon(lines->at(0).limits)) << text;
+    }
+    auto both = helper("allow br0 user=alice ip=garbage max-taps=2 rate=1mbit isolated=yes");
+    ASSERT_TRUE(both.ok());
+    const Line& l = both->at(0);
+    EXPECT_EQ(l.limits.daemon_only, "ip= rate=");
+    EXPECT_EQ(l.limits.rate_bits, 0u);  // unread
+    EXPECT_EQ(l.who.name, "alice");
+    EXPECT_EQ(l.limits.max_taps, 2);
+    EXPECT_TRUE(l.limits.isolated);
+    // The daemon's reading records the same names, with the values.
+    auto daemon = parse("allow br0 mac=52:54:00:00:00:01 ip=10.0.0.2 rate=1mbit", "f");
+    ASSERT_TRUE(daemon.ok());
+    EXPECT_EQ(daemon->at(0).limits.daemon_only, "mac= ip= rate=");
+    EXPECT_EQ(daemon->at(0).limits.rate_bits, 1000000u);
+    EXPECT_FALSE(needs_daemon(parse("allow br0 user=alice max-taps=1 max-queues=2 isolated=no", "f")->at(0).limits));
+    // Refused by both readings alike: a deny with any option but a subject,
+    // an unknown option, a bad value of an option the helper acts on.
+    for (const char* text : {"deny br0 user=ubbob rate=garbage", "deny br0 user=ubbob ip=10.0.0.1",
+                             "deny br0 mode=routed", "allow br0 frob=1", "allow br0 max-taps=-1",
+                             "allow br0 isolated=maybe", "allow br0 user=a group=b", "allow br0 rate=1mbit rate=2mbit",
+                             "allow br0 ip="}) {
+        auto h = helper(text);
+        ASSERT_FALSE(h.ok()) << text;
+        EXPECT_EQ(h.error().message(), parse_error(text)) << text;
+    }
+    EXPECT_EQ(helper("deny br0 user=ubbob rate=x").error().message(), "f:1: rate= is for allow rules only");
+}
+
 TEST(Extension, ServersNoGoesWithAPinnedMac) {
     auto rules = rules_of("allow br0 mac-prefix=52:54:00 servers=no\nallow br1 mac-prefix=52:54:00 servers=yes\n"
                           "allow br2 servers=yes\n");
@@ -204,10 +248,10 @@ TEST(Extension, Rates) {
     ASSERT_TRUE(terms.ok());
     EXPECT_EQ(terms->limits.rate_bits, 100000000u);
     EXPECT_FALSE(terms->has_mac);
-    EXPECT_TRUE(terms->filtered());  // a rate needs nftables, without a MAC too
+    EXPECT_TRUE(needs_filter(terms->limits));  // a rate needs nftables, without a MAC too
     terms = terms_of(decide(rules, "br2", &kAlice), kDerive, 4711, "web", "br2");
     ASSERT_TRUE(terms.ok());
-    EXPECT_FALSE(terms->filtered());
+    EXPECT_FALSE(needs_filter(terms->limits));
     EXPECT_EQ(format_rule(rules[0]), "allow br0 rate=100mbit");
     EXPECT_EQ(format_rule(rules[1]), "allow br1 mac-prefix=52 rate=1500mbit");
     EXPECT_EQ(format_limits(rules[0].limits), "max-taps=unlimited max-queues=8 (MAC not pinned) rate=100mbit");

@@ -7,12 +7,15 @@
 #include <vector>
 
 #include "policy/acl.h"
+#include "policy/daemon_options.h"
 
 namespace ub::policy {
 
-inline Result<std::vector<Line>> parse(std::string_view text, std::string_view origin) {
+// `daemon`: userbridged's reading by default; nullptr: the helper's.
+inline Result<std::vector<Line>> parse(std::string_view text, std::string_view origin,
+                                       const DaemonOptions* daemon = &daemon_options()) {
     std::vector<Line> out;
-    UB_TRYV(parse_each(text, origin, [&](Line&& l) { out.push_back(std::move(l)); }));
+    UB_TRYV(parse_each(text, origin, [&](Line&& l) { out.push_back(std::move(l)); }, nullptr, daemon));
     return out;
 }
 

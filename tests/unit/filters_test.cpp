@@ -6,6 +6,7 @@
 #include "net/mac_pin.h"
 #include "net/routed.h"
 #include "policy/acl.h"
+#include "policy/daemon_options.h"
 #include "policy/explain.h"
 
 namespace {
@@ -24,7 +25,8 @@ TEST(Filters, WhichRulesNeedTheDaemon) {
         ub::policy::Rule r = rule_of(text);
         EXPECT_TRUE(ub::policy::needs_filter(r.limits)) << text;
         EXPECT_NE(ub::policy::daemon_only(r).find("filters the tap's traffic"), std::string::npos) << text;
-        std::string why = ub::policy::filter_refusal(r);
+        EXPECT_TRUE(ub::policy::needs_daemon(r.limits)) << text;
+        std::string why = ub::policy::daemon_refusal(r);
         EXPECT_NE(why.find("acl:1"), std::string::npos) << why;
         EXPECT_NE(why.find("userbridge-client (QEMU's helper=)"), std::string::npos) << why;
         EXPECT_NE(why.find("userbridge run"), std::string::npos) << why;
@@ -32,9 +34,14 @@ TEST(Filters, WhichRulesNeedTheDaemon) {
     for (const char* text : {"allow br0\n", "allow br0 max-taps=2 max-queues=4 user=root\n", "deny br0\n"}) {
         ub::policy::Rule r = rule_of(text);
         EXPECT_FALSE(ub::policy::needs_filter(r.limits)) << text;
+        EXPECT_FALSE(ub::policy::needs_daemon(r.limits)) << text;
         EXPECT_EQ(ub::policy::daemon_only(r), "") << text;
     }
     EXPECT_EQ(ub::policy::daemon_only(rule_of("allow br0 auth=polkit\n")), "polkit decides (auth=polkit)");
+    // Every other daemon-only option, which the helper reads by name only.
+    EXPECT_EQ(ub::policy::daemon_only(rule_of("allow br0 lease=8h\n")), "it gives leases (lease=)");
+    EXPECT_EQ(ub::policy::daemon_only(rule_of("allow br0 mode=bridge servers=yes\n")),
+              "it sets mode= servers=, which the helper does not read");
 }
 
 TEST(Filters, ATapLosesExactlyTheElementsItGot) {

@@ -15,9 +15,10 @@ using namespace ub;
 
 namespace {
 
-policy::Policy policy_of(const char* text) {
+// `daemon`: the ACL as userbridged reads it; nullptr: as the helper does.
+policy::Policy policy_of(const char* text, const policy::DaemonOptions* daemon = &policy::daemon_options()) {
     policy::Policy p;
-    auto lines = policy::parse(text, "acl");
+    auto lines = policy::parse(text, "acl", daemon);
     EXPECT_TRUE(lines.ok()) << lines.error().message();
     auto name = std::make_shared<const std::string>("acl");
     for (const policy::Line& l : *lines) {
@@ -34,7 +35,8 @@ grant::Caller alice(grant::Front front) {
 
 // Nothing is to be made in these cases: an act stage that begins fails.
 grant::Outcome ask(const char* acl, const grant::Caller& who, protocol::Request req,
-                   const grant::PolkitAnswer* polkit = nullptr, policy::MacDeriver derive_mac = nullptr) {
+                   const grant::PolkitAnswer* polkit = nullptr, policy::MacDeriver derive_mac = nullptr,
+                   const policy::DaemonOptions* daemon = &policy::daemon_options()) {
     grant::Resources res;
     res.derive_mac = std::move(derive_mac);
     res.polkit = polkit;
@@ -42,7 +44,7 @@ grant::Outcome ask(const char* acl, const grant::Caller& who, protocol::Request 
         ADD_FAILURE() << "acted on a request that should have been refused";
         return Error::msg("not here");
     };
-    return grant::grant(who, req, policy_of(acl), std::move(res));
+    return grant::grant(who, req, policy_of(acl, daemon), std::move(res));
 }
 
 protocol::Request to(const char* bridge, std::uint16_t queues = 1) { return {true, queues, bridge, "web"}; }
@@ -95,8 +97,31 @@ TEST(Grant, ModeRoutedTheHelperRefuses) {
     EXPECT_EQ(o.verdict, grant::Verdict::Denied);
     EXPECT_EQ(o.refused, Refused::NeedsDaemon);
     EXPECT_EQ(o.record.rule, "acl:1");
-    EXPECT_EQ(o.record.detail, "acl:1 routes the tap to an uplink (mode=routed), which only userbridged does: "
+    EXPECT_EQ(o.record.detail, "acl:1 asks for mode= ip=, which only userbridged does: "
                                "use userbridge-client (QEMU's helper=) or userbridge run");
+}
+
+// The helper reads no daemon-only value: whatever it says, well formed or
+// not, the rule is refused as userbridged's, never granted as if the
+// option were absent; a deny beside it still applies.
+TEST(Grant, TheHelperRefusesARuleWithADaemonOnlyOptionWhateverItsValue) {
+    for (const char* acl : {"allow br0 ip=garbage\n", "allow br0 rate=fast\n", "allow br0 mac=zz servers=maybe\n",
+                            "allow br0 mode=bridge\n", "allow br0 auth=nobody\n", "allow br0 lease=forever\n",
+                            "allow br0\nallow br0 user=alice rate=1mbit\n"}) {
+        grant::Outcome o = ask(acl, alice(grant::Front::Helper), to("br0"), nullptr, nullptr, nullptr);
+        EXPECT_EQ(o.verdict, grant::Verdict::Denied) << acl;
+        EXPECT_EQ(o.refused, Refused::NeedsDaemon) << acl;
+        EXPECT_NE(o.record.detail.find("which only userbridged does: use userbridge-client"), std::string::npos)
+            << o.record.detail;
+    }
+    grant::Outcome o = ask("allow br0 group=4800\nallow br0 user=alice rate=x\n", alice(grant::Front::Helper),
+                           to("br0"), nullptr, nullptr, nullptr);
+    EXPECT_EQ(o.record.detail, "acl:2 asks for rate=, which only userbridged does: "
+                               "use userbridge-client (QEMU's helper=) or userbridge run");
+    o = ask("deny br0 user=alice\nallow br0 rate=x\n", alice(grant::Front::Helper), to("br0"), nullptr, nullptr,
+            nullptr);
+    EXPECT_EQ(o.refused, Refused::Acl);
+    EXPECT_EQ(o.record.detail, "denied by acl:1");
 }
 
 TEST(Grant, AVethPairJoinsABridgeOnly) {
