@@ -193,8 +193,9 @@ Outcome grant(const Caller& who, const protocol::Request& req, const policy::Pol
     }
     if (!d->allowed) return denied(std::move(o), req, {refused_by(*d, res), d->reason});
     // What only userbridged does (routed taps, macvtaps, traffic filters,
-    // leases, polkit) the helper refuses, under any rule that asks for it.
-    if (who.front == Front::Helper && policy::needs_daemon(d->limits()))
+    // leases, polkit) the helper refuses, under any rule that asks for it;
+    // and so does any program that did not read those options' values.
+    if (policy::needs_daemon(d->limits()) && (who.front == Front::Helper || !d->limits().values_read))
         return denied(std::move(o), req, {Refused::NeedsDaemon, policy::daemon_refusal(*d->deciding)});
     // A veth pair's host end joins a bridge; its peer is live in the
     // caller's namespace from the start, so it is no routed tap (whose

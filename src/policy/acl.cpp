@@ -148,6 +148,7 @@ Result<Line> parse_line(std::string_view line, std::string_view origin, int line
         seen.push_back(key);
         UB_TRYV(parse_option(opt, out, origin, lineno, daemon));
     }
+    out.limits.values_read = daemon != nullptr;
     if (daemon && !out.limits.daemon_only.empty())
         if (std::string why = daemon->check(out); !why.empty()) return at(origin, lineno, why);
     return out;

@@ -134,8 +134,10 @@ struct Limits {
     Mode mode = Mode::Bridge;  // mode=
     std::uint32_t lease_max = 0;  // lease=: the longest lease, in seconds; 0: no leases
     // The daemon-only options (kDaemonOnly) the rule sets, in the order
-    // written: "mac= ip=". Non-empty: only userbridged grants the rule.
+    // written: "mac= ip=". Non-empty: only userbridged grants the rule,
+    // and only with their values read (a DaemonOptions given).
     std::string daemon_only;
+    bool values_read = false;
 };
 
 // One meaningful line of one file, as written.

@@ -124,6 +124,16 @@ TEST(Grant, TheHelperRefusesARuleWithADaemonOnlyOptionWhateverItsValue) {
     EXPECT_EQ(o.record.detail, "denied by acl:1");
 }
 
+// Fail-closed: userbridged too refuses a rule whose daemon-only values it
+// did not read (a policy loaded without DaemonOptions), rather than grant
+// it without its filter.
+TEST(Grant, NoProgramGrantsADaemonOnlyRuleWhoseValuesItDidNotRead) {
+    grant::Outcome o = ask("allow br0 rate=10mbit\n", alice(grant::Front::Daemon), to("br0"), nullptr, nullptr,
+                           nullptr);
+    EXPECT_EQ(o.verdict, grant::Verdict::Denied);
+    EXPECT_EQ(o.refused, Refused::NeedsDaemon);
+}
+
 TEST(Grant, AVethPairJoinsABridgeOnly) {
     for (const char* acl : {"allow wlan0 mode=routed ip=192.168.1.50\n", "allow wlan0 mode=macvtap\n"}) {
         protocol::Request veth = to("wlan0");
