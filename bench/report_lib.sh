@@ -47,6 +47,20 @@ rcell() {
               for (r in x) if (y[r] > 0) { q = x[r] / y[r]; if (!n++ || q < lo) lo = q; if (q > hi) hi = q }
               printf "%.2fx (%.2f–%.2f)", fa / fb, lo, hi }' "$ROUNDS_CSV"
 }
+# over_cell SCENARIO HELPER PARAM: what an exec'd path costs above what
+# any exec'd grant must pay: its p50 less the setuid no-op's (the exec) and
+# the kernel's steps (the tap), then the lowest and highest of the same
+# difference within one round (the three ran interleaved in it).
+over_cell() {
+    awk -F, -v a="$1,$2,$3" -v f="$1,floor-setuid-noop,$3" -v k="$1,kernel-steps,$3" '
+        { key = $1 "," $2 "," $3
+          if (key == a) { x[$4] = $5; xa = $6 }
+          else if (key == f) { y[$4] = $5; ya = $6 }
+          else if (key == k) { z[$4] = $5; za = $6 } }
+        END { if (xa == "" || ya == "" || za == "") exit
+              for (r in x) if ((r in y) && (r in z)) { d = x[r] - y[r] - z[r]; if (!n++ || d < lo) lo = d; if (d > hi) hi = d }
+              printf "%.0f (%.0f–%.0f)", xa - ya - za, lo, hi }' "$ROUNDS_CSV"
+}
 # settled_line: under a table, how many rounds its ratios took to settle:
 # the first round after which the ratio of the p50s of the rounds so far
 # stays within 5% of the run's final ratio, for every ratio in the table.

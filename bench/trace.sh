@@ -10,7 +10,12 @@
 # Prints a Markdown table of medians per program: the caller's fork to the
 # execve, the execve, exec to exit_group, exit_group to the caller's wait4
 # returning, and per process the system calls and user-mode page faults
-# after exec. With --daemon, COUNT grants through libuserbridge from
+# after exec; then exec to exit_group phase by phase: loading (the exec to
+# libc's __libc_start_main, a uprobe: the dynamic loader's work), from there
+# to the first TUNSETIFF (sanitizing, privileges, the ACL, names, the
+# sandbox), from it to the sendmsg that hands the tap over (the tap made and
+# attached), and from that to exit_group; with the page faults of loading.
+# Without uprobe events the loading column is left out. With --daemon, COUNT grants through libuserbridge from
 # userbridged instead: the client's connect to the end of its grant, the
 # daemon's request read to reply sent, and of that the daemon's time in
 # system calls, off its CPU outside them (preempted), and in user mode.
@@ -43,6 +48,29 @@ else
     EVENTS=(sched/sched_process_fork sched/sched_process_exec sched/sched_process_exit
             raw_syscalls/sys_enter raw_syscalls/sys_exit exceptions/page_fault_user)
 fi
+# The end of loading: a uprobe on libc's __libc_start_main, which the
+# dynamic loader jumps to once every library is mapped and relocated. At
+# the symbol's file offset (its address less its segment's, plus the
+# segment's offset); every program here takes the same libc.
+UPROBE=
+libc_start_probe() {
+    local libc addr
+    # awk reads to the end: an early exit would SIGPIPE the command before it.
+    libc=$(ldconfig -p | awk '$1 == "libc.so.6" && /x86-64|64bit/ && !f {f = $NF} END {print f}')
+    [ -n "$libc" ] && libc=$(readlink -f "$libc") || return 0
+    addr=$(nm -D "$libc" 2>/dev/null | awk '$2 == "T" && $3 ~ /^__libc_start_main@/ && !a {a = $1} END {print a}')
+    [ -n "$addr" ] && [ -e "$TR/uprobe_events" ] || return 0
+    local a=$((16#$addr)) type off va fsz _
+    while read -r type off va _ fsz _; do
+        [ "$type" = LOAD ] && ((a >= va && a < va + fsz)) || continue
+        printf 'p:ubtrace/libc_start %s:0x%x\n' "$libc" $((a - va + off)) >"$T/uprobe"
+        break
+    done < <(readelf -lW "$libc")
+    [ -s "$T/uprobe" ] && cat "$T/uprobe" >>"$TR/uprobe_events" 2>/dev/null || return 0
+    UPROBE=ubtrace/libc_start
+    EVENTS+=("$UPROBE")
+}
+[ $mode = daemon ] || libc_start_probe
 # Tracing is the kernel's, not the sandbox's: always put it back as it was.
 was_on=$(cat "$TR/tracing_on")
 was_kb=$(cat "$TR/buffer_size_kb")
@@ -53,6 +81,7 @@ untrace() {
     echo "${was_kb%% *}" >"$TR/buffer_size_kb"
     echo "$was_on" >"$TR/tracing_on"
     for e in "${EVENTS[@]}"; do echo 0 >"$TR/events/$e/enable"; echo 0 >"$TR/events/$e/filter"; done
+    [ -z "$UPROBE" ] || echo "-:$UPROBE" >>"$TR/uprobe_events"
     ub_cleanup
 }
 trap untrace EXIT
@@ -138,6 +167,7 @@ echo 'comm == "ub-bench"' >"$TR/events/sched/sched_process_fork/filter"
 echo "$ours || id == 59" >"$TR/events/raw_syscalls/sys_enter/filter"   # 59: the caller's execve
 echo 'comm == "ub-bench" && id == 61' >"$TR/events/raw_syscalls/sys_exit/filter"  # wait4
 echo "$ours" >"$TR/events/exceptions/page_fault_user/filter"
+[ -z "$UPROBE" ] || echo "$ours" >"$TR/events/$UPROBE/filter"
 for e in "${EVENTS[@]}"; do echo 1 >"$TR/events/$e/enable"; done
 
 echo "trace: $count grants of each, interleaved" >&2
@@ -158,13 +188,17 @@ ev == "sched_process_fork:" { fork_t[field("child_pid")] = t; next }
 ev == "sched_process_exec:" && (pid in fork_t) {
     exec_t[pid] = t; prog[pid] = field("filename"); sub(/.*\//, "", prog[pid]); next
 }
+ev == "libc_start:" && (pid in exec_t) && !(pid in start_t) { start_t[pid] = t; next }
 ev == "sys_enter:" && (pid in fork_t) {
     if ($0 ~ / NR 59 /) { if (!(pid in exec_in)) exec_in[pid] = t }
     else if ($0 ~ / NR 231 /) exit_in[pid] = t
+    # TUNSETIFF (0x400454ca), then the sendmsg that hands the tap over.
+    else if ($0 ~ / NR 16 \([0-9a-f]+, 400454ca,/) { if (!(pid in tap_t)) tap_t[pid] = t }
+    else if ($0 ~ / NR 46 / && (pid in tap_t) && !(pid in send_t)) send_t[pid] = t
     if (pid in exec_t) calls[pid]++
     next
 }
-ev == "page_fault_user:" && (pid in exec_t) { faults[pid]++; next }
+ev == "page_fault_user:" && (pid in exec_t) { faults[pid]++; if (!(pid in start_t)) load_faults[pid]++; next }
 ev == "sys_exit:" && $0 ~ / NR 61 = [0-9]/ { reaped[$NF] = t; next }
 END {
     for (p in reaped) {
@@ -177,6 +211,11 @@ END {
         print n, 5, reaped[p] - fork_t[p]
         print n, 6, calls[p] + 0
         print n, 7, faults[p] + 0
+        if (p in start_t) { print n, 8, start_t[p] - exec_t[p]; print n, 12, load_faults[p] + 0 }
+        if (!(p in tap_t) || !(p in send_t)) continue
+        print n, 9, tap_t[p] - (p in start_t ? start_t[p] : exec_t[p])
+        print n, 10, send_t[p] - tap_t[p]
+        print n, 11, exit_in[p] - send_t[p]
     }
 }' "$TR/trace" | sort -k1,1 -k2,2n -k3,3n | awk '
 { k = $1 " " $2; v[k, ++n[k]] = $3 }
@@ -191,4 +230,23 @@ echo "|---|---|---|---|---|---|---|---|---|"
 for h in qemu-helper setuid-helper fcap-helper setuid-noop; do
     awk -v h="$h" -v name="$(names $h)" '$1 == h { m[$2] = $3; n = $4 }
         END { if (n) printf "| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %d | %d |\n", name, n, m[1], m[2], m[3], m[4], m[5], m[6], m[7] }' "$T/medians"
+done
+echo
+if [ -n "$UPROBE" ]; then
+    echo "Exec to exit, phase by phase (medians, µs):"
+    echo
+    echo "| program | loading: exec to libc start | page faults loading | start to TUNSETIFF | TUNSETIFF to hand-over | hand-over to exit |"
+    echo "|---|---|---|---|---|---|"
+else
+    echo "Exec to exit, phase by phase (medians, µs; no uprobe events, so loading is not told apart):"
+    echo
+    echo "| program | exec to TUNSETIFF | TUNSETIFF to hand-over | hand-over to exit |"
+    echo "|---|---|---|---|"
+fi
+for h in qemu-helper setuid-helper fcap-helper setuid-noop; do
+    awk -v h="$h" -v name="$(names $h)" -v up="$UPROBE" '$1 == h { m[$2] = $3; have[$2] = 1 }
+        function c(k) { return (k in have) ? sprintf("%.0f", m[k]) : "" }
+        END { if (!(3 in have)) exit
+              if (up != "") printf "| %s | %s | %s | %s | %s | %s |\n", name, c(8), c(12), c(9), c(10), c(11)
+              else printf "| %s | %s | %s | %s |\n", name, c(9), c(10), c(11) }' "$T/medians"
 done
