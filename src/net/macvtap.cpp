@@ -2,7 +2,9 @@
 #include "net/macvtap.h"
 
 #include <linux/if.h>
+#include <linux/if_link.h>
 #include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
 
 #include <cerrno>
 
@@ -13,13 +15,30 @@ namespace ub::net {
 
 namespace {
 
+// A new macvtap `name` on `lower_ifindex`, in bridge mode (its macvtaps
+// reach each other and the wire, not the lower device's own addresses),
+// down. Unlike a tap it outlives its fds: Rtnl::delete_link it.
+Result<void> add_macvtap(Rtnl& rtnl, const std::string& name, int lower_ifindex) {
+    Message m;
+    m.start<ifinfomsg>(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+    mnl_attr_put_strz(m.nlh, IFLA_IFNAME, name.c_str());
+    mnl_attr_put_u32(m.nlh, IFLA_LINK, static_cast<uint32_t>(lower_ifindex));
+    nlattr* info = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
+    mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, "macvtap");
+    nlattr* data = mnl_attr_nest_start(m.nlh, IFLA_INFO_DATA);
+    mnl_attr_put_u32(m.nlh, IFLA_MACVLAN_MODE, MACVLAN_MODE_BRIDGE);
+    mnl_attr_nest_end(m.nlh, data);
+    mnl_attr_nest_end(m.nlh, info);
+    return rtnl.request(m.nlh, "create macvtap " + name + " on ifindex " + std::to_string(lower_ifindex));
+}
+
 // A name no interface has: "mvt" and a random number, tried again on
 // EEXIST (IFF_TUN_EXCL's counterpart: NLM_F_EXCL).
 Result<std::string> add_named_macvtap(Rtnl& rtnl, const LinkInfo& lower) {
     for (int tries = 0;; ++tries) {
         Mac r = UB_TRY(port_mac());
         std::string name = "mvt" + std::to_string((r[1] << 16 | r[2] << 8 | r[3]) % 10'000'000);
-        Result<void> made = rtnl.add_macvtap(name, lower.ifindex);
+        Result<void> made = add_macvtap(rtnl, name, lower.ifindex);
         if (made.ok()) return name;
         if (made.error().code() != EEXIST || tries == 8) return made.error();
     }

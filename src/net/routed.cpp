@@ -24,19 +24,6 @@ namespace {
 int family_of(const policy::IpPrefix& p) { return p.v6 ? AF_INET6 : AF_INET; }
 std::size_t size_of(const policy::IpPrefix& p) { return p.v6 ? 16 : 4; }
 
-// A message buffer with its header and family header.
-struct Msg {
-    std::unique_ptr<char[]> buf = std::make_unique<char[]>(MNL_SOCKET_BUFFER_SIZE);
-    nlmsghdr* nlh = nullptr;
-    template <typename Header>
-    Header* start(std::uint16_t type, std::uint16_t flags) {
-        nlh = mnl_nlmsg_put_header(buf.get());
-        nlh->nlmsg_type = type;
-        nlh->nlmsg_flags = flags;
-        return static_cast<Header*>(mnl_nlmsg_put_extra_header(nlh, sizeof(Header)));
-    }
-};
-
 // An address as nft and the ACL write it: "10.0.0.5", "2001:db8::5".
 std::string addr_text(const policy::IpPrefix& p) { return policy::format_ip_prefix(p); }
 
@@ -99,7 +86,7 @@ GuardCommands routed_commands(const RoutedTap& r) {
 }
 
 Result<void> set_ipv4_forwarding(Rtnl& rtnl, int ifindex, bool on, ProxyArp proxy_arp) {
-    Msg m;
+    Message m;
     auto* ifm = m.start<ifinfomsg>(RTM_NEWLINK, 0);
     ifm->ifi_family = AF_UNSPEC;
     ifm->ifi_index = ifindex;
@@ -125,7 +112,7 @@ Result<bool> ipv4_forwarding(const std::string& ifname) {
 }
 
 Result<void> add_host_route(Rtnl& rtnl, int ifindex, const policy::IpPrefix& addr) {
-    Msg m;
+    Message m;
     auto* rt = m.start<rtmsg>(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
     rt->rtm_family = static_cast<unsigned char>(family_of(addr));
     rt->rtm_dst_len = static_cast<unsigned char>(addr.bits());
@@ -139,7 +126,7 @@ Result<void> add_host_route(Rtnl& rtnl, int ifindex, const policy::IpPrefix& add
 }
 
 Result<void> proxy_neighbour(Rtnl& rtnl, int ifindex, const policy::IpPrefix& addr, Change change) {
-    Msg m;
+    Message m;
     bool add = change == Change::Add;
     auto* nd = m.start<ndmsg>(add ? RTM_NEWNEIGH : RTM_DELNEIGH, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
     nd->ndm_family = static_cast<std::uint8_t>(family_of(addr));
@@ -152,7 +139,7 @@ Result<void> proxy_neighbour(Rtnl& rtnl, int ifindex, const policy::IpPrefix& ad
 }
 
 Result<void> add_gateway_address(Rtnl& rtnl, int ifindex) {
-    Msg m;
+    Message m;
     auto* ifa = m.start<ifaddrmsg>(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
     ifa->ifa_family = AF_INET6;
     ifa->ifa_prefixlen = 64;

@@ -1,22 +1,16 @@
 #include "net/rtnl.h"
 
-#include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
-#include <linux/netlink.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
 #include <utility>
-#include <vector>
 
 #include "base/system.h"
-#include "net/rtnl_request.h"
 
 namespace ub::net {
 
@@ -64,6 +58,42 @@ long long u32(const nlattr* attr, long long none) {
     return attr && mnl_attr_validate(attr, MNL_TYPE_U32) == 0 ? mnl_attr_get_u32(attr) : none;
 }
 
+// What one request's replies carry to request().
+struct Replies {
+    std::vector<LinkInfo>* links;  // data messages go here (may be null)
+    const char* end;               // of the datagram being read
+    std::string why;               // the kernel's words for an error, if any
+};
+
+int data_cb(const nlmsghdr* nlh, void* data) {
+    return parse_link_msg(nlh, static_cast<Replies*>(data)->links);
+}
+
+int error_cb(const nlmsghdr* nlh, void* data) {
+    auto* r = static_cast<Replies*>(data);
+    auto avail = static_cast<std::size_t>(r->end - reinterpret_cast<const char*>(nlh));
+    int err = decode_ack(nlh, avail, r->why);
+    if (err == 0) return MNL_CB_STOP;  // the ACK that ends a request
+    errno = err;
+    return MNL_CB_ERROR;
+}
+
+int done_cb(const nlmsghdr*, void*) { return MNL_CB_STOP; }
+int overrun_cb(const nlmsghdr*, void*) {
+    errno = ENOSPC;
+    return MNL_CB_ERROR;
+}
+
+// An RTM_*LINK message about `ifindex` (ifi_family zeroed: AF_UNSPEC).
+Message link_msg(uint16_t type, int ifindex, uint16_t flags = 0) {
+    Message m;
+    m.start<ifinfomsg>(type, flags)->ifi_index = ifindex;
+    return m;
+}
+
+// " ifindex 7": how requests name the link in errors.
+std::string index_name(int ifindex) { return " ifindex " + std::to_string(ifindex); }
+
 }  // namespace
 
 int parse_link_msg(const nlmsghdr* nlh, void* data) {
@@ -90,7 +120,6 @@ int parse_link_msg(const nlmsghdr* nlh, void* data) {
     if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6)
         std::memcpy(out->mac.data(), mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
     out->alias = str(tb[IFLA_IFALIAS]);
-    out->link = static_cast<int>(u32(tb[IFLA_LINK], 0));
     if (!tb[IFLA_LINKINFO]) return MNL_CB_OK;
     const nlattr* info[IFLA_INFO_MAX + 1] = {};
     if (mnl_attr_parse_nested(tb[IFLA_LINKINFO], attr_cb<IFLA_INFO_MAX>, info) < 0) return MNL_CB_ERROR;
@@ -141,101 +170,74 @@ int decode_ack(const nlmsghdr* nlh, std::size_t avail, std::string& why) {
     return err->error < 0 && err->error > -4096 ? -err->error : EPROTO;
 }
 
-namespace {
-
-// What one request's replies carry to transact().
-struct Replies {
-    std::vector<LinkInfo>* links;  // data messages go here (may be null)
-    const char* end;               // of the datagram being read
-    std::string why;               // the kernel's words for an error, if any
-};
-
-int data_cb(const nlmsghdr* nlh, void* data) {
-    return parse_link_msg(nlh, static_cast<Replies*>(data)->links);
-}
-
-int error_cb(const nlmsghdr* nlh, void* data) {
-    auto* r = static_cast<Replies*>(data);
-    auto avail = static_cast<std::size_t>(r->end - reinterpret_cast<const char*>(nlh));
-    int err = decode_ack(nlh, avail, r->why);
-    if (err == 0) return MNL_CB_STOP;  // the ACK that ends a request
-    errno = err;
-    return MNL_CB_ERROR;
-}
-
-int done_cb(const nlmsghdr*, void*) { return MNL_CB_STOP; }
-int noop_cb(const nlmsghdr*, void*) { return MNL_CB_OK; }
-int overrun_cb(const nlmsghdr*, void*) {
-    errno = ENOSPC;
-    return MNL_CB_ERROR;
-}
-
-}  // namespace
-
-Result<void> Rtnl::transact(Request& req, std::vector<LinkInfo>* links) {
-    unsigned seq = ++seq_;
-    req.nlh->nlmsg_seq = seq;
-    ssize_t sent = mnl_socket_sendto(nl_.get(), req.nlh, req.nlh->nlmsg_len);
-    if (sent < 0) return Error::sys("cannot " + req.what);
+Result<void> Rtnl::request(nlmsghdr* msg, const std::string& what, std::vector<LinkInfo>* links) {
+    // A dump ends with NLMSG_DONE; an ACK asked for as well could arrive
+    // after it and be taken for the answer to our next request. (Both of
+    // NLM_F_DUMP's bits: NLM_F_EXCL of a new link is NLM_F_MATCH's.)
+    bool dump = (msg->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+    msg->nlmsg_flags |= NLM_F_REQUEST | (dump ? 0 : NLM_F_ACK);
+    unsigned seq = msg->nlmsg_seq = ++seq_;
+    ssize_t sent = mnl_socket_sendto(nl_.get(), msg, msg->nlmsg_len);
+    if (sent < 0) return Error::sys("cannot " + what);
     // A datagram socket never sends part of a message; anything else is a bug
     // we must not paper over.
-    if (static_cast<std::size_t>(sent) != req.nlh->nlmsg_len)
-        return Error::msg("cannot " + req.what + ": short netlink send");
+    if (static_cast<std::size_t>(sent) != msg->nlmsg_len) return Error::msg("cannot " + what + ": short netlink send");
 
     // Large enough for any RTM_NEWLINK reply; libmnl reports truncation.
     constexpr std::size_t kSize = 32768;
     auto buf = std::make_unique_for_overwrite<char[]>(kSize);
-    mnl_cb_t control[NLMSG_MIN_TYPE] = {
-        nullptr, noop_cb /* NLMSG_NOOP */, error_cb /* NLMSG_ERROR */, done_cb /* NLMSG_DONE */,
-        overrun_cb /* NLMSG_OVERRUN */};
+    // libmnl skips a control message whose entry here is null (NLMSG_NOOP),
+    // and uses its own defaults for none of them: a dump's NLMSG_DONE needs
+    // done_cb, or the reading never ends.
+    mnl_cb_t control[NLMSG_MIN_TYPE] = {nullptr, nullptr, error_cb /* NLMSG_ERROR */, done_cb /* NLMSG_DONE */,
+                                        overrun_cb /* NLMSG_OVERRUN */};
     Replies replies{links, nullptr, {}};
     for (;;) {
         ssize_t n = mnl_socket_recvfrom(nl_.get(), buf.get(), kSize);
-        if (n < 0) return Error::sys("cannot " + req.what + ": netlink receive");
+        if (n < 0) return Error::sys("cannot " + what + ": netlink receive");
         if (!well_framed(buf.get(), static_cast<std::size_t>(n)))
-            return Error::msg("cannot " + req.what + ": a netlink message runs past its datagram");
+            return Error::msg("cannot " + what + ": a netlink message runs past its datagram");
         replies.end = buf.get() + n;
         // mnl_cb_run2 rejects messages whose seq or port id are not ours.
         int rc = mnl_cb_run2(buf.get(), static_cast<std::size_t>(n), seq, portid_, data_cb, &replies,
                              control, NLMSG_MIN_TYPE);
         if (rc == MNL_CB_ERROR) {
             int err = errno;
-            return Error::sys("cannot " + req.what + (replies.why.empty() ? "" : ": " + replies.why), err);
+            return Error::sys("cannot " + what + (replies.why.empty() ? "" : ": " + replies.why), err);
         }
         if (rc == MNL_CB_STOP) return Ok{};
     }
 }
 
 Result<LinkInfo> Rtnl::get_link(const std::string& name) {
-    Request req(RTM_GETLINK, 0, "look up interface " + name);
-    mnl_attr_put_strz(req.nlh, IFLA_IFNAME, name.c_str());
+    Message m = link_msg(RTM_GETLINK, 0);
+    mnl_attr_put_strz(m.nlh, IFLA_IFNAME, name.c_str());
     std::vector<LinkInfo> links;
-    UB_TRYV(transact(req, &links));
+    UB_TRYV(request(m.nlh, "look up interface " + name, &links));
     if (links.size() != 1 || links[0].ifindex <= 0)
         return Error::msg("cannot look up interface " + name + ": no reply");
     return std::move(links[0]);
 }
 
 Result<std::vector<LinkInfo>> Rtnl::list_links(const std::string& kind) {
-    Request req(RTM_GETLINK, 0, "list " + kind + " interfaces", NLM_F_DUMP);
-    nlattr* info = mnl_attr_nest_start(req.nlh, IFLA_LINKINFO);
-    mnl_attr_put_strz(req.nlh, IFLA_INFO_KIND, kind.c_str());
-    mnl_attr_nest_end(req.nlh, info);
+    Message m = link_msg(RTM_GETLINK, 0, NLM_F_DUMP);
+    nlattr* info = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
+    mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, kind.c_str());
+    mnl_attr_nest_end(m.nlh, info);
     std::vector<LinkInfo> links;
-    UB_TRYV(transact(req, &links));
+    UB_TRYV(request(m.nlh, "list " + kind + " interfaces", &links));
     // Kernels that ignore the filter send everything; the filter holds anyway.
     std::erase_if(links, [&](const LinkInfo& l) { return l.kind != kind; });
     return links;
 }
 
 Result<void> Rtnl::set_port(int ifindex, unsigned mtu, const Mac& mac, const std::string& alias) {
-    Request req(RTM_NEWLINK, ifindex,
-                "set MTU " + std::to_string(mtu) + ", MAC " + format_mac(mac) + (alias.empty() ? "" : " and label") +
-                    " of ifindex " + std::to_string(ifindex));
-    mnl_attr_put_u32(req.nlh, IFLA_MTU, mtu);
-    mnl_attr_put(req.nlh, IFLA_ADDRESS, mac.size(), mac.data());
-    if (!alias.empty()) mnl_attr_put_strz(req.nlh, IFLA_IFALIAS, alias.c_str());
-    return transact(req, nullptr);
+    Message m = link_msg(RTM_NEWLINK, ifindex);
+    mnl_attr_put_u32(m.nlh, IFLA_MTU, mtu);
+    mnl_attr_put(m.nlh, IFLA_ADDRESS, mac.size(), mac.data());
+    if (!alias.empty()) mnl_attr_put_strz(m.nlh, IFLA_IFALIAS, alias.c_str());
+    return request(m.nlh, "set MTU " + std::to_string(mtu) + ", MAC " + format_mac(mac) +
+                              (alias.empty() ? "" : " and label") + " of" + index_name(ifindex));
 }
 
 Result<int> Rtnl::ifindex(const std::string& name) {
@@ -248,66 +250,44 @@ Result<int> Rtnl::ifindex(const std::string& name) {
 }
 
 Result<void> Rtnl::set_no_ipv6_address(int ifindex) {
-    Request req(RTM_NEWLINK, ifindex, "turn off IPv6 addresses on ifindex " + std::to_string(ifindex));
-    nlattr* af = mnl_attr_nest_start(req.nlh, IFLA_AF_SPEC);
-    nlattr* in6 = mnl_attr_nest_start(req.nlh, AF_INET6);
-    mnl_attr_put_u8(req.nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
-    mnl_attr_nest_end(req.nlh, in6);
-    mnl_attr_nest_end(req.nlh, af);
-    Result<void> r = transact(req, nullptr);
+    Message m = link_msg(RTM_NEWLINK, ifindex);
+    nlattr* af = mnl_attr_nest_start(m.nlh, IFLA_AF_SPEC);
+    nlattr* in6 = mnl_attr_nest_start(m.nlh, AF_INET6);
+    mnl_attr_put_u8(m.nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+    mnl_attr_nest_end(m.nlh, in6);
+    mnl_attr_nest_end(m.nlh, af);
+    Result<void> r = request(m.nlh, "turn off IPv6 addresses on" + index_name(ifindex));
     // The kernel has no IPv6, or not on this device: nothing to turn off.
     if (!r.ok() && r.error().code() == EAFNOSUPPORT) return Ok{};
     return r;
 }
 
 Result<void> Rtnl::set_master(int ifindex, int master_ifindex) {
-    Request req(RTM_NEWLINK, ifindex,
-                "attach ifindex " + std::to_string(ifindex) + " to bridge ifindex " + std::to_string(master_ifindex));
-    mnl_attr_put_u32(req.nlh, IFLA_MASTER, static_cast<uint32_t>(master_ifindex));
-    return transact(req, nullptr);
+    Message m = link_msg(RTM_NEWLINK, ifindex);
+    mnl_attr_put_u32(m.nlh, IFLA_MASTER, static_cast<uint32_t>(master_ifindex));
+    return request(m.nlh, "attach" + index_name(ifindex) + " to bridge" + index_name(master_ifindex));
 }
 
 Result<void> Rtnl::set_isolated(int ifindex) {
-    Request req(RTM_NEWLINK, ifindex, "isolate bridge port ifindex " + std::to_string(ifindex));
-    nlattr* info = mnl_attr_nest_start(req.nlh, IFLA_LINKINFO);
-    nlattr* port = mnl_attr_nest_start(req.nlh, IFLA_INFO_SLAVE_DATA);
-    mnl_attr_put_u8(req.nlh, IFLA_BRPORT_ISOLATED, 1);
-    mnl_attr_nest_end(req.nlh, port);
-    mnl_attr_nest_end(req.nlh, info);
-    return transact(req, nullptr);
-}
-
-Result<void> Rtnl::add_macvtap(const std::string& name, int lower_ifindex) {
-    Request req(RTM_NEWLINK, 0, "create macvtap " + name + " on ifindex " + std::to_string(lower_ifindex),
-                NLM_F_CREATE | NLM_F_EXCL);
-    mnl_attr_put_strz(req.nlh, IFLA_IFNAME, name.c_str());
-    mnl_attr_put_u32(req.nlh, IFLA_LINK, static_cast<uint32_t>(lower_ifindex));
-    nlattr* info = mnl_attr_nest_start(req.nlh, IFLA_LINKINFO);
-    mnl_attr_put_strz(req.nlh, IFLA_INFO_KIND, "macvtap");
-    nlattr* data = mnl_attr_nest_start(req.nlh, IFLA_INFO_DATA);
-    mnl_attr_put_u32(req.nlh, IFLA_MACVLAN_MODE, MACVLAN_MODE_BRIDGE);
-    mnl_attr_nest_end(req.nlh, data);
-    mnl_attr_nest_end(req.nlh, info);
-    return transact(req, nullptr);
+    Message m = link_msg(RTM_NEWLINK, ifindex);
+    nlattr* info = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
+    nlattr* port = mnl_attr_nest_start(m.nlh, IFLA_INFO_SLAVE_DATA);
+    mnl_attr_put_u8(m.nlh, IFLA_BRPORT_ISOLATED, 1);
+    mnl_attr_nest_end(m.nlh, port);
+    mnl_attr_nest_end(m.nlh, info);
+    return request(m.nlh, "isolate bridge port" + index_name(ifindex));
 }
 
 Result<void> Rtnl::set_up(int ifindex) {
-    Request req(RTM_NEWLINK, ifindex, "bring up ifindex " + std::to_string(ifindex));
-    req.ifm->ifi_flags = IFF_UP;
-    req.ifm->ifi_change = IFF_UP;
-    return transact(req, nullptr);
-}
-
-Result<void> Rtnl::request(const nlmsghdr* msg, const std::string& what) {
-    Request req(msg->nlmsg_type, 0, what);
-    std::memcpy(req.nlh, msg, msg->nlmsg_len);
-    req.nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-    return transact(req, nullptr);
+    Message m;
+    ifinfomsg* ifm = m.start<ifinfomsg>(RTM_NEWLINK);
+    ifm->ifi_index = ifindex;
+    ifm->ifi_flags = ifm->ifi_change = IFF_UP;
+    return request(m.nlh, "bring up" + index_name(ifindex));
 }
 
 Result<void> Rtnl::delete_link(int ifindex) {
-    Request req(RTM_DELLINK, ifindex, "delete ifindex " + std::to_string(ifindex));
-    return transact(req, nullptr);
+    return request(link_msg(RTM_DELLINK, ifindex).nlh, "delete" + index_name(ifindex));
 }
 
 }  // namespace ub::net

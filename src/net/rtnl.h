@@ -3,15 +3,15 @@
 // an NLMSG_ERROR becomes an Error carrying the kernel's errno.
 #pragma once
 
+#include <libmnl/libmnl.h>
+
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "base/mac.h"
 #include "base/result.h"
-
-struct mnl_socket;
-struct nlmsghdr;
 
 namespace ub::net {
 
@@ -69,6 +69,23 @@ bool well_framed(const char* buf, std::size_t n);
 // nothing past nlh + avail. Pure: unit-tested and fuzzed.
 int decode_ack(const nlmsghdr* nlh, std::size_t avail, std::string& why);
 
+// An rtnetlink message under construction, in its own buffer. The buffer
+// is left unzeroed (libmnl clears each header and attribute it puts): an
+// exec'd helper pays a page fault for every page it touches.
+struct Message {
+    std::unique_ptr<char[]> buf = std::make_unique_for_overwrite<char[]>(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* nlh = nullptr;
+    // The netlink header, then the family header (ifinfomsg, rtmsg, ...),
+    // zeroed, which it returns.
+    template <typename Header>
+    Header* start(std::uint16_t type, std::uint16_t flags = 0) {
+        nlh = mnl_nlmsg_put_header(buf.get());
+        nlh->nlmsg_type = type;
+        nlh->nlmsg_flags = flags;
+        return static_cast<Header*>(mnl_nlmsg_put_extra_header(nlh, sizeof(Header)));
+    }
+};
+
 class Rtnl {
 public:
     static Result<Rtnl> open();
@@ -85,10 +102,6 @@ public:
     // once it is a port: the kernel takes port options from the master it
     // has when the request comes (rtnl_newlink's slave_changelink).
     Result<void> set_isolated(int ifindex);
-    // A new macvtap `name` on `lower_ifindex`, in bridge mode (its
-    // macvtaps reach each other and the wire, not the lower device's own
-    // addresses), down. Unlike a tap it outlives its fds: delete_link it.
-    Result<void> add_macvtap(const std::string& name, int lower_ifindex);
     // RTM_DELLINK. For a tun/tap this unregisters the device whoever holds
     // its fds, persistent or not: the kernel detaches every queue
     // (tun_detach_all), where closing our own fds would leave it alive while
@@ -100,20 +113,14 @@ public:
     // Every link of this kind ("tun" for taps) in our network namespace; the
     // kernel filters the dump.
     Result<std::vector<LinkInfo>> list_links(const std::string& kind);
-    // Sends a message built elsewhere (routes, neighbours, addresses:
-    // net/routed.h) and waits for its ACK; `what` names it in errors.
-    Result<void> request(const nlmsghdr* msg, const std::string& what);
-    // A veth pair: `host` here, `peer` made directly in the network
-    // namespace `netns_fd` (IFLA_NET_NS_FD), both with `mtu`, the peer with
-    // `peer_mac` unless it is all zero. Defined in veth.cpp (userbridged's).
-    Result<void> create_veth(const std::string& host, const std::string& peer, int netns_fd, unsigned mtu,
-                             const Mac& peer_mac);
+    // Sends `msg` (built here, or elsewhere: veths, macvtaps, routes) with
+    // NLM_F_REQUEST, and NLM_F_ACK unless it is a dump, and waits for its
+    // ACK or the dump's end; the links the replies describe go to `links`
+    // (none wanted: null). `what` names it in errors.
+    Result<void> request(nlmsghdr* msg, const std::string& what, std::vector<LinkInfo>* links = nullptr);
 
 private:
     explicit Rtnl(MnlSocket nl);
-    struct Request;
-    // `links`: where replies go; one reply for a get, many for a dump.
-    Result<void> transact(Request& req, std::vector<LinkInfo>* links);
 
     MnlSocket nl_;
     unsigned portid_;

@@ -19,12 +19,6 @@ namespace ub::net {
 
 namespace {
 
-Result<unsigned> tun_features(const UniqueFd& fd) {
-    unsigned features = 0;
-    UB_TRYV(system::ioctl(fd.get(), TUNGETFEATURES, &features, "cannot query tun features (TUNGETFEATURES)"));
-    return features;
-}
-
 // Makes the device `name` with ifr's flags plus IFF_TUN_EXCL; false when
 // an interface of that name exists (EBUSY, EEXIST). IFF_TUN_EXCL is what
 // makes this safe: without it, TUNSETIFF on the name of an existing tun
@@ -43,38 +37,6 @@ Result<bool> make_excl(const UniqueFd& tun, ifreq& ifr, const std::string& name,
     return r.error();
 }
 
-}  // namespace
-
-Result<UniqueFd> open_tun() {
-    return system::open("/dev/net/tun", O_RDWR | O_CLOEXEC, "cannot open /dev/net/tun");
-}
-
-Result<bool> try_quota_lock(const UniqueFd& tun, uid_t uid) {
-    ifreq ifr{};
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-    std::string name = "ubq" + std::to_string(uid);  // at most 13 bytes
-    return make_excl(tun, ifr, name, "cannot take the quota lock " + name);
-}
-
-Result<UniqueFd> take_quota_lock(UniqueFd tun, uid_t uid, int timeout_ms) {
-    timespec pause{0, 2'000'000};  // about as long as a holder keeps it
-    for (int waited = 0;; waited += 2) {
-        if (UB_TRY(try_quota_lock(tun, uid))) return tun;
-        if (waited >= timeout_ms)
-            return Error::msg("the quota lock ubq" + std::to_string(uid) + " is still held after " +
-                              std::to_string(timeout_ms) + " ms; try again");
-        nanosleep(&pause, nullptr);
-    }
-}
-
-std::string TapNames::next() {
-    std::string name = "tap" + std::to_string(next_);
-    next_ = (next_ + 1) % kWrap;
-    return name;
-}
-
-namespace {
-
 // Makes the device with a name from `names`, trying the next while one is
 // in use (make_excl); false when all kMaxTries were.
 Result<bool> set_iff_named(const UniqueFd& tun, ifreq& ifr, TapNames& names) {
@@ -83,34 +45,6 @@ Result<bool> set_iff_named(const UniqueFd& tun, ifreq& ifr, TapNames& names) {
         if (UB_TRY(make_excl(tun, ifr, names.next(), "cannot create tap (TUNSETIFF)"))) return true;
     return false;
 }
-
-}  // namespace
-
-std::string intrusion(const LinkInfo& link, std::size_t ours, uid_t owner) {
-    if (link.tun_num_queues < 0 || link.tun_num_disabled < 0)
-        return "the kernel does not report the queues of " + link.name;
-    // Disabled queues (TUNSETQUEUE IFF_DETACH_QUEUE) are still held.
-    long long queues = static_cast<long long>(link.tun_num_queues) + link.tun_num_disabled;
-    long long foreign = queues - static_cast<long long>(ours);
-    if (foreign > 0)
-        return "another process holds " + std::to_string(foreign) + " queue(s) of " + link.name +
-               ", joined before its owner was set";
-    if (foreign < 0)
-        return link.name + " has " + std::to_string(queues) + " queue(s), not our " +
-               std::to_string(ours);
-    // We set neither to anything but `owner` and none: only a holder of a
-    // queue can (TUNSETOWNER and TUNSETGROUP need no privilege), so another
-    // process held one and left these behind.
-    if (link.tun_owner != static_cast<long long>(owner))
-        return "another process held a queue of " + link.name + " and made uid " +
-               std::to_string(link.tun_owner) + " its owner";
-    if (link.tun_group >= 0)
-        return "another process held a queue of " + link.name + " and gave it group " +
-               std::to_string(link.tun_group);
-    return {};
-}
-
-namespace {
 
 // Gives the tap just made its owner, then attaches our other fds to it as
 // its other queues.
@@ -170,16 +104,15 @@ Result<void> undo_departed(const Tap& tap) {
         return system::ioctl(tap.fd(), request, arg, "cannot reset " + tap.name + "'s " + what);
     };
     sock_fprog none{};
-    UB_TRYV(reset(TUNDETACHFILTER, &none, "socket filter (TUNDETACHFILTER)"));
     tun_filter no_addresses{0, 0};
+    // sndbuf: INT_MAX; vnet header: sizeof(struct virtio_net_hdr); as a
+    // new tap starts.
+    int no_program = -1, sndbuf = INT_MAX, hdr = 10, off = 0;
+    UB_TRYV(reset(TUNDETACHFILTER, &none, "socket filter (TUNDETACHFILTER)"));
     UB_TRYV(reset(TUNSETTXFILTER, &no_addresses, "receive filter (TUNSETTXFILTER)"));
-    int no_program = -1;
     UB_TRYV(reset(TUNSETSTEERINGEBPF, &no_program, "steering program (TUNSETSTEERINGEBPF)"));
-    int sndbuf = INT_MAX;
     UB_TRYV(reset(TUNSETSNDBUF, &sndbuf, "send buffer (TUNSETSNDBUF)"));
-    int hdr = 10;  // sizeof(struct virtio_net_hdr), which a new tap starts with
     UB_TRYV(reset(TUNSETVNETHDRSZ, &hdr, "vnet header size (TUNSETVNETHDRSZ)"));
-    int off = 0;
     UB_TRYV(reset(TUNSETVNETLE, &off, "vnet byte order (TUNSETVNETLE)"));
     // EINVAL: a kernel without CONFIG_TUN_VNET_CROSS_LE, where it cannot be set.
     if (Result<void> r = reset(TUNSETVNETBE, &off, "vnet byte order (TUNSETVNETBE)");
@@ -192,10 +125,63 @@ Result<void> undo_departed(const Tap& tap) {
 
 }  // namespace
 
+Result<UniqueFd> open_tun() {
+    return system::open("/dev/net/tun", O_RDWR | O_CLOEXEC, "cannot open /dev/net/tun");
+}
+
+Result<bool> try_quota_lock(const UniqueFd& tun, uid_t uid) {
+    ifreq ifr{};
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    std::string name = "ubq" + std::to_string(uid);  // at most 13 bytes
+    return make_excl(tun, ifr, name, "cannot take the quota lock " + name);
+}
+
+Result<UniqueFd> take_quota_lock(UniqueFd tun, uid_t uid, int timeout_ms) {
+    timespec pause{0, 2'000'000};  // about as long as a holder keeps it
+    for (int waited = 0;; waited += 2) {
+        if (UB_TRY(try_quota_lock(tun, uid))) return tun;
+        if (waited >= timeout_ms)
+            return Error::msg("the quota lock ubq" + std::to_string(uid) + " is still held after " +
+                              std::to_string(timeout_ms) + " ms; try again");
+        nanosleep(&pause, nullptr);
+    }
+}
+
+std::string TapNames::next() {
+    std::string name = "tap" + std::to_string(next_);
+    next_ = (next_ + 1) % kWrap;
+    return name;
+}
+
+std::string intrusion(const LinkInfo& link, std::size_t ours, uid_t owner) {
+    if (link.tun_num_queues < 0 || link.tun_num_disabled < 0)
+        return "the kernel does not report the queues of " + link.name;
+    // Disabled queues (TUNSETQUEUE IFF_DETACH_QUEUE) are still held.
+    long long queues = static_cast<long long>(link.tun_num_queues) + link.tun_num_disabled;
+    long long foreign = queues - static_cast<long long>(ours);
+    if (foreign > 0)
+        return "another process holds " + std::to_string(foreign) + " queue(s) of " + link.name +
+               ", joined before its owner was set";
+    if (foreign < 0)
+        return link.name + " has " + std::to_string(queues) + " queue(s), not our " +
+               std::to_string(ours);
+    // We set neither to anything but `owner` and none: only a holder of a
+    // queue can (TUNSETOWNER and TUNSETGROUP need no privilege), so another
+    // process held one and left these behind.
+    if (link.tun_owner != static_cast<long long>(owner))
+        return "another process held a queue of " + link.name + " and made uid " +
+               std::to_string(link.tun_owner) + " its owner";
+    if (link.tun_group >= 0)
+        return "another process held a queue of " + link.name + " and gave it group " +
+               std::to_string(link.tun_group);
+    return {};
+}
+
 Result<Tap> create_tap(Rtnl& rtnl, std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner,
                        TapNames* names, StepHook hook, const std::string& fixed) {
     if (tuns.empty()) return Error::msg("cannot create tap: no tun fd");
-    unsigned features = UB_TRY(tun_features(tuns.front()));
+    unsigned features = 0;
+    UB_TRYV(system::ioctl(tuns.front().get(), TUNGETFEATURES, &features, "cannot query tun features (TUNGETFEATURES)"));
     bool multi = tuns.size() > 1;
     if (multi && !(features & IFF_MULTI_QUEUE))
         return Error::msg("cannot create a multiqueue tap: the kernel has no IFF_MULTI_QUEUE");

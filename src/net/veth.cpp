@@ -1,17 +1,24 @@
 #include "net/veth.h"
 
 #include <linux/if_link.h>
+#include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
 #include <cerrno>
 
-#include "net/rtnl_request.h"
+#include "net/rtnl.h"
 
 namespace ub::net {
 
-Result<void> Rtnl::create_veth(const std::string& host, const std::string& peer, int netns_fd, unsigned mtu,
-                               const Mac& peer_mac) {
-    Request req(RTM_NEWLINK, 0, "create the veth pair " + host + " / " + peer, NLM_F_CREATE | NLM_F_EXCL);
+namespace {
+
+// A veth pair: `host` here, `peer` made directly in the network namespace
+// `netns_fd` (IFLA_NET_NS_FD), both with `mtu`, the peer with `peer_mac`
+// unless it is all zero.
+Result<void> create_veth(Rtnl& rtnl, const std::string& host, const std::string& peer, int netns_fd, unsigned mtu,
+                         const Mac& peer_mac) {
+    Message req;
+    req.start<ifinfomsg>(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
     mnl_attr_put_strz(req.nlh, IFLA_IFNAME, host.c_str());
     mnl_attr_put_u32(req.nlh, IFLA_MTU, mtu);
     nlattr* info = mnl_attr_nest_start(req.nlh, IFLA_LINKINFO);
@@ -30,10 +37,8 @@ Result<void> Rtnl::create_veth(const std::string& host, const std::string& peer,
     mnl_attr_nest_end(req.nlh, peer_info);
     mnl_attr_nest_end(req.nlh, data);
     mnl_attr_nest_end(req.nlh, info);
-    return transact(req, nullptr);
+    return rtnl.request(req.nlh, "create the veth pair " + host + " / " + peer);
 }
-
-namespace {
 
 // A host end name no interface has now, from the counter: the kernel's
 // veth%d would scan every interface (as tap%d does, net/tap.h).
@@ -54,7 +59,7 @@ Result<Made> make_bridged_veth(Rtnl rtnl, TapSpec spec, const LinkInfo& bridge, 
         return Error::msg("a quota is counted only under its owner's lock");
     unsigned fallback = 0;
     std::string host = UB_TRY(free_host_name(rtnl, ends.serial ? *ends.serial : fallback));
-    Result<void> made = rtnl.create_veth(host, ends.peer, ends.netns_fd, bridge.mtu, spec.label.mac.value_or(Mac{}));
+    Result<void> made = create_veth(rtnl, host, ends.peer, ends.netns_fd, bridge.mtu, spec.label.mac.value_or(Mac{}));
     if (!made.ok() && made.error().code() == EEXIST)
         return Error::msg("cannot create the veth pair: the namespace already has an interface named " + ends.peer);
     UB_TRYV(made);
