@@ -89,6 +89,15 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
         return at(origin, lineno, "a rule names one user or one group, not more");
 
     if (is_daemon_only(key)) {
+        // No daemon-only value holds '=', a blank or a byte outside
+        // printable ASCII. One that does has swallowed the next option (a
+        // comma or an odd space for a separator), perhaps the rule's user=,
+        // which the helper, reading names only, would lose: the rule would
+        // be for anyone, and a less specific allow could decide in its place.
+        for (char c : value)
+            if (static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) >= 0x7f || c == '=')
+                return at(origin, lineno, std::string(key) + "=" + printable(value) +
+                                              ": not a value (a space missing before the next option?)");
         std::string& names = out.limits.daemon_only;
         names += (names.empty() ? "" : " ") + std::string(key) + "=";
         if (!daemon) return Ok{};
@@ -134,6 +143,10 @@ Result<Line> parse_line(std::string_view line, std::string_view origin, int line
         // never match (spaces, '/'); we reject every name the kernel would.
         if (std::string problem = ifname_problem(arg); !problem.empty())
             return at(origin, lineno, "bridge name '" + printable(arg) + "' " + problem);
+        // The kernel takes '=' in a name, but `deny br0user=bob` is a typo
+        // that would make a deny that names nothing, and lapses unseen.
+        if (arg.find('=') != std::string_view::npos)
+            return at(origin, lineno, "bridge name '" + printable(arg) + "' holds '=' (a space missing?)");
     }
     Line out{verb, std::string(arg), lineno};
     std::string_view opts = name_end == std::string_view::npos ? "" : rest.substr(name_end);

@@ -128,6 +128,27 @@ TEST(Extension, Refusals) {
 // values unread. Every option name is still known, and every rule of
 // the helper's own options still checked; see acl.h for why each case
 // fails closed.
+// A daemon-only value that swallowed the next option is an error in both
+// readings: the helper, reading the name alone, would otherwise take
+// `rate=10mbit,user=alice` for a rule for anyone (a review found it).
+TEST(Extension, ADaemonOnlyValueSwallowsNoOption) {
+    for (const char* text : {"allow br0 rate=10mbit,user=alice", "allow br0 rate=10mbit\vuser=alice",
+                             "allow br0 rate=10mbit\xc2\xa0user=alice", "allow br0 mac=52:54:00:12:34:56,user=alice",
+                             "allow br0 ip=10.0.0.1,group=lab"}) {
+        EXPECT_FALSE(parse(text, "f", nullptr).ok()) << text;
+        auto daemon = parse(text, "f");
+        ASSERT_FALSE(daemon.ok()) << text;
+    }
+    // Nor does a bridge name: `deny br0user=bob` would deny nothing.
+    for (const DaemonOptions* reading : {static_cast<const DaemonOptions*>(nullptr), &daemon_options()})
+        EXPECT_FALSE(parse("allow br0\ndeny br0user=bob\n", "f", reading).ok());
+    auto swallowed = parse("allow br0 rate=1mbit,user=alice", "f", nullptr);
+    ASSERT_FALSE(swallowed.ok());
+    EXPECT_NE(swallowed.error().message().find("not a value (a space missing before the next option?)"),
+              std::string::npos)
+        << swallowed.error().message();
+}
+
 TEST(Extension, TheHelpersReading) {
     auto helper = [](const char* text) { return parse(text, "f", nullptr); };
     // Well formed or not, a daemon-only value is recorded by its name alone.
