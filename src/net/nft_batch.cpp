@@ -182,8 +182,9 @@ Result<void> NftBatch::commit(const Batch& b) {
         ssize_t n = mnl_socket_recvfrom(nl_.get(), buf.get(), kSize);
         if (n < 0 && errno == EAGAIN) break;
         if (n < 0) {
-            r.fail(Error::sys("nftables: netlink receive"));
-            if (errno == ENOBUFS) continue;  // replies were lost; read the rest
+            int err = errno;
+            r.fail(Error::sys("nftables: netlink receive", err));
+            if (err == ENOBUFS) continue;  // replies were lost; read the rest
             break;
         }
         if (!well_framed(buf.get(), static_cast<std::size_t>(n))) {
