@@ -1,3 +1,6 @@
+// A grant's nftables elements as one nf_tables batch (nft_batch.h): the
+// messages built with libnftnl into one buffer, sent with one sendto, and
+// every reply read back and matched before the next batch.
 #include "net/nft_batch.h"
 
 #include <libmnl/libmnl.h>
