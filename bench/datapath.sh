@@ -63,26 +63,11 @@ within 5 eval '! nft list set bridge userbridge pinned | grep elements >/dev/nul
     { echo "bench: the tap's elements stayed in the set"; exit 1; }
 nft list table bridge userbridge >"$T/table.nft"
 
-# Background pinned taps: persistent taps made by hand (never up, on no
-# bridge), each with the elements userbridged gives a tap granted under
-# `mac=... ip=ADDR servers=no`: the same number of elements in the same
-# sets as that many such grants held open, for the price of a batch.
-for ((i = 0; i < MANY; i++)); do echo "tuntap add dev bg$i mode tap"; done >"$T/bg.batch"
-ip -batch "$T/bg.batch"
+# Background pinned taps (bench/setup.sh).
+source "$here/setup.sh"
+background_taps "$MANY"
 # background N: the elements of the first N, as an nft script.
-background() {
-    local n=$1 i set
-    for set in pinned allowed allowed_lla clients ip4_allowed ip_guarded; do
-        for ((i = 0; i < n; i++)); do
-            case $set in
-                allowed) printf '"bg%d" . 52:54:01:00:%02x:%02x\n' $i $((i / 256)) $((i % 256)) ;;
-                allowed_lla) printf '"bg%d" . 0x01525401%04x%02x\n' $i $((i / 256)) $((i % 256)) ;;
-                ip4_allowed) printf '"bg%d" . 10.10.%d.%d/32\n' $i $((i / 256)) $((i % 256)) ;;
-                *) printf '"bg%d"\n' $i ;;
-            esac
-        done | paste -sd, | sed "s/^/add element bridge userbridge $set { /; s/$/ }/"
-    done >"$T/bg-$n.nft"
-}
+background() { background_elements "$1" | sed 's/^/add /' >"$T/bg-$1.nft"; }
 background 1
 background "$MANY"
 

@@ -9,18 +9,9 @@ smoke=$2
 many=$3
 secs=$4
 here=$(cd "$(dirname "$0")" && pwd)
-doc=$dir/DATAPATH.md
-files=
-begin='<!-- bench/datapath.sh writes from here to the end marker; edit around it. -->'
-end='<!-- end of what bench/datapath.sh writes -->'
-if [ "$smoke" != 1 ] && [ "$dir" = "$(cd "$here/../docs/perf" && pwd)" ]; then
-    doc=$here/../docs/PERFORMANCE.md
-    files=perf/
-    grep -qxF "$begin" "$doc" && grep -qxF "$end" "$doc" ||
-        { echo "bench: $doc lacks the data-path marker lines" >&2; exit 1; }
-fi
 ROUNDS_CSV=$dir/datapath-rounds.csv
 source "$here/report_lib.sh"
+report_target datapath.sh data-path DATAPATH.md "$smoke" "$dir"
 
 # Two samples per phase, configuration, level and round: the rate (64 KiB
 # segments in Mbit/s, 64-byte frames in thousands of frames per second),
@@ -92,16 +83,7 @@ phase_table() {
     echo
     echo "Raw figures: \`${files}datapath.csv\` (sent: frames the sending side wrote); per round: \`${files}datapath-rounds.csv\`."
 } >"$doc.part"
-if [ -n "$files" ]; then
-    awk -v b="$begin" -v e="$end" -v part="$doc.part" '
-        $0 == e { while ((getline line < part) > 0) print line; print ""; skip = 0 }
-        !skip { print }
-        $0 == b { print ""; skip = 1 }' "$doc" >"$doc.new"
-    mv "$doc.new" "$doc"
-    rm -f "$doc.part"
-else
-    mv "$doc.part" "$doc"
-fi
+splice_report
 
 if command -v gnuplot >/dev/null; then
     # The p50 over all rounds of each phase, tap and level, for the plot.

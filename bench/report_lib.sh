@@ -89,3 +89,36 @@ settled_line() {
     rm -f "$ROUNDS_CSV.pairs"
 }
 
+
+# report_target SCRIPT NAME FILE SMOKE DIR: where a report of bench/SCRIPT
+# goes: DIR/FILE, or, for a full run into docs/perf, the part of
+# docs/PERFORMANCE.md between SCRIPT's markers (its NAME in the message).
+# Sets doc, files (where the report finds its CSVs, from where it is),
+# begin and end.
+report_target() {
+    local script=$1 name=$2 file=$3 smoke=$4 dir=$5 lib
+    lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    doc=$dir/$file
+    files=
+    begin="<!-- bench/$script writes from here to the end marker; edit around it. -->"
+    end="<!-- end of what bench/$script writes -->"
+    if [ "$smoke" != 1 ] && [ "$dir" = "$(cd "$lib/../docs/perf" && pwd)" ]; then
+        doc=$lib/../docs/PERFORMANCE.md
+        files=perf/
+        grep -qxF "$begin" "$doc" && grep -qxF "$end" "$doc" ||
+            { echo "bench: $doc lacks the $name marker lines" >&2; exit 1; }
+    fi
+}
+# splice_report: $doc.part into $doc between the markers, or as $doc.
+splice_report() {
+    if [ -n "$files" ]; then
+        awk -v b="$begin" -v e="$end" -v part="$doc.part" '
+            $0 == e { while ((getline line < part) > 0) print line; print ""; skip = 0 }
+            !skip { print }
+            $0 == b { print ""; skip = 1 }' "$doc" >"$doc.new"
+        mv "$doc.new" "$doc"
+        rm -f "$doc.part"
+    else
+        mv "$doc.part" "$doc"
+    fi
+}

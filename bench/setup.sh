@@ -10,3 +10,29 @@ bench_setup() {
     install -m 0755 "$UB_BUILD_DIR/bench/ub-bench" "$T/bin/"
     B=$T/bin/ub-bench
 }
+
+# Background pinned taps (bench/datapath.sh, bench/pinned.sh): persistent
+# taps bg0.. made by hand (never up, on no bridge), each given the elements
+# userbridged gives a tap granted under `mac=... ip=ADDR servers=no`: the
+# same number of elements in the same sets as that many such grants held
+# open, for the price of a batch. background_taps N makes the taps;
+# background_elements N prints the first N's elements, one
+# "element bridge userbridge SET { ... }" line a set, for `add` or `delete`.
+background_taps() {
+    local i
+    for ((i = 0; i < $1; i++)); do echo "tuntap add dev bg$i mode tap"; done >"$T/bg.batch"
+    ip -batch "$T/bg.batch"
+}
+background_elements() {
+    local n=$1 i set
+    for set in pinned allowed allowed_lla clients ip4_allowed ip_guarded; do
+        for ((i = 0; i < n; i++)); do
+            case $set in
+                allowed) printf '"bg%d" . 52:54:01:00:%02x:%02x\n' $i $((i / 256)) $((i % 256)) ;;
+                allowed_lla) printf '"bg%d" . 0x01525401%04x%02x\n' $i $((i / 256)) $((i % 256)) ;;
+                ip4_allowed) printf '"bg%d" . 10.10.%d.%d/32\n' $i $((i / 256)) $((i % 256)) ;;
+                *) printf '"bg%d"\n' $i ;;
+            esac
+        done | paste -sd, | sed "s/^/element bridge userbridge $set { /; s/$/ }/"
+    done
+}

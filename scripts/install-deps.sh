@@ -11,6 +11,7 @@ packages=(
     libseccomp-dev    # the helper's syscall allow-list
     libsystemd-dev    # userbridged: socket activation (sd_listen_fds), sd_notify, journald fields
     libnftables-dev   # MAC pinning: the nftables rules (libnftables, dlopen'ed when needed)
+    libnftnl-dev      # userbridged: each grant's nftables elements as one netlink batch
     nftables          # nft: tests read the rules back
     systemd           # systemd-socket-activate, to test socket activation
     libgtest-dev      # unit tests

@@ -70,7 +70,7 @@ std::string address_words(const policy::IpPrefix& p) { return policy::format_ip_
 }  // namespace
 
 Result<void> Announcer::transact(char* buf, std::vector<Neighbour>* found, const std::string& what) {
-    if (!nl_) nl_.emplace(UB_TRY(net::open_rtnetlink(0, 0, "rtnetlink socket for neighbour entries")));
+    if (!nl_) nl_.emplace(UB_TRY(net::open_netlink(NETLINK_ROUTE, 0, 0, "rtnetlink socket for neighbour entries")));
     if (seq_ == 0) seq_ = static_cast<unsigned>(time(nullptr));
     auto* nlh = reinterpret_cast<nlmsghdr*>(buf);
     nlh->nlmsg_seq = ++seq_;

@@ -12,8 +12,13 @@ namespace ub::daemon {
 Filters Filters::open() {
     Filters f;
     Result<net::Nft> nft = net::Nft::open();
-    if (nft.ok()) f.nft_.emplace(std::move(*nft));
-    else f.why_ = nft.error().message();
+    Result<net::NftBatch> batch = nft.ok() ? net::NftBatch::open() : Result<net::NftBatch>(nft.error());
+    if (!batch.ok()) {
+        f.why_ = batch.error().message();
+        return f;
+    }
+    f.nft_.emplace(std::move(*nft));
+    f.batch_.emplace(std::move(*batch));
     return f;
 }
 
@@ -29,13 +34,13 @@ Result<void> Filters::reconcile() {
     return collect_dead();
 }
 
-Result<void> Filters::add(const std::string& ifname, int ifindex, const net::Guard& guard) {
+Result<void> Filters::add(int ifindex, const net::Guard& guard) {
     if (!nft_) return Error::msg(why_);
-    net::GuardCommands commands = net::guard_commands(ifname, ifindex, guard);
+    net::TapElements elements = net::tap_elements(ifindex, guard);
     // One transaction: when it fails, nothing of it was added.
-    UB_TRYV(net::guard_tap(*nft_, commands));
+    UB_TRYV(net::guard_tap(*nft_, *batch_, elements));
     // Should the grant fail after this, the tap dies, and tap_gone deletes them.
-    guarded_[ifindex] = std::move(commands);
+    guarded_[ifindex] = std::move(elements);
     return Ok{};
 }
 
@@ -48,9 +53,9 @@ Result<void> Filters::tap_gone(int ifindex) {
     if (inherited_routes_) inherited_routes_ = UB_TRY(collect_dead_routes());
     auto it = guarded_.find(ifindex);
     if (it == guarded_.end()) return inherited_ ? collect_dead() : Result<void>(Ok{});
-    net::GuardCommands commands = std::move(it->second);
+    net::TapElements elements = std::move(it->second);
     guarded_.erase(it);
-    return net::unguard_tap(*nft_, commands);
+    return batch_->remove(elements);
 }
 
 Result<void> Filters::start_learning() {

@@ -33,6 +33,7 @@
 #include "base/mac.h"
 #include "base/result.h"
 #include "net/mac_pin.h"
+#include "net/nft_batch.h"
 #include "net/seen.h"
 #include "net/routed.h"
 
@@ -40,8 +41,9 @@ namespace ub::daemon {
 
 class Filters {
 public:
-    // Loads libnftables: before the seccomp filter, since it reads its own
-    // files. Without it, available() is false and why() says why.
+    // Loads libnftables and opens the nf_tables socket that grants' batches
+    // go through: before the seccomp filter, since libnftables reads its
+    // own files. Without either, available() is false and why() says why.
     static Filters open();
     bool available() const { return nft_.has_value(); }
     const std::string& why() const { return why_; }
@@ -51,9 +53,9 @@ public:
     // removes the elements of taps that no longer exist.
     Result<void> reconcile();
 
-    // Guards the tap `ifname` (`ifindex`) as `guard` says: the grant's
-    // before_attach. Its elements are remembered until tap_gone.
-    Result<void> add(const std::string& ifname, int ifindex, const net::Guard& guard);
+    // Guards the tap `ifindex` as `guard` says: the grant's before_attach.
+    // Its elements are remembered until tap_gone.
+    Result<void> add(int ifindex, const net::Guard& guard);
 
     // Routes the tap `ifname` (`ifindex`, up) to `uplink` for `addrs`
     // (net/routed.h): the grant's before_attach for mode=routed. What it
@@ -115,8 +117,9 @@ private:
     Result<void> forwarding_off_if_unused(net::Rtnl& rtnl, const std::string& table);
 
     std::optional<net::Nft> nft_;
+    std::optional<net::NftBatch> batch_;  // there whenever nft_ is
     std::string why_;
-    std::map<int, net::GuardCommands> guarded_;  // by ifindex
+    std::map<int, net::TapElements> guarded_;  // by ifindex
     bool inherited_ = false;  // elements of live taps from before we started
     std::chrono::steady_clock::time_point seen_at_{};
     std::vector<SeenOnTap> seen_;  // the learning table, as last listed (at seen_at_)

@@ -153,8 +153,8 @@ Outcome handle(const Means& means, const Asked& asked) {
             return Ok{};
         }
         if (std::optional<net::Guard> guard = net::guard_for(terms))
-            spec.before_attach = [filters, g = *guard](const std::string& ifname, int ifindex) {
-                return filters->add(ifname, ifindex, g);
+            spec.before_attach = [filters, g = *guard](const std::string&, int ifindex) {
+                return filters->add(ifindex, g);
             };
         return Ok{};
     };

@@ -10,7 +10,7 @@
 namespace ub::net {
 
 Result<LinkMonitor> LinkMonitor::open() {
-    return LinkMonitor(UB_TRY(open_rtnetlink(SOCK_NONBLOCK, RTMGRP_LINK, "rtnetlink monitor socket")));
+    return LinkMonitor(UB_TRY(open_netlink(NETLINK_ROUTE, SOCK_NONBLOCK, RTMGRP_LINK, "rtnetlink monitor socket")));
 }
 
 int LinkMonitor::fd() const { return mnl_socket_get_fd(nl_.get()); }

@@ -1,14 +1,17 @@
 #include "net/mac_pin.h"
 
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <nftables/libnftables.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <utility>
 
 #include "policy/daemon_options.h"
+#include "net/nft_batch.h"
 
 namespace ub::net {
 
@@ -332,31 +335,52 @@ void collect_stale_limits(Deletions& out, const char* map, std::string_view text
     }
 }
 
-// The elements that give a tap the source addresses `ips`.
-void add_ip_elements(std::vector<Element>& out, const std::vector<policy::IpPrefix>& ips) {
-    for (const policy::IpPrefix& p : ips) {
-        std::string prefix = policy::format_ip_prefix(p);
-        if (p.len == p.bits()) prefix += "/" + std::to_string(p.len);
-        out.push_back({p.v6 ? "ip6_allowed" : "ip4_allowed", " . " + prefix, ""});
-        if (!p.v6) continue;
-        auto hex = [](const std::array<std::uint8_t, 16>& a) {
-            char buf[35] = "0x";
-            for (int i = 0; i < 16; ++i) std::snprintf(buf + 2 + 2 * i, 3, "%02x", a[i]);
-            return std::string(buf);
-        };
-        out.push_back({"na_allowed", " . " + hex(p.addr) + "-" + hex(policy::last_address(p)), ""});
-    }
-    if (std::any_of(ips.begin(), ips.end(), policy::is_link_local)) out.push_back({"ll_guarded", "", ""});
-    out.push_back({"ip_guarded", "", ""});
+using Bytes = std::vector<std::uint8_t>;
+
+// The tap's ifindex as the first component of a key: as meta iif loads it,
+// in host order; in an interval set, in network order.
+enum class Order { host, network };
+Bytes index_key(int ifindex, Order order) {
+    auto v = static_cast<std::uint32_t>(ifindex);
+    if (order == Order::network) v = htonl(v);
+    Bytes out(4);
+    std::memcpy(out.data(), &v, 4);
+    return out;
 }
 
-// The option's length byte (1: eight bytes) and the MAC, as allowed_lla's
-// 56-bit value.
-std::string lla_value(const Mac& mac) {
-    char buf[19];
-    std::snprintf(buf, sizeof buf, "0x01%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2], mac[3],
-                  mac[4], mac[5]);
-    return buf;
+// `key` with `bytes` appended as its next component, zero-padded to a
+// multiple of four bytes.
+Bytes with(Bytes key, const std::uint8_t* bytes, std::size_t n) {
+    key.insert(key.end(), bytes, bytes + n);
+    key.resize((key.size() + 3) / 4 * 4, 0);
+    return key;
+}
+
+// The elements that give a tap the source addresses `ips`: for each
+// prefix, its range (key to key_end) in ip4_allowed or ip6_allowed, and
+// an IPv6 one's in na_allowed too.
+void add_ip_elements(std::vector<SetElement>& out, int ifindex, const std::vector<policy::IpPrefix>& ips) {
+    Bytes index = index_key(ifindex, Order::network);
+    for (const policy::IpPrefix& p : ips) {
+        std::size_t n = p.v6 ? 16 : 4;
+        std::array<std::uint8_t, 16> last = policy::last_address(p);
+        SetElement e{p.v6 ? "ip6_allowed" : "ip4_allowed", with(index, p.addr.data(), n),
+                     with(index, last.data(), n), ""};
+        out.push_back(e);
+        if (!p.v6) continue;
+        e.set = "na_allowed";
+        out.push_back(std::move(e));
+    }
+    Bytes plain = index_key(ifindex, Order::host);
+    if (std::any_of(ips.begin(), ips.end(), policy::is_link_local)) out.push_back({"ll_guarded", plain, {}, ""});
+    out.push_back({"ip_guarded", plain, {}, ""});
+}
+
+// allowed_lla's key: the tap, then the option's length byte (1: eight
+// bytes) and the MAC, a 56-bit value.
+Bytes lla_key(int ifindex, const Mac& mac) {
+    std::uint8_t option[7] = {1, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]};
+    return with(index_key(ifindex, Order::host), option, sizeof option);
 }
 
 // Makes what `list` says is missing with `commands`; a helper racing us may
@@ -375,19 +399,17 @@ void collect_stale(Deletions& out, const char* set, std::string_view text) {
                           deletable_element(set, e) + " }\n");
 }
 
-// Runs the deletions and then `commands` as one transaction: each nft
-// command costs a round trip and a fetch of the ruleset. Another helper may
-// be collecting the same elements, which fails the transaction whole: then
-// each deletion alone, so that one that cannot go keeps neither the rest
-// nor the new tap's elements out, and `commands` again. Failed deletions
-// are never errors.
-Result<void> run_with_deletions(Nft& nft, const Deletions& deletions, const std::string& commands) {
-    if (deletions.empty()) return commands.empty() ? Result<void>(Ok{}) : nft.run(commands);
+// Runs the deletions as one transaction: each nft command costs a round
+// trip and a fetch of the ruleset. Another daemon may be collecting the
+// same elements, which fails the transaction whole: then each deletion
+// alone, so that one that cannot go keeps none of the rest. Failed
+// deletions are never errors.
+void run_deletions(Nft& nft, const Deletions& deletions) {
+    if (deletions.empty()) return;
     std::string batch;
     for (const std::string& d : deletions) batch += d;
-    if (nft.run(batch + commands).ok()) return Ok{};
+    if (nft.run(batch).ok()) return;
     for (const std::string& d : deletions) (void)nft.run(d);
-    return commands.empty() ? Result<void>(Ok{}) : nft.run(commands);
 }
 
 // Our table's sets and maps alone: listing the whole table would also fetch
@@ -461,70 +483,34 @@ std::optional<Guard> guard_for(const policy::Terms& terms) {
     return g;
 }
 
-std::vector<Element> elements_of(int ifindex, const Guard& guard) {
-    std::vector<Element> out;
+TapElements tap_elements(int ifindex, const Guard& guard) {
+    TapElements t;
+    Bytes index = index_key(ifindex, Order::host);
     if (guard.mac) {
-        out.push_back({"allowed", " . " + format_mac(*guard.mac), ""});
-        out.push_back({"allowed_lla", " . " + lla_value(*guard.mac), ""});
-        if (guard.no_servers) out.push_back({"clients", "", ""});
-        if (!guard.ips.empty()) add_ip_elements(out, guard.ips);
-        out.push_back({"pinned", "", ""});
+        t.elements.push_back({"allowed", with(index, guard.mac->data(), guard.mac->size()), {}, ""});
+        t.elements.push_back({"allowed_lla", lla_key(ifindex, *guard.mac), {}, ""});
+        if (guard.no_servers) t.elements.push_back({"clients", index, {}, ""});
+        if (!guard.ips.empty()) add_ip_elements(t.elements, ifindex, guard.ips);
+        t.elements.push_back({"pinned", index, {}, ""});
     }
     if (guard.rate_bits) {
-        for (const char* way : {"out", "in"})
-            out.push_back({std::string("rate_") + way, "", "\"" + limit_name(ifindex, way) + "\""});
-        out.push_back({"limited", "", ""});
-    }
-    return out;
-}
-
-GuardCommands guard_commands(const std::string& ifname, int ifindex, const Guard& guard) {
-    // ifname is the kernel's or our "tapN", and the MAC, addresses and
-    // rates our own formatting: nothing from the caller reaches nft's parser.
-    std::string tap = "\"" + ifname + "\"";
-    std::string index = std::to_string(ifindex);
-    GuardCommands c;
-    std::string limits_gone;
-    if (guard.rate_bits) {
-        std::string spec = " { rate over " + std::to_string(guard.rate_bits / 8) + " bytes/second }\n";
         for (const char* way : {"out", "in"}) {
-            c.add += "add limit bridge userbridge " + limit_name(ifindex, way) + spec;
-            limits_gone += "delete limit bridge userbridge " + limit_name(ifindex, way) + "\n";
+            t.limits.push_back({limit_name(ifindex, way), guard.rate_bits / 8});
+            t.elements.push_back({std::string("rate_") + way, index, {}, limit_name(ifindex, way)});
         }
+        t.elements.push_back({"limited", index, {}, ""});
     }
-    for (const Element& e : elements_of(ifindex, guard)) {
-        std::string value = e.value.empty() ? "" : " : " + e.value;
-        c.add += "add element bridge userbridge " + e.set + " { " + tap + e.key + value + " }\n";
-        // By ifindex: once the tap is gone, nft cannot resolve its name.
-        c.remove += "delete element bridge userbridge " + e.set + " { " + index + e.key + " }\n";
-    }
-    c.remove += limits_gone;  // after the map elements that name them
-    return c;
+    return t;
 }
 
-Result<void> guard_tap(Nft& nft, const GuardCommands& commands) {
-    if (commands.add.empty()) return Ok{};
+Result<void> guard_tap(Nft& nft, NftBatch& batch, const TapElements& tap) {
+    if (tap.empty()) return Ok{};
     // The table is there but for the first guarded tap (in this network
     // namespace) and after an administrator flushed the ruleset: look at it
-    // only when adding fails.
-    if (nft.run(commands.add).ok()) return Ok{};
-    Deletions stale = UB_TRY(check_table(nft));
-    return run_with_deletions(nft, stale, commands.add);
-}
-
-Result<void> unguard_tap(Nft& nft, const GuardCommands& commands) {
-    if (commands.remove.empty() || nft.run(commands.remove).ok()) return Ok{};
-    // One transaction fails whole: an element already gone (an
-    // administrator's flush) must not keep the others.
-    std::string failed;
-    for (std::size_t at = 0; at < commands.remove.size();) {
-        std::size_t end = commands.remove.find('\n', at) + 1;
-        std::string one = commands.remove.substr(at, end - at);
-        if (Result<void> r = nft.run(one); !r.ok() && failed.empty()) failed = r.error().message();
-        at = end;
-    }
-    if (!failed.empty()) return Error::msg(failed);
-    return Ok{};
+    // only when adding fails. A failed batch added nothing.
+    if (batch.add(tap).ok()) return Ok{};
+    run_deletions(nft, UB_TRY(check_table(nft)));
+    return batch.add(tap);
 }
 
 Result<void> update_table(Nft& nft) {
@@ -535,7 +521,7 @@ Result<void> update_table(Nft& nft) {
 
 Result<bool> collect_dead(Nft& nft) {
     std::string table = UB_TRY(list_table(nft));
-    UB_TRYV(run_with_deletions(nft, stale_in(table), ""));
+    run_deletions(nft, stale_in(table));
     // Every guarded tap is in pinned or limited.
     for (const char* set : {"pinned", "limited"})
         if (auto text = table_section(table, "set", set))

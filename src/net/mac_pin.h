@@ -1,4 +1,4 @@
-// Traffic filters with nftables, through libnftables: MAC pinning
+// Traffic filters with nftables: MAC pinning
 // (anti-spoofing), servers=no, ip= and rate limits. userbridged's alone
 // (daemon/filters.h): the helper does not link this.
 //
@@ -39,8 +39,11 @@
 // chain per tap would not do: it is bound to a device name and comes back
 // to life on the next tap of that name.
 //
-// libnftables is loaded with dlopen as userbridged starts, so that its
-// five libraries are no link dependency of ours.
+// The table is made, upgraded and listed with libnftables, loaded with
+// dlopen as userbridged starts, so that its five libraries are no link
+// dependency of ours. A grant's elements go in and out as one netlink
+// batch (net/nft_batch.h): libnftables would parse command text and fetch
+// the ruleset for every command, a cost that grows with the taps pinned.
 #pragma once
 
 #include <cstdint>
@@ -92,36 +95,48 @@ struct Guard {
 // What the ACL's terms ask of the tap; none when it needs no filter.
 std::optional<Guard> guard_for(const policy::Terms& terms);
 
-// One element a guard puts in one of our sets or maps, without its tap:
-// `key` follows the tap (" . 52:54:00:12:34:56", or ""), and a map's
-// element has a `value` (a limit object's name, quoted).
-struct Element {
+// One element a guard puts in one of our sets or maps, as the kernel
+// holds it: the key's components each padded to four bytes (nftables'
+// registers), the tap's ifindex first, in host order, but in network order
+// in an interval set (nft converts the interface to it before it looks up
+// a range). Pure data, for tap_elements and its tests.
+struct SetElement {
     std::string set;
-    std::string key;
-    std::string value;
+    std::vector<std::uint8_t> key;
+    std::vector<std::uint8_t> key_end;  // an interval set's: the range's last key
+    std::string object;                 // a map's value: a limit object's name
 };
-// A tap's elements for `guard`. Pure, for guard_commands and its tests.
-std::vector<Element> elements_of(int ifindex, const Guard& guard);
+// A rate= limit object: over `bytes_per_second`, each second's worth a
+// bucket, no burst added.
+struct LimitObject {
+    std::string name;
+    std::uint64_t bytes_per_second = 0;
+};
+// What guards one tap: its limit objects (made before, deleted after the
+// map elements that name them) and its elements.
+struct TapElements {
+    std::vector<LimitObject> limits;
+    std::vector<SetElement> elements;
+    bool empty() const { return limits.empty() && elements.empty(); }
+};
+// The tap with ifindex `ifindex`'s elements for `guard`, by ifindex alone
+// (a dead tap's name no longer resolves). Pure.
+TapElements tap_elements(int ifindex, const Guard& guard);
 
-// What guards the tap `ifname` (ifindex `ifindex`) as `guard` says: the
-// commands that add its limit objects and elements, and those that delete
-// exactly them again, by ifindex (a dead tap's name no longer resolves).
-// Pure.
+// A routed tap's commands (net/routed.h): those that add its elements, and
+// those that delete exactly them again.
 struct GuardCommands {
     std::string add;
     std::string remove;
 };
-GuardCommands guard_commands(const std::string& ifname, int ifindex, const Guard& guard);
 
-// Adds a tap's elements (`commands.add`). Should that fail, makes the table
-// if it is not there (or what an older one lacks), collects the elements
-// of taps that no longer exist, and adds them again. Call before the tap
-// is attached to its bridge, so that no frame ever leaves it unfiltered.
-Result<void> guard_tap(Nft& nft, const GuardCommands& commands);
+class NftBatch;
 
-// Deletes a dead tap's elements (`commands.remove`): in one transaction,
-// or, should an element already be gone, each alone.
-Result<void> unguard_tap(Nft& nft, const GuardCommands& commands);
+// Adds a tap's elements, all or none. Should that fail, makes the table if
+// it is not there (or what an older one lacks), collects the elements of
+// taps that no longer exist, and adds them again. Call before the tap is
+// attached to its bridge, so that no frame ever leaves it unfiltered.
+Result<void> guard_tap(Nft& nft, NftBatch& batch, const TapElements& tap);
 
 // Adds to an existing table what an older release's lacks (so that taps
 // pinned before an upgrade get the newer rules at once); makes no table.

@@ -58,7 +58,7 @@ int neigh_cb(const nlmsghdr* nlh, void* data) {
 }  // namespace
 
 Result<std::vector<Neighbour>> list_neighbours(int family) {
-    MnlSocket nl = UB_TRY(open_rtnetlink(0, 0, "rtnetlink socket"));
+    MnlSocket nl = UB_TRY(open_netlink(NETLINK_ROUTE, 0, 0, "rtnetlink socket"));
     unsigned portid = mnl_socket_get_portid(nl.get());
     auto buf = std::make_unique<char[]>(MNL_SOCKET_BUFFER_SIZE);
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf.get());

@@ -16,8 +16,8 @@ namespace ub::net {
 
 void MnlCloser::operator()(mnl_socket* nl) const { mnl_socket_close(nl); }
 
-Result<MnlSocket> open_rtnetlink(int flags, unsigned groups, const char* what) {
-    MnlSocket nl(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | flags));
+Result<MnlSocket> open_netlink(int bus, int flags, unsigned groups, const char* what) {
+    MnlSocket nl(mnl_socket_open2(bus, SOCK_CLOEXEC | flags));
     if (!nl) return Error::sys(std::string("cannot open ") + what);
     // Errors in the kernel's own words where it has some (extended ACKs),
     // without the request echoed back. Kernels without them ignore this.
@@ -34,7 +34,7 @@ Rtnl::Rtnl(MnlSocket nl)
       // requests on a recycled port id can never be taken for ours.
       seq_(static_cast<unsigned>(time(nullptr))) {}
 
-Result<Rtnl> Rtnl::open() { return Rtnl(UB_TRY(open_rtnetlink(0, 0, "rtnetlink socket"))); }
+Result<Rtnl> Rtnl::open() { return Rtnl(UB_TRY(open_netlink(NETLINK_ROUTE, 0, 0, "rtnetlink socket"))); }
 
 namespace {
 

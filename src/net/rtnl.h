@@ -44,11 +44,12 @@ struct LinkInfo {
     bool deleted = false;      // from an RTM_DELLINK (LinkMonitor only, net/link_monitor.h)
 };
 
-// An rtnetlink socket with NETLINK_EXT_ACK and NETLINK_CAP_ACK asked for
-// and bound, for Rtnl and LinkMonitor (net/link_monitor.h). `flags` adds
-// to SOCK_CLOEXEC; `groups`: the multicast groups to join (RTMGRP_*), 0
-// for requests only; `what` names it in errors.
-Result<MnlSocket> open_rtnetlink(int flags, unsigned groups, const char* what);
+// A netlink socket of family `bus` (NETLINK_ROUTE for Rtnl and
+// LinkMonitor, net/link_monitor.h) with NETLINK_EXT_ACK and NETLINK_CAP_ACK
+// asked for and bound. `flags` adds to SOCK_CLOEXEC; `groups`: the
+// multicast groups to join (RTMGRP_*), 0 for requests only; `what` names
+// it in errors.
+Result<MnlSocket> open_netlink(int bus, int flags, unsigned groups, const char* what);
 
 // A libmnl data callback (mnl_cb_t): appends the link an RTM_NEWLINK or
 // RTM_DELLINK message describes to the std::vector<LinkInfo> at `links`,

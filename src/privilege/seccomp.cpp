@@ -137,7 +137,8 @@ Result<Ctx> build(const std::vector<int>& extra, Profile profile) {
                   "socket rule"));
     // Netlink: the daemon opens an rtnetlink socket per request, and
     // libnftables (the daemon's alone: daemon/filters.h) a netfilter socket
-    // on first use and an rtnetlink one to name interfaces. A process that
+    // on first use and an rtnetlink one to name interfaces (the grants'
+    // own netfilter socket, net/nft_batch.h, is opened before the filter). A process that
     // already holds an rtnetlink socket and CAP_NET_ADMIN gains nothing
     // from another, so only the protocols are checked, not who opens them.
     scmp_arg_cmp netlink{0, SCMP_CMP_EQ, AF_NETLINK, 0};

@@ -1,6 +1,9 @@
 // Which rules need userbridged's traffic filters, and the exact elements a
-// guarded tap gets and loses (policy::needs_filter, net::guard_commands).
+// guarded tap gets and loses (policy::needs_filter, net::tap_elements).
 #include <gtest/gtest.h>
+
+#include <cstring>
+#include <tuple>
 
 #include "acl_parse_all.h"
 #include "net/mac_pin.h"
@@ -44,46 +47,65 @@ TEST(Filters, WhichRulesNeedTheDaemon) {
               "it sets mode= servers=, which the helper does not read");
 }
 
-TEST(Filters, ATapLosesExactlyTheElementsItGot) {
+// The bytes nft 1.0.6 itself sends for these elements (nft --debug=netlink
+// add element ...): each key component padded to four bytes; the ifindex
+// in host order, but in network order in the interval sets.
+TEST(Filters, ATapsElementsAsTheKernelHoldsThem) {
     ub::net::Guard g;
     g.mac = ub::Mac{0x52, 0x54, 0, 0x12, 0x34, 0x56};
     g.no_servers = true;
-    g.ips = {*ub::policy::parse_ip_prefix("10.0.0.2/32"), *ub::policy::parse_ip_prefix("fe80::/64")};
+    g.ips = {*ub::policy::parse_ip_prefix("10.0.0.0/24"), *ub::policy::parse_ip_prefix("fe80::/64")};
     g.rate_bits = 8000;
-    ub::net::GuardCommands c = ub::net::guard_commands("tap9", 17, g);
-    EXPECT_EQ(c.add,
-              "add limit bridge userbridge rate17_out { rate over 1000 bytes/second }\n"
-              "add limit bridge userbridge rate17_in { rate over 1000 bytes/second }\n"
-              "add element bridge userbridge allowed { \"tap9\" . 52:54:00:12:34:56 }\n"
-              "add element bridge userbridge allowed_lla { \"tap9\" . 0x01525400123456 }\n"
-              "add element bridge userbridge clients { \"tap9\" }\n"
-              "add element bridge userbridge ip4_allowed { \"tap9\" . 10.0.0.2/32 }\n"
-              "add element bridge userbridge ip6_allowed { \"tap9\" . fe80::/64 }\n"
-              "add element bridge userbridge na_allowed { \"tap9\" . "
-              "0xfe800000000000000000000000000000-0xfe80000000000000ffffffffffffffff }\n"
-              "add element bridge userbridge ll_guarded { \"tap9\" }\n"
-              "add element bridge userbridge ip_guarded { \"tap9\" }\n"
-              "add element bridge userbridge pinned { \"tap9\" }\n"
-              "add element bridge userbridge rate_out { \"tap9\" : \"rate17_out\" }\n"
-              "add element bridge userbridge rate_in { \"tap9\" : \"rate17_in\" }\n"
-              "add element bridge userbridge limited { \"tap9\" }\n");
-    EXPECT_EQ(c.remove,
-              "delete element bridge userbridge allowed { 17 . 52:54:00:12:34:56 }\n"
-              "delete element bridge userbridge allowed_lla { 17 . 0x01525400123456 }\n"
-              "delete element bridge userbridge clients { 17 }\n"
-              "delete element bridge userbridge ip4_allowed { 17 . 10.0.0.2/32 }\n"
-              "delete element bridge userbridge ip6_allowed { 17 . fe80::/64 }\n"
-              "delete element bridge userbridge na_allowed { 17 . "
-              "0xfe800000000000000000000000000000-0xfe80000000000000ffffffffffffffff }\n"
-              "delete element bridge userbridge ll_guarded { 17 }\n"
-              "delete element bridge userbridge ip_guarded { 17 }\n"
-              "delete element bridge userbridge pinned { 17 }\n"
-              "delete element bridge userbridge rate_out { 17 }\n"
-              "delete element bridge userbridge rate_in { 17 }\n"
-              "delete element bridge userbridge limited { 17 }\n"
-              "delete limit bridge userbridge rate17_out\n"
-              "delete limit bridge userbridge rate17_in\n");
-    EXPECT_EQ(ub::net::guard_commands("tap9", 17, {}).remove, "");
+    using Bytes = std::vector<std::uint8_t>;
+    std::uint32_t index = 17;
+    Bytes host(4);
+    std::memcpy(host.data(), &index, 4);
+    const Bytes net = {0, 0, 0, 17};
+    auto cat = [](Bytes a, const Bytes& b) {
+        a.insert(a.end(), b.begin(), b.end());
+        return a;
+    };
+    const Bytes ll_first = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    const Bytes ll_last = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    ub::net::TapElements t = ub::net::tap_elements(17, g);
+    ASSERT_EQ(t.limits.size(), 2u);
+    EXPECT_EQ(t.limits[0].name, "rate17_out");
+    EXPECT_EQ(t.limits[1].name, "rate17_in");
+    EXPECT_EQ(t.limits[0].bytes_per_second, 1000u);
+    std::vector<std::tuple<std::string, Bytes, Bytes, std::string>> want = {
+        {"allowed", cat(host, {0x52, 0x54, 0, 0x12, 0x34, 0x56, 0, 0}), {}, ""},
+        {"allowed_lla", cat(host, {1, 0x52, 0x54, 0, 0x12, 0x34, 0x56, 0}), {}, ""},
+        {"clients", host, {}, ""},
+        {"ip4_allowed", cat(net, {10, 0, 0, 0}), cat(net, {10, 0, 0, 255}), ""},
+        {"ip6_allowed", cat(net, ll_first), cat(net, ll_last), ""},
+        {"na_allowed", cat(net, ll_first), cat(net, ll_last), ""},
+        {"ll_guarded", host, {}, ""},
+        {"ip_guarded", host, {}, ""},
+        {"pinned", host, {}, ""},
+        {"rate_out", host, {}, "rate17_out"},
+        {"rate_in", host, {}, "rate17_in"},
+        {"limited", host, {}, ""},
+    };
+    ASSERT_EQ(t.elements.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        const ub::net::SetElement& e = t.elements[i];
+        EXPECT_EQ(e.set, std::get<0>(want[i]));
+        EXPECT_EQ(e.key, std::get<1>(want[i])) << e.set;
+        EXPECT_EQ(e.key_end, std::get<2>(want[i])) << e.set;
+        EXPECT_EQ(e.object, std::get<3>(want[i])) << e.set;
+    }
+    EXPECT_TRUE(ub::net::tap_elements(17, {}).empty());
+    // One address: a range from it to itself. No link-local address: no
+    // ll_guarded element.
+    g.ips = {*ub::policy::parse_ip_prefix("10.0.0.2")};
+    g.rate_bits = 0;
+    t = ub::net::tap_elements(17, g);
+    ASSERT_EQ(t.elements.size(), 6u);  // allowed, allowed_lla, clients, ip4_allowed, ip_guarded, pinned
+    EXPECT_EQ(t.elements[3].set, "ip4_allowed");
+    EXPECT_EQ(t.elements[3].key, cat(net, {10, 0, 0, 2}));
+    EXPECT_EQ(t.elements[3].key_end, t.elements[3].key);
+    EXPECT_EQ(t.elements[4].set, "ip_guarded");
+    EXPECT_TRUE(t.limits.empty());
 }
 
 // A routed tap's elements: added by name, deleted by ifindex, one per
