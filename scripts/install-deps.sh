@@ -27,6 +27,8 @@ packages=(
     busybox-static    # the tiny test guest's userland
     cpio kmod         # packing the guest's initramfs, resolving its modules
     gnuplot-nox       # the benchmark's plots
+    iperf3 passt slirp4netns  # bench/containers.sh: rootless namespaces' throughput, pasta and slirp4netns against veths
+    jq                # bench/containers.sh reads iperf3's JSON
     man-db            # the install test renders the man pages
     dpkg-dev debhelper lintian  # the Debian packages: build and check them
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients  # libvirt session test
