@@ -53,6 +53,13 @@ constexpr auto kRefusalInterval = std::chrono::seconds(10);
 // as we accept must not keep the loop from the connections it holds.
 constexpr unsigned kAcceptBatch = 64;
 
+// The links of one kind, through a socket that may have failed to open
+// (each start-up pass opens its own and says what it could not look at).
+Result<std::vector<net::LinkInfo>> links_of(Result<net::Rtnl>& rtnl, const char* kind) {
+    if (!rtnl.ok()) return rtnl.error();
+    return rtnl->list_links(kind);
+}
+
 struct Conn {
     UniqueFd fd;
     grant::Caller peer;  // peer.account: whose bounds it counts against (subids.h)
@@ -500,7 +507,7 @@ Outcome Server::release(const Conn& c, const protocol::Request& req) {
 void Server::adopt_leases() {
     Result<net::Rtnl> rtnl = net::Rtnl::open();
     Result<std::vector<net::LinkInfo>> taps =
-        rtnl.ok() ? rtnl->list_links("tun") : Result<std::vector<net::LinkInfo>>(rtnl.error());
+        links_of(rtnl, "tun");
     if (!taps.ok()) {
         log_line(LOG_WARNING, "could not look for leases: " + taps.error().message());
         return;
@@ -948,7 +955,7 @@ void Server::sweep_tampered() {
     // must not keep it.
     for (const char* kind : {"tun", "macvtap"}) {
         Result<std::vector<net::LinkInfo>> links =
-            rtnl.ok() ? rtnl->list_links(kind) : Result<std::vector<net::LinkInfo>>(rtnl.error());
+            links_of(rtnl, kind);
         if (!links.ok()) {
             log_line(LOG_WARNING, std::string("could not look for ") + kind + " devices changed by their holders: " +
                                       links.error().message());
@@ -966,7 +973,7 @@ void Server::sweep_tampered() {
 void Server::delete_unfinished_veths() {
     Result<net::Rtnl> rtnl = net::Rtnl::open();
     Result<std::vector<net::LinkInfo>> veths =
-        rtnl.ok() ? rtnl->list_links("veth") : Result<std::vector<net::LinkInfo>>(rtnl.error());
+        links_of(rtnl, "veth");
     if (!veths.ok()) {
         log_line(LOG_WARNING, "could not look for unfinished veth pairs: " + veths.error().message());
         return;
@@ -1007,7 +1014,7 @@ void Server::delete_macvtap(Result<net::Rtnl>& rtnl, int ifindex) {
 void Server::adopt_macvtaps() {
     Result<net::Rtnl> rtnl = net::Rtnl::open();
     Result<std::vector<net::LinkInfo>> links =
-        rtnl.ok() ? rtnl->list_links("macvtap") : Result<std::vector<net::LinkInfo>>(rtnl.error());
+        links_of(rtnl, "macvtap");
     if (!links.ok()) {
         log_line(LOG_ERR, "cannot list the macvtaps a former userbridged granted: " + links.error().message());
         return;
@@ -1040,10 +1047,10 @@ void Server::drop_filter(int ifindex) {
 void Server::filters_after_lost_events() {
     Result<net::Rtnl> rtnl = net::Rtnl::open();
     Result<std::vector<net::LinkInfo>> taps =
-        rtnl.ok() ? rtnl->list_links("tun") : Result<std::vector<net::LinkInfo>>(rtnl.error());
+        links_of(rtnl, "tun");
     // Veth ends granted into namespaces are guarded too (net/veth.h).
     Result<std::vector<net::LinkInfo>> veths =
-        rtnl.ok() ? rtnl->list_links("veth") : Result<std::vector<net::LinkInfo>>(rtnl.error());
+        links_of(rtnl, "veth");
     if (!veths.ok()) taps = veths.error();
     std::set<int> live;
     for (const net::LinkInfo& l : taps.ok() ? *taps : std::vector<net::LinkInfo>{}) live.insert(l.ifindex);
