@@ -34,6 +34,15 @@ for opt in rate=garbage ip=10.0.0.1 mode=routed; do
 done
 acl 'allow br0\ndeny br0 user=ubbob rate=garbage\n'
 refused "helper: that broken ACL grants nobody" "is for allow rules only" call as_alice --br=br0
+# A daemon-only value never swallows the options after it (SECURITY.md
+# 21-7): read as rate='10mbit,user=ubalice', the rule would name nobody,
+# and the helper would fall to the looser group rule and give ubalice an
+# unfiltered tap on br0.
+for sep in , $'\v' $'\xc2\xa0'; do
+    acl "allow all group=ubvm\nallow br0 rate=10mbit${sep}user=ubalice\n"
+    out=$(call as_alice --br=br0 2>&1 || true)
+    check "helper: rate=10mbit<$(printf %q "$sep")>user=ubalice gets ubalice no tap" fails has '^tap=' <<<"$out"
+done
 no_tap_ever
 
 # What the helper refuses unread, `userbridge check` reads and reports.
