@@ -43,6 +43,8 @@ for group in 01:80:c2:00:00:0e 01:80:c2:00:00:03 01:80:c2:00:00:02; do
     check "a pinned guest's link-local frame ($group) from the wire's MAC is not learned" \
         fails learned_on_tap "$wire" "$group"
 done
+check "the bridge learns from no link-local frame now (no_linklocal_learn)" \
+    bash -c "ip -d link show br3 | grep -q 'no_linklocal_learn 1'"
 
 sed -i "s/^allow br3 user=ubalice mac=$pinned\$/& servers=no/" /etc/qemu/bridge.conf
 reload_daemon
