@@ -16,7 +16,10 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_policy.sh"
 
+old_table  # an older release's: the daemon adds the client-port rule as it starts
 start_daemon
+check "the daemon added the client-port rule to an older table" \
+    bash -c "nft list chain bridge userbridge prerouting | grep -q 'iif @clients udp dport { 68, 546 } counter'"
 wire=$(cat /sys/class/net/br3-peer/address)
 
 # learned_on_tap SRC DST: ubalice's pinned tap on br3 sends one frame from
