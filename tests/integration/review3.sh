@@ -2,17 +2,18 @@
 # Third outside review: a pinned guest's traffic filters, attacked from the
 # tap (review items 22-N in docs/SECURITY.md).
 #
-# 1. Link-local frames. The bridge hands a frame for 01:80:c2:00:00:0X
-#    that it does not forward (LLDP, 802.1X, LACP...) to its input hook,
-#    never to prerouting where a pinned tap's rules are, and learns its
-#    source MAC on the port all the same (net/bridge/br_input.c,
-#    __br_handle_local_finish). So ubalice, pinned to one MAC, sends one
-#    from the wire's MAC and the bridge sends the wire's traffic to her.
+# 1. Link-local frames. A frame for 01:80:c2:00:00:0X that the bridge
+#    does not forward never reaches prerouting, where a pinned tap's rules
+#    are (LLDP's passes no hook at all; 802.1X's, LACP's only input), and
+#    the bridge learns its source MAC on the port all the same
+#    (net/bridge/br_input.c, __br_handle_local_finish). So ubalice, pinned
+#    to one MAC, sends one from the wire's MAC and the bridge sends the
+#    wire's traffic to her (review item 22-1).
 # 2. servers=no and port numbers. A DHCP client takes an offer for its
 #    port 68 whatever port it comes from (busybox udhcpc and ISC dhclient
 #    filter on the destination port alone), and a DHCPv6 client, bound to
 #    546, any datagram to it: a reply that only changed its source port
-#    is a server's all the same.
+#    is a server's all the same (review item 22-2).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_policy.sh"
 
