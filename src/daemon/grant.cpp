@@ -1,5 +1,9 @@
 #include "daemon/grant.h"
 
+#include <linux/if_bridge.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+
 #include <ctime>
 #include <optional>
 #include <string>
@@ -21,6 +25,32 @@ Outcome refuse(Outcome o, const Error& e) {
     o.record.event = "error";
     o.record.detail = e.message();
     return o;
+}
+
+// A bridge learns the source MAC of a frame for a link-local group it does
+// not forward (01:80:c2:00:00:0X: LLDP, 802.1X, LACP, STP's with STP on) on
+// the port it came in, and hands the frame to no hook (LLDP's, STP's) or
+// only to its input hook: never to prerouting, where a pinned tap's rules
+// are (net/bridge/br_input.c, br_handle_frame, __br_handle_local_finish).
+// A pinned guest would teach it another host's MAC and get that host's
+// traffic. So a bridge that takes a pinned tap learns from no link-local
+// frame of any port (no_linklocal_learn, Linux 4.20): docs/SECURITY.md,
+// review item 22-1.
+Result<void> no_linklocal_learning(const std::string& bridge) {
+    net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
+    net::Message m;
+    m.start<ifinfomsg>(RTM_NEWLINK);
+    mnl_attr_put_strz(m.nlh, IFLA_IFNAME, bridge.c_str());
+    nlattr* info = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
+    // The kernel takes IFLA_INFO_DATA only with the link's own kind.
+    mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, "bridge");
+    nlattr* data = mnl_attr_nest_start(m.nlh, IFLA_INFO_DATA);
+    br_boolopt_multi opt{};
+    opt.optval = opt.optmask = 1u << BR_BOOLOPT_NO_LL_LEARN;
+    mnl_attr_put(m.nlh, IFLA_BR_MULTI_BOOLOPT, sizeof opt, &opt);
+    mnl_attr_nest_end(m.nlh, data);
+    mnl_attr_nest_end(m.nlh, info);
+    return rtnl.request(m.nlh, "stop bridge " + bridge + " learning MACs from link-local frames");
 }
 
 // Which of the policy's files the caller would have read, asked of the
@@ -153,7 +183,9 @@ Outcome handle(const Means& means, const Asked& asked) {
             return Ok{};
         }
         if (std::optional<net::Guard> guard = net::guard_for(terms))
-            spec.before_attach = [filters, g = *guard](const std::string&, int ifindex) {
+            spec.before_attach = [filters, g = *guard, bridge = req.bridge](const std::string&,
+                                                                          int ifindex) -> Result<void> {
+                if (g.mac) UB_TRYV(no_linklocal_learning(bridge));
                 return filters->add(ifindex, g);
             };
         return Ok{};

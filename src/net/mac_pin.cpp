@@ -238,6 +238,16 @@ constexpr const char* kServerRules =
     " icmpv6 type { nd-router-advert, nd-redirect } counter drop\n"
     "add rule bridge userbridge prerouting iif @clients udp sport { 67, 547 } counter drop\n";
 
+// A DHCP client takes an offer or ack sent to its port 68 whatever port
+// it came from (busybox udhcpc and ISC dhclient filter their raw sockets
+// on the destination port alone), and a DHCPv6 client, bound to 546, a
+// reply from any port: a server's message to a client's port is dropped
+// too, whatever its source (review item 22-2). Added once to a table
+// without it: the rule is its own sign.
+constexpr const char* kClientPortRule =
+    "add rule bridge userbridge prerouting iif @clients udp dport { 68, 546 } counter drop\n";
+constexpr const char* kClientPortSign = "udp dport { 68, 546 }";
+
 // A guest given ip= sends only from its listed addresses. Its own chain,
 // jumped to last, so that its `return` (the packet passes) skips nothing
 // of the rules above. IPv4: the source address, and an ARP sender's,
@@ -451,6 +461,9 @@ Result<void> add_missing(Nft& nft, std::string_view table) {
     if (!has("ip_guarded")) UB_TRYV(make_once(nft, "list set bridge userbridge ip_guarded", kIpRules));
     if (!has("ll_guarded")) UB_TRYV(make_once(nft, "list set bridge userbridge ll_guarded", kLinkLocalRules));
     if (!has("limited")) UB_TRYV(make_once(nft, "list set bridge userbridge limited", kRateRules));
+    // A listing of sets shows no rule: this one is looked for in the chain.
+    std::string chain = UB_TRY(nft.list("list chain bridge userbridge prerouting"));
+    if (chain.find(kClientPortSign) == std::string::npos) UB_TRYV(nft.run(kClientPortRule));
     return Ok{};
 }
 
@@ -461,7 +474,7 @@ Result<Deletions> check_table(Nft& nft) {
     Result<std::string> table = list_table(nft);
     if (!table.ok() || table->empty()) {
         UB_TRYV(make_once(nft, "list set bridge userbridge pinned",
-                          (std::string(kTable) + kVlanRules + kNdRules + kServerRules + kIpRules +
+                          (std::string(kTable) + kVlanRules + kNdRules + kServerRules + kClientPortRule + kIpRules +
                            kLinkLocalRules + kRateRules).c_str()));
         return Deletions{};
     }

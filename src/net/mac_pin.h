@@ -17,7 +17,8 @@
 //       solicitations: more than one option, or a link-layer address
 //       option (its length byte and MAC) not in @allowed_lla: drop
 //       iif @clients icmpv6 type { nd-router-advert, nd-redirect } drop
-//       iif @clients udp sport { 67, 547 } drop } }
+//       iif @clients udp sport { 67, 547 } drop
+//       iif @clients udp dport { 68, 546 } drop } }
 //     set clients { type iface_index; }   # pinned taps with servers=no
 //     set ip_guarded { type iface_index; }  # pinned taps with ip=
 //     set ll_guarded { type iface_index; }  # ...whose ip= lists a link-local address

@@ -675,6 +675,13 @@ int cmd_call(std::vector<std::string> a) {
         else if (a[i].rfind("--relay=", 0) == 0) relay_to = a[i].substr(8);
         else if (a[i].rfind("--tamper=", 0) == 0) tampers.push_back(a[i].substr(9));
         else if (a[i].rfind("--send=", 0) == 0) send = a[i].substr(7);
+        else if (a[i].rfind("--send-hex=", 0) == 0) {
+            // Binary payloads (a BPDU): hex digits, two a byte.
+            std::string hex = a[i].substr(11);
+            send.clear();
+            for (std::size_t k = 0; k + 1 < hex.size(); k += 2)
+                send.push_back(static_cast<char>(std::stoi(hex.substr(k, 2), nullptr, 16)));
+        }
         else if (a[i].rfind("--expect=", 0) == 0) expect = a[i].substr(9);
         else if (a[i].rfind("--nd=", 0) == 0) {
             std::string v = a[i].substr(5);
