@@ -29,12 +29,6 @@ Error at(std::string_view origin, int lineno, const std::string& msg) {
     return Error::msg(std::string(origin) + ":" + std::to_string(lineno) + ": " + msg);
 }
 
-struct ModeName {
-    const char* name;
-    Mode mode;
-};
-constexpr ModeName kModes[] = {{"bridge", Mode::Bridge}, {"routed", Mode::Routed}, {"macvtap", Mode::Macvtap}};
-
 bool is_daemon_only(std::string_view key) {
     for (std::string_view k : kDaemonOnly)
         if (k == key) return true;
@@ -197,12 +191,6 @@ Result<void> parse_each(std::string_view text, std::string_view origin,
     return Ok{};
 }
 
-std::string_view mode_name(Mode mode) {
-    for (const ModeName& m : kModes)
-        if (m.mode == mode) return m.name;
-    return "?";
-}
-
 bool Credentials::in_group(gid_t g) const {
     return g == gid || std::find(groups.begin(), groups.end(), g) != groups.end();
 }
@@ -250,10 +238,6 @@ Decision decide(const std::vector<Rule>& rules, std::string_view bridge, const C
                     "), which only userbridged asks: use userbridge-client or userbridge run", true};
     if (allow) return {true, allow, "allowed by " + where(*allow)};
     return {false, nullptr, "no rule allows it (the default is deny)"};
-}
-
-Decision polkit_granted(const Decision& d) {
-    return {true, d.deciding, "allowed by " + where(*d.deciding) + " and polkit"};
 }
 
 std::string daemon_refusal(const Rule& r) {

@@ -110,14 +110,12 @@ struct MacPolicy {
 };
 
 // What a grant makes of the rule's NAME (mode=): one enum, one table of
-// names (acl.cpp, kModes), one place to extend.
+// names (daemon_options.cpp, kModes, mode_name), one place to extend.
 enum class Mode {
     Bridge,   // a tap on the bridge NAME (QEMU's way; the default)
     Routed,   // a tap routed to the uplink NAME for the ip= addresses (net/routed.h)
     Macvtap,  // a macvtap on the NIC NAME (net/macvtap.h)
 };
-// "bridge", "routed", "macvtap".
-std::string_view mode_name(Mode mode);
 
 inline constexpr int kUnlimited = -1;
 inline constexpr int kDefaultMaxQueues = 8;
@@ -209,7 +207,7 @@ struct Decision {
     // The deciding allow says auth=polkit: not allowed (yet), and `reason`
     // says so in words that name the daemon path, which is what the helper,
     // which speaks no D-Bus, refuses with. userbridged asks polkit and, on
-    // its yes, goes on with polkit_granted(*this).
+    // its yes, goes on with polkit_granted(*this) (daemon_options.h).
     bool ask_polkit = false;
     // The deciding allow's limits; defaults when denied.
     Limits limits() const { return allowed && deciding ? deciding->limits : Limits{}; }
@@ -225,10 +223,6 @@ bool is_for(const Subject& subject, const Credentials* who);
 // what the caller may read; see loader.h).
 Decision decide(const std::vector<Rule>& rules, std::string_view bridge,
                 const Credentials* who = nullptr, const std::vector<bool>* file_ok = nullptr);
-
-// The decision once polkit said yes to `d` (whose ask_polkit is set):
-// allowed by the same rule, with its limits.
-Decision polkit_granted(const Decision& d);
 
 // Whether only userbridged may grant under `limits`: they set a daemon-only
 // option (Limits::daemon_only). The helper refuses such a rule, with

@@ -17,6 +17,13 @@ namespace ub::policy {
 // parse_each (and LoadOptions::daemon).
 const DaemonOptions& daemon_options();
 
+// "bridge", "routed", "macvtap".
+std::string_view mode_name(Mode mode);
+
+// The decision once polkit said yes to `d` (whose ask_polkit is set):
+// allowed by the same rule, with its limits.
+Decision polkit_granted(const Decision& d);
+
 // The longest lease= may say, and userbridge lease --for= ask: a year.
 inline constexpr std::uint32_t kMaxLeaseSeconds = 366U * 24 * 3600;
 
