@@ -151,7 +151,9 @@ Outcome handle(const Means& means, const Asked& asked) {
     }
     grant::Resources res;
     res.readable = &*readable;
-    res.derive_mac = policy::deriver_for(*means.mac_key);
+    res.terms = [&who, &req, derive = policy::deriver_for(*means.mac_key)](const policy::Decision& d) {
+        return policy::terms_of(d, derive, who.ids.uid, req.vm_name, req.bridge);
+    };
     res.polkit = [answer = asked.polkit](policy::Decision& d, Refused& refused, audit::AuditRecord& rec) {
         return decide_by(answer, d, refused, rec);
     };

@@ -151,6 +151,13 @@ std::optional<Refusal> refused_by_daemon(const protocol::Request& req, const pol
     return std::nullopt;
 }
 
+// The terms without a front end's (Resources::terms): the rule's limits;
+// a rule that sets a guest MAC fails, never granted without it.
+Result<policy::Terms> limits_only(const policy::Decision& d) {
+    if (d.limits().mac.mode != policy::MacPolicy::None) return Error::msg("this program sets no guest MAC");
+    return policy::Terms{d.limits()};
+}
+
 }  // namespace
 
 audit::AuditRecord record_for(const Caller& who, const protocol::Request& req) {
@@ -178,7 +185,7 @@ Outcome grant(const Caller& who, const protocol::Request& req, const policy::Pol
         return denied(std::move(o), req, {Refused::NeedsDaemon, policy::daemon_refusal(*d->deciding)});
     if (std::optional<Refusal> over = policy::check_queues(*d, req.queues)) return denied(std::move(o), req, *over);
     if (std::optional<Refusal> no = refused_by_daemon(req, *d, res)) return denied(std::move(o), req, *no);
-    Result<policy::Terms> terms = policy::terms_of(*d, res.derive_mac, who.ids.uid, req.vm_name, req.bridge);
+    Result<policy::Terms> terms = res.terms ? res.terms(*d) : limits_only(*d);
     if (!terms.ok()) return failed(std::move(o), terms.error());
     if (terms->has_mac) o.record.guest_mac = format_mac(terms->guest_mac);
     return act(std::move(o), who, req, *d, *terms, res);

@@ -64,9 +64,11 @@ struct Resources {
     // front end loaded the policy as the caller (the helper), so that every
     // file it holds is one they could read.
     const std::vector<bool>* readable = nullptr;
-    // Makes the guest MAC a mac-prefix= rule derives (the daemon's, from
-    // its MAC key); null: none is derived, and such a rule fails.
-    policy::MacDeriver derive_mac;
+    // The terms of the allowing decision `d` (userbridged's: policy::terms_of,
+    // the guest MAC a mac= or mac-prefix= rule sets, derived with its MAC
+    // key); null: the rule's limits alone, and a rule that sets a guest MAC
+    // fails.
+    std::function<Result<policy::Terms>(const policy::Decision& d)> terms;
     // The decision of an auth=polkit rule (`d`, not allowed yet) with
     // polkit's answer, what refused if it said no, and the answer in the
     // record (userbridged's, daemon/grant.cpp); false while polkit is still

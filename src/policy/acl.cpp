@@ -253,23 +253,4 @@ std::optional<Refusal> check_queues(const Decision& d, int queues) {
                    std::to_string(most)};
 }
 
-Result<Terms> terms_of(const Decision& d, const MacDeriver& derive, uid_t uid, std::string_view vm_name,
-                       std::string_view bridge) {
-    Terms t{d.limits()};
-    if (t.limits.mac.mode != MacPolicy::None) {
-        t.has_mac = true;
-        t.guest_mac = t.limits.mac.bytes;
-        if (t.limits.mac.mode == MacPolicy::Prefix) {
-            Result<Mac> mac = derive ? derive(t.limits.mac, uid, vm_name, bridge)
-                                     : Error::msg("no MAC key to derive the guest MAC with");
-            if (!mac.ok())
-                return mac.error().context("mac-prefix= at " +
-                                           (d.deciding ? where(*d.deciding) : std::string("?")));
-            t.guest_mac = *mac;
-        }
-        t.no_servers = !t.limits.servers;
-    }
-    return t;
-}
-
 }  // namespace ub::policy

@@ -232,23 +232,14 @@ inline bool needs_daemon(const Limits& limits) { return !limits.daemon_only.empt
 std::string daemon_refusal(const Rule& rule);
 
 // What an allow decision gives one request: its limits, and the guest MAC
-// when the rule sets one. Check the queues first (check_queues).
+// when the rule sets one (terms_of, daemon_options.h). Check the queues
+// first (check_queues).
 struct Terms {
     Limits limits;
     bool has_mac = false;
     Mac guest_mac{};
     bool no_servers = false;  // only with has_mac
 };
-// How a guest MAC under mac-prefix= is made for one request: the MAC key's
-// derivation (mac_key.h, deriver_for), or its error when there is no key.
-// Only userbridged derives: the helper refuses mac-prefix= as a filter
-// rule, so it links neither the key nor the hash.
-using MacDeriver = std::function<Result<Mac>(const MacPolicy& prefix, uid_t uid, std::string_view vm_name,
-                                             std::string_view bridge)>;
-// `derive`: needed only when the rule says mac-prefix=, and then its error,
-// or its absence, is the refusal.
-Result<Terms> terms_of(const Decision& d, const MacDeriver& derive, uid_t uid, std::string_view vm_name,
-                       std::string_view bridge);
 // A refusal when the request asks for more queues than the deciding rule
 // allows.
 std::optional<Refusal> check_queues(const Decision& d, int queues);

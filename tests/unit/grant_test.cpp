@@ -40,7 +40,10 @@ grant::Outcome ask(const char* acl, const grant::Caller& who, protocol::Request 
                    const daemon::PolkitAnswer* polkit = nullptr, policy::MacDeriver derive_mac = nullptr,
                    const policy::DaemonOptions* daemon = &policy::daemon_options()) {
     grant::Resources res;
-    res.derive_mac = std::move(derive_mac);
+    if (derive_mac)
+        res.terms = [&who, &req, derive = std::move(derive_mac)](const policy::Decision& d) {
+            return policy::terms_of(d, derive, who.ids.uid, req.vm_name, req.bridge);
+        };
     res.polkit = [polkit](policy::Decision& d, Refused& refused, audit::AuditRecord& rec) {
         return daemon::decide_by(polkit, d, refused, rec);
     };
@@ -159,10 +162,13 @@ TEST(Grant, ADerivedMacWithoutTheKeyFailsBeforeActing) {
     EXPECT_EQ(o.verdict, grant::Verdict::Failed);
     EXPECT_STREQ(o.record.event, "error");
     EXPECT_EQ(o.message, "mac-prefix= at acl:1: no key");
-    // A front end that sets no deriver (the helper's) derives nothing.
-    o = ask("allow br0 mac-prefix=52:54:00\n", alice(grant::Front::Daemon), to("br0"));
-    EXPECT_EQ(o.verdict, grant::Verdict::Failed);
-    EXPECT_EQ(o.message, "mac-prefix= at acl:1: no MAC key to derive the guest MAC with");
+    // A front end that sets no terms (the helper's) pins no guest MAC, and
+    // so grants no rule that sets one.
+    for (const char* acl : {"allow br0 mac-prefix=52:54:00\n", "allow br0 mac=52:54:00:12:34:56\n"}) {
+        o = ask(acl, alice(grant::Front::Daemon), to("br0"));
+        EXPECT_EQ(o.verdict, grant::Verdict::Failed);
+        EXPECT_EQ(o.message, "this program sets no guest MAC");
+    }
 }
 
 TEST(Grant, ARefusalsKindIsTheHelpersExitStatus) {
