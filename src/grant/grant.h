@@ -89,9 +89,9 @@ struct Resources {
     // opens its rtnetlink socket and installs its sandbox here.
     std::function<Result<void>(const policy::Terms&, net::TapSpec&)> begin_act;
     // userbridged's own refusals of a request the ACL allows, once its
-    // queues are (a lease beyond the rule's lease=, a veth pair under a rule
-    // of another mode). Null: such requests are refused, as the helper,
-    // whose command line asks for neither, would.
+    // queues are checked: a lease beyond the rule's lease=, a veth pair
+    // under a rule of another mode. Null: every lease or veth request is
+    // refused (NeedsDaemon); the helper's command line asks for neither.
     std::function<std::optional<Refusal>(const policy::Decision&)> daemon_check;
     // The rtnetlink socket to act with, once the quota lock is held; it may
     // add tun fds it keeps ready to spec.tuns.
