@@ -2,6 +2,7 @@
 
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
+#include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 
 #include <ctime>
@@ -10,8 +11,10 @@
 #include <vector>
 
 #include "base/fault.h"
+#include "base/system.h"
 #include "net/veth.h"
 #include "net/macvtap.h"
+#include "net/routed.h"
 #include "policy/lease.h"
 #include "privilege/fs_identity.h"
 
@@ -81,7 +84,6 @@ Outcome outcome_of(grant::Outcome g) {
         o.reply.ifname = g.tap->tap.name;
         o.reply.mac = g.tap->mac;
         o.reply.mtu = g.tap->mtu;
-        o.reply.pinned_mac = g.pinned_mac;
         o.reply.peer_ifindex = static_cast<std::uint32_t>(g.tap->peer_ifindex);
         o.queues = std::move(g.tap->tap.queues);
         o.ifindex = g.tap->ifindex;
@@ -107,14 +109,50 @@ void announce(Outcome& o, const protocol::Request& req, const policy::Terms& ter
     if (!missed.empty()) o.record.detail += ", not announced to the bridge: " + missed;
 }
 
-// A lease's tap: persistent, named as asked, labelled with when it
-// expires (epoch seconds: the label outlives the daemon); that expiry.
+// A lease's tap: named as asked, labelled with when it expires (epoch
+// seconds: the label outlives the daemon); that expiry. It is made
+// persistent as it is made (join_lease).
 long long make_lease(net::TapSpec& spec, const protocol::Request& req, std::uint32_t seconds) {
-    spec.persist = true;
     spec.name = req.tap_name;
     spec.label.lease = static_cast<long long>(std::time(nullptr)) + seconds;
     spec.label.held = req.tied;
     return *spec.label.lease;
+}
+
+// net::make_bridged_tap's Join for a lease: the tap made persistent
+// (TUNSETPERSIST), so that it stays once our fds close, before it is
+// labelled: every event that shows a lease's label shows it persistent, as
+// the link monitor expects (protocol::tampered). Then it joins its bridge.
+Result<net::Made> join_lease(net::BridgedTap out, net::TapSpec spec, const net::LinkInfo& bridge,
+                             net::StepHook hook) {
+    Result<void> persist = system::ioctl(out.tap.fd(), TUNSETPERSIST, 1UL,
+                                         "cannot make " + out.tap.name + " persistent (TUNSETPERSIST)");
+    UB_TRYV(net::port_step(out, hook, std::move(persist), "after-persist"));
+    return net::join_bridge(std::move(out), std::move(spec), bridge, hook);
+}
+
+// What only userbridged makes (grant::Resources::make): a routed tap, a
+// macvtap (whose queues macvtaps opens: `opened` names it), a veth pair,
+// a lease; else a tap, as the helper makes it.
+Result<net::Made> make_port(const Asked& asked, Macvtaps* macvtaps, int& opened, net::Rtnl rtnl, net::TapSpec spec,
+                            const policy::Terms& terms) {
+    const protocol::Request& req = asked.req;
+    if (terms.limits.mode == policy::Mode::Routed)
+        return net::make_routed_tap(std::move(rtnl), std::move(spec), req.bridge, fault::at);
+    if (terms.limits.mode == policy::Mode::Macvtap) {
+        if (!macvtaps) return Error::msg("userbridged cannot watch macvtaps");
+        auto open = [macvtaps, &opened](const std::string& ifname, int ifindex, int n) {
+            opened = ifindex;
+            return macvtaps->open_queues(ifname, ifindex, n);
+        };
+        return net::make_macvtap(std::move(rtnl), std::move(spec), req.bridge, req.queues, open, fault::at);
+    }
+    net::LinkInfo bridge = UB_TRY(net::find_bridge(rtnl, req.bridge));
+    if (!req.netns_peer.empty())
+        return net::make_bridged_veth(std::move(rtnl), std::move(spec), bridge,
+                                      {asked.veth.netns_fd, req.netns_peer, asked.veth.serial}, fault::at);
+    return net::make_bridged_tap(std::move(rtnl), std::move(spec), bridge, fault::at,
+                                 req.kind == protocol::Kind::Lease ? join_lease : net::join_bridge);
 }
 
 }  // namespace
@@ -142,8 +180,12 @@ Outcome handle(const Means& means, const Asked& asked) {
     }
     grant::Resources res;
     res.readable = &*readable;
-    res.derive_mac = policy::deriver_for(*means.mac_key);
-    res.polkit = asked.polkit;
+    res.terms = [&who, &req, derive = policy::deriver_for(*means.mac_key)](const policy::Decision& d) {
+        return policy::terms_of(d, derive, who.ids.uid, req.vm_name, req.bridge);
+    };
+    res.polkit = [answer = asked.polkit](policy::Decision& d, Refused& refused, audit::AuditRecord& rec) {
+        return decide_by(answer, d, refused, rec);
+    };
     res.lock_wait = grant::LockWait::Never;
     res.names = means.names;
     // The account's lock and quota: its subordinate uids are counted with it.
@@ -153,8 +195,10 @@ Outcome handle(const Means& means, const Asked& asked) {
     // A lease: its length by the deciding rule, then its tap (begin_act).
     std::uint32_t lease_seconds = 0;
     std::optional<long long> expiry;
-    res.lease = [&lease_seconds](const policy::Decision& d, std::uint32_t wanted) -> std::optional<Refusal> {
-        std::variant<std::uint32_t, Refusal> length = policy::lease_length(d, wanted);
+    res.daemon_check = [&req, &lease_seconds](const policy::Decision& d) -> std::optional<Refusal> {
+        if (!req.netns_peer.empty()) return net::veth_refusal(d);
+        if (req.kind != protocol::Kind::Lease) return std::nullopt;
+        std::variant<std::uint32_t, Refusal> length = policy::lease_length(d, req.lease_seconds);
         if (const Refusal* no = std::get_if<Refusal>(&length)) return *no;
         lease_seconds = std::get<std::uint32_t>(length);
         return std::nullopt;
@@ -198,24 +242,22 @@ Outcome handle(const Means& means, const Asked& asked) {
         spare.rtnl.reset();
         return rtnl;
     };
-    if (!req.netns_peer.empty())
-        res.make = [&](net::Rtnl rtnl, net::TapSpec spec, const net::LinkInfo& bridge) {
-            return net::make_bridged_veth(std::move(rtnl), std::move(spec), bridge,
-                                          {asked.veth.netns_fd, req.netns_peer, asked.veth.serial}, fault::at);
-        };
     int macvtap = 0;  // the one whose queues were opened
-    res.make_macvtap = [macvtaps, &macvtap](net::Rtnl rtnl, net::TapSpec spec, const std::string& nic, int queues) {
-        if (!macvtaps) return Result<net::Made>(Error::msg("userbridged cannot watch macvtaps"));
-        auto open = [macvtaps, &macvtap](const std::string& ifname, int ifindex, int n) {
-            macvtap = ifindex;
-            return macvtaps->open_queues(ifname, ifindex, n);
-        };
-        return net::make_macvtap(std::move(rtnl), std::move(spec), nic, queues, open, fault::at);
+    policy::Mode mode = policy::Mode::Bridge;
+    res.make = [&](net::Rtnl rtnl, net::TapSpec spec, const policy::Terms& terms) {
+        mode = terms.limits.mode;
+        return make_port(asked, macvtaps, macvtap, std::move(rtnl), std::move(spec), terms);
     };
     grant::Outcome g = grant::grant(who, req, *means.policy, std::move(res));
     // Failed after its queues were opened: the macvtap is deleted (TapUndo), and its node goes.
     if (macvtap && g.verdict != grant::Verdict::Granted) macvtaps->forget(macvtap);
     Outcome o = outcome_of(std::move(g));
+    // The guest MAC the rule pins, which the reply names; a macvtap's
+    // address is its guest's.
+    if (o.verdict == grant::Verdict::Granted && pinned) o.reply.pinned_mac = pinned->guest_mac;
+    if (o.verdict == grant::Verdict::Granted && mode == policy::Mode::Macvtap) o.reply.pinned_mac = o.reply.mac;
+    if (o.verdict == grant::Verdict::Granted && mode != policy::Mode::Bridge)
+        o.record.detail += ", " + std::string(policy::mode_name(mode));
     // Only a bridge port's guest is announced to a bridge.
     if (o.verdict == grant::Verdict::Granted && pinned && pinned->limits.mode == policy::Mode::Bridge && means.announcer)
         announce(o, req, *pinned, *means.announcer);

@@ -236,6 +236,18 @@ int Polkit::timeout_ms() const {
     return static_cast<int>(std::min<std::uint64_t>((until - now_us) / 1000 + 1, 60000));
 }
 
+bool decide_by(const PolkitAnswer* answer, policy::Decision& d, Refused& refused, audit::AuditRecord& rec) {
+    if (!answer) return false;
+    rec.polkit = answer->what;
+    if (answer->yes) {
+        d = policy::polkit_granted(d);
+        return true;
+    }
+    d.reason = "polkit decides (auth=polkit at " + rec.rule + "): " + answer->what;
+    refused = answer->prompt ? Refused::PolkitPrompt : Refused::Polkit;
+    return true;
+}
+
 std::vector<PolkitAnswer> Polkit::process() {
     if (bus_) {
         int r = 0;

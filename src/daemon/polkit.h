@@ -29,7 +29,9 @@
 
 #include "base/fd.h"
 #include "base/result.h"
-#include "grant/grant.h"
+#include "audit/audit.h"
+#include "base/refusal.h"
+#include "policy/acl.h"
 
 namespace ub::daemon {
 
@@ -55,7 +57,19 @@ struct PolkitQuestion {
     bool interactive = false;  // AllowUserInteraction: polkit may prompt
 };
 
-using PolkitAnswer = grant::PolkitAnswer;
+// polkit's answer to a request an auth=polkit rule decides.
+struct PolkitAnswer {
+    std::uint64_t id = 0;  // the question's, in the daemon's bus connection
+    bool yes = false;
+    std::string what;  // for the record: "yes", "no", "no: ..."; the client's error
+    bool prompt = false;  // no, because it would ask for a password and might not
+};
+
+// The decision of an auth=polkit rule (`d`, not allowed yet) once polkit
+// answered: on its yes policy::polkit_granted(d), else its reason and what
+// refused (polkit, or its prompt), the answer in the record; false while
+// there is no answer (null). The grant engine's Resources::polkit.
+bool decide_by(const PolkitAnswer* answer, policy::Decision& d, Refused& refused, audit::AuditRecord& rec);
 
 // How long a question may wait: a prompt may sit on the desktop; without
 // one polkit answers in milliseconds.

@@ -28,13 +28,6 @@ Outcome denied(Outcome o, const protocol::Request& req, const Refusal& no) {
                   no.reason);
 }
 
-// What refused a decision that does not allow.
-Refused refused_by(const policy::Decision& d, const Resources& res) {
-    if (!d.ask_polkit) return Refused::Acl;
-    if (!res.polkit) return Refused::NeedsDaemon;
-    return res.polkit->prompt ? Refused::PolkitPrompt : Refused::Polkit;
-}
-
 // The caller's quota lock (net::take_quota_lock): held, or nothing when
 // another holds it and the front end does not wait.
 Result<std::optional<UniqueFd>> quota_lock(const Caller& who, Resources& res) {
@@ -45,18 +38,16 @@ Result<std::optional<UniqueFd>> quota_lock(const Caller& who, Resources& res) {
     return std::optional<UniqueFd>(std::move(tun));
 }
 
-// The decision, with polkit's answer where a rule asks for it; nullopt
-// while polkit is still to be asked.
+// The decision, with polkit's answer where a rule asks for it, and what
+// refused it if it does not allow; nullopt while polkit is still to be asked.
 std::optional<policy::Decision> decision(const Caller& who, const protocol::Request& req, const policy::Policy& policy,
-                                         const Resources& res, audit::AuditRecord& rec) {
+                                         const Resources& res, audit::AuditRecord& rec, Refused& refused) {
     policy::Decision d = policy::decide(policy.rules, req.bridge, &who.ids, res.readable);
     if (d.deciding) rec.rule = policy::where(*d.deciding);
+    refused = d.ask_polkit ? Refused::NeedsDaemon : Refused::Acl;
     // The helper speaks no D-Bus: its decision's reason says to use the daemon.
     if (!d.ask_polkit || who.front != Front::Daemon) return d;
-    if (!res.polkit) return std::nullopt;
-    rec.polkit = res.polkit->what;
-    if (res.polkit->yes) return policy::polkit_granted(d);
-    d.reason = "polkit decides (auth=polkit at " + rec.rule + "): " + res.polkit->what;
+    if (!res.polkit || !res.polkit(d, refused, rec)) return std::nullopt;
     return d;
 }
 
@@ -82,28 +73,23 @@ void grant_record(audit::AuditRecord& rec, const policy::Decision& d, const net:
     rec.event = "grant";
     rec.tap = tap.name;
     rec.mac = format_mac(port);
-    rec.detail = d.reason + (tap.vnet_hdr ? ", vnet_hdr" : "") + (d.limits().isolated ? ", isolated port" : "") +
-                 (d.limits().mode == policy::Mode::Routed    ? ", routed"
-                  : d.limits().mode == policy::Mode::Macvtap ? ", macvtap"
-                                                             : "");
+    rec.detail = d.reason + (tap.vnet_hdr ? ", vnet_hdr" : "") + (d.limits().isolated ? ", isolated port" : "");
 }
 
-Outcome granted(Outcome o, const policy::Decision& d, net::BridgedTap tap, std::optional<Mac> pinned_mac) {
+Outcome granted(Outcome o, const policy::Decision& d, net::BridgedTap tap) {
     o.verdict = Verdict::Granted;
     o.message = d.reason;
     grant_record(o.record, d, tap.tap, tap.mac);
-    o.pinned_mac = pinned_mac;
     o.tap = std::move(tap);
     return o;
 }
 
-// A tap on the bridge the request names (spec.routed: on no bridge, for
-// the uplink it names), or the front end's own port there (res.make: a
-// veth pair).
-Result<net::Made> make_tap(net::Rtnl rtnl, net::TapSpec spec, const protocol::Request& req, Resources& res) {
-    net::LinkInfo bridge = UB_TRY(spec.routed ? net::find_uplink(rtnl, req.bridge) : net::find_bridge(rtnl, req.bridge));
-    if (res.make) return res.make(std::move(rtnl), std::move(spec), bridge);
-    while (spec.tuns.size() < static_cast<std::size_t>(req.queues)) spec.tuns.push_back(UB_TRY(net::open_tun()));
+// A tap on the bridge the request names, or the front end's own port
+// (res.make).
+Result<net::Made> make_port(net::Rtnl rtnl, net::TapSpec spec, const protocol::Request& req,
+                            const policy::Terms& terms, Resources& res) {
+    if (res.make) return res.make(std::move(rtnl), std::move(spec), terms);
+    net::LinkInfo bridge = UB_TRY(net::find_bridge(rtnl, req.bridge));
     return net::make_bridged_tap(std::move(rtnl), std::move(spec), bridge, res.hook);
 }
 
@@ -139,9 +125,6 @@ Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const po
     if (std::optional<Outcome> no = lock_quota(o, who, terms, spec, res)) return std::move(*no);
     Result<net::Rtnl> rtnl = res.rtnl(spec);
     if (!rtnl.ok()) return failed(std::move(o), rtnl.error());
-    policy::Mode mode = terms.limits.mode;
-    spec.routed = mode == policy::Mode::Routed;
-    std::optional<Mac> pinned_mac = spec.label.mac;
     if (res.record_before_up)
         spec.before_up = [&o, &d, &res](const net::Tap& tap, const Mac& port) {
             audit::AuditRecord rec = o.record;
@@ -151,26 +134,28 @@ Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const po
             o.record.tap = rec.tap;
             o.record.mac = rec.mac;
         };
-    // A macvtap (mode=macvtap) is the front end's to make, on the NIC the
-    // request names; its address is its guest's, which the reply names.
-    Result<net::Made> made = mode != policy::Mode::Macvtap ? make_tap(std::move(*rtnl), std::move(spec), req, res)
-                             : res.make_macvtap ? res.make_macvtap(std::move(*rtnl), std::move(spec), req.bridge, req.queues)
-                                                : Result<net::Made>(Error::msg("this program makes no macvtaps"));
+    Result<net::Made> made = make_port(std::move(*rtnl), std::move(spec), req, terms, res);
     if (!made.ok()) return failed(std::move(o), made.error());
     if (const Refusal* no = std::get_if<Refusal>(&*made)) return denied(std::move(o), req, *no);
-    net::BridgedTap& tap = std::get<net::BridgedTap>(*made);
-    if (mode == policy::Mode::Macvtap) pinned_mac = tap.mac;
-    return granted(std::move(o), d, std::move(tap), pinned_mac);
+    return granted(std::move(o), d, std::move(std::get<net::BridgedTap>(*made)));
 }
 
-// Why a lease is refused, if it is: only userbridged makes leases (a
-// persistent tap outlives every process, and only the daemon watches and
-// ends it), and only under a rule with lease= (its hook says).
-std::optional<Refusal> lease_refusal(const protocol::Request& req, const policy::Decision& d,
-                                     const Resources& res) {
-    if (req.kind != protocol::Kind::Lease) return std::nullopt;
-    if (!res.lease) return Refusal{Refused::NeedsDaemon, "only userbridged makes leases (userbridge lease)"};
-    return res.lease(d, req.lease_seconds);
+// userbridged's own refusals (Resources::daemon_check); without its check,
+// what only it makes is refused: a persistent tap outlives every process,
+// and only the daemon watches and ends it; a veth pair needs the
+// namespace fd only its requests carry.
+std::optional<Refusal> refused_by_daemon(const protocol::Request& req, const policy::Decision& d, const Resources& res) {
+    if (res.daemon_check) return res.daemon_check(d);
+    if (req.kind != protocol::Kind::Tap || !req.netns_peer.empty())
+        return Refusal{Refused::NeedsDaemon, "only userbridged makes leases and veth pairs"};
+    return std::nullopt;
+}
+
+// The terms without a front end's (Resources::terms): the rule's limits;
+// a rule that sets a guest MAC fails, never granted without it.
+Result<policy::Terms> limits_only(const policy::Decision& d) {
+    if (d.limits().mac.mode != policy::MacPolicy::None) return Error::msg("this program sets no guest MAC");
+    return policy::Terms{d.limits()};
 }
 
 }  // namespace
@@ -186,28 +171,21 @@ audit::AuditRecord record_for(const Caller& who, const protocol::Request& req) {
 Outcome grant(const Caller& who, const protocol::Request& req, const policy::Policy& policy, Resources res) {
     Outcome o;
     o.record = record_for(who, req);
-    std::optional<policy::Decision> d = decision(who, req, policy, res, o.record);
+    Refused refused = Refused::Acl;
+    std::optional<policy::Decision> d = decision(who, req, policy, res, o.record, refused);
     if (!d) {
         o.verdict = Verdict::AskPolkit;
         return o;
     }
-    if (!d->allowed) return denied(std::move(o), req, {refused_by(*d, res), d->reason});
+    if (!d->allowed) return denied(std::move(o), req, {refused, d->reason});
     // What only userbridged does (routed taps, macvtaps, traffic filters,
     // leases, polkit) the helper refuses, under any rule that asks for it;
     // and so does any program that did not read those options' values.
     if (policy::needs_daemon(d->limits()) && (who.front == Front::Helper || !d->limits().values_read))
         return denied(std::move(o), req, {Refused::NeedsDaemon, policy::daemon_refusal(*d->deciding)});
-    // A veth pair's host end joins a bridge; its peer is live in the
-    // caller's namespace from the start, so it is no routed tap (whose
-    // filters come after it is up) and no macvtap.
-    if (!req.netns_peer.empty() && d->limits().mode != policy::Mode::Bridge)
-        return denied(std::move(o), req,
-                      {Refused::Acl, policy::where(*d->deciding) + " is mode=" +
-                                         std::string(policy::mode_name(d->limits().mode)) +
-                                         ": a veth pair joins a bridge only"});
     if (std::optional<Refusal> over = policy::check_queues(*d, req.queues)) return denied(std::move(o), req, *over);
-    if (std::optional<Refusal> no = lease_refusal(req, *d, res)) return denied(std::move(o), req, *no);
-    Result<policy::Terms> terms = policy::terms_of(*d, res.derive_mac, who.ids.uid, req.vm_name, req.bridge);
+    if (std::optional<Refusal> no = refused_by_daemon(req, *d, res)) return denied(std::move(o), req, *no);
+    Result<policy::Terms> terms = res.terms ? res.terms(*d) : limits_only(*d);
     if (!terms.ok()) return failed(std::move(o), terms.error());
     if (terms->has_mac) o.record.guest_mac = format_mac(terms->guest_mac);
     return act(std::move(o), who, req, *d, *terms, res);

@@ -5,11 +5,9 @@
 // does by construction. What the front ends still do differently is what
 // they are given, named in Resources: the helper reads the ACL as the caller
 // and waits for a quota lock; the daemon asks the kernel what the caller
-// may read, never waits, and asks polkit.
-//
-// A mode=macvtap rule makes a macvtap on the named NIC instead
-// (Resources::make_macvtap), for the daemon only: it alone makes the device's
-// node, and deletes the macvtap when its fds are gone (daemon/macvtaps.h).
+// may read, never waits, asks polkit, and makes what only it makes
+// (routed taps, macvtaps, veth pairs, leases: Resources::make) under the
+// rules the engine refuses the helper.
 //
 // Should: decide (policy::decide, polkit's answer, the queue limit, the
 // guest MAC), take the caller's quota lock when the deciding rule sets
@@ -22,7 +20,6 @@
 
 #include <sys/types.h>
 
-#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -56,14 +53,6 @@ struct Caller {
     std::string user = "?";   // their name for the record, when known
 };
 
-// polkit's answer to a request an auth=polkit rule decides (the daemon's).
-struct PolkitAnswer {
-    std::uint64_t id = 0;  // the question's, in the daemon's bus connection
-    bool yes = false;
-    std::string what;  // for the record: "yes", "no", "no: ..."; the client's error
-    bool prompt = false;  // no, because it would ask for a password and might not
-};
-
 // How the quota lock is taken: the helper waits up to 5 s for another
 // holder; the daemon's one thread never waits, and parks the request.
 enum class LockWait { Wait, Never };
@@ -75,10 +64,16 @@ struct Resources {
     // front end loaded the policy as the caller (the helper), so that every
     // file it holds is one they could read.
     const std::vector<bool>* readable = nullptr;
-    // Makes the guest MAC a mac-prefix= rule derives (the daemon's, from
-    // its MAC key); null: none is derived, and such a rule fails.
-    policy::MacDeriver derive_mac;
-    const PolkitAnswer* polkit = nullptr;             // once it came (daemon)
+    // The terms of the allowing decision `d` (userbridged's: policy::terms_of,
+    // the guest MAC a mac= or mac-prefix= rule sets, derived with its MAC
+    // key); null: the rule's limits alone, and a rule that sets a guest MAC
+    // fails.
+    std::function<Result<policy::Terms>(const policy::Decision& d)> terms;
+    // The decision of an auth=polkit rule (`d`, not allowed yet) with
+    // polkit's answer, what refused if it said no, and the answer in the
+    // record (userbridged's, daemon/grant.cpp); false while polkit is still
+    // to be asked. The engine asks it only for the daemon's requests.
+    std::function<bool(policy::Decision& d, Refused& refused, audit::AuditRecord& rec)> polkit;
     // /dev/net/tun fds opened already, for the queues and then the lock;
     // the engine opens what is missing.
     std::vector<UniqueFd> tuns;
@@ -93,10 +88,11 @@ struct Resources {
     // front end sets the tap's filters (spec.guard, spec.nft); the helper
     // opens its rtnetlink socket and installs its sandbox here.
     std::function<Result<void>(const policy::Terms&, net::TapSpec&)> begin_act;
-    // A lease's refusal by the deciding rule, if any (userbridged's: the
-    // lease= check; it then makes the tap a lease in begin_act); null: no
-    // leases, as from the helper, which never makes one.
-    std::function<std::optional<Refusal>(const policy::Decision&, std::uint32_t asked)> lease;
+    // userbridged's own refusals of a request the ACL allows, once its
+    // queues are checked: a lease beyond the rule's lease=, a veth pair
+    // under a rule of another mode. Null: every lease or veth request is
+    // refused (NeedsDaemon); the helper's command line asks for neither.
+    std::function<std::optional<Refusal>(const policy::Decision&)> daemon_check;
     // The rtnetlink socket to act with, once the quota lock is held; it may
     // add tun fds it keeps ready to spec.tuns.
     std::function<Result<net::Rtnl>(net::TapSpec&)> rtnl;
@@ -105,13 +101,11 @@ struct Resources {
     // queue of the tap, so the record must already be out by the time the
     // tap carries anything). Null: the front end records the outcome.
     std::function<void(const audit::AuditRecord&)> record_before_up;
-    // Makes the port: null, a tap (net::make_bridged_tap); userbridged's
-    // veth requests make a veth pair (net/veth.h), which the helper never links.
-    std::function<Result<net::Made>(net::Rtnl, net::TapSpec, const net::LinkInfo&)> make;
-    // Makes a macvtap on the NIC `nic` for a mode=macvtap rule (the
-    // daemon's, net/macvtap.h; the engine refuses such a rule to the
-    // helper, which links no macvtap code).
-    std::function<Result<net::Made>(net::Rtnl, net::TapSpec, const std::string& nic, int queues)> make_macvtap;
+    // Makes the port: null, a tap on the bridge the request names
+    // (net::make_bridged_tap); userbridged's makes a veth pair, a routed
+    // tap, a macvtap or a lease where the request or the terms ask for one
+    // (net/veth.h, net/routed.h, net/macvtap.h), which the helper never links.
+    std::function<Result<net::Made>(net::Rtnl, net::TapSpec, const policy::Terms&)> make;
 };
 
 enum class Verdict {
@@ -129,7 +123,6 @@ struct Outcome {
     // When granted: deleted when dropped, unless the front end commits it
     // (tap->undo.commit()) once its fds are handed over.
     std::optional<net::BridgedTap> tap;
-    std::optional<Mac> pinned_mac;  // when granted and the rule sets the guest MAC
     audit::AuditRecord record;
 };
 

@@ -154,7 +154,7 @@ Result<grant::Outcome> decide_and_act(grant::Caller& caller, const protocol::Req
     caller.ids.groups = UB_TRY(system::getgroups());
     policy::Policy policy = UB_TRY(load_policy(req.bridge));
     // mac-prefix= is a filter, which the engine refuses the helper: it
-    // derives no MAC (res.derive_mac stays null) and never reads the MAC key.
+    // sets no guest MAC (res.terms stays null) and never reads the MAC key.
     res.lock_wait = grant::LockWait::Wait;
     // tap<pid>: the kernel's tap%d would scan every interface on the host
     // for the lowest free number (docs/PERFORMANCE.md).

@@ -1,11 +1,9 @@
 #include "net/bridge_port.h"
 
-#include <linux/if_tun.h>
 #include <sys/random.h>
 
 #include <cerrno>
 
-#include "base/system.h"
 #include "policy/quota.h"
 #include "protocol/tap_label.h"
 
@@ -34,13 +32,6 @@ Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name) {
     if (!link.ok() || link->kind == "bridge") return link;
     std::string kind = link->kind.empty() ? "a plain device" : "a " + link->kind + " device";
     return Error::msg(name + " is not a bridge (it is " + kind + ")");
-}
-
-Result<LinkInfo> find_uplink(Rtnl& rtnl, const std::string& name) {
-    Result<LinkInfo> link = rtnl.get_link(name);
-    if (!link.ok() && link.error().code() == ENODEV) return Error::msg("interface " + name + " does not exist");
-    if (link.ok() && link->kind == "tun") return Error::msg(name + " is a tap, not an uplink");
-    return link;
 }
 
 std::optional<Revoked> tampered_tap(const LinkInfo& link) {
@@ -109,37 +100,32 @@ Result<std::optional<Refusal>> check_live_taps(Rtnl& rtnl, const TapSpec& spec, 
     return refused;
 }
 
-Result<Made> make_bridged_tap(Rtnl socket, TapSpec spec, const LinkInfo& bridge, StepHook hook) {
+Result<Made> make_bridged_tap(Rtnl socket, TapSpec spec, const LinkInfo& bridge, StepHook hook, Join join) {
     // A quota is counted and its tap attached under the owner's lock, so
     // that requests of one user are counted one after the other.
     if (spec.max_taps >= 0 && !spec.lock_tun.valid())
         return Error::msg("a quota is counted only under its owner's lock");
+    while (spec.tuns.size() < static_cast<std::size_t>(spec.label.queues)) spec.tuns.push_back(UB_TRY(open_tun()));
     Tap tap = UB_TRY(create_tap(socket, std::move(spec.tuns), spec.vnet, spec.owner, spec.names, hook, spec.name));
     // Its index for the requests below: an ioctl, where an RTM_GETLINK
     // would be a round trip and a full dump of the link's state.
     int ifindex = UB_TRY(socket.ifindex(tap.name));
     // Every error or refusal below returns with out.undo uncommitted: the tap is deleted.
-    return join_bridge(BridgedTap{std::move(tap), {}, bridge.mtu, ifindex, 0, TapUndo(std::move(socket), ifindex)},
-                       std::move(spec), bridge, hook);
+    return join(BridgedTap{std::move(tap), {}, bridge.mtu, ifindex, 0, TapUndo(std::move(socket), ifindex)},
+                std::move(spec), bridge, hook);
 }
 
-Result<Made> join_bridge(BridgedTap out, TapSpec spec, const LinkInfo& bridge, StepHook hook) {
-    UniqueFd lock = std::move(spec.lock_tun);
+Result<void> port_step(const BridgedTap& out, StepHook hook, Result<void> r, const char* step) {
+    if (!r.ok()) return r.error().context(out.tap.name);
+    if (hook) return hook(step);
+    return Ok{};
+}
+
+Result<std::optional<Refusal>> ready_port(BridgedTap& out, TapSpec& spec, const LinkInfo& bridge, StepHook hook) {
     Rtnl& rtnl = out.undo.rtnl();
-    auto step = [&](Result<void> r, const char* name) -> Result<void> {
-        if (!r.ok()) return r.error().context(out.tap.name);
-        if (hook) return hook(name);
-        return Ok{};
-    };
+    auto step = [&](Result<void> r, const char* name) { return port_step(out, hook, std::move(r), name); };
 
     UB_TRYV(step(Ok{}, "after-create"));
-    // Before the label: every event that shows a lease's label shows it
-    // persistent, as the link monitor expects (protocol::tampered).
-    if (spec.persist)
-        UB_TRYV(step(system::ioctl(out.tap.fd(), TUNSETPERSIST, 1UL, "cannot make " + out.tap.name +
-                                                                        " persistent (TUNSETPERSIST)"),
-                     "after-persist"));
-
     // MTU, MAC and label in one request: each request to the kernel takes
     // its RTNL lock again, which concurrent grants and teardowns contend for.
     out.mac = UB_TRY(port_mac());
@@ -155,7 +141,7 @@ Result<Made> join_bridge(BridgedTap out, TapSpec spec, const LinkInfo& bridge, S
     // A guest MAC is checked against every live tap's label.
     if (spec.max_taps >= 0 || spec.label.mac) {
         std::optional<Refusal> refused = UB_TRY(check_live_taps(rtnl, spec, bridge, out.ifindex));
-        if (refused) return Made{std::move(*refused)};  // the tap dies with out
+        if (refused) return refused;  // the tap dies with out
         if (spec.max_taps >= 0) UB_TRYV(step(Ok{}, "after-quota"));
     }
     // A bridge port needs no address of its own. Left to the kernel, the tap
@@ -163,13 +149,14 @@ Result<Made> join_bridge(BridgedTap out, TapSpec spec, const LinkInfo& bridge, S
     // sends duplicate-address checks, router solicitations and MLD reports
     // from it into the VM's segment (and spends a tenth of a grant on it).
     UB_TRYV(step(rtnl.set_no_ipv6_address(out.ifindex), "after-no-ipv6"));
-    if (spec.routed) {
-        lock.reset();
-        UB_TRYV(step(rtnl.set_up(out.ifindex), "after-up"));
-        // No fd has left us yet: nothing crosses before the routes and rules.
-        if (spec.before_attach) UB_TRYV(step(spec.before_attach(out.tap.name, out.ifindex), "after-pin"));
-        return Made{std::move(out)};
-    }
+    return std::optional<Refusal>();
+}
+
+Result<Made> join_bridge(BridgedTap out, TapSpec spec, const LinkInfo& bridge, StepHook hook) {
+    UniqueFd lock = std::move(spec.lock_tun);
+    if (std::optional<Refusal> refused = UB_TRY(ready_port(out, spec, bridge, hook))) return Made{std::move(*refused)};
+    Rtnl& rtnl = out.undo.rtnl();
+    auto step = [&](Result<void> r, const char* name) { return port_step(out, hook, std::move(r), name); };
     if (spec.before_attach) UB_TRYV(step(spec.before_attach(out.tap.name, out.ifindex), "after-pin"));
     UB_TRYV(step(rtnl.set_master(out.ifindex, bridge.ifindex), "after-attach"));
     // Isolated while still down: no frame crosses the bridge before.

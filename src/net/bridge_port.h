@@ -20,9 +20,6 @@ namespace ub::net {
 
 // Looks up `name` and checks that it is a bridge. Creates nothing.
 Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
-// Looks up the uplink of a routed tap (mode=routed): any interface but a
-// tap. Creates nothing.
-Result<LinkInfo> find_uplink(Rtnl& rtnl, const std::string& name);
 
 // make_bridged_tap calls its StepHook (net/tap.h) after each step with the
 // step's name ("after-create", "after-setup", "after-quota",
@@ -76,14 +73,7 @@ struct TapSpec {
     std::vector<Revoked>* revoked = nullptr;
     TapNames* names = nullptr;     // where the tap's name comes from; null: the kernel's tap%d
     std::string name;              // a lease's name, when it asked for one (create_tap's `fixed`)
-    // A lease: the tap is made persistent (TUNSETPERSIST) before it is
-    // labelled, so that it stays once our fds close.
-    bool persist = false;
     bool isolated = false;         // an isolated bridge port (Rtnl::set_isolated)
-    // mode=routed: the tap joins no bridge (the "bridge" is its uplink,
-    // whose MTU it takes), and before_attach is called once it is up: the
-    // kernel routes to an interface only when it is up (fib_check_nh).
-    bool routed = false;
     // Whose quota a uid counts against (userbridged: a subordinate uid's
     // owner, daemon/subids.h); null: its own.
     std::function<uid_t(uid_t)> account;
@@ -125,28 +115,41 @@ struct BridgedTap {
     TapUndo undo;  // last: the tap is deleted while our fds still hold it
 };
 
-// Creates a tap, gives it the bridge's MTU, a MAC whose first byte is 0xfe
-// (so the bridge, which takes the lowest port MAC as its own unless set,
-// never adopts a VM's address) and its label, counts it against the
-// owner's quota (holding the owner's quota lock from before the tap exists
-// until it is on the bridge; with `revoked`, taps found tampered with are
-// removed, see tampered_tap), refuses a guest MAC (the label's) another
-// live tap's label already carries, calls before_attach, attaches it, and
-// brings it up. On any error or refusal once its ifindex is known, the
-// tap is deleted (TapUndo; a multiqueue tap that another process joined
-// before its owner was set, by create_tap), since closing our fds would
-// leave it to whoever holds a queue too. The tap made, which the front end
-// commits once its fds are handed over, with `rtnl` in it; or the refusal
-// policy found while making it (a quota that is full, a guest MAC another
-// live tap carries): a decision, not an error, and then nothing is left
-// made either.
+// A port made, or the refusal policy found while making it.
 using Made = std::variant<BridgedTap, Refusal>;
-Result<Made> make_bridged_tap(Rtnl rtnl, TapSpec spec, const LinkInfo& bridge, StepHook hook = nullptr);
 
 // What make_bridged_tap does once the port exists (`out`, with `spec`'s
 // lock still held): its MAC, MTU and label, the quota and guest MAC
 // checks, before_attach, the bridge, up. Also for veth ends (net/veth.h).
 Result<Made> join_bridge(BridgedTap out, TapSpec spec, const LinkInfo& bridge, StepHook hook);
+
+// Creates a tap (its queues: spec.tuns, with the missing ones of
+// label.queues opened), gives it the bridge's MTU, a MAC whose first byte
+// is 0xfe (so the bridge, which takes the lowest port MAC as its own
+// unless set, never adopts a VM's address) and its label, counts it
+// against the owner's quota (holding the owner's quota lock from before
+// the tap exists until it is on the bridge; with `revoked`, taps found
+// tampered with are removed, see tampered_tap), refuses a guest MAC (the
+// label's) another live tap's label already carries, calls before_attach,
+// attaches it, and brings it up. On any error or refusal once its ifindex
+// is known, the tap is deleted (TapUndo; a multiqueue tap that another
+// process joined before its owner was set, by create_tap), since closing
+// our fds would leave it to whoever holds a queue too. The tap made, which
+// the front end commits once its fds are handed over, with `rtnl` in it;
+// or the refusal policy found while making it (a quota that is full, a
+// guest MAC another live tap carries): a decision, not an error, and then
+// nothing is left made either. `join`: what follows the tap's creation;
+// userbridged's routed taps and leases have their own (net/routed.h,
+// daemon/grant.cpp), which call the pieces below.
+using Join = Result<Made> (*)(BridgedTap out, TapSpec spec, const LinkInfo& bridge, StepHook hook);
+Result<Made> make_bridged_tap(Rtnl rtnl, TapSpec spec, const LinkInfo& bridge, StepHook hook = nullptr,
+                              Join join = join_bridge);
+
+// The first half of join_bridge: the port's MAC, MTU and label, the quota
+// and guest MAC checks, no IPv6 address; the refusal, if they refuse.
+Result<std::optional<Refusal>> ready_port(BridgedTap& out, TapSpec& spec, const LinkInfo& bridge, StepHook hook);
+// One step of making `out`: `r`'s error names the tap; then `hook` at `step`.
+Result<void> port_step(const BridgedTap& out, StepHook hook, Result<void> r, const char* step);
 // The pieces of it that a macvtap's making (net/macvtap.h) shares:
 // A port MAC of our own: fe: and five random bytes.
 Result<Mac> port_mac();

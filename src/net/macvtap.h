@@ -1,5 +1,5 @@
 // A macvtap on a NIC (mode=macvtap), made for userbridged only: the
-// helper neither links nor calls this (grant::Resources::make_macvtap).
+// helper neither links nor calls this (grant::Resources::make, daemon/grant.cpp).
 #pragma once
 
 #include <functional>

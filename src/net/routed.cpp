@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <memory>
 #include <tuple>
 
@@ -27,7 +28,31 @@ std::size_t size_of(const policy::IpPrefix& p) { return p.v6 ? 16 : 4; }
 // An address as nft and the ACL write it: "10.0.0.5", "2001:db8::5".
 std::string addr_text(const policy::IpPrefix& p) { return policy::format_ip_prefix(p); }
 
+// Looks up the uplink: any interface but a tap. Creates nothing.
+Result<LinkInfo> find_uplink(Rtnl& rtnl, const std::string& name) {
+    Result<LinkInfo> link = rtnl.get_link(name);
+    if (!link.ok() && link.error().code() == ENODEV) return Error::msg("interface " + name + " does not exist");
+    if (link.ok() && link->kind == "tun") return Error::msg(name + " is a tap, not an uplink");
+    return link;
+}
+
+// make_bridged_tap's Join for a routed tap: up, then its routes.
+Result<Made> join_uplink(BridgedTap out, TapSpec spec, const LinkInfo& uplink, StepHook hook) {
+    UniqueFd lock = std::move(spec.lock_tun);
+    if (std::optional<Refusal> refused = UB_TRY(ready_port(out, spec, uplink, hook))) return Made{std::move(*refused)};
+    lock.reset();
+    UB_TRYV(port_step(out, hook, out.undo.rtnl().set_up(out.ifindex), "after-up"));
+    if (spec.before_attach)
+        UB_TRYV(port_step(out, hook, spec.before_attach(out.tap.name, out.ifindex), "after-pin"));
+    return Made{std::move(out)};
+}
+
 }  // namespace
+
+Result<Made> make_routed_tap(Rtnl rtnl, TapSpec spec, const std::string& uplink, StepHook hook) {
+    LinkInfo link = UB_TRY(find_uplink(rtnl, uplink));
+    return make_bridged_tap(std::move(rtnl), std::move(spec), link, hook, join_uplink);
+}
 
 std::string routed_table() {
     return "add table inet userbridge_routed\n"

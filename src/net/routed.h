@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "net/bridge_port.h"
 #include "net/mac_pin.h"
 #include "net/rtnl.h"
 #include "policy/ip_prefix.h"
@@ -59,6 +60,14 @@ struct RoutedTap {
     std::string uplink_name;
     std::vector<policy::IpPrefix> addrs;  // single addresses (ip=)
 };
+
+// A routed tap on the uplink `uplink` (any interface but a tap): made,
+// labelled and counted as make_bridged_tap does a bridge's (its MTU the
+// uplink's), but it joins no bridge: once it is up, spec.before_attach
+// (the routes, proxy entries and filters) is called, since the kernel
+// routes to an interface only when it is up (fib_check_nh). No fd has
+// left us by then: nothing crosses before the routes and rules.
+Result<Made> make_routed_tap(Rtnl rtnl, TapSpec spec, const std::string& uplink, StepHook hook);
 
 // The table, its sets and chains: made once, at the first routed grant.
 std::string routed_table();

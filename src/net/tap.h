@@ -1,6 +1,6 @@
 // Tap devices through /dev/net/tun.
 //
-// A tap made here is not persistent, unless it is a lease (bridge_port.h):
+// A tap made here is not persistent, unless it is a lease (daemon/grant.cpp):
 // the kernel destroys it when the last fd to it closes, and the VM's exit
 // removes it. Closing our own fds undoes
 // it only while no other process holds a queue, so three cases need

@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "net/rtnl.h"
+#include "policy/daemon_options.h"
 
 namespace ub::net {
 
@@ -70,6 +71,13 @@ Result<Made> make_bridged_veth(Rtnl rtnl, TapSpec spec, const LinkInfo& bridge, 
     if (link.link <= 0) return Error::msg("the kernel names no peer of " + host);
     BridgedTap out{Tap{{}, host, false}, {}, bridge.mtu, ifindex, link.link, std::move(undo)};
     return join_bridge(std::move(out), std::move(spec), bridge, hook);
+}
+
+std::optional<Refusal> veth_refusal(const policy::Decision& d) {
+    if (d.limits().mode == policy::Mode::Bridge) return std::nullopt;
+    return Refusal{Refused::Acl, policy::where(*d.deciding) + " is mode=" +
+                                     std::string(policy::mode_name(d.limits().mode)) +
+                                     ": a veth pair joins a bridge only"};
 }
 
 }  // namespace ub::net

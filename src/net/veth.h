@@ -5,10 +5,12 @@
 // receives.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "base/result.h"
 #include "net/bridge_port.h"
+#include "policy/acl.h"
 
 namespace ub::net {
 
@@ -28,5 +30,11 @@ struct VethEnds {
 // (the kernel deletes a veth whose namespace dies, and its peer with it).
 Result<Made> make_bridged_veth(Rtnl rtnl, TapSpec spec, const LinkInfo& bridge, const VethEnds& ends,
                                StepHook hook = nullptr);
+
+// Why a veth pair is refused under the allowing decision `d`, if it is:
+// its host end joins a bridge, and its peer is live in the caller's
+// namespace from the start, so it is no routed tap (whose filters come
+// after it is up) and no macvtap. Pure.
+std::optional<Refusal> veth_refusal(const policy::Decision& d);
 
 }  // namespace ub::net

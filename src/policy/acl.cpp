@@ -29,12 +29,6 @@ Error at(std::string_view origin, int lineno, const std::string& msg) {
     return Error::msg(std::string(origin) + ":" + std::to_string(lineno) + ": " + msg);
 }
 
-struct ModeName {
-    const char* name;
-    Mode mode;
-};
-constexpr ModeName kModes[] = {{"bridge", Mode::Bridge}, {"routed", Mode::Routed}, {"macvtap", Mode::Macvtap}};
-
 bool is_daemon_only(std::string_view key) {
     for (std::string_view k : kDaemonOnly)
         if (k == key) return true;
@@ -197,12 +191,6 @@ Result<void> parse_each(std::string_view text, std::string_view origin,
     return Ok{};
 }
 
-std::string_view mode_name(Mode mode) {
-    for (const ModeName& m : kModes)
-        if (m.mode == mode) return m.name;
-    return "?";
-}
-
 bool Credentials::in_group(gid_t g) const {
     return g == gid || std::find(groups.begin(), groups.end(), g) != groups.end();
 }
@@ -252,10 +240,6 @@ Decision decide(const std::vector<Rule>& rules, std::string_view bridge, const C
     return {false, nullptr, "no rule allows it (the default is deny)"};
 }
 
-Decision polkit_granted(const Decision& d) {
-    return {true, d.deciding, "allowed by " + where(*d.deciding) + " and polkit"};
-}
-
 std::string daemon_refusal(const Rule& r) {
     return where(r) + " asks for " + r.limits.daemon_only +
            ", which only userbridged does: use userbridge-client (QEMU's helper=) or userbridge run";
@@ -267,25 +251,6 @@ std::optional<Refusal> check_queues(const Decision& d, int queues) {
     return Refusal{Refused::Acl, "asked for " + std::to_string(queues) + " queues; " +
                    (d.deciding ? where(*d.deciding) : std::string("the ACL")) + " allows at most " +
                    std::to_string(most)};
-}
-
-Result<Terms> terms_of(const Decision& d, const MacDeriver& derive, uid_t uid, std::string_view vm_name,
-                       std::string_view bridge) {
-    Terms t{d.limits()};
-    if (t.limits.mac.mode != MacPolicy::None) {
-        t.has_mac = true;
-        t.guest_mac = t.limits.mac.bytes;
-        if (t.limits.mac.mode == MacPolicy::Prefix) {
-            Result<Mac> mac = derive ? derive(t.limits.mac, uid, vm_name, bridge)
-                                     : Error::msg("no MAC key to derive the guest MAC with");
-            if (!mac.ok())
-                return mac.error().context("mac-prefix= at " +
-                                           (d.deciding ? where(*d.deciding) : std::string("?")));
-            t.guest_mac = *mac;
-        }
-        t.no_servers = !t.limits.servers;
-    }
-    return t;
 }
 
 }  // namespace ub::policy

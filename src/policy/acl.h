@@ -110,14 +110,12 @@ struct MacPolicy {
 };
 
 // What a grant makes of the rule's NAME (mode=): one enum, one table of
-// names (acl.cpp, kModes), one place to extend.
+// names (daemon_options.cpp, kModes, mode_name), one place to extend.
 enum class Mode {
     Bridge,   // a tap on the bridge NAME (QEMU's way; the default)
     Routed,   // a tap routed to the uplink NAME for the ip= addresses (net/routed.h)
     Macvtap,  // a macvtap on the NIC NAME (net/macvtap.h)
 };
-// "bridge", "routed", "macvtap".
-std::string_view mode_name(Mode mode);
 
 inline constexpr int kUnlimited = -1;
 inline constexpr int kDefaultMaxQueues = 8;
@@ -209,7 +207,7 @@ struct Decision {
     // The deciding allow says auth=polkit: not allowed (yet), and `reason`
     // says so in words that name the daemon path, which is what the helper,
     // which speaks no D-Bus, refuses with. userbridged asks polkit and, on
-    // its yes, goes on with polkit_granted(*this).
+    // its yes, goes on with polkit_granted(*this) (daemon_options.h).
     bool ask_polkit = false;
     // The deciding allow's limits; defaults when denied.
     Limits limits() const { return allowed && deciding ? deciding->limits : Limits{}; }
@@ -226,10 +224,6 @@ bool is_for(const Subject& subject, const Credentials* who);
 Decision decide(const std::vector<Rule>& rules, std::string_view bridge,
                 const Credentials* who = nullptr, const std::vector<bool>* file_ok = nullptr);
 
-// The decision once polkit said yes to `d` (whose ask_polkit is set):
-// allowed by the same rule, with its limits.
-Decision polkit_granted(const Decision& d);
-
 // Whether only userbridged may grant under `limits`: they set a daemon-only
 // option (Limits::daemon_only). The helper refuses such a rule, with
 // daemon_refusal, rather than hand out a tap without what it asks for.
@@ -238,23 +232,14 @@ inline bool needs_daemon(const Limits& limits) { return !limits.daemon_only.empt
 std::string daemon_refusal(const Rule& rule);
 
 // What an allow decision gives one request: its limits, and the guest MAC
-// when the rule sets one. Check the queues first (check_queues).
+// when the rule sets one (terms_of, daemon_options.h). Check the queues
+// first (check_queues).
 struct Terms {
     Limits limits;
     bool has_mac = false;
     Mac guest_mac{};
     bool no_servers = false;  // only with has_mac
 };
-// How a guest MAC under mac-prefix= is made for one request: the MAC key's
-// derivation (mac_key.h, deriver_for), or its error when there is no key.
-// Only userbridged derives: the helper refuses mac-prefix= as a filter
-// rule, so it links neither the key nor the hash.
-using MacDeriver = std::function<Result<Mac>(const MacPolicy& prefix, uid_t uid, std::string_view vm_name,
-                                             std::string_view bridge)>;
-// `derive`: needed only when the rule says mac-prefix=, and then its error,
-// or its absence, is the refusal.
-Result<Terms> terms_of(const Decision& d, const MacDeriver& derive, uid_t uid, std::string_view vm_name,
-                       std::string_view bridge);
 // A refusal when the request asks for more queues than the deciding rule
 // allows.
 std::optional<Refusal> check_queues(const Decision& d, int queues);

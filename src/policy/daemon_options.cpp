@@ -24,7 +24,13 @@ struct RateUnit {
 };
 constexpr RateUnit kRateUnits[] = {{"gbit", 1000ULL * 1000 * 1000}, {"mbit", 1000ULL * 1000}, {"kbit", 1000}};
 
-// mode=: a name of acl.cpp's table, through mode_name (Macvtap is last).
+struct ModeName {
+    const char* name;
+    Mode mode;
+};
+constexpr ModeName kModes[] = {{"bridge", Mode::Bridge}, {"routed", Mode::Routed}, {"macvtap", Mode::Macvtap}};
+
+// mode=: a name of kModes, through mode_name (Macvtap is last).
 Result<Mode> parse_mode(std::string_view value) {
     for (int m = 0; m <= static_cast<int>(Mode::Macvtap); ++m)
         if (value == mode_name(static_cast<Mode>(m))) return static_cast<Mode>(m);
@@ -111,6 +117,35 @@ std::string check_line(const Line& out) {
 }
 
 }  // namespace
+
+std::string_view mode_name(Mode mode) {
+    for (const ModeName& m : kModes)
+        if (m.mode == mode) return m.name;
+    return "?";
+}
+
+Result<Terms> terms_of(const Decision& d, const MacDeriver& derive, uid_t uid, std::string_view vm_name,
+                       std::string_view bridge) {
+    Terms t{d.limits()};
+    if (t.limits.mac.mode != MacPolicy::None) {
+        t.has_mac = true;
+        t.guest_mac = t.limits.mac.bytes;
+        if (t.limits.mac.mode == MacPolicy::Prefix) {
+            Result<Mac> mac = derive ? derive(t.limits.mac, uid, vm_name, bridge)
+                                     : Error::msg("no MAC key to derive the guest MAC with");
+            if (!mac.ok())
+                return mac.error().context("mac-prefix= at " +
+                                           (d.deciding ? where(*d.deciding) : std::string("?")));
+            t.guest_mac = *mac;
+        }
+        t.no_servers = !t.limits.servers;
+    }
+    return t;
+}
+
+Decision polkit_granted(const Decision& d) {
+    return {true, d.deciding, "allowed by " + where(*d.deciding) + " and polkit"};
+}
 
 const DaemonOptions& daemon_options() {
     static constexpr DaemonOptions options{parse_option, check_line};

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,27 @@ namespace ub::policy {
 // The parsers userbridged, the CLI, the tests and the fuzzers give
 // parse_each (and LoadOptions::daemon).
 const DaemonOptions& daemon_options();
+
+// "bridge", "routed", "macvtap".
+std::string_view mode_name(Mode mode);
+
+// The decision once polkit said yes to `d` (whose ask_polkit is set):
+// allowed by the same rule, with its limits.
+Decision polkit_granted(const Decision& d);
+
+// The guest MAC a mac= or mac-prefix= rule sets is userbridged's: the
+// helper refuses such rules, and its engine pins none (grant.h,
+// Resources::terms).
+// How a guest MAC under mac-prefix= is made for one request: the MAC key's
+// derivation (mac_key.h, deriver_for), or its error when there is no key.
+// Only userbridged derives: the helper refuses mac-prefix= as a filter
+// rule, so it links neither the key nor the hash.
+using MacDeriver = std::function<Result<Mac>(const MacPolicy& prefix, uid_t uid, std::string_view vm_name,
+                                             std::string_view bridge)>;
+// `derive`: needed only when the rule says mac-prefix=, and then its error,
+// or its absence, is the refusal.
+Result<Terms> terms_of(const Decision& d, const MacDeriver& derive, uid_t uid, std::string_view vm_name,
+                       std::string_view bridge);
 
 // The longest lease= may say, and userbridge lease --for= ask: a year.
 inline constexpr std::uint32_t kMaxLeaseSeconds = 366U * 24 * 3600;

@@ -24,7 +24,7 @@
 
 #include "base/fd.h"
 #include "base/result.h"
-#include "policy/acl.h"
+#include "policy/daemon_options.h"
 
 namespace ub::policy {
 

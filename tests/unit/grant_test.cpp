@@ -8,7 +8,9 @@
 #include <utility>
 
 #include "acl_parse_all.h"
+#include "daemon/polkit.h"
 #include "grant/grant.h"
+#include "net/veth.h"
 #include "policy/mac_key.h"
 
 using namespace ub;
@@ -35,11 +37,19 @@ grant::Caller alice(grant::Front front) {
 
 // Nothing is to be made in these cases: an act stage that begins fails.
 grant::Outcome ask(const char* acl, const grant::Caller& who, protocol::Request req,
-                   const grant::PolkitAnswer* polkit = nullptr, policy::MacDeriver derive_mac = nullptr,
+                   const daemon::PolkitAnswer* polkit = nullptr, policy::MacDeriver derive_mac = nullptr,
                    const policy::DaemonOptions* daemon = &policy::daemon_options()) {
     grant::Resources res;
-    res.derive_mac = std::move(derive_mac);
-    res.polkit = polkit;
+    if (derive_mac)
+        res.terms = [&who, &req, derive = std::move(derive_mac)](const policy::Decision& d) {
+            return policy::terms_of(d, derive, who.ids.uid, req.vm_name, req.bridge);
+        };
+    res.polkit = [polkit](policy::Decision& d, Refused& refused, audit::AuditRecord& rec) {
+        return daemon::decide_by(polkit, d, refused, rec);
+    };
+    res.daemon_check = [veth = !req.netns_peer.empty()](const policy::Decision& d) {
+        return veth ? net::veth_refusal(d) : std::nullopt;
+    };
     res.begin_act = [](const policy::Terms&, net::TapSpec&) -> Result<void> {
         ADD_FAILURE() << "acted on a request that should have been refused";
         return Error::msg("not here");
@@ -80,12 +90,12 @@ TEST(Grant, AuthPolkitTheHelperRefusesTheDaemonAsks) {
     EXPECT_EQ(helper.refused, Refused::NeedsDaemon);
     grant::Outcome daemon = ask(acl, alice(grant::Front::Daemon), to("br0"));
     EXPECT_EQ(daemon.verdict, grant::Verdict::AskPolkit);
-    grant::PolkitAnswer no{1, false, "no: polkit does not authorize it", false};
+    daemon::PolkitAnswer no{1, false, "no: polkit does not authorize it", false};
     grant::Outcome refused = ask(acl, alice(grant::Front::Daemon), to("br0"), &no);
     EXPECT_EQ(refused.refused, Refused::Polkit);
     EXPECT_EQ(refused.record.polkit, no.what);
     EXPECT_EQ(refused.record.detail, "polkit decides (auth=polkit at acl:1): " + no.what);
-    grant::PolkitAnswer prompt{2, false, "no: polkit asks the user to authenticate", true};
+    daemon::PolkitAnswer prompt{2, false, "no: polkit asks the user to authenticate", true};
     EXPECT_EQ(ask(acl, alice(grant::Front::Daemon), to("br0"), &prompt).refused, Refused::PolkitPrompt);
 }
 
@@ -152,10 +162,13 @@ TEST(Grant, ADerivedMacWithoutTheKeyFailsBeforeActing) {
     EXPECT_EQ(o.verdict, grant::Verdict::Failed);
     EXPECT_STREQ(o.record.event, "error");
     EXPECT_EQ(o.message, "mac-prefix= at acl:1: no key");
-    // A front end that sets no deriver (the helper's) derives nothing.
-    o = ask("allow br0 mac-prefix=52:54:00\n", alice(grant::Front::Daemon), to("br0"));
-    EXPECT_EQ(o.verdict, grant::Verdict::Failed);
-    EXPECT_EQ(o.message, "mac-prefix= at acl:1: no MAC key to derive the guest MAC with");
+    // A front end that sets no terms (the helper's) pins no guest MAC, and
+    // so grants no rule that sets one.
+    for (const char* acl : {"allow br0 mac-prefix=52:54:00\n", "allow br0 mac=52:54:00:12:34:56\n"}) {
+        o = ask(acl, alice(grant::Front::Daemon), to("br0"));
+        EXPECT_EQ(o.verdict, grant::Verdict::Failed);
+        EXPECT_EQ(o.message, "this program sets no guest MAC");
+    }
 }
 
 TEST(Grant, ARefusalsKindIsTheHelpersExitStatus) {
@@ -165,4 +178,25 @@ TEST(Grant, ARefusalsKindIsTheHelpersExitStatus) {
     EXPECT_FALSE(refused_by_exit_status(1));
     EXPECT_FALSE(refused_by_exit_status(2));
     EXPECT_FALSE(refused_by_exit_status(16));
+}
+
+// Leases and veth pairs are userbridged's: an engine without its checks
+// (grant::Resources::daemon_check) refuses them rather than make a tap.
+TEST(Grant, WithoutTheDaemonsChecksNoLeaseOrVethIsMade) {
+    protocol::Request lease = to("br0");
+    lease.kind = protocol::Kind::Lease;
+    protocol::Request veth = to("br0");
+    veth.netns_peer = "eth0";
+    for (const protocol::Request& req : {lease, veth}) {
+        grant::Resources res;
+        res.begin_act = [](const policy::Terms&, net::TapSpec&) -> Result<void> {
+            ADD_FAILURE() << "acted on a request that should have been refused";
+            return Error::msg("not here");
+        };
+        grant::Outcome o = grant::grant(alice(grant::Front::Daemon), req, policy_of("allow br0 lease=1h\n"),
+                                        std::move(res));
+        EXPECT_EQ(o.verdict, grant::Verdict::Denied);
+        EXPECT_EQ(o.refused, Refused::NeedsDaemon);
+        EXPECT_EQ(o.record.detail, "only userbridged makes leases and veth pairs");
+    }
 }
