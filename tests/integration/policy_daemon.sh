@@ -4,6 +4,7 @@
 # records in journald, expiries included.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_policy.sh"
+quota_acl
 
 # --- the same policy through userbridged --------------------------------------
 # A journald of our own: the daemon sends its records there as fields.
