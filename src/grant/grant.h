@@ -3,21 +3,21 @@
 // are front ends around grant(): each establishes who asks and what it may
 // use, then calls it, so that the daemon decides exactly as the helper
 // does by construction. What the front ends still do differently is what
-// they are given, named in Resources: the helper reads the ACL as the caller
-// and waits for a quota lock; the daemon asks the kernel what the caller
-// may read, never waits, and asks polkit.
+// they are given, named in Resources: the helper reads the ACL as the caller;
+// the daemon asks the kernel what the caller may read, asks polkit, and
+// counts quotas and guest MACs (Resources::live_checks).
 //
 // A mode=macvtap rule makes a macvtap on the named NIC instead
 // (Resources::make_macvtap), for the daemon only: it alone makes the device's
 // node, and deletes the macvtap when its fds are gone (daemon/macvtaps.h).
 //
 // Should: decide (policy::decide, polkit's answer, the queue limit, the
-// guest MAC), take the caller's quota lock when the deciding rule sets
-// max-taps, make, label, count and attach the tap (net/bridge_port.h), and
-// say what happened in one audit record.
-// Must not: open anything the front end did not give it beyond tun fds and
-// the quota lock; print; exit; look up names (the record's user is the
-// front end's to fill in).
+// guest MAC), begin the front end's live-tap checks (the quota lock when
+// the deciding rule sets max-taps), make, label, check and attach the tap
+// (net/bridge_port.h), and say what happened in one audit record.
+// Must not: open anything the front end did not give it beyond tun fds;
+// print; exit; look up names (the record's user is the front end's to
+// fill in).
 #pragma once
 
 #include <sys/types.h>
@@ -64,10 +64,6 @@ struct PolkitAnswer {
     bool prompt = false;  // no, because it would ask for a password and might not
 };
 
-// How the quota lock is taken: the helper waits up to 5 s for another
-// holder; the daemon's one thread never waits, and parks the request.
-enum class LockWait { Wait, Never };
-
 // What the engine may use, established by the front end.
 struct Resources {
     // Which of the policy's files the caller could read, as the kernel
@@ -79,20 +75,22 @@ struct Resources {
     // its MAC key); null: none is derived, and such a rule fails.
     policy::MacDeriver derive_mac;
     const PolkitAnswer* polkit = nullptr;             // once it came (daemon)
-    // /dev/net/tun fds opened already, for the queues and then the lock;
-    // the engine opens what is missing.
+    // /dev/net/tun fds opened already, for the queues; the engine opens
+    // what is missing.
     std::vector<UniqueFd> tuns;
-    UniqueFd lock_tun;
-    LockWait lock_wait = LockWait::Never;
     net::TapNames* names = nullptr;             // null: the kernel's tap%d
-    std::function<uid_t(uid_t)> account_of;     // a label's uid to its account; null: itself
-    std::vector<net::Revoked>* revoked = nullptr;  // see net::TapSpec::revoked
-    net::StepHook hook = nullptr;                  // fault injection (base/fault.h)
+    net::StepHook hook = nullptr;               // fault injection (base/fault.h)
     // The act stage begins, once the request is allowed and before
-    // anything is made (the quota lock's device is the first thing): the
-    // front end sets the tap's filters (spec.guard, spec.nft); the helper
-    // opens its rtnetlink socket and installs its sandbox here.
+    // anything is made: the front end sets the tap's filters (spec.guard,
+    // spec.nft); the helper opens its rtnetlink socket and installs its
+    // sandbox here.
     std::function<Result<void>(const policy::Terms&, net::TapSpec&)> begin_act;
+    // Then the live-tap checks begin (userbridged's, net/live_taps.h: the
+    // caller's quota lock under a max-taps= rule, never waiting, and
+    // spec.check_live): false when another request holds the lock
+    // (Verdict::LockBusy). Null: none, and a rule with max-taps= fails
+    // (the helper, which refuses such a rule before: it is daemon-only).
+    std::function<Result<bool>(const policy::Terms&, net::TapSpec&)> live_checks;
     // A lease's refusal by the deciding rule, if any (userbridged's: the
     // lease= check; it then makes the tap a lease in begin_act); null: no
     // leases, as from the helper, which never makes one.
@@ -118,7 +116,7 @@ enum class Verdict {
     Granted,
     Denied,     // by policy: the record's event is "deny"
     Failed,     // something failed: "error"
-    LockBusy,   // the quota lock is held and the front end does not wait
+    LockBusy,   // the quota lock is held: nothing was made; try again later
     AskPolkit,  // an auth=polkit rule decides: ask, then call again with the answer
 };
 

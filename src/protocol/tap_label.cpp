@@ -68,19 +68,6 @@ std::optional<TapLabel> parse_label(std::string_view alias) {
     return l;
 }
 
-std::optional<Refusal> check_mac_unused(const std::vector<LinkLabel>& links, const Mac& mac, int mine) {
-    for (const LinkLabel& l : links) {
-        if (l.ifindex == mine) continue;
-        std::optional<TapLabel> label = parse_label(l.alias);
-        if (!label || label->mac != mac) continue;
-        return Refusal{Refused::Acl, "guest MAC " + format_mac(mac) + " is already pinned to " +
-                             std::string(l.name) + " (uid " + std::to_string(label->uid) +
-                             (label->vm.empty() ? "" : ", vm " + label->vm) +
-                             "); two taps never share one"};
-    }
-    return std::nullopt;
-}
-
 std::string tampered(const TapLabel& label, const TapState& now) {
     std::string what;
     auto add = [&](const std::string& s) { what += (what.empty() ? "" : ", ") + s; };

@@ -18,9 +18,7 @@
 #include <string>
 #include <string_view>
 #include <sys/types.h>
-#include <vector>
 
-#include "base/refusal.h"
 #include "base/mac.h"
 
 namespace ub::protocol {
@@ -39,18 +37,6 @@ struct TapLabel {
 std::string format_label(const TapLabel& label);
 // nullopt for any alias that is not exactly one of ours.
 std::optional<TapLabel> parse_label(std::string_view alias);
-
-// A link as a dump of the host's taps shows it.
-struct LinkLabel {
-    int ifindex;
-    std::string_view name;
-    std::string_view alias;
-};
-
-// No two granted taps are pinned to one guest MAC: nothing unless a link
-// other than `mine` carries `mac` in its label, else a refusal naming that
-// link. Only a holder of CAP_NET_ADMIN sets labels, so no caller can fake one.
-std::optional<Refusal> check_mac_unused(const std::vector<LinkLabel>& links, const Mac& mac, int mine);
 
 // A labelled tap as rtnetlink reports it now (RTM_NEWLINK, IFLA_TUN_*).
 struct TapState {
