@@ -9,6 +9,7 @@
 
 #include "base/system.h"
 #include "policy/quota.h"
+#include "protocol/tampered.h"
 
 namespace ub::net {
 

@@ -35,27 +35,8 @@ struct TapLabel {
 };
 
 std::string format_label(const TapLabel& label);
-// nullopt for any alias that is not exactly one of ours.
+// nullopt for any alias that is not exactly one of ours. In
+// tap_label_parse.cpp: the helper, which reads no label, links none of it.
 std::optional<TapLabel> parse_label(std::string_view alias);
-
-// A labelled tap as rtnetlink reports it now (RTM_NEWLINK, IFLA_TUN_*).
-struct TapState {
-    Mac mac{};
-    bool persist = false;
-    long long owner = -1;  // IFLA_TUN_OWNER, -1 if none
-    long long group = -1;  // IFLA_TUN_GROUP, -1 if none
-};
-
-// What the fd holder changed on a tap we labelled, in words ("" when
-// nothing). Anyone holding a tap's fd may, without privilege, set its MAC
-// (SIOCSIFHWADDR: the bridge then makes that MAC a local FDB entry, taking
-// another station's unicast, or adopts it as its own address), make it
-// persistent (TUNSETPERSIST: it outlives the VM, still on the bridge), or
-// give it another owner or a group (TUNSETOWNER, TUNSETGROUP: others may
-// then attach to it). We set the owner to the label's uid, no group, the
-// label's port MAC, and persistence only for a lease (made persistent
-// before its label is set, so that no event shows a lease without it);
-// anything else is tampering.
-std::string tampered(const TapLabel& label, const TapState& now);
 
 }  // namespace ub::protocol

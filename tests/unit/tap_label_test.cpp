@@ -4,6 +4,7 @@
 
 #include "base/mac.h"
 #include "protocol/tap_label.h"
+#include "protocol/tampered.h"
 
 using ub::Mac;
 
