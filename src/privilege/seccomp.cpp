@@ -62,7 +62,8 @@ constexpr int kAllowed[] = {
 constexpr int kSanitizerRuntime[] = {SCMP_SYS(gettid), SCMP_SYS(sched_yield), SCMP_SYS(sigaltstack),
                                      SCMP_SYS(prctl), SCMP_SYS(getrlimit), SCMP_SYS(prlimit64),
                                      SCMP_SYS(rt_sigaction),
-                                     SCMP_SYS(pipe), SCMP_SYS(pipe2)};
+                                     SCMP_SYS(pipe), SCMP_SYS(pipe2),
+                                     SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep)};
 #endif
 
 Result<void> check(int rc, const char* what) {
