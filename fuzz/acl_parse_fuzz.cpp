@@ -35,10 +35,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const auto &h = seen[i].limits, &d = lines[i].limits;
         if (seen[i].verb != lines[i].verb || seen[i].arg != lines[i].arg || seen[i].who.name != lines[i].who.name ||
-            h.max_taps != d.max_taps || h.max_queues != d.max_queues || h.isolated != d.isolated ||
+            h.max_queues != d.max_queues || h.isolated != d.isolated ||
             h.daemon_only != d.daemon_only)
             __builtin_trap();
         bool daemons = d.mode != ub::policy::Mode::Bridge || ub::policy::needs_filter(d) || d.lease_max ||
+                       d.max_taps != ub::policy::kUnlimited ||
                        lines[i].auth == ub::policy::Auth::Polkit;
         if (daemons && !ub::policy::needs_daemon(h)) __builtin_trap();
     }

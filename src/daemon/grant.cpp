@@ -12,6 +12,7 @@
 
 #include "base/fault.h"
 #include "base/system.h"
+#include "net/live_taps.h"
 #include "net/veth.h"
 #include "net/macvtap.h"
 #include "net/routed.h"
@@ -186,11 +187,16 @@ Outcome handle(const Means& means, const Asked& asked) {
     res.polkit = [answer = asked.polkit](policy::Decision& d, Refused& refused, audit::AuditRecord& rec) {
         return decide_by(answer, d, refused, rec);
     };
-    res.lock_wait = grant::LockWait::Never;
     res.names = means.names;
-    // The account's lock and quota: its subordinate uids are counted with it.
-    res.account_of = [subuids = means.subuids](uid_t uid) { return subuids->account_of(uid); };
     res.hook = fault::at;
+    // The account's lock and quota: its subordinate uids are counted with it.
+    res.live_checks = [subuids = means.subuids, &who](const policy::Terms& terms, net::TapSpec& spec) -> Result<bool> {
+        auto account = [subuids](uid_t uid) { return subuids->account_of(uid); };
+        net::LiveRules rules{terms.limits.max_taps, std::nullopt, 0, account};
+        bool begun = UB_TRY(net::begin_live_checks(spec, std::move(rules), who.account));
+        if (begun && spec.lock_tun.valid()) UB_TRYV(fault::at("after-lock"));
+        return begun;
+    };
     std::optional<policy::Terms> pinned;  // the terms, when they set the guest MAC
     // A lease: its length by the deciding rule, then its tap (begin_act).
     std::uint32_t lease_seconds = 0;

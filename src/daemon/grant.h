@@ -39,8 +39,8 @@ struct Outcome {
     net::TapUndo undo;
     audit::AuditRecord record;
     // The engine's verdict. LockBusy: refused only because the caller's
-    // quota lock is held (by another of their requests, or a helper of
-    // theirs, perhaps stopped): nothing was made, and the same request may
+    // quota lock is held (by another holder of the device: the helper
+    // counts no quotas and takes no lock): nothing was made, and the same request may
     // be handled again later. AskPolkit: an auth=polkit rule decides and
     // polkit has not answered yet: nothing was made; the same request is
     // handled again with polkit's answer.

@@ -31,6 +31,7 @@
 #include "handover/handover.h"
 #include "handover/receive.h"
 #include "net/bridge_port.h"
+#include "net/live_taps.h"
 #include "net/link_monitor.h"
 #include "net/rtnl.h"
 #include "privilege/fs_identity.h"
@@ -45,7 +46,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // How often a request waiting for its caller's quota lock tries it again:
-// about as long as a helper holds it (one count and one label).
+// about as long as a grant holds it (one count and one label).
 constexpr auto kLockRetry = std::chrono::milliseconds(2);
 // Connections refused at a limit are logged once per uid per interval.
 constexpr auto kRefusalInterval = std::chrono::seconds(10);

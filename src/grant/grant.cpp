@@ -28,16 +28,6 @@ Outcome denied(Outcome o, const protocol::Request& req, const Refusal& no) {
                   no.reason);
 }
 
-// The caller's quota lock (net::take_quota_lock): held, or nothing when
-// another holds it and the front end does not wait.
-Result<std::optional<UniqueFd>> quota_lock(const Caller& who, Resources& res) {
-    UniqueFd tun = res.lock_tun.valid() ? std::move(res.lock_tun) : UB_TRY(net::open_tun());
-    if (res.lock_wait == LockWait::Wait)
-        return std::optional<UniqueFd>(UB_TRY(net::take_quota_lock(std::move(tun), who.account, 5000)));
-    if (!UB_TRY(net::try_quota_lock(tun, who.account))) return std::optional<UniqueFd>();
-    return std::optional<UniqueFd>(std::move(tun));
-}
-
 // The decision, with polkit's answer where a rule asks for it, and what
 // refused it if it does not allow; nullopt while polkit is still to be asked.
 std::optional<policy::Decision> decision(const Caller& who, const protocol::Request& req, const policy::Policy& policy,
@@ -57,11 +47,8 @@ net::TapSpec spec_for(const Caller& who, const protocol::Request& req, const pol
     net::TapSpec spec;
     spec.vnet = req.vnet_hdr ? net::VnetHdr::IfSupported : net::VnetHdr::Off;
     spec.owner = who.ids.uid;
-    spec.max_taps = terms.limits.max_taps;
     spec.names = res.names;
     spec.isolated = terms.limits.isolated;
-    spec.account = res.account_of;
-    spec.revoked = res.revoked;
     spec.label = protocol::TapLabel{who.ids.uid, req.vm_name, std::nullopt, req.queues, std::nullopt};
     if (terms.has_mac) spec.label.mac = terms.guest_mac;
     spec.tuns = std::move(res.tuns);
@@ -93,36 +80,30 @@ Result<net::Made> make_port(net::Rtnl rtnl, net::TapSpec spec, const protocol::R
     return net::make_bridged_tap(std::move(rtnl), std::move(spec), bridge, res.hook);
 }
 
-// The quota lock, when the rule sets a quota: held (in spec), or the
-// outcome that says why not.
-std::optional<Outcome> lock_quota(Outcome& o, const Caller& who, const policy::Terms& terms, net::TapSpec& spec,
-                                  Resources& res) {
-    if (terms.limits.max_taps < 0) {
-        res.lock_tun.reset();  // unused: no quota
-        return std::nullopt;
-    }
-    Result<std::optional<UniqueFd>> lock = quota_lock(who, res);
-    if (!lock.ok()) return failed(std::move(o), lock.error());
-    if (!*lock) {
-        std::string busy = "the quota lock ubq" + std::to_string(who.account) +
-                           " is held by another request of yours (a helper of yours, stopped?); try again";
-        return refuse(std::move(o), Verdict::LockBusy, busy, busy);
-    }
-    spec.lock_tun = std::move(**lock);
-    if (res.hook)
-        if (Result<void> r = res.hook("after-lock"); !r.ok()) return failed(std::move(o), r.error());
-    return std::nullopt;
+// The front end's live-tap checks begin (the quota lock, held in spec),
+// or the outcome that says why not. Without them a quota is never
+// granted unlimited.
+std::optional<Outcome> begin_checks(Outcome& o, const Caller& who, const policy::Terms& terms, net::TapSpec& spec,
+                                    Resources& res) {
+    Result<bool> begun = res.live_checks ? res.live_checks(terms, spec)
+                         : terms.limits.max_taps < 0 ? Result<bool>(true)
+                                                     : Result<bool>(Error::msg("this program counts no quotas"));
+    if (!begun.ok()) return failed(std::move(o), begun.error());
+    if (*begun) return std::nullopt;
+    std::string busy = "the quota lock ubq" + std::to_string(who.account) +
+                       " is held by another request of yours; try again";
+    return refuse(std::move(o), Verdict::LockBusy, busy, busy);
 }
 
-// What the decision allows, made: the front end's act stage begins, the
-// quota lock when the rule sets a quota (before anything is made for the
-// tap: a request that finds it held costs little each time it is tried
-// again), then the tap.
+// What the decision allows, made: the front end's act stage begins, its
+// live-tap checks (the quota lock before anything is made for the tap: a
+// request that finds it held costs little each time it is tried again),
+// then the tap.
 Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const policy::Decision& d,
             const policy::Terms& terms, Resources& res) {
     net::TapSpec spec = spec_for(who, req, terms, res);
     if (Result<void> r = res.begin_act(terms, spec); !r.ok()) return failed(std::move(o), r.error());
-    if (std::optional<Outcome> no = lock_quota(o, who, terms, spec, res)) return std::move(*no);
+    if (std::optional<Outcome> no = begin_checks(o, who, terms, spec, res)) return std::move(*no);
     Result<net::Rtnl> rtnl = res.rtnl(spec);
     if (!rtnl.ok()) return failed(std::move(o), rtnl.error());
     if (res.record_before_up)

@@ -3,19 +3,19 @@
 // are front ends around grant(): each establishes who asks and what it may
 // use, then calls it, so that the daemon decides exactly as the helper
 // does by construction. What the front ends still do differently is what
-// they are given, named in Resources: the helper reads the ACL as the caller
-// and waits for a quota lock; the daemon asks the kernel what the caller
-// may read, never waits, asks polkit, and makes what only it makes
-// (routed taps, macvtaps, veth pairs, leases: Resources::make) under the
-// rules the engine refuses the helper.
+// they are given, named in Resources: the helper reads the ACL as the caller;
+// the daemon asks the kernel what the caller may read, asks polkit, counts
+// quotas and guest MACs (Resources::live_checks), and makes what only it
+// makes (routed taps, macvtaps, veth pairs, leases: Resources::make) under
+// the rules the engine refuses the helper.
 //
 // Should: decide (policy::decide, polkit's answer, the queue limit, the
-// guest MAC), take the caller's quota lock when the deciding rule sets
-// max-taps, make, label, count and attach the tap (net/bridge_port.h), and
-// say what happened in one audit record.
-// Must not: open anything the front end did not give it beyond tun fds and
-// the quota lock; print; exit; look up names (the record's user is the
-// front end's to fill in).
+// guest MAC), begin the front end's live-tap checks (the quota lock when
+// the deciding rule sets max-taps), make, label, check and attach the tap
+// (net/bridge_port.h), and say what happened in one audit record.
+// Must not: open anything the front end did not give it beyond tun fds;
+// print; exit; look up names (the record's user is the front end's to
+// fill in).
 #pragma once
 
 #include <sys/types.h>
@@ -53,9 +53,6 @@ struct Caller {
     std::string user = "?";   // their name for the record, when known
 };
 
-// How the quota lock is taken: the helper waits up to 5 s for another
-// holder; the daemon's one thread never waits, and parks the request.
-enum class LockWait { Wait, Never };
 
 // What the engine may use, established by the front end.
 struct Resources {
@@ -74,25 +71,27 @@ struct Resources {
     // record (userbridged's, daemon/grant.cpp); false while polkit is still
     // to be asked. The engine asks it only for the daemon's requests.
     std::function<bool(policy::Decision& d, Refused& refused, audit::AuditRecord& rec)> polkit;
-    // /dev/net/tun fds opened already, for the queues and then the lock;
-    // the engine opens what is missing.
+    // /dev/net/tun fds opened already, for the queues; the engine opens
+    // what is missing.
     std::vector<UniqueFd> tuns;
-    UniqueFd lock_tun;
-    LockWait lock_wait = LockWait::Never;
     net::TapNames* names = nullptr;             // null: the kernel's tap%d
-    std::function<uid_t(uid_t)> account_of;     // a label's uid to its account; null: itself
-    std::vector<net::Revoked>* revoked = nullptr;  // see net::TapSpec::revoked
-    net::StepHook hook = nullptr;                  // fault injection (base/fault.h)
+    net::StepHook hook = nullptr;               // fault injection (base/fault.h)
     // The act stage begins, once the request is allowed and before
-    // anything is made (the quota lock's device is the first thing): the
-    // front end sets the tap's filters (spec.guard, spec.nft); the helper
-    // opens its rtnetlink socket and installs its sandbox here.
+    // anything is made: the front end sets the tap's filters (spec.guard,
+    // spec.nft); the helper opens its rtnetlink socket and installs its
+    // sandbox here.
     std::function<Result<void>(const policy::Terms&, net::TapSpec&)> begin_act;
     // userbridged's own refusals of a request the ACL allows, once its
     // queues are checked: a lease beyond the rule's lease=, a veth pair
     // under a rule of another mode. Null: every lease or veth request is
     // refused (NeedsDaemon); the helper's command line asks for neither.
     std::function<std::optional<Refusal>(const policy::Decision&)> daemon_check;
+    // Then the live-tap checks begin (userbridged's, net/live_taps.h: the
+    // caller's quota lock under a max-taps= rule, never waiting, and
+    // spec.check_live): false when another request holds the lock
+    // (Verdict::LockBusy). Null: none, and a rule with max-taps= fails
+    // (the helper, which refuses such a rule before: it is daemon-only).
+    std::function<Result<bool>(const policy::Terms&, net::TapSpec&)> live_checks;
     // The rtnetlink socket to act with, once the quota lock is held; it may
     // add tun fds it keeps ready to spec.tuns.
     std::function<Result<net::Rtnl>(net::TapSpec&)> rtnl;
@@ -112,7 +111,7 @@ enum class Verdict {
     Granted,
     Denied,     // by policy: the record's event is "deny"
     Failed,     // something failed: "error"
-    LockBusy,   // the quota lock is held and the front end does not wait
+    LockBusy,   // the quota lock is held: nothing was made; try again later
     AskPolkit,  // an auth=polkit rule decides: ask, then call again with the answer
 };
 

@@ -14,14 +14,15 @@
 //                                CAP_NET_ADMIN permitted only
 //   decide     decide_and_act()  policy/loader.h  the ACL, read as the caller;
 //                                grant/grant.h  the engine the daemon runs too:
-//                                decide (a rule that needs a filter: refused),
+//                                decide (a rule with a daemon-only option,
+//                                a quota or a filter: refused),
 //                                then (after sandbox) act
 //   sandbox    begin_act()       privilege/drop.h  CAP_NET_ADMIN effective;
 //                                privilege/seccomp.h  syscall allow-list, as
 //                                the engine's act stage begins (installed
 //                                by privilege/install_bpf.h)
 //   act        (the engine)      net/bridge_port.h  find the bridge; make,
-//                                label, count, attach
+//                                label, attach
 //   hand over  hand_over()       handover/handover.h  SCM_RIGHTS (the grant
 //                                was recorded as the tap came up); then
 //                                run() commits the tap and exits 0;
@@ -53,7 +54,6 @@
 #include "privilege/drop.h"
 #include "privilege/process.h"
 #include "privilege/install_bpf.h"
-#include "protocol/tap_label.h"
 #include "seccomp_filters.h"  // generated at build time by tools/seccomp_gen.cpp
 
 #ifndef UB_ACL_PATH
@@ -86,13 +86,10 @@ Result<void> confine(int fd) {
 }
 
 // Stage: drop. The tun fds are opened first, while still root when setuid
-// (see net::open_tun()); opening creates nothing. One per queue, and one
-// for the quota lock, since whether the ACL sets a quota is known only
-// once it is read, after the drop.
+// (see net::open_tun()); opening creates nothing. One per queue.
 Result<privilege::Mode> drop(int queues, grant::Resources& res) {
     privilege::Mode mode = UB_TRY(privilege::privilege_mode());
     for (int q = 0; q < queues; ++q) res.tuns.push_back(UB_TRY(net::open_tun()));
-    res.lock_tun = UB_TRY(net::open_tun());
     UB_TRYV(privilege::drop_privileges());
     return mode;
 }
@@ -121,21 +118,6 @@ Result<void> sandbox() {
     return fault::at("after-seccomp");
 }
 
-// A tap the quota count found tampered with and removed: where no daemon
-// watches, the next grant with a quota is what removes it (SECURITY.md).
-// `caller`: our caller's record, for their name when the tap was theirs
-// (names are looked up before the sandbox).
-void record_revoked(const net::Revoked& r, const audit::AuditRecord& caller) {
-    audit::AuditRecord rec =
-        audit::begin("helper", r.label.uid == caller.uid ? caller.user : "?", r.label.uid, {}, "");
-    rec.event = "revoke";
-    rec.tap = r.tap;
-    rec.vm = r.label.vm;
-    rec.queues = r.label.queues;
-    rec.detail = net::revoke_detail(r);
-    audit::record(rec);
-}
-
 // The act stage begins (grant::Resources::begin_act): CAP_NET_ADMIN made
 // effective, our rtnetlink socket, then the sandbox.
 Result<void> begin_act(std::optional<net::Rtnl>& rtnl) {
@@ -154,21 +136,17 @@ Result<grant::Outcome> decide_and_act(grant::Caller& caller, const protocol::Req
     caller.ids.groups = UB_TRY(system::getgroups());
     policy::Policy policy = UB_TRY(load_policy(req.bridge));
     // mac-prefix= is a filter, which the engine refuses the helper: it
-    // sets no guest MAC (res.terms stays null) and never reads the MAC key.
-    res.lock_wait = grant::LockWait::Wait;
+    // sets no guest MAC (res.terms stays null) and never reads the MAC key;
+    // max-taps= too, which it counts no quota for (res.live_checks null).
     // tap<pid>: the kernel's tap%d would scan every interface on the host
     // for the lowest free number (docs/PERFORMANCE.md).
     net::TapNames names(static_cast<unsigned>(getpid()));
     res.names = &names;
-    std::vector<net::Revoked> revoked;
-    res.revoked = &revoked;
     res.hook = fault::at;
     std::optional<net::Rtnl> rtnl;
     res.begin_act = [&](const policy::Terms&, net::TapSpec&) { return begin_act(rtnl); };
     res.rtnl = [&rtnl](net::TapSpec&) -> Result<net::Rtnl> { return std::move(*rtnl); };
-    grant::Outcome granted = grant::grant(caller, req, policy, std::move(res));
-    for (const net::Revoked& r : revoked) record_revoked(r, granted.record);
-    return granted;
+    return grant::grant(caller, req, policy, std::move(res));
 }
 
 // The engine refused: a refusal's kind is its exit status

@@ -1,5 +1,6 @@
 // The privileged act itself: make a tap and plug it into a bridge, QEMU's way,
-// plus what our policy adds (queues, quota, a guest MAC no other tap has).
+// plus what our policy adds (queues, isolation; userbridged's live-tap
+// checks, net/live_taps.h, through TapSpec::check_live).
 #pragma once
 
 #include <functional>
@@ -27,34 +28,16 @@ Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
 // "after-isolate" (isolated=yes only), "after-up"), and passes it to
 // create_tap ("before-owner").
 
-// A labelled tap its fd holder changed (protocol::tampered), and what we
-// did about it.
-struct Revoked {
-    std::string tap;
-    int ifindex = 0;
-    protocol::TapLabel label;
-    std::string what;   // what the holder changed, in words
-    std::string error;  // why it could not be removed; empty: it is gone
-};
-
-// What its holder changed, when `link` is a tap with our label that they
-// changed (protocol::tampered); nullopt for any other link. Pure.
-std::optional<Revoked> tampered_tap(const LinkInfo& link);
-// Removes the tap (RTM_DELLINK), or says in r.error why not. Off the bridge
-// and gone, it can neither take other stations' traffic nor hold a quota.
-// True when this call removed it; false when it failed or the tap was gone
-// already (another event of the same change, or another process, was first).
-bool remove_tampered(Rtnl& rtnl, Revoked& r);
-// The detail of its revoke record, the helper's and the daemon's alike:
-// "removed: WHAT", or "not removed (WHY): WHAT".
-std::string revoke_detail(const Revoked& r);
-
 struct TapSpec {
     std::vector<UniqueFd> tuns;  // from open_tun(): one per queue
     VnetHdr vnet = VnetHdr::Off;
     uid_t owner = 0;
-    int max_taps = -1;             // live taps `owner` may hold on the bridge; -1: no limit
-    UniqueFd lock_tun;             // the owner's quota lock, held (tap.h), when max_taps >= 0
+    // userbridged's quota and guest-MAC checks (net/live_taps.h), called
+    // with the port made and labelled, before it joins the bridge; a
+    // refusal undoes it. Null: none (the helper, which grants no rule with
+    // max-taps= or mac=).
+    std::function<Result<std::optional<Refusal>>(Rtnl& rtnl, const LinkInfo& bridge, int mine)> check_live;
+    UniqueFd lock_tun;  // its quota lock, held until the port is counted and on its bridge
     // Called with the tap's name and ifindex once it is made, labelled and
     // counted, before it joins the bridge: where userbridged adds the tap's
     // traffic filter (daemon/filters.h), so that no frame from it crosses
@@ -67,16 +50,9 @@ struct TapSpec {
     // IFLA_IFALIAS: who and what, for quotas, status and tools; its uid and
     // port MAC are filled in here (the owner's, and the one the tap gets).
     protocol::TapLabel label;
-    // When set, the quota count removes the labelled taps it finds tampered
-    // with and reports them here (the helper; the daemon's link monitor
-    // removes and records them itself).
-    std::vector<Revoked>* revoked = nullptr;
     TapNames* names = nullptr;     // where the tap's name comes from; null: the kernel's tap%d
     std::string name;              // a lease's name, when it asked for one (create_tap's `fixed`)
     bool isolated = false;         // an isolated bridge port (Rtnl::set_isolated)
-    // Whose quota a uid counts against (userbridged: a subordinate uid's
-    // owner, daemon/subids.h); null: its own.
-    std::function<uid_t(uid_t)> account;
 };
 
 // A tap made for a grant and not yet handed over, with the rtnetlink
@@ -119,43 +95,36 @@ struct BridgedTap {
 using Made = std::variant<BridgedTap, Refusal>;
 
 // What make_bridged_tap does once the port exists (`out`, with `spec`'s
-// lock still held): its MAC, MTU and label, the quota and guest MAC
-// checks, before_attach, the bridge, up. Also for veth ends (net/veth.h).
+// lock still held): its MAC, MTU and label, check_live, before_attach,
+// the bridge, up. Also for veth ends (net/veth.h).
 Result<Made> join_bridge(BridgedTap out, TapSpec spec, const LinkInfo& bridge, StepHook hook);
 
 // Creates a tap (its queues: spec.tuns, with the missing ones of
 // label.queues opened), gives it the bridge's MTU, a MAC whose first byte
 // is 0xfe (so the bridge, which takes the lowest port MAC as its own
-// unless set, never adopts a VM's address) and its label, counts it
-// against the owner's quota (holding the owner's quota lock from before
-// the tap exists until it is on the bridge; with `revoked`, taps found
-// tampered with are removed, see tampered_tap), refuses a guest MAC (the
-// label's) another live tap's label already carries, calls before_attach,
-// attaches it, and brings it up. On any error or refusal once its ifindex
+// unless set, never adopts a VM's address) and its label, runs check_live
+// (with lock_tun held from before the tap exists until it is on the
+// bridge), calls before_attach, attaches it, and brings it up. On any error or refusal once its ifindex
 // is known, the tap is deleted (TapUndo; a multiqueue tap that another
 // process joined before its owner was set, by create_tap), since closing
 // our fds would leave it to whoever holds a queue too. The tap made, which
 // the front end commits once its fds are handed over, with `rtnl` in it;
-// or the refusal policy found while making it (a quota that is full, a
-// guest MAC another live tap carries): a decision, not an error, and then
-// nothing is left made either. `join`: what follows the tap's creation;
+// or the refusal check_live found (a quota that is full, a guest MAC
+// another live tap carries): a decision, not an error, and then nothing is
+// left made either. `join`: what follows the tap's creation;
 // userbridged's routed taps and leases have their own (net/routed.h,
 // daemon/grant.cpp), which call the pieces below.
 using Join = Result<Made> (*)(BridgedTap out, TapSpec spec, const LinkInfo& bridge, StepHook hook);
 Result<Made> make_bridged_tap(Rtnl rtnl, TapSpec spec, const LinkInfo& bridge, StepHook hook = nullptr,
                               Join join = join_bridge);
 
-// The first half of join_bridge: the port's MAC, MTU and label, the quota
-// and guest MAC checks, no IPv6 address; the refusal, if they refuse.
+// The first half of join_bridge: the port's MAC, MTU and label,
+// check_live, no IPv6 address; the refusal, if they refuse.
 Result<std::optional<Refusal>> ready_port(BridgedTap& out, TapSpec& spec, const LinkInfo& bridge, StepHook hook);
 // One step of making `out`: `r`'s error names the tap; then `hook` at `step`.
 Result<void> port_step(const BridgedTap& out, StepHook hook, Result<void> r, const char* step);
 // The pieces of it that a macvtap's making (net/macvtap.h) shares:
 // A port MAC of our own: fe: and five random bytes.
 Result<Mac> port_mac();
-// The quota and guest-MAC checks against every live tap and macvtap (a
-// macvtap's lower device stands for its bridge), with ours, `mine`, made
-// and labelled already; with spec.revoked, tampered taps are removed first.
-Result<std::optional<Refusal>> check_live_taps(Rtnl& rtnl, const TapSpec& spec, const LinkInfo& bridge, int mine);
 
 }  // namespace ub::net

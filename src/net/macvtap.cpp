@@ -65,7 +65,6 @@ Result<Made> make_macvtap(Rtnl socket, TapSpec spec, const std::string& nic, int
     if (!found.ok() && found.error().code() == ENODEV) return Error::msg("interface " + nic + " does not exist");
     LinkInfo lower = UB_TRY(std::move(found));
     UniqueFd lock = std::move(spec.lock_tun);
-    if (spec.max_taps >= 0 && !lock.valid()) return Error::msg("a quota is counted only under its owner's lock");
     if (lower.kind == "macvtap" || lower.kind == "tun" || (lower.flags & IFF_LOOPBACK))
         return Error::msg(lower.name + " is not an Ethernet NIC a macvtap can sit on");
     std::string name = UB_TRY(add_named_macvtap(socket, lower));
@@ -89,10 +88,10 @@ Result<Made> make_macvtap(Rtnl socket, TapSpec spec, const std::string& nic, int
     spec.label.uid = spec.owner;
     spec.label.port = out.mac;
     UB_TRYV(step(rtnl.set_port(out.ifindex, lower.mtu, out.mac, protocol::format_label(spec.label)), "after-setup"));
-    if (spec.max_taps >= 0 || spec.label.mac) {
-        std::optional<Refusal> refused = UB_TRY(check_live_taps(rtnl, spec, lower, out.ifindex));
+    if (spec.check_live) {
+        std::optional<Refusal> refused = UB_TRY(spec.check_live(rtnl, lower, out.ifindex));
         if (refused) return Made{std::move(*refused)};  // the macvtap dies with out
-        if (spec.max_taps >= 0) UB_TRYV(step(Ok{}, "after-quota"));
+        UB_TRYV(step(Ok{}, "after-quota"));
     }
     lock.reset();  // counted: the macvtap exists, labelled, for the next count
     UB_TRYV(step(rtnl.set_no_ipv6_address(out.ifindex), "after-no-ipv6"));

@@ -219,18 +219,6 @@ Result<LinkInfo> Rtnl::get_link(const std::string& name) {
     return std::move(links[0]);
 }
 
-Result<std::vector<LinkInfo>> Rtnl::list_links(const std::string& kind) {
-    Message m = link_msg(RTM_GETLINK, 0, NLM_F_DUMP);
-    nlattr* info = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
-    mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, kind.c_str());
-    mnl_attr_nest_end(m.nlh, info);
-    std::vector<LinkInfo> links;
-    UB_TRYV(request(m.nlh, "list " + kind + " interfaces", &links));
-    // Kernels that ignore the filter send everything; the filter holds anyway.
-    std::erase_if(links, [&](const LinkInfo& l) { return l.kind != kind; });
-    return links;
-}
-
 Result<void> Rtnl::set_port(int ifindex, unsigned mtu, const Mac& mac, const std::string& alias) {
     Message m = link_msg(RTM_NEWLINK, ifindex);
     mnl_attr_put_u32(m.nlh, IFLA_MTU, mtu);

@@ -6,8 +6,6 @@
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
 
-#include <time.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -127,24 +125,6 @@ Result<void> undo_departed(const Tap& tap) {
 
 Result<UniqueFd> open_tun() {
     return system::open("/dev/net/tun", O_RDWR | O_CLOEXEC, "cannot open /dev/net/tun");
-}
-
-Result<bool> try_quota_lock(const UniqueFd& tun, uid_t uid) {
-    ifreq ifr{};
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-    std::string name = "ubq" + std::to_string(uid);  // at most 13 bytes
-    return make_excl(tun, ifr, name, "cannot take the quota lock " + name);
-}
-
-Result<UniqueFd> take_quota_lock(UniqueFd tun, uid_t uid, int timeout_ms) {
-    timespec pause{0, 2'000'000};  // about as long as a holder keeps it
-    for (int waited = 0;; waited += 2) {
-        if (UB_TRY(try_quota_lock(tun, uid))) return tun;
-        if (waited >= timeout_ms)
-            return Error::msg("the quota lock ubq" + std::to_string(uid) + " is still held after " +
-                              std::to_string(timeout_ms) + " ms; try again");
-        nanosleep(&pause, nullptr);
-    }
 }
 
 std::string TapNames::next() {

@@ -7,7 +7,7 @@
 // RTM_DELLINK instead: a multiqueue tap another process joined before it
 // had an owner (create_tap deletes it), one its owner's uid joined during
 // a grant that then failed (bridge_port.h, TapUndo), and a tap its holder
-// made persistent after the handover (bridge_port.h, remove_tampered).
+// made persistent after the handover (userbridged's, net/live_taps.h).
 #pragma once
 
 #include <string>
@@ -33,20 +33,6 @@ struct Tap {
 // does it before dropping root so that a /dev/net/tun of mode 0600 (some
 // distributions) does not stop it, as it stops qemu-bridge-helper.
 Result<UniqueFd> open_tun();
-
-// The quota lock of one user: a tun device named "ubq<uid>", made with
-// IFF_TUN_EXCL, so only one holder at a time can make it. Only a process
-// with CAP_NET_ADMIN can make a device, so no user can take (and hold) the
-// lock to stall others, as they could a lock file or an abstract socket
-// name; and the kernel removes the device, releasing the lock, when its
-// holder dies. Waits until `timeout_ms` for a holder to finish. The
-// returned fd is the lock: close it to release.
-Result<UniqueFd> take_quota_lock(UniqueFd tun, uid_t uid, int timeout_ms);
-
-// One attempt, never waiting: true when `tun` now holds the lock, false
-// when another holds it. The daemon's way: a holder may be stopped by its
-// user (SIGSTOP), and the daemon's one thread must not wait for it.
-Result<bool> try_quota_lock(const UniqueFd& tun, uid_t uid);
 
 // Names for taps: tap<first>, tap<first+1>, ... The kernel's "tap%d" picks
 // the lowest free number by scanning every interface in the namespace, so

@@ -56,8 +56,6 @@ Result<std::string> free_host_name(Rtnl& rtnl, unsigned& serial) {
 
 Result<Made> make_bridged_veth(Rtnl rtnl, TapSpec spec, const LinkInfo& bridge, const VethEnds& ends,
                                StepHook hook) {
-    if (spec.max_taps >= 0 && !spec.lock_tun.valid())
-        return Error::msg("a quota is counted only under its owner's lock");
     unsigned fallback = 0;
     std::string host = UB_TRY(free_host_name(rtnl, ends.serial ? *ends.serial : fallback));
     Result<void> made = create_veth(rtnl, host, ends.peer, ends.netns_fd, bridge.mtu, spec.label.mac.value_or(Mac{}));

@@ -52,17 +52,15 @@ std::string parse_subject(std::string_view key, std::string_view value, Line& ou
     return "";
 }
 
-// max-taps= or max-queues= into `out`; "" when it is one, else why not.
-std::string parse_limit(std::string_view key, std::string_view value, Line& out) {
-    bool taps = key == "max-taps";
-    int lowest = taps ? 0 : 1, highest = taps ? kMaxTapsCeiling : kMaxQueues;
-    std::optional<long long> n = parse_decimal(value, highest);
-    if (!n || *n < lowest) return "expected a whole number, " + std::to_string(lowest) + " to " + std::to_string(highest);
-    (taps ? out.limits.max_taps : out.limits.max_queues) = static_cast<int>(*n);
+// max-queues= into `out`; "" when it is one, else why not.
+std::string parse_queues(std::string_view value, Line& out) {
+    std::optional<long long> n = parse_decimal(value, kMaxQueues);
+    if (!n || *n < 1) return "expected a whole number, 1 to " + std::to_string(kMaxQueues);
+    out.limits.max_queues = static_cast<int>(*n);
     return "";
 }
 
-// user=, group=, max-taps=, max-queues=, isolated=; kDaemonOnly's values
+// user=, group=, max-queues=, isolated=; kDaemonOnly's values
 // through `daemon`, or their names recorded, values unread, without.
 Result<void> parse_option(std::string_view opt, Line& out, std::string_view origin, int lineno,
                           const DaemonOptions* daemon) {
@@ -72,8 +70,8 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
     std::string_view key = opt.substr(0, eq);
     std::string_view value = opt.substr(eq + 1);
     bool subject = key == "user" || key == "group";
-    bool limit = key == "max-taps" || key == "max-queues";
-    if (!subject && !limit && key != "isolated" && !is_daemon_only(key))
+    bool queues = key == "max-queues";
+    if (!subject && !queues && key != "isolated" && !is_daemon_only(key))
         return at(origin, lineno, "unknown option '" + printable(key) +
                                       "' (expected user, group, max-taps, max-queues, mac, "
                                       "mac-prefix, servers, ip, rate, auth, isolated, mode or lease)");
@@ -101,8 +99,8 @@ Result<void> parse_option(std::string_view opt, Line& out, std::string_view orig
     std::string why;
     if (subject) {
         why = parse_subject(key, value, out);
-    } else if (limit) {
-        why = parse_limit(key, value, out);
+    } else if (queues) {
+        why = parse_queues(value, out);
     } else if (value == "yes" || value == "no") {
         out.limits.isolated = value == "yes";
     } else {

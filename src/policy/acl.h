@@ -9,7 +9,9 @@
 //
 // Our extension, after the bridge name of an allow or deny rule:
 //   user=NAME|UID  group=NAME|GID           whom the rule is for (one of them)
-//   max-taps=N  max-queues=N                limits (allow rules only)
+//   max-taps=N          live taps each user may hold on the bridge, counted
+//                       by userbridged only (allow only)
+//   max-queues=N        queues per tap (allow only)
 //   mac=XX:XX:XX:XX:XX:XX  mac-prefix=XX[:XX]...   the guest MAC (allow only)
 //   servers=no          with a MAC: the guest may not act as a router or
 //                       DHCP server on the segment (allow only)
@@ -41,7 +43,7 @@
 // A QEMU file has nothing after the name, so it means what it always meant.
 //
 // Two programs read this grammar, one parser for both. userbridge-helper
-// acts on user=, group=, max-taps=, max-queues= and isolated= only, and
+// acts on user=, group=, max-queues= and isolated= only, and
 // parses the values of those alone. The other options are userbridged's
 // (kDaemonOnly): their values are parsed by daemon_options.cpp, which
 // parse_each reaches through the DaemonOptions it is given (userbridged,
@@ -122,7 +124,7 @@ inline constexpr int kDefaultMaxQueues = 8;
 inline constexpr int kMaxTapsCeiling = 65535;
 
 struct Limits {
-    int max_taps = kUnlimited;  // live taps the user may hold on the bridge
+    int max_taps = kUnlimited;  // live taps the user may hold on the bridge (daemon-only)
     int max_queues = kDefaultMaxQueues;
     MacPolicy mac;
     bool servers = true;  // false: router advertisements, redirects, DHCP replies dropped
@@ -164,7 +166,7 @@ Result<void> parse_each(std::string_view text, std::string_view origin,
                         const DaemonOptions* daemon = nullptr);
 
 // The options whose values only daemon_options.cpp parses.
-inline constexpr std::string_view kDaemonOnly[] = {"mac", "mac-prefix", "servers", "ip",
+inline constexpr std::string_view kDaemonOnly[] = {"max-taps", "mac", "mac-prefix", "servers", "ip",
                                                    "rate", "mode", "lease", "auth"};
 
 // How parse_each reaches the parsers of kDaemonOnly's values.

@@ -53,7 +53,11 @@ Result<void> parse_mac_option(std::string_view key, std::string_view value, Limi
 Result<void> parse_value(std::string_view key, std::string_view value, Line& out) {
     Limits& l = out.limits;
     if (key == "mac" || key == "mac-prefix") return parse_mac_option(key, value, l);
-    if (key == "servers") {
+    if (key == "max-taps") {
+        std::optional<long long> n = parse_decimal(value, kMaxTapsCeiling);
+        if (!n) return Error::msg("expected a whole number, 0 to " + std::to_string(kMaxTapsCeiling));
+        l.max_taps = static_cast<int>(*n);
+    } else if (key == "servers") {
         if (value != "yes" && value != "no") return Error::msg("expected yes or no");
         l.servers = value == "yes";
     } else if (key == "rate") {

@@ -28,6 +28,7 @@ std::string daemon_only(const Rule& r) {
     if (needs_filter(r.limits)) return "it filters the tap's traffic (" + traffic_words(r.limits).substr(1) + ")";
     if (r.auth == Auth::Polkit) return "polkit decides (auth=polkit)";
     if (r.limits.lease_max) return "it gives leases (lease=)";
+    if (r.limits.max_taps != kUnlimited) return "it counts a quota (max-taps=)";
     if (needs_daemon(r.limits)) return "it sets " + r.limits.daemon_only + ", which the helper does not read";
     return "";
 }

@@ -1,5 +1,7 @@
 // Quota arithmetic: pure, so the counting rule is unit-tested apart from
-// the netlink dump that feeds it.
+// the netlink dump that feeds it (net/live_taps.h). Only userbridged counts
+// quotas: max-taps= is daemon-only (policy/acl.h), and the helper links
+// none of this.
 //
 // Nothing is stored: a user's usage is read off the live taps themselves
 // (the uid in their label, and their bridge), so a VM that dies frees its
@@ -9,9 +11,9 @@
 // share, to someone else. Nor can a tap outlive its holders to keep a
 // share: one made persistent is removed (net::tampered_tap).
 // Requests of one user are serialized by their quota lock
-// (net::take_quota_lock, or try_quota_lock in the daemon, which never
-// waits: a device only a privileged process can make, dropped by the
-// kernel when its holder dies). Within that, a request
+// (net::try_quota_lock, which never waits: a device only a privileged
+// process can make, dropped by the kernel when its holder dies). Within
+// that, a request
 // counts its own tap's rank, by ifindex, among the user's taps that are on
 // the bridge or on none yet, and keeps it only if the rank is within the
 // quota. A tap not yet labelled counts only as the request's own: the lock

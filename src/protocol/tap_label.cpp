@@ -1,15 +1,8 @@
 #include "protocol/tap_label.h"
 
-#include "base/number.h"
 #include "base/record_value.h"
-#include "base/names.h"
 
 namespace ub::protocol {
-
-namespace {
-// Year 9999: any expiry a lease= rule can give, and nothing that overflows.
-constexpr long long kMaxLeaseEpoch = 253402300799LL;
-}  // namespace
 
 std::string format_label(const TapLabel& l) {
     std::string s = "userbridge uid=" + std::to_string(l.uid);
@@ -22,77 +15,6 @@ std::string format_label(const TapLabel& l) {
     if (l.lease) s += " lease=" + std::to_string(*l.lease);
     if (l.lease && l.held) s += " held=conn";
     return s;
-}
-
-std::optional<TapLabel> parse_label(std::string_view alias) {
-    constexpr std::string_view kHead = "userbridge ";
-    if (alias.substr(0, kHead.size()) != kHead) return std::nullopt;
-    alias.remove_prefix(kHead.size());
-    TapLabel l;
-    bool have_uid = false;
-    while (!alias.empty()) {
-        std::size_t sp = alias.find(' ');
-        std::string_view tok = alias.substr(0, sp);
-        alias = sp == std::string_view::npos ? "" : alias.substr(sp + 1);
-        std::size_t eq = tok.find('=');
-        if (eq == std::string_view::npos) return std::nullopt;
-        std::string_view key = tok.substr(0, eq), value = tok.substr(eq + 1);
-        if (key == "uid") {
-            auto v = parse_decimal(value, kMaxId);
-            if (!v) return std::nullopt;
-            l.uid = static_cast<uid_t>(*v);
-            have_uid = true;
-        } else if (key == "vm") {
-            if (!vm_name_problem(value).empty()) return std::nullopt;
-            l.vm = std::string(value);
-        } else if (key == "mac" || key == "port") {
-            int len = 0;
-            auto mac = parse_mac(value, &len);
-            if (!mac.ok() || len != 6) return std::nullopt;
-            (key == "mac" ? l.mac : l.port) = *mac;
-        } else if (key == "queues") {
-            auto v = parse_decimal(value, kMaxQueues);
-            if (!v || *v < 1) return std::nullopt;
-            l.queues = static_cast<int>(*v);
-        } else if (key == "lease") {
-            auto v = parse_decimal(value, kMaxLeaseEpoch);
-            if (!v) return std::nullopt;
-            l.lease = *v;
-        } else if (key == "held" && value == "conn") {
-            l.held = true;
-        } else {
-            return std::nullopt;
-        }
-    }
-    if (!have_uid || (l.held && !l.lease)) return std::nullopt;
-    return l;
-}
-
-std::optional<Refusal> check_mac_unused(const std::vector<LinkLabel>& links, const Mac& mac, int mine) {
-    for (const LinkLabel& l : links) {
-        if (l.ifindex == mine) continue;
-        std::optional<TapLabel> label = parse_label(l.alias);
-        if (!label || label->mac != mac) continue;
-        return Refusal{Refused::Acl, "guest MAC " + format_mac(mac) + " is already pinned to " +
-                             std::string(l.name) + " (uid " + std::to_string(label->uid) +
-                             (label->vm.empty() ? "" : ", vm " + label->vm) +
-                             "); two taps never share one"};
-    }
-    return std::nullopt;
-}
-
-std::string tampered(const TapLabel& label, const TapState& now) {
-    std::string what;
-    auto add = [&](const std::string& s) { what += (what.empty() ? "" : ", ") + s; };
-    if (label.port && now.mac != *label.port)
-        add("MAC changed from " + format_mac(*label.port) + " to " +
-            format_mac(now.mac));
-    if (now.persist && !label.lease) add("made persistent");
-    if (!now.persist && label.lease) add("persistence removed");
-    if (now.owner != static_cast<long long>(label.uid))
-        add(now.owner < 0 ? "owner removed" : "owner changed to uid " + std::to_string(now.owner));
-    if (now.group >= 0) add("group set to gid " + std::to_string(now.group));
-    return what;
 }
 
 }  // namespace ub::protocol

@@ -18,9 +18,7 @@
 #include <string>
 #include <string_view>
 #include <sys/types.h>
-#include <vector>
 
-#include "base/refusal.h"
 #include "base/mac.h"
 
 namespace ub::protocol {
@@ -37,39 +35,8 @@ struct TapLabel {
 };
 
 std::string format_label(const TapLabel& label);
-// nullopt for any alias that is not exactly one of ours.
+// nullopt for any alias that is not exactly one of ours. In
+// tap_label_parse.cpp: the helper, which reads no label, links none of it.
 std::optional<TapLabel> parse_label(std::string_view alias);
-
-// A link as a dump of the host's taps shows it.
-struct LinkLabel {
-    int ifindex;
-    std::string_view name;
-    std::string_view alias;
-};
-
-// No two granted taps are pinned to one guest MAC: nothing unless a link
-// other than `mine` carries `mac` in its label, else a refusal naming that
-// link. Only a holder of CAP_NET_ADMIN sets labels, so no caller can fake one.
-std::optional<Refusal> check_mac_unused(const std::vector<LinkLabel>& links, const Mac& mac, int mine);
-
-// A labelled tap as rtnetlink reports it now (RTM_NEWLINK, IFLA_TUN_*).
-struct TapState {
-    Mac mac{};
-    bool persist = false;
-    long long owner = -1;  // IFLA_TUN_OWNER, -1 if none
-    long long group = -1;  // IFLA_TUN_GROUP, -1 if none
-};
-
-// What the fd holder changed on a tap we labelled, in words ("" when
-// nothing). Anyone holding a tap's fd may, without privilege, set its MAC
-// (SIOCSIFHWADDR: the bridge then makes that MAC a local FDB entry, taking
-// another station's unicast, or adopts it as its own address), make it
-// persistent (TUNSETPERSIST: it outlives the VM, still on the bridge), or
-// give it another owner or a group (TUNSETOWNER, TUNSETGROUP: others may
-// then attach to it). We set the owner to the label's uid, no group, the
-// label's port MAC, and persistence only for a lease (made persistent
-// before its label is set, so that no event shows a lease without it);
-// anything else is tampering.
-std::string tampered(const TapLabel& label, const TapState& now);
 
 }  // namespace ub::protocol

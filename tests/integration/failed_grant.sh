@@ -6,19 +6,20 @@
 # the tap is made (she hangs up before the hand-over, which the
 # fault-injection builds hold back 2 s) and joins the tap meanwhile
 # (`ub-testtool join-own`). Nothing of the request may be left: no tap, on
-# the bridge or off it, a record that says event=error, and her quota of
-# one tap still free.
+# the bridge or off it, a record that says event=error, and (userbridged,
+# which counts quotas) her quota of one tap still free.
 source "$(dirname "$0")/lib.sh"
 
 bridge br0
-acl 'allow br0 group=ubvm max-queues=2 max-taps=1\n'
+acl 'allow br0 group=ubvm max-queues=2\n'  # the helper's; userbridged's adds max-taps=1
 TT=$T/bin/ub-testtool
 install -m 0755 "$UB_BUILD_DIR/userbridge-helper-faulty" "$T/bin/faulty-fcap"
 setcap cap_net_admin+ep "$T/bin/faulty-fcap"
 
 # failed_grant NAME AGAIN -- CMD...: CMD, a grant of 2 queues that fails
 # after its tap is made, while ubalice's joiner runs; AGAIN, a command
-# taking one tap for her (the quota is one), must still be granted.
+# taking one tap for her (under userbridged the quota is one), must still
+# be granted.
 # grant_then_error BEFORE: the records of the queues=2 request after line
 # BEFORE of the syslog are a grant, then an error, for one tap.
 grant_then_error() {
@@ -68,24 +69,6 @@ for bin in faulty-helper faulty-fcap; do
         as_alice env UB_FAULT=pause@before-send "$TT" call stream --close-after=1000 --queues=2 -- \
         "$T/bin/$bin" --queues=2 --fd=3 --br=br0
 done
-
-# A refusal after the tap is made is one too: with her one tap held, the
-# quota count refuses a second, which she joined while the faulty helper
-# paused after labelling it (the engine's code, the same for userbridged).
-as_alice "$TT" call stream --hold=8000 -- "$T/bin/setuid-helper" --fd=3 --br=br0 >"$T/held" 2>&1 &
-holder=$!
-granted "$T/held"
-held=$(taps)
-start_tool_as $ALICE join-own 30000
-as_alice env UB_FAULT=pause@after-setup "$TT" call stream --queues=2 -- \
-    "$T/bin/faulty-helper" --queues=2 --fd=3 --br=br0 >"$T/out" 2>"$T/err" || true
-check "quota refusal: refused ($(head -c 120 "$T/err"))" grep -q 'quota reached' "$T/err"
-check "quota refusal: ubalice joined its tap meanwhile ($(tr '\n' ' ' <"$T/attacker"))" \
-    grep -q '^JOINED tap' "$T/attacker"
-check "quota refusal: only her granted tap is left ($(taps | tr '\n' ' '))" test "$(taps)" = "$held"
-stop_attacker
-wait "$holder"
-check "quota refusal: no tap left" soon no_taps
 
 # ATTACK (review of item 21-5; fails until the helper deletes the tap
 # before it reports a failed hand-over): the real setuid and fcap helpers,
@@ -141,6 +124,28 @@ for bin in setuid-helper fcap-helper; do
     wait "$launcher" 2>/dev/null || true
     check "stuck $bin: no tap left" soon no_taps
 done
+
+# A refusal after the tap is made is one too: with her one tap held, the
+# quota count refuses a second, which she joined while the faulty daemon
+# paused after labelling it (the engine's code; only userbridged counts
+# quotas).
+acl 'allow br0 group=ubvm max-queues=2 max-taps=1\n'
+UB_FAULT=pause@after-setup DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+as_alice "$TT" call stream --hold=8000 -- "$T/bin/userbridge-client" --fd=3 --br=br0 >"$T/held" 2>&1 &
+holder=$!
+within 5 grep -q '^tap=' "$T/held" || true
+held=$(taps)
+start_tool_as $ALICE join-own 30000
+as_alice "$TT" call stream --queues=2 -- \
+    "$T/bin/userbridge-client" --queues=2 --fd=3 --br=br0 >"$T/out" 2>"$T/err" || true
+check "quota refusal: refused ($(head -c 120 "$T/err"))" grep -q 'quota reached' "$T/err"
+check "quota refusal: ubalice joined its tap meanwhile ($(tr '\n' ' ' <"$T/attacker"))" \
+    grep -q '^JOINED tap' "$T/attacker"
+check "quota refusal: only her granted tap is left ($(taps | tr '\n' ' '))" test "$(taps)" = "$held"
+stop_attacker
+wait "$holder"
+check "quota refusal: no tap left" soon no_taps
+stop_daemon
 
 # userbridged: the client leaves half a second after its request; the
 # faulty daemon pauses 2 s before it sends the reply, which then fails.

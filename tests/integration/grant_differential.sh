@@ -16,7 +16,8 @@
 # Not in the table: rules with a filter (mac=, mac-prefix=, ip=, rate=,
 # servers=no), which only the daemon enforces, and auth=polkit, which only
 # the daemon asks: there the two differ by design (userbridge-acl(5)).
-# Nor, for the same reason, any other daemon-only option (mode=, lease=),
+# Nor, for the same reason, any other daemon-only option (max-taps=, whose
+# quota only the daemon counts: policy_quota.sh; mode=, lease=),
 # and above all not one with a malformed value: the helper reads no such
 # value, so it refuses that rule only ("needs userbridged") and decides
 # the file's other rules, where userbridged refuses the whole file (does
@@ -132,11 +133,6 @@ rm /etc/qemu/vm.conf
 load 'allow br0 max-queues=1\n'
 case_ "max-queues=1: one queue" grant as_alice --br=br0 --queues=1
 case_ "max-queues=1: two queues" deny as_alice --br=br0 --queues=2
-# A quota is decided while acting, with the tap made and counted.
-load 'allow br0 max-taps=0\n'
-case_ "max-taps=0: the quota refuses" deny as_alice --br=br0
-load 'allow br0 max-taps=1\n'
-case_ "max-taps=1: the first tap" grant as_alice --br=br0 --vm=one
 
 stop_daemon
 finish

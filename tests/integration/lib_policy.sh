@@ -2,18 +2,23 @@
 # bridges, the ACL every policy test starts from (its checks name its
 # lines), and the helpers that send frames through a pinned tap. Its br3
 # rules filter traffic, which only userbridged does: taps on br3 come
-# from userbridge-client, with the daemon a test starts.
+# from userbridge-client, with the daemon a test starts. quota_acl puts
+# max-taps=2 on br0's rule (line 1 still), which only userbridged grants.
 bridge br0
 bridge br1
 bridge br2
 bridge br3
-acl 'allow br0 group=ubvm max-taps=2 max-queues=4
+policy_acl() {
+acl "allow br0 group=ubvm ${1:-}max-queues=4
 deny br1 user=ubalice
 allow br1
 allow br2 user=ubbob
 allow br3 user=ubalice mac=52:54:00:12:34:56
 allow br3 user=ubbob mac-prefix=52:54:00
-'
+"
+}
+policy_acl
+quota_acl() { policy_acl 'max-taps=2 '; }
 setuid=$T/bin/setuid-helper
 fcap=$T/bin/fcap-helper
 pinned=52:54:00:12:34:56

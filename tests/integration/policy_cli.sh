@@ -34,6 +34,15 @@ cat "$T/group.saved" >"$T/group"
 acl 'allow br0\n' loose.conf 0666
 refused "check: a world-writable file" "loose.conf is writable by group or others" "$ub" check /etc/qemu/loose.conf
 refused "check: a missing file" "cannot open /etc/qemu/none.conf" "$ub" check /etc/qemu/none.conf
+# max-taps= is userbridged's: check and explain say the helper refuses it.
+acl 'allow br0 user=ubalice max-taps=2\n' quota.conf
+out=$("$ub" check /etc/qemu/quota.conf 2>&1)
+check "check: a max-taps= rule needs userbridged" \
+    grep -qF "quota.conf:1: 'allow br0 user=ubalice max-taps=2' needs userbridged: it counts a quota (max-taps=); the helper refuses it" <<<"$out"
+quota_acl
+check "explain: a max-taps= rule, only through userbridged" \
+    grep -qF '; only through userbridged (userbridge-client, userbridge run): the helper refuses max-taps=' \
+    <("$ub" explain --user=ubalice --br=br0)
 out=$("$ub" explain --user=ubalice --br=br1)
 check "explain: names the deny that decides" \
     grep -qF '/etc/qemu/bridge.conf:2: deny br1 user=ubalice: applies (for user ubalice), DECIDES' <<<"$out"
@@ -46,11 +55,14 @@ check "explain: a numeric uid names the user" \
     grep -q "^user ubalice (uid $ALICE), bridge br0:" <("$ub" explain --user=$ALICE --br=br0)
 refused "explain: a bad bridge name" "bridge name 'a/b' contains '/'" "$ub" explain --br=a/b
 refused "explain: no bridge" "explain: --br=BRIDGE is required" "$ub" explain
-as_alice "$T/bin/ub-testtool" call stream --hold=1500 -- "$setuid" --vm=db --fd=3 --br=br0 >"$T/held" &
+# The quota's count, of a tap userbridged granted under it.
+start_daemon
+as_alice "$T/bin/ub-testtool" call stream --hold=1500 -- "$client" --vm=db --fd=3 --br=br0 >"$T/held" &
 holder=$!
 granted "$T/held"
 out=$(as_alice "$ub" status)
 wait $holder
+stop_daemon
 check "status: the bridges ubalice may use, with limits" \
     grep -qE '^  br0  max-taps=2 max-queues=4 .* taps: 1 held, 1 left' <<<"$out"
 check "status: the pinned bridge" grep -qF "br3  max-taps=unlimited max-queues=8 mac=$pinned" <<<"$out"

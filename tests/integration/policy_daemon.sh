@@ -1,9 +1,10 @@
 #!/bin/bash
-# The same policy through userbridged: whom rules are for, max-taps, queues,
+# The same policy through userbridged: whom rules are for, queues,
 # pinned MACs and their filters, rate=, what libuserbridge is told, and its
 # records in journald, expiries included.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_policy.sh"
+quota_acl
 
 # --- the same policy through userbridged --------------------------------------
 # A journald of our own: the daemon sends its records there as fields.
@@ -13,16 +14,7 @@ check "daemon: ubalice (ubvm) may use br0" \
     grep -q 'tap=tap' <(as_alice "$T/bin/ub-testtool" call stream -- "$client" --fd=3 --br=br0)
 refused "daemon: ubbob may not" "access to bridge br0 denied" \
     as_bob "$T/bin/ub-testtool" call stream -- "$client" --fd=3 --br=br0
-rm -f "$T"/q.*
-pids=()
-for i in $(seq 16); do
-    as_alice "$T/bin/ub-testtool" call stream --hold=2000 -- "$client" --fd=3 --br=br0 \
-        >"$T/q.$i.out" 2>"$T/q.$i.err" &
-    pids+=($!)
-done
-wait "${pids[@]}" || true
-granted=$(cat "$T"/q.*.out | grep -c 'tap=tap' || true)
-check "daemon: 2 of 16 concurrent requests granted under max-taps=2 (got $granted)" test "$granted" -eq 2
+# max-taps=2 under 16 concurrent requests: policy_quota.sh.
 out=$(as_alice "$T/bin/ub-testtool" call stream --queues=3 -- "$client" --queues=3 --fd=3 --br=br0)
 check "daemon: a 3-queue tap" grep -q 'queues=3' <<<"$out"
 check "daemon: a pinned tap drops spoofed frames too" \

@@ -1,53 +1,80 @@
 #!/bin/bash
-# max-taps under 16 concurrent requests, through the setuid and the
-# file-capability helper: exactly the quota granted, the rest refused with a
-# clear message and logged, and room again once a holder's fds close.
+# max-taps= is userbridged's (userbridge-acl(5)): the helper refuses every
+# request a max-taps= rule decides, as it refuses the traffic filters, and
+# never falls through to a less specific rule; userbridged keeps the quota
+# under 16 concurrent requests (exactly the quota granted, the rest refused
+# with a clear message and logged, room again once a holder's fds close).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_policy.sh"
+quota_acl
 
-# --- max-taps=2 under 16 concurrent requests ------------------------------
+# --- the helper refuses a max-taps= rule --------------------------------------
+# Before max-taps= was daemon-only, the helper counted quotas itself, under
+# a lock any of its callers could stop it holding.
+watch_links
+for helper in "$setuid" "$fcap"; do
+    refused "the helper refuses allow br0 max-taps=2 ($(basename "$helper"))" \
+        "/etc/qemu/bridge.conf:1 asks for max-taps=, which only userbridged does: use userbridge-client" \
+        as_alice "$T/bin/ub-testtool" call stream -- "$helper" --fd=3 --br=br0
+    st=0
+    as_alice "$T/bin/ub-testtool" call stream -- "$helper" --fd=3 --br=br0 >/dev/null 2>&1 || st=$?
+    check "...with the exit status of a refusal that needs userbridged (13, got $st)" test "$st" -eq 13
+done
+# Fail closed: the most specific rule decides, and its quota is not dropped
+# for a looser rule that would grant without one.
+acl 'allow br0 user=ubalice max-taps=1\nallow all\nallow br0 group=ubvm\n'
+refused "the helper does not fall through to a less specific rule" "asks for max-taps=" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$setuid" --fd=3 --br=br0
+no_tap_ever
+check "the helper never takes a quota lock" test -z "$(grep ubq "$T/monitor" || true)"
+check "the refusal is logged" \
+    grep -qE 'event=deny user=ubalice .* bridge="br0" rule="/etc/qemu/bridge.conf:1" via=helper detail=".*asks for max-taps=' "$SYSLOG"
+# A value that swallowed the next option (a comma for a space) is no value,
+# in every program: the rule's user= is never lost.
+acl 'allow br0 max-taps=1,user=ubbob\n'
+refused "a max-taps= value with '=' in it is a parse error" "not a value (a space missing" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$setuid" --fd=3 --br=br0
+quota_acl
+
+# --- max-taps=2 under 16 concurrent requests, through userbridged -----------
+start_daemon --max-per-uid=32  # all 16 at once: the quota, not the connection bound, refuses
 on_br0() { ip -o link show master br0 type tun 2>/dev/null | grep -c . || true; }
-quota_round() {
-    local helper=$1 tag=$2 i
-    rm -f "$T"/q.*
-    local pids=()
-    for i in $(seq 16); do
-        as_alice "$T/bin/ub-testtool" call stream --hold=2500 -- "$helper" --fd=3 --br=br0 \
-            >"$T/q.$i.out" 2>"$T/q.$i.err" &
-        pids+=($!)
-    done
-    local most=0 n
-    for _ in $(seq 60); do
-        n=$(on_br0)
-        if [ "$n" -gt "$most" ]; then most=$n; fi
-        sleep 0.05  # a sample every 50 ms while the requests race: time passes
-    done
-    wait "${pids[@]}" || true
-    local granted denied
-    granted=$(cat "$T"/q.*.out | grep -c 'tap=tap' || true)
-    denied=$(cat "$T"/q.*.err "$T"/q.*.out | grep -c 'quota reached: you hold' || true)
-    check "$tag: exactly 2 of 16 concurrent requests granted (got $granted)" test "$granted" -eq 2
-    check "$tag: the other 14 denied with a clear message (got $denied)" test "$denied" -eq 14
-    check "$tag: never more than 2 taps on br0 (most seen: $most)" test "$most" -le 2
-    check "$tag: all gone when the holders exit" test -z "$(taps)"
-}
-quota_round "$setuid" "setuid"
-quota_round "$fcap" "fcap"
-check "quota denials are logged" \
-    grep -qE 'event=deny user=ubalice .* bridge="br0" rule="/etc/qemu/bridge.conf:1" via=helper detail="quota reached' "$SYSLOG"
+rm -f "$T"/q.*
+pids=()
+for i in $(seq 16); do
+    as_alice "$T/bin/ub-testtool" call stream --hold=2500 -- "$client" --fd=3 --br=br0 \
+        >"$T/q.$i.out" 2>"$T/q.$i.err" &
+    pids+=($!)
+done
+most=0
+for _ in $(seq 60); do
+    n=$(on_br0)
+    if [ "$n" -gt "$most" ]; then most=$n; fi
+    sleep 0.05  # a sample every 50 ms while the requests race: time passes
+done
+wait "${pids[@]}" || true
+granted=$(cat "$T"/q.*.out | grep -c 'tap=tap' || true)
+denied=$(cat "$T"/q.*.err "$T"/q.*.out | grep -c 'quota reached: you hold' || true)
+check "daemon: exactly 2 of 16 concurrent requests granted (got $granted)" test "$granted" -eq 2
+check "daemon: the other 14 denied with a clear message (got $denied)" test "$denied" -eq 14
+check "daemon: never more than 2 taps on br0 (most seen: $most)" test "$most" -le 2
+check "daemon: all gone when the holders exit" soon no_taps
+check "quota denials are logged" soon \
+    grep -qE 'event=deny user=ubalice .* bridge="br0" rule="/etc/qemu/bridge.conf:1" via=daemon detail="quota reached' "$SYSLOG"
 
 # Two held; a third is refused; once one holder's fds close, there is room.
-as_alice "$T/bin/ub-testtool" call stream --hold=4000 -- "$setuid" --fd=3 --br=br0 >"$T/h1" &
+as_alice "$T/bin/ub-testtool" call stream --hold=4000 -- "$client" --fd=3 --br=br0 >"$T/h1" &
 h1=$!
-as_alice "$T/bin/ub-testtool" call stream --hold=1500 -- "$setuid" --fd=3 --br=br0 >"$T/h2" &
+as_alice "$T/bin/ub-testtool" call stream --hold=1500 -- "$client" --fd=3 --br=br0 >"$T/h2" &
 h2=$!
 granted "$T/h1" && granted "$T/h2"
 refused_keep() { "$@" >"$T/out" 2>"$T/err" && return 1; grep -q 'quota reached' "$T/err"; }
 check "a third tap while two are held is refused" \
-    refused_keep as_alice "$T/bin/ub-testtool" call stream -- "$setuid" --fd=3 --br=br0
+    refused_keep as_alice "$T/bin/ub-testtool" call stream -- "$client" --fd=3 --br=br0
 wait $h2
 check "after one holder exits, the quota has room again" \
-    grep -q 'tap=tap' <(as_alice "$T/bin/ub-testtool" call stream -- "$setuid" --fd=3 --br=br0)
+    grep -q 'tap=tap' <(as_alice "$T/bin/ub-testtool" call stream -- "$client" --fd=3 --br=br0)
 wait $h1
+stop_daemon
 
 finish

@@ -154,7 +154,8 @@ TEST(Extension, TheHelpersReading) {
     // Well formed or not, a daemon-only value is recorded by its name alone.
     for (const char* text : {"allow br0 ip=garbage", "allow br0 rate=fast", "allow br0 mode=sideways",
                              "allow br0 lease=forever", "allow br0 auth=root", "allow br0 servers=no",
-                             "allow all mode=routed", "allow br0 mac=zz mac-prefix=52"}) {
+                             "allow all mode=routed", "allow br0 mac=zz mac-prefix=52", "allow br0 max-taps=-1",
+                             "allow br0 max-taps=65536"}) {
         EXPECT_FALSE(parse(text, "f").ok()) << text;  // userbridged and `userbridge check` say why
         auto lines = helper(text);
         ASSERT_TRUE(lines.ok()) << lines.error().message();
@@ -163,21 +164,27 @@ TEST(Extension, TheHelpersReading) {
     auto both = helper("allow br0 user=alice ip=garbage max-taps=2 rate=1mbit isolated=yes");
     ASSERT_TRUE(both.ok());
     const Line& l = both->at(0);
-    EXPECT_EQ(l.limits.daemon_only, "ip= rate=");
+    EXPECT_EQ(l.limits.daemon_only, "ip= max-taps= rate=");
     EXPECT_EQ(l.limits.rate_bits, 0u);  // unread
+    EXPECT_EQ(l.limits.max_taps, kUnlimited);  // unread: the helper counts no quota
     EXPECT_EQ(l.who.name, "alice");
-    EXPECT_EQ(l.limits.max_taps, 2);
     EXPECT_TRUE(l.limits.isolated);
     // The daemon's reading records the same names, with the values.
     auto daemon = parse("allow br0 mac=52:54:00:00:00:01 ip=10.0.0.2 rate=1mbit", "f");
     ASSERT_TRUE(daemon.ok());
     EXPECT_EQ(daemon->at(0).limits.daemon_only, "mac= ip= rate=");
     EXPECT_EQ(daemon->at(0).limits.rate_bits, 1000000u);
-    EXPECT_FALSE(needs_daemon(parse("allow br0 user=alice max-taps=1 max-queues=2 isolated=no", "f")->at(0).limits));
+    EXPECT_FALSE(needs_daemon(parse("allow br0 user=alice max-queues=2 isolated=no", "f")->at(0).limits));
+    // max-taps= is daemon-only: the helper refuses its rule, whatever the value.
+    EXPECT_EQ(parse("allow br0 max-taps=0", "f")->at(0).limits.max_taps, 0);
+    EXPECT_TRUE(needs_daemon(helper("allow br0 user=alice max-taps=1")->at(0).limits));
+    EXPECT_EQ(helper("allow br0 max-taps=1,user=bob").error().message(),
+              "f:1: max-taps=1,user=bob: not a value (a space missing before the next option?)");
     // Refused by both readings alike: a deny with any option but a subject,
     // an unknown option, a bad value of an option the helper acts on.
     for (const char* text : {"deny br0 user=ubbob rate=garbage", "deny br0 user=ubbob ip=10.0.0.1",
-                             "deny br0 mode=routed", "allow br0 frob=1", "allow br0 max-taps=-1",
+                             "deny br0 mode=routed", "allow br0 frob=1", "allow br0 max-queues=0",
+                             "deny br0 max-taps=1",
                              "allow br0 isolated=maybe", "allow br0 user=a group=b", "allow br0 rate=1mbit rate=2mbit",
                              "allow br0 ip="}) {
         auto h = helper(text);
@@ -329,7 +336,7 @@ TEST(Extension, LinkLocalEntries) {
 TEST(Extension, CheckCollectsEveryProblem) {
     std::vector<std::string> problems;
     int good = 0;
-    auto r = parse_each("allow br0 x\nallow br1\nfrob\nallow br2 max-taps=z\n", "f",
+    auto r = parse_each("allow br0 x\nallow br1\nfrob\nallow br2 max-queues=z\n", "f",
                         [&](Line&&) { ++good; }, &problems);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(good, 1);

@@ -1,10 +1,31 @@
-// What net/bridge_port judges from rtnetlink's report of a link.
+// What userbridged's live-tap checks (net/live_taps.h) judge from
+// rtnetlink's report of a link, and from the labels of live taps.
 #include <gtest/gtest.h>
 
-#include "net/bridge_port.h"
+#include "base/mac.h"
+#include "net/live_taps.h"
 
-// What the link monitor and the helper's quota count act on: only a tun
-// device with our label, judged from what rtnetlink reports.
+using ub::Mac;
+
+TEST(MacCollision, ALiveLabelHoldingTheMacRefuses) {
+    using ub::net::LinkLabel;
+    Mac mac{0x52, 0x54, 0, 1, 2, 3};
+    std::vector<LinkLabel> links = {
+        {4, "tap4", "userbridge uid=4711 vm=web mac=52:54:00:01:02:04 queues=1"},  // another MAC
+        {5, "tap5", "userbridge uid=4712 queues=1"},                              // no MAC
+        {6, "tap6", "someone else's alias mac=52:54:00:01:02:03"},                // not our label
+        {9, "tap9", "userbridge uid=4712 vm=x mac=52:54:00:01:02:03 queues=1"},   // ours
+    };
+    EXPECT_FALSE(ub::net::check_mac_unused(links, mac, 9));
+    links.push_back({7, "tap7", "userbridge uid=4711 vm=web mac=52:54:00:01:02:03 queues=2"});
+    auto r = ub::net::check_mac_unused(links, mac, 9);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->reason,
+              "guest MAC 52:54:00:01:02:03 is already pinned to tap7 (uid 4711, vm web); two taps never share one");
+}
+
+// What the link monitor acts on: only a tun device with our label, judged
+// from what rtnetlink reports.
 TEST(TapLabel, TamperedTapFromRtnetlink) {
     ub::net::LinkInfo l;
     l.ifindex = 7;

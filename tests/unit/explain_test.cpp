@@ -53,4 +53,14 @@ TEST(Explain, AFilterRuleSaysTheHelperRefuses) {
     EXPECT_NE(lines.back().find("only through userbridged"), std::string::npos) << lines.back();
 }
 
+// max-taps= is userbridged's: explain says the helper refuses the rule,
+// and check says why (daemon_only).
+TEST(Explain, AQuotaRuleSaysTheHelperRefuses) {
+    auto rules = rules_with("allow br0 user=alice max-taps=2\nallow all\n", kIds);
+    auto lines = explain(rules, "br0", kAlice, nullptr);
+    EXPECT_EQ(lines.back(), "=> allowed by acl:1, max-taps=2 max-queues=8 (MAC not pinned); only through "
+                            "userbridged (userbridge-client, userbridge run): the helper refuses max-taps=");
+    EXPECT_EQ(daemon_only(rules[0]), "it counts a quota (max-taps=)");
+}
+
 }  // namespace

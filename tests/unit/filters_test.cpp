@@ -34,7 +34,7 @@ TEST(Filters, WhichRulesNeedTheDaemon) {
         EXPECT_NE(why.find("userbridge-client (QEMU's helper=)"), std::string::npos) << why;
         EXPECT_NE(why.find("userbridge run"), std::string::npos) << why;
     }
-    for (const char* text : {"allow br0\n", "allow br0 max-taps=2 max-queues=4 user=root\n", "deny br0\n"}) {
+    for (const char* text : {"allow br0\n", "allow br0 max-queues=4 user=root\n", "deny br0\n"}) {
         ub::policy::Rule r = rule_of(text);
         EXPECT_FALSE(ub::policy::needs_filter(r.limits)) << text;
         EXPECT_FALSE(ub::policy::needs_daemon(r.limits)) << text;
@@ -43,6 +43,8 @@ TEST(Filters, WhichRulesNeedTheDaemon) {
     EXPECT_EQ(ub::policy::daemon_only(rule_of("allow br0 auth=polkit\n")), "polkit decides (auth=polkit)");
     // Every other daemon-only option, which the helper reads by name only.
     EXPECT_EQ(ub::policy::daemon_only(rule_of("allow br0 lease=8h\n")), "it gives leases (lease=)");
+    EXPECT_EQ(ub::policy::daemon_only(rule_of("allow br0 max-taps=2\n")), "it counts a quota (max-taps=)");
+    EXPECT_TRUE(ub::policy::needs_daemon(rule_of("allow br0 max-taps=0\n").limits));
     EXPECT_EQ(ub::policy::daemon_only(rule_of("allow br0 mode=bridge servers=yes\n")),
               "it sets mode= servers=, which the helper does not read");
 }

@@ -144,6 +144,28 @@ TEST(Grant, NoProgramGrantsADaemonOnlyRuleWhoseValuesItDidNotRead) {
     EXPECT_EQ(o.refused, Refused::NeedsDaemon);
 }
 
+// max-taps= is userbridged's: the helper refuses a rule with a quota, the
+// most specific one, rather than grant unlimited or fall back to a looser
+// rule; and a front end that counts no quota (no live_checks hook) fails
+// such a rule rather than grant it.
+TEST(Grant, AQuotaIsCountedByUserbridgedAlone) {
+    grant::Outcome o = ask("allow all\nallow br0 user=alice max-taps=1\n", alice(grant::Front::Helper), to("br0"),
+                           nullptr, nullptr, nullptr);
+    EXPECT_EQ(o.verdict, grant::Verdict::Denied);
+    EXPECT_EQ(o.refused, Refused::NeedsDaemon);
+    EXPECT_EQ(o.record.detail, "acl:2 asks for max-taps=, which only userbridged does: "
+                               "use userbridge-client (QEMU's helper=) or userbridge run");
+    grant::Resources res;
+    res.begin_act = [](const policy::Terms&, net::TapSpec&) -> Result<void> { return Ok{}; };
+    res.rtnl = [](net::TapSpec&) -> Result<net::Rtnl> {
+        ADD_FAILURE() << "made a tap under a quota nobody counts";
+        return Error::msg("not here");
+    };
+    o = grant::grant(alice(grant::Front::Daemon), to("br0"), policy_of("allow br0 max-taps=2\n"), std::move(res));
+    EXPECT_EQ(o.verdict, grant::Verdict::Failed);
+    EXPECT_EQ(o.message, "this program counts no quotas");
+}
+
 TEST(Grant, AVethPairJoinsABridgeOnly) {
     for (const char* acl : {"allow wlan0 mode=routed ip=192.168.1.50\n", "allow wlan0 mode=macvtap\n"}) {
         protocol::Request veth = to("wlan0");

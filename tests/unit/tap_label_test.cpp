@@ -1,29 +1,12 @@
 // The tap's label (protocol/tap_label): its text, round trip and refusals,
-// tampering judged against it, and a guest MAC another live label holds.
+// and tampering judged against it.
 #include <gtest/gtest.h>
 
 #include "base/mac.h"
 #include "protocol/tap_label.h"
-
+#include "protocol/tampered.h"
 
 using ub::Mac;
-
-TEST(MacCollision, ALiveLabelHoldingTheMacRefuses) {
-    using ub::protocol::LinkLabel;
-    Mac mac{0x52, 0x54, 0, 1, 2, 3};
-    std::vector<LinkLabel> links = {
-        {4, "tap4", "userbridge uid=4711 vm=web mac=52:54:00:01:02:04 queues=1"},  // another MAC
-        {5, "tap5", "userbridge uid=4712 queues=1"},                              // no MAC
-        {6, "tap6", "someone else's alias mac=52:54:00:01:02:03"},                // not our label
-        {9, "tap9", "userbridge uid=4712 vm=x mac=52:54:00:01:02:03 queues=1"},   // ours
-    };
-    EXPECT_FALSE(ub::protocol::check_mac_unused(links, mac, 9));
-    links.push_back({7, "tap7", "userbridge uid=4711 vm=web mac=52:54:00:01:02:03 queues=2"});
-    auto r = ub::protocol::check_mac_unused(links, mac, 9);
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->reason,
-              "guest MAC 52:54:00:01:02:03 is already pinned to tap7 (uid 4711, vm web); two taps never share one");
-}
 
 TEST(TapLabel, RoundTripAndRefusals) {
     using namespace ub::protocol;

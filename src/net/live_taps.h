@@ -1,0 +1,93 @@
+// userbridged's checks against every live tap, and what it does about one
+// its holder tampered with: the quota lock, the quota and guest-MAC counts
+// a grant makes with its tap labelled (check_live_taps), and the tampered
+// taps its link monitor removes (tampered_tap). userbridge-helper links
+// none of this: it refuses every rule with max-taps= or mac= (policy/acl.h,
+// kDaemonOnly), and leaves tampered taps to the daemon.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/fd.h"
+#include "base/mac.h"
+#include "base/refusal.h"
+#include "base/result.h"
+#include "net/bridge_port.h"
+#include "net/rtnl.h"
+#include "protocol/tap_label.h"
+
+namespace ub::net {
+
+// The quota lock of one account: a tun device named "ubq<uid>", made with
+// IFF_TUN_EXCL, so only one holder at a time can make it. Only a process
+// with CAP_NET_ADMIN can make a device, so no user can take (and hold) the
+// lock to stall others, as they could a lock file or an abstract socket
+// name; and the kernel removes the device, releasing the lock, when its
+// holder dies. One attempt, never waiting (the daemon's one thread must
+// not): true when `tun` now holds the lock (close it to release), false
+// when another holds it.
+Result<bool> try_quota_lock(const UniqueFd& tun, uid_t uid);
+
+// What the live-tap checks count against (policy/quota.h).
+struct LiveRules {
+    int max_taps = -1;             // live taps `owner`'s account may hold on the bridge; -1: no limit
+    std::optional<Mac> guest_mac;  // pinned: no other live tap's label may carry it
+    uid_t owner = 0;
+    // Whose quota a uid counts against (a subordinate uid's owner,
+    // daemon/subids.h); null: its own.
+    std::function<uid_t(uid_t)> account;
+};
+
+// The engine's live-tap checks begin (grant::Resources::live_checks),
+// before anything is made: with a quota, the lock of `account` (the
+// caller's, grant::Caller::account) taken into spec.lock_tun (false:
+// another holds it); then spec.check_live is set, with a quota or a guest
+// MAC. The owner and guest MAC counted are spec's.
+Result<bool> begin_live_checks(TapSpec& spec, LiveRules rules, uid_t account);
+
+// The quota and guest-MAC checks against every live tap, veth end and
+// macvtap (a macvtap's lower device stands for its bridge), with ours,
+// `mine`, made and labelled already.
+Result<std::optional<Refusal>> check_live_taps(Rtnl& rtnl, const LiveRules& rules, const LinkInfo& bridge, int mine);
+
+// A link as a dump of the host's taps shows it.
+struct LinkLabel {
+    int ifindex;
+    std::string_view name;
+    std::string_view alias;
+};
+
+// No two granted taps are pinned to one guest MAC: nothing unless a link
+// other than `mine` carries `mac` in its label, else a refusal naming that
+// link. Only a holder of CAP_NET_ADMIN sets labels, so no caller can fake one.
+std::optional<Refusal> check_mac_unused(const std::vector<LinkLabel>& links, const Mac& mac, int mine);
+
+// A labelled tap its fd holder changed (protocol::tampered), and what we
+// did about it.
+struct Revoked {
+    std::string tap;
+    int ifindex = 0;
+    protocol::TapLabel label;
+    std::string what;   // what the holder changed, in words
+    std::string error;  // why it could not be removed; empty: it is gone
+};
+
+// What its holder changed, when `link` is a tap with our label that they
+// changed (protocol::tampered); nullopt for any other link. Pure.
+std::optional<Revoked> tampered_tap(const LinkInfo& link);
+// Removes the tap (RTM_DELLINK), or says in r.error why not. Off the bridge
+// and gone, it can neither take other stations' traffic nor hold a quota.
+// True when this call removed it; false when it failed or the tap was gone
+// already (another event of the same change, or another process, was first).
+bool remove_tampered(Rtnl& rtnl, Revoked& r);
+// The detail of its revoke record: "removed: WHAT", or
+// "not removed (WHY): WHAT".
+std::string revoke_detail(const Revoked& r);
+
+}  // namespace ub::net

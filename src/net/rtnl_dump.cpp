@@ -1,0 +1,24 @@
+// Rtnl::list_links (net/rtnl.h), in a unit of its own: only the programs
+// that look at every link of a kind (userbridged's live-tap counts and
+// link monitor, the CLI's status) link it; the helper looks up one link.
+#include "net/rtnl.h"
+
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+
+namespace ub::net {
+
+Result<std::vector<LinkInfo>> Rtnl::list_links(const std::string& kind) {
+    Message m;
+    m.start<ifinfomsg>(RTM_GETLINK, NLM_F_DUMP);  // ifi_family zeroed: AF_UNSPEC
+    nlattr* info = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
+    mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, kind.c_str());
+    mnl_attr_nest_end(m.nlh, info);
+    std::vector<LinkInfo> links;
+    UB_TRYV(request(m.nlh, "list " + kind + " interfaces", &links));
+    // Kernels that ignore the filter send everything; the filter holds anyway.
+    std::erase_if(links, [&](const LinkInfo& l) { return l.kind != kind; });
+    return links;
+}
+
+}  // namespace ub::net
