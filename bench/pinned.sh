@@ -7,6 +7,8 @@
 #                              docs/PERFORMANCE.md between its markers and
 #                              docs/perf/pinned*.csv
 #   bench/pinned.sh --smoke --out DIR   one short round of everything
+#   PINNED_MANY=0 PINNED_ROUNDS=N bench/pinned.sh --out DIR   no other tap on
+#                              the host (to compare builds: UB_BUILD_DIR)
 #
 # Run as root, after a build (UB_BUILD_DIR, default build/), inside the
 # integration tests' throwaway namespaces. br0 is allowed unfiltered, br1
@@ -15,18 +17,22 @@
 source "$(dirname "$0")/enter.sh" "$@"
 
 # MANY: the background pinned taps of the larger level.
-if [ $smoke = 1 ]; then ROUNDS=1 PER=5 MANY=20; else ROUNDS=8 PER=25 MANY=1000; fi
+if [ $smoke = 1 ]; then ROUNDS=1 PER=5 MANY=20; else ROUNDS=${PINNED_ROUNDS:-8} PER=25 MANY=${PINNED_MANY:-1000}; fi
 source "$here/setup.sh"
 bench_setup
 bridge br1
 bridge br2
+bridge br3
 # filtered-v4: the same without the IPv6 prefix, whose elements go to
-# interval sets the kernel rebuilds at each change (docs/PERFORMANCE.md).
+# interval sets the kernel rebuilds at each change (docs/PERFORMANCE.md);
+# filtered-addr: one IPv4 and one IPv6 address, ip='s common case, whose
+# elements go to hash sets.
 FILTERED="mac=52:54:00:00:00:01 ip=10.0.0.0/24,2001:db8::/64 servers=no rate=100mbit"
 FILTERED_V4="mac=52:54:00:00:00:02 ip=10.0.0.0/24 servers=no rate=100mbit"
-acl "allow br0\nallow br1 $FILTERED\nallow br2 $FILTERED_V4\n"
+FILTERED_ADDR="mac=52:54:00:00:00:03 ip=10.0.0.3,2001:db8::3 servers=no rate=100mbit"
+acl "allow br0\nallow br1 $FILTERED\nallow br2 $FILTERED_V4\nallow br3 $FILTERED_ADDR\n"
 start_daemon
-declare -A BRIDGE=([unfiltered]=br0 [filtered]=br1 [filtered-v4]=br2)
+declare -A BRIDGE=([unfiltered]=br0 [filtered]=br1 [filtered-v4]=br2 [filtered-addr]=br3)
 # One filtered grant makes userbridged's table; its tap's elements go with it.
 as_alice "$B" daemon /run/userbridge.sock br1 1 1 >/dev/null
 within 5 eval '! nft list set bridge userbridge pinned | grep elements >/dev/null' ||
@@ -61,10 +67,13 @@ grants() {
 
 shuffled() { printf '%s\n' "$@" | shuf; }
 echo "bench: filtered grants at scale, $ROUNDS round(s): 0 and $MANY pinned taps, $PER grants each"
+levels=(0)
+[ "$MANY" = 0 ] || levels+=("$MANY")
 for round in $(seq "$ROUNDS"); do
-    for n in $(shuffled 0 "$MANY"); do
+    for n in $(shuffled "${levels[@]}"); do
         set_level "$n"
         for kind in $(shuffled daemon-direct:unfiltered daemon-direct:filtered daemon-direct:filtered-v4 \
+                               daemon-direct:filtered-addr \
                                daemon-via-client:unfiltered daemon-via-client:filtered); do
             grants "${kind%%:*}" "${kind##*:}"
         done
@@ -74,4 +83,4 @@ set_level 0
 stop_daemon
 ip -batch <(for ((i = 0; i < MANY; i++)); do echo "link del bg$i"; done)
 
-bash "$here/pinned_report.sh" "$out" "$smoke" "$MANY" "$FILTERED" "$FILTERED_V4"
+bash "$here/pinned_report.sh" "$out" "$smoke" "$MANY" "$FILTERED" "$FILTERED_V4" "$FILTERED_ADDR"

@@ -24,13 +24,17 @@ background_taps() {
     ip -batch "$T/bg.batch"
 }
 background_elements() {
-    local n=$1 i set
-    for set in pinned allowed allowed_lla clients ip4_allowed ip_guarded; do
+    local n=$1 i set v4=ip4_allowed
+    # A table from before the single-address sets has its addresses in
+    # the interval set.
+    nft list set bridge userbridge ip4_single >/dev/null 2>&1 && v4=ip4_single
+    for set in pinned allowed allowed_lla clients $v4 ip_guarded; do
         for ((i = 0; i < n; i++)); do
             case $set in
                 allowed) printf '"bg%d" . 52:54:01:00:%02x:%02x\n' $i $((i / 256)) $((i % 256)) ;;
                 allowed_lla) printf '"bg%d" . 0x01525401%04x%02x\n' $i $((i / 256)) $((i % 256)) ;;
                 ip4_allowed) printf '"bg%d" . 10.10.%d.%d/32\n' $i $((i / 256)) $((i % 256)) ;;
+                ip4_single) printf '"bg%d" . 10.10.%d.%d\n' $i $((i / 256)) $((i % 256)) ;;
                 *) printf '"bg%d"\n' $i ;;
             esac
         done | paste -sd, | sed "s/^/element bridge userbridge $set { /; s/$/ }/"

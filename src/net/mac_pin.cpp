@@ -265,39 +265,67 @@ constexpr const char* kClientPortSign = "udp dport { 68, 546 }";
 // carry is not looked at, so they would pass unchecked (a tag hides an IP
 // packet from the rules below; PPPoE and MPLS carry IP packets of their
 // own), as libvirt's clean-traffic filter does.
-constexpr const char* kIpRules =
+//
+// A listed address is in one of two sets of each kind: a single address
+// (/32, /128) in a hash set (ip4_single, ip6_single, na_single), a longer
+// prefix in an interval set (ip4_allowed, ip6_allowed, na_allowed); a
+// source passes when either holds it, two constant-time lookups, the
+// hash set's first. Why two: the kernel stores a concatenation with
+// intervals as a pipapo set, and every change to one clones and resizes
+// its lookup tables (pipapo_clone, zeroed pages, dearest for an IPv6
+// key); a hash set's insertion and deletion touch one bucket.
+constexpr const char* kIpSets =
     "create set bridge userbridge ip_guarded { type iface_index; }\n"
     "add set bridge userbridge ip4_allowed { typeof iif . ip saddr; flags interval; }\n"
     "add set bridge userbridge ip6_allowed { typeof iif . ip6 saddr; flags interval; }\n"
     "add set bridge userbridge na_allowed { typeof iif . @th,64,128; flags interval; }\n"
-    "add chain bridge userbridge ip_guard\n"
+    "add chain bridge userbridge ip_guard\n";
+
+// The single-address sets; `create`, so that two daemons upgrading one
+// table never both flush and refill ip_guard.
+constexpr const char* kSingleSets =
+    "create set bridge userbridge ip4_single { typeof iif . ip saddr; }\n"
+    "add set bridge userbridge ip6_single { typeof iif . ip6 saddr; }\n"
+    "add set bridge userbridge na_single { typeof iif . @th,64,128; }\n"
+    "add set bridge userbridge ll_guarded { type iface_index; }\n";
+
+// ip_guard's rules. A guest whose ip= lists a link-local address
+// (ll_guarded) is held to its listed link-local addresses as to the
+// others: as a source, as an NA's target and as a duplicate-address
+// check's (the rules before those let any link-local through, since most
+// guests choose their own). Otherwise it could answer for the router's
+// link-local address, which hosts use as their IPv6 gateway.
+constexpr const char* kIpGuardRules =
     "add rule bridge userbridge ip_guard ether type != { ip, arp, ip6 } counter drop\n"
     "add rule bridge userbridge ip_guard ip saddr 0.0.0.0 udp sport 68 udp dport 67 return\n"
-    "add rule bridge userbridge ip_guard iif . ip saddr != @ip4_allowed counter drop\n"
     "add rule bridge userbridge ip_guard"
-    " arp saddr ip != 0.0.0.0 iif . arp saddr ip != @ip4_allowed counter drop\n"
-    "add rule bridge userbridge ip_guard"
-    " ip6 saddr != { ::, fe80::/10 } iif . ip6 saddr != @ip6_allowed counter drop\n"
-    "add rule bridge userbridge ip_guard icmpv6 type nd-neighbor-advert"
-    " @th,64,10 != 0x3fa iif . @th,64,128 != @na_allowed counter drop\n"
-    "add rule bridge userbridge ip_guard icmpv6 type nd-neighbor-solicit ip6 saddr ::"
-    " @th,64,10 != 0x3fa iif . @th,64,128 != @na_allowed counter drop\n"
-    "add rule bridge userbridge prerouting iif @ip_guarded jump ip_guard\n";
-
-// A guest whose ip= lists a link-local address (ll_guarded) is held to its
-// listed link-local addresses as to the others: as a source, as an NA's
-// target and as a duplicate-address check's (the rules above let any
-// link-local through, since most guests choose their own). Otherwise it
-// could answer for the router's link-local address, which hosts use as
-// their IPv6 gateway. Made once, after the ip= chain.
-constexpr const char* kLinkLocalRules =
-    "create set bridge userbridge ll_guarded { type iface_index; }\n"
-    "add rule bridge userbridge ip_guard iif @ll_guarded"
-    " ip6 saddr fe80::/10 iif . ip6 saddr != @ip6_allowed counter drop\n"
-    "add rule bridge userbridge ip_guard iif @ll_guarded icmpv6 type nd-neighbor-advert"
-    " @th,64,10 0x3fa iif . @th,64,128 != @na_allowed counter drop\n"
+    " iif . ip saddr != @ip4_single iif . ip saddr != @ip4_allowed counter drop\n"
+    "add rule bridge userbridge ip_guard arp saddr ip != 0.0.0.0"
+    " iif . arp saddr ip != @ip4_single iif . arp saddr ip != @ip4_allowed counter drop\n"
+    "add rule bridge userbridge ip_guard ip6 saddr != { ::, fe80::/10 }"
+    " iif . ip6 saddr != @ip6_single iif . ip6 saddr != @ip6_allowed counter drop\n"
+    "add rule bridge userbridge ip_guard icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa"
+    " iif . @th,64,128 != @na_single iif . @th,64,128 != @na_allowed counter drop\n"
+    "add rule bridge userbridge ip_guard icmpv6 type nd-neighbor-solicit ip6 saddr :: @th,64,10 != 0x3fa"
+    " iif . @th,64,128 != @na_single iif . @th,64,128 != @na_allowed counter drop\n"
+    "add rule bridge userbridge ip_guard iif @ll_guarded ip6 saddr fe80::/10"
+    " iif . ip6 saddr != @ip6_single iif . ip6 saddr != @ip6_allowed counter drop\n"
+    "add rule bridge userbridge ip_guard iif @ll_guarded icmpv6 type nd-neighbor-advert @th,64,10 0x3fa"
+    " iif . @th,64,128 != @na_single iif . @th,64,128 != @na_allowed counter drop\n"
     "add rule bridge userbridge ip_guard iif @ll_guarded icmpv6 type nd-neighbor-solicit ip6 saddr ::"
-    " @th,64,10 0x3fa iif . @th,64,128 != @na_allowed counter drop\n";
+    " @th,64,10 0x3fa iif . @th,64,128 != @na_single iif . @th,64,128 != @na_allowed counter drop\n";
+
+constexpr const char* kIpJump = "add rule bridge userbridge prerouting iif @ip_guarded jump ip_guard\n";
+
+// The ip= filter whole, for a table that has none.
+std::string ip_rules() { return std::string(kIpSets) + kSingleSets + kIpGuardRules + kIpJump; }
+
+// What a table made before the single-address sets lacks (with or without
+// ll_guarded): the sets, and ip_guard's rules replaced in the same
+// transaction, so that no frame ever meets a chain without them.
+std::string single_upgrade() {
+    return std::string(kSingleSets) + "flush chain bridge userbridge ip_guard\n" + kIpGuardRules;
+}
 
 // rate=: what a tap sends (its guest's upload) and what leaves the bridge
 // through it (the guest's download) is policed to the rule's rate, each
@@ -366,19 +394,26 @@ Bytes with(Bytes key, const std::uint8_t* bytes, std::size_t n) {
     return key;
 }
 
-// The elements that give a tap the source addresses `ips`: for each
-// prefix, its range (key to key_end) in ip4_allowed or ip6_allowed, and
-// an IPv6 one's in na_allowed too.
-void add_ip_elements(std::vector<SetElement>& out, int ifindex, const std::vector<policy::IpPrefix>& ips) {
+// A listed address or prefix's element: a single address in ip4_single or
+// ip6_single, keyed as a hash set is; a longer prefix, its range (key to
+// key_end) in ip4_allowed or ip6_allowed.
+SetElement ip_element(int ifindex, const policy::IpPrefix& p) {
+    std::size_t n = p.v6 ? 16 : 4;
+    if (p.len == p.bits())
+        return {p.v6 ? "ip6_single" : "ip4_single", with(index_key(ifindex, Order::host), p.addr.data(), n), {}, ""};
     Bytes index = index_key(ifindex, Order::network);
+    std::array<std::uint8_t, 16> last = policy::last_address(p);
+    return {p.v6 ? "ip6_allowed" : "ip4_allowed", with(index, p.addr.data(), n), with(index, last.data(), n), ""};
+}
+
+// The elements that give a tap the source addresses `ips`; an IPv6 one's
+// in na_single or na_allowed too.
+void add_ip_elements(std::vector<SetElement>& out, int ifindex, const std::vector<policy::IpPrefix>& ips) {
     for (const policy::IpPrefix& p : ips) {
-        std::size_t n = p.v6 ? 16 : 4;
-        std::array<std::uint8_t, 16> last = policy::last_address(p);
-        SetElement e{p.v6 ? "ip6_allowed" : "ip4_allowed", with(index, p.addr.data(), n),
-                     with(index, last.data(), n), ""};
+        SetElement e = ip_element(ifindex, p);
         out.push_back(e);
         if (!p.v6) continue;
-        e.set = "na_allowed";
+        e.set = e.key_end.empty() ? "na_single" : "na_allowed";
         out.push_back(std::move(e));
     }
     Bytes plain = index_key(ifindex, Order::host);
@@ -438,7 +473,8 @@ Deletions stale_in(std::string_view table) {
     for (const char* set : {"pinned", "allowed", "allowed_lla", "clients"})
         if (auto text = find("set", set)) collect_stale(stale, set, *text);
     if (auto guarded = find("set", "ip_guarded"); guarded && has_stale_element(*guarded)) {
-        for (const char* set : {"ll_guarded", "ip4_allowed", "ip6_allowed", "na_allowed"})
+        for (const char* set :
+             {"ll_guarded", "ip4_single", "ip6_single", "na_single", "ip4_allowed", "ip6_allowed", "na_allowed"})
             if (auto text = find("set", set)) collect_stale(stale, set, *text);
         collect_stale(stale, "ip_guarded", *guarded);
     }
@@ -458,8 +494,9 @@ Result<void> add_missing(Nft& nft, std::string_view table) {
     if (!has("vlan_types")) UB_TRYV(make_once(nft, "list set bridge userbridge vlan_types", kVlanRules));
     if (!has("allowed_lla")) UB_TRYV(make_once(nft, "list set bridge userbridge allowed_lla", kNdRules));
     if (!has("clients")) UB_TRYV(make_once(nft, "list set bridge userbridge clients", kServerRules));
-    if (!has("ip_guarded")) UB_TRYV(make_once(nft, "list set bridge userbridge ip_guarded", kIpRules));
-    if (!has("ll_guarded")) UB_TRYV(make_once(nft, "list set bridge userbridge ll_guarded", kLinkLocalRules));
+    if (!has("ip_guarded")) UB_TRYV(make_once(nft, "list set bridge userbridge ip_guarded", ip_rules().c_str()));
+    else if (!has("ip4_single"))
+        UB_TRYV(make_once(nft, "list set bridge userbridge ip4_single", single_upgrade().c_str()));
     if (!has("limited")) UB_TRYV(make_once(nft, "list set bridge userbridge limited", kRateRules));
     // A listing of sets shows no rule: this one is looked for in the chain.
     std::string chain = UB_TRY(nft.list("list chain bridge userbridge prerouting"));
@@ -474,8 +511,8 @@ Result<Deletions> check_table(Nft& nft) {
     Result<std::string> table = list_table(nft);
     if (!table.ok() || table->empty()) {
         UB_TRYV(make_once(nft, "list set bridge userbridge pinned",
-                          (std::string(kTable) + kVlanRules + kNdRules + kServerRules + kClientPortRule + kIpRules +
-                           kLinkLocalRules + kRateRules).c_str()));
+                          (std::string(kTable) + kVlanRules + kNdRules + kServerRules + kClientPortRule +
+                           ip_rules() + kRateRules).c_str()));
         return Deletions{};
     }
     UB_TRYV(add_missing(nft, *table));

@@ -22,7 +22,8 @@
 //     set clients { type iface_index; }   # pinned taps with servers=no
 //     set ip_guarded { type iface_index; }  # pinned taps with ip=
 //     set ll_guarded { type iface_index; }  # ...whose ip= lists a link-local address
-//     set ip4_allowed, ip6_allowed, na_allowed  # (tap, a prefix it may use)
+//     set ip4_single, ip6_single, na_single     # (tap, an address it may use)
+//     set ip4_allowed, ip6_allowed, na_allowed  # (tap, a longer prefix), intervals
 //     chain ip_guard { ... }  # jumped to from prerouting for @ip_guarded
 //     set limited { type iface_index; }     # taps with rate=
 //     map rate_out, rate_in { type iface_index : limit; }  # their limit objects

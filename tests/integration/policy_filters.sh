@@ -104,13 +104,40 @@ check "...and from the listed global address still" msg_crosses "$client" --ip6=
 as_alice "$T/bin/ub-testtool" call stream --hold=1200 -- "$client" --fd=3 --br=br3 >"$T/held" &
 holder=$!
 granted "$T/held"
-for set in ip_guarded ll_guarded ip4_allowed ip6_allowed na_allowed; do
+for set in ip_guarded ll_guarded ip4_allowed ip6_single na_single; do
     elements=$(nft list set bridge userbridge $set | tr -d '\n\t')
     check "with a tap live, its $set elements alone are there (left: $elements)" \
         grep -qE 'elements = \{ "tap[0-9]+"( \. [0-9a-fx:./-]+)?(, *"tap[0-9]+"( \. [0-9a-fx:./-]+)?)* \}' <<<"$elements"
 done
 wait $holder
 sed -i "s| ip=10.99.3.0/24,2001:db8:3::7,$link_local\$||" /etc/qemu/bridge.conf
+reload_daemon
+
+# The other way round: a single IPv4 address (held in a hash set) and an
+# IPv6 prefix (in an interval set). A spoofed source is dropped from
+# either; then again once the daemon upgraded a table of the release
+# before the single-address sets in place.
+sed -i "s|^allow br3 user=ubalice mac=$pinned\$|& ip=10.99.3.7,2001:db8:4::/64|" /etc/qemu/bridge.conf
+reload_daemon
+# spoofing LABEL: the guest sends from its listed addresses only.
+spoofing() {
+    check "$1: from the listed IPv4 address crosses" msg_crosses "$client" --ip4=10.99.3.7
+    check "$1: from the next one does not" fails msg_crosses "$client" --ip4=10.99.3.8
+    check "$1: nor an ARP naming it" fails msg_crosses "$client" --arp=10.99.3.8
+    check "$1: from an address of the listed IPv6 prefix crosses" msg_crosses "$client" --ip6=2001:db8:4::99
+    check "$1: from one outside it does not" fails msg_crosses "$client" --ip6=2001:db8:5::1
+    check "$1: an NA claiming an address of the prefix crosses" nd_crosses_from na $link_local 2001:db8:4::5
+    check "$1: an NA claiming one outside it does not" fails nd_crosses_from na $link_local 2001:db8:5::1
+    check "$1: nor a duplicate-address check for one outside it" fails nd_crosses_from ns :: 2001:db8:5::1
+}
+spoofing "ip= of one IPv4 address and an IPv6 prefix"
+stop_daemon
+previous_ip_guard
+start_daemon
+check "the daemon added the single-address sets to an older table" nft list set bridge userbridge na_single
+check "...and ip_guard consults them" has ip4_single <(nft list chain bridge userbridge ip_guard)
+spoofing "after the upgrade"
+sed -i "s| ip=10.99.3.7,2001:db8:4::/64\$||" /etc/qemu/bridge.conf
 reload_daemon
 
 # servers=no without a pinned MAC has no filter to go in: the ACL is

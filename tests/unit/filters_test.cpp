@@ -97,16 +97,23 @@ TEST(Filters, ATapsElementsAsTheKernelHoldsThem) {
         EXPECT_EQ(e.object, std::get<3>(want[i])) << e.set;
     }
     EXPECT_TRUE(ub::net::tap_elements(17, {}).empty());
-    // One address: a range from it to itself. No link-local address: no
-    // ll_guarded element.
-    g.ips = {*ub::policy::parse_ip_prefix("10.0.0.2")};
+    // One address: in the hash set, keyed by the ifindex in host order,
+    // no range. No link-local address: no ll_guarded element.
+    g.ips = {*ub::policy::parse_ip_prefix("10.0.0.2"), *ub::policy::parse_ip_prefix("2001:db8::7")};
     g.rate_bits = 0;
     t = ub::net::tap_elements(17, g);
-    ASSERT_EQ(t.elements.size(), 6u);  // allowed, allowed_lla, clients, ip4_allowed, ip_guarded, pinned
-    EXPECT_EQ(t.elements[3].set, "ip4_allowed");
-    EXPECT_EQ(t.elements[3].key, cat(net, {10, 0, 0, 2}));
-    EXPECT_EQ(t.elements[3].key_end, t.elements[3].key);
-    EXPECT_EQ(t.elements[4].set, "ip_guarded");
+    // allowed, allowed_lla, clients, ip4_single, ip6_single, na_single, ip_guarded, pinned
+    ASSERT_EQ(t.elements.size(), 8u);
+    const Bytes v6 = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7};
+    EXPECT_EQ(t.elements[3].set, "ip4_single");
+    EXPECT_EQ(t.elements[3].key, cat(host, {10, 0, 0, 2}));
+    EXPECT_TRUE(t.elements[3].key_end.empty());
+    for (std::size_t i : {4u, 5u}) {
+        EXPECT_EQ(t.elements[i].set, i == 4 ? "ip6_single" : "na_single");
+        EXPECT_EQ(t.elements[i].key, cat(host, v6));
+        EXPECT_TRUE(t.elements[i].key_end.empty());
+    }
+    EXPECT_EQ(t.elements[6].set, "ip_guarded");
     EXPECT_TRUE(t.limits.empty());
 }
 
