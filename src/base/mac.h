@@ -16,7 +16,7 @@ using Mac = std::array<std::uint8_t, 6>;
 
 // Parse "52:54:00:12:34:56" (6 bytes); with `len_out`, 1 to 6 bytes (a
 // prefix), their count stored there. Hex digits in pairs, colon separated,
-// any case.
+// any case. (mac_parse.cpp, which the helper, writing MACs only, never links.)
 Result<Mac> parse_mac(std::string_view text, int* len_out);
 // "52:54:00:12:34:56", or the first `len` bytes of it.
 std::string format_mac(const Mac& mac, int len = 6);
