@@ -9,8 +9,7 @@
 namespace ub {
 
 // Closes every fd from 3 up except those in `keep` (fds below 3 in it are
-// ignored: stdio always stays). close_range(2), or a loop where the kernel
-// lacks it.
+// ignored: stdio always stays), with close_range(2) (Linux 5.9).
 Result<void> close_all_fds_except(std::vector<int> keep);
 
 }  // namespace ub
