@@ -85,8 +85,9 @@ Result<Made> join_bridge(BridgedTap out, TapSpec spec, const LinkInfo& bridge, S
     auto step = [&](Result<void> r, const char* name) { return port_step(out, hook, std::move(r), name); };
     if (spec.before_attach) UB_TRYV(step(spec.before_attach(out.tap.name, out.ifindex), "after-pin"));
     UB_TRYV(step(rtnl.set_master(out.ifindex, bridge.ifindex), "after-attach"));
-    // Isolated while still down: no frame crosses the bridge before.
-    if (spec.isolated) UB_TRYV(step(rtnl.set_isolated(out.ifindex), "after-isolate"));
+    // Guarded (and isolated) while still down: no frame crosses the bridge
+    // or reaches its STP before.
+    UB_TRYV(step(rtnl.guard_port(out.ifindex, spec.isolated), "after-guard"));
     lock.reset();  // counted and on the bridge: the next request may count
     if (spec.before_up) spec.before_up(out.tap, out.mac);
     UB_TRYV(step(rtnl.set_up(out.ifindex), "after-up"));

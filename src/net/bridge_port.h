@@ -25,7 +25,7 @@ Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
 // make_bridged_tap calls its StepHook (net/tap.h) after each step with the
 // step's name ("after-create", "after-setup", "after-quota",
 // "after-no-ipv6", "after-pin" (after before_attach), "after-attach",
-// "after-isolate" (isolated=yes only), "after-up"), and passes it to
+// "after-guard", "after-up"), and passes it to
 // create_tap ("before-owner").
 
 struct TapSpec {
@@ -52,7 +52,7 @@ struct TapSpec {
     protocol::TapLabel label;
     TapNames* names = nullptr;     // where the tap's name comes from; null: the kernel's tap%d
     std::string name;              // a lease's name, when it asked for one (create_tap's `fixed`)
-    bool isolated = false;         // an isolated bridge port (Rtnl::set_isolated)
+    bool isolated = false;         // an isolated bridge port (Rtnl::guard_port)
 };
 
 // A tap made for a grant and not yet handed over, with the rtnetlink

@@ -256,14 +256,15 @@ Result<void> Rtnl::set_master(int ifindex, int master_ifindex) {
     return request(m.nlh, "attach" + index_name(ifindex) + " to bridge" + index_name(master_ifindex));
 }
 
-Result<void> Rtnl::set_isolated(int ifindex) {
+Result<void> Rtnl::guard_port(int ifindex, bool isolated) {
     Message m = link_msg(RTM_NEWLINK, ifindex);
     nlattr* info = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
     nlattr* port = mnl_attr_nest_start(m.nlh, IFLA_INFO_SLAVE_DATA);
-    mnl_attr_put_u8(m.nlh, IFLA_BRPORT_ISOLATED, 1);
+    mnl_attr_put_u8(m.nlh, IFLA_BRPORT_GUARD, 1);
+    if (isolated) mnl_attr_put_u8(m.nlh, IFLA_BRPORT_ISOLATED, 1);
     mnl_attr_nest_end(m.nlh, port);
     mnl_attr_nest_end(m.nlh, info);
-    return request(m.nlh, "isolate bridge port" + index_name(ifindex));
+    return request(m.nlh, std::string(isolated ? "isolate and guard" : "guard") + " bridge port" + index_name(ifindex));
 }
 
 Result<void> Rtnl::set_up(int ifindex) {

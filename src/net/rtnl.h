@@ -98,11 +98,15 @@ public:
     Result<int> ifindex(const std::string& name);
     Result<void> set_master(int ifindex, int master_ifindex);
     Result<void> set_up(int ifindex);
-    // Makes a bridge port an isolated one (IFLA_BRPORT_ISOLATED, Linux
-    // 4.18): the bridge forwards nothing between two isolated ports. Only
-    // once it is a port: the kernel takes port options from the master it
-    // has when the request comes (rtnl_newlink's slave_changelink).
-    Result<void> set_isolated(int ifindex);
+    // A new bridge port's guards, in one request: bpdu_guard always
+    // (IFLA_BRPORT_GUARD, Linux 3.7): a port that receives a BPDU is
+    // disabled, since a guest's BPDUs reach the bridge's STP past every
+    // netfilter hook and could make it the root bridge; with `isolated`,
+    // an isolated port too (IFLA_BRPORT_ISOLATED, Linux 4.18): the bridge
+    // forwards nothing between two isolated ports. Only once it is a port:
+    // the kernel takes port options from the master it has when the request
+    // comes (rtnl_newlink's slave_changelink).
+    Result<void> guard_port(int ifindex, bool isolated);
     // RTM_DELLINK. For a tun/tap this unregisters the device whoever holds
     // its fds, persistent or not: the kernel detaches every queue
     // (tun_detach_all), where closing our own fds would leave it alive while

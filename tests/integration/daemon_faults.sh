@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_daemon.sh"
 
 # --- Faults inside the daemon's request path (test-only build) -------------
-for point in after-create after-setup after-no-ipv6 after-attach after-up; do
+for point in after-create after-setup after-no-ipv6 after-attach after-guard after-up; do
     UB_FAULT=fail@$point DAEMON_BIN=$T/bin/faulty-daemon start_daemon
     refused "daemon fail@$point" "userbridged: injected failure at $point" as_alice "$TT" daemon grant $D
     stop_daemon

@@ -23,7 +23,7 @@ killed() {
 }
 
 # Each step of the work: an error there, then death there.
-for point in after-create after-setup after-no-ipv6 after-attach after-up before-send; do
+for point in after-create after-setup after-no-ipv6 after-attach after-guard after-up before-send; do
     refused "fail@$point" "injected failure at $point" as_alice env UB_FAULT=fail@$point \
          "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br0
     killed "kill@$point" 137 as_alice env UB_FAULT=kill@$point \

@@ -1,15 +1,13 @@
 #!/bin/bash
-# Third outside review, a finding left open (docs/SECURITY.md, review item
-# 22-3; not in CTest's list until its fix lands): on a bridge that runs
-# STP (libvirt's default network does), any tap's guest, pinned or not,
-# may send BPDUs. They pass no netfilter hook (br_handle_frame hands them
-# to the stack with no hook; net/bridge/br_input.c) and the bridge's STP
-# takes them: ubalice's claim to be the root bridge (priority 0) makes
-# her tap the bridge's root port, and each topology change she announces
-# ages the bridge's forwarding table in seconds, flooding others'
-# unicast to her. The fix is the port's bpdu_guard (IFLA_BRPORT_GUARD)
-# or root_block (IFLA_BRPORT_PROTECT), set as the tap joins its bridge
-# (net/bridge_port.cpp).
+# Third outside review, item 22-3 (docs/SECURITY.md): on a bridge that
+# runs STP (libvirt's default network does), a guest's BPDUs pass no
+# netfilter hook (br_handle_frame hands them to the bridge's STP with no
+# hook; net/bridge/br_input.c): ubalice's claim to be the root bridge
+# (priority 0) made her tap the bridge's root port, and each topology
+# change she announced aged the bridge's forwarding table in seconds,
+# flooding others' unicast to her. Every port userbridge makes now has
+# bpdu_guard (IFLA_BRPORT_GUARD), set before it comes up: the bridge
+# disables a port that sends it a BPDU.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_policy.sh"
 
@@ -28,9 +26,25 @@ holder=$!
 granted "$T/held"
 sleep 0.5  # while she holds the tap (when it goes, the bridge forgets her)
 after=$(cat /sys/class/net/br3/bridge/root_id)
+sender=$(sed -n 's/^tap=\([^ ]*\).*/\1/p' "$T/held")
 wait $holder
 echo "    root bridge before: $before, after ubalice's BPDU: $after"
 check "a guest's BPDU does not make it the root bridge" test "$after" = "$before"
+check "...the bridge disabled the port that sent it" has -F "BPDU received on blocked port" < <(dmesg | grep -F "($sender)")
+
+# Every kind of port userbridge makes on a bridge is guarded from the start.
+# guarded NAME PROGRAM: a tap from PROGRAM, held, shows bpdu_guard.
+guarded() {
+    as_alice "$T/bin/ub-testtool" call stream --hold=1500 -- "$2" --fd=3 --br=br3 >"$T/held" &
+    local holder=$!
+    granted "$T/held"
+    local tap=$(sed -n 's/^tap=\([^ ]*\).*/\1/p' "$T/held")
+    check "$1" has "guard on" < <(command bridge -d link show dev "$tap")
+    wait $holder
+}
+guarded "a daemon's tap is guarded" "$client"
+acl "allow br3\n"
+guarded "the helper's tap is guarded" "$T/bin/setuid-helper"
 nft delete table bridge userbridge
 
 finish
