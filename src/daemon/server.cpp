@@ -504,7 +504,10 @@ Outcome Server::release(const Conn& c, const protocol::Request& req) {
 // The leases the kernel holds as we start (their labels say so): those
 // that expired meanwhile, and those tied to a connection, which died with
 // the daemon that had it, are deleted; the others are watched until they
-// expire.
+// expire, each on its bridge guarded as a new port is (Rtnl::guard_port):
+// a lease outlives the release that made it, and one made before
+// bpdu_guard would let its guest's BPDUs reach the bridge's STP
+// (docs/SECURITY.md, review item 23-5). Setting it again is a no-op.
 void Server::adopt_leases() {
     Result<net::Rtnl> rtnl = net::Rtnl::open();
     Result<std::vector<net::LinkInfo>> taps =
@@ -517,7 +520,13 @@ void Server::adopt_leases() {
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
         if (!label || !label->lease) continue;
         leases_[l.ifindex] = Lease{l.name, label->uid, *label->lease, {}};
-        if (label->held) end_lease(l.ifindex, "its connection closed while userbridged was stopped");
+        if (label->held) {
+            end_lease(l.ifindex, "its connection closed while userbridged was stopped");
+            continue;
+        }
+        if (l.master == 0) continue;
+        if (Result<void> guarded = rtnl->guard_port(l.ifindex, false); !guarded.ok())
+            log_line(LOG_ERR, "could not guard the lease " + l.name + " against BPDUs: " + guarded.error().message());
     }
     expire_leases();
 }

@@ -139,6 +139,8 @@
 //       MARKER (one every 100 ms, 20 in all, and until expect= is met);
 //       expect= waits MS ms for one carrying MARKER (exit 4 if none).
 //       owner= then gives the tap to UID (TUNSETOWNER), as its holder may.
+//       bpdu=HEX: send= sends, instead, the 802.3 frame to STP's group
+//       (01:80:c2:00:00:00) whose payload is HEX (a BPDU, two digits a byte).
 //   sandbox ALLOWED -- CMD ARGS...
 //       exec CMD under a seccomp filter that allows the syscalls named in the
 //       file ALLOWED (one per line; names this architecture lacks are
@@ -1438,7 +1440,14 @@ int cmd_tap_by_name(const std::vector<std::string>& a) {
         } else if (o.rfind("hold=", 0) == 0) hold = std::stoi(o.substr(5));
         else if (o == "mq") flags |= IFF_MULTI_QUEUE;
         else if (o.rfind("owner=", 0) == 0) owner = std::stol(o.substr(6));
-        else die("tap-by-name: unknown option " + o);
+        else if (o.rfind("bpdu=", 0) == 0) {
+            send_marker.clear();
+            for (std::size_t h = 5; h + 1 < o.size(); h += 2)
+                send_marker.push_back(static_cast<char>(std::stoi(o.substr(h, 2), nullptr, 16)));
+            const uint8_t stp[6] = {0x01, 0x80, 0xc2, 0x00, 0x00, 0x00};
+            std::memcpy(g_dst, stp, 6);
+            g_ethertype = static_cast<uint16_t>(send_marker.size());  // 802.3: the length (LLC and BPDU)
+        } else die("tap-by-name: unknown option " + o);
     }
     int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) die("open /dev/net/tun");
