@@ -258,20 +258,19 @@ Outcome handle(const Means& means, const Asked& asked) {
     // Failed after its queues were opened: the macvtap is deleted (TapUndo), and its node goes.
     if (macvtap && g.verdict != grant::Verdict::Granted) macvtaps->forget(macvtap);
     Outcome o = outcome_of(std::move(g));
+    if (o.verdict != grant::Verdict::Granted) return o;
     // The guest MAC the rule pins, which the reply names; a macvtap's
     // address is its guest's.
-    if (o.verdict == grant::Verdict::Granted && pinned) o.reply.pinned_mac = pinned->guest_mac;
-    if (o.verdict == grant::Verdict::Granted && mode == policy::Mode::Macvtap) o.reply.pinned_mac = o.reply.mac;
-    if (o.verdict == grant::Verdict::Granted && mode != policy::Mode::Bridge)
-        o.record.detail += ", " + std::string(policy::mode_name(mode));
+    if (pinned) o.reply.pinned_mac = pinned->guest_mac;
+    if (mode == policy::Mode::Macvtap) o.reply.pinned_mac = o.reply.mac;
+    if (mode != policy::Mode::Bridge) o.record.detail += ", " + std::string(policy::mode_name(mode));
     // Only a bridge port's guest is announced to a bridge.
-    if (o.verdict == grant::Verdict::Granted && pinned && pinned->limits.mode == policy::Mode::Bridge && means.announcer)
+    if (pinned && pinned->limits.mode == policy::Mode::Bridge && means.announcer)
         announce(o, req, *pinned, *means.announcer);
-    if (o.verdict == grant::Verdict::Granted && !req.netns_peer.empty())
+    if (!req.netns_peer.empty())
         o.record.detail += ", veth pair: its end " + req.netns_peer + " in the caller's network namespace";
-    if (o.verdict == grant::Verdict::Granted && expiry)
-        o.record.detail += ", leased until " + std::to_string(*expiry) +
-                           (req.tied ? " or its connection closes" : "");
+    if (expiry)
+        o.record.detail += ", leased until " + std::to_string(*expiry) + (req.tied ? " or its connection closes" : "");
     return o;
 }
 
