@@ -22,6 +22,15 @@ race() {
     echo "    $1, $2: call exit $rc; $(tr '\n' ' ' <"$T/out") $(head -c 200 "$T/err")"
 }
 
+# listen_for_race: a new marker in $marker, and a listener on br0's peer
+# for it (6 s), its pid in $listener.
+listen_for_race() {
+    marker=race$RANDOM$RANDOM
+    "$T/bin/ub-testtool" listen br0-peer "$marker" 6000 >"$T/listener" &
+    listener=$!
+    listening "$T/listener"
+}
+
 for helper in setuid-helper fcap-helper; do
     before=$(wc -l <"$SYSLOG")
     got=$(as_alice "$T/bin/ub-testtool" call stream --queues=2 -- "$T/bin/$helper" --queues=2 --fd=3 --br=br0 |
@@ -29,10 +38,7 @@ for helper in setuid-helper fcap-helper; do
     check "control, $helper: a grant ($got) is on record" \
         soon grep -q "event=grant .*tap=$got " <(tail -n +$((before + 1)) "$SYSLOG")
 
-    marker=race$RANDOM$RANDOM
-    "$T/bin/ub-testtool" listen br0-peer "$marker" 6000 >"$T/listener" &
-    listener=$!
-    listening "$T/listener"
+    listen_for_race
     before=$(wc -l <"$SYSLOG")
     race "$helper" up "$marker"
     check "$helper, up: she holds a queue of her tap, up on br0, and killed the helper ($tap)" test -n "$tap"
@@ -47,10 +53,7 @@ for helper in setuid-helper fcap-helper; do
     # and the tap may carry: that is the case above, and she tries again.
     won=""
     for try in 1 2 3 4 5; do
-        marker=race$RANDOM$RANDOM
-        "$T/bin/ub-testtool" listen br0-peer "$marker" 6000 >"$T/listener" &
-        listener=$!
-        listening "$T/listener"
+        listen_for_race
         before=$(wc -l <"$SYSLOG")
         race "$helper" attach "$marker"
         sleep 0.3  # the record, if the helper sent one, reaches the sink
