@@ -363,10 +363,11 @@ std::vector<uint8_t> bootp(uint8_t type, uint32_t xid, const uint8_t* requested,
     return b;
 }
 
-// A DHCP reply of `type` to `xid` read from the tap within 5 s: its yiaddr
-// and server identifier.
-bool dhcp_reply(int tap, std::size_t hdr, uint32_t xid, uint8_t type, uint8_t* yiaddr, uint8_t* server) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+// A DHCP reply of `type` to `xid` read from the tap within `wait`: its
+// yiaddr and server identifier.
+bool dhcp_reply(int tap, std::size_t hdr, uint32_t xid, uint8_t type, uint8_t* yiaddr, uint8_t* server,
+                std::chrono::milliseconds wait) {
+    auto deadline = std::chrono::steady_clock::now() + wait;
     std::vector<uint8_t> f(hdr + 2048);
     while (std::chrono::steady_clock::now() < deadline) {
         pollfd p{tap, POLLIN, 0};
@@ -405,14 +406,17 @@ void dhcp(int tap, std::size_t hdr) {
         auto f = udp_frame(std::string(b.begin(), b.end()), hdr);
         if (write(tap, f.data(), f.size()) < 0) die("write to tap");
     };
+    // A DISCOVER a second for 15 s: one sent before the server listens
+    // (it starts beside the guest in a test) or while it checks the
+    // address is free is answered by the next, not 5 s later.
     bool offer = false;
-    for (int k = 0; k < 3 && !offer; ++k) {
+    for (int k = 0; k < 15 && !offer; ++k) {
         send_bootp(bootp(1, xid, nullptr, nullptr));
-        offer = dhcp_reply(tap, hdr, xid, 2, offered, server);
+        offer = dhcp_reply(tap, hdr, xid, 2, offered, server, std::chrono::seconds(1));
     }
     if (!offer) die("no DHCPOFFER");
     send_bootp(bootp(3, xid, offered, server));
-    if (!dhcp_reply(tap, hdr, xid, 5, acked, server)) die("no DHCPACK");
+    if (!dhcp_reply(tap, hdr, xid, 5, acked, server, std::chrono::seconds(5))) die("no DHCPACK");
     char text[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, acked, text, sizeof text);
     std::printf("dhcp=%s\n", text);
