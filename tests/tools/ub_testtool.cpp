@@ -21,7 +21,9 @@
 //       message (KIND ns, na, rs, ra or redirect; na2: an NA with a second
 //       option) whose link-layer address option names MAC, MARKER (16 bytes
 //       at most) as its IPv6 source address. --udp=SPORT:DPORT makes it an
-//       IPv4 UDP datagram between those ports, carrying MARKER; --ip4=SRC
+//       IPv4 UDP datagram between those ports, carrying MARKER (after the
+//       byte FIRST with --udp=SPORT:DPORT:FIRST: a BOOTP op, a DHCPv6
+//       msg-type; --send-hex: a whole DHCP message); --ip4=SRC
 //       one from SRC (ports 5000 unless --udp), --ip6=SRC an IPv6 one (and
 //       with --nd, SRC is the message's source). --nd-target=ADDR: an NS's
 //       or NA's target. --arp=SENDER: an ARP request from SENDER, MARKER after it.
@@ -275,23 +277,40 @@ std::vector<uint8_t> nd_frame(const std::string& marker, std::size_t vnet_hdr_le
     return f;
 }
 
-// call --udp=SPORT:DPORT: an IPv4 UDP broadcast carrying the marker, from
-// --ip4=SRC (or --ip6=SRC: IPv6, to all nodes).
-int g_udp_sport = -1, g_udp_dport = -1;
+// call --udp=SPORT:DPORT[:FIRST]: an IPv4 UDP broadcast carrying the
+// marker (after FIRST), from --ip4=SRC (or --ip6=SRC: IPv6, to all nodes).
+int g_udp_sport = -1, g_udp_dport = -1, g_udp_first = -1;
 uint8_t g_ip4_src[4] = {10, 99, 0, 2};
 
 std::vector<uint8_t> udp_datagram(const std::string& marker) {
     std::vector<uint8_t> udp = {static_cast<uint8_t>(g_udp_sport >> 8), static_cast<uint8_t>(g_udp_sport),
                                 static_cast<uint8_t>(g_udp_dport >> 8), static_cast<uint8_t>(g_udp_dport),
                                 0, 0, 0, 0};  // lengths filled below; no checksum (0: none)
+    if (g_udp_first >= 0) udp.push_back(static_cast<uint8_t>(g_udp_first));
     udp.insert(udp.end(), marker.begin(), marker.end());
     udp[4] = static_cast<uint8_t>(udp.size() >> 8);
     udp[5] = static_cast<uint8_t>(udp.size());
     return udp;
 }
 
+// IPv6 makes UDP's checksum mandatory (RFC 8200 8.1; Linux drops a zero
+// one unless the socket asked for them): a real receiver needs it.
+void udp6_checksum(std::vector<uint8_t>& udp) {
+    unsigned sum = 17 + static_cast<unsigned>(udp.size());
+    auto add = [&](const uint8_t* p, std::size_t n) {
+        for (std::size_t k = 0; k < n; k += 2) sum += (p[k] << 8) | (k + 1 < n ? p[k + 1] : 0);
+    };
+    add(g_ip6_src, 16);
+    add(kAllNodes, 16);
+    add(udp.data(), udp.size());
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    udp[6] = static_cast<uint8_t>(~sum >> 8);
+    udp[7] = static_cast<uint8_t>(~sum);
+}
+
 std::vector<uint8_t> udp6_frame(const std::string& marker, std::size_t vnet_hdr_len) {
     std::vector<uint8_t> udp = udp_datagram(marker);
+    udp6_checksum(udp);
     std::vector<uint8_t> f = ether_start(vnet_hdr_len, 0x86dd);
     f.insert(f.end(), {0x60, 0, 0, 0, static_cast<uint8_t>(udp.size() >> 8), static_cast<uint8_t>(udp.size()),
                        17, 64});  // version, payload length, UDP, hop limit
@@ -695,7 +714,8 @@ int cmd_call(std::vector<std::string> a) {
             if (colon == std::string::npos || !parse_mac(v.c_str() + colon + 1, g_nd_mac)) die("bad --nd");
             g_nd_kind = v.substr(0, colon);
         } else if (a[i].rfind("--udp=", 0) == 0) {
-            if (std::sscanf(a[i].c_str() + 6, "%d:%d", &g_udp_sport, &g_udp_dport) != 2) die("bad --udp");
+            if (std::sscanf(a[i].c_str() + 6, "%d:%d:%d", &g_udp_sport, &g_udp_dport, &g_udp_first) < 2)
+                die("bad --udp");
         } else if (a[i].rfind("--ip4=", 0) == 0) {
             if (inet_pton(AF_INET, a[i].c_str() + 6, g_ip4_src) != 1) die("bad --ip4");
             ip4 = true;
