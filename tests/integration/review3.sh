@@ -73,6 +73,9 @@ BACKGROUND+=($relay)
 # relayed_to_victim: ubalice's guest sends a Relay-Reply (msg-type 13) for
 # the relay's link to all nodes, port 547, from port 5470, carrying a Reply
 # (7) for fe80::99 with a marker; does the victim's port 546 get the Reply?
+# OPTION...: ub-testtool call's, e.g. --frag: the Relay-Reply in two
+# fragments, the first ending with the UDP header (the relay's kernel
+# puts them together).
 # The victim: a DHCPv6 client's socket in a network namespace of its own,
 # on br3 through a veth, at fe80::99; it prints what reaches it.
 relayed_to_victim() {
@@ -99,7 +102,7 @@ except socket.timeout:
         nsenter -t $victim -n ip -6 addr add fe80::99/64 dev vic1 nodad &&
         nsenter -t $victim -n ip link set vic1 up; } || { echo "FAIL: no victim on br3"; exit 1; }
     as_alice "$T/bin/ub-testtool" call stream --src=$pinned --ip6=fe80::5054:ff:fe12:3456 --udp=5470:547 \
-        --send-hex="$hex" -- "$client" --fd=3 --br=br3 >/dev/null ||
+        --send-hex="$hex" "$@" -- "$client" --fd=3 --br=br3 >/dev/null ||
         { echo "FAIL: no tap to send the Relay-Reply from"; exit 1; }
     wait $victim || true
     ip link del vic0 2>/dev/null || true  # gone with its peer's namespace, or soon
@@ -107,11 +110,13 @@ except socket.timeout:
     grep -q "^got .* 547 07abcdef" "$T/victim"
 }
 check "a guest's Relay-Reply reaches a victim through dhcrelay (the control: no servers=no)" relayed_to_victim
+check "and one in two fragments, its msg-type in the second (the control)" relayed_to_victim --frag
 
 sed -i "s/^allow br3 user=ubalice mac=$pinned\$/& servers=no/" /etc/qemu/bridge.conf
 reload_daemon
 check "servers=no: a guest's Relay-Reply to port 547 does not reach a victim through dhcrelay" \
     fails relayed_to_victim
+check "servers=no: nor one in two fragments, its msg-type in the second" fails relayed_to_victim --frag
 for type in 2 7 10 12 13; do
     check "servers=no: nor any DHCPv6 server or relay message ($type) to port 547" \
         fails msg_crosses "$client" --udp=5470:547:$type

@@ -25,7 +25,8 @@
 //       byte FIRST with --udp=SPORT:DPORT:FIRST: a BOOTP op, a DHCPv6
 //       msg-type; --send-hex: a whole DHCP message); --ip4=SRC
 //       one from SRC (ports 5000 unless --udp), --ip6=SRC an IPv6 one (and
-//       with --nd, SRC is the message's source). --nd-target=ADDR: an NS's
+//       with --nd, SRC is the message's source; with --frag, the UDP
+//       datagram in two fragments, the UDP header alone in the first). --nd-target=ADDR: an NS's
 //       or NA's target. --arp=SENDER: an ARP request from SENDER, MARKER after it.
 //       --arp-mac=MAC: the ARP sender's hardware address (else --src's).
 //       --arp-target=ADDR: the address the ARP request asks for (else 10.99.0.1).
@@ -308,16 +309,39 @@ void udp6_checksum(std::vector<uint8_t>& udp) {
     udp[7] = static_cast<uint8_t>(~sum);
 }
 
+// An IPv6 packet to all nodes from --ip6=SRC carrying `payload` after a
+// header `next`.
+std::vector<uint8_t> ip6_frame(uint8_t next, const std::vector<uint8_t>& payload, std::size_t vnet_hdr_len) {
+    std::vector<uint8_t> f = ether_start(vnet_hdr_len, 0x86dd);
+    f.insert(f.end(), {0x60, 0, 0, 0, static_cast<uint8_t>(payload.size() >> 8),
+                       static_cast<uint8_t>(payload.size()), next, 64});  // version, length, next, hop limit
+    f.insert(f.end(), g_ip6_src, g_ip6_src + 16);
+    f.insert(f.end(), kAllNodes, kAllNodes + 16);
+    f.insert(f.end(), payload.begin(), payload.end());
+    return f;
+}
+
 std::vector<uint8_t> udp6_frame(const std::string& marker, std::size_t vnet_hdr_len) {
     std::vector<uint8_t> udp = udp_datagram(marker);
     udp6_checksum(udp);
-    std::vector<uint8_t> f = ether_start(vnet_hdr_len, 0x86dd);
-    f.insert(f.end(), {0x60, 0, 0, 0, static_cast<uint8_t>(udp.size() >> 8), static_cast<uint8_t>(udp.size()),
-                       17, 64});  // version, payload length, UDP, hop limit
-    f.insert(f.end(), g_ip6_src, g_ip6_src + 16);
-    f.insert(f.end(), kAllNodes, kAllNodes + 16);
-    f.insert(f.end(), udp.begin(), udp.end());
-    return f;
+    return ip6_frame(17, udp, vnet_hdr_len);
+}
+
+// call --frag: the IPv6 datagram in two fragments, the first holding the
+// UDP header alone (8 bytes: a non-last fragment's length is a multiple
+// of 8), the second the payload after it.
+bool g_frag = false;
+
+std::vector<std::vector<uint8_t>> udp6_fragments(const std::string& marker, std::size_t vnet_hdr_len) {
+    std::vector<uint8_t> udp = udp_datagram(marker);
+    udp6_checksum(udp);
+    // Fragment header: next header UDP, reserved, offset (8-byte units) and
+    // more-fragments flag, identification.
+    std::vector<uint8_t> first = {17, 0, 0, 1, 0x75, 0x62, 0, 1};
+    std::vector<uint8_t> second = {17, 0, 0, 8, 0x75, 0x62, 0, 1};
+    first.insert(first.end(), udp.begin(), udp.begin() + 8);
+    second.insert(second.end(), udp.begin() + 8, udp.end());
+    return {ip6_frame(44, first, vnet_hdr_len), ip6_frame(44, second, vnet_hdr_len)};
 }
 
 // call --arp=SENDER: who has 10.99.0.1 (or --arp-target), tell SENDER (at g_src, or at
@@ -697,6 +721,7 @@ int cmd_call(std::vector<std::string> a) {
         else if (a[i] == "--kill-on-fd") kill_on_fd = true;
         else if (a[i].rfind("--join-kill-on=", 0) == 0) join_kill_on = a[i].substr(15);
         else if (a[i] == "--dhcp") use_dhcp = true;
+        else if (a[i] == "--frag") g_frag = true;
         else if (a[i].rfind("--relay=", 0) == 0) relay_to = a[i].substr(8);
         else if (a[i].rfind("--tamper=", 0) == 0) tampers.push_back(a[i].substr(9));
         else if (a[i].rfind("--send=", 0) == 0) send = a[i].substr(7);
@@ -838,6 +863,12 @@ int cmd_call(std::vector<std::string> a) {
         for (int k = 0; k < 10; ++k) {
             for (int q = 0; q < queues; ++q) {
                 std::string marker = queues > 1 ? send + "-q" + std::to_string(q) : send;
+                if (g_frag) {
+                    for (const auto& f : udp6_fragments(marker, hdr))
+                        if (write(fds.value()[static_cast<std::size_t>(q)].get(), f.data(), f.size()) < 0)
+                            die("write to tap");
+                    continue;
+                }
                 auto f = g_has_arp ? arp_frame(marker, hdr)
                          : !g_nd_kind.empty() ? nd_frame(marker, hdr)
                          : g_has_ip6 ? udp6_frame(marker, hdr)
