@@ -135,6 +135,33 @@ check "servers=no: nor one from another port, to a client's port 68" \
 check "servers=no: nor a DHCPv6 one from another port, to a client's port 546" \
     fails msg_crosses "$client" --udp=5470:546
 check "servers=no: the guest's own DHCP request (op 1) still crosses" msg_crosses "$client" --udp=68:67:1
+
+# A real client's leases through the filter: dnsmasq on br3-peer, both
+# DHCP and DHCPv6 (in dhcrelay's place: both take port 547). dnsmasq
+# answers the guest's link-local address, which ub-testtool does not
+# defend by neighbour discovery: a neighbour entry stands in for it.
+kill $relay
+wait $relay || true
+ip addr add 10.99.3.1/24 dev br3-peer
+ip -6 neigh replace fe80::5054:ff:fe12:3456 lladdr $pinned dev br3-peer nud permanent
+dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 --no-ping --interface=br3-peer --bind-interfaces \
+    --except-interface=lo --dhcp-range=10.99.3.100,10.99.3.150,255.255.255.0,1h \
+    --dhcp-range=2001:db8:3::100,2001:db8:3::1ff,64,1h \
+    --dhcp-leasefile="$T/leases" --pid-file= --user=root --group=root 2>"$T/dnsmasq.err" &
+dnsmasq=$!
+BACKGROUND+=($dnsmasq)
+# leased OPTION ADDRESS-RE: ubalice's servers=no guest takes an address
+# (ub-testtool call's --dhcp or --dhcp6); does it get one like ADDRESS-RE?
+leased() {
+    as_alice "$T/bin/ub-testtool" call stream --src=$pinned --ip6=fe80::5054:ff:fe12:3456 "$1" -- \
+        "$client" --fd=3 --br=br3 >"$T/lease" || true
+    cat "$T/lease"
+    grep -qE "$2" "$T/lease"
+}
+check "servers=no: a client guest still takes its DHCP lease from dnsmasq" leased --dhcp '^dhcp=10\.99\.3\.'
+check "servers=no: and its DHCPv6 lease" leased --dhcp6 '^dhcp6=2001:db8:3::'
+kill $dnsmasq
+wait $dnsmasq || true
 sed -i "s/ servers=no\$//" /etc/qemu/bridge.conf
 nft delete table bridge userbridge
 ip link del up0
