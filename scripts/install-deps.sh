@@ -37,6 +37,7 @@ packages=(
     dbus-daemon polkitd  # polkit.sh: a system bus and polkitd of the test's own, pkttyagent
     frr               # evpn.sh: zebra and bgpd, the EVPN control plane, run by the test in its namespaces
     dnsmasq-base      # status.sh: a DHCP server on the test's LAN, for a guest that takes an address
+    isc-dhcp-relay    # review3.sh: a real DHCPv6 relay agent (dhcrelay -6) a servers=no guest attacks through
     python3-jsonschema  # status.sh: --json output validated against docs/schema
 )
 
@@ -56,5 +57,9 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # frr service, which the package starts where services run, is not wanted.
 if [[ " ${missing[*]} " == *" frr "* ]] && [ -d /run/systemd/system ]; then
     systemctl disable --now frr.service >/dev/null 2>&1 || true
+fi
+# review3.sh runs dhcrelay itself, as evpn.sh runs FRR: not the service.
+if [[ " ${missing[*]} " == *" isc-dhcp-relay "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now isc-dhcp-relay.service >/dev/null 2>&1 || true
 fi
 echo "install-deps: done"

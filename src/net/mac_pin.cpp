@@ -248,6 +248,29 @@ constexpr const char* kClientPortRule =
     "add rule bridge userbridge prerouting iif @clients udp dport { 68, 546 } counter drop\n";
 constexpr const char* kClientPortSign = "udp dport { 68, 546 }";
 
+// A relay agent on the segment listens on the server ports and passes a
+// server's message on to the client it names: a DHCPv6 relay takes a
+// Relay-Reply (ISC dhcrelay from any interface and any port) and sends the
+// Advertise or Reply inside to its peer-address; a DHCPv4 relay sends a
+// BOOTREPLY to its chaddr. So a client's messages to 547 must be a
+// client's (RFC 8415 7.3: Solicit 1, Request 3, Confirm 4, Renew 5,
+// Rebind 6, Release 8, Decline 9, Information-request 11; the msg-type is
+// the payload's first byte) and to 67 a BOOTREQUEST (op 1). An allow-list:
+// a type defined later, or unassigned, may be one a relay acts on. A first
+// fragment may end with the UDP header, its payload's first byte in a
+// later fragment, which has no UDP header to match (nft_payload reads no
+// transport header at a non-zero fragment offset, and reading past the
+// end breaks the rule): a client's DHCP message is far below any MTU, so
+// a fragmented one to these ports is dropped. Added once, as kClientPortRule.
+constexpr const char* kRelayRules =
+    "add rule bridge userbridge prerouting iif @clients"
+    " udp dport 547 @th,64,8 != { 1, 3, 4, 5, 6, 8, 9, 11 } counter drop\n"
+    "add rule bridge userbridge prerouting iif @clients udp dport 67 @th,64,8 != 1 counter drop\n"
+    "add rule bridge userbridge prerouting iif @clients"
+    " udp dport { 67, 547 } ip frag-off & 0x2000 != 0 counter drop\n"
+    "add rule bridge userbridge prerouting iif @clients udp dport { 67, 547 } exthdr frag exists counter drop\n";
+constexpr const char* kRelaySign = "udp dport 547 @th,64,8";
+
 // A guest given ip= sends only from its listed addresses. Its own chain,
 // jumped to last, so that its `return` (the packet passes) skips nothing
 // of the rules above. IPv4: the source address, and an ARP sender's,
@@ -501,6 +524,7 @@ Result<void> add_missing(Nft& nft, std::string_view table) {
     // A listing of sets shows no rule: this one is looked for in the chain.
     std::string chain = UB_TRY(nft.list("list chain bridge userbridge prerouting"));
     if (chain.find(kClientPortSign) == std::string::npos) UB_TRYV(nft.run(kClientPortRule));
+    if (chain.find(kRelaySign) == std::string::npos) UB_TRYV(nft.run(kRelayRules));
     return Ok{};
 }
 
@@ -512,7 +536,7 @@ Result<Deletions> check_table(Nft& nft) {
     if (!table.ok() || table->empty()) {
         UB_TRYV(make_once(nft, "list set bridge userbridge pinned",
                           (std::string(kTable) + kVlanRules + kNdRules + kServerRules + kClientPortRule +
-                           ip_rules() + kRateRules).c_str()));
+                           kRelayRules + ip_rules() + kRateRules).c_str()));
         return Deletions{};
     }
     UB_TRYV(add_missing(nft, *table));

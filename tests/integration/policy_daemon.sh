@@ -51,7 +51,7 @@ sed -i "s/^allow br3 user=ubalice mac=$pinned\$/& servers=no/" /etc/qemu/bridge.
 reload_daemon
 check "daemon, servers=no: a router advertisement does not cross" \
     fails crosses "$client" 3000 --src=$pinned --nd=ra:$pinned
-check "daemon, servers=no: its own DHCP request crosses" crosses "$client" 3000 --src=$pinned --udp=68:67
+check "daemon, servers=no: its own DHCP request crosses" crosses "$client" 3000 --src=$pinned --udp=68:67:1
 sed -i "s/ servers=no\$/ ip=10.99.3.7/" /etc/qemu/bridge.conf
 reload_daemon
 check "daemon, ip=: from the listed address crosses" crosses "$client" 3000 --src=$pinned --ip4=10.99.3.7

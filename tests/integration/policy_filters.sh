@@ -29,7 +29,7 @@ for mode in daemon; do
     check "$mode, servers=no: nor a redirect" fails msg_crosses "$helper" --nd=redirect:$pinned
     check "$mode, servers=no: nor a DHCP server reply (port 67)" fails msg_crosses "$helper" --udp=67:68
     check "$mode, servers=no: nor a DHCPv6 one (port 547)" fails msg_crosses "$helper" --udp=547:546
-    check "$mode, servers=no: its own DHCP request crosses" msg_crosses "$helper" --udp=68:67
+    check "$mode, servers=no: its own DHCP request crosses" msg_crosses "$helper" --udp=68:67:1
     check "$mode, servers=no: and its neighbour solicitations" msg_crosses "$helper" --nd=ns:$pinned
 done
 check "the server drops were counted" \

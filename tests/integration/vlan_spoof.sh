@@ -87,7 +87,7 @@ check "mac=: nor a tagged frame of the pinned MAC (tagged frames are dropped)" f
 check "control: its untagged frames of another EtherType still cross" crosses br3
 
 # --- servers=no -----------------------------------------------------------------
-check "control: servers=no, its untagged DHCP request crosses" crosses br4 --udp=68:67
+check "control: servers=no, its untagged DHCP request crosses" crosses br4 --udp=68:67:1
 for tag in 0 5 88a8:5 9100:5; do
     check "servers=no: a router advertisement tagged $tag does not cross" \
         fails crosses br4 --nd=ra:$pinned --vlan=$tag

@@ -21,15 +21,20 @@
 //       message (KIND ns, na, rs, ra or redirect; na2: an NA with a second
 //       option) whose link-layer address option names MAC, MARKER (16 bytes
 //       at most) as its IPv6 source address. --udp=SPORT:DPORT makes it an
-//       IPv4 UDP datagram between those ports, carrying MARKER; --ip4=SRC
+//       IPv4 UDP datagram between those ports, carrying MARKER (after the
+//       byte FIRST with --udp=SPORT:DPORT:FIRST: a BOOTP op, a DHCPv6
+//       msg-type; --send-hex: a whole DHCP message); --ip4=SRC
 //       one from SRC (ports 5000 unless --udp), --ip6=SRC an IPv6 one (and
-//       with --nd, SRC is the message's source). --nd-target=ADDR: an NS's
+//       with --nd, SRC is the message's source; with --frag, the UDP
+//       datagram in two fragments, the UDP header alone in the first). --nd-target=ADDR: an NS's
 //       or NA's target. --arp=SENDER: an ARP request from SENDER, MARKER after it.
 //       --arp-mac=MAC: the ARP sender's hardware address (else --src's).
 //       --arp-target=ADDR: the address the ARP request asks for (else 10.99.0.1).
 //       --dst=MAC: the frame's destination (else the broadcast address).
 //       --dhcp: first take an address from a DHCP server on the bridge,
 //       print "dhcp=ADDRESS", and make --send's frames ARP from it.
+//       --dhcp6: take an IPv6 address from a DHCPv6 server on the bridge
+//       (Rapid Commit), from --ip6=SRC; print "dhcp6=ADDRESS".
 //       --vlan=TAG[,TAG...] puts VLAN tags before whatever the frame
 //       carries, outermost first: a TAG is a VID (802.1Q) or TPID:VID with
 //       the TPID in hex (88a8: 802.1ad; 9100: the old QinQ).
@@ -246,6 +251,7 @@ bool g_has_ip6 = false, g_has_nd_target = false;
 uint8_t g_ip6_src[16], g_nd_target[16];  // call --ip6=, --nd-target=
 
 const uint8_t kAllNodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+const uint8_t* g_ip6_dst = kAllNodes;  // a UDP datagram's (--dhcp6: the DHCPv6 servers')
 
 std::vector<uint8_t> nd_frame(const std::string& marker, std::size_t vnet_hdr_len) {
     uint8_t type = g_nd_kind == "rs" ? 133 : g_nd_kind == "ra" ? 134 : g_nd_kind == "ns" ? 135
@@ -275,30 +281,70 @@ std::vector<uint8_t> nd_frame(const std::string& marker, std::size_t vnet_hdr_le
     return f;
 }
 
-// call --udp=SPORT:DPORT: an IPv4 UDP broadcast carrying the marker, from
-// --ip4=SRC (or --ip6=SRC: IPv6, to all nodes).
-int g_udp_sport = -1, g_udp_dport = -1;
+// call --udp=SPORT:DPORT[:FIRST]: an IPv4 UDP broadcast carrying the
+// marker (after FIRST), from --ip4=SRC (or --ip6=SRC: IPv6, to all nodes).
+int g_udp_sport = -1, g_udp_dport = -1, g_udp_first = -1;
 uint8_t g_ip4_src[4] = {10, 99, 0, 2};
 
 std::vector<uint8_t> udp_datagram(const std::string& marker) {
     std::vector<uint8_t> udp = {static_cast<uint8_t>(g_udp_sport >> 8), static_cast<uint8_t>(g_udp_sport),
                                 static_cast<uint8_t>(g_udp_dport >> 8), static_cast<uint8_t>(g_udp_dport),
                                 0, 0, 0, 0};  // lengths filled below; no checksum (0: none)
+    if (g_udp_first >= 0) udp.push_back(static_cast<uint8_t>(g_udp_first));
     udp.insert(udp.end(), marker.begin(), marker.end());
     udp[4] = static_cast<uint8_t>(udp.size() >> 8);
     udp[5] = static_cast<uint8_t>(udp.size());
     return udp;
 }
 
+// IPv6 makes UDP's checksum mandatory (RFC 8200 8.1; Linux drops a zero
+// one unless the socket asked for them): a real receiver needs it.
+void udp6_checksum(std::vector<uint8_t>& udp) {
+    unsigned sum = 17 + static_cast<unsigned>(udp.size());
+    auto add = [&](const uint8_t* p, std::size_t n) {
+        for (std::size_t k = 0; k < n; k += 2) sum += (p[k] << 8) | (k + 1 < n ? p[k + 1] : 0);
+    };
+    add(g_ip6_src, 16);
+    add(g_ip6_dst, 16);
+    add(udp.data(), udp.size());
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    udp[6] = static_cast<uint8_t>(~sum >> 8);
+    udp[7] = static_cast<uint8_t>(~sum);
+}
+
+// An IPv6 packet to all nodes (or g_ip6_dst) from --ip6=SRC carrying `payload` after a
+// header `next`.
+std::vector<uint8_t> ip6_frame(uint8_t next, const std::vector<uint8_t>& payload, std::size_t vnet_hdr_len) {
+    std::vector<uint8_t> f = ether_start(vnet_hdr_len, 0x86dd);
+    f.insert(f.end(), {0x60, 0, 0, 0, static_cast<uint8_t>(payload.size() >> 8),
+                       static_cast<uint8_t>(payload.size()), next, 64});  // version, length, next, hop limit
+    f.insert(f.end(), g_ip6_src, g_ip6_src + 16);
+    f.insert(f.end(), g_ip6_dst, g_ip6_dst + 16);
+    f.insert(f.end(), payload.begin(), payload.end());
+    return f;
+}
+
 std::vector<uint8_t> udp6_frame(const std::string& marker, std::size_t vnet_hdr_len) {
     std::vector<uint8_t> udp = udp_datagram(marker);
-    std::vector<uint8_t> f = ether_start(vnet_hdr_len, 0x86dd);
-    f.insert(f.end(), {0x60, 0, 0, 0, static_cast<uint8_t>(udp.size() >> 8), static_cast<uint8_t>(udp.size()),
-                       17, 64});  // version, payload length, UDP, hop limit
-    f.insert(f.end(), g_ip6_src, g_ip6_src + 16);
-    f.insert(f.end(), kAllNodes, kAllNodes + 16);
-    f.insert(f.end(), udp.begin(), udp.end());
-    return f;
+    udp6_checksum(udp);
+    return ip6_frame(17, udp, vnet_hdr_len);
+}
+
+// call --frag: the IPv6 datagram in two fragments, the first holding the
+// UDP header alone (8 bytes: a non-last fragment's length is a multiple
+// of 8), the second the payload after it.
+bool g_frag = false;
+
+std::vector<std::vector<uint8_t>> udp6_fragments(const std::string& marker, std::size_t vnet_hdr_len) {
+    std::vector<uint8_t> udp = udp_datagram(marker);
+    udp6_checksum(udp);
+    // Fragment header: next header UDP, reserved, offset (8-byte units) and
+    // more-fragments flag, identification.
+    std::vector<uint8_t> first = {17, 0, 0, 1, 0x75, 0x62, 0, 1};
+    std::vector<uint8_t> second = {17, 0, 0, 8, 0x75, 0x62, 0, 1};
+    first.insert(first.end(), udp.begin(), udp.begin() + 8);
+    second.insert(second.end(), udp.begin() + 8, udp.end());
+    return {ip6_frame(44, first, vnet_hdr_len), ip6_frame(44, second, vnet_hdr_len)};
 }
 
 // call --arp=SENDER: who has 10.99.0.1 (or --arp-target), tell SENDER (at g_src, or at
@@ -363,25 +409,33 @@ std::vector<uint8_t> bootp(uint8_t type, uint32_t xid, const uint8_t* requested,
     return b;
 }
 
-// A DHCP reply of `type` to `xid` read from the tap within `wait`: its
-// yiaddr and server identifier.
-bool dhcp_reply(int tap, std::size_t hdr, uint32_t xid, uint8_t type, uint8_t* yiaddr, uint8_t* server,
-                std::chrono::milliseconds wait) {
+// Reads frames from the tap for at most `wait` until `take` (a frame at
+// least `min_len` bytes long, from its Ethernet header to its end) says
+// it is the one: whether one was.
+template <typename Take>
+bool read_reply(int tap, std::size_t hdr, std::chrono::milliseconds wait, std::size_t min_len, Take take) {
     auto deadline = std::chrono::steady_clock::now() + wait;
     std::vector<uint8_t> f(hdr + 2048);
     while (std::chrono::steady_clock::now() < deadline) {
         pollfd p{tap, POLLIN, 0};
         if (poll(&p, 1, 100) <= 0) continue;
         ssize_t n = read(tap, f.data(), f.size());
-        if (n < static_cast<ssize_t>(hdr + 14 + 20 + 8 + 240)) continue;
-        const uint8_t* e = f.data() + hdr;
+        if (n >= static_cast<ssize_t>(hdr + min_len) && take(f.data() + hdr, f.data() + n)) return true;
+    }
+    return false;
+}
+
+// A DHCP reply of `type` to `xid` read from the tap within `wait`: its
+// yiaddr and server identifier.
+bool dhcp_reply(int tap, std::size_t hdr, uint32_t xid, uint8_t type, uint8_t* yiaddr, uint8_t* server,
+                std::chrono::milliseconds wait) {
+    return read_reply(tap, hdr, wait, 14 + 20 + 8 + 240, [&](const uint8_t* e, const uint8_t* end) {
         const uint8_t* ip = e + 14;
-        if (e[12] != 0x08 || e[13] != 0 || ip[9] != 17) continue;
+        if (e[12] != 0x08 || e[13] != 0 || ip[9] != 17) return false;
         const uint8_t* udp = ip + (ip[0] & 0xf) * 4;
         const uint8_t* b = udp + 8;
-        const uint8_t* end = f.data() + n;
         uint32_t got = static_cast<uint32_t>(b[4] << 24 | b[5] << 16 | b[6] << 8 | b[7]);
-        if (udp[3] != 68 || b[0] != 2 || got != xid || b + 240 > end) continue;
+        if (udp[3] != 68 || b[0] != 2 || got != xid || b + 240 > end) return false;
         uint8_t msg = 0;
         for (const uint8_t* o = b + 240; o + 2 <= end && *o != 255;) {
             if (*o == 0) { ++o; continue; }
@@ -389,11 +443,69 @@ bool dhcp_reply(int tap, std::size_t hdr, uint32_t xid, uint8_t type, uint8_t* y
             if (o[0] == 54 && o[1] == 4) std::memcpy(server, o + 2, 4);
             o += 2 + o[1];
         }
-        if (msg != type) continue;
+        if (msg != type) return false;
         std::memcpy(yiaddr, b + 16, 4);
         return true;
+    });
+}
+
+// call --dhcp6: as a DHCPv6 client, from --ip6=SRC (its link-local
+// address): a Solicit for one address with Rapid Commit (RFC 8415
+// 18.2.1), to which a server answers with a Reply that assigns it.
+std::vector<uint8_t> solicit(uint32_t xid) {
+    std::vector<uint8_t> m = {1, static_cast<uint8_t>(xid >> 16), static_cast<uint8_t>(xid >> 8),
+                              static_cast<uint8_t>(xid)};
+    m.insert(m.end(), {0, 1, 0, 10, 0, 3, 0, 1});  // client identifier: DUID-LL, Ethernet
+    m.insert(m.end(), g_src, g_src + 6);
+    m.insert(m.end(), {0, 3, 0, 12, 0, 0, 0, 1});  // IA_NA, IAID 1; T1, T2 the server's
+    m.insert(m.end(), 8, 0);
+    m.insert(m.end(), {0, 14, 0, 0, 0, 8, 0, 2, 0, 0});  // rapid commit; elapsed time 0
+    return m;
+}
+// A Reply for xid to port 546: the address of its IA_NA's first IAADDR.
+bool dhcp6_reply(int tap, std::size_t hdr, uint32_t xid, uint8_t* addr, std::chrono::milliseconds wait) {
+    return read_reply(tap, hdr, wait, 14 + 40 + 8 + 4, [&](const uint8_t* e, const uint8_t* end) {
+        const uint8_t* udp = e + 14 + 40;
+        const uint8_t* m = udp + 8;
+        uint32_t got = static_cast<uint32_t>(m[1] << 16 | m[2] << 8 | m[3]);
+        if (e[12] != 0x86 || e[13] != 0xdd || e[14 + 6] != 17 || udp[2] != 2 || udp[3] != 0x22 || m[0] != 7 ||
+            got != (xid & 0xffffff))
+            return false;
+        for (const uint8_t* o = m + 4; o + 4 <= end;) {
+            std::size_t len = static_cast<std::size_t>(o[2] << 8 | o[3]);
+            // IA_NA (3): IAID, T1, T2, then its options; IAADDR (5) first.
+            if (o[0] == 0 && o[1] == 3 && len >= 12 + 4 + 16 && o + 4 + len <= end && o[16 + 1] == 5) {
+                std::memcpy(addr, o + 16 + 4, 16);
+                return true;
+            }
+            o += 4 + len;
+        }
+        return false;
+    });
+}
+
+void dhcp6(int tap, std::size_t hdr) {
+    static const uint8_t kServers[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2};
+    uint32_t xid = static_cast<uint32_t>(getpid()) * 2654435761u;
+    uint8_t addr[16];
+    g_udp_sport = 546;
+    g_udp_dport = 547;
+    g_ip6_dst = kServers;
+    std::memcpy(g_dst, "\x33\x33\x00\x01\x00\x02", 6);
+    bool reply = false;
+    for (int k = 0; k < 15 && !reply; ++k) {  // a Solicit a second, as --dhcp's DISCOVER
+        auto m = solicit(xid);
+        auto f = udp6_frame(std::string(m.begin(), m.end()), hdr);
+        if (write(tap, f.data(), f.size()) < 0) die("write to tap");
+        reply = dhcp6_reply(tap, hdr, xid, addr, std::chrono::seconds(1));
     }
-    return false;
+    if (!reply) die("no DHCPv6 Reply");
+    char text[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, addr, text, sizeof text);
+    std::printf("dhcp6=%s\n", text);
+    std::fflush(stdout);
+    g_udp_sport = g_udp_dport = -1;
+    g_ip6_dst = kAllNodes;
 }
 
 void dhcp(int tap, std::size_t hdr) {
@@ -654,7 +766,7 @@ int cmd_call(std::vector<std::string> a) {
     std::string kind = a.at(0), send, expect, relay_to;
     int close_after = -1;
     int hold = 0;
-    bool ip4 = false, use_dhcp = false;
+    bool ip4 = false, use_dhcp = false, use_dhcp6 = false;
     int flood = 0;
     std::string count_marker;
     int count_ms = 0;
@@ -678,6 +790,8 @@ int cmd_call(std::vector<std::string> a) {
         else if (a[i] == "--kill-on-fd") kill_on_fd = true;
         else if (a[i].rfind("--join-kill-on=", 0) == 0) join_kill_on = a[i].substr(15);
         else if (a[i] == "--dhcp") use_dhcp = true;
+        else if (a[i] == "--dhcp6") use_dhcp6 = true;
+        else if (a[i] == "--frag") g_frag = true;
         else if (a[i].rfind("--relay=", 0) == 0) relay_to = a[i].substr(8);
         else if (a[i].rfind("--tamper=", 0) == 0) tampers.push_back(a[i].substr(9));
         else if (a[i].rfind("--send=", 0) == 0) send = a[i].substr(7);
@@ -695,7 +809,8 @@ int cmd_call(std::vector<std::string> a) {
             if (colon == std::string::npos || !parse_mac(v.c_str() + colon + 1, g_nd_mac)) die("bad --nd");
             g_nd_kind = v.substr(0, colon);
         } else if (a[i].rfind("--udp=", 0) == 0) {
-            if (std::sscanf(a[i].c_str() + 6, "%d:%d", &g_udp_sport, &g_udp_dport) != 2) die("bad --udp");
+            if (std::sscanf(a[i].c_str() + 6, "%d:%d:%d", &g_udp_sport, &g_udp_dport, &g_udp_first) < 2)
+                die("bad --udp");
         } else if (a[i].rfind("--ip4=", 0) == 0) {
             if (inet_pton(AF_INET, a[i].c_str() + 6, g_ip4_src) != 1) die("bad --ip4");
             ip4 = true;
@@ -806,6 +921,7 @@ int cmd_call(std::vector<std::string> a) {
         hdr = static_cast<std::size_t>(len);
     }
     if (use_dhcp) dhcp(tap, hdr);
+    if (use_dhcp6) dhcp6(tap, hdr);
     if (!send.empty() && flood > 0) {
         auto f = big_frame(send, hdr);
         for (int k = 0; k < flood; ++k)
@@ -818,6 +934,12 @@ int cmd_call(std::vector<std::string> a) {
         for (int k = 0; k < 10; ++k) {
             for (int q = 0; q < queues; ++q) {
                 std::string marker = queues > 1 ? send + "-q" + std::to_string(q) : send;
+                if (g_frag) {
+                    for (const auto& f : udp6_fragments(marker, hdr))
+                        if (write(fds.value()[static_cast<std::size_t>(q)].get(), f.data(), f.size()) < 0)
+                            die("write to tap");
+                    continue;
+                }
                 auto f = g_has_arp ? arp_frame(marker, hdr)
                          : !g_nd_kind.empty() ? nd_frame(marker, hdr)
                          : g_has_ip6 ? udp6_frame(marker, hdr)
