@@ -51,10 +51,20 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# No package's service starts while we install: the tests start what they
+# need themselves. Where services run, isc-dhcp-relay's postinst starts
+# dhcrelay, which with no server configured exits 1, and the failed start
+# fails the installation. policy-rc.d is what Debian's invoke-rc.d asks
+# (101: not allowed); one already there stays.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # evpn.sh runs FRR's daemons itself, in its own namespaces: the system's
-# frr service, which the package starts where services run, is not wanted.
+# frr service, which the package enables where services run, is not wanted.
 if [[ " ${missing[*]} " == *" frr "* ]] && [ -d /run/systemd/system ]; then
     systemctl disable --now frr.service >/dev/null 2>&1 || true
 fi
