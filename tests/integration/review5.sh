@@ -1,5 +1,5 @@
 #!/bin/bash
-# Fifth outside review (docs/SECURITY.md, items 24-4 on). Item 24-4: a
+# Fifth outside review (docs/SECURITY.md, items 24-4 and 24-5). 24-4: a
 # macvtap's pin (mac=) held its frames' source MAC and ARP's sender only
 # (item 24-2), where a pinned tap's holds neighbour discovery announcing
 # another MAC and every VLAN-tagged frame too (items 2 and 3). ubalice's
@@ -16,7 +16,11 @@ client=$T/bin/userbridge-client
 pinned=52:54:00:00:00:0b
 foreign=52:54:00:66:66:66
 nic_and_lan
-acl "allow eth0 user=ubalice mode=macvtap mac=$pinned\n"
+bridge br3
+guest=52:54:00:12:34:56
+acl "allow eth0 user=ubalice mode=macvtap mac=$pinned
+allow br3 user=ubalice mac=$guest ip=10.99.3.7
+"
 start_daemon
 
 # lan_sees CALL-OPTION...: a frame ubalice's guest sends through her pinned
@@ -50,6 +54,53 @@ if wanted "macvtap"; then
     check "macvtap: gone after" soon bash -c '[ -z "$(ip -o link show type macvtap)" ]'
     check "macvtap: no nftables chain left" \
         soon fails bash -c "nft list table netdev userbridge_macvtap 2>/dev/null | grep -q 'chain mvt'"
+fi
+
+# --- item 24-5: a checksum the guest asks for, written past the filters ------------
+# With a virtio_net_hdr, a guest asks the kernel for a checksum from byte
+# START on, written at START+OFFSET (NEEDS_CSUM); the kernel writes it
+# where a port sends the frame on without checksum offload
+# (skb_checksum_help), after every filter. br3's other port and eth0 are
+# made such ports, as a NIC or a VM's tap without offloads is.
+# on_wire PORT FROM LEN CALL-OPTION...: bytes FROM to FROM+LEN-1 (hex) of
+# the frame ubalice's guest sends (from $guest, over PORT's bridge or
+# macvtap), as the wire beyond PORT gets it; "none" if none arrived.
+on_wire() {
+    local port=$1 from=$2 len=$3 marker="cs$RANDOM$RANDOM" hex
+    shift 3
+    local wire=br3-peer br=br3 src=$guest
+    [ "$port" = eth0 ] && wire=lan0 br=eth0 src=$pinned
+    if [ $wire = lan0 ]; then ip netns exec lan "$TT" listen-frame lan0 "$marker" 3000 >"$T/wire" &
+    else "$TT" listen-frame $wire "$marker" 3000 >"$T/wire" &
+    fi
+    local l=$!
+    listening "$T/wire"
+    as_alice "$TT" call stream --src=$src "$@" --send="$marker" -- "$client" --use-vnet --fd=3 --br=$br \
+        >"$T/call" 2>&1 || { echo "FAIL: no tap to send the frame"; exit 1; }
+    sent_frame_seen $l || { echo none; return; }
+    hex=$(tail -n1 "$T/wire")
+    echo "${hex:$((from * 2)):$((len * 2))}"
+}
+hex() { tr -d ':.' <<<"$1"; }
+ip4hex() { printf '%02x' ${1//./ }; }
+if wanted "csum"; then
+    "$TT" tx-csum-off br3-port
+    "$TT" tx-csum-off eth0
+    check "csum: control: the pinned guest's ARP reaches the wire from its MAC" \
+        test "$(on_wire br3 22 6 --arp=10.99.3.7)" = "$(hex $guest)"
+    got=$(on_wire br3 22 6 --arp=10.99.3.7 --csum=20:6)
+    check "csum: attack: an ARP asking for a checksum into its sender MAC reaches it unchanged ($got)" \
+        test "$got" = "$(hex $guest)" -o "$got" = none
+    check "csum: a guest the rule filters gets no vnet_hdr" grep -q 'vnet_hdr=0' "$T/call"
+    check "csum: control: its UDP from 10.99.3.7 reaches the wire" \
+        test "$(on_wire br3 26 4 --ip4=10.99.3.7)" = "$(ip4hex 10.99.3.7)"
+    got=$(on_wire br3 26 4 --ip4=10.99.3.7 --csum=20:8)
+    check "csum: attack: nor does one asking for a checksum into its source address ($got)" \
+        test "$got" = "$(ip4hex 10.99.3.7)" -o "$got" = none
+    got=$(on_wire eth0 22 6 --arp=10.99.0.9 --csum=20:6)
+    check "csum: attack: a pinned macvtap's ARP asking for one into its sender MAC reaches it unchanged ($got)" \
+        test "$got" = "$(hex $pinned)" -o "$got" = none
+    check "csum: a pinned macvtap gets no vnet_hdr" grep -q 'vnet_hdr=0' "$T/call"
 fi
 
 # An older release's chain (its two rules) on a macvtap still held when
