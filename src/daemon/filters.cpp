@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <utility>
 
 #include "net/rtnl.h"
@@ -124,18 +125,63 @@ constexpr const char* kMacvtapTable = "netdev userbridge_macvtap";
 
 std::string macvtap_chain(int ifindex) { return "mvt" + std::to_string(ifindex); }
 
+// What a pinned tap's rules on the bridge hold (net/mac_pin.cpp), for one
+// macvtap: its source MAC and ARP's sender; no VLAN-tagged frame, whose
+// inner ARP or neighbour discovery would name any MAC (review item 2); no
+// NS, NA or RS whose link-layer address option names another MAC, nor one
+// with a second option (review item 24-4): LLA is the option's length
+// byte (1) and the MAC, the 56 bits after its type byte. A
+// transport-header load (@th) past the packet's end matches nothing, so
+// the length rules come first. `rule` starts each line ("add rule T C ").
+std::string macvtap_rules(const std::string& rule, const Mac& m) {
+    const char* const body[] = {
+        "ether type { 8021q, 8021ad, 0x9100, 0x9200, 0x9300 } drop",
+        "ether saddr != MAC drop",
+        "arp saddr ether != MAC drop",
+        "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 length > 32 drop",
+        "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,192,8 { 1, 2 } @th,200,56 != LLA drop",
+        "icmpv6 type nd-router-solicit ip6 length > 16 drop",
+        "icmpv6 type nd-router-solicit @th,64,8 1 @th,72,56 != LLA drop",
+    };
+    char lla[17];
+    std::snprintf(lla, sizeof lla, "0x01%02x%02x%02x%02x%02x%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    std::string out, mac = format_mac(m);
+    for (std::string line : body) {
+        if (std::size_t at = line.find("MAC"); at != std::string::npos) line.replace(at, 3, mac);
+        if (std::size_t at = line.find("LLA"); at != std::string::npos) line.replace(at, 3, lla);
+        out += rule + line + "\n";
+    }
+    return out;
+}
+
+// A live macvtap's chain as an older release made it (its MAC and ARP
+// rules alone, before review item 24-4), in `table`'s listing at `at`:
+// the commands that give it every rule of ours; none for a chain that has
+// them, or whose MAC is not where ours is.
+std::string older_pin(const std::string& table, std::size_t at, const std::string& chain) {
+    std::size_t end = table.find("\n\t}", at);
+    std::string_view body = std::string_view(table).substr(at, end == std::string::npos ? end : end - at);
+    constexpr std::string_view kSource = "ether saddr != ";
+    std::size_t mac_at = body.find(kSource);
+    if (body.find("8021q") != std::string_view::npos || mac_at == std::string_view::npos) return "";
+    Result<Mac> mac = parse_mac(body.substr(mac_at + kSource.size(), 17), nullptr);
+    if (!mac.ok()) return "";
+    std::string t = kMacvtapTable;
+    return "flush chain " + t + " " + chain + "\n" +
+           macvtap_rules("add rule " + t + " " + chain + " ", *mac);
+}
+
 }  // namespace
 
 Result<void> Filters::pin_macvtap(const std::string& ifname, int ifindex, const Mac& mac) {
     if (!nft_) return Error::msg(why_);
-    std::string t = kMacvtapTable, c = macvtap_chain(ifindex), m = format_mac(mac);
+    std::string t = kMacvtapTable, c = macvtap_chain(ifindex);
     // One transaction: the chain comes with its rules or not at all. The
     // name is checked (ifname_problem) and ours ("mvt" and digits).
     return nft_->run("add table " + t + "\n" +
                      "add chain " + t + " " + c + " { type filter hook egress device \"" + ifname +
                      "\" priority filter; policy accept; }\n" +
-                     "add rule " + t + " " + c + " ether saddr != " + m + " drop\n" +
-                     "add rule " + t + " " + c + " arp saddr ether != " + m + " drop\n");
+                     macvtap_rules("add rule " + t + " " + c + " ", mac));
 }
 
 void Filters::macvtap_gone(int ifindex) {
@@ -146,15 +192,16 @@ Result<void> Filters::macvtaps_live(const std::set<int>& live) {
     if (!nft_) return Ok{};
     Result<std::string> table = nft_->list("list table " + std::string(kMacvtapTable));
     if (!table.ok()) return Ok{};  // no table: no chain
-    std::string gone;
+    std::string commands;
     for (std::size_t at = 0; (at = table->find("chain mvt", at)) != std::string::npos;) {
         at += 9;
         std::size_t end = table->find_first_not_of("0123456789", at);
         std::string digits = table->substr(at, end - at);
-        if (digits.empty() || digits.size() > 9 || live.count(std::stoi(digits))) continue;
-        gone += "delete chain " + std::string(kMacvtapTable) + " mvt" + digits + "\n";
+        if (digits.empty() || digits.size() > 9) continue;
+        if (live.count(std::stoi(digits))) commands += older_pin(*table, at, "mvt" + digits);
+        else commands += "delete chain " + std::string(kMacvtapTable) + " mvt" + digits + "\n";
     }
-    return gone.empty() ? Result<void>(Ok{}) : nft_->run(gone);
+    return commands.empty() ? Result<void>(Ok{}) : nft_->run(commands);
 }
 
 }  // namespace ub::daemon

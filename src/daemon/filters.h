@@ -89,13 +89,16 @@ public:
     // A macvtap's pinned MAC (mode=macvtap with mac= or mac-prefix=): a
     // chain of its own on the netdev egress hook of `ifname`, where the
     // frames its fd's holder writes pass (tap_get_user's dev_queue_xmit),
-    // drops every frame, and every ARP packet, from another MAC. The
-    // macvtap's own address is the pinned one already (net/macvtap.h).
+    // drops every frame, and every ARP packet, from another MAC, every
+    // VLAN-tagged frame and neighbour discovery announcing another MAC
+    // (review item 24-4). The macvtap's own address is the pinned one
+    // already (net/macvtap.h).
     Result<void> pin_macvtap(const std::string& ifname, int ifindex, const Mac& mac);
     // The macvtap `ifindex` is gone: its chain goes (the kernel keeps a
     // netdev chain whose device is gone, hooked to nothing).
     void macvtap_gone(int ifindex);
-    // At start-up: the chains of macvtaps not in `live` go.
+    // At start-up: the chains of macvtaps not in `live` go; a live one an
+    // older release made gets the rules it lacks (review item 24-4).
     Result<void> macvtaps_live(const std::set<int>& live);
 
 private:

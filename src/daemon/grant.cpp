@@ -212,6 +212,15 @@ Outcome handle(const Means& means, const Asked& asked) {
     res.begin_act = [&](const policy::Terms& terms, net::TapSpec& spec) -> Result<void> {
         if (req.kind == protocol::Kind::Lease) expiry = make_lease(spec, req, lease_seconds);
         if (terms.has_mac) pinned = terms;
+        // A guest with a virtio_net_hdr names where the kernel writes a
+        // checksum it asks for (NEEDS_CSUM's csum_start and csum_offset),
+        // and the kernel writes it where a port sends the frame on without
+        // checksum offload (skb_checksum_help): after every filter, two
+        // bytes of the guest's choosing in a field the filter checked (an
+        // ARP sender, a source address). A tap whose frames are judged by
+        // their content (a pinned MAC, mode=routed's addresses) has none:
+        // each frame is then as the filter saw it (review item 24-5).
+        if (terms.has_mac || terms.limits.mode == policy::Mode::Routed) spec.vnet = net::VnetHdr::Off;
         if (policy::needs_filter(terms.limits) && (!filters || !filters->available()))
             return Error::msg(std::string("the ACL ") + (terms.has_mac ? "pins a MAC" : "sets a rate") +
                               ", but userbridged runs without libnftables");

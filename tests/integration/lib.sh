@@ -162,6 +162,19 @@ bridge() {
     ip link set "$1-peer" up
 }
 
+# nic_and_lan: a veth eth0 stands in for a NIC (a macvtap's lower
+# device); its peer lan0, in a namespace of its own (lan), is the LAN, at
+# 10.99.0.1.
+nic_and_lan() {
+    ip link add eth0 type veth peer name lan0
+    ip netns add lan
+    ip link set lan0 netns lan
+    ip -n lan link set lo up
+    ip -n lan addr add 10.99.0.1/24 dev lan0
+    ip -n lan link set lan0 up
+    ip link set eth0 up
+}
+
 taps() { ip -o link show type tun | awk -F': ' '{print $2}' | cut -d@ -f1; }
 no_taps() { [ -z "$(taps)" ]; }
 # on_bridge BRIDGE: a tap is on BRIDGE.

@@ -14,13 +14,7 @@ source "$(dirname "$0")/lib.sh"
 use_guest
 TT=$T/bin/ub-testtool
 client=$T/bin/userbridge-client
-ip link add eth0 type veth peer name lan0
-ip netns add lan
-ip link set lan0 netns lan
-ip -n lan link set lo up
-ip -n lan addr add 10.99.0.1/24 dev lan0
-ip -n lan link set lan0 up
-ip link set eth0 up
+nic_and_lan
 
 macvtaps() { ip -o link show type macvtap | awk -F': ' '{print $2}' | cut -d@ -f1; }
 no_macvtaps() { [ -z "$(macvtaps)" ]; }

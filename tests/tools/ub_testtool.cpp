@@ -31,6 +31,8 @@
 //       --arp-mac=MAC: the ARP sender's hardware address (else --src's).
 //       --arp-target=ADDR: the address the ARP request asks for (else 10.99.0.1).
 //       --dst=MAC: the frame's destination (else the broadcast address).
+//       --csum=START:OFFSET: with a vnet_hdr, each frame asks the kernel
+//       for a checksum from byte START on, written at START+OFFSET.
 //       --dhcp: first take an address from a DHCP server on the bridge,
 //       print "dhcp=ADDRESS", and make --send's frames ARP from it.
 //       --dhcp6: take an IPv6 address from a DHCPv6 server on the bridge
@@ -53,6 +55,11 @@
 //   listen IFNAME MARKER MS   print "listening" once its socket is open; exit 0
 //                             once a frame (any type) carrying MARKER is
 //                             seen; ip6:ADDR looks for that address's 16 bytes
+//   listen-frame IFNAME MARKER MS
+//                             as listen, and print that frame's first 64
+//                             bytes in hex
+//   tx-csum-off IFNAME        turn IFNAME's transmit checksum offload off
+//                             (ETHTOOL_STXCSUM), as a NIC without it
 //   send IFNAME MARKER        send a broadcast frame carrying MARKER
 //   count IFNAME MARKER MS    print "counting" once its socket is open, then
 //                             "count=N", the frames carrying MARKER seen in MS ms
@@ -162,11 +169,13 @@
 #include <fcntl.h>
 #include <net/if.h>  // before the linux/ headers, which defer to it
 
+#include <linux/ethtool.h>
 #include <linux/filter.h>
 #include <linux/if_arp.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
+#include <linux/sockios.h>
 #include <net/ethernet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -235,6 +244,11 @@ std::vector<uint8_t> ether_start(std::size_t vnet_hdr_len, uint16_t ethertype) {
     f.push_back(static_cast<uint8_t>(ethertype & 0xff));
     return f;
 }
+
+// call --csum=START:OFFSET: the frame asks the kernel to write the
+// checksum of its bytes from START on at START+OFFSET (virtio_net_hdr's
+// NEEDS_CSUM), wherever the port that sends it on has no checksum offload.
+int g_csum_start = -1, g_csum_offset = 0;
 
 std::vector<uint8_t> frame(const std::string& marker, std::size_t vnet_hdr_len) {
     std::vector<uint8_t> f = ether_start(vnet_hdr_len, g_ethertype);
@@ -835,6 +849,8 @@ int cmd_call(std::vector<std::string> a) {
             count_ms = std::stoi(v.substr(colon + 1));
         } else if (a[i].rfind("--vlan=", 0) == 0) {
             parse_vlans(a[i].substr(7));
+        } else if (a[i].rfind("--csum=", 0) == 0) {
+            if (std::sscanf(a[i].c_str() + 7, "%d:%d", &g_csum_start, &g_csum_offset) != 2) die("bad --csum");
         } else if (a[i].rfind("--ethertype=", 0) == 0) {
             g_ethertype = static_cast<uint16_t>(std::stoi(a[i].substr(12), nullptr, 0));
         }
@@ -944,6 +960,12 @@ int cmd_call(std::vector<std::string> a) {
                          : !g_nd_kind.empty() ? nd_frame(marker, hdr)
                          : g_has_ip6 ? udp6_frame(marker, hdr)
                          : g_udp_sport >= 0 ? udp_frame(marker, hdr) : frame(marker, hdr);
+                if (g_csum_start >= 0 && hdr >= 10) {
+                    // VIRTIO_NET_HDR_F_NEEDS_CSUM, csum_start, csum_offset (little-endian).
+                    f[0] = 1;
+                    f[6] = static_cast<uint8_t>(g_csum_start), f[7] = static_cast<uint8_t>(g_csum_start >> 8);
+                    f[8] = static_cast<uint8_t>(g_csum_offset), f[9] = static_cast<uint8_t>(g_csum_offset >> 8);
+                }
                 if (write(fds.value()[static_cast<std::size_t>(q)].get(), f.data(), f.size()) < 0)
                     die("write to tap");
             }
@@ -985,6 +1007,34 @@ int cmd_listen(const std::vector<std::string>& a) {
         marker.assign(addr, 16);
     }
     return wait_frame(s, marker, std::stoi(a.at(2))) ? 0 : 1;
+}
+
+int cmd_listen_frame(const std::vector<std::string>& a) {
+    int s = packet_socket(a.at(0), ETH_P_ALL);
+    std::printf("listening\n");
+    std::fflush(stdout);
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::stoi(a.at(2)));
+    uint8_t buf[65536];
+    while (std::chrono::steady_clock::now() < end) {
+        pollfd p{s, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0) continue;
+        ssize_t n = read(s, buf, sizeof buf);
+        if (n <= 0 || !contains(buf, static_cast<std::size_t>(n), a.at(1))) continue;
+        for (ssize_t k = 0; k < std::min<ssize_t>(n, 64); ++k) std::printf("%02x", buf[k]);
+        std::printf("\n");
+        return 0;
+    }
+    return 1;
+}
+
+int cmd_tx_csum_off(const std::vector<std::string>& a) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ethtool_value v{ETHTOOL_STXCSUM, 0};
+    ifreq ifr{};
+    std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", a.at(0).c_str());
+    ifr.ifr_data = reinterpret_cast<char*>(&v);
+    if (s < 0 || ioctl(s, SIOCETHTOOL, &ifr) != 0) die("ETHTOOL_STXCSUM " + a.at(0));
+    return 0;
 }
 
 int cmd_send(const std::vector<std::string>& a) {
@@ -1713,6 +1763,8 @@ int main(int argc, char** argv) {
     a.erase(a.begin());
     if (cmd == "call") return cmd_call(a);
     if (cmd == "listen") return cmd_listen(a);
+    if (cmd == "listen-frame") return cmd_listen_frame(a);
+    if (cmd == "tx-csum-off") return cmd_tx_csum_off(a);
     if (cmd == "send") return cmd_send(a);
     if (cmd == "count") return cmd_count(a);
     if (cmd == "flood") return cmd_flood(a);
