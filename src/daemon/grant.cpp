@@ -190,9 +190,10 @@ Outcome handle(const Means& means, const Asked& asked) {
     res.names = means.names;
     res.hook = fault::at;
     // The account's lock and quota: its subordinate uids are counted with it.
-    res.live_checks = [subuids = means.subuids, &who](const policy::Terms& terms, net::TapSpec& spec) -> Result<bool> {
+    res.live_checks = [subuids = means.subuids, live = means.live_links, &who](const policy::Terms& terms,
+                                                                             net::TapSpec& spec) -> Result<bool> {
         auto account = [subuids](uid_t uid) { return subuids->account_of(uid); };
-        net::LiveRules rules{terms.limits.max_taps, std::nullopt, 0, account};
+        net::LiveRules rules{terms.limits.max_taps, std::nullopt, 0, account, live};
         bool begun = UB_TRY(net::begin_live_checks(spec, std::move(rules), who.account));
         if (begun && spec.lock_tun.valid()) UB_TRYV(fault::at("after-lock"));
         return begun;

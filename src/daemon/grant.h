@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "daemon/polkit.h"
 #include "grant/grant.h"
 #include "net/bridge_port.h"
+#include "net/live_taps.h"
 #include "net/rtnl.h"
 #include "net/tap.h"
 #include "policy/daemon_options.h"
@@ -76,6 +78,9 @@ struct Means {
     Announcer* announcer = nullptr;
     net::TapNames* names = nullptr;  // the daemon's tap names (net::TapNames); null: the kernel picks
     Macvtaps* macvtaps = nullptr;    // opens and watches mode=macvtap grants' fds; null: they fail
+    // The host's live taps for the quota and guest-MAC checks
+    // (net::LiveRules::live): the server's index, brought up to date.
+    std::function<Result<const net::LiveLinks*>(net::Rtnl&)> live_links;
 };
 
 // What one request brings beyond the wire request: polkit's answer, once

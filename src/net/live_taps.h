@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,35 @@ namespace ub::net {
 // when another holds it.
 Result<bool> try_quota_lock(const UniqueFd& tun, uid_t uid);
 
+// A live tap, veth end or macvtap, as the live-tap checks count it.
+struct LiveLink {
+    std::string name;
+    std::string kind;   // "tun", "veth" or "macvtap"
+    int master = 0;     // its bridge; a macvtap's lower device (IFLA_LINK)
+    std::string alias;  // its label, if any (protocol/tap_label.h)
+};
+
+// userbridged's index of the host's live taps, veth ends and macvtaps, by
+// ifindex, kept by its link monitor's events (RTM_NEWLINK, RTM_DELLINK)
+// so that a grant counts without dumping every link. Rebuilt from a dump
+// when events were lost (ENOBUFS) or no monitor could be opened.
+class LiveLinks {
+public:
+    // The three kinds dumped (RTM_GETLINK filtered by kind), replacing all.
+    Result<void> rebuild(Rtnl& rtnl);
+    // Link events, in the order the monitor read them.
+    void apply(const std::vector<LinkInfo>& events);
+    const std::map<int, LiveLink>& links() const { return links_; }
+    // True until the first rebuild, and again once events were lost.
+    bool stale() const { return stale_; }
+    void mark_stale() { stale_ = true; }
+
+private:
+    void put(const LinkInfo& l);
+    std::map<int, LiveLink> links_;
+    bool stale_ = true;
+};
+
 // What the live-tap checks count against (policy/quota.h).
 struct LiveRules {
     int max_taps = -1;             // live taps `owner`'s account may hold on the bridge; -1: no limit
@@ -42,6 +72,10 @@ struct LiveRules {
     // Whose quota a uid counts against (a subordinate uid's owner,
     // daemon/subids.h); null: its own.
     std::function<uid_t(uid_t)> account;
+    // The live links, up to date (the daemon's index, its monitor's
+    // queued events applied first); `rtnl` is the grant's socket, for a
+    // rebuild.
+    std::function<Result<const LiveLinks*>(Rtnl& rtnl)> live;
 };
 
 // The engine's live-tap checks begin (grant::Resources::live_checks),
@@ -53,8 +87,9 @@ Result<bool> begin_live_checks(TapSpec& spec, LiveRules rules, uid_t account);
 
 // The quota and guest-MAC checks against every live tap, veth end and
 // macvtap (a macvtap's lower device stands for its bridge), with ours,
-// `mine`, made and labelled already.
-Result<std::optional<Refusal>> check_live_taps(Rtnl& rtnl, const LiveRules& rules, const LinkInfo& bridge, int mine);
+// `mine`, made and labelled already. Pure.
+std::optional<Refusal> check_live_taps(const std::map<int, LiveLink>& links, const LiveRules& rules,
+                                       const LinkInfo& bridge, int mine);
 
 // A link as a dump of the host's taps shows it.
 struct LinkLabel {
