@@ -94,7 +94,6 @@ Outcome outcome_of(grant::Outcome g) {
         o.reply.status = protocol::Status::Denied;
         o.reply.refused = g.refused;
         break;
-    case grant::Verdict::LockBusy:
     case grant::Verdict::Failed: o.reply.status = protocol::Status::Failed; break;
     case grant::Verdict::AskPolkit: break;
     }
@@ -189,14 +188,11 @@ Outcome handle(const Means& means, const Asked& asked) {
     };
     res.names = means.names;
     res.hook = fault::at;
-    // The account's lock and quota: its subordinate uids are counted with it.
-    res.live_checks = [subuids = means.subuids, live = means.live_links, &who](const policy::Terms& terms,
-                                                                             net::TapSpec& spec) -> Result<bool> {
+    // The account's quota: its subordinate uids are counted with it.
+    res.live_checks = [subuids = means.subuids, live = means.live_links](const policy::Terms& terms,
+                                                                       net::TapSpec& spec) {
         auto account = [subuids](uid_t uid) { return subuids->account_of(uid); };
-        net::LiveRules rules{terms.limits.max_taps, std::nullopt, 0, account, live};
-        bool begun = UB_TRY(net::begin_live_checks(spec, std::move(rules), who.account));
-        if (begun && spec.lock_tun.valid()) UB_TRYV(fault::at("after-lock"));
-        return begun;
+        net::begin_live_checks(spec, {terms.limits.max_taps, std::nullopt, 0, account, live});
     };
     std::optional<policy::Terms> pinned;  // the terms, when they set the guest MAC
     // A lease: its length by the deciding rule, then its tap (begin_act).
@@ -241,8 +237,6 @@ Outcome handle(const Means& means, const Asked& asked) {
             };
         return Ok{};
     };
-    // The spare fds are taken only once the lock is held: a request that
-    // finds it held leaves them for the next.
     res.rtnl = [&](net::TapSpec& spec) -> Result<net::Rtnl> {
         if (spare.tun.valid()) spec.tuns.push_back(std::move(spare.tun));
         Result<net::Rtnl> rtnl = spare.rtnl ? Result<net::Rtnl>(std::move(*spare.rtnl)) : net::Rtnl::open();

@@ -40,10 +40,7 @@ struct Outcome {
     // its rtnetlink socket is SpareFds::rtnl.
     net::TapUndo undo;
     audit::AuditRecord record;
-    // The engine's verdict. LockBusy: refused only because the caller's
-    // quota lock is held (by another holder of the device: the helper
-    // counts no quotas and takes no lock): nothing was made, and the same request may
-    // be handled again later. AskPolkit: an auth=polkit rule decides and
+    // The engine's verdict. AskPolkit: an auth=polkit rule decides and
     // polkit has not answered yet: nothing was made; the same request is
     // handled again with polkit's answer.
     grant::Verdict verdict = grant::Verdict::Failed;
@@ -99,8 +96,7 @@ struct Asked {
 };
 
 // The record's user is "?": the server fills it in (UserDb::ask_name).
-// Never waits for anything a user can hold: when the caller's quota lock
-// is held, the outcome says so (lock_busy) at once.
+// Never waits for anything a user can hold.
 Outcome handle(const Means& means, const Asked& asked);
 
 }  // namespace ub::daemon

@@ -45,9 +45,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// How often a request waiting for its caller's quota lock tries it again:
-// about as long as a grant holds it (one count and one label).
-constexpr auto kLockRetry = std::chrono::milliseconds(2);
 // Connections refused at a limit are logged once per uid per interval.
 constexpr auto kRefusalInterval = std::chrono::seconds(10);
 // Accepted per turn of the loop: a flood refilling the listen queue as fast
@@ -66,8 +63,7 @@ struct Conn {
     grant::Caller peer;  // peer.account: whose bounds it counts against (subids.h)
     Clock::time_point deadline;
     std::string buf;
-    // A request waiting for its caller's quota lock, tried again at
-    // retry_at until the deadline. Only that caller's requests wait.
+    // A request parked for polkit's answer, tried again at retry_at.
     std::optional<protocol::Request> parked;
     Clock::time_point retry_at{};
     // A request parked for polkit's answer (an auth=polkit rule decides):
@@ -586,9 +582,8 @@ Result<std::uint64_t> Server::ask_polkit(Conn& c, const protocol::Request& req) 
     return polkit_.ask(q);
 }
 
-// Handles a complete request, or parks it while its caller's quota lock is
-// held (until the connection's deadline, then it is refused), or while
-// polkit is asked (until its answer, or the wait is over: then "no").
+// Handles a complete request, or parks it while polkit is asked (until
+// its answer, or the wait is over: then "no").
 void Server::attempt(Conn& c, const protocol::Request& req) {
     if (req.kind == protocol::Kind::Release) {
         c.deadline = Clock::time_point::min();
@@ -613,12 +608,6 @@ void Server::attempt(Conn& c, const protocol::Request& req) {
         }
         c.polkit_answer = PolkitAnswer{0, false, "no: " + asked.error().message()};
         o = decide_and_act(c, req);
-    }
-    auto now = Clock::now();
-    if (o.verdict == grant::Verdict::LockBusy && now < c.deadline) {
-        c.parked = req;
-        c.retry_at = std::min(now + kLockRetry, c.deadline);
-        return;
     }
     c.parked.reset();
     c.deadline = Clock::time_point::min();  // answered: drop it
@@ -701,20 +690,14 @@ void Server::on_polkit() {
     }
 }
 
-// Parked requests whose time to try again has come; one try per uid and
-// turn, since they wait for the same lock.
+// Parked requests whose time to try again has come (polkit answered, or
+// its wait is over).
 void Server::retry_parked() {
     auto now = Clock::now();
-    std::set<uid_t> held;
     for (auto& [fd, c] : conns_) {
         if (!c.parked || c.retry_at > now) continue;
-        if (held.count(c.peer.ids.uid) != 0 && now < c.deadline) {
-            c.retry_at = std::min(now + kLockRetry, c.deadline);
-            continue;
-        }
         protocol::Request req = *c.parked;
         attempt(c, req);
-        if (c.parked) held.insert(c.peer.ids.uid);
     }
 }
 

@@ -1,44 +1,22 @@
 #include "net/live_taps.h"
 
-#include <linux/if.h>
-#include <linux/if_tun.h>
-
 #include <cerrno>
-#include <cstring>
 #include <utility>
 
-#include "base/system.h"
 #include "policy/quota.h"
 #include "protocol/tampered.h"
 
 namespace ub::net {
 
-Result<bool> try_quota_lock(const UniqueFd& tun, uid_t uid) {
-    ifreq ifr{};
-    std::string name = "ubq" + std::to_string(uid);  // at most 13 bytes
-    std::memcpy(ifr.ifr_name, name.data(), name.size());
-    ifr.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL);
-    Result<void> r = system::ioctl(tun.get(), TUNSETIFF, &ifr, "cannot take the quota lock " + name);
-    if (r.ok()) return true;
-    if (r.error().code() == EBUSY || r.error().code() == EEXIST) return false;
-    return r.error();
-}
-
-Result<bool> begin_live_checks(TapSpec& spec, LiveRules rules, uid_t account) {
+void begin_live_checks(TapSpec& spec, LiveRules rules) {
     rules.owner = spec.owner;
     rules.guest_mac = spec.label.mac;
-    if (rules.max_taps >= 0) {
-        UniqueFd tun = UB_TRY(open_tun());
-        if (!UB_TRY(try_quota_lock(tun, account))) return false;
-        spec.lock_tun = std::move(tun);
-    }
     if (rules.max_taps >= 0 || rules.guest_mac)
         spec.check_live = [rules = std::move(rules)](Rtnl& rtnl, const LinkInfo& bridge,
                                                      int mine) -> Result<std::optional<Refusal>> {
             const LiveLinks* live = UB_TRY(rules.live(rtnl));
             return check_live_taps(live->links(), rules, bridge, mine);
         };
-    return true;
 }
 
 void LiveLinks::put(const LinkInfo& l) {

@@ -1,5 +1,5 @@
 // userbridged's checks against every live tap, and what it does about one
-// its holder tampered with: the quota lock, the quota and guest-MAC counts
+// its holder tampered with: the quota and guest-MAC counts
 // a grant makes with its tap labelled (check_live_taps), and the tampered
 // taps its link monitor removes (tampered_tap). userbridge-helper links
 // none of this: it refuses every rule with max-taps= or mac= (policy/acl.h,
@@ -15,7 +15,6 @@
 #include <string_view>
 #include <vector>
 
-#include "base/fd.h"
 #include "base/mac.h"
 #include "base/refusal.h"
 #include "base/result.h"
@@ -24,16 +23,6 @@
 #include "protocol/tap_label.h"
 
 namespace ub::net {
-
-// The quota lock of one account: a tun device named "ubq<uid>", made with
-// IFF_TUN_EXCL, so only one holder at a time can make it. Only a process
-// with CAP_NET_ADMIN can make a device, so no user can take (and hold) the
-// lock to stall others, as they could a lock file or an abstract socket
-// name; and the kernel removes the device, releasing the lock, when its
-// holder dies. One attempt, never waiting (the daemon's one thread must
-// not): true when `tun` now holds the lock (close it to release), false
-// when another holds it.
-Result<bool> try_quota_lock(const UniqueFd& tun, uid_t uid);
 
 // A live tap, veth end or macvtap, as the live-tap checks count it.
 struct LiveLink {
@@ -79,11 +68,10 @@ struct LiveRules {
 };
 
 // The engine's live-tap checks begin (grant::Resources::live_checks),
-// before anything is made: with a quota, the lock of `account` (the
-// caller's, grant::Caller::account) taken into spec.lock_tun (false:
-// another holds it); then spec.check_live is set, with a quota or a guest
-// MAC. The owner and guest MAC counted are spec's.
-Result<bool> begin_live_checks(TapSpec& spec, LiveRules rules, uid_t account);
+// before anything is made: spec.check_live is set, with a quota or a
+// guest MAC. The owner and guest MAC counted are spec's. Nothing is
+// locked: userbridged's one thread makes its grants one at a time.
+void begin_live_checks(TapSpec& spec, LiveRules rules);
 
 // The quota and guest-MAC checks against every live tap, veth end and
 // macvtap (a macvtap's lower device stands for its bridge), with ours,
