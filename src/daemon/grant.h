@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,9 @@ struct Means {
     // The host's live taps for the quota and guest-MAC checks
     // (net::LiveRules::live): the server's index, brought up to date.
     std::function<Result<const net::LiveLinks*>(net::Rtnl&)> live_links;
+    // The bridges, by ifindex, told to learn from no link-local frame
+    // (a pinned tap's, docs/SECURITY.md review item 22-1).
+    std::set<int>* linklocal_off = nullptr;
 };
 
 // What one request brings beyond the wire request: polkit's answer, once

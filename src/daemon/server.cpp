@@ -173,6 +173,7 @@ private:
     UniqueFd sig_;
     std::optional<net::LinkMonitor> monitor_;      // for expiry records and live_
     net::LiveLinks live_;                          // what grants count against (live_links)
+    std::set<int> linklocal_off_;                  // bridges learning from no link-local frame (grant.h)
     std::map<int, audit::AuditRecord> granted_;    // live taps we granted, by ifindex
     std::map<int, Lease> leases_;                  // live leases, by ifindex
     std::map<int, std::string> lease_ends_;        // why we deleted a lease, for its expiry record
@@ -449,7 +450,7 @@ Outcome Server::decide_and_act(Conn& c, const protocol::Request& req) {
         if (std::string no = netns_refusal(c.netns.get(), c.peer.ids.uid, subuids_, own_netns_); !no.empty())
             return netns_refused(c.peer, req, no);
     Means means{&policy_, &cfg_.mac_key, &subuids_, &spare_, cfg_.filters, cfg_.announcer, &tap_names_,
-                cfg_.macvtaps, [this](net::Rtnl& rtnl) { return live_links(rtnl); }};
+                cfg_.macvtaps, [this](net::Rtnl& rtnl) { return live_links(rtnl); }, &linklocal_off_};
     Outcome o = handle(means, {c.peer, req, c.polkit_answer ? &*c.polkit_answer : nullptr,
                                {c.netns.get(), &veth_serial_}});
     o.lease = req.kind == protocol::Kind::Lease;
