@@ -14,6 +14,7 @@ void begin_live_checks(TapSpec& spec, LiveRules rules) {
     if (rules.max_taps >= 0 || rules.guest_mac)
         spec.check_live = [rules = std::move(rules)](Rtnl& rtnl, const LinkInfo& bridge,
                                                      int mine) -> Result<std::optional<Refusal>> {
+            if (!rules.live) return Error::msg("no index of live links to count against");
             const LiveLinks* live = UB_TRY(rules.live(rtnl));
             return check_live_taps(live->links(), rules, bridge, mine);
         };
@@ -56,7 +57,8 @@ void LiveLinks::apply(const std::vector<LinkInfo>& events) {
 // the later one sees the other's label and refuses; userbridged's grants
 // are serial, and it reads its monitor's queued events before each check
 // (the kernel queues them as it makes each change), so a tap another
-// process made and labelled is seen too. The quota ranks by ifindex
+// process made is seen too, with its label from its joining a bridge on
+// (LiveLinks::apply). The quota ranks by ifindex
 // (policy/quota.h) and counts by the label's uid, which only we can set:
 // the tun owner is the fd holder's to change (TUNSETOWNER).
 std::optional<Refusal> check_live_taps(const std::map<int, LiveLink>& links, const LiveRules& rules,
