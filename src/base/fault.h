@@ -15,7 +15,7 @@
 // after-no-ipv6, after-attach, after-up, before-send, after-send (and the
 // daemon's peer-groups, before-close, after-bind for its own socket, and
 // fs-restore (taking its own identity back after opening the ACL as the
-// caller); the daemon's, with a quota or pinned MAC, after-lock,
+// caller); the daemon's, with a quota or pinned MAC,
 // after-quota, after-pin;
 // for a multiqueue tap, before-owner). In the daemon, a kill takes the
 // daemon down mid-request, as a crash would.

@@ -7,6 +7,7 @@
 
 #include <ctime>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,12 +40,13 @@ Outcome refuse(Outcome o, const Error& e) {
 // A pinned guest would teach it another host's MAC and get that host's
 // traffic. So a bridge that takes a pinned tap learns from no link-local
 // frame of any port (no_linklocal_learn, Linux 4.20): docs/SECURITY.md,
-// review item 22-1.
-Result<void> no_linklocal_learning(const std::string& bridge) {
-    net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
+// review item 22-1. Set once per bridge, through the grant's socket: the
+// option stays on the bridge, which `done` names by ifindex (a bridge
+// deleted and made again has a new one, and is set again).
+Result<void> no_linklocal_learning(net::Rtnl& rtnl, const net::LinkInfo& bridge, std::set<int>& done) {
+    if (done.count(bridge.ifindex) != 0) return Ok{};
     net::Message m;
-    m.start<ifinfomsg>(RTM_NEWLINK);
-    mnl_attr_put_strz(m.nlh, IFLA_IFNAME, bridge.c_str());
+    m.start<ifinfomsg>(RTM_NEWLINK)->ifi_index = bridge.ifindex;
     nlattr* info = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
     // The kernel takes IFLA_INFO_DATA only with the link's own kind.
     mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, "bridge");
@@ -54,7 +56,9 @@ Result<void> no_linklocal_learning(const std::string& bridge) {
     mnl_attr_put(m.nlh, IFLA_BR_MULTI_BOOLOPT, sizeof opt, &opt);
     mnl_attr_nest_end(m.nlh, data);
     mnl_attr_nest_end(m.nlh, info);
-    return rtnl.request(m.nlh, "stop bridge " + bridge + " learning MACs from link-local frames");
+    UB_TRYV(rtnl.request(m.nlh, "stop bridge " + bridge.name + " learning MACs from link-local frames"));
+    done.insert(bridge.ifindex);
+    return Ok{};
 }
 
 // Which of the policy's files the caller would have read, asked of the
@@ -94,7 +98,6 @@ Outcome outcome_of(grant::Outcome g) {
         o.reply.status = protocol::Status::Denied;
         o.reply.refused = g.refused;
         break;
-    case grant::Verdict::LockBusy:
     case grant::Verdict::Failed: o.reply.status = protocol::Status::Failed; break;
     case grant::Verdict::AskPolkit: break;
     }
@@ -134,9 +137,11 @@ Result<net::Made> join_lease(net::BridgedTap out, net::TapSpec spec, const net::
 
 // What only userbridged makes (grant::Resources::make): a routed tap, a
 // macvtap (whose queues macvtaps opens: `opened` names it), a veth pair,
-// a lease; else a tap, as the helper makes it.
-Result<net::Made> make_port(const Asked& asked, Macvtaps* macvtaps, int& opened, net::Rtnl rtnl, net::TapSpec spec,
+// a lease; else a tap, as the helper makes it. A pinned port's bridge
+// learns from no link-local frame before the port exists.
+Result<net::Made> make_port(const Asked& asked, const Means& means, int& opened, net::Rtnl rtnl, net::TapSpec spec,
                             const policy::Terms& terms) {
+    Macvtaps* macvtaps = means.macvtaps;
     const protocol::Request& req = asked.req;
     if (terms.limits.mode == policy::Mode::Routed)
         return net::make_routed_tap(std::move(rtnl), std::move(spec), req.bridge, fault::at);
@@ -149,6 +154,7 @@ Result<net::Made> make_port(const Asked& asked, Macvtaps* macvtaps, int& opened,
         return net::make_macvtap(std::move(rtnl), std::move(spec), req.bridge, req.queues, open, fault::at);
     }
     net::LinkInfo bridge = UB_TRY(net::find_bridge(rtnl, req.bridge));
+    if (terms.has_mac) UB_TRYV(no_linklocal_learning(rtnl, bridge, *means.linklocal_off));
     if (!req.netns_peer.empty())
         return net::make_bridged_veth(std::move(rtnl), std::move(spec), bridge,
                                       {asked.veth.netns_fd, req.netns_peer, asked.veth.serial}, fault::at);
@@ -189,13 +195,11 @@ Outcome handle(const Means& means, const Asked& asked) {
     };
     res.names = means.names;
     res.hook = fault::at;
-    // The account's lock and quota: its subordinate uids are counted with it.
-    res.live_checks = [subuids = means.subuids, &who](const policy::Terms& terms, net::TapSpec& spec) -> Result<bool> {
+    // The account's quota: its subordinate uids are counted with it.
+    res.live_checks = [subuids = means.subuids, live = means.live_links](const policy::Terms& terms,
+                                                                       net::TapSpec& spec) {
         auto account = [subuids](uid_t uid) { return subuids->account_of(uid); };
-        net::LiveRules rules{terms.limits.max_taps, std::nullopt, 0, account};
-        bool begun = UB_TRY(net::begin_live_checks(spec, std::move(rules), who.account));
-        if (begun && spec.lock_tun.valid()) UB_TRYV(fault::at("after-lock"));
-        return begun;
+        net::begin_live_checks(spec, {terms.limits.max_taps, std::nullopt, 0, account, live});
     };
     std::optional<policy::Terms> pinned;  // the terms, when they set the guest MAC
     // A lease: its length by the deciding rule, then its tap (begin_act).
@@ -242,15 +246,11 @@ Outcome handle(const Means& means, const Asked& asked) {
             return Ok{};
         }
         if (std::optional<net::Guard> guard = net::guard_for(terms))
-            spec.before_attach = [filters, g = *guard, bridge = req.bridge](const std::string&,
-                                                                          int ifindex) -> Result<void> {
-                if (g.mac) UB_TRYV(no_linklocal_learning(bridge));
+            spec.before_attach = [filters, g = *guard](const std::string&, int ifindex) {
                 return filters->add(ifindex, g);
             };
         return Ok{};
     };
-    // The spare fds are taken only once the lock is held: a request that
-    // finds it held leaves them for the next.
     res.rtnl = [&](net::TapSpec& spec) -> Result<net::Rtnl> {
         if (spare.tun.valid()) spec.tuns.push_back(std::move(spare.tun));
         Result<net::Rtnl> rtnl = spare.rtnl ? Result<net::Rtnl>(std::move(*spare.rtnl)) : net::Rtnl::open();
@@ -261,7 +261,7 @@ Outcome handle(const Means& means, const Asked& asked) {
     policy::Mode mode = policy::Mode::Bridge;
     res.make = [&](net::Rtnl rtnl, net::TapSpec spec, const policy::Terms& terms) {
         mode = terms.limits.mode;
-        return make_port(asked, macvtaps, macvtap, std::move(rtnl), std::move(spec), terms);
+        return make_port(asked, means, macvtap, std::move(rtnl), std::move(spec), terms);
     };
     grant::Outcome g = grant::grant(who, req, *means.policy, std::move(res));
     // Failed after its queues were opened: the macvtap is deleted (TapUndo), and its node goes.

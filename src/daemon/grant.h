@@ -8,7 +8,9 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,7 @@
 #include "daemon/polkit.h"
 #include "grant/grant.h"
 #include "net/bridge_port.h"
+#include "net/live_taps.h"
 #include "net/rtnl.h"
 #include "net/tap.h"
 #include "policy/daemon_options.h"
@@ -38,10 +41,7 @@ struct Outcome {
     // its rtnetlink socket is SpareFds::rtnl.
     net::TapUndo undo;
     audit::AuditRecord record;
-    // The engine's verdict. LockBusy: refused only because the caller's
-    // quota lock is held (by another holder of the device: the helper
-    // counts no quotas and takes no lock): nothing was made, and the same request may
-    // be handled again later. AskPolkit: an auth=polkit rule decides and
+    // The engine's verdict. AskPolkit: an auth=polkit rule decides and
     // polkit has not answered yet: nothing was made; the same request is
     // handled again with polkit's answer.
     grant::Verdict verdict = grant::Verdict::Failed;
@@ -76,6 +76,12 @@ struct Means {
     Announcer* announcer = nullptr;
     net::TapNames* names = nullptr;  // the daemon's tap names (net::TapNames); null: the kernel picks
     Macvtaps* macvtaps = nullptr;    // opens and watches mode=macvtap grants' fds; null: they fail
+    // The host's live taps for the quota and guest-MAC checks
+    // (net::LiveRules::live): the server's index, brought up to date.
+    std::function<Result<const net::LiveLinks*>(net::Rtnl&)> live_links;
+    // The bridges, by ifindex, told to learn from no link-local frame
+    // (a pinned tap's, docs/SECURITY.md review item 22-1).
+    std::set<int>* linklocal_off = nullptr;
 };
 
 // What one request brings beyond the wire request: polkit's answer, once
@@ -94,8 +100,7 @@ struct Asked {
 };
 
 // The record's user is "?": the server fills it in (UserDb::ask_name).
-// Never waits for anything a user can hold: when the caller's quota lock
-// is held, the outcome says so (lock_busy) at once.
+// Never waits for anything a user can hold.
 Outcome handle(const Means& means, const Asked& asked);
 
 }  // namespace ub::daemon

@@ -3,7 +3,7 @@
 // question goes out over the system bus (sd-bus), the server's poll loop
 // watches the bus connection (fd, events, timeout) and calls process(),
 // which hands back the answers that came. The request itself waits parked
-// in the server meanwhile, as one whose quota lock is held does.
+// in the server meanwhile.
 //
 // Fails closed: no system bus, no polkit on it, an error, or no answer
 // within the wait is a "no", with the reason in words. The connection is

@@ -45,9 +45,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// How often a request waiting for its caller's quota lock tries it again:
-// about as long as a grant holds it (one count and one label).
-constexpr auto kLockRetry = std::chrono::milliseconds(2);
 // Connections refused at a limit are logged once per uid per interval.
 constexpr auto kRefusalInterval = std::chrono::seconds(10);
 // Accepted per turn of the loop: a flood refilling the listen queue as fast
@@ -66,8 +63,7 @@ struct Conn {
     grant::Caller peer;  // peer.account: whose bounds it counts against (subids.h)
     Clock::time_point deadline;
     std::string buf;
-    // A request waiting for its caller's quota lock, tried again at
-    // retry_at until the deadline. Only that caller's requests wait.
+    // A request parked for polkit's answer, tried again at retry_at.
     std::optional<protocol::Request> parked;
     Clock::time_point retry_at{};
     // A request parked for polkit's answer (an auth=polkit rule decides):
@@ -153,6 +149,8 @@ private:
     void reload();
     void expire();
     void on_link_events();
+    void act_on_link_events(const std::vector<net::LinkInfo>& events);
+    Result<const net::LiveLinks*> live_links(net::Rtnl& rtnl);
     void revoke_tampered(const std::vector<net::LinkInfo>& links);
     void record_after_grant(audit::AuditRecord rec, int ifindex);
     void sweep_tampered();
@@ -173,7 +171,9 @@ private:
     policy::Policy policy_;
     SubUids subuids_;
     UniqueFd sig_;
-    std::optional<net::LinkMonitor> monitor_;      // for expiry records
+    std::optional<net::LinkMonitor> monitor_;      // for expiry records and live_
+    net::LiveLinks live_;                          // what grants count against (live_links)
+    std::set<int> linklocal_off_;                  // bridges learning from no link-local frame (grant.h)
     std::map<int, audit::AuditRecord> granted_;    // live taps we granted, by ifindex
     std::map<int, Lease> leases_;                  // live leases, by ifindex
     std::map<int, std::string> lease_ends_;        // why we deleted a lease, for its expiry record
@@ -450,7 +450,7 @@ Outcome Server::decide_and_act(Conn& c, const protocol::Request& req) {
         if (std::string no = netns_refusal(c.netns.get(), c.peer.ids.uid, subuids_, own_netns_); !no.empty())
             return netns_refused(c.peer, req, no);
     Means means{&policy_, &cfg_.mac_key, &subuids_, &spare_, cfg_.filters, cfg_.announcer, &tap_names_,
-                cfg_.macvtaps};
+                cfg_.macvtaps, [this](net::Rtnl& rtnl) { return live_links(rtnl); }, &linklocal_off_};
     Outcome o = handle(means, {c.peer, req, c.polkit_answer ? &*c.polkit_answer : nullptr,
                                {c.netns.get(), &veth_serial_}});
     o.lease = req.kind == protocol::Kind::Lease;
@@ -583,9 +583,8 @@ Result<std::uint64_t> Server::ask_polkit(Conn& c, const protocol::Request& req) 
     return polkit_.ask(q);
 }
 
-// Handles a complete request, or parks it while its caller's quota lock is
-// held (until the connection's deadline, then it is refused), or while
-// polkit is asked (until its answer, or the wait is over: then "no").
+// Handles a complete request, or parks it while polkit is asked (until
+// its answer, or the wait is over: then "no").
 void Server::attempt(Conn& c, const protocol::Request& req) {
     if (req.kind == protocol::Kind::Release) {
         c.deadline = Clock::time_point::min();
@@ -610,12 +609,6 @@ void Server::attempt(Conn& c, const protocol::Request& req) {
         }
         c.polkit_answer = PolkitAnswer{0, false, "no: " + asked.error().message()};
         o = decide_and_act(c, req);
-    }
-    auto now = Clock::now();
-    if (o.verdict == grant::Verdict::LockBusy && now < c.deadline) {
-        c.parked = req;
-        c.retry_at = std::min(now + kLockRetry, c.deadline);
-        return;
     }
     c.parked.reset();
     c.deadline = Clock::time_point::min();  // answered: drop it
@@ -698,20 +691,14 @@ void Server::on_polkit() {
     }
 }
 
-// Parked requests whose time to try again has come; one try per uid and
-// turn, since they wait for the same lock.
+// Parked requests whose time to try again has come (polkit answered, or
+// its wait is over).
 void Server::retry_parked() {
     auto now = Clock::now();
-    std::set<uid_t> held;
     for (auto& [fd, c] : conns_) {
         if (!c.parked || c.retry_at > now) continue;
-        if (held.count(c.peer.ids.uid) != 0 && now < c.deadline) {
-            c.retry_at = std::min(now + kLockRetry, c.deadline);
-            continue;
-        }
         protocol::Request req = *c.parked;
         attempt(c, req);
-        if (c.parked) held.insert(c.peer.ids.uid);
     }
 }
 
@@ -852,20 +839,41 @@ int Server::timeout_ms() const {
     return bus >= 0 ? std::min(bus, own) : own;
 }
 
-// An expiry record for every tap with our label that goes away: the ones we
-// granted (with their grant's details) and the helper's alike. A labelled
-// tap that its holder changed is removed at once (revoke_tampered).
+// Link events, read to the end of what is queued: a grant's checks count on it
+// (live_links). An overrun is reported once, and what follows it is read.
 void Server::on_link_events() {
-    Result<std::vector<net::LinkInfo>> events = monitor_->read();
-    if (!events.ok()) {
+    for (int tries = 0; tries < 4; ++tries) {
+        Result<std::vector<net::LinkInfo>> events = monitor_->read();
+        if (events.ok()) {
+            act_on_link_events(*events);
+            return;
+        }
         log_line(LOG_WARNING, "link events lost, some expiry records may be missing: " +
                                   events.error().message());
+        live_.mark_stale();           // rebuilt by the next grant's checks
         filters_after_lost_events();  // some of the lost may be deaths
-        sweep_tampered();         // and some, changes to our taps
-        return;
+        sweep_tampered();             // and some, changes to our taps
     }
-    revoke_tampered(*events);
-    for (const net::LinkInfo& l : *events) {
+}
+
+// The live links a grant counts against: the index, with every event the
+// kernel queued before now applied (it queues each as it makes the change,
+// whoever made it: another grant, the helper, an administrator); dumped
+// again when events were lost, or on every grant without a monitor.
+Result<const net::LiveLinks*> Server::live_links(net::Rtnl& rtnl) {
+    if (monitor_) on_link_events();
+    if (!monitor_ || live_.stale()) UB_TRYV(live_.rebuild(rtnl));
+    return &live_;
+}
+
+// The index follows each event (live_). An expiry record for every tap
+// with our label that goes away: the ones we granted (with their grant's
+// details) and the helper's alike. A labelled tap that its holder changed
+// is removed at once (revoke_tampered).
+void Server::act_on_link_events(const std::vector<net::LinkInfo>& events) {
+    live_.apply(events);
+    revoke_tampered(events);
+    for (const net::LinkInfo& l : events) {
         if (!l.deleted) continue;
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
         auto ours = granted_.find(l.ifindex);
@@ -1096,6 +1104,9 @@ Result<void> Server::run() {
     delete_unfinished_veths();
     if (cfg_.macvtaps) adopt_macvtaps();  // after: a tampered one is gone already
     adopt_leases();
+    // The index starts from a dump, with the monitor already open; should
+    // it fail, the first grant's checks dump again.
+    if (Result<net::Rtnl> rtnl = net::Rtnl::open(); rtnl.ok()) (void)live_.rebuild(*rtnl);
     while (!stop_) {
         // Found gone while serving (a record's question could not be sent).
         if (cfg_.userdb->fd() < 0) return stop_without_userdb();

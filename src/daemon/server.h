@@ -4,8 +4,8 @@
 // stall another: reads never block, each connection has a deadline, each
 // uid a cap on open connections, the whole table a cap, and an oversized or
 // malformed request is answered and dropped at once. Nothing a user can
-// hold blocks the one thread: a request whose quota lock is held (by
-// another holder of the device) waits parked, tried again from the loop. A uid's
+// hold blocks the one thread: a request polkit decides waits parked,
+// tried again from the loop with its answer. A uid's
 // replies whose fds its clients leave unread are bounded (each in-flight
 // fd counts against the daemon's own allowance, for everyone). Connections
 // refused at a limit are logged as a count per uid, not a line each.
@@ -26,8 +26,7 @@
 namespace ub::daemon {
 
 struct Limits {
-    // Accept to complete request; and, for a request waiting for its
-    // user's quota lock, accept to answer.
+    // Accept to complete request.
     std::chrono::milliseconds deadline{5000};
     unsigned max_connections = 256;
     unsigned max_per_uid = 8;

@@ -80,30 +80,21 @@ Result<net::Made> make_port(net::Rtnl rtnl, net::TapSpec spec, const protocol::R
     return net::make_bridged_tap(std::move(rtnl), std::move(spec), bridge, res.hook);
 }
 
-// The front end's live-tap checks begin (the quota lock, held in spec),
-// or the outcome that says why not. Without them a quota is never
-// granted unlimited.
-std::optional<Outcome> begin_checks(Outcome& o, const Caller& who, const policy::Terms& terms, net::TapSpec& spec,
-                                    Resources& res) {
-    Result<bool> begun = res.live_checks ? res.live_checks(terms, spec)
-                         : terms.limits.max_taps < 0 ? Result<bool>(true)
-                                                     : Result<bool>(Error::msg("this program counts no quotas"));
-    if (!begun.ok()) return failed(std::move(o), begun.error());
-    if (*begun) return std::nullopt;
-    std::string busy = "the quota lock ubq" + std::to_string(who.account) +
-                       " is held by another request of yours; try again";
-    return refuse(std::move(o), Verdict::LockBusy, busy, busy);
+// The front end's live-tap checks begin, or the outcome that says why
+// not. Without them a quota is never granted unlimited.
+std::optional<Outcome> begin_checks(Outcome& o, const policy::Terms& terms, net::TapSpec& spec, Resources& res) {
+    if (res.live_checks) res.live_checks(terms, spec);
+    else if (terms.limits.max_taps >= 0) return failed(std::move(o), Error::msg("this program counts no quotas"));
+    return std::nullopt;
 }
 
 // What the decision allows, made: the front end's act stage begins, its
-// live-tap checks (the quota lock before anything is made for the tap: a
-// request that finds it held costs little each time it is tried again),
-// then the tap.
+// live-tap checks, then the tap.
 Outcome act(Outcome o, const Caller& who, const protocol::Request& req, const policy::Decision& d,
             const policy::Terms& terms, Resources& res) {
     net::TapSpec spec = spec_for(who, req, terms, res);
     if (Result<void> r = res.begin_act(terms, spec); !r.ok()) return failed(std::move(o), r.error());
-    if (std::optional<Outcome> no = begin_checks(o, who, terms, spec, res)) return std::move(*no);
+    if (std::optional<Outcome> no = begin_checks(o, terms, spec, res)) return std::move(*no);
     Result<net::Rtnl> rtnl = res.rtnl(spec);
     if (!rtnl.ok()) return failed(std::move(o), rtnl.error());
     if (res.record_before_up)

@@ -10,8 +10,8 @@
 // the rules the engine refuses the helper.
 //
 // Should: decide (policy::decide, polkit's answer, the queue limit, the
-// guest MAC), begin the front end's live-tap checks (the quota lock when
-// the deciding rule sets max-taps), make, label, check and attach the tap
+// guest MAC), begin the front end's live-tap checks (when the deciding
+// rule sets max-taps= or pins a MAC), make, label, check and attach the tap
 // (net/bridge_port.h), and say what happened in one audit record.
 // Must not: open anything the front end did not give it beyond tun fds;
 // print; exit; look up names (the record's user is the front end's to
@@ -86,14 +86,12 @@ struct Resources {
     // under a rule of another mode. Null: every lease or veth request is
     // refused (NeedsDaemon); the helper's command line asks for neither.
     std::function<std::optional<Refusal>(const policy::Decision&)> daemon_check;
-    // Then the live-tap checks begin (userbridged's, net/live_taps.h: the
-    // caller's quota lock under a max-taps= rule, never waiting, and
-    // spec.check_live): false when another request holds the lock
-    // (Verdict::LockBusy). Null: none, and a rule with max-taps= fails
-    // (the helper, which refuses such a rule before: it is daemon-only).
-    std::function<Result<bool>(const policy::Terms&, net::TapSpec&)> live_checks;
-    // The rtnetlink socket to act with, once the quota lock is held; it may
-    // add tun fds it keeps ready to spec.tuns.
+    // Then the live-tap checks begin (userbridged's, net/live_taps.h:
+    // spec.check_live). Null: none, and a rule with max-taps= fails (the
+    // helper, which refuses such a rule before: it is daemon-only).
+    std::function<void(const policy::Terms&, net::TapSpec&)> live_checks;
+    // The rtnetlink socket to act with; it may add tun fds it keeps ready
+    // to spec.tuns.
     std::function<Result<net::Rtnl>(net::TapSpec&)> rtnl;
     // Given the grant's record just before the tap comes up (the helper's:
     // its caller may kill it at any moment after, and may have joined a
@@ -111,7 +109,6 @@ enum class Verdict {
     Granted,
     Denied,     // by policy: the record's event is "deny"
     Failed,     // something failed: "error"
-    LockBusy,   // the quota lock is held: nothing was made; try again later
     AskPolkit,  // an auth=polkit rule decides: ask, then call again with the answer
 };
 

@@ -79,7 +79,6 @@ Result<std::optional<Refusal>> ready_port(BridgedTap& out, TapSpec& spec, const 
 }
 
 Result<Made> join_bridge(BridgedTap out, TapSpec spec, const LinkInfo& bridge, StepHook hook) {
-    UniqueFd lock = std::move(spec.lock_tun);
     if (std::optional<Refusal> refused = UB_TRY(ready_port(out, spec, bridge, hook))) return Made{std::move(*refused)};
     Rtnl& rtnl = out.undo.rtnl();
     auto step = [&](Result<void> r, const char* name) { return port_step(out, hook, std::move(r), name); };
@@ -88,7 +87,6 @@ Result<Made> join_bridge(BridgedTap out, TapSpec spec, const LinkInfo& bridge, S
     // Guarded (and isolated) while still down: no frame crosses the bridge
     // or reaches its STP before.
     UB_TRYV(step(rtnl.guard_port(out.ifindex, spec.isolated), "after-guard"));
-    lock.reset();  // counted and on the bridge: the next request may count
     if (spec.before_up) spec.before_up(out.tap, out.mac);
     UB_TRYV(step(rtnl.set_up(out.ifindex), "after-up"));
     return Made{std::move(out)};

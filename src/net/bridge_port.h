@@ -37,7 +37,6 @@ struct TapSpec {
     // refusal undoes it. Null: none (the helper, which grants no rule with
     // max-taps= or mac=).
     std::function<Result<std::optional<Refusal>>(Rtnl& rtnl, const LinkInfo& bridge, int mine)> check_live;
-    UniqueFd lock_tun;  // its quota lock, held until the port is counted and on its bridge
     // Called with the tap's name and ifindex once it is made, labelled and
     // counted, before it joins the bridge: where userbridged adds the tap's
     // traffic filter (daemon/filters.h), so that no frame from it crosses
@@ -94,17 +93,15 @@ struct BridgedTap {
 // A port made, or the refusal policy found while making it.
 using Made = std::variant<BridgedTap, Refusal>;
 
-// What make_bridged_tap does once the port exists (`out`, with `spec`'s
-// lock still held): its MAC, MTU and label, check_live, before_attach,
+// What make_bridged_tap does once the port exists (`out`): its MAC, MTU and label, check_live, before_attach,
 // the bridge, up. Also for veth ends (net/veth.h).
 Result<Made> join_bridge(BridgedTap out, TapSpec spec, const LinkInfo& bridge, StepHook hook);
 
 // Creates a tap (its queues: spec.tuns, with the missing ones of
 // label.queues opened), gives it the bridge's MTU, a MAC whose first byte
 // is 0xfe (so the bridge, which takes the lowest port MAC as its own
-// unless set, never adopts a VM's address) and its label, runs check_live
-// (with lock_tun held from before the tap exists until it is on the
-// bridge), calls before_attach, attaches it, and brings it up. On any error or refusal once its ifindex
+// unless set, never adopts a VM's address) and its label, runs check_live,
+// calls before_attach, attaches it, and brings it up. On any error or refusal once its ifindex
 // is known, the tap is deleted (TapUndo; a multiqueue tap that another
 // process joined before its owner was set, by create_tap), since closing
 // our fds would leave it to whoever holds a queue too. The tap made, which

@@ -1,67 +1,75 @@
 #include "net/live_taps.h"
 
-#include <linux/if.h>
-#include <linux/if_tun.h>
-
 #include <cerrno>
-#include <cstring>
 #include <utility>
 
-#include "base/system.h"
 #include "policy/quota.h"
 #include "protocol/tampered.h"
 
 namespace ub::net {
 
-Result<bool> try_quota_lock(const UniqueFd& tun, uid_t uid) {
-    ifreq ifr{};
-    std::string name = "ubq" + std::to_string(uid);  // at most 13 bytes
-    std::memcpy(ifr.ifr_name, name.data(), name.size());
-    ifr.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL);
-    Result<void> r = system::ioctl(tun.get(), TUNSETIFF, &ifr, "cannot take the quota lock " + name);
-    if (r.ok()) return true;
-    if (r.error().code() == EBUSY || r.error().code() == EEXIST) return false;
-    return r.error();
-}
-
-Result<bool> begin_live_checks(TapSpec& spec, LiveRules rules, uid_t account) {
+void begin_live_checks(TapSpec& spec, LiveRules rules) {
     rules.owner = spec.owner;
     rules.guest_mac = spec.label.mac;
-    if (rules.max_taps >= 0) {
-        UniqueFd tun = UB_TRY(open_tun());
-        if (!UB_TRY(try_quota_lock(tun, account))) return false;
-        spec.lock_tun = std::move(tun);
-    }
     if (rules.max_taps >= 0 || rules.guest_mac)
-        spec.check_live = [rules = std::move(rules)](Rtnl& rtnl, const LinkInfo& bridge, int mine) {
-            return check_live_taps(rtnl, rules, bridge, mine);
+        spec.check_live = [rules = std::move(rules)](Rtnl& rtnl, const LinkInfo& bridge,
+                                                     int mine) -> Result<std::optional<Refusal>> {
+            if (!rules.live) return Error::msg("no index of live links to count against");
+            const LiveLinks* live = UB_TRY(rules.live(rtnl));
+            return check_live_taps(live->links(), rules, bridge, mine);
         };
-    return true;
 }
 
-// One dump of the host's taps serves both checks. Made after our tap
-// carries its label: of two grants racing for one guest MAC, the one that
-// dumps later sees the other's label and refuses (both may; neither is
-// pinned beside the other). The quota ranks by ifindex (policy/quota.h)
-// and counts by the label's uid, which only we can set: the tun owner is
-// the fd holder's to change (TUNSETOWNER).
-Result<std::optional<Refusal>> check_live_taps(Rtnl& rtnl, const LiveRules& rules, const LinkInfo& bridge,
-                                               int mine) {
-    std::vector<policy::TapSeen> seen;
-    std::vector<LinkInfo> links = UB_TRY(rtnl.list_links("tun"));
-    // Veth ends granted into network namespaces (net/veth.h) count alike.
-    for (LinkInfo& l : UB_TRY(rtnl.list_links("veth"))) links.push_back(std::move(l));
+void LiveLinks::put(const LinkInfo& l) {
     // Macvtaps count as taps do, on their lower device as on a bridge.
-    for (LinkInfo& l : UB_TRY(rtnl.list_links("macvtap"))) {
-        l.master = l.link;
-        links.push_back(std::move(l));
+    int master = l.kind == "macvtap" ? l.link : l.master;
+    links_[l.ifindex] = LiveLink{l.name, l.kind, master, l.alias};
+}
+
+Result<void> LiveLinks::rebuild(Rtnl& rtnl) {
+    std::map<int, LiveLink> before = std::move(links_);
+    links_.clear();
+    // Veth ends granted into network namespaces (net/veth.h) count alike.
+    for (const char* kind : {"tun", "veth", "macvtap"}) {
+        Result<std::vector<LinkInfo>> links = rtnl.list_links(kind);
+        if (!links.ok()) {
+            links_ = std::move(before);
+            return links.error();
+        }
+        for (const LinkInfo& l : *links) put(l);
     }
+    stale_ = false;
+    return Ok{};
+}
+
+// Each event carries the link's whole state (rtnl_fill_ifinfo). A label
+// set on a link that is down sends none (do_setlink notifies through
+// netdev_state_change, which skips a link that is not up): a tap being
+// made shows its label from the event of its joining a bridge on.
+void LiveLinks::apply(const std::vector<LinkInfo>& events) {
+    for (const LinkInfo& l : events) {
+        if (l.deleted) links_.erase(l.ifindex);
+        else if (l.kind == "tun" || l.kind == "veth" || l.kind == "macvtap") put(l);
+    }
+}
+
+// Made after our tap carries its label: of two grants for one guest MAC,
+// the later one sees the other's label and refuses; userbridged's grants
+// are serial, and it reads its monitor's queued events before each check
+// (the kernel queues them as it makes each change), so a tap another
+// process made is seen too, with its label from its joining a bridge on
+// (LiveLinks::apply). The quota ranks by ifindex
+// (policy/quota.h) and counts by the label's uid, which only we can set:
+// the tun owner is the fd holder's to change (TUNSETOWNER).
+std::optional<Refusal> check_live_taps(const std::map<int, LiveLink>& links, const LiveRules& rules,
+                                       const LinkInfo& bridge, int mine) {
+    std::vector<policy::TapSeen> seen;
     std::vector<LinkLabel> labels;
     auto account = [&](uid_t uid) { return rules.account ? rules.account(uid) : uid; };
-    for (const LinkInfo& l : links) {
+    for (const auto& [ifindex, l] : links) {
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
-        seen.push_back({l.ifindex, label ? static_cast<long long>(account(label->uid)) : -1, l.master});
-        labels.push_back({l.ifindex, l.name, l.alias});
+        seen.push_back({ifindex, label ? static_cast<long long>(account(label->uid)) : -1, l.master});
+        labels.push_back({ifindex, l.name, l.alias});
     }
     std::optional<Refusal> refused;
     if (rules.max_taps >= 0)

@@ -1,5 +1,5 @@
 // userbridged's checks against every live tap, and what it does about one
-// its holder tampered with: the quota lock, the quota and guest-MAC counts
+// its holder tampered with: the quota and guest-MAC counts
 // a grant makes with its tap labelled (check_live_taps), and the tampered
 // taps its link monitor removes (tampered_tap). userbridge-helper links
 // none of this: it refuses every rule with max-taps= or mac= (policy/acl.h,
@@ -9,12 +9,12 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "base/fd.h"
 #include "base/mac.h"
 #include "base/refusal.h"
 #include "base/result.h"
@@ -24,15 +24,34 @@
 
 namespace ub::net {
 
-// The quota lock of one account: a tun device named "ubq<uid>", made with
-// IFF_TUN_EXCL, so only one holder at a time can make it. Only a process
-// with CAP_NET_ADMIN can make a device, so no user can take (and hold) the
-// lock to stall others, as they could a lock file or an abstract socket
-// name; and the kernel removes the device, releasing the lock, when its
-// holder dies. One attempt, never waiting (the daemon's one thread must
-// not): true when `tun` now holds the lock (close it to release), false
-// when another holds it.
-Result<bool> try_quota_lock(const UniqueFd& tun, uid_t uid);
+// A live tap, veth end or macvtap, as the live-tap checks count it.
+struct LiveLink {
+    std::string name;
+    std::string kind;   // "tun", "veth" or "macvtap"
+    int master = 0;     // its bridge; a macvtap's lower device (IFLA_LINK)
+    std::string alias;  // its label, if any (protocol/tap_label.h)
+};
+
+// userbridged's index of the host's live taps, veth ends and macvtaps, by
+// ifindex, kept by its link monitor's events (RTM_NEWLINK, RTM_DELLINK)
+// so that a grant counts without dumping every link. Rebuilt from a dump
+// when events were lost (ENOBUFS) or no monitor could be opened.
+class LiveLinks {
+public:
+    // The three kinds dumped (RTM_GETLINK filtered by kind), replacing all.
+    Result<void> rebuild(Rtnl& rtnl);
+    // Link events, in the order the monitor read them.
+    void apply(const std::vector<LinkInfo>& events);
+    const std::map<int, LiveLink>& links() const { return links_; }
+    // True until the first rebuild, and again once events were lost.
+    bool stale() const { return stale_; }
+    void mark_stale() { stale_ = true; }
+
+private:
+    void put(const LinkInfo& l);
+    std::map<int, LiveLink> links_;
+    bool stale_ = true;
+};
 
 // What the live-tap checks count against (policy/quota.h).
 struct LiveRules {
@@ -42,19 +61,23 @@ struct LiveRules {
     // Whose quota a uid counts against (a subordinate uid's owner,
     // daemon/subids.h); null: its own.
     std::function<uid_t(uid_t)> account;
+    // The live links, up to date (the daemon's index, its monitor's
+    // queued events applied first); `rtnl` is the grant's socket, for a
+    // rebuild.
+    std::function<Result<const LiveLinks*>(Rtnl& rtnl)> live;
 };
 
 // The engine's live-tap checks begin (grant::Resources::live_checks),
-// before anything is made: with a quota, the lock of `account` (the
-// caller's, grant::Caller::account) taken into spec.lock_tun (false:
-// another holds it); then spec.check_live is set, with a quota or a guest
-// MAC. The owner and guest MAC counted are spec's.
-Result<bool> begin_live_checks(TapSpec& spec, LiveRules rules, uid_t account);
+// before anything is made: spec.check_live is set, with a quota or a
+// guest MAC. The owner and guest MAC counted are spec's. Nothing is
+// locked: userbridged's one thread makes its grants one at a time.
+void begin_live_checks(TapSpec& spec, LiveRules rules);
 
 // The quota and guest-MAC checks against every live tap, veth end and
 // macvtap (a macvtap's lower device stands for its bridge), with ours,
-// `mine`, made and labelled already.
-Result<std::optional<Refusal>> check_live_taps(Rtnl& rtnl, const LiveRules& rules, const LinkInfo& bridge, int mine);
+// `mine`, made and labelled already. Pure.
+std::optional<Refusal> check_live_taps(const std::map<int, LiveLink>& links, const LiveRules& rules,
+                                       const LinkInfo& bridge, int mine);
 
 // A link as a dump of the host's taps shows it.
 struct LinkLabel {

@@ -64,7 +64,6 @@ Result<Made> make_macvtap(Rtnl socket, TapSpec spec, const std::string& nic, int
     Result<LinkInfo> found = socket.get_link(nic);
     if (!found.ok() && found.error().code() == ENODEV) return Error::msg("interface " + nic + " does not exist");
     LinkInfo lower = UB_TRY(std::move(found));
-    UniqueFd lock = std::move(spec.lock_tun);
     if (lower.kind == "macvtap" || lower.kind == "tun" || (lower.flags & IFF_LOOPBACK))
         return Error::msg(lower.name + " is not an Ethernet NIC a macvtap can sit on");
     std::string name = UB_TRY(add_named_macvtap(socket, lower));
@@ -93,7 +92,6 @@ Result<Made> make_macvtap(Rtnl socket, TapSpec spec, const std::string& nic, int
         if (refused) return Made{std::move(*refused)};  // the macvtap dies with out
         UB_TRYV(step(Ok{}, "after-quota"));
     }
-    lock.reset();  // counted: the macvtap exists, labelled, for the next count
     UB_TRYV(step(rtnl.set_no_ipv6_address(out.ifindex), "after-no-ipv6"));
     // Its pin (daemon/filters.h), before anyone holds a queue of it.
     if (spec.before_attach) UB_TRYV(step(spec.before_attach(name, out.ifindex), "after-pin"));

@@ -38,9 +38,7 @@ Result<LinkInfo> find_uplink(Rtnl& rtnl, const std::string& name) {
 
 // make_bridged_tap's Join for a routed tap: up, then its routes.
 Result<Made> join_uplink(BridgedTap out, TapSpec spec, const LinkInfo& uplink, StepHook hook) {
-    UniqueFd lock = std::move(spec.lock_tun);
     if (std::optional<Refusal> refused = UB_TRY(ready_port(out, spec, uplink, hook))) return Made{std::move(*refused)};
-    lock.reset();
     UB_TRYV(port_step(out, hook, out.undo.rtnl().set_up(out.ifindex), "after-up"));
     if (spec.before_attach)
         UB_TRYV(port_step(out, hook, spec.before_attach(out.tap.name, out.ifindex), "after-pin"));

@@ -10,18 +10,14 @@
 // holds a tap's fd may change it (TUNSETOWNER), handing the tap, and its
 // share, to someone else. Nor can a tap outlive its holders to keep a
 // share: one made persistent is removed (net::tampered_tap).
-// Requests of one user are serialized by their quota lock
-// (net::try_quota_lock, which never waits: a device only a privileged
-// process can make, dropped by the kernel when its holder dies). Within
-// that, a request
-// counts its own tap's rank, by ifindex, among the user's taps that are on
-// the bridge or on none yet, and keeps it only if the rank is within the
-// quota. A tap not yet labelled counts only as the request's own: the lock
-// keeps the user's other requests out of the stretch between a tap's
-// creation and its label. (Without the lock the ranking alone is not
-// enough: a tap is made and labelled in two separate steps, and a count
-// between the two misses it. Measured when the owner was counted, set by
-// a separate ioctl likewise: 3 of 16 concurrent grants under a quota of 2.)
+// Requests are serial: userbridged, which alone counts quotas, grants one
+// at a time in its one thread, and reads every queued link event before a
+// count (net::LiveLinks). A request counts its own tap's rank, by ifindex,
+// among the user's taps that are on the bridge or on none yet, and keeps
+// it only if the rank is within the quota. A tap not yet labelled counts
+// only as the request's own. (A count that missed another grant's tap,
+// made and labelled in separate steps, let 3 of 16 concurrent grants
+// under a quota of 2 through.)
 #pragma once
 
 #include <sys/types.h>

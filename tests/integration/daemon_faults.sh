@@ -16,19 +16,18 @@ for point in after-create after-setup after-no-ipv6 after-attach after-guard aft
         bash -c "! kill -0 $DAEMON_PID 2>/dev/null && test -z \"\$(ip -o link show type tun)\""
     stop_daemon
 done
-# The same with a quota: the lock and the count are steps too. A dead
-# daemon's lock device (a tun) would show as a tun as well.
+# The same with a quota: the count is a step too.
 acl 'allow br0\nallow br2 max-taps=3\n'
-for point in after-lock after-create after-quota after-up; do
+for point in after-create after-quota after-up; do
     UB_FAULT=fail@$point DAEMON_BIN=$T/bin/faulty-daemon start_daemon
     refused "quota rule: daemon fail@$point" "userbridged: injected failure at $point" \
         as_alice "$TT" daemon grant $D br2
-    check "...no tap or quota lock left" no_taps
+    check "...no tap left" no_taps
     stop_daemon
     UB_FAULT=kill@$point DAEMON_BIN=$T/bin/faulty-daemon start_daemon
     refused "quota rule: daemon killed at $point" "userbridged closed the connection without a full reply" \
         as_alice "$TT" daemon grant $D br2
-    check "...the daemon is gone and its tap and quota lock with it" \
+    check "...the daemon is gone and its tap with it" \
         bash -c "! kill -0 $DAEMON_PID 2>/dev/null && test -z \"\$(ip -o link show type tun)\""
     stop_daemon
 done

@@ -75,6 +75,30 @@ wait $h2
 check "after one holder exits, the quota has room again" \
     grep -q 'tap=tap' <(as_alice "$T/bin/ub-testtool" call stream -- "$client" --fd=3 --br=br0)
 wait $h1
+
+# --- links made outside userbridged an instant before a grant count -------
+# userbridged counts against its index of live links, which follows the
+# kernel's link events and reads every queued one before a grant's checks.
+# Another process (root here, in a helper's steps: label, bridge, up, each
+# its own request) makes a link, and the grant follows with no pause.
+outside() {  # NAME BRIDGE LABEL
+    ip link add "$1" type veth peer name "$1p" && ip link set "$1" alias "$3" &&
+        ip link set "$1" master "$2" && ip link set "$1" up
+}
+outside ubx0 br0 "userbridge uid=$ALICE queues=1"
+outside ubx1 br0 "userbridge uid=$ALICE queues=1"
+check "two links labelled ubalice's on br0 just before: her grant there is refused" \
+    refused_keep as_alice "$T/bin/ub-testtool" call stream -- "$client" --fd=3 --br=br0
+ip link del ubx1
+check "...and granted the instant one is deleted" \
+    grep -q 'tap=tap' <(as_alice "$T/bin/ub-testtool" call stream -- "$client" --fd=3 --br=br0)
+outside ubx2 br2 "userbridge uid=$ALICE vm=old mac=$pinned queues=1"
+refused "a guest MAC pinned to a link made just before is refused" "guest MAC $pinned is already pinned to ubx2" \
+    as_alice "$T/bin/ub-testtool" call stream -- "$client" --fd=3 --br=br3
+ip link del ubx0
+ip link del ubx2
+check "...and granted the instant that link is deleted" \
+    grep -q 'tap=tap' <(as_alice "$T/bin/ub-testtool" call stream -- "$client" --fd=3 --br=br3)
 stop_daemon
 
 finish

@@ -58,6 +58,18 @@ for group in 01:80:c2:00:00:0e 01:80:c2:00:00:03 01:80:c2:00:00:02; do
 done
 check "the bridge learns from no link-local frame now (no_linklocal_learn)" \
     bash -c "ip -d link show br3 | grep -q 'no_linklocal_learn 1'"
+# userbridged sets it once per bridge, which it knows by ifindex: br3
+# deleted and made again is a new bridge, set at its first pinned tap.
+ip link del br3
+ip link del br3-port
+bridge br3
+wire=$(cat /sys/class/net/br3-peer/address)
+check "a bridge made again under its name starts learning from link-local frames" \
+    bash -c "ip -d link show br3 | grep -q 'no_linklocal_learn 0'"
+check "...and a pinned guest on it has its link-local frame from the wire's MAC not learned" \
+    fails learned_on_tap "$wire" 01:80:c2:00:00:0e
+check "...the new bridge learns from no link-local frame" \
+    bash -c "ip -d link show br3 | grep -q 'no_linklocal_learn 1'"
 
 # The relay: dhcrelay -6, its downstream br3-peer (the link-address a
 # Relay-Reply names, 2001:db8:3::1, is on it), its upstream a veth

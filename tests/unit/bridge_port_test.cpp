@@ -48,3 +48,49 @@ TEST(TapLabel, TamperedTapFromRtnetlink) {
     l.kind = "veth";  // our label on something else: not a tap we made
     EXPECT_FALSE(ub::net::tampered_tap(l).has_value());
 }
+
+// userbridged's index of live links follows the monitor's events: a tap's
+// label shows from its first event that carries it, a macvtap counts on
+// its lower device, a deleted link is gone; the checks count what it holds.
+TEST(LiveLinks, FollowsEventsAndCountsThem) {
+    auto event = [](int ifindex, const std::string& kind, int master, const std::string& alias) {
+        ub::net::LinkInfo l;
+        l.ifindex = ifindex;
+        l.name = "l" + std::to_string(ifindex);
+        l.kind = kind;
+        l.master = master;
+        l.alias = alias;
+        return l;
+    };
+    const std::string pinned = "userbridge uid=4711 vm=web mac=52:54:00:01:02:03 queues=1";
+    ub::net::LiveLinks live;
+    EXPECT_TRUE(live.stale());
+    ub::net::LinkInfo macvtap = event(8, "macvtap", 0, "userbridge uid=4711 queues=1");
+    macvtap.link = 3;
+    live.apply({event(5, "tun", 0, ""), event(6, "bridge", 0, ""), event(5, "tun", 2, pinned), macvtap,
+                event(7, "veth", 2, "")});
+    ASSERT_EQ(live.links().size(), 3u);
+    EXPECT_EQ(live.links().at(5).alias, pinned);
+    EXPECT_EQ(live.links().at(8).master, 3);
+
+    ub::net::LiveRules rules{1, ub::Mac{0x52, 0x54, 0, 1, 2, 3}, 4711, nullptr, nullptr};
+    ub::net::LinkInfo bridge;
+    bridge.ifindex = 2;
+    bridge.name = "br0";
+    auto refused = ub::net::check_live_taps(live.links(), rules, bridge, 9);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->kind, ub::Refused::Quota);
+    rules.max_taps = 2;
+    refused = ub::net::check_live_taps(live.links(), rules, bridge, 9);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->kind, ub::Refused::Acl);  // the MAC is l5's
+
+    ub::net::LinkInfo gone = event(5, "tun", 2, pinned);
+    gone.deleted = true;
+    live.apply({gone});
+    EXPECT_FALSE(ub::net::check_live_taps(live.links(), rules, bridge, 9));
+    // The macvtap on its lower device 3 counts on "bridge" 3 alone.
+    bridge.ifindex = 3;
+    rules.max_taps = 1;
+    EXPECT_TRUE(ub::net::check_live_taps(live.links(), rules, bridge, 9));
+}
