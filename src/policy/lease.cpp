@@ -13,6 +13,13 @@ std::variant<std::uint32_t, Refusal> lease_length(const Decision& d, std::uint32
     std::uint32_t most = d.limits().lease_max;
     std::string rule = d.deciding ? where(*d.deciding) : std::string("the ACL");
     if (most == 0) return Refusal{Refused::Acl, rule + " gives no leases (it has no lease=)"};
+    // A lease is opened by name, and the kernel takes a persistent tap's
+    // flags from its opener (tun_set_iff): its VMM may ask for a virtio-net
+    // header, with which the guest has the kernel write a checksum into
+    // what the pin judged (docs/SECURITY.md, review items 24-5, 24-6).
+    if (d.limits().mac.mode != MacPolicy::None)
+        return Refusal{Refused::Acl, rule + " pins a MAC: a lease's opener could undo the pin, so it gives " +
+                                         "taps, not leases"};
     if (asked > most)
         return Refusal{Refused::Acl, "asked for a lease of " + format_duration(asked) + "; " + rule +
                                          " gives at most " + format_duration(most)};

@@ -15,7 +15,7 @@ namespace ub::policy {
 std::string format_duration(std::uint32_t seconds);
 
 // A refusal when a lease is asked for and the deciding rule gives none
-// (no lease=) or a shorter one; else the lease's length in seconds (0
+// (no lease=), a shorter one, or pins a MAC; else the lease's length in seconds (0
 // asked: the rule's longest).
 std::variant<std::uint32_t, Refusal> lease_length(const Decision& d, std::uint32_t asked);
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Fifth outside review (docs/SECURITY.md, items 24-4 and 24-5). 24-4: a
+# Fifth outside review (docs/SECURITY.md, items 24-4 to 24-6). 24-4: a
 # macvtap's pin (mac=) held its frames' source MAC and ARP's sender only
 # (item 24-2), where a pinned tap's holds neighbour discovery announcing
 # another MAC and every VLAN-tagged frame too (items 2 and 3). ubalice's
@@ -19,7 +19,7 @@ nic_and_lan
 bridge br3
 guest=52:54:00:12:34:56
 acl "allow eth0 user=ubalice mode=macvtap mac=$pinned
-allow br3 user=ubalice mac=$guest ip=10.99.3.7
+allow br3 user=ubalice mac=$guest ip=10.99.3.7 lease=1h
 "
 start_daemon
 
@@ -127,6 +127,24 @@ NFT
     # An adopted macvtap: its closes are asked of the kernel again later
     # (macvtaps.h), as macvtap.sh waits for them.
     check "older: gone after" within 20 bash -c '[ -z "$(ip -o link show type macvtap)" ]'
+fi
+
+# --- item 24-6: a lease under mac= ------------------------------------------------
+# A lease is opened by name (TUNSETIFF), and the kernel sets a persistent
+# tap's flags from its opener's request (tun_set_iff): userbridged making
+# it without IFF_VNET_HDR (item 24-5) does not keep its VMM from asking for
+# the header, and with it the guest's checksum writes past the pin.
+if wanted "lease"; then
+    as_alice "$T/bin/userbridge" lease --br=br3 --name=fc5 --for=10m >"$T/lease" 2>&1 || true
+    check "lease: a lease under mac= is refused, saying why ($(head -c 200 "$T/lease"))" \
+        grep -q 'pins a MAC' "$T/lease"
+    check "lease: ...and no fc5 was made" fails ip link show fc5
+    # Were it made: its opener would take the header.
+    if ip link show fc5 >/dev/null 2>&1; then
+        check "lease: attack: nor could its VMM open it with a virtio-net header" \
+            fails as_alice "$TT" tap-by-name fc5
+        as_alice "$T/bin/userbridge" release fc5 >/dev/null 2>&1 || ip link del fc5
+    fi
 fi
 
 stop_daemon

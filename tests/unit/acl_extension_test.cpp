@@ -531,4 +531,9 @@ TEST(Extension, LeaseLength) {
     Decision none = decide(rules, "br1");
     EXPECT_EQ(std::get<ub::Refusal>(lease_length(none, 60)).reason,
               where(*none.deciding) + " gives no leases (it has no lease=)");
+    // A pinned MAC gives no leases: the lease's opener picks its flags.
+    auto pinned = rules_of("allow br0 lease=1h mac=52:54:00:00:00:01\n");
+    Decision p = decide(pinned, "br0");
+    EXPECT_EQ(std::get<ub::Refusal>(lease_length(p, 60)).reason,
+              where(*p.deciding) + " pins a MAC: a lease's opener could undo the pin, so it gives taps, not leases");
 }
