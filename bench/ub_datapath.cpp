@@ -10,7 +10,10 @@
 //   ub-datapath tap (daemon SOCKET BRIDGE | name TAP) PEER SECONDS [CPU]
 //       gets a tap from userbridged as libuserbridge does, or opens one
 //       made by hand; then four phases of SECONDS each: 64 KiB TCP segments
-//       for the tap's offload (GSO) to the peer, 64-byte frames to the peer,
+//       for the tap's offload (GSO) to the peer (on a tap without a vnet
+//       header, which userbridged gives a guest a filter judges, no
+//       offload: full-sized frames, checksummed by the guest, as a guest
+//       sends them there), 64-byte frames to the peer,
 //       and the same two from the peer, read from the fd. Prints
 //       "PHASE gbps pps sent cpu_ns" per phase: the rate of the frames that
 //       arrived, the frames the sending side wrote, and the CPU time both
@@ -128,9 +131,14 @@ struct Frame {
     std::vector<std::uint8_t> bytes;
 };
 
-Frame make_frame(const Mac& src, const Mac& dst, std::uint32_t saddr, std::uint32_t daddr, bool gso) {
+// Without a vnet header (`offload` false) a big frame is one MSS-sized
+// segment, its checksum the guest's own.
+Frame make_frame(const Mac& src, const Mac& dst, std::uint32_t saddr, std::uint32_t daddr, bool gso,
+                 bool offload = true) {
     const std::size_t l4 = gso ? sizeof(tcphdr) : sizeof(udphdr);
-    const std::size_t payload = gso ? kMss * kSegments : kSmall - sizeof(ether_header) - sizeof(iphdr) - l4;
+    const std::size_t payload = !gso ? kSmall - sizeof(ether_header) - sizeof(iphdr) - l4
+                                : offload ? kMss * kSegments
+                                          : kMss;
     Frame f;
     f.bytes.assign(sizeof(ether_header) + sizeof(iphdr) + l4 + payload, 0);
     auto* eth = reinterpret_cast<ether_header*>(f.bytes.data());
@@ -155,6 +163,10 @@ Frame make_frame(const Mac& src, const Mac& dst, std::uint32_t saddr, std::uint3
         tcp->window = htons(65535);
         std::uint32_t pseudo = (saddr >> 16) + (saddr & 0xffff) + (daddr >> 16) + (daddr & 0xffff) +
                                IPPROTO_TCP + static_cast<std::uint32_t>(l4 + payload);
+        if (!offload) {
+            tcp->check = htons(static_cast<std::uint16_t>(~fold(pseudo + sum16(tcp, l4 + payload))));
+            return f;
+        }
         tcp->check = htons(fold(pseudo));
         f.vnet.flags = kNeedsCsum;
         f.vnet.gso_type = kGsoTcpV4;
@@ -346,7 +358,24 @@ int cmd_peer(const char* iface, const char* path, const char* cpu) {
 struct Tap {
     UniqueFd fd;
     Mac guest{};
+    bool vnet = true;  // the tap has IFF_VNET_HDR (set by whoever made it)
+
+    // The frame as written to or read from this tap: after the vnet
+    // header, if it has one.
+    int iov(Frame& f, iovec (&v)[2]) const {
+        v[0] = {&f.vnet, sizeof f.vnet};
+        v[vnet ? 1 : 0] = {f.bytes.data(), f.bytes.size()};
+        return vnet ? 2 : 1;
+    }
 };
+
+// What QEMU asks of a tap it is given (tap_probe_vnet_hdr): whether it has
+// the header.
+bool has_vnet_hdr(int fd) {
+    ifreq ifr{};
+    if (ioctl(fd, TUNGETIFF, &ifr) != 0) die("TUNGETIFF");
+    return (ifr.ifr_flags & IFF_VNET_HDR) != 0;
+}
 
 Tap grant(const char* socket, const char* bridge) {
     ub::client::OpenRequest req;
@@ -360,7 +389,8 @@ Tap grant(const char* socket, const char* bridge) {
         std::exit(1);
     }
     auto& h = std::get<ub::client::TapHandle>(*t);
-    return {std::move(h.fd), h.guest_mac};
+    bool vnet = has_vnet_hdr(h.fd.get());
+    return {std::move(h.fd), h.guest_mac, vnet};
 }
 
 // A tap made by hand (ip tuntap add ... vnet_hdr user U), opened as QEMU
@@ -381,7 +411,12 @@ Tap open_named(const char* name) {
 // What QEMU sets on a tap for a virtio-net guest with offloads: the
 // 12-byte header of mergeable receive buffers, checksum and TSO offload
 // (so the host hands it whole 64 KiB segments), and a non-blocking fd.
-void as_qemu_does(int fd) {
+// A tap without the header gets the last alone: no offload is possible.
+void as_qemu_does(int fd, bool vnet) {
+    if (!vnet) {
+        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) die("O_NONBLOCK");
+        return;
+    }
     int hdr = sizeof(VnetHdr);
     if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) != 0) die("TUNSETVNETHDRSZ");
     if (ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN) != 0)
@@ -401,8 +436,9 @@ void report(const char* phase, std::uint64_t frames, std::uint64_t bytes, double
 // To the peer: one writev per frame, as QEMU's tap backend writes what the
 // guest queued; a full tap write returns once the bridge has the frame.
 void tap_send(const Tap& t, int ctl, const Mac& peer, bool gso, double secs) {
-    Frame f = make_frame(t.guest, peer, kGuestIp, kPeerIp, gso);
-    iovec iov[2] = {{&f.vnet, sizeof f.vnet}, {f.bytes.data(), f.bytes.size()}};
+    Frame f = make_frame(t.guest, peer, kGuestIp, kPeerIp, gso, t.vnet);
+    iovec iov[2];
+    int n = t.iov(f, iov);
     say(ctl, "count");
     hear(ctl);
     std::uint64_t sent = 0;
@@ -410,7 +446,7 @@ void tap_send(const Tap& t, int ctl, const Mac& peer, bool gso, double secs) {
     auto t0 = Clock::now();
     while (seconds_since(t0) < secs) {
         for (int i = 0; i < 16; ++i)
-            if (writev(t.fd.get(), iov, 2) > 0) ++sent;
+            if (writev(t.fd.get(), iov, n) > 0) ++sent;
     }
     double elapsed = seconds_since(t0);
     long long cpu = cpu_ns() - cpu0;
@@ -441,7 +477,7 @@ void tap_receive(const Tap& t, int ctl, bool gso, double secs) {
         }
         for (ssize_t n; (n = read(t.fd.get(), buf.data(), buf.size())) > 0;) {
             ++frames;
-            bytes += static_cast<std::uint64_t>(n) - sizeof(VnetHdr);
+            bytes += static_cast<std::uint64_t>(n) - (t.vnet ? sizeof(VnetHdr) : 0);
         }
     }
     report(gso ? "rx_big" : "rx_small", frames, bytes, seconds_since(t0), sent, cpu_ns() - cpu0 + peer_cpu);
@@ -449,7 +485,7 @@ void tap_receive(const Tap& t, int ctl, bool gso, double secs) {
 
 int cmd_tap(Tap t, const char* peer_socket, double secs, const char* cpu) {
     pin(cpu);
-    as_qemu_does(t.fd.get());
+    as_qemu_does(t.fd.get(), t.vnet);
     UniqueFd ctl(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -459,8 +495,8 @@ int cmd_tap(Tap t, const char* peer_socket, double secs, const char* cpu) {
     Mac peer = parse_mac(hear(ctl.get()).c_str());
     // One frame from the guest's MAC, so that the bridge learns its port.
     Frame hi = make_frame(t.guest, peer, kGuestIp, kPeerIp, false);
-    iovec iov[2] = {{&hi.vnet, sizeof hi.vnet}, {hi.bytes.data(), hi.bytes.size()}};
-    if (writev(t.fd.get(), iov, 2) < 0) die("learning frame");
+    iovec iov[2];
+    if (writev(t.fd.get(), iov, t.iov(hi, iov)) < 0) die("learning frame");
     tap_send(t, ctl.get(), peer, true, secs);
     tap_send(t, ctl.get(), peer, false, secs);
     tap_receive(t, ctl.get(), true, secs);
