@@ -95,7 +95,11 @@
 //       get a tap from userbridged, print "tap=NAME", then do to it, in
 //       order, what its fd lets any holder do: mac=MAC (SIOCSIFHWADDR),
 //       owner=UID (TUNSETOWNER), group=GID (TUNSETGROUP), persist
-//       (TUNSETPERSIST), signal=FIFO (write a byte to FIFO: "now"), hold=MS
+//       (TUNSETPERSIST), vnet-hdr (TUNSETIFF IFF_TAP|IFF_NO_PI|
+//       IFF_VNET_HDR: a macvtap's fd takes it at any time, tap_ioctl),
+//       requeue (the other queues closed first: TUNSETQUEUE
+//       IFF_DETACH_QUEUE, then TUNSETIFF as vnet-hdr, with
+//       IFF_MULTI_QUEUE), signal=FIFO (write a byte to FIFO: "now"), hold=MS
 //       (sleep), time-off (wait until the tap is on no bridge, print "off
 //       the bridge after N us"). Prints "ACTION: ok" or the error of each;
 //       exits 0.
@@ -680,6 +684,15 @@ void tamper(int tap, const std::string& name, const std::string& action) {
         rc = ioctl(tap, TUNSETGROUP, std::stoul(value));
     } else if (key == "persist") {
         rc = ioctl(tap, TUNSETPERSIST, 1UL);
+    } else if (key == "vnet-hdr" || key == "requeue") {
+        ifreq ifr{};
+        std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name.c_str());
+        if (key == "requeue") {
+            ifr.ifr_flags = IFF_DETACH_QUEUE;
+            rc = ioctl(tap, TUNSETQUEUE, &ifr);
+        }
+        ifr.ifr_flags = static_cast<short>(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (key == "requeue" ? IFF_MULTI_QUEUE : 0));
+        if (rc == 0) rc = ioctl(tap, TUNSETIFF, &ifr);
     } else if (key == "signal") {
         int f = open(value.c_str(), O_WRONLY | O_CLOEXEC);
         rc = f < 0 || write(f, "!", 1) != 1 ? -1 : 0;
@@ -925,7 +938,12 @@ int cmd_call(std::vector<std::string> a) {
         std::printf("tap=%s vnet_hdr=%d\n", ifr.ifr_name, vnet ? 1 : 0);
     }
     std::fflush(stdout);
-    for (const std::string& t : tampers) tamper(tap, ifr.ifr_name, t);
+    for (const std::string& t : tampers) {
+        if (t == "requeue") fds.value().resize(1), queues = 1;  // its only queue left
+        tamper(tap, ifr.ifr_name, t);
+    }
+    // A tamper may have turned the header on.
+    if (!tampers.empty() && ioctl(tap, TUNGETIFF, &ifr) == 0) vnet = ifr.ifr_flags & IFF_VNET_HDR;
     if (!relay_to.empty()) {
         relay(tap, open_guest_tap(relay_to, vnet), hold);
         return 0;

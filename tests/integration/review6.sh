@@ -1,0 +1,54 @@
+#!/bin/bash
+# Sixth outside review (docs/SECURITY.md, items 27-N). 27-1: a pinned tap
+# is made without IFF_VNET_HDR (item 24-5); can its fd's holder turn the
+# header on afterwards, on the fd it holds (TUNSETIFF) or on a multiqueue
+# tap's queue it detached (TUNSETQUEUE), and have the kernel write a
+# checksum into what the pin judged?
+#
+# One case: UB_CASE=REGEX (lib.sh), e.g. UB_CASE='^vnet' .
+source "$(dirname "$0")/lib.sh"
+
+TT=$T/bin/ub-testtool
+client=$T/bin/userbridge-client
+guest=52:54:00:12:34:56
+bridge br3
+acl "allow br3 user=ubalice mac=$guest ip=10.99.3.7
+"
+start_daemon
+
+# on_wire PORT FROM LEN CALL-OPTION...: bytes FROM to FROM+LEN-1 (hex) of
+# the frame ubalice's guest sends (from its pinned MAC, over bridge PORT),
+# as PORT's other port's peer gets it; "none" if none arrived.
+on_wire() {
+    local port=$1 from=$2 len=$3 marker="cs$RANDOM$RANDOM" hex
+    shift 3
+    "$TT" listen-frame $port-peer "$marker" 3000 >"$T/wire" &
+    local l=$! a q=()
+    for a in "$@"; do [[ $a == --queues=* ]] && q=("$a"); done
+    listening "$T/wire"
+    as_alice "$TT" call stream --src=$guest "$@" --send="$marker" -- "$client" "${q[@]}" --fd=3 --br=$port \
+        >"$T/call" 2>&1 || { echo "FAIL: no tap to send the frame"; exit 1; }
+    sent_frame_seen $l || { echo none; return; }
+    hex=$(tail -n1 "$T/wire")
+    echo "${hex:$((from * 2)):$((len * 2))}"
+}
+hex() { tr -d ':.' <<<"$1"; }
+
+# --- item 27-1: the header turned on by the fd's holder -------------------------
+# (A pinned macvtap's holder can: tap_ioctl takes TUNSETIFF with
+# IFF_VNET_HDR on any of its fds at any time. That is open; SECURITY.md
+# item 27-1 gives the steps. What holds is a pinned tap's.)
+if wanted "vnet"; then
+    "$TT" tx-csum-off br3-port
+    check "vnet: control: the pinned guest's ARP reaches the wire from its MAC" \
+        test "$(on_wire br3 22 6 --arp=10.99.3.7)" = "$(hex $guest)"
+    got=$(on_wire br3 22 6 --arp=10.99.3.7 --tamper=vnet-hdr --csum=20:6)
+    check "vnet: a pinned tap's fd takes no TUNSETIFF with IFF_VNET_HDR ($got)" \
+        test "$got" = "$(hex $guest)"
+    check "vnet: ...it is EEXIST" grep -q 'vnet-hdr: File exists' "$T/call"
+    got=$(on_wire br3 22 6 --arp=10.99.3.7 --queues=2 --tamper=requeue --csum=20:6)
+    check "vnet: nor a pinned multiqueue tap's last queue, detached ($got)" \
+        test "$got" = "$(hex $guest)"
+    check "vnet: ...it is EEXIST too (a detached queue stays bound to its tap)" \
+        grep -q 'requeue: File exists' "$T/call"
+fi
