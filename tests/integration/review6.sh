@@ -12,7 +12,10 @@ TT=$T/bin/ub-testtool
 client=$T/bin/userbridge-client
 guest=52:54:00:12:34:56
 bridge br3
+bridge br0
 acl "allow br3 user=ubalice mac=$guest ip=10.99.3.7
+allow br0 user=ubalice max-taps=3
+allow br0 user=ubbob
 "
 start_daemon
 
@@ -51,4 +54,29 @@ if wanted "vnet"; then
         test "$got" = "$(hex $guest)"
     check "vnet: ...it is EEXIST too (a detached queue stays bound to its tap)" \
         grep -q 'requeue: File exists' "$T/call"
+fi
+
+# --- the live-link index under a flood of link events ------------------------------
+# userbridged counts max-taps= against its index of links (item 26-2), kept
+# by its link monitor's events and rebuilt from a dump when some were lost
+# (ENOBUFS). Any tap's holder makes events at will: each TUNSETOFFLOAD that
+# changes the tap's features is one (NETDEV_FEAT_CHANGE). While ubbob
+# floods, ubalice asks for six taps under max-taps=3, one at a time.
+if wanted "flood"; then
+    as_bob "$TT" call stream --tamper=offload-flood=6000 -- "$client" --fd=3 --br=br0 >"$T/bob" 2>&1 &
+    bob=$!
+    sleep 0.5
+    held=()
+    for i in 1 2 3 4 5 6; do
+        as_alice "$TT" call stream --hold=4000 -- "$client" --fd=3 --br=br0 >"$T/alice$i" 2>&1 &
+        held+=($!)
+        sleep 0.3
+    done
+    sleep 0.5
+    check "flood: under ubbob's flood of link events, ubalice holds 3 taps on br0 (max-taps=3)" \
+        test "$(grep -l '^tap=' "$T"/alice? | wc -l)" -eq 3
+    check "flood: ...the others were refused by the quota" \
+        test "$(grep -l 'quota reached' "$T"/alice? | wc -l)" -eq 3
+    wait "${held[@]}" $bob || true
+    echo "info: $(grep -o 'feature changes: [0-9]*' "$T/bob"), link events lost $(grep -c 'link events lost' "$SYSLOG") times"
 fi

@@ -99,7 +99,9 @@
 //       IFF_VNET_HDR: a macvtap's fd takes it at any time, tap_ioctl),
 //       requeue (the other queues closed first: TUNSETQUEUE
 //       IFF_DETACH_QUEUE, then TUNSETIFF as vnet-hdr, with
-//       IFF_MULTI_QUEUE), signal=FIFO (write a byte to FIFO: "now"), hold=MS
+//       IFF_MULTI_QUEUE), offload-flood=MS (TUNSETOFFLOAD, its
+//       checksum offload on and off, for MS ms: a link event each; prints
+//       "feature changes: N"), signal=FIFO (write a byte to FIFO: "now"), hold=MS
 //       (sleep), time-off (wait until the tap is on no bridge, print "off
 //       the bridge after N us"). Prints "ACTION: ok" or the error of each;
 //       exits 0.
@@ -693,6 +695,13 @@ void tamper(int tap, const std::string& name, const std::string& action) {
         }
         ifr.ifr_flags = static_cast<short>(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (key == "requeue" ? IFF_MULTI_QUEUE : 0));
         if (rc == 0) rc = ioctl(tap, TUNSETIFF, &ifr);
+    } else if (key == "offload-flood") {
+        // Each change of the tap's features is a link event (NETDEV_FEAT_CHANGE).
+        auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::stoi(value));
+        long n = 0;
+        for (; std::chrono::steady_clock::now() < until && rc == 0; ++n)
+            rc = ioctl(tap, TUNSETOFFLOAD, n % 2 ? 0UL : static_cast<unsigned long>(TUN_F_CSUM));
+        std::printf("feature changes: %ld\n", n);
     } else if (key == "signal") {
         int f = open(value.c_str(), O_WRONLY | O_CLOEXEC);
         rc = f < 0 || write(f, "!", 1) != 1 ? -1 : 0;
