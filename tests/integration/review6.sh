@@ -13,7 +13,7 @@ client=$T/bin/userbridge-client
 guest=52:54:00:12:34:56
 bridge br3
 bridge br0
-acl "allow br3 user=ubalice mac=$guest ip=10.99.3.7
+acl "allow br3 user=ubalice mac=$guest ip=10.99.3.7 servers=no
 allow br0 user=ubalice max-taps=3
 allow br0 user=ubbob
 "
@@ -54,6 +54,23 @@ if wanted "vnet"; then
         test "$got" = "$(hex $guest)"
     check "vnet: ...it is EEXIST too (a detached queue stays bound to its tap)" \
         grep -q 'requeue: File exists' "$T/call"
+fi
+
+# --- servers=no behind IPv6 extension headers ----------------------------------------
+# servers=no passes UDP to port 547 only with a client's msg-type (item
+# 22-2, continued), read relative to the transport header nftables finds
+# (ipv6_find_hdr skips extension headers). A Relay-Reply (13) behind a
+# hop-by-hop or destination options header must not cross either.
+if wanted "ext6"; then
+    ll=fe80::5054:ff:fe12:3456
+    for ext in 0 60; do
+        got=$(on_wire br3 0 1 --ip6=$ll --udp=5470:547:1 --ext6=$ext)
+        check "ext6: control: a Solicit (1) to port 547 behind extension header $ext crosses ($got)" \
+            test "$got" != none
+        got=$(on_wire br3 0 1 --ip6=$ll --udp=5470:547:13 --ext6=$ext)
+        check "ext6: a Relay-Reply (13) to port 547 behind extension header $ext does not ($got)" \
+            test "$got" = none
+    done
 fi
 
 # --- the live-link index under a flood of link events ------------------------------

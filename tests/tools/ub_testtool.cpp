@@ -26,7 +26,8 @@
 //       msg-type; --send-hex: a whole DHCP message); --ip4=SRC
 //       one from SRC (ports 5000 unless --udp), --ip6=SRC an IPv6 one (and
 //       with --nd, SRC is the message's source; with --frag, the UDP
-//       datagram in two fragments, the UDP header alone in the first). --nd-target=ADDR: an NS's
+//       datagram in two fragments, the UDP header alone in the first;
+//       with --ext6=N, behind an extension header of type N, 0 or 60). --nd-target=ADDR: an NS's
 //       or NA's target. --arp=SENDER: an ARP request from SENDER, MARKER after it.
 //       --arp-mac=MAC: the ARP sender's hardware address (else --src's).
 //       --arp-target=ADDR: the address the ARP request asks for (else 10.99.0.1).
@@ -344,10 +345,17 @@ std::vector<uint8_t> ip6_frame(uint8_t next, const std::vector<uint8_t>& payload
     return f;
 }
 
+// call --ext6=N: the UDP datagram behind an extension header of type N
+// (0 hop-by-hop, 60 destination options: 8 bytes, PadN).
+int g_ext6 = -1;
+
 std::vector<uint8_t> udp6_frame(const std::string& marker, std::size_t vnet_hdr_len) {
     std::vector<uint8_t> udp = udp_datagram(marker);
     udp6_checksum(udp);
-    return ip6_frame(17, udp, vnet_hdr_len);
+    if (g_ext6 < 0) return ip6_frame(17, udp, vnet_hdr_len);
+    std::vector<uint8_t> ext = {17, 0, 1, 4, 0, 0, 0, 0};
+    ext.insert(ext.end(), udp.begin(), udp.end());
+    return ip6_frame(static_cast<uint8_t>(g_ext6), ext, vnet_hdr_len);
 }
 
 // call --frag: the IPv6 datagram in two fragments, the first holding the
@@ -828,6 +836,7 @@ int cmd_call(std::vector<std::string> a) {
         else if (a[i] == "--dhcp") use_dhcp = true;
         else if (a[i] == "--dhcp6") use_dhcp6 = true;
         else if (a[i] == "--frag") g_frag = true;
+        else if (a[i].rfind("--ext6=", 0) == 0) g_ext6 = std::stoi(a[i].substr(7));
         else if (a[i].rfind("--relay=", 0) == 0) relay_to = a[i].substr(8);
         else if (a[i].rfind("--tamper=", 0) == 0) tampers.push_back(a[i].substr(9));
         else if (a[i].rfind("--send=", 0) == 0) send = a[i].substr(7);
