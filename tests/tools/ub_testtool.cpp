@@ -26,7 +26,8 @@
 //       msg-type; --send-hex: a whole DHCP message); --ip4=SRC
 //       one from SRC (ports 5000 unless --udp), --ip6=SRC an IPv6 one (and
 //       with --nd, SRC is the message's source; with --frag, the UDP
-//       datagram in two fragments, the UDP header alone in the first). --nd-target=ADDR: an NS's
+//       datagram in two fragments, the UDP header alone in the first;
+//       with --ext6=N, behind an extension header of type N, 0 or 60). --nd-target=ADDR: an NS's
 //       or NA's target. --arp=SENDER: an ARP request from SENDER, MARKER after it.
 //       --arp-mac=MAC: the ARP sender's hardware address (else --src's).
 //       --arp-target=ADDR: the address the ARP request asks for (else 10.99.0.1).
@@ -95,7 +96,13 @@
 //       get a tap from userbridged, print "tap=NAME", then do to it, in
 //       order, what its fd lets any holder do: mac=MAC (SIOCSIFHWADDR),
 //       owner=UID (TUNSETOWNER), group=GID (TUNSETGROUP), persist
-//       (TUNSETPERSIST), signal=FIFO (write a byte to FIFO: "now"), hold=MS
+//       (TUNSETPERSIST), vnet-hdr (TUNSETIFF IFF_TAP|IFF_NO_PI|
+//       IFF_VNET_HDR: a macvtap's fd takes it at any time, tap_ioctl),
+//       requeue (the other queues closed first: TUNSETQUEUE
+//       IFF_DETACH_QUEUE, then TUNSETIFF as vnet-hdr, with
+//       IFF_MULTI_QUEUE), offload-flood=MS (TUNSETOFFLOAD, its
+//       checksum offload on and off, for MS ms: a link event each; prints
+//       "feature changes: N"), signal=FIFO (write a byte to FIFO: "now"), hold=MS
 //       (sleep), time-off (wait until the tap is on no bridge, print "off
 //       the bridge after N us"). Prints "ACTION: ok" or the error of each;
 //       exits 0.
@@ -338,10 +345,17 @@ std::vector<uint8_t> ip6_frame(uint8_t next, const std::vector<uint8_t>& payload
     return f;
 }
 
+// call --ext6=N: the UDP datagram behind an extension header of type N
+// (0 hop-by-hop, 60 destination options: 8 bytes, PadN).
+int g_ext6 = -1;
+
 std::vector<uint8_t> udp6_frame(const std::string& marker, std::size_t vnet_hdr_len) {
     std::vector<uint8_t> udp = udp_datagram(marker);
     udp6_checksum(udp);
-    return ip6_frame(17, udp, vnet_hdr_len);
+    if (g_ext6 < 0) return ip6_frame(17, udp, vnet_hdr_len);
+    std::vector<uint8_t> ext = {17, 0, 1, 4, 0, 0, 0, 0};
+    ext.insert(ext.end(), udp.begin(), udp.end());
+    return ip6_frame(static_cast<uint8_t>(g_ext6), ext, vnet_hdr_len);
 }
 
 // call --frag: the IPv6 datagram in two fragments, the first holding the
@@ -680,6 +694,22 @@ void tamper(int tap, const std::string& name, const std::string& action) {
         rc = ioctl(tap, TUNSETGROUP, std::stoul(value));
     } else if (key == "persist") {
         rc = ioctl(tap, TUNSETPERSIST, 1UL);
+    } else if (key == "vnet-hdr" || key == "requeue") {
+        ifreq ifr{};
+        std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name.c_str());
+        if (key == "requeue") {
+            ifr.ifr_flags = IFF_DETACH_QUEUE;
+            rc = ioctl(tap, TUNSETQUEUE, &ifr);
+        }
+        ifr.ifr_flags = static_cast<short>(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (key == "requeue" ? IFF_MULTI_QUEUE : 0));
+        if (rc == 0) rc = ioctl(tap, TUNSETIFF, &ifr);
+    } else if (key == "offload-flood") {
+        // Each change of the tap's features is a link event (NETDEV_FEAT_CHANGE).
+        auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::stoi(value));
+        long n = 0;
+        for (; std::chrono::steady_clock::now() < until && rc == 0; ++n)
+            rc = ioctl(tap, TUNSETOFFLOAD, n % 2 ? 0UL : static_cast<unsigned long>(TUN_F_CSUM));
+        std::printf("feature changes: %ld\n", n);
     } else if (key == "signal") {
         int f = open(value.c_str(), O_WRONLY | O_CLOEXEC);
         rc = f < 0 || write(f, "!", 1) != 1 ? -1 : 0;
@@ -806,6 +836,7 @@ int cmd_call(std::vector<std::string> a) {
         else if (a[i] == "--dhcp") use_dhcp = true;
         else if (a[i] == "--dhcp6") use_dhcp6 = true;
         else if (a[i] == "--frag") g_frag = true;
+        else if (a[i].rfind("--ext6=", 0) == 0) g_ext6 = std::stoi(a[i].substr(7));
         else if (a[i].rfind("--relay=", 0) == 0) relay_to = a[i].substr(8);
         else if (a[i].rfind("--tamper=", 0) == 0) tampers.push_back(a[i].substr(9));
         else if (a[i].rfind("--send=", 0) == 0) send = a[i].substr(7);
@@ -925,7 +956,12 @@ int cmd_call(std::vector<std::string> a) {
         std::printf("tap=%s vnet_hdr=%d\n", ifr.ifr_name, vnet ? 1 : 0);
     }
     std::fflush(stdout);
-    for (const std::string& t : tampers) tamper(tap, ifr.ifr_name, t);
+    for (const std::string& t : tampers) {
+        if (t == "requeue") fds.value().resize(1), queues = 1;  // its only queue left
+        tamper(tap, ifr.ifr_name, t);
+    }
+    // A tamper may have turned the header on.
+    if (!tampers.empty() && ioctl(tap, TUNGETIFF, &ifr) == 0) vnet = ifr.ifr_flags & IFF_VNET_HDR;
     if (!relay_to.empty()) {
         relay(tap, open_guest_tap(relay_to, vnet), hold);
         return 0;

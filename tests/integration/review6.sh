@@ -1,0 +1,99 @@
+#!/bin/bash
+# Sixth outside review (docs/SECURITY.md, items 27-N). 27-1: a pinned tap
+# is made without IFF_VNET_HDR (item 24-5); can its fd's holder turn the
+# header on afterwards, on the fd it holds (TUNSETIFF) or on a multiqueue
+# tap's queue it detached (TUNSETQUEUE), and have the kernel write a
+# checksum into what the pin judged?
+#
+# One case: UB_CASE=REGEX (lib.sh), e.g. UB_CASE='^vnet' .
+source "$(dirname "$0")/lib.sh"
+
+TT=$T/bin/ub-testtool
+client=$T/bin/userbridge-client
+guest=52:54:00:12:34:56
+bridge br3
+bridge br0
+acl "allow br3 user=ubalice mac=$guest ip=10.99.3.7 servers=no
+allow br0 user=ubalice max-taps=3
+allow br0 user=ubbob
+"
+start_daemon
+
+# on_wire PORT FROM LEN CALL-OPTION...: bytes FROM to FROM+LEN-1 (hex) of
+# the frame ubalice's guest sends (from its pinned MAC, over bridge PORT),
+# as PORT's other port's peer gets it; "none" if none arrived.
+on_wire() {
+    local port=$1 from=$2 len=$3 marker="cs$RANDOM$RANDOM" hex
+    shift 3
+    "$TT" listen-frame $port-peer "$marker" 3000 >"$T/wire" &
+    local l=$! a q=()
+    for a in "$@"; do [[ $a == --queues=* ]] && q=("$a"); done
+    listening "$T/wire"
+    as_alice "$TT" call stream --src=$guest "$@" --send="$marker" -- "$client" "${q[@]}" --fd=3 --br=$port \
+        >"$T/call" 2>&1 || { echo "FAIL: no tap to send the frame"; exit 1; }
+    sent_frame_seen $l || { echo none; return; }
+    hex=$(tail -n1 "$T/wire")
+    echo "${hex:$((from * 2)):$((len * 2))}"
+}
+hex() { tr -d ':.' <<<"$1"; }
+
+# --- item 27-1: the header turned on by the fd's holder -------------------------
+# (A pinned macvtap's holder can: tap_ioctl takes TUNSETIFF with
+# IFF_VNET_HDR on any of its fds at any time. That is open; SECURITY.md
+# item 27-1 gives the steps. What holds is a pinned tap's.)
+if wanted "vnet"; then
+    "$TT" tx-csum-off br3-port
+    check "vnet: control: the pinned guest's ARP reaches the wire from its MAC" \
+        test "$(on_wire br3 22 6 --arp=10.99.3.7)" = "$(hex $guest)"
+    got=$(on_wire br3 22 6 --arp=10.99.3.7 --tamper=vnet-hdr --csum=20:6)
+    check "vnet: a pinned tap's fd takes no TUNSETIFF with IFF_VNET_HDR ($got)" \
+        test "$got" = "$(hex $guest)"
+    check "vnet: ...it is EEXIST" grep -q 'vnet-hdr: File exists' "$T/call"
+    got=$(on_wire br3 22 6 --arp=10.99.3.7 --queues=2 --tamper=requeue --csum=20:6)
+    check "vnet: nor a pinned multiqueue tap's last queue, detached ($got)" \
+        test "$got" = "$(hex $guest)"
+    check "vnet: ...it is EEXIST too (a detached queue stays bound to its tap)" \
+        grep -q 'requeue: File exists' "$T/call"
+fi
+
+# --- servers=no behind IPv6 extension headers ----------------------------------------
+# servers=no passes UDP to port 547 only with a client's msg-type (item
+# 22-2, continued), read relative to the transport header nftables finds
+# (ipv6_find_hdr skips extension headers). A Relay-Reply (13) behind a
+# hop-by-hop or destination options header must not cross either.
+if wanted "ext6"; then
+    ll=fe80::5054:ff:fe12:3456
+    for ext in 0 60; do
+        got=$(on_wire br3 0 1 --ip6=$ll --udp=5470:547:1 --ext6=$ext)
+        check "ext6: control: a Solicit (1) to port 547 behind extension header $ext crosses ($got)" \
+            test "$got" != none
+        got=$(on_wire br3 0 1 --ip6=$ll --udp=5470:547:13 --ext6=$ext)
+        check "ext6: a Relay-Reply (13) to port 547 behind extension header $ext does not ($got)" \
+            test "$got" = none
+    done
+fi
+
+# --- the live-link index under a flood of link events ------------------------------
+# userbridged counts max-taps= against its index of links (item 26-2), kept
+# by its link monitor's events and rebuilt from a dump when some were lost
+# (ENOBUFS). Any tap's holder makes events at will: each TUNSETOFFLOAD that
+# changes the tap's features is one (NETDEV_FEAT_CHANGE). While ubbob
+# floods, ubalice asks for six taps under max-taps=3, one at a time.
+if wanted "flood"; then
+    as_bob "$TT" call stream --tamper=offload-flood=6000 -- "$client" --fd=3 --br=br0 >"$T/bob" 2>&1 &
+    bob=$!
+    sleep 0.5
+    held=()
+    for i in 1 2 3 4 5 6; do
+        as_alice "$TT" call stream --hold=4000 -- "$client" --fd=3 --br=br0 >"$T/alice$i" 2>&1 &
+        held+=($!)
+        sleep 0.3
+    done
+    sleep 0.5
+    check "flood: under ubbob's flood of link events, ubalice holds 3 taps on br0 (max-taps=3)" \
+        test "$(grep -l '^tap=' "$T"/alice? | wc -l)" -eq 3
+    check "flood: ...the others were refused by the quota" \
+        test "$(grep -l 'quota reached' "$T"/alice? | wc -l)" -eq 3
+    wait "${held[@]}" $bob || true
+    echo "info: $(grep -o 'feature changes: [0-9]*' "$T/bob"), link events lost $(grep -c 'link events lost' "$SYSLOG") times"
+fi
