@@ -7,10 +7,17 @@
 #include <cerrno>
 #include <utility>
 
+#include "base/system.h"
+
 namespace ub::net {
 
 Result<LinkMonitor> LinkMonitor::open() {
-    return LinkMonitor(UB_TRY(open_netlink(NETLINK_ROUTE, SOCK_NONBLOCK, RTMGRP_LINK, "rtnetlink monitor socket")));
+    MnlSocket nl = UB_TRY(open_netlink(NETLINK_ROUTE, SOCK_NONBLOCK, RTMGRP_LINK, "rtnetlink monitor socket"));
+    // Room for a burst of events (the default, rmem_default, holds a few
+    // hundred): every overrun costs a rebuild from dumps. Past rmem_max,
+    // which only CAP_NET_ADMIN may do; without it the default stays.
+    (void)system::setsockopt_int(mnl_socket_get_fd(nl.get()), SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20, "");
+    return LinkMonitor(std::move(nl));
 }
 
 int LinkMonitor::fd() const { return mnl_socket_get_fd(nl_.get()); }
