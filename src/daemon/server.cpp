@@ -173,6 +173,11 @@ private:
     UniqueFd sig_;
     std::optional<net::LinkMonitor> monitor_;      // for expiry records and live_
     net::LiveLinks live_;                          // what grants count against (live_links)
+    // Overruns of the link monitor: a tap's holder can cause thousands a
+    // minute (each TUNSETOFFLOAD is a link event), so they are logged at
+    // most once a minute, with how many went unlogged.
+    Clock::time_point lost_logged_{};
+    unsigned long lost_unlogged_ = 0;
     std::set<int> linklocal_off_;                  // bridges learning from no link-local frame (grant.h)
     std::map<int, audit::AuditRecord> granted_;    // live taps we granted, by ifindex
     std::map<int, Lease> leases_;                  // live leases, by ifindex
@@ -848,8 +853,17 @@ void Server::on_link_events() {
             act_on_link_events(*events);
             return;
         }
-        log_line(LOG_WARNING, "link events lost, some expiry records may be missing: " +
-                                  events.error().message());
+        if (Clock::now() - lost_logged_ >= std::chrono::minutes(1)) {
+            log_line(LOG_WARNING, "link events lost, some expiry records may be missing: " +
+                                      events.error().message() +
+                                      (lost_unlogged_ ? " (and " + std::to_string(lost_unlogged_) +
+                                                            " times more since the last such line)"
+                                                      : std::string()));
+            lost_logged_ = Clock::now();
+            lost_unlogged_ = 0;
+        } else {
+            ++lost_unlogged_;
+        }
         live_.mark_stale();           // rebuilt by the next grant's checks
         filters_after_lost_events();  // some of the lost may be deaths
         sweep_tampered();             // and some, changes to our taps
