@@ -529,6 +529,12 @@ void Server::adopt_leases() {
             end_lease(l.ifindex, "its connection closed while userbridged was stopped");
             continue;
         }
+        // An older release leased taps under a pinned MAC; whoever opens
+        // one by name may give it a virtio-net header (review item 24-6).
+        if (label->mac) {
+            end_lease(l.ifindex, "a rule that pins a MAC gives no leases since review item 24-6");
+            continue;
+        }
         if (l.master == 0) continue;
         if (Result<void> guarded = rtnl->guard_port(l.ifindex, false); !guarded.ok())
             log_line(LOG_ERR, "could not guard the lease " + l.name + " against BPDUs: " + guarded.error().message());

@@ -145,6 +145,18 @@ if wanted "lease"; then
             fails as_alice "$TT" tap-by-name fc5
         as_alice "$T/bin/userbridge" release fc5 >/dev/null 2>&1 || ip link del fc5
     fi
+    # One an older release leased under the pin, made here as it made one
+    # (persistent, hers, labelled with the pinned MAC and an expiry), is
+    # ended as userbridged starts: its next opener could take the header.
+    stop_daemon
+    ip tuntap add dev fc6 mode tap user $ALICE
+    ip link set fc6 master br3
+    port=$(cat /sys/class/net/fc6/address)
+    ip link set fc6 alias "userbridge uid=$ALICE mac=$guest queues=1 port=$port lease=$(($(date +%s) + 600))"
+    start_daemon
+    check "lease: an older release's lease under mac= is ended as userbridged starts" soon fails ip link show fc6
+    check "lease: ...saying why" soon grep -q 'fc6.*pins a MAC gives no leases' "$SYSLOG"
+    ip link del fc6 2>/dev/null || true
 fi
 
 stop_daemon
