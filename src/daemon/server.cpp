@@ -851,29 +851,33 @@ int Server::timeout_ms() const {
 }
 
 // Link events, read to the end of what is queued: a grant's checks count on it
-// (live_links). An overrun is reported once, and what follows it is read.
+// (live_links). After an overrun what follows it is read too, and the
+// state is recovered once, not once for each overrun met on the way: a
+// tap's holder can overrun the monitor at will (review item 27-2).
 void Server::on_link_events() {
+    std::optional<Error> lost;
     for (int tries = 0; tries < 4; ++tries) {
         Result<std::vector<net::LinkInfo>> events = monitor_->read();
         if (events.ok()) {
             act_on_link_events(*events);
-            return;
+            break;
         }
-        if (Clock::now() - lost_logged_ >= std::chrono::minutes(1)) {
-            log_line(LOG_WARNING, "link events lost, some expiry records may be missing: " +
-                                      events.error().message() +
-                                      (lost_unlogged_ ? " (and " + std::to_string(lost_unlogged_) +
-                                                            " times more since the last such line)"
-                                                      : std::string()));
-            lost_logged_ = Clock::now();
-            lost_unlogged_ = 0;
-        } else {
-            ++lost_unlogged_;
-        }
-        live_.mark_stale();           // rebuilt by the next grant's checks
-        filters_after_lost_events();  // some of the lost may be deaths
-        sweep_tampered();             // and some, changes to our taps
+        lost = events.error();
     }
+    if (!lost) return;
+    if (Clock::now() - lost_logged_ >= std::chrono::minutes(1)) {
+        log_line(LOG_WARNING, "link events lost, some expiry records may be missing: " + lost->message() +
+                                  (lost_unlogged_ ? " (and " + std::to_string(lost_unlogged_) +
+                                                        " times more since the last such line)"
+                                                  : std::string()));
+        lost_logged_ = Clock::now();
+        lost_unlogged_ = 0;
+    } else {
+        ++lost_unlogged_;
+    }
+    live_.mark_stale();           // rebuilt by the next grant's checks
+    filters_after_lost_events();  // some of the lost may be deaths
+    sweep_tampered();             // and some, changes to our taps
 }
 
 // The live links a grant counts against: the index, with every event the
