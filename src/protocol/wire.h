@@ -107,8 +107,9 @@ const char* status_name(Status s);
 // Empty string when `name` may be a leased tap's name: an interface name
 // (ifname_problem) of letters, digits and . _ - only, so that no '%' makes
 // the kernel pick the name (dev_alloc_name), and not starting with "ubq",
-// the quota locks' names (net/live_taps.h): a persistent device of that name
-// would hold a user's lock for good.
+// the names of older releases' quota locks (docs/SECURITY.md, review item
+// 26-2): during an upgrade a persistent device of that name would hold a
+// user's lock for good.
 std::string lease_name_problem(std::string_view name);
 
 }  // namespace ub::protocol

@@ -36,7 +36,7 @@ for point in after-create after-up; do
     refused "a max-taps= rule: refused before $point" "asks for max-taps=, which only userbridged does" \
         as_alice env UB_FAULT=fail@$point "$T/bin/ub-testtool" call stream -- "$F" --fd=3 --br=br2
 done
-check "...and no tap or quota lock left" no_taps
+check "...and no tap left" no_taps
 
 # The caller kills its own helper as soon as the tap's fd arrives (kill(2)
 # goes by the real uid, which a setuid helper keeps; pause@after-send
