@@ -82,6 +82,14 @@ ip -6 addr add 2001:db8:3::1/64 dev br3-peer nodad
 dhcrelay -6 -d -pf "$T/dhcrelay.pid" -l br3-peer -u 2001:db8:9::1%up0 >"$T/dhcrelay.log" 2>&1 &
 relay=$!
 BACKGROUND+=($relay)
+# Ready: listening on 547, and br3-peer's link-local address, which it
+# answers the victim from, past duplicate address detection (br3-peer was
+# made again above).
+relay_ready() {
+    [ -n "$(ss -Hlun 'sport = :547')" ] && [ -n "$(ip -6 -o addr show dev br3-peer scope link)" ] &&
+        [ -z "$(ip -6 -o addr show dev br3-peer scope link tentative)" ]
+}
+within 10 relay_ready || { echo "FAIL: dhcrelay not ready: $(cat "$T/dhcrelay.log")"; exit 1; }
 # relayed_to_victim: ubalice's guest sends a Relay-Reply (msg-type 13) for
 # the relay's link to all nodes, port 547, from port 5470, carrying a Reply
 # (7) for fe80::99 with a marker; does the victim's port 546 get the Reply?
@@ -99,7 +107,7 @@ relayed_to_victim() {
 import socket
 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 s.bind(("::", 546))
-s.settimeout(3)
+s.settimeout(30)
 print("listening", flush=True)
 try:
     data, peer = s.recvfrom(2000)
@@ -116,6 +124,10 @@ except socket.timeout:
     as_alice "$T/bin/ub-testtool" call stream --src=$pinned --ip6=fe80::5054:ff:fe12:3456 --udp=5470:547 \
         --send-hex="$hex" "$@" -- "$client" --fd=3 --br=br3 >/dev/null ||
         { echo "FAIL: no tap to send the Relay-Reply from"; exit 1; }
+    # The relay forwards what it takes at once: a second after the guest
+    # sent, the victim has it or never will.
+    within 1 grep -q '^got ' "$T/victim" || true
+    kill $victim 2>/dev/null || true
     wait $victim || true
     ip link del vic0 2>/dev/null || true  # gone with its peer's namespace, or soon
     cat "$T/victim"
