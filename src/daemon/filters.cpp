@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <syslog.h>
 #include <utility>
 
 #include "net/rtnl.h"
@@ -173,8 +174,17 @@ std::string older_pin(const std::string& table, std::size_t at, const std::strin
 
 }  // namespace
 
+Result<void> Filters::guard_macvtap(int ifindex) {
+    if (!csum_guard_) return Error::msg("userbridged loaded no checksum guard");
+    if (!csum_guard_->ok()) return csum_guard_->error();
+    net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
+    return (*csum_guard_)->attach(rtnl, ifindex);
+}
+
 Result<void> Filters::pin_macvtap(const std::string& ifname, int ifindex, const Mac& mac) {
     if (!nft_) return Error::msg(why_);
+    if (Result<void> r = guard_macvtap(ifindex); !r.ok())
+        return r.error().context("cannot pin macvtap " + ifname + "'s MAC without its checksum guard");
     std::string t = kMacvtapTable, c = macvtap_chain(ifindex);
     // One transaction: the chain comes with its rules or not at all. The
     // name is checked (ifname_problem) and ours ("mvt" and digits).
@@ -198,8 +208,14 @@ Result<void> Filters::macvtaps_live(const std::set<int>& live) {
         std::size_t end = table->find_first_not_of("0123456789", at);
         std::string digits = table->substr(at, end - at);
         if (digits.empty() || digits.size() > 9) continue;
-        if (live.count(std::stoi(digits))) commands += older_pin(*table, at, "mvt" + digits);
-        else commands += "delete chain " + std::string(kMacvtapTable) + " mvt" + digits + "\n";
+        if (live.count(std::stoi(digits))) {
+            commands += older_pin(*table, at, "mvt" + digits);
+            // An older release's pinned macvtap has no guard; ours have
+            // it, and get it again unchanged.
+            if (Result<void> r = guard_macvtap(std::stoi(digits)); !r.ok())
+                syslog(LOG_DAEMON | LOG_WARNING, "a pinned macvtap (ifindex %s) has no checksum guard: %s",
+                       digits.c_str(), r.error().message().c_str());
+        } else commands += "delete chain " + std::string(kMacvtapTable) + " mvt" + digits + "\n";
     }
     return commands.empty() ? Result<void>(Ok{}) : nft_->run(commands);
 }

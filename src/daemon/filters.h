@@ -32,6 +32,7 @@
 
 #include "base/mac.h"
 #include "base/result.h"
+#include "net/csum_guard.h"
 #include "net/mac_pin.h"
 #include "net/nft_batch.h"
 #include "net/seen.h"
@@ -92,13 +93,20 @@ public:
     // drops every frame, and every ARP packet, from another MAC, every
     // VLAN-tagged frame and neighbour discovery announcing another MAC
     // (review item 24-4). The macvtap's own address is the pinned one
-    // already (net/macvtap.h).
+    // already (net/macvtap.h). The checksum guard (net/csum_guard.h) goes
+    // on it first: without it the pin would hold only against a guest
+    // whose VMM left the virtio-net header off (review item 27-1), so
+    // without a guard there is no pin, and the grant fails.
     Result<void> pin_macvtap(const std::string& ifname, int ifindex, const Mac& mac);
+    // The guard pinned macvtaps get, loaded as the daemon started (while
+    // it had CAP_BPF), or why there is none.
+    void set_csum_guard(Result<net::CsumGuard> guard) { csum_guard_.emplace(std::move(guard)); }
     // The macvtap `ifindex` is gone: its chain goes (the kernel keeps a
     // netdev chain whose device is gone, hooked to nothing).
     void macvtap_gone(int ifindex);
     // At start-up: the chains of macvtaps not in `live` go; a live one an
-    // older release made gets the rules it lacks (review item 24-4).
+    // older release made gets the rules it lacks (review item 24-4), and
+    // every live pinned one the checksum guard (item 27-1).
     Result<void> macvtaps_live(const std::set<int>& live);
 
 private:
@@ -126,6 +134,9 @@ private:
     bool inherited_ = false;  // elements of live taps from before we started
     std::chrono::steady_clock::time_point seen_at_{};
     std::vector<SeenOnTap> seen_;  // the learning table, as last listed (at seen_at_)
+    std::optional<Result<net::CsumGuard>> csum_guard_;  // none set: none loaded
+    // The checksum guard on the macvtap `ifindex`, or why it cannot be.
+    Result<void> guard_macvtap(int ifindex);
     std::map<int, Routed> routed_;           // by the tap's ifindex
     bool routed_table_ = false;              // made or seen
     bool inherited_routes_ = false;          // routed taps from before we started

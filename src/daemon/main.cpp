@@ -187,6 +187,9 @@ int main(int argc, char** argv) {
     // CAP_SETGID still effective); it keeps no fd of ours.
     Result<daemon::UserDb> userdb = daemon::UserDb::start();
     if (!userdb.ok()) return fail(userdb.error().message());
+    // Loading a tc program takes CAP_BPF, which the drop gives up;
+    // attaching it, CAP_NET_ADMIN only (net/csum_guard.h).
+    Result<net::CsumGuard> csum_guard = net::CsumGuard::load();
     if (auto r = privilege::drop_to_daemon_capabilities(); !r.ok()) return fail(r.error().message());
     daemon::ServerConfig cfg{opt->acl, opt->limits};
     cfg.userdb = &*userdb;
@@ -204,6 +207,10 @@ int main(int argc, char** argv) {
     // libnftables reads its own files when it starts: before the filter.
     daemon::Filters filters = daemon::Filters::open();
     cfg.filters = &filters;
+    if (!csum_guard.ok())
+        syslog(LOG_DAEMON | LOG_WARNING, "%s; rules with mode=macvtap and mac= or mac-prefix= will fail",
+               csum_guard.error().message().c_str());
+    filters.set_csum_guard(std::move(csum_guard));
     daemon::Announcer announcer;
     cfg.announcer = &announcer;
     if (Result<void> r = announcer.reconcile(); !r.ok())
