@@ -120,11 +120,17 @@ add rule netdev userbridge_macvtap $chain ether saddr != $pinned drop
 add rule netdev userbridge_macvtap $chain arp saddr ether != $pinned drop
 NFT
     check "older: the held macvtap's chain ($chain) is an older release's" fails chain_has '8021q'
+    # ...and, as an older release's, without the checksum guard (item 27-1).
+    mvt=$(sed -n 's/^tap=\([^ ]*\).*/\1/p' "$T/held")
+    tc qdisc del dev "$mvt" clsact
+    guarded() { tc filter show dev "$mvt" egress | has userbridge_csum_guard; }
+    check "older: ...and no checksum guard" fails guarded
     stop_daemon
     start_daemon
     check "older: userbridged, starting, gave it the VLAN rule" soon chain_has 'ether type { 8021q'
     check "older: ...and the neighbour discovery rules, for the pinned MAC" chain_has '@th,200,56 != 0x152540000000b drop'
     check "older: ...and kept its MAC rule" chain_has "ether saddr != $pinned drop"
+    check "older: ...and gave it the checksum guard" guarded
     wait $held || true
     # An adopted macvtap: its closes are asked of the kernel again later
     # (macvtaps.h), as macvtap.sh waits for them.

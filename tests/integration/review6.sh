@@ -1,9 +1,9 @@
 #!/bin/bash
 # Sixth outside review (docs/SECURITY.md, items 27-N). 27-1: a pinned tap
-# is made without IFF_VNET_HDR (item 24-5); can its fd's holder turn the
-# header on afterwards, on the fd it holds (TUNSETIFF) or on a multiqueue
-# tap's queue it detached (TUNSETQUEUE), and have the kernel write a
-# checksum into what the pin judged?
+# or macvtap is made without IFF_VNET_HDR (item 24-5); can its fd's holder
+# turn the header on afterwards, on the fd it holds (TUNSETIFF) or on a
+# multiqueue tap's queue it detached (TUNSETQUEUE), and have the kernel
+# write a checksum into what the pin judged?
 #
 # One case: UB_CASE=REGEX (lib.sh), e.g. UB_CASE='^vnet' .
 source "$(dirname "$0")/lib.sh"
@@ -11,25 +11,34 @@ source "$(dirname "$0")/lib.sh"
 TT=$T/bin/ub-testtool
 client=$T/bin/userbridge-client
 guest=52:54:00:12:34:56
+pinned=52:54:00:00:00:0b
 bridge br3
 bridge br0
+nic_and_lan
 acl "allow br3 user=ubalice mac=$guest ip=10.99.3.7 servers=no
 allow br0 user=ubalice max-taps=3
 allow br0 user=ubbob
+allow eth0 user=ubalice mode=macvtap mac=$pinned
 "
 start_daemon
 
 # on_wire PORT FROM LEN CALL-OPTION...: bytes FROM to FROM+LEN-1 (hex) of
-# the frame ubalice's guest sends (from its pinned MAC, over bridge PORT),
-# as PORT's other port's peer gets it; "none" if none arrived.
+# the frame ubalice's guest sends (from its pinned MAC, over bridge PORT,
+# or her macvtap of eth0), as PORT's other port's peer (eth0's: the LAN)
+# gets it; "none" if none arrived.
 on_wire() {
-    local port=$1 from=$2 len=$3 marker="cs$RANDOM$RANDOM" hex
+    local port=$1 from=$2 len=$3 marker="cs$RANDOM$RANDOM" hex src=$guest
     shift 3
-    "$TT" listen-frame $port-peer "$marker" 3000 >"$T/wire" &
+    if [ "$port" = eth0 ]; then
+        src=$pinned
+        ip netns exec lan "$TT" listen-frame lan0 "$marker" 3000 >"$T/wire" &
+    else
+        "$TT" listen-frame $port-peer "$marker" 3000 >"$T/wire" &
+    fi
     local l=$! a q=()
     for a in "$@"; do [[ $a == --queues=* ]] && q=("$a"); done
     listening "$T/wire"
-    as_alice "$TT" call stream --src=$guest "$@" --send="$marker" -- "$client" "${q[@]}" --fd=3 --br=$port \
+    as_alice "$TT" call stream --src=$src "$@" --send="$marker" -- "$client" "${q[@]}" --fd=3 --br=$port \
         >"$T/call" 2>&1 || { echo "FAIL: no tap to send the frame"; exit 1; }
     sent_frame_seen $l || { echo none; return; }
     hex=$(tail -n1 "$T/wire")
@@ -38,9 +47,9 @@ on_wire() {
 hex() { tr -d ':.' <<<"$1"; }
 
 # --- item 27-1: the header turned on by the fd's holder -------------------------
-# (A pinned macvtap's holder can: tap_ioctl takes TUNSETIFF with
-# IFF_VNET_HDR on any of its fds at any time. That is open; SECURITY.md
-# item 27-1 gives the steps. What holds is a pinned tap's.)
+# A tap's holder cannot; a macvtap's can (tap_ioctl takes TUNSETIFF with
+# IFF_VNET_HDR on any of its fds at any time), so a pinned macvtap's egress
+# drops every frame that waits for a checksum (net/csum_guard.h).
 if wanted "vnet"; then
     "$TT" tx-csum-off br3-port
     check "vnet: control: the pinned guest's ARP reaches the wire from its MAC" \
@@ -54,6 +63,50 @@ if wanted "vnet"; then
         test "$got" = "$(hex $guest)"
     check "vnet: ...it is EEXIST too (a detached queue stays bound to its tap)" \
         grep -q 'requeue: File exists' "$T/call"
+fi
+
+if wanted "macvtap"; then
+    "$TT" tx-csum-off eth0
+    check "macvtap: control: the pinned macvtap's ARP reaches the LAN from its MAC" \
+        test "$(on_wire eth0 22 6 --arp=10.99.0.9)" = "$(hex $pinned)"
+    as_alice "$TT" call stream --hold=4000 -- "$client" --fd=3 --br=eth0 >"$T/held" 2>&1 &
+    held=$!
+    granted "$T/held" || { echo "FAIL: macvtap: no macvtap to hold"; exit 1; }
+    mvt=$(sed -n 's/^tap=\([^ ]*\).*/\1/p' "$T/held")
+    check "macvtap: its egress has the checksum guard ($mvt)" \
+        bash -c "tc filter show dev $mvt egress | grep -q userbridge_csum_guard"
+    wait $held || true
+    got=$(on_wire eth0 22 6 --arp=10.99.0.9 --tamper=vnet-hdr)
+    check "macvtap: control: its holder turns the header on, and an ARP asking no checksum still leaves ($got)" \
+        test "$got" = "$(hex $pinned)"
+    check "macvtap: ...the header was on (TUNSETIFF took IFF_VNET_HDR)" grep -q 'vnet-hdr: ok' "$T/call"
+    got=$(on_wire eth0 22 6 --arp=10.99.0.9 --tamper=vnet-hdr --csum=20:6)
+    check "macvtap: attack: nor does its ARP asking for a checksum into its sender MAC ($got)" \
+        test "$got" = none
+    got=$(on_wire eth0 26 4 --ip4=10.99.0.9 --tamper=vnet-hdr --csum=20:8)
+    check "macvtap: ...nor any frame asking for a checksum (UDP, into its source address) ($got)" \
+        test "$got" = none
+fi
+
+# A daemon that could not load the guard (here: started without CAP_BPF
+# and CAP_SYS_ADMIN, either of which loads it)
+# grants no pinned macvtap, rather than one whose pin the holder undoes.
+if wanted "noguard"; then
+    stop_daemon
+    printf '#!/bin/sh\nexec setpriv --bounding-set -bpf,-sys_admin %s "$@"\n' "$T/bin/userbridged" >"$T/nobpf"
+    chmod 755 "$T/nobpf"
+    DAEMON_BIN=$T/nobpf start_daemon
+    check "noguard: userbridged without CAP_BPF says it has no checksum guard" \
+        soon grep -q 'cannot load the checksum guard' "$SYSLOG"
+    rc=0
+    as_alice "$TT" call stream -- "$client" --fd=3 --br=eth0 >"$T/noguard" 2>&1 || rc=$?
+    check "noguard: ...and refuses a pinned macvtap ($(head -c 200 "$T/noguard"))" test $rc -ne 0
+    check "noguard: ...saying why" grep -q 'without its checksum guard' "$T/noguard"
+    check "noguard: ...and leaves no macvtap" soon bash -c '[ -z "$(ip -o link show type macvtap)" ]'
+    check "noguard: ...while a pinned tap is still granted" \
+        as_alice "$TT" call stream -- "$client" --fd=3 --br=br3
+    stop_daemon
+    start_daemon
 fi
 
 # --- servers=no behind IPv6 extension headers ----------------------------------------
