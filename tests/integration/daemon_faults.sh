@@ -13,7 +13,7 @@ for point in after-create after-setup after-no-ipv6 after-attach after-guard aft
     refused "daemon killed at $point" "userbridged closed the connection without a full reply" \
         as_alice "$TT" daemon grant $D
     check "...the daemon is gone and its half-made tap with it" \
-        bash -c "! kill -0 $DAEMON_PID 2>/dev/null && test -z \"\$(ip -o link show type tun)\""
+        soon bash -c "! kill -0 $DAEMON_PID 2>/dev/null && test -z \"\$(ip -o link show type tun)\""
     stop_daemon
 done
 # The same with a quota: the count is a step too.
@@ -28,7 +28,7 @@ for point in after-create after-quota after-up; do
     refused "quota rule: daemon killed at $point" "userbridged closed the connection without a full reply" \
         as_alice "$TT" daemon grant $D br2
     check "...the daemon is gone and its tap with it" \
-        bash -c "! kill -0 $DAEMON_PID 2>/dev/null && test -z \"\$(ip -o link show type tun)\""
+        soon bash -c "! kill -0 $DAEMON_PID 2>/dev/null && test -z \"\$(ip -o link show type tun)\""
     stop_daemon
 done
 acl 'allow br0\n'
