@@ -116,7 +116,8 @@ public:
     // (IN6_ADDR_GEN_MODE_NONE); a no-op where the device has no IPv6.
     Result<void> set_no_ipv6_address(int ifindex);
     // Every link of this kind ("tun" for taps) in our network namespace; the
-    // kernel filters the dump. In rtnl_dump.cpp, which the helper does not link.
+    // kernel filters the dump, asked again when links changed under it (this
+    // socket is then replaced). In rtnl_dump.cpp, which the helper does not link.
     Result<std::vector<LinkInfo>> list_links(const std::string& kind);
     // Sends `msg` (built here, or elsewhere: veths, macvtaps, routes) with
     // NLM_F_REQUEST, and NLM_F_ACK unless it is a dump, and waits for its
@@ -126,6 +127,7 @@ public:
 
 private:
     explicit Rtnl(MnlSocket nl);
+    Result<std::vector<LinkInfo>> dump_links(const std::string& kind);
 
     MnlSocket nl_;
     unsigned portid_;
