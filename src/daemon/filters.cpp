@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <syslog.h>
 #include <utility>
 
 #include "net/rtnl.h"
@@ -208,14 +207,8 @@ Result<void> Filters::macvtaps_live(const std::set<int>& live) {
         std::size_t end = table->find_first_not_of("0123456789", at);
         std::string digits = table->substr(at, end - at);
         if (digits.empty() || digits.size() > 9) continue;
-        if (live.count(std::stoi(digits))) {
-            commands += older_pin(*table, at, "mvt" + digits);
-            // An older release's pinned macvtap has no guard; ours have
-            // it, and get it again unchanged.
-            if (Result<void> r = guard_macvtap(std::stoi(digits)); !r.ok())
-                syslog(LOG_DAEMON | LOG_WARNING, "a pinned macvtap (ifindex %s) has no checksum guard: %s",
-                       digits.c_str(), r.error().message().c_str());
-        } else commands += "delete chain " + std::string(kMacvtapTable) + " mvt" + digits + "\n";
+        if (live.count(std::stoi(digits))) commands += older_pin(*table, at, "mvt" + digits);
+        else commands += "delete chain " + std::string(kMacvtapTable) + " mvt" + digits + "\n";
     }
     return commands.empty() ? Result<void>(Ok{}) : nft_->run(commands);
 }

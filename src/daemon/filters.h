@@ -101,12 +101,15 @@ public:
     // The guard pinned macvtaps get, loaded as the daemon started (while
     // it had CAP_BPF), or why there is none.
     void set_csum_guard(Result<net::CsumGuard> guard) { csum_guard_.emplace(std::move(guard)); }
+    // The checksum guard on the macvtap `ifindex` (again: a guard there is
+    // replaced by the same), or why it cannot be: pin_macvtap's first step,
+    // and, as the daemon starts, each live pinned macvtap's.
+    Result<void> guard_macvtap(int ifindex);
     // The macvtap `ifindex` is gone: its chain goes (the kernel keeps a
     // netdev chain whose device is gone, hooked to nothing).
     void macvtap_gone(int ifindex);
     // At start-up: the chains of macvtaps not in `live` go; a live one an
-    // older release made gets the rules it lacks (review item 24-4), and
-    // every live pinned one the checksum guard (item 27-1).
+    // older release made gets the rules it lacks (review item 24-4).
     Result<void> macvtaps_live(const std::set<int>& live);
 
 private:
@@ -135,8 +138,6 @@ private:
     std::chrono::steady_clock::time_point seen_at_{};
     std::vector<SeenOnTap> seen_;  // the learning table, as last listed (at seen_at_)
     std::optional<Result<net::CsumGuard>> csum_guard_;  // none set: none loaded
-    // The checksum guard on the macvtap `ifindex`, or why it cannot be.
-    Result<void> guard_macvtap(int ifindex);
     std::map<int, Routed> routed_;           // by the tap's ifindex
     bool routed_table_ = false;              // made or seen
     bool inherited_routes_ = false;          // routed taps from before we started

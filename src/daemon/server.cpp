@@ -152,6 +152,10 @@ private:
     void act_on_link_events(const std::vector<net::LinkInfo>& events);
     Result<const net::LiveLinks*> live_links(net::Rtnl& rtnl);
     void revoke_tampered(const std::vector<net::LinkInfo>& links);
+    // At start-up: deletes the pinned macvtap `l` that could not get its
+    // checksum guard (`why`), with a revoke record.
+    void revoke_unguarded(Result<net::Rtnl>& rtnl, const net::LinkInfo& l, const protocol::TapLabel& label,
+                          const std::string& why);
     void record_after_grant(audit::AuditRecord rec, int ifindex);
     void sweep_tampered();
     void delete_unfinished_veths();
@@ -1068,6 +1072,15 @@ void Server::adopt_macvtaps() {
     for (const net::LinkInfo& l : *links) {
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
         if (!label) continue;
+        // A pinned macvtap (its label names the guest MAC) without the
+        // checksum guard is a pin its holder can undo (review item 27-1):
+        // an older release's had none, and a daemon that cannot load the
+        // guard cannot give it one. It goes, as a grant without it fails.
+        if (label->mac)
+            if (Result<void> g = cfg_.filters->guard_macvtap(l.ifindex); !g.ok()) {
+                revoke_unguarded(rtnl, l, *label, g.error().message());
+                continue;
+            }
         Result<bool> held = cfg_.macvtaps->adopt(l.name, l.ifindex, label->queues);
         if (!held.ok())
             log_line(LOG_WARNING, "macvtap " + l.name + " left as it is: " + held.error().message());
@@ -1075,6 +1088,20 @@ void Server::adopt_macvtaps() {
             delete_macvtap(rtnl, l.ifindex);
     }
     cfg_.macvtaps->remove_stale_nodes();
+}
+
+void Server::revoke_unguarded(Result<net::Rtnl>& rtnl, const net::LinkInfo& l, const protocol::TapLabel& label,
+                              const std::string& why) {
+    Result<void> gone = rtnl.ok() ? rtnl->delete_link(l.ifindex) : Result<void>(rtnl.error());
+    audit::AuditRecord rec = audit::begin(label.lease ? "daemon" : "helper", "?", label.uid, {}, "");
+    rec.event = "revoke";
+    rec.tap = l.name;
+    rec.vm = label.vm;
+    rec.queues = label.queues;
+    rec.detail = (gone.ok() ? std::string("removed: ") : "not removed (" + gone.error().message() + "): ") +
+                 "a pinned macvtap without its checksum guard (" + why + ")";
+    log_line(LOG_ERR, "macvtap " + l.name + ": " + rec.detail);
+    record_named(std::move(rec), label.uid);
 }
 
 // A dead tap's filter goes with it (filters.h): off every grant's path.

@@ -89,15 +89,26 @@ if wanted "macvtap"; then
 fi
 
 # A daemon that could not load the guard (here: started without CAP_BPF
-# and CAP_SYS_ADMIN, either of which loads it)
-# grants no pinned macvtap, rather than one whose pin the holder undoes.
+# and CAP_SYS_ADMIN, either of which loads it) grants no pinned macvtap,
+# rather than one whose pin the holder undoes, and keeps none: a pinned
+# macvtap held across its start goes (an older release's had no guard).
 if wanted "noguard"; then
+    as_alice "$TT" call stream --hold=8000 -- "$client" --fd=3 --br=eth0 >"$T/kept" 2>&1 &
+    kept=$!
+    granted "$T/kept" || { echo "FAIL: noguard: no macvtap to hold"; exit 1; }
+    mvt=$(sed -n 's/^tap=\([^ ]*\).*/\1/p' "$T/kept")
+    tc qdisc del dev "$mvt" clsact
     stop_daemon
     printf '#!/bin/sh\nexec setpriv --bounding-set -bpf,-sys_admin %s "$@"\n' "$T/bin/userbridged" >"$T/nobpf"
     chmod 755 "$T/nobpf"
     DAEMON_BIN=$T/nobpf start_daemon
     check "noguard: userbridged without CAP_BPF says it has no checksum guard" \
         soon grep -q 'cannot load the checksum guard' "$SYSLOG"
+    check "noguard: ...and removes the pinned macvtap held across its start, unguarded ($mvt)" \
+        soon bash -c "! ip link show dev $mvt >/dev/null 2>&1"
+    check "noguard: ...with a record saying why" \
+        grep -qE "userbridged.*event=revoke .*tap=$mvt .*without its checksum guard" "$SYSLOG"
+    wait $kept || true
     rc=0
     as_alice "$TT" call stream -- "$client" --fd=3 --br=eth0 >"$T/noguard" 2>&1 || rc=$?
     check "noguard: ...and refuses a pinned macvtap ($(head -c 200 "$T/noguard"))" test $rc -ne 0
