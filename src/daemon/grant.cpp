@@ -223,7 +223,9 @@ Outcome handle(const Means& means, const Asked& asked) {
         // bytes of the guest's choosing in a field the filter checked (an
         // ARP sender, a source address). A tap whose frames are judged by
         // their content (a pinned MAC, mode=routed's addresses) has none:
-        // each frame is then as the filter saw it (review item 24-5).
+        // each frame is then as the filter saw it (review item 24-5). A
+        // macvtap's holder can turn the header on again: its checksum
+        // guard drops what asks for one (net/csum_guard.h, item 27-1).
         if (terms.has_mac || terms.limits.mode == policy::Mode::Routed) spec.vnet = net::VnetHdr::Off;
         if (policy::needs_filter(terms.limits) && (!filters || !filters->available()))
             return Error::msg(std::string("the ACL ") + (terms.has_mac ? "pins a MAC" : "sets a rate") +

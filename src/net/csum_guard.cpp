@@ -55,6 +55,10 @@ constexpr bpf_insn exit_insn() { return insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
 // dropped; changed, the bytes read first are written back and it passes.
 // (From 0 to 1 always changes a one's complement sum: it subtracts 1, and
 // 0x0000 and 0xffff both become 0xfffe.) Any helper that fails drops.
+// This rests on that behaviour of the kernel's, not on an interface: a
+// kernel that wrote a CHECKSUM_PARTIAL frame's bytes here would let every
+// frame pass, which review6.sh's macvtap case shows (docs/SECURITY.md,
+// item 27-1).
 constexpr int kAt = 12;
 constexpr std::int16_t kFirst = -8, kAgain = -16;  // stack slots
 // clang-format off
