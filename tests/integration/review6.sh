@@ -165,3 +165,5 @@ if wanted "flood"; then
     wait "${held[@]}" $bob || true
     echo "info: $(grep -o 'feature changes: [0-9]*' "$T/bob")"
 fi
+
+finish
