@@ -26,7 +26,9 @@
 //       msg-type; --send-hex: a whole DHCP message); --ip4=SRC
 //       one from SRC (ports 5000 unless --udp), --ip6=SRC an IPv6 one (and
 //       with --nd, SRC is the message's source; with --frag, the UDP
-//       datagram in two fragments, the UDP header alone in the first;
+//       datagram in two fragments, the UDP header alone in the first
+//       (--frag=tiny: none in the first; --frag=chain: the header chain
+//       split between them);
 //       with --ext6=N, behind an extension header of type N, 0 or 60). --nd-target=ADDR: an NS's
 //       or NA's target. --arp=SENDER: an ARP request from SENDER, MARKER after it.
 //       --arp-mac=MAC: the ARP sender's hardware address (else --src's).
@@ -360,10 +362,35 @@ std::vector<uint8_t> udp6_frame(const std::string& marker, std::size_t vnet_hdr_
 
 // call --frag: the IPv6 datagram in two fragments, the first holding the
 // UDP header alone (8 bytes: a non-last fragment's length is a multiple
-// of 8), the second the payload after it.
+// of 8), the second the payload after it. --frag=tiny: the first holds a
+// destination options header alone (24 bytes, MARKER in its padding) and
+// no UDP header, which the second holds with its payload (RFC 7112 says
+// a receiver drops such a first fragment; not every one does).
+// --frag=chain: the header chain itself is split, the first fragment's
+// options header naming another one, which starts the second fragment
+// (8 bytes) before the UDP header: the first cannot be walked to its end,
+// and Linux takes it. Either way MARKER's first byte is 'z' in the
+// second fragment, so that only the first shows MARKER.
 bool g_frag = false;
+std::string g_frag_kind;  // "", "tiny" or "chain"
 
 std::vector<std::vector<uint8_t>> udp6_fragments(const std::string& marker, std::size_t vnet_hdr_len) {
+    if (!g_frag_kind.empty()) {
+        bool chain = g_frag_kind == "chain";
+        std::vector<uint8_t> udp = udp_datagram("z" + marker.substr(1));
+        udp6_checksum(udp);  // as if the datagram had no options before it
+        // Next header (UDP, or another options header), length 2 (24
+        // bytes), PadN of 20 bytes.
+        std::vector<uint8_t> options = {static_cast<uint8_t>(chain ? 60 : 17), 2, 1, 20};
+        options.insert(options.end(), marker.begin(), marker.end());
+        options.resize(24, 0);
+        std::vector<uint8_t> first = {60, 0, 0, 1, 0x75, 0x63, 0, 1};    // offset 0, more fragments
+        std::vector<uint8_t> second = {60, 0, 0, 24, 0x75, 0x63, 0, 1};  // offset 3 (24 bytes), last
+        first.insert(first.end(), options.begin(), options.end());
+        if (chain) second.insert(second.end(), {17, 0, 1, 4, 0, 0, 0, 0});  // options: UDP next, PadN
+        second.insert(second.end(), udp.begin(), udp.end());
+        return {ip6_frame(44, first, vnet_hdr_len), ip6_frame(44, second, vnet_hdr_len)};
+    }
     std::vector<uint8_t> udp = udp_datagram(marker);
     udp6_checksum(udp);
     // Fragment header: next header UDP, reserved, offset (8-byte units) and
@@ -836,6 +863,7 @@ int cmd_call(std::vector<std::string> a) {
         else if (a[i] == "--dhcp") use_dhcp = true;
         else if (a[i] == "--dhcp6") use_dhcp6 = true;
         else if (a[i] == "--frag") g_frag = true;
+        else if (a[i] == "--frag=tiny" || a[i] == "--frag=chain") g_frag = true, g_frag_kind = a[i].substr(7);
         else if (a[i].rfind("--ext6=", 0) == 0) g_ext6 = std::stoi(a[i].substr(7));
         else if (a[i].rfind("--relay=", 0) == 0) relay_to = a[i].substr(8);
         else if (a[i].rfind("--tamper=", 0) == 0) tampers.push_back(a[i].substr(9));
