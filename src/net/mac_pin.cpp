@@ -271,6 +271,28 @@ constexpr const char* kRelayRules =
     "add rule bridge userbridge prerouting iif @clients udp dport { 67, 547 } exthdr frag exists counter drop\n";
 constexpr const char* kRelaySign = "udp dport 547 @th,64,8";
 
+// A first IPv6 fragment may end before its UDP header does, or hold none
+// (a destination options header alone), or end inside its chain of
+// extension headers (one naming another that starts the next fragment):
+// no port rule above can read a port, and the later fragments have none
+// to read. RFC 7112 has a receiver drop such a first fragment; Linux does
+// when the chain reaches UDP, but not when the chain cannot be walked,
+// and takes the datagram whole (a seventh cold review had a DHCPv6 Reply
+// so reach a client). nftables cannot ask whether a header is there, only
+// fail to read it, so every first fragment of a client goes to a chain of
+// its own, which lets through only one whose chain was walked to its
+// transport header and holds 8 bytes of it (a whole UDP header, an ICMPv6
+// type; any TCP header is longer): the raw load fails otherwise. (Not
+// `meta l4proto`: nftables prints it through the protocols database,
+// which the daemon's seccomp filter would kill it for.) Added once, its
+// jump its sign.
+constexpr const char* kFirstFragmentRules =
+    "add chain bridge userbridge client_first_fragment\n"
+    "add rule bridge userbridge client_first_fragment @th,0,64 >= 0 return\n"
+    "add rule bridge userbridge client_first_fragment counter drop\n"
+    "add rule bridge userbridge prerouting iif @clients frag frag-off 0 jump client_first_fragment\n";
+constexpr const char* kFirstFragmentSign = "jump client_first_fragment";
+
 // A guest given ip= sends only from its listed addresses. Its own chain,
 // jumped to last, so that its `return` (the packet passes) skips nothing
 // of the rules above. IPv4: the source address, and an ARP sender's,
@@ -525,6 +547,7 @@ Result<void> add_missing(Nft& nft, std::string_view table) {
     std::string chain = UB_TRY(nft.list("list chain bridge userbridge prerouting"));
     if (chain.find(kClientPortSign) == std::string::npos) UB_TRYV(nft.run(kClientPortRule));
     if (chain.find(kRelaySign) == std::string::npos) UB_TRYV(nft.run(kRelayRules));
+    if (chain.find(kFirstFragmentSign) == std::string::npos) UB_TRYV(nft.run(kFirstFragmentRules));
     return Ok{};
 }
 
@@ -536,7 +559,7 @@ Result<Deletions> check_table(Nft& nft) {
     if (!table.ok() || table->empty()) {
         UB_TRYV(make_once(nft, "list set bridge userbridge pinned",
                           (std::string(kTable) + kVlanRules + kNdRules + kServerRules + kClientPortRule +
-                           kRelayRules + ip_rules() + kRateRules).c_str()));
+                           kRelayRules + kFirstFragmentRules + ip_rules() + kRateRules).c_str()));
         return Deletions{};
     }
     UB_TRYV(add_missing(nft, *table));
