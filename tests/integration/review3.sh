@@ -30,6 +30,8 @@ check "the daemon added the client-port rule to an older table" \
     bash -c "nft list chain bridge userbridge prerouting | grep -q 'iif @clients udp dport { 68, 546 } counter'"
 check "and the rules that hold a client's messages to a relay's ports to a client's" \
     bash -c "nft list chain bridge userbridge prerouting | grep -q 'iif @clients udp dport 547 @th,64,8 != {'"
+check "and the first-fragment rule (review6.sh, case frag6)" \
+    bash -c "nft list chain bridge userbridge prerouting | grep -q 'jump client_first_fragment'"
 wire=$(cat /sys/class/net/br3-peer/address)
 
 # learned_on_tap SRC DST: ubalice's pinned tap on br3 sends one frame from

@@ -137,6 +137,38 @@ if wanted "ext6"; then
     done
 fi
 
+# --- a first fragment with no UDP header ---------------------------------------
+# The port rules of servers=no read the UDP header; a first IPv6 fragment
+# holding none (a destination options header alone, the UDP header in the
+# second fragment) gives them nothing to read, and a receiver that does
+# not follow RFC 7112 takes the datagram whole (Linux does follow it, so
+# the wire is what is looked at). A client's first fragment passes only
+# with its UDP header whole.
+if wanted "frag6"; then
+    ll=fe80::5054:ff:fe12:3456
+    got=$(on_wire br0 0 1 --ip6=$ll --udp=5470:547:13 --frag=tiny)
+    check "frag6: control: without servers=no, a first fragment holding no UDP header crosses ($got)" \
+        test "$got" != none
+    got=$(on_wire br3 0 1 --ip6=$ll --udp=5470:547:13 --frag=tiny)
+    check "frag6: with servers=no it does not ($got)" test "$got" = none
+    # A seventh cold review's: the first fragment's header chain names an
+    # extension header that starts the second fragment, so no protocol can
+    # be found in the first; Linux reassembles it and delivers the UDP.
+    got=$(on_wire br0 0 1 --ip6=$ll --udp=547:546:7 --frag=chain)
+    check "frag6: control: without servers=no, a first fragment whose header chain goes on in the second crosses ($got)" \
+        test "$got" != none
+    got=$(on_wire br3 0 1 --ip6=$ll --udp=547:546:7 --frag=chain)
+    check "frag6: with servers=no it does not ($got)" test "$got" = none
+    got=$(on_wire br3 0 1 --ip6=$ll --udp=5470:5000 --frag=chain)
+    check "frag6: ...whatever its ports ($got)" test "$got" = none
+    dropped() { nft list chain bridge userbridge client_first_fragment | sed -nE 's/.*counter packets ([0-9]+).*/\1/p'; }
+    before=$(dropped)
+    as_alice "$TT" call stream --src=$guest --ip6=$ll --udp=5470:5000 --frag --send=fr$RANDOM -- \
+        "$client" --fd=3 --br=br3 >"$T/call" 2>&1
+    check "frag6: control: its first fragment with the UDP header whole passes the new rule ($before, $(dropped))" \
+        test "$(dropped)" = "$before"
+fi
+
 # --- the live-link index under a flood of link events ------------------------------
 # userbridged counts max-taps= against its index of links (item 26-2), kept
 # by its link monitor's events and rebuilt from a dump when some were lost
