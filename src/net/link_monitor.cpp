@@ -22,12 +22,18 @@ Result<LinkMonitor> LinkMonitor::open() {
 
 int LinkMonitor::fd() const { return mnl_socket_get_fd(nl_.get()); }
 
-Result<std::vector<LinkInfo>> LinkMonitor::read() {
-    std::vector<LinkInfo> links;
+Result<LinkEvents> LinkMonitor::read() {
+    constexpr int kMaxDatagrams = 4096;
+    LinkEvents events;
+    std::vector<LinkInfo>& links = events.links;
     std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-    for (;;) {
+    for (int datagrams = 0;; ++datagrams) {
+        if (datagrams == kMaxDatagrams) {
+            events.more = true;
+            return events;
+        }
         ssize_t n = mnl_socket_recvfrom(nl_.get(), buf.data(), buf.size());
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return links;
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return events;
         if (n < 0) return Error::sys("link monitor");
         if (!well_framed(buf.data(), static_cast<std::size_t>(n)))
             return Error::msg("link monitor: a netlink message runs past its datagram");

@@ -12,14 +12,24 @@
 
 namespace ub::net {
 
+// What one read() got. `more`: it stopped at its limit with events still
+// queued, which the next read() gets.
+struct LinkEvents {
+    std::vector<LinkInfo> links;
+    bool more = false;
+};
+
 // Non-blocking: read() returns what is queued.
 class LinkMonitor {
 public:
     static Result<LinkMonitor> open();
     int fd() const;
-    // Events queued now; an overrun (ENOBUFS) is reported as an error, and
-    // the monitor goes on with what follows.
-    Result<std::vector<LinkInfo>> read();
+    // Events queued now, up to 4,096 datagrams (a tap's holder makes link
+    // events at will, faster than one thread may read them: without a
+    // limit the daemon could read for as long as the flood lasts); an
+    // overrun (ENOBUFS) is reported as an error, and the monitor goes on
+    // with what follows.
+    Result<LinkEvents> read();
 
 private:
     explicit LinkMonitor(MnlSocket nl) : nl_(std::move(nl)) {}

@@ -786,7 +786,7 @@ ub::Result<std::vector<ub::UniqueFd>> join_then_kill(ub::net::LinkMonitor& monit
         pollfd p{monitor.fd(), POLLIN, 0};
         if (poll(&p, 1, 20) <= 0) continue;
         auto links = monitor.read();
-        for (const ub::net::LinkInfo& l : links.ok() ? *links : std::vector<ub::net::LinkInfo>{}) {
+        for (const ub::net::LinkInfo& l : links.ok() ? links->links : std::vector<ub::net::LinkInfo>{}) {
             if (l.deleted || l.kind != "tun" || l.tun_owner != static_cast<long long>(getuid()) ||
                 (up && !(l.flags & IFF_UP)) || l.master == 0)
                 continue;
@@ -1653,7 +1653,7 @@ int cmd_mq_join(const std::vector<std::string>& a) {
         pollfd p{monitor->fd(), POLLIN, 0};
         (void)poll(&p, 1, 1);
         auto links = monitor->read();
-        for (const ub::net::LinkInfo& l : links.ok() ? *links : std::vector<ub::net::LinkInfo>{}) {
+        for (const ub::net::LinkInfo& l : links.ok() ? links->links : std::vector<ub::net::LinkInfo>{}) {
             if (l.deleted || l.name.rfind("tap", 0) != 0) continue;
             at.join(*tun, l.name);
             if (l.name == "tap" + std::to_string(at.next.load())) ++at.next;
@@ -1737,7 +1737,7 @@ int cmd_join_own(const std::vector<std::string>& a) {
         pollfd p{monitor->fd(), POLLIN, 0};
         (void)poll(&p, 1, 10);
         auto links = monitor->read();
-        for (const ub::net::LinkInfo& l : links.ok() ? *links : std::vector<ub::net::LinkInfo>{}) {
+        for (const ub::net::LinkInfo& l : links.ok() ? links->links : std::vector<ub::net::LinkInfo>{}) {
             if (joined || l.deleted || l.kind != "tun" || l.tun_owner != static_cast<long long>(getuid())) continue;
             ifreq ifr{};
             std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", l.name.c_str());
