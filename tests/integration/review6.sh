@@ -107,7 +107,7 @@ if wanted "noguard"; then
     check "noguard: ...and removes the pinned macvtap held across its start, unguarded ($mvt)" \
         soon bash -c "! ip link show dev $mvt >/dev/null 2>&1"
     check "noguard: ...with a record saying why" \
-        grep -qE "userbridged.*event=revoke .*tap=$mvt .*without its checksum guard" "$SYSLOG"
+        soon grep -qE "userbridged.*event=revoke .*tap=$mvt .*without its checksum guard" "$SYSLOG"
     wait $kept || true
     rc=0
     as_alice "$TT" call stream -- "$client" --fd=3 --br=eth0 >"$T/noguard" 2>&1 || rc=$?
