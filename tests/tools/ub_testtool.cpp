@@ -28,7 +28,8 @@
 //       with --nd, SRC is the message's source; with --frag, the UDP
 //       datagram in two fragments, the UDP header alone in the first
 //       (--frag=tiny: none in the first; --frag=chain: the header chain
-//       split between them);
+//       split between them; --frag=pad: and a fake rest of it past the
+//       first's payload length);
 //       with --ext6=N, behind an extension header of type N, 0 or 60). --nd-target=ADDR: an NS's
 //       or NA's target. --arp=SENDER: an ARP request from SENDER, MARKER after it.
 //       --arp-mac=MAC: the ARP sender's hardware address (else --src's).
@@ -369,12 +370,32 @@ std::vector<uint8_t> udp6_frame(const std::string& marker, std::size_t vnet_hdr_
 // --frag=chain: the header chain itself is split, the first fragment's
 // options header naming another one, which starts the second fragment
 // (8 bytes) before the UDP header: the first cannot be walked to its end,
-// and Linux takes it. Either way MARKER's first byte is 'z' in the
-// second fragment, so that only the first shows MARKER.
+// and Linux takes it. --frag=pad: as chain, the IPv6 payload length
+// ending after the first fragment's options header, followed by bytes
+// past that length, which a receiver cuts off but a filter may read: an
+// options header naming UDP and a UDP header from 5000 to 5001. Either way
+// MARKER's first byte is 'z' in the second fragment, so that only the
+// first shows MARKER.
 bool g_frag = false;
-std::string g_frag_kind;  // "", "tiny" or "chain"
+std::string g_frag_kind;  // "", "tiny", "chain" or "pad"
 
 std::vector<std::vector<uint8_t>> udp6_fragments(const std::string& marker, std::size_t vnet_hdr_len) {
+    if (g_frag_kind == "pad") {
+        std::vector<uint8_t> udp = udp_datagram("z" + marker.substr(1));
+        udp6_checksum(udp);
+        std::vector<uint8_t> first = {60, 0, 0, 1, 0x75, 0x64, 0, 1};  // offset 0, more fragments
+        std::vector<uint8_t> options = {60, 2, 1, 20};  // naming more options; 24 bytes, MARKER inside
+        options.insert(options.end(), marker.begin(), marker.end());
+        options.resize(24, 0);
+        first.insert(first.end(), options.begin(), options.end());
+        std::vector<uint8_t> f = ip6_frame(44, first, vnet_hdr_len);
+        // Past the payload length: options naming UDP, a UDP header.
+        f.insert(f.end(), {17, 0, 1, 4, 0, 0, 0, 0, 0x13, 0x88, 0x13, 0x89, 0, 8, 0, 0});
+        std::vector<uint8_t> second = {60, 0, 0, 24, 0x75, 0x64, 0, 1};  // offset 3 (24 bytes), last
+        second.insert(second.end(), {17, 0, 1, 4, 0, 0, 0, 0});
+        second.insert(second.end(), udp.begin(), udp.end());
+        return {f, ip6_frame(44, second, vnet_hdr_len)};
+    }
     if (!g_frag_kind.empty()) {
         bool chain = g_frag_kind == "chain";
         std::vector<uint8_t> udp = udp_datagram("z" + marker.substr(1));
@@ -863,7 +884,8 @@ int cmd_call(std::vector<std::string> a) {
         else if (a[i] == "--dhcp") use_dhcp = true;
         else if (a[i] == "--dhcp6") use_dhcp6 = true;
         else if (a[i] == "--frag") g_frag = true;
-        else if (a[i] == "--frag=tiny" || a[i] == "--frag=chain") g_frag = true, g_frag_kind = a[i].substr(7);
+        else if (a[i] == "--frag=tiny" || a[i] == "--frag=chain" || a[i] == "--frag=pad")
+            g_frag = true, g_frag_kind = a[i].substr(7);
         else if (a[i].rfind("--ext6=", 0) == 0) g_ext6 = std::stoi(a[i].substr(7));
         else if (a[i].rfind("--relay=", 0) == 0) relay_to = a[i].substr(8);
         else if (a[i].rfind("--tamper=", 0) == 0) tampers.push_back(a[i].substr(9));
