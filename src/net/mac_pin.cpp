@@ -278,17 +278,22 @@ constexpr const char* kRelaySign = "udp dport 547 @th,64,8";
 // to read. RFC 7112 has a receiver drop such a first fragment; Linux does
 // when the chain reaches UDP, but not when the chain cannot be walked,
 // and takes the datagram whole (a seventh cold review had a DHCPv6 Reply
-// so reach a client). nftables cannot ask whether a header is there, only
-// fail to read it, so every first fragment of a client goes to a chain of
-// its own, which lets through only one whose chain was walked to its
-// transport header and holds 8 bytes of it (a whole UDP header, an ICMPv6
-// type; any TCP header is longer): the raw load fails otherwise. (Not
-// `meta l4proto`: nftables prints it through the protocols database,
-// which the daemon's seccomp filter would kill it for.) Added once, its
-// jump its sign.
+// so reach a client). Nor may the chain be walked as nftables walks it:
+// past the payload length, in bytes a receiver cuts off, a fake end of it
+// showed a harmless UDP header (an eighth review). So a client's first
+// fragment (wherever its fragment header) goes to a chain of its own,
+// which lets through only the shape every sender uses: the fragment
+// header right after the IPv6 header (its next header 44), naming TCP,
+// UDP, ESP or ICMPv6 (6, 17, 50, 58) directly, and a payload length of 16
+// or more, so that the frame holds 8 bytes of that transport header within
+// its payload, where the port rules above read them. Any other first
+// fragment is dropped. Raw loads, whose listing names no protocol:
+// nftables prints a protocol field through the protocols database, which
+// the daemon's seccomp filter does not allow. Added once, its jump its sign.
 constexpr const char* kFirstFragmentRules =
     "add chain bridge userbridge client_first_fragment\n"
-    "add rule bridge userbridge client_first_fragment @th,0,64 >= 0 return\n"
+    "add rule bridge userbridge client_first_fragment"
+    " @nh,48,8 44 @nh,320,8 { 6, 17, 50, 58 } @nh,32,16 >= 16 return\n"
     "add rule bridge userbridge client_first_fragment counter drop\n"
     "add rule bridge userbridge prerouting iif @clients frag frag-off 0 jump client_first_fragment\n";
 constexpr const char* kFirstFragmentSign = "jump client_first_fragment";
