@@ -161,6 +161,14 @@ if wanted "frag6"; then
     check "frag6: with servers=no it does not ($got)" test "$got" = none
     got=$(on_wire br3 0 1 --ip6=$ll --udp=5470:5000 --frag=chain)
     check "frag6: ...whatever its ports ($got)" test "$got" = none
+    # An eighth cold review's: the same, with a harmless header chain and
+    # UDP header past the first fragment's payload length, which the
+    # receiver cuts off and nftables read.
+    got=$(on_wire br0 0 1 --ip6=$ll --udp=547:546:7 --frag=pad)
+    check "frag6: control: without servers=no, one with a fake chain past its payload length crosses ($got)" \
+        test "$got" != none
+    got=$(on_wire br3 0 1 --ip6=$ll --udp=547:546:7 --frag=pad)
+    check "frag6: with servers=no it does not ($got)" test "$got" = none
     dropped() { nft list chain bridge userbridge client_first_fragment | sed -nE 's/.*counter packets ([0-9]+).*/\1/p'; }
     before=$(dropped)
     as_alice "$TT" call stream --src=$guest --ip6=$ll --udp=5470:5000 --frag --send=fr$RANDOM -- \
