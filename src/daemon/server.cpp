@@ -1098,7 +1098,8 @@ void Server::adopt_macvtaps() {
 void Server::revoke_unguarded(Result<net::Rtnl>& rtnl, const net::LinkInfo& l, const protocol::TapLabel& label,
                               const std::string& why) {
     Result<void> gone = rtnl.ok() ? rtnl->delete_link(l.ifindex) : Result<void>(rtnl.error());
-    audit::AuditRecord rec = audit::begin(label.lease ? "daemon" : "helper", "?", label.uid, {}, "");
+    // Only userbridged makes macvtaps.
+    audit::AuditRecord rec = audit::begin("daemon", "?", label.uid, {}, "");
     rec.event = "revoke";
     rec.tap = l.name;
     rec.vm = label.vm;
