@@ -443,10 +443,16 @@ std::vector<uint8_t> arp_frame(const std::string& marker, std::size_t vnet_hdr_l
     return f;
 }
 
+// call --ip4-bad=version|length: the IPv4 header says version 5, or a
+// total length 40 bytes past the frame's end (checksum made to match):
+// what a DHCP client reading a raw socket may take all the same.
+std::string g_ip4_bad;
+
 std::vector<uint8_t> udp_frame(const std::string& marker, std::size_t vnet_hdr_len) {
     std::vector<uint8_t> udp = udp_datagram(marker);
-    std::size_t total = 20 + udp.size();
-    std::vector<uint8_t> ip = {0x45, 0, static_cast<uint8_t>(total >> 8), static_cast<uint8_t>(total),
+    std::size_t total = 20 + udp.size() + (g_ip4_bad == "length" ? 40 : 0);
+    std::vector<uint8_t> ip = {static_cast<uint8_t>(g_ip4_bad == "version" ? 0x55 : 0x45), 0,
+                               static_cast<uint8_t>(total >> 8), static_cast<uint8_t>(total),
                                0, 0, 0, 0, 64, 17, 0, 0,  // id, fragment, TTL, UDP, checksum
                                g_ip4_src[0], g_ip4_src[1], g_ip4_src[2], g_ip4_src[3], 255, 255, 255, 255};
     unsigned sum = 0;
@@ -884,6 +890,7 @@ int cmd_call(std::vector<std::string> a) {
         else if (a[i] == "--dhcp") use_dhcp = true;
         else if (a[i] == "--dhcp6") use_dhcp6 = true;
         else if (a[i] == "--frag") g_frag = true;
+        else if (a[i].rfind("--ip4-bad=", 0) == 0) g_ip4_bad = a[i].substr(10);
         else if (a[i] == "--frag=tiny" || a[i] == "--frag=chain" || a[i] == "--frag=pad")
             g_frag = true, g_frag_kind = a[i].substr(7);
         else if (a[i].rfind("--ext6=", 0) == 0) g_ext6 = std::stoi(a[i].substr(7));
