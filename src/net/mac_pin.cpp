@@ -298,6 +298,28 @@ constexpr const char* kFirstFragmentRules =
     "add rule bridge userbridge prerouting iif @clients frag frag-off 0 jump client_first_fragment\n";
 constexpr const char* kFirstFragmentSign = "jump client_first_fragment";
 
+// nftables takes the transport header of an IP packet whose header it
+// accepts, and no `udp` rule matches one whose header it does not: a
+// version other than 4 or 6, an IPv4 header shorter than 20 bytes, a
+// total length past the frame's end. The receiving kernel drops such a
+// packet, but a DHCP client reading a raw socket (ISC dhclient) may take
+// one (a ninth cold review had a servers=no guest's offer cross so). So a
+// client's IPv6 packet must say version 6, and its IPv4 packet goes to a
+// chain that drops it unless it says version 4 with a header of 20 bytes
+// or more, and either is a later fragment (no transport header in it,
+// and one that a DHCP client's raw filter drops) or shows nftables its
+// transport header. Raw loads, as above. Added once, its jump its sign.
+constexpr const char* kClientHeaderRules =
+    "add chain bridge userbridge client_ip4\n"
+    "add rule bridge userbridge client_ip4 @nh,0,4 != 4 counter drop\n"
+    "add rule bridge userbridge client_ip4 @nh,4,4 < 5 counter drop\n"
+    "add rule bridge userbridge client_ip4 @nh,51,13 != 0 return\n"
+    "add rule bridge userbridge client_ip4 @th,0,8 >= 0 return\n"
+    "add rule bridge userbridge client_ip4 counter drop\n"
+    "add rule bridge userbridge prerouting iif @clients ether type ip jump client_ip4\n"
+    "add rule bridge userbridge prerouting iif @clients ether type ip6 @nh,0,4 != 6 counter drop\n";
+constexpr const char* kClientHeaderSign = "jump client_ip4";
+
 // A guest given ip= sends only from its listed addresses. Its own chain,
 // jumped to last, so that its `return` (the packet passes) skips nothing
 // of the rules above. IPv4: the source address, and an ARP sender's,
@@ -553,6 +575,7 @@ Result<void> add_missing(Nft& nft, std::string_view table) {
     if (chain.find(kClientPortSign) == std::string::npos) UB_TRYV(nft.run(kClientPortRule));
     if (chain.find(kRelaySign) == std::string::npos) UB_TRYV(nft.run(kRelayRules));
     if (chain.find(kFirstFragmentSign) == std::string::npos) UB_TRYV(nft.run(kFirstFragmentRules));
+    if (chain.find(kClientHeaderSign) == std::string::npos) UB_TRYV(nft.run(kClientHeaderRules));
     return Ok{};
 }
 
@@ -564,7 +587,8 @@ Result<Deletions> check_table(Nft& nft) {
     if (!table.ok() || table->empty()) {
         UB_TRYV(make_once(nft, "list set bridge userbridge pinned",
                           (std::string(kTable) + kVlanRules + kNdRules + kServerRules + kClientPortRule +
-                           kRelayRules + kFirstFragmentRules + ip_rules() + kRateRules).c_str()));
+                           kRelayRules + kFirstFragmentRules + kClientHeaderRules + ip_rules() + kRateRules)
+                              .c_str()));
         return Deletions{};
     }
     UB_TRYV(add_missing(nft, *table));
