@@ -380,24 +380,8 @@ bool g_frag = false;
 std::string g_frag_kind;  // "", "tiny", "chain" or "pad"
 
 std::vector<std::vector<uint8_t>> udp6_fragments(const std::string& marker, std::size_t vnet_hdr_len) {
-    if (g_frag_kind == "pad") {
-        std::vector<uint8_t> udp = udp_datagram("z" + marker.substr(1));
-        udp6_checksum(udp);
-        std::vector<uint8_t> first = {60, 0, 0, 1, 0x75, 0x64, 0, 1};  // offset 0, more fragments
-        std::vector<uint8_t> options = {60, 2, 1, 20};  // naming more options; 24 bytes, MARKER inside
-        options.insert(options.end(), marker.begin(), marker.end());
-        options.resize(24, 0);
-        first.insert(first.end(), options.begin(), options.end());
-        std::vector<uint8_t> f = ip6_frame(44, first, vnet_hdr_len);
-        // Past the payload length: options naming UDP, a UDP header.
-        f.insert(f.end(), {17, 0, 1, 4, 0, 0, 0, 0, 0x13, 0x88, 0x13, 0x89, 0, 8, 0, 0});
-        std::vector<uint8_t> second = {60, 0, 0, 24, 0x75, 0x64, 0, 1};  // offset 3 (24 bytes), last
-        second.insert(second.end(), {17, 0, 1, 4, 0, 0, 0, 0});
-        second.insert(second.end(), udp.begin(), udp.end());
-        return {f, ip6_frame(44, second, vnet_hdr_len)};
-    }
     if (!g_frag_kind.empty()) {
-        bool chain = g_frag_kind == "chain";
+        bool chain = g_frag_kind != "tiny";  // chain or pad
         std::vector<uint8_t> udp = udp_datagram("z" + marker.substr(1));
         udp6_checksum(udp);  // as if the datagram had no options before it
         // Next header (UDP, or another options header), length 2 (24
@@ -410,7 +394,11 @@ std::vector<std::vector<uint8_t>> udp6_fragments(const std::string& marker, std:
         first.insert(first.end(), options.begin(), options.end());
         if (chain) second.insert(second.end(), {17, 0, 1, 4, 0, 0, 0, 0});  // options: UDP next, PadN
         second.insert(second.end(), udp.begin(), udp.end());
-        return {ip6_frame(44, first, vnet_hdr_len), ip6_frame(44, second, vnet_hdr_len)};
+        std::vector<uint8_t> f = ip6_frame(44, first, vnet_hdr_len);
+        // pad: past the payload length, options naming UDP and a UDP header.
+        if (g_frag_kind == "pad")
+            f.insert(f.end(), {17, 0, 1, 4, 0, 0, 0, 0, 0x13, 0x88, 0x13, 0x89, 0, 8, 0, 0});
+        return {f, ip6_frame(44, second, vnet_hdr_len)};
     }
     std::vector<uint8_t> udp = udp_datagram(marker);
     udp6_checksum(udp);
