@@ -45,6 +45,17 @@ on_wire() {
     echo "${hex:$((from * 2)):$((len * 2))}"
 }
 hex() { tr -d ':.' <<<"$1"; }
+# stopped_by_servers_no CASE WHAT CALL-OPTION...: the frame (WHAT, in
+# words) the options make crosses br0, whose rule has no servers=no (the
+# control), and not br3.
+stopped_by_servers_no() {
+    local case=$1 what=$2 got
+    shift 2
+    got=$(on_wire br0 0 1 "$@")
+    check "$case: control: without servers=no, $what crosses ($got)" test "$got" != none
+    got=$(on_wire br3 0 1 "$@")
+    check "$case: with servers=no it does not ($got)" test "$got" = none
+}
 
 # --- item 27-1: the header turned on by the fd's holder -------------------------
 # A tap's holder cannot; a macvtap's can (tap_ioctl takes TUNSETIFF with
@@ -146,29 +157,18 @@ fi
 # with its UDP header whole.
 if wanted "frag6"; then
     ll=fe80::5054:ff:fe12:3456
-    got=$(on_wire br0 0 1 --ip6=$ll --udp=5470:547:13 --frag=tiny)
-    check "frag6: control: without servers=no, a first fragment holding no UDP header crosses ($got)" \
-        test "$got" != none
-    got=$(on_wire br3 0 1 --ip6=$ll --udp=5470:547:13 --frag=tiny)
-    check "frag6: with servers=no it does not ($got)" test "$got" = none
+    stopped_by_servers_no frag6 "a first fragment holding no UDP header" --ip6=$ll --udp=5470:547:13 --frag=tiny
     # A seventh cold review's: the first fragment's header chain names an
     # extension header that starts the second fragment, so no protocol can
     # be found in the first; Linux reassembles it and delivers the UDP.
-    got=$(on_wire br0 0 1 --ip6=$ll --udp=547:546:7 --frag=chain)
-    check "frag6: control: without servers=no, a first fragment whose header chain goes on in the second crosses ($got)" \
-        test "$got" != none
-    got=$(on_wire br3 0 1 --ip6=$ll --udp=547:546:7 --frag=chain)
-    check "frag6: with servers=no it does not ($got)" test "$got" = none
+    stopped_by_servers_no frag6 "a first fragment whose header chain goes on in the second" \
+        --ip6=$ll --udp=547:546:7 --frag=chain
     got=$(on_wire br3 0 1 --ip6=$ll --udp=5470:5000 --frag=chain)
     check "frag6: ...whatever its ports ($got)" test "$got" = none
     # An eighth cold review's: the same, with a harmless header chain and
     # UDP header past the first fragment's payload length, which the
     # receiver cuts off and nftables read.
-    got=$(on_wire br0 0 1 --ip6=$ll --udp=547:546:7 --frag=pad)
-    check "frag6: control: without servers=no, one with a fake chain past its payload length crosses ($got)" \
-        test "$got" != none
-    got=$(on_wire br3 0 1 --ip6=$ll --udp=547:546:7 --frag=pad)
-    check "frag6: with servers=no it does not ($got)" test "$got" = none
+    stopped_by_servers_no frag6 "one with a fake chain past its payload length" --ip6=$ll --udp=547:546:7 --frag=pad
     dropped() { nft list chain bridge userbridge client_first_fragment | sed -nE 's/.*counter packets ([0-9]+).*/\1/p'; }
     before=$(dropped)
     as_alice "$TT" call stream --src=$guest --ip6=$ll --udp=5470:5000 --frag --send=fr$RANDOM -- \
@@ -188,10 +188,7 @@ fi
 if wanted "badip"; then
     sysctl -qw net.bridge.bridge-nf-call-iptables=0 net.bridge.bridge-nf-call-ip6tables=0 2>/dev/null || true
     for bad in version length; do
-        got=$(on_wire br0 0 1 --ip4=10.99.3.7 --udp=67:68:2 --ip4-bad=$bad)
-        check "badip: control: without servers=no, an offer with a bad IPv4 $bad crosses ($got)" test "$got" != none
-        got=$(on_wire br3 0 1 --ip4=10.99.3.7 --udp=67:68:2 --ip4-bad=$bad)
-        check "badip: with servers=no it does not ($got)" test "$got" = none
+        stopped_by_servers_no badip "an offer with a bad IPv4 $bad" --ip4=10.99.3.7 --udp=67:68:2 --ip4-bad=$bad
     done
     got=$(on_wire br3 0 1 --ip4=10.99.3.7 --udp=5000:5001)
     check "badip: control: with servers=no, a well-formed datagram to another port crosses ($got)" test "$got" != none
