@@ -320,6 +320,18 @@ constexpr const char* kClientHeaderRules =
     "add rule bridge userbridge prerouting iif @clients ether type ip6 @nh,0,4 != 6 counter drop\n";
 constexpr const char* kClientHeaderSign = "jump client_ip4";
 
+// IPv4 has its router messages too: an ICMP redirect (type 5) from the
+// gateway's address (a guest without ip= may send from any) has every
+// host that takes redirects send that destination's traffic to the
+// address the message names, and a router advertisement (type 9, RFC
+// 1256) makes its sender a router of hosts that listen for them. Both as
+// servers=no drops their IPv6 forms. A first fragment shows its ICMP
+// type (client_ip4 above), and a later one is not a message a host acts
+// on alone. Added once, the rule its own sign.
+constexpr const char* kClientIcmpRule =
+    "add rule bridge userbridge prerouting iif @clients icmp type { redirect, router-advertisement } counter drop\n";
+constexpr const char* kClientIcmpSign = "icmp type { redirect, router-advertisement }";
+
 // A guest given ip= sends only from its listed addresses. Its own chain,
 // jumped to last, so that its `return` (the packet passes) skips nothing
 // of the rules above. IPv4: the source address, and an ARP sender's,
@@ -576,6 +588,7 @@ Result<void> add_missing(Nft& nft, std::string_view table) {
     if (chain.find(kRelaySign) == std::string::npos) UB_TRYV(nft.run(kRelayRules));
     if (chain.find(kFirstFragmentSign) == std::string::npos) UB_TRYV(nft.run(kFirstFragmentRules));
     if (chain.find(kClientHeaderSign) == std::string::npos) UB_TRYV(nft.run(kClientHeaderRules));
+    if (chain.find(kClientIcmpSign) == std::string::npos) UB_TRYV(nft.run(kClientIcmpRule));
     return Ok{};
 }
 
@@ -587,7 +600,8 @@ Result<Deletions> check_table(Nft& nft) {
     if (!table.ok() || table->empty()) {
         UB_TRYV(make_once(nft, "list set bridge userbridge pinned",
                           (std::string(kTable) + kVlanRules + kNdRules + kServerRules + kClientPortRule +
-                           kRelayRules + kFirstFragmentRules + kClientHeaderRules + ip_rules() + kRateRules)
+                           kRelayRules + kFirstFragmentRules + kClientHeaderRules + kClientIcmpRule + ip_rules() +
+                           kRateRules)
                               .c_str()));
         return Deletions{};
     }

@@ -32,6 +32,8 @@ check "and the rules that hold a client's messages to a relay's ports to a clien
     bash -c "nft list chain bridge userbridge prerouting | grep -q 'iif @clients udp dport 547 @th,64,8 != {'"
 check "and the first-fragment rule (review6.sh, case frag6)" \
     bash -c "nft list chain bridge userbridge prerouting | grep -q 'jump client_first_fragment'"
+check "and the rule that drops a client's IPv4 redirects (review6.sh, case icmp4)" \
+    bash -c "nft list chain bridge userbridge prerouting | grep -q 'iif @clients icmp type { redirect, router-advertisement } counter'"
 wire=$(cat /sys/class/net/br3-peer/address)
 
 # learned_on_tap SRC DST: ubalice's pinned tap on br3 sends one frame from

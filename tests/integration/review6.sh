@@ -18,6 +18,7 @@ nic_and_lan
 acl "allow br3 user=ubalice mac=$guest ip=10.99.3.7 servers=no
 allow br0 user=ubalice max-taps=3
 allow br0 user=ubbob
+allow br3 user=ubbob mac=$guest servers=no
 allow eth0 user=ubalice mode=macvtap mac=$pinned
 "
 start_daemon
@@ -25,7 +26,9 @@ start_daemon
 # on_wire PORT FROM LEN CALL-OPTION...: bytes FROM to FROM+LEN-1 (hex) of
 # the frame ubalice's guest sends (from its pinned MAC, over bridge PORT,
 # or her macvtap of eth0), as PORT's other port's peer (eth0's: the LAN)
-# gets it; "none" if none arrived.
+# gets it; "none" if none arrived. The guest is ubalice's, or whoever
+# $sender (as_bob) runs as.
+sender=as_alice
 on_wire() {
     local port=$1 from=$2 len=$3 marker="cs$RANDOM$RANDOM" hex src=$guest
     shift 3
@@ -38,8 +41,8 @@ on_wire() {
     local l=$! a q=()
     for a in "$@"; do [[ $a == --queues=* ]] && q=("$a"); done
     listening "$T/wire"
-    as_alice "$TT" call stream --src=$src "$@" --send="$marker" -- "$client" "${q[@]}" --fd=3 --br=$port \
-        >"$T/call" 2>&1 || { echo "FAIL: no tap to send the frame"; exit 1; }
+    $sender "$TT" call stream --src=$src "$@" --send="$marker" -- "$client" "${q[@]}" --fd=3 --br=$port \
+        >"$T/call" 2>&1 || { echo "FAIL: no tap to send the frame: $(tail -n2 "$T/call")" | tee /dev/stderr; exit 1; }
     sent_frame_seen $l || { echo none; return; }
     hex=$(tail -n1 "$T/wire")
     echo "${hex:$((from * 2)):$((len * 2))}"
@@ -192,6 +195,22 @@ if wanted "badip"; then
     done
     got=$(on_wire br3 0 1 --ip4=10.99.3.7 --udp=5000:5001)
     check "badip: control: with servers=no, a well-formed datagram to another port crosses ($got)" test "$got" != none
+fi
+
+# --- IPv4 router messages -------------------------------------------------------------
+# servers=no drops a client's IPv6 router advertisements and redirects; a
+# tenth review found their IPv4 forms crossing: an ICMP redirect from the
+# gateway's address (a guest without ip= sends from any) moves a host's
+# route to a destination, an ICMP router advertisement (RFC 1256) makes
+# its sender a router of hosts that listen. Neither may cross; an echo
+# request still does. ubbob's rule on br3 has servers=no and no ip=.
+if wanted "icmp4"; then
+    sender=as_bob
+    stopped_by_servers_no icmp4 "an ICMP redirect from the gateway's address" --ip4=10.99.3.1 --icmp4=5:1
+    stopped_by_servers_no icmp4 "an ICMP router advertisement" --ip4=10.99.3.1 --icmp4=9:0
+    got=$(on_wire br3 0 1 --ip4=10.99.3.1 --icmp4=8:0)
+    check "icmp4: control: with servers=no, an echo request crosses ($got)" test "$got" != none
+    sender=as_alice
 fi
 
 # --- the live-link index under a flood of link events ------------------------------

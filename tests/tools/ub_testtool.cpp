@@ -24,7 +24,8 @@
 //       IPv4 UDP datagram between those ports, carrying MARKER (after the
 //       byte FIRST with --udp=SPORT:DPORT:FIRST: a BOOTP op, a DHCPv6
 //       msg-type; --send-hex: a whole DHCP message); --ip4=SRC
-//       one from SRC (ports 5000 unless --udp), --ip6=SRC an IPv6 one (and
+//       one from SRC (ports 5000 unless --udp; --icmp4=TYPE:CODE: an ICMP
+//       message instead), --ip6=SRC an IPv6 one (and
 //       with --nd, SRC is the message's source; with --frag, the UDP
 //       datagram in two fragments, the UDP header alone in the first
 //       (--frag=tiny: none in the first; --frag=chain: the header chain
@@ -436,18 +437,39 @@ std::vector<uint8_t> arp_frame(const std::string& marker, std::size_t vnet_hdr_l
 // what a DHCP client reading a raw socket may take all the same.
 std::string g_ip4_bad;
 
+// call --icmp4=TYPE:CODE: instead of UDP, an ICMP message of that type
+// (its next four bytes 10.99.0.66: a redirect's gateway), MARKER after it.
+int g_icmp4_type = -1, g_icmp4_code = 0;
+
+// The Internet checksum of `n` bytes at `p`, as stored (RFC 1071).
+uint16_t inet_checksum(const uint8_t* p, std::size_t n) {
+    unsigned sum = 0;
+    for (std::size_t k = 0; k < n; k += 2) sum += (p[k] << 8) | (k + 1 < n ? p[k + 1] : 0);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<uint16_t>(~sum);
+}
+
+std::vector<uint8_t> icmp4_message(const std::string& marker) {
+    std::vector<uint8_t> m = {static_cast<uint8_t>(g_icmp4_type), static_cast<uint8_t>(g_icmp4_code), 0, 0,
+                              10, 99, 0, 66};
+    m.insert(m.end(), marker.begin(), marker.end());
+    uint16_t sum = inet_checksum(m.data(), m.size());
+    m[2] = static_cast<uint8_t>(sum >> 8);
+    m[3] = static_cast<uint8_t>(sum);
+    return m;
+}
+
 std::vector<uint8_t> udp_frame(const std::string& marker, std::size_t vnet_hdr_len) {
-    std::vector<uint8_t> udp = udp_datagram(marker);
+    bool icmp = g_icmp4_type >= 0;
+    std::vector<uint8_t> udp = icmp ? icmp4_message(marker) : udp_datagram(marker);
     std::size_t total = 20 + udp.size() + (g_ip4_bad == "length" ? 40 : 0);
     std::vector<uint8_t> ip = {static_cast<uint8_t>(g_ip4_bad == "version" ? 0x55 : 0x45), 0,
                                static_cast<uint8_t>(total >> 8), static_cast<uint8_t>(total),
-                               0, 0, 0, 0, 64, 17, 0, 0,  // id, fragment, TTL, UDP, checksum
+                               0, 0, 0, 0, 64, static_cast<uint8_t>(icmp ? 1 : 17), 0, 0,  // id, fragment, TTL, protocol, checksum
                                g_ip4_src[0], g_ip4_src[1], g_ip4_src[2], g_ip4_src[3], 255, 255, 255, 255};
-    unsigned sum = 0;
-    for (std::size_t k = 0; k < ip.size(); k += 2) sum += (ip[k] << 8) | ip[k + 1];
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    ip[10] = static_cast<uint8_t>(~sum >> 8);
-    ip[11] = static_cast<uint8_t>(~sum);
+    uint16_t sum = inet_checksum(ip.data(), ip.size());
+    ip[10] = static_cast<uint8_t>(sum >> 8);
+    ip[11] = static_cast<uint8_t>(sum);
     std::vector<uint8_t> f = ether_start(vnet_hdr_len, 0x0800);
     f.insert(f.end(), ip.begin(), ip.end());
     f.insert(f.end(), udp.begin(), udp.end());
@@ -879,6 +901,9 @@ int cmd_call(std::vector<std::string> a) {
         else if (a[i] == "--dhcp6") use_dhcp6 = true;
         else if (a[i] == "--frag") g_frag = true;
         else if (a[i].rfind("--ip4-bad=", 0) == 0) g_ip4_bad = a[i].substr(10);
+        else if (a[i].rfind("--icmp4=", 0) == 0) {
+            if (std::sscanf(a[i].c_str() + 8, "%d:%d", &g_icmp4_type, &g_icmp4_code) != 2) die("bad --icmp4");
+        }
         else if (a[i] == "--frag=tiny" || a[i] == "--frag=chain" || a[i] == "--frag=pad")
             g_frag = true, g_frag_kind = a[i].substr(7);
         else if (a[i].rfind("--ext6=", 0) == 0) g_ext6 = std::stoi(a[i].substr(7));
