@@ -24,14 +24,23 @@ void put(CapSets& s, Set set, std::uint64_t m) {
 }
 
 // The capabilities the running kernel knows still in the bounding set
-// (PR_CAPBSET_READ is EINVAL past the last one); with `drop`, each dropped.
-Result<std::uint64_t> bounding_set(bool drop) {
+// (PR_CAPBSET_READ is EINVAL past the last one).
+Result<std::uint64_t> bounding_set() {
     std::uint64_t held = 0;
     for (unsigned long cap = 0;; ++cap) {
         Result<int> in = system::prctl_read(PR_CAPBSET_READ, cap, 0, "cannot read the bounding set");
         if (!in.ok()) return in.error().code() == EINVAL ? Result<std::uint64_t>(held) : in.error();
-        if (*in && drop) UB_TRYV(system::prctl(PR_CAPBSET_DROP, cap, 0, "cannot empty the bounding set"));
-        else if (*in) held |= cap_bit(static_cast<int>(cap));
+        if (*in) held |= cap_bit(static_cast<int>(cap));
+    }
+}
+
+// Every capability the running kernel knows dropped from the bounding
+// set, without reading it first: PR_CAPBSET_DROP takes one already gone,
+// and is EINVAL past the last one (verify() reads the set afterwards).
+Result<void> clear_bounding_set() {
+    for (unsigned long cap = 0;; ++cap) {
+        Result<void> r = system::prctl(PR_CAPBSET_DROP, cap, 0, "cannot empty the bounding set");
+        if (!r.ok()) return cap > 0 && r.error().code() == EINVAL ? Result<void>(Ok{}) : r;
     }
 }
 
@@ -59,7 +68,7 @@ Result<void> verify(const DropTarget& t, uid_t uid, gid_t gid, bool bounding_cle
     CapSets s = UB_TRY(cap_sets());
     if (get(s, kEffective) != t.effective || get(s, kPermitted) != t.permitted || get(s, kInheritable) != 0)
         return differs("capabilities other than those kept are held");
-    if (bounding_cleared && UB_TRY(bounding_set(false)) != 0) return differs("the bounding set is not empty");
+    if (bounding_cleared && UB_TRY(bounding_set()) != 0) return differs("the bounding set is not empty");
     if (UB_TRY(system::prctl_read(PR_GET_NO_NEW_PRIVS, 0, 0, "PR_GET_NO_NEW_PRIVS")) != 1)
         return differs("no-new-privs is not set");
     if (t.dumpable == Dumpable::No && UB_TRY(system::prctl_read(PR_GET_DUMPABLE, 0, 0, "PR_GET_DUMPABLE")) != 0)
@@ -74,7 +83,7 @@ Result<void> drop_to(const DropTarget& t) {
     uid_t uid = t.uid.value_or(ids.uid.real);
     gid_t gid = t.gid.value_or(ids.gid.real);
     bool clear_bounding = t.bounding == Bounding::ClearWhenAble && UB_TRY(cap_sets()).effective(CAP_SETPCAP);
-    if (clear_bounding) UB_TRYV(bounding_set(true));
+    if (clear_bounding) UB_TRYV(clear_bounding_set());
     UB_TRYV(change_ids(t, uid, gid));
     CapSets s = UB_TRY(cap_sets());
     put(s, kEffective, t.effective);
