@@ -350,14 +350,17 @@ constexpr const char* kClientIcmpSign = "icmp type { redirect, router-advertisem
 // packet from the rules below; PPPoE and MPLS carry IP packets of their
 // own), as libvirt's clean-traffic filter does.
 //
-// A listed address is in one of two sets of each kind: a single address
-// (/32, /128) in a hash set (ip4_single, ip6_single, na_single), a longer
+// A listed address is in one set of each kind: a single address (/32,
+// /128) in a hash set (ip4_single, ip6_single, na_single), an IPv6 /64
+// (the size of an IPv6 subnet) as its first address in a hash set looked
+// up with the source masked to 64 bits (ip6_p64, na_p64), any other
 // prefix in an interval set (ip4_allowed, ip6_allowed, na_allowed); a
-// source passes when either holds it, two constant-time lookups, the
-// hash set's first. Why two: the kernel stores a concatenation with
-// intervals as a pipapo set, and every change to one clones and resizes
-// its lookup tables (pipapo_clone, zeroed pages, dearest for an IPv6
-// key); a hash set's insertion and deletion touch one bucket.
+// source passes when one holds it, each a constant-time lookup, the hash
+// sets' first. Why not intervals for all: the kernel stores a
+// concatenation with intervals as a pipapo set, and every change to one
+// clones and resizes its lookup tables (pipapo_clone, zeroed pages,
+// dearest for an IPv6 key); a hash set's insertion and deletion touch one
+// bucket.
 constexpr const char* kIpSets =
     "create set bridge userbridge ip_guarded { type iface_index; }\n"
     "add set bridge userbridge ip4_allowed { typeof iif . ip saddr; flags interval; }\n"
@@ -373,42 +376,58 @@ constexpr const char* kSingleSets =
     "add set bridge userbridge na_single { typeof iif . @th,64,128; }\n"
     "add set bridge userbridge ll_guarded { type iface_index; }\n";
 
+// The /64 sets.
+constexpr const char* kP64Sets =
+    "add set bridge userbridge ip6_p64 { typeof iif . ip6 saddr; }\n"
+    "add set bridge userbridge na_p64 { typeof iif . @th,64,128; }\n";
+
 // ip_guard's rules. A guest whose ip= lists a link-local address
 // (ll_guarded) is held to its listed link-local addresses as to the
 // others: as a source, as an NA's target and as a duplicate-address
 // check's (the rules before those let any link-local through, since most
 // guests choose their own). Otherwise it could answer for the router's
 // link-local address, which hosts use as their IPv6 gateway.
-constexpr const char* kIpGuardRules =
-    "add rule bridge userbridge ip_guard ether type != { ip, arp, ip6 } counter drop\n"
-    "add rule bridge userbridge ip_guard ip saddr 0.0.0.0 udp sport 68 udp dport 67 return\n"
-    "add rule bridge userbridge ip_guard"
-    " iif . ip saddr != @ip4_single iif . ip saddr != @ip4_allowed counter drop\n"
-    "add rule bridge userbridge ip_guard arp saddr ip != 0.0.0.0"
-    " iif . arp saddr ip != @ip4_single iif . arp saddr ip != @ip4_allowed counter drop\n"
-    "add rule bridge userbridge ip_guard ip6 saddr != { ::, fe80::/10 }"
-    " iif . ip6 saddr != @ip6_single iif . ip6 saddr != @ip6_allowed counter drop\n"
-    "add rule bridge userbridge ip_guard icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa"
-    " iif . @th,64,128 != @na_single iif . @th,64,128 != @na_allowed counter drop\n"
-    "add rule bridge userbridge ip_guard icmpv6 type nd-neighbor-solicit ip6 saddr :: @th,64,10 != 0x3fa"
-    " iif . @th,64,128 != @na_single iif . @th,64,128 != @na_allowed counter drop\n"
-    "add rule bridge userbridge ip_guard iif @ll_guarded ip6 saddr fe80::/10"
-    " iif . ip6 saddr != @ip6_single iif . ip6 saddr != @ip6_allowed counter drop\n"
-    "add rule bridge userbridge ip_guard iif @ll_guarded icmpv6 type nd-neighbor-advert @th,64,10 0x3fa"
-    " iif . @th,64,128 != @na_single iif . @th,64,128 != @na_allowed counter drop\n"
-    "add rule bridge userbridge ip_guard iif @ll_guarded icmpv6 type nd-neighbor-solicit ip6 saddr ::"
-    " @th,64,10 0x3fa iif . @th,64,128 != @na_single iif . @th,64,128 != @na_allowed counter drop\n";
+std::string ip_guard_rules() {
+    // Not among the listed IPv6 sources: not a single address, not in a
+    // listed /64, not in a listed prefix of another length; and the same
+    // for an NA's or NS's target (a raw field: its /64 by a mask of bits).
+    const std::string ip6_unlisted =
+        " iif . ip6 saddr != @ip6_single iif . ip6 saddr & ffff:ffff:ffff:ffff:: != @ip6_p64"
+        " iif . ip6 saddr != @ip6_allowed counter drop\n";
+    const std::string target_unlisted =
+        " iif . @th,64,128 != @na_single iif . @th,64,128 & 0xffffffffffffffff0000000000000000 != @na_p64"
+        " iif . @th,64,128 != @na_allowed counter drop\n";
+    const std::string rule = "add rule bridge userbridge ip_guard";
+    return rule + " ether type != { ip, arp, ip6 } counter drop\n" +
+           rule + " ip saddr 0.0.0.0 udp sport 68 udp dport 67 return\n" +
+           rule + " iif . ip saddr != @ip4_single iif . ip saddr != @ip4_allowed counter drop\n" +
+           rule + " arp saddr ip != 0.0.0.0 iif . arp saddr ip != @ip4_single iif . arp saddr ip != @ip4_allowed"
+                  " counter drop\n" +
+           rule + " ip6 saddr != { ::, fe80::/10 }" + ip6_unlisted +
+           rule + " icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa" + target_unlisted +
+           rule + " icmpv6 type nd-neighbor-solicit ip6 saddr :: @th,64,10 != 0x3fa" + target_unlisted +
+           rule + " iif @ll_guarded ip6 saddr fe80::/10" + ip6_unlisted +
+           rule + " iif @ll_guarded icmpv6 type nd-neighbor-advert @th,64,10 0x3fa" + target_unlisted +
+           rule + " iif @ll_guarded icmpv6 type nd-neighbor-solicit ip6 saddr :: @th,64,10 0x3fa" + target_unlisted;
+}
 
 constexpr const char* kIpJump = "add rule bridge userbridge prerouting iif @ip_guarded jump ip_guard\n";
 
 // The ip= filter whole, for a table that has none.
-std::string ip_rules() { return std::string(kIpSets) + kSingleSets + kIpGuardRules + kIpJump; }
+std::string ip_rules() { return std::string(kIpSets) + kSingleSets + kP64Sets + ip_guard_rules() + kIpJump; }
 
 // What a table made before the single-address sets lacks (with or without
 // ll_guarded): the sets, and ip_guard's rules replaced in the same
 // transaction, so that no frame ever meets a chain without them.
 std::string single_upgrade() {
-    return std::string(kSingleSets) + "flush chain bridge userbridge ip_guard\n" + kIpGuardRules;
+    return std::string(kSingleSets) + kP64Sets + "flush chain bridge userbridge ip_guard\n" + ip_guard_rules();
+}
+
+// What a table made before the /64 sets lacks, as single_upgrade (its
+// `create` makes the transaction fail whole for a second daemon).
+std::string p64_upgrade() {
+    return std::string("create set bridge userbridge ip6_p64 { typeof iif . ip6 saddr; }\n") + kP64Sets +
+           "flush chain bridge userbridge ip_guard\n" + ip_guard_rules();
 }
 
 // rate=: what a tap sends (its guest's upload) and what leaves the bridge
@@ -479,25 +498,27 @@ Bytes with(Bytes key, const std::uint8_t* bytes, std::size_t n) {
 }
 
 // A listed address or prefix's element: a single address in ip4_single or
-// ip6_single, keyed as a hash set is; a longer prefix, its range (key to
-// key_end) in ip4_allowed or ip6_allowed.
+// ip6_single, and an IPv6 /64's first address in ip6_p64, keyed as a hash
+// set is; another prefix, its range (key to key_end) in ip4_allowed or
+// ip6_allowed.
 SetElement ip_element(int ifindex, const policy::IpPrefix& p) {
     std::size_t n = p.v6 ? 16 : 4;
     if (p.len == p.bits())
         return {p.v6 ? "ip6_single" : "ip4_single", with(index_key(ifindex, Order::host), p.addr.data(), n), {}, ""};
+    if (p.v6 && p.len == 64) return {"ip6_p64", with(index_key(ifindex, Order::host), p.addr.data(), n), {}, ""};
     Bytes index = index_key(ifindex, Order::network);
     std::array<std::uint8_t, 16> last = policy::last_address(p);
     return {p.v6 ? "ip6_allowed" : "ip4_allowed", with(index, p.addr.data(), n), with(index, last.data(), n), ""};
 }
 
 // The elements that give a tap the source addresses `ips`; an IPv6 one's
-// in na_single or na_allowed too.
+// in na_single, na_p64 or na_allowed too.
 void add_ip_elements(std::vector<SetElement>& out, int ifindex, const std::vector<policy::IpPrefix>& ips) {
     for (const policy::IpPrefix& p : ips) {
         SetElement e = ip_element(ifindex, p);
         out.push_back(e);
         if (!p.v6) continue;
-        e.set = e.key_end.empty() ? "na_single" : "na_allowed";
+        e.set = e.set == "ip6_single" ? "na_single" : e.set == "ip6_p64" ? "na_p64" : "na_allowed";
         out.push_back(std::move(e));
     }
     Bytes plain = index_key(ifindex, Order::host);
@@ -558,7 +579,8 @@ Deletions stale_in(std::string_view table) {
         if (auto text = find("set", set)) collect_stale(stale, set, *text);
     if (auto guarded = find("set", "ip_guarded"); guarded && has_stale_element(*guarded)) {
         for (const char* set :
-             {"ll_guarded", "ip4_single", "ip6_single", "na_single", "ip4_allowed", "ip6_allowed", "na_allowed"})
+             {"ll_guarded", "ip4_single", "ip6_single", "na_single", "ip6_p64", "na_p64", "ip4_allowed", "ip6_allowed",
+              "na_allowed"})
             if (auto text = find("set", set)) collect_stale(stale, set, *text);
         collect_stale(stale, "ip_guarded", *guarded);
     }
@@ -581,6 +603,8 @@ Result<void> add_missing(Nft& nft, std::string_view table) {
     if (!has("ip_guarded")) UB_TRYV(make_once(nft, "list set bridge userbridge ip_guarded", ip_rules().c_str()));
     else if (!has("ip4_single"))
         UB_TRYV(make_once(nft, "list set bridge userbridge ip4_single", single_upgrade().c_str()));
+    else if (!has("ip6_p64"))
+        UB_TRYV(make_once(nft, "list set bridge userbridge ip6_p64", p64_upgrade().c_str()));
     if (!has("limited")) UB_TRYV(make_once(nft, "list set bridge userbridge limited", kRateRules));
     // A listing of sets shows no rule: this one is looked for in the chain.
     std::string chain = UB_TRY(nft.list("list chain bridge userbridge prerouting"));

@@ -46,6 +46,8 @@ NFT
 previous_ip_guard() {
 nft -f - <<'NFT'
 flush chain bridge userbridge ip_guard
+delete set bridge userbridge ip6_p64
+delete set bridge userbridge na_p64
 delete set bridge userbridge ip4_single
 delete set bridge userbridge ip6_single
 delete set bridge userbridge na_single
@@ -59,6 +61,25 @@ add rule bridge userbridge ip_guard icmpv6 type nd-neighbor-solicit ip6 saddr ::
 add rule bridge userbridge ip_guard iif @ll_guarded ip6 saddr fe80::/10 iif . ip6 saddr != @ip6_allowed counter drop
 add rule bridge userbridge ip_guard iif @ll_guarded icmpv6 type nd-neighbor-advert @th,64,10 0x3fa iif . @th,64,128 != @na_allowed counter drop
 add rule bridge userbridge ip_guard iif @ll_guarded icmpv6 type nd-neighbor-solicit ip6 saddr :: @th,64,10 0x3fa iif . @th,64,128 != @na_allowed counter drop
+NFT
+}
+# previous_p64_guard: the table the release before the /64 sets made:
+# ip_guard consulting the single-address and interval sets.
+previous_p64_guard() {
+nft -f - <<'NFT'
+flush chain bridge userbridge ip_guard
+delete set bridge userbridge ip6_p64
+delete set bridge userbridge na_p64
+add rule bridge userbridge ip_guard ether type != { ip, arp, ip6 } counter drop
+add rule bridge userbridge ip_guard ip saddr 0.0.0.0 udp sport 68 udp dport 67 return
+add rule bridge userbridge ip_guard iif . ip saddr != @ip4_single iif . ip saddr != @ip4_allowed counter drop
+add rule bridge userbridge ip_guard arp saddr ip != 0.0.0.0 iif . arp saddr ip != @ip4_single iif . arp saddr ip != @ip4_allowed counter drop
+add rule bridge userbridge ip_guard ip6 saddr != { ::, fe80::/10 } iif . ip6 saddr != @ip6_single iif . ip6 saddr != @ip6_allowed counter drop
+add rule bridge userbridge ip_guard icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa iif . @th,64,128 != @na_single iif . @th,64,128 != @na_allowed counter drop
+add rule bridge userbridge ip_guard icmpv6 type nd-neighbor-solicit ip6 saddr :: @th,64,10 != 0x3fa iif . @th,64,128 != @na_single iif . @th,64,128 != @na_allowed counter drop
+add rule bridge userbridge ip_guard iif @ll_guarded ip6 saddr fe80::/10 iif . ip6 saddr != @ip6_single iif . ip6 saddr != @ip6_allowed counter drop
+add rule bridge userbridge ip_guard iif @ll_guarded icmpv6 type nd-neighbor-advert @th,64,10 0x3fa iif . @th,64,128 != @na_single iif . @th,64,128 != @na_allowed counter drop
+add rule bridge userbridge ip_guard iif @ll_guarded icmpv6 type nd-neighbor-solicit ip6 saddr :: @th,64,10 0x3fa iif . @th,64,128 != @na_single iif . @th,64,128 != @na_allowed counter drop
 NFT
 }
 # crosses CALLER MS CALL-OPTION...: ubalice gets a tap on br3 through CALLER

@@ -113,11 +113,12 @@ wait $holder
 sed -i "s| ip=10.99.3.0/24,2001:db8:3::7,$link_local\$||" /etc/qemu/bridge.conf
 reload_daemon
 
-# The other way round: a single IPv4 address (held in a hash set) and an
-# IPv6 prefix (in an interval set). A spoofed source is dropped from
-# either; then again once the daemon upgraded a table of the release
-# before the single-address sets in place.
-sed -i "s|^allow br3 user=ubalice mac=$pinned\$|& ip=10.99.3.7,2001:db8:4::/64|" /etc/qemu/bridge.conf
+# The other way round: a single IPv4 address (held in a hash set), an
+# IPv6 /64 (its first address in a hash set, looked up masked) and an IPv6
+# /48 (in an interval set). A spoofed source is dropped from each; then
+# again once the daemon upgraded, in place, a table of the release before
+# the single-address sets, and one of the release before the /64 sets.
+sed -i "s|^allow br3 user=ubalice mac=$pinned\$|& ip=10.99.3.7,2001:db8:4::/64,2001:db8:6::/48|" /etc/qemu/bridge.conf
 reload_daemon
 # spoofing LABEL: the guest sends from its listed addresses only.
 spoofing() {
@@ -129,15 +130,36 @@ spoofing() {
     check "$1: an NA claiming an address of the prefix crosses" nd_crosses_from na $link_local 2001:db8:4::5
     check "$1: an NA claiming one outside it does not" fails nd_crosses_from na $link_local 2001:db8:5::1
     check "$1: nor a duplicate-address check for one outside it" fails nd_crosses_from ns :: 2001:db8:5::1
+    check "$1: from the next /64 does not" fails msg_crosses "$client" --ip6=2001:db8:4:1::99
+    check "$1: nor an NA claiming an address there" fails nd_crosses_from na $link_local 2001:db8:4:1::5
+    check "$1: from an address of the listed /48 crosses" msg_crosses "$client" --ip6=2001:db8:6:ff::1
+    check "$1: an NA claiming one there crosses" nd_crosses_from na $link_local 2001:db8:6:ff::2
+    as_alice "$T/bin/ub-testtool" call stream --hold=1200 -- "$client" --fd=3 --br=br3 >"$T/held" &
+    local holder=$!
+    granted "$T/held"
+    local placed
+    placed=$(for set in ip6_p64 na_p64 ip6_allowed na_allowed; do
+        nft list set bridge userbridge $set | tr -d '\n\t' | sed -E 's/.*elements = \{([^}]*)\}.*/\1/; t; s/.*//'
+        echo " |"
+    done | tr -d '\n')
+    check "$1: a live tap's /64 is in the /64 sets, its /48 in the interval sets ($placed)" \
+        grep -qE '^ *"tap[0-9]+" \. 2001:db8:4:: *\| *"tap[0-9]+" \. 0x20010db8000400000000000000000000 *\| *"tap[0-9]+" \. 2001:db8:6::/48 *\| *"tap[0-9]+" \. 0x20010db8000600000000000000000000-0x20010db80006ffffffffffffffffffff *\|$' <<<"$placed"
+    wait $holder
 }
-spoofing "ip= of one IPv4 address and an IPv6 prefix"
-stop_daemon
-previous_ip_guard
-start_daemon
-check "the daemon added the single-address sets to an older table" nft list set bridge userbridge na_single
-check "...and ip_guard consults them" has ip4_single <(nft list chain bridge userbridge ip_guard)
-spoofing "after the upgrade"
-sed -i "s| ip=10.99.3.7,2001:db8:4::/64\$||" /etc/qemu/bridge.conf
+spoofing "ip= of one IPv4 address, an IPv6 /64 and an IPv6 /48"
+# upgraded_from PREVIOUS WHAT SET: the table PREVIOUS (lib_policy.sh) makes,
+# the release before WHAT; the daemon starting next adds SET and the rest.
+upgraded_from() {
+    stop_daemon
+    $1
+    start_daemon
+    check "the daemon added the $2 to a table from before them" nft list set bridge userbridge $3
+    check "...and ip_guard consults them" has $3 <(nft list chain bridge userbridge ip_guard)
+    spoofing "after the upgrade to the $2"
+}
+upgraded_from previous_ip_guard "single-address sets" ip4_single
+upgraded_from previous_p64_guard "/64 sets" ip6_p64
+sed -i "s| ip=10.99.3.7,2001:db8:4::/64,2001:db8:6::/48\$||" /etc/qemu/bridge.conf
 reload_daemon
 
 # servers=no without a pinned MAC has no filter to go in: the ACL is

@@ -56,7 +56,8 @@ TEST(Filters, ATapsElementsAsTheKernelHoldsThem) {
     ub::net::Guard g;
     g.mac = ub::Mac{0x52, 0x54, 0, 0x12, 0x34, 0x56};
     g.no_servers = true;
-    g.ips = {*ub::policy::parse_ip_prefix("10.0.0.0/24"), *ub::policy::parse_ip_prefix("fe80::/64")};
+    g.ips = {*ub::policy::parse_ip_prefix("10.0.0.0/24"), *ub::policy::parse_ip_prefix("fe80::/64"),
+             *ub::policy::parse_ip_prefix("2001:db8::/48")};
     g.rate_bits = 8000;
     using Bytes = std::vector<std::uint8_t>;
     std::uint32_t index = 17;
@@ -68,7 +69,8 @@ TEST(Filters, ATapsElementsAsTheKernelHoldsThem) {
         return a;
     };
     const Bytes ll_first = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-    const Bytes ll_last = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    const Bytes doc_first = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    const Bytes doc_last = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     ub::net::TapElements t = ub::net::tap_elements(17, g);
     ASSERT_EQ(t.limits.size(), 2u);
     EXPECT_EQ(t.limits[0].name, "rate17_out");
@@ -79,8 +81,12 @@ TEST(Filters, ATapsElementsAsTheKernelHoldsThem) {
         {"allowed_lla", cat(host, {1, 0x52, 0x54, 0, 0x12, 0x34, 0x56, 0}), {}, ""},
         {"clients", host, {}, ""},
         {"ip4_allowed", cat(net, {10, 0, 0, 0}), cat(net, {10, 0, 0, 255}), ""},
-        {"ip6_allowed", cat(net, ll_first), cat(net, ll_last), ""},
-        {"na_allowed", cat(net, ll_first), cat(net, ll_last), ""},
+        // A /64 as its first address, in the hash sets a masked source is
+        // looked up in; another IPv6 prefix as its range.
+        {"ip6_p64", cat(host, ll_first), {}, ""},
+        {"na_p64", cat(host, ll_first), {}, ""},
+        {"ip6_allowed", cat(net, doc_first), cat(net, doc_last), ""},
+        {"na_allowed", cat(net, doc_first), cat(net, doc_last), ""},
         {"ll_guarded", host, {}, ""},
         {"ip_guarded", host, {}, ""},
         {"pinned", host, {}, ""},
