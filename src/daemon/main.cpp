@@ -10,7 +10,9 @@
 // readable without CAP_DAC_OVERRIDE; no-new-privs; read the MAC key, making
 // it if missing; open libnftables, adding what an older release's table
 // lacks and removing dead taps' elements, and making the table that learns
-// what guests use (filters.h); the seccomp filter; load the ACL; serve. Callers are identified by
+// what guests use (filters.h); start the threads that close what clients
+// hand us (closer.h); the seccomp filter, for every thread; load the ACL;
+// serve. Callers are identified by
 // SO_PEERCRED.
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -33,6 +35,7 @@
 #include "base/fault_syscalls.h"
 #include "base/number.h"
 #include "daemon/announce.h"
+#include "daemon/closer.h"
 #include "daemon/filters.h"
 #include "base/system_sockets.h"
 #include "daemon/journal.h"
@@ -231,6 +234,9 @@ int main(int argc, char** argv) {
     Result<daemon::Macvtaps> macvtaps = daemon::Macvtaps::open(state_dir.substr(0, state_dir.rfind('/')));
     if (macvtaps.ok()) cfg.macvtaps = &*macvtaps;
     else syslog(LOG_DAEMON | LOG_WARNING, "%s; rules with mode=macvtap will fail", macvtaps.error().message().c_str());
+    // Its threads, after the drop (capabilities are each thread's) and
+    // before the filter, which is installed for them too.
+    cfg.closer = &daemon::Closer::start();
 #ifdef UB_FAULT_INJECTION
     std::vector<int> extra = fault::fault_syscalls();
 #else

@@ -26,6 +26,7 @@
 #include "base/fault.h"
 #include "base/system.h"
 #include "daemon/grant.h"
+#include "daemon/closer.h"
 #include "daemon/netns.h"
 #include "daemon/subids.h"
 #include "handover/handover.h"
@@ -59,7 +60,7 @@ Result<std::vector<net::LinkInfo>> links_of(Result<net::Rtnl>& rtnl, const char*
 }
 
 struct Conn {
-    UniqueFd fd;
+    ClientFd fd;
     grant::Caller peer;  // peer.account: whose bounds it counts against (subids.h)
     Clock::time_point deadline;
     std::string buf;
@@ -73,7 +74,7 @@ struct Conn {
     std::optional<PolkitAnswer> polkit_answer;
     UniqueFd pidfd;
     // The network namespace a veth request's fd names (SCM_RIGHTS with it).
-    UniqueFd netns;
+    ClientFd netns;
 };
 
 // An answered grant whose reply its client has not read: its fds are in
@@ -82,7 +83,7 @@ struct Conn {
 // reply is consumed (SIOCOUTQ) or the client closes (POLLHUP), so that
 // what each uid holds unread is known and bounded.
 struct Unread {
-    UniqueFd fd;
+    ClientFd fd;
     uid_t uid;  // the account (Conn::account)
     unsigned fds;
     bool polled = true;  // false once hung up but not empty: POLLHUP would repeat
@@ -114,7 +115,7 @@ struct Lease {
     std::string name;
     uid_t uid = 0;
     long long expiry = 0;  // seconds since the epoch
-    UniqueFd conn;         // tied: the connection that holds it
+    ClientFd conn;         // tied: the connection that holds it
 };
 
 class Server {
@@ -282,7 +283,10 @@ Result<std::vector<gid_t>> groups_of(int fd) {
 
 void Server::accept_all() {
     for (unsigned i = 0; i < kAcceptBatch; ++i) {
-        UniqueFd fd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        // Closed by the Closer, whatever happens: a client may have sent
+        // fds into it before we took it (closer.h).
+        ClientFd fd(UniqueFd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)),
+                    cfg_.closer, static_cast<uid_t>(-1));
         if (!fd.valid()) return;  // EAGAIN, or a transient error: poll again
         // Without the caller's identity nothing can be decided, and a reply
         // would be written to someone unknown: the connection is closed.
@@ -296,12 +300,19 @@ void Server::accept_all() {
         // getsockopt and one send, and no log line of its own.
         // A subordinate uid counts as its owner: one account, one set of bounds.
         uid_t uid = subuids_.account_of(cred->uid);
+        fd.set_account(uid);
         if (conns_.size() >= cfg_.limits.max_connections) {
             refuse_connection(fd.get(), uid, "the daemon is at its connection limit; try again");
             continue;
         }
         if (per_uid_[uid] >= cfg_.limits.max_per_uid) {
             refuse_connection(fd.get(), uid, "too many open connections for uid " + std::to_string(uid));
+            continue;
+        }
+        // What it handed us that has not closed yet (closer.h): a client
+        // whose fds' makers hold their closes gets no more of our fds.
+        if (cfg_.closer && cfg_.closer->pending(uid) >= Closer::kMaxPending) {
+            refuse_connection(fd.get(), uid, "too many fds from uid " + std::to_string(uid) + " are still closing");
             continue;
         }
         Result<std::vector<gid_t>> groups = groups_of(fd.get());
@@ -354,20 +365,23 @@ void Server::log_refusals() {
 void Server::on_readable(Conn& c, short revents) {
     char buf[protocol::kRequestSize + 1];
     std::size_t want = protocol::kRequestSize + 1 - c.buf.size();
-    // Any fds that come are ours now, and closed with the connection.
+    // Any fds that come are ours now, closed by the Closer (closer.h).
     Result<handover::Received> got = handover::recvmsg_with_fds(c.fd.get(), buf, want);
+    std::vector<ClientFd> sent;
+    if (got.ok())
+        for (UniqueFd& f : got->fds) sent.emplace_back(std::move(f), cfg_.closer, c.peer.account);
     if (!got.ok() && (got.error().code() == EAGAIN || got.error().code() == EINTR)) return;
     if (!got.ok() || got->bytes == 0) {
         c.deadline = Clock::time_point::min();  // gone: drop it
         return;
     }
     // A veth request's namespace is one fd, with the request: no more.
-    if (got->truncated || got->fds.size() + (c.netns.valid() ? 1 : 0) > 1) {
+    if (got->truncated || sent.size() + (c.netns.valid() ? 1 : 0) > 1) {
         finish(c, protocol::Status::BadRequest, "more than one fd came with the request");
         c.deadline = Clock::time_point::min();
         return;
     }
-    if (!got->fds.empty()) c.netns = std::move(got->fds.front());
+    if (!sent.empty()) c.netns = std::move(sent.front());
     c.buf.append(buf, got->bytes);
     if (c.buf.size() > protocol::kRequestSize) {
         finish(c, protocol::Status::BadRequest, "request is longer than " +

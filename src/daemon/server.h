@@ -25,6 +25,8 @@
 
 namespace ub::daemon {
 
+class Closer;
+
 struct Limits {
     // Accept to complete request.
     std::chrono::milliseconds deadline{5000};
@@ -42,6 +44,9 @@ struct ServerConfig {
     Announcer* announcer = nullptr;  // pinned guests' FDB and neighbour entries; never null
     Macvtaps* macvtaps = nullptr;  // for mode=macvtap rules; null: they fail
     UserDb* userdb = nullptr;  // names for audit records and the ACL; never null
+    // Closes what clients hand us, off the serving thread (closer.h);
+    // null only where no client can stall a close (unit tests).
+    Closer* closer = nullptr;
     // For mac-prefix= rules: the MAC key, or why there is none.
     Result<policy::MacKey> mac_key = Error::msg("no MAC key loaded");
 };

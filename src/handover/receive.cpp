@@ -8,7 +8,12 @@ namespace ub::handover {
 
 Result<Received> recvmsg_with_fds(int sock, char* buf, std::size_t len) {
     iovec iov{buf, len};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
+    // Room for as many fds as one message can carry (the kernel's
+    // SCM_MAX_FD, 253), whatever we expect: those that do not fit the
+    // kernel closes in our thread, which userbridged must never do for a
+    // client (daemon/closer.h).
+    constexpr std::size_t kScmMaxFd = 253;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kScmMaxFd)] = {};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;

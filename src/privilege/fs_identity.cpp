@@ -24,7 +24,7 @@ uid_t fsuid_now() { return static_cast<uid_t>(setfsuid(static_cast<uid_t>(-1)));
 gid_t fsgid_now() { return static_cast<gid_t>(setfsgid(static_cast<gid_t>(-1))); }
 
 Result<void> set_fs_ids(uid_t uid, gid_t gid, const std::vector<gid_t>& groups) {
-    UB_TRYV(system::setgroups(groups));
+    UB_TRYV(system::setgroups_this_thread(groups));
     setfsgid(gid);
     if (fsgid_now() != gid) return Error::msg("setfsgid(" + std::to_string(gid) + ") did not take");
     setfsuid(uid);

@@ -152,6 +152,8 @@ Result<Ctx> build(const std::vector<int>& extra, Profile profile) {
     };
     UB_TRYV(allow_netlink(NETLINK_ROUTE));
     if (profile == Profile::Daemon) {
+        // userbridged's closing threads (daemon/closer.h) get the filter too.
+        UB_TRYV(check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_TSYNC, 1), "tsync"));
         UB_TRYV(allow_netlink(NETLINK_NETFILTER));
         UB_TRYV(allow_each(ctx.get(), kDaemonAllowed));
 #ifndef UB_ASAN  // which allows every prctl

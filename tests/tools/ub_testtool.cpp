@@ -74,6 +74,13 @@
 //                             one every US microseconds); with FIFO, once
 //                             a byte can be read from it
 //   fds [ARGS...]             print "fds: N N ..." (our open fds) and "args: ARGS"
+//   stall-close SOCKET HOW COUNT SECONDS
+//       COUNT times, on a connection of its own to SOCKET: a loopback TCP
+//       socket whose close lingers (SO_LINGER for SECONDS, data queued
+//       behind a peer that never reads), sent with one byte (HOW one) or 20
+//       copies of it in one message (HOW many); our copies closed, then
+//       the connection. Prints "sent=N", then keeps the peers for SECONDS
+//       (whoever closes the last copy waits up to that long).
 //   daemon MODE SOCKET [BRIDGE]
 //       talk to userbridged, well or badly. MODE: grant (print "tap=NAME" or
 //       the daemon's message, exit 0 only if granted; then close the tap and
@@ -1862,6 +1869,58 @@ int cmd_supervise(const std::vector<std::string>& a) {
 
 }  // namespace
 
+int cmd_stall_close(const std::vector<std::string>& a) {
+    if (a.size() != 4 || (a[1] != "one" && a[1] != "many")) die("usage: stall-close SOCKET one|many COUNT SECONDS");
+    int count = std::stoi(a[2]), secs = std::stoi(a[3]);
+    int lst = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (lst < 0 || bind(lst, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(lst, 256) != 0 ||
+        getsockname(lst, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+        die("listen on loopback");
+    std::vector<int> peers;  // never read: their windows close
+    int sent = 0;
+    for (int i = 0; i < count; ++i) {
+        int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int small = 4096;
+        setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+        if (c < 0 || connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) die("connect on loopback");
+        int peer = accept4(lst, nullptr, nullptr, SOCK_CLOEXEC);
+        if (peer < 0) die("accept on loopback");
+        setsockopt(peer, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        peers.push_back(peer);
+        std::vector<char> junk(65536, 'x');
+        while (send(c, junk.data(), junk.size(), MSG_DONTWAIT) > 0) {}
+        linger l{1, secs};
+        if (setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof l) != 0) die("SO_LINGER");
+        int u = connect_to(a[0]);
+        std::vector<int> fds(a[1] == "many" ? 20 : 1, c);
+        char byte = 'U';
+        iovec iov{&byte, 1};
+        std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.data();
+        msg.msg_controllen = control.size();
+        cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+        std::memcpy(CMSG_DATA(cm), fds.data(), sizeof(int) * fds.size());
+        if (sendmsg(u, &msg, MSG_NOSIGNAL) == 1) ++sent;
+        close(c);  // the copy in flight, or the daemon's, is the last
+        close(u);
+    }
+    std::printf("sent=%d\n", sent);
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::seconds(secs));
+    for (int p : peers) close(p);
+    return 0;
+}
+
 int main(int argc, char** argv) {
     std::vector<std::string> a(argv + 1, argv + argc);
     if (a.empty()) return 100;
@@ -1887,5 +1946,6 @@ int main(int argc, char** argv) {
     if (cmd == "mq-join") return cmd_mq_join(a);
     if (cmd == "join-own") return cmd_join_own(a);
     if (cmd == "tap-by-name") return cmd_tap_by_name(a);
+    if (cmd == "stall-close") return cmd_stall_close(a);
     return 100;
 }
