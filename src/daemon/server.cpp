@@ -324,6 +324,7 @@ void Server::accept_all() {
         ++per_uid_[uid];
         grant::Caller peer{{cred->uid, cred->gid, std::move(*groups)}, audit::peer_pid(cred->pid), uid,
                            grant::Front::Daemon};
+        if (uid != cred->uid) peer.ids.owner = uid;  // a subordinate uid: user= rules see its account
         Conn c{std::move(fd), std::move(peer), Clock::now() + cfg_.limits.deadline, {}, {}, {}, {}, {}, {}, {}};
         int key = c.fd.get();
         conns_.emplace(key, std::move(c));

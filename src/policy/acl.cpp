@@ -200,7 +200,8 @@ bool is_for(const Subject& s, const Credentials* who) {
     case Subject::Anyone:
         return true;
     case Subject::User:
-        return s.id >= 0 && who && static_cast<long long>(who->uid) == s.id;
+        return s.id >= 0 && who &&
+               (static_cast<long long>(who->uid) == s.id || (who->owner && static_cast<long long>(*who->owner) == s.id));
     case Subject::Group:
         return s.id >= 0 && who && who->in_group(static_cast<gid_t>(s.id));
     }

@@ -197,6 +197,10 @@ struct Credentials {
     uid_t uid;
     gid_t gid;
     std::vector<gid_t> groups;
+    // When uid is a subordinate uid (userbridged's daemon/subids.h), the
+    // account it belongs to: a user= rule naming that account is for it
+    // too, so that `deny user=` holds for the account's containers.
+    std::optional<uid_t> owner = std::nullopt;
     bool in_group(gid_t g) const;  // primary or supplementary
 };
 

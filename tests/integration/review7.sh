@@ -4,7 +4,8 @@
 # socket with SO_LINGER and data queued behind a peer that never reads.
 # Closed in the daemon's one serving thread, it stopped every other user's
 # grant for as long as the linger lasted; now what clients hand the daemon
-# is closed by threads of its own (daemon/closer.h).
+# is closed by threads of its own (daemon/closer.h). 29-3: `deny user=`
+# and the user's subordinate uids.
 #
 # One case: UB_CASE=REGEX (lib.sh), e.g. UB_CASE='^linger' .
 source "$(dirname "$0")/lib.sh"
@@ -63,6 +64,42 @@ if wanted "bound"; then
     check "bound: ...the daemon runs one thread and eight closing ones" \
         test "$(ls /proc/$DAEMON_PID/task | wc -l)" -eq 9
     check "bound: ...and once they are let go, ubbob is granted" stalled_done
+fi
+
+# 29-3: a request is decided for the uid the kernel names (SO_PEERCRED),
+# and with newuidmap (package uidmap) and /etc/subuid any user runs as one
+# of their subordinate uids, keeping their groups: `deny br0 user=ubalice`
+# did not hold for ubalice's subordinate uid 300000, which
+# `allow br0 group=ubvm` then let in. A user= rule is for the account a
+# subordinate uid belongs to too.
+if wanted "subuid"; then
+    if command -v newuidmap >/dev/null && unshare --help | grep -q -- --map-auto; then
+        printf 'ubbob:200000:65536\nubalice:300000:65536\n' >"$T/subids"
+        mount --bind "$T/subids" /etc/subuid
+        [ -e /etc/subgid ] && mount --bind "$T/subids" /etc/subgid
+        # as_alice_sub: ubalice's command as her subordinate uid 300000
+        # (uid 1 in a user namespace she makes, whose uid 0 is hers), her groups kept.
+        as_alice_sub() {
+            as_alice unshare --user --map-auto --map-root-user -- \
+                setpriv --reuid=1 --regid=1 --keep-groups -- "$@"
+        }
+        stop_daemon
+        acl 'deny br0 user=ubbob\nallow br0 group=ubvm\n'
+        start_daemon
+        check "subuid: control: her subordinate uid is granted under group=ubvm" \
+            grep -q '^tap=' <(as_alice_sub "$TT" daemon grant $D 2>&1)
+        stop_daemon
+        acl 'deny br0 user=ubalice\nallow br0 group=ubvm\n'
+        start_daemon
+        check "subuid: control: ubalice herself is denied by user=ubalice" \
+            grep -q 'denied by /etc/qemu/bridge.conf:1' <(as_alice "$TT" daemon grant $D 2>&1)
+        check "subuid: her subordinate uid is denied by the same rule" \
+            grep -q 'denied by /etc/qemu/bridge.conf:1' <(as_alice_sub "$TT" daemon grant $D 2>&1)
+        check "subuid: ...and the record says so, with its uid" \
+            soon grep -q 'event=deny .*uid=300000 .*rule="/etc/qemu/bridge.conf:1"' "$SYSLOG"
+    else
+        echo "skip: subuid: no newuidmap, or unshare without --map-auto"
+    fi
 fi
 
 stop_daemon

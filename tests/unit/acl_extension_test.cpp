@@ -48,6 +48,9 @@ std::vector<Rule> rules_of(const char* text) {
 
 const Credentials kAlice{4711, 4711, {4800}};
 const Credentials kBob{4712, 4712, {}};
+// A process of alice's as one of her subordinate uids (in her container),
+// her groups kept.
+const Credentials kAliceSub{300001, 300001, {4800}, 4711};
 
 std::string parse_error(const char* text) {
     auto r = parse(text, "f");
@@ -374,6 +377,11 @@ INSTANTIATE_TEST_SUITE_P(
         Combo{"allow br0 group=vm\n", &kBob, "br0", false, 0},
         Combo{"allow br0 user=nosuch\n", &kAlice, "br0", false, 0},
         Combo{"allow br0 user=alice\n", nullptr, "br0", false, 0},
+        // A subordinate uid is its account's: user= naming the account is
+        // for it, a deny above all (review item 29-3).
+        Combo{"deny br0 user=alice\nallow br0 group=vm\n", &kAliceSub, "br0", false, 1},
+        Combo{"allow br0 user=alice\n", &kAliceSub, "br0", true, 1},
+        Combo{"allow br0 user=bob\n", &kAliceSub, "br0", false, 0},
         // Deny wins, whatever is more specific.
         Combo{"allow br0 user=alice\ndeny br0\n", &kAlice, "br0", false, 2},
         Combo{"allow all\ndeny br0 group=vm\n", &kAlice, "br0", false, 2},
