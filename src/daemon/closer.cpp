@@ -1,14 +1,25 @@
 #include "daemon/closer.h"
 
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <thread>
 
 namespace ub::daemon {
 
+namespace {
+extern "C" void on_alarm(int) {}
+}  // namespace
+
 Closer& Closer::start() {
     auto* c = new Closer;  // never deleted: see the header
+    // No SA_RESTART: the signal is to end the wait it interrupts.
+    struct sigaction alarm {};
+    alarm.sa_handler = on_alarm;
+    sigemptyset(&alarm.sa_mask);
+    sigaction(SIGALRM, &alarm, nullptr);
     // Threads take their signal mask from the thread that makes them.
     sigset_t all, before;
     sigfillset(&all);
@@ -63,11 +74,21 @@ void Closer::work() {
     }
 }
 
+void Closer::close_connection(int fd) {
+    ::shutdown(fd, SHUT_RDWR);
+    itimerval guard{{0, 0}, {0, kConnectionCloseUs}};
+    setitimer(ITIMER_REAL, &guard, nullptr);
+    ::close(fd);
+    itimerval off{};
+    setitimer(ITIMER_REAL, &off, nullptr);
+}
+
 void ClientFd::reset() {
     int fd = std::exchange(fd_, -1);
     if (fd < 0) return;
-    if (closer_) closer_->close(account_, fd);
-    else ::close(fd);
+    if (!closer_) ::close(fd);
+    else if (kind_ == Kind::Connection) Closer::close_connection(fd);
+    else closer_->close(account_, fd);
 }
 
 }  // namespace ub::daemon

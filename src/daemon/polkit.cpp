@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "policy/daemon_options.h"
@@ -173,7 +174,15 @@ Result<void> Polkit::connect() {
     // Not sd_bus_default_system: nothing global, and its own connection to
     // drop when the bus goes away. The connect() and the authentication
     // run without blocking; the question waits in sd-bus's queue meanwhile.
-    int r = sd_bus_open_system(&b->bus);
+    // As sd_bus_open_system does it, but taking no fds: polkit sends none,
+    // and any user may send us a signal carrying some, which sd-bus would
+    // close in the serving thread (review item 29-1, daemon/closer.h).
+    int r = sd_bus_new(&b->bus);
+    const char* address = secure_getenv("DBUS_SYSTEM_BUS_ADDRESS");
+    if (r >= 0) r = sd_bus_set_address(b->bus, address ? address : "unix:path=/run/dbus/system_bus_socket");
+    if (r >= 0) r = sd_bus_set_bus_client(b->bus, 1);
+    if (r >= 0) r = sd_bus_negotiate_fds(b->bus, 0);
+    if (r >= 0) r = sd_bus_start(b->bus);
     if (r < 0) return Error::msg("no system bus to ask polkit on (" + bus_error(r) + ")");
     bus_ = std::move(b);
     return Ok{};

@@ -283,10 +283,10 @@ Result<std::vector<gid_t>> groups_of(int fd) {
 
 void Server::accept_all() {
     for (unsigned i = 0; i < kAcceptBatch; ++i) {
-        // Closed by the Closer, whatever happens: a client may have sent
-        // fds into it before we took it (closer.h).
+        // A client may have sent fds into it before we took it: closed as
+        // closer.h says, whatever happens.
         ClientFd fd(UniqueFd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)),
-                    cfg_.closer, static_cast<uid_t>(-1));
+                    cfg_.closer, static_cast<uid_t>(-1), ClientFd::Kind::Connection);
         if (!fd.valid()) return;  // EAGAIN, or a transient error: poll again
         // Without the caller's identity nothing can be decided, and a reply
         // would be written to someone unknown: the connection is closed.
@@ -370,7 +370,7 @@ void Server::on_readable(Conn& c, short revents) {
     Result<handover::Received> got = handover::recvmsg_with_fds(c.fd.get(), buf, want);
     std::vector<ClientFd> sent;
     if (got.ok())
-        for (UniqueFd& f : got->fds) sent.emplace_back(std::move(f), cfg_.closer, c.peer.account);
+        for (UniqueFd& f : got->fds) sent.emplace_back(std::move(f), cfg_.closer, c.peer.account, ClientFd::Kind::Sent);
     if (!got.ok() && (got.error().code() == EAGAIN || got.error().code() == EINTR)) return;
     if (!got.ok() || got->bytes == 0) {
         c.deadline = Clock::time_point::min();  // gone: drop it

@@ -84,8 +84,9 @@ constexpr int kDaemonAllowed[] = {
     // the list above)
     SCMP_SYS(openat),
     // EOF to a client right after its fds are closed, and the CPU to it
-    // (server.cpp)
-    SCMP_SYS(shutdown), SCMP_SYS(sched_yield),
+    // (server.cpp); a connection shut down and its close bounded by a
+    // timer signal (daemon/closer.h)
+    SCMP_SYS(shutdown), SCMP_SYS(sched_yield), SCMP_SYS(setitimer),
     // journald records too large for a datagram: libsystemd writes them to
     // a memfd (writev), seals it (fcntl) and passes it with SCM_RIGHTS
     // (sendmsg); prctl(PR_GET_NAME), for the memfd's name, is below.

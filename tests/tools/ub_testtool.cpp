@@ -79,7 +79,8 @@
 //       socket whose close lingers (SO_LINGER for SECONDS, data queued
 //       behind a peer that never reads), sent with one byte (HOW one) or 20
 //       copies of it in one message (HOW many); our copies closed, then
-//       the connection. Prints "sent=N", then keeps the peers for SECONDS
+//       our end shut down and the daemon's close of the connection awaited.
+//       Prints "sent=N", then keeps the peers for SECONDS
 //       (whoever closes the last copy waits up to that long).
 //   daemon MODE SOCKET [BRIDGE]
 //       talk to userbridged, well or badly. MODE: grant (print "tap=NAME" or
@@ -1911,7 +1912,15 @@ int cmd_stall_close(const std::vector<std::string>& a) {
         cm->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
         std::memcpy(CMSG_DATA(cm), fds.data(), sizeof(int) * fds.size());
         if (sendmsg(u, &msg, MSG_NOSIGNAL) == 1) ++sent;
-        close(c);  // the copy in flight, or the daemon's, is the last
+        // The copy in flight, or the daemon's, is the last; but a daemon
+        // that let go first (a refused connection) leaves the last to us,
+        // and that close lingers: in a thread of its own.
+        std::thread([c] { close(c); }).detach();
+        // Done sending: the daemon reads what came, drops the connection
+        // (or refuses it), and we see it close before the next.
+        shutdown(u, SHUT_WR);
+        char reply[256];
+        while (read(u, reply, sizeof reply) > 0) {}
         close(u);
     }
     std::printf("sent=%d\n", sent);
