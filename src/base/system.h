@@ -96,14 +96,6 @@ inline Result<void> setresgid(gid_t id) {
 inline Result<void> setgroups(const std::vector<gid_t>& groups) {
     return checked(::setgroups(groups.size(), groups.data()), "cannot set supplementary groups (setgroups)");
 }
-// The calling thread's alone, as the kernel keeps them: glibc's setgroups
-// sets every thread's, by signalling each (userbridged's closing threads,
-// daemon/closer.h), which its seccomp filter forbids, and which a file
-// identity worn around one open (privilege/fs_identity.h) does not want.
-inline Result<void> setgroups_this_thread(const std::vector<gid_t>& groups) {
-    return checked(::syscall(SYS_setgroups, groups.size(), groups.data()),
-                   "cannot set supplementary groups (setgroups)");
-}
 inline Result<std::vector<gid_t>> getgroups() {
     int n = ::getgroups(0, nullptr);
     std::vector<gid_t> g(static_cast<std::size_t>(std::max(n, 0)));

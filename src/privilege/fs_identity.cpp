@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <sys/fsuid.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -23,8 +24,18 @@ constexpr int kFileOverrides[] = {CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOW
 uid_t fsuid_now() { return static_cast<uid_t>(setfsuid(static_cast<uid_t>(-1))); }
 gid_t fsgid_now() { return static_cast<gid_t>(setfsgid(static_cast<gid_t>(-1))); }
 
+// The calling thread's groups alone, as the kernel keeps them: glibc's
+// setgroups sets every thread's, by signalling each (userbridged's closing
+// threads, daemon/closer.h), which its seccomp filter forbids, and which
+// an identity worn around one open does not want.
+Result<void> setgroups_this_thread(const std::vector<gid_t>& groups) {
+    if (::syscall(SYS_setgroups, groups.size(), groups.data()) != 0)
+        return Error::sys("cannot set supplementary groups (setgroups)");
+    return Ok{};
+}
+
 Result<void> set_fs_ids(uid_t uid, gid_t gid, const std::vector<gid_t>& groups) {
-    UB_TRYV(system::setgroups_this_thread(groups));
+    UB_TRYV(setgroups_this_thread(groups));
     setfsgid(gid);
     if (fsgid_now() != gid) return Error::msg("setfsgid(" + std::to_string(gid) + ") did not take");
     setfsuid(uid);
