@@ -1,8 +1,10 @@
 #include "daemon/closer.h"
 
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 
 #include <thread>
@@ -74,8 +76,25 @@ void Closer::work() {
     }
 }
 
-void Closer::close_connection(int fd) {
+std::size_t Closer::queued() {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+}
+
+void Closer::close_connection(uid_t account, int fd) {
+    // Shut down, nothing more can be queued in it (unix_stream_sendmsg
+    // checks under the peer's lock); every fd in flight rides on a byte.
     ::shutdown(fd, SHUT_RDWR);
+    int unread = 0;
+    if (ioctl(fd, SIOCINQ, &unread) == 0 && unread == 0) {
+        ::close(fd);  // releases nothing of the client's
+        return;
+    }
+    if (queued() < kMaxQueued) {
+        close(account, fd);
+        return;
+    }
+    // The threads are far behind: here, as bounded as a signal bounds it.
     itimerval guard{{0, 0}, {0, kConnectionCloseUs}};
     setitimer(ITIMER_REAL, &guard, nullptr);
     ::close(fd);
@@ -87,7 +106,7 @@ void ClientFd::reset() {
     int fd = std::exchange(fd_, -1);
     if (fd < 0) return;
     if (!closer_) ::close(fd);
-    else if (kind_ == Kind::Connection) Closer::close_connection(fd);
+    else if (kind_ == Kind::Connection) closer_->close_connection(account_, fd);
     else closer_->close(account_, fd);
 }
 

@@ -11,18 +11,22 @@
 //   account's at most kPerAccount at a time, so that one account's stuck
 //   closes hold no other account's; the server refuses an account's new
 //   connections while kMaxPending of its fds wait.
-// - A client connection is closed at once, in the serving thread: queued
-//   on the threads, a flood of refused connections filled the daemon's fd
-//   table behind one account's stuck closes (a cold review's find). Its
-//   close calls no flush (a unix socket has none), but releases the fds
-//   still waiting unread in it, and the last reference to a lingering
-//   socket among them would linger: it is shut down first, so nothing more
-//   comes, and a timer signal (SIGALRM) ends any such wait, as a signal
-//   ends a linger. (A file's release, unlike its flush, does not wait on a
-//   FUSE server: only a close(2) of an fd we hold flushes.)
+// - A client connection's close calls no flush (a unix socket has none),
+//   but releases whatever still waits unread in it, and some releases
+//   wait without end or heed no signal (a lingering socket; a packet
+//   socket's, an RCU grace period each: thousands in one connection held
+//   a first version of this for seconds, a cold review found). So it is
+//   shut down first, so that nothing more comes, and closed at once only
+//   when nothing waits in it, which is every connection that sent no more
+//   than its request; one with something unread goes to the threads as a
+//   sent fd does. (Queued on the threads whatever they held, a flood of
+//   refused connections filled the fd table behind one account's stuck
+//   closes, the same review found.) Only when kMaxQueued wait is one
+//   closed here, a timer signal (SIGALRM) ending a linger's wait.
 //
-// Should: take a sent fd without ever waiting. Must not: close a sent fd
-// in the serving thread; let one account's closes take every thread.
+// Should: take a sent fd without ever waiting. Must not: close in the
+// serving thread what a client sent, but past kMaxQueued; let one
+// account's closes take every thread.
 #pragma once
 
 #include <sys/types.h>
@@ -42,6 +46,7 @@ public:
     static constexpr unsigned kThreads = 8;
     static constexpr unsigned kPerAccount = 2;
     static constexpr std::size_t kMaxPending = 64;
+    static constexpr std::size_t kMaxQueued = 4096;
 
     // How long a connection's close may wait on what it releases.
     static constexpr long kConnectionCloseUs = 20'000;
@@ -59,8 +64,8 @@ public:
     void close(uid_t account, int fd);
     // `account`'s fds queued or being closed.
     std::size_t pending(uid_t account);
-    // Closes the client connection `fd` here and now, bounded as above.
-    static void close_connection(int fd);
+    // Closes the client connection `fd` of `account`, as above.
+    void close_connection(uid_t account, int fd);
 
 private:
     struct Item {
@@ -69,6 +74,7 @@ private:
     };
     Closer() = default;
     void work();
+    std::size_t queued();
 
     std::mutex mutex_;
     std::condition_variable ready_;

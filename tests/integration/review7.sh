@@ -81,6 +81,23 @@ if wanted "flood"; then
     check "flood: ...and once his sockets are let go, ubbob is granted" stalled_done
 fi
 
+# A third cold review: a connection's close releases what still waits
+# unread in it, and a packet socket's release is an RCU grace period that
+# no signal ends. ubbob held a grant's reply unread, put 4,000 packet
+# sockets behind his request and left: the daemon's close of that
+# connection held every grant 8.3 s. A connection with anything unread
+# is closed on the threads (closer.h).
+if wanted "unread"; then
+    as_bob "$TT" daemon stuff-unread $D br0 4000 >"$T/stuffed" 2>&1 || true
+    check "unread: ubbob left 4,000 packet sockets unread in his connection ($(cat "$T/stuffed"))" \
+        grep -q '^stuffed=4000$' "$T/stuffed"
+    start=$(date +%s%N)
+    check "unread: ...and ubalice is granted at once as the daemon lets them go" grant_within 3
+    ms=$((($(date +%s%N) - start) / 1000000))
+    echo "info: ubalice's grant took $ms ms"
+    check "unread: ...in well under a second" test "$ms" -lt 1000
+fi
+
 # 29-3: a request is decided for the uid the kernel names (SO_PEERCRED),
 # and with newuidmap (package uidmap) and /etc/subuid any user runs as one
 # of their subordinate uids, keeping their groups: `deny br0 user=ubalice`

@@ -101,6 +101,12 @@
 //       N requests for QUEUES queues, one connection each, whose replies
 //       are never read (only peeked at): prints "granted=G refused=R",
 //       then keeps every connection open for MS ms
+//   daemon stuff-unread SOCKET BRIDGE N
+//       a grant whose reply we never read, then, behind the request, N
+//       packet sockets (made in a user and network namespace of our own)
+//       in messages the daemon never reads either; then we go: the
+//       daemon's close of the connection releases them. Prints
+//       "stuffed=N".
 //   daemon connect-flood SOCKET MS
 //       connect and close again, as fast as it can, for MS ms; prints
 //       "connects=N refused=N" (refused: the listen queue was full)
@@ -202,6 +208,7 @@
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1271,6 +1278,52 @@ int hold_replies(const std::string& path, const std::string& bridge, int n, int 
     return 0;
 }
 
+// One byte on `s` with `fds` (SCM_RIGHTS); true if it went.
+bool send_byte_with_fds(int s, const std::vector<int>& fds) {
+    char byte = 'F';
+    iovec iov{&byte, 1};
+    std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(cm), fds.data(), sizeof(int) * fds.size());
+    return sendmsg(s, &msg, MSG_NOSIGNAL) == 1;
+}
+
+int stuff_unread(const std::string& path, const std::string& bridge, int n) {
+    rlimit lim{};
+    getrlimit(RLIMIT_NOFILE, &lim);
+    lim.rlim_cur = lim.rlim_max;  // the fds in flight count against it
+    setrlimit(RLIMIT_NOFILE, &lim);
+    ub::protocol::Request req{true, 1, bridge, "stuffed"};
+    auto bytes = ub::protocol::encode(req);
+    int s = connect_to(path);
+    if (send(s, bytes.data(), bytes.size(), 0) < 0) die("send");
+    if (!peek_granted(s)) die("no grant to hold unread");
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) die("unshare (a user namespace of our own)");
+    int stuffed = 0;
+    while (stuffed < n) {
+        std::vector<int> fds;
+        for (int k = 0; k < 253 && stuffed + k < n; ++k) {
+            int p = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+            if (p < 0) die("socket(AF_PACKET)");
+            fds.push_back(p);
+        }
+        bool ok = send_byte_with_fds(s, fds);
+        for (int f : fds) close(f);
+        if (!ok) break;
+        stuffed += static_cast<int>(fds.size());
+    }
+    std::printf("stuffed=%d\n", stuffed);
+    return 0;  // and the connection goes with us
+}
+
 int connect_flood(const std::string& path, int ms) {
     sockaddr_un sun{};
     sun.sun_family = AF_UNIX;
@@ -1292,6 +1345,7 @@ int cmd_daemon(const std::vector<std::string>& a) {
     const std::string& mode = a.at(0);
     const std::string& path = a.at(1);
     if (mode == "connect-flood") return connect_flood(path, std::stoi(a.at(2)));
+    if (mode == "stuff-unread") return stuff_unread(path, a.at(2), std::stoi(a.at(3)));
     if (mode == "hold-replies")
         return hold_replies(path, a.at(2), std::stoi(a.at(3)), std::stoi(a.at(4)), std::stoi(a.at(5)));
     std::string bridge = a.size() > 2 ? a[2] : "br0";
@@ -1898,20 +1952,7 @@ int cmd_stall_close(const std::vector<std::string>& a) {
         if (setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof l) != 0) die("SO_LINGER");
         int u = connect_to(a[0]);
         std::vector<int> fds(a[1] == "many" ? 20 : 1, c);
-        char byte = 'U';
-        iovec iov{&byte, 1};
-        std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.data();
-        msg.msg_controllen = control.size();
-        cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-        std::memcpy(CMSG_DATA(cm), fds.data(), sizeof(int) * fds.size());
-        if (sendmsg(u, &msg, MSG_NOSIGNAL) == 1) ++sent;
+        if (send_byte_with_fds(u, fds)) ++sent;
         // The copy in flight, or the daemon's, is the last; but a daemon
         // that let go first (a refused connection) leaves the last to us,
         // and that close lingers: in a thread of its own.
