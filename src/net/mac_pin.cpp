@@ -416,18 +416,19 @@ constexpr const char* kIpJump = "add rule bridge userbridge prerouting iif @ip_g
 // The ip= filter whole, for a table that has none.
 std::string ip_rules() { return std::string(kIpSets) + kSingleSets + kP64Sets + ip_guard_rules() + kIpJump; }
 
-// What a table made before the single-address sets lacks (with or without
-// ll_guarded): the sets, and ip_guard's rules replaced in the same
-// transaction, so that no frame ever meets a chain without them.
-std::string single_upgrade() {
-    return std::string(kSingleSets) + kP64Sets + "flush chain bridge userbridge ip_guard\n" + ip_guard_rules();
-}
+// ip_guard's rules replaced, after the sets an upgrade adds, in the same
+// transaction: no frame ever meets a chain without them.
+std::string refill_ip_guard() { return "flush chain bridge userbridge ip_guard\n" + ip_guard_rules(); }
 
-// What a table made before the /64 sets lacks, as single_upgrade (its
-// `create` makes the transaction fail whole for a second daemon).
+// What a table made before the single-address sets lacks (with or without
+// ll_guarded).
+std::string single_upgrade() { return std::string(kSingleSets) + kP64Sets + refill_ip_guard(); }
+
+// What a table made before the /64 sets lacks (its `create` makes the
+// transaction fail whole for a second daemon).
 std::string p64_upgrade() {
     return std::string("create set bridge userbridge ip6_p64 { typeof iif . ip6 saddr; }\n") + kP64Sets +
-           "flush chain bridge userbridge ip_guard\n" + ip_guard_rules();
+           refill_ip_guard();
 }
 
 // rate=: what a tap sends (its guest's upload) and what leaves the bridge

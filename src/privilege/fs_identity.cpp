@@ -29,9 +29,8 @@ gid_t fsgid_now() { return static_cast<gid_t>(setfsgid(static_cast<gid_t>(-1)));
 // threads, daemon/closer.h), which its seccomp filter forbids, and which
 // an identity worn around one open does not want.
 Result<void> setgroups_this_thread(const std::vector<gid_t>& groups) {
-    if (::syscall(SYS_setgroups, groups.size(), groups.data()) != 0)
-        return Error::sys("cannot set supplementary groups (setgroups)");
-    return Ok{};
+    return system::checked(::syscall(SYS_setgroups, groups.size(), groups.data()),
+                           "cannot set supplementary groups (setgroups)");
 }
 
 Result<void> set_fs_ids(uid_t uid, gid_t gid, const std::vector<gid_t>& groups) {
