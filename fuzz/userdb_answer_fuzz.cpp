@@ -11,7 +11,7 @@ using namespace ub::protocol::userdb;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view in(reinterpret_cast<const char*>(data), size);
-    for (Kind kind : {Kind::UserByUid, Kind::UidByUser, Kind::GidByGroup}) {
+    for (Kind kind : {Kind::UserByUid, Kind::UidByUser, Kind::GidByGroup, Kind::GroupsByUid}) {
         auto a = decode_answer(in, kind);
         if (a.ok() && encode(*a) != in) std::abort();
     }

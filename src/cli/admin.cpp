@@ -23,6 +23,7 @@
 #include "policy/explain.h"
 #include "base/names.h"
 #include "policy/loader.h"
+#include "policy/readable.h"
 #include "policy/mac_key.h"
 #include "privilege/fs_identity.h"
 #include "protocol/tap_label.h"
@@ -207,8 +208,9 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
     // Which files count for them: the kernel's answer, asked as them (root
     // may take anyone's filesystem identity; others explain themselves).
     const policy::Credentials& c = who->ids;
-    Result<std::vector<bool>> readable =
-        privilege::with_fs_identity(c.uid, c.gid, c.groups, [&] { return policy::readable_now(*p); });
+    Result<policy::Readable> readable = policy::readable_views(c, [&](const std::vector<gid_t>& groups) {
+        return privilege::with_fs_identity(c.uid, c.gid, groups, [&] { return policy::readable_now(*p); });
+    });
     if (!readable.ok() && readable.error().code() == EACCES) {
         if (!as_json) {
             out(who->user + " cannot read " + path + ": every request of theirs is refused");

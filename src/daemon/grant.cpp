@@ -18,6 +18,7 @@
 #include "net/macvtap.h"
 #include "net/routed.h"
 #include "policy/lease.h"
+#include "policy/readable.h"
 #include "privilege/fs_identity.h"
 
 namespace ub::daemon {
@@ -63,16 +64,20 @@ Result<void> no_linklocal_learning(net::Rtnl& rtnl, const net::LinkInfo& bridge,
 
 // Which of the policy's files the caller would have read, asked of the
 // kernel with their filesystem identity on (fs_identity.h): the helper reads
-// them as the caller, so the kernel's answer is the helper's.
-Result<std::vector<bool>> readable_by(const policy::Policy& policy, const policy::Credentials& who) {
-    Result<std::vector<bool>> readable = privilege::with_fs_identity(
-        who.uid, who.gid, who.groups, [&] { return policy::readable_now(policy); }, fault::at);
-    // Not a failed syscall but a file replaced or come since the load: the
-    // rules we hold are not what the files say, and only a reload can tell.
-    if (!readable.ok() && readable.error().code() == 0)
-        return Error::msg(readable.error().message() +
-                          "; refusing until userbridged reloads it (systemctl reload userbridged)");
-    return readable;
+// them as the caller, so the kernel's answer is the helper's; and again
+// with the account's groups in the group database added, when they add
+// any (policy::readable_views).
+Result<policy::Readable> readable_by(const policy::Policy& policy, const policy::Credentials& who) {
+    return policy::readable_views(who, [&](const std::vector<gid_t>& groups) -> Result<std::vector<bool>> {
+        Result<std::vector<bool>> readable = privilege::with_fs_identity(
+            who.uid, who.gid, groups, [&] { return policy::readable_now(policy); }, fault::at);
+        // Not a failed syscall but a file replaced or come since the load: the
+        // rules we hold are not what the files say, and only a reload can tell.
+        if (!readable.ok() && readable.error().code() == 0)
+            return Error::msg(readable.error().message() +
+                              "; refusing until userbridged reloads it (systemctl reload userbridged)");
+        return readable;
+    });
 }
 
 // The engine's outcome as the reply, the fds and the verdict the server acts on.
@@ -178,8 +183,10 @@ Outcome handle(const Means& means, const Asked& asked) {
     SpareFds& spare = *means.spare;
     // The groups are the ones the caller's process runs with, as for a
     // helper they run (and as userbridge-acl(5) defines group=), from the
-    // kernel: no group database lookup per request.
-    Result<std::vector<bool>> readable = readable_by(*means.policy, who.ids);
+    // kernel, and for deny rules the account's in the group database too,
+    // which the server asked for when the policy has a rule they could
+    // bear on (Server::attempt).
+    Result<policy::Readable> readable = readable_by(*means.policy, who.ids);
     if (!readable.ok()) {
         Outcome o;
         o.record = grant::record_for(who, req);

@@ -35,6 +35,7 @@
 #include "net/live_taps.h"
 #include "net/link_monitor.h"
 #include "net/rtnl.h"
+#include "policy/readable.h"
 #include "privilege/fs_identity.h"
 #include "protocol/tap_label.h"
 #include "protocol/seen_wire.h"
@@ -75,6 +76,12 @@ struct Conn {
     UniqueFd pidfd;
     // The network namespace a veth request's fd names (SCM_RIGHTS with it).
     ClientFd netns;
+    // The account's groups in the group database, asked for once the
+    // request is complete (Server::attempt): the question; then known, in
+    // peer.ids.account_groups, or why they could not be.
+    std::optional<std::uint32_t> groups_seq;
+    bool groups_known = false;
+    std::string groups_why;
 };
 
 // An answered grant whose reply its client has not read: its fds are in
@@ -108,6 +115,20 @@ struct RecordAwaitingName {
     bool named = false;
 };
 
+// An account's groups in the group database, as last answered, kept for
+// kGroupsFresh: VMs start in bursts, and each answer costs the broker's
+// wake-up and a read of the group database (a quarter of a millisecond on
+// the machines we measured, a third of a grant). A group added in the
+// database is seen by a new request within that time; a process of the
+// user's own sees it only at their next login. Up to kGroupsKept
+// accounts; a reload forgets them all.
+struct KnownGroups {
+    std::vector<gid_t> gids;
+    Clock::time_point until;
+};
+constexpr auto kGroupsFresh = std::chrono::seconds(10);
+constexpr std::size_t kGroupsKept = 4096;
+
 // A lease we watch (protocol/tap_label.h): ended at its expiry, or when
 // the connection it is tied to closes. Rebuilt at start-up from the labels
 // of the taps that are there: the kernel keeps them, not us.
@@ -123,7 +144,8 @@ public:
     Server(UniqueFd listener, const ServerConfig& cfg, policy::Policy policy, SubUids subuids,
            UniqueFd sigfd, std::optional<net::LinkMonitor> monitor, NsId own_netns)
         : listener_(std::move(listener)), cfg_(cfg), policy_(std::move(policy)), subuids_(std::move(subuids)),
-          sig_(std::move(sigfd)), monitor_(std::move(monitor)), own_netns_(own_netns) {}
+          sig_(std::move(sigfd)), monitor_(std::move(monitor)), own_netns_(own_netns),
+          groups_matter_(policy::needs_account_groups(policy_)) {}
     Result<void> run();
 
 private:
@@ -133,6 +155,8 @@ private:
     void on_readable(Conn& c, short revents);
     void answer_seen(Conn& c);
     void attempt(Conn& c, const protocol::Request& req);
+    bool await_groups(Conn& c, const protocol::Request& req);
+    void keep_groups(uid_t account, const std::vector<gid_t>& gids);
     Outcome decide_and_act(Conn& c, const protocol::Request& req);
     Result<std::uint64_t> ask_polkit(Conn& c, const protocol::Request& req);
     void on_polkit();
@@ -192,12 +216,16 @@ private:
     std::map<int, Unread> unread_;       // by fd
     std::map<uid_t, unsigned> unread_fds_;  // the fds in unread_, by account
     std::map<uid_t, Refusals> refusals_;
+    std::map<uid_t, KnownGroups> known_groups_;  // by account
     net::TapNames tap_names_;
     NsId own_netns_;            // the host's: never a veth's target
     unsigned veth_serial_ = 0;  // veth host end names (net/veth.h)
     SpareFds spare_;
     Polkit polkit_;
     std::deque<RecordAwaitingName> unnamed_;
+    // The account's groups in the group database could change a decision
+    // under policy_ (policy::needs_account_groups): asked for each request.
+    bool groups_matter_;
     bool stop_ = false;
 };
 
@@ -325,7 +353,8 @@ void Server::accept_all() {
         grant::Caller peer{{cred->uid, cred->gid, std::move(*groups)}, audit::peer_pid(cred->pid), uid,
                            grant::Front::Daemon};
         if (uid != cred->uid) peer.ids.owner = uid;  // a subordinate uid: user= rules see its account
-        Conn c{std::move(fd), std::move(peer), Clock::now() + cfg_.limits.deadline, {}, {}, {}, {}, {}, {}, {}};
+        Conn c{std::move(fd), std::move(peer), Clock::now() + cfg_.limits.deadline, {}, {}, {}, {}, {}, {}, {},
+               {}, false, {}};
         int key = c.fd.get();
         conns_.emplace(key, std::move(c));
     }
@@ -613,12 +642,71 @@ Result<std::uint64_t> Server::ask_polkit(Conn& c, const protocol::Request& req) 
     return polkit_.ask(q);
 }
 
-// Handles a complete request, or parks it while polkit is asked (until
-// its answer, or the wait is over: then "no").
+// A refusal, before anything is decided: the account's groups in the group
+// database, which deny rules count (policy::Credentials::account_groups),
+// are not known.
+Outcome groups_unknown(const grant::Caller& peer, const protocol::Request& req, const std::string& why) {
+    Outcome o;
+    o.record = grant::record_for(peer, req);
+    o.reply.status = protocol::Status::Failed;
+    o.reply.message = "cannot look up the groups of uid " + std::to_string(peer.account) +
+                      " in the group database, on which this ACL's decision may depend: " + why;
+    o.record.detail = o.reply.message;
+    return o;
+}
+
+// Parks the request (true) until the group database has answered for the
+// caller's account, asked now if it was not yet, when the policy has a
+// rule or a file those groups could bear on. The broker answers in
+// about as long as a name takes; a request waits for it at most
+// UserDb::kTimeout, and is then refused (groups_why).
+bool Server::await_groups(Conn& c, const protocol::Request& req) {
+    if (c.groups_known || !groups_matter_) return false;
+    if (auto known = known_groups_.find(c.peer.account);
+        !c.groups_seq && known != known_groups_.end() && known->second.until > Clock::now()) {
+        c.groups_known = true;
+        c.peer.ids.account_groups = known->second.gids;
+        return false;
+    }
+    if (c.groups_seq) {  // its wait is over
+        cfg_.userdb->forget(*c.groups_seq);
+        c.groups_known = true;
+        c.groups_why = "it did not answer within " + std::to_string(UserDb::kTimeout.count()) + " ms";
+        return false;
+    }
+    Result<std::uint32_t> asked = cfg_.userdb->ask_groups(c.peer.account);
+    if (!asked.ok()) {
+        c.groups_known = true;
+        c.groups_why = asked.error().message();
+        return false;
+    }
+    c.groups_seq = *asked;
+    c.parked = req;
+    c.retry_at = Clock::now() + UserDb::kTimeout;
+    c.deadline = c.retry_at + cfg_.limits.deadline;
+    return true;
+}
+
+void Server::keep_groups(uid_t account, const std::vector<gid_t>& gids) {
+    auto now = Clock::now();
+    if (known_groups_.size() >= kGroupsKept)
+        std::erase_if(known_groups_, [&](const auto& kv) { return kv.second.until <= now; });
+    if (known_groups_.size() < kGroupsKept) known_groups_[account] = {gids, now + kGroupsFresh};
+}
+
+// Handles a complete request, or parks it while the group database (first)
+// or polkit is asked (until the answer, or the wait is over: then "no").
 void Server::attempt(Conn& c, const protocol::Request& req) {
     if (req.kind == protocol::Kind::Release) {
         c.deadline = Clock::time_point::min();
         deliver(c, release(c, req));
+        return;
+    }
+    if (await_groups(c, req)) return;
+    if (!c.groups_why.empty()) {
+        c.parked.reset();
+        c.deadline = Clock::time_point::min();
+        deliver(c, groups_unknown(c.peer, req, c.groups_why));
         return;
     }
     if (c.polkit_id && !c.polkit_answer) {  // polkit's wait is over, and the bus said nothing
@@ -791,6 +879,15 @@ void Server::record_named(audit::AuditRecord rec, uid_t uid, int ifindex) {
 }
 
 void Server::on_names() {
+    for (UserDb::Groups& g : cfg_.userdb->take_groups())
+        for (auto& [fd, c] : conns_)
+            if (c.groups_seq == g.seq && !c.groups_known) {
+                c.groups_known = true;
+                c.peer.ids.account_groups = std::move(g.gids);
+                c.groups_why = std::move(g.why);
+                c.retry_at = Clock::now();
+                if (c.groups_why.empty()) keep_groups(c.peer.account, c.peer.ids.account_groups);
+            }
     for (const auto& [seq, name] : cfg_.userdb->take_names())
         for (RecordAwaitingName& u : unnamed_)
             if (u.seq == seq && !u.named) {
@@ -830,6 +927,8 @@ void Server::reload() {
         return;
     }
     policy_ = std::move(*fresh);
+    groups_matter_ = policy::needs_account_groups(policy_);
+    known_groups_.clear();
     log_line(LOG_NOTICE, "SIGHUP: ACL reloaded from " + cfg_.acl_path);
     if (Result<SubUids> sub = load_subuids(cfg_); sub.ok()) subuids_ = std::move(*sub);
     else log_line(LOG_ERR, "SIGHUP: keeping the subordinate uids read before: " + sub.error().message());
@@ -1182,11 +1281,11 @@ Result<void> Server::run() {
     while (!stop_) {
         // Found gone while serving (a record's question could not be sent).
         if (cfg_.userdb->fd() < 0) return stop_without_userdb();
-        // Polled even with no name awaited: its hang-up is its death.
-        short names = unnamed_.empty() ? 0 : POLLIN;
+        // Polled even with nothing awaited: its hang-up is its death, and
+        // an answer no one waits for any more is read and dropped.
         std::vector<pollfd> p{{listener_.get(), POLLIN, 0}, {sig_.get(), POLLIN, 0},
                               {monitor_ ? monitor_->fd() : -1, POLLIN, 0},
-                              {cfg_.userdb->fd(), names, 0},
+                              {cfg_.userdb->fd(), POLLIN, 0},
                               {cfg_.macvtaps ? cfg_.macvtaps->fd() : -1, POLLIN, 0}};
         // A parked connection is watched for its client's hang-up only.
         for (const auto& [fd, c] : conns_) p.push_back({fd, static_cast<short>(c.parked ? 0 : POLLIN), 0});

@@ -15,6 +15,7 @@
 #include "base/number.h"
 #include "base/system_sockets.h"
 #include "accounts/accounts.h"
+#include "accounts/database_groups.h"
 #include "base/names.h"
 #include "privilege/cap_sets.h"
 #include "privilege/drop.h"
@@ -84,6 +85,18 @@ wire::Answer answer(const wire::Question& q) {
         Result<std::optional<accounts::Account>> r = accounts::account_by_uid(static_cast<uid_t>(*uid));
         if (!r.ok()) failed(r.error());
         else if (*r) found((*r)->name);
+    } else if (q.kind == wire::Kind::GroupsByUid) {
+        auto uid = parse_decimal(q.arg, kMaxId);  // checked by decode_question
+        Result<std::optional<accounts::Account>> r = accounts::account_by_uid(static_cast<uid_t>(*uid));
+        Result<std::vector<gid_t>> groups =
+            !r.ok() ? Result<std::vector<gid_t>>(r.error())
+            : *r    ? accounts::database_groups(**r)
+                    : Result<std::vector<gid_t>>(std::vector<gid_t>{});
+        if (!groups.ok()) failed(groups.error());
+        else if (groups->size() > wire::kMaxGroups)
+            failed(Error::msg("the group database lists user " + (*r)->name + " in more than " +
+                              std::to_string(wire::kMaxGroups) + " groups"));
+        else if (*r) found(wire::format_groups(*groups));
     } else if (q.kind == wire::Kind::UidByUser) {
         Result<std::optional<accounts::Account>> r = accounts::account_by_name(q.arg);
         if (!r.ok()) failed(r.error());
@@ -93,7 +106,8 @@ wire::Answer answer(const wire::Question& q) {
         if (!r.ok()) failed(r.error());
         else if (*r) found(std::to_string(**r));
     }
-    // A name NSS gives us that the wire cannot carry is no answer at all.
+    // A name NSS gives us that the wire cannot carry is no answer at all
+    // (nor, a list of groups cut short).
     if (a.outcome == wire::Outcome::Found && !wire::decode_answer(wire::encode(a), q.kind).ok()) {
         a.outcome = wire::Outcome::Failed;
         a.value = "the database's entry cannot be passed on";
@@ -236,7 +250,7 @@ Result<wire::Answer> UserDb::await(std::uint32_t seq, wire::Kind kind) {
         // question (one that timed out), which is dropped.
         Result<std::uint32_t> answers = wire::answer_seq(msg);
         if (answers.ok() && *answers != seq) {
-            keep_if_named(*answers, msg);
+            keep_if_asked(*answers, msg);
             deadline = std::max(deadline, Clock::now() + kTimeout);  // it answers again: wait for ours
             continue;
         }
@@ -266,30 +280,56 @@ Result<wire::Answer> UserDb::ask(wire::Kind kind, const std::string& arg) {
 
 Result<std::uint32_t> UserDb::ask_name(uid_t uid) {
     std::uint32_t seq = UB_TRY(send_question(wire::Kind::UserByUid, std::to_string(uid)));
-    naming_.insert(seq);
+    asked_.emplace(seq, wire::Kind::UserByUid);
     return seq;
 }
 
-void UserDb::keep_if_named(std::uint32_t seq, std::string_view msg) {
-    if (naming_.erase(seq) == 0) return;  // late: its question was given up
-    Result<wire::Answer> a = wire::decode_answer(msg, wire::Kind::UserByUid);
-    bool found = a.ok() && a->outcome == wire::Outcome::Found;
-    named_.emplace_back(seq, found ? a->value : "?");  // escaped in the record
+Result<std::uint32_t> UserDb::ask_groups(uid_t uid) {
+    std::uint32_t seq = UB_TRY(send_question(wire::Kind::GroupsByUid, std::to_string(uid)));
+    asked_.emplace(seq, wire::Kind::GroupsByUid);
+    return seq;
 }
 
-std::vector<std::pair<std::uint32_t, std::string>> UserDb::take_names() {
+void UserDb::keep_if_asked(std::uint32_t seq, std::string_view msg) {
+    auto it = asked_.find(seq);
+    if (it == asked_.end()) return;  // late: its question was given up
+    wire::Kind kind = it->second;
+    asked_.erase(it);
+    Result<wire::Answer> a = wire::decode_answer(msg, kind);
+    bool found = a.ok() && a->outcome == wire::Outcome::Found;
+    if (kind == wire::Kind::UserByUid) {
+        named_.emplace_back(seq, found ? a->value : "?");  // escaped in the record
+        return;
+    }
+    Groups g{seq, {}, {}};
+    if (!a.ok()) g.why = a.error().message();
+    else if (a->outcome == wire::Outcome::Failed) g.why = printable(a->value, wire::kMaxWhy);
+    else if (found) g.gids = *wire::parse_groups(a->value);  // checked by decode_answer
+    grouped_.push_back(std::move(g));
+}
+
+void UserDb::drain() {
     // Until none is waiting, or the broker is gone (then what is still
     // asked will never be answered).
     while (sock_.valid()) {
         Result<std::optional<std::string>> got = receive();
         if (!got.ok() || !*got) break;
-        if (Result<std::uint32_t> seq = wire::answer_seq(**got); seq.ok()) keep_if_named(*seq, **got);
+        if (Result<std::uint32_t> seq = wire::answer_seq(**got); seq.ok()) keep_if_asked(*seq, **got);
     }
+}
+
+std::vector<std::pair<std::uint32_t, std::string>> UserDb::take_names() {
+    drain();
     return std::exchange(named_, {});
 }
 
+std::vector<UserDb::Groups> UserDb::take_groups() {
+    drain();
+    return std::exchange(grouped_, {});
+}
+
 void UserDb::forget(std::uint32_t seq) {
-    if (naming_.erase(seq) != 0) stalled_ = true;
+    if (asked_.erase(seq) != 0) stalled_ = true;
 }
 
 Result<long long> UserDb::id_of(wire::Kind kind, const std::string& name) {

@@ -31,8 +31,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -65,11 +65,22 @@ public:
     // comes, is dropped) and makes lookups wait only kStalledTimeout until
     // the broker answers again. After a lookup that waited (user_id,
     // group_id), answers it read may be waiting in take_names() without
-    // fd() being readable.
+    // fd() being readable; the same holds for take_groups().
     Result<std::uint32_t> ask_name(uid_t uid);
     int fd() const { return sock_.get(); }  // -1 once the broker is gone
     std::vector<std::pair<std::uint32_t, std::string>> take_names();
     void forget(std::uint32_t seq);
+    // The groups the group database lists uid's user in (its primary group
+    // too), asked for without waiting, like a name: take_groups() gives
+    // the answers. No gids when the uid has no entry; `why` says what
+    // failed when the database could not list them all.
+    struct Groups {
+        std::uint32_t seq;
+        std::vector<gid_t> gids;
+        std::string why;
+    };
+    Result<std::uint32_t> ask_groups(uid_t uid);
+    std::vector<Groups> take_groups();
     // For the ACL loader's hooks: the id, -1 for no such name, an Error
     // when the database could not answer.
     Result<long long> user_id(const std::string& name);
@@ -85,15 +96,20 @@ private:
     // One answer, without blocking: none when none is waiting; an Error,
     // and the socket dropped, when the broker is gone.
     Result<std::optional<std::string>> receive();
-    // An answer that is not the one waited for: kept if it names a user
-    // for an audit record, dropped if late.
-    void keep_if_named(std::uint32_t seq, std::string_view msg);
+    // An answer that is not the one waited for: kept if it answers
+    // ask_name() or ask_groups(), dropped if late.
+    void keep_if_asked(std::uint32_t seq, std::string_view msg);
+    // Reads every answer waiting, keeping those asked for without waiting.
+    void drain();
 
     UniqueFd sock_;
     std::uint32_t seq_ = 0;
     bool stalled_ = false;  // the last wait timed out, and no answer came since
-    std::set<std::uint32_t> naming_;  // ask_name()'s questions not yet answered
-    std::vector<std::pair<std::uint32_t, std::string>> named_;  // answers read by await()
+    // Questions asked without waiting and not yet answered: ask_name()'s
+    // and ask_groups()'s, by sequence number.
+    std::map<std::uint32_t, protocol::userdb::Kind> asked_;
+    std::vector<std::pair<std::uint32_t, std::string>> named_;  // answers read, not yet taken
+    std::vector<Groups> grouped_;
 };
 
 }  // namespace ub::daemon

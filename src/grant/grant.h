@@ -4,7 +4,8 @@
 // use, then calls it, so that the daemon decides exactly as the helper
 // does by construction. What the front ends still do differently is what
 // they are given, named in Resources: the helper reads the ACL as the caller;
-// the daemon asks the kernel what the caller may read, asks polkit, counts
+// the daemon asks the kernel what the caller may read (and, for denies,
+// what their account's groups in the group database may), asks polkit, counts
 // quotas and guest MACs (Resources::live_checks), and makes what only it
 // makes (routed taps, macvtaps, veth pairs, leases: Resources::make) under
 // the rules the engine refuses the helper.
@@ -56,11 +57,11 @@ struct Caller {
 
 // What the engine may use, established by the front end.
 struct Resources {
-    // Which of the policy's files the caller could read, as the kernel
+    // Which of the policy's files count for the caller, as the kernel
     // answered with their filesystem identity (the daemon); null when the
     // front end loaded the policy as the caller (the helper), so that every
     // file it holds is one they could read.
-    const std::vector<bool>* readable = nullptr;
+    const policy::Readable* readable = nullptr;
     // The terms of the allowing decision `d` (userbridged's: policy::terms_of,
     // the guest MAC a mac= or mac-prefix= rule sets, derived with its MAC
     // key); null: the rule's limits alone, and a rule that sets a guest MAC

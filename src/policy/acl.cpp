@@ -195,7 +195,7 @@ bool Credentials::in_group(gid_t g) const {
 
 std::string where(const Rule& r) { return *r.file + ":" + std::to_string(r.lineno); }
 
-bool is_for(const Subject& s, const Credentials* who) {
+bool is_for(const Subject& s, Verb verb, const Credentials* who) {
     switch (s.kind) {
     case Subject::Anyone:
         return true;
@@ -203,7 +203,10 @@ bool is_for(const Subject& s, const Credentials* who) {
         return s.id >= 0 && who &&
                (static_cast<long long>(who->uid) == s.id || (who->owner && static_cast<long long>(*who->owner) == s.id));
     case Subject::Group:
-        return s.id >= 0 && who && who->in_group(static_cast<gid_t>(s.id));
+        return s.id >= 0 && who &&
+               (who->in_group(static_cast<gid_t>(s.id)) ||
+                (verb == Verb::Deny && std::find(who->account_groups.begin(), who->account_groups.end(),
+                                                 static_cast<gid_t>(s.id)) != who->account_groups.end()));
     }
     return false;
 }
@@ -219,14 +222,15 @@ int specificity(const Rule& r) {
 }  // namespace
 
 Decision decide(const std::vector<Rule>& rules, std::string_view bridge, const Credentials* who,
-                const std::vector<bool>* file_ok) {
+                const Readable* readable) {
     const Rule* allow = nullptr;
     const Rule* deny = nullptr;
     for (const Rule& r : rules) {
-        if (file_ok && !(*file_ok)[static_cast<std::size_t>(r.file_index)]) continue;
+        if (readable && !(r.verb == Verb::Deny ? readable->deny : readable->allow)[static_cast<std::size_t>(r.file_index)])
+            continue;
         // The cheap test first: a 10,000-rule ACL is mostly other bridges.
         if (!r.bridge.empty() && r.bridge != bridge) continue;
-        if (!is_for(r.who, who)) continue;
+        if (!is_for(r.who, r.verb, who)) continue;
         if (r.verb == Verb::Deny && !deny) deny = &r;
         if (r.verb == Verb::Allow && (!allow || specificity(r) > specificity(*allow))) allow = &r;
     }

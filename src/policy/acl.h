@@ -201,7 +201,27 @@ struct Credentials {
     // account it belongs to: a user= rule naming that account is for it
     // too, so that `deny user=` holds for the account's containers.
     std::optional<uid_t> owner = std::nullopt;
+    // The groups the group database lists the account in (userbridged's;
+    // the owner's for a subordinate uid). A user with a subordinate gid
+    // range can drop the groups of their process in a user namespace of
+    // their own, and so escape `deny group=`: a deny rule's group= counts
+    // these too. An allow counts the process's groups alone, as the helper
+    // does.
+    std::vector<gid_t> account_groups = {};
     bool in_group(gid_t g) const;  // primary or supplementary
+};
+
+// Which of a policy's files count for a caller, by index into
+// Policy::files: the kernel's answer when asked with the caller's
+// filesystem identity (loader.h, readable_now). userbridged asks with the
+// process's groups and, when they differ, with the account's groups
+// (Credentials::account_groups) added: a deny counts in a file either set
+// reads, an allow only in one both read, so that dropping a group neither
+// hides a deny nor reveals an allow (a file that group may not read).
+struct Readable {
+    std::vector<bool> allow;
+    std::vector<bool> deny;
+    static Readable same(const std::vector<bool>& both) { return {both, both}; }
 };
 
 struct Decision {
@@ -219,16 +239,16 @@ struct Decision {
     Limits limits() const { return allowed && deciding ? deciding->limits : Limits{}; }
 };
 
-// Whether a rule for `subject` is for `who`: decide()'s test, which builds
-// no strings (explain.h, applies, says why in words).
-bool is_for(const Subject& subject, const Credentials* who);
+// Whether a `verb` rule for `subject` is for `who`: decide()'s test, which
+// builds no strings (explain.h, applies, says why in words).
+bool is_for(const Subject& subject, Verb verb, const Credentials* who);
 
 // Decide whether `bridge` may be used. The bridge name must already be valid.
-// Without `who`, rules for a user or group match nobody. With `file_ok`, a
-// rule counts only if file_ok[rule.file_index] is true (the daemon's view of
-// what the caller may read; see loader.h).
+// Without `who`, rules for a user or group match nobody. With `readable`,
+// a rule counts only if its file does for its verb (the daemon's view of
+// what the caller may read).
 Decision decide(const std::vector<Rule>& rules, std::string_view bridge,
-                const Credentials* who = nullptr, const std::vector<bool>* file_ok = nullptr);
+                const Credentials* who = nullptr, const Readable* readable = nullptr);
 
 // Whether only userbridged may grant under `limits`: they set a daemon-only
 // option (Limits::daemon_only). The helper refuses such a rule, with

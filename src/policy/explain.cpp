@@ -6,7 +6,7 @@ namespace ub::policy {
 
 Applies applies(const Rule& r, std::string_view bridge, const Credentials* who) {
     if (!r.bridge.empty() && r.bridge != bridge) return {false, "for bridge " + r.bridge};
-    bool yes = is_for(r.who, who);
+    bool yes = is_for(r.who, r.verb, who);
     const std::string& name = r.who.name;
     switch (r.who.kind) {
     case Subject::Anyone:
@@ -75,14 +75,14 @@ std::string format_limits(const Limits& l) {
 }
 
 std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_view bridge,
-                                 const Credentials& who, const std::vector<bool>* file_ok) {
+                                 const Credentials& who, const Readable* readable) {
     std::vector<std::string> out;
-    Decision d = decide(rules, bridge, &who, file_ok);
+    Decision d = decide(rules, bridge, &who, readable);
     for (const Rule& r : rules) {
         if (!r.bridge.empty() && r.bridge != bridge) continue;
         std::string line = where(r) + ": " + format_rule(r) + ": ";
         Applies a = applies(r, bridge, &who);
-        if (file_ok && !(*file_ok)[static_cast<std::size_t>(r.file_index)])
+        if (readable && !(r.verb == Verb::Deny ? readable->deny : readable->allow)[static_cast<std::size_t>(r.file_index)])
             line += "does not apply (the user cannot read this file)";
         else if (!a.yes)
             line += "does not apply (" + a.why + ")";

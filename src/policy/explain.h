@@ -26,7 +26,7 @@ Applies applies(const Rule& rule, std::string_view bridge, const Credentials* wh
 // saying whether it applies to `who` and why, then the decision and the
 // limits it carries.
 std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_view bridge,
-                                 const Credentials& who, const std::vector<bool>* file_ok);
+                                 const Credentials& who, const Readable* readable);
 
 // "max-taps=2 max-queues=8 mac-prefix=52:54:00": every limit, defaults too.
 std::string format_limits(const Limits& limits);

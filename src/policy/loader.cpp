@@ -23,10 +23,10 @@ struct Loader {
     Result<void> load_file(const std::string& path, int includer, int depth);
     Result<void> load_checked(const std::string& path, int includer, int depth);
     Result<void> resolve_subjects();
-    Result<std::string> read_checked(const UniqueFd& fd, const std::string& path, FileId& id);
+    Result<std::string> read_checked(const UniqueFd& fd, const std::string& path, FileInfo& info);
 };
 
-Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& path, FileId& id) {
+Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& path, FileInfo& info) {
     struct stat st {};
     if (fstat(fd.get(), &st) != 0) return Error::sys("cannot stat " + path);
     if (!S_ISREG(st.st_mode)) return Error::msg(path + " is not a regular file");
@@ -40,7 +40,8 @@ Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& 
                           " bytes; refusing it");
     };
     if (static_cast<std::size_t>(st.st_size) > opt.max_file_size) return too_large();
-    id = {st.st_dev, st.st_ino};
+    info.id = {st.st_dev, st.st_ino};
+    info.mode = st.st_mode;
     if (opt.after_open) opt.after_open(path.c_str());
 
     // Read straight into the result, sized by fstat plus one byte, so that
@@ -93,12 +94,13 @@ Result<void> Loader::load_checked(const std::string& path, int includer, int dep
         return Error::sys("cannot open " + path, err);
     }
 
-    FileId id{};
-    std::string text = UB_TRY(read_checked(fd, path, id));
+    FileInfo info{path, {}, includer};
+    std::string text = UB_TRY(read_checked(fd, path, info));
+    FileId id = info.id;
     for (const FileId& open_id : stack)
         if (open_id == id) return Error::msg(path + ": include cycle");
     int index = static_cast<int>(policy.files.size());
-    policy.files.push_back({path, id, includer});
+    policy.files.push_back(std::move(info));
 
     // One shared name for all of this file's rules. Includes are read where
     // they stand, so rules keep QEMU's reading order.

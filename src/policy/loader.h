@@ -60,6 +60,7 @@ struct FileInfo {
     std::string path;
     FileId id;
     int includer;  // index into Policy::files, -1 for the main file
+    mode_t mode = 0;  // as fstat said when it was read
 };
 
 struct Policy {
@@ -75,20 +76,6 @@ struct Policy {
     // they still cannot be read.
     std::vector<FileInfo> absent;
 };
-
-// Which of policy.files the process, with the filesystem identity it has
-// now, would have read itself: the kernel's answer, not an emulation. Each
-// file is opened by the path and with the flags load() used, so mode bits,
-// POSIX ACLs, search permission on its directories and LSMs count exactly
-// as for a helper reading as the caller; a file counts only if its includer
-// does. Pass the result to decide(). userbridged calls it with the caller's
-// filesystem identity on (privilege::FsIdentity); the helper, which reads
-// the ACL as the caller, never asks (readable_now.cpp, which it does not link).
-// An error, as the helper fails, when the main file cannot be opened; an
-// error too when a file is not the one loaded (another inode at its path,
-// or an include that was absent now there): what the policy says is not
-// what the files say until it is loaded again.
-Result<std::vector<bool>> readable_now(const Policy& policy);
 
 Result<Policy> load(const std::string& path, const LoadOptions& options = {});
 

@@ -5,7 +5,7 @@
 
 #include <cerrno>
 
-#include "policy/loader.h"
+#include "policy/readable.h"
 
 namespace ub::policy {
 
@@ -32,6 +32,30 @@ Result<std::vector<bool>> readable_now(const Policy& policy) {
         if (reached(a.includer) && open_acl_file(a.path).valid())
             return Error::msg(a.path + " can be read now, but could not when the ACL was loaded");
     return readable;
+}
+
+Result<Readable> readable_views(
+    const Credentials& who, const std::function<Result<std::vector<bool>>(const std::vector<gid_t>&)>& as) {
+    std::vector<bool> process = UB_TRY(as(who.groups));
+    std::vector<gid_t> more = who.groups;
+    for (gid_t g : who.account_groups)
+        if (!who.in_group(g)) more.push_back(g);
+    if (more.size() == who.groups.size()) return Readable::same(process);
+    std::vector<bool> account = UB_TRY(as(more));
+    Readable r = Readable::same(process);
+    for (std::size_t i = 0; i < process.size() && i < account.size(); ++i) {
+        r.allow[i] = process[i] && account[i];
+        r.deny[i] = process[i] || account[i];
+    }
+    return r;
+}
+
+bool needs_account_groups(const Policy& policy) {
+    for (const Rule& r : policy.rules)
+        if (r.verb == Verb::Deny && r.who.kind == Subject::Group) return true;
+    if (policy.files.size() != 1 || !policy.absent.empty()) return true;
+    mode_t m = policy.files.front().mode;
+    return ((m & S_IRGRP) != 0) != ((m & S_IROTH) != 0);
 }
 
 }  // namespace ub::policy

@@ -11,7 +11,7 @@ namespace {
 
 constexpr long long kMaxSeq = 4294967295LL;
 
-bool is_kind(char c) { return c == 'u' || c == 'U' || c == 'G'; }
+bool is_kind(char c) { return c == 'u' || c == 'U' || c == 'G' || c == 'g'; }
 
 // A name as a database may hold it: not empty, bounded, and free of the
 // bytes that would cut or split a message.
@@ -51,7 +51,17 @@ Result<std::uint32_t> seq_of(std::string_view s) {
 }
 
 bool arg_fits(Kind kind, std::string_view arg) {
-    return kind == Kind::UserByUid ? good_id(arg) : good_name(arg);
+    return kind == Kind::UserByUid || kind == Kind::GroupsByUid ? good_id(arg) : good_name(arg);
+}
+
+bool good_value(Kind kind, std::string_view v) {
+    switch (kind) {
+    case Kind::UserByUid: return good_name(v);
+    case Kind::GroupsByUid: return parse_groups(v).ok();
+    case Kind::UidByUser:
+    case Kind::GidByGroup: return good_id(v);
+    }
+    return false;
 }
 
 }  // namespace
@@ -78,7 +88,7 @@ Result<Question> decode_question(std::string_view bytes) {
 std::string encode(const Answer& a) {
     std::string out = std::to_string(a.seq) + '\t' + static_cast<char>(a.outcome);
     if (a.outcome == Outcome::None) return out;
-    std::size_t bound = a.outcome == Outcome::Found ? kMaxName : kMaxWhy;
+    std::size_t bound = a.outcome == Outcome::Found ? kMaxMessage - out.size() - 1 : kMaxWhy;
     return out + '\t' + a.value.substr(0, bound);
 }
 
@@ -99,7 +109,7 @@ Result<Answer> decode_answer(std::string_view bytes, Kind kind) {
         if (f.size() != 2) return Error::msg("user database answer out of shape");
         return a;
     case Outcome::Found: {
-        bool ok = f.size() == 3 && (kind == Kind::UserByUid ? good_name(f[2]) : good_id(f[2]));
+        bool ok = f.size() == 3 && good_value(kind, f[2]);
         if (!ok) return Error::msg("user database answer: bad value");
         a.value = std::string(f[2]);
         return a;
@@ -111,6 +121,27 @@ Result<Answer> decode_answer(std::string_view bytes, Kind kind) {
         return a;
     }
     return Error::msg("user database answer out of shape");
+}
+
+std::string format_groups(const std::vector<gid_t>& gids) {
+    std::string out;
+    for (gid_t g : gids) {
+        if (!out.empty()) out += ',';
+        out += std::to_string(g);
+    }
+    return out;
+}
+
+Result<std::vector<gid_t>> parse_groups(std::string_view value) {
+    std::vector<gid_t> gids;
+    for (;;) {
+        std::size_t comma = value.find(',');
+        auto id = canonical(value.substr(0, comma), kMaxId);
+        if (!id || gids.size() == kMaxGroups) return Error::msg("user database answer: bad list of groups");
+        gids.push_back(static_cast<gid_t>(*id));
+        if (comma == std::string_view::npos) return gids;
+        value.remove_prefix(comma + 1);
+    }
 }
 
 }  // namespace ub::protocol::userdb

@@ -1,7 +1,8 @@
 #!/bin/bash
 # userbridged's user database process: names it does not know (a caller
-# with no passwd entry, an ACL naming unknown users), the process stuck,
-# continued, and gone.
+# with no passwd entry, an ACL naming unknown users), the process stuck
+# (with a request that waits for an account's groups, too), continued,
+# and gone.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_daemon.sh"
 start_daemon
@@ -78,6 +79,21 @@ kill -CONT "$UDB"
 within 5 bash -c "[ \$(grep -c SIGHUP '$SYSLOG') -gt $hups ]"
 check "a name that came while a reload waited is its record's" \
     within 5 bash -c "grep 'event=grant' '$SYSLOG' | tail -n1 | grep -q 'user=ubalice uid=$ALICE '"
+acl 'allow br0\n'
+reload_daemon
+
+# With a rule the account's groups in the group database bear on (a deny
+# naming a group), a request waits for them: with the process stopped it
+# is refused once the wait is over, fail-closed, and nothing is made;
+# continued, the next is decided.
+acl 'allow br0\ndeny br1 group=ubvm\n'
+reload_daemon
+kill -STOP "$UDB"
+refused "user database stopped: a request its groups bear on is refused" \
+    "did not answer within 2000 ms" as_bob "$TT" daemon grant $D
+check "...and no tap is left" no_taps
+kill -CONT "$UDB"
+check "...continued: the next is granted" grep -q '^tap=' <(as_bob "$TT" daemon grant $D)
 acl 'allow br0\n'
 reload_daemon
 

@@ -4,8 +4,9 @@
 # socket with SO_LINGER and data queued behind a peer that never reads.
 # Closed in the daemon's one serving thread, it stopped every other user's
 # grant for as long as the linger lasted; now what clients hand the daemon
-# is closed by threads of its own (daemon/closer.h). 29-3: `deny user=`
-# and the user's subordinate uids.
+# is closed by threads of its own (daemon/closer.h). 29-2: `deny group=`
+# and a user who drops her groups in her own user namespace. 29-3:
+# `deny user=` and the user's subordinate uids.
 #
 # One case: UB_CASE=REGEX (lib.sh), e.g. UB_CASE='^linger' .
 source "$(dirname "$0")/lib.sh"
@@ -131,6 +132,86 @@ if wanted "subuid"; then
             soon grep -q 'event=deny .*uid=300000 .*rule="/etc/qemu/bridge.conf:1"' "$SYSLOG"
     else
         echo "skip: subuid: no newuidmap, or unshare without --map-auto"
+    fi
+fi
+
+# 29-2: with newgidmap and an /etc/subgid range a user makes a user
+# namespace in which setgroups stays allowed, and drops her supplementary
+# groups: SO_PEERGROUPS then names none of them, so `deny br0 group=ubvm`
+# did not match ubalice, an include readable only by ubvm (with a deny in
+# it) was skipped for her, and one that ubvm may not read (mode 0604, an
+# allow in it) counted for her. A deny counts the groups the group database
+# gives the account too, and a file counts for a deny when either set of
+# groups reads it, for an allow only when both do.
+if wanted "groups"; then
+    if command -v newgidmap >/dev/null && unshare --help | grep -q -- --map-auto; then
+        printf 'ubbob:200000:65536\nubalice:300000:65536\n' >"$T/subids"
+        mount --bind "$T/subids" /etc/subuid
+        mount --bind "$T/subids" /etc/subgid
+        # as_alice_bare: ubalice's command with no supplementary group,
+        # dropped in a user namespace she makes (her uid as its root);
+        # as_alice_sub_bare: the same as her subordinate uid 300000.
+        as_alice_bare() {
+            as_alice unshare --user --map-auto --map-root-user -- setpriv --clear-groups -- "$@"
+        }
+        as_alice_sub_bare() {
+            as_alice unshare --user --map-auto --map-root-user -- \
+                setpriv --reuid=1 --regid=1 --clear-groups -- "$@"
+        }
+        granted() { grep -q '^tap=' <("$@" "$TT" daemon grant $D 2>&1); }
+        denied_by() { local by=$1; shift; grep -q "denied by /etc/qemu/$by" <("$@" "$TT" daemon grant $D 2>&1); }
+        check "groups: control: without her groups, ubalice's process has none" \
+            test "$(as_alice_bare id -G)" = 0
+        stop_daemon
+        acl 'deny br0 group=ubvm\nallow br0\n'
+        start_daemon
+        check "groups: control: ubalice is denied by group=ubvm" denied_by bridge.conf:1 as_alice
+        check "groups: ...and with her groups dropped too" denied_by bridge.conf:1 as_alice_bare
+        check "groups: ...and as her subordinate uid without them" denied_by bridge.conf:1 as_alice_sub_bare
+        check "groups: control: ubbob is granted" granted as_bob
+        stop_daemon
+        acl 'deny br0\n' ubvm-deny.conf 0640 root:ubvm
+        acl 'include ubvm-deny.conf\nallow br0\n'
+        start_daemon
+        check "groups: control: a deny readable by ubvm alone holds ubalice" denied_by ubvm-deny.conf:1 as_alice
+        check "groups: ...and with her groups dropped too" denied_by ubvm-deny.conf:1 as_alice_bare
+        check "groups: control: ubbob is granted" granted as_bob
+        stop_daemon
+        acl 'allow br0\n' not-ubvm.conf 0604 root:ubvm
+        acl 'include not-ubvm.conf\n'
+        start_daemon
+        check "groups: control: an allow that ubvm may not read grants ubbob" granted as_bob
+        no_grant() { grep -q 'no rule allows it' <("$@" "$TT" daemon grant $D 2>&1); }
+        check "groups: ...and not ubalice" no_grant as_alice
+        check "groups: ...nor ubalice with her groups dropped" no_grant as_alice_bare
+        stop_daemon
+        acl 'allow br0\n' bridge.conf 0604 root:ubvm
+        start_daemon
+        check "groups: control: a main file that ubvm may not read grants ubbob" granted as_bob
+        no_read() { grep -q 'cannot open /etc/qemu/bridge.conf' <("$@" "$TT" daemon grant $D 2>&1); }
+        check "groups: ...and not ubalice" no_read as_alice
+        check "groups: ...nor ubalice with her groups dropped" no_read as_alice_bare
+        rm -f /etc/qemu/ubvm-deny.conf /etc/qemu/not-ubvm.conf
+        stop_daemon
+        acl 'allow br0\n'
+        start_daemon
+        # Groups the database cannot list in one answer (kMaxGroups): no
+        # decision that could depend on them, and no other waits for them.
+        cp /etc/group "$T/group.saved"
+        seq 4097 | awk '{printf "ubmany%d:x:%d:ubbob\n", $1, 60000 + $1}' >>/etc/group
+        check "groups: an ACL no group bears on does not ask: a user in 4,100 groups is granted" granted as_bob
+        stop_daemon
+        acl 'deny br0 group=ubvm\nallow br0\n'
+        start_daemon
+        check "groups: one with deny group= refuses him, saying why" \
+            grep -q "lists user ubbob in more than 4096 groups" <(as_bob "$TT" daemon grant $D 2>&1)
+        cat "$T/group.saved" >/etc/group
+        check "groups: ...and grants him once he is in fewer" granted as_bob
+        stop_daemon
+        acl 'allow br0\n'
+        start_daemon
+    else
+        echo "skip: groups: no newgidmap, or unshare without --map-auto"
     fi
 fi
 

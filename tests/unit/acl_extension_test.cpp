@@ -51,6 +51,10 @@ const Credentials kBob{4712, 4712, {}};
 // A process of alice's as one of her subordinate uids (in her container),
 // her groups kept.
 const Credentials kAliceSub{300001, 300001, {4800}, 4711};
+// Alice's process with her groups dropped in a user namespace of hers, as
+// userbridged sees it: none in the kernel, vm in the group database.
+const Credentials kAliceBare{4711, 4711, {}, std::nullopt, {4711, 4800}};
+const Credentials kAliceSubBare{300001, 300001, {}, 4711, {4711, 4800}};
 
 std::string parse_error(const char* text) {
     auto r = parse(text, "f");
@@ -382,6 +386,12 @@ INSTANTIATE_TEST_SUITE_P(
         Combo{"deny br0 user=alice\nallow br0 group=vm\n", &kAliceSub, "br0", false, 1},
         Combo{"allow br0 user=alice\n", &kAliceSub, "br0", true, 1},
         Combo{"allow br0 user=bob\n", &kAliceSub, "br0", false, 0},
+        // A deny's group= counts the account's groups in the group
+        // database too; an allow's only the process's (review item 29-2).
+        Combo{"deny br0 group=vm\nallow br0\n", &kAliceBare, "br0", false, 1},
+        Combo{"deny br0 group=vm\nallow br0\n", &kAliceSubBare, "br0", false, 1},
+        Combo{"allow br0 group=vm\n", &kAliceBare, "br0", false, 0},
+        Combo{"allow br0 group=vm\n", &kAliceSubBare, "br0", false, 0},
         // Deny wins, whatever is more specific.
         Combo{"allow br0 user=alice\ndeny br0\n", &kAlice, "br0", false, 2},
         Combo{"allow all\ndeny br0 group=vm\n", &kAlice, "br0", false, 2},
@@ -395,6 +405,21 @@ INSTANTIATE_TEST_SUITE_P(
         Combo{"allow all max-taps=1\nallow br0 group=vm max-taps=2\n", &kBob, "br0", true, 1},
         Combo{"allow all group=vm\nallow br0 group=vm\n", &kAlice, "br0", true, 2},
         Combo{"allow br0 max-taps=1\nallow br0 max-taps=2\n", &kAlice, "br0", true, 1}));
+
+// userbridged's two views of the files (policy::Readable): a deny counts in
+// a file either set of groups reads, an allow only in one both read.
+TEST(Extension, ReadableViewsPerVerb) {
+    auto rules = rules_of("allow br0\ndeny br1\n");
+    for (Rule& r : rules) r.file_index = 0;
+    Readable neither{{false}, {false}};
+    Readable deny_only{{false}, {true}};
+    EXPECT_FALSE(decide(rules, "br0", &kAlice, &neither).allowed);
+    EXPECT_EQ(decide(rules, "br0", &kAlice, &neither).deciding, nullptr);
+    EXPECT_FALSE(decide(rules, "br0", &kAlice, &deny_only).allowed);
+    EXPECT_EQ(decide(rules, "br1", &kAlice, &deny_only).deciding, &rules[1]);
+    Readable both = Readable::same({true});
+    EXPECT_TRUE(decide(rules, "br0", &kAlice, &both).allowed);
+}
 
 TEST(Extension, LimitsComeFromTheDecidingRule) {
     auto rules = rules_of("allow all max-taps=1\nallow br0 group=vm max-taps=2 max-queues=4\n");

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "policy/loader.h"
+#include "policy/readable.h"
 #include "privilege/fs_identity.h"
 
 using namespace ub::policy;
@@ -210,7 +211,8 @@ TEST_F(Loader, ReadableNowAppliesTheCallersFilePermissions) {
         std::string out;
         for (const Rule& rule : p->rules)
             if ((*r)[static_cast<std::size_t>(rule.file_index)]) out += rule.bridge + " ";
-        EXPECT_EQ(decide(p->rules, "br1", nullptr, &*r).allowed, out.find("br1") != std::string::npos);
+        Readable files = Readable::same(*r);
+        EXPECT_EQ(decide(p->rules, "br1", nullptr, &files).allowed, out.find("br1") != std::string::npos);
         return out;
     };
     EXPECT_EQ(names({4711, 4711, {4800}}), "br0 br1 br2 ");  // member of the lab group
@@ -236,8 +238,9 @@ TEST_F(Loader, ReadableNowNeedsSearchPermissionOnDirectories) {
     ASSERT_TRUE(p.ok());
     auto r = readable_as(*p, {4711, 4711, {}});
     ASSERT_TRUE(r.ok());
-    EXPECT_TRUE(decide(p->rules, "br0", nullptr, &*r).allowed);
-    EXPECT_FALSE(decide(p->rules, "br1", nullptr, &*r).allowed);
+    Readable files = Readable::same(*r);
+    EXPECT_TRUE(decide(p->rules, "br0", nullptr, &files).allowed);
+    EXPECT_FALSE(decide(p->rules, "br1", nullptr, &files).allowed);
 }
 
 TEST_F(Loader, ReadableNowRefusesFilesThatChangedSinceTheLoad) {
@@ -264,7 +267,8 @@ TEST_F(Loader, ReadableNowRefusesFilesThatChangedSinceTheLoad) {
     ASSERT_EQ(unlink(inc.c_str()), 0);
     r = readable_now(*p);
     ASSERT_TRUE(r.ok());
-    EXPECT_TRUE(decide(p->rules, "br0", nullptr, &*r).allowed);
+    Readable files = Readable::same(*r);
+    EXPECT_TRUE(decide(p->rules, "br0", nullptr, &files).allowed);
 }
 
 }  // namespace
@@ -315,6 +319,29 @@ TEST_F(Loader, AFailedLookupRefusesADenyAndWarnsOfAnAllow) {
     EXPECT_NE(fails(write("deny.conf", "allow br0\ndeny br0 group=g\n"))
                   .find(":2: cannot look up group g: Input/output error; a deny rule must not lapse"),
               std::string::npos);
+}
+
+// When userbridged asks the group database for a caller's account
+// (review item 29-2): only for an ACL such groups could bear on.
+TEST_F(Loader, NeedsAccountGroups) {
+    auto needs = [&](const std::string& text, mode_t mode = 0644) {
+        std::string main = write("bridge.conf", text, mode);
+        auto p = load(main, opt);
+        EXPECT_TRUE(p.ok()) << p.error().message();
+        return p.ok() && needs_account_groups(*p);
+    };
+    opt.group_id = [](const std::string&) { return ub::Result<long long>(4800LL); };
+    opt.user_id = [](const std::string&) { return ub::Result<long long>(4711LL); };
+    EXPECT_FALSE(needs("allow br0\n"));
+    EXPECT_FALSE(needs("allow br0 group=vm\ndeny br1 user=alice\n"));
+    EXPECT_FALSE(needs("allow br0\n", 0600));  // neither its group nor others may read it
+    EXPECT_TRUE(needs("deny br1 group=vm\nallow br0\n"));
+    EXPECT_TRUE(needs("deny all group=vm\n"));
+    EXPECT_TRUE(needs("allow br0\n", 0604));  // others may read it, its group not
+    EXPECT_TRUE(needs("allow br0\n", 0640));  // its group may, others not
+    write("inc.conf", "allow br1\n");
+    EXPECT_TRUE(needs("allow br0\ninclude inc.conf\n"));
+    EXPECT_TRUE(needs("allow br0\ninclude absent.conf\n"));
 }
 
 }  // namespace

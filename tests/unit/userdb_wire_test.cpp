@@ -81,6 +81,35 @@ TEST(UserDbWire, AnswerRoundTrip) {
     EXPECT_EQ(a->value.size(), kMaxWhy);
 }
 
+// An account's groups: ids, comma-separated, at most kMaxGroups of them,
+// never cut short on the way.
+TEST(UserDbWire, Groups) {
+    EXPECT_EQ(asked(2, Kind::GroupsByUid, "4711"), "2\tg\t4711");
+    EXPECT_FALSE(encode(Question{2, Kind::GroupsByUid, "alice"}).ok());
+    auto a = decode_answer(encode(Answer{2, Outcome::Found, format_groups({4711, 4800, 0})}), Kind::GroupsByUid);
+    ASSERT_TRUE(a.ok()) << a.error().message();
+    EXPECT_EQ(a->value, "4711,4800,0");
+    EXPECT_EQ(*parse_groups(a->value), (std::vector<gid_t>{4711, 4800, 0}));
+    EXPECT_TRUE(answer_ok("2\t-", Kind::GroupsByUid));
+    for (const char* bad : {"", ",", "1,", ",1", "1,,2", "01", "1,-2", "4294967295", "1 2", "a"}) {
+        EXPECT_FALSE(parse_groups(bad).ok()) << bad;
+        EXPECT_FALSE(answer_ok(std::string("2\t=\t") + bad, Kind::GroupsByUid)) << bad;
+    }
+    // As many as fit, and not one more; the longest list fits a message.
+    std::vector<gid_t> most(kMaxGroups, 4294967294u);
+    std::string all = encode(Answer{3, Outcome::Found, format_groups(most)});
+    EXPECT_LE(all.size(), kMaxMessage);
+    EXPECT_TRUE(answer_ok(all, Kind::GroupsByUid));
+    most.push_back(1);
+    EXPECT_FALSE(parse_groups(format_groups(most)).ok());
+    // A value past the message's bound is cut by encode, and then refused.
+    std::vector<gid_t> too_many(7000, 4294967294u);
+    EXPECT_FALSE(answer_ok(encode(Answer{4, Outcome::Found, format_groups(too_many)}), Kind::GroupsByUid));
+    // A name is no list, nor a list a name.
+    EXPECT_FALSE(answer_ok("2\t=\talice", Kind::GroupsByUid));
+    EXPECT_FALSE(answer_ok("2\t=\t1,2", Kind::UidByUser));
+}
+
 // A late answer is known by its sequence number alone, whatever its kind.
 TEST(UserDbWire, AnswerSeq) {
     EXPECT_EQ(*answer_seq("7\t=\talice"), 7u);
