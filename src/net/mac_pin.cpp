@@ -332,6 +332,18 @@ constexpr const char* kClientIcmpRule =
     "add rule bridge userbridge prerouting iif @clients icmp type { redirect, router-advertisement } counter drop\n";
 constexpr const char* kClientIcmpSign = "icmp type { redirect, router-advertisement }";
 
+// PPPoE's discovery stage has servers too: an access concentrator answers
+// a client's PADI (0x09) with an offer (PADO, 0x07) and its PADR (0x19)
+// with a session (PADS, 0x65), and a PPPoE client on the segment takes
+// the first offer, making its sender the router of all its traffic. So a
+// client's discovery messages (0x8863) must be a client's: PADI, PADR, or
+// PADT (0xa7, which either end sends). The code is the byte after the
+// version and type (RFC 2516); an allow-list, as for DHCP relays above.
+// Added once, the rule its own sign.
+constexpr const char* kClientPppoeRule =
+    "add rule bridge userbridge prerouting iif @clients ether type 0x8863 @nh,8,8 != { 0x09, 0x19, 0xa7 } counter drop\n";
+constexpr const char* kClientPppoeSign = "ether type 0x8863";
+
 // A guest given ip= sends only from its listed addresses. Its own chain,
 // jumped to last, so that its `return` (the packet passes) skips nothing
 // of the rules above. IPv4: the source address, and an ARP sender's,
@@ -614,6 +626,7 @@ Result<void> add_missing(Nft& nft, std::string_view table) {
     if (chain.find(kFirstFragmentSign) == std::string::npos) UB_TRYV(nft.run(kFirstFragmentRules));
     if (chain.find(kClientHeaderSign) == std::string::npos) UB_TRYV(nft.run(kClientHeaderRules));
     if (chain.find(kClientIcmpSign) == std::string::npos) UB_TRYV(nft.run(kClientIcmpRule));
+    if (chain.find(kClientPppoeSign) == std::string::npos) UB_TRYV(nft.run(kClientPppoeRule));
     return Ok{};
 }
 
@@ -625,8 +638,8 @@ Result<Deletions> check_table(Nft& nft) {
     if (!table.ok() || table->empty()) {
         UB_TRYV(make_once(nft, "list set bridge userbridge pinned",
                           (std::string(kTable) + kVlanRules + kNdRules + kServerRules + kClientPortRule +
-                           kRelayRules + kFirstFragmentRules + kClientHeaderRules + kClientIcmpRule + ip_rules() +
-                           kRateRules)
+                           kRelayRules + kFirstFragmentRules + kClientHeaderRules + kClientIcmpRule +
+                           kClientPppoeRule + ip_rules() + kRateRules)
                               .c_str()));
         return Deletions{};
     }

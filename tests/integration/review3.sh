@@ -34,6 +34,8 @@ check "and the first-fragment rule (review6.sh, case frag6)" \
     bash -c "nft list chain bridge userbridge prerouting | grep -q 'jump client_first_fragment'"
 check "and the rule that drops a client's IPv4 redirects (review6.sh, case icmp4)" \
     bash -c "nft list chain bridge userbridge prerouting | grep -q 'iif @clients icmp type { redirect, router-advertisement } counter'"
+check "and the rule that holds a client's PPPoE discovery to a client's (review6.sh, case pppoe)" \
+    bash -c "nft list chain bridge userbridge prerouting | grep -q 'iif @clients ether type 0x8863 @nh,8,8 != {'"
 wire=$(cat /sys/class/net/br3-peer/address)
 
 # learned_on_tap SRC DST: ubalice's pinned tap on br3 sends one frame from

@@ -213,6 +213,22 @@ if wanted "icmp4"; then
     sender=as_alice
 fi
 
+# --- PPPoE discovery --------------------------------------------------------------
+# A PPPoE access concentrator is a server too: its offer (PADO) to a
+# client's PADI, and the session (PADS) it confirms, make it the router of
+# every PPPoE client on the segment that takes them. servers=no lets a
+# client's discovery messages through only: PADI, PADR, PADT.
+if wanted "pppoe"; then
+    sender=as_bob
+    stopped_by_servers_no pppoe "a PPPoE offer (PADO)" --pppoe=0x07
+    stopped_by_servers_no pppoe "a PPPoE session confirmation (PADS)" --pppoe=0x65
+    for code in 0x09 0x19 0xa7; do
+        got=$(on_wire br3 0 1 --pppoe=$code)
+        check "pppoe: control: with servers=no, a client's message ($code) crosses ($got)" test "$got" != none
+    done
+    sender=as_alice
+fi
+
 # --- the live-link index under a flood of link events ------------------------------
 # userbridged counts max-taps= against its index of links (item 26-2), kept
 # by its link monitor's events and rebuilt from a dump when some were lost

@@ -47,6 +47,8 @@
 //       the TPID in hex (88a8: 802.1ad; 9100: the old QinQ).
 //       --ethertype=N (0x... or decimal) gives the plain frame that type or,
 //       below 0x600, makes it an 802.3 frame of that length.
+//       --pppoe=CODE makes it a PPPoE discovery message (0x8863) with that
+//       code (0x07 PADO, 0x09 PADI...), MARKER as its payload.
 //       --flood=N: instead, N frames of 1000 bytes carrying MARKER, back to
 //       back. --count=MARKER:MS reads the tap for MS ms and prints
 //       "count=N", the frames carrying MARKER.
@@ -276,8 +278,12 @@ std::vector<uint8_t> ether_start(std::size_t vnet_hdr_len, uint16_t ethertype) {
 // NEEDS_CSUM), wherever the port that sends it on has no checksum offload.
 int g_csum_start = -1, g_csum_offset = 0;
 
+int g_pppoe_code = -1;  // call --pppoe=CODE
+
 std::vector<uint8_t> frame(const std::string& marker, std::size_t vnet_hdr_len) {
-    std::vector<uint8_t> f = ether_start(vnet_hdr_len, g_ethertype);
+    std::vector<uint8_t> f = ether_start(vnet_hdr_len, g_pppoe_code >= 0 ? 0x8863 : g_ethertype);
+    if (g_pppoe_code >= 0)  // version 1, type 1; the code; session 0; the payload's length
+        f.insert(f.end(), {0x11, static_cast<uint8_t>(g_pppoe_code), 0, 0, 0, static_cast<uint8_t>(marker.size())});
     f.insert(f.end(), marker.begin(), marker.end());
     while (f.size() < vnet_hdr_len + 60) f.push_back(0);
     return f;
@@ -969,6 +975,8 @@ int cmd_call(std::vector<std::string> a) {
             if (std::sscanf(a[i].c_str() + 7, "%d:%d", &g_csum_start, &g_csum_offset) != 2) die("bad --csum");
         } else if (a[i].rfind("--ethertype=", 0) == 0) {
             g_ethertype = static_cast<uint16_t>(std::stoi(a[i].substr(12), nullptr, 0));
+        } else if (a[i].rfind("--pppoe=", 0) == 0) {
+            g_pppoe_code = std::stoi(a[i].substr(8), nullptr, 0) & 0xff;
         }
     }
     if ((ip4 || g_has_ip6) && g_udp_sport < 0) g_udp_sport = g_udp_dport = 5000;
