@@ -3,7 +3,9 @@
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <cerrno>
 #include <cstring>
@@ -24,7 +26,16 @@ bool may_use_netns(uid_t owner, uid_t caller, const SubUids& subuids) {
 }
 
 std::string netns_refusal(int fd, uid_t caller, const SubUids& subuids, const NsId& host) {
-    // ENOTTY: not an nsfs file at all.
+    // On nsfs, where every namespace is, before any ioctl: an ioctl on a
+    // FUSE file is a request to its server, which may never answer, and
+    // this runs in the thread that serves everyone. statx with
+    // AT_STATX_DONT_SYNC answers from what the kernel holds, asking no
+    // file system's server (fuse_update_get_attr, nfs_getattr).
+    struct statx stx {};
+    if (::statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO, &stx) != 0)
+        return "cannot look at the fd sent (" + std::string(std::strerror(errno)) + ")";
+    if (makedev(stx.stx_dev_major, stx.stx_dev_minor) != host.dev) return "the fd sent is not a namespace";
+    // ENOTTY: an nsfs file, but no namespace (none such yet).
     int type = ::ioctl(fd, NS_GET_NSTYPE);
     if (type < 0) return "the fd sent is not a namespace (" + std::string(std::strerror(errno)) + ")";
     if (type != CLONE_NEWNET) return "the fd sent is a namespace, but not a network namespace";

@@ -112,6 +112,10 @@ constexpr int kDaemonAllowed[] = {
     // closes of its files, opened (openat, above), removed with it, and
     // looked at (newfstatat, above) when a new daemon adopts it
     SCMP_SYS(mknodat), SCMP_SYS(inotify_add_watch), SCMP_SYS(inotify_rm_watch), SCMP_SYS(unlinkat),
+    // a veth request's fd looked at without asking its file system's
+    // server (AT_STATX_DONT_SYNC: a FUSE file's may never answer), before
+    // any ioctl on it (daemon/netns.cpp)
+    SCMP_SYS(statx),
     // a sleep (glibc's nanosleep), allowed as it was when both programs
     // shared it; the helper, which slept only while waiting for its quota
     // lock, takes none now that quotas are userbridged's

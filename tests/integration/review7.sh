@@ -4,9 +4,10 @@
 # socket with SO_LINGER and data queued behind a peer that never reads.
 # Closed in the daemon's one serving thread, it stopped every other user's
 # grant for as long as the linger lasted; now what clients hand the daemon
-# is closed by threads of its own (daemon/closer.h). 29-2: `deny group=`
-# and a user who drops her groups in her own user namespace. 29-3:
-# `deny user=` and the user's subordinate uids.
+# is closed by threads of its own (daemon/closer.h), and a veth request's
+# fd is looked at before any ioctl can reach a FUSE server. 29-2:
+# `deny group=` and a user who drops her groups in her own user namespace.
+# 29-3: `deny user=` and the user's subordinate uids.
 #
 # One case: UB_CASE=REGEX (lib.sh), e.g. UB_CASE='^linger' .
 source "$(dirname "$0")/lib.sh"
@@ -97,6 +98,34 @@ if wanted "unread"; then
     ms=$((($(date +%s%N) - start) / 1000000))
     echo "info: ubalice's grant took $ms ms"
     check "unread: ...in well under a second" test "$ms" -lt 1000
+fi
+
+# Left by 29-1, then fixed: a veth request's fd is checked in the serving
+# thread with an ioctl (NS_GET_NSTYPE), which on a FUSE file goes to the
+# FUSE server, which may never answer. Only a mount that lets root in can
+# hold the daemon so (allow_other, which fusermount gives its user with
+# user_allow_other in /etc/fuse.conf; root mounts it here as fusermount
+# would). The fd's file system is looked at first, from what the kernel
+# holds (statx, AT_STATX_DONT_SYNC: no request to the server).
+if wanted "fuse"; then
+    mkdir -p "$T/fuse"
+    [ -e /dev/fuse ] || mknod -m 666 /dev/fuse c 10 229  # the sandbox's own /dev
+    exec 7<>/dev/fuse
+    mount -t fuse -o fd=7,rootmode=40000,user_id=$BOB,group_id=$BOB,allow_other ubfuse "$T/fuse"
+    setpriv --reuid=$BOB --regid=$BOB --clear-groups -- "$TT" fuse-serve 7 >"$T/fuse.out" 2>&1 &
+    fuse=$!
+    exec 7>&-
+    setpriv --reuid=$BOB --regid=$BOB --clear-groups -- \
+        "$T/bin/userbridge" netns --br=br0 --netns="$T/fuse/f" >"$T/fuse.netns" 2>&1 &
+    sender=$!
+    within 5 grep -q . "$T/fuse.netns" || true
+    check "fuse: while ubbob sends a FUSE file of his as a namespace, ubalice is granted at once" grant_within 3
+    check "fuse: ...and he is told it is not one ($(cat "$T/fuse.netns"))" \
+        within 5 grep -q "is not a namespace" "$T/fuse.netns"
+    check "fuse: ...and his FUSE server was asked nothing it holds" bash -c "! grep -q held-ioctl '$T/fuse.out'"
+    umount -l "$T/fuse"
+    kill $fuse $sender 2>/dev/null || true
+    wait $fuse $sender 2>/dev/null || true
 fi
 
 # 29-3: a request is decided for the uid the kernel names (SO_PEERCRED),

@@ -84,6 +84,11 @@
 //       our end shut down and the daemon's close of the connection awaited.
 //       Prints "sent=N", then keeps the peers for SECONDS
 //       (whoever closes the last copy waits up to that long).
+//   fuse-serve FD
+//       serve the FUSE connection FD (/dev/fuse, mounted by root with it):
+//       a root directory in which every name is one empty file, mode 0666;
+//       each ioctl on it is held, never answered ("held-ioctl" printed), as
+//       a FUSE server may hold any request. Runs until the mount goes.
 //   daemon MODE SOCKET [BRIDGE]
 //       talk to userbridged, well or badly. MODE: grant (print "tap=NAME" or
 //       the daemon's message, exit 0 only if granted; then close the tap and
@@ -198,6 +203,7 @@
 
 #include <linux/ethtool.h>
 #include <linux/filter.h>
+#include <linux/fuse.h>
 #include <linux/if_arp.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -1979,6 +1985,76 @@ int cmd_stall_close(const std::vector<std::string>& a) {
     return 0;
 }
 
+int cmd_fuse_serve(const std::vector<std::string>& a) {
+    if (a.size() != 1) die("usage: fuse-serve FD");
+    int fd = std::stoi(a[0]);
+    std::vector<char> buf(FUSE_MIN_READ_BUFFER + 65536);
+    auto reply = [&](const fuse_in_header& in, int error, const void* body, std::size_t size) {
+        fuse_out_header out{static_cast<uint32_t>(sizeof out + size), error, in.unique};
+        iovec iov[2] = {{&out, sizeof out}, {const_cast<void*>(body), size}};
+        if (writev(fd, iov, size ? 2 : 1) < 0 && errno != ENOENT) die("write to /dev/fuse");
+    };
+    auto attr_of = [](uint64_t node) {
+        fuse_attr at{};
+        at.ino = node;
+        at.mode = node == FUSE_ROOT_ID ? (S_IFDIR | 0755) : (S_IFREG | 0666);
+        at.nlink = 1;
+        at.blksize = 4096;
+        return at;
+    };
+    for (;;) {
+        ssize_t n = read(fd, buf.data(), buf.size());
+        if (n < 0 && (errno == EINTR || errno == ENOENT)) continue;  // ENOENT: a request interrupted
+        if (n < static_cast<ssize_t>(sizeof(fuse_in_header))) return 0;  // unmounted
+        fuse_in_header in;
+        std::memcpy(&in, buf.data(), sizeof in);
+        switch (in.opcode) {
+        case FUSE_INIT: {
+            fuse_init_out o{};
+            o.major = FUSE_KERNEL_VERSION;
+            o.minor = FUSE_KERNEL_MINOR_VERSION;
+            o.max_write = 4096;
+            o.max_background = 16;
+            o.congestion_threshold = 12;
+            o.time_gran = 1;
+            reply(in, 0, &o, sizeof o);
+            break;
+        }
+        case FUSE_LOOKUP: {
+            fuse_entry_out o{};
+            o.nodeid = 2;
+            o.attr = attr_of(2);
+            reply(in, 0, &o, sizeof o);
+            break;
+        }
+        case FUSE_GETATTR: {
+            fuse_attr_out o{};
+            o.attr = attr_of(in.nodeid);
+            reply(in, 0, &o, sizeof o);
+            break;
+        }
+        case FUSE_OPEN:
+        case FUSE_OPENDIR: {
+            fuse_open_out o{};
+            o.fh = 1;
+            reply(in, 0, &o, sizeof o);
+            break;
+        }
+        case FUSE_FLUSH:
+        case FUSE_RELEASE:
+        case FUSE_RELEASEDIR: reply(in, 0, nullptr, 0); break;
+        case FUSE_IOCTL:
+            std::printf("held-ioctl\n");
+            std::fflush(stdout);
+            break;
+        case FUSE_FORGET:
+        case FUSE_BATCH_FORGET:
+        case FUSE_INTERRUPT: break;
+        default: reply(in, -ENOSYS, nullptr, 0);
+        }
+    }
+}
+
 int main(int argc, char** argv) {
     std::vector<std::string> a(argv + 1, argv + argc);
     if (a.empty()) return 100;
@@ -1993,6 +2069,7 @@ int main(int argc, char** argv) {
     if (cmd == "flood") return cmd_flood(a);
     if (cmd == "flood-to") return cmd_flood_to(a);
     if (cmd == "fds") return cmd_fds(a);
+    if (cmd == "fuse-serve") return cmd_fuse_serve(a);
     if (cmd == "daemon") return cmd_daemon(a);
     if (cmd == "syslog-sink") return cmd_syslog_sink(a);
     if (cmd == "journal-record") return cmd_journal_record(a);
