@@ -82,6 +82,7 @@ struct Conn {
     std::optional<std::uint32_t> groups_seq;
     bool groups_known = false;
     std::string groups_why;
+    Clock::time_point groups_until{};  // the wait's end, once begun
 };
 
 // An answered grant whose reply its client has not read: its fds are in
@@ -128,6 +129,15 @@ struct KnownGroups {
 };
 constexpr auto kGroupsFresh = std::chrono::seconds(10);
 constexpr std::size_t kGroupsKept = 4096;
+// The user database process answers one question at a time, from a socket
+// whose buffer a flood of questions would fill, and a grant may wait for
+// an account's groups: so one account has at most one question for its
+// groups (its connections share the answer) and kNamingPerAccount for
+// records' names out at once; past that, a record says user=?.
+constexpr unsigned kNamingPerAccount = 16;
+// A question that could not be sent (the socket's buffer full) is sent
+// again this much later, until the request's wait is over.
+constexpr auto kGroupsRetry = std::chrono::milliseconds(10);
 
 // A lease we watch (protocol/tap_label.h): ended at its expiry, or when
 // the connection it is tied to closes. Rebuilt at start-up from the labels
@@ -157,6 +167,7 @@ private:
     void attempt(Conn& c, const protocol::Request& req);
     bool await_groups(Conn& c, const protocol::Request& req);
     void keep_groups(uid_t account, const std::vector<gid_t>& gids);
+    void named(std::uint32_t seq);
     Outcome decide_and_act(Conn& c, const protocol::Request& req);
     Result<std::uint64_t> ask_polkit(Conn& c, const protocol::Request& req);
     void on_polkit();
@@ -217,6 +228,9 @@ private:
     std::map<uid_t, unsigned> unread_fds_;  // the fds in unread_, by account
     std::map<uid_t, Refusals> refusals_;
     std::map<uid_t, KnownGroups> known_groups_;  // by account
+    std::map<uid_t, std::uint32_t> groups_asked_;  // by account: the question out for its groups
+    std::map<std::uint32_t, uid_t> naming_;        // names asked for records: whose account
+    std::map<uid_t, unsigned> naming_per_account_;
     net::TapNames tap_names_;
     NsId own_netns_;            // the host's: never a veth's target
     unsigned veth_serial_ = 0;  // veth host end names (net/veth.h)
@@ -354,7 +368,7 @@ void Server::accept_all() {
                            grant::Front::Daemon};
         if (uid != cred->uid) peer.ids.owner = uid;  // a subordinate uid: user= rules see its account
         Conn c{std::move(fd), std::move(peer), Clock::now() + cfg_.limits.deadline, {}, {}, {}, {}, {}, {}, {},
-               {}, false, {}};
+               {}, false, {}, {}};
         int key = c.fd.get();
         conns_.emplace(key, std::move(c));
     }
@@ -662,32 +676,57 @@ Outcome groups_unknown(const grant::Caller& peer, const protocol::Request& req, 
 // UserDb::kTimeout, and is then refused (groups_why).
 bool Server::await_groups(Conn& c, const protocol::Request& req) {
     if (c.groups_known || !groups_matter_) return false;
+    auto now = Clock::now();
     if (auto known = known_groups_.find(c.peer.account);
-        !c.groups_seq && known != known_groups_.end() && known->second.until > Clock::now()) {
+        !c.groups_seq && known != known_groups_.end() && known->second.until > now) {
         c.groups_known = true;
         c.peer.ids.account_groups = known->second.gids;
         return false;
     }
-    if (c.groups_seq) {  // its wait is over
-        cfg_.userdb->forget(*c.groups_seq);
+    if (c.groups_until == Clock::time_point{}) c.groups_until = now + UserDb::kTimeout;
+    if (now >= c.groups_until) {  // its wait is over
+        if (c.groups_seq) {
+            cfg_.userdb->forget(*c.groups_seq);
+            if (auto a = groups_asked_.find(c.peer.account); a != groups_asked_.end() && a->second == *c.groups_seq)
+                groups_asked_.erase(a);
+        }
         c.groups_known = true;
         c.groups_why = "it did not answer within " + std::to_string(UserDb::kTimeout.count()) + " ms";
         return false;
     }
+    c.parked = req;
+    c.deadline = c.groups_until + cfg_.limits.deadline;
+    if (c.groups_seq) {  // woken before its answer came
+        c.retry_at = c.groups_until;
+        return true;
+    }
+    if (auto a = groups_asked_.find(c.peer.account); a != groups_asked_.end()) {
+        c.groups_seq = a->second;  // another connection of the account asked: the same answer
+        c.retry_at = c.groups_until;
+        return true;
+    }
     Result<std::uint32_t> asked = cfg_.userdb->ask_groups(c.peer.account);
+    if (!asked.ok() && asked.error().code() == EAGAIN) {
+        c.retry_at = std::min(now + kGroupsRetry, c.groups_until);
+        return true;
+    }
     if (!asked.ok()) {
+        c.parked.reset();
         c.groups_known = true;
         c.groups_why = asked.error().message();
         return false;
     }
     c.groups_seq = *asked;
-    c.parked = req;
-    c.retry_at = Clock::now() + UserDb::kTimeout;
-    c.deadline = c.retry_at + cfg_.limits.deadline;
+    groups_asked_[c.peer.account] = *asked;
+    c.retry_at = c.groups_until;
     return true;
 }
 
+// An answer that says the account has no entry is not kept: a directory
+// that failed to find it for a moment must not lift a group's rules from
+// it for long.
 void Server::keep_groups(uid_t account, const std::vector<gid_t>& gids) {
+    if (gids.empty()) return;
     auto now = Clock::now();
     if (known_groups_.size() >= kGroupsKept)
         std::erase_if(known_groups_, [&](const auto& kv) { return kv.second.until <= now; });
@@ -868,7 +907,15 @@ void Server::on_unread_event(int fd) {
 }
 
 void Server::record_named(audit::AuditRecord rec, uid_t uid, int ifindex) {
-    Result<std::uint32_t> seq = cfg_.userdb->ask_name(uid);
+    uid_t account = subuids_.account_of(uid);
+    auto n = naming_per_account_.find(account);
+    Result<std::uint32_t> seq = n != naming_per_account_.end() && n->second >= kNamingPerAccount
+                                    ? Error::msg("too many names asked for uid " + std::to_string(account))
+                                    : cfg_.userdb->ask_name(uid);
+    if (seq.ok()) {
+        naming_[*seq] = account;
+        ++naming_per_account_[account];
+    }
     if (!seq.ok()) {
         rec.user = "?";
         unnamed_.push_back({0, std::move(rec), ifindex, Clock::time_point::min(), true});
@@ -879,22 +926,37 @@ void Server::record_named(audit::AuditRecord rec, uid_t uid, int ifindex) {
 }
 
 void Server::on_names() {
-    for (UserDb::Groups& g : cfg_.userdb->take_groups())
+    for (UserDb::Groups& g : cfg_.userdb->take_groups()) {
+        std::erase_if(groups_asked_, [&](const auto& kv) { return kv.second == g.seq; });
+        bool kept = false;
         for (auto& [fd, c] : conns_)
             if (c.groups_seq == g.seq && !c.groups_known) {
                 c.groups_known = true;
-                c.peer.ids.account_groups = std::move(g.gids);
-                c.groups_why = std::move(g.why);
+                c.peer.ids.account_groups = g.gids;
+                c.groups_why = g.why;
                 c.retry_at = Clock::now();
-                if (c.groups_why.empty()) keep_groups(c.peer.account, c.peer.ids.account_groups);
+                if (!kept && g.why.empty()) keep_groups(c.peer.account, g.gids);
+                kept = true;
             }
-    for (const auto& [seq, name] : cfg_.userdb->take_names())
+    }
+    for (const auto& [seq, name] : cfg_.userdb->take_names()) {
+        named(seq);
         for (RecordAwaitingName& u : unnamed_)
             if (u.seq == seq && !u.named) {
                 u.rec.user = name;
                 u.named = true;
             }
+    }
     write_records(false);
+}
+
+// A record's name question is out no more (answered, or given up).
+void Server::named(std::uint32_t seq) {
+    auto it = naming_.find(seq);
+    if (it == naming_.end()) return;
+    auto n = naming_per_account_.find(it->second);
+    if (n != naming_per_account_.end() && --n->second == 0) naming_per_account_.erase(n);
+    naming_.erase(it);
 }
 
 // Writes the records at the front whose names came or whose time is up
@@ -905,7 +967,10 @@ void Server::write_records(bool all) {
     while (!unnamed_.empty()) {
         RecordAwaitingName& u = unnamed_.front();
         if (!u.named && !all && !gone && u.deadline > now) break;
-        if (!u.named) cfg_.userdb->forget(u.seq);
+        if (!u.named) {
+            cfg_.userdb->forget(u.seq);
+            named(u.seq);
+        }
         if (u.ifindex != 0)
             if (auto g = granted_.find(u.ifindex); g != granted_.end()) g->second.user = u.rec.user;
         audit::record(u.rec);
@@ -919,19 +984,20 @@ void Server::reload() {
     // named rules unresolved) nor the old one (not what the administrator
     // now asks for) decides again; run() stops.
     if (cfg_.userdb->fd() < 0) return;
-    // Names that came while the ACL's lookups waited were read then: their
-    // records go now, not when their time is up.
-    on_names();
     if (!fresh.ok()) {
         log_line(LOG_ERR, "SIGHUP: new ACL refused, keeping the old one: " + fresh.error().message());
-        return;
+    } else {
+        policy_ = std::move(*fresh);
+        groups_matter_ = policy::needs_account_groups(policy_);
+        known_groups_.clear();
+        log_line(LOG_NOTICE, "SIGHUP: ACL reloaded from " + cfg_.acl_path);
+        if (Result<SubUids> sub = load_subuids(cfg_); sub.ok()) subuids_ = std::move(*sub);
+        else log_line(LOG_ERR, "SIGHUP: keeping the subordinate uids read before: " + sub.error().message());
     }
-    policy_ = std::move(*fresh);
-    groups_matter_ = policy::needs_account_groups(policy_);
-    known_groups_.clear();
-    log_line(LOG_NOTICE, "SIGHUP: ACL reloaded from " + cfg_.acl_path);
-    if (Result<SubUids> sub = load_subuids(cfg_); sub.ok()) subuids_ = std::move(*sub);
-    else log_line(LOG_ERR, "SIGHUP: keeping the subordinate uids read before: " + sub.error().message());
+    // Answers that came while the lookups above waited were read then,
+    // and the socket shows no more: the records they name go now, not when
+    // their time is up, and the requests waiting for groups go on.
+    on_names();
 }
 
 void Server::expire() {

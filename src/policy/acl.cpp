@@ -190,12 +190,13 @@ Result<void> parse_each(std::string_view text, std::string_view origin,
 }
 
 bool Credentials::in_group(gid_t g) const {
-    return g == gid || std::find(groups.begin(), groups.end(), g) != groups.end();
+    return g == gid || std::find(groups.begin(), groups.end(), g) != groups.end() ||
+           std::find(account_groups.begin(), account_groups.end(), g) != account_groups.end();
 }
 
 std::string where(const Rule& r) { return *r.file + ":" + std::to_string(r.lineno); }
 
-bool is_for(const Subject& s, Verb verb, const Credentials* who) {
+bool is_for(const Subject& s, const Credentials* who) {
     switch (s.kind) {
     case Subject::Anyone:
         return true;
@@ -203,10 +204,7 @@ bool is_for(const Subject& s, Verb verb, const Credentials* who) {
         return s.id >= 0 && who &&
                (static_cast<long long>(who->uid) == s.id || (who->owner && static_cast<long long>(*who->owner) == s.id));
     case Subject::Group:
-        return s.id >= 0 && who &&
-               (who->in_group(static_cast<gid_t>(s.id)) ||
-                (verb == Verb::Deny && std::find(who->account_groups.begin(), who->account_groups.end(),
-                                                 static_cast<gid_t>(s.id)) != who->account_groups.end()));
+        return s.id >= 0 && who && who->in_group(static_cast<gid_t>(s.id));
     }
     return false;
 }
@@ -230,7 +228,7 @@ Decision decide(const std::vector<Rule>& rules, std::string_view bridge, const C
             continue;
         // The cheap test first: a 10,000-rule ACL is mostly other bridges.
         if (!r.bridge.empty() && r.bridge != bridge) continue;
-        if (!is_for(r.who, r.verb, who)) continue;
+        if (!is_for(r.who, who)) continue;
         if (r.verb == Verb::Deny && !deny) deny = &r;
         if (r.verb == Verb::Allow && (!allow || specificity(r) > specificity(*allow))) allow = &r;
     }

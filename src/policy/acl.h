@@ -204,11 +204,10 @@ struct Credentials {
     // The groups the group database lists the account in (userbridged's;
     // the owner's for a subordinate uid). A user with a subordinate gid
     // range can drop the groups of their process in a user namespace of
-    // their own, and so escape `deny group=`: a deny rule's group= counts
-    // these too. An allow counts the process's groups alone, as the helper
-    // does.
+    // their own, and so escape a deny naming one, or the stricter allow a
+    // group is given: group= counts these too, for every rule.
     std::vector<gid_t> account_groups = {};
-    bool in_group(gid_t g) const;  // primary or supplementary
+    bool in_group(gid_t g) const;  // primary, supplementary or the account's
 };
 
 // Which of a policy's files count for a caller, by index into
@@ -239,9 +238,9 @@ struct Decision {
     Limits limits() const { return allowed && deciding ? deciding->limits : Limits{}; }
 };
 
-// Whether a `verb` rule for `subject` is for `who`: decide()'s test, which
-// builds no strings (explain.h, applies, says why in words).
-bool is_for(const Subject& subject, Verb verb, const Credentials* who);
+// Whether a rule for `subject` is for `who`: decide()'s test, which builds
+// no strings (explain.h, applies, says why in words).
+bool is_for(const Subject& subject, const Credentials* who);
 
 // Decide whether `bridge` may be used. The bridge name must already be valid.
 // Without `who`, rules for a user or group match nobody. With `readable`,

@@ -6,7 +6,7 @@ namespace ub::policy {
 
 Applies applies(const Rule& r, std::string_view bridge, const Credentials* who) {
     if (!r.bridge.empty() && r.bridge != bridge) return {false, "for bridge " + r.bridge};
-    bool yes = is_for(r.who, r.verb, who);
+    bool yes = is_for(r.who, who);
     const std::string& name = r.who.name;
     switch (r.who.kind) {
     case Subject::Anyone:

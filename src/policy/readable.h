@@ -38,7 +38,7 @@ Result<Readable> readable_views(
 
 // Whether the groups the group database gives a caller's account, beside
 // their process's, could change a decision under `policy`
-// (Credentials::account_groups, Readable): it has a deny naming a group, or
+// (Credentials::account_groups, Readable): a rule names a group, or it has
 // an include (whose file permissions are per-user policy), or its main
 // file lets its group read it and others not, or the other way round.
 // userbridged asks the database only then. Not seen: a main file that

@@ -3,11 +3,20 @@
 // reads the ACL as the caller and so never asks, does not link it.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "policy/readable.h"
 
 namespace ub::policy {
+
+namespace {
+
+// Whether a file's group may read it where others may not, or the other
+// way round: whether its permission bits set its group apart.
+bool group_apart(mode_t m) { return ((m & S_IRGRP) != 0) != ((m & S_IROTH) != 0); }
+
+}  // namespace
 
 Result<std::vector<bool>> readable_now(const Policy& policy) {
     // Files come in the order read, so an includer precedes what it includes.
@@ -26,6 +35,9 @@ Result<std::vector<bool>> readable_now(const Policy& policy) {
         if (fstat(fd.get(), &st) != 0) return Error::sys("cannot stat " + f.path);
         if (FileId{st.st_dev, st.st_ino} != f.id)
             return Error::msg(f.path + " changed since the ACL was loaded");
+        // needs_account_groups() read the main file's mode at the load.
+        if (f.includer < 0 && group_apart(st.st_mode) && !group_apart(f.mode))
+            return Error::msg(f.path + "'s permissions changed since the ACL was loaded");
         readable[i] = true;
     }
     for (const FileInfo& a : policy.absent)
@@ -39,7 +51,8 @@ Result<Readable> readable_views(
     std::vector<bool> process = UB_TRY(as(who.groups));
     std::vector<gid_t> more = who.groups;
     for (gid_t g : who.account_groups)
-        if (!who.in_group(g)) more.push_back(g);
+        if (g != who.gid && std::find(who.groups.begin(), who.groups.end(), g) == who.groups.end())
+            more.push_back(g);
     if (more.size() == who.groups.size()) return Readable::same(process);
     std::vector<bool> account = UB_TRY(as(more));
     Readable r = Readable::same(process);
@@ -52,10 +65,9 @@ Result<Readable> readable_views(
 
 bool needs_account_groups(const Policy& policy) {
     for (const Rule& r : policy.rules)
-        if (r.verb == Verb::Deny && r.who.kind == Subject::Group) return true;
+        if (r.who.kind == Subject::Group) return true;
     if (policy.files.size() != 1 || !policy.absent.empty()) return true;
-    mode_t m = policy.files.front().mode;
-    return ((m & S_IRGRP) != 0) != ((m & S_IROTH) != 0);
+    return group_apart(policy.files.front().mode);
 }
 
 }  // namespace ub::policy

@@ -1,10 +1,10 @@
 #!/bin/bash
 # Grants through the daemon decide exactly as the helper does: one table of
 # ACLs and callers, run both ways; group membership is the caller's running
-# groups. One difference, on purpose (review item 29-2): for a deny, the
-# daemon also counts the groups the group database lists the caller's
-# account in, which its callers can drop in a user namespace of their own
-# (the helper's cannot: there it has no privilege).
+# groups. One difference, on purpose (review item 29-2): the daemon also
+# counts the groups the group database lists the caller's account in,
+# which its callers can drop in a user namespace of their own (the
+# helper's cannot: there it has no privilege).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_daemon.sh"
 start_daemon
@@ -45,8 +45,8 @@ table 'include /etc/qemu/vm.conf\nallow br2\n' 'deny all\n'
 case_ "group deny all: member denied" as_alice br2 deny
 case_ "group deny all: non-member allowed" as_bob br2 allow
 # Group membership is the groups the caller's process runs with (the
-# kernel's, SO_PEERGROUPS for the daemon), and for the daemon's denies the
-# group database's too: ubalice is listed in ubvm but runs without it here,
+# kernel's, SO_PEERGROUPS for the daemon), and for the daemon the group
+# database's too: ubalice is listed in ubvm but runs without it here,
 # ubbob is not listed but runs with it.
 as_alice_ungrouped() { setpriv --reuid=$ALICE --regid=$ALICE --clear-groups -- "$@"; }
 as_bob_in_vm() { setpriv --reuid=$BOB --regid=$BOB --groups=$VMGROUP -- "$@"; }
@@ -58,6 +58,9 @@ case_ "group include: running with the group, not listed" as_bob_in_vm br1 allow
 table 'deny br2 group=ubvm\nallow all\n'
 case_ "deny group=: running with the group, not listed" as_bob_in_vm br2 deny
 case_ "deny group=: listed in the database, not running with it" as_alice_ungrouped br2 allow deny
+table 'allow br2 group=ubvm\n'
+case_ "allow group=: running with the group, not listed" as_bob_in_vm br2 allow
+case_ "allow group=: listed in the database, not running with it" as_alice_ungrouped br2 deny allow
 table 'allow br0\n' ''
 chmod 0600 /etc/qemu/bridge.conf
 reload_daemon

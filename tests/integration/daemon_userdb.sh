@@ -94,6 +94,27 @@ refused "user database stopped: a request its groups bear on is refused" \
 check "...and no tap is left" no_taps
 kill -CONT "$UDB"
 check "...continued: the next is granted" grep -q '^tap=' <(as_bob "$TT" daemon grant $D)
+
+# A reload's own lookups (here the subordinate uids' owners) read the
+# answers that come meanwhile, a waiting request's groups among them, which
+# must still reach it: a cold review saw it refused once its 2 s were up.
+printf 'ubbob:200000:65536\nubalice:300000:65536\n' >"$T/subids"
+mount --bind "$T/subids" /etc/subuid
+acl 'deny br0\n' other.conf 0640 root:ubvm
+acl 'include other.conf\nallow br0\n'
+reload_daemon
+kill -STOP "$UDB"
+as_bob "$TT" daemon grant $D >"$T/bob" 2>&1 &
+bob=$!
+sleep 0.3  # his request waits for his groups (no event marks it)
+kill -HUP "$DAEMON_PID"
+sleep 0.3  # the reload waits for its lookups
+kill -CONT "$UDB"
+wait $bob || true
+check "a request that waited for its groups through a reload is granted ($(head -n1 "$T/bob"))" \
+    grep -q '^tap=' "$T/bob"
+umount /etc/subuid
+rm -f /etc/qemu/other.conf
 acl 'allow br0\n'
 reload_daemon
 

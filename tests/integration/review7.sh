@@ -100,6 +100,46 @@ if wanted "unread"; then
     check "unread: ...in well under a second" test "$ms" -lt 1000
 fi
 
+# The same review: a grant that waits for its account's groups waits on
+# the user database process, which answers one question at a time and
+# also names every record. ubalice's subordinate uid (no passwd entry: a
+# lookup that misses, the dearest kind) sent garbage requests from eight
+# threads, each one a record whose name was asked for; the questions
+# filled the process's socket, and other users' questions for their
+# groups could not be sent: 7 of 20 grants refused. Now an account has at
+# most 16 names asked at once (past that its records say user=?) and one
+# question for its groups, and a question that cannot be sent yet is sent
+# again. Each victim has no passwd entry, so its groups are asked for
+# every time.
+if wanted "groupflood"; then
+    if command -v newuidmap >/dev/null && unshare --help | grep -q -- --map-auto; then
+        printf 'ubbob:200000:65536\nubalice:300000:65536\n' >"$T/subids"
+        mount --bind "$T/subids" /etc/subuid
+        mount --bind "$T/subids" /etc/subgid
+        stop_daemon
+        acl 'deny br0 group=ubvm\nallow br0\n'
+        start_daemon
+        as_alice unshare --user --map-auto --map-root-user -- setpriv --reuid=1 --regid=1 --clear-groups -- \
+            "$TT" daemon bad-flood $D 6000 8 >"$T/flood" 2>&1 &
+        flooder=$!
+        sleep 0.5
+        refused=0
+        for v in $(seq 4901 4920); do
+            setpriv --reuid=$v --regid=$v --clear-groups -- timeout 3 "$TT" daemon grant $D >"$T/victim" 2>&1 ||
+                { refused=$((refused + 1)); echo "info: uid $v: $(head -n1 "$T/victim")"; }
+            sleep 0.2
+        done
+        wait $flooder || true
+        check "groupflood: while ubalice floods the daemon, 20 other users are granted ($refused refused; $(cat "$T/flood"))" \
+            test $refused -eq 0
+        stop_daemon
+        acl 'allow br0\n'
+        start_daemon
+    else
+        echo "skip: groupflood: no newuidmap, or unshare without --map-auto"
+    fi
+fi
+
 # Left by 29-1, then fixed: a veth request's fd is checked in the serving
 # thread with an ioctl (NS_GET_NSTYPE), which on a FUSE file goes to the
 # FUSE server, which may never answer. Only a mount that lets root in can
@@ -220,6 +260,30 @@ if wanted "groups"; then
         no_read() { grep -q 'cannot open /etc/qemu/bridge.conf' <("$@" "$TT" daemon grant $D 2>&1); }
         check "groups: ...and not ubalice" no_read as_alice
         check "groups: ...nor ubalice with her groups dropped" no_read as_alice_bare
+        # A cold review of the fix: an allow's group= counted the process's
+        # groups alone, so with ubvm dropped a looser allow decided instead
+        # of ubvm's stricter one (here, no taps at all). group= counts the
+        # account's groups for every rule.
+        stop_daemon
+        acl 'allow br0 group=ubvm max-taps=0\nallow br0\n'
+        start_daemon
+        held() { grep -q 'the ACL allows at most 0' <("$@" "$TT" daemon grant $D 2>&1); }
+        check "groups: control: ubvm's stricter allow holds ubalice" held as_alice
+        check "groups: ...and with her groups dropped too" held as_alice_bare
+        check "groups: control: the looser allow grants ubbob" granted as_bob
+        # The same review: the main file's permissions are read as the
+        # caller for each request, but whether they set a group apart was
+        # seen only at the load: a chmod after it went unseen. Such a
+        # change refuses until a reload.
+        stop_daemon
+        acl 'allow br0\n'
+        start_daemon
+        chmod 0604 /etc/qemu/bridge.conf
+        chown root:ubvm /etc/qemu/bridge.conf
+        check "groups: a main file that set ubvm apart only after the load refuses until a reload" \
+            grep -q "permissions changed since the ACL was loaded" <(as_alice_bare "$TT" daemon grant $D 2>&1)
+        kill -HUP "$DAEMON_PID"
+        check "groups: ...and once reloaded, refuses ubalice with her groups dropped" soon no_read as_alice_bare
         rm -f /etc/qemu/ubvm-deny.conf /etc/qemu/not-ubvm.conf
         stop_daemon
         acl 'allow br0\n'

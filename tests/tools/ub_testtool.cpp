@@ -114,6 +114,9 @@
 //       in messages the daemon never reads either; then we go: the
 //       daemon's close of the connection releases them. Prints
 //       "stuffed=N".
+//   daemon bad-flood SOCKET MS THREADS
+//       requests of garbage, each on a connection of its own, its refusal
+//       read, from THREADS threads for MS ms; prints "requests=N"
 //   daemon connect-flood SOCKET MS
 //       connect and close again, as fast as it can, for MS ms; prints
 //       "connects=N refused=N" (refused: the listen queue was full)
@@ -1355,10 +1358,41 @@ int connect_flood(const std::string& path, int ms) {
     return 0;
 }
 
+// Requests of garbage, each on a connection of its own, its refusal read
+// to the end, from THREADS threads for MS ms: each costs the daemon an
+// audit record, and so a name to look up.
+int bad_flood(const std::string& path, int ms, int threads) {
+    std::atomic<long> total{0};
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&] {
+            std::string junk(ub::protocol::kRequestSize, 'x');
+            char buf[512];
+            sockaddr_un sun{};
+            sun.sun_family = AF_UNIX;
+            std::snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path.c_str());
+            while (std::chrono::steady_clock::now() < until) {
+                int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (s < 0 || connect(s, reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0) {
+                    if (s >= 0) close(s);
+                    continue;
+                }
+                if (send(s, junk.data(), junk.size(), MSG_NOSIGNAL) > 0) ++total;
+                while (read(s, buf, sizeof buf) > 0) {}
+                close(s);
+            }
+        });
+    for (std::thread& t : pool) t.join();
+    std::printf("requests=%ld\n", total.load());
+    return 0;
+}
+
 int cmd_daemon(const std::vector<std::string>& a) {
     const std::string& mode = a.at(0);
     const std::string& path = a.at(1);
     if (mode == "connect-flood") return connect_flood(path, std::stoi(a.at(2)));
+    if (mode == "bad-flood") return bad_flood(path, std::stoi(a.at(2)), std::stoi(a.at(3)));
     if (mode == "stuff-unread") return stuff_unread(path, a.at(2), std::stoi(a.at(3)));
     if (mode == "hold-replies")
         return hold_replies(path, a.at(2), std::stoi(a.at(3)), std::stoi(a.at(4)), std::stoi(a.at(5)));

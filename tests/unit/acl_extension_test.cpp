@@ -386,12 +386,14 @@ INSTANTIATE_TEST_SUITE_P(
         Combo{"deny br0 user=alice\nallow br0 group=vm\n", &kAliceSub, "br0", false, 1},
         Combo{"allow br0 user=alice\n", &kAliceSub, "br0", true, 1},
         Combo{"allow br0 user=bob\n", &kAliceSub, "br0", false, 0},
-        // A deny's group= counts the account's groups in the group
-        // database too; an allow's only the process's (review item 29-2).
+        // group= counts the account's groups in the group database too,
+        // for a deny and for the most specific allow alike (review item
+        // 29-2): dropping vm escapes neither.
         Combo{"deny br0 group=vm\nallow br0\n", &kAliceBare, "br0", false, 1},
         Combo{"deny br0 group=vm\nallow br0\n", &kAliceSubBare, "br0", false, 1},
-        Combo{"allow br0 group=vm\n", &kAliceBare, "br0", false, 0},
-        Combo{"allow br0 group=vm\n", &kAliceSubBare, "br0", false, 0},
+        Combo{"allow br0 group=vm max-taps=1\nallow br0\n", &kAliceBare, "br0", true, 1},
+        Combo{"allow br0 group=vm max-taps=1\nallow br0\n", &kAliceSubBare, "br0", true, 1},
+        Combo{"allow br0 group=vm max-taps=1\nallow br0\n", &kBob, "br0", true, 2},
         // Deny wins, whatever is more specific.
         Combo{"allow br0 user=alice\ndeny br0\n", &kAlice, "br0", false, 2},
         Combo{"allow all\ndeny br0 group=vm\n", &kAlice, "br0", false, 2},

@@ -333,7 +333,8 @@ TEST_F(Loader, NeedsAccountGroups) {
     opt.group_id = [](const std::string&) { return ub::Result<long long>(4800LL); };
     opt.user_id = [](const std::string&) { return ub::Result<long long>(4711LL); };
     EXPECT_FALSE(needs("allow br0\n"));
-    EXPECT_FALSE(needs("allow br0 group=vm\ndeny br1 user=alice\n"));
+    EXPECT_FALSE(needs("allow br0 user=alice\ndeny br1 user=alice\n"));
+    EXPECT_TRUE(needs("allow br0 group=vm max-taps=1\nallow br0\n"));
     EXPECT_FALSE(needs("allow br0\n", 0600));  // neither its group nor others may read it
     EXPECT_TRUE(needs("deny br1 group=vm\nallow br0\n"));
     EXPECT_TRUE(needs("deny all group=vm\n"));
@@ -342,6 +343,21 @@ TEST_F(Loader, NeedsAccountGroups) {
     write("inc.conf", "allow br1\n");
     EXPECT_TRUE(needs("allow br0\ninclude inc.conf\n"));
     EXPECT_TRUE(needs("allow br0\ninclude absent.conf\n"));
+}
+
+// A main file whose permissions set its group apart only since the load,
+// when needs_account_groups() last saw them: refused until reloaded.
+TEST_F(Loader, ReadableNowRefusesAMainFileSetApartSinceTheLoad) {
+    std::string main = write("bridge.conf", "allow br0\n", 0644);
+    auto p = load(main, opt);
+    ASSERT_TRUE(p.ok());
+    ASSERT_TRUE(readable_now(*p).ok());
+    chmod(main.c_str(), 0600);  // the same for group and others: still fine
+    EXPECT_TRUE(readable_now(*p).ok());
+    chmod(main.c_str(), 0604);
+    auto r = readable_now(*p);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message(), main + "'s permissions changed since the ACL was loaded");
 }
 
 }  // namespace
