@@ -25,6 +25,7 @@
 #include "policy/loader.h"
 #include "policy/readable.h"
 #include "policy/mac_key.h"
+#include "privilege/cap_sets.h"
 #include "privilege/fs_identity.h"
 #include "protocol/tap_label.h"
 
@@ -208,7 +209,21 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
     // Which files count for them: the kernel's answer, asked as them (root
     // may take anyone's filesystem identity; others explain themselves).
     const policy::Credentials& c = who->ids;
-    Result<policy::Readable> readable = policy::readable_views(c, [&](const std::vector<gid_t>& groups) {
+    // userbridged also reads them with the groups the group database adds
+    // (policy::readable_views), which a caller explaining themselves
+    // cannot put on without CAP_SETGID: then their process's view alone,
+    // and a warning that the daemon's may differ.
+    std::vector<std::string> warnings = p->warnings;
+    policy::Credentials viewer = c;
+    Result<privilege::CapSets> caps = privilege::cap_sets();
+    if (!policy::groups_beyond_process(c).empty() &&
+        !(caps.ok() && caps->permitted(CAP_SETUID) && caps->permitted(CAP_SETGID))) {
+        viewer.account_groups.clear();
+        warnings.push_back("which files the groups the group database lists " + who->user +
+                           " in let them read was not asked (it needs root); userbridged asks it, and a deny "
+                           "in such a file holds for them");
+    }
+    Result<policy::Readable> readable = policy::readable_views(viewer, [&](const std::vector<gid_t>& groups) {
         return privilege::with_fs_identity(c.uid, c.gid, groups, [&] { return policy::readable_now(*p); });
     });
     if (!readable.ok() && readable.error().code() == EACCES) {
@@ -256,14 +271,14 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
         v.set("limits", d.allowed ? limits_json(d.limits()) : json::Value(nullptr));
         v.set("guest_mac", d.allowed && t.ok() && t->has_mac ? json::Value(format_mac(t->guest_mac))
                                                              : json::Value(nullptr));
-        v.set("warnings", strings(p->warnings));
+        v.set("warnings", strings(warnings));
         out(v.dump());
         return 0;
     }
     out("user " + who->user + " (uid " + std::to_string(who->ids.uid) + "), bridge " + bridge + ":");
     for (const std::string& line : lines) out("  " + line);
     for (const std::string& line : mac_lines) out("  " + line);
-    for (const std::string& w : p->warnings) out("  warning: " + w);
+    for (const std::string& w : warnings) out("  warning: " + w);
     return 0;
 }
 

@@ -30,6 +30,9 @@ namespace ub::policy {
 // what the files say until it is loaded again.
 Result<std::vector<bool>> readable_now(const Policy& policy);
 
+// The account's groups its process does not run with.
+std::vector<gid_t> groups_beyond_process(const Credentials& who);
+
 // The two views of Readable: `as(groups)` is readable_now() asked with the
 // caller's filesystem identity and those groups on; asked with the
 // process's groups, and again with the account's added when they add any.

@@ -46,14 +46,20 @@ Result<std::vector<bool>> readable_now(const Policy& policy) {
     return readable;
 }
 
-Result<Readable> readable_views(
-    const Credentials& who, const std::function<Result<std::vector<bool>>(const std::vector<gid_t>&)>& as) {
-    std::vector<bool> process = UB_TRY(as(who.groups));
-    std::vector<gid_t> more = who.groups;
+std::vector<gid_t> groups_beyond_process(const Credentials& who) {
+    std::vector<gid_t> more;
     for (gid_t g : who.account_groups)
         if (g != who.gid && std::find(who.groups.begin(), who.groups.end(), g) == who.groups.end())
             more.push_back(g);
-    if (more.size() == who.groups.size()) return Readable::same(process);
+    return more;
+}
+
+Result<Readable> readable_views(
+    const Credentials& who, const std::function<Result<std::vector<bool>>(const std::vector<gid_t>&)>& as) {
+    std::vector<bool> process = UB_TRY(as(who.groups));
+    std::vector<gid_t> more = groups_beyond_process(who);
+    if (more.empty()) return Readable::same(process);
+    more.insert(more.begin(), who.groups.begin(), who.groups.end());
     std::vector<bool> account = UB_TRY(as(more));
     Readable r = Readable::same(process);
     for (std::size_t i = 0; i < process.size() && i < account.size(); ++i) {

@@ -55,6 +55,20 @@ check "explain: a numeric uid names the user" \
     grep -q "^user ubalice (uid $ALICE), bridge br0:" <("$ub" explain --user=$ALICE --br=br0)
 refused "explain: a bad bridge name" "bridge name 'a/b' contains '/'" "$ub" explain --br=a/b
 refused "explain: no bridge" "explain: --br=BRIDGE is required" "$ub" explain
+# A user the group database lists in a group their process does not run
+# with (added since they logged in): userbridged counts it (review item
+# 29-2). Explaining himself, ubbob cannot have the files read with it
+# (that needs root), and is told so rather than refused. The group file is
+# rewritten in place (it is bound over /etc/group).
+cp "$T/group" "$T/group.saved"
+with_bob=$(sed 's/^\(ubvm:.*\)$/\1,ubbob/' "$T/group.saved")
+printf '%s\n' "$with_bob" >"$T/group"
+out=$(as_bob "$ub" explain --br=br0 2>&1) || true
+cat "$T/group.saved" >"$T/group"
+check "explain: a group the database adds counts for ubbob's rules ($(head -n2 <<<"$out" | tail -n1))" \
+    grep -qE "^  /etc/qemu/bridge.conf:1: allow br0 group=ubvm .*: applies \(for group ubvm\)" <<<"$out"
+check "explain: ...and he is told the files were read without it" \
+    grep -q "warning: which files the groups the group database lists ubbob in" <<<"$out"
 # The quota's count, of a tap userbridged granted under it.
 start_daemon
 as_alice "$T/bin/ub-testtool" call stream --hold=1500 -- "$client" --vm=db --fd=3 --br=br0 >"$T/held" &
