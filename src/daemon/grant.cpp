@@ -182,10 +182,10 @@ Outcome handle(const Means& means, const Asked& asked) {
     Macvtaps* macvtaps = means.macvtaps;
     SpareFds& spare = *means.spare;
     // The groups are the ones the caller's process runs with, as for a
-    // helper they run (and as userbridge-acl(5) defines group=), from the
-    // kernel, and for deny rules the account's in the group database too,
-    // which the server asked for when the policy has a rule they could
-    // bear on (Server::attempt).
+    // helper they run, from the kernel, and the account's in the group
+    // database too (userbridge-acl(5), group=), which the server asked for
+    // when the policy has a rule or a file they could bear on
+    // (Server::await_groups).
     Result<policy::Readable> readable = readable_by(*means.policy, who.ids);
     if (!readable.ok()) {
         Outcome o;
