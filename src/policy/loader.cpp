@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,6 +43,7 @@ Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& 
     if (static_cast<std::size_t>(st.st_size) > opt.max_file_size) return too_large();
     info.id = {st.st_dev, st.st_ino};
     info.mode = st.st_mode;
+    info.acl = fgetxattr(fd.get(), "system.posix_acl_access", nullptr, 0) > 0;
     if (opt.after_open) opt.after_open(path.c_str());
 
     // Read straight into the result, sized by fstat plus one byte, so that

@@ -61,6 +61,7 @@ struct FileInfo {
     FileId id;
     int includer;  // index into Policy::files, -1 for the main file
     mode_t mode = 0;  // as fstat said when it was read
+    bool acl = false;  // it had POSIX ACL entries then (system.posix_acl_access)
 };
 
 struct Policy {

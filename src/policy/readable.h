@@ -43,10 +43,10 @@ Result<Readable> readable_views(
 // their process's, could change a decision under `policy`
 // (Credentials::account_groups, Readable): a rule names a group, or it has
 // an include (whose file permissions are per-user policy), or its main
-// file lets its group read it and others not, or the other way round.
-// userbridged asks the database only then. Not seen: a main file that
-// treats a group apart by a POSIX ACL entry, or a directory above it
-// that does (docs/SECURITY.md, review item 29-2).
+// file lets its group read it and others not, or the other way round, or
+// has POSIX ACL entries. userbridged asks the database only then. Not
+// seen: a directory above the main file that sets a group apart
+// (docs/SECURITY.md, review item 29-2).
 bool needs_account_groups(const Policy& policy);
 
 }  // namespace ub::policy

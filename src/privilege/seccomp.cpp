@@ -116,6 +116,9 @@ constexpr int kDaemonAllowed[] = {
     // server (AT_STATX_DONT_SYNC: a FUSE file's may never answer), before
     // any ioctl on it (daemon/netns.cpp)
     SCMP_SYS(statx),
+    // whether an ACL file has POSIX ACL entries, read as it is loaded on
+    // SIGHUP and opened for each request (policy/readable.h)
+    SCMP_SYS(fgetxattr),
     // a sleep (glibc's nanosleep), allowed as it was when both programs
     // shared it; the helper, which slept only while waiting for its quota
     // lock, takes none now that quotas are userbridged's

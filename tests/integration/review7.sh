@@ -292,6 +292,29 @@ if wanted "groups"; then
             grep -q "permissions changed since the ACL was loaded" <(as_alice_bare "$TT" daemon grant $D 2>&1)
         kill -HUP "$DAEMON_PID"
         check "groups: ...and once reloaded, refuses ubalice with her groups dropped" soon no_read as_alice_bare
+        # A POSIX ACL entry sets a group apart as well as mode bits do:
+        # mode 0644 and group:ubvm:--- (which the first fix did not see),
+        # given before the load and after it.
+        if command -v setfacl >/dev/null; then
+            for when in before after; do
+                stop_daemon
+                acl 'allow br0\n'
+                setfacl -b /etc/qemu/bridge.conf  # acl() keeps the file, and any ACL it has
+                [ $when = after ] || setfacl -m g:ubvm:--- /etc/qemu/bridge.conf
+                start_daemon
+                [ $when = before ] || setfacl -m g:ubvm:--- /etc/qemu/bridge.conf
+                changed() { grep -q "permissions changed since the ACL was loaded" <("$@" "$TT" daemon grant $D 2>&1); }
+                if [ $when = before ]; then
+                    check "groups: control: a main file whose ACL entry refuses ubvm grants ubbob" granted as_bob
+                    check "groups: ...and not ubalice" no_read as_alice
+                    check "groups: ...nor ubalice with her groups dropped" no_read as_alice_bare
+                else
+                    check "groups: such an entry given after the load refuses until a reload" changed as_alice_bare
+                    check "groups: ...every request" changed as_bob
+                fi
+            done
+            setfacl -b /etc/qemu/bridge.conf
+        fi
         rm -f /etc/qemu/ubvm-deny.conf /etc/qemu/not-ubvm.conf
         stop_daemon
         acl 'allow br0\n'
