@@ -25,7 +25,6 @@
 #include "policy/loader.h"
 #include "policy/readable.h"
 #include "policy/mac_key.h"
-#include "privilege/cap_sets.h"
 #include "privilege/fs_identity.h"
 #include "protocol/tap_label.h"
 
@@ -215,9 +214,7 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
     // and a warning that the daemon's may differ.
     std::vector<std::string> warnings = p->warnings;
     policy::Credentials viewer = c;
-    Result<privilege::CapSets> caps = privilege::cap_sets();
-    if (!policy::groups_beyond_process(c).empty() &&
-        !(caps.ok() && caps->permitted(CAP_SETUID) && caps->permitted(CAP_SETGID))) {
+    if (!policy::groups_beyond_process(c).empty() && !privilege::FsIdentity::may_assume_others()) {
         viewer.account_groups.clear();
         warnings.push_back("which files the groups the group database lists " + who->user +
                            " in let them read was not asked (it needs root); userbridged asks it, and a deny "

@@ -57,7 +57,7 @@ Account self() {
         me.ids.groups = std::move(*groups);
     Result<std::optional<accounts::Account>> a = accounts::account_by_uid(me.ids.uid);
     me.user = a.ok() && *a ? (*a)->name : std::to_string(me.ids.uid);
-    // userbridged's denies count these too (policy::Credentials::account_groups).
+    // userbridged's group= counts these too (policy::Credentials::account_groups).
     if (a.ok() && *a)
         if (Result<std::vector<gid_t>> listed = accounts::database_groups(**a); listed.ok())
             me.ids.account_groups = std::move(*listed);

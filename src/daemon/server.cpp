@@ -77,7 +77,7 @@ struct Conn {
     // The network namespace a veth request's fd names (SCM_RIGHTS with it).
     ClientFd netns;
     // The account's groups in the group database, asked for once the
-    // request is complete (Server::attempt): the question; then known, in
+    // request is complete (Server::await_groups): the question; then known, in
     // peer.ids.account_groups, or why they could not be.
     std::optional<std::uint32_t> groups_seq;
     bool groups_known = false;
@@ -657,8 +657,8 @@ Result<std::uint64_t> Server::ask_polkit(Conn& c, const protocol::Request& req) 
 }
 
 // A refusal, before anything is decided: the account's groups in the group
-// database, which deny rules count (policy::Credentials::account_groups),
-// are not known.
+// database, which group= counts (policy::Credentials::account_groups), are
+// not known.
 Outcome groups_unknown(const grant::Caller& peer, const protocol::Request& req, const std::string& why) {
     Outcome o;
     o.record = grant::record_for(peer, req);

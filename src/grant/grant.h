@@ -4,8 +4,8 @@
 // use, then calls it, so that the daemon decides exactly as the helper
 // does by construction. What the front ends still do differently is what
 // they are given, named in Resources: the helper reads the ACL as the caller;
-// the daemon asks the kernel what the caller may read (and, for denies,
-// what their account's groups in the group database may), asks polkit, counts
+// the daemon asks the kernel what the caller may read (and what their
+// account's groups in the group database let them read), asks polkit, counts
 // quotas and guest MACs (Resources::live_checks), and makes what only it
 // makes (routed taps, macvtaps, veth pairs, leases: Resources::make) under
 // the rules the engine refuses the helper.

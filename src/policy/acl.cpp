@@ -224,8 +224,7 @@ Decision decide(const std::vector<Rule>& rules, std::string_view bridge, const C
     const Rule* allow = nullptr;
     const Rule* deny = nullptr;
     for (const Rule& r : rules) {
-        if (readable && !(r.verb == Verb::Deny ? readable->deny : readable->allow)[static_cast<std::size_t>(r.file_index)])
-            continue;
+        if (readable && !readable->counts(r)) continue;
         // The cheap test first: a 10,000-rule ACL is mostly other bridges.
         if (!r.bridge.empty() && r.bridge != bridge) continue;
         if (!is_for(r.who, who)) continue;

@@ -221,6 +221,7 @@ struct Readable {
     std::vector<bool> allow;
     std::vector<bool> deny;
     static Readable same(const std::vector<bool>& both) { return {both, both}; }
+    bool counts(const Rule& r) const { return (r.verb == Verb::Deny ? deny : allow)[static_cast<std::size_t>(r.file_index)]; }
 };
 
 struct Decision {

@@ -82,7 +82,7 @@ std::vector<std::string> explain(const std::vector<Rule>& rules, std::string_vie
         if (!r.bridge.empty() && r.bridge != bridge) continue;
         std::string line = where(r) + ": " + format_rule(r) + ": ";
         Applies a = applies(r, bridge, &who);
-        if (readable && !(r.verb == Verb::Deny ? readable->deny : readable->allow)[static_cast<std::size_t>(r.file_index)])
+        if (readable && !readable->counts(r))
             line += "does not apply (the user cannot read this file)";
         else if (!a.yes)
             line += "does not apply (" + a.why + ")";

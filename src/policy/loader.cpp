@@ -43,7 +43,7 @@ Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& 
     if (static_cast<std::size_t>(st.st_size) > opt.max_file_size) return too_large();
     info.id = {st.st_dev, st.st_ino};
     info.mode = st.st_mode;
-    info.acl = fgetxattr(fd.get(), "system.posix_acl_access", nullptr, 0) > 0;
+    info.acl = has_acl_entries(fd.get());
     if (opt.after_open) opt.after_open(path.c_str());
 
     // Read straight into the result, sized by fstat plus one byte, so that
@@ -138,6 +138,8 @@ Result<void> Loader::load_checked(const std::string& path, int includer, int dep
 // O_NOFOLLOW: a symlink as the last component is refused (ELOOP), so a
 // writable directory cannot redirect us to a file we did not vet.
 // O_NONBLOCK: opening a FIFO must not hang; fstat then refuses it.
+bool has_acl_entries(int fd) { return fgetxattr(fd, "system.posix_acl_access", nullptr, 0) > 0; }
+
 UniqueFd open_acl_file(const std::string& path) {
     return UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK));
 }

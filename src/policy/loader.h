@@ -86,6 +86,9 @@ Result<Policy> load(const std::string& path, const LoadOptions& options = {});
 UniqueFd open_acl_file(const std::string& path);
 bool skippable(int err);
 
+// Whether the open file has POSIX ACL entries (system.posix_acl_access).
+bool has_acl_entries(int fd);
+
 // Where a relative include resolves: against the including file's directory.
 std::string resolve_include(const std::string& including_file, const std::string& arg);
 

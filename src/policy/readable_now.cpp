@@ -2,7 +2,6 @@
 // question to the kernel, in a file of its own so that the helper, which
 // reads the ACL as the caller and so never asks, does not link it.
 #include <sys/stat.h>
-#include <sys/xattr.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -17,8 +16,6 @@ namespace {
 // way round, or POSIX ACL entries may set some group apart: whether a
 // caller's groups may decide whether they read it.
 bool group_apart(mode_t m, bool acl) { return acl || ((m & S_IRGRP) != 0) != ((m & S_IROTH) != 0); }
-
-bool has_acl(int fd) { return fgetxattr(fd, "system.posix_acl_access", nullptr, 0) > 0; }
 
 }  // namespace
 
@@ -40,7 +37,7 @@ Result<std::vector<bool>> readable_now(const Policy& policy) {
         if (FileId{st.st_dev, st.st_ino} != f.id)
             return Error::msg(f.path + " changed since the ACL was loaded");
         // needs_account_groups() read the main file's mode at the load.
-        if (f.includer < 0 && !group_apart(f.mode, f.acl) && group_apart(st.st_mode, has_acl(fd.get())))
+        if (f.includer < 0 && !group_apart(f.mode, f.acl) && group_apart(st.st_mode, has_acl_entries(fd.get())))
             return Error::msg(f.path + "'s permissions changed since the ACL was loaded");
         readable[i] = true;
     }

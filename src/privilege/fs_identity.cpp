@@ -69,7 +69,14 @@ Result<void> restore(uid_t uid, gid_t gid, const std::vector<gid_t>& groups,
     return Ok{};
 }
 
+bool may_set_ids(const CapSets& c) { return c.permitted(CAP_SETUID) && c.permitted(CAP_SETGID); }
+
 }  // namespace
+
+bool FsIdentity::may_assume_others() {
+    Result<CapSets> c = cap_sets();
+    return c.ok() && may_set_ids(*c);
+}
 
 Result<FsIdentity> FsIdentity::assume(uid_t uid, gid_t gid, const std::vector<gid_t>& groups,
                                       FaultHook fault) {
@@ -82,7 +89,7 @@ Result<FsIdentity> FsIdentity::assume(uid_t uid, gid_t gid, const std::vector<gi
     bool overrides = false;
     for (int cap : kFileOverrides) overrides = overrides || c.effective(cap);
     if (id.uid_ == uid && id.gid_ == gid && id.groups_ == groups && !overrides) return id;  // already so
-    if (!c.permitted(CAP_SETUID) || !c.permitted(CAP_SETGID))
+    if (!may_set_ids(c))
         return Error::msg("cannot check file access as uid " + std::to_string(uid) +
                           ": needs CAP_SETUID and CAP_SETGID");
     id.effective_[0] = c.data[0].effective;

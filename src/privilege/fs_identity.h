@@ -42,6 +42,9 @@ public:
     // capability overrides file permissions.
     static Result<FsIdentity> assume(uid_t uid, gid_t gid, const std::vector<gid_t>& groups,
                                      FaultHook fault = nullptr);
+    // Whether this process may put on another identity than its own
+    // (CAP_SETUID and CAP_SETGID permitted), as assume() needs.
+    static bool may_assume_others();
 
     FsIdentity(FsIdentity&& other) noexcept;
     FsIdentity& operator=(FsIdentity&&) = delete;
