@@ -49,7 +49,7 @@ phase_table() {
     echo
     echo "### Guest to peer, 64 KiB TCP segments (GSO)"
     echo
-    echo "A tap a filter judges (\`mac=\`, and so \`ip=\`) has no vnet header since review item 24-5, so no offload: its guest sends 1,448-byte segments, checksummed by itself, as a guest without offloads does; so do its rows here."
+    echo "A tap a filter judges (\`mac=\`, and so \`ip=\`) keeps its vnet header, and with it TSO and checksum offload, behind the exact checksum guard (docs/SECURITY.md, review item 24-5); a userbridged that could not load that guard gives such a tap no header, and its guest sends 1,448-byte segments it checksums itself."
     echo
     phase_table tx_big "Mbit/s"
     echo

@@ -12,6 +12,7 @@ packages=(
     libsystemd-dev    # userbridged: socket activation (sd_listen_fds), sd_notify, journald fields
     libnftables-dev   # MAC pinning: the nftables rules (libnftables, dlopen'ed when needed)
     libnftnl-dev      # userbridged: each grant's nftables elements as one netlink batch
+    libbpf-dev        # userbridged: the kernel's BTF, for the checksum guard of filtered ports
     nftables          # nft: tests read the rules back
     systemd           # systemd-socket-activate, to test socket activation
     libgtest-dev      # unit tests

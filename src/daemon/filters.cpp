@@ -177,7 +177,13 @@ Result<void> Filters::guard_macvtap(int ifindex) {
     if (!csum_guard_) return Error::msg("userbridged loaded no checksum guard");
     if (!csum_guard_->ok()) return csum_guard_->error();
     net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
-    return (*csum_guard_)->attach(rtnl, ifindex);
+    return (*csum_guard_)->attach(rtnl, ifindex, net::CsumGuard::Side::Egress);
+}
+
+Result<void> Filters::guard_port(int ifindex) {
+    if (!exact_csum_guard()) return Error::msg("userbridged loaded no exact checksum guard");
+    net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
+    return (*csum_guard_)->attach(rtnl, ifindex, net::CsumGuard::Side::Ingress);
 }
 
 Result<void> Filters::pin_macvtap(const std::string& ifname, int ifindex, const Mac& mac) {

@@ -98,13 +98,22 @@ public:
     // whose VMM left the virtio-net header off (review item 27-1), so
     // without a guard there is no pin, and the grant fails.
     Result<void> pin_macvtap(const std::string& ifname, int ifindex, const Mac& mac);
-    // The guard pinned macvtaps get, loaded as the daemon started (while
+    // The guard filtered ports get, loaded as the daemon started (while
     // it had CAP_BPF), or why there is none.
     void set_csum_guard(Result<net::CsumGuard> guard) { csum_guard_.emplace(std::move(guard)); }
+    // Whether the guard loaded is the exact one: a filtered tap may then
+    // keep its virtio-net header (review item 24-5).
+    bool exact_csum_guard() const {
+        return csum_guard_ && csum_guard_->ok() && csum_guard_->value().kind() == net::CsumGuard::Kind::Exact;
+    }
     // The checksum guard on the macvtap `ifindex` (again: a guard there is
     // replaced by the same), or why it cannot be: pin_macvtap's first step,
     // and, as the daemon starts, each live pinned macvtap's.
     Result<void> guard_macvtap(int ifindex);
+    // The exact checksum guard on the ingress of the port `ifindex` (a tap,
+    // a veth's host end), where its guest's frames enter, or why it cannot
+    // be: before a filtered port joins its bridge.
+    Result<void> guard_port(int ifindex);
     // The macvtap `ifindex` is gone: its chain goes (the kernel keeps a
     // netdev chain whose device is gone, hooked to nothing).
     void macvtap_gone(int ifindex);

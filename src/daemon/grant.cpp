@@ -228,22 +228,34 @@ Outcome handle(const Means& means, const Asked& asked) {
         // and the kernel writes it where a port sends the frame on without
         // checksum offload (skb_checksum_help): after every filter, two
         // bytes of the guest's choosing in a field the filter checked (an
-        // ARP sender, a source address). A tap whose frames are judged by
-        // their content (a pinned MAC, mode=routed's addresses) has none:
-        // each frame is then as the filter saw it (review item 24-5). A
-        // macvtap's holder can turn the header on again: its checksum
-        // guard drops what asks for one (net/csum_guard.h, item 27-1).
-        if (terms.has_mac || terms.limits.mode == policy::Mode::Routed) spec.vnet = net::VnetHdr::Off;
+        // ARP sender, a source address; review item 24-5). A port whose
+        // frames are judged by their content (a pinned MAC, mode=routed's
+        // addresses) gets the exact checksum guard on its ingress, which
+        // lets a checksum go only into its TCP or UDP header
+        // (net/csum_guard.h); where that guard could not be loaded, a tap
+        // gets no header: each frame is then as the filter saw it. A
+        // macvtap's guard goes on in pin_macvtap (item 27-1).
+        bool judged = terms.has_mac || terms.limits.mode == policy::Mode::Routed;
+        bool exact = judged && filters && filters->exact_csum_guard();
+        if (judged && !exact) spec.vnet = net::VnetHdr::Off;
         if (policy::needs_filter(terms.limits) && (!filters || !filters->available()))
             return Error::msg(std::string("the ACL ") + (terms.has_mac ? "pins a MAC" : "sets a rate") +
                               ", but userbridged runs without libnftables");
+        // The guard goes on before the port is on its bridge or routed, so
+        // that no frame of its guest passes unguarded.
+        auto guarded = [filters, exact](auto then) {
+            return [filters, exact, then = std::move(then)](const std::string& ifname, int ifindex) -> Result<void> {
+                if (exact) UB_TRYV(filters->guard_port(ifindex));
+                return then(ifname, ifindex);
+            };
+        };
         if (terms.limits.mode == policy::Mode::Routed) {
             if (!filters || !filters->available())
                 return Error::msg("the ACL routes the tap (mode=routed), but userbridged runs without libnftables");
-            spec.before_attach = [filters, uplink = req.bridge, addrs = terms.limits.ips](const std::string& ifname,
-                                                                                        int ifindex) {
+            spec.before_attach = guarded([filters, uplink = req.bridge, addrs = terms.limits.ips](
+                                             const std::string& ifname, int ifindex) {
                 return filters->route(ifname, ifindex, uplink, addrs);
-            };
+            });
             return Ok{};
         }
         // A macvtap is no bridge port: its pin is a chain of its own.
@@ -255,9 +267,9 @@ Outcome handle(const Means& means, const Asked& asked) {
             return Ok{};
         }
         if (std::optional<net::Guard> guard = net::guard_for(terms))
-            spec.before_attach = [filters, g = *guard](const std::string&, int ifindex) {
+            spec.before_attach = guarded([filters, g = *guard](const std::string&, int ifindex) {
                 return filters->add(ifindex, g);
-            };
+            });
         return Ok{};
     };
     res.rtnl = [&](net::TapSpec& spec) -> Result<net::Rtnl> {

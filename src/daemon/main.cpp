@@ -190,8 +190,9 @@ int main(int argc, char** argv) {
     // CAP_SETGID still effective); it keeps no fd of ours.
     Result<daemon::UserDb> userdb = daemon::UserDb::start();
     if (!userdb.ok()) return fail(userdb.error().message());
-    // Loading a tc program takes CAP_BPF, which the drop gives up;
-    // attaching it, CAP_NET_ADMIN only (net/csum_guard.h).
+    // Loading a tc program takes CAP_BPF (and, for the exact checksum
+    // guard, CAP_PERFMON), which the drop gives up; attaching it,
+    // CAP_NET_ADMIN only (net/csum_guard.h).
     Result<net::CsumGuard> csum_guard = net::CsumGuard::load();
     if (auto r = privilege::drop_to_daemon_capabilities(); !r.ok()) return fail(r.error().message());
     daemon::ServerConfig cfg{opt->acl, opt->limits};
@@ -213,6 +214,11 @@ int main(int argc, char** argv) {
     if (!csum_guard.ok())
         syslog(LOG_DAEMON | LOG_WARNING, "%s; rules with mode=macvtap and mac= or mac-prefix= will fail",
                csum_guard.error().message().c_str());
+    else if (csum_guard->kind() == net::CsumGuard::Kind::Blunt)
+        syslog(LOG_DAEMON | LOG_WARNING,
+               "%s; taps whose MAC a rule pins, and routed taps, get no virtio-net header (no offloads), "
+               "and a pinned veth's checksum requests are not checked",
+               csum_guard->why_blunt().c_str());
     filters.set_csum_guard(std::move(csum_guard));
     daemon::Announcer announcer;
     cfg.announcer = &announcer;

@@ -1,6 +1,8 @@
-// net/csum_guard.h: a tc program that drops frames waiting for their
-// checksum, loaded once and attached to pinned macvtaps.
+// net/csum_guard.h: tc programs that judge where a frame's checksum goes,
+// loaded once and attached to filtered ports.
 #include "net/csum_guard.h"
+
+#include <bpf/btf.h>
 
 #include <arpa/inet.h>
 #include <linux/bpf.h>
@@ -11,8 +13,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <bit>
 #include <cstring>
 #include <iterator>
+#include <map>
+#include <vector>
 
 namespace ub::net {
 
@@ -43,8 +48,15 @@ constexpr bpf_insn jeq_reg(std::uint8_t dst, std::uint8_t src, std::int16_t off)
     return insn(BPF_JMP | BPF_JEQ | BPF_X, dst, src, off, 0);
 }
 constexpr bpf_insn exit_insn() { return insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
+constexpr bpf_insn alu_imm(std::uint8_t op, std::uint8_t dst, std::int32_t imm) {
+    return insn(BPF_ALU64 | op | BPF_K, dst, 0, 0, imm);
+}
+constexpr bpf_insn sub_reg(std::uint8_t dst, std::uint8_t src) { return insn(BPF_ALU64 | BPF_SUB | BPF_X, dst, src, 0, 0); }
+constexpr bpf_insn load(std::uint8_t size, std::uint8_t dst, std::uint8_t src, std::int16_t off) {
+    return insn(BPF_LDX | BPF_MEM | size, dst, src, off, 0);
+}
 
-// Where the kernel's checksum state shows: bpf_l4_csum_replace changes the
+// The blunt program. Where the kernel's checksum state shows: bpf_l4_csum_replace changes the
 // two bytes it is pointed at by (to - from), except on a frame that waits
 // for its checksum (CHECKSUM_PARTIAL), where without BPF_F_PSEUDO_HDR it
 // changes nothing (inet_proto_csum_replace4). So the program reads the
@@ -60,7 +72,7 @@ constexpr bpf_insn exit_insn() { return insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
 constexpr int kAt = 12;
 constexpr std::int16_t kFirst = -8, kAgain = -16;  // stack slots
 // clang-format off
-constexpr bpf_insn kProgram[] = {
+constexpr bpf_insn kBluntProgram[] = {
     mov_reg(BPF_REG_6, BPF_REG_1),                       // r6 = skb
     // bpf_skb_load_bytes(skb, 12, fp-8, 2)
     mov_reg(BPF_REG_1, BPF_REG_6), mov_imm(BPF_REG_2, kAt), mov_reg(BPF_REG_3, BPF_REG_10),
@@ -85,7 +97,201 @@ constexpr bpf_insn kProgram[] = {
     mov_imm(BPF_REG_0, TC_ACT_SHOT), exit_insn(),
 };
 // clang-format on
-static_assert(std::size(kProgram) == 37, "the jumps' offsets count these instructions");
+static_assert(std::size(kBluntProgram) == 37, "the jumps' offsets count these instructions");
+
+
+// The exact program reads the sk_buff itself: ip_summed (a 2-bit field),
+// csum_start and mac_header (offsets from skb->head) and csum_offset.
+// Their places differ from one kernel build to the next; its BTF says
+// where they are. A tc program's context register holds the sk_buff's
+// address, which bpf_probe_read_kernel may be given once the loader may
+// leak pointers (CAP_PERFMON): the verifier takes it as any other value.
+struct SkbFields {
+    long summed_byte = 0;
+    int summed_shift = 0;
+    long csum_start = 0, csum_offset = 0, mac_header = 0;
+};
+
+// The bit offset of the member `name` of the struct or union `id`,
+// looking into its anonymous members (csum_start is in a struct in a
+// union), and its bitfield size (0: not a bitfield); -1 if none.
+long member_bits(const btf* b, std::uint32_t id, const char* name, std::uint32_t& bitfield) {
+    const btf_type* t = btf__type_by_id(b, id);
+    while (t && (btf_is_mod(t) || btf_is_typedef(t))) t = btf__type_by_id(b, t->type);
+    if (!t || !btf_is_composite(t)) return -1;
+    const btf_member* m = btf_members(t);
+    for (std::uint32_t i = 0; i < btf_vlen(t); ++i, ++m) {
+        const char* n = btf__name_by_offset(b, m->name_off);
+        long at = btf_member_bit_offset(t, i);
+        if (n && *n) {
+            if (std::strcmp(n, name) != 0) continue;
+            bitfield = btf_member_bitfield_size(t, i);
+            return at;
+        }
+        if (long inner = member_bits(b, m->type, name, bitfield); inner >= 0) return at + inner;
+    }
+    return -1;
+}
+
+Result<SkbFields> skb_fields() {
+    btf* b = btf__load_vmlinux_btf();
+    if (!b) return Error::sys("cannot read the kernel's BTF (/sys/kernel/btf/vmlinux)");
+    struct Free {
+        btf* b;
+        ~Free() { btf__free(b); }
+    } free_it{b};
+    std::int32_t skb = btf__find_by_name_kind(b, "sk_buff", BTF_KIND_STRUCT);
+    if (skb < 0) return Error::msg("the kernel's BTF has no struct sk_buff");
+    SkbFields f;
+    std::uint32_t size = 0;
+    auto u16_at = [&](const char* name, long& byte) -> Result<void> {
+        long bits = member_bits(b, static_cast<std::uint32_t>(skb), name, size);
+        if (bits < 0 || size != 0 || bits % 8 != 0)
+            return Error::msg(std::string("the kernel's struct sk_buff has no ") + name + " where expected");
+        byte = bits / 8;
+        return Ok{};
+    };
+    UB_TRYV(u16_at("csum_start", f.csum_start));
+    UB_TRYV(u16_at("csum_offset", f.csum_offset));
+    UB_TRYV(u16_at("mac_header", f.mac_header));
+    long bits = member_bits(b, static_cast<std::uint32_t>(skb), "ip_summed", size);
+    if (bits < 0 || size != 2 || bits % 8 + 2 > 8)
+        return Error::msg("the kernel's struct sk_buff has no 2-bit ip_summed where expected");
+    f.summed_byte = bits / 8;
+    // BTF counts a bitfield's bits from the first byte's least significant
+    // bit on a little-endian machine, from its most significant on a big one.
+    f.summed_shift = std::endian::native == std::endian::little ? static_cast<int>(bits % 8)
+                                                                 : static_cast<int>(8 - bits % 8 - 2);
+    return f;
+}
+
+// Instructions with jumps to labels, resolved by done().
+class Assembler {
+public:
+    void op(bpf_insn i) { code_.push_back(i); }
+    void label(int l) { at_[l] = static_cast<int>(code_.size()); }
+    void jump(std::uint8_t cond, std::uint8_t reg, std::int32_t imm, int l) {
+        fix_.push_back({static_cast<int>(code_.size()), l});
+        op(insn(BPF_JMP | cond | BPF_K, reg, 0, 0, imm));
+    }
+    void jump_reg(std::uint8_t cond, std::uint8_t reg, std::uint8_t src, int l) {
+        fix_.push_back({static_cast<int>(code_.size()), l});
+        op(insn(BPF_JMP | cond | BPF_X, reg, src, 0, 0));
+    }
+    std::vector<bpf_insn> done() {
+        for (auto [i, l] : fix_) code_[i].off = static_cast<std::int16_t>(at_.at(l) - i - 1);
+        return code_;
+    }
+
+private:
+    std::vector<bpf_insn> code_;
+    std::map<int, int> at_;
+    std::vector<std::pair<int, int>> fix_;
+};
+
+// Linux's CHECKSUM_PARTIAL (include/linux/skbuff.h; not in uapi).
+constexpr int kChecksumPartial = 3;
+
+// The exact program. A frame not waiting for its checksum passes: the
+// kernel writes nothing into it. One waiting passes only if it is IPv4
+// (not a fragment: a later fragment's "UDP header" is payload) or IPv6
+// with TCP or UDP right after the IP header, its csum_start is where that
+// header begins (counted from the Ethernet header, mac_header) and its
+// csum_offset is that header's checksum field (TCP 16, UDP 6): the kernel
+// writes there and nowhere else. Anything it cannot read drops. A VLAN
+// tag, an IPv6 extension header, ICMP, SCTP's CRC or a tunnel's inner
+// header waiting for a checksum drops too: no VMM or container stack
+// needs those offloaded through a filtered port.
+std::vector<bpf_insn> exact_program(const SkbFields& f) {
+    enum { kPass, kDrop, kIp4, kTransport, kTcp };
+    enum : std::int16_t { kSummed = -8, kStart = -16, kOffset = -24, kMac = -32, kType = -40, kNext = -48, kIp = -64 };
+    Assembler a;
+    // bpf_probe_read_kernel(fp+slot, n, skb + at)
+    auto kernel = [&](std::int16_t slot, int n, long at) {
+        a.op(mov_reg(BPF_REG_1, BPF_REG_10));
+        a.op(add_imm(BPF_REG_1, slot));
+        a.op(mov_imm(BPF_REG_2, n));
+        a.op(mov_reg(BPF_REG_3, BPF_REG_6));
+        a.op(add_imm(BPF_REG_3, static_cast<std::int32_t>(at)));
+        a.op(call(BPF_FUNC_probe_read_kernel));
+        a.jump(BPF_JNE, BPF_REG_0, 0, kDrop);
+    };
+    // bpf_skb_load_bytes(skb, at, fp+slot, n)
+    auto frame = [&](std::int16_t slot, int n, int at) {
+        a.op(mov_reg(BPF_REG_1, BPF_REG_6));
+        a.op(mov_imm(BPF_REG_2, at));
+        a.op(mov_reg(BPF_REG_3, BPF_REG_10));
+        a.op(add_imm(BPF_REG_3, slot));
+        a.op(mov_imm(BPF_REG_4, n));
+        a.op(call(BPF_FUNC_skb_load_bytes));
+        a.jump(BPF_JNE, BPF_REG_0, 0, kDrop);
+    };
+    a.op(mov_reg(BPF_REG_6, BPF_REG_1));  // r6 = skb
+    kernel(kSummed, 1, f.summed_byte);
+    a.op(load(BPF_B, BPF_REG_1, BPF_REG_10, kSummed));
+    a.op(alu_imm(BPF_RSH, BPF_REG_1, f.summed_shift));
+    a.op(alu_imm(BPF_AND, BPF_REG_1, 3));
+    a.jump(BPF_JNE, BPF_REG_1, kChecksumPartial, kPass);
+    kernel(kStart, 2, f.csum_start);
+    kernel(kOffset, 2, f.csum_offset);
+    kernel(kMac, 2, f.mac_header);
+    frame(kType, 2, 12);
+    a.op(load(BPF_H, BPF_REG_7, BPF_REG_10, kType));  // as on the wire: compared with htons()
+    a.jump(BPF_JEQ, BPF_REG_7, htons(ETH_P_IP), kIp4);
+    a.jump(BPF_JNE, BPF_REG_7, htons(ETH_P_IPV6), kDrop);
+    // IPv6: r8 = next header, r9 = where the transport header begins.
+    frame(kNext, 1, 14 + 6);
+    a.op(load(BPF_B, BPF_REG_8, BPF_REG_10, kNext));
+    a.op(mov_imm(BPF_REG_9, 14 + 40));
+    a.jump(BPF_JA, 0, 0, kTransport);
+    a.label(kIp4);
+    frame(kIp, 10, 14);  // version and IHL .. protocol
+    a.op(load(BPF_B, BPF_REG_1, BPF_REG_10, kIp));
+    a.op(mov_reg(BPF_REG_2, BPF_REG_1));
+    a.op(alu_imm(BPF_RSH, BPF_REG_2, 4));
+    a.jump(BPF_JNE, BPF_REG_2, 4, kDrop);
+    a.op(alu_imm(BPF_AND, BPF_REG_1, 0xf));
+    a.jump(BPF_JLT, BPF_REG_1, 5, kDrop);
+    a.op(alu_imm(BPF_LSH, BPF_REG_1, 2));
+    a.op(mov_reg(BPF_REG_9, BPF_REG_1));
+    a.op(add_imm(BPF_REG_9, 14));
+    a.op(load(BPF_H, BPF_REG_1, BPF_REG_10, kIp + 6));  // flags and fragment offset
+    a.op(alu_imm(BPF_AND, BPF_REG_1, htons(0x3fff)));  // MF or an offset: a fragment
+    a.jump(BPF_JNE, BPF_REG_1, 0, kDrop);
+    a.op(load(BPF_B, BPF_REG_8, BPF_REG_10, kIp + 9));
+    a.label(kTransport);
+    a.op(load(BPF_H, BPF_REG_1, BPF_REG_10, kStart));
+    a.op(load(BPF_H, BPF_REG_2, BPF_REG_10, kMac));
+    a.op(sub_reg(BPF_REG_1, BPF_REG_2));
+    a.jump_reg(BPF_JNE, BPF_REG_1, BPF_REG_9, kDrop);
+    a.op(load(BPF_H, BPF_REG_1, BPF_REG_10, kOffset));
+    a.jump(BPF_JEQ, BPF_REG_8, IPPROTO_TCP, kTcp);
+    a.jump(BPF_JNE, BPF_REG_8, IPPROTO_UDP, kDrop);
+    a.jump(BPF_JNE, BPF_REG_1, 6, kDrop);
+    a.jump(BPF_JA, 0, 0, kPass);
+    a.label(kTcp);
+    a.jump(BPF_JNE, BPF_REG_1, 16, kDrop);
+    a.label(kPass);
+    a.op(mov_imm(BPF_REG_0, TC_ACT_OK));
+    a.op(exit_insn());
+    a.label(kDrop);
+    a.op(mov_imm(BPF_REG_0, TC_ACT_SHOT));
+    a.op(exit_insn());
+    return a.done();
+}
+
+Result<UniqueFd> load_program(const bpf_insn* code, std::size_t count, const char* license, const char* what) {
+    bpf_attr attr;
+    std::memset(&attr, 0, sizeof attr);
+    attr.prog_type = BPF_PROG_TYPE_SCHED_CLS;
+    attr.insns = reinterpret_cast<std::uintptr_t>(code);
+    attr.insn_cnt = static_cast<std::uint32_t>(count);
+    attr.license = reinterpret_cast<std::uintptr_t>(license);
+    std::strncpy(attr.prog_name, "ub_csum_guard", sizeof attr.prog_name - 1);
+    long fd = ::syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+    if (fd < 0) return Error::sys(std::string("cannot load the ") + what + " (bpf BPF_PROG_LOAD)");
+    return UniqueFd(static_cast<int>(fd));
+}
 
 constexpr std::uint32_t kPriority = 1, kHandle = 1;
 constexpr const char* kName = "userbridge_csum_guard";
@@ -93,19 +299,21 @@ constexpr const char* kName = "userbridge_csum_guard";
 }  // namespace
 
 Result<CsumGuard> CsumGuard::load() {
-    bpf_attr attr;
-    std::memset(&attr, 0, sizeof attr);
-    attr.prog_type = BPF_PROG_TYPE_SCHED_CLS;
-    attr.insns = reinterpret_cast<std::uintptr_t>(kProgram);
-    attr.insn_cnt = std::size(kProgram);
-    attr.license = reinterpret_cast<std::uintptr_t>("LGPL-2.1");
-    std::strncpy(attr.prog_name, "ub_csum_guard", sizeof attr.prog_name - 1);
-    long fd = ::syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
-    if (fd < 0) return Error::sys("cannot load the checksum guard (bpf BPF_PROG_LOAD)");
-    return CsumGuard(UniqueFd(static_cast<int>(fd)));
+    // bpf_probe_read_kernel is for GPL-compatible programs; the program's
+    // text is this file's, LGPL-2.1, whose section 3 lets a copy be
+    // licensed under the GPL.
+    Result<UniqueFd> exact = [] () -> Result<UniqueFd> {
+        SkbFields f = UB_TRY(skb_fields());
+        std::vector<bpf_insn> code = exact_program(f);
+        return load_program(code.data(), code.size(), "GPL", "exact checksum guard");
+    }();
+    if (exact.ok()) return CsumGuard(std::move(*exact), Kind::Exact, "");
+    Result<UniqueFd> blunt = load_program(kBluntProgram, std::size(kBluntProgram), "LGPL-2.1", "checksum guard");
+    if (!blunt.ok()) return blunt.error();
+    return CsumGuard(std::move(*blunt), Kind::Blunt, exact.error().message());
 }
 
-Result<void> CsumGuard::attach(Rtnl& rtnl, int ifindex) const {
+Result<void> CsumGuard::attach(Rtnl& rtnl, int ifindex, Side side) const {
     std::string on = " on ifindex " + std::to_string(ifindex);
     Message q;
     tcmsg* t = q.start<tcmsg>(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL);
@@ -121,7 +329,7 @@ Result<void> CsumGuard::attach(Rtnl& rtnl, int ifindex) const {
     t = f.start<tcmsg>(RTM_NEWTFILTER, NLM_F_CREATE);
     t->tcm_family = AF_UNSPEC;
     t->tcm_ifindex = ifindex;
-    t->tcm_parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS);
+    t->tcm_parent = TC_H_MAKE(TC_H_CLSACT, side == Side::Ingress ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS);
     t->tcm_handle = kHandle;
     t->tcm_info = TC_H_MAKE(kPriority << 16, htons(ETH_P_ALL));
     mnl_attr_put_strz(f.nlh, TCA_KIND, "bpf");

@@ -1,20 +1,32 @@
-// The checksum guard of a pinned macvtap (review item 27-1), for
+// The checksum guard of a filtered port (review items 24-5 and 27-1), for
 // userbridged only.
 //
 // A guest with a virtio-net header asks the kernel to write a checksum at
-// an offset of its choosing (NEEDS_CSUM), and the kernel writes it after
-// every filter (item 24-5). A pinned macvtap is made without the header,
-// but its fd's holder can turn it on again at any time (tap_ioctl takes
-// TUNSETIFF with IFF_VNET_HDR). No nftables expression sees whether a
-// frame still waits for its checksum (CHECKSUM_PARTIAL); a tc program can
-// tell, so one on the macvtap's egress drops every such frame. A guest
-// whose VMM did not turn the header on sends none (without the header the
-// kernel makes each frame CHECKSUM_NONE), so it loses nothing.
+// an offset of its choosing (NEEDS_CSUM's csum_start and csum_offset), and
+// the kernel writes it where a port sends the frame on without checksum
+// offload: after every filter, two bytes of the guest's choosing in a
+// field a pin judged (item 24-5). A container's packet socket asks the
+// same through its veth (PACKET_VNET_HDR). No nftables expression sees a
+// frame's checksum state; a tc program can.
 //
-// Should: load the program once, while the daemon still has CAP_BPF;
-// attach it to a macvtap's egress with CAP_NET_ADMIN alone. Must not: let
-// a frame that waits for its checksum leave a guarded macvtap.
+// Two programs, one loaded as userbridged starts:
+// - exact: a frame waiting for its checksum (CHECKSUM_PARTIAL) passes only
+//   when the checksum goes where its own TCP or UDP header keeps it, over
+//   IPv4 (unfragmented) or IPv6 (no extension header); every other one is
+//   dropped. The kernel then writes only a checksum field no rule judges,
+//   so a filtered tap may keep its header, with TSO and checksum offload.
+//   It reads the frame's sk_buff (bpf_probe_read_kernel, at offsets the
+//   kernel's BTF gives), which takes CAP_PERFMON (or CAP_SYS_ADMIN) to load.
+// - blunt, where the exact one cannot load: every frame waiting for its
+//   checksum is dropped. A filtered tap then gets no header at all.
+//
+// Should: load once, while the daemon still has CAP_BPF (and CAP_PERFMON);
+// attach with CAP_NET_ADMIN alone, to a port's ingress (frames from its
+// guest: a tap, a veth's host end) or a macvtap's egress. Must not: let a
+// frame whose checksum goes anywhere else through a guarded port.
 #pragma once
+
+#include <string>
 
 #include "base/fd.h"
 #include "base/result.h"
@@ -24,17 +36,27 @@ namespace ub::net {
 
 class CsumGuard {
 public:
-    // Loads the program (bpf(2), BPF_PROG_LOAD: CAP_BPF and CAP_NET_ADMIN).
+    enum class Kind { Exact, Blunt };
+    // Where frames from the port's guest pass: a tap's or veth host end's
+    // ingress, a macvtap's egress.
+    enum class Side { Ingress, Egress };
+
+    // The exact program, or else the blunt one, saying in why_blunt() why.
     static Result<CsumGuard> load();
 
-    // Attaches it to the egress of the link `ifindex` (a clsact qdisc, made
-    // if there is none, and a bpf filter replacing any of ours): done again
-    // on a macvtap that has it, it changes nothing.
-    Result<void> attach(Rtnl& rtnl, int ifindex) const;
+    Kind kind() const { return kind_; }
+    const std::string& why_blunt() const { return why_blunt_; }
+
+    // Attaches it to `side` of the link `ifindex` (a clsact qdisc, made if
+    // there is none, and a bpf filter replacing any of ours): done again,
+    // it changes nothing.
+    Result<void> attach(Rtnl& rtnl, int ifindex, Side side) const;
 
 private:
-    explicit CsumGuard(UniqueFd prog) : prog_(std::move(prog)) {}
+    CsumGuard(UniqueFd prog, Kind kind, std::string why) : prog_(std::move(prog)), kind_(kind), why_blunt_(std::move(why)) {}
     UniqueFd prog_;
+    Kind kind_;
+    std::string why_blunt_;
 };
 
 }  // namespace ub::net

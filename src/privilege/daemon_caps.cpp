@@ -22,8 +22,8 @@ Result<void> drop_to_daemon_capabilities() {
     //   CAP_MKNOD            permitted only: effective while a macvtap's
     //                        device node is made (daemon/macvtaps.h), which
     //                        no udev may have made.
-    // Not kept: CAP_BPF, which main() uses before this drop to load the
-    // checksum guard of pinned macvtaps (net/csum_guard.h).
+    // Not kept: CAP_BPF and CAP_PERFMON, which main() uses before this
+    // drop to load the checksum guard of filtered ports (net/csum_guard.h).
     // Root's uid stays: its files stay ours without CAP_DAC_OVERRIDE.
     DropTarget t;
     t.effective = cap_bit(CAP_NET_ADMIN);

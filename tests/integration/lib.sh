@@ -142,6 +142,20 @@ journal_sink() {
 # (ip netns exec, timeout).
 AS_ALICE=(setpriv --reuid=$ALICE --regid=$ALICE --groups=$VMGROUP --)
 as_alice() { "${AS_ALICE[@]}" "$@"; }
+# hold_ns VAR [USER-PREFIX...]: a process (sleep) in a new user and network
+# namespace of the user's (`unshare -rn`), its pid in VAR once it is in it.
+hold_ns() {
+    local var=$1
+    shift
+    "$@" unshare -rn sleep 120 &
+    local pid=$!
+    BACKGROUND+=($pid)
+    for _ in $(seq 100); do
+        [ "$(readlink /proc/$pid/ns/net 2>/dev/null)" != "$(readlink /proc/self/ns/net)" ] && break
+        sleep 0.02
+    done
+    printf -v "$var" %s "$pid"
+}
 as_bob() { setpriv --reuid=$BOB --regid=$BOB --clear-groups -- "$@"; }
 
 # acl TEXT [FILE [MODE [OWNER]]]: write an ACL file under /etc/qemu.

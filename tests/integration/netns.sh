@@ -21,20 +21,6 @@ SUB_ROOT=(unshare --user --map-users=200000,0,65536 --map-groups=200000,0,65536 
 AS_ALICE_ROOT=("${AS_ALICE[@]}" "${SUB_ROOT[@]}")
 start_daemon --max-per-uid=16  # 16 concurrent requests of one user
 
-# hold_ns VAR [USER-PREFIX...]: a process (sleep) in a new user and network
-# namespace of the user's (`unshare -rn`), its pid in VAR once it is in it.
-hold_ns() {
-    local var=$1
-    shift
-    "$@" unshare -rn sleep 120 &
-    local pid=$!
-    BACKGROUND+=($pid)
-    for _ in $(seq 100); do
-        [ "$(readlink /proc/$pid/ns/net 2>/dev/null)" != "$(readlink /proc/self/ns/net)" ] && break
-        sleep 0.02
-    done
-    printf -v "$var" %s "$pid"
-}
 # in_ns PID CMD...: CMD in PID's network namespace (as root, to look).
 in_ns() { local pid=$1; shift; nsenter -t "$pid" -n "$@"; }
 veths() { ip -o link show type veth | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^ubv' || true; }

@@ -43,13 +43,7 @@ ip link set br0 type bridge stp_state 0
 
 # The other bridge ports are guarded from the start too (review3_stp.sh
 # shows taps): a veth pair's host end, into a namespace of alice's.
-"${AS_ALICE[@]}" unshare -rn sleep 30 &
-ns=$!
-BACKGROUND+=($ns)
-for _ in $(seq 100); do
-    [ "$(readlink /proc/$ns/ns/net 2>/dev/null)" != "$(readlink /proc/self/ns/net)" ] && break
-    sleep 0.02
-done
+hold_ns ns "${AS_ALICE[@]}"
 check "alice gets a veth pair into her namespace" as_alice "$UB" netns --br=br0 --netns=/proc/$ns/ns/net
 host_end=$(ip -o link show master br0 type veth | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^ubv' | head -1)
 check "its host end (${host_end:-none}) is guarded" guarded "${host_end:-none}"

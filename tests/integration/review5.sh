@@ -65,6 +65,8 @@ fi
 # on_wire PORT FROM LEN CALL-OPTION...: bytes FROM to FROM+LEN-1 (hex) of
 # the frame ubalice's guest sends (from $guest, over PORT's bridge or
 # macvtap), as the wire beyond PORT gets it; "none" if none arrived.
+# With VIA_NS=PID, the frame goes out of ubalice's namespace PID instead,
+# through a packet socket with PACKET_VNET_HDR on its eth0 (her veth's end).
 on_wire() {
     local port=$1 from=$2 len=$3 marker="cs$RANDOM$RANDOM" hex
     shift 3
@@ -75,14 +77,24 @@ on_wire() {
     fi
     local l=$!
     listening "$T/wire"
-    as_alice "$TT" call stream --src=$src "$@" --send="$marker" -- "$client" --use-vnet --fd=3 --br=$br \
-        >"$T/call" 2>&1 || { echo "FAIL: no tap to send the frame"; exit 1; }
+    if [ -n "${VIA_NS:-}" ]; then
+        as_alice nsenter -t "$VIA_NS" -U -n --preserve-credentials \
+            "$TT" call packet:eth0 --src=$src "$@" --send="$marker" >"$T/call" 2>&1 ||
+            { echo "FAIL: cannot send through the veth"; exit 1; }
+    else
+        as_alice "$TT" call stream --src=$src "$@" --send="$marker" -- "$client" --use-vnet --fd=3 --br=$br \
+            >"$T/call" 2>&1 || { echo "FAIL: no tap to send the frame"; exit 1; }
+    fi
     sent_frame_seen $l || { echo none; return; }
     hex=$(tail -n1 "$T/wire")
     echo "${hex:$((from * 2)):$((len * 2))}"
 }
 hex() { tr -d ':.' <<<"$1"; }
 ip4hex() { printf '%02x' ${1//./ }; }
+# The exact checksum guard (net/csum_guard.h) lets a frame's checksum go
+# only into its own TCP or UDP header: a UDP datagram over IPv4 asking for
+# its checksum from byte 34 (its UDP header) at offset 6 is what a guest's
+# stack sends; any other place is an attack.
 if wanted "csum"; then
     "$TT" tx-csum-off br3-port
     "$TT" tx-csum-off eth0
@@ -91,16 +103,84 @@ if wanted "csum"; then
     got=$(on_wire br3 22 6 --arp=10.99.3.7 --csum=20:6)
     check "csum: attack: an ARP asking for a checksum into its sender MAC reaches it unchanged ($got)" \
         test "$got" = "$(hex $guest)" -o "$got" = none
-    check "csum: a guest the rule filters gets no vnet_hdr" grep -q 'vnet_hdr=0' "$T/call"
+    check "csum: a guest the rule filters keeps its vnet_hdr (offloads)" grep -q 'vnet_hdr=1' "$T/call"
     check "csum: control: its UDP from 10.99.3.7 reaches the wire" \
         test "$(on_wire br3 26 4 --ip4=10.99.3.7)" = "$(ip4hex 10.99.3.7)"
+    check "csum: control: ...and so does one asking for its own UDP checksum" \
+        test "$(on_wire br3 26 4 --ip4=10.99.3.7 --csum=34:6)" = "$(ip4hex 10.99.3.7)"
     got=$(on_wire br3 26 4 --ip4=10.99.3.7 --csum=20:8)
     check "csum: attack: nor does one asking for a checksum into its source address ($got)" \
         test "$got" = "$(ip4hex 10.99.3.7)" -o "$got" = none
+    got=$(on_wire br3 34 2 --ip4=10.99.3.7 --csum=34:0)
+    check "csum: attack: nor one asking for it in its UDP header, into its source port ($got)" \
+        test "$got" = 1388 -o "$got" = none
+    got=$(on_wire br3 12 2 --ip6=fe80::5054:ff:fe12:3456 --csum=54:6)
+    check "csum: control: its IPv6 UDP asking for its own checksum reaches the wire ($got)" test "$got" = 86dd
     got=$(on_wire eth0 22 6 --arp=10.99.0.9 --csum=20:6)
     check "csum: attack: a pinned macvtap's ARP asking for one into its sender MAC reaches it unchanged ($got)" \
         test "$got" = "$(hex $pinned)" -o "$got" = none
-    check "csum: a pinned macvtap gets no vnet_hdr" grep -q 'vnet_hdr=0' "$T/call"
+    check "csum: a pinned macvtap keeps its vnet_hdr" grep -q 'vnet_hdr=1' "$T/call"
+    check "csum: control: its UDP asking for its own checksum reaches the LAN" \
+        test "$(on_wire eth0 26 4 --ip4=10.99.0.9 --csum=34:6)" = "$(ip4hex 10.99.0.9)"
+fi
+
+# The same through a veth pair under the same pin: ubalice, root of her
+# own user namespace, has CAP_NET_RAW in her network namespace, and a
+# packet socket there with PACKET_VNET_HDR asks for a checksum as a guest
+# does. (Before the exact guard, nothing checked it: item 24-5's limit.)
+if wanted "vethcsum"; then
+    "$TT" tx-csum-off br3-port
+    hold_ns ns "${AS_ALICE[@]}"
+    as_alice "$T/bin/userbridge" netns --br=br3 --netns=/proc/$ns/ns/net >"$T/veth" 2>&1 ||
+        { echo "FAIL: vethcsum: no veth pair ($(cat "$T/veth"))"; exit 1; }
+    host_end=$(grep -o 'ubv[0-9]*' "$T/veth")
+    as_alice nsenter -t "$ns" -U -n --preserve-credentials ip link set eth0 up
+    VIA_NS=$ns
+    check "vethcsum: control: the pinned container's ARP reaches the wire from its MAC" \
+        test "$(on_wire br3 22 6 --arp=10.99.3.7)" = "$(hex $guest)"
+    check "vethcsum: control: ...and its UDP asking for its own checksum" \
+        test "$(on_wire br3 26 4 --ip4=10.99.3.7 --csum=34:6)" = "$(ip4hex 10.99.3.7)"
+    got=$(on_wire br3 22 6 --arp=10.99.3.7 --csum=20:6)
+    check "vethcsum: attack: an ARP asking for a checksum into its sender MAC reaches it unchanged ($got)" \
+        test "$got" = "$(hex $guest)" -o "$got" = none
+    got=$(on_wire br3 26 4 --ip4=10.99.3.7 --csum=20:8)
+    check "vethcsum: attack: nor one asking for a checksum into its source address ($got)" \
+        test "$got" = "$(ip4hex 10.99.3.7)" -o "$got" = none
+    # The guard is what stops it: taken off the host end, the attack gets through.
+    tc qdisc del dev "$host_end" clsact
+    got=$(on_wire br3 22 6 --arp=10.99.3.7 --csum=20:6)
+    check "vethcsum: control: without the guard on $host_end, the sender MAC is rewritten ($got)" \
+        test "$got" != "$(hex $guest)" -a "$got" != none
+    VIA_NS=
+    kill $ns
+    wait $ns 2>/dev/null || true
+    check "vethcsum: the pair goes with the namespace" soon bash -c "! ip link show dev $host_end >/dev/null 2>&1"
+fi
+
+# A userbridged that cannot load the exact guard (started without
+# CAP_PERFMON and CAP_SYS_ADMIN) loads the blunt one: a pinned tap then
+# gets no vnet header, a pinned macvtap the guard that drops every frame
+# waiting for its checksum, and each attack still fails.
+if wanted "blunt"; then
+    "$TT" tx-csum-off br3-port
+    "$TT" tx-csum-off eth0
+    stop_daemon
+    printf '#!/bin/sh\nexec setpriv --bounding-set -perfmon,-sys_admin %s "$@"\n' "$T/bin/userbridged" >"$T/blunt"
+    chmod 755 "$T/blunt"
+    DAEMON_BIN=$T/blunt start_daemon
+    check "blunt: userbridged without CAP_PERFMON says its pinned taps get no virtio-net header" \
+        soon grep -q 'cannot load the exact checksum guard.*get no virtio-net header' "$SYSLOG"
+    got=$(on_wire br3 22 6 --arp=10.99.3.7 --csum=20:6)
+    check "blunt: attack: an ARP asking for a checksum into its sender MAC reaches it unchanged ($got)" \
+        test "$got" = "$(hex $guest)" -o "$got" = none
+    check "blunt: ...for the guest the rule filters has no vnet_hdr" grep -q 'vnet_hdr=0' "$T/call"
+    got=$(on_wire eth0 22 6 --arp=10.99.0.9 --csum=20:6 --tamper=vnet-hdr)
+    check "blunt: attack: a pinned macvtap's ARP, its header turned on, reaches the LAN unchanged ($got)" \
+        test "$got" = "$(hex $pinned)" -o "$got" = none
+    check "blunt: control: its UDP without a checksum request reaches the LAN" \
+        test "$(on_wire eth0 26 4 --ip4=10.99.0.9)" = "$(ip4hex 10.99.0.9)"
+    stop_daemon
+    start_daemon
 fi
 
 # An older release's chain (its two rules) on a macvtap still held when

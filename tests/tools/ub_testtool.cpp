@@ -6,7 +6,10 @@
 //       whose other end we keep; hungup: one whose other end we closed;
 //       dgram, seqpacket, listen, tcp, udp, pipe, file, closed), runs HELPER
 //       ARGS, receives a tap fd when KIND is stream, and prints
-//       "tap=NAME vnet_hdr=0|1". --kill-on-fd SIGKILLs HELPER as soon as
+//       "tap=NAME vnet_hdr=0|1". KIND packet:IFNAME runs no helper and
+//       sends --send's frames through a packet socket on IFNAME with
+//       PACKET_VNET_HDR (what a container's root may do on its veth end;
+//       --csum asks for a checksum the same way). --kill-on-fd SIGKILLs HELPER as soon as
 //       the fd arrives. --join-kill-on=up|attach: the grantee's race with
 //       its own helper (--queues=N, N > 1): HELPER runs at SCHED_IDLE on
 //       our CPU (policy and affinity survive a setuid exec), we join the
@@ -900,6 +903,52 @@ int open_guest_tap(const std::string& name, bool vnet) {
     return fd;
 }
 
+// call --send: frames carrying MARKER, ten times over 0.2 s: a frame that
+// one rule lets through by chance, or one lost, does not decide a check
+// alone. (With STP off, as in every test, a port forwards as soon as it is
+// up.) With queues, each queue sends MARKER-qN, so a test can tell them
+// apart. `hdr`: the virtio_net_hdr's length before each frame (0: none).
+void send_marked(const std::vector<ub::UniqueFd>& fds, int queues, std::size_t hdr, const std::string& send) {
+    for (int k = 0; k < 10; ++k) {
+        for (int q = 0; q < queues; ++q) {
+            std::string marker = queues > 1 ? send + "-q" + std::to_string(q) : send;
+            int fd = fds[static_cast<std::size_t>(q)].get();
+            if (g_frag) {
+                for (const auto& f : udp6_fragments(marker, hdr))
+                    if (write(fd, f.data(), f.size()) < 0) die("write to tap");
+                continue;
+            }
+            auto f = g_has_arp ? arp_frame(marker, hdr)
+                     : !g_nd_kind.empty() ? nd_frame(marker, hdr)
+                     : g_has_ip6 ? udp6_frame(marker, hdr)
+                     : g_udp_sport >= 0 ? udp_frame(marker, hdr) : frame(marker, hdr);
+            if (g_csum_start >= 0 && hdr >= 10) {
+                // VIRTIO_NET_HDR_F_NEEDS_CSUM, csum_start, csum_offset (little-endian).
+                f[0] = 1;
+                f[6] = static_cast<uint8_t>(g_csum_start), f[7] = static_cast<uint8_t>(g_csum_start >> 8);
+                f[8] = static_cast<uint8_t>(g_csum_offset), f[9] = static_cast<uint8_t>(g_csum_offset >> 8);
+            }
+            if (write(fd, f.data(), f.size()) < 0) die("write to tap");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+// call packet:IFNAME: what a container's root may do on its veth end: a
+// packet socket with PACKET_VNET_HDR, whose frames carry a virtio_net_hdr.
+ub::UniqueFd vnet_packet_socket(const std::string& ifname) {
+    int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (s < 0) die("packet socket");
+    int on = 1;
+    if (setsockopt(s, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof on) != 0) die("PACKET_VNET_HDR");
+    sockaddr_ll sll{};
+    sll.sll_family = AF_PACKET;
+    sll.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+    if (sll.sll_ifindex == 0) die("no interface " + ifname);
+    if (bind(s, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) die("bind");
+    return ub::UniqueFd(s);
+}
+
 int cmd_call(std::vector<std::string> a) {
     std::string kind = a.at(0), send, expect, relay_to;
     int close_after = -1;
@@ -989,6 +1038,12 @@ int cmd_call(std::vector<std::string> a) {
         }
     }
     if ((ip4 || g_has_ip6) && g_udp_sport < 0) g_udp_sport = g_udp_dport = 5000;
+    if (kind.rfind("packet:", 0) == 0) {
+        std::vector<ub::UniqueFd> fds;
+        fds.push_back(vnet_packet_socket(kind.substr(7)));
+        if (!send.empty()) send_marked(fds, 1, 10, send);  // struct virtio_net_hdr
+        return 0;
+    }
     std::vector<char*> argv;
     for (++i; i < a.size(); ++i) argv.push_back(a[i].data());
     argv.push_back(nullptr);
@@ -1081,34 +1136,7 @@ int cmd_call(std::vector<std::string> a) {
         for (int k = 0; k < flood; ++k)
             if (write(tap, f.data(), f.size()) < 0) die("write to tap");
     } else if (!send.empty()) {
-        // Ten times over 0.2 s: a frame that one rule lets through by
-        // chance, or one lost, does not decide a check alone. (With STP
-        // off, as in every test, a port forwards as soon as it is up.)
-        // With queues, each queue sends SEND-qN, so a test can tell them apart.
-        for (int k = 0; k < 10; ++k) {
-            for (int q = 0; q < queues; ++q) {
-                std::string marker = queues > 1 ? send + "-q" + std::to_string(q) : send;
-                if (g_frag) {
-                    for (const auto& f : udp6_fragments(marker, hdr))
-                        if (write(fds.value()[static_cast<std::size_t>(q)].get(), f.data(), f.size()) < 0)
-                            die("write to tap");
-                    continue;
-                }
-                auto f = g_has_arp ? arp_frame(marker, hdr)
-                         : !g_nd_kind.empty() ? nd_frame(marker, hdr)
-                         : g_has_ip6 ? udp6_frame(marker, hdr)
-                         : g_udp_sport >= 0 ? udp_frame(marker, hdr) : frame(marker, hdr);
-                if (g_csum_start >= 0 && hdr >= 10) {
-                    // VIRTIO_NET_HDR_F_NEEDS_CSUM, csum_start, csum_offset (little-endian).
-                    f[0] = 1;
-                    f[6] = static_cast<uint8_t>(g_csum_start), f[7] = static_cast<uint8_t>(g_csum_start >> 8);
-                    f[8] = static_cast<uint8_t>(g_csum_offset), f[9] = static_cast<uint8_t>(g_csum_offset >> 8);
-                }
-                if (write(fds.value()[static_cast<std::size_t>(q)].get(), f.data(), f.size()) < 0)
-                    die("write to tap");
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
+        send_marked(fds.value(), queues, hdr, send);
     }
     if (!count_marker.empty()) {
         std::printf("count=%d\n", count_frames(tap, count_marker, count_ms));
