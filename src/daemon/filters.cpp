@@ -176,14 +176,19 @@ std::string older_pin(const std::string& table, std::size_t at, const std::strin
 Result<void> Filters::guard_macvtap(int ifindex) {
     if (!csum_guard_) return Error::msg("userbridged loaded no checksum guard");
     if (!csum_guard_->ok()) return csum_guard_->error();
-    net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
-    return (*csum_guard_)->attach(rtnl, ifindex, net::CsumGuard::Side::Egress);
+    return attach_guard(ifindex, net::CsumGuard::Side::Egress);
 }
 
 Result<void> Filters::guard_port(int ifindex) {
     if (!exact_csum_guard()) return Error::msg("userbridged loaded no exact checksum guard");
-    net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
-    return (*csum_guard_)->attach(rtnl, ifindex, net::CsumGuard::Side::Ingress);
+    return attach_guard(ifindex, net::CsumGuard::Side::Ingress);
+}
+
+Result<void> Filters::attach_guard(int ifindex, net::CsumGuard::Side side) {
+    if (!guard_rtnl_) guard_rtnl_.emplace(UB_TRY(net::Rtnl::open()));
+    Result<void> r = csum_guard_->value().attach(*guard_rtnl_, ifindex, side);
+    if (!r.ok()) guard_rtnl_.reset();  // the next attach starts on a socket of its own
+    return r;
 }
 
 Result<void> Filters::pin_macvtap(const std::string& ifname, int ifindex, const Mac& mac) {

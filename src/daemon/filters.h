@@ -138,6 +138,9 @@ private:
     // routed taps from before our start remain.
     Result<bool> collect_dead_routes();
     Result<void> forwarding_off_if_unused(net::Rtnl& rtnl, const std::string& table);
+    // The loaded guard on `side` of `ifindex`, through a socket kept for
+    // it: one per filtered grant would cost an open and a close each.
+    Result<void> attach_guard(int ifindex, net::CsumGuard::Side side);
 
     std::optional<net::Nft> nft_;
     std::optional<net::NftBatch> batch_;  // there whenever nft_ is
@@ -147,6 +150,7 @@ private:
     std::chrono::steady_clock::time_point seen_at_{};
     std::vector<SeenOnTap> seen_;  // the learning table, as last listed (at seen_at_)
     std::optional<Result<net::CsumGuard>> csum_guard_;  // none set: none loaded
+    std::optional<net::Rtnl> guard_rtnl_;                // attach_guard's, opened at its first use
     std::map<int, Routed> routed_;           // by the tap's ifindex
     bool routed_table_ = false;              // made or seen
     bool inherited_routes_ = false;          // routed taps from before we started

@@ -1197,7 +1197,8 @@ void Server::sweep_tampered() {
 }
 
 // A veth pair whose host end is not up on a bridge: a grant that a
-// userbridged stopped part-way (killed, crashed) left it. Its host end
+// userbridged stopped part-way (killed, crashed) left it (a finished,
+// pinned one gets the checksum guard, below). Its host end
 // carries nothing, its caller never got its reply and no record names it;
 // only userbridged names an interface ubv<N> (net/veth.h; lease names may
 // not start so), and no other userbridged runs while this one starts.
@@ -1210,9 +1211,19 @@ void Server::delete_unfinished_veths() {
         return;
     }
     for (const net::LinkInfo& l : *veths) {
-        if (l.name.rfind("ubv", 0) != 0 || (l.master > 0 && (l.flags & IFF_UP))) continue;
-        Result<void> gone = rtnl->delete_link(l.ifindex);
+        if (l.name.rfind("ubv", 0) != 0) continue;
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
+        if (l.master > 0 && (l.flags & IFF_UP)) {
+            // A pinned pair (its label names the guest MAC) an older
+            // release made has no checksum guard (review item 24-5,
+            // continued): it gets one, where the exact guard is loaded.
+            if (label && label->mac && cfg_.filters->exact_csum_guard())
+                if (Result<void> g = cfg_.filters->guard_port(l.ifindex); !g.ok())
+                    log_line(LOG_WARNING, "could not give the pinned veth " + l.name +
+                                              " its checksum guard: " + g.error().message());
+            continue;
+        }
+        Result<void> gone = rtnl->delete_link(l.ifindex);
         std::string whose = label ? " of uid " + std::to_string(label->uid) : "";
         log_line(gone.ok() ? LOG_NOTICE : LOG_WARNING,
                  (gone.ok() ? "deleted the veth pair " : "could not delete the veth pair ") + l.name + whose +

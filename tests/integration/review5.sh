@@ -146,6 +146,14 @@ if wanted "vethcsum"; then
     got=$(on_wire br3 26 4 --ip4=10.99.3.7 --csum=20:8)
     check "vethcsum: attack: nor one asking for a checksum into its source address ($got)" \
         test "$got" = "$(ip4hex 10.99.3.7)" -o "$got" = none
+    # An older release put no guard on a pinned pair: userbridged, starting,
+    # puts it on the live ones.
+    guarded() { tc filter show dev "$host_end" ingress | has userbridge_csum_guard; }
+    tc qdisc del dev "$host_end" clsact
+    check "vethcsum: control: its guard taken off" fails guarded
+    stop_daemon
+    start_daemon
+    check "vethcsum: userbridged, starting, puts it back on the live pinned pair" soon guarded
     # The guard is what stops it: taken off the host end, the attack gets through.
     tc qdisc del dev "$host_end" clsact
     got=$(on_wire br3 22 6 --arp=10.99.3.7 --csum=20:6)
