@@ -238,6 +238,10 @@ Outcome handle(const Means& means, const Asked& asked) {
         bool judged = terms.has_mac || terms.limits.mode == policy::Mode::Routed;
         bool exact = judged && filters && filters->exact_csum_guard();
         if (judged && !exact) spec.vnet = net::VnetHdr::Off;
+        // A veth's namespace end is the caller's: no header to leave off.
+        if (judged && !exact && !req.netns_peer.empty())
+            return Error::msg("the ACL pins a MAC, and userbridged cannot pin a veth pair without its exact "
+                              "checksum guard, which it could not load (its log says why)");
         if (policy::needs_filter(terms.limits) && (!filters || !filters->available()))
             return Error::msg(std::string("the ACL ") + (terms.has_mac ? "pins a MAC" : "sets a rate") +
                               ", but userbridged runs without libnftables");

@@ -188,10 +188,10 @@ private:
     void act_on_link_events(const std::vector<net::LinkInfo>& events);
     Result<const net::LiveLinks*> live_links(net::Rtnl& rtnl);
     void revoke_tampered(const std::vector<net::LinkInfo>& links);
-    // At start-up: deletes the pinned macvtap `l` that could not get its
-    // checksum guard (`why`), with a revoke record.
+    // At start-up: deletes the pinned macvtap or veth pair (`kind`) `l`
+    // that could not get its checksum guard (`why`), with a revoke record.
     void revoke_unguarded(Result<net::Rtnl>& rtnl, const net::LinkInfo& l, const protocol::TapLabel& label,
-                          const std::string& why);
+                          const std::string& kind, const std::string& why);
     void record_after_grant(audit::AuditRecord rec, int ifindex);
     void sweep_tampered();
     void delete_unfinished_veths();
@@ -1216,11 +1216,11 @@ void Server::delete_unfinished_veths() {
         if (l.master > 0 && (l.flags & IFF_UP)) {
             // A pinned pair (its label names the guest MAC) an older
             // release made has no checksum guard (review item 24-5,
-            // continued): it gets one, where the exact guard is loaded.
-            if (label && label->mac && cfg_.filters->exact_csum_guard())
+            // continued): it gets one, or goes, as a grant without it
+            // fails.
+            if (label && label->mac)
                 if (Result<void> g = cfg_.filters->guard_port(l.ifindex); !g.ok())
-                    log_line(LOG_WARNING, "could not give the pinned veth " + l.name +
-                                              " its checksum guard: " + g.error().message());
+                    revoke_unguarded(rtnl, l, *label, "veth pair", g.error().message());
             continue;
         }
         Result<void> gone = rtnl->delete_link(l.ifindex);
@@ -1274,7 +1274,7 @@ void Server::adopt_macvtaps() {
         // guard cannot give it one. It goes, as a grant without it fails.
         if (label->mac)
             if (Result<void> g = cfg_.filters->guard_macvtap(l.ifindex); !g.ok()) {
-                revoke_unguarded(rtnl, l, *label, g.error().message());
+                revoke_unguarded(rtnl, l, *label, "macvtap", g.error().message());
                 continue;
             }
         Result<bool> held = cfg_.macvtaps->adopt(l.name, l.ifindex, label->queues);
@@ -1287,17 +1287,17 @@ void Server::adopt_macvtaps() {
 }
 
 void Server::revoke_unguarded(Result<net::Rtnl>& rtnl, const net::LinkInfo& l, const protocol::TapLabel& label,
-                              const std::string& why) {
+                              const std::string& kind, const std::string& why) {
     Result<void> gone = rtnl.ok() ? rtnl->delete_link(l.ifindex) : Result<void>(rtnl.error());
-    // Only userbridged makes macvtaps.
+    // Only userbridged makes macvtaps and veth pairs.
     audit::AuditRecord rec = audit::begin("daemon", "?", label.uid, {}, "");
     rec.event = "revoke";
     rec.tap = l.name;
     rec.vm = label.vm;
     rec.queues = label.queues;
     rec.detail = (gone.ok() ? std::string("removed: ") : "not removed (" + gone.error().message() + "): ") +
-                 "a pinned macvtap without its checksum guard (" + why + ")";
-    log_line(LOG_ERR, "macvtap " + l.name + ": " + rec.detail);
+                 "a pinned " + kind + " without its checksum guard (" + why + ")";
+    log_line(LOG_ERR, kind + " " + l.name + ": " + rec.detail);
     record_named(std::move(rec), label.uid);
 }
 

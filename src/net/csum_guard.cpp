@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <bit>
+#include <cstddef>
 #include <cstring>
 #include <iterator>
 #include <map>
@@ -192,19 +193,26 @@ private:
 // Linux's CHECKSUM_PARTIAL (include/linux/skbuff.h; not in uapi).
 constexpr int kChecksumPartial = 3;
 
-// The exact program. A frame not waiting for its checksum passes: the
-// kernel writes nothing into it. One waiting passes only if it is IPv4
-// (not a fragment: a later fragment's "UDP header" is payload) or IPv6
-// with TCP or UDP right after the IP header, its csum_start is where that
-// header begins (counted from the Ethernet header, mac_header) and its
-// csum_offset is that header's checksum field (TCP 16, UDP 6): the kernel
-// writes there and nowhere else. Anything it cannot read drops. A VLAN
-// tag, an IPv6 extension header, ICMP, SCTP's CRC or a tunnel's inner
-// header waiting for a checksum drops too: no VMM or container stack
-// needs those offloaded through a filtered port.
+// The exact program. A frame neither waiting for its checksum nor to be
+// segmented passes: the kernel writes nothing into it. One to be
+// segmented (GSO: gso_size, which __sk_buff shows) passes only as TCP:
+// the kernel splits UDP (USO, UFO) at offsets of the guest's choosing
+// into datagrams each with a header of its own, so a second one could
+// start with what servers=no drops in a first (a BOOTREPLY, a
+// Relay-Reply); TCP segments copy a header no rule reads past its ports.
+// One waiting for its checksum passes only if it is IPv4 (not a fragment:
+// a later fragment's "UDP header" is payload) or IPv6 with TCP or UDP
+// right after the IP header, its csum_start is where that header begins
+// (counted from the Ethernet header, mac_header) and its csum_offset is
+// that header's checksum field (TCP 16, UDP 6): the kernel writes there
+// and nowhere else. Anything it cannot read drops. A VLAN tag, an IPv6
+// extension header, ICMP, SCTP's CRC or a tunnel's inner header waiting
+// for a checksum drops too: no VMM offloads those over virtio-net.
 std::vector<bpf_insn> exact_program(const SkbFields& f) {
-    enum { kPass, kDrop, kIp4, kTransport, kTcp };
-    enum : std::int16_t { kSummed = -8, kStart = -16, kOffset = -24, kMac = -32, kType = -40, kNext = -48, kIp = -64 };
+    enum { kPass, kDrop, kParse, kIp4, kTransport, kWhole, kTcp };
+    enum : std::int16_t {
+        kSummed = -8, kStart = -16, kOffset = -24, kMac = -32, kType = -40, kNext = -48, kIp = -64, kGso = -72
+    };
     Assembler a;
     // bpf_probe_read_kernel(fp+slot, n, skb + at)
     auto kernel = [&](std::int16_t slot, int n, long at) {
@@ -227,18 +235,20 @@ std::vector<bpf_insn> exact_program(const SkbFields& f) {
         a.jump(BPF_JNE, BPF_REG_0, 0, kDrop);
     };
     a.op(mov_reg(BPF_REG_6, BPF_REG_1));  // r6 = skb
+    // r7 = ip_summed; the stack keeps gso_size
     kernel(kSummed, 1, f.summed_byte);
-    a.op(load(BPF_B, BPF_REG_1, BPF_REG_10, kSummed));
-    a.op(alu_imm(BPF_RSH, BPF_REG_1, f.summed_shift));
-    a.op(alu_imm(BPF_AND, BPF_REG_1, 3));
-    a.jump(BPF_JNE, BPF_REG_1, kChecksumPartial, kPass);
-    kernel(kStart, 2, f.csum_start);
-    kernel(kOffset, 2, f.csum_offset);
-    kernel(kMac, 2, f.mac_header);
+    a.op(load(BPF_B, BPF_REG_7, BPF_REG_10, kSummed));
+    a.op(alu_imm(BPF_RSH, BPF_REG_7, f.summed_shift));
+    a.op(alu_imm(BPF_AND, BPF_REG_7, 3));
+    a.op(load(BPF_W, BPF_REG_1, BPF_REG_6, offsetof(__sk_buff, gso_size)));
+    a.op(insn(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_1, kGso, 0));
+    a.jump(BPF_JEQ, BPF_REG_7, kChecksumPartial, kParse);
+    a.jump(BPF_JEQ, BPF_REG_1, 0, kPass);
+    a.label(kParse);
     frame(kType, 2, 12);
-    a.op(load(BPF_H, BPF_REG_7, BPF_REG_10, kType));  // as on the wire: compared with htons()
-    a.jump(BPF_JEQ, BPF_REG_7, htons(ETH_P_IP), kIp4);
-    a.jump(BPF_JNE, BPF_REG_7, htons(ETH_P_IPV6), kDrop);
+    a.op(load(BPF_H, BPF_REG_1, BPF_REG_10, kType));  // as on the wire: compared with htons()
+    a.jump(BPF_JEQ, BPF_REG_1, htons(ETH_P_IP), kIp4);
+    a.jump(BPF_JNE, BPF_REG_1, htons(ETH_P_IPV6), kDrop);
     // IPv6: r8 = next header, r9 = where the transport header begins.
     frame(kNext, 1, 14 + 6);
     a.op(load(BPF_B, BPF_REG_8, BPF_REG_10, kNext));
@@ -260,6 +270,15 @@ std::vector<bpf_insn> exact_program(const SkbFields& f) {
     a.jump(BPF_JNE, BPF_REG_1, 0, kDrop);
     a.op(load(BPF_B, BPF_REG_8, BPF_REG_10, kIp + 9));
     a.label(kTransport);
+    // To be segmented: TCP only.
+    a.op(load(BPF_W, BPF_REG_1, BPF_REG_10, kGso));
+    a.jump(BPF_JEQ, BPF_REG_1, 0, kWhole);
+    a.jump(BPF_JNE, BPF_REG_8, IPPROTO_TCP, kDrop);
+    a.label(kWhole);
+    a.jump(BPF_JNE, BPF_REG_7, kChecksumPartial, kPass);
+    kernel(kStart, 2, f.csum_start);
+    kernel(kOffset, 2, f.csum_offset);
+    kernel(kMac, 2, f.mac_header);
     a.op(load(BPF_H, BPF_REG_1, BPF_REG_10, kStart));
     a.op(load(BPF_H, BPF_REG_2, BPF_REG_10, kMac));
     a.op(sub_reg(BPF_REG_1, BPF_REG_2));

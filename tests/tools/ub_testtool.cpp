@@ -41,6 +41,10 @@
 //       --dst=MAC: the frame's destination (else the broadcast address).
 //       --csum=START:OFFSET: with a vnet_hdr, each frame asks the kernel
 //       for a checksum from byte START on, written at START+OFFSET.
+//       --gso=KIND:SIZE:SECOND: with a vnet_hdr, --udp's datagram is one
+//       the kernel is to segment (KIND udp: USO, ufo: UFO; udp-nocsum,
+//       ufo-nocsum: without a checksum request) into SIZE-byte pieces, the
+//       second starting with the byte SECOND and then MARKER.
 //       --dhcp: first take an address from a DHCP server on the bridge,
 //       print "dhcp=ADDRESS", and make --send's frames ARP from it.
 //       --dhcp6: take an IPv6 address from a DHCPv6 server on the bridge
@@ -344,11 +348,23 @@ std::vector<uint8_t> nd_frame(const std::string& marker, std::size_t vnet_hdr_le
 int g_udp_sport = -1, g_udp_dport = -1, g_udp_first = -1;
 uint8_t g_ip4_src[4] = {10, 99, 0, 2};
 
+// call --gso=KIND:SIZE:SECOND: the UDP datagram is one the kernel is to
+// segment (virtio_net_hdr gso_type: KIND udp is USO, GSO_UDP_L4; ufo is
+// UFO, GSO_UDP; with -nocsum, e.g. udp-nocsum, no checksum is asked for)
+// into pieces of SIZE bytes of payload: the first starts with --udp's
+// FIRST, the second with SECOND and then MARKER.
+std::string g_gso_kind;
+int g_gso_size = 0, g_gso_second = 0;
+
 std::vector<uint8_t> udp_datagram(const std::string& marker) {
     std::vector<uint8_t> udp = {static_cast<uint8_t>(g_udp_sport >> 8), static_cast<uint8_t>(g_udp_sport),
                                 static_cast<uint8_t>(g_udp_dport >> 8), static_cast<uint8_t>(g_udp_dport),
                                 0, 0, 0, 0};  // lengths filled below; no checksum (0: none)
     if (g_udp_first >= 0) udp.push_back(static_cast<uint8_t>(g_udp_first));
+    if (g_gso_size > 0) {
+        udp.resize(8 + static_cast<std::size_t>(g_gso_size), 'A');
+        udp.push_back(static_cast<uint8_t>(g_gso_second));
+    }
     udp.insert(udp.end(), marker.begin(), marker.end());
     udp[4] = static_cast<uint8_t>(udp.size() >> 8);
     udp[5] = static_cast<uint8_t>(udp.size());
@@ -922,11 +938,23 @@ void send_marked(const std::vector<ub::UniqueFd>& fds, int queues, std::size_t h
                      : !g_nd_kind.empty() ? nd_frame(marker, hdr)
                      : g_has_ip6 ? udp6_frame(marker, hdr)
                      : g_udp_sport >= 0 ? udp_frame(marker, hdr) : frame(marker, hdr);
-            if (g_csum_start >= 0 && hdr >= 10) {
+            auto le16 = [&f](std::size_t at, int v) {
+                f[at] = static_cast<uint8_t>(v), f[at + 1] = static_cast<uint8_t>(v >> 8);
+            };
+            if (g_gso_size > 0 && hdr >= 10) {
+                // gso_type, hdr_len, gso_size; NEEDS_CSUM from the UDP header on.
+                int l4 = 14 + 4 * static_cast<int>(g_vlans.size()) + (g_has_ip6 ? 40 : 20);
+                bool csum = g_gso_kind.find("-nocsum") == std::string::npos;
+                f[0] = csum ? 1 : 0;
+                f[1] = g_gso_kind.rfind("ufo", 0) == 0 ? 3 : 5;  // VIRTIO_NET_HDR_GSO_UDP, _UDP_L4
+                le16(2, l4 + 8);
+                le16(4, g_gso_size);
+                if (csum) le16(6, l4), le16(8, 6);
+            } else if (g_csum_start >= 0 && hdr >= 10) {
                 // VIRTIO_NET_HDR_F_NEEDS_CSUM, csum_start, csum_offset (little-endian).
                 f[0] = 1;
-                f[6] = static_cast<uint8_t>(g_csum_start), f[7] = static_cast<uint8_t>(g_csum_start >> 8);
-                f[8] = static_cast<uint8_t>(g_csum_offset), f[9] = static_cast<uint8_t>(g_csum_offset >> 8);
+                le16(6, g_csum_start);
+                le16(8, g_csum_offset);
             }
             if (write(fd, f.data(), f.size()) < 0) die("write to tap");
         }
@@ -1029,6 +1057,13 @@ int cmd_call(std::vector<std::string> a) {
             count_ms = std::stoi(v.substr(colon + 1));
         } else if (a[i].rfind("--vlan=", 0) == 0) {
             parse_vlans(a[i].substr(7));
+        } else if (a[i].rfind("--gso=", 0) == 0) {
+            std::string v = a[i].substr(6);
+            std::size_t colon = v.find(':');
+            if (colon == std::string::npos ||
+                std::sscanf(v.c_str() + colon + 1, "%d:%d", &g_gso_size, &g_gso_second) != 2 || g_gso_size <= 0)
+                die("bad --gso");
+            g_gso_kind = v.substr(0, colon);
         } else if (a[i].rfind("--csum=", 0) == 0) {
             if (std::sscanf(a[i].c_str() + 7, "%d:%d", &g_csum_start, &g_csum_offset) != 2) die("bad --csum");
         } else if (a[i].rfind("--ethertype=", 0) == 0) {
