@@ -193,13 +193,19 @@ private:
 // Linux's CHECKSUM_PARTIAL (include/linux/skbuff.h; not in uapi).
 constexpr int kChecksumPartial = 3;
 
+// The UDP ports whose payload a rule reads: servers=no's to 67 and 547
+// read the message's first byte (net/mac_pin.cpp, kRelayRules). Keep the
+// two in step.
+constexpr std::uint16_t kPayloadRead[] = {67, 547};
+
 // The exact program. A frame neither waiting for its checksum nor to be
 // segmented passes: the kernel writes nothing into it. One to be
-// segmented (GSO: gso_size, which __sk_buff shows) passes only as TCP:
-// the kernel splits UDP (USO, UFO) at offsets of the guest's choosing
-// into datagrams each with a header of its own, so a second one could
-// start with what servers=no drops in a first (a BOOTREPLY, a
-// Relay-Reply); TCP segments copy a header no rule reads past its ports.
+// segmented (GSO: gso_size, which __sk_buff shows) passes only as TCP, or
+// as UDP to a port whose payload no rule reads: the kernel splits UDP
+// (USO, UFO) at offsets of the guest's choosing into datagrams each with
+// a header of its own, so a second one could start with what servers=no
+// drops in a first (a BOOTREPLY to 67, a Relay-Reply to 547), while the
+// headers, which the rules read, are the same in each.
 // One waiting for its checksum passes only if it is IPv4 (not a fragment:
 // a later fragment's "UDP header" is payload) or IPv6 with TCP or UDP
 // right after the IP header, its csum_start is where that header begins
@@ -211,7 +217,8 @@ constexpr int kChecksumPartial = 3;
 std::vector<bpf_insn> exact_program(const SkbFields& f) {
     enum { kPass, kDrop, kParse, kIp4, kTransport, kWhole, kTcp };
     enum : std::int16_t {
-        kSummed = -8, kStart = -16, kOffset = -24, kMac = -32, kType = -40, kNext = -48, kIp = -64, kGso = -72
+        kSummed = -8, kStart = -16, kOffset = -24, kMac = -32, kType = -40, kNext = -48, kIp = -64, kGso = -72,
+        kPort = -80
     };
     Assembler a;
     // bpf_probe_read_kernel(fp+slot, n, skb + at)
@@ -270,10 +277,22 @@ std::vector<bpf_insn> exact_program(const SkbFields& f) {
     a.jump(BPF_JNE, BPF_REG_1, 0, kDrop);
     a.op(load(BPF_B, BPF_REG_8, BPF_REG_10, kIp + 9));
     a.label(kTransport);
-    // To be segmented: TCP only.
+    // To be segmented: TCP, or UDP to no port in kPayloadRead.
     a.op(load(BPF_W, BPF_REG_1, BPF_REG_10, kGso));
     a.jump(BPF_JEQ, BPF_REG_1, 0, kWhole);
-    a.jump(BPF_JNE, BPF_REG_8, IPPROTO_TCP, kDrop);
+    a.jump(BPF_JEQ, BPF_REG_8, IPPROTO_TCP, kWhole);
+    a.jump(BPF_JNE, BPF_REG_8, IPPROTO_UDP, kDrop);
+    // bpf_skb_load_bytes(skb, r9 + 2, fp+kPort, 2): the destination port
+    a.op(mov_reg(BPF_REG_1, BPF_REG_6));
+    a.op(mov_reg(BPF_REG_2, BPF_REG_9));
+    a.op(add_imm(BPF_REG_2, 2));
+    a.op(mov_reg(BPF_REG_3, BPF_REG_10));
+    a.op(add_imm(BPF_REG_3, kPort));
+    a.op(mov_imm(BPF_REG_4, 2));
+    a.op(call(BPF_FUNC_skb_load_bytes));
+    a.jump(BPF_JNE, BPF_REG_0, 0, kDrop);
+    a.op(load(BPF_H, BPF_REG_1, BPF_REG_10, kPort));
+    for (std::uint16_t port : kPayloadRead) a.jump(BPF_JEQ, BPF_REG_1, htons(port), kDrop);
     a.label(kWhole);
     a.jump(BPF_JNE, BPF_REG_7, kChecksumPartial, kPass);
     kernel(kStart, 2, f.csum_start);

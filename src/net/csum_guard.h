@@ -13,10 +13,11 @@
 // - exact: a frame waiting for its checksum (CHECKSUM_PARTIAL) passes only
 //   when the checksum goes where its own TCP or UDP header keeps it, over
 //   IPv4 (unfragmented) or IPv6 (no extension header), and a frame the
-//   kernel is to segment (GSO) only as such TCP; every other one is
-//   dropped. The kernel then writes only a checksum field no rule judges,
-//   and splits only TCP, whose segments repeat a header the rules passed,
-//   so a filtered tap may keep its header, with TSO and checksum offload.
+//   kernel is to segment (GSO) only as such TCP, or UDP to a port whose
+//   payload no rule reads; every other one is dropped. The kernel then
+//   writes only a checksum field no rule judges, and splits only what
+//   the rules judged by headers each segment repeats, so a filtered tap
+//   may keep its header, with TSO and checksum offload.
 //   It reads the frame's sk_buff (bpf_probe_read_kernel, at offsets the
 //   kernel's BTF gives), which takes CAP_PERFMON (or CAP_SYS_ADMIN) to load.
 // - blunt, where the exact one cannot load: every frame waiting for its

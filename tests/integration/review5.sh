@@ -157,6 +157,9 @@ uso_checks() {
     got=$(on_wire br3 62 1 --ip6=$ll --udp=546:547:1 --gso=udp:200:13)
     check "$name: attack: nor one a USO datagram's second piece starts ($got)" \
         test "$got" = none -o "$got" = refused
+    # UDP to other ports (QUIC's, say) may be segmented: no rule reads its payload.
+    check "$name: control: USO to another port crosses, in pieces" \
+        test "$(on_wire br3 42 1 --ip4=10.99.3.7 --udp=5000:443:1 --gso=udp:200:2)" = 02
 }
 if wanted "uso"; then
     "$TT" tx-csum-off br3-port
