@@ -199,26 +199,29 @@ constexpr int kChecksumPartial = 3;
 constexpr std::uint16_t kPayloadRead[] = {67, 547};
 
 // The exact program. A frame neither waiting for its checksum nor to be
-// segmented passes: the kernel writes nothing into it. One to be
-// segmented (GSO: gso_size, which __sk_buff shows) passes only as TCP, or
-// as UDP to a port whose payload no rule reads: the kernel splits UDP
-// (USO, UFO) at offsets of the guest's choosing into datagrams each with
-// a header of its own, so a second one could start with what servers=no
-// drops in a first (a BOOTREPLY to 67, a Relay-Reply to 547), while the
-// headers, which the rules read, are the same in each.
-// One waiting for its checksum passes only if it is IPv4 (not a fragment:
-// a later fragment's "UDP header" is payload) or IPv6 with TCP or UDP
-// right after the IP header, its csum_start is where that header begins
-// (counted from the Ethernet header, mac_header) and its csum_offset is
-// that header's checksum field (TCP 16, UDP 6): the kernel writes there
-// and nowhere else. Anything it cannot read drops. A VLAN tag, an IPv6
-// extension header, ICMP, SCTP's CRC or a tunnel's inner header waiting
-// for a checksum drops too: no VMM offloads those over virtio-net.
+// segmented passes: the kernel writes nothing into it. Any other passes
+// only as TCP, UDP or SCTP right after an IPv4 header (not a fragment: a
+// later fragment's "header" is payload) or an IPv6 one, whose headers
+// the rules read no further than the ports, and then:
+// - to be segmented (GSO: gso_size, which __sk_buff shows), not as UDP to
+//   a port in kPayloadRead: the kernel splits UDP (USO, UFO) at offsets
+//   of the guest's choosing into datagrams each with a header of its own,
+//   so a second one could start with what servers=no drops in a first (a
+//   BOOTREPLY to 67, a Relay-Reply to 547); the headers the rules read
+//   are the same in every piece. Its csum_start, which the segmenter takes
+//   for the transport header and writes into, may not be before it.
+// - waiting for its checksum (CHECKSUM_PARTIAL), the two bytes the kernel
+//   writes (csum_start + csum_offset, from the Ethernet header, which
+//   mac_header marks) past the ports; to a port in kPayloadRead, not past
+//   UDP's checksum field. A VM's own checksum field, and a tunnel's inner
+//   one (a container's VXLAN leaves it to the veth), so pass.
+// Anything it cannot read drops, as do a VLAN tag, an IPv6 extension
+// header and ICMP waiting for a checksum: no stack leaves those to offload.
 std::vector<bpf_insn> exact_program(const SkbFields& f) {
-    enum { kPass, kDrop, kParse, kIp4, kTransport, kWhole, kTcp };
+    enum { kPass, kDrop, kParse, kIp4, kTransport, kReads, kSegment, kWhole, kStarted };
     enum : std::int16_t {
         kSummed = -8, kStart = -16, kOffset = -24, kMac = -32, kType = -40, kNext = -48, kIp = -64, kGso = -72,
-        kPort = -80
+        kPort = -80, kRead = -88
     };
     Assembler a;
     // bpf_probe_read_kernel(fp+slot, n, skb + at)
@@ -231,10 +234,11 @@ std::vector<bpf_insn> exact_program(const SkbFields& f) {
         a.op(call(BPF_FUNC_probe_read_kernel));
         a.jump(BPF_JNE, BPF_REG_0, 0, kDrop);
     };
-    // bpf_skb_load_bytes(skb, at, fp+slot, n)
-    auto frame = [&](std::int16_t slot, int n, int at) {
+    // bpf_skb_load_bytes(skb, at (+ reg), fp+slot, n)
+    auto frame = [&](std::int16_t slot, int n, int at, int reg = -1, int plus = 0) {
         a.op(mov_reg(BPF_REG_1, BPF_REG_6));
-        a.op(mov_imm(BPF_REG_2, at));
+        if (reg < 0) a.op(mov_imm(BPF_REG_2, at));
+        else a.op(mov_reg(BPF_REG_2, static_cast<std::uint8_t>(reg))), a.op(add_imm(BPF_REG_2, plus));
         a.op(mov_reg(BPF_REG_3, BPF_REG_10));
         a.op(add_imm(BPF_REG_3, slot));
         a.op(mov_imm(BPF_REG_4, n));
@@ -277,38 +281,52 @@ std::vector<bpf_insn> exact_program(const SkbFields& f) {
     a.jump(BPF_JNE, BPF_REG_1, 0, kDrop);
     a.op(load(BPF_B, BPF_REG_8, BPF_REG_10, kIp + 9));
     a.label(kTransport);
-    // To be segmented: TCP, or UDP to no port in kPayloadRead.
+    // TCP, UDP or SCTP, whose headers the rules read no further than the
+    // ports; UDP to a port in kPayloadRead marks kRead.
+    a.op(insn(BPF_ST | BPF_MEM | BPF_DW, BPF_REG_10, 0, kRead, 0));
+    a.jump(BPF_JEQ, BPF_REG_8, IPPROTO_TCP, kSegment);
+    a.jump(BPF_JEQ, BPF_REG_8, IPPROTO_SCTP, kSegment);
+    a.jump(BPF_JNE, BPF_REG_8, IPPROTO_UDP, kDrop);
+    frame(kPort, 2, 0, BPF_REG_9, 2);  // the destination port
+    a.op(load(BPF_H, BPF_REG_1, BPF_REG_10, kPort));
+    for (std::uint16_t port : kPayloadRead) a.jump(BPF_JEQ, BPF_REG_1, htons(port), kReads);
+    a.jump(BPF_JA, 0, 0, kSegment);
+    a.label(kReads);
+    a.op(insn(BPF_ST | BPF_MEM | BPF_DW, BPF_REG_10, 0, kRead, 1));
+    // To be segmented: not where a rule reads the payload.
+    a.label(kSegment);
     a.op(load(BPF_W, BPF_REG_1, BPF_REG_10, kGso));
     a.jump(BPF_JEQ, BPF_REG_1, 0, kWhole);
-    a.jump(BPF_JEQ, BPF_REG_8, IPPROTO_TCP, kWhole);
-    a.jump(BPF_JNE, BPF_REG_8, IPPROTO_UDP, kDrop);
-    // bpf_skb_load_bytes(skb, r9 + 2, fp+kPort, 2): the destination port
-    a.op(mov_reg(BPF_REG_1, BPF_REG_6));
-    a.op(mov_reg(BPF_REG_2, BPF_REG_9));
-    a.op(add_imm(BPF_REG_2, 2));
-    a.op(mov_reg(BPF_REG_3, BPF_REG_10));
-    a.op(add_imm(BPF_REG_3, kPort));
-    a.op(mov_imm(BPF_REG_4, 2));
-    a.op(call(BPF_FUNC_skb_load_bytes));
-    a.jump(BPF_JNE, BPF_REG_0, 0, kDrop);
-    a.op(load(BPF_H, BPF_REG_1, BPF_REG_10, kPort));
-    for (std::uint16_t port : kPayloadRead) a.jump(BPF_JEQ, BPF_REG_1, htons(port), kDrop);
+    a.op(load(BPF_DW, BPF_REG_1, BPF_REG_10, kRead));
+    a.jump(BPF_JNE, BPF_REG_1, 0, kDrop);
     a.label(kWhole);
     a.jump(BPF_JNE, BPF_REG_7, kChecksumPartial, kPass);
+    // Waiting for its checksum: r1 = csum_start, r3 = where it is written,
+    // both from the Ethernet header.
     kernel(kStart, 2, f.csum_start);
     kernel(kOffset, 2, f.csum_offset);
     kernel(kMac, 2, f.mac_header);
     a.op(load(BPF_H, BPF_REG_1, BPF_REG_10, kStart));
     a.op(load(BPF_H, BPF_REG_2, BPF_REG_10, kMac));
+    a.jump_reg(BPF_JLT, BPF_REG_1, BPF_REG_2, kDrop);
     a.op(sub_reg(BPF_REG_1, BPF_REG_2));
-    a.jump_reg(BPF_JNE, BPF_REG_1, BPF_REG_9, kDrop);
-    a.op(load(BPF_H, BPF_REG_1, BPF_REG_10, kOffset));
-    a.jump(BPF_JEQ, BPF_REG_8, IPPROTO_TCP, kTcp);
-    a.jump(BPF_JNE, BPF_REG_8, IPPROTO_UDP, kDrop);
-    a.jump(BPF_JNE, BPF_REG_1, 6, kDrop);
-    a.jump(BPF_JA, 0, 0, kPass);
-    a.label(kTcp);
-    a.jump(BPF_JNE, BPF_REG_1, 16, kDrop);
+    a.op(load(BPF_H, BPF_REG_3, BPF_REG_10, kOffset));
+    a.op(insn(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_3, BPF_REG_1, 0, 0));
+    // Past the ports...
+    a.op(mov_reg(BPF_REG_4, BPF_REG_9));
+    a.op(add_imm(BPF_REG_4, 4));
+    a.jump_reg(BPF_JLT, BPF_REG_3, BPF_REG_4, kDrop);
+    // ...and, to a port in kPayloadRead, not past UDP's checksum field...
+    a.op(load(BPF_DW, BPF_REG_2, BPF_REG_10, kRead));
+    a.jump(BPF_JEQ, BPF_REG_2, 0, kStarted);
+    a.op(add_imm(BPF_REG_4, 2));
+    a.jump_reg(BPF_JGT, BPF_REG_3, BPF_REG_4, kDrop);
+    // ...and, to be segmented, from the transport header on: the
+    // segmenter takes csum_start for it, and writes into it.
+    a.label(kStarted);
+    a.op(load(BPF_W, BPF_REG_2, BPF_REG_10, kGso));
+    a.jump(BPF_JEQ, BPF_REG_2, 0, kPass);
+    a.jump_reg(BPF_JLT, BPF_REG_1, BPF_REG_9, kDrop);
     a.label(kPass);
     a.op(mov_imm(BPF_REG_0, TC_ACT_OK));
     a.op(exit_insn());

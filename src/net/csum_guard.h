@@ -11,13 +11,13 @@
 //
 // Two programs, one loaded as userbridged starts:
 // - exact: a frame waiting for its checksum (CHECKSUM_PARTIAL) passes only
-//   when the checksum goes where its own TCP or UDP header keeps it, over
-//   IPv4 (unfragmented) or IPv6 (no extension header), and a frame the
-//   kernel is to segment (GSO) only as such TCP, or UDP to a port whose
-//   payload no rule reads; every other one is dropped. The kernel then
-//   writes only a checksum field no rule judges, and splits only what
-//   the rules judged by headers each segment repeats, so a filtered tap
-//   may keep its header, with TSO and checksum offload.
+//   when the kernel is to write it past the ports of its TCP, UDP or SCTP
+//   header, over IPv4 (unfragmented) or IPv6 (no extension header), and a
+//   frame the kernel is to segment (GSO) only as such, but not as UDP to a
+//   port whose payload a rule reads; every other one is dropped. The
+//   kernel then writes only bytes no rule judges, and splits only what the
+//   rules judged by headers each piece repeats, so a filtered tap may keep
+//   its header, with TSO and checksum offload.
 //   It reads the frame's sk_buff (bpf_probe_read_kernel, at offsets the
 //   kernel's BTF gives), which takes CAP_PERFMON (or CAP_SYS_ADMIN) to load.
 // - blunt, where the exact one cannot load: every frame waiting for its
@@ -25,8 +25,8 @@
 //
 // Should: load once, while the daemon still has CAP_BPF (and CAP_PERFMON);
 // attach with CAP_NET_ADMIN alone, to a port's ingress (frames from its
-// guest: a tap, a veth's host end) or a macvtap's egress. Must not: let a
-// frame whose checksum goes anywhere else through a guarded port.
+// guest: a tap, a veth's host end) or a macvtap's egress. Must not: let
+// the kernel write into, or split, what a rule judged, after the rules.
 #pragma once
 
 #include <string>

@@ -262,8 +262,9 @@ constexpr const char* kClientPortSign = "udp dport { 68, 546 }";
 // transport header at a non-zero fragment offset, and reading past the
 // end breaks the rule): a client's DHCP message is far below any MTU, so
 // a fragmented one to these ports is dropped. (Nor may the kernel split
-// one after these rules: the checksum guard drops UDP to these ports that
-// is to be segmented, net/csum_guard.cpp, kPayloadRead.) Added once, as kClientPortRule.
+// one, or write a checksum into its payload, after these rules: the
+// checksum guard drops UDP to these ports that asks for either,
+// net/csum_guard.cpp, kPayloadRead.) Added once, as kClientPortRule.
 constexpr const char* kRelayRules =
     "add rule bridge userbridge prerouting iif @clients"
     " udp dport 547 @th,64,8 != { 1, 3, 4, 5, 6, 8, 9, 11 } counter drop\n"
