@@ -231,7 +231,8 @@ Outcome handle(const Means& means, const Asked& asked) {
         // ARP sender, a source address; review item 24-5). A port whose
         // frames are judged by their content (a pinned MAC, mode=routed's
         // addresses) gets the exact checksum guard on its ingress, which
-        // lets a checksum go only into its TCP or UDP header
+        // lets the kernel write a checksum only where no rule reads, and
+        // split only what the rules judged by headers every piece repeats
         // (net/csum_guard.h); where that guard could not be loaded, a tap
         // gets no header: each frame is then as the filter saw it. A
         // macvtap's guard goes on in pin_macvtap (item 27-1).
