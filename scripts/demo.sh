@@ -28,7 +28,9 @@ if [ -z "${UB_DEMO_INSIDE:-}" ]; then
 fi
 
 T=$(mktemp -d /tmp/userbridge-demo.XXXXXX)
-trap 'umount -R "$T" 2>/dev/null || true; rmdir "$T" 2>/dev/null || true' EXIT
+# Lazily: a watcher's sleep may still hold a file of it open for a moment,
+# and a busy unmount would leave the directory behind in the host's /tmp.
+trap 'umount -R -l "$T" 2>/dev/null || true; rmdir "$T" 2>/dev/null || true' EXIT
 mount -t tmpfs -o mode=755 tmpfs "$T"
 mount -t sysfs sysfs /sys
 ip link set lo up
