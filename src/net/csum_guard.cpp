@@ -38,9 +38,6 @@ constexpr bpf_insn insn(std::uint8_t code, std::uint8_t dst, std::uint8_t src, s
 constexpr bpf_insn mov_reg(std::uint8_t dst, std::uint8_t src) { return insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
 constexpr bpf_insn mov_imm(std::uint8_t dst, std::int32_t imm) { return insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
 constexpr bpf_insn add_imm(std::uint8_t dst, std::int32_t imm) { return insn(BPF_ALU64 | BPF_ADD | BPF_K, dst, 0, 0, imm); }
-constexpr bpf_insn load_u16(std::uint8_t dst, std::uint8_t src, std::int16_t off) {
-    return insn(BPF_LDX | BPF_MEM | BPF_H, dst, src, off, 0);
-}
 constexpr bpf_insn call(bpf_func_id f) { return insn(BPF_JMP | BPF_CALL, 0, 0, 0, f); }
 constexpr bpf_insn jne_imm(std::uint8_t dst, std::int32_t imm, std::int16_t off) {
     return insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, off, imm);
@@ -57,9 +54,9 @@ constexpr bpf_insn load(std::uint8_t size, std::uint8_t dst, std::uint8_t src, s
     return insn(BPF_LDX | BPF_MEM | size, dst, src, off, 0);
 }
 
-// The blunt program. Where the kernel's checksum state shows: bpf_l4_csum_replace changes the
-// two bytes it is pointed at by (to - from), except on a frame that waits
-// for its checksum (CHECKSUM_PARTIAL), where without BPF_F_PSEUDO_HDR it
+// The blunt program. Where the kernel's checksum state shows:
+// bpf_l4_csum_replace changes the two bytes it is pointed at by
+// (to - from), except on a frame that waits for its checksum (CHECKSUM_PARTIAL), where without BPF_F_PSEUDO_HDR it
 // changes nothing (inet_proto_csum_replace4). So the program reads the
 // EtherType (offset 12, in every frame), asks for a change of 0 to 1 there,
 // reads it again: unchanged, the frame waits for its checksum and is
@@ -88,7 +85,7 @@ constexpr bpf_insn kBluntProgram[] = {
     add_imm(BPF_REG_3, kAgain), mov_imm(BPF_REG_4, 2), call(BPF_FUNC_skb_load_bytes),
     jne_imm(BPF_REG_0, 0, 13),
     // unchanged: it waits for its checksum
-    load_u16(BPF_REG_1, BPF_REG_10, kFirst), load_u16(BPF_REG_2, BPF_REG_10, kAgain),
+    load(BPF_H, BPF_REG_1, BPF_REG_10, kFirst), load(BPF_H, BPF_REG_2, BPF_REG_10, kAgain),
     jeq_reg(BPF_REG_1, BPF_REG_2, 10),
     // bpf_skb_store_bytes(skb, 12, fp-8, 2, 0): as it was
     mov_reg(BPF_REG_1, BPF_REG_6), mov_imm(BPF_REG_2, kAt), mov_reg(BPF_REG_3, BPF_REG_10),
@@ -99,7 +96,6 @@ constexpr bpf_insn kBluntProgram[] = {
 };
 // clang-format on
 static_assert(std::size(kBluntProgram) == 37, "the jumps' offsets count these instructions");
-
 
 // The exact program reads the sk_buff itself: ip_summed (a 2-bit field),
 // csum_start and mac_header (offsets from skb->head) and csum_offset.

@@ -964,17 +964,12 @@ void send_marked(const std::vector<ub::UniqueFd>& fds, int queues, std::size_t h
 
 // call packet:IFNAME: what a container's root may do on its veth end: a
 // packet socket with PACKET_VNET_HDR, whose frames carry a virtio_net_hdr.
+int packet_socket(const std::string& ifname, uint16_t ethertype);
 ub::UniqueFd vnet_packet_socket(const std::string& ifname) {
-    int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-    if (s < 0) die("packet socket");
+    ub::UniqueFd s(packet_socket(ifname, ETH_P_ALL));
     int on = 1;
-    if (setsockopt(s, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof on) != 0) die("PACKET_VNET_HDR");
-    sockaddr_ll sll{};
-    sll.sll_family = AF_PACKET;
-    sll.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
-    if (sll.sll_ifindex == 0) die("no interface " + ifname);
-    if (bind(s, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) die("bind");
-    return ub::UniqueFd(s);
+    if (setsockopt(s.get(), SOL_PACKET, PACKET_VNET_HDR, &on, sizeof on) != 0) die("PACKET_VNET_HDR");
+    return s;
 }
 
 int cmd_call(std::vector<std::string> a) {
