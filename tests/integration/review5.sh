@@ -98,26 +98,42 @@ on_wire() {
 }
 hex() { tr -d ':.' <<<"$1"; }
 ip4hex() { printf '%02x' ${1//./ }; }
-# The exact checksum guard (net/csum_guard.h) lets a frame's checksum go
-# only into its own TCP or UDP header: a UDP datagram over IPv4 asking for
+# The exact checksum guard (net/csum_guard.h) lets the kernel write a
+# checksum only where no rule reads: a UDP datagram over IPv4 asking for
 # its checksum from byte 34 (its UDP header) at offset 6 is what a guest's
-# stack sends; any other place is an attack.
+# stack sends; into the Ethernet, ARP or IP header, or the ports, is an
+# attack.
+# csum_checks NAME: through br3 under the pin, the guest's ARP and its UDP
+# asking for its own checksum cross; checksums asked into its ARP sender
+# MAC or its source address do not change them.
+csum_checks() {
+    local name=$1 got
+    check "$name: control: the pinned guest's ARP reaches the wire from its MAC" \
+        test "$(on_wire br3 22 6 --arp=10.99.3.7)" = "$(hex $guest)"
+    check "$name: control: ...and its UDP asking for its own checksum" \
+        test "$(on_wire br3 26 4 --ip4=10.99.3.7 --csum=34:6)" = "$(ip4hex 10.99.3.7)"
+    got=$(on_wire br3 22 6 --arp=10.99.3.7 --csum=20:6)
+    check "$name: attack: an ARP asking for a checksum into its sender MAC reaches it unchanged ($got)" \
+        test "$got" = "$(hex $guest)" -o "$got" = none
+    got=$(on_wire br3 26 4 --ip4=10.99.3.7 --csum=20:8)
+    check "$name: attack: nor one asking for a checksum into its source address ($got)" \
+        test "$got" = "$(ip4hex 10.99.3.7)" -o "$got" = none
+}
+# pinned_veth CASE: a veth pair into a namespace of ubalice's (its holder
+# in $ns) on br3, under the pin; its host end in $host_end.
+pinned_veth() {
+    hold_ns ns "${AS_ALICE[@]}"
+    as_alice "$T/bin/userbridge" netns --br=br3 --netns=/proc/$ns/ns/net >"$T/veth" 2>&1 ||
+        { echo "FAIL: $1: no veth pair ($(cat "$T/veth"))"; exit 1; }
+    host_end=$(grep -o 'ubv[0-9]*' "$T/veth")
+}
 if wanted "csum"; then
     "$TT" tx-csum-off br3-port
     "$TT" tx-csum-off eth0
-    check "csum: control: the pinned guest's ARP reaches the wire from its MAC" \
-        test "$(on_wire br3 22 6 --arp=10.99.3.7)" = "$(hex $guest)"
-    got=$(on_wire br3 22 6 --arp=10.99.3.7 --csum=20:6)
-    check "csum: attack: an ARP asking for a checksum into its sender MAC reaches it unchanged ($got)" \
-        test "$got" = "$(hex $guest)" -o "$got" = none
+    csum_checks csum
     check "csum: a guest the rule filters keeps its vnet_hdr (offloads)" grep -q 'vnet_hdr=1' "$T/call"
     check "csum: control: its UDP from 10.99.3.7 reaches the wire" \
         test "$(on_wire br3 26 4 --ip4=10.99.3.7)" = "$(ip4hex 10.99.3.7)"
-    check "csum: control: ...and so does one asking for its own UDP checksum" \
-        test "$(on_wire br3 26 4 --ip4=10.99.3.7 --csum=34:6)" = "$(ip4hex 10.99.3.7)"
-    got=$(on_wire br3 26 4 --ip4=10.99.3.7 --csum=20:8)
-    check "csum: attack: nor does one asking for a checksum into its source address ($got)" \
-        test "$got" = "$(ip4hex 10.99.3.7)" -o "$got" = none
     got=$(on_wire br3 34 2 --ip4=10.99.3.7 --csum=34:0)
     check "csum: attack: nor one asking for it in its UDP header, into its source port ($got)" \
         test "$got" = 1388 -o "$got" = none
@@ -180,22 +196,10 @@ fi
 # does. (Before the exact guard, nothing checked it: item 24-5's limit.)
 if wanted "vethcsum"; then
     "$TT" tx-csum-off br3-port
-    hold_ns ns "${AS_ALICE[@]}"
-    as_alice "$T/bin/userbridge" netns --br=br3 --netns=/proc/$ns/ns/net >"$T/veth" 2>&1 ||
-        { echo "FAIL: vethcsum: no veth pair ($(cat "$T/veth"))"; exit 1; }
-    host_end=$(grep -o 'ubv[0-9]*' "$T/veth")
+    pinned_veth vethcsum
     as_alice nsenter -t "$ns" -U -n --preserve-credentials ip link set eth0 up
     VIA_NS=$ns
-    check "vethcsum: control: the pinned container's ARP reaches the wire from its MAC" \
-        test "$(on_wire br3 22 6 --arp=10.99.3.7)" = "$(hex $guest)"
-    check "vethcsum: control: ...and its UDP asking for its own checksum" \
-        test "$(on_wire br3 26 4 --ip4=10.99.3.7 --csum=34:6)" = "$(ip4hex 10.99.3.7)"
-    got=$(on_wire br3 22 6 --arp=10.99.3.7 --csum=20:6)
-    check "vethcsum: attack: an ARP asking for a checksum into its sender MAC reaches it unchanged ($got)" \
-        test "$got" = "$(hex $guest)" -o "$got" = none
-    got=$(on_wire br3 26 4 --ip4=10.99.3.7 --csum=20:8)
-    check "vethcsum: attack: nor one asking for a checksum into its source address ($got)" \
-        test "$got" = "$(ip4hex 10.99.3.7)" -o "$got" = none
+    csum_checks vethcsum
     # UFO a namespace's own kernel does, before the frames leave its end:
     # into IP fragments, which its root may write as they are anyway.
     uso_checks vethcsum udp udp-nocsum
@@ -244,10 +248,7 @@ fi
 if wanted "blunt"; then
     "$TT" tx-csum-off br3-port
     "$TT" tx-csum-off eth0
-    hold_ns ns "${AS_ALICE[@]}"
-    as_alice "$T/bin/userbridge" netns --br=br3 --netns=/proc/$ns/ns/net >"$T/veth" 2>&1 ||
-        { echo "FAIL: blunt: no veth pair ($(cat "$T/veth"))"; exit 1; }
-    host_end=$(grep -o 'ubv[0-9]*' "$T/veth")
+    pinned_veth blunt
     stop_daemon
     printf '#!/bin/sh\nexec setpriv --bounding-set -perfmon,-sys_admin %s "$@"\n' "$T/bin/userbridged" >"$T/blunt"
     chmod 755 "$T/blunt"
