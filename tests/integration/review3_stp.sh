@@ -12,6 +12,10 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_policy.sh"
 
 start_daemon
+# A bridge whose address nobody set takes its lowest port's: a tap whose
+# random address sorts lower would change the bridge's own id, and so the
+# root id, with no BPDU at all.
+ip link set br3 address 02:00:00:00:00:03
 ip link set br3 type bridge stp_state 1
 # A configuration BPDU, after its 802.3 length (0x26): LLC (42 42 03),
 # protocol 0, version 0, type 0, no flags, root and bridge id priority 0
@@ -30,6 +34,7 @@ sender=$(sed -n 's/^tap=\([^ ]*\).*/\1/p' "$T/held")
 wait $holder
 echo "    root bridge before: $before, after ubalice's BPDU: $after"
 check "a guest's BPDU does not make it the root bridge" test "$after" = "$before"
+check "...and the root is not her forged id" test "$after" != "0000.${pinned//:/}"
 check "...the bridge disabled the port that sent it" has -F "BPDU received on blocked port" < <(dmesg | grep -F "($sender)")
 
 # Every kind of port userbridge makes on a bridge is guarded from the start.
