@@ -26,6 +26,9 @@ check "the adopted lease of an older release is guarded once userbridged starts"
 
 # The attack: alice's VMM opens her lease by name, and its guest claims to
 # be the root bridge (priority 0) with one configuration BPDU.
+# A fixed address, so that the lease's tap, whose random address may sort
+# lower, cannot change the bridge's own id (review3_stp.sh says more).
+ip link set br0 address 02:00:00:00:00:01
 ip link set br0 type bridge stp_state 1
 id=0000525400123456  # priority 0, then the MAC
 bpdu="4242030000000000${id}00000000${id}80010000140002000f00"
