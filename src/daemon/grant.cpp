@@ -212,10 +212,12 @@ Outcome handle(const Means& means, const Asked& asked) {
     // A lease: its length by the deciding rule, then its tap (begin_act).
     std::uint32_t lease_seconds = 0;
     std::optional<long long> expiry;
-    res.daemon_check = [&req, &lease_seconds](const policy::Decision& d) -> std::optional<Refusal> {
+    res.daemon_check = [&req, &lease_seconds, filters](const policy::Decision& d) -> std::optional<Refusal> {
         if (!req.netns_peer.empty()) return net::veth_refusal(d);
         if (req.kind != protocol::Kind::Lease) return std::nullopt;
-        std::variant<std::uint32_t, Refusal> length = policy::lease_length(d, req.lease_seconds);
+        policy::ChecksumGuard guard = filters && filters->exact_csum_guard() ? policy::ChecksumGuard::Exact
+                                                                              : policy::ChecksumGuard::Missing;
+        std::variant<std::uint32_t, Refusal> length = policy::lease_length(d, req.lease_seconds, guard);
         if (const Refusal* no = std::get_if<Refusal>(&length)) return *no;
         lease_seconds = std::get<std::uint32_t>(length);
         return std::nullopt;

@@ -217,7 +217,7 @@ int main(int argc, char** argv) {
     else if (csum_guard->kind() == net::CsumGuard::Kind::Blunt)
         syslog(LOG_DAEMON | LOG_WARNING,
                "%s; taps whose MAC a rule pins, and routed taps, get no virtio-net header (no offloads), "
-               "and veth pairs whose MAC a rule pins are refused",
+               "and veth pairs and leases whose MAC a rule pins are refused",
                csum_guard->why_blunt().c_str());
     filters.set_csum_guard(std::move(csum_guard));
     daemon::Announcer announcer;

@@ -591,11 +591,17 @@ void Server::adopt_leases() {
             end_lease(l.ifindex, "its connection closed while userbridged was stopped");
             continue;
         }
-        // An older release leased taps under a pinned MAC; whoever opens
-        // one by name may give it a virtio-net header (review item 24-6).
+        // Whoever opens a lease by name may give it a virtio-net header
+        // (review item 24-6): one under a pinned MAC keeps its pin behind
+        // the checksum guard, which an older release did not put on and a
+        // daemon that cannot load it cannot check. Setting it again
+        // replaces it.
         if (label->mac) {
-            end_lease(l.ifindex, "a rule that pins a MAC gives no leases since review item 24-6");
-            continue;
+            if (Result<void> g = cfg_.filters->guard_port(l.ifindex); !g.ok()) {
+                end_lease(l.ifindex, "a lease under a pinned MAC without its checksum guard (" +
+                                         g.error().message() + ")");
+                continue;
+            }
         }
         if (l.master == 0) continue;
         if (Result<void> guarded = rtnl->guard_port(l.ifindex, false); !guarded.ok())

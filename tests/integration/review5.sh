@@ -17,9 +17,11 @@ pinned=52:54:00:00:00:0b
 foreign=52:54:00:66:66:66
 nic_and_lan
 bridge br3
+bridge br4
 guest=52:54:00:12:34:56
 acl "allow eth0 user=ubalice mode=macvtap mac=$pinned
 allow br3 user=ubalice mac=$guest ip=10.99.3.7 servers=no lease=1h
+allow br4 user=ubalice mac=52:54:00:12:34:57 lease=1h
 "
 start_daemon
 
@@ -66,7 +68,8 @@ fi
 # the frame ubalice's guest sends (from $guest, over PORT's bridge or
 # macvtap), as the wire beyond PORT gets it; "none" if none arrived.
 # With VIA_NS=PID, the frame goes out of ubalice's namespace PID instead,
-# through a packet socket with PACKET_VNET_HDR on its eth0 (her veth's end).
+# through a packet socket with PACKET_VNET_HDR on its eth0 (her veth's end);
+# with VIA_NAME=TAP, through her lease TAP, opened by name with the header.
 on_wire() {
     local port=$1 from=$2 len=$3 marker="cs$RANDOM$RANDOM" hex
     shift 3
@@ -81,6 +84,8 @@ on_wire() {
     if [ -n "${VIA_NS:-}" ]; then
         as_alice nsenter -t "$VIA_NS" -U -n --preserve-credentials \
             "$TT" call packet:eth0 --src=$src "$@" --send="$marker" >"$T/call" 2>&1 || rc=$?
+    elif [ -n "${VIA_NAME:-}" ]; then
+        as_alice "$TT" call name:$VIA_NAME --src=$src "$@" --send="$marker" >"$T/call" 2>&1 || rc=$?
     else
         as_alice "$TT" call stream --src=$src "$@" --send="$marker" -- "$client" --use-vnet --fd=3 --br=$br \
             >"$T/call" 2>&1 || rc=$?
@@ -119,6 +124,8 @@ csum_checks() {
     check "$name: attack: nor one asking for a checksum into its source address ($got)" \
         test "$got" = "$(ip4hex 10.99.3.7)" -o "$got" = none
 }
+# csum_guarded DEV: DEV's ingress has the exact checksum guard.
+csum_guarded() { tc filter show dev "$1" ingress | has userbridge_csum_guard; }
 # pinned_veth CASE: a veth pair into a namespace of ubalice's (its holder
 # in $ns) on br3, under the pin; its host end in $host_end.
 pinned_veth() {
@@ -224,7 +231,7 @@ if wanted "vethcsum"; then
     fi
     # An older release put no guard on a pinned pair: userbridged, starting,
     # puts it on the live ones.
-    guarded() { tc filter show dev "$host_end" ingress | has userbridge_csum_guard; }
+    guarded() { csum_guarded "$host_end"; }
     tc qdisc del dev "$host_end" clsact
     check "vethcsum: control: its guard taken off" fails guarded
     stop_daemon
@@ -249,6 +256,8 @@ if wanted "blunt"; then
     "$TT" tx-csum-off br3-port
     "$TT" tx-csum-off eth0
     pinned_veth blunt
+    as_alice "$T/bin/userbridge" lease --br=br4 --name=fc7 --for=10m >"$T/lease" 2>&1 ||
+        { echo "FAIL: blunt: no lease under mac= ($(head -c 200 "$T/lease"))"; exit 1; }
     stop_daemon
     printf '#!/bin/sh\nexec setpriv --bounding-set -perfmon,-sys_admin %s "$@"\n' "$T/bin/userbridged" >"$T/blunt"
     chmod 755 "$T/blunt"
@@ -257,6 +266,15 @@ if wanted "blunt"; then
         soon bash -c "! ip link show dev $host_end >/dev/null 2>&1"
     check "blunt: ...with a record saying why" \
         soon grep -qE "userbridged.*event=revoke .*tap=$host_end .*pinned veth pair without its checksum guard" "$SYSLOG"
+    # A lease under the pin: its next opener could take the header.
+    check "blunt: a live lease under mac= it cannot guard ends as it starts" soon fails ip link show fc7
+    check "blunt: ...saying why" \
+        soon grep -q 'fc7.*under a pinned MAC without its checksum guard' "$SYSLOG"
+    rc=0
+    as_alice "$T/bin/userbridge" lease --br=br3 --name=fc8 --for=10m >"$T/lease" 2>&1 || rc=$?
+    check "blunt: a lease under mac= is refused ($(head -c 200 "$T/lease"))" test $rc -ne 0
+    check "blunt: ...saying why" grep -q 'could not load the checksum guard' "$T/lease"
+    check "blunt: ...and no fc8 was made" fails ip link show fc8
     rc=0
     as_alice "$T/bin/userbridge" netns --br=br3 --netns=/proc/$ns/ns/net >"$T/veth" 2>&1 || rc=$?
     check "blunt: a pinned veth pair is refused ($(head -c 200 "$T/veth"))" test $rc -ne 0
@@ -315,31 +333,36 @@ fi
 
 # --- item 24-6: a lease under mac= ------------------------------------------------
 # A lease is opened by name (TUNSETIFF), and the kernel sets a persistent
-# tap's flags from its opener's request (tun_set_iff): userbridged making
-# it without IFF_VNET_HDR (item 24-5) does not keep its VMM from asking for
-# the header, and with it the guest's checksum writes past the pin.
+# tap's flags from its opener's request (tun_set_iff): its VMM may ask for
+# the header, and with it the guest's checksum writes past the pin. The
+# exact checksum guard on the lease holds the pin whatever its opener asks.
 if wanted "lease"; then
-    as_alice "$T/bin/userbridge" lease --br=br3 --name=fc5 --for=10m >"$T/lease" 2>&1 || true
-    check "lease: a lease under mac= is refused, saying why ($(head -c 200 "$T/lease"))" \
-        grep -q 'pins a MAC' "$T/lease"
-    check "lease: ...and no fc5 was made" fails ip link show fc5
-    # Were it made: its opener would take the header.
-    if ip link show fc5 >/dev/null 2>&1; then
-        check "lease: attack: nor could its VMM open it with a virtio-net header" \
-            fails as_alice "$TT" tap-by-name fc5
-        as_alice "$T/bin/userbridge" release fc5 >/dev/null 2>&1 || ip link del fc5
-    fi
+    "$TT" tx-csum-off br3-port
+    as_alice "$T/bin/userbridge" lease --br=br3 --name=fc5 --for=10m >"$T/lease" 2>&1 ||
+        { echo "FAIL: lease: no lease under mac= ($(head -c 200 "$T/lease"))"; exit 1; }
+    check "lease: a lease under mac= has the checksum guard" csum_guarded fc5
+    VIA_NAME=fc5
+    csum_checks lease
+    check "lease: ...its opener had the header" grep -q 'vnet_hdr=1' "$T/call"
+    # The guard is what stops it: taken off, the attack gets through.
+    tc qdisc del dev fc5 clsact
+    got=$(on_wire br3 22 6 --arp=10.99.3.7 --csum=20:6)
+    check "lease: control: without the guard on fc5, the sender MAC is rewritten ($got)" \
+        test "$got" != "$(hex $guest)" -a "$got" != none
+    VIA_NAME=
+    as_alice "$T/bin/userbridge" release fc5 >/dev/null
+    check "lease: released" soon fails ip link show fc5
     # One an older release leased under the pin, made here as it made one
-    # (persistent, hers, labelled with the pinned MAC and an expiry), is
-    # ended as userbridged starts: its next opener could take the header.
+    # (persistent, hers, labelled with the pinned MAC and an expiry), had
+    # no guard: it gets one as userbridged starts, and stays.
     stop_daemon
     ip tuntap add dev fc6 mode tap user $ALICE
     ip link set fc6 master br3
     port=$(cat /sys/class/net/fc6/address)
     ip link set fc6 alias "userbridge uid=$ALICE mac=$guest queues=1 port=$port lease=$(($(date +%s) + 600))"
     start_daemon
-    check "lease: an older release's lease under mac= is ended as userbridged starts" soon fails ip link show fc6
-    check "lease: ...saying why" soon grep -q 'fc6.*pins a MAC gives no leases' "$SYSLOG"
+    check "lease: an older release's lease under mac= gets the guard as userbridged starts" soon csum_guarded fc6
+    check "lease: ...and stays" ip link show dev fc6 >/dev/null
     ip link del fc6 2>/dev/null || true
 fi
 

@@ -9,7 +9,9 @@
 //       "tap=NAME vnet_hdr=0|1". KIND packet:IFNAME runs no helper and
 //       sends --send's frames through a packet socket on IFNAME with
 //       PACKET_VNET_HDR (what a container's root may do on its veth end;
-//       --csum asks for a checksum the same way). --kill-on-fd SIGKILLs HELPER as soon as
+//       --csum asks for a checksum the same way); KIND name:TAP opens the
+//       persistent TAP by name with IFF_VNET_HDR (what a lease's VMM may do)
+//       and sends them through it. --kill-on-fd SIGKILLs HELPER as soon as
 //       the fd arrives. --join-kill-on=up|attach: the grantee's race with
 //       its own helper (--queues=N, N > 1): HELPER runs at SCHED_IDLE on
 //       our CPU (policy and affinity survive a setuid exec), we join the
@@ -972,6 +974,15 @@ ub::UniqueFd vnet_packet_socket(const std::string& ifname) {
     return s;
 }
 
+int tap_by_name(const std::string& name, short flags);
+// The first line of a small file (sysfs), "" when it cannot be read.
+std::string first_line(const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    return line;
+}
+
 int cmd_call(std::vector<std::string> a) {
     std::string kind = a.at(0), send, expect, relay_to;
     int close_after = -1;
@@ -1072,6 +1083,21 @@ int cmd_call(std::vector<std::string> a) {
         std::vector<ub::UniqueFd> fds;
         fds.push_back(vnet_packet_socket(kind.substr(7)));
         if (!send.empty()) send_marked(fds, 1, 10, send);  // struct virtio_net_hdr
+        return 0;
+    }
+    if (kind.rfind("name:", 0) == 0) {
+        std::string name = kind.substr(5);
+        std::vector<ub::UniqueFd> fds;
+        fds.emplace_back(tap_by_name(name, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR));
+        if (!fds[0].valid()) die("open " + name + " by name");
+        std::printf("tap=%s vnet_hdr=1\n", name.c_str());
+        std::fflush(stdout);
+        // Our open brings its carrier on, and the bridge forwards from the
+        // port once the kernel's link watch has told it, up to a second on.
+        std::string state = "/sys/class/net/" + name + "/brport/state";
+        for (int k = 0; k < 300 && first_line(state) != "3"; ++k)  // BR_STATE_FORWARDING
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (!send.empty()) send_marked(fds, 1, 10, send);  // the default header, struct virtio_net_hdr
         return 0;
     }
     std::vector<char*> argv;
@@ -1875,6 +1901,21 @@ int cmd_mq_join(const std::vector<std::string>& a) {
     return 0;
 }
 
+// A persistent tap opened by NAME as a VMM opens one (TUNSETIFF), with
+// FLAGS; -1 and errno when the kernel refuses.
+int tap_by_name(const std::string& name, short flags) {
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) die("open /dev/net/tun");
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    ifr.ifr_flags = flags;
+    if (ioctl(fd, TUNSETIFF, &ifr) == 0) return fd;
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+}
+
 int cmd_tap_by_name(const std::vector<std::string>& a) {
     std::string send_marker, expect_marker;
     int expect_ms = 0, hold = 0;
@@ -1899,18 +1940,14 @@ int cmd_tap_by_name(const std::vector<std::string>& a) {
             g_ethertype = static_cast<uint16_t>(send_marker.size());  // 802.3: the length (LLC and BPDU)
         } else die("tap-by-name: unknown option " + o);
     }
-    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) die("open /dev/net/tun");
-    ifreq ifr{};
-    std::strncpy(ifr.ifr_name, a.at(0).c_str(), IFNAMSIZ - 1);
-    ifr.ifr_flags = flags;
-    if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+    int fd = tap_by_name(a.at(0), flags);
+    if (fd < 0) {
         std::printf("refused: %s\n", std::strerror(errno));
         return 1;
     }
     int hdr = 12;
     if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) != 0) die("TUNSETVNETHDRSZ");
-    std::printf("opened %s\n", ifr.ifr_name);
+    std::printf("opened %s\n", a.at(0).c_str());
     std::fflush(stdout);
     if (owner >= 0 && ioctl(fd, TUNSETOWNER, owner) != 0) die("TUNSETOWNER");
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(expect_ms);

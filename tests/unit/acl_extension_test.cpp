@@ -559,16 +559,21 @@ TEST(Extension, LeaseOption) {
 TEST(Extension, LeaseLength) {
     auto rules = rules_of("allow br0 lease=1h\nallow br1\n");
     Decision d = decide(rules, "br0");
-    EXPECT_EQ(std::get<std::uint32_t>(lease_length(d, 0)), 3600u);  // the rule's longest
-    EXPECT_EQ(std::get<std::uint32_t>(lease_length(d, 60)), 60u);
-    EXPECT_EQ(std::get<ub::Refusal>(lease_length(d, 7200)).reason,
+    constexpr ChecksumGuard exact = ChecksumGuard::Exact;
+    EXPECT_EQ(std::get<std::uint32_t>(lease_length(d, 0, exact)), 3600u);  // the rule's longest
+    EXPECT_EQ(std::get<std::uint32_t>(lease_length(d, 60, exact)), 60u);
+    EXPECT_EQ(std::get<std::uint32_t>(lease_length(d, 60, ChecksumGuard::Missing)), 60u);  // no pin to hold
+    EXPECT_EQ(std::get<ub::Refusal>(lease_length(d, 7200, exact)).reason,
               "asked for a lease of 2h; " + where(*d.deciding) + " gives at most 1h");
     Decision none = decide(rules, "br1");
-    EXPECT_EQ(std::get<ub::Refusal>(lease_length(none, 60)).reason,
+    EXPECT_EQ(std::get<ub::Refusal>(lease_length(none, 60, exact)).reason,
               where(*none.deciding) + " gives no leases (it has no lease=)");
-    // A pinned MAC gives no leases: the lease's opener picks its flags.
+    // A pinned MAC gives leases only behind the checksum guard: the
+    // lease's opener picks its flags.
     auto pinned = rules_of("allow br0 lease=1h mac=52:54:00:00:00:01\n");
     Decision p = decide(pinned, "br0");
-    EXPECT_EQ(std::get<ub::Refusal>(lease_length(p, 60)).reason,
-              where(*p.deciding) + " pins a MAC: a lease's opener could undo the pin, so it gives taps, not leases");
+    EXPECT_EQ(std::get<std::uint32_t>(lease_length(p, 60, exact)), 60u);
+    EXPECT_EQ(std::get<ub::Refusal>(lease_length(p, 60, ChecksumGuard::Missing)).reason,
+              where(*p.deciding) + " pins a MAC, and userbridged could not load the checksum guard that holds a " +
+                  "pin whatever a lease's opener asks (its log says why): it gives taps, not leases");
 }
