@@ -147,6 +147,7 @@ struct Lease {
     uid_t uid = 0;
     long long expiry = 0;  // seconds since the epoch
     ClientFd conn;         // tied: the connection that holds it
+    std::string ending;    // why it is ended, while its deletion waits to be tried again
 };
 
 class Server {
@@ -586,7 +587,7 @@ void Server::adopt_leases() {
     for (const net::LinkInfo& l : *taps) {
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
         if (!label || !label->lease) continue;
-        leases_[l.ifindex] = Lease{l.name, label->uid, *label->lease, {}};
+        leases_[l.ifindex] = Lease{l.name, label->uid, *label->lease, {}, {}};
         if (label->held) {
             end_lease(l.ifindex, "its connection closed while userbridged was stopped");
             continue;
@@ -621,7 +622,10 @@ void Server::end_lease(int ifindex, const std::string& why) {
         lease_ends_.erase(ifindex);
         log_line(LOG_ERR, "could not end the lease " + it->second.name + " (" + why + "): " +
                               gone.error().message());
-        it->second.expiry += 60;  // tried again in a minute
+        // Tried again in a minute, for the same reason: one that must not
+        // wait for the lease's own expiry (an unguarded pin) included.
+        it->second.expiry = static_cast<long long>(std::time(nullptr)) + 60;
+        it->second.ending = why;
         it->second.conn.reset();
         return;
     }
@@ -640,10 +644,10 @@ void Server::end_tied(int conn) {
 
 void Server::expire_leases() {
     long long now = static_cast<long long>(std::time(nullptr));
-    std::vector<int> due;
+    std::vector<std::pair<int, std::string>> due;
     for (const auto& [ifindex, l] : leases_)
-        if (l.expiry <= now) due.push_back(ifindex);
-    for (int ifindex : due) end_lease(ifindex, "the lease expired");
+        if (l.expiry <= now) due.emplace_back(ifindex, l.ending.empty() ? "the lease expired" : l.ending);
+    for (const auto& [ifindex, why] : due) end_lease(ifindex, why);
 }
 
 #ifndef SO_PEERPIDFD
@@ -806,7 +810,7 @@ void Server::deliver(Conn& c, Outcome o) {
     o.queues.clear();
     bool leased = made && sent.ok() && o.lease;
     if (leased) {
-        Lease l{o.reply.ifname, c.peer.ids.uid, 0, {}};
+        Lease l{o.reply.ifname, c.peer.ids.uid, 0, {}, {}};
         // A tied lease keeps the connection: its close ends the lease.
         if (o.tied) l.conn = std::move(c.fd);
         Result<net::Rtnl> rtnl = net::Rtnl::open();
