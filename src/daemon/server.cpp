@@ -1158,10 +1158,11 @@ void Server::revoke_tampered(const std::vector<net::LinkInfo>& links) {
         // Each change comes with more events (the tap going down as it is
         // deleted, too): the one whose deletion did it says so.
         if (rtnl && !net::remove_tampered(*rtnl, *r) && r->error.empty()) continue;
+        // Not granted by this daemon: the helper's, or, a lease or a
+        // macvtap, which only userbridged makes, a former daemon's.
         auto ours = granted_.find(l.ifindex);
-        audit::AuditRecord rec = ours != granted_.end()
-                                     ? ours->second
-                                     : audit::begin("helper", "?", r->label.uid, {}, "");
+        const char* via = r->label.lease || l.kind == "macvtap" ? "daemon" : "helper";
+        audit::AuditRecord rec = ours != granted_.end() ? ours->second : audit::begin(via, "?", r->label.uid, {}, "");
         rec.event = "revoke";
         rec.tap = r->tap;
         rec.vm = r->label.vm;

@@ -135,6 +135,13 @@ check "with no daemon, an expired lease stays until one starts" ip link show fc6
 start_daemon
 check "at start-up, the expired lease is removed" soon gone fc6
 check "the other survives the restart with its expiry" bash -c '[ "$(ip -d link show fc5 | grep -o "alias .*")" = "$1" ]' _ "$label5"
+as_alice "$UB" lease --br=br0 --name=fc7 --for=10m >/dev/null || true
+stop_daemon
+start_daemon
+as_alice "$TT" tap-by-name fc7 owner=$BOB hold=300 >"$T/tamper" 2>&1 || true
+check "an adopted lease given to bob is removed" soon gone fc7
+# Only userbridged makes leases: its record is not the helper's.
+check "...on record as a daemon's" soon record "event=revoke .*tap=fc7.* via=daemon .*owner changed to uid $BOB"
 check "root may release anyone's lease" "$UB" release fc5
 check "nothing left behind" soon no_taps
 
