@@ -184,6 +184,14 @@ Result<void> Filters::guard_port(int ifindex) {
     return attach_guard(ifindex, net::CsumGuard::Side::Ingress);
 }
 
+Result<void> Filters::refresh_guard() {
+    if (!csum_guard_ || !csum_guard_->ok()) return Ok{};
+    if (!guard_rtnl_) guard_rtnl_.emplace(UB_TRY(net::Rtnl::open()));
+    Result<void> r = csum_guard_->value().refresh(*guard_rtnl_);
+    if (!r.ok()) guard_rtnl_.reset();
+    return r;
+}
+
 Result<void> Filters::attach_guard(int ifindex, net::CsumGuard::Side side) {
     if (!guard_rtnl_) guard_rtnl_.emplace(UB_TRY(net::Rtnl::open()));
     Result<void> r = csum_guard_->value().attach(*guard_rtnl_, ifindex, side);

@@ -101,6 +101,9 @@ public:
     // The guard filtered ports get, loaded as the daemon started (while
     // it had CAP_BPF), or why there is none.
     void set_csum_guard(Result<net::CsumGuard> guard) { csum_guard_.emplace(std::move(guard)); }
+    // The guard loaded in place of a former daemon's on the ports that one
+    // guarded (net::CsumGuard::refresh), as userbridged starts.
+    Result<void> refresh_guard();
     // Whether the guard loaded is the exact one: a filtered tap may then
     // keep its virtio-net header (review item 24-5).
     bool exact_csum_guard() const {

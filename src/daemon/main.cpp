@@ -220,6 +220,9 @@ int main(int argc, char** argv) {
                "and veth pairs and leases whose MAC a rule pins are refused",
                csum_guard->why_blunt().c_str());
     filters.set_csum_guard(std::move(csum_guard));
+    if (Result<void> r = filters.refresh_guard(); !r.ok())
+        syslog(LOG_DAEMON | LOG_WARNING, "ports a former userbridged guarded keep its checksum guard: %s",
+               r.error().message().c_str());
     daemon::Announcer announcer;
     cfg.announcer = &announcer;
     if (Result<void> r = announcer.reconcile(); !r.ok())

@@ -365,8 +365,52 @@ Result<CsumGuard> CsumGuard::load() {
     return CsumGuard(std::move(*blunt), Kind::Blunt, exact.error().message());
 }
 
+namespace {
+
+// Every port's guard is one filter on a tc block that all ports of a side
+// share (clsact's ingress_block and egress_block), not a filter a port.
+// Binding a port to the block that has it is one request; and for every
+// block bound to a device that offloads nothing (a tap, a veth) the kernel
+// keeps an entry in one list, searched at each new binding
+// (flow_indr_dev_setup_offload): with a block a port, each grant searched
+// past every pinned port on the host.
+std::uint32_t block_of(CsumGuard::Side side) {
+    return side == CsumGuard::Side::Ingress ? 0x75620001 : 0x75620002;  // "ub", 1 and 2
+}
+
+// The guard's filter `prog`, on the shared block of `side` (ifindex 0) or
+// on the port's own clsact: replacing ours, or, `exclusive`, keeping one
+// already there.
+Result<void> put_filter(Rtnl& rtnl, int prog, int ifindex, CsumGuard::Side side, bool exclusive) {
+    Message f;
+    tcmsg* t = f.start<tcmsg>(RTM_NEWTFILTER, NLM_F_CREATE | (exclusive ? NLM_F_EXCL : 0));
+    t->tcm_family = AF_UNSPEC;
+    std::string on;
+    if (ifindex == 0) {
+        t->tcm_ifindex = static_cast<int>(TCM_IFINDEX_MAGIC_BLOCK);
+        t->tcm_block_index = block_of(side);
+        on = " on tc block " + std::to_string(block_of(side));
+    } else {
+        t->tcm_ifindex = ifindex;
+        t->tcm_parent = TC_H_MAKE(TC_H_CLSACT, side == CsumGuard::Side::Ingress ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS);
+        on = " on ifindex " + std::to_string(ifindex);
+    }
+    t->tcm_handle = kHandle;
+    t->tcm_info = TC_H_MAKE(kPriority << 16, htons(ETH_P_ALL));
+    mnl_attr_put_strz(f.nlh, TCA_KIND, "bpf");
+    nlattr* opts = mnl_attr_nest_start(f.nlh, TCA_OPTIONS);
+    mnl_attr_put_u32(f.nlh, TCA_BPF_FD, static_cast<std::uint32_t>(prog));
+    mnl_attr_put_strz(f.nlh, TCA_BPF_NAME, kName);
+    mnl_attr_put_u32(f.nlh, TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT);
+    mnl_attr_nest_end(f.nlh, opts);
+    Result<void> r = rtnl.request(f.nlh, "attach the checksum guard" + on);
+    if (!r.ok() && exclusive && r.error().code() == EEXIST) return Ok{};
+    return r;
+}
+
+}  // namespace
+
 Result<void> CsumGuard::attach(Rtnl& rtnl, int ifindex, Side side) const {
-    std::string on = " on ifindex " + std::to_string(ifindex);
     Message q;
     tcmsg* t = q.start<tcmsg>(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL);
     t->tcm_family = AF_UNSPEC;
@@ -374,23 +418,32 @@ Result<void> CsumGuard::attach(Rtnl& rtnl, int ifindex, Side side) const {
     t->tcm_parent = TC_H_CLSACT;
     t->tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
     mnl_attr_put_strz(q.nlh, TCA_KIND, "clsact");
-    if (Result<void> r = rtnl.request(q.nlh, "add a clsact qdisc" + on); !r.ok() && r.error().code() != EEXIST)
-        return r;
-    // NLM_F_CREATE without NLM_F_EXCL: a filter of ours there is replaced.
-    Message f;
-    t = f.start<tcmsg>(RTM_NEWTFILTER, NLM_F_CREATE);
-    t->tcm_family = AF_UNSPEC;
-    t->tcm_ifindex = ifindex;
-    t->tcm_parent = TC_H_MAKE(TC_H_CLSACT, side == Side::Ingress ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS);
-    t->tcm_handle = kHandle;
-    t->tcm_info = TC_H_MAKE(kPriority << 16, htons(ETH_P_ALL));
-    mnl_attr_put_strz(f.nlh, TCA_KIND, "bpf");
-    nlattr* opts = mnl_attr_nest_start(f.nlh, TCA_OPTIONS);
-    mnl_attr_put_u32(f.nlh, TCA_BPF_FD, static_cast<std::uint32_t>(prog_.get()));
-    mnl_attr_put_strz(f.nlh, TCA_BPF_NAME, kName);
-    mnl_attr_put_u32(f.nlh, TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT);
-    mnl_attr_nest_end(f.nlh, opts);
-    return rtnl.request(f.nlh, "attach the checksum guard" + on);
+    mnl_attr_put_u32(q.nlh, side == Side::Ingress ? TCA_INGRESS_BLOCK : TCA_EGRESS_BLOCK, block_of(side));
+    Result<void> bound = rtnl.request(q.nlh, "bind ifindex " + std::to_string(ifindex) + " to a tc block");
+    // The block's first port makes it, and then its filter; the port
+    // carries no frame before its grant ends.
+    if (bound.ok()) return put_filter(rtnl, prog_.get(), 0, side, true);
+    if (bound.error().code() != EEXIST) return bound;
+    // A clsact qdisc there already: an older release's or an
+    // administrator's, whose own block gets the filter...
+    Result<void> own = put_filter(rtnl, prog_.get(), ifindex, side, false);
+    if (own.ok() || own.error().code() != EOPNOTSUPP) return own;
+    // ...or one bound to a shared block, as ours are (a port a daemon
+    // bound before this one started). An administrator who binds a port
+    // to a block of theirs takes its guard off, as one who deletes it.
+    return put_filter(rtnl, prog_.get(), 0, side, true);
+}
+
+Result<void> CsumGuard::refresh(Rtnl& rtnl) const {
+    // A blunt program would drop what the exact one let the header ask of
+    // the ports bound to the ingress block (their taps keep it).
+    for (Side side : {Side::Ingress, Side::Egress}) {
+        if (side == Side::Ingress && kind_ != Kind::Exact) continue;
+        Result<void> r = put_filter(rtnl, prog_.get(), 0, side, false);
+        // EINVAL: no such block, as no port is bound to it.
+        if (!r.ok() && r.error().code() != EINVAL) return r;
+    }
+    return Ok{};
 }
 
 }  // namespace ub::net

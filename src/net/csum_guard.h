@@ -50,10 +50,15 @@ public:
     Kind kind() const { return kind_; }
     const std::string& why_blunt() const { return why_blunt_; }
 
-    // Attaches it to `side` of the link `ifindex` (a clsact qdisc, made if
-    // there is none, and a bpf filter replacing any of ours): done again,
-    // it changes nothing.
+    // Attaches it to `side` of the link `ifindex`: a clsact qdisc bound to
+    // the tc block of that side that every guarded port shares, whose bpf
+    // filter it is (made by the block's first port); on a clsact qdisc
+    // already there with a block of its own, a bpf filter replacing any
+    // of ours. Done again, it changes nothing.
     Result<void> attach(Rtnl& rtnl, int ifindex, Side side) const;
+    // This program in place of a former daemon's on the shared blocks that
+    // exist (the ingress block's only if this one is exact).
+    Result<void> refresh(Rtnl& rtnl) const;
 
 private:
     CsumGuard(UniqueFd prog, Kind kind, std::string why) : prog_(std::move(prog)), kind_(kind), why_blunt_(std::move(why)) {}
