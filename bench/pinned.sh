@@ -39,16 +39,27 @@ within 5 eval '! nft list set bridge userbridge pinned | grep elements >/dev/nul
     { echo "bench: the tap's elements stayed in the set"; exit 1; }
 
 # Background pinned taps (setup.sh), their elements put in and taken out
-# between measurements.
+# between measurements, and with them their binding to the tc block of
+# userbridged's checksum guard (net/csum_guard.cpp), as userbridged binds
+# each pinned port. The block and its filter go with the last port bound
+# to it, and the first tc filter on a host turns on the kernel's ingress
+# hooks (static keys, patched into the kernel's text on every CPU), the
+# last one gone turns them off: with no other pinned tap, each filtered
+# grant pays that.
 background_taps "$MANY"
 background_elements "$MANY" >"$T/bg.elements"
 sed 's/^/add /' "$T/bg.elements" >"$T/bg-add.nft"
 sed 's/^/delete /' "$T/bg.elements" >"$T/bg-delete.nft"
+for ((i = 0; i < MANY; i++)); do echo "qdisc add dev bg$i ingress_block $((0x75620001)) clsact"; done >"$T/bg-add.tc"
+for ((i = 0; i < MANY; i++)); do echo "qdisc del dev bg$i clsact"; done >"$T/bg-delete.tc"
 level=0
-# set_level N: 0 or MANY background pinned taps' elements in the sets.
+# set_level N: 0 or MANY background pinned taps: their elements in the
+# sets and their guard's block bound.
 set_level() {
     [ "$1" = "$level" ] && return
-    if [ "$1" = 0 ]; then nft -f "$T/bg-delete.nft"; else nft -f "$T/bg-add.nft"; fi
+    if [ "$1" = 0 ]; then nft -f "$T/bg-delete.nft"; tc -batch "$T/bg-delete.tc"
+    else nft -f "$T/bg-add.nft"; tc -batch "$T/bg-add.tc"
+    fi
     level=$1
 }
 
