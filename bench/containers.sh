@@ -2,7 +2,8 @@
 # Containers: TCP throughput (iperf3) from an unprivileged user's network
 # namespace to a peer, through each way such a namespace gets a network, in
 # one interleaved run: a veth pair userbridged makes (`userbridge netns`),
-# pasta, slirp4netns, and a veth pair root makes by hand (the limit).
+# without a filter and under a pinned MAC, pasta, slirp4netns, and a veth
+# pair root makes by hand (the limit).
 #
 #   bench/containers.sh            full run; rewrites the containers section
 #                                  of docs/PERFORMANCE.md and
@@ -57,23 +58,33 @@ BACKGROUND+=($!)
 within 5 eval "ip netns exec ct-peer ss -Htln 'sport = :5201' | grep . >/dev/null" ||
     { echo "bench: the iperf3 server did not start:"; cat "$T/server.out"; exit 1; }
 
-acl 'allow br0\n'
+# ubbob's veth is pinned (mac=): its host end has the nftables rules and
+# the checksum guard of every pinned port.
+PINNED_MAC=52:54:00:31:00:0c
+acl "allow br0 user=ubbob mac=$PINNED_MAC\nallow br0\n"
 start_daemon
 
-# hold_ns PATH: ubalice's namespace for PATH, a user and network namespace
-# of hers (`unshare -rn`, as a rootless container runtime makes one), held
-# by a sleep whose pid goes in NS[PATH].
-declare -A NS
+# hold_ns PATH [bob]: ubalice's (or ubbob's) namespace for PATH, a user and
+# network namespace of theirs (`unshare -rn`, as a rootless container
+# runtime makes one), held by a sleep whose pid goes in NS[PATH].
+declare -A NS OWNER
 hold_ns() {
-    "${AS_ALICE[@]}" unshare -rn sleep infinity &
+    OWNER[$1]=${2:-alice}
+    local as=("${AS_ALICE[@]}")
+    [ "${OWNER[$1]}" = alice ] || as=(setpriv --reuid=$BOB --regid=$BOB --clear-groups --)
+    "${as[@]}" unshare -rn sleep infinity &
     local pid=$!
     BACKGROUND+=($pid)
     within 5 eval '[ "$(readlink /proc/$pid/ns/net)" != "$(readlink /proc/self/ns/net)" ]' ||
         { echo "bench: no namespace for $1"; exit 1; }
     NS[$1]=$pid
 }
-# as_container PATH CMD...: CMD as ubalice, root of PATH's namespace.
-as_container() { local pid=${NS[$1]}; shift; as_alice nsenter -t "$pid" -U -n --preserve-credentials "$@"; }
+# as_container PATH CMD...: CMD as PATH's owner, root of PATH's namespace.
+as_container() {
+    local pid=${NS[$1]} owner=${OWNER[$1]}
+    shift
+    "as_$owner" nsenter -t "$pid" -U -n --preserve-credentials "$@"
+}
 # configured PATH: PATH's namespace has an IPv4 address besides loopback's.
 configured() { nsenter -t "${NS[$1]}" -n ip -4 -o addr show scope global | grep -q inet; }
 # address PATH ADDR: ubalice gives eth0 in PATH's namespace ADDR on br0's subnet.
@@ -84,6 +95,12 @@ address() {
 hold_ns userbridge-veth
 as_alice "$UB" netns --br=br0 --netns=/proc/${NS[userbridge-veth]}/ns/net >/dev/null
 address userbridge-veth 10.31.0.10
+
+hold_ns pinned-veth bob
+as_bob "$UB" netns --br=br0 --netns=/proc/${NS[pinned-veth]}/ns/net >/dev/null
+address pinned-veth 10.31.0.12
+nsenter -t "${NS[pinned-veth]}" -n ip -o link show dev eth0 | grep -q "link/ether $PINNED_MAC" ||
+    { echo "bench: ubbob's veth end does not have the pinned MAC"; exit 1; }
 
 hold_ns root-veth
 ip link add ctroot type veth peer name eth0 netns "${NS[root-veth]}"
@@ -107,7 +124,7 @@ BACKGROUND+=($!)
 within 5 configured slirp4netns ||
     { echo "bench: slirp4netns did not configure its namespace:"; cat "$T/slirp.out"; exit 1; }
 
-PATHS=(userbridge-veth root-veth pasta slirp4netns)
+PATHS=(userbridge-veth pinned-veth root-veth pasta slirp4netns)
 for p in "${PATHS[@]}"; do
     nsenter -t "${NS[$p]}" -n ip -o link show | awk -v p="$p" '$2 != "lo:" { sub(/[@:].*/, "", $2); print "bench: " p ": " $2 " mtu " $5 }'
 done
