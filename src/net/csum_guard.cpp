@@ -408,6 +408,34 @@ Result<void> put_filter(Rtnl& rtnl, int prog, int ifindex, CsumGuard::Side side,
     return r;
 }
 
+// The shared block `ifindex`'s clsact qdisc is bound to on `side`; 0 for a
+// block of its own.
+Result<std::uint32_t> bound_block(Rtnl& rtnl, int ifindex, CsumGuard::Side side) {
+    // The kernel sends the qdisc it found back to its asker only when asked
+    // to echo it (tc_get_qdisc: rtnetlink_send's report).
+    Message q;
+    tcmsg* t = q.start<tcmsg>(RTM_GETQDISC, NLM_F_ECHO);
+    t->tcm_family = AF_UNSPEC;
+    t->tcm_ifindex = ifindex;
+    t->tcm_parent = TC_H_CLSACT;
+    struct Found {
+        std::uint16_t want;
+        std::uint32_t block = 0;
+    } found{side == CsumGuard::Side::Ingress ? std::uint16_t{TCA_INGRESS_BLOCK} : std::uint16_t{TCA_EGRESS_BLOCK}};
+    auto each_attr = [](const nlattr* a, void* data) -> int {
+        auto* f = static_cast<Found*>(data);
+        if (mnl_attr_get_type(a) == f->want && mnl_attr_validate(a, MNL_TYPE_U32) >= 0) f->block = mnl_attr_get_u32(a);
+        return MNL_CB_OK;
+    };
+    UB_TRYV(rtnl.request_each(q.nlh, "look up the tc qdisc of ifindex " + std::to_string(ifindex),
+                              [&](const nlmsghdr* nlh) {
+                                  if (nlh->nlmsg_type == RTM_NEWQDISC &&
+                                      mnl_nlmsg_get_payload_len(nlh) >= sizeof(tcmsg))
+                                      (void)mnl_attr_parse(nlh, sizeof(tcmsg), each_attr, &found);
+                              }));
+    return found.block;
+}
+
 }  // namespace
 
 Result<void> CsumGuard::attach(Rtnl& rtnl, int ifindex, Side side) const {
@@ -420,17 +448,21 @@ Result<void> CsumGuard::attach(Rtnl& rtnl, int ifindex, Side side) const {
     mnl_attr_put_strz(q.nlh, TCA_KIND, "clsact");
     mnl_attr_put_u32(q.nlh, side == Side::Ingress ? TCA_INGRESS_BLOCK : TCA_EGRESS_BLOCK, block_of(side));
     Result<void> bound = rtnl.request(q.nlh, "bind ifindex " + std::to_string(ifindex) + " to a tc block");
-    // The block's first port makes it, and then its filter; the port
-    // carries no frame before its grant ends.
+    // The block's first port makes it, and then its filter: a new port
+    // carries no frame before its grant ends, and a live one userbridged
+    // starting finds unguarded had no guard before either.
     if (bound.ok()) return put_filter(rtnl, prog_.get(), 0, side, true);
     if (bound.error().code() != EEXIST) return bound;
     // A clsact qdisc there already: an older release's or an
     // administrator's, whose own block gets the filter...
     Result<void> own = put_filter(rtnl, prog_.get(), ifindex, side, false);
     if (own.ok() || own.error().code() != EOPNOTSUPP) return own;
-    // ...or one bound to a shared block, as ours are (a port a daemon
-    // bound before this one started). An administrator who binds a port
-    // to a block of theirs takes its guard off, as one who deletes it.
+    // ...or one bound to a shared block: ours (a port a daemon bound before
+    // this one started), or another, whose filters are not the guard.
+    std::uint32_t block = UB_TRY(bound_block(rtnl, ifindex, side));
+    if (block != block_of(side))
+        return Error::msg("ifindex " + std::to_string(ifindex) + "'s tc qdisc is bound to tc block " +
+                          std::to_string(block) + ", not the checksum guard's");
     return put_filter(rtnl, prog_.get(), 0, side, true);
 }
 
@@ -440,8 +472,10 @@ Result<void> CsumGuard::refresh(Rtnl& rtnl) const {
     for (Side side : {Side::Ingress, Side::Egress}) {
         if (side == Side::Ingress && kind_ != Kind::Exact) continue;
         Result<void> r = put_filter(rtnl, prog_.get(), 0, side, false);
-        // EINVAL: no such block, as no port is bound to it.
-        if (!r.ok() && r.error().code() != EINVAL) return r;
+        // No such block, as no port is bound to it (the kernel's words).
+        bool absent = !r.ok() && r.error().code() == EINVAL &&
+                      r.error().message().find("index was not found") != std::string::npos;
+        if (!r.ok() && !absent) return r;
     }
     return Ok{};
 }

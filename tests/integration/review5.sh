@@ -349,9 +349,14 @@ if wanted "lease"; then
     VIA_NAME=fc5
     csum_checks lease
     check "lease: ...its opener had the header" grep -q 'vnet_hdr=1' "$T/call"
-    # A daemon starting finds it guarded, on the shared block, and keeps it.
+    # A daemon starting finds it guarded, on the shared block, and keeps it,
+    # putting its own program there in place of its former one's.
+    prog_id() { tc filter show block $((0x75620001)) | grep -o ' id [0-9]*'; }
+    before=$(prog_id)
     stop_daemon
     start_daemon
+    check "lease: a restarted userbridged puts its program on the block ($before, now $(prog_id))" \
+        test -n "$before" -a "$(prog_id)" != "$before"
     check "lease: a restarted userbridged keeps the guarded lease" test -e /sys/class/net/fc5
     check "lease: ...not ending it" fails grep -q 'fc5.*without its checksum guard' "$SYSLOG"
     check "lease: ...and it is still guarded" csum_guarded fc5
@@ -375,6 +380,20 @@ if wanted "lease"; then
     check "lease: an older release's lease under mac= gets the guard as userbridged starts" soon csum_guarded fc6
     check "lease: ...and stays" test -e /sys/class/net/fc6
     ip link del fc6 2>/dev/null || true
+    # A port on a shared block other than the guard's has none of its
+    # filters: as userbridged starts, such a lease ends, though the guard's
+    # block is there (fc11 on br4 keeps it).
+    within 5 bash -c '! ip link show fc6 >/dev/null 2>&1'
+    as_alice "$T/bin/userbridge" lease --br=br3 --name=fc10 --for=10m >/dev/null
+    as_alice "$T/bin/userbridge" lease --br=br4 --name=fc11 --for=10m >/dev/null
+    stop_daemon
+    tc qdisc del dev fc10 clsact
+    tc qdisc add dev fc10 ingress_block 77 clsact
+    start_daemon
+    check "lease: one root bound to another tc block ends as userbridged starts" soon fails ip link show fc10
+    check "lease: ...saying why" soon grep -q 'fc10.*bound to tc block 77' "$SYSLOG"
+    check "lease: ...while one on the guard's block stays" test -e /sys/class/net/fc11
+    as_alice "$T/bin/userbridge" release fc11 >/dev/null
 fi
 
 stop_daemon
