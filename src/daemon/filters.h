@@ -109,9 +109,10 @@ public:
     bool exact_csum_guard() const {
         return csum_guard_ && csum_guard_->ok() && csum_guard_->value().kind() == net::CsumGuard::Kind::Exact;
     }
-    // The checksum guard on the macvtap `ifindex` (again: a guard there is
-    // replaced by the same), or why it cannot be: pin_macvtap's first step,
-    // and, as the daemon starts, each live pinned macvtap's.
+    // The checksum guard on the macvtap `ifindex` (again: nothing changes,
+    // or an older release's guard there is replaced), or why it cannot be:
+    // pin_macvtap's first step, and, as the daemon starts, each live
+    // pinned macvtap's.
     Result<void> guard_macvtap(int ifindex);
     // The exact checksum guard on the ingress of the port `ifindex` (a tap,
     // a veth's host end), where its guest's frames enter, or why it cannot

@@ -595,8 +595,9 @@ void Server::adopt_leases() {
         // Whoever opens a lease by name may give it a virtio-net header
         // (review item 24-6): one under a pinned MAC keeps its pin behind
         // the checksum guard, which an older release did not put on and a
-        // daemon that cannot load it cannot check. Setting it again
-        // replaces it.
+        // daemon that cannot load it cannot check. Put on again, it
+        // changes nothing (its program is this daemon's since it started:
+        // Filters::refresh_guard).
         if (label->mac) {
             if (Result<void> g = cfg_.filters->guard_port(l.ifindex); !g.ok()) {
                 end_lease(l.ifindex, "a lease under a pinned MAC without its checksum guard (" +
