@@ -409,30 +409,39 @@ Result<void> put_filter(Rtnl& rtnl, int prog, int ifindex, CsumGuard::Side side,
 }
 
 // The shared block `ifindex`'s clsact qdisc is bound to on `side`; 0 for a
-// block of its own.
-Result<std::uint32_t> bound_block(Rtnl& rtnl, int ifindex, CsumGuard::Side side) {
+// block of its own. Asked on a socket of its own: Rtnl's requests read
+// links, and the helper, which links Rtnl, needs no other reply.
+Result<std::uint32_t> bound_block(int ifindex, CsumGuard::Side side) {
+    MnlSocket nl = UB_TRY(open_netlink(NETLINK_ROUTE, 0, 0, "rtnetlink socket"));
     // The kernel sends the qdisc it found back to its asker only when asked
-    // to echo it (tc_get_qdisc: rtnetlink_send's report).
+    // to echo it (tc_get_qdisc: rtnetlink_send's report); an error instead.
     Message q;
-    tcmsg* t = q.start<tcmsg>(RTM_GETQDISC, NLM_F_ECHO);
+    tcmsg* t = q.start<tcmsg>(RTM_GETQDISC, NLM_F_REQUEST | NLM_F_ECHO);
+    q.nlh->nlmsg_seq = 1;
     t->tcm_family = AF_UNSPEC;
     t->tcm_ifindex = ifindex;
     t->tcm_parent = TC_H_CLSACT;
+    std::string what = "look up the tc qdisc of ifindex " + std::to_string(ifindex);
+    if (mnl_socket_sendto(nl.get(), q.nlh, q.nlh->nlmsg_len) < 0) return Error::sys("cannot " + what);
     struct Found {
         std::uint16_t want;
         std::uint32_t block = 0;
     } found{side == CsumGuard::Side::Ingress ? std::uint16_t{TCA_INGRESS_BLOCK} : std::uint16_t{TCA_EGRESS_BLOCK}};
-    auto each_attr = [](const nlattr* a, void* data) -> int {
+    static constexpr auto each_attr = [](const nlattr* a, void* data) -> int {
         auto* f = static_cast<Found*>(data);
         if (mnl_attr_get_type(a) == f->want && mnl_attr_validate(a, MNL_TYPE_U32) >= 0) f->block = mnl_attr_get_u32(a);
         return MNL_CB_OK;
     };
-    UB_TRYV(rtnl.request_each(q.nlh, "look up the tc qdisc of ifindex " + std::to_string(ifindex),
-                              [&](const nlmsghdr* nlh) {
-                                  if (nlh->nlmsg_type == RTM_NEWQDISC &&
-                                      mnl_nlmsg_get_payload_len(nlh) >= sizeof(tcmsg))
-                                      (void)mnl_attr_parse(nlh, sizeof(tcmsg), each_attr, &found);
-                              }));
+    auto each_msg = [](const nlmsghdr* nlh, void* data) -> int {
+        if (nlh->nlmsg_type == RTM_NEWQDISC && mnl_nlmsg_get_payload_len(nlh) >= sizeof(tcmsg))
+            (void)mnl_attr_parse(nlh, sizeof(tcmsg), each_attr, data);
+        return MNL_CB_STOP;
+    };
+    auto buf = std::make_unique_for_overwrite<char[]>(MNL_SOCKET_BUFFER_SIZE);
+    ssize_t n = mnl_socket_recvfrom(nl.get(), buf.get(), MNL_SOCKET_BUFFER_SIZE);
+    if (n < 0 || mnl_cb_run(buf.get(), static_cast<std::size_t>(n), 1, mnl_socket_get_portid(nl.get()), each_msg,
+                            &found) < 0)
+        return Error::sys("cannot " + what);
     return found.block;
 }
 
@@ -459,7 +468,7 @@ Result<void> CsumGuard::attach(Rtnl& rtnl, int ifindex, Side side) const {
     if (own.ok() || own.error().code() != EOPNOTSUPP) return own;
     // ...or one bound to a shared block: ours (a port a daemon bound before
     // this one started), or another, whose filters are not the guard.
-    std::uint32_t block = UB_TRY(bound_block(rtnl, ifindex, side));
+    std::uint32_t block = UB_TRY(bound_block(ifindex, side));
     if (block != block_of(side))
         return Error::msg("ifindex " + std::to_string(ifindex) + "'s tc qdisc is bound to tc block " +
                           std::to_string(block) + ", not the checksum guard's");

@@ -7,7 +7,6 @@
 #include <time.h>
 
 #include <cerrno>
-#include <functional>
 #include <cstring>
 #include <utility>
 
@@ -37,14 +36,6 @@ Rtnl::Rtnl(MnlSocket nl)
 
 Result<Rtnl> Rtnl::open() { return Rtnl(UB_TRY(open_netlink(NETLINK_ROUTE, 0, 0, "rtnetlink socket"))); }
 
-// What a request's replies go to (Rtnl::exchange).
-struct Replies {
-    std::vector<LinkInfo>* links;  // data messages go here (may be null)
-    const char* end;               // of the datagram being read
-    std::string why;               // the kernel's words for an error, if any
-    const std::function<void(const nlmsghdr*)>* each = nullptr;  // or here
-};
-
 namespace {
 
 // Collects the attributes of one nesting level into tb[0..Max], skipping
@@ -68,13 +59,14 @@ long long u32(const nlattr* attr, long long none) {
 }
 
 // What one request's replies carry to request().
+struct Replies {
+    std::vector<LinkInfo>* links;  // data messages go here (may be null)
+    const char* end;               // of the datagram being read
+    std::string why;               // the kernel's words for an error, if any
+};
+
 int data_cb(const nlmsghdr* nlh, void* data) {
-    auto* r = static_cast<Replies*>(data);
-    if (r->each) {
-        (*r->each)(nlh);
-        return MNL_CB_OK;
-    }
-    return parse_link_msg(nlh, r->links);
+    return parse_link_msg(nlh, static_cast<Replies*>(data)->links);
 }
 
 int error_cb(const nlmsghdr* nlh, void* data) {
@@ -179,17 +171,6 @@ int decode_ack(const nlmsghdr* nlh, std::size_t avail, std::string& why) {
 }
 
 Result<void> Rtnl::request(nlmsghdr* msg, const std::string& what, std::vector<LinkInfo>* links) {
-    Replies replies{links, nullptr, {}};
-    return exchange(msg, what, replies);
-}
-
-Result<void> Rtnl::request_each(nlmsghdr* msg, const std::string& what,
-                                const std::function<void(const nlmsghdr*)>& each) {
-    Replies replies{nullptr, nullptr, {}, &each};
-    return exchange(msg, what, replies);
-}
-
-Result<void> Rtnl::exchange(nlmsghdr* msg, const std::string& what, Replies& replies) {
     // A dump ends with NLMSG_DONE; an ACK asked for as well could arrive
     // after it and be taken for the answer to our next request. (Both of
     // NLM_F_DUMP's bits: NLM_F_EXCL of a new link is NLM_F_MATCH's.)
@@ -210,6 +191,7 @@ Result<void> Rtnl::exchange(nlmsghdr* msg, const std::string& what, Replies& rep
     // done_cb, or the reading never ends.
     mnl_cb_t control[NLMSG_MIN_TYPE] = {nullptr, nullptr, error_cb /* NLMSG_ERROR */, done_cb /* NLMSG_DONE */,
                                         overrun_cb /* NLMSG_OVERRUN */};
+    Replies replies{links, nullptr, {}};
     for (;;) {
         ssize_t n = mnl_socket_recvfrom(nl_.get(), buf.get(), kSize);
         if (n < 0) return Error::sys("cannot " + what + ": netlink receive");

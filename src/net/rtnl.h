@@ -6,7 +6,6 @@
 #include <libmnl/libmnl.h>
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -88,8 +87,6 @@ struct Message {
     }
 };
 
-struct Replies;
-
 class Rtnl {
 public:
     static Result<Rtnl> open();
@@ -127,13 +124,9 @@ public:
     // ACK or the dump's end; the links the replies describe go to `links`
     // (none wanted: null). `what` names it in errors.
     Result<void> request(nlmsghdr* msg, const std::string& what, std::vector<LinkInfo>* links = nullptr);
-    // The same for replies of any kind: `each` sees each data message.
-    Result<void> request_each(nlmsghdr* msg, const std::string& what,
-                              const std::function<void(const nlmsghdr*)>& each);
 
 private:
     explicit Rtnl(MnlSocket nl);
-    Result<void> exchange(nlmsghdr* msg, const std::string& what, Replies& replies);
     Result<std::vector<LinkInfo>> dump_links(const std::string& kind);
 
     MnlSocket nl_;
