@@ -377,6 +377,10 @@ namespace {
 std::uint32_t block_of(CsumGuard::Side side) {
     return side == CsumGuard::Side::Ingress ? 0x75620001 : 0x75620002;  // "ub", 1 and 2
 }
+// The clsact attribute that names the shared block of `side`.
+std::uint16_t block_attr(CsumGuard::Side side) {
+    return side == CsumGuard::Side::Ingress ? TCA_INGRESS_BLOCK : TCA_EGRESS_BLOCK;
+}
 
 // The guard's filter `prog`, on the shared block of `side` (ifindex 0) or
 // on the port's own clsact: replacing ours, or, `exclusive`, keeping one
@@ -426,7 +430,7 @@ Result<std::uint32_t> bound_block(int ifindex, CsumGuard::Side side) {
     struct Found {
         std::uint16_t want;
         std::uint32_t block = 0;
-    } found{side == CsumGuard::Side::Ingress ? std::uint16_t{TCA_INGRESS_BLOCK} : std::uint16_t{TCA_EGRESS_BLOCK}};
+    } found{block_attr(side)};
     static constexpr auto each_attr = [](const nlattr* a, void* data) -> int {
         auto* f = static_cast<Found*>(data);
         if (mnl_attr_get_type(a) == f->want && mnl_attr_validate(a, MNL_TYPE_U32) >= 0) f->block = mnl_attr_get_u32(a);
@@ -455,7 +459,7 @@ Result<void> CsumGuard::attach(Rtnl& rtnl, int ifindex, Side side) const {
     t->tcm_parent = TC_H_CLSACT;
     t->tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
     mnl_attr_put_strz(q.nlh, TCA_KIND, "clsact");
-    mnl_attr_put_u32(q.nlh, side == Side::Ingress ? TCA_INGRESS_BLOCK : TCA_EGRESS_BLOCK, block_of(side));
+    mnl_attr_put_u32(q.nlh, block_attr(side), block_of(side));
     Result<void> bound = rtnl.request(q.nlh, "bind ifindex " + std::to_string(ifindex) + " to a tc block");
     // The block's first port makes it, and then its filter: a new port
     // carries no frame before its grant ends, and a live one userbridged
