@@ -341,17 +341,18 @@ if wanted "lease"; then
     as_alice "$T/bin/userbridge" lease --br=br3 --name=fc5 --for=10m >"$T/lease" 2>&1 ||
         { echo "FAIL: lease: no lease under mac= ($(head -c 200 "$T/lease"))"; exit 1; }
     check "lease: a lease under mac= has the checksum guard" csum_guarded fc5
+    guard_block=$((0x75620001))  # net/csum_guard.cpp, block_of
     # ...as one filter on a tc block every guarded port shares: binding a
     # port to it costs the same with 1,000 pinned ports as with none.
-    check "lease: ...on the guard's shared tc block" has "ingress_block $((0x75620001))" < <(tc qdisc show dev fc5)
+    check "lease: ...on the guard's shared tc block" has "ingress_block $guard_block" < <(tc qdisc show dev fc5)
     check "lease: ...which has one filter" \
-        test "$(tc filter show block $((0x75620001)) | grep -c userbridge_csum_guard)" = 1
+        test "$(tc filter show block $guard_block | grep -c userbridge_csum_guard)" = 1
     VIA_NAME=fc5
     csum_checks lease
     check "lease: ...its opener had the header" grep -q 'vnet_hdr=1' "$T/call"
     # A daemon starting finds it guarded, on the shared block, and keeps it,
     # putting its own program there in place of its former one's.
-    prog_id() { tc filter show block $((0x75620001)) | grep -o ' id [0-9]*'; }
+    prog_id() { tc filter show block $guard_block | grep -o ' id [0-9]*'; }
     before=$(prog_id)
     stop_daemon
     start_daemon
