@@ -56,7 +56,32 @@ declare -A LABEL=([root-veth]="veth made by root (the limit)" [userbridge-veth]=
     echo
     echo "userbridged's veth, to the peer: $(verdict to-peer); from it: $(verdict from-peer)."
     echo
+    echo "![containers](${files}containers.png)"
+    echo
     echo "Raw figures: \`${files}containers.csv\` (with TCP retransmits); per round: \`${files}containers-rounds.csv\`."
 } >"$doc.part"
 splice_report
+
+if command -v gnuplot >/dev/null; then
+    # Gbit/s over all rounds of each path, each way; gnuplot's "-" where a
+    # path has no figure (pasta's stalled transfers still have one).
+    gbit() { overall "$1" "$2" 0 | awk '$1 == "-" { print; next } { printf "%.2f\n", $1 / 1000 }'; }
+    for p in root-veth userbridge-veth pinned-veth pasta slirp4netns; do
+        echo "$p $(gbit to-peer $p) $(gbit from-peer $p)"
+    done >"$dir/containers.dat"
+    gnuplot <<GP
+set terminal png size 900,450
+set output "$dir/containers.png"
+set title "iperf3 from an unprivileged user's network namespace to a peer (Gbit/s)"
+set style data histograms
+set style histogram clustered
+set style fill solid 0.8
+set datafile missing "-"
+set yrange [0:*]
+set xtics font ",9"
+set key top right
+plot "$dir/containers.dat" using 2:xtic(1) title "to the peer", "" using 3 title "from the peer"
+GP
+    rm -f "$dir/containers.dat"
+fi
 echo "bench: containers report in $doc"

@@ -88,11 +88,9 @@ phase_table() {
 splice_report
 
 if command -v gnuplot >/dev/null; then
-    # The p50 over all rounds of each phase, tap and level, for the plot.
-    final() { awk -F, -v k="$1,$2,$3" '$1 "," $2 "," $3 == k { v = $6 } END { print (v == "" ? "-" : v) }' "$ROUNDS_CSV"; }
     for p in tx_big tx_small rx_big rx_small; do
-        { echo "hand-made $(final $p hand-made 0) -"
-          for c in $CONFIGS; do echo "$c $(final $p "$c" 1) $(final $p "$c" "$many")"; done; } >"$dir/$p.dat"
+        { echo "hand-made $(overall $p hand-made 0) -"
+          for c in $CONFIGS; do echo "$c $(overall $p "$c" 1) $(overall $p "$c" "$many")"; done; } >"$dir/$p.dat"
     done
     gnuplot <<GP
 set terminal png size 1000,700

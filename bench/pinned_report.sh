@@ -38,7 +38,33 @@ rm -f "$dir/pinned.tmp"
     echo
     settled_line
     echo
+    echo "![pinned taps](${files}pinned.png)"
+    echo
     echo "Raw samples: \`${files}pinned.csv\`; per round: \`${files}pinned-rounds.csv\`."
 } >"$doc.part"
 splice_report
+
+if command -v gnuplot >/dev/null; then
+    for client in daemon-direct daemon-via-client; do
+        for r in unfiltered filtered filtered-v4 filtered-addr; do
+            [ -n "$(cell pinned "$client:$r" 0)" ] || continue
+            echo "${client#daemon-}:$r $(overall pinned "$client:$r" 0) $(overall pinned "$client:$r" "$many")"
+        done
+    done >"$dir/pinned.dat"
+    gnuplot <<GP
+set terminal png size 900,450
+set output "$dir/pinned.png"
+set title "p50 grant latency through userbridged, with 0 and $many pinned taps on the host (µs)"
+set style data histograms
+set style histogram clustered
+set style fill solid 0.8
+set datafile missing "-"
+set yrange [0:*]
+set xtics rotate by -25 left font ",9"
+set bmargin 6
+set key top left
+plot "$dir/pinned.dat" using 2:xtic(1) title "0 pinned taps", "" using 3 title "$many pinned taps"
+GP
+    rm -f "$dir/pinned.dat"
+fi
 echo "bench: pinned-taps report in $doc"

@@ -1,4 +1,4 @@
-# Sourced by bench/report.sh and bench/datapath_report.sh: the per-round
+# Sourced by the bench/*_report.sh and bench/report.sh: the per-round
 # figures of a run and the table cells made of them. ROUNDS_CSV names the
 # rounds file (scenario,helper,param,round,p50,p50_upto) the cells read.
 
@@ -46,6 +46,11 @@ rcell() {
         END { if (fb <= 0) { print "-"; exit }
               for (r in x) if (y[r] > 0) { q = x[r] / y[r]; if (!n++ || q < lo) lo = q; if (q > hi) hi = q }
               printf "%.2fx (%.2f–%.2f)", fa / fb, lo, hi }' "$ROUNDS_CSV"
+}
+# overall SCENARIO HELPER PARAM: the p50 over all rounds, bare (for a
+# plot), or "-" (gnuplot's missing value) where there are no samples.
+overall() {
+    awk -F, -v k="$1,$2,$3" '$1 "," $2 "," $3 == k { v = $6 } END { print (v == "" ? "-" : v) }' "$ROUNDS_CSV"
 }
 # over_cell SCENARIO HELPER PARAM: what an exec'd path costs above what
 # any exec'd grant must pay: its p50 less the setuid no-op's (the exec) and
