@@ -10,12 +10,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 
 namespace ub::fault {
 
 namespace {
 std::string g_action;
 std::string g_point;
+bool g_failed = false;  // fail-once: it has
 }  // namespace
 
 void init() {
@@ -30,7 +32,8 @@ void init() {
 
 Result<void> at(const char* point) {
     if (g_point != point) return Ok{};
-    if (g_action == "fail") return Error::msg(std::string("injected failure at ") + point);
+    if (g_action == "fail" || (g_action == "fail-once" && !std::exchange(g_failed, true)))
+        return Error::msg(std::string("injected failure at ") + point);
     if (g_action == "kill") raise(SIGKILL);
     if (g_action == "pause") sleep(2);
     if (g_action == "syscall") {

@@ -5,6 +5,7 @@
 // The faulty build reads UB_FAULT=ACTION@POINT before the environment is
 // emptied. At POINT, ACTION happens:
 //   fail     the stage returns an error, as a real failure there would
+//   fail-once  the same, the first time only (a retry then succeeds)
 //   kill     the helper sends itself SIGKILL
 //   pause    the helper sleeps 2 s (for races and signals from a test)
 //   exec     execve("/bin/true"): under either seccomp profile that must
@@ -16,7 +17,7 @@
 // daemon's peer-groups, before-close, after-bind for its own socket, and
 // fs-restore (taking its own identity back after opening the ACL as the
 // caller); the daemon's, with a quota or pinned MAC,
-// after-quota, after-pin;
+// after-quota, after-pin; end-lease, deleting a lease's tap;
 // for a multiqueue tap, before-owner). In the daemon, a kill takes the
 // daemon down mid-request, as a crash would.
 #pragma once

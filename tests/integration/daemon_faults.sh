@@ -81,6 +81,21 @@ check "a client's close removes its tap: it waited for the daemon to close its c
     grep -q 'gone-on-close=1' <<<"$out"
 stop_daemon
 
+# A lease whose tap could not be deleted as it ended is tried again a
+# minute later, for the same reason, not at its own expiry an hour on (a
+# cold review's finding: an unguarded pinned lease so outlived its end).
+acl 'allow br0 lease=1h\n'
+UB_FAULT=fail-once@end-lease DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+"${AS_ALICE[@]}" "$T/bin/userbridge" lease --br=br0 --name=fc5 --for=1h -- true >/dev/null 2>&1 || true
+check "a lease whose deletion failed as its COMMAND ended is logged" \
+    soon grep -q "could not end the lease fc5 (its connection closed): injected failure at end-lease" "$SYSLOG"
+check "...the lease is still there" ip link show fc5
+check "...the lease ended again within 70 s, not at its expiry an hour on" within 70 bash -c '! ip link show fc5 2>/dev/null'
+check "...the lease's record gives the first reason" \
+    soon grep -qE "event=expire .*tap=fc5.*the tap is gone \(its connection closed\)" "$SYSLOG"
+stop_daemon
+acl 'allow br0\n'
+
 # A filtered rule: the tap's elements go in before it joins the bridge
 # (after-pin). A failure after that leaves no tap, and the link monitor
 # removes the elements with it; a daemon killed there leaves them to the
