@@ -18,6 +18,7 @@
 #include "cli/run_args.h"
 #include "client/helper_client.h"
 #include "client/open.h"
+#include "client/unprivileged.h"
 
 #ifndef UB_DEFAULT_HELPER
 #error "UB_DEFAULT_HELPER must be set at build time"
@@ -152,6 +153,7 @@ void usage(FILE* to) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (ub::client::refuse_privilege("userbridge")) return 1;
     std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
     if (args.empty()) {
         usage(stderr);

@@ -9,9 +9,8 @@
 #include <string>
 #include <vector>
 
-#include <sys/auxv.h>
-
 #include "client/daemon_client.h"
+#include "client/unprivileged.h"
 #include "handover/handover.h"
 #include "protocol/helper_args.h"
 
@@ -20,15 +19,7 @@
 #endif
 
 int main(int argc, char** argv) {
-    // Made setuid or given file capabilities (chmod u+s or a statoverride
-    // on QEMU's default helper path follows a link to us), the client would
-    // connect as the file's owner, and userbridged, which takes the caller
-    // from SO_PEERCRED, would decide for that owner, not for whoever ran it.
-    if (getauxval(AT_SECURE) != 0) {
-        std::fprintf(stderr, "userbridge-client: runs with privilege its caller lacks (setuid, setgid or file "
-                             "capabilities): refused; it needs none, remove them\n");
-        return 1;
-    }
+    if (ub::client::refuse_privilege("userbridge-client")) return 1;
     auto args = ub::protocol::parse_helper_argv(argc, argv);
     if (!args.ok()) {
         std::fprintf(stderr, "userbridge-client: %s\n", args.error().message().c_str());

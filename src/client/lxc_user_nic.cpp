@@ -31,6 +31,7 @@
 #include "base/names.h"
 #include "base/number.h"
 #include "client/daemon_client.h"
+#include "client/unprivileged.h"
 
 #ifndef UB_SOCKET_PATH
 #error "UB_SOCKET_PATH must be set at build time"
@@ -118,6 +119,7 @@ int create(const std::vector<std::string>& a) {
 
 int main(int argc, char** argv) {
     const char* me = argc > 0 ? argv[0] : "lxc-user-nic";
+    if (ub::client::refuse_privilege("lxc-user-nic (userbridge)")) return 1;
     std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
     if (!args.empty() && args[0] == "--convert-usernet" && args.size() <= 2)
         return convert(args.size() == 2 ? args[1].c_str() : "/etc/lxc/lxc-usernet");

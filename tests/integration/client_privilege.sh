@@ -8,7 +8,9 @@
 # client would connect as euid 0 for every user, and userbridged, which
 # takes the caller's uid from SO_PEERCRED (the effective uid at connect),
 # would grant it as root: rules by user or group, quotas and records would
-# no longer be the caller's. The client refuses to run so (AT_SECURE).
+# no longer be the caller's. The client refuses to run so (AT_SECURE), as
+# do userbridge-lxc-user-nic, in LXC's setuid helper's place (part 3), and
+# the userbridge CLI.
 # Part 1 uses a scratch dpkg root (--root), never the real system's.
 source "$(dirname "$0")/lib.sh"
 
@@ -48,6 +50,28 @@ cp "$T/bin/userbridge-client" "$T/bin/fcap-client"
 setcap cap_net_admin+ep "$T/bin/fcap-client"
 refused "...nor through one with file capabilities" "runs with privilege its caller lacks" \
     as_bob "$T/bin/ub-testtool" call stream -- "$T/bin/fcap-client" --fd=3 --br=br0
+
+# 3. The same for userbridge-lxc-user-nic, whose man page has it put in
+# place of LXC's setuid-root lxc-user-nic (a link there, which `chmod u+s`
+# follows, or a copy over it, which keeps its mode). Setuid root it would
+# also open any process's network namespace: ubbob, refused br0 as himself,
+# would put a veth into a root service's (a cold review did).
+unshare --net sleep 60 &
+SVC=$!
+BACKGROUND+=($SVC)
+soon bash -c "[ \"\$(readlink /proc/$SVC/ns/net)\" != \"\$(readlink /proc/self/ns/net)\" ]" || true
+install -m 0755 "$UB_BUILD_DIR/userbridge-lxc-user-nic" "$T/bin/lxc-user-nic"
+install -m 4755 "$UB_BUILD_DIR/userbridge-lxc-user-nic" "$T/bin/suid-lxc-user-nic"
+refused "ubbob cannot open a root service's namespace through the plain lxc-user-nic" "cannot open /proc/$SVC/ns/net" \
+    as_bob "$T/bin/lxc-user-nic" create /x svc $SVC veth br0 eth7
+refused "ubbob gets no veth through a setuid userbridge-lxc-user-nic" "runs with privilege its caller lacks" \
+    as_bob "$T/bin/suid-lxc-user-nic" create /x svc $SVC veth br0 eth7
+check "...none in the service's namespace" fails nsenter -t $SVC -n ip link show eth7
+check "...and no grant to root on record" fails grep -q 'event=grant user=root' "$SYSLOG"
+kill $SVC
+# And for the CLI, which needs no privilege either.
+install -m 4755 "$T/bin/userbridge" "$T/bin/suid-userbridge"
+refused "a setuid userbridge refuses to run" "runs with privilege its caller lacks" as_bob "$T/bin/suid-userbridge" status
 stop_daemon
 check "no tap left" soon no_taps
 finish
