@@ -25,8 +25,8 @@ constexpr std::uint32_t kAllowUserInteraction = 1;
 std::string bus_error(int r) { return std::strerror(-r); }
 
 // What polkit's reply (or the error that came instead) says, in words.
-PolkitAnswer interpret(std::uint64_t id, sd_bus_message* m, bool interactive,
-                       std::chrono::milliseconds wait) {
+PolkitAnswer interpret(std::uint64_t id, sd_bus_message* m, bool interactive, std::chrono::milliseconds wait,
+                       const std::string& question, KeptAuthorizations& kept) {
     PolkitAnswer a{id, false, ""};
     if (sd_bus_message_is_method_error(m, nullptr)) {
         const sd_bus_error* e = sd_bus_message_get_error(m);
@@ -42,37 +42,33 @@ PolkitAnswer interpret(std::uint64_t id, sd_bus_message* m, bool interactive,
         return a;
     }
     int authorized = 0, challenge = 0;
-    bool dismissed = false;
     if (sd_bus_message_enter_container(m, 'r', "bba{ss}") <= 0 ||
         sd_bus_message_read(m, "bb", &authorized, &challenge) <= 0 ||
         sd_bus_message_enter_container(m, 'a', "{ss}") <= 0) {
         a.what = "no: polkit's reply could not be read";
         return a;
     }
+    PolkitReply r;
+    r.authorized = authorized != 0;
+    r.challenge = challenge != 0;
     const char* key = nullptr;
     const char* value = nullptr;
-    while (sd_bus_message_read(m, "{ss}", &key, &value) > 0)
-        if (std::string_view(key) == "polkit.dismissed" && std::string_view(value) == "true") dismissed = true;
-    if (authorized) {
-        a.yes = true;
-        a.what = "yes";
-    } else if (dismissed) {
-        a.what = "no: the authentication prompt was dismissed";
-    } else if (challenge) {
-        a.prompt = !interactive;
-        a.what = interactive ? "no: polkit asks the user to authenticate, and no authentication agent answered"
-                             : "no: polkit asks the user to authenticate, and the request allowed no prompt "
-                               "(userbridge run --ask, USERBRIDGE_ASK=1)";
-    } else {
-        a.what = std::string("no: polkit does not authorize ") + policy::kPolkitAction;
+    while (sd_bus_message_read(m, "{ss}", &key, &value) > 0) {
+        std::string_view k(key), v(value);
+        if (k == "polkit.dismissed") r.dismissed = !v.empty() && v != "false";
+        if (k == "polkit.temporary_authorization_id") r.kept_id = v;
+        if (k == "polkit.retains_authorization_after_challenge") r.kept_now = !v.empty() && v != "false";
     }
-    return a;
+    const char* sender = sd_bus_message_get_sender(m);
+    return judge(id, r, sender ? sender : "", interactive, question, kept, KeptAuthorizations::Clock::now());
 }
 
 struct Ctx {
     std::uint64_t id;
     bool interactive;
     std::chrono::milliseconds wait;
+    std::string question;  // question_key()
+    KeptAuthorizations* kept;
     std::vector<PolkitAnswer>* answers;
     bool answered = false;
 };
@@ -80,7 +76,7 @@ struct Ctx {
 int on_reply(sd_bus_message* m, void* userdata, sd_bus_error* /*unused*/) {
     auto* c = static_cast<Ctx*>(userdata);
     c->answered = true;
-    c->answers->push_back(interpret(c->id, m, c->interactive, c->wait));
+    c->answers->push_back(interpret(c->id, m, c->interactive, c->wait, c->question, *c->kept));
     return 0;
 }
 
@@ -120,6 +116,62 @@ struct Polkit::Bus {
         if (bus) sd_bus_flush_close_unref(bus);
     }
 };
+
+// polkit keeps an authorization 5 minutes; a little longer here, since a
+// kept one answered after its time here is refused, not granted.
+constexpr auto kKeptFor = std::chrono::minutes(6);
+// Bounded whatever the number of passwords typed in that time.
+constexpr std::size_t kMaxKept = 4096;
+
+void KeptAuthorizations::made(const std::string& id, const std::string& authority, const std::string& question,
+                              Clock::time_point now) {
+    std::erase_if(kept_, [now](const auto& k) { return k.second.until <= now; });
+    if (kept_.size() >= kMaxKept)
+        kept_.erase(std::min_element(kept_.begin(), kept_.end(),
+                                     [](const auto& a, const auto& b) { return a.second.until < b.second.until; }));
+    kept_[id] = {authority, question, now + kKeptFor};
+}
+
+bool KeptAuthorizations::for_question(const std::string& id, const std::string& authority,
+                                      const std::string& question, Clock::time_point now) const {
+    auto it = kept_.find(id);
+    return it != kept_.end() && it->second.until > now && it->second.authority == authority &&
+           it->second.question == question;
+}
+
+std::string question_key(const PolkitQuestion& q) {
+    // NUL between the fields: none holds one (D-Bus strings cannot).
+    std::string key = std::to_string(q.subject.uid);
+    for (const std::string& field : {q.bridge, q.vm, std::to_string(q.queues), q.subject.comm}) {
+        key += '\0';
+        key += field;
+    }
+    return key;
+}
+
+PolkitAnswer judge(std::uint64_t id, const PolkitReply& r, const std::string& authority, bool interactive,
+                   const std::string& question, KeptAuthorizations& kept, KeptAuthorizations::Clock::time_point now) {
+    PolkitAnswer a{id, false, ""};
+    if (r.authorized && !r.kept_id.empty() && r.kept_now) kept.made(r.kept_id, authority, question, now);
+    if (r.authorized && !r.kept_id.empty() && !r.kept_now &&
+        !kept.for_question(r.kept_id, authority, question, now)) {
+        a.what = "no: polkit answered from an authorization it kept after a password for another request, "
+                 "which its rules did not judge this one by (ask again once it lapses, within 5 minutes)";
+    } else if (r.authorized) {
+        a.yes = true;
+        a.what = "yes";
+    } else if (r.dismissed) {
+        a.what = "no: the authentication prompt was dismissed";
+    } else if (r.challenge) {
+        a.prompt = !interactive;
+        a.what = interactive ? "no: polkit asks the user to authenticate, and no authentication agent answered"
+                             : "no: polkit asks the user to authenticate, and the request allowed no prompt "
+                               "(userbridge run --ask, USERBRIDGE_ASK=1)";
+    } else {
+        a.what = std::string("no: polkit does not authorize ") + policy::kPolkitAction;
+    }
+    return a;
+}
 
 Polkit::Polkit() = default;
 Polkit::~Polkit() = default;
@@ -190,6 +242,7 @@ Result<void> Polkit::connect() {
 
 void Polkit::drop_connection(const std::string& why) {
     if (!bus_) return;
+    kept_.clear();  // the next bus's unique names start again
     for (auto& [id, p] : bus_->pending)
         if (!p.ctx->answered) answers_.push_back({id, false, "no: " + why});
     bus_.reset();
@@ -208,7 +261,7 @@ Result<std::uint64_t> Polkit::ask(const PolkitQuestion& q) {
     UB_TRYV(append_question(m.get(), q));
     std::uint64_t id = next_id_++;
     auto wait = q.interactive ? kPolkitWaitInteractive : kPolkitWait;
-    auto ctx = std::make_unique<Ctx>(Ctx{id, q.interactive, wait, &answers_});
+    auto ctx = std::make_unique<Ctx>(Ctx{id, q.interactive, wait, question_key(q), &kept_, &answers_});
     sd_bus_slot* slot = nullptr;
     r = sd_bus_call_async(bus_->bus, &slot, m.get(), on_reply, ctx.get(),
                           static_cast<std::uint64_t>(wait.count()) * 1000);

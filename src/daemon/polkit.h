@@ -65,6 +65,55 @@ struct PolkitAnswer {
     bool prompt = false;  // no, because it would ask for a password and might not
 };
 
+// What polkit's reply says (CheckAuthorization's AuthorizationResult).
+struct PolkitReply {
+    bool authorized = false;
+    bool challenge = false;
+    bool dismissed = false;  // polkit.dismissed
+    std::string kept_id;     // polkit.temporary_authorization_id
+    bool kept_now = false;   // polkit.retains_authorization_after_challenge: kept_id made by this password
+};
+
+// An authorization polkit keeps after a password (a rule's AUTH_SELF_KEEP
+// or AUTH_ADMIN_KEEP, or the shipped auth_self_keep) is kept for the
+// subject and the action, not for the question: for 5 minutes polkit
+// answers yes from it to any question of that subject's, before its rules'
+// no counts, and every request is the one action. So such a yes counts only
+// for the question whose password made it: the one the rules judged.
+// polkit numbers them from 0 as it starts: an id is polkit's of one run,
+// named by its unique name on the bus, of one bus (cleared with the
+// connection).
+class KeptAuthorizations {
+public:
+    using Clock = std::chrono::steady_clock;
+    // `authority` (polkit's unique bus name) kept `id` after a password for
+    // `question`.
+    void made(const std::string& id, const std::string& authority, const std::string& question,
+              Clock::time_point now);
+    // Whether `id`, answered by `authority` from what it keeps, was made
+    // there for `question`.
+    bool for_question(const std::string& id, const std::string& authority, const std::string& question,
+                      Clock::time_point now) const;
+    void clear() { kept_.clear(); }
+
+private:
+    struct Kept {
+        std::string authority;
+        std::string question;
+        Clock::time_point until;
+    };
+    std::map<std::string, Kept> kept_;
+};
+
+// The question as polkit's rules see it (every detail, and the uid): a kept
+// authorization answers only the same again.
+std::string question_key(const PolkitQuestion& q);
+
+// polkit's answer to question `id`, from its reply (sent by `authority`).
+// Pure but for `kept`.
+PolkitAnswer judge(std::uint64_t id, const PolkitReply& reply, const std::string& authority, bool interactive,
+                   const std::string& question, KeptAuthorizations& kept, KeptAuthorizations::Clock::time_point now);
+
 // The decision of an auth=polkit rule (`d`, not allowed yet) once polkit
 // answered: on its yes policy::polkit_granted(d), else its reason and what
 // refused (polkit, or its prompt), the answer in the record; false while
@@ -102,6 +151,7 @@ private:
     Result<void> connect();
     void drop_connection(const std::string& why);
 
+    KeptAuthorizations kept_;
     std::unique_ptr<Bus> bus_;
     std::uint64_t next_id_ = 1;
     std::vector<PolkitAnswer> answers_;  // filled by the reply callbacks

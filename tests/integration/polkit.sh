@@ -170,17 +170,20 @@ printf 'ubalice:%s:19000:0:99999:7:::\n' "$(openssl passwd -6 right-horse)" >>"$
 chmod 640 "$T/shadow"
 chown root:shadow "$T/shadow"
 mount --bind "$T/shadow" /etc/shadow
-# ask_with_agent PASSWORD: alice's userbridge run --ask, pkttyagent (ended
-# by its timeout) registered for that process first and answering with
-# PASSWORD; the client's output in $T/ask.out. The client waits on a fifo
-# until the agent is registered.
+# ask_with_agent PASSWORD [COMMAND...]: alice's userbridge run --ask for
+# br0 (then COMMAND, by default one that says "granted TAP"), pkttyagent
+# (ended by its timeout) registered for that process first and answering
+# with PASSWORD; the client's output in $T/ask.out. The client waits on a
+# fifo until the agent is registered.
 ask_with_agent() {
+    local then=("${@:2}")
+    [ ${#then[@]} -gt 0 ] || then=(echo "granted {ifname}")
     rm -f "$T/go"
     mkfifo -m 644 "$T/go"
     # Not the as_alice function: a function in the background is a subshell
     # whose child is the client; $! must be the client itself.
-    "${AS_ALICE[@]}" bash -c 'read -r _ <"$1"; exec "$0" run --ask --via=daemon --br=br0 -- echo "granted {ifname}"' \
-        "$T/bin/userbridge" "$T/go" >"$T/ask.out" 2>&1 &
+    "${AS_ALICE[@]}" bash -c 'read -r _ <"$1"; shift; exec "$0" run --ask --via=daemon --br=br0 -- "$@"' \
+        "$T/bin/userbridge" "$T/go" "${then[@]}" >"$T/ask.out" 2>&1 &
     local client=$!
     : >"$T/agent.out"
     # The password once the agent reads it. pkttyagent prints its prompt,
@@ -224,6 +227,32 @@ grep -q 'denied' "$T/ask.out" && echo "    ($(head -n1 "$T/ask.out"))" || show_a
 check "...and the record has polkit's no" \
     soon grep -q 'event=deny user=ubalice .*polkit="no: ' "$SYSLOG"
 check "...no tap is left" test -z "$(taps)"
+
+# --- A kept authorization answers only the question it was given for --------
+# A rule's AUTH_SELF_KEEP has polkit keep the password's yes for the
+# subject and the action, whatever the question: for 5 minutes it answers
+# any question of that process from it, before its rules' no. ubalice
+# types her password for br0, then the same process (userbridge run
+# execs) asks again for br0, which the kept yes answers, and for br1,
+# which the rules refuse her: a cold review got br1 so.
+rules 'polkit.addRule(function(action, subject) {
+    if (action.id != "org.userbridge.use-bridge") return;
+    if (action.lookup("bridge") == "br0") return polkit.Result.AUTH_SELF_KEEP;
+    return polkit.Result.NO;
+});'
+refused "kept: the rules refuse ubalice br1" "no: polkit does not authorize" \
+    as_alice "$T/bin/userbridge" run --via=daemon --br=br1 -- true
+before=$(wc -l <"$SYSLOG")
+ask_with_agent right-horse "$T/bin/userbridge" run --via=daemon --br=br0 -- \
+    "$T/bin/userbridge" run --via=daemon --br=br1 -- echo "granted br1 too: {ifname}"
+check "kept: her password for br0 grants br0 again, unprompted" \
+    soon bash -c "[ \$(tail -n +$((before + 1)) '$SYSLOG' | grep -c 'event=grant user=ubalice .*bridge=\"br0\".*polkit=\"yes\"') -eq 2 ]"
+check "kept: ...but not br1, which the rules refuse her" \
+    grep -q 'access to bridge br1 denied: polkit decides.*kept after a password for another request' "$T/ask.out"
+grep -q 'br1 denied' "$T/ask.out" || show_ask
+check "kept: ...no tap on br1 reached her command" fails grep -q 'granted br1 too' "$T/ask.out"
+check "kept: ...and the record says why" \
+    soon grep -q 'event=deny user=ubalice .*bridge="br1".*polkit="no: polkit answered from an authorization it kept' "$SYSLOG"
 
 # --- polkit frozen: the wait is bounded, and nobody else waits --------------
 rules 'polkit.addRule(function(action, subject) {
