@@ -57,7 +57,11 @@ PolkitAnswer interpret(std::uint64_t id, sd_bus_message* m, bool interactive, st
         std::string_view k(key), v(value);
         if (k == "polkit.dismissed") r.dismissed = !v.empty() && v != "false";
         if (k == "polkit.temporary_authorization_id") r.kept_id = v;
-        if (k == "polkit.retains_authorization_after_challenge") r.kept_now = !v.empty() && v != "false";
+        // "true" only from polkit's challenge callback, after this
+        // question's own password; its synchronous check writes "1" for
+        // any action it judged, and a cold review had an implying action
+        // write it beside another action's kept id (review item 31-1).
+        if (k == "polkit.retains_authorization_after_challenge") r.kept_now = v == "true";
     }
     const char* sender = sd_bus_message_get_sender(m);
     return judge(id, r, sender ? sender : "", interactive, question, kept, KeptAuthorizations::Clock::now());

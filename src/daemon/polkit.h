@@ -71,11 +71,11 @@ struct PolkitReply {
     bool challenge = false;
     bool dismissed = false;  // polkit.dismissed
     std::string kept_id;     // polkit.temporary_authorization_id
-    bool kept_now = false;   // polkit.retains_authorization_after_challenge: kept_id made by this password
+    bool kept_now = false;   // polkit.retains_authorization_after_challenge "true": kept_id made by this password
 };
 
 // An authorization polkit keeps after a password (a rule's AUTH_SELF_KEEP
-// or AUTH_ADMIN_KEEP, or the shipped auth_self_keep) is kept for the
+// or AUTH_ADMIN_KEEP) is kept for the
 // subject and the action, not for the question: for 5 minutes polkit
 // answers yes from it to any question of that subject's, before its rules'
 // no counts, and every request is the one action. So such a yes counts only

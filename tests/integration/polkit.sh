@@ -42,9 +42,25 @@ cat >"$T/dbus.conf" <<'EOF'
   </policy>
 </busconfig>
 EOF
-# polkit's own actions plus ours; rules only from our directory.
+# polkit's own actions plus ours, and two of another package's that imply
+# ours (case kept); rules only from our directory.
 cp /usr/share/polkit-1/actions/* "$T/polkit/actions/" 2>/dev/null || true
 cp "$(dirname "$0")/../../packaging/polkit/org.userbridge.policy" "$T/polkit/actions/"
+for x in x1 x2; do
+    cat >"$T/polkit/actions/org.example.$x.policy" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE policyconfig PUBLIC "-//freedesktop//DTD PolicyKit Policy Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/PolicyKit/1/policyconfig.dtd">
+<policyconfig>
+  <action id="org.example.$x">
+    <description>An action that implies ours</description>
+    <message>Authentication is required for example $x</message>
+    <defaults><allow_any>no</allow_any><allow_inactive>no</allow_inactive><allow_active>no</allow_active></defaults>
+    <annotate key="org.freedesktop.policykit.imply">org.userbridge.use-bridge</annotate>
+  </action>
+</policyconfig>
+EOF
+done
 chmod 755 "$T/polkit" "$T/polkit/rules.d" "$T/polkit/actions" "$T/polkit/empty"
 chmod 644 "$T/polkit/actions/"*
 mount --bind "$T/polkit/actions" /usr/share/polkit-1/actions
@@ -170,27 +186,25 @@ printf 'ubalice:%s:19000:0:99999:7:::\n' "$(openssl passwd -6 right-horse)" >>"$
 chmod 640 "$T/shadow"
 chown root:shadow "$T/shadow"
 mount --bind "$T/shadow" /etc/shadow
-# ask_with_agent PASSWORD [COMMAND...]: alice's userbridge run --ask for
-# br0 (then COMMAND, by default one that says "granted TAP"), pkttyagent
-# (ended by its timeout) registered for that process first and answering
-# with PASSWORD; the client's output in $T/ask.out. The client waits on a
-# fifo until the agent is registered.
-ask_with_agent() {
-    local then=("${@:2}")
-    [ ${#then[@]} -gt 0 ] || then=(echo "granted {ifname}")
+# with_agent PASSWORD SCRIPT [ARG...]: ubalice's `bash -c SCRIPT ARG...`,
+# pkttyagent (ended by its timeout) registered for that process first and
+# answering with PASSWORD; the output in $T/ask.out. The script starts once
+# the agent is registered (it waits on a fifo).
+with_agent() {
+    local password=$1 script=$2
+    shift 2
     rm -f "$T/go"
     mkfifo -m 644 "$T/go"
     # Not the as_alice function: a function in the background is a subshell
-    # whose child is the client; $! must be the client itself.
-    "${AS_ALICE[@]}" bash -c 'read -r _ <"$1"; shift; exec "$0" run --ask --via=daemon --br=br0 -- "$@"' \
-        "$T/bin/userbridge" "$T/go" "${then[@]}" >"$T/ask.out" 2>&1 &
+    # whose child is the client; $! must be the client itself (env execs).
+    "${AS_ALICE[@]}" env GO="$T/go" bash -c 'read -r _ <"$GO"; '"$script" "$@" >"$T/ask.out" 2>&1 &
     local client=$!
     : >"$T/agent.out"
     # The password once the agent reads it. pkttyagent prints its prompt,
     # then turns echo off with TCSAFLUSH, which discards a line typed in
     # between: type it once echo is off on the agent's terminal, then keep
     # stdin open until the agent reports an outcome.
-    (within 10 agent_reads && printf '%s\n' "$1"
+    (within 10 agent_reads && printf '%s\n' "$password"
      within 10 grep -q 'AUTHENTICATION \(COMPLETE\|FAILED\)' "$T/agent.out") |
         # The agent stays in its terminal's foreground process group (its
         # tcsetattr would stop it with SIGTTOU otherwise): exec, whichever
@@ -202,6 +216,13 @@ ask_with_agent() {
     wait "$client" || true
     pkill -x pkttyagent || true  # its work is done; its timeout is a bound
     wait "$agent" 2>/dev/null || true
+}
+# ask_with_agent PASSWORD [COMMAND...]: alice's userbridge run --ask for
+# br0 (then COMMAND, by default one that says "granted TAP"), with_agent.
+ask_with_agent() {
+    local then=("${@:2}")
+    [ ${#then[@]} -gt 0 ] || then=(echo "granted {ifname}")
+    with_agent "$1" 'exec "$0" run --ask --via=daemon --br=br0 -- "$@"' "$T/bin/userbridge" "${then[@]}"
 }
 # agent_reads: pkttyagent waits for the password, echo off on its terminal.
 agent_reads() {
@@ -253,6 +274,27 @@ grep -q 'br1 denied' "$T/ask.out" || show_ask
 check "kept: ...no tap on br1 reached her command" fails grep -q 'granted br1 too' "$T/ask.out"
 check "kept: ...and the record says why" \
     soon grep -q 'event=deny user=ubalice .*bridge="br1".*polkit="no: polkit answered from an authorization it kept' "$SYSLOG"
+
+# An action of another package's that implies ours (its
+# org.freedesktop.policykit.imply): polkit judges it too, writing what it
+# found into the same reply. ubalice keeps a yes for org.example.x1 or x2
+# with her own pkcheck and password, then the same process asks for br1:
+# with x2, the reply carried x1's "retains" beside x2's kept id, which
+# passed for a new one (a second cold review got br1 so).
+rules 'polkit.addRule(function(action, subject) {
+    if (action.id == "org.example.x1" || action.id == "org.example.x2") return polkit.Result.AUTH_SELF_KEEP;
+    if (action.id != "org.userbridge.use-bridge") return;
+    if (action.lookup("bridge") == "br0") return polkit.Result.AUTH_SELF_KEEP;
+    return polkit.Result.NO;
+});'
+for x in x1 x2; do
+    with_agent right-horse \
+        'pkcheck --action-id "$1" --process $$ --allow-user-interaction >/dev/null 2>&1
+         exec "$0" run --via=daemon --br=br1 -- echo "granted br1 too: {ifname}"' "$T/bin/userbridge" org.example.$x
+    check "kept, implied: her password for org.example.$x does not grant br1" \
+        grep -q 'access to bridge br1 denied: polkit decides.*kept after a password for another request' "$T/ask.out"
+    grep -q 'br1 denied' "$T/ask.out" || show_ask
+done
 
 # --- polkit frozen: the wait is bounded, and nobody else waits --------------
 rules 'polkit.addRule(function(action, subject) {
