@@ -3,39 +3,27 @@
 // no other rule. Loaded from real files, so that file:line is the loader's.
 #include <gtest/gtest.h>
 
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 
 #include "policy/explain.h"
 #include "policy/loader.h"
+#include "temp_dir.h"
 
 using namespace ub::policy;
 namespace fs = std::filesystem;
 
 namespace {
 
-class QemuBlindDenies : public ::testing::Test {
+class QemuBlindDenies : public ub::testing::TempDir {
 protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/ub-qemu-deny-XXXXXX";
-        ASSERT_NE(mkdtemp(tmpl), nullptr);
-        dir = tmpl;
+        TempDir::SetUp();
         opt.trusted_owner = geteuid();
         opt.daemon = &daemon_options();
         opt.user_id = [](const std::string& name) -> ub::Result<long long> { return name == "bob" ? 4712 : -1; };
         opt.group_id = [](const std::string& name) -> ub::Result<long long> { return name == "guests" ? 4800 : -1; };
-    }
-    void TearDown() override { fs::remove_all(dir); }
-
-    std::string write(const std::string& name, const std::string& text) {
-        std::string p = dir + "/" + name;
-        std::ofstream(p) << text;
-        chmod(p.c_str(), 0644);
-        return p;
     }
     // The loaded policy's blind denies as "file:line text", the file's name only.
     std::vector<std::string> blind(const std::string& main) {
@@ -51,7 +39,6 @@ protected:
         return out;
     }
 
-    std::string dir;
     LoadOptions opt;
     Policy policy_;
 };
