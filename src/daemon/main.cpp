@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <syslog.h>
@@ -251,6 +252,11 @@ int main(int argc, char** argv) {
 #else
     std::vector<int> extra;
 #endif
+    // Whether QEMU's helper at its paths is one of our programs under its
+    // name: the name /proc/self/fd/N resolves to, read on each (re)load
+    // (compat/qemu_helper.h). A link read only, no stat of arbitrary
+    // paths; added here, not to seccomp.cpp's list, which the helper shares.
+    extra.push_back(SYS_readlinkat);
     if (auto r = privilege::install_seccomp(extra, privilege::Profile::Daemon); !r.ok())
         return fail(r.error().message());
     if (auto r = daemon::serve(std::move(*fd), cfg); !r.ok()) return fail(r.error().message());

@@ -25,6 +25,7 @@
 #include "audit/audit.h"
 #include "base/fault.h"
 #include "base/system.h"
+#include "compat/qemu_helper.h"
 #include "daemon/grant.h"
 #include "daemon/closer.h"
 #include "daemon/netns.h"
@@ -258,7 +259,9 @@ Result<policy::Policy> load_every_file(const std::string& path, const policy::Lo
 
 // The ACL, with its user= and group= names looked up by the user database
 // process (NSS does not run under the daemon's filter); what the loader
-// warns of (a rule naming nobody, an include skipped) goes to the log.
+// warns of (a rule naming nobody, an include skipped) goes to the log, and
+// so do denies a privileged QEMU helper on the host ignores: here, so once
+// per start and per reload, never per request.
 Result<policy::Policy> load_acl(const ServerConfig& cfg) {
     policy::LoadOptions opt;
     opt.daemon = &policy::daemon_options();
@@ -267,6 +270,7 @@ Result<policy::Policy> load_acl(const ServerConfig& cfg) {
     policy::Policy p = UB_TRY(load_every_file(cfg.acl_path, opt));
     for (const std::string& w : p.warnings) log_line(LOG_WARNING, "ACL: " + w);
     for (const std::string& w : p.skipped) log_line(LOG_INFO, "ACL: include skipped: " + w);
+    for (const std::string& w : compat::qemu_deny_warnings(p.rules)) log_line(LOG_WARNING, "ACL: " + w);
     return p;
 }
 
