@@ -1,0 +1,62 @@
+#!/bin/bash
+# QEMU's own helper, still privileged on the host, reads our ACL too, but
+# takes a deny's options as part of the interface name: `deny br0
+# user=ubbob` denies it nothing (review item 31-3). userbridge check and
+# userbridged warn, naming that helper's path and each such deny line, and
+# say nothing once the helper is not privileged.
+#
+# Debian's helper, setuid ($T/bin/qemu-helper, lib.sh), is bound over
+# /usr/lib/qemu/qemu-bridge-helper inside the test's mount namespace only;
+# the host's file is never touched.
+source "$(dirname "$0")/lib.sh"
+
+[ -x "$T/bin/qemu-helper" ] || { echo "SKIP: Debian's qemu-bridge-helper is not installed"; exit 77; }
+QEMU_PATH=/usr/lib/qemu/qemu-bridge-helper
+UB=$T/bin/userbridge
+bridge br0
+acl 'deny br0 user=ubbob\nallow br0\n'
+
+# call HELPER: ubbob asks HELPER for a tap on br0, as QEMU does.
+call() { as_bob "$T/bin/ub-testtool" call stream -- "$1" --use-vnet --fd=3 --br=br0; }
+
+# --- the premise ---------------------------------------------------------------
+refused "premise: userbridge-helper refuses ubbob under 'deny br0 user=ubbob'" \
+    "denied by /etc/qemu/bridge.conf:1" call "$T/bin/setuid-helper"
+check "premise: QEMU's setuid helper grants ubbob a tap all the same" grep -q '^tap=' <(call "$T/bin/qemu-helper")
+check "premise: ...which is gone with its fd" soon no_taps
+
+mount --bind "$T/bin/qemu-helper" "$QEMU_PATH"
+
+# --- privileged: both warn ----------------------------------------------------
+rc=0
+"$UB" check >"$T/out" 2>"$T/err" || rc=$?
+check "check warns: names $QEMU_PATH and its setuid bit" \
+    grep -qF "QEMU's bridge helper $QEMU_PATH is privileged (setuid root)" "$T/err"
+check "check warns: says what to do" grep -qF "remove its privilege (chmod u-s $QEMU_PATH)" "$T/err"
+check "check warns: names the deny at line 1" \
+    grep -qF "warning: /etc/qemu/bridge.conf:1: 'deny br0 user=ubbob': QEMU's bridge helper denies nothing by it" \
+    "$T/err"
+check "check warns: the ACL is still valid (exit 0)" test "$rc" = 0
+check "check --json: the warning is in its warnings" \
+    grep -qF "/etc/qemu/bridge.conf:1: 'deny br0 user=ubbob'" <("$UB" check --json)
+
+start_daemon
+check "userbridged logs the warning at start, naming $QEMU_PATH" \
+    soon grep -qF "ACL: QEMU's bridge helper $QEMU_PATH is privileged (setuid root)" "$SYSLOG"
+check "userbridged logs the deny at line 1" \
+    grep -qF "ACL: /etc/qemu/bridge.conf:1: 'deny br0 user=ubbob': QEMU's bridge helper denies nothing by it" "$SYSLOG"
+warned() { grep -cF "is privileged (setuid root)" "$SYSLOG" || true; }
+check "userbridged grants ubalice a tap under the same ACL" \
+    grep -q '^tap=' <(as_alice "$T/bin/ub-testtool" call stream -- "$T/bin/userbridge-client" --fd=3 --br=br0)
+check "userbridged warns once per start, not per request" test "$(warned)" = 1
+reload_daemon
+check "userbridged warns again on reload" test "$(warned)" = 2
+
+# --- not privileged: neither warns --------------------------------------------
+chmod 0755 "$T/bin/qemu-helper"
+check "helper 0755: check does not warn" fails grep -q "QEMU's bridge helper" <("$UB" check 2>&1)
+reload_daemon
+check "helper 0755: userbridged does not warn on reload" test "$(warned)" = 2
+stop_daemon
+umount "$QEMU_PATH"
+finish
