@@ -1,7 +1,8 @@
 // QEMU's own bridge helper, where it is still privileged on this host, and
-// what that means for our ACL file, which it reads too. userbridged (at
-// start and on each reload) and `userbridge check` warn with it; the
-// privileged helper links none of this.
+// what that means for our ACL file, which it reads too. userbridged (its
+// helpers looked for at start, before its filter; warned of at start and on
+// each reload) and `userbridge check` warn with it; the privileged helper
+// links none of this.
 //
 // Why: qemu-bridge-helper takes everything after "deny " as one interface
 // name, so a deny with an option denies nothing to it

@@ -17,7 +17,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <syslog.h>
@@ -40,6 +39,7 @@
 #include "daemon/filters.h"
 #include "base/system_sockets.h"
 #include "daemon/journal.h"
+#include "compat/qemu_helper.h"
 #include "daemon/server.h"
 #include "policy/mac_key.h"
 #include "privilege/daemon_caps.h"
@@ -198,6 +198,7 @@ int main(int argc, char** argv) {
     if (auto r = privilege::drop_to_daemon_capabilities(); !r.ok()) return fail(r.error().message());
     daemon::ServerConfig cfg{opt->acl, opt->limits};
     cfg.userdb = &*userdb;
+    cfg.qemu_helpers = compat::privileged_qemu_helpers();
     // Made at the first start, from getrandom, before the filter; root's
     // uid, which we keep, is the file's owner (policy/mac_key.h).
     cfg.mac_key = policy::create_mac_key(UB_MAC_KEY_PATH);
@@ -252,11 +253,6 @@ int main(int argc, char** argv) {
 #else
     std::vector<int> extra;
 #endif
-    // Whether QEMU's helper at its paths is one of our programs under its
-    // name: the name /proc/self/fd/N resolves to, read on each (re)load
-    // (compat/qemu_helper.h). A link read only, no stat of arbitrary
-    // paths; added here, not to seccomp.cpp's list, which the helper shares.
-    extra.push_back(SYS_readlinkat);
     if (auto r = privilege::install_seccomp(extra, privilege::Profile::Daemon); !r.ok())
         return fail(r.error().message());
     if (auto r = daemon::serve(std::move(*fd), cfg); !r.ok()) return fail(r.error().message());

@@ -16,6 +16,7 @@
 
 #include "base/fd.h"
 #include "base/result.h"
+#include "compat/qemu_helper.h"
 #include "daemon/userdb.h"
 #include "daemon/announce.h"
 #include "daemon/filters.h"
@@ -49,6 +50,10 @@ struct ServerConfig {
     Closer* closer = nullptr;
     // For mac-prefix= rules: the MAC key, or why there is none.
     Result<policy::MacKey> mac_key = Error::msg("no MAC key loaded");
+    // QEMU's helper where it is privileged, looked for as userbridged
+    // starts, before its filter (which allows no link read); each load of
+    // the ACL warns of the denies those ignore (compat/qemu_helper.h).
+    std::vector<compat::PrivilegedHelper> qemu_helpers = {};
 };
 
 // Serves `listener` until SIGTERM or SIGINT. SIGHUP reloads the ACL; a bad

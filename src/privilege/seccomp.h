@@ -31,8 +31,8 @@ enum class Profile {
     Daemon,
 };
 
-// `extra`: syscall numbers to allow beyond the list: userbridged's readlinkat
-// (daemon/main.cpp), the test build's fault injection (kill itself, sleep).
+// `extra`: syscall numbers to allow beyond the list; only the test build's
+// fault injection (kill itself, sleep) passes any.
 Result<void> install_seccomp(const std::vector<int>& extra = {}, Profile profile = Profile::Helper);
 
 // The same filter as a BPF program, for seccomp-gen to compile into the
