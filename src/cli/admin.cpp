@@ -141,7 +141,8 @@ int cmd_check(const std::vector<std::string>& argv, const std::string& default_a
                 notes.push_back(policy::where(r) + ": '" + policy::format_rule(r) + "' needs userbridged: " + why +
                                 "; the helper refuses it, userbridge-client (QEMU's helper=) and userbridge run "
                                 "go through the daemon");
-        for (std::string& w : compat::qemu_deny_warnings(p->rules)) warnings.push_back(std::move(w));
+        for (std::string& w : compat::qemu_warnings(compat::privileged_qemu_helpers(), *p))
+            warnings.push_back(std::move(w));
         for (const std::string& b : bridges_with_unset_mac(*p))
             warnings.push_back("bridge " + b + " has no MAC of its own: it takes the lowest of its ports', which a "
                                "VM's tap may set; give it one (ip link set " + b +

@@ -1,17 +1,18 @@
 // QEMU's own bridge helper, where it is still privileged on this host, and
-// what that means for our ACL file, which it reads too. userbridged (its
+// what it makes of our ACL files, which it reads too. userbridged (its
 // helpers looked for at start, before its filter; warned of at start and on
 // each reload) and `userbridge check` warn with it; the privileged helper
 // links none of this.
 //
-// Why: qemu-bridge-helper takes everything after "deny " as one interface
-// name, so a deny with an option denies nothing to it
-// (policy/explain.h, denies_qemu_ignores). That only matters where a user
-// can run it with privilege: setuid root, setgid, or file capabilities.
+// Why: qemu-bridge-helper reads the file by its own rules
+// (parse_acl_file): everything after "allow " or "deny " is one interface
+// name, so a deny with an option denies nothing to it; an include is
+// opened from its caller's working directory; a line it cannot parse in
+// an included file ends its reading of that file. With it privileged, any
+// user may run it past the rules userbridge reads.
 //
-// Invariant: it only looks. The files are opened (O_PATH, then read-only
-// through the same inode) and fstat'ed, their capability attribute read;
-// nothing is executed.
+// Invariant: it only looks. The helpers are opened (O_PATH) and fstat'ed,
+// their capability attribute read; the ACL files read; nothing is run.
 #pragma once
 
 #include <span>
@@ -19,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-#include "policy/explain.h"
+#include "policy/loader.h"
 
 namespace ub::compat {
 
@@ -51,14 +52,31 @@ struct PrivilegedHelper {
 // is absent or cannot be looked at is not listed.
 std::vector<PrivilegedHelper> privileged_qemu_helpers(std::span<const std::string_view> paths = kQemuHelperPaths);
 
-// The warning, one line a message: for each helper, what makes it
-// privileged, that it denies nothing by the denies listed, and what to do;
-// then each deny's file:line. Empty when either list is.
-std::vector<std::string> qemu_deny_warnings(const std::vector<PrivilegedHelper>& helpers,
-                                            const std::vector<policy::QemuBlindDeny>& denies);
+// A line of an ACL file that qemu-bridge-helper reads otherwise than
+// userbridge does.
+struct QemuReadsOtherwise {
+    int line;          // 1-based
+    std::string text;  // the line, trimmed
+    std::string what;  // what QEMU's helper makes of it
+};
 
-// The same for a loaded ACL's rules and the helpers on this host, which
-// are looked for only when some deny is one QEMU's helper ignores.
-std::vector<std::string> qemu_deny_warnings(const std::vector<policy::Rule>& rules);
+// Pure: the lines of `text`, an ACL file (`included`: reached through an
+// include), that QEMU's helper reads otherwise, by its parse_acl_file: in
+// pieces of 4,095 bytes, each the command up to its first space (else
+// tab), then the rest trimmed as its one argument. Listed: a deny with an
+// option (it denies nothing: QEMU takes "br0 user=bob" for a name), an
+// include by a relative path (opened from its caller's directory, which
+// the caller chooses), a line it cannot parse (in an included file it
+// reads nothing more of the file; QEMU 7.2 also takes a name of 16 bytes
+// or more for one such), and, in the main file, the same (it then refuses
+// every request). An allow with an option, shorter, matches nothing for it:
+// not listed.
+std::vector<QemuReadsOtherwise> qemu_reads_otherwise(std::string_view text, bool included);
+
+// The warning, one line a message, for the ACL `policy` (each of its files
+// read again) and the privileged QEMU helpers found: for each helper, what
+// makes it privileged and what to do; then each line it reads otherwise,
+// as FILE:LINE. Empty when either list is.
+std::vector<std::string> qemu_warnings(const std::vector<PrivilegedHelper>& helpers, const policy::Policy& policy);
 
 }  // namespace ub::compat

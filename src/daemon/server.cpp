@@ -270,8 +270,7 @@ Result<policy::Policy> load_acl(const ServerConfig& cfg) {
     policy::Policy p = UB_TRY(load_every_file(cfg.acl_path, opt));
     for (const std::string& w : p.warnings) log_line(LOG_WARNING, "ACL: " + w);
     for (const std::string& w : p.skipped) log_line(LOG_INFO, "ACL: include skipped: " + w);
-    for (const std::string& w : compat::qemu_deny_warnings(cfg.qemu_helpers, policy::denies_qemu_ignores(p.rules)))
-        log_line(LOG_WARNING, "ACL: " + w);
+    for (const std::string& w : compat::qemu_warnings(cfg.qemu_helpers, p)) log_line(LOG_WARNING, "ACL: " + w);
     return p;
 }
 

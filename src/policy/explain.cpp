@@ -64,19 +64,6 @@ std::string format_rule(const Rule& r) {
     return r.auth == Auth::Polkit ? s + " auth=polkit" : s;
 }
 
-std::vector<QemuBlindDeny> denies_qemu_ignores(const std::vector<Rule>& rules) {
-    std::vector<QemuBlindDeny> out;
-    for (const Rule& r : rules) {
-        if (r.verb != Verb::Deny) continue;
-        // What QEMU reads is the name alone; anything format_rule writes
-        // after it is an option, and so is one recorded unread.
-        std::string plain = "deny " + (r.bridge.empty() ? std::string("all") : r.bridge);
-        std::string text = format_rule(r);
-        if (text != plain || !r.limits.daemon_only.empty()) out.push_back({&r, where(r), std::move(text)});
-    }
-    return out;
-}
-
 // Here, not in acl.cpp: only the explaining programs (the CLI, the
 // daemon) need it, and the helper links no more than it uses.
 std::string format_limits(const Limits& l) {

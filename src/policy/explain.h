@@ -40,19 +40,4 @@ std::string format_rule(const Rule& rule);
 // needs_daemon). For `userbridge check`.
 std::string daemon_only(const Rule& rule);
 
-// A deny that QEMU's qemu-bridge-helper, which reads the same file, reads
-// as denying nothing: it takes everything after "deny " as one interface
-// name, so "deny br0 user=bob" denies an interface literally named
-// "br0 user=bob" (or, at 16 bytes and over, is a parse error, which QEMU
-// ignores in an included file), and "deny all user=bob" is no deny of all.
-// Any option does it: a subject (user=, group=) or any limit.
-struct QemuBlindDeny {
-    const Rule* rule;   // into the rules given
-    std::string where;  // "file:line"
-    std::string text;   // the rule written back: "deny br0 user=bob"
-};
-// Every such deny of `rules`, in reading order. QEMU's allows with options
-// are not listed: they match nothing for it, which only narrows.
-std::vector<QemuBlindDeny> denies_qemu_ignores(const std::vector<Rule>& rules);
-
 }  // namespace ub::policy

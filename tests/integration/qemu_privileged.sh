@@ -34,7 +34,7 @@ check "check warns: names $QEMU_PATH and its setuid bit" \
     grep -qF "QEMU's bridge helper $QEMU_PATH is privileged (setuid root)" "$T/err"
 check "check warns: says what to do" grep -qF "remove its privilege (chmod u-s $QEMU_PATH)" "$T/err"
 check "check warns: names the deny at line 1" \
-    grep -qF "warning: /etc/qemu/bridge.conf:1: 'deny br0 user=ubbob': QEMU's bridge helper denies nothing by it" \
+    grep -qF "warning: /etc/qemu/bridge.conf:1: 'deny br0 user=ubbob': QEMU's bridge helper takes 'br0 user=ubbob' for a name: it denies nothing by it" \
     "$T/err"
 check "check warns: the ACL is still valid (exit 0)" test "$rc" = 0
 check "check --json: the warning is in its warnings" \
@@ -44,13 +44,43 @@ start_daemon
 check "userbridged logs the warning at start, naming $QEMU_PATH" \
     soon grep -qF "ACL: QEMU's bridge helper $QEMU_PATH is privileged (setuid root)" "$SYSLOG"
 check "userbridged logs the deny at line 1" \
-    grep -qF "ACL: /etc/qemu/bridge.conf:1: 'deny br0 user=ubbob': QEMU's bridge helper denies nothing by it" "$SYSLOG"
+    grep -qF "ACL: /etc/qemu/bridge.conf:1: 'deny br0 user=ubbob': QEMU's bridge helper takes 'br0 user=ubbob' for a name: it denies nothing by it" "$SYSLOG"
 warned() { grep -cF "is privileged (setuid root)" "$SYSLOG" || true; }
 check "userbridged grants ubalice a tap under the same ACL" \
     grep -q '^tap=' <(as_alice "$T/bin/ub-testtool" call stream -- "$T/bin/userbridge-client" --fd=3 --br=br0)
 check "userbridged warns once per start, not per request" test "$(warned)" = 1
 reload_daemon
 check "userbridged warns again on reload" test "$(warned)" = 2
+
+# --- what else QEMU's helper reads otherwise -----------------------------------
+# An include by a relative path: QEMU's helper opens it from its caller's
+# directory, so ubbob writes the rules it reads (a second cold review).
+mkdir -m 0755 "$T/bob"
+chown "$BOB" "$T/bob"
+printf 'allow all\n' >"$T/bob/lab.conf"
+printf 'allow br1\n' >/etc/qemu/lab.conf
+acl 'include lab.conf\n'
+refused "relative include: userbridge-helper refuses ubbob br0" "no rule allows it" call "$T/bin/setuid-helper"
+check "relative include: QEMU's helper, run from ubbob's directory, grants him br0" \
+    grep -q '^tap=' <(cd "$T/bob" && call "$T/bin/qemu-helper")
+soon no_taps || true
+check "relative include: check warns, naming the line" \
+    grep -qF "/etc/qemu/bridge.conf:1: 'include lab.conf': QEMU's bridge helper opens lab.conf from its caller's working directory" \
+    <("$UB" check 2>&1)
+# In an included file, a line QEMU 7.2 cannot parse (a name of 16 bytes or
+# more) ends its reading of the file: the plain deny after it is lost.
+printf 'allow br9 user=ubalice\ndeny br0\n' >/etc/qemu/lab.conf
+acl 'allow all\ninclude /etc/qemu/lab.conf\n'
+refused "an included file: userbridge-helper refuses ubbob br0 by its deny" "denied by /etc/qemu/lab.conf:2" \
+    call "$T/bin/setuid-helper"
+if grep -q '^tap=' <(call "$T/bin/qemu-helper"); then
+    echo "    (this QEMU's helper stops reading lab.conf at line 1, and grants br0)"
+fi
+soon no_taps || true
+check "an included file: check warns that QEMU's helper reads nothing more of it" \
+    grep -qF "/etc/qemu/lab.conf:1: 'allow br9 user=ubalice': QEMU 7.2's bridge helper cannot take a name of 16 bytes or more and reads nothing more of this file" \
+    <("$UB" check 2>&1)
+acl 'deny br0 user=ubbob\nallow br0\n'
 
 # --- not privileged: neither warns --------------------------------------------
 # userbridged looks for the helpers as it starts (its filter allows no link

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "compat/qemu_helper.h"
+#include "policy/loader.h"
 #include "temp_dir.h"
 
 using namespace ub;
@@ -60,19 +61,29 @@ TEST_F(QemuHelper, ALinkToOurProgramIsNotQemus) {
     EXPECT_EQ(h[0].path, dir + "/qemu-bridge-helper.debian");
 }
 
-TEST(QemuDenyWarnings, NameTheHelperItsPrivilegeAndEachDeny) {
-    policy::Rule deny{policy::Verb::Deny, "br0", std::make_shared<const std::string>("/etc/qemu/bridge.conf"), 1};
+// The warning names the helper, its privilege and the remedy, then each
+// line QEMU reads otherwise as FILE:LINE; nothing without a helper, or with
+// nothing QEMU reads otherwise.
+TEST_F(QemuHelper, WarningsNameTheHelperAndEachLine) {
+    std::string lab = write("lab.conf", "allow br1\ndeny br1 user=bob\n");
+    std::string main = write("bridge.conf", "allow br0\ninclude lab.conf\n");
+    policy::Policy p;
+    p.files = {{main, {}, -1}, {lab, {}, 0}};
     std::vector<compat::PrivilegedHelper> helpers{{"/usr/libexec/qemu-bridge-helper", "setuid root",
                                                    "chmod u-s /usr/libexec/qemu-bridge-helper"}};
-    std::vector<policy::QemuBlindDeny> denies{{&deny, "/etc/qemu/bridge.conf:1", "deny br0 user=bob"}};
-    auto w = compat::qemu_deny_warnings(helpers, denies);
-    ASSERT_EQ(w.size(), 2u);
+    auto w = compat::qemu_warnings(helpers, p);
+    ASSERT_EQ(w.size(), 3u);
     EXPECT_NE(w[0].find("/usr/libexec/qemu-bridge-helper is privileged (setuid root)"), std::string::npos) << w[0];
-    EXPECT_NE(w[0].find("denies nothing by the deny below"), std::string::npos) << w[0];
+    EXPECT_NE(w[0].find("the 2 lines below mean something else to it"), std::string::npos) << w[0];
     EXPECT_NE(w[0].find("(chmod u-s /usr/libexec/qemu-bridge-helper)"), std::string::npos) << w[0];
-    EXPECT_EQ(w[1], "/etc/qemu/bridge.conf:1: 'deny br0 user=bob': QEMU's bridge helper denies nothing by it");
-    EXPECT_TRUE(compat::qemu_deny_warnings({}, denies).empty());
-    EXPECT_TRUE(compat::qemu_deny_warnings(helpers, {}).empty());
+    EXPECT_EQ(w[1], main + ":2: 'include lab.conf': QEMU's bridge helper opens lab.conf from its caller's working "
+                           "directory, which the caller chooses, and takes the rules found there");
+    EXPECT_EQ(w[2], lab + ":2: 'deny br1 user=bob': QEMU's bridge helper takes 'br1 user=bob' for a name: it "
+                          "denies nothing by it");
+    EXPECT_TRUE(compat::qemu_warnings({}, p).empty());
+    write("bridge.conf", "allow br0\ninclude " + lab + "\n");
+    write("lab.conf", "deny br1\n");
+    EXPECT_TRUE(compat::qemu_warnings(helpers, p).empty());
 }
 
 }  // namespace
