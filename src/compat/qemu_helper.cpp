@@ -6,9 +6,12 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <optional>
 
 #include "base/fd.h"
+#include "base/names.h"
 
 namespace ub::compat {
 
@@ -58,50 +61,64 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-// What QEMU's helper makes of one piece (its fgets line), or nothing when
-// it reads it as we do. QEMU 7.2 refuses a name of IFNAMSIZ (16) bytes or
-// more; later releases cut it to 15, which denies nothing either.
-std::optional<std::string> reads_otherwise(std::string_view piece, bool included) {
+// fgets into QEMU's 4,096-byte buffer: a longer line is read as several.
+constexpr std::size_t kQemuLine = 4095;
+
+// One line as QEMU's parse_acl_file reads it (one fgets piece).
+struct QemuLine {
+    enum Kind { Blank, Parsed, Unparsable } kind = Blank;
+    std::string_view cmd, arg;
+};
+
+QemuLine qemu_line(std::string_view piece) {
     std::string_view p = piece;
     while (!p.empty() && space(p.front())) p.remove_prefix(1);
-    if (p.empty() || p.front() == '#') return std::nullopt;
+    if (p.empty() || p.front() == '#') return {};
     std::size_t sep = p.find(' ');
     if (sep == std::string_view::npos) sep = p.find('\t');
-    std::string_view cmd = p.substr(0, sep);
-    std::string_view arg = sep == std::string_view::npos ? std::string_view() : trim(p.substr(sep + 1));
-    const std::string stops = included ? "reads nothing more of this file: denies after it do not count for it"
-                                       : "refuses every request";
-    if (sep == std::string_view::npos || (cmd != "allow" && cmd != "deny" && cmd != "include"))
-        return "QEMU's bridge helper cannot parse it (no command it knows before the first space) and " + stops;
-    if (cmd == "include")
-        return arg.empty() || arg.front() == '/'
-                   ? std::nullopt
-                   : std::optional<std::string>("QEMU's bridge helper opens " + std::string(arg) +
-                                                " from its caller's working directory, which the caller "
-                                                "chooses, and takes the rules found there");
-    bool options = arg.find_first_of(" \t\n\v\f\r") != std::string_view::npos;
-    if (!options) return std::nullopt;
-    std::string what;
-    if (cmd == "deny") what = "QEMU's bridge helper takes '" + std::string(arg) + "' for a name: it denies nothing by it";
-    if (arg.size() >= 16 && included)
-        what += (what.empty() ? "QEMU 7.2's bridge helper" : "; QEMU 7.2's") +
-                std::string(" cannot take a name of 16 bytes or more and ") + stops;
-    return what.empty() ? std::nullopt : std::optional<std::string>(what);
+    if (sep == std::string_view::npos) return {QemuLine::Unparsable, p, {}};
+    QemuLine l{QemuLine::Parsed, p.substr(0, sep), trim(p.substr(sep + 1))};
+    // QEMU 7.2 refuses a name of IFNAMSIZ (16) bytes or more; later releases
+    // cut it to 15, which names no bridge of ours either.
+    bool known = l.cmd == "allow" || l.cmd == "deny" || l.cmd == "include";
+    if (!known || (l.cmd != "include" && l.arg.size() >= 16)) l.kind = QemuLine::Unparsable;
+    return l;
 }
 
-// The file at `path` as it is now, or nothing (unreadable to us, or not a
-// regular file: the loader read it, so that is a race, not a finding).
-std::optional<std::string> text_of(const std::string& path) {
+bool has_options(std::string_view arg) { return arg.find_first_of(" \t\n\v\f\r") != std::string_view::npos; }
+
+// What QEMU makes of a physical line's pieces past its first: Parsed if it
+// takes one for a rule or include, Unparsable if one stops it, else Blank.
+QemuLine::Kind tail_of(std::string_view line) {
+    QemuLine::Kind worst = QemuLine::Blank;
+    for (line.remove_prefix(std::min(line.size(), kQemuLine)); !line.empty();) {
+        std::string_view piece = line.substr(0, std::min(line.size(), kQemuLine));
+        line.remove_prefix(piece.size());
+        QemuLine::Kind k = qemu_line(piece).kind;
+        if (k == QemuLine::Parsed) return k;
+        if (k == QemuLine::Unparsable) worst = k;
+    }
+    return worst;
+}
+
+// The file at `path` if it is still the one loaded (`id`), within the
+// loader's size cap; else nothing (the loader read it, so that is a race or
+// a read error, not a finding).
+std::optional<std::string> text_of(const std::string& path, const policy::FileId& id) {
     UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
     struct stat st{};
-    if (!fd.valid() || fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+    if (!fd.valid() || fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || !(policy::FileId{st.st_dev, st.st_ino} == id))
+        return std::nullopt;
+    const std::size_t cap = policy::LoadOptions{}.max_file_size;
     std::string text;
     char buf[16384];
-    for (ssize_t n; (n = read(fd.get(), buf, sizeof buf)) != 0;) {
-        if (n < 0) return std::nullopt;
+    for (;;) {
+        ssize_t n = read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 || text.size() + static_cast<std::size_t>(n) > cap) return std::nullopt;
+        if (n == 0) return text;
         text.append(buf, static_cast<std::size_t>(n));
     }
-    return text;
 }
 
 }  // namespace
@@ -114,23 +131,52 @@ std::vector<PrivilegedHelper> privileged_qemu_helpers(std::span<const std::strin
 }
 
 std::vector<QemuReadsOtherwise> qemu_reads_otherwise(std::string_view text, bool included) {
+    struct Line {
+        int no;
+        std::string_view text;  // without its newline
+    };
+    std::vector<Line> lines;
+    for (int no = 1; !text.empty(); ++no) {
+        std::size_t end = std::min(text.find('\n'), text.size());
+        lines.push_back({no, text.substr(0, end)});
+        text.remove_prefix(std::min(end + 1, text.size()));
+    }
     std::vector<QemuReadsOtherwise> out;
-    int lineno = 0;
-    while (!text.empty()) {
-        std::size_t end = text.find('\n');
-        std::string_view line = text.substr(0, end == std::string_view::npos ? text.size() : end + 1);
-        text.remove_prefix(line.size());
-        ++lineno;
-        // fgets into QEMU's 4,096-byte buffer: a longer line is read as
-        // several, its tail parsed as a line of its own.
-        for (std::string_view rest = line; !rest.empty();) {
-            std::string_view piece = rest.substr(0, std::min<std::size_t>(rest.size(), 4095));
-            rest.remove_prefix(piece.size());
-            if (std::optional<std::string> what = reads_otherwise(piece, included)) {
-                out.push_back({lineno, std::string(trim(line)), std::move(*what)});
-                break;
-            }
+    auto note = [&out](const Line& l, std::string what) { out.push_back({l.no, std::string(trim(l.text)), std::move(what)}); };
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const Line& l = lines[i];
+        QemuLine::Kind tail = tail_of(l.text);
+        if (tail == QemuLine::Parsed) {
+            note(l, "QEMU's bridge helper reads it in pieces of 4,095 bytes, and the part past that as a line "
+                    "of its own, which userbridge does not read");
+            continue;
         }
+        QemuLine q = qemu_line(l.text.substr(0, std::min(l.text.size(), kQemuLine)));
+        if (tail == QemuLine::Unparsable) q.kind = QemuLine::Unparsable;
+        if (q.kind == QemuLine::Blank) continue;
+        if (q.kind == QemuLine::Parsed && q.cmd == "include") {
+            if (!q.arg.empty() && q.arg.front() != '/')
+                note(l, "QEMU's bridge helper opens " + std::string(q.arg) +
+                            " from its caller's working directory, which the caller chooses, and takes the rules "
+                            "found there");
+            continue;
+        }
+        bool deny = q.cmd == "deny" && has_options(q.arg);
+        if (deny) note(l, "QEMU's bridge helper takes '" + std::string(q.arg) + "' for a name: it denies nothing by it");
+        // QEMU stops reading an included file at a line it cannot parse (in
+        // the main file it refuses every request): that matters only where
+        // a deny or an include comes after it.
+        if (q.kind != QemuLine::Unparsable || !included) continue;
+        auto later = std::find_if(lines.begin() + static_cast<std::ptrdiff_t>(i) + 1, lines.end(), [](const Line& n) {
+            QemuLine r = qemu_line(n.text.substr(0, std::min(n.text.size(), kQemuLine)));
+            return r.kind != QemuLine::Blank && (r.cmd == "deny" || r.cmd == "include");
+        });
+        if (later == lines.end()) continue;
+        std::string what = "QEMU's bridge helper (7.2) cannot parse it and reads nothing more of this file: line " +
+                           std::to_string(later->no) + "'s " + std::string(qemu_line(later->text).cmd) +
+                           ", and all after it, do not count for it";
+        if (deny) out.back().what += "; " + what;
+        else note(l, what);
     }
     return out;
 }
@@ -139,18 +185,19 @@ std::vector<std::string> qemu_warnings(const std::vector<PrivilegedHelper>& help
     std::vector<std::string> lines;
     if (helpers.empty()) return lines;
     for (const policy::FileInfo& f : policy.files) {
-        std::optional<std::string> text = text_of(f.path);
+        std::optional<std::string> text = text_of(f.path, f.id);
         if (!text) continue;
         for (const QemuReadsOtherwise& q : qemu_reads_otherwise(*text, f.includer >= 0))
-            lines.push_back(f.path + ":" + std::to_string(q.line) + ": '" + q.text + "': " + q.what);
+            lines.push_back(f.path + ":" + std::to_string(q.line) + ": '" + printable(q.text, 80) + "': " + q.what);
     }
     if (lines.empty()) return lines;
     std::vector<std::string> out;
     for (const PrivilegedHelper& h : helpers)
         out.push_back("QEMU's bridge helper " + h.path + " is privileged (" + h.why +
-                      ") and reads this ACL too, by QEMU's rules, which any user may run it under: the " +
-                      (lines.size() == 1 ? std::string("line") : std::to_string(lines.size()) + " lines") +
-                      " below mean something else to it; remove its privilege (" + h.remedy +
+                      ") and reads this ACL too, by QEMU's rules, which any user may run it under: " +
+                      (lines.size() == 1 ? std::string("the line below means")
+                                         : "the " + std::to_string(lines.size()) + " lines below mean") +
+                      " something else to it; remove its privilege (" + h.remedy +
                       ") or keep to what both read alike");
     out.insert(out.end(), lines.begin(), lines.end());
     return out;

@@ -63,14 +63,16 @@ struct QemuReadsOtherwise {
 // Pure: the lines of `text`, an ACL file (`included`: reached through an
 // include), that QEMU's helper reads otherwise, by its parse_acl_file: in
 // pieces of 4,095 bytes, each the command up to its first space (else
-// tab), then the rest trimmed as its one argument. Listed: a deny with an
-// option (it denies nothing: QEMU takes "br0 user=bob" for a name), an
-// include by a relative path (opened from its caller's directory, which
-// the caller chooses), a line it cannot parse (in an included file it
-// reads nothing more of the file; QEMU 7.2 also takes a name of 16 bytes
-// or more for one such), and, in the main file, the same (it then refuses
-// every request). An allow with an option, shorter, matches nothing for it:
-// not listed.
+// tab), then the rest trimmed as its one argument. Listed, where QEMU may
+// grant what userbridge would not: a line longer than that piece whose
+// tail QEMU parses as a line of its own; a deny with an option (it denies
+// nothing: QEMU takes "br0 user=bob" for a name); an include by a relative
+// path (opened from its caller's directory, which the caller chooses); and
+// in an included file, a line it cannot parse (QEMU 7.2 also takes a name
+// of 16 bytes or more for one), after which it reads nothing more of the
+// file, where a deny or include comes later. Not listed: a short allow
+// with an option (it matches nothing for QEMU), and in the main file a
+// line QEMU cannot parse (it then refuses every request).
 std::vector<QemuReadsOtherwise> qemu_reads_otherwise(std::string_view text, bool included);
 
 // The warning, one line a message, for the ACL `policy` (each of its files

@@ -78,8 +78,16 @@ if grep -q '^tap=' <(call "$T/bin/qemu-helper"); then
 fi
 soon no_taps || true
 check "an included file: check warns that QEMU's helper reads nothing more of it" \
-    grep -qF "/etc/qemu/lab.conf:1: 'allow br9 user=ubalice': QEMU 7.2's bridge helper cannot take a name of 16 bytes or more and reads nothing more of this file" \
+    grep -qF "/etc/qemu/lab.conf:1: 'allow br9 user=ubalice': QEMU's bridge helper (7.2) cannot parse it and reads nothing more of this file: line 2's deny" \
     <("$UB" check 2>&1)
+# A line longer than QEMU's 4,095-byte buffer: the rest is a line to it,
+# here the tail of a comment (a third cold review).
+printf '#%s allow all\n' "$(head -c 4093 /dev/zero | tr '\0' x)" >/etc/qemu/bridge.conf
+refused "a long comment: userbridge-helper refuses ubbob br0" "no rule allows it" call "$T/bin/setuid-helper"
+check "a long comment: QEMU's helper grants him br0 by its tail" grep -q '^tap=' <(call "$T/bin/qemu-helper")
+soon no_taps || true
+check "a long comment: check warns of it" \
+    grep -qF "/etc/qemu/bridge.conf:1: '#xxxx" <("$UB" check 2>&1)
 acl 'deny br0 user=ubbob\nallow br0\n'
 
 # --- not privileged: neither warns --------------------------------------------

@@ -67,8 +67,13 @@ TEST_F(QemuHelper, ALinkToOurProgramIsNotQemus) {
 TEST_F(QemuHelper, WarningsNameTheHelperAndEachLine) {
     std::string lab = write("lab.conf", "allow br1\ndeny br1 user=bob\n");
     std::string main = write("bridge.conf", "allow br0\ninclude lab.conf\n");
+    auto id = [](const std::string& path) {
+        struct stat st{};
+        EXPECT_EQ(stat(path.c_str(), &st), 0);
+        return policy::FileId{st.st_dev, st.st_ino};
+    };
     policy::Policy p;
-    p.files = {{main, {}, -1}, {lab, {}, 0}};
+    p.files = {{main, id(main), -1}, {lab, id(lab), 0}};
     std::vector<compat::PrivilegedHelper> helpers{{"/usr/libexec/qemu-bridge-helper", "setuid root",
                                                    "chmod u-s /usr/libexec/qemu-bridge-helper"}};
     auto w = compat::qemu_warnings(helpers, p);
