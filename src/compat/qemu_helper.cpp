@@ -52,8 +52,11 @@ std::optional<PrivilegedHelper> privileged(std::string_view path) {
     return h;
 }
 
-// C's isspace in the "C" locale, as QEMU's parser uses it.
-bool space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+// GLib's g_ascii_isspace, as QEMU 7.2's parser uses it: not '\v', which
+// userbridge takes for a space (a fourth cold review denied "br0\v" so).
+bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'; }
+// What userbridge's parser splits words at (policy/acl.cpp).
+constexpr const char* kUbSpaces = " \t\n\v\f\r";
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && space(s.front())) s.remove_prefix(1);
@@ -85,7 +88,17 @@ QemuLine qemu_line(std::string_view piece) {
     return l;
 }
 
-bool has_options(std::string_view arg) { return arg.find_first_of(" \t\n\v\f\r") != std::string_view::npos; }
+// An argument that is not one word to userbridge: options after a name,
+// or a byte QEMU keeps in it that userbridge does not.
+bool has_options(std::string_view arg) { return arg.find_first_of(kUbSpaces) != std::string_view::npos; }
+
+// The command as userbridge reads a line: its first word.
+std::string_view ub_command(std::string_view line) {
+    std::size_t start = line.find_first_not_of(kUbSpaces);
+    if (start == std::string_view::npos) return {};
+    line.remove_prefix(start);
+    return line.substr(0, std::min(line.find_first_of(kUbSpaces), line.size()));
+}
 
 // What QEMU makes of a physical line's pieces past its first: Parsed if it
 // takes one for a rule or include, Unparsable if one stops it, else Blank.
@@ -156,24 +169,27 @@ std::vector<QemuReadsOtherwise> qemu_reads_otherwise(std::string_view text, bool
         if (q.kind == QemuLine::Blank) continue;
         if (q.kind == QemuLine::Parsed && q.cmd == "include") {
             if (!q.arg.empty() && q.arg.front() != '/')
-                note(l, "QEMU's bridge helper opens " + std::string(q.arg) +
+                note(l, "QEMU's bridge helper opens " + printable(q.arg, 80) +
                             " from its caller's working directory, which the caller chooses, and takes the rules "
                             "found there");
+            else if (has_options(q.arg))
+                note(l, "QEMU's bridge helper opens '" + printable(q.arg, 80) +
+                            "', not the file userbridge reads, and takes no rule of that one");
             continue;
         }
         bool deny = q.cmd == "deny" && has_options(q.arg);
-        if (deny) note(l, "QEMU's bridge helper takes '" + std::string(q.arg) + "' for a name: it denies nothing by it");
+        if (deny) note(l, "QEMU's bridge helper takes '" + printable(q.arg, 80) + "' for a name: it denies nothing by it");
         // QEMU stops reading an included file at a line it cannot parse (in
         // the main file it refuses every request): that matters only where
-        // a deny or an include comes after it.
+        // userbridge reads a deny or an include there or after it.
         if (q.kind != QemuLine::Unparsable || !included) continue;
-        auto later = std::find_if(lines.begin() + static_cast<std::ptrdiff_t>(i) + 1, lines.end(), [](const Line& n) {
-            QemuLine r = qemu_line(n.text.substr(0, std::min(n.text.size(), kQemuLine)));
-            return r.kind != QemuLine::Blank && (r.cmd == "deny" || r.cmd == "include");
+        auto lost = std::find_if(lines.begin() + static_cast<std::ptrdiff_t>(i), lines.end(), [](const Line& n) {
+            std::string_view cmd = ub_command(n.text);
+            return cmd == "deny" || cmd == "include";
         });
-        if (later == lines.end()) continue;
+        if (lost == lines.end()) continue;
         std::string what = "QEMU's bridge helper (7.2) cannot parse it and reads nothing more of this file: line " +
-                           std::to_string(later->no) + "'s " + std::string(qemu_line(later->text).cmd) +
+                           std::to_string(lost->no) + "'s " + std::string(ub_command(lost->text)) +
                            ", and all after it, do not count for it";
         if (deny) out.back().what += "; " + what;
         else note(l, what);

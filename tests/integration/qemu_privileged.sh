@@ -88,6 +88,16 @@ check "a long comment: QEMU's helper grants him br0 by its tail" grep -q '^tap='
 soon no_taps || true
 check "a long comment: check warns of it" \
     grep -qF "/etc/qemu/bridge.conf:1: '#xxxx" <("$UB" check 2>&1)
+# A vertical tab, which userbridge takes for a space and QEMU 7.2 keeps in
+# the name (a fourth cold review).
+printf 'allow all\ndeny br0\v\n' >/etc/qemu/bridge.conf
+refused "a vertical tab: userbridge-helper refuses ubbob br0" "denied by /etc/qemu/bridge.conf:2" \
+    call "$T/bin/setuid-helper"
+check "a vertical tab: QEMU's helper grants him br0" grep -q '^tap=' <(call "$T/bin/qemu-helper")
+soon no_taps || true
+check "a vertical tab: check warns of it" \
+    grep -qF "/etc/qemu/bridge.conf:2: 'deny br0\\x0b': QEMU's bridge helper takes 'br0\\x0b' for a name" \
+    <("$UB" check 2>&1)
 acl 'deny br0 user=ubbob\nallow br0\n'
 
 # --- not privileged: neither warns --------------------------------------------

@@ -21,7 +21,7 @@ TEST(QemuReads, ADenyWithAnOptionDeniesNothing) {
     ASSERT_EQ(o.size(), 3u);
     EXPECT_EQ(o[0], "2: QEMU's bridge helper takes 'br0 user=bob' for a name: it denies nothing by it");
     EXPECT_EQ(o[1], "3: QEMU's bridge helper takes 'all group=guests' for a name: it denies nothing by it");
-    EXPECT_EQ(o[2], "4: QEMU's bridge helper takes 'br1\tuser=bob' for a name: it denies nothing by it");
+    EXPECT_EQ(o[2], "4: QEMU's bridge helper takes 'br1\\x09user=bob' for a name: it denies nothing by it");
 }
 
 TEST(QemuReads, WhatBothReadAlikeIsNotListed) {
@@ -52,10 +52,31 @@ TEST(QemuReads, ALineQemuCannotParse) {
     ASSERT_EQ(deny.size(), 1u);
     EXPECT_NE(deny[0].find("denies nothing by it; QEMU's bridge helper (7.2) cannot parse it"), std::string::npos)
         << deny[0];
-    auto tab = otherwise("deny\tbr0 \ndeny br1\n", true);  // split at the space: command "deny\tbr0"
+    auto tab = otherwise("allow\tbr0 \ndeny br1\n", true);  // split at the space: command "allow\tbr0"
     ASSERT_EQ(tab.size(), 1u);
     EXPECT_NE(tab[0].find("line 2's deny"), std::string::npos) << tab[0];
     EXPECT_TRUE(otherwise("allow\ndeny br1\nallow\tbr0 user=ubalice\n").empty());
+}
+
+// QEMU 7.2 trims with g_ascii_isspace, which is not '\v'; userbridge
+// splits at it (a fourth cold review).
+TEST(QemuReads, AVerticalTabIsNoSpaceToQemu) {
+    auto o = otherwise("allow all\ndeny br0\v\ninclude /etc/qemu/e.conf\v\ninclude \v/etc/qemu/e.conf\n");
+    ASSERT_EQ(o.size(), 3u);
+    EXPECT_NE(o[0].find("2: QEMU's bridge helper takes 'br0\\x0b' for a name"), std::string::npos) << o[0];
+    EXPECT_NE(o[1].find("3: QEMU's bridge helper opens '/etc/qemu/e.conf\\x0b', not the file"), std::string::npos)
+        << o[1];
+    EXPECT_NE(o[2].find("4: QEMU's bridge helper opens \\x0b/etc/qemu/e.conf from its caller's"), std::string::npos)
+        << o[2];
+}
+
+// The line QEMU cannot parse may be the deny itself.
+TEST(QemuReads, TheUnparsableLineIsTheDeny) {
+    for (std::string line : {"deny\tbr0 ", "deny\tbr0 user=ubbob", "\vdeny br0", "include\t/etc/qemu/e.conf "}) {
+        auto o = otherwise(line + "\n", true);
+        ASSERT_EQ(o.size(), 1u) << line;
+        EXPECT_NE(o[0].find("reads nothing more of this file: line 1's"), std::string::npos) << o[0];
+    }
 }
 
 // QEMU reads in pieces of 4,095 bytes: a long line's tail is a line of its
