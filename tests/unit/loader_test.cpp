@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "policy/loader.h"
+#include "temp_dir.h"
 #include "policy/readable.h"
 #include "privilege/fs_identity.h"
 
@@ -20,23 +21,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class Loader : public ::testing::Test {
+class Loader : public ub::testing::TempDir {
 protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/ub-loader-XXXXXX";
-        ASSERT_NE(mkdtemp(tmpl), nullptr);
-        dir = tmpl;
+        TempDir::SetUp();
         opt.trusted_owner = geteuid();
         chmod(dir.c_str(), 0755);  // callers in readable_now tests must search it
-    }
-    void TearDown() override { fs::remove_all(dir); }
-
-    std::string write(const std::string& name, const std::string& text, mode_t mode = 0644) {
-        std::string p = dir + "/" + name;
-        fs::create_directories(fs::path(p).parent_path());
-        std::ofstream(p) << text;
-        chmod(p.c_str(), mode);
-        return p;
     }
     std::string fails(const std::string& path) {
         auto r = load(path, opt);
@@ -44,7 +34,6 @@ protected:
         return r.ok() ? "" : r.error().message();
     }
 
-    std::string dir;
     LoadOptions opt;
 };
 

@@ -22,9 +22,10 @@ protected:
     }
     void TearDown() override { std::filesystem::remove_all(dir); }
 
-    // dir/NAME holding `text`, with `mode`.
+    // dir/NAME holding `text`, with `mode`; NAME may name subdirectories.
     std::string write(const std::string& name, const std::string& text, mode_t mode = 0644) {
         std::string p = dir + "/" + name;
+        std::filesystem::create_directories(std::filesystem::path(p).parent_path());
         std::ofstream(p) << text;
         chmod(p.c_str(), mode);
         return p;
