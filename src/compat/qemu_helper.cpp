@@ -154,6 +154,14 @@ std::vector<QemuReadsOtherwise> qemu_reads_otherwise(std::string_view text, bool
         lines.push_back({no, text.substr(0, end)});
         text.remove_prefix(std::min(end + 1, text.size()));
     }
+    // For each line, the first at or after it that userbridge reads as a
+    // deny or an include (lines.size() where none): what QEMU loses if it
+    // stops reading there. One pass from the end, not a search a line.
+    std::vector<std::size_t> lost(lines.size() + 1, lines.size());
+    for (std::size_t i = lines.size(); i-- > 0;) {
+        std::string_view cmd = ub_command(lines[i].text);
+        lost[i] = cmd == "deny" || cmd == "include" ? i : lost[i + 1];
+    }
     std::vector<QemuReadsOtherwise> out;
     auto note = [&out](const Line& l, std::string what) { out.push_back({l.no, std::string(trim(l.text)), std::move(what)}); };
     for (std::size_t i = 0; i < lines.size(); ++i) {
@@ -182,14 +190,10 @@ std::vector<QemuReadsOtherwise> qemu_reads_otherwise(std::string_view text, bool
         // QEMU stops reading an included file at a line it cannot parse (in
         // the main file it refuses every request): that matters only where
         // userbridge reads a deny or an include there or after it.
-        if (q.kind != QemuLine::Unparsable || !included) continue;
-        auto lost = std::find_if(lines.begin() + static_cast<std::ptrdiff_t>(i), lines.end(), [](const Line& n) {
-            std::string_view cmd = ub_command(n.text);
-            return cmd == "deny" || cmd == "include";
-        });
-        if (lost == lines.end()) continue;
+        if (q.kind != QemuLine::Unparsable || !included || lost[i] == lines.size()) continue;
+        const Line& first = lines[lost[i]];
         std::string what = "QEMU's bridge helper (7.2) cannot parse it and reads nothing more of this file: line " +
-                           std::to_string(lost->no) + "'s " + std::string(ub_command(lost->text)) +
+                           std::to_string(first.no) + "'s " + std::string(ub_command(first.text)) +
                            ", and all after it, do not count for it";
         if (deny) out.back().what += "; " + what;
         else note(l, what);
