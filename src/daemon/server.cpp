@@ -28,6 +28,7 @@
 #include "compat/qemu_helper.h"
 #include "daemon/grant.h"
 #include "daemon/closer.h"
+#include "daemon/log_budget.h"
 #include "daemon/netns.h"
 #include "daemon/subids.h"
 #include "handover/handover.h"
@@ -48,8 +49,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Connections refused at a limit are logged once per uid per interval.
+// Connections refused at a limit are logged once per account per interval.
 constexpr auto kRefusalInterval = std::chrono::seconds(10);
+constexpr unsigned kRefusalLines = 100;  // every account's together
+// Records of refused requests (deny, and error where no tap was made),
+// which a caller makes as fast as it connects: at most this many an
+// account, and in all, per journald's default interval (log_budget.h).
+// A tap's records (grant, revoke, release, expiry) are not bounded: each
+// needs a tap, which the ACL's quotas bound.
+constexpr auto kRecordWindow = std::chrono::seconds(30);
+constexpr unsigned kRecordsPerAccount = 30;
+constexpr unsigned kRecordsInAll = 3000;
 // Accepted per turn of the loop: a flood refilling the listen queue as fast
 // as we accept must not keep the loop from the connections it holds.
 constexpr unsigned kAcceptBatch = 64;
@@ -96,13 +106,6 @@ struct Unread {
     uid_t uid;  // the account (Conn::account)
     unsigned fds;
     bool polled = true;  // false once hung up but not empty: POLLHUP would repeat
-};
-
-// Connections of one uid refused at a limit: the first is logged at once,
-// the rest counted and logged as one line at the interval's end.
-struct Refusals {
-    unsigned count = 0;
-    Clock::time_point until;
 };
 
 // An audit record waiting for its caller's name (UserDb::ask_name): written
@@ -163,7 +166,7 @@ public:
 private:
     void accept_all();
     void refuse_connection(int fd, uid_t uid, const std::string& why);
-    void log_refusals();
+    void log_refusals(Clock::time_point now = Clock::now());
     void on_readable(Conn& c, short revents);
     void answer_seen(Conn& c);
     void attempt(Conn& c, const protocol::Request& req);
@@ -203,6 +206,7 @@ private:
     void adopt_macvtaps();
     void filters_after_lost_events();
     void record_named(audit::AuditRecord rec, uid_t uid, int ifindex = 0);
+    void record_refusal(audit::AuditRecord rec, const grant::Caller& peer);
     void on_names();
     void write_records(bool all);
     Result<void> stop_without_userdb();
@@ -228,7 +232,8 @@ private:
     std::map<uid_t, unsigned> per_uid_;  // open connections, by account
     std::map<int, Unread> unread_;       // by fd
     std::map<uid_t, unsigned> unread_fds_;  // the fds in unread_, by account
-    std::map<uid_t, Refusals> refusals_;
+    LogBudget refused_connections_{1, kRefusalLines, kRefusalInterval};
+    LogBudget refusal_records_{kRecordsPerAccount, kRecordsInAll, kRecordWindow};
     std::map<uid_t, KnownGroups> known_groups_;  // by account
     std::map<uid_t, std::uint32_t> groups_asked_;  // by account: the question out for its groups
     std::map<std::uint32_t, uid_t> naming_;        // names asked for records: whose account
@@ -381,33 +386,29 @@ void Server::accept_all() {
 
 void Server::refuse_connection(int fd, uid_t uid, const std::string& why) {
     tell(fd, protocol::Status::Busy, why);
-    auto [it, first] = refusals_.try_emplace(uid);
-    if (!first) {
-        ++it->second.count;
-        return;
-    }
-    it->second.until = Clock::now() + kRefusalInterval;
+    if (!refused_connections_.admit(uid, Clock::now())) return;
     log_line(LOG_WARNING, "refused a connection from uid " + std::to_string(uid) + ": " + why +
                               " (more are counted, one line per " +
                               std::to_string(kRefusalInterval.count()) + " s)");
 }
 
-void Server::log_refusals() {
-    auto now = Clock::now();
-    for (auto it = refusals_.begin(); it != refusals_.end();) {
-        Refusals& r = it->second;
-        if (r.until > now) {
-            ++it;
-        } else if (r.count == 0) {
-            it = refusals_.erase(it);
-        } else {
-            log_line(LOG_WARNING, "refused " + std::to_string(r.count) + " more connections from uid " +
-                                      std::to_string(it->first) + " in " +
-                                      std::to_string(kRefusalInterval.count()) + " s, at a connection limit");
-            r = {0, now + kRefusalInterval};
-            ++it;
-        }
-    }
+// `now` max(): every count, as userbridged stops.
+void Server::log_refusals(Clock::time_point now) {
+    for (const LogBudget::Unwritten& u : refused_connections_.take_ended(now))
+        log_line(LOG_WARNING, "refused " + std::to_string(u.count) + " more connections from uid " +
+                                  std::to_string(u.account) + " in " + std::to_string(kRefusalInterval.count()) +
+                                  " s, at a connection limit");
+    for (const LogBudget::Unwritten& u : refusal_records_.take_ended(now))
+        log_line(LOG_WARNING, "did not record " + std::to_string(u.count) + " more refused requests of uid " +
+                                  std::to_string(u.account) + " (with its subordinate uids) one by one in " +
+                                  std::to_string(kRecordWindow.count()) + " s: at most " +
+                                  std::to_string(kRecordsPerAccount) + " an account and " +
+                                  std::to_string(kRecordsInAll) + " in all are");
+}
+
+// A request refused: recorded within its account's budget, counted past it.
+void Server::record_refusal(audit::AuditRecord rec, const grant::Caller& peer) {
+    if (refusal_records_.admit(peer.account, Clock::now())) record_named(std::move(rec), peer.ids.uid);
 }
 
 // `revents`: what poll said of the connection.
@@ -461,7 +462,7 @@ void Server::on_readable(Conn& c, short revents) {
         finish(c, protocol::Status::BadRequest, req.error().message());
         audit::AuditRecord rec = grant::record_for(c.peer, {});
         rec.detail = req.error().message();
-        record_named(std::move(rec), c.peer.ids.uid);
+        record_refusal(std::move(rec), c.peer);
         return;
     }
     attempt(c, *req);
@@ -847,7 +848,8 @@ void Server::deliver(Conn& c, Outcome o) {
     // reply. Asked earlier, to overlap the tap's making, the user database
     // process woke on the daemon's CPU and took it from the grant.
     if (made) granted_[o.ifindex] = o.record;
-    record_named(std::move(o.record), c.peer.ids.uid, granted ? o.ifindex : 0);
+    if (o.reply.status != protocol::Status::Granted) record_refusal(std::move(o.record), c.peer);
+    else record_named(std::move(o.record), c.peer.ids.uid, granted ? o.ifindex : 0);
 }
 
 // polkit's answers, each to its parked request, which is tried again now.
@@ -1043,10 +1045,10 @@ int Server::timeout_ms() const {
         bus = bus >= 0 ? std::min(bus, ms) : ms;
     }
     auto first = cfg_.macvtaps ? cfg_.macvtaps->next_look() : Clock::time_point::max();
-    if (conns_.empty() && unnamed_.empty() && refusals_.empty() && first == Clock::time_point::max()) return bus;
+    first = std::min({first, refused_connections_.next_end(), refusal_records_.next_end()});
+    if (conns_.empty() && unnamed_.empty() && first == Clock::time_point::max()) return bus;
     for (const auto& [fd, c] : conns_) first = std::min(first, c.parked ? c.retry_at : c.deadline);
     if (!unnamed_.empty()) first = std::min(first, unnamed_.front().deadline);
-    for (const auto& [uid, r] : refusals_) first = std::min(first, r.until);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(first - Clock::now()).count();
     int own = ms < 0 ? 0 : static_cast<int>(std::min<long long>(ms + 1, 60000));
     return bus >= 0 ? std::min(bus, own) : own;
@@ -1446,6 +1448,7 @@ Result<void> Server::run() {
         if (poll(&p, 1, 50) > 0) on_names();
     }
     write_records(true);
+    log_refusals(Clock::time_point::max());
     log_line(LOG_NOTICE, "stopping");
     return Ok{};
 }
