@@ -38,7 +38,7 @@ Sink g_sink = nullptr;
 
 void set_sink(Sink sink) { g_sink = sink; }
 
-void open(const char* ident) { openlog(ident, LOG_PID | LOG_NDELAY, LOG_AUTHPRIV); }
+void open(const char* ident, bool now) { openlog(ident, LOG_PID | (now ? LOG_NDELAY : 0), LOG_AUTHPRIV); }
 
 void record(const AuditRecord& r) {
     using record::Quoting;

@@ -50,7 +50,10 @@ AuditRecord begin(const char* via, const std::string& user, uid_t uid, RecordedP
 const char* pid_key(PidKind kind);
 
 // `ident` names the program in each record: "userbridge-helper", "userbridged".
-void open(const char* ident);
+// Not `now`: the socket is opened by the first record (openlog() without
+// LOG_NDELAY), but the name is ours at once: glibc's default is the
+// caller's argv[0], which would put their words before the record.
+void open(const char* ident, bool now = true);
 // The caller's login name as the user database has it (any bytes: the
 // record escapes it), or "?". Reads the user database, so it runs before
 // the seccomp sandbox.

@@ -170,6 +170,7 @@ Result<void> hand_over(int fd, const net::Tap& tap) {
 // The stages after parse, in order. Until the engine decides, and after it
 // granted, a failure is recorded in `rec`: what was asked, and why not.
 int run(const protocol::HelperArgs& args) {
+    audit::open("userbridge-helper", false);  // a failed confine() is recorded too
     // The parent is whoever exec'd us, which the caller chooses: the record
     // calls it parent_pid, not the caller (the uid is the kernel's).
     grant::Caller caller{{getuid(), getgid(), {}}, audit::parent_pid(getppid()), getuid(), grant::Front::Helper};

@@ -136,5 +136,20 @@ kill "$(pgrep -P $DAEMON_PID)" 2>/dev/null || true  # the daemon, strace's child
 wait $DAEMON_PID 2>/dev/null || true
 rm -f "$T/work/ub.sock"
 
+# --- Review item 32-3: the caller's argv[0] as the record's tag ------------
+# A helper that failed before its log was opened (a --fd that is no
+# socket) was recorded under glibc's default tag, the program's name as
+# its caller gave it: a forged grant, and with a newline a line of its own.
+forged=$'userbridge-helper[777]: event=grant user=ubalice uid=4711 bridge="br1" tap=tap777 via=helper\nevent=grant uid=0'
+fd=97
+for h in setuid fcap; do
+    fd=$((fd + 1))
+    as_bob bash -c 'exec -a "$1" "$2" --fd=$3 --br=br0' _ "$forged" "$T/bin/$h-helper" $fd 2>/dev/null || true
+    check "argv0: the $h helper's record of a bad --fd is under its own name" \
+        soon grep -qaE "userbridge-helper\[[0-9]+\]: event=error user=\? uid=$BOB .*--fd=$fd is not" "$SYSLOG"
+    check "argv0: ...and no record carries ubbob's words for a tag" \
+        bash -c "! grep -qa 'tap777\|event=grant uid=0' '$SYSLOG'"
+done
+
 check "no tap left behind" test -z "$(taps)"
 finish
