@@ -223,13 +223,10 @@ int main(int argc, char** argv) {
         std::fputs("Try 'userbridge-helper --help'.\n", stderr);
         return kExitUsage;
     }
-    if (args->action == protocol::HelperAction::Help) {
-        std::fputs(protocol::helper_usage().c_str(), stdout);
-        return 0;
-    }
-    if (args->action == protocol::HelperAction::Version) {
-        std::puts("userbridge-helper " UB_VERSION);
-        return 0;
-    }
+    // Exit 1 if what was asked for could not be written.
+    if (args->action == protocol::HelperAction::Help)
+        return std::fputs(protocol::helper_usage().c_str(), stdout) < 0 || std::fflush(stdout) != 0;
+    if (args->action == protocol::HelperAction::Version)
+        return std::puts("userbridge-helper " UB_VERSION) < 0 || std::fflush(stdout) != 0;
     return run(*args);
 }
