@@ -216,6 +216,9 @@ Result<LinkInfo> Rtnl::get_link(const std::string& name) {
     UB_TRYV(request(m.nlh, "look up interface " + name, &links));
     if (links.size() != 1 || links[0].ifindex <= 0)
         return Error::msg("cannot look up interface " + name + ": no reply");
+    // IFLA_IFNAME finds a link by an alternative name (altname) too: a rule
+    // for a name must not be had through another (review item 32-2).
+    if (links[0].name != name) return Error::sys("no interface is named " + name, ENODEV);
     return std::move(links[0]);
 }
 
