@@ -70,11 +70,6 @@ Result<std::optional<Refusal>> ready_port(BridgedTap& out, TapSpec& spec, const 
         if (refused) return refused;  // the tap dies with out
         UB_TRYV(step(Ok{}, "after-quota"));
     }
-    // A bridge port needs no address of its own. Left to the kernel, the tap
-    // gets an IPv6 link-local address when it comes up, and the host then
-    // sends duplicate-address checks, router solicitations and MLD reports
-    // from it into the VM's segment (and spends a tenth of a grant on it).
-    UB_TRYV(step(rtnl.set_no_ipv6_address(out.ifindex), "after-no-ipv6"));
     return std::optional<Refusal>();
 }
 
@@ -82,6 +77,7 @@ Result<Made> join_bridge(BridgedTap out, TapSpec spec, const LinkInfo& bridge, S
     if (std::optional<Refusal> refused = UB_TRY(ready_port(out, spec, bridge, hook))) return Made{std::move(*refused)};
     Rtnl& rtnl = out.undo.rtnl();
     auto step = [&](Result<void> r, const char* name) { return port_step(out, hook, std::move(r), name); };
+    UB_TRYV(step(no_host_stack(out.tap.name), "after-no-ipv6"));
     if (spec.before_attach) UB_TRYV(step(spec.before_attach(out.tap.name, out.ifindex), "after-pin"));
     UB_TRYV(step(rtnl.set_master(out.ifindex, bridge.ifindex), "after-attach"));
     // Guarded (and isolated) while still down: no frame crosses the bridge

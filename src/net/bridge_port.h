@@ -93,8 +93,8 @@ struct BridgedTap {
 // A port made, or the refusal policy found while making it.
 using Made = std::variant<BridgedTap, Refusal>;
 
-// What make_bridged_tap does once the port exists (`out`): its MAC, MTU and label, check_live, before_attach,
-// the bridge, up. Also for veth ends (net/veth.h).
+// What make_bridged_tap does once the port exists (`out`): its MAC, MTU and label, check_live, the host's IP
+// stack off, before_attach, the bridge, up. Also for veth ends (net/veth.h).
 Result<Made> join_bridge(BridgedTap out, TapSpec spec, const LinkInfo& bridge, StepHook hook);
 
 // Creates a tap (its queues: spec.tuns, with the missing ones of
@@ -116,7 +116,8 @@ Result<Made> make_bridged_tap(Rtnl rtnl, TapSpec spec, const LinkInfo& bridge, S
                               Join join = join_bridge);
 
 // The first half of join_bridge: the port's MAC, MTU and label,
-// check_live, no IPv6 address; the refusal, if they refuse.
+// check_live; the refusal, if they refuse. (Then join_bridge takes the
+// host's IP stack off the port: no_host_stack, net/rtnl.h.)
 Result<std::optional<Refusal>> ready_port(BridgedTap& out, TapSpec& spec, const LinkInfo& bridge, StepHook hook);
 // One step of making `out`: `r`'s error names the tap; then `hook` at `step`.
 Result<void> port_step(const BridgedTap& out, StepHook hook, Result<void> r, const char* step);

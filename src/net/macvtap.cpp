@@ -92,7 +92,7 @@ Result<Made> make_macvtap(Rtnl socket, TapSpec spec, const std::string& nic, int
         if (refused) return Made{std::move(*refused)};  // the macvtap dies with out
         UB_TRYV(step(Ok{}, "after-quota"));
     }
-    UB_TRYV(step(rtnl.set_no_ipv6_address(out.ifindex), "after-no-ipv6"));
+    UB_TRYV(step(no_host_stack(name), "after-no-ipv6"));
     // Its pin (daemon/filters.h), before anyone holds a queue of it.
     if (spec.before_attach) UB_TRYV(step(spec.before_attach(name, out.ifindex), "after-pin"));
     out.tap.queues = UB_TRY(open(name, out.ifindex, queues));

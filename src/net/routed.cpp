@@ -36,9 +36,28 @@ Result<LinkInfo> find_uplink(Rtnl& rtnl, const std::string& name) {
     return link;
 }
 
+// A routed tap is the host's own interface, unlike a bridge port
+// (no_host_stack), but needs no address: left to the kernel, it gets an
+// IPv6 link-local one when it comes up, and the host sends duplicate-address
+// checks, router solicitations and MLD reports from it to the guest.
+Result<void> no_ipv6_address(Rtnl& rtnl, int ifindex) {
+    Message m;
+    m.start<ifinfomsg>(RTM_NEWLINK)->ifi_index = ifindex;
+    nlattr* af = mnl_attr_nest_start(m.nlh, IFLA_AF_SPEC);
+    nlattr* in6 = mnl_attr_nest_start(m.nlh, AF_INET6);
+    mnl_attr_put_u8(m.nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+    mnl_attr_nest_end(m.nlh, in6);
+    mnl_attr_nest_end(m.nlh, af);
+    Result<void> r = rtnl.request(m.nlh, "turn off IPv6 addresses on tap " + std::to_string(ifindex));
+    // The kernel has no IPv6, or not on this device: nothing to turn off.
+    if (!r.ok() && r.error().code() == EAFNOSUPPORT) return Ok{};
+    return r;
+}
+
 // make_bridged_tap's Join for a routed tap: up, then its routes.
 Result<Made> join_uplink(BridgedTap out, TapSpec spec, const LinkInfo& uplink, StepHook hook) {
     if (std::optional<Refusal> refused = UB_TRY(ready_port(out, spec, uplink, hook))) return Made{std::move(*refused)};
+    UB_TRYV(port_step(out, hook, no_ipv6_address(out.undo.rtnl(), out.ifindex), "after-no-ipv6"));
     UB_TRYV(port_step(out, hook, out.undo.rtnl().set_up(out.ifindex), "after-up"));
     if (spec.before_attach)
         UB_TRYV(port_step(out, hook, spec.before_attach(out.tap.name, out.ifindex), "after-pin"));

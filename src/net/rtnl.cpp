@@ -1,10 +1,12 @@
 #include "net/rtnl.h"
 
+#include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -240,17 +242,14 @@ Result<int> Rtnl::ifindex(const std::string& name) {
     return ifr.ifr_ifindex;
 }
 
-Result<void> Rtnl::set_no_ipv6_address(int ifindex) {
-    Message m = link_msg(RTM_NEWLINK, ifindex);
-    nlattr* af = mnl_attr_nest_start(m.nlh, IFLA_AF_SPEC);
-    nlattr* in6 = mnl_attr_nest_start(m.nlh, AF_INET6);
-    mnl_attr_put_u8(m.nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
-    mnl_attr_nest_end(m.nlh, in6);
-    mnl_attr_nest_end(m.nlh, af);
-    Result<void> r = request(m.nlh, "turn off IPv6 addresses on" + index_name(ifindex));
-    // The kernel has no IPv6, or not on this device: nothing to turn off.
-    if (!r.ok() && r.error().code() == EAFNOSUPPORT) return Ok{};
-    return r;
+Result<void> no_host_stack(const std::string& name) {
+    for (auto [family, knob] : {std::pair{"ipv4", "rp_filter"}, {"ipv6", "disable_ipv6"}}) {
+        std::string path = std::string("/proc/sys/net/") + family + "/conf/" + name + "/" + knob;
+        UniqueFd f(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!f.valid() && errno == ENOENT) continue;  // no IPv6 in the kernel, or on the port (an MTU under 1280)
+        if (!f.valid() || write(f.get(), "1", 1) != 1) return Error::sys("cannot write 1 to " + path);
+    }
+    return Ok{};
 }
 
 Result<void> Rtnl::set_master(int ifindex, int master_ifindex) {

@@ -87,6 +87,17 @@ struct Message {
     }
 };
 
+// A port is the bridge's: the host's own IP stack takes nothing from it.
+// The bridge hands a frame to a link-local group (01:80:c2:00:00:0X) that it
+// does not forward up the port's own stack, past every bridge hook
+// (br_handle_frame; docs/SECURITY.md, review item 32-4). On the port, by its
+// sysctls: IPv4 reverse-path filtered, which drops every packet whose source
+// is not 0.0.0.0 on a device without an address (__fib_validate_source); IPv6
+// off, which also keeps the port from any address of its own, and the host
+// from sending duplicate-address checks, router solicitations and MLD
+// reports from it into the guest's segment. The caller needs CAP_NET_ADMIN.
+Result<void> no_host_stack(const std::string& name);
+
 class Rtnl {
 public:
     static Result<Rtnl> open();
@@ -112,9 +123,6 @@ public:
     // (tun_detach_all), where closing our own fds would leave it alive while
     // another holds one.
     Result<void> delete_link(int ifindex);
-    // No IPv6 link-local (or any autoconfigured) address when it comes up
-    // (IN6_ADDR_GEN_MODE_NONE); a no-op where the device has no IPv6.
-    Result<void> set_no_ipv6_address(int ifindex);
     // Every link of this kind ("tun" for taps) in our network namespace; the
     // kernel filters the dump, asked again when links changed under it (this
     // socket is then replaced). In rtnl_dump.cpp, which the helper does not link.

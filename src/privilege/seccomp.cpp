@@ -1,5 +1,6 @@
 #include "privilege/seccomp.h"
 
+#include <fcntl.h>
 #include <linux/netlink.h>
 
 #include <linux/filter.h>
@@ -159,6 +160,11 @@ Result<Ctx> build(const std::vector<int>& extra, Profile profile) {
                      "socket rule");
     };
     UB_TRYV(allow_netlink(NETLINK_ROUTE));
+    // The helper opens one file once its sandbox begins: a port's IPv6
+    // switch (Rtnl::no_host_stack), for writing; userbridged opens more.
+    scmp_arg_cmp write_only{2, SCMP_CMP_EQ, O_WRONLY | O_CLOEXEC, 0};
+    if (profile != Profile::Daemon)
+        UB_TRYV(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(openat), 1, write_only), "openat rule"));
     if (profile == Profile::Daemon) {
         // userbridged's closing threads (daemon/closer.h) get the filter too.
         UB_TRYV(check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_TSYNC, 1), "tsync"));

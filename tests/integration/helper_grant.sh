@@ -14,7 +14,9 @@ for mode in setuid fcap; do
     holder=$!
     granted "$T/held"
     out=$(ip -d -o link show master br0 type tun
-          ip -6 -o addr show dev "$(taps | head -1)" | sed 's/^/addr: /')
+          t=$(taps | head -1)
+          ip -6 -o addr show dev "$t" | sed 's/^/addr: /'
+          echo "disable_ipv6=$(cat /proc/sys/net/ipv6/conf/$t/disable_ipv6) rp_filter=$(cat /proc/sys/net/ipv4/conf/$t/rp_filter)")
     wait $holder
     check "$mode: tap on br0 while held" grep -qE 'tap[0-9]+: .*master br0' <<<"$out"
     check "$mode: tap is up" grep -qE 'tap[0-9]+: <[^>]*UP' <<<"$out"
@@ -22,8 +24,8 @@ for mode in setuid fcap; do
     check "$mode: MAC starts with fe" grep -q 'link/ether fe:' <<<"$out"
     check "$mode: vnet_hdr on with --use-vnet" grep -q 'vnet_hdr on' <<<"$out"
     check "$mode: not persistent" grep -q 'persist off' <<<"$out"
-    check "$mode: no IPv6 address of the host's on the port" \
-        bash -c "grep -q 'addrgenmode none' && ! grep -q '^addr: '" <<<"$out"
+    check "$mode: the host's IP stack takes nothing from the port: IPv6 off, IPv4 reverse-path filtered" \
+        bash -c "grep -q 'disable_ipv6=1 rp_filter=1' && ! grep -q '^addr: '" <<<"$out"
     check "$mode: owned by the caller" grep -qE "user (ubalice|$ALICE) " <<<"$out"
     check "$mode: tap gone after the fd closed" test -z "$(taps)"
 

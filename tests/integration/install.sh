@@ -92,8 +92,15 @@ check "...and not mount, reboot, init_module or setuid" \
     bash -c "! grep -qxE 'mount|reboot|init_module|setuid' '$T/allowed'"
 check "the unit's bounding set is CAP_NET_ADMIN, CAP_SETUID, CAP_SETGID, CAP_DAC_READ_SEARCH, CAP_MKNOD, CAP_BPF, CAP_PERFMON" \
     test "$bounding" = "+net_admin,+setuid,+setgid,+dac_read_search,+mknod,+bpf,+perfmon"
-printf '#!/bin/sh\nexec setpriv --bounding-set=-all,%s -- %s sandbox %s -- %s "$@"\n' \
-    "$bounding" "$T/bin/ub-testtool" "$T/allowed" "$P/sbin/userbridged" >"$T/bin/unit-daemon"
+# ProtectKernelTunables=yes: /proc/sys read-only, but for the unit's
+# ReadWritePaths= ("-": where they exist), as systemd mounts them.
+check "the unit protects the kernel's tunables" grep -qx 'ProtectKernelTunables=yes' "$U"
+writable=$(sed -n 's/^ReadWritePaths=//p' "$U" | tr ' ' '\n' | sed 's/^-//' | paste -sd' ')
+printf '#!/bin/sh\nexec unshare --mount --propagation private sh -ec '"'"'%s'"'"' sh "$@"\n' \
+    "mount --bind /proc/sys /proc/sys; mount -o remount,bind,ro /proc/sys
+     for p in $writable; do if [ -d \$p ]; then mount --bind \$p \$p; mount -o remount,bind,rw \$p; fi; done
+     exec setpriv --bounding-set=-all,$bounding -- $T/bin/ub-testtool sandbox $T/allowed -- $P/sbin/userbridged \"\$@\"" \
+    >"$T/bin/unit-daemon"
 chmod 755 "$T/bin/unit-daemon"
 DAEMON_BIN=$T/bin/unit-daemon start_daemon
 out=$(as_alice "$T/bin/ub-testtool" call stream -- "$P/libexec/userbridge-client" --fd=3 --br=br0)

@@ -2,7 +2,10 @@
 # Ninth and tenth outside reviews (docs/SECURITY.md, items 32-N) where no
 # other script fits. 32-2: a bridge's alternative name (altname) led every
 # front end to the bridge while the ACL judged the name asked for, so a
-# deny of the bridge's name was had through the other.
+# deny of the bridge's name was had through the other. 32-4: a frame to a
+# link-local group address (01:80:c2:00:00:0X), which the bridge does not
+# forward, went up the port's own IP stack past every bridge rule: a
+# router advertisement gave the host a default route through the guest.
 #
 # One case: UB_CASE=REGEX (lib.sh), e.g. UB_CASE='^altname' .
 source "$(dirname "$0")/lib.sh"
@@ -24,5 +27,71 @@ for front in setuid-helper fcap-helper userbridge-client; do
     check "altname: $front: no tap on br1" test -z "$(ip -o link show master br1 type tun)"
 done
 check "altname: br0 is granted as before" got "$T/bin/setuid-helper" br0
+# --- 32-4: frames to a link-local group, up the port's own stack -----------
+bridge br3
+ip addr add 10.99.3.1/24 dev br3
+acl 'allow br3 user=ubalice mac=52:54:00:12:34:56 servers=no ip=2001:db8::7\nallow br0\n'
+reload_daemon
+# The guest's packets, as hex for ub-testtool --send-hex: a router
+# advertisement from its link-local address (preference high, a prefix
+# with on-link and autonomous flags), and a UDP datagram from an address
+# ip= does not list to the host's address on br3, port 5555.
+packets() {
+    python3 - "$1" <<'PY'
+import struct, sys
+def csum(b):
+    b += b'\0' * (len(b) % 2)
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+if sys.argv[1] == 'ra':
+    src = bytes.fromhex('fe80000000000000505400fffe123456'); dst = bytes.fromhex('ff02' + '0' * 26 + '01')
+    ra = struct.pack('!BBHBBHII', 134, 0, 0, 64, 0x08, 1800, 0, 0) + bytes([1, 1]) + bytes.fromhex('525400123456')
+    ra += struct.pack('!BBBBIII', 3, 4, 64, 0xc0, 86400, 14400, 0) + bytes.fromhex('20010db80bad' + '0' * 20)
+    c = csum(src + dst + struct.pack('!I', len(ra)) + b'\0\0\0\x3a' + ra)
+    ra = ra[:2] + struct.pack('!H', c) + ra[4:]
+    print((struct.pack('!IHBB', 0x60000000, len(ra), 58, 255) + src + dst + ra).hex())
+else:
+    sip, dip, data = bytes([10, 99, 3, 200]), bytes([10, 99, 3, 1]), b'linklocal-udp'
+    udp = struct.pack('!HHHH', 4444, 5555, 8 + len(data), 0) + data
+    udp = udp[:6] + struct.pack('!H', csum(sip + dip + struct.pack('!BBH', 0, 17, len(udp)) + udp)) + udp[8:]
+    ip = struct.pack('!BBHHHBBH', 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0) + sip + dip
+    print((ip[:10] + struct.pack('!H', csum(ip)) + ip[12:] + udp).hex())
+PY
+}
+RA=$(packets ra)
+UDP=$(packets udp)
+# linklocal FRONT BRIDGE: ubalice's guest (FRONT, on BRIDGE) sends the
+# datagram to 01:80:c2:00:00:0e, then, from a tap it holds for a moment,
+# the advertisement to 01:80:c2:00:00:03.
+linklocal() {
+    python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.99.3.1", 5555)); s.settimeout(1.5)
+try: print("heard", s.recv(100))
+except socket.timeout: print("nothing")' >"$T/udp.out" &
+    local udp=$!
+    sleep 0.3
+    as_alice "$TT" call stream --src=52:54:00:12:34:56 --dst=01:80:c2:00:00:0e --ethertype=0x0800 \
+        --send-hex="$UDP" -- "$1" --fd=3 --br="$2" >"$T/udp.grant" 2>&1 || true
+    wait $udp || true
+    as_alice "$TT" call stream --src=52:54:00:12:34:56 --dst=01:80:c2:00:00:03 --ethertype=0x86dd \
+        --send-hex="$RA" --hold=1500 -- "$1" --fd=3 --br="$2" >"$T/ra.out" 2>&1 &
+    local ra=$!
+    sleep 0.8  # the advertisement has been taken, if it was
+    ip -6 route show default >"$T/routes"
+    ip -6 addr show >"$T/addrs"
+    wait $ra || true
+}
+for front in setuid-helper:br0 fcap-helper:br0 userbridge-client:br3; do
+    linklocal "$T/bin/${front%:*}" "${front#*:}"
+    check "linklocal: ${front%:*}: the guest was granted, twice" \
+        bash -c "grep -q '^tap=' '$T/udp.grant' && grep -q '^tap=' '$T/ra.out'"
+    check "linklocal: ${front%:*}: its router advertisement to 01:80:c2:00:00:03 gave the host no route" \
+        bash -c "! grep -q 'dev tap' '$T/routes'"
+    check "linklocal: ${front%:*}: ...and no address from its prefix" bash -c "! grep -q '2001:db8:bad' '$T/addrs'"
+    check "linklocal: ${front%:*}: its UDP to the host's address, to 01:80:c2:00:00:0e, reached no socket" \
+        grep -qx nothing "$T/udp.out"
+done
+
 check "no tap left behind" soon no_taps
 finish
