@@ -62,23 +62,6 @@ Result<void> no_linklocal_learning(net::Rtnl& rtnl, const net::LinkInfo& bridge,
     return Ok{};
 }
 
-// Which of the policy's files the caller would have read, asked of the
-// kernel with their filesystem identity on (fs_identity.h): the helper reads
-// them as the caller, so the kernel's answer is the helper's; and again
-// with the account's groups in the group database added, when they add
-// any (policy::readable_views).
-Result<policy::Readable> readable_by(const policy::Policy& policy, const policy::Credentials& who) {
-    return policy::readable_views(who, [&](const std::vector<gid_t>& groups) -> Result<std::vector<bool>> {
-        Result<std::vector<bool>> readable = privilege::with_fs_identity(
-            who.uid, who.gid, groups, [&] { return policy::readable_now(policy); }, fault::at);
-        // Not a failed syscall but a file replaced or come since the load: the
-        // rules we hold are not what the files say, and only a reload can tell.
-        if (!readable.ok() && readable.error().code() == 0)
-            return Error::msg(readable.error().message() +
-                              "; refusing until userbridged reloads it (systemctl reload userbridged)");
-        return readable;
-    });
-}
 
 // The engine's outcome as the reply, the fds and the verdict the server acts on.
 Outcome outcome_of(grant::Outcome g) {
@@ -168,6 +151,24 @@ Result<net::Made> make_port(const Asked& asked, const Means& means, int& opened,
 }
 
 }  // namespace
+
+// Which of the policy's files the caller would have read, asked of the
+// kernel with their filesystem identity on (fs_identity.h): the helper reads
+// them as the caller, so the kernel's answer is the helper's; and again
+// with the account's groups in the group database added, when they add
+// any (policy::readable_views).
+Result<policy::Readable> readable_by(const policy::Policy& policy, const policy::Credentials& who) {
+    return policy::readable_views(who, [&](const std::vector<gid_t>& groups) -> Result<std::vector<bool>> {
+        Result<std::vector<bool>> readable = privilege::with_fs_identity(
+            who.uid, who.gid, groups, [&] { return policy::readable_now(policy); }, fault::at);
+        // Not a failed syscall but a file replaced or come since the load: the
+        // rules we hold are not what the files say, and only a reload can tell.
+        if (!readable.ok() && readable.error().code() == 0)
+            return Error::msg(readable.error().message() +
+                              "; refusing until userbridged reloads it (systemctl reload userbridged)");
+        return readable;
+    });
+}
 
 void refill_tun(SpareFds& spare) {
     if (spare.tun.valid()) return;

@@ -103,4 +103,9 @@ struct Asked {
 // Never waits for anything a user can hold.
 Outcome handle(const Means& means, const Asked& asked);
 
+// Which of the policy's files `who` would have read, asked of the kernel
+// with their filesystem identity on (fs_identity.h), as a request's grant
+// asks it.
+Result<policy::Readable> readable_by(const policy::Policy& policy, const policy::Credentials& who);
+
 }  // namespace ub::daemon

@@ -152,6 +152,8 @@ struct Lease {
     long long expiry = 0;  // seconds since the epoch
     ClientFd conn;         // tied: the connection that holds it
     std::string ending;    // why it is ended, while its deletion waits to be tried again
+    std::string bridge;    // the bridge it was granted on, which a reload decides for again
+    bool recheck = false;  // a reload's decision waits for its owner's groups
 };
 
 class Server {
@@ -180,6 +182,8 @@ private:
     Outcome release(const Conn& c, const protocol::Request& req);
     void adopt_leases();
     void end_lease(int ifindex, const std::string& why);
+    void recheck_leases();
+    void recheck_lease(int ifindex, const UserDb::Groups& g);
     void expire_leases();
     void end_tied(int conn);
     void retry_parked();
@@ -236,6 +240,7 @@ private:
     LogBudget refusal_records_{kRecordsPerAccount, kRecordsInAll, kRecordWindow};
     std::map<uid_t, KnownGroups> known_groups_;  // by account
     std::map<uid_t, std::uint32_t> groups_asked_;  // by account: the question out for its groups
+    std::map<std::uint32_t, uid_t> lease_groups_;  // questions for lease owners' groups: whose account
     std::map<std::uint32_t, uid_t> naming_;        // names asked for records: whose account
     std::map<uid_t, unsigned> naming_per_account_;
     net::TapNames tap_names_;
@@ -589,10 +594,13 @@ void Server::adopt_leases() {
         log_line(LOG_WARNING, "could not look for leases: " + taps.error().message());
         return;
     }
+    std::map<int, std::string> bridges;
+    if (Result<std::vector<net::LinkInfo>> b = links_of(rtnl, "bridge"); b.ok())
+        for (const net::LinkInfo& l : *b) bridges[l.ifindex] = l.name;
     for (const net::LinkInfo& l : *taps) {
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
         if (!label || !label->lease) continue;
-        leases_[l.ifindex] = Lease{l.name, label->uid, *label->lease, {}, {}};
+        leases_[l.ifindex] = Lease{l.name, label->uid, *label->lease, {}, {}, bridges[l.master]};
         if (label->held) {
             end_lease(l.ifindex, "its connection closed while userbridged was stopped");
             continue;
@@ -639,6 +647,49 @@ void Server::end_lease(int ifindex, const std::string& why) {
         return;
     }
     leases_.erase(it);
+}
+
+// A lease outlives the request that made it, and whoever its owner runs
+// opens it by name: the ACL a reload brings decides each lease again, and
+// one it no longer allows ends (docs/SECURITY.md, review item 32-5). The
+// owner's groups are the group database's, asked for without waiting;
+// each lease is decided when they come.
+void Server::recheck_leases() {
+    std::set<uid_t> accounts;
+    for (auto& [ifindex, l] : leases_)
+        if (l.ending.empty()) {
+            l.recheck = true;
+            accounts.insert(subuids_.account_of(l.uid));
+        }
+    for (uid_t account : accounts) {
+        Result<std::uint32_t> asked = cfg_.userdb->ask_groups(account);
+        if (asked.ok()) {
+            lease_groups_[*asked] = account;
+            continue;
+        }
+        std::vector<int> due;
+        for (const auto& [ifindex, l] : leases_)
+            if (l.recheck && subuids_.account_of(l.uid) == account) due.push_back(ifindex);
+        for (int ifindex : due) recheck_lease(ifindex, {0, {}, asked.error().message()});
+    }
+}
+
+// One lease under the ACL just loaded, for its owner with their account's
+// groups `g`; a lease polkit allowed stays, as polkit is not asked again.
+void Server::recheck_lease(int ifindex, const UserDb::Groups& g) {
+    Lease& l = leases_.at(ifindex);
+    l.recheck = false;
+    auto end = [&](const std::string& why) { end_lease(ifindex, "the ACL was reloaded: " + why); };
+    if (!g.why.empty()) return end("its owner's groups are unknown (" + g.why + ")");
+    policy::Credentials ids{l.uid, g.gids.empty() ? static_cast<gid_t>(-1) : g.gids.front(), g.gids};
+    ids.account_groups = g.gids;
+    if (uid_t account = subuids_.account_of(l.uid); account != l.uid) ids.owner = account;
+    Result<policy::Readable> readable = readable_by(policy_, ids);
+    if (!readable.ok()) return end(readable.error().message());
+    policy::Decision d = policy::decide(policy_.rules, l.bridge, &ids, &*readable);
+    if (d.ask_polkit) return;
+    if (!d.allowed) return end(d.reason);
+    if (d.limits().lease_max == 0) return end("the rule that allows " + l.bridge + " allows no lease");
 }
 
 // A tied lease's connection is readable: its client closed it (or sent
@@ -819,7 +870,7 @@ void Server::deliver(Conn& c, Outcome o) {
     o.queues.clear();
     bool leased = made && sent.ok() && o.lease;
     if (leased) {
-        Lease l{o.reply.ifname, c.peer.ids.uid, 0, {}, {}};
+        Lease l{o.reply.ifname, c.peer.ids.uid, 0, {}, {}, o.record.bridge};
         // A tied lease keeps the connection: its close ends the lease.
         if (o.tied) l.conn = std::move(c.fd);
         Result<net::Rtnl> rtnl = net::Rtnl::open();
@@ -947,6 +998,15 @@ void Server::record_named(audit::AuditRecord rec, uid_t uid, int ifindex) {
 
 void Server::on_names() {
     for (UserDb::Groups& g : cfg_.userdb->take_groups()) {
+        if (auto asked = lease_groups_.find(g.seq); asked != lease_groups_.end()) {
+            uid_t account = asked->second;
+            lease_groups_.erase(asked);
+            std::vector<int> due;
+            for (const auto& [ifindex, l] : leases_)
+                if (l.recheck && subuids_.account_of(l.uid) == account) due.push_back(ifindex);
+            for (int ifindex : due) recheck_lease(ifindex, g);
+            continue;
+        }
         std::erase_if(groups_asked_, [&](const auto& kv) { return kv.second == g.seq; });
         bool kept = false;
         for (auto& [fd, c] : conns_)
@@ -1013,6 +1073,7 @@ void Server::reload() {
         log_line(LOG_NOTICE, "SIGHUP: ACL reloaded from " + cfg_.acl_path);
         if (Result<SubUids> sub = load_subuids(cfg_); sub.ok()) subuids_ = std::move(*sub);
         else log_line(LOG_ERR, "SIGHUP: keeping the subordinate uids read before: " + sub.error().message());
+        recheck_leases();
     }
     // Answers that came while the lookups above waited were read then,
     // and the socket shows no more: the records they name go now, not when

@@ -142,7 +142,34 @@ as_alice "$TT" tap-by-name fc7 owner=$BOB hold=300 >"$T/tamper" 2>&1 || true
 check "an adopted lease given to bob is removed" soon gone fc7
 # Only userbridged makes leases: its record is not the helper's.
 check "...on record as a daemon's" soon record "event=revoke .*tap=fc7.* via=daemon .*owner changed to uid $BOB"
-check "root may release anyone's lease" "$UB" release fc5
+
+# --- Review item 32-5: a reload decides each lease again -------------------
+# fc5 is a lease adopted from the daemon before the restart, fc8 one this
+# daemon made: both are alice's, allowed by her group ubvm.
+as_alice "$UB" lease --br=br0 --name=fc8 --for=10m >/dev/null || true
+reload_daemon
+sleep 0.5  # time for the group database's answer, and the decisions
+check "reload: leases the ACL still allows are kept (fc5, adopted; fc8)" \
+    bash -c 'ip link show fc5 && ip link show fc8' >/dev/null
+acl 'deny br0 user=ubalice\nallow br0 group=ubvm max-taps=2 lease=1h\nallow br0 user=ubbob\n'
+reload_daemon
+check "reload: a reload that denies alice br0 ends her leases, fc8 and the adopted fc5" \
+    soon bash -c '! ip link show fc8 && ! ip link show fc5' 2>/dev/null
+check "reload: ...and their records say why" \
+    soon record "event=expire .*tap=fc8.*the ACL was reloaded: denied by /etc/qemu/bridge.conf:1"
+check "reload: ...so no process of hers opens fc8 by name" \
+    bash -c '"$@" | grep -q "^refused"' _ "${AS_ALICE[@]}" "$TT" tap-by-name fc8
+acl 'allow br0 group=ubvm max-taps=2\nallow br0 user=ubbob\n'
+reload_daemon
+as_bob "$UB" lease --br=br0 --name=fc9 --for=10m >/dev/null 2>&1 || true
+check "reload: ...bob's lease under a rule without lease= was refused" fails ip link show fc9
+acl 'allow br0 group=ubvm max-taps=2 lease=1h\nallow br0 user=ubbob lease=1h\n'
+reload_daemon
+as_bob "$UB" lease --br=br0 --name=fc9 --for=10m >/dev/null 2>&1 || true
+acl 'allow br0 group=ubvm max-taps=2 lease=1h\nallow br0 user=ubbob\n'
+reload_daemon
+check "reload: a rule that no longer allows leases ends bob's" soon gone fc9
+check "reload: ...saying so" soon record "event=expire .*tap=fc9.*allows no lease"
 check "nothing left behind" soon no_taps
 
 finish
