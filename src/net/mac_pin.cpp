@@ -301,6 +301,21 @@ constexpr const char* kFirstFragmentRules =
     "add rule bridge userbridge prerouting iif @clients frag frag-off 0 jump client_first_fragment\n";
 constexpr const char* kFirstFragmentSign = "jump client_first_fragment";
 
+// Neighbour discovery is never fragmented (RFC 6980 has a receiver drop a
+// fragmented message; not every receiver does). Split after its first 8
+// or 24 bytes, an advertisement carried in a later fragment a target, or a
+// link-layer address, that no rule above reads (review item 32-7). So a
+// pinned guest's first fragment, too, must be of the usual shape, which
+// shows the ICMPv6 header (client_first_fragment above), and one of a
+// neighbour-discovery message is dropped; a later fragment alone is no
+// message. Added once, after kFirstFragmentRules: its jump its sign.
+constexpr const char* kPinnedFragmentRules =
+    "add rule bridge userbridge prerouting iif @pinned frag frag-off 0 jump client_first_fragment\n"
+    "add rule bridge userbridge prerouting iif @pinned exthdr frag exists icmpv6 type"
+    " { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect }"
+    " counter drop\n";
+constexpr const char* kPinnedFragmentSign = "iif @pinned frag frag-off 0 jump client_first_fragment";
+
 // nftables takes the transport header of an IP packet whose header it
 // accepts, and no `udp` rule matches one whose header it does not: a
 // version other than 4 or 6, an IPv4 header shorter than 20 bytes, a
@@ -627,6 +642,7 @@ Result<void> add_missing(Nft& nft, std::string_view table) {
     if (chain.find(kClientPortSign) == std::string::npos) UB_TRYV(nft.run(kClientPortRule));
     if (chain.find(kRelaySign) == std::string::npos) UB_TRYV(nft.run(kRelayRules));
     if (chain.find(kFirstFragmentSign) == std::string::npos) UB_TRYV(nft.run(kFirstFragmentRules));
+    if (chain.find(kPinnedFragmentSign) == std::string::npos) UB_TRYV(nft.run(kPinnedFragmentRules));
     if (chain.find(kClientHeaderSign) == std::string::npos) UB_TRYV(nft.run(kClientHeaderRules));
     if (chain.find(kClientIcmpSign) == std::string::npos) UB_TRYV(nft.run(kClientIcmpRule));
     if (chain.find(kClientPppoeSign) == std::string::npos) UB_TRYV(nft.run(kClientPppoeRule));
@@ -641,7 +657,8 @@ Result<Deletions> check_table(Nft& nft) {
     if (!table.ok() || table->empty()) {
         UB_TRYV(make_once(nft, "list set bridge userbridge pinned",
                           (std::string(kTable) + kVlanRules + kNdRules + kServerRules + kClientPortRule +
-                           kRelayRules + kFirstFragmentRules + kClientHeaderRules + kClientIcmpRule +
+                           kRelayRules + kFirstFragmentRules + kPinnedFragmentRules + kClientHeaderRules +
+                           kClientIcmpRule +
                            kClientPppoeRule + ip_rules() + kRateRules)
                               .c_str()));
         return Deletions{};
