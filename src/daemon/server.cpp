@@ -183,6 +183,7 @@ private:
     void adopt_leases();
     void end_lease(int ifindex, const std::string& why);
     void recheck_leases();
+    void ask_lease_groups();
     void recheck_lease(int ifindex, const UserDb::Groups& g);
     void expire_leases();
     void end_tied(int conn);
@@ -655,18 +656,25 @@ void Server::end_lease(int ifindex, const std::string& why) {
 // owner's groups are the group database's, asked for without waiting;
 // each lease is decided when they come.
 void Server::recheck_leases() {
+    for (auto& [ifindex, l] : leases_) l.recheck = l.ending.empty();
+    ask_lease_groups();
+}
+
+// The groups of each account with a lease to decide again and no question
+// out for them; asked again on the loop's next turn while the user database
+// process is too busy to take a question (EAGAIN).
+void Server::ask_lease_groups() {
     std::set<uid_t> accounts;
-    for (auto& [ifindex, l] : leases_)
-        if (l.ending.empty()) {
-            l.recheck = true;
-            accounts.insert(subuids_.account_of(l.uid));
-        }
+    for (const auto& [ifindex, l] : leases_)
+        if (l.recheck) accounts.insert(subuids_.account_of(l.uid));
+    for (const auto& [seq, account] : lease_groups_) accounts.erase(account);
     for (uid_t account : accounts) {
         Result<std::uint32_t> asked = cfg_.userdb->ask_groups(account);
         if (asked.ok()) {
             lease_groups_[*asked] = account;
             continue;
         }
+        if (asked.error().code() == EAGAIN) continue;
         std::vector<int> due;
         for (const auto& [ifindex, l] : leases_)
             if (l.recheck && subuids_.account_of(l.uid) == account) due.push_back(ifindex);
@@ -1496,6 +1504,8 @@ Result<void> Server::run() {
         if (cfg_.macvtaps && cfg_.macvtaps->next_look() <= Clock::now()) delete_closed_macvtaps();
         on_polkit();
         expire_leases();
+        if (std::any_of(leases_.begin(), leases_.end(), [](const auto& kv) { return kv.second.recheck; }))
+            ask_lease_groups();
         retry_parked();
         expire();
         log_refusals();

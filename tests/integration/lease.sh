@@ -116,12 +116,14 @@ cli=$!
 BACKGROUND+=($cli)
 soon ip link show fc4 >/dev/null 2>&1 || true
 child=$(pgrep -P $cli || true)
-kill -KILL $cli
+kill -KILL $cli 2>/dev/null || true
 wait $cli 2>/dev/null || true
 check "attack: COMMAND-mode CLI SIGKILLed: the lease ends" soon gone fc4
 [ -z "$child" ] || kill "$child" 2>/dev/null || true
 
 # --- a daemon restart ----------------------------------------------------------------
+# (Run alone, a case skips the checks above that wait for their leases to go.)
+for gone_lease in fc2 fc3 fc4; do within 5 gone $gone_lease || true; done
 as_alice "$UB" lease --br=br0 --name=fc5 --for=10m >/dev/null || true
 # fc6 ends 4 s after its grant: time for the daemon to stop first (slow
 # under sanitizers and load; a 1 s lease was sometimes ended by the daemon
@@ -145,7 +147,9 @@ check "...on record as a daemon's" soon record "event=revoke .*tap=fc7.* via=dae
 
 # --- Review item 32-5: a reload decides each lease again -------------------
 # fc5 is a lease adopted from the daemon before the restart, fc8 one this
-# daemon made: both are alice's, allowed by her group ubvm.
+# daemon made: both are alice's, allowed by her group ubvm. (Run alone,
+# the case finds the leases of the cases before it: root releases them.)
+for other in $(taps); do [ "$other" = fc5 ] || "$UB" release "$other" >/dev/null 2>&1 || true; done
 as_alice "$UB" lease --br=br0 --name=fc8 --for=10m >/dev/null || true
 reload_daemon
 sleep 0.5  # time for the group database's answer, and the decisions
@@ -170,6 +174,10 @@ acl 'allow br0 group=ubvm max-taps=2 lease=1h\nallow br0 user=ubbob\n'
 reload_daemon
 check "reload: a rule that no longer allows leases ends bob's" soon gone fc9
 check "reload: ...saying so" soon record "event=expire .*tap=fc9.*allows no lease"
+acl 'allow br0 group=ubvm max-taps=2 lease=1h\nallow br0 user=ubbob lease=1h\n'
+reload_daemon
+as_bob "$UB" lease --br=br0 --name=fc10 --for=10m >/dev/null 2>&1 || true
+check "root may release anyone's lease" "$UB" release fc10
 check "nothing left behind" soon no_taps
 
 finish
