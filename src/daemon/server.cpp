@@ -152,8 +152,9 @@ struct Lease {
     long long expiry = 0;  // seconds since the epoch
     ClientFd conn;         // tied: the connection that holds it
     std::string ending;    // why it is ended, while its deletion waits to be tried again
-    std::string bridge;    // the bridge it was granted on, which a reload decides for again
-    bool recheck = false;  // a reload's decision waits for its owner's groups
+    bool by_polkit = false;  // polkit said yes to it (unknown for one adopted: false)
+    std::string bridge;      // the bridge it is on, as the last decision found it
+    bool recheck = false;    // a decision under a new ACL waits for its owner's groups
 };
 
 class Server {
@@ -205,6 +206,7 @@ private:
     void record_after_grant(audit::AuditRecord rec, int ifindex);
     void sweep_tampered();
     void delete_unfinished_veths();
+    void settle_ports();
     void drop_filter(int ifindex);
     void delete_closed_macvtaps();
     void delete_macvtap(Result<net::Rtnl>& rtnl, int ifindex);
@@ -595,13 +597,10 @@ void Server::adopt_leases() {
         log_line(LOG_WARNING, "could not look for leases: " + taps.error().message());
         return;
     }
-    std::map<int, std::string> bridges;
-    if (Result<std::vector<net::LinkInfo>> b = links_of(rtnl, "bridge"); b.ok())
-        for (const net::LinkInfo& l : *b) bridges[l.ifindex] = l.name;
     for (const net::LinkInfo& l : *taps) {
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
         if (!label || !label->lease) continue;
-        leases_[l.ifindex] = Lease{l.name, label->uid, *label->lease, {}, {}, bridges[l.master]};
+        leases_[l.ifindex] = Lease{l.name, label->uid, *label->lease, {}, {}, false, {}, false};
         if (label->held) {
             end_lease(l.ifindex, "its connection closed while userbridged was stopped");
             continue;
@@ -651,12 +650,27 @@ void Server::end_lease(int ifindex, const std::string& why) {
 }
 
 // A lease outlives the request that made it, and whoever its owner runs
-// opens it by name: the ACL a reload brings decides each lease again, and
+// opens it by name: the ACL a reload brings, or the one a new userbridged
+// starts with, decides each lease again, for the bridge it is on now, and
 // one it no longer allows ends (docs/SECURITY.md, review item 32-5). The
 // owner's groups are the group database's, asked for without waiting;
 // each lease is decided when they come.
 void Server::recheck_leases() {
-    for (auto& [ifindex, l] : leases_) l.recheck = l.ending.empty();
+    Result<net::Rtnl> rtnl = net::Rtnl::open();
+    Result<std::vector<net::LinkInfo>> taps = links_of(rtnl, "tun");
+    Result<std::vector<net::LinkInfo>> bridges = links_of(rtnl, "bridge");
+    if (!taps.ok() || !bridges.ok()) {
+        log_line(LOG_ERR, "could not decide the leases again: " +
+                              (taps.ok() ? bridges.error() : taps.error()).message());
+        return;
+    }
+    std::map<int, std::string> names;
+    for (const net::LinkInfo& b : *bridges) names[b.ifindex] = b.name;
+    for (const net::LinkInfo& t : *taps)
+        if (auto l = leases_.find(t.ifindex); l != leases_.end() && l->second.ending.empty()) {
+            l->second.bridge = t.master ? names[t.master] : "";
+            l->second.recheck = true;
+        }
     ask_lease_groups();
 }
 
@@ -683,7 +697,9 @@ void Server::ask_lease_groups() {
 }
 
 // One lease under the ACL just loaded, for its owner with their account's
-// groups `g`; a lease polkit allowed stays, as polkit is not asked again.
+// groups `g`: it ends unless the ACL would grant it as it is (its bridge,
+// a lease, its time left). One polkit allowed stays while its rule still
+// asks polkit, which is not asked again.
 void Server::recheck_lease(int ifindex, const UserDb::Groups& g) {
     Lease& l = leases_.at(ifindex);
     l.recheck = false;
@@ -694,10 +710,16 @@ void Server::recheck_lease(int ifindex, const UserDb::Groups& g) {
     if (uid_t account = subuids_.account_of(l.uid); account != l.uid) ids.owner = account;
     Result<policy::Readable> readable = readable_by(policy_, ids);
     if (!readable.ok()) return end(readable.error().message());
+    if (l.bridge.empty()) return;  // on no bridge, it carries nothing anywhere
     policy::Decision d = policy::decide(policy_.rules, l.bridge, &ids, &*readable);
-    if (d.ask_polkit) return;
+    if (d.ask_polkit && !l.by_polkit) return end("the rule that allows " + l.bridge + " asks polkit now");
+    if (d.ask_polkit) return;  // polkit said yes to it, and is not asked again
     if (!d.allowed) return end(d.reason);
+    long long left = l.expiry - static_cast<long long>(std::time(nullptr));
     if (d.limits().lease_max == 0) return end("the rule that allows " + l.bridge + " allows no lease");
+    if (left > static_cast<long long>(d.limits().lease_max))
+        return end("its " + std::to_string(left) + " s left are more than the " +
+                   std::to_string(d.limits().lease_max) + " s its rule now allows");
 }
 
 // A tied lease's connection is readable: its client closed it (or sent
@@ -878,7 +900,7 @@ void Server::deliver(Conn& c, Outcome o) {
     o.queues.clear();
     bool leased = made && sent.ok() && o.lease;
     if (leased) {
-        Lease l{o.reply.ifname, c.peer.ids.uid, 0, {}, {}, o.record.bridge};
+        Lease l{o.reply.ifname, c.peer.ids.uid, 0, {}, {}, o.record.polkit == "yes", {}, false};
         // A tied lease keeps the connection: its close ends the lease.
         if (o.tied) l.conn = std::move(c.fd);
         Result<net::Rtnl> rtnl = net::Rtnl::open();
@@ -1286,6 +1308,25 @@ void Server::sweep_tampered() {
     }
 }
 
+// Every port on a bridge that an earlier release made (its taps, ours or
+// the helper's, and its veth pairs' host ends) gets what a port gets now:
+// the host's IP stack off it (net::no_host_stack, review item 32-4).
+// A lease may run for days, and a VM's tap for as long as the VM.
+void Server::settle_ports() {
+    Result<net::Rtnl> rtnl = net::Rtnl::open();
+    for (const char* kind : {"tun", "veth"}) {
+        Result<std::vector<net::LinkInfo>> links = links_of(rtnl, kind);
+        if (!links.ok()) continue;  // sweep_tampered() said so
+        for (const net::LinkInfo& l : *links) {
+            bool ours = kind == std::string("tun") ? protocol::parse_label(l.alias).has_value()
+                                                    : l.name.rfind("ubv", 0) == 0;
+            if (!ours || l.master == 0) continue;
+            if (Result<void> off = net::no_host_stack(l.name); !off.ok())
+                log_line(LOG_ERR, "could not take the host's IP stack off " + l.name + ": " + off.error().message());
+        }
+    }
+}
+
 // A veth pair whose host end is not up on a bridge: a grant that a
 // userbridged stopped part-way (killed, crashed) left it (a finished,
 // pinned one gets the checksum guard, below). Its host end
@@ -1440,8 +1481,10 @@ Result<void> Server::stop_without_userdb() {
 Result<void> Server::run() {
     sweep_tampered();  // with the monitor already open: no change falls between
     delete_unfinished_veths();
+    settle_ports();
     if (cfg_.macvtaps) adopt_macvtaps();  // after: a tampered one is gone already
     adopt_leases();
+    recheck_leases();
     // The index starts from a dump, with the monitor already open; should
     // it fail, the first grant's checks dump again.
     if (Result<net::Rtnl> rtnl = net::Rtnl::open(); rtnl.ok()) (void)live_.rebuild(*rtnl);

@@ -132,11 +132,16 @@ as_alice "$UB" lease --br=br0 --name=fc6 --for=4s >/dev/null || true
 label5=$(ip -d link show fc5 2>/dev/null | grep -o 'alias .*' || true)
 expiry6=$(ip -d link show fc6 2>/dev/null | sed -n 's/.* lease=\([0-9]*\).*/\1/p' || true)
 stop_daemon
+# fc5 as a release before review item 32-4 left it: the host's IP stack on.
+echo 0 >/proc/sys/net/ipv6/conf/fc5/disable_ipv6 || true
+echo 0 >/proc/sys/net/ipv4/conf/fc5/rp_filter || true
 while [ -n "$expiry6" ] && [ "$(date +%s)" -le "$expiry6" ]; do sleep 0.2; done
 check "with no daemon, an expired lease stays until one starts" ip link show fc6
 start_daemon
 check "at start-up, the expired lease is removed" soon gone fc6
 check "the other survives the restart with its expiry" bash -c '[ "$(ip -d link show fc5 | grep -o "alias .*")" = "$1" ]' _ "$label5"
+check "...and the host's IP stack is taken off it as the daemon starts" \
+    test "$(cat /proc/sys/net/ipv6/conf/fc5/disable_ipv6 /proc/sys/net/ipv4/conf/fc5/rp_filter 2>&1 | paste -sd' ')" = "1 1"
 as_alice "$UB" lease --br=br0 --name=fc7 --for=10m >/dev/null || true
 stop_daemon
 start_daemon
@@ -174,8 +179,36 @@ acl 'allow br0 group=ubvm max-taps=2 lease=1h\nallow br0 user=ubbob\n'
 reload_daemon
 check "reload: a rule that no longer allows leases ends bob's" soon gone fc9
 check "reload: ...saying so" soon record "event=expire .*tap=fc9.*allows no lease"
+# A new daemon decides the leases it adopts under the ACL it starts with.
 acl 'allow br0 group=ubvm max-taps=2 lease=1h\nallow br0 user=ubbob lease=1h\n'
 reload_daemon
+as_alice "$UB" lease --br=br0 --name=fc11 --for=10m >/dev/null 2>&1 || true
+stop_daemon
+acl 'deny br0 user=ubalice\nallow br0 group=ubvm max-taps=2 lease=1h\nallow br0 user=ubbob lease=1h\n'
+start_daemon
+check "restart: a daemon that starts with an ACL denying alice br0 ends her lease fc11" soon gone fc11
+# A lease with more time left than its rule's lease= now allows ends.
+acl 'allow br0 group=ubvm max-taps=2 lease=1h\nallow br0 user=ubbob lease=1h\n'
+reload_daemon
+as_alice "$UB" lease --br=br0 --name=fc12 --for=30m >/dev/null 2>&1 || true
+acl 'allow br0 group=ubvm max-taps=2 lease=10m\nallow br0 user=ubbob lease=1h\n'
+reload_daemon
+check "reload: a lease with 30 min left under a rule now of lease=10m ends" soon gone fc12
+check "reload: ...saying so" soon record "event=expire .*tap=fc12.*s left are more than the 600 s its rule now allows"
+# The bridge a lease is on now is the one decided for: br5 renamed brsec,
+# which the ACL denies, and another br5 made.
+bridge br5
+acl 'allow br5 group=ubvm max-taps=2 lease=1h\nallow br0 user=ubbob lease=1h\n'
+reload_daemon
+as_alice "$UB" lease --br=br5 --name=fc13 --for=10m >/dev/null 2>&1 || true
+ip link set br5 down
+ip link set br5 name brsec
+ip link add br5 type bridge
+acl 'deny brsec\nallow br5 group=ubvm max-taps=2 lease=1h\nallow br0 user=ubbob lease=1h\n'
+reload_daemon
+check "reload: alice's lease on br5, renamed brsec and denied, ends" soon gone fc13
+ip link del brsec 2>/dev/null || true
+ip link del br5 2>/dev/null || true
 as_bob "$UB" lease --br=br0 --name=fc10 --for=10m >/dev/null 2>&1 || true
 check "root may release anyone's lease" "$UB" release fc10
 check "nothing left behind" soon no_taps
