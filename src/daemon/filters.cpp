@@ -28,6 +28,18 @@ Result<void> Filters::collect_dead() {
     return Ok{};
 }
 
+Result<void> Filters::guard_ports() {
+    if (!nft_) return Error::msg(why_);
+    std::string group = std::to_string(net::kPortGroup);
+    std::string text;
+    for (auto [family, hook] : {std::pair{"inet", "prerouting"}, {"arp", "input"}})
+        text += std::string("add table ") + family + " userbridge_ports\n" + "delete table " + family +
+                " userbridge_ports\n" + "add table " + family + " userbridge_ports\n" + "add chain " + family +
+                " userbridge_ports " + hook + " { type filter hook " + hook + " priority -300; policy accept; }\n" +
+                "add rule " + family + " userbridge_ports " + hook + " meta iifgroup " + group + " counter drop\n";
+    return nft_->run(text);
+}
+
 Result<void> Filters::reconcile() {
     if (!nft_) return Ok{};
     UB_TRYV(net::update_table(*nft_));

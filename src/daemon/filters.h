@@ -70,6 +70,11 @@ public:
     // from before its start remain, the dead taps' elements.
     Result<void> tap_gone(int ifindex);
 
+    // The host's stack takes nothing from a bridge port (net::kPortGroup):
+    // as the daemon starts, tables that drop at the IP and ARP hooks what
+    // arrives on one, made anew.
+    Result<void> guard_ports();
+
     // Starts learning what guests use (net/seen.h): as the daemon starts.
     Result<void> start_learning();
 

@@ -237,6 +237,10 @@ int main(int argc, char** argv) {
         syslog(LOG_DAEMON | LOG_WARNING, "cannot bring table bridge userbridge up to date: %s",
                r.error().message().c_str());
     if (filters.available())
+        if (Result<void> r = filters.guard_ports(); !r.ok())
+            syslog(LOG_DAEMON | LOG_WARNING, "cannot make the tables that keep the host's stack off bridge ports: %s",
+                   r.error().message().c_str());
+    if (filters.available())
         if (Result<void> r = filters.start_learning(); !r.ok())
             syslog(LOG_DAEMON | LOG_WARNING, "cannot learn what guests use (userbridge status): %s",
                    r.error().message().c_str());

@@ -1321,7 +1321,9 @@ void Server::settle_ports() {
             bool ours = kind == std::string("tun") ? protocol::parse_label(l.alias).has_value()
                                                     : l.name.rfind("ubv", 0) == 0;
             if (!ours || l.master == 0) continue;
-            if (Result<void> off = net::no_host_stack(l.name); !off.ok())
+            Result<void> off = net::no_host_stack(l.name);
+            if (off.ok() && rtnl.ok()) off = rtnl->set_master(l.ifindex, l.master);  // its group
+            if (!off.ok())
                 log_line(LOG_ERR, "could not take the host's IP stack off " + l.name + ": " + off.error().message());
         }
     }

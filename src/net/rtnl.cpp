@@ -255,6 +255,7 @@ Result<void> no_host_stack(const std::string& name) {
 Result<void> Rtnl::set_master(int ifindex, int master_ifindex) {
     Message m = link_msg(RTM_NEWLINK, ifindex);
     mnl_attr_put_u32(m.nlh, IFLA_MASTER, static_cast<uint32_t>(master_ifindex));
+    mnl_attr_put_u32(m.nlh, IFLA_GROUP, kPortGroup);
     return request(m.nlh, "attach" + index_name(ifindex) + " to bridge" + index_name(master_ifindex));
 }
 

@@ -98,6 +98,15 @@ struct Message {
 // reports from it into the guest's segment. The caller needs CAP_NET_ADMIN.
 Result<void> no_host_stack(const std::string& name);
 
+// The interface group (IFLA_GROUP) of every bridge port userbridge makes.
+// Reverse-path filtering lets an IPv4 packet from 0.0.0.0 to a broadcast
+// or multicast address through to the host's sockets, and ARP has no such
+// switch: userbridged's tables drop what arrives on a port of this group
+// at the IP and ARP hooks (daemon/filters.h, Filters::guard_ports), which
+// only frames the bridge passed up the port's own stack do (a bridge hands
+// what it forwards up its own device). No other device may have it.
+inline constexpr std::uint32_t kPortGroup = 30050;
+
 class Rtnl {
 public:
     static Result<Rtnl> open();
@@ -107,6 +116,7 @@ public:
     // settings before it joins its bridge.
     Result<void> set_port(int ifindex, unsigned mtu, const Mac& mac, const std::string& alias);
     Result<int> ifindex(const std::string& name);
+    // Also puts the port in kPortGroup. Its master again: a no-op but for that.
     Result<void> set_master(int ifindex, int master_ifindex);
     Result<void> set_up(int ifindex);
     // A new bridge port's guards, in one request: bpdu_guard always

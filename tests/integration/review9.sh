@@ -54,7 +54,8 @@ if sys.argv[1] == 'ra':
     ra = ra[:2] + struct.pack('!H', c) + ra[4:]
     print((struct.pack('!IHBB', 0x60000000, len(ra), 58, 255) + src + dst + ra).hex())
 else:
-    sip, dip, data = bytes([10, 99, 3, 200]), bytes([10, 99, 3, 1]), b'linklocal-udp'
+    sip, dip = (bytes([10, 99, 3, 200]), bytes([10, 99, 3, 1])) if sys.argv[1] == 'udp' else (bytes(4), bytes([255] * 4))
+    data = b'linklocal-' + sys.argv[1].encode()
     udp = struct.pack('!HHHH', 4444, 5555, 8 + len(data), 0) + data
     udp = udp[:6] + struct.pack('!H', csum(sip + dip + struct.pack('!BBH', 0, 17, len(udp)) + udp)) + udp[8:]
     ip = struct.pack('!BBHHHBBH', 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0) + sip + dip
@@ -63,19 +64,30 @@ PY
 }
 RA=$(packets ra)
 UDP=$(packets udp)
-# linklocal FRONT BRIDGE: ubalice's guest (FRONT, on BRIDGE) sends the
-# datagram to 01:80:c2:00:00:0e, then, from a tap it holds for a moment,
-# the advertisement to 01:80:c2:00:00:03.
-linklocal() {
-    python3 -c 'import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.99.3.1", 5555)); s.settimeout(1.5)
+BCAST=$(packets bcast)  # from 0.0.0.0 to 255.255.255.255, which no reverse-path filter judges
+# udp_to_host FRONT BRIDGE HEX ADDRESS OUT: ubalice's guest sends the IPv4
+# packet HEX to 01:80:c2:00:00:0e; a host socket bound to ADDRESS, port
+# 5555, says in OUT whether it heard it.
+udp_to_host() {
+    python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 5555)); s.settimeout(1.5)
 try: print("heard", s.recv(100))
-except socket.timeout: print("nothing")' >"$T/udp.out" &
+except socket.timeout: print("nothing")' "$4" >"$5" &
     local udp=$!
     sleep 0.3
     as_alice "$TT" call stream --src=52:54:00:12:34:56 --dst=01:80:c2:00:00:0e --ethertype=0x0800 \
-        --send-hex="$UDP" -- "$1" --fd=3 --br="$2" >"$T/udp.grant" 2>&1 || true
+        --send-hex="$3" -- "$1" --fd=3 --br="$2" >"$T/udp.grant" 2>&1 || true
     wait $udp || true
+}
+# linklocal FRONT BRIDGE: ubalice's guest (FRONT, on BRIDGE) sends the
+# datagrams, then an ARP probe (from 0.0.0.0) for the host's address, to
+# 01:80:c2:00:00:0e, then, from a tap it holds for a moment, the
+# advertisement to 01:80:c2:00:00:03.
+linklocal() {
+    udp_to_host "$1" "$2" "$BCAST" 0.0.0.0 "$T/bcast.out"
+    udp_to_host "$1" "$2" "$UDP" 10.99.3.1 "$T/udp.out"
+    as_alice "$TT" call stream --src=52:54:00:12:34:56 --dst=01:80:c2:00:00:0e --arp=0.0.0.0 \
+        --arp-target=10.99.3.1 --send=probe -- "$1" --fd=3 --br="$2" >/dev/null 2>&1 || true
     as_alice "$TT" call stream --src=52:54:00:12:34:56 --dst=01:80:c2:00:00:03 --ethertype=0x86dd \
         --send-hex="$RA" --hold=1500 -- "$1" --fd=3 --br="$2" >"$T/ra.out" 2>&1 &
     local ra=$!
@@ -93,7 +105,11 @@ for front in setuid-helper:br0 fcap-helper:br0 userbridge-client:br3; do
     check "linklocal: ${front%:*}: ...and no address from its prefix" bash -c "! grep -q '2001:db8:bad' '$T/addrs'"
     check "linklocal: ${front%:*}: its UDP to the host's address, to 01:80:c2:00:00:0e, reached no socket" \
         grep -qx nothing "$T/udp.out"
+    check "linklocal: ${front%:*}: ...nor its broadcast from 0.0.0.0" grep -qx nothing "$T/bcast.out"
 done
+arp_dropped=$( (nft list table arp userbridge_ports 2>/dev/null || true) | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+check "linklocal: the ARP probes to 01:80:c2:00:00:0e were dropped before ARP (${arp_dropped:-no table})" \
+    test "${arp_dropped:-0}" -ge 3
 
 # --- 32-7: neighbour discovery split into fragments --------------------------
 # A pinned guest's advertisement for a target ip= does not list, naming a
