@@ -28,6 +28,9 @@ Result<void> Filters::collect_dead() {
     return Ok{};
 }
 
+// At -450, before conntrack's defragmentation (-400), which would join a
+// fragment that came up a port to others of the same datagram from the
+// bridge, and let the whole go on as the last one's.
 Result<void> Filters::guard_ports() {
     if (!nft_) return Error::msg(why_);
     std::string group = std::to_string(net::kPortGroup);
@@ -35,9 +38,20 @@ Result<void> Filters::guard_ports() {
     for (auto [family, hook] : {std::pair{"inet", "prerouting"}, {"arp", "input"}})
         text += std::string("add table ") + family + " userbridge_ports\n" + "delete table " + family +
                 " userbridge_ports\n" + "add table " + family + " userbridge_ports\n" + "add chain " + family +
-                " userbridge_ports " + hook + " { type filter hook " + hook + " priority -300; policy accept; }\n" +
+                " userbridge_ports " + hook + " { type filter hook " + hook + " priority -450; policy accept; }\n" +
                 "add rule " + family + " userbridge_ports " + hook + " meta iifgroup " + group + " counter drop\n";
     return nft_->run(text);
+}
+
+Result<void> Filters::guard_ports_again() {
+    auto now = std::chrono::steady_clock::now();
+    if (!nft_ || now - ports_looked_ < kPortsLook) return Ok{};
+    ports_looked_ = now;
+    std::string tables = UB_TRY(nft_->list("list tables"));
+    if (tables.find("table inet userbridge_ports") != std::string::npos &&
+        tables.find("table arp userbridge_ports") != std::string::npos)
+        return Ok{};
+    return guard_ports();
 }
 
 Result<void> Filters::reconcile() {

@@ -74,6 +74,11 @@ public:
     // as the daemon starts, tables that drop at the IP and ARP hooks what
     // arrives on one, made anew.
     Result<void> guard_ports();
+    // ...and again, when a request finds them gone (an administrator's
+    // `nft flush ruleset`, which Debian's nftables.conf starts with),
+    // looked for at most once in kPortsLook.
+    Result<void> guard_ports_again();
+    static constexpr std::chrono::seconds kPortsLook{10};
 
     // Starts learning what guests use (net/seen.h): as the daemon starts.
     Result<void> start_learning();
@@ -151,6 +156,7 @@ private:
     // it: one per filtered grant would cost an open and a close each.
     Result<void> attach_guard(int ifindex, net::CsumGuard::Side side);
 
+    std::chrono::steady_clock::time_point ports_looked_{};
     std::optional<net::Nft> nft_;
     std::optional<net::NftBatch> batch_;  // there whenever nft_ is
     std::string why_;

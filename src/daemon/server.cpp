@@ -243,7 +243,11 @@ private:
     LogBudget refusal_records_{kRecordsPerAccount, kRecordsInAll, kRecordWindow};
     std::map<uid_t, KnownGroups> known_groups_;  // by account
     std::map<uid_t, std::uint32_t> groups_asked_;  // by account: the question out for its groups
-    std::map<std::uint32_t, uid_t> lease_groups_;  // questions for lease owners' groups: whose account
+    struct LeaseGroupsAsked {
+        uid_t account;
+        Clock::time_point until;
+    };
+    std::map<std::uint32_t, LeaseGroupsAsked> lease_groups_;  // questions for lease owners' groups
     std::map<std::uint32_t, uid_t> naming_;        // names asked for records: whose account
     std::map<uid_t, unsigned> naming_per_account_;
     net::TapNames tap_names_;
@@ -678,14 +682,26 @@ void Server::recheck_leases() {
 // out for them; asked again on the loop's next turn while the user database
 // process is too busy to take a question (EAGAIN).
 void Server::ask_lease_groups() {
+    auto now = Clock::now();
     std::set<uid_t> accounts;
     for (const auto& [ifindex, l] : leases_)
         if (l.recheck) accounts.insert(subuids_.account_of(l.uid));
-    for (const auto& [seq, account] : lease_groups_) accounts.erase(account);
+    std::map<uid_t, std::string> unknown;  // the accounts whose question's time is up
+    for (auto it = lease_groups_.begin(); it != lease_groups_.end();) {
+        if (it->second.until > now) {
+            accounts.erase(it->second.account);
+            ++it;
+            continue;
+        }
+        cfg_.userdb->forget(it->first);
+        unknown[it->second.account] = "it did not answer within " + std::to_string(UserDb::kTimeout.count()) + " ms";
+        it = lease_groups_.erase(it);
+    }
     for (uid_t account : accounts) {
-        Result<std::uint32_t> asked = cfg_.userdb->ask_groups(account);
+        Result<std::uint32_t> asked =
+            unknown.count(account) ? Result<std::uint32_t>(Error::msg(unknown[account])) : cfg_.userdb->ask_groups(account);
         if (asked.ok()) {
-            lease_groups_[*asked] = account;
+            lease_groups_[*asked] = {account, now + UserDb::kTimeout};
             continue;
         }
         if (asked.error().code() == EAGAIN) continue;
@@ -713,7 +729,7 @@ void Server::recheck_lease(int ifindex, const UserDb::Groups& g) {
     if (l.bridge.empty()) return;  // on no bridge, it carries nothing anywhere
     policy::Decision d = policy::decide(policy_.rules, l.bridge, &ids, &*readable);
     if (d.ask_polkit && !l.by_polkit) return end("the rule that allows " + l.bridge + " asks polkit now");
-    if (d.ask_polkit) return;  // polkit said yes to it, and is not asked again
+    if (d.ask_polkit) d = policy::polkit_granted(d);  // its yes stands: not asked again, the rule's limits hold
     if (!d.allowed) return end(d.reason);
     long long left = l.expiry - static_cast<long long>(std::time(nullptr));
     if (d.limits().lease_max == 0) return end("the rule that allows " + l.bridge + " allows no lease");
@@ -836,6 +852,10 @@ void Server::keep_groups(uid_t account, const std::vector<gid_t>& gids) {
 // Handles a complete request, or parks it while the group database (first)
 // or polkit is asked (until the answer, or the wait is over: then "no").
 void Server::attempt(Conn& c, const protocol::Request& req) {
+    if (cfg_.filters)
+        if (Result<void> r = cfg_.filters->guard_ports_again(); !r.ok())
+            log_line(LOG_ERR, "cannot make again the tables that keep the host's stack off bridge ports: " +
+                                  r.error().message());
     if (req.kind == protocol::Kind::Release) {
         c.deadline = Clock::time_point::min();
         deliver(c, release(c, req));
@@ -1027,35 +1047,43 @@ void Server::record_named(audit::AuditRecord rec, uid_t uid, int ifindex) {
 }
 
 void Server::on_names() {
-    for (UserDb::Groups& g : cfg_.userdb->take_groups()) {
-        if (auto asked = lease_groups_.find(g.seq); asked != lease_groups_.end()) {
-            uid_t account = asked->second;
-            lease_groups_.erase(asked);
-            std::vector<int> due;
-            for (const auto& [ifindex, l] : leases_)
-                if (l.recheck && subuids_.account_of(l.uid) == account) due.push_back(ifindex);
-            for (int ifindex : due) recheck_lease(ifindex, g);
-            continue;
+    // Each take reads the socket to its end: what take_names() brings of
+    // groups goes round once more, or it would wait for the socket's next
+    // wake-up, which may never come.
+    for (bool more = true; more;) {
+        std::vector<UserDb::Groups> groups = cfg_.userdb->take_groups();
+        std::vector<std::pair<std::uint32_t, std::string>> names = cfg_.userdb->take_names();
+        more = !groups.empty() || !names.empty();
+        for (UserDb::Groups& g : groups) {
+            if (auto asked = lease_groups_.find(g.seq); asked != lease_groups_.end()) {
+                uid_t account = asked->second.account;
+                lease_groups_.erase(asked);
+                std::vector<int> due;
+                for (const auto& [ifindex, l] : leases_)
+                    if (l.recheck && subuids_.account_of(l.uid) == account) due.push_back(ifindex);
+                for (int ifindex : due) recheck_lease(ifindex, g);
+                continue;
+            }
+            std::erase_if(groups_asked_, [&](const auto& kv) { return kv.second == g.seq; });
+            bool kept = false;
+            for (auto& [fd, c] : conns_)
+                if (c.groups_seq == g.seq && !c.groups_known) {
+                    c.groups_known = true;
+                    c.peer.ids.account_groups = g.gids;
+                    c.groups_why = g.why;
+                    c.retry_at = Clock::now();
+                    if (!kept && g.why.empty()) keep_groups(c.peer.account, g.gids);
+                    kept = true;
+                }
         }
-        std::erase_if(groups_asked_, [&](const auto& kv) { return kv.second == g.seq; });
-        bool kept = false;
-        for (auto& [fd, c] : conns_)
-            if (c.groups_seq == g.seq && !c.groups_known) {
-                c.groups_known = true;
-                c.peer.ids.account_groups = g.gids;
-                c.groups_why = g.why;
-                c.retry_at = Clock::now();
-                if (!kept && g.why.empty()) keep_groups(c.peer.account, g.gids);
-                kept = true;
-            }
-    }
-    for (const auto& [seq, name] : cfg_.userdb->take_names()) {
-        named(seq);
-        for (RecordAwaitingName& u : unnamed_)
-            if (u.seq == seq && !u.named) {
-                u.rec.user = name;
-                u.named = true;
-            }
+        for (const auto& [seq, name] : names) {
+            named(seq);
+            for (RecordAwaitingName& u : unnamed_)
+                if (u.seq == seq && !u.named) {
+                    u.rec.user = name;
+                    u.named = true;
+                }
+        }
     }
     write_records(false);
 }
@@ -1137,6 +1165,7 @@ int Server::timeout_ms() const {
     }
     auto first = cfg_.macvtaps ? cfg_.macvtaps->next_look() : Clock::time_point::max();
     first = std::min({first, refused_connections_.next_end(), refusal_records_.next_end()});
+    for (const auto& [seq, asked] : lease_groups_) first = std::min(first, asked.until);
     if (conns_.empty() && unnamed_.empty() && first == Clock::time_point::max()) return bus;
     for (const auto& [fd, c] : conns_) first = std::min(first, c.parked ? c.retry_at : c.deadline);
     if (!unnamed_.empty()) first = std::min(first, unnamed_.front().deadline);

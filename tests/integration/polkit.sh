@@ -154,6 +154,23 @@ check "check accepts auth=polkit" "$T/bin/userbridge" check /etc/qemu/bridge.con
 acl 'allow br0 auth=maybe\n' bad.conf
 refused "check refuses another auth=" "auth=maybe: expected polkit" "$T/bin/userbridge" check /etc/qemu/bad.conf
 
+# --- Review item 32-5: leases decided again under a reloaded ACL --------------
+# polkit's yes stands (it is not asked again), but the rule's lease= holds;
+# a lease polkit never allowed ends when its rule comes to ask polkit.
+acl 'allow br0 auth=polkit lease=1h\nallow br1 auth=polkit\nallow br2 lease=1h\n'
+reload_daemon
+as_alice "$T/bin/userbridge" lease --br=br0 --name=pk0 --for=30m >/dev/null 2>&1 || true
+as_bob "$T/bin/userbridge" lease --br=br2 --name=pk1 --for=30m >/dev/null 2>&1 || true
+check "lease: polkit allows alice a lease of 30 min on br0, and the ACL bob one on br2" \
+    bash -c 'ip link show pk0 && ip link show pk1' >/dev/null
+acl 'allow br0 auth=polkit lease=10m\nallow br1 auth=polkit\nallow br2 auth=polkit lease=1h\n'
+reload_daemon
+check "lease: a reload to lease=10m ends alice's, which polkit allowed" soon bash -c '! ip link show pk0' 2>/dev/null
+check "lease: ...and one whose rule now asks polkit ends bob's" soon bash -c '! ip link show pk1' 2>/dev/null
+check "lease: ...saying so" soon grep -q 'event=expire .*tap=pk1.*asks polkit now' "$SYSLOG"
+acl 'allow br0 auth=polkit\nallow br1 auth=polkit\nallow br2\n'
+reload_daemon
+
 # --- A prompt that polkit would need, without --ask -------------------------
 rules 'polkit.addRule(function(action, subject) {
     if (action.id == "org.userbridge.use-bridge") return polkit.Result.AUTH_SELF;
