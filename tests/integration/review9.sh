@@ -110,6 +110,14 @@ done
 arp_dropped=$( (nft list table arp userbridge_ports 2>/dev/null || true) | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
 check "linklocal: the ARP probes to 01:80:c2:00:00:0e were dropped before ARP (${arp_dropped:-no table})" \
     test "${arp_dropped:-0}" -ge 3
+# An administrator's `nft flush ruleset` takes the port tables away; the
+# next request after 10 s makes them again.
+nft delete table inet userbridge_ports
+nft delete table arp userbridge_ports
+sleep 10.2
+as_alice "$TT" call stream -- "$T/bin/userbridge-client" --fd=3 --br=br0 >/dev/null 2>&1 || true
+check "linklocal: a request makes the port tables again once an nft flush removed them" \
+    bash -c 'nft list table inet userbridge_ports >/dev/null && nft list table arp userbridge_ports >/dev/null'
 
 # --- 32-7: neighbour discovery split into fragments --------------------------
 # A pinned guest's advertisement for a target ip= does not list, naming a
