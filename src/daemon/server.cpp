@@ -185,6 +185,7 @@ private:
     void end_lease(int ifindex, const std::string& why);
     void recheck_leases();
     void ask_lease_groups();
+    void recheck_account(uid_t account, const UserDb::Groups& g);
     void recheck_lease(int ifindex, const UserDb::Groups& g);
     void expire_leases();
     void end_tied(int conn);
@@ -686,30 +687,30 @@ void Server::ask_lease_groups() {
     std::set<uid_t> accounts;
     for (const auto& [ifindex, l] : leases_)
         if (l.recheck) accounts.insert(subuids_.account_of(l.uid));
-    std::map<uid_t, std::string> unknown;  // the accounts whose question's time is up
     for (auto it = lease_groups_.begin(); it != lease_groups_.end();) {
+        uid_t account = it->second.account;
+        accounts.erase(account);
         if (it->second.until > now) {
-            accounts.erase(it->second.account);
             ++it;
             continue;
         }
         cfg_.userdb->forget(it->first);
-        unknown[it->second.account] = "it did not answer within " + std::to_string(UserDb::kTimeout.count()) + " ms";
         it = lease_groups_.erase(it);
+        recheck_account(account, {0, {}, "it did not answer within " + std::to_string(UserDb::kTimeout.count()) + " ms"});
     }
     for (uid_t account : accounts) {
-        Result<std::uint32_t> asked =
-            unknown.count(account) ? Result<std::uint32_t>(Error::msg(unknown[account])) : cfg_.userdb->ask_groups(account);
-        if (asked.ok()) {
-            lease_groups_[*asked] = {account, now + UserDb::kTimeout};
-            continue;
-        }
-        if (asked.error().code() == EAGAIN) continue;
-        std::vector<int> due;
-        for (const auto& [ifindex, l] : leases_)
-            if (l.recheck && subuids_.account_of(l.uid) == account) due.push_back(ifindex);
-        for (int ifindex : due) recheck_lease(ifindex, {0, {}, asked.error().message()});
+        Result<std::uint32_t> asked = cfg_.userdb->ask_groups(account);
+        if (asked.ok()) lease_groups_[*asked] = {account, now + UserDb::kTimeout};
+        else if (asked.error().code() != EAGAIN) recheck_account(account, {0, {}, asked.error().message()});
     }
+}
+
+// Every lease of `account` that waits for its groups, decided with `g`.
+void Server::recheck_account(uid_t account, const UserDb::Groups& g) {
+    std::vector<int> due;
+    for (const auto& [ifindex, l] : leases_)
+        if (l.recheck && subuids_.account_of(l.uid) == account) due.push_back(ifindex);
+    for (int ifindex : due) recheck_lease(ifindex, g);
 }
 
 // One lease under the ACL just loaded, for its owner with their account's
@@ -1058,10 +1059,7 @@ void Server::on_names() {
             if (auto asked = lease_groups_.find(g.seq); asked != lease_groups_.end()) {
                 uid_t account = asked->second.account;
                 lease_groups_.erase(asked);
-                std::vector<int> due;
-                for (const auto& [ifindex, l] : leases_)
-                    if (l.recheck && subuids_.account_of(l.uid) == account) due.push_back(ifindex);
-                for (int ifindex : due) recheck_lease(ifindex, g);
+                recheck_account(account, g);
                 continue;
             }
             std::erase_if(groups_asked_, [&](const auto& kv) { return kv.second == g.seq; });
