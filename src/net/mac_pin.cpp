@@ -170,21 +170,72 @@ bool has_stale_element(std::string_view listing) {
 
 namespace {
 
-// `create table` fails if the table exists, and the batch is one
-// transaction: so two helpers racing never add the rules twice.
-constexpr const char* kTable =
-    "create table bridge userbridge\n"
-    "add set bridge userbridge pinned { type iface_index; }\n"
+// The table is made, and an older release's table brought up to date, by
+// one transaction of the text below (layout()): the sets and maps, each
+// `add`ed, so that an older table keeps its sets and their elements and
+// gains those it lacks; then every chain emptied and filled again, so that
+// it has today's rules whole and only them.
+//
+// How a frame goes through the chains. prerouting asks two questions of
+// every frame on the host's bridges (is its port pinned? policed?), and
+// sends a pinned port's frames to `pinned`, which checks the Ethernet
+// header and then goes on, by EtherType, to the rules of that protocol
+// alone (pinned_ip4, pinned_ip6, pinned_arp), which send the frame on to
+// the rules of the port's terms (client_*, ip4_guard, ip6_guard). So an
+// unpinned port's frame meets two hash lookups, and a pinned one's only
+// the rules that can bear on it: a flat chain, each rule asking `iif @set`
+// first, made every frame on the host meet every rule's lookup
+// (docs/PERFORMANCE.md has what the layout saved). Every rule but the
+// jumps drops, so their order decides nothing but which counter counts a
+// frame; a `return` ends only its own chain.
+constexpr const char* kSets =
+    "add set bridge userbridge pinned { type iface_index; }\n"       // taps with a pinned MAC
     "add set bridge userbridge allowed { type iface_index . ether_addr; }\n"
-    "add chain bridge userbridge prerouting"
-    " { type filter hook prerouting priority -300; policy accept; }\n"
-    "add rule bridge userbridge prerouting"
-    " iif @pinned iif . ether saddr != @allowed counter drop\n"
-    "add rule bridge userbridge prerouting"
-    " iif @pinned iif . arp saddr ether != @allowed counter drop\n";
+    "add set bridge userbridge vlan_types { type ether_type; }\n"
+    "add element bridge userbridge vlan_types { 8021q, 8021ad, 0x9100, 0x9200, 0x9300 }\n"
+    "add set bridge userbridge allowed_lla { typeof iif . @th,200,56; }\n"
+    "add set bridge userbridge clients { type iface_index; }\n"      // pinned, servers=no
+    "add set bridge userbridge ip_guarded { type iface_index; }\n"   // pinned, ip=
+    "add set bridge userbridge ll_guarded { type iface_index; }\n"
+    "add set bridge userbridge ip4_single { typeof iif . ip saddr; }\n"
+    "add set bridge userbridge ip6_single { typeof iif . ip6 saddr; }\n"
+    "add set bridge userbridge na_single { typeof iif . @th,64,128; }\n"
+    "add set bridge userbridge ip6_p64 { typeof iif . ip6 saddr; }\n"
+    "add set bridge userbridge na_p64 { typeof iif . @th,64,128; }\n"
+    "add set bridge userbridge ip4_allowed { typeof iif . ip saddr; flags interval; }\n"
+    "add set bridge userbridge ip6_allowed { typeof iif . ip6 saddr; flags interval; }\n"
+    "add set bridge userbridge na_allowed { typeof iif . @th,64,128; flags interval; }\n"
+    "add set bridge userbridge limited { type iface_index; }\n"      // taps with rate=
+    "add map bridge userbridge rate_out { type iface_index : limit; }\n"
+    "add map bridge userbridge rate_in { type iface_index : limit; }\n";
 
-// A VLAN tag hides what it carries from the rules here: their matches on
-// ARP and IPv6 imply the outer EtherType (`ether type arp`), a tagged
+// The chains. `create chain ... pinned` fails when it is there: it is this
+// layout's sign (add_missing), and two daemons bringing one table up to
+// date at once never both refill it (the second's transaction fails whole
+// and finds the table done). A later change of any rule needs a sign of
+// its own. ip_guard, which prerouting jumped to before, goes.
+constexpr const char* kChains =
+    "create chain bridge userbridge pinned\n"
+    "add chain bridge userbridge prerouting { type filter hook prerouting priority -300; policy accept; }\n"
+    "add chain bridge userbridge postrouting { type filter hook postrouting priority -300; policy accept; }\n";
+constexpr const char* kRefilled[] = {"pinned_arp", "pinned_ip4", "pinned_ip6",
+                                     "client_ip4", "client_ip6", "client_first_fragment", "ip4_guard", "ip6_guard"};
+constexpr const char* kGone = "ip_guard";
+
+// One rule of our table's chain `chain`.
+std::string rule(std::string_view chain, std::string_view text) {
+    return "add rule bridge userbridge " + std::string(chain) + " " + std::string(text) + "\n";
+}
+
+// What every frame meets, and what a pinned port's meet first. rate=: what
+// a tap sends (its guest's upload) and what leaves the bridge through it
+// (its download) is policed to the rule's rate, each through a limit
+// object of its own, named by the tap's ifindex (never reused, as the set
+// elements) and found by a map; over the rate, frames are dropped, and TCP
+// backs off to it, as from any full link.
+//
+// A VLAN tag hides what it carries from the rules after it: their matches
+// on ARP and IPv6 imply the outer EtherType (`ether type arp`), a tagged
 // frame's is the tag's, and the kernel finds no IP header behind a tag it
 // leaves in the frame (0x9100, or a second one) for UDP's. Its receivers
 // look inside all the same: Linux takes a frame with a VID 0 (priority)
@@ -192,62 +243,55 @@ constexpr const char* kTable =
 // VLAN-aware guest reads any other. So a pinned tap (every tap whose
 // content a rule checks; a tap with only rate= has nothing checked to
 // hide) sends no tagged frame at all: 802.1Q, 802.1ad, or the TPIDs
-// pre-standard QinQ used, whatever is stacked inside. A rule that let
-// VLANs through would have to hold the inner headers to every check here.
-// The kernel takes the outer 802.1Q or 802.1ad tag out of a frame as the
-// tap delivers it (skb_vlan_untag), but nft puts it back for expressions
-// on the Ethernet header (nft_payload_copy_vlan), so `ether type` sees the
-// tag's TPID; tests/integration/vlan_spoof.sh shows it for each kind of
-// tag. Inserted first in the chain, into an older release's table too; the
-// set, made by `create set` in the same transaction, is the sign the rule
-// is there.
-constexpr const char* kVlanRules =
-    "create set bridge userbridge vlan_types { type ether_type; }\n"
-    "add element bridge userbridge vlan_types { 8021q, 8021ad, 0x9100, 0x9200, 0x9300 }\n"
-    "insert rule bridge userbridge prerouting iif @pinned ether type @vlan_types counter drop\n";
+// pre-standard QinQ used, whatever is stacked inside. The kernel takes the
+// outer 802.1Q or 802.1ad tag out of a frame as the tap delivers it
+// (skb_vlan_untag), but nft puts it back for expressions on the Ethernet
+// header (nft_payload_copy_vlan), so `ether type` sees the tag's TPID;
+// tests/integration/vlan_spoof.sh shows it for each kind of tag. After
+// this rule, then, `ether type` is the protocol nftables parses the frame
+// as, and the frame can go on by it.
+//
+// A guest given ip= sends nothing but IPv4, ARP and IPv6: frames of any
+// other EtherType are dropped, VLAN-tagged ones and 802.3 (LLC) frames
+// among them, since what they carry is not looked at (PPPoE and MPLS
+// carry IP packets of their own), as libvirt's clean-traffic filter does.
+//
+// PPPoE's discovery stage has servers too: an access concentrator answers
+// a client's PADI (0x09) with an offer (PADO, 0x07) and its PADR (0x19)
+// with a session (PADS, 0x65), and a PPPoE client on the segment takes
+// the first offer, making its sender the router of all its traffic. So a
+// servers=no guest's discovery messages (0x8863) must be a client's: PADI,
+// PADR, or PADT (0xa7, which either end sends). The code is the byte
+// after the version and type (RFC 2516); an allow-list, as for DHCP relays
+// below.
+std::string port_rules() {
+    return rule("prerouting", "iif @pinned jump pinned") +
+           rule("prerouting", "iif @limited limit name iif map @rate_out counter drop") +
+           rule("postrouting", "oif @limited limit name oif map @rate_in counter drop") +
+           rule("pinned", "ether type @vlan_types counter drop") +
+           rule("pinned", "iif . ether saddr != @allowed counter drop") +
+           rule("pinned", "ether type vmap { ip : goto pinned_ip4, ip6 : goto pinned_ip6, arp : goto pinned_arp }") +
+           rule("pinned", "iif @clients ether type 0x8863 @nh,8,8 != { 0x09, 0x19, 0xa7 } counter drop") +
+           rule("pinned", "iif @ip_guarded counter drop");
+}
 
-// Neighbour discovery names MACs too: a solicitation or advertisement whose
-// link-layer address option names another MAC poisons neighbour caches as
-// a spoofed ARP sender does. Such an option must be the pinned MAC (`lla`:
-// the option's length byte, 1, then the MAC, so a malformed length fails
-// too). Options are not parsed, so a message is allowed at most one: an
-// NS or NA is 24 bytes plus one 8-byte option (the link-layer address, or
-// the nonce of enhanced DAD), an RS 8 plus one. `create set` makes this
-// its own transaction, as for the table: tables made before it get it once.
-constexpr const char* kNdRules =
-    "create set bridge userbridge allowed_lla { typeof iif . @th,200,56; }\n"
-    "add rule bridge userbridge prerouting iif @pinned"
-    " icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 length > 32 counter drop\n"
-    "add rule bridge userbridge prerouting iif @pinned"
-    " icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,192,8 { 1, 2 }"
-    " iif . @th,200,56 != @allowed_lla counter drop\n"
-    "add rule bridge userbridge prerouting iif @pinned"
-    " icmpv6 type nd-router-solicit ip6 length > 16 counter drop\n"
-    "add rule bridge userbridge prerouting iif @pinned"
-    " icmpv6 type nd-router-solicit @th,64,8 1 iif . @th,72,56 != @allowed_lla counter drop\n";
+// ARP: the sender's MAC must be the pinned one; under ip=, its address a
+// listed one, or 0.0.0.0, an address probe (RFC 5227).
+std::string arp_rules() {
+    return rule("pinned_arp", "iif . arp saddr ether != @allowed counter drop") +
+           rule("pinned_arp", "iif @ip_guarded arp saddr ip != 0.0.0.0 iif . arp saddr ip != @ip4_single"
+                              " iif . arp saddr ip != @ip4_allowed counter drop");
+}
 
-// A guest that is only a client of its segment (servers=no) sends no
-// router advertisements or redirects, which would make it the router of
-// every host that listens, and no DHCP or DHCPv6 server or relay messages
-// (source ports 67 and 547), which would hand out its own addresses,
-// gateway and DNS. A client's own DHCP messages come from 68 and 546.
-// Made once, as the neighbour-discovery rules are.
-constexpr const char* kServerRules =
-    "create set bridge userbridge clients { type iface_index; }\n"
-    "add rule bridge userbridge prerouting iif @clients"
-    " icmpv6 type { nd-router-advert, nd-redirect } counter drop\n"
-    "add rule bridge userbridge prerouting iif @clients udp sport { 67, 547 } counter drop\n";
-
-// A DHCP client takes an offer or ack sent to its port 68 whatever port
-// it came from (busybox udhcpc and ISC dhclient filter their raw sockets
-// on the destination port alone), and a DHCPv6 client, bound to 546, a
-// reply from any port: a server's message to a client's port is dropped
-// too, whatever its source (review item 22-2). Added once to a table
-// without it: the rule is its own sign.
-constexpr const char* kClientPortRule =
-    "add rule bridge userbridge prerouting iif @clients udp dport { 68, 546 } counter drop\n";
-constexpr const char* kClientPortSign = "udp dport { 68, 546 }";
-
+// A guest that is only a client of its segment (servers=no) sends no DHCP
+// or DHCPv6 server or relay messages (source ports 67 and 547), which would
+// hand out its own addresses, gateway and DNS; a client's own come from 68
+// and 546. A DHCP client takes an offer or ack sent to its port 68
+// whatever port it came from (busybox udhcpc and ISC dhclient filter their
+// raw sockets on the destination port alone), and a DHCPv6 client, bound
+// to 546, a reply from any port: a server's message to a client's port is
+// dropped too, whatever its source (review item 22-2).
+//
 // A relay agent on the segment listens on the server ports and passes a
 // server's message on to the client it names: a DHCPv6 relay takes a
 // Relay-Reply (ISC dhcrelay from any interface and any port) and sends the
@@ -261,124 +305,65 @@ constexpr const char* kClientPortSign = "udp dport { 68, 546 }";
 // later fragment, which has no UDP header to match (nft_payload reads no
 // transport header at a non-zero fragment offset, and reading past the
 // end breaks the rule): a client's DHCP message is far below any MTU, so
-// a fragmented one to these ports is dropped. (Nor may the kernel split
-// one, or write a checksum into its payload, after these rules: the
-// checksum guard drops UDP to these ports that asks for either,
-// net/csum_guard.cpp, kPayloadRead.) Added once, as kClientPortRule.
-constexpr const char* kRelayRules =
-    "add rule bridge userbridge prerouting iif @clients"
-    " udp dport 547 @th,64,8 != { 1, 3, 4, 5, 6, 8, 9, 11 } counter drop\n"
-    "add rule bridge userbridge prerouting iif @clients udp dport 67 @th,64,8 != 1 counter drop\n"
-    "add rule bridge userbridge prerouting iif @clients"
-    " udp dport { 67, 547 } ip frag-off & 0x2000 != 0 counter drop\n"
-    "add rule bridge userbridge prerouting iif @clients udp dport { 67, 547 } exthdr frag exists counter drop\n";
-constexpr const char* kRelaySign = "udp dport 547 @th,64,8";
+// a fragmented one to these ports is dropped (ip4 and ip6 below). (Nor may
+// the kernel split one, or write a checksum into its payload, after these
+// rules: the checksum guard drops UDP to these ports that asks for either,
+// net/csum_guard.cpp, kPayloadRead.) Each protocol's client chain has
+// these rules.
+std::string client_udp_rules(std::string_view chain) {
+    return rule(chain, "udp sport { 67, 547 } counter drop") + rule(chain, "udp dport { 68, 546 } counter drop") +
+           rule(chain, "udp dport 547 @th,64,8 != { 1, 3, 4, 5, 6, 8, 9, 11 } counter drop") +
+           rule(chain, "udp dport 67 @th,64,8 != 1 counter drop");
+}
 
-// A first IPv6 fragment may end before its UDP header does, or hold none
-// (a destination options header alone), or end inside its chain of
-// extension headers (one naming another that starts the next fragment):
-// no port rule above can read a port, and the later fragments have none
-// to read. RFC 7112 has a receiver drop such a first fragment; Linux does
-// when the chain reaches UDP, but not when the chain cannot be walked,
-// and takes the datagram whole (a seventh cold review had a DHCPv6 Reply
-// so reach a client). Nor may the chain be walked as nftables walks it:
-// past the payload length, in bytes a receiver cuts off, a fake end of it
-// showed a harmless UDP header (an eighth review). So a client's first
-// fragment (wherever its fragment header) goes to a chain of its own,
-// which lets through only the shape every sender uses: the fragment
-// header right after the IPv6 header (its next header 44), naming TCP,
-// UDP, ESP or ICMPv6 (6, 17, 50, 58) directly, and a payload length of 16
-// or more, so that the frame holds 8 bytes of that transport header within
-// its payload, where the port rules above read them. Any other first
-// fragment is dropped. Raw loads, whose listing names no protocol:
-// nftables prints a protocol field through the protocols database, which
-// the daemon's seccomp filter does not allow. Added once, its jump its sign.
-constexpr const char* kFirstFragmentRules =
-    "add chain bridge userbridge client_first_fragment\n"
-    "add rule bridge userbridge client_first_fragment"
-    " @nh,48,8 44 @nh,320,8 { 6, 17, 50, 58 } @nh,32,16 >= 16 return\n"
-    "add rule bridge userbridge client_first_fragment counter drop\n"
-    "add rule bridge userbridge prerouting iif @clients frag frag-off 0 jump client_first_fragment\n";
-constexpr const char* kFirstFragmentSign = "jump client_first_fragment";
-
-// Neighbour discovery is never fragmented (RFC 6980 has a receiver drop a
-// fragmented message; not every receiver does). Split after its first 8
-// or 24 bytes, an advertisement carried in a later fragment a target, or a
-// link-layer address, that no rule above reads (review item 32-7). So a
-// pinned guest's first fragment, too, must be of the usual shape, which
-// shows the ICMPv6 header (client_first_fragment above), and one of a
-// neighbour-discovery message is dropped; a later fragment alone is no
-// message. Added once, after kFirstFragmentRules: its jump its sign.
-constexpr const char* kPinnedFragmentRules =
-    "add rule bridge userbridge prerouting iif @pinned frag frag-off 0 jump client_first_fragment\n"
-    "add rule bridge userbridge prerouting iif @pinned exthdr frag exists icmpv6 type"
-    " { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect }"
-    " counter drop\n";
-constexpr const char* kPinnedFragmentSign = "iif @pinned frag frag-off 0 jump client_first_fragment";
-
-// nftables takes the transport header of an IP packet whose header it
-// accepts, and no `udp` rule matches one whose header it does not: a
-// version other than 4 or 6, an IPv4 header shorter than 20 bytes, a
-// total length past the frame's end. The receiving kernel drops such a
-// packet, but a DHCP client reading a raw socket (ISC dhclient) may take
-// one (a ninth cold review had a servers=no guest's offer cross so). So a
-// client's IPv6 packet must say version 6, and its IPv4 packet goes to a
-// chain that drops it unless it says version 4 with a header of 20 bytes
-// or more, and either is a later fragment (no transport header in it,
-// and one that a DHCP client's raw filter drops) or shows nftables its
-// transport header. Raw loads, as above. Added once, its jump its sign.
-constexpr const char* kClientHeaderRules =
-    "add chain bridge userbridge client_ip4\n"
-    "add rule bridge userbridge client_ip4 @nh,0,4 != 4 counter drop\n"
-    "add rule bridge userbridge client_ip4 @nh,4,4 < 5 counter drop\n"
-    "add rule bridge userbridge client_ip4 @nh,51,13 != 0 return\n"
-    "add rule bridge userbridge client_ip4 @th,0,8 >= 0 return\n"
-    "add rule bridge userbridge client_ip4 counter drop\n"
-    "add rule bridge userbridge prerouting iif @clients ether type ip jump client_ip4\n"
-    "add rule bridge userbridge prerouting iif @clients ether type ip6 @nh,0,4 != 6 counter drop\n";
-constexpr const char* kClientHeaderSign = "jump client_ip4";
-
+// IPv4. nftables takes the transport header of an IP packet whose header
+// it accepts, and no `udp` rule matches one whose header it does not: a
+// version other than 4, a header shorter than 20 bytes, a total length
+// past the frame's end. The receiving kernel drops such a packet, but a
+// DHCP client reading a raw socket (ISC dhclient) may take one (a ninth
+// cold review had a servers=no guest's offer cross so). So a client's
+// IPv4 packet is dropped unless it says version 4 with a header of 20
+// bytes or more, and either is a later fragment (no transport header in
+// it, and one that a DHCP client's raw filter drops) or shows nftables its
+// transport header. Raw loads, whose listing names no protocol: nftables
+// prints a protocol field through the protocols database, which the
+// daemon's seccomp filter does not allow.
+//
 // IPv4 has its router messages too: an ICMP redirect (type 5) from the
 // gateway's address (a guest without ip= may send from any) has every
 // host that takes redirects send that destination's traffic to the
 // address the message names, and a router advertisement (type 9, RFC
-// 1256) makes its sender a router of hosts that listen for them. Both as
-// servers=no drops their IPv6 forms. A first fragment shows its ICMP
-// type (client_ip4 above), and a later one is not a message a host acts
-// on alone. Added once, the rule its own sign.
-constexpr const char* kClientIcmpRule =
-    "add rule bridge userbridge prerouting iif @clients icmp type { redirect, router-advertisement } counter drop\n";
-constexpr const char* kClientIcmpSign = "icmp type { redirect, router-advertisement }";
+// 1256) makes its sender a router of hosts that listen for them. A client
+// sends neither, as it sends no IPv6 router advertisement or redirect; a
+// first fragment shows its ICMP type, and a later one is not a message a
+// host acts on alone.
+//
+// ip=: the source address must be listed; from 0.0.0.0 a guest may only
+// ask DHCP for an address.
+std::string ip4_rules() {
+    return rule("pinned_ip4", "iif @clients jump client_ip4") + rule("pinned_ip4", "iif @ip_guarded jump ip4_guard") +
+           rule("client_ip4", "@nh,0,4 != 4 counter drop") + rule("client_ip4", "@nh,4,4 < 5 counter drop") +
+           client_udp_rules("client_ip4") +
+           rule("client_ip4", "udp dport { 67, 547 } ip frag-off & 0x2000 != 0 counter drop") +
+           rule("client_ip4", "icmp type { redirect, router-advertisement } counter drop") +
+           rule("client_ip4", "@nh,51,13 != 0 return") + rule("client_ip4", "@th,0,8 >= 0 return") +
+           rule("client_ip4", "counter drop") +
+           rule("ip4_guard", "ip saddr 0.0.0.0 udp sport 68 udp dport 67 return") +
+           rule("ip4_guard", "iif . ip saddr != @ip4_single iif . ip saddr != @ip4_allowed counter drop");
+}
 
-// PPPoE's discovery stage has servers too: an access concentrator answers
-// a client's PADI (0x09) with an offer (PADO, 0x07) and its PADR (0x19)
-// with a session (PADS, 0x65), and a PPPoE client on the segment takes
-// the first offer, making its sender the router of all its traffic. So a
-// client's discovery messages (0x8863) must be a client's: PADI, PADR, or
-// PADT (0xa7, which either end sends). The code is the byte after the
-// version and type (RFC 2516); an allow-list, as for DHCP relays above.
-// Added once, the rule its own sign.
-constexpr const char* kClientPppoeRule =
-    "add rule bridge userbridge prerouting iif @clients ether type 0x8863 @nh,8,8 != { 0x09, 0x19, 0xa7 } counter drop\n";
-constexpr const char* kClientPppoeSign = "ether type 0x8863";
-
-// A guest given ip= sends only from its listed addresses. Its own chain,
-// jumped to last, so that its `return` (the packet passes) skips nothing
-// of the rules above. IPv4: the source address, and an ARP sender's,
-// must be listed; from 0.0.0.0 it may only ask DHCP for an address, or
-// probe with ARP (RFC 5227). IPv6: the source must be listed, the
-// unspecified :: (duplicate-address detection) or link-local (neighbour
-// discovery needs one, and it reaches no further than the segment); a
-// neighbour advertisement's target, the address it claims (the IPv6 form
-// of a spoofed ARP reply), must be listed or link-local, and so must a
-// duplicate-address check's (an NS from ::), which would otherwise make
-// the host configuring that address give it up. ip6_allowed and
-// na_allowed hold the same IPv6 prefixes; nft cannot compare the target, a
-// raw field, with a set of addresses. Frames of any other EtherType are
-// dropped, VLAN-tagged ones and 802.3 (LLC) frames among them: what they
-// carry is not looked at, so they would pass unchecked (a tag hides an IP
-// packet from the rules below; PPPoE and MPLS carry IP packets of their
-// own), as libvirt's clean-traffic filter does.
+// ip= for IPv6: the source must be listed, the unspecified :: (duplicate-
+// address detection) or link-local (neighbour discovery needs one, and it
+// reaches no further than the segment); a neighbour advertisement's
+// target, the address it claims (the IPv6 form of a spoofed ARP reply),
+// must be listed or link-local, and so must a duplicate-address check's
+// (an NS from ::), which would otherwise make the host configuring that
+// address give it up. ip6_* and na_* hold the same IPv6 addresses; nft
+// cannot compare the target, a raw field, with a set of addresses. A guest
+// whose ip= lists a link-local address (ll_guarded) is held to its listed
+// link-local addresses as to the others: as a source, as an NA's target
+// and as a duplicate-address check's. Otherwise it could answer for the
+// router's link-local address, which hosts use as their IPv6 gateway.
 //
 // A listed address is in one set of each kind: a single address (/32,
 // /128) in a hash set (ip4_single, ip6_single, na_single), an IPv6 /64
@@ -391,89 +376,87 @@ constexpr const char* kClientPppoeSign = "ether type 0x8863";
 // clones and resizes its lookup tables (pipapo_clone, zeroed pages,
 // dearest for an IPv6 key); a hash set's insertion and deletion touch one
 // bucket.
-constexpr const char* kIpSets =
-    "create set bridge userbridge ip_guarded { type iface_index; }\n"
-    "add set bridge userbridge ip4_allowed { typeof iif . ip saddr; flags interval; }\n"
-    "add set bridge userbridge ip6_allowed { typeof iif . ip6 saddr; flags interval; }\n"
-    "add set bridge userbridge na_allowed { typeof iif . @th,64,128; flags interval; }\n"
-    "add chain bridge userbridge ip_guard\n";
-
-// The single-address sets; `create`, so that two daemons upgrading one
-// table never both flush and refill ip_guard.
-constexpr const char* kSingleSets =
-    "create set bridge userbridge ip4_single { typeof iif . ip saddr; }\n"
-    "add set bridge userbridge ip6_single { typeof iif . ip6 saddr; }\n"
-    "add set bridge userbridge na_single { typeof iif . @th,64,128; }\n"
-    "add set bridge userbridge ll_guarded { type iface_index; }\n";
-
-// The /64 sets.
-constexpr const char* kP64Sets =
-    "add set bridge userbridge ip6_p64 { typeof iif . ip6 saddr; }\n"
-    "add set bridge userbridge na_p64 { typeof iif . @th,64,128; }\n";
-
-// ip_guard's rules. A guest whose ip= lists a link-local address
-// (ll_guarded) is held to its listed link-local addresses as to the
-// others: as a source, as an NA's target and as a duplicate-address
-// check's (the rules before those let any link-local through, since most
-// guests choose their own). Otherwise it could answer for the router's
-// link-local address, which hosts use as their IPv6 gateway.
-std::string ip_guard_rules() {
-    // Not among the listed IPv6 sources: not a single address, not in a
-    // listed /64, not in a listed prefix of another length; and the same
-    // for an NA's or NS's target (a raw field: its /64 by a mask of bits).
+std::string ip6_guard_rules() {
     const std::string ip6_unlisted =
         " iif . ip6 saddr != @ip6_single iif . ip6 saddr & ffff:ffff:ffff:ffff:: != @ip6_p64"
-        " iif . ip6 saddr != @ip6_allowed counter drop\n";
+        " iif . ip6 saddr != @ip6_allowed counter drop";
     const std::string target_unlisted =
         " iif . @th,64,128 != @na_single iif . @th,64,128 & 0xffffffffffffffff0000000000000000 != @na_p64"
-        " iif . @th,64,128 != @na_allowed counter drop\n";
-    const std::string rule = "add rule bridge userbridge ip_guard";
-    return rule + " ether type != { ip, arp, ip6 } counter drop\n" +
-           rule + " ip saddr 0.0.0.0 udp sport 68 udp dport 67 return\n" +
-           rule + " iif . ip saddr != @ip4_single iif . ip saddr != @ip4_allowed counter drop\n" +
-           rule + " arp saddr ip != 0.0.0.0 iif . arp saddr ip != @ip4_single iif . arp saddr ip != @ip4_allowed"
-                  " counter drop\n" +
-           rule + " ip6 saddr != { ::, fe80::/10 }" + ip6_unlisted +
-           rule + " icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa" + target_unlisted +
-           rule + " icmpv6 type nd-neighbor-solicit ip6 saddr :: @th,64,10 != 0x3fa" + target_unlisted +
-           rule + " iif @ll_guarded ip6 saddr fe80::/10" + ip6_unlisted +
-           rule + " iif @ll_guarded icmpv6 type nd-neighbor-advert @th,64,10 0x3fa" + target_unlisted +
-           rule + " iif @ll_guarded icmpv6 type nd-neighbor-solicit ip6 saddr :: @th,64,10 0x3fa" + target_unlisted;
+        " iif . @th,64,128 != @na_allowed counter drop";
+    const char* chain = "ip6_guard";
+    return rule(chain, "ip6 saddr != { ::, fe80::/10 }" + ip6_unlisted) +
+           rule(chain, "icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa" + target_unlisted) +
+           rule(chain, "icmpv6 type nd-neighbor-solicit ip6 saddr :: @th,64,10 != 0x3fa" + target_unlisted) +
+           rule(chain, "iif @ll_guarded ip6 saddr fe80::/10" + ip6_unlisted) +
+           rule(chain, "iif @ll_guarded icmpv6 type nd-neighbor-advert @th,64,10 0x3fa" + target_unlisted) +
+           rule(chain, "iif @ll_guarded icmpv6 type nd-neighbor-solicit ip6 saddr :: @th,64,10 0x3fa" + target_unlisted);
 }
 
-constexpr const char* kIpJump = "add rule bridge userbridge prerouting iif @ip_guarded jump ip_guard\n";
 
-// The ip= filter whole, for a table that has none.
-std::string ip_rules() { return std::string(kIpSets) + kSingleSets + kP64Sets + ip_guard_rules() + kIpJump; }
-
-// ip_guard's rules replaced, after the sets an upgrade adds, in the same
-// transaction: no frame ever meets a chain without them.
-std::string refill_ip_guard() { return "flush chain bridge userbridge ip_guard\n" + ip_guard_rules(); }
-
-// What a table made before the single-address sets lacks (with or without
-// ll_guarded).
-std::string single_upgrade() { return std::string(kSingleSets) + kP64Sets + refill_ip_guard(); }
-
-// What a table made before the /64 sets lacks (its `create` makes the
-// transaction fail whole for a second daemon).
-std::string p64_upgrade() {
-    return std::string("create set bridge userbridge ip6_p64 { typeof iif . ip6 saddr; }\n") + kP64Sets +
-           refill_ip_guard();
+// IPv6.
+//
+// Neighbour discovery names MACs too: a solicitation or advertisement whose
+// link-layer address option names another MAC poisons neighbour caches as
+// a spoofed ARP sender does. Such an option must be the pinned MAC (`lla`:
+// the option's length byte, 1, then the MAC, so a malformed length fails
+// too). Options are not parsed, so a message is allowed at most one: an
+// NS or NA is 24 bytes plus one 8-byte option (the link-layer address, or
+// the nonce of enhanced DAD), an RS 8 plus one.
+//
+// A first IPv6 fragment may end before its UDP header does, or hold none
+// (a destination options header alone), or end inside its chain of
+// extension headers (one naming another that starts the next fragment):
+// no port rule can read a port, and the later fragments have none to
+// read. RFC 7112 has a receiver drop such a first fragment; Linux does
+// when the chain reaches UDP, but not when the chain cannot be walked,
+// and takes the datagram whole (a seventh cold review had a DHCPv6 Reply
+// so reach a client). Nor may the chain be walked as nftables walks it:
+// past the payload length, in bytes a receiver cuts off, a fake end of it
+// showed a harmless UDP header (an eighth review). So a pinned guest's
+// first fragment (wherever its fragment header) goes to
+// client_first_fragment, which lets through only the shape every sender
+// uses: the fragment header right after the IPv6 header (its next header
+// 44), naming TCP, UDP, ESP or ICMPv6 (6, 17, 50, 58) directly, and a
+// payload length of 16 or more, so that the frame holds 8 bytes of that
+// transport header within its payload, where the rules read them. Any
+// other first fragment is dropped. Neighbour discovery is never
+// fragmented (RFC 6980 has a receiver drop a fragmented message; not
+// every receiver does): split after its first 8 or 24 bytes, an
+// advertisement carried in a later fragment a target, or a link-layer
+// address, that no rule reads (review item 32-7), so a first fragment of
+// one is dropped; a later fragment alone is no message.
+//
+// servers=no: no router advertisements or redirects, which would make the
+// guest the router of every host that listens; a client's packet must say
+// version 6 (as IPv4's above).
+std::string ip6_rules() {
+    const char* nd = "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert }";
+    return rule("pinned_ip6", std::string(nd) + " ip6 length > 32 counter drop") +
+           rule("pinned_ip6", std::string(nd) + " @th,192,8 { 1, 2 } iif . @th,200,56 != @allowed_lla counter drop") +
+           rule("pinned_ip6", "icmpv6 type nd-router-solicit ip6 length > 16 counter drop") +
+           rule("pinned_ip6", "icmpv6 type nd-router-solicit @th,64,8 1 iif . @th,72,56 != @allowed_lla counter drop") +
+           rule("pinned_ip6", "frag frag-off 0 jump client_first_fragment") +
+           rule("pinned_ip6", "exthdr frag exists icmpv6 type { nd-router-solicit, nd-router-advert,"
+                              " nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } counter drop") +
+           rule("pinned_ip6", "iif @clients jump client_ip6") + rule("pinned_ip6", "iif @ip_guarded jump ip6_guard") +
+           rule("client_first_fragment", "@nh,48,8 44 @nh,320,8 { 6, 17, 50, 58 } @nh,32,16 >= 16 return") +
+           rule("client_first_fragment", "counter drop") + rule("client_ip6", "@nh,0,4 != 6 counter drop") +
+           rule("client_ip6", "icmpv6 type { nd-router-advert, nd-redirect } counter drop") +
+           client_udp_rules("client_ip6") +
+           rule("client_ip6", "udp dport { 67, 547 } exthdr frag exists counter drop") + ip6_guard_rules();
 }
 
-// rate=: what a tap sends (its guest's upload) and what leaves the bridge
-// through it (the guest's download) is policed to the rule's rate, each
-// through a limit object of its own, named by the tap's ifindex (never
-// reused, as the set elements) and found by a map. Over the rate, frames
-// are dropped: TCP backs off to it, as from any full link.
-constexpr const char* kRateRules =
-    "create set bridge userbridge limited { type iface_index; }\n"
-    "add map bridge userbridge rate_out { type iface_index : limit; }\n"
-    "add map bridge userbridge rate_in { type iface_index : limit; }\n"
-    "add rule bridge userbridge prerouting iif @limited limit name iif map @rate_out counter drop\n"
-    "add chain bridge userbridge postrouting"
-    " { type filter hook postrouting priority -300; policy accept; }\n"
-    "add rule bridge userbridge postrouting oif @limited limit name oif map @rate_in counter drop\n";
+// The table's sets, chains and rules, for a table that may hold an older
+// release's (see above).
+std::string layout() {
+    std::string t = std::string(kSets) + kChains;
+    t += "flush chain bridge userbridge prerouting\nflush chain bridge userbridge postrouting\n";
+    for (const char* c : kRefilled)
+        t += std::string("add chain bridge userbridge ") + c + "\nflush chain bridge userbridge " + c + "\n";
+    t += std::string("add chain bridge userbridge ") + kGone + "\nflush chain bridge userbridge " + kGone +
+         "\ndelete chain bridge userbridge " + kGone + "\n";
+    return t + port_rules() + arp_rules() + ip4_rules() + ip6_rules();
+}
 
 // rate=: the limit objects that hold the tap with ifindex `ifindex` to
 // `bits` per second each way, "rate<ifindex>_out" and "_in". nft's byte
@@ -623,44 +606,22 @@ Deletions stale_in(std::string_view table) {
     return stale;
 }
 
-// Adds what an older release's table (`table`, its listing) lacks, each
-// part once.
+// Brings an older release's table (`table`, its listing of sets) up to
+// date, once: its sets kept, with their elements, the rest today's.
 Result<void> add_missing(Nft& nft, std::string_view table) {
-    auto has = [&](const char* name) { return table_section(table, "set", name).has_value(); };
-    if (!has("pinned")) return Error::msg("nftables: table bridge userbridge has no set pinned");
-    if (!has("vlan_types")) UB_TRYV(make_once(nft, "list set bridge userbridge vlan_types", kVlanRules));
-    if (!has("allowed_lla")) UB_TRYV(make_once(nft, "list set bridge userbridge allowed_lla", kNdRules));
-    if (!has("clients")) UB_TRYV(make_once(nft, "list set bridge userbridge clients", kServerRules));
-    if (!has("ip_guarded")) UB_TRYV(make_once(nft, "list set bridge userbridge ip_guarded", ip_rules().c_str()));
-    else if (!has("ip4_single"))
-        UB_TRYV(make_once(nft, "list set bridge userbridge ip4_single", single_upgrade().c_str()));
-    else if (!has("ip6_p64"))
-        UB_TRYV(make_once(nft, "list set bridge userbridge ip6_p64", p64_upgrade().c_str()));
-    if (!has("limited")) UB_TRYV(make_once(nft, "list set bridge userbridge limited", kRateRules));
-    // A listing of sets shows no rule: this one is looked for in the chain.
-    std::string chain = UB_TRY(nft.list("list chain bridge userbridge prerouting"));
-    if (chain.find(kClientPortSign) == std::string::npos) UB_TRYV(nft.run(kClientPortRule));
-    if (chain.find(kRelaySign) == std::string::npos) UB_TRYV(nft.run(kRelayRules));
-    if (chain.find(kFirstFragmentSign) == std::string::npos) UB_TRYV(nft.run(kFirstFragmentRules));
-    if (chain.find(kPinnedFragmentSign) == std::string::npos) UB_TRYV(nft.run(kPinnedFragmentRules));
-    if (chain.find(kClientHeaderSign) == std::string::npos) UB_TRYV(nft.run(kClientHeaderRules));
-    if (chain.find(kClientIcmpSign) == std::string::npos) UB_TRYV(nft.run(kClientIcmpRule));
-    if (chain.find(kClientPppoeSign) == std::string::npos) UB_TRYV(nft.run(kClientPppoeRule));
-    return Ok{};
+    if (!table_section(table, "set", "pinned")) return Error::msg("nftables: table bridge userbridge has no set pinned");
+    constexpr const char* kSign = "list chain bridge userbridge pinned";
+    if (nft.list(kSign).ok()) return Ok{};
+    return make_once(nft, kSign, layout().c_str());
 }
 
 // Makes the table when it is not there (the first guarded tap on this host,
-// in this namespace), and what an older release's table lacks, once; then
+// in this namespace), and brings an older release's up to date, once; then
 // says which dead taps' elements to delete.
 Result<Deletions> check_table(Nft& nft) {
     Result<std::string> table = list_table(nft);
     if (!table.ok() || table->empty()) {
-        UB_TRYV(make_once(nft, "list set bridge userbridge pinned",
-                          (std::string(kTable) + kVlanRules + kNdRules + kServerRules + kClientPortRule +
-                           kRelayRules + kFirstFragmentRules + kPinnedFragmentRules + kClientHeaderRules +
-                           kClientIcmpRule +
-                           kClientPppoeRule + ip_rules() + kRateRules)
-                              .c_str()));
+        UB_TRYV(make_once(nft, "list set bridge userbridge pinned", ("create table bridge userbridge\n" + layout()).c_str()));
         return Deletions{};
     }
     UB_TRYV(add_missing(nft, *table));

@@ -2,31 +2,37 @@
 // (anti-spoofing), servers=no, ip= and rate limits. userbridged's alone
 // (daemon/filters.h): the helper does not link this.
 //
-// One table, made once and then only given elements:
+// One table, made once and then only given elements (net/mac_pin.cpp has
+// every rule and why):
 //
 //   table bridge userbridge {
 //     set pinned  { type iface_index; }                # taps with a pinned MAC
 //     set allowed { type iface_index . ether_addr; }   # (tap, its guest MAC)
 //     set allowed_lla { typeof iif . @th,200,56; }     # (tap, 0x01 and the MAC)
 //     set vlan_types { type ether_type; }  # 802.1Q, 802.1ad, 0x9100, 0x9200, 0x9300
-//     chain prerouting { type filter hook prerouting priority -300;
-//       iif @pinned ether type @vlan_types drop        # first: no tagged frame
-//       iif @pinned iif . ether saddr != @allowed drop
-//       iif @pinned iif . arp saddr ether != @allowed drop
-//       ...and for neighbour solicitations, advertisements and router
-//       solicitations: more than one option, or a link-layer address
-//       option (its length byte and MAC) not in @allowed_lla: drop
-//       iif @clients icmpv6 type { nd-router-advert, nd-redirect } drop
-//       iif @clients udp sport { 67, 547 } drop
-//       iif @clients udp dport { 68, 546 } drop } }
-//     set clients { type iface_index; }   # pinned taps with servers=no
-//     set ip_guarded { type iface_index; }  # pinned taps with ip=
-//     set ll_guarded { type iface_index; }  # ...whose ip= lists a link-local address
+//     set clients { type iface_index; }    # pinned taps with servers=no
+//     set ip_guarded { type iface_index; } # pinned taps with ip=
+//     set ll_guarded { type iface_index; } # ...whose ip= lists a link-local address
 //     set ip4_single, ip6_single, na_single     # (tap, an address it may use)
-//     set ip4_allowed, ip6_allowed, na_allowed  # (tap, a longer prefix), intervals
-//     chain ip_guard { ... }  # jumped to from prerouting for @ip_guarded
+//     set ip6_p64, na_p64                       # (tap, a /64 it may use)
+//     set ip4_allowed, ip6_allowed, na_allowed  # (tap, another prefix), intervals
 //     set limited { type iface_index; }     # taps with rate=
 //     map rate_out, rate_in { type iface_index : limit; }  # their limit objects
+//     chain prerouting { type filter hook prerouting priority -300;
+//       iif @pinned jump pinned
+//       iif @limited limit name iif map @rate_out drop }
+//     chain pinned {
+//       ether type @vlan_types drop                # first: no tagged frame
+//       iif . ether saddr != @allowed drop
+//       ether type vmap { ip : goto pinned_ip4, ip6 : goto pinned_ip6,
+//                         arp : goto pinned_arp }
+//       ...PPPoE discovery of servers=no; under ip=, any other EtherType: drop }
+//     chain pinned_arp   # the ARP sender's MAC, and address under ip=
+//     chain pinned_ip6   # neighbour discovery's link-layer addresses, first
+//                        # fragments; jumps to client_ip6 and ip6_guard
+//     chain pinned_ip4   # jumps to client_ip4 and ip4_guard
+//     chain client_ip4, client_ip6     # servers=no: no DHCP, RA, redirect...
+//     chain ip4_guard, ip6_guard       # ip=: the listed sources alone
 //     chain postrouting { oif @limited limit name oif map @rate_in drop }
 //
 // Frames a pinned tap sends with any other source MAC (or ARP sender

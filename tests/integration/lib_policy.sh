@@ -25,63 +25,7 @@ pinned=52:54:00:12:34:56
 ub=$T/bin/userbridge
 client=$T/bin/userbridge-client
 
-# old_table: the table as releases before neighbour-discovery filtering made
-# it: the first pin after it must add what is missing.
-old_table() {
-nft -f - <<'NFT'
-table bridge userbridge {
-    set pinned { type iface_index; }
-    set allowed { type iface_index . ether_addr; }
-    chain prerouting {
-        type filter hook prerouting priority -300; policy accept;
-        iif @pinned iif . ether saddr != @allowed counter drop
-        iif @pinned iif . arp saddr ether != @allowed counter drop
-    }
-}
-NFT
-}
-# previous_ip_guard: turns the table into the one the release before the
-# single-address sets made: ip_guard consulting the interval sets alone.
-# The daemon starting next must upgrade it in place.
-previous_ip_guard() {
-nft -f - <<'NFT'
-flush chain bridge userbridge ip_guard
-delete set bridge userbridge ip6_p64
-delete set bridge userbridge na_p64
-delete set bridge userbridge ip4_single
-delete set bridge userbridge ip6_single
-delete set bridge userbridge na_single
-add rule bridge userbridge ip_guard ether type != { ip, arp, ip6 } counter drop
-add rule bridge userbridge ip_guard ip saddr 0.0.0.0 udp sport 68 udp dport 67 return
-add rule bridge userbridge ip_guard iif . ip saddr != @ip4_allowed counter drop
-add rule bridge userbridge ip_guard arp saddr ip != 0.0.0.0 iif . arp saddr ip != @ip4_allowed counter drop
-add rule bridge userbridge ip_guard ip6 saddr != { ::, fe80::/10 } iif . ip6 saddr != @ip6_allowed counter drop
-add rule bridge userbridge ip_guard icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa iif . @th,64,128 != @na_allowed counter drop
-add rule bridge userbridge ip_guard icmpv6 type nd-neighbor-solicit ip6 saddr :: @th,64,10 != 0x3fa iif . @th,64,128 != @na_allowed counter drop
-add rule bridge userbridge ip_guard iif @ll_guarded ip6 saddr fe80::/10 iif . ip6 saddr != @ip6_allowed counter drop
-add rule bridge userbridge ip_guard iif @ll_guarded icmpv6 type nd-neighbor-advert @th,64,10 0x3fa iif . @th,64,128 != @na_allowed counter drop
-add rule bridge userbridge ip_guard iif @ll_guarded icmpv6 type nd-neighbor-solicit ip6 saddr :: @th,64,10 0x3fa iif . @th,64,128 != @na_allowed counter drop
-NFT
-}
-# previous_p64_guard: the table the release before the /64 sets made:
-# ip_guard consulting the single-address and interval sets.
-previous_p64_guard() {
-nft -f - <<'NFT'
-flush chain bridge userbridge ip_guard
-delete set bridge userbridge ip6_p64
-delete set bridge userbridge na_p64
-add rule bridge userbridge ip_guard ether type != { ip, arp, ip6 } counter drop
-add rule bridge userbridge ip_guard ip saddr 0.0.0.0 udp sport 68 udp dport 67 return
-add rule bridge userbridge ip_guard iif . ip saddr != @ip4_single iif . ip saddr != @ip4_allowed counter drop
-add rule bridge userbridge ip_guard arp saddr ip != 0.0.0.0 iif . arp saddr ip != @ip4_single iif . arp saddr ip != @ip4_allowed counter drop
-add rule bridge userbridge ip_guard ip6 saddr != { ::, fe80::/10 } iif . ip6 saddr != @ip6_single iif . ip6 saddr != @ip6_allowed counter drop
-add rule bridge userbridge ip_guard icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa iif . @th,64,128 != @na_single iif . @th,64,128 != @na_allowed counter drop
-add rule bridge userbridge ip_guard icmpv6 type nd-neighbor-solicit ip6 saddr :: @th,64,10 != 0x3fa iif . @th,64,128 != @na_single iif . @th,64,128 != @na_allowed counter drop
-add rule bridge userbridge ip_guard iif @ll_guarded ip6 saddr fe80::/10 iif . ip6 saddr != @ip6_single iif . ip6 saddr != @ip6_allowed counter drop
-add rule bridge userbridge ip_guard iif @ll_guarded icmpv6 type nd-neighbor-advert @th,64,10 0x3fa iif . @th,64,128 != @na_single iif . @th,64,128 != @na_allowed counter drop
-add rule bridge userbridge ip_guard iif @ll_guarded icmpv6 type nd-neighbor-solicit ip6 saddr :: @th,64,10 0x3fa iif . @th,64,128 != @na_single iif . @th,64,128 != @na_allowed counter drop
-NFT
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib_tables.sh"
 # crosses CALLER MS CALL-OPTION...: ubalice gets a tap on br3 through CALLER
 # and sends a frame into it (ub-testtool call CALL-OPTION... makes it); does
 # it reach the wire within MS ms? (The frame carries a marker to look for;

@@ -43,7 +43,8 @@ reload_daemon
 # advertisement must claim a listed or link-local address; nothing but IPv4,
 # ARP and IPv6 crosses at all (a VLAN tag, whose contents are not looked at,
 # an EtherType of another protocol, an 802.3 frame).
-check "the daemon added the ip= chain to an older table" nft list chain bridge userbridge ip_guard
+check "the daemon gave an older table the ip= chains" nft list chain bridge userbridge ip4_guard
+check "...both" nft list chain bridge userbridge ip6_guard
 check "...and the link-local set" nft list set bridge userbridge ll_guarded
 check "without ip=, a datagram from an address of the guest's choosing crosses" \
     msg_crosses "$client" --ip4=10.99.9.9
@@ -81,9 +82,9 @@ done
 check "ip=: nor a PPPoE session frame" fails msg_crosses "$client" --ethertype=0x8864
 check "ip=: nor an 802.3 frame" fails msg_crosses "$client" --ethertype=46
 check "the address drops were counted" \
-    grep -qE 'ip4_allowed counter packets [1-9]' <(nft list chain bridge userbridge ip_guard)
+    grep -qE 'ip4_allowed counter packets [1-9]' <(nft list chain bridge userbridge ip4_guard)
 check "the neighbour-advertisement drops too" \
-    grep -qE 'na_allowed counter packets [1-9]' <(nft list chain bridge userbridge ip_guard)
+    grep -qE 'na_allowed counter packets [1-9]' <(nft list chain bridge userbridge ip6_guard)
 # Link-local addresses: any passes until ip= lists one; then only those
 # listed, as a source, an NA's claim or a duplicate-address check's target
 # (else the guest could answer for the router's link-local address).
@@ -147,14 +148,15 @@ spoofing() {
     wait $holder
 }
 spoofing "ip= of one IPv4 address, an IPv6 /64 and an IPv6 /48"
-# upgraded_from PREVIOUS WHAT SET: the table PREVIOUS (lib_policy.sh) makes,
+# upgraded_from PREVIOUS WHAT SET: the table PREVIOUS (lib_tables.sh) makes,
 # the release before WHAT; the daemon starting next adds SET and the rest.
 upgraded_from() {
     stop_daemon
     $1
     start_daemon
     check "the daemon added the $2 to a table from before them" nft list set bridge userbridge $3
-    check "...and ip_guard consults them" has $3 <(nft list chain bridge userbridge ip_guard)
+    check "...and the address chains consult them" has $3 <(nft list table bridge userbridge | sed -n '/chain ip[46]_guard/,/}/p')
+    check "...in place of ip_guard" fails nft list chain bridge userbridge ip_guard
     spoofing "after the upgrade to the $2"
 }
 upgraded_from previous_ip_guard "single-address sets" ip4_single

@@ -52,13 +52,13 @@ pinned=("$T/bin/userbridge" run --via=daemon --vm=e2e -- \
     "$T/bin/qemu" -netdev tap,id=n0,fd={fd} -device virtio-net-pci,netdev=n0,mac={mac},romfile=)
 boot "userbridge run, pinned {mac}, ip=10.99.0.2" "${pinned[@]}"
 check "...and nothing the guest sent was dropped by the address rules" \
-    fails grep -qE 'counter packets [1-9]' <(nft list chain bridge userbridge ip_guard)
+    fails grep -qE 'counter packets [1-9]' <(nft list table bridge userbridge)
 GUEST_IP=10.99.0.3/24 timeout 120 setpriv --reuid=$ALICE --regid=$ALICE --clear-groups -- \
     "${pinned[@]}" >"$T/console" 2>&1 || true
 check "the guest on an address ip= does not list does not get through" \
     grep -q 'UB-GUEST-PING-FAILED' "$T/console"
 check "...its packets counted as dropped" \
-    grep -qE 'ip4_allowed counter packets [1-9]' <(nft list chain bridge userbridge ip_guard)
+    grep -qE 'ip4_allowed counter packets [1-9]' <(nft list table bridge userbridge)
 acl 'allow br0\n'
 reload_daemon
 

@@ -26,16 +26,17 @@ source "$(dirname "$0")/lib_policy.sh"
 
 old_table  # an older release's: the daemon adds the client rules as it starts
 start_daemon
-check "the daemon added the client-port rule to an older table" \
-    bash -c "nft list chain bridge userbridge prerouting | grep -q 'iif @clients udp dport { 68, 546 } counter'"
+# rules_of CHAIN TEXT: our table's chain CHAIN has a rule holding TEXT.
+rules_of() { nft list chain bridge userbridge "$1" | grep -qF -- "$2"; }
+check "the daemon gave an older table the client-port rules" rules_of client_ip4 'udp dport { 68, 546 } counter'
+check "...for IPv6 too" rules_of client_ip6 'udp dport { 68, 546 } counter'
 check "and the rules that hold a client's messages to a relay's ports to a client's" \
-    bash -c "nft list chain bridge userbridge prerouting | grep -q 'iif @clients udp dport 547 @th,64,8 != {'"
-check "and the first-fragment rule (review6.sh, case frag6)" \
-    bash -c "nft list chain bridge userbridge prerouting | grep -q 'jump client_first_fragment'"
+    rules_of client_ip6 'udp dport 547 @th,64,8 != {'
+check "and the first-fragment rule (review6.sh, case frag6)" rules_of pinned_ip6 'jump client_first_fragment'
 check "and the rule that drops a client's IPv4 redirects (review6.sh, case icmp4)" \
-    bash -c "nft list chain bridge userbridge prerouting | grep -q 'iif @clients icmp type { redirect, router-advertisement } counter'"
+    rules_of client_ip4 'icmp type { redirect, router-advertisement } counter'
 check "and the rule that holds a client's PPPoE discovery to a client's (review6.sh, case pppoe)" \
-    bash -c "nft list chain bridge userbridge prerouting | grep -q 'iif @clients ether type 0x8863 @nh,8,8 != {'"
+    rules_of pinned 'iif @clients ether type 0x8863 @nh,8,8 != {'
 wire=$(cat /sys/class/net/br3-peer/address)
 
 # learned_on_tap SRC DST: ubalice's pinned tap on br3 sends one frame from

@@ -107,21 +107,18 @@ check "ip=: nor an NA claiming another address tagged 0" \
     fails crosses br5 --nd=na:$pinned --ip6=fe80::5054:ff:fe12:3456 --nd-target=2001:db8:5::8 --vlan=0
 
 check "the VLAN drops were counted (tags the kernel moved out of the frame among them)" \
-    grep -qE 'ether type @vlan_types counter packets [1-9]' <(nft list chain bridge userbridge prerouting)
+    grep -qE 'ether type @vlan_types counter packets [1-9]' <(nft list chain bridge userbridge pinned)
 
 # --- a table from an older release ----------------------------------------------
-# The table as releases before the VLAN rule made it: all but that rule
-# and its set.
-old_table() {
-    local handle
-    handle=$(nft -a list chain bridge userbridge prerouting | sed -nE 's/.*@vlan_types.* # handle ([0-9]+)$/\1/p')
-    [ -z "$handle" ] || nft delete rule bridge userbridge prerouting handle "$handle"
-    nft delete set bridge userbridge vlan_types 2>/dev/null || true
-}
+# The table as releases before the VLAN rule made it (lib_tables.sh).
+source "$(dirname "$0")/lib_tables.sh"
 nft_has() { nft list "$@" >/dev/null 2>&1; }
+# A pinned port's frames go first to `pinned`, whose first rule drops tags.
 first_rule_drops_tags() {
     nft list chain bridge userbridge prerouting | grep -A1 'policy accept' | tail -n1 |
-        grep -qE 'iif @pinned ether type @vlan_types counter .*drop'
+        grep -qE 'iif @pinned jump pinned$' &&
+        nft list chain bridge userbridge pinned | grep -A1 'chain pinned {' | tail -n1 |
+        grep -qE 'ether type @vlan_types counter .*drop'
 }
 check "the VLAN rule comes before every other check" first_rule_drops_tags
 stop_daemon
