@@ -300,11 +300,15 @@ Result<void> Filters::route(const std::string& ifname, int ifindex, const std::s
     // From here tap_gone undoes what was made: the elements first, so
     // that nothing is forwarded for the tap that the rules do not hold.
     Result<void> added = nft_->run(net::routed_commands(r.tap).add);
-    if (!added.ok()) {
-        routed_.erase(ifindex);
-        return added;
-    }
-    return route_steps(rtnl, r);
+    if (!added.ok()) routed_.erase(ifindex);
+    return added;
+}
+
+Result<void> Filters::route_up(int ifindex) {
+    auto r = routed_.find(ifindex);
+    if (r == routed_.end()) return Error::msg("tap " + std::to_string(ifindex) + " has no routed elements");
+    net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
+    return route_steps(rtnl, r->second);
 }
 
 Result<void> Filters::route_steps(net::Rtnl& rtnl, Routed& r) {

@@ -58,12 +58,15 @@ public:
     // Its elements are remembered until tap_gone.
     Result<void> add(int ifindex, const net::Guard& guard);
 
-    // Routes the tap `ifname` (`ifindex`, up) to `uplink` for `addrs`
-    // (net/routed.h): the grant's before_attach for mode=routed. What it
-    // made is remembered first, so that when a later step fails (the tap
-    // is then deleted), tap_gone removes what was made.
+    // Holds the tap `ifname` (`ifindex`, still down) to `addrs` routed
+    // to `uplink` (net/routed.h): its elements, the grant's before_attach
+    // for mode=routed. Then, once it is up, route_up(ifindex) adds its
+    // forwarding, routes and proxy entries (make_routed_tap). What each made
+    // is remembered first, so that when a later step fails (the tap is
+    // then deleted), tap_gone removes what was made.
     Result<void> route(const std::string& ifname, int ifindex, const std::string& uplink,
                        const std::vector<policy::IpPrefix>& addrs);
+    Result<void> route_up(int ifindex);
 
     // The link monitor saw the tap `ifindex` go: deletes exactly its
     // elements, or, for a tap this daemon did not guard while elements

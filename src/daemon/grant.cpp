@@ -131,8 +131,15 @@ Result<net::Made> make_port(const Asked& asked, const Means& means, int& opened,
                             const policy::Terms& terms) {
     Macvtaps* macvtaps = means.macvtaps;
     const protocol::Request& req = asked.req;
-    if (terms.limits.mode == policy::Mode::Routed)
-        return net::make_routed_tap(std::move(rtnl), std::move(spec), req.bridge, fault::at);
+    if (terms.limits.mode == policy::Mode::Routed) {
+        // Its filter is in before_attach (the grant's terms); its routes
+        // once it is up.
+        auto routes = [filters = means.filters](int ifindex) -> Result<void> {
+            if (!filters) return Error::msg("userbridged routes no tap without libnftables");
+            return filters->route_up(ifindex);
+        };
+        return net::make_routed_tap(std::move(rtnl), std::move(spec), req.bridge, fault::at, routes);
+    }
     if (terms.limits.mode == policy::Mode::Macvtap) {
         if (!macvtaps) return Error::msg("userbridged cannot watch macvtaps");
         auto open = [macvtaps, &opened](const std::string& ifname, int ifindex, int n) {

@@ -63,11 +63,14 @@ struct RoutedTap {
 
 // A routed tap on the uplink `uplink` (any interface but a tap): made,
 // labelled and counted as make_bridged_tap does a bridge's (its MTU the
-// uplink's), but it joins no bridge: once it is up, spec.before_attach
-// (the routes, proxy entries and filters) is called, since the kernel
-// routes to an interface only when it is up (fib_check_nh). No fd has
-// left us by then: nothing crosses before the routes and rules.
-Result<Made> make_routed_tap(Rtnl rtnl, TapSpec spec, const std::string& uplink, StepHook hook);
+// uplink's), but it joins no bridge: while it is down, spec.before_attach
+// (its filters), then up, then after_up (its routes and proxy entries,
+// since the kernel routes to an interface only when it is up,
+// fib_check_nh). Its owner may write into it from its creation on (a
+// queue of its own): nothing it writes goes anywhere before the filters.
+// A failing step deletes the tap, as make_bridged_tap's do.
+Result<Made> make_routed_tap(Rtnl rtnl, TapSpec spec, const std::string& uplink, StepHook hook,
+                             const std::function<Result<void>(int ifindex)>& after_up);
 
 // The table, its sets and chains: made once, at the first routed grant.
 std::string routed_table();

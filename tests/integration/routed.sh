@@ -187,6 +187,31 @@ if wanted "attack: another user"; then
     stop_guest guest2
     ip -n ${P}guest2 addr del $GUEST/32 dev gtap
 fi
+if wanted "attack: queue race"; then
+    # A routed tap is its owner's from its creation (TUNSETOWNER), and a
+    # multiqueue tap's owner may attach a queue of its own by name: bob
+    # joins his tap before userbridged hands him any fd, and writes from a
+    # forged source as soon as it is up. Nothing he writes may reach the
+    # host's stack unfiltered: a counter after userbridged's prerouting
+    # chain (priority -150) sees what passed it.
+    nft -f - <<EOF
+table inet race {
+    chain pre {
+        type filter hook prerouting priority -100;
+        ip saddr 192.168.77.66 counter
+    }
+}
+EOF
+    start_tool_as $BOB join-own 3000 spoof=192.168.77.66,192.168.77.10
+    as_bob "$T/bin/userbridge" run --nic br=wl0,queues=2 -- sleep 1 >"$T/race" 2>&1 || cat "$T/race"
+    wait "$ATTACKER" || true
+    passed=$(nft list chain inet race pre | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+    check "attack: queue race: bob joined his tap before its hand-over ($(tr '\n' ' ' <"$T/attacker"))" \
+        grep -q '^JOINED tap' "$T/attacker"
+    check "attack: queue race: ...and wrote into it once it was up" grep -qE '^SPOOFED [1-9]' "$T/attacker"
+    check "attack: queue race: nothing from his forged source passed the tap's filter ($passed)" test "$passed" = 0
+    nft delete table inet race
+fi
 if wanted "attack: address held"; then
     # An administrator's mistake: bob's rule names alice's live address.
     acl "allow wl0 user=ubalice mode=routed ip=$GUEST,$GUEST6\nallow wl0 user=ubbob mode=routed ip=$GUEST\n"

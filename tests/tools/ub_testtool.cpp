@@ -186,6 +186,10 @@
 //       (TUNSETIFF IFF_TAP|IFF_MULTI_QUEUE: the kernel lets a tap's owner
 //       attach a queue, tun_not_capable), prints "JOINED NAME", and holds
 //       the queue until MS ms have passed. Prints "ready" once watching.
+//       spoof=SRC,DST: meanwhile, through the queue, writes UDP datagrams
+//       (port 9) from the IPv4 address SRC to DST, addressed to the tap's
+//       own MAC, over and over (a write fails while the tap is down); at
+//       the end prints "SPOOFED N", the writes that went in.
 //   tap-by-name NAME [send=MARKER] [expect=MARKER:MS] [hold=MS] [mq] [owner=UID]
 //       what Firecracker does with the tap name it is given (devices/net/
 //       tap.rs, Tap::open_named): open /dev/net/tun, TUNSETIFF on NAME with
@@ -223,6 +227,8 @@
 #include <linux/sockios.h>
 #include <net/ethernet.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -1972,17 +1978,56 @@ int cmd_tap_by_name(const std::vector<std::string>& a) {
     return 0;
 }
 
+// An IPv4 UDP datagram (to port 9) from `src` to `dst`, in an Ethernet
+// frame to `to`, behind `vnet` zeroed bytes of virtio-net header.
+std::vector<std::uint8_t> udp_frame(const ub::Mac& to, in_addr src, in_addr dst, int vnet) {
+    std::vector<std::uint8_t> f(vnet + 14 + 20 + 8 + 16, 0);
+    std::uint8_t* e = f.data() + vnet;
+    std::memcpy(e, to.data(), 6);
+    const std::uint8_t from[6] = {0x52, 0x54, 0x00, 0x66, 0x66, 0x66};
+    std::memcpy(e + 6, from, 6);
+    e[12] = 0x08;
+    iphdr* ip = reinterpret_cast<iphdr*>(e + 14);
+    ip->version = 4;
+    ip->ihl = 5;
+    ip->ttl = 64;
+    ip->protocol = IPPROTO_UDP;
+    ip->tot_len = htons(20 + 8 + 16);
+    ip->saddr = src.s_addr;
+    ip->daddr = dst.s_addr;
+    std::uint32_t sum = 0;
+    for (int i = 0; i < 10; ++i) sum += reinterpret_cast<const std::uint16_t*>(ip)[i];
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    ip->check = static_cast<std::uint16_t>(~sum);
+    udphdr* u = reinterpret_cast<udphdr*>(e + 34);
+    u->source = htons(4444);
+    u->dest = htons(9);
+    u->len = htons(8 + 16);  // checksum 0: none, as IPv4 allows
+    return f;
+}
+
 int cmd_join_own(const std::vector<std::string>& a) {
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::stoi(a.at(0)));
+    std::string spoof = a.size() > 1 && a[1].rfind("spoof=", 0) == 0 ? a[1].substr(6) : "";
+    in_addr src{}, dst{};
+    if (!spoof.empty() && (inet_pton(AF_INET, spoof.substr(0, spoof.find(',')).c_str(), &src) != 1 ||
+                           inet_pton(AF_INET, spoof.substr(spoof.find(',') + 1).c_str(), &dst) != 1))
+        die("spoof=SRC,DST");
     auto monitor = ub::net::LinkMonitor::open();
     auto tun = ub::net::open_tun();
     if (!monitor.ok() || !tun.ok()) die("setup");
     std::printf("ready\n");
     std::fflush(stdout);
     bool joined = false;
+    std::vector<std::uint8_t> frame;
+    long spoofed = 0;
     while (std::chrono::steady_clock::now() < until) {
-        pollfd p{monitor->fd(), POLLIN, 0};
-        (void)poll(&p, 1, 10);
+        if (!frame.empty()) {
+            if (write(tun->get(), frame.data(), frame.size()) == static_cast<ssize_t>(frame.size())) ++spoofed;
+        } else {
+            pollfd p{monitor->fd(), POLLIN, 0};
+            (void)poll(&p, 1, 10);
+        }
         auto links = monitor->read();
         for (const ub::net::LinkInfo& l : links.ok() ? links->links : std::vector<ub::net::LinkInfo>{}) {
             if (joined || l.deleted || l.kind != "tun" || l.tun_owner != static_cast<long long>(getuid())) continue;
@@ -1993,8 +2038,15 @@ int cmd_join_own(const std::vector<std::string>& a) {
             joined = true;
             std::printf("JOINED %s\n", l.name.c_str());
             std::fflush(stdout);
+            if (spoof.empty()) continue;
+            // Our TUNSETIFF set the device's flags: no header unless it kept one.
+            int vnet = 0;
+            if (ioctl(tun->get(), TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR))
+                (void)ioctl(tun->get(), TUNGETVNETHDRSZ, &vnet);
+            frame = udp_frame(l.mac, src, dst, vnet);
         }
     }
+    if (!spoof.empty()) std::printf("SPOOFED %ld\n", spoofed);
     return 0;
 }
 
