@@ -133,6 +133,10 @@ Result<Request> decode_request(std::string_view bytes) {
     r.netns_peer = UB_TRY(get_str(p + 28 + kVethNameSize, 64 - kVethNameSize, "namespace interface name"));
     if (std::string why = ifname_problem(r.netns_peer); !why.empty())
         return Error::msg("namespace interface name '" + printable(r.netns_peer) + "' " + why);
+    // A template: the kernel would choose the name (dev_alloc_name), and
+    // the reply and the record would name another.
+    if (r.netns_peer.find('%') != std::string::npos)
+        return Error::msg("namespace interface name '" + printable(r.netns_peer) + "' contains '%'");
     return r;
 }
 

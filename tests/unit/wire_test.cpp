@@ -272,6 +272,9 @@ TEST(Wire, VethRequestRefusals) {
     b = bytes_of({false, 1, "br0", "", false, "eth0"});
     b[76] = 0;  // no name
     EXPECT_NE(refused(b).find("namespace interface name"), std::string::npos);
+    // A template: the kernel would choose the name, and the reply and the
+    // record would name another.
+    EXPECT_NE(refused(bytes_of({false, 1, "br0", "", false, "eth%d"})).find("'%'"), std::string::npos);
 }
 
 TEST(Wire, VethReplyCarriesThePeersIfindex) {
