@@ -90,41 +90,35 @@ Result<void> Filters::start_learning() {
     return net::start_learning(*nft_);
 }
 
-namespace {
-
-// Taps by name: their ifindex and label.
-std::map<std::string, net::LinkInfo> taps_by_name(net::Rtnl& rtnl) {
-    std::map<std::string, net::LinkInfo> out;
-    if (Result<std::vector<net::LinkInfo>> taps = rtnl.list_links("tun"); taps.ok())
-        for (net::LinkInfo& l : *taps) out[l.name] = std::move(l);
-    return out;
-}
-
-}  // namespace
-
-// nft names a set element's tap by the name its ifindex has as it lists
-// (and gives a dead one's ifindex bare). A name kept the same ifindex from
-// a dump before the listing to one after it had it during the listing too:
-// taking a name from a device needs CAP_NET_ADMIN, and an ifindex is never
-// reused. So an element is never put to a later tap of the same name, which
-// may be another user's.
+// An entry is keyed by its tap's ifindex, which the kernel never reuses:
+// named by the live tap that has it, it is never put to a later tap of the
+// same name, which may be another user's.
+//
+// Reading the sets holds up every request behind it, and costs more than
+// their size (the kernel walks a set from its start again for each part
+// of a dump): for two full sets, about a second. Any user may ask, so the
+// table is read again only once 20 times as long as the last reading took
+// has passed (at least a second): whatever the sets hold, status queries
+// keep the daemon busy for at most a twentieth of its time.
 Result<std::vector<Filters::SeenOnTap>> Filters::seen() {
     if (!nft_) return Error::msg(why_);
-    auto now = std::chrono::steady_clock::now();
-    if (now - seen_at_ < std::chrono::seconds(1)) return seen_;
+    auto start = std::chrono::steady_clock::now();
+    if (start < seen_next_) return seen_;
+    std::vector<net::SeenAt> listed = UB_TRY(net::dump_seen());
     net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
-    std::map<std::string, net::LinkInfo> before = taps_by_name(rtnl);
-    std::vector<net::Seen> listed = UB_TRY(net::list_seen(*nft_));
-    std::map<std::string, net::LinkInfo> after = taps_by_name(rtnl);
+    std::map<int, net::LinkInfo> taps;
+    for (net::LinkInfo& l : UB_TRY(rtnl.list_links("tun"))) taps[l.ifindex] = std::move(l);
     std::vector<SeenOnTap> out;
-    for (net::Seen& s : listed) {
-        auto b = before.find(s.port), a = after.find(s.port);
-        if (b == before.end() || a == after.end() || b->second.ifindex != a->second.ifindex) continue;
-        std::optional<protocol::TapLabel> label = protocol::parse_label(a->second.alias);
-        out.push_back({std::move(s), label ? std::optional<uid_t>(label->uid) : std::nullopt});
+    for (net::SeenAt& s : listed) {
+        auto tap = taps.find(s.ifindex);
+        if (tap == taps.end()) continue;  // gone: its entries expire
+        s.seen.port = tap->second.name;
+        std::optional<protocol::TapLabel> label = protocol::parse_label(tap->second.alias);
+        out.push_back({std::move(s.seen), label ? std::optional<uid_t>(label->uid) : std::nullopt});
     }
     seen_ = std::move(out);
-    seen_at_ = now;
+    auto end = std::chrono::steady_clock::now();
+    seen_next_ = end + std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(1), 20 * (end - start));
     return seen_;
 }
 

@@ -1,9 +1,18 @@
 #include "net/seen.h"
 
 #include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <libnftnl/set.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cctype>
+#include <cstring>
+#include <ctime>
+#include <memory>
 #include <optional>
 
 namespace ub::net {
@@ -43,75 +52,48 @@ const std::string kTable = std::string(
     "add rule bridge userbridge_seen learn icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert }" + kBudget +
     " update @nd6 { iif . ether saddr . @th,64,128 }\n";
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
-}
-
-// nft's durations: "4m59s980ms", "1h", "30s".
-unsigned parse_duration_s(std::string_view d) {
-    unsigned long total_ms = 0, n = 0;
-    for (std::size_t i = 0; i < d.size(); ++i) {
-        char c = d[i];
-        if (std::isdigit(static_cast<unsigned char>(c))) {
-            n = n * 10 + static_cast<unsigned>(c - '0');
-            continue;
-        }
-        if (c == 'm' && i + 1 < d.size() && d[i + 1] == 's') {
-            total_ms += n;
-            ++i;
-        } else if (c == 'd') total_ms += n * 86400000;
-        else if (c == 'h') total_ms += n * 3600000;
-        else if (c == 'm') total_ms += n * 60000;
-        else if (c == 's') total_ms += n * 1000;
-        else return 0;
-        n = 0;
+// One set's elements, as the kernel holds them: one netlink dump.
+Result<void> dump_set(mnl_socket* nl, const char* name, bool v6, std::vector<SeenAt>& out) {
+    struct Free {
+        void operator()(nftnl_set* s) const { nftnl_set_free(s); }
+    };
+    std::unique_ptr<nftnl_set, Free> set(nftnl_set_alloc());
+    if (!set) return Error::sys("nftables: cannot allocate a set");
+    nftnl_set_set_str(set.get(), NFTNL_SET_TABLE, "userbridge_seen");
+    nftnl_set_set_str(set.get(), NFTNL_SET_NAME, name);
+    // The kernel fills a part of a dump up to the largest read it has seen
+    // (32 KiB at most, netlink_dump), and walks the set from its start for
+    // each part: the fewer the parts, the less it walks.
+    std::vector<char> buf(64 * 1024);
+    unsigned seq = static_cast<unsigned>(time(nullptr));
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETSETELEM, NFPROTO_BRIDGE, NLM_F_DUMP, seq);
+    nftnl_set_elems_nlmsg_build_payload(nlh, set.get());
+    if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) return Error::sys(std::string("nftables: dump set ") + name);
+    auto parse = [](const nlmsghdr* m, void* data) {
+        return nftnl_set_elems_nlmsg_parse(m, static_cast<nftnl_set*>(data)) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+    };
+    for (;;) {
+        ssize_t n = mnl_socket_recvfrom(nl, buf.data(), buf.size());
+        if (n < 0) return Error::sys(std::string("nftables: dump set ") + name);
+        int r = mnl_cb_run(buf.data(), static_cast<std::size_t>(n), seq, mnl_socket_get_portid(nl), parse, set.get());
+        if (r == MNL_CB_STOP) break;
+        if (r < 0) return Error::sys(std::string("nftables: dump set ") + name);
     }
-    return static_cast<unsigned>(total_ms / 1000);
-}
-
-// "0x20010db8...": right-aligned into 16 bytes.
-bool parse_hex128(std::string_view h, std::array<std::uint8_t, 16>& out) {
-    if (h.rfind("0x", 0) != 0 || h.size() < 3 || h.size() > 34) return false;
-    h.remove_prefix(2);
-    out = {};
-    int nibble = 0;
-    for (std::size_t i = h.size(); i-- > 0; ++nibble) {
-        char c = static_cast<char>(std::tolower(static_cast<unsigned char>(h[i])));
-        int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-        if (v < 0) return false;
-        out[15 - nibble / 2] |= static_cast<std::uint8_t>(nibble % 2 ? v << 4 : v);
+    nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(set.get());
+    if (!it) return Error::sys("nftables: cannot walk a set");
+    for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) {
+        std::uint32_t len = 0;
+        const void* key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+        std::uint64_t ms = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION)
+                               ? nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION)
+                               : 0;
+        if (!key) continue;
+        if (std::optional<SeenAt> seen =
+                parse_seen_key({static_cast<const std::uint8_t*>(key), len}, v6, ms))
+            out.push_back(std::move(*seen));
     }
-    return true;
-}
-
-// `"tap3" . 52:54:00:12:34:56 . 10.0.0.5 expires 4m59s`; nothing for a dead
-// tap (a bare ifindex) or what does not parse.
-std::optional<Seen> parse_element(std::string_view e, bool v6, bool hex) {
-    std::size_t d1 = e.find(" . ");
-    std::size_t d2 = d1 == std::string_view::npos ? d1 : e.find(" . ", d1 + 3);
-    if (d2 == std::string_view::npos) return std::nullopt;
-    std::string_view port = e.substr(0, d1);
-    if (port.size() < 3 || port.front() != '"' || port.back() != '"') return std::nullopt;
-    Seen s;
-    s.port = std::string(port.substr(1, port.size() - 2));
-    Result<Mac> mac = parse_mac(e.substr(d1 + 3, d2 - d1 - 3), nullptr);
-    if (!mac.ok()) return std::nullopt;
-    s.mac = *mac;
-    std::string_view rest = e.substr(d2 + 3);
-    std::string_view addr = rest.substr(0, rest.find(' '));
-    if (std::size_t at = rest.find(" expires "); at != std::string_view::npos) {
-        std::string_view d = trim(rest.substr(at + 9));
-        s.expires_s = parse_duration_s(d.substr(0, d.find(' ')));
-    }
-    s.v6 = v6;
-    if (hex) {
-        if (!parse_hex128(addr, s.addr)) return std::nullopt;
-    } else if (inet_pton(v6 ? AF_INET6 : AF_INET, std::string(addr).c_str(), s.addr.data()) != 1) {
-        return std::nullopt;
-    }
-    return s;
+    nftnl_set_elems_iter_destroy(it);
+    return Ok{};
 }
 
 }  // namespace
@@ -125,26 +107,27 @@ Result<void> start_learning(Nft& nft) {
     return nft.run(kTable);
 }
 
-std::vector<Seen> parse_seen(std::string_view listing) {
-    std::vector<Seen> out;
-    struct Set {
-        const char* name;
-        bool v6, hex;
-    };
-    for (Set set : {Set{"seen4", false, false}, Set{"seen6", true, false}, Set{"nd6", true, true}}) {
-        std::optional<std::string_view> text = table_section(listing, "set", set.name);
-        if (!text) continue;
-        for (const std::string& e : set_elements(*text))
-            if (std::optional<Seen> s = parse_element(e, set.v6, set.hex)) out.push_back(std::move(*s));
-    }
+// A key is the tap's ifindex (host order), the MAC and the address, each
+// padded to four bytes as the kernel keeps a concatenation: 4 + 8 + 4 for
+// seen4, 4 + 8 + 16 for seen6 and nd6 (whose address is a raw field).
+std::optional<SeenAt> parse_seen_key(std::span<const std::uint8_t> key, bool v6, std::uint64_t expires_ms) {
+    if (key.size() != (v6 ? 28u : 16u)) return std::nullopt;
+    SeenAt out;
+    std::memcpy(&out.ifindex, key.data(), 4);
+    std::memcpy(out.seen.mac.data(), key.data() + 4, 6);
+    std::memcpy(out.seen.addr.data(), key.data() + 12, v6 ? 16 : 4);
+    out.seen.v6 = v6;
+    out.seen.expires_s = static_cast<unsigned>(expires_ms / 1000);
     return out;
 }
 
-Result<std::vector<Seen>> list_seen(Nft& nft) {
-    std::string text;
-    for (const char* set : {"seen4", "seen6", "nd6"})
-        text += UB_TRY(nft.list(std::string("list set bridge userbridge_seen ") + set));
-    return parse_seen(text);
+Result<std::vector<SeenAt>> dump_seen() {
+    MnlSocket nl = UB_TRY(open_netlink(NETLINK_NETFILTER, 0, 0, "nf_tables socket"));
+    std::vector<SeenAt> out;
+    UB_TRYV(dump_set(nl.get(), "seen4", false, out));
+    UB_TRYV(dump_set(nl.get(), "seen6", true, out));
+    UB_TRYV(dump_set(nl.get(), "nd6", true, out));
+    return out;
 }
 
 }  // namespace ub::net

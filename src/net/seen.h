@@ -28,6 +28,9 @@
 // its elements and learns no new ones until some expire.
 #pragma once
 
+#include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,12 +47,20 @@ using Seen = protocol::SeenAddress;
 // starts.
 Result<void> start_learning(Nft& nft);
 
-// Every live tap's entries. Taps that are gone are left out (nft names a
-// dead ifindex as a bare number); their entries expire.
-Result<std::vector<Seen>> list_seen(Nft& nft);
+// One entry and the ifindex of the tap it came in by (seen.port empty:
+// the caller names the tap, if it is still there).
+struct SeenAt {
+    int ifindex = 0;
+    Seen seen;
+};
 
-// The entries of a listing of our three sets. Pure, for list_seen and its
-// tests.
-std::vector<Seen> parse_seen(std::string_view listing);
+// Every entry of the three sets, read with one netlink dump each
+// (libnftnl): no text is formatted or parsed, which for a full set of
+// 65,536 took nft's listing most of a second.
+Result<std::vector<SeenAt>> dump_seen();
+
+// One element's key and time left as the kernel gives them; nothing for a
+// key of another size. Pure, for dump_seen and its tests.
+std::optional<SeenAt> parse_seen_key(std::span<const std::uint8_t> key, bool v6, std::uint64_t expires_ms);
 
 }  // namespace ub::net

@@ -1,7 +1,10 @@
-// What userbridge status is built from: nft's listing of the learning
-// table's sets (net/seen.h), the status query's wire format
+// What userbridge status is built from: the learning table's elements as
+// the kernel gives them (net/seen.h), the status query's wire format
 // (protocol/seen_wire.h), and the JSON text (base/json.h).
 #include <gtest/gtest.h>
+
+#include <cstring>
+#include <optional>
 
 #include "base/json.h"
 #include "net/seen.h"
@@ -11,40 +14,64 @@ namespace {
 
 using ub::net::Seen;
 
-const char* kListing =
-    "table bridge userbridge_seen {\n\tset seen4 {\n\t\ttype iface_index . ether_addr . ipv4_addr\n"
-    "\t\tsize 65536\n\t\tflags dynamic,timeout\n\t\ttimeout 5m\n"
-    "\t\telements = { \"tap0\" . 52:54:00:00:aa:01 . 10.77.0.50 timeout 5m expires 4m59s980ms,\n"
-    "\t\t\t     7 . 52:54:00:00:aa:09 . 10.77.0.9 expires 1m,\n"
-    "\t\t\t     \"tap1\" . 52:54:00:00:aa:02 . 10.77.0.118 expires 30s }\n\t}\n}\n"
-    "table bridge userbridge_seen {\n\tset seen6 {\n\t\ttype iface_index . ether_addr . ipv6_addr\n"
-    "\t\telements = { \"tap2\" . 52:54:00:00:aa:03 . fe80::aa:3 expires 1h2m3s }\n\t}\n}\n"
-    "table bridge userbridge_seen {\n\tset nd6 {\n\t\ttypeof iif . ether saddr . @th,64,128\n"
-    "\t\telements = { \"tap2\" . 52:54:00:00:aa:03 . 0x20010db8000000000000000000000053 expires 10s,\n"
-    "\t\t\t     \"tap2\" . 52:54:00:00:aa:03 . 0x1 expires 10s,\n"
-    "\t\t\t     \"tap3\" . 52:54:00:00:aa:04 . 0xnothex }\n\t}\n}\n";
-
-TEST(Seen, ParsesEverySetAndSkipsDeadTaps) {
-    std::vector<Seen> s = ub::net::parse_seen(kListing);
-    ASSERT_EQ(s.size(), 5u);
-    EXPECT_EQ(s[0].port, "tap0");
-    EXPECT_EQ(ub::format_mac(s[0].mac), "52:54:00:00:aa:01");
-    EXPECT_FALSE(s[0].v6);
-    EXPECT_EQ(ub::protocol::format_address(s[0]), "10.77.0.50");
-    EXPECT_EQ(s[0].expires_s, 299u);
-    EXPECT_EQ(s[1].port, "tap1");  // the dead ifindex 7 is left out
-    EXPECT_EQ(s[1].expires_s, 30u);
-    EXPECT_EQ(ub::protocol::format_address(s[2]), "fe80::aa:3");
-    EXPECT_EQ(s[2].expires_s, 3723u);
-    EXPECT_EQ(ub::protocol::format_address(s[3]), "2001:db8::53");
-    EXPECT_EQ(ub::protocol::format_address(s[4]), "::1");  // nft drops leading zeros
+// A key as the kernel gives one: the ifindex in host order, the MAC padded
+// to eight bytes, the address.
+std::vector<std::uint8_t> key(int ifindex, const char* mac, std::vector<std::uint8_t> addr) {
+    std::vector<std::uint8_t> k(12, 0);
+    std::memcpy(k.data(), &ifindex, 4);
+    auto m = ub::parse_mac(mac, nullptr);
+    std::memcpy(k.data() + 4, m->data(), 6);
+    k.insert(k.end(), addr.begin(), addr.end());
+    return k;
+}
+std::vector<std::uint8_t> v6(std::initializer_list<std::uint8_t> head, std::uint8_t last) {
+    std::vector<std::uint8_t> a(head);
+    a.resize(15, 0);
+    a.push_back(last);
+    return a;
 }
 
-TEST(Seen, NothingFromGarbage) {
-    EXPECT_TRUE(ub::net::parse_seen("").empty());
-    EXPECT_TRUE(ub::net::parse_seen("table bridge userbridge_seen {\n\tset seen4 {\n\t\telements = { \"tap0\" . "
-                                    "zz:54:00:00:aa:01 . 10.0.0.1, \"tap0\" . 52:54:00:00:aa:01 . 10.0.0.999 }\n\t}\n}\n")
-                    .empty());
+// Five entries, named as Filters::seen names them.
+std::vector<Seen> sample() {
+    std::vector<Seen> out;
+    auto add = [&](const char* port, std::optional<ub::net::SeenAt> at) {
+        at->seen.port = port;
+        out.push_back(at->seen);
+    };
+    add("tap0", ub::net::parse_seen_key(key(3, "52:54:00:00:aa:01", {10, 77, 0, 50}), false, 299980));
+    add("tap1", ub::net::parse_seen_key(key(4, "52:54:00:00:aa:02", {10, 77, 0, 118}), false, 30000));
+    add("tap2", ub::net::parse_seen_key(key(5, "52:54:00:00:aa:03", v6({0xfe, 0x80}, 3)), true, 3723000));
+    add("tap2", ub::net::parse_seen_key(key(5, "52:54:00:00:aa:03", v6({0x20, 0x01, 0x0d, 0xb8}, 0x53)), true, 10000));
+    add("tap2", ub::net::parse_seen_key(key(5, "52:54:00:00:aa:03", v6({}, 1)), true, 10000));
+    return out;
+}
+
+TEST(Seen, ParsesKeysAsTheKernelHoldsThem) {
+    auto at = ub::net::parse_seen_key(key(7, "52:54:00:00:aa:01", {10, 77, 0, 50}), false, 299980);
+    ASSERT_TRUE(at);
+    EXPECT_EQ(at->ifindex, 7);
+    EXPECT_TRUE(at->seen.port.empty());
+    EXPECT_EQ(ub::format_mac(at->seen.mac), "52:54:00:00:aa:01");
+    EXPECT_FALSE(at->seen.v6);
+    EXPECT_EQ(ub::protocol::format_address(at->seen), "10.77.0.50");
+    EXPECT_EQ(at->seen.expires_s, 299u);
+    std::vector<Seen> s = sample();
+    EXPECT_EQ(ub::protocol::format_address(s[2]), "fe80::3");
+    EXPECT_EQ(s[2].expires_s, 3723u);
+    EXPECT_EQ(ub::protocol::format_address(s[3]), "2001:db8::53");
+    EXPECT_EQ(ub::protocol::format_address(s[4]), "::1");
+}
+
+TEST(Seen, NothingFromAKeyOfAnotherSize) {
+    std::vector<std::uint8_t> k4 = key(3, "52:54:00:00:aa:01", {10, 0, 0, 1});
+    EXPECT_FALSE(ub::net::parse_seen_key(k4, true, 0));  // an IPv4 key read as IPv6
+    k4.pop_back();
+    EXPECT_FALSE(ub::net::parse_seen_key(k4, false, 0));
+    EXPECT_FALSE(ub::net::parse_seen_key({}, false, 0));
+    std::vector<std::uint8_t> k6 = key(3, "52:54:00:00:aa:01", v6({0xfe, 0x80}, 1));
+    EXPECT_FALSE(ub::net::parse_seen_key(k6, false, 0));
+    k6.push_back(0);
+    EXPECT_FALSE(ub::net::parse_seen_key(k6, true, 0));
 }
 
 TEST(SeenWire, QueryRoundTripsAndIsTold) {
@@ -64,7 +91,7 @@ TEST(SeenWire, QueryRoundTripsAndIsTold) {
 TEST(SeenWire, ReplyRoundTrips) {
     ub::protocol::SeenReply r;
     r.ok = true;
-    r.seen = ub::net::parse_seen(kListing);
+    r.seen = sample();
     std::string bytes = ub::protocol::encode(r);
     EXPECT_EQ(bytes.size(), ub::protocol::kSeenHeaderSize + 5 * ub::protocol::kSeenRecordSize);
     auto back = ub::protocol::decode_seen_reply(bytes);
@@ -83,7 +110,7 @@ TEST(SeenWire, ReplyRoundTrips) {
 TEST(SeenWire, ReplyIsCheckedStrictly) {
     ub::protocol::SeenReply r;
     r.ok = true;
-    r.seen = ub::net::parse_seen(kListing);
+    r.seen = sample();
     std::string good = ub::protocol::encode(r);
     auto broken = [&](std::size_t at, char value) {
         std::string b = good;
@@ -109,7 +136,7 @@ TEST(SeenWire, ReplyIsCheckedStrictly) {
 TEST(SeenWire, ReplyIsBounded) {
     ub::protocol::SeenReply r;
     r.ok = true;
-    r.seen.resize(ub::protocol::kMaxSeen + 5, ub::net::parse_seen(kListing)[0]);
+    r.seen.resize(ub::protocol::kMaxSeen + 5, sample()[0]);
     auto back = ub::protocol::decode_seen_reply(ub::protocol::encode(r));
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(back->seen.size(), ub::protocol::kMaxSeen);
