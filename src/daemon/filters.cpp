@@ -56,13 +56,21 @@ Result<void> Filters::guard_ports_again() {
 
 Result<void> Filters::reconcile() {
     if (!nft_) return Ok{};
-    UB_TRYV(net::update_table(*nft_));
+    Result<void> current = net::update_table(*nft_);
+    current_ = current.ok();
+    UB_TRYV(current);
     inherited_routes_ = UB_TRY(collect_dead_routes());
     return collect_dead();
 }
 
 Result<void> Filters::add(int ifindex, const net::Guard& guard) {
     if (!nft_) return Error::msg(why_);
+    // A table that could not be brought up to date as we started would
+    // hold the tap to an older release's rules: until it is, no grant.
+    if (!current_) {
+        UB_TRYV(net::update_table(*nft_));
+        current_ = true;
+    }
     net::TapElements elements = net::tap_elements(ifindex, guard);
     // One transaction: when it fails, nothing of it was added.
     UB_TRYV(net::guard_tap(*nft_, *batch_, elements));

@@ -171,6 +171,7 @@ private:
     std::optional<net::Rtnl> guard_rtnl_;                // attach_guard's, opened at its first use
     std::map<int, Routed> routed_;           // by the tap's ifindex
     bool routed_table_ = false;              // made or seen
+    bool current_ = true;                    // table bridge userbridge, if there, is up to date
     bool inherited_routes_ = false;          // routed taps from before we started
 };
 

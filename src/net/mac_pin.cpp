@@ -209,17 +209,14 @@ constexpr const char* kSets =
     "add map bridge userbridge rate_out { type iface_index : limit; }\n"
     "add map bridge userbridge rate_in { type iface_index : limit; }\n";
 
-// The chains. `create chain ... pinned` fails when it is there: it is this
-// layout's sign (add_missing), and two daemons bringing one table up to
-// date at once never both refill it (the second's transaction fails whole
-// and finds the table done). A later change of any rule needs a sign of
-// its own. ip_guard, which prerouting jumped to before, goes.
+// The chains. Each transaction empties and refills them all, so that two
+// daemons bringing one table up to date at once leave it as either would.
+// ip_guard, which prerouting jumped to before, goes.
 constexpr const char* kChains =
-    "create chain bridge userbridge pinned\n"
     "add chain bridge userbridge prerouting { type filter hook prerouting priority -300; policy accept; }\n"
     "add chain bridge userbridge postrouting { type filter hook postrouting priority -300; policy accept; }\n";
-constexpr const char* kRefilled[] = {"pinned_arp", "pinned_ip4", "pinned_ip6",
-                                     "client_ip4", "client_ip6", "client_first_fragment", "ip4_guard", "ip6_guard"};
+constexpr const char* kRefilled[] = {"pinned",     "pinned_arp", "pinned_ip4", "pinned_ip6",           "client_ip4",
+                                     "client_ip6", "client_first_fragment",   "ip4_guard",  "ip6_guard"};
 constexpr const char* kGone = "ip_guard";
 
 // One rule of our table's chain `chain`.
@@ -606,13 +603,20 @@ Deletions stale_in(std::string_view table) {
     return stale;
 }
 
-// Brings an older release's table (`table`, its listing of sets) up to
-// date, once: its sets kept, with their elements, the rest today's.
+// This layout's sign: prerouting sends pinned ports' frames to `pinned`.
+// An older release's table has no such rule, and a prerouting chain an
+// administrator emptied has none either: then every pinned port's frames
+// would pass unchecked. A later change of any rule needs a sign of its own.
+constexpr const char* kLayoutSign = "iif @pinned jump pinned";
+
+// Brings an older release's table (`table`, its listing of sets), or one
+// whose rules were taken out, up to date: its sets kept, with their
+// elements, the rest today's.
 Result<void> add_missing(Nft& nft, std::string_view table) {
     if (!table_section(table, "set", "pinned")) return Error::msg("nftables: table bridge userbridge has no set pinned");
-    constexpr const char* kSign = "list chain bridge userbridge pinned";
-    if (nft.list(kSign).ok()) return Ok{};
-    return make_once(nft, kSign, layout().c_str());
+    Result<std::string> prerouting = nft.list("list chain bridge userbridge prerouting");
+    if (prerouting.ok() && prerouting->find(kLayoutSign) != std::string::npos) return Ok{};
+    return nft.run(layout());
 }
 
 // Makes the table when it is not there (the first guarded tap on this host,
@@ -621,6 +625,8 @@ Result<void> add_missing(Nft& nft, std::string_view table) {
 Result<Deletions> check_table(Nft& nft) {
     Result<std::string> table = list_table(nft);
     if (!table.ok() || table->empty()) {
+        // `create table`: the transaction fails whole when another daemon
+        // made the table first.
         UB_TRYV(make_once(nft, "list set bridge userbridge pinned", ("create table bridge userbridge\n" + layout()).c_str()));
         return Deletions{};
     }

@@ -130,6 +130,29 @@ check "daemon: a tagged ARP naming another MAC does not poison the host" \
     fails poisons br3 10.99.0.81 --vlan=0
 check "daemon: nor a tagged RA cross with servers=no" fails crosses br4 --nd=ra:$pinned --vlan=88a8:5
 check "daemon: untagged, the pinned MAC's frames cross" crosses br3
+# A prerouting chain emptied by hand sends no pinned port's frame to the
+# rules: starting, userbridged puts the layout back (review item 33-5).
+stop_daemon
+nft flush chain bridge userbridge prerouting
+start_daemon
+check "daemon: starting, it puts back a prerouting chain emptied by hand" first_rule_drops_tags
+# A table it cannot bring up to date (a set of its own defined otherwise
+# by hand) would hold taps to older rules: no pinned grant until it can.
+stop_daemon
+nft delete table bridge userbridge
+nft -f - <<'NFT'
+table bridge userbridge {
+    set pinned { type iface_index; }
+    set allowed { type iface_index . ether_addr; }
+    set clients { type ipv4_addr; }
+}
+NFT
+start_daemon
+granted_br3() { as_alice "$T/bin/ub-testtool" call stream -- "$CALLER" --fd=3 --br=br3 >/dev/null 2>&1; }
+check "daemon: with a table it cannot bring up to date, a pinned grant is refused" fails granted_br3
+nft delete set bridge userbridge clients
+check "daemon: ...and granted once it can" granted_br3
+check "daemon: ...under the rules of today" first_rule_drops_tags
 stop_daemon
 nft delete table bridge userbridge
 start_daemon
