@@ -112,6 +112,13 @@ Result<std::vector<Filters::SeenOnTap>> Filters::seen() {
     if (!nft_) return Error::msg(why_);
     auto start = std::chrono::steady_clock::now();
     if (start < seen_next_) return seen_;
+    seen_ = read_seen();  // a reading that fails waits its turn too
+    auto end = std::chrono::steady_clock::now();
+    seen_next_ = end + std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(1), 20 * (end - start));
+    return seen_;
+}
+
+Result<std::vector<Filters::SeenOnTap>> Filters::read_seen() {
     std::vector<net::SeenAt> listed = UB_TRY(net::dump_seen());
     net::Rtnl rtnl = UB_TRY(net::Rtnl::open());
     std::map<int, net::LinkInfo> taps;
@@ -124,10 +131,7 @@ Result<std::vector<Filters::SeenOnTap>> Filters::seen() {
         std::optional<protocol::TapLabel> label = protocol::parse_label(tap->second.alias);
         out.push_back({std::move(s.seen), label ? std::optional<uid_t>(label->uid) : std::nullopt});
     }
-    seen_ = std::move(out);
-    auto end = std::chrono::steady_clock::now();
-    seen_next_ = end + std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(1), 20 * (end - start));
-    return seen_;
+    return out;
 }
 
 Result<void> Filters::events_lost(const std::set<int>& live) {

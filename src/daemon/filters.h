@@ -165,8 +165,9 @@ private:
     std::string why_;
     std::map<int, net::TapElements> guarded_;  // by ifindex
     bool inherited_ = false;  // elements of live taps from before we started
+    Result<std::vector<SeenOnTap>> read_seen();
     std::chrono::steady_clock::time_point seen_next_{};  // when the table may be read again
-    std::vector<SeenOnTap> seen_;  // the learning table, as last read
+    Result<std::vector<SeenOnTap>> seen_ = std::vector<SeenOnTap>{};  // the learning table, as last read
     std::optional<Result<net::CsumGuard>> csum_guard_;  // none set: none loaded
     std::optional<net::Rtnl> guard_rtnl_;                // attach_guard's, opened at its first use
     std::map<int, Routed> routed_;           // by the tap's ifindex
