@@ -13,7 +13,8 @@
 //   syscall  the helper attempts open("/etc/hostname"): under seccomp that
 //            must kill it
 // Points: after-acl-open, after-seccomp, after-create, after-setup,
-// after-no-ipv6, after-attach, after-up, before-send, after-send (and the
+// after-no-ipv6, after-attach, after-owner (the tap given to its caller),
+// after-up, before-send, after-send (a routed tap's after-routes; and the
 // daemon's peer-groups, before-close, after-bind for its own socket, and
 // fs-restore (taking its own identity back after opening the ACL as the
 // caller); the daemon's, with a quota or pinned MAC,

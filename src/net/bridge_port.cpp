@@ -35,7 +35,7 @@ Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name) {
 
 Result<Made> make_bridged_tap(Rtnl socket, TapSpec spec, const LinkInfo& bridge, StepHook hook, Join join) {
     while (spec.tuns.size() < static_cast<std::size_t>(spec.label.queues)) spec.tuns.push_back(UB_TRY(open_tun()));
-    Tap tap = UB_TRY(create_tap(socket, std::move(spec.tuns), spec.vnet, spec.owner, spec.names, hook, spec.name));
+    Tap tap = UB_TRY(create_tap(socket, std::move(spec.tuns), spec.vnet, spec.names, hook, spec.name));
     // Its index for the requests below: an ioctl, where an RTM_GETLINK
     // would be a round trip and a full dump of the link's state.
     int ifindex = UB_TRY(socket.ifindex(tap.name));
@@ -84,6 +84,7 @@ Result<Made> join_bridge(BridgedTap out, TapSpec spec, const LinkInfo& bridge, S
     // or reaches its STP before.
     UB_TRYV(step(rtnl.guard_port(out.ifindex, spec.isolated), "after-guard"));
     if (spec.before_up) spec.before_up(out.tap, out.mac);
+    UB_TRYV(step(give_tap(out.tap, spec.owner), "after-owner"));
     UB_TRYV(step(rtnl.set_up(out.ifindex), "after-up"));
     return Made{std::move(out)};
 }

@@ -25,7 +25,7 @@ Result<LinkInfo> find_bridge(Rtnl& rtnl, const std::string& name);
 // make_bridged_tap calls its StepHook (net/tap.h) after each step with the
 // step's name ("after-create", "after-setup", "after-quota",
 // "after-no-ipv6", "after-pin" (after before_attach), "after-attach",
-// "after-guard", "after-up"), and passes it to
+// "after-guard", "after-owner", "after-up"), and passes it to
 // create_tap ("before-owner").
 
 struct TapSpec {

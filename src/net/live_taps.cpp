@@ -1,5 +1,7 @@
 #include "net/live_taps.h"
 
+#include <net/if.h>
+
 #include <cerrno>
 #include <utility>
 
@@ -96,6 +98,9 @@ std::optional<Refusal> check_mac_unused(const std::vector<LinkLabel>& links, con
 std::optional<Revoked> tampered_tap(const LinkInfo& link) {
     bool macvtap = link.kind == "macvtap";
     if (link.kind != "tun" && !macvtap) return std::nullopt;
+    // A tap not yet up is still being made, root's until it is given to its
+    // caller just before (net::give_tap); only CAP_NET_ADMIN takes one down.
+    if (!macvtap && !(link.flags & IFF_UP)) return std::nullopt;
     std::optional<protocol::TapLabel> label = protocol::parse_label(link.alias);
     if (!label) return std::nullopt;
     // A macvtap has no owner, group or persistence; its fd's holder may

@@ -55,10 +55,10 @@ Result<void> no_ipv6_address(Rtnl& rtnl, int ifindex) {
 }
 
 // make_bridged_tap's Join for a routed tap: made and filtered, still down
-// (make_routed_tap brings it up). The filter goes in while nothing written
-// into the tap goes anywhere: its owner can write into it before any fd of
-// ours leaves, through a queue it attaches itself (a multiqueue tap's
-// owner may, tun_not_capable).
+// and root's (make_routed_tap gives it to its caller and brings it up). Its
+// caller can write into it once it is theirs, before any fd of ours leaves,
+// through a queue it attaches itself (a multiqueue tap's owner may,
+// tun_not_capable).
 Result<Made> join_uplink(BridgedTap out, TapSpec spec, const LinkInfo& uplink, StepHook hook) {
     if (std::optional<Refusal> refused = UB_TRY(ready_port(out, spec, uplink, hook))) return Made{std::move(*refused)};
     UB_TRYV(port_step(out, hook, no_ipv6_address(out.undo.rtnl(), out.ifindex), "after-no-ipv6"));
@@ -72,8 +72,10 @@ Result<Made> join_uplink(BridgedTap out, TapSpec spec, const LinkInfo& uplink, S
 Result<Made> make_routed_tap(Rtnl rtnl, TapSpec spec, const std::string& uplink, StepHook hook,
                              const std::function<Result<void>(int ifindex)>& after_up) {
     LinkInfo link = UB_TRY(find_uplink(rtnl, uplink));
+    uid_t spec_owner = spec.owner;
     Made made = UB_TRY(make_bridged_tap(std::move(rtnl), std::move(spec), link, hook, join_uplink));
     if (auto* out = std::get_if<BridgedTap>(&made)) {
+        UB_TRYV(port_step(*out, hook, give_tap(out->tap, spec_owner), "after-owner"));
         UB_TRYV(port_step(*out, hook, out->undo.rtnl().set_up(out->ifindex), "after-up"));
         if (after_up) UB_TRYV(port_step(*out, hook, after_up(out->ifindex), "after-routes"));
     }

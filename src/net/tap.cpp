@@ -4,7 +4,6 @@
 #include <linux/if.h>
 #include <linux/filter.h>
 #include <linux/if_tun.h>
-#include <sys/ioctl.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -44,14 +43,13 @@ Result<bool> set_iff_named(const UniqueFd& tun, ifreq& ifr, TapNames& names) {
     return false;
 }
 
-// Gives the tap just made its owner, then attaches our other fds to it as
+// Gives the tap just made to root, then attaches our other fds to it as
 // its other queues.
-Result<void> own_and_attach(Tap& tap, std::vector<UniqueFd>& tuns, ifreq& ifr, uid_t owner) {
-    // Owner first: from here on the device is the caller's, so a queue fd
-    // attached below can only ever join this very device, which our first
-    // fd keeps alive (its name cannot go to another tap meanwhile).
-    UB_TRYV(system::ioctl(tap.fd(), TUNSETOWNER, static_cast<unsigned long>(owner),
-                          "cannot set owner of " + tap.name + " (TUNSETOWNER)"));
+Result<void> own_and_attach(Tap& tap, std::vector<UniqueFd>& tuns, ifreq& ifr) {
+    // Owner first: from here on only CAP_NET_ADMIN may join the device, so
+    // a queue fd attached below can only ever join this very device, which
+    // our first fd keeps alive (its name cannot go to another tap meanwhile).
+    UB_TRYV(give_tap(tap, 0));
     for (std::size_t i = 1; i < tuns.size(); ++i) {
         // ifr holds the device's name and its flags (never IFF_TUN_EXCL:
         // these fds must join this very device).
@@ -94,9 +92,9 @@ Result<void> ours_alone_or_deleted(Rtnl& rtnl, const Tap& tap, uid_t owner, Resu
 // rtnetlink reports, make_bridged_tap replaces; its owner and group, which
 // it reports too, intrusion() judges. A BPF filter of the device's own,
 // TUNSETFILTEREBPF, needs CAP_NET_ADMIN.) From TUNSETOWNER on only the
-// owner's uid can join the tap (tun_not_capable()): the grantee, who may
-// change its own tap anyway; no third party can, so what is put back here
-// stays so against anyone else.
+// owner's uid can join the tap (tun_not_capable()): root's, then, from
+// give_tap, the grantee's, who may change its own tap anyway; no third
+// party can, so what is put back here stays so against anyone else.
 Result<void> undo_departed(const Tap& tap) {
     auto reset = [&](unsigned long request, auto arg, const char* what) {
         return system::ioctl(tap.fd(), request, arg, "cannot reset " + tap.name + "'s " + what);
@@ -157,8 +155,12 @@ std::string intrusion(const LinkInfo& link, std::size_t ours, uid_t owner) {
     return {};
 }
 
-Result<Tap> create_tap(Rtnl& rtnl, std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner,
-                       TapNames* names, StepHook hook, const std::string& fixed) {
+Result<void> give_tap(const Tap& tap, uid_t owner) {
+    return system::ioctl(tap.fd(), TUNSETOWNER, 0UL + owner, "cannot give " + tap.name + " its owner (TUNSETOWNER)");
+}
+
+Result<Tap> create_tap(Rtnl& rtnl, std::vector<UniqueFd> tuns, VnetHdr vnet, TapNames* names, StepHook hook,
+                       const std::string& fixed) {
     if (tuns.empty()) return Error::msg("cannot create tap: no tun fd");
     unsigned features = 0;
     UB_TRYV(system::ioctl(tuns.front().get(), TUNGETFEATURES, &features, "cannot query tun features (TUNGETFEATURES)"));
@@ -184,14 +186,12 @@ Result<Tap> create_tap(Rtnl& rtnl, std::vector<UniqueFd> tuns, VnetHdr vnet, uid
     tap.queues.push_back(std::move(tuns.front()));
     // A single-queue tap cannot be joined at all: our fd is attached by the
     // TUNSETIFF that made it, and tun_attach refuses a second queue to a
-    // single-queue tap (EBUSY). It needs no check, nor its round trip.
-    if (!multi) {
-        UB_TRYV(own_and_attach(tap, tuns, ifr, owner));
-        return tap;
-    }
+    // single-queue tap (EBUSY). It needs no owner until give_tap, no check,
+    // nor its round trip.
+    if (!multi) return tap;
     Result<void> built = hook ? hook("before-owner") : Result<void>(Ok{});
-    if (built.ok()) built = own_and_attach(tap, tuns, ifr, owner);
-    UB_TRYV(ours_alone_or_deleted(rtnl, tap, owner, std::move(built)));
+    if (built.ok()) built = own_and_attach(tap, tuns, ifr);
+    UB_TRYV(ours_alone_or_deleted(rtnl, tap, 0, std::move(built)));
     UB_TRYV(undo_departed(tap));
     return tap;
 }

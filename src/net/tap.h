@@ -6,7 +6,7 @@
 // it only while no other process holds a queue, so three cases need
 // RTM_DELLINK instead: a multiqueue tap another process joined before it
 // had an owner (create_tap deletes it), one its owner's uid joined during
-// a grant that then failed (bridge_port.h, TapUndo), and a tap its holder
+// a grant that then failed, after give_tap (bridge_port.h, TapUndo), and a tap its holder
 // made persistent after the handover (userbridged's, net/live_taps.h).
 #pragma once
 
@@ -57,8 +57,9 @@ private:
 using StepHook = Result<void> (*)(const char* step);
 
 // Turns fds from open_tun() into tapN (IFF_TAP|IFF_NO_PI, plus IFF_VNET_HDR
-// if asked and the kernel has it), owned by `owner` so that the kernel itself
-// records who holds it. One fd makes QEMU's single-queue tap; N fds make one
+// if asked and the kernel has it), owned by root until give_tap: no one
+// else may attach a queue to it, and write into it, before its filters
+// are in (vhost-net writes into a tap that is down). One fd makes QEMU's single-queue tap; N fds make one
 // IFF_MULTI_QUEUE tap with N queues, each fd one queue. With `names`, the
 // name comes from it (skipping any name an interface already has); without,
 // or when 64 names in a row are taken, the kernel picks the lowest free
@@ -66,12 +67,16 @@ using StepHook = Result<void> (*)(const char* step);
 // (a lease's), or none is made when an interface has it already.
 //
 // A multiqueue tap is ours alone when this returns: its queues are exactly
-// our fds, its owner `owner` and it has no group, as the kernel reports them
+// our fds, its owner root and it has no group, as the kernel reports them
 // (`rtnl`). If another process joined it while it had no owner, the tap is
 // deleted and the error says so. `hook` is called at "before-owner", the
 // moment a multiqueue tap can be joined.
-Result<Tap> create_tap(Rtnl& rtnl, std::vector<UniqueFd> tuns, VnetHdr vnet, uid_t owner,
-                       TapNames* names = nullptr, StepHook hook = nullptr, const std::string& fixed = {});
+Result<Tap> create_tap(Rtnl& rtnl, std::vector<UniqueFd> tuns, VnetHdr vnet, TapNames* names = nullptr,
+                       StepHook hook = nullptr, const std::string& fixed = {});
+
+// Gives the tap to `owner` (TUNSETOWNER): from then on its uid may attach
+// queues. Once its filters are in, before it comes up.
+Result<void> give_tap(const Tap& tap, uid_t owner);
 
 // Why the multiqueue tap `link`, made with `ours` queues for `owner`, is not
 // ours alone: another's queue, owner or group. Empty when it is ours. Pure.

@@ -1686,7 +1686,7 @@ ub::net::Tap fake_tap(const std::string& bridge) {
     tuns.push_back(std::move(*tun));
     auto rtnl = ub::net::Rtnl::open();
     if (!rtnl.ok()) die("rtnetlink");
-    auto tap = ub::net::create_tap(*rtnl, std::move(tuns), ub::net::VnetHdr::Off, 0);
+    auto tap = ub::net::create_tap(*rtnl, std::move(tuns), ub::net::VnetHdr::Off);
     if (!tap.ok()) die(tap.error().message());
     auto port = rtnl->ifindex(tap->name);
     auto master = rtnl->ifindex(bridge);

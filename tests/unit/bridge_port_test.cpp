@@ -2,6 +2,8 @@
 // rtnetlink's report of a link, and from the labels of live taps.
 #include <gtest/gtest.h>
 
+#include <net/if.h>
+
 #include "base/mac.h"
 #include "net/live_taps.h"
 
@@ -33,8 +35,16 @@ TEST(TapLabel, TamperedTapFromRtnetlink) {
     l.kind = "tun";
     l.mac = {0xfe, 1, 2, 3, 4, 5};
     l.tun_owner = 4711;
+    l.flags = IFF_UP;
     l.alias = "userbridge uid=4711 queues=1 port=fe:01:02:03:04:05";
     EXPECT_FALSE(ub::net::tampered_tap(l).has_value());
+    // Still being made, and root's until it is given to its caller just
+    // before it comes up: not judged.
+    l.flags = 0;
+    l.tun_owner = 0;
+    EXPECT_FALSE(ub::net::tampered_tap(l).has_value());
+    l.flags = IFF_UP;
+    l.tun_owner = 4711;
     l.tun_persist = true;
     auto r = ub::net::tampered_tap(l);
     ASSERT_TRUE(r.has_value());
