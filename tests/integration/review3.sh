@@ -27,7 +27,9 @@ source "$(dirname "$0")/lib_policy.sh"
 old_table  # an older release's: the daemon adds the client rules as it starts
 start_daemon
 # rules_of CHAIN TEXT: our table's chain CHAIN has a rule holding TEXT.
-rules_of() { nft list chain bridge userbridge "$1" | grep -qF -- "$2"; }
+# (Through a file: grep -q stops reading early, and nft, which may write
+# its listing in parts, would then die of SIGPIPE under pipefail.)
+rules_of() { nft list chain bridge userbridge "$1" >"$T/chain.txt" && grep -qF -- "$2" "$T/chain.txt"; }
 check "the daemon gave an older table the client-port rules" rules_of client_ip4 'udp dport { 68, 546 } counter'
 check "...for IPv6 too" rules_of client_ip6 'udp dport { 68, 546 } counter'
 check "and the rules that hold a client's messages to a relay's ports to a client's" \
