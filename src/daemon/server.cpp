@@ -610,6 +610,12 @@ void Server::adopt_leases() {
             end_lease(l.ifindex, "its connection closed while userbridged was stopped");
             continue;
         }
+        // Made only half-way (the daemon that made it stopped before it came
+        // up): root's still, or never given all its filters.
+        if (!(l.flags & IFF_UP) || l.tun_owner != static_cast<long long>(label->uid)) {
+            end_lease(l.ifindex, "its making stopped before it was handed over");
+            continue;
+        }
         // Whoever opens a lease by name may give it a virtio-net header
         // (review item 24-6): one under a pinned MAC keeps its pin behind
         // the checksum guard, which an older release did not put on and a

@@ -98,9 +98,6 @@ std::optional<Refusal> check_mac_unused(const std::vector<LinkLabel>& links, con
 std::optional<Revoked> tampered_tap(const LinkInfo& link) {
     bool macvtap = link.kind == "macvtap";
     if (link.kind != "tun" && !macvtap) return std::nullopt;
-    // A tap not yet up is still being made, root's until it is given to its
-    // caller just before (net::give_tap); only CAP_NET_ADMIN takes one down.
-    if (!macvtap && !(link.flags & IFF_UP)) return std::nullopt;
     std::optional<protocol::TapLabel> label = protocol::parse_label(link.alias);
     if (!label) return std::nullopt;
     // A macvtap has no owner, group or persistence; its fd's holder may
@@ -108,6 +105,10 @@ std::optional<Revoked> tampered_tap(const LinkInfo& link) {
     // capability) and so take another station's frames.
     protocol::TapState now{link.mac, link.tun_persist, link.tun_owner, link.tun_group};
     if (macvtap) now = {link.mac, false, static_cast<long long>(label->uid), -1};
+    // A tap not yet up may still be being made: root's until it is given to
+    // its caller just before it comes up (net::give_tap). Only its owner is
+    // taken as it is then; the rest is judged as ever.
+    if (!macvtap && !(link.flags & IFF_UP) && link.tun_owner == 0) now.owner = label->uid;
     std::string what = protocol::tampered(*label, now);
     if (what.empty()) return std::nullopt;
     return Revoked{link.name, link.ifindex, std::move(*label), std::move(what), {}};

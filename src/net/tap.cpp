@@ -156,6 +156,7 @@ std::string intrusion(const LinkInfo& link, std::size_t ours, uid_t owner) {
 }
 
 Result<void> give_tap(const Tap& tap, uid_t owner) {
+    if (tap.queues.empty()) return Ok{};  // a veth pair's host end (net/veth.h): no tun device
     return system::ioctl(tap.fd(), TUNSETOWNER, 0UL + owner, "cannot give " + tap.name + " its owner (TUNSETOWNER)");
 }
 
@@ -184,13 +185,14 @@ Result<Tap> create_tap(Rtnl& rtnl, std::vector<UniqueFd> tuns, VnetHdr vnet, Tap
 
     Tap tap{{}, std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)), vnet_hdr};
     tap.queues.push_back(std::move(tuns.front()));
-    // A single-queue tap cannot be joined at all: our fd is attached by the
-    // TUNSETIFF that made it, and tun_attach refuses a second queue to a
-    // single-queue tap (EBUSY). It needs no owner until give_tap, no check,
-    // nor its round trip.
-    if (!multi) return tap;
-    Result<void> built = hook ? hook("before-owner") : Result<void>(Ok{});
+    Result<void> built = multi && hook ? hook("before-owner") : Result<void>(Ok{});
     if (built.ok()) built = own_and_attach(tap, tuns, ifr);
+    // A single-queue tap cannot be joined at all while our fd is open: the
+    // TUNSETIFF that made it attached that fd, and tun_attach refuses a
+    // second queue to a single-queue tap (EBUSY). It needs no check, nor
+    // its round trip; root's, it stays closed to others once persistent (a
+    // lease whose making stopped half-way) too.
+    if (!multi) return built.ok() ? Result<Tap>(std::move(tap)) : Result<Tap>(built.error());
     UB_TRYV(ours_alone_or_deleted(rtnl, tap, 0, std::move(built)));
     UB_TRYV(undo_departed(tap));
     return tap;

@@ -209,6 +209,24 @@ reload_daemon
 check "reload: alice's lease on br5, renamed brsec and denied, ends" soon gone fc13
 ip link del brsec 2>/dev/null || true
 ip link del br5 2>/dev/null || true
+# A lease whose making stopped half-way (the daemon killed after the tap
+# was made persistent, before it was given to its caller and came up) is
+# root's: no user may open it by name; and the daemon that starts next
+# ends it (review item 33-4).
+stop_daemon
+acl 'allow br0 group=ubvm max-taps=2 lease=1h\nallow br0 user=ubbob lease=1h\n'
+UB_FAULT=kill@after-attach DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+as_alice "$UB" lease --br=br0 --name=fc14 --for=10m >/dev/null 2>&1 || true
+stop_daemon
+check "half-made: fc14 is left persistent, root's, down" \
+    test "$(sysfs fc14 owner) $(sysfs fc14 tun_flags) $(sysfs fc14 operstate)" = "0 0x5802 down"
+as_bob "$TT" tap-by-name fc14 >"$T/bob" 2>&1 || true
+check "half-made: bob cannot open it by name" grep -q "refused: Operation not permitted" "$T/bob"
+as_alice "$TT" tap-by-name fc14 >"$T/alice" 2>&1 || true
+check "half-made: nor alice" grep -q "refused: Operation not permitted" "$T/alice"
+start_daemon
+check "half-made: the next daemon ends it" soon gone fc14
+check "half-made: ...saying so" soon record "event=expire .*tap=fc14.*its making stopped before it was handed over"
 as_bob "$UB" lease --br=br0 --name=fc10 --for=10m >/dev/null 2>&1 || true
 check "root may release anyone's lease" "$UB" release fc10
 check "nothing left behind" soon no_taps
