@@ -370,11 +370,11 @@ if wanted "lease"; then
     as_alice "$T/bin/userbridge" release fc5 >/dev/null
     check "lease: released" soon fails ip link show fc5
     # One an older release leased under the pin, made here as it made one
-    # (persistent, hers, labelled with the pinned MAC and an expiry), had
-    # no guard: it gets one as userbridged starts, and stays.
+    # (persistent, hers, up on its bridge, labelled with the pinned MAC and
+    # an expiry), had no guard: it gets one as userbridged starts, and stays.
     stop_daemon
     ip tuntap add dev fc6 mode tap user $ALICE
-    ip link set fc6 master br3
+    ip link set fc6 master br3 up
     port=$(cat /sys/class/net/fc6/address)
     ip link set fc6 alias "userbridge uid=$ALICE mac=$guest queues=1 port=$port lease=$(($(date +%s) + 600))"
     start_daemon
