@@ -989,6 +989,21 @@ std::string first_line(const std::string& path) {
     return line;
 }
 
+// await_port NAME STATE: waits, at most 3 s, until the tap's bridge port
+// (if it has one) is in STATE ("3") or out of it ("0"). The bridge starts
+// forwarding from a port once the kernel's link watch has told it the tap is
+// up, which is up to a second after it is: a frame sent before is dropped,
+// and a check that it does not cross would pass for the wrong reason.
+void await_port(const std::string& name, const char* state) {
+    std::string path = "/sys/class/net/" + name + "/brport/state";
+    bool until = std::strcmp(state, "3") == 0;
+    for (int k = 0; k < 300; ++k) {
+        std::string now = first_line(path);
+        if (now.empty() || (now == state) == until) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
 int cmd_call(std::vector<std::string> a) {
     std::string kind = a.at(0), send, expect, relay_to;
     int close_after = -1;
@@ -1098,11 +1113,7 @@ int cmd_call(std::vector<std::string> a) {
         if (!fds[0].valid()) die("open " + name + " by name");
         std::printf("tap=%s vnet_hdr=1\n", name.c_str());
         std::fflush(stdout);
-        // Our open brings its carrier on, and the bridge forwards from the
-        // port once the kernel's link watch has told it, up to a second on.
-        std::string state = "/sys/class/net/" + name + "/brport/state";
-        for (int k = 0; k < 300 && first_line(state) != "3"; ++k)  // BR_STATE_FORWARDING
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        await_port(name, "3");  // our open brought its carrier on: BR_STATE_FORWARDING
         if (!send.empty()) send_marked(fds, 1, 10, send);  // the default header, struct virtio_net_hdr
         return 0;
     }
@@ -1175,6 +1186,7 @@ int cmd_call(std::vector<std::string> a) {
         std::printf("tap=%s vnet_hdr=%d\n", ifr.ifr_name, vnet ? 1 : 0);
     }
     std::fflush(stdout);
+    await_port(ifr.ifr_name, "0");  // BR_STATE_DISABLED: not yet told the tap is up
     for (const std::string& t : tampers) {
         if (t == "requeue") fds.value().resize(1), queues = 1;  // its only queue left
         tamper(tap, ifr.ifr_name, t);
