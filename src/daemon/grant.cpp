@@ -267,6 +267,16 @@ Outcome handle(const Means& means, const Asked& asked) {
         if (terms.limits.mode == policy::Mode::Routed) {
             if (!filters || !filters->available())
                 return Error::msg("the ACL routes the tap (mode=routed), but userbridged runs without libnftables");
+            // An address the host routes already (another guest of a rule
+            // listing it too, or the host's own) is refused before anything
+            // is made: the tap's own route to it, added once the tap is up,
+            // would be refused only after its owner could send from it
+            // (review item 33-6). Grants are made one at a time, on one
+            // thread: no other can route it in between.
+            for (const policy::IpPrefix& a : terms.limits.ips)
+                if (UB_TRY(net::routed_exactly(a)))
+                    return Error::msg(policy::format_ip_prefix(a) + " is routed elsewhere already (another guest "
+                                      "of this rule holds it?)");
             spec.before_attach = guarded([filters, uplink = req.bridge, addrs = terms.limits.ips](
                                              const std::string& ifname, int ifindex) {
                 return filters->route(ifname, ifindex, uplink, addrs);

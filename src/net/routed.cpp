@@ -178,6 +178,40 @@ Result<void> add_host_route(Rtnl& rtnl, int ifindex, const policy::IpPrefix& add
     return rtnl.request(m.nlh, "route " + addr_text(addr) + " to ifindex " + std::to_string(ifindex));
 }
 
+Result<bool> routed_exactly(const policy::IpPrefix& addr) {
+    std::string what = "look up the route to " + addr_text(addr);
+    MnlSocket nl = UB_TRY(open_netlink(NETLINK_ROUTE, 0, 0, "rtnetlink socket"));
+    Message m;
+    auto* rt = m.start<rtmsg>(RTM_GETROUTE, NLM_F_REQUEST);
+    rt->rtm_family = static_cast<unsigned char>(family_of(addr));
+    rt->rtm_dst_len = static_cast<unsigned char>(addr.bits());
+    rt->rtm_flags = RTM_F_FIB_MATCH;
+    mnl_attr_put(m.nlh, RTA_DST, size_of(addr), addr.addr.data());
+    unsigned seq = m.nlh->nlmsg_seq = static_cast<unsigned>(time(nullptr));
+    if (mnl_socket_sendto(nl.get(), m.nlh, m.nlh->nlmsg_len) != static_cast<ssize_t>(m.nlh->nlmsg_len))
+        return Error::sys("cannot " + what);
+    // One reply: the route (a few hundred bytes) or an error, which with
+    // NETLINK_CAP_ACK echoes no more than our header.
+    alignas(nlmsghdr) char buf[8192];
+    ssize_t n = mnl_socket_recvfrom(nl.get(), buf, sizeof buf);
+    if (n < 0) return Error::sys("cannot " + what + ": netlink receive");
+    auto size = static_cast<std::size_t>(n);
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(buf);
+    if (!well_framed(buf, size) || size < sizeof(nlmsghdr) || nlh->nlmsg_seq != seq ||
+        nlh->nlmsg_pid != mnl_socket_get_portid(nl.get()))
+        return Error::msg("cannot " + what + ": a reply not to us or cut short");
+    if (nlh->nlmsg_type == NLMSG_ERROR) {
+        std::string why;
+        int err = decode_ack(nlh, size, why);
+        // No route at all: nothing holds it.
+        if (err == ENETUNREACH || err == EHOSTUNREACH) return false;
+        return Error::sys("cannot " + what + (why.empty() ? "" : ": " + why), err ? err : EPROTO);
+    }
+    if (nlh->nlmsg_type != RTM_NEWROUTE || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg)))
+        return Error::msg("cannot " + what + ": the reply is not a route");
+    return static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh))->rtm_dst_len == addr.bits();
+}
+
 Result<void> proxy_neighbour(Rtnl& rtnl, int ifindex, const policy::IpPrefix& addr, Change change) {
     Message m;
     bool add = change == Change::Add;

@@ -89,6 +89,11 @@ Result<bool> ipv4_forwarding(const std::string& ifname);
 // The host route to one address through the tap; EEXIST when another
 // interface has it (an address another live tap is routed).
 Result<void> add_host_route(Rtnl& rtnl, int ifindex, const policy::IpPrefix& addr);
+// Whether the host routes exactly this address already: a host route to it
+// (another routed tap's, or anyone's) or it is the host's own. Asks the
+// kernel which route a packet to it would take (RTM_F_FIB_MATCH, Linux
+// 4.13) and compares that route's prefix length with the address's.
+Result<bool> routed_exactly(const policy::IpPrefix& addr);
 // A proxy neighbour entry (NTF_PROXY) for `addr` on `ifindex`.
 enum class Change { Add, Delete };
 Result<void> proxy_neighbour(Rtnl& rtnl, int ifindex, const policy::IpPrefix& addr, Change change);

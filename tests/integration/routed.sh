@@ -216,9 +216,29 @@ if wanted "attack: address held"; then
     # An administrator's mistake: bob's rule names alice's live address.
     acl "allow wl0 user=ubalice mode=routed ip=$GUEST,$GUEST6\nallow wl0 user=ubbob mode=routed ip=$GUEST\n"
     reload_daemon
-    out=$(as_bob "$TT" call stream -- "$client" --fd=3 --br=wl0 2>&1 || true)
+    # Bob joins his tap as it is made (as in the queue race) and writes
+    # from her address: nothing of his may be forwarded, not even in the
+    # moments before his grant is refused. A counter after userbridged's
+    # prerouting chain sees what passed it on any tap but hers.
+    hers=$(sed -n 's/^tap=\([^ ]*\).*/\1/p' "$T/guest")
+    nft -f - <<EOF
+table inet held {
+    chain pre {
+        type filter hook prerouting priority -100;
+        iifname != "$hers" ip saddr $GUEST counter
+    }
+}
+EOF
+    start_tool_as $BOB join-own 2000 spoof=$GUEST,192.168.77.10
+    out=$(as_bob "$T/bin/userbridge" run --nic br=wl0,queues=2 -- true 2>&1 || true)
+    wait "$ATTACKER" || true
+    passed=$(nft list chain inet held pre | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+    nft delete table inet held
     check "attack: address held: a second tap for a live guest's address is refused" \
         grep -q "routed elsewhere already" <<<"$out"
+    check "attack: address held: ...before bob could join it ($(tr '\n' ' ' <"$T/attacker"))" \
+        fails grep -q '^JOINED tap' "$T/attacker"
+    check "attack: address held: ...and nothing from her address on his tap passed ($passed)" test "$passed" = 0
     check "attack: address held: ...alice's proxy entry stays" test "$(pneigh)" = "$GUEST $GUEST6 "
     check "attack: address held: ...and the LAN host still reaches her guest" reach lan $GUEST
     acl "allow wl0 user=ubalice mode=routed ip=$GUEST,$GUEST6\nallow wl0 user=ubbob mode=routed ip=192.168.77.51\n"
