@@ -770,11 +770,15 @@ void Server::expire_leases() {
 // Sends polkit the question for this request; its id, or why it cannot be
 // asked. The caller's pidfd is the process SO_PEERCRED named at connect(),
 // which the kernel keeps with the socket, so no other process can stand in
-// for it; its start time is read while that pidfd shows it alive.
+// for it; its start time is read while that pidfd shows it alive. A
+// subordinate uid is asked about as its account, as the ACL counts it: as
+// itself it names no user, and a rule refusing its account by name would
+// not hold for it.
 Result<std::uint64_t> Server::ask_polkit(Conn& c, const protocol::Request& req) {
     c.pidfd = UniqueFd(UB_TRY(system::getsockopt_int(c.fd.get(), SOL_SOCKET, SO_PEERPIDFD,
                                                      "the caller's process (SO_PEERPIDFD)")));
-    PolkitQuestion q{UB_TRY(polkit_subject_of(c.pidfd.get(), c.peer.pid.pid, c.peer.ids.uid)), req.bridge, req.vm_name,
+    uid_t account = c.peer.ids.owner.value_or(c.peer.ids.uid);
+    PolkitQuestion q{UB_TRY(polkit_subject_of(c.pidfd.get(), c.peer.pid.pid, account)), req.bridge, req.vm_name,
                      req.queues, req.interactive};
     return polkit_.ask(q);
 }

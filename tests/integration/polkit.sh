@@ -388,6 +388,38 @@ rules 'polkit.addRule(function(action, subject) {
     if (action.id == "org.userbridge.use-bridge") return polkit.Result.YES;
 });'
 
+# --- A subordinate uid is asked about as its account -------------------------
+# The ACL counts a subordinate uid as the account it belongs to (SECURITY.md,
+# 29-3); polkit was asked about the uid itself, which names no user: a rule
+# refusing ubalice by name let her through as her subordinate uid 300000
+# (uid 1 in a user namespace she makes, with newuidmap and /etc/subuid).
+if command -v newuidmap >/dev/null && unshare --help | grep -q -- --map-auto; then
+    printf 'ubbob:200000:65536\nubalice:300000:65536\n' >"$T/subids"
+    mount --bind "$T/subids" /etc/subuid
+    [ -e /etc/subgid ] && mount --bind "$T/subids" /etc/subgid
+    stop_daemon
+    start_daemon
+    rules 'polkit.addRule(function(action, subject) {
+    if (action.id != "org.userbridge.use-bridge") return;
+    if (subject.user == "ubalice") return polkit.Result.NO;
+    return polkit.Result.YES;
+});'
+    check "subuid: control: ubbob is granted by the rules" grep -q '^tap=' <(as_bob "$TT" daemon grant $D br0)
+    refused "subuid: ubalice is refused by name" "polkit decides" as_alice "$TT" daemon grant $D br0
+    refused "subuid: ...and so is her subordinate uid, asked about as her" "polkit decides" \
+        as_alice unshare --user --map-auto --map-root-user -- \
+        setpriv --reuid=1 --regid=1 --keep-groups -- "$TT" daemon grant $D br0
+    check "subuid: ...as the record says, with its own uid" \
+        soon grep -q 'event=deny .*uid=300000 .*polkit="no' "$SYSLOG"
+    umount /etc/subuid
+    [ -e /etc/subgid ] && umount /etc/subgid 2>/dev/null
+    rules 'polkit.addRule(function(action, subject) {
+    if (action.id == "org.userbridge.use-bridge") return polkit.Result.YES;
+});'
+else
+    echo "skip: subuid: no newuidmap, or unshare without --map-auto"
+fi
+
 # --- polkitd stopped, the bus gone: fail closed, then recover ---------------
 stop_polkitd
 refused "polkitd stopped: refused, saying polkit is not running" "polkit is not running on the system bus" \
