@@ -97,10 +97,10 @@ Result<void> append_question(sd_bus_message* m, const PolkitQuestion& q) {
     if (r >= 0) r = sd_bus_message_close_container(m);
     if (r >= 0) r = sd_bus_message_append(m, "s", policy::kPolkitAction);
     // What polkit rules may test with action.lookup(): the bridge, the
-    // queues, the VM's name, the caller's command.
+    // queues, the VM's name, the caller's command, what is asked for.
     if (r >= 0)
-        r = sd_bus_message_append(m, "a{ss}", 4, "bridge", q.bridge.c_str(), "queues", queues.c_str(), "vm",
-                                  q.vm.c_str(), "command", s.comm.c_str());
+        r = sd_bus_message_append(m, "a{ss}", 5, "bridge", q.bridge.c_str(), "queues", queues.c_str(), "vm",
+                                  q.vm.c_str(), "command", s.comm.c_str(), "kind", q.kind.c_str());
     if (r >= 0) r = sd_bus_message_append(m, "us", q.interactive ? kAllowUserInteraction : 0u, "");
     if (r < 0) return Error::msg("cannot build the question to polkit: " + bus_error(r));
     return Ok{};
@@ -146,7 +146,7 @@ bool KeptAuthorizations::for_question(const std::string& id, const std::string& 
 std::string question_key(const PolkitQuestion& q) {
     // NUL between the fields: none holds one (D-Bus strings cannot).
     std::string key = std::to_string(q.subject.uid);
-    for (const std::string& field : {q.bridge, q.vm, std::to_string(q.queues), q.subject.comm}) {
+    for (const std::string& field : {q.bridge, q.vm, std::to_string(q.queues), q.subject.comm, q.kind}) {
         key += '\0';
         key += field;
     }

@@ -55,6 +55,10 @@ struct PolkitQuestion {
     std::string vm;
     int queues = 1;
     bool interactive = false;  // AllowUserInteraction: polkit may prompt
+    // What is asked for: "tap" (its fds come back), "lease" (a persistent
+    // tap, left on the bridge) or "veth" (a pair into the caller's
+    // network namespace). A rule may allow one and not another.
+    std::string kind = "tap";
 };
 
 // polkit's answer to a request an auth=polkit rule decides.

@@ -780,6 +780,7 @@ Result<std::uint64_t> Server::ask_polkit(Conn& c, const protocol::Request& req) 
     uid_t account = c.peer.ids.owner.value_or(c.peer.ids.uid);
     PolkitQuestion q{UB_TRY(polkit_subject_of(c.pidfd.get(), c.peer.pid.pid, account)), req.bridge, req.vm_name,
                      req.queues, req.interactive};
+    q.kind = req.kind == protocol::Kind::Lease ? "lease" : req.netns_peer.empty() ? "tap" : "veth";
     return polkit_.ask(q);
 }
 

@@ -168,6 +168,22 @@ reload_daemon
 check "lease: a reload to lease=10m ends alice's, which polkit allowed" soon bash -c '! ip link show pk0' 2>/dev/null
 check "lease: ...and one whose rule now asks polkit ends bob's" soon bash -c '! ip link show pk1' 2>/dev/null
 check "lease: ...saying so" soon grep -q 'event=expire .*tap=pk1.*asks polkit now' "$SYSLOG"
+# action.lookup("kind"): a rule may allow her taps on br0 and not leases,
+# which outlive the process that asked.
+rules 'polkit.addRule(function(action, subject) {
+    if (action.id != "org.userbridge.use-bridge") return;
+    if (subject.user == "ubalice" && action.lookup("kind") == "tap") return polkit.Result.YES;
+    return polkit.Result.NO;
+});'
+check "kind: a rule allowing her taps only grants her a tap on br0" \
+    grep -q '^tap' <(as_alice "$T/bin/userbridge" run --via=daemon --br=br0 -- echo '{ifname}')
+refused "kind: ...and refuses her a lease there" "no: polkit does not authorize" \
+    as_alice "$T/bin/userbridge" lease --br=br0 --name=pk2 --for=5m
+rules 'polkit.addRule(function(action, subject) {
+    if (action.id != "org.userbridge.use-bridge") return;
+    if (subject.user == "ubalice" && action.lookup("bridge") == "br0") return polkit.Result.YES;
+    return polkit.Result.NO;
+});'
 acl 'allow br0 auth=polkit\nallow br1 auth=polkit\nallow br2\n'
 reload_daemon
 

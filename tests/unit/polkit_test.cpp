@@ -97,6 +97,9 @@ TEST(PolkitKept, EveryDetailTellsQuestionsApart) {
     b = a;
     b.subject.uid = 4712;
     EXPECT_NE(question_key(b), key);
+    b = a;
+    b.kind = "lease";
+    EXPECT_NE(question_key(b), key);
     // Fields run into each other only through the separator.
     PolkitQuestion c = a, d = a;
     c.bridge = "br";
