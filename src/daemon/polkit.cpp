@@ -74,17 +74,26 @@ struct Ctx {
     std::string question;  // question_key()
     KeptAuthorizations* kept;
     std::vector<PolkitAnswer>* answers;
+    std::vector<std::uint64_t>* to_cancel;  // questions polkit may still be judging
     bool answered = false;
 };
 
 int on_reply(sd_bus_message* m, void* userdata, sd_bus_error* /*unused*/) {
     auto* c = static_cast<Ctx*>(userdata);
     c->answered = true;
+    // Our wait ran out (sd-bus's timeout): polkit may be waiting still, on
+    // an authentication agent that never answers, and the bus counts the
+    // call against us until it does.
+    if (sd_bus_message_is_method_error(m, SD_BUS_ERROR_NO_REPLY)) c->to_cancel->push_back(c->id);
     c->answers->push_back(interpret(c->id, m, c->interactive, c->wait, c->question, *c->kept));
     return 0;
 }
 
-Result<void> append_question(sd_bus_message* m, const PolkitQuestion& q) {
+// The cancellation id a question is sent with (unique on our connection,
+// which is how polkit tells them apart).
+std::string cancellation_id(std::uint64_t id) { return "userbridge-" + std::to_string(id); }
+
+Result<void> append_question(sd_bus_message* m, const PolkitQuestion& q, std::uint64_t id) {
     const PolkitSubject& s = q.subject;
     std::string queues = std::to_string(q.queues);
     int r = sd_bus_message_open_container(m, 'r', "sa{sv}");
@@ -101,7 +110,8 @@ Result<void> append_question(sd_bus_message* m, const PolkitQuestion& q) {
     if (r >= 0)
         r = sd_bus_message_append(m, "a{ss}", 5, "bridge", q.bridge.c_str(), "queues", queues.c_str(), "vm",
                                   q.vm.c_str(), "command", s.comm.c_str(), "kind", q.kind.c_str());
-    if (r >= 0) r = sd_bus_message_append(m, "us", q.interactive ? kAllowUserInteraction : 0u, "");
+    if (r >= 0)
+        r = sd_bus_message_append(m, "us", q.interactive ? kAllowUserInteraction : 0u, cancellation_id(id).c_str());
     if (r < 0) return Error::msg("cannot build the question to polkit: " + bus_error(r));
     return Ok{};
 }
@@ -262,10 +272,10 @@ Result<std::uint64_t> Polkit::ask(const PolkitQuestion& q) {
         drop_connection("the system bus went away");
         return Error::msg("the system bus connection failed (" + bus_error(r) + ")");
     }
-    UB_TRYV(append_question(m.get(), q));
     std::uint64_t id = next_id_++;
+    UB_TRYV(append_question(m.get(), q, id));
     auto wait = q.interactive ? kPolkitWaitInteractive : kPolkitWait;
-    auto ctx = std::make_unique<Ctx>(Ctx{id, q.interactive, wait, question_key(q), &kept_, &answers_});
+    auto ctx = std::make_unique<Ctx>(Ctx{id, q.interactive, wait, question_key(q), &kept_, &answers_, &to_cancel_});
     sd_bus_slot* slot = nullptr;
     r = sd_bus_call_async(bus_->bus, &slot, m.get(), on_reply, ctx.get(),
                           static_cast<std::uint64_t>(wait.count()) * 1000);
@@ -281,8 +291,27 @@ void Polkit::forget(std::uint64_t id) {
     if (!bus_) return;
     auto it = bus_->pending.find(id);
     if (it == bus_->pending.end()) return;
+    if (!it->second.ctx->answered) cancel(id);
     sd_bus_slot_unref(it->second.slot);
     bus_->pending.erase(it);
+}
+
+// A question we no longer wait for, withdrawn: polkit then answers it
+// (with an error), and the bus stops counting it against our connection.
+// Unwithdrawn, a question whose authentication agent never answers stays
+// open for good, and the bus refuses every question past its limit of
+// calls awaiting a reply (dbus-daemon's max_replies_per_connection, 128):
+// one user's frozen agent would have refused polkit's rules to everyone
+// (review item 34-2). No reply is wanted: there is nothing to do with it.
+void Polkit::cancel(std::uint64_t id) {
+    sd_bus_message* raw = nullptr;
+    int r = sd_bus_message_new_method_call(bus_->bus, &raw, kAuthority, kAuthorityPath, kAuthorityIface,
+                                           "CancelCheckAuthorization");
+    std::unique_ptr<sd_bus_message, decltype(&sd_bus_message_unref)> m(raw, sd_bus_message_unref);
+    if (r >= 0) r = sd_bus_message_append(m.get(), "s", cancellation_id(id).c_str());
+    if (r >= 0) r = sd_bus_message_set_expect_reply(m.get(), 0);
+    if (r >= 0) r = sd_bus_send(bus_->bus, m.get(), nullptr);
+    (void)r;  // a bus that fails here is gone, and its questions with it
 }
 
 int Polkit::fd() const { return bus_ ? sd_bus_get_fd(bus_->bus) : -1; }
@@ -326,6 +355,9 @@ std::vector<PolkitAnswer> Polkit::process() {
     }
     std::vector<PolkitAnswer> out;
     out.swap(answers_);
+    if (bus_)
+        for (std::uint64_t id : to_cancel_) cancel(id);
+    to_cancel_.clear();
     if (bus_)
         for (const PolkitAnswer& a : out) forget(a.id);
     return out;

@@ -154,11 +154,13 @@ private:
     struct Bus;
     Result<void> connect();
     void drop_connection(const std::string& why);
+    void cancel(std::uint64_t id);
 
     KeptAuthorizations kept_;
     std::unique_ptr<Bus> bus_;
     std::uint64_t next_id_ = 1;
     std::vector<PolkitAnswer> answers_;  // filled by the reply callbacks
+    std::vector<std::uint64_t> to_cancel_;  // ...and the questions to withdraw
 };
 
 }  // namespace ub::daemon

@@ -329,6 +329,52 @@ for x in x1 x2; do
     grep -q 'br1 denied' "$T/ask.out" || show_ask
 done
 
+# --- An authentication agent that never answers ------------------------------
+# polkit waits on the agent registered for the subject for as long as it
+# takes, and the bus counts each such question against userbridged's
+# connection until polkit answers (dbus-daemon's max_replies_per_connection,
+# 128 by default, 2 on this test's bus meanwhile). A question userbridged
+# gave up on must be withdrawn (CancelCheckAuthorization): else a user with
+# a frozen agent of her own makes the bus refuse every later question, to
+# every user.
+stop_polkitd
+stop_bus
+sed -i 's|<auth>EXTERNAL</auth>|&<limit name="max_replies_per_connection">2</limit>|' "$T/dbus.conf"
+start_bus
+start_polkitd
+rules 'polkit.addRule(function(action, subject) {
+    if (action.id != "org.userbridge.use-bridge") return;
+    if (action.lookup("bridge") == "br1") return polkit.Result.YES;
+    return polkit.Result.AUTH_SELF;
+});'
+frozen=()
+for i in 1 2; do
+    rm -f "$T/go"
+    mkfifo -m 644 "$T/go"
+    "${AS_ALICE[@]}" env GO="$T/go" bash -c 'read -r _ <"$GO"; exec "$0" run --ask --via=daemon --br=br0 -- true' \
+        "$T/bin/userbridge" >"$T/stuck.$i" 2>&1 &
+    frozen+=($!)
+    client=$!
+    as_alice script -qfec "exec pkttyagent --process $client" /dev/null >/dev/null 2>&1 &
+    BACKGROUND+=($!)
+    soon grep -q "Registered Authentication Agent for unix-process:$client:" "$SYSLOG"
+    pkill -STOP -x pkttyagent  # it never answers polkit
+    echo go >"$T/go"
+done
+wait "${frozen[@]}" || true
+check "frozen agent: her two questions went unanswered for 25 s" \
+    grep -q 'polkit gave no answer within 25 s' "$T/stuck.2"
+out=$(as_bob "$TT" daemon grant $D br1 2>&1 || true)
+check "frozen agent: ...and polkit still answers bob's question, by the rules ($(head -n1 <<<"$out"))" \
+    grep -q '^tap=' <<<"$out"
+pkill -CONT -x pkttyagent || true
+pkill -x pkttyagent || true
+stop_polkitd
+stop_bus
+sed -i 's|<limit name="max_replies_per_connection">2</limit>||' "$T/dbus.conf"
+start_bus
+start_polkitd
+
 # --- polkit frozen: the wait is bounded, and nobody else waits --------------
 rules 'polkit.addRule(function(action, subject) {
     if (action.id == "org.userbridge.use-bridge") return polkit.Result.YES;
