@@ -3,11 +3,14 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
+#include <net/if.h>  // before the linux/ headers, which defer to it
 #include <linux/if_addr.h>
+#include <linux/if_arp.h>
 #include <linux/if_link.h>
 #include <linux/ip.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -67,6 +70,18 @@ Result<Made> join_uplink(BridgedTap out, TapSpec spec, const LinkInfo& uplink, S
     return Made{std::move(out)};
 }
 
+// A routed tap is on no bridge, whose veto (NETDEV_PRE_TYPE_CHANGE) keeps
+// a port's link type: once the tap is its owner's and still down, they may
+// join it and make it another kind of link (TUNSETLINK, which only a down
+// tap takes; review item 34-3). Once it is up, no one can: read then.
+Result<void> still_ethernet(const Tap& tap) {
+    ifreq ifr{};
+    UB_TRYV(system::ioctl(tap.fd(), SIOCGIFHWADDR, &ifr, "cannot read the link type of " + tap.name));
+    if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+        return Error::msg("no Ethernet link any more: its owner changed its type while it was down");
+    return Ok{};
+}
+
 }  // namespace
 
 Result<Made> make_routed_tap(Rtnl rtnl, TapSpec spec, const std::string& uplink, StepHook hook,
@@ -77,6 +92,7 @@ Result<Made> make_routed_tap(Rtnl rtnl, TapSpec spec, const std::string& uplink,
     if (auto* out = std::get_if<BridgedTap>(&made)) {
         UB_TRYV(port_step(*out, hook, give_tap(out->tap, spec_owner), "after-owner"));
         UB_TRYV(port_step(*out, hook, out->undo.rtnl().set_up(out->ifindex), "after-up"));
+        UB_TRYV(port_step(*out, hook, still_ethernet(out->tap), "after-type"));
         if (after_up) UB_TRYV(port_step(*out, hook, after_up(out->ifindex), "after-routes"));
     }
     return made;

@@ -244,6 +244,29 @@ EOF
     acl "allow wl0 user=ubalice mode=routed ip=$GUEST,$GUEST6\nallow wl0 user=ubbob mode=routed ip=192.168.77.51\n"
     reload_daemon
 fi
+if wanted "attack: link type"; then
+    # A routed tap is on no bridge, whose veto keeps a port's link type:
+    # once bob's tap is his and still down, he joins it by name and makes
+    # it another kind of link (TUNSETLINK, 65534: ARPHRD_NONE), which the
+    # kernel takes only of a tap that is down. The fault build pauses 2 s
+    # there (pause@after-owner) so that he need not race for it.
+    stop_daemon
+    UB_FAULT=pause@after-owner DAEMON_BIN=$T/bin/faulty-daemon start_daemon
+    as_bob "$T/bin/userbridge" run --nic br=wl0,queues=2 -- true >"$T/linked" 2>&1 &
+    runner=$!
+    soon fault_paused faulty-daemon >/dev/null || true
+    hers=$(tap_of guest)
+    his=$(taps | grep -vx "$hers" | head -n1)
+    as_bob "$TT" tap-by-name "$his" mq link=65534 >"$T/linker" 2>&1 || true
+    wait "$runner" || true
+    check "attack: link type: bob made his tap, still down, another kind of link ($(head -n1 "$T/linker"))" \
+        grep -q '^linked 65534' "$T/linker"
+    check "attack: link type: ...and his grant is refused, saying why ($(tail -n1 "$T/linked"))" \
+        grep -q 'no Ethernet link any more' "$T/linked"
+    check "attack: link type: ...his tap is gone" soon bash -c "! ip link show '$his' 2>/dev/null"
+    stop_daemon
+    start_daemon
+fi
 
 # --- undone with the tap -----------------------------------------------------------
 stop_guest guest

@@ -199,6 +199,9 @@
 //       MARKER (one every 100 ms, 20 in all, and until expect= is met);
 //       expect= waits MS ms for one carrying MARKER (exit 4 if none).
 //       owner= then gives the tap to UID (TUNSETOWNER), as its holder may.
+//       link=TYPE then makes it a link of ARPHRD type TYPE (TUNSETLINK,
+//       which the kernel takes of a tap that is down): prints "linked TYPE"
+//       or "link refused: ERROR".
 //       bpdu=HEX: send= sends, instead, the 802.3 frame to STP's group
 //       (01:80:c2:00:00:00) whose payload is HEX (a BPDU, two digits a byte).
 //   sandbox ALLOWED -- CMD ARGS...
@@ -1937,7 +1940,7 @@ int tap_by_name(const std::string& name, short flags) {
 int cmd_tap_by_name(const std::vector<std::string>& a) {
     std::string send_marker, expect_marker;
     int expect_ms = 0, hold = 0;
-    long owner = -1;
+    long owner = -1, link = -1;
     short flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
     for (std::size_t k = 1; k < a.size(); ++k) {
         const std::string& o = a[k];
@@ -1949,6 +1952,7 @@ int cmd_tap_by_name(const std::vector<std::string>& a) {
         } else if (o.rfind("hold=", 0) == 0) hold = std::stoi(o.substr(5));
         else if (o == "mq") flags |= IFF_MULTI_QUEUE;
         else if (o.rfind("owner=", 0) == 0) owner = std::stol(o.substr(6));
+        else if (o.rfind("link=", 0) == 0) link = std::stol(o.substr(5));
         else if (o.rfind("bpdu=", 0) == 0) {
             send_marker.clear();
             for (std::size_t h = 5; h + 1 < o.size(); h += 2)
@@ -1962,6 +1966,11 @@ int cmd_tap_by_name(const std::vector<std::string>& a) {
     if (fd < 0) {
         std::printf("refused: %s\n", std::strerror(errno));
         return 1;
+    }
+    if (link >= 0) {
+        if (ioctl(fd, TUNSETLINK, static_cast<unsigned long>(link)) == 0) std::printf("linked %ld\n", link);
+        else std::printf("link refused: %s\n", std::strerror(errno));
+        std::fflush(stdout);
     }
     int hdr = 12;
     if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) != 0) die("TUNSETVNETHDRSZ");
