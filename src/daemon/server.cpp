@@ -389,7 +389,7 @@ void Server::accept_all() {
         ++per_uid_[uid];
         grant::Caller peer{{cred->uid, cred->gid, std::move(*groups)}, audit::peer_pid(cred->pid), uid,
                            grant::Front::Daemon};
-        if (uid != cred->uid) peer.ids.owner = uid;  // a subordinate uid: user= rules see its account
+        peer.ids.owner = subuids_.policy_account(cred->uid);  // a subordinate uid: user= rules see its account
         Conn c{std::move(fd), std::move(peer), Clock::now() + cfg_.limits.deadline, {}, {}, {}, {}, {}, {}, {},
                {}, false, {}, {}};
         int key = c.fd.get();
@@ -730,7 +730,7 @@ void Server::recheck_lease(int ifindex, const UserDb::Groups& g) {
     if (!g.why.empty()) return end("its owner's groups are unknown (" + g.why + ")");
     policy::Credentials ids{l.uid, g.gids.empty() ? static_cast<gid_t>(-1) : g.gids.front(), g.gids};
     ids.account_groups = g.gids;
-    if (uid_t account = subuids_.account_of(l.uid); account != l.uid) ids.owner = account;
+    ids.owner = subuids_.policy_account(l.uid);
     Result<policy::Readable> readable = readable_by(policy_, ids);
     if (!readable.ok()) return end(readable.error().message());
     if (l.bridge.empty()) return;  // on no bridge, it carries nothing anywhere
@@ -773,7 +773,7 @@ void Server::expire_leases() {
 // for it; its start time is read while that pidfd shows it alive. A
 // subordinate uid is asked about as its account, as the ACL counts it: as
 // itself it names no user, and a rule refusing its account by name would
-// not hold for it.
+// not hold for it. Not one of root's (SubUids::policy_account).
 Result<std::uint64_t> Server::ask_polkit(Conn& c, const protocol::Request& req) {
     c.pidfd = UniqueFd(UB_TRY(system::getsockopt_int(c.fd.get(), SOL_SOCKET, SO_PEERPIDFD,
                                                      "the caller's process (SO_PEERPIDFD)")));

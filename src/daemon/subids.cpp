@@ -81,4 +81,10 @@ uid_t SubUids::account_of(uid_t uid) const {
     return uid - r.first < r.count ? r.owner : uid;
 }
 
+std::optional<uid_t> SubUids::policy_account(uid_t uid) const {
+    uid_t account = account_of(uid);
+    if (account == uid || account == 0) return std::nullopt;
+    return account;
+}
+
 }  // namespace ub::daemon

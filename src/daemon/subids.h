@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,8 +40,14 @@ public:
     static Result<SubUids> load(const std::string& path,
                                 const std::function<Result<long long>(const std::string&)>& user_id);
     // The account `uid` belongs to: its owner's uid if it is subordinate,
-    // else itself.
+    // else itself. What bounds count against (quotas, connections).
     uid_t account_of(uid_t uid) const;
+    // The account a subordinate `uid` speaks as to policy (user= rules,
+    // polkit's subject), which may then judge it as that user; none for
+    // any other uid, and none for a range of root's (an unprivileged
+    // container's, as LXC and Incus give): no rule for root is meant for
+    // it, and polkit authorizes uid 0 for anything, whatever its rules.
+    std::optional<uid_t> policy_account(uid_t uid) const;
 
 private:
     struct Owned {

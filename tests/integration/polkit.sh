@@ -456,7 +456,7 @@ rules 'polkit.addRule(function(action, subject) {
 # refusing ubalice by name let her through as her subordinate uid 300000
 # (uid 1 in a user namespace she makes, with newuidmap and /etc/subuid).
 if command -v newuidmap >/dev/null && unshare --help | grep -q -- --map-auto; then
-    printf 'ubbob:200000:65536\nubalice:300000:65536\n' >"$T/subids"
+    printf 'ubbob:200000:65536\nubalice:300000:65536\nroot:400000:65536\n' >"$T/subids"
     mount --bind "$T/subids" /etc/subuid
     [ -e /etc/subgid ] && mount --bind "$T/subids" /etc/subgid
     stop_daemon
@@ -473,6 +473,16 @@ if command -v newuidmap >/dev/null && unshare --help | grep -q -- --map-auto; th
         setpriv --reuid=1 --regid=1 --keep-groups -- "$TT" daemon grant $D br0
     check "subuid: ...as the record says, with its own uid" \
         soon grep -q 'event=deny .*uid=300000 .*polkit="no' "$SYSLOG"
+    # A range of root's (an unprivileged container's, as LXC and Incus
+    # give) is not asked about as root, whom polkit authorizes for
+    # anything whatever its rules say.
+    rules 'polkit.addRule(function(action, subject) {
+    if (action.id != "org.userbridge.use-bridge") return;
+    return subject.user == "ubbob" ? polkit.Result.YES : polkit.Result.NO;
+});'
+    check "subuid: control: ubbob is granted by name" grep -q '^tap=' <(as_bob "$TT" daemon grant $D br0)
+    refused "subuid: a uid of root's range is refused by the rules, not asked about as root" "polkit decides" \
+        setpriv --reuid=400001 --regid=400001 --clear-groups -- "$TT" daemon grant $D br0
     umount /etc/subuid
     [ -e /etc/subgid ] && umount /etc/subgid 2>/dev/null
     rules 'polkit.addRule(function(action, subject) {

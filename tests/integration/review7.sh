@@ -184,7 +184,7 @@ fi
 # subordinate uid belongs to too.
 if wanted "subuid"; then
     if command -v newuidmap >/dev/null && unshare --help | grep -q -- --map-auto; then
-        printf 'ubbob:200000:65536\nubalice:300000:65536\n' >"$T/subids"
+        printf 'ubbob:200000:65536\nubalice:300000:65536\nroot:400000:65536\n' >"$T/subids"
         mount --bind "$T/subids" /etc/subuid
         [ -e /etc/subgid ] && mount --bind "$T/subids" /etc/subgid
         # as_alice_sub: ubalice's command as her subordinate uid 300000
@@ -207,6 +207,13 @@ if wanted "subuid"; then
             grep -q 'denied by /etc/qemu/bridge.conf:1' <(as_alice_sub "$TT" daemon grant $D 2>&1)
         check "subuid: ...and the record says so, with its uid" \
             soon grep -q 'event=deny .*uid=300000 .*rule="/etc/qemu/bridge.conf:1"' "$SYSLOG"
+        # A range of root's (an unprivileged container's): a rule for root
+        # is not meant for it, though it counts with root's for bounds.
+        stop_daemon
+        acl 'allow br0 user=root\n'
+        start_daemon
+        check "subuid: a uid of root's range is not let in by user=root" \
+            fails grep -q '^tap=' <(setpriv --reuid=400001 --regid=400001 --clear-groups -- "$TT" daemon grant $D 2>&1)
     else
         echo "skip: subuid: no newuidmap, or unshare without --map-auto"
     fi

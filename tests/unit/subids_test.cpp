@@ -38,6 +38,19 @@ TEST(SubIds, MapsASubordinateUidToItsOwner) {
     EXPECT_EQ(s->account_of(4712), 4712u);
 }
 
+TEST(SubIds, RootsRangesSpeakToPolicyAsNoAccount) {
+    std::string path = ::testing::TempDir() + "/subuid-root-test";
+    std::ofstream(path) << "root:1000000:65536\nbob:200000:65536\n";
+    auto lookup = [](const std::string& name) -> Result<long long> { return name == "bob" ? 4712 : 0; };
+    Result<SubUids> s = SubUids::load(path, lookup);
+    std::remove(path.c_str());
+    ASSERT_TRUE(s.ok()) << s.error().message();
+    EXPECT_EQ(s->account_of(1000001), 0u);  // counted with root's for bounds...
+    EXPECT_EQ(s->policy_account(1000001), std::nullopt);  // ...but not root to policy
+    EXPECT_EQ(s->policy_account(200001), std::optional<uid_t>(4712));
+    EXPECT_EQ(s->policy_account(4712), std::nullopt);  // no subordinate uid
+}
+
 TEST(SubIds, NoFileIsNoRanges) {
     Result<SubUids> s = SubUids::load("/nonexistent/subuid", [](const std::string&) -> Result<long long> {
         return Error::msg("not asked");
