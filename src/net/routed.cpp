@@ -219,8 +219,11 @@ Result<bool> routed_exactly(const policy::IpPrefix& addr) {
     if (nlh->nlmsg_type == NLMSG_ERROR) {
         std::string why;
         int err = decode_ack(nlh, size, why);
-        // No route at all: nothing holds it.
-        if (err == ENETUNREACH || err == EHOSTUNREACH) return false;
+        // No route, or one that refuses packets to it (unreachable,
+        // prohibit, blackhole: their errors), over some wider prefix or
+        // this very address: no interface holds it. (One of exactly this
+        // address still refuses the tap's own route, EEXIST.)
+        if (err == ENETUNREACH || err == EHOSTUNREACH || err == EACCES || err == EINVAL) return false;
         return Error::sys("cannot " + what + (why.empty() ? "" : ": " + why), err ? err : EPROTO);
     }
     if (nlh->nlmsg_type != RTM_NEWROUTE || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg)))
