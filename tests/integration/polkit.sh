@@ -364,9 +364,11 @@ done
 wait "${frozen[@]}" || true
 check "frozen agent: her two questions went unanswered for 25 s" \
     grep -q 'polkit gave no answer within 25 s' "$T/stuck.2"
-out=$(as_bob "$TT" daemon grant $D br1 2>&1 || true)
-check "frozen agent: ...and polkit still answers bob's question, by the rules ($(head -n1 <<<"$out"))" \
-    grep -q '^tap=' <<<"$out"
+# The bus forgets a withdrawn call once polkit has answered it, moments
+# after the withdrawal: bob may ask again meanwhile.
+bob_granted() { as_bob "$TT" daemon grant $D br1 >"$T/bob.out" 2>&1 && grep -q '^tap=' "$T/bob.out"; }
+check "frozen agent: ...and polkit still answers bob's question, by the rules" soon bob_granted
+grep -q '^tap=' "$T/bob.out" || echo "    (bob: $(head -n1 "$T/bob.out"))"
 pkill -CONT -x pkttyagent || true
 pkill -x pkttyagent || true
 stop_polkitd

@@ -993,10 +993,12 @@ std::string first_line(const std::string& path) {
 }
 
 // await_port NAME STATE: waits, at most 3 s, until the tap's bridge port
-// (if it has one) is in STATE ("3") or out of it ("0"). The bridge starts
-// forwarding from a port once the kernel's link watch has told it the tap is
+// (if it has one) is in STATE ("3") or out of it ("0"). The bridge takes
+// frames from a port once the kernel's link watch has told it the tap is
 // up, which is up to a second after it is: a frame sent before is dropped,
-// and a check that it does not cross would pass for the wrong reason.
+// and a check that it does not cross would pass for the wrong reason. (Out
+// of "0", a port of a bridge with STP on may still be listening: tests of
+// such bridges judge the port's state themselves.)
 void await_port(const std::string& name, const char* state) {
     std::string path = "/sys/class/net/" + name + "/brport/state";
     bool until = std::strcmp(state, "3") == 0;
