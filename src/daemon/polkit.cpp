@@ -310,6 +310,7 @@ void Polkit::cancel(std::uint64_t id) {
     std::unique_ptr<sd_bus_message, decltype(&sd_bus_message_unref)> m(raw, sd_bus_message_unref);
     if (r >= 0) r = sd_bus_message_append(m.get(), "s", cancellation_id(id).c_str());
     if (r >= 0) r = sd_bus_message_set_expect_reply(m.get(), 0);
+    if (r >= 0) r = sd_bus_message_set_auto_start(m.get(), 0);  // a polkitd gone took its questions along
     if (r >= 0) r = sd_bus_send(bus_->bus, m.get(), nullptr);
     (void)r;  // a bus that fails here is gone, and its questions with it
 }

@@ -731,6 +731,8 @@ void Server::recheck_lease(int ifindex, const UserDb::Groups& g) {
     policy::Credentials ids{l.uid, g.gids.empty() ? static_cast<gid_t>(-1) : g.gids.front(), g.gids};
     ids.account_groups = g.gids;
     ids.owner = subuids_.policy_account(l.uid);
+    // A lease of a uid of root's range: none of root's groups are its.
+    if (!ids.owner && subuids_.account_of(l.uid) != l.uid) ids = {l.uid, static_cast<gid_t>(-1), {}};
     Result<policy::Readable> readable = readable_by(policy_, ids);
     if (!readable.ok()) return end(readable.error().message());
     if (l.bridge.empty()) return;  // on no bridge, it carries nothing anywhere
@@ -804,6 +806,13 @@ Outcome groups_unknown(const grant::Caller& peer, const protocol::Request& req, 
 // UserDb::kTimeout, and is then refused (groups_why).
 bool Server::await_groups(Conn& c, const protocol::Request& req) {
     if (c.groups_known || !groups_matter_) return false;
+    // A uid of a range of root's speaks to policy as itself
+    // (SubUids::policy_account): root's groups are not its, and it has
+    // none in the database; its process's own groups count.
+    if (c.peer.account != c.peer.ids.uid && !c.peer.ids.owner) {
+        c.groups_known = true;
+        return false;
+    }
     auto now = Clock::now();
     if (auto known = known_groups_.find(c.peer.account);
         !c.groups_seq && known != known_groups_.end() && known->second.until > now) {

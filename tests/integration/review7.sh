@@ -214,6 +214,13 @@ if wanted "subuid"; then
         start_daemon
         check "subuid: a uid of root's range is not let in by user=root" \
             fails grep -q '^tap=' <(setpriv --reuid=400001 --regid=400001 --clear-groups -- "$TT" daemon grant $D 2>&1)
+        stop_daemon
+        acl 'allow br0 group=root\n'
+        start_daemon
+        check "subuid: ...nor by group=root, root's groups not being its" \
+            fails grep -q '^tap=' <(setpriv --reuid=400001 --regid=400001 --clear-groups -- "$TT" daemon grant $D 2>&1)
+        check "subuid: control: a process of group root is let in by group=root" \
+            grep -q '^tap=' <(setpriv --reuid=400002 --regid=0 --clear-groups -- "$TT" daemon grant $D 2>&1)
     else
         echo "skip: subuid: no newuidmap, or unshare without --map-auto"
     fi
