@@ -732,7 +732,7 @@ void Server::recheck_lease(int ifindex, const UserDb::Groups& g) {
     ids.account_groups = g.gids;
     ids.owner = subuids_.policy_account(l.uid);
     // A lease of a uid of root's range: none of root's groups are its.
-    if (!ids.owner && subuids_.account_of(l.uid) != l.uid) ids = {l.uid, static_cast<gid_t>(-1), {}};
+    if (subuids_.of_root(l.uid)) ids = {l.uid, static_cast<gid_t>(-1), {}};
     Result<policy::Readable> readable = readable_by(policy_, ids);
     if (!readable.ok()) return end(readable.error().message());
     if (l.bridge.empty()) return;  // on no bridge, it carries nothing anywhere
@@ -809,7 +809,7 @@ bool Server::await_groups(Conn& c, const protocol::Request& req) {
     // A uid of a range of root's speaks to policy as itself
     // (SubUids::policy_account): root's groups are not its, and it has
     // none in the database; its process's own groups count.
-    if (c.peer.account != c.peer.ids.uid && !c.peer.ids.owner) {
+    if (subuids_.of_root(c.peer.ids.uid)) {
         c.groups_known = true;
         return false;
     }

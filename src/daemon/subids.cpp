@@ -83,7 +83,7 @@ uid_t SubUids::account_of(uid_t uid) const {
 
 std::optional<uid_t> SubUids::policy_account(uid_t uid) const {
     uid_t account = account_of(uid);
-    if (account == uid || account == 0) return std::nullopt;
+    if (account == uid || of_root(uid)) return std::nullopt;
     return account;
 }
 

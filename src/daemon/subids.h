@@ -48,6 +48,8 @@ public:
     // container's, as LXC and Incus give): no rule for root is meant for
     // it, and polkit authorizes uid 0 for anything, whatever its rules.
     std::optional<uid_t> policy_account(uid_t uid) const;
+    // Whether `uid` is in a range of root's: no account's, to policy.
+    bool of_root(uid_t uid) const { return uid != 0 && account_of(uid) == 0; }
 
 private:
     struct Owned {

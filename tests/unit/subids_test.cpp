@@ -49,6 +49,9 @@ TEST(SubIds, RootsRangesSpeakToPolicyAsNoAccount) {
     EXPECT_EQ(s->policy_account(1000001), std::nullopt);  // ...but not root to policy
     EXPECT_EQ(s->policy_account(200001), std::optional<uid_t>(4712));
     EXPECT_EQ(s->policy_account(4712), std::nullopt);  // no subordinate uid
+    EXPECT_TRUE(s->of_root(1000001));
+    EXPECT_FALSE(s->of_root(0));
+    EXPECT_FALSE(s->of_root(200001));
 }
 
 TEST(SubIds, NoFileIsNoRanges) {
