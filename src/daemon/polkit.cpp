@@ -356,11 +356,11 @@ std::vector<PolkitAnswer> Polkit::process() {
     }
     std::vector<PolkitAnswer> out;
     out.swap(answers_);
-    if (bus_)
+    if (bus_) {
         for (std::uint64_t id : to_cancel_) cancel(id);
-    to_cancel_.clear();
-    if (bus_)
         for (const PolkitAnswer& a : out) forget(a.id);
+    }
+    to_cancel_.clear();
     return out;
 }
 
