@@ -220,7 +220,7 @@ if wanted "attack: address held"; then
     # from her address: nothing of his may be forwarded, not even in the
     # moments before his grant is refused. A counter after userbridged's
     # prerouting chain sees what passed it on any tap but hers.
-    hers=$(sed -n 's/^tap=\([^ ]*\).*/\1/p' "$T/guest")
+    hers=$(tap_of guest)
     nft -f - <<EOF
 table inet held {
     chain pre {
@@ -243,6 +243,16 @@ EOF
     check "attack: address held: ...and the LAN host still reaches her guest" reach lan $GUEST
     acl "allow wl0 user=ubalice mode=routed ip=$GUEST,$GUEST6\nallow wl0 user=ubbob mode=routed ip=192.168.77.51\n"
     reload_daemon
+fi
+if wanted "refusing route"; then
+    # A wider route that refuses packets (prohibit, unreachable, blackhole)
+    # makes the kernel's lookup for bob's address fail: no interface holds
+    # it, and his grant goes on (it failed, "cannot look up the route").
+    ip route add prohibit 192.168.77.48/30
+    out=$(as_bob "$TT" call stream --hold=200 -- "$client" --fd=3 --br=wl0 2>&1 || true)
+    check "refusing route: under a wider prohibit route, bob's address is granted ($(head -n1 <<<"$out"))" \
+        grep -q '^tap=' <<<"$out"
+    ip route del prohibit 192.168.77.48/30
 fi
 if wanted "attack: link type"; then
     # A routed tap is on no bridge, whose veto keeps a port's link type:

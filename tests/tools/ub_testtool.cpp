@@ -992,19 +992,19 @@ std::string first_line(const std::string& path) {
     return line;
 }
 
-// await_port NAME STATE: waits, at most 3 s, until the tap's bridge port
-// (if it has one) is in STATE ("3") or out of it ("0"). The bridge takes
+// await_port NAME FORWARDING: waits, at most 3 s, until the tap's bridge
+// port (if it has one) forwards (BR_STATE_FORWARDING), or, not FORWARDING,
+// is no longer disabled (BR_STATE_DISABLED). The bridge takes
 // frames from a port once the kernel's link watch has told it the tap is
 // up, which is up to a second after it is: a frame sent before is dropped,
 // and a check that it does not cross would pass for the wrong reason. (Out
 // of "0", a port of a bridge with STP on may still be listening: tests of
 // such bridges judge the port's state themselves.)
-void await_port(const std::string& name, const char* state) {
+void await_port(const std::string& name, bool forwarding) {
     std::string path = "/sys/class/net/" + name + "/brport/state";
-    bool until = std::strcmp(state, "3") == 0;
     for (int k = 0; k < 300; ++k) {
         std::string now = first_line(path);
-        if (now.empty() || (now == state) == until) return;
+        if (now.empty() || (forwarding ? now == "3" : now != "0")) return;
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
 }
@@ -1118,7 +1118,7 @@ int cmd_call(std::vector<std::string> a) {
         if (!fds[0].valid()) die("open " + name + " by name");
         std::printf("tap=%s vnet_hdr=1\n", name.c_str());
         std::fflush(stdout);
-        await_port(name, "3");  // our open brought its carrier on: BR_STATE_FORWARDING
+        await_port(name, true);  // our open brought its carrier on
         if (!send.empty()) send_marked(fds, 1, 10, send);  // the default header, struct virtio_net_hdr
         return 0;
     }
@@ -1191,7 +1191,7 @@ int cmd_call(std::vector<std::string> a) {
         std::printf("tap=%s vnet_hdr=%d\n", ifr.ifr_name, vnet ? 1 : 0);
     }
     std::fflush(stdout);
-    await_port(ifr.ifr_name, "0");  // BR_STATE_DISABLED: not yet told the tap is up
+    await_port(ifr.ifr_name, false);  // the bridge not yet told the tap is up
     for (const std::string& t : tampers) {
         if (t == "requeue") fds.value().resize(1), queues = 1;  // its only queue left
         tamper(tap, ifr.ifr_name, t);
