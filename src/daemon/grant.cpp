@@ -273,10 +273,9 @@ Outcome handle(const Means& means, const Asked& asked) {
             // would be refused only after its owner could send from it
             // (review item 33-6). Grants are made one at a time, on one
             // thread: no other can route it in between.
-            for (const policy::IpPrefix& a : terms.limits.ips)
-                if (UB_TRY(net::routed_exactly(a)))
-                    return Error::msg(policy::format_ip_prefix(a) + " is routed elsewhere already (another guest "
-                                      "of this rule holds it?)");
+            if (std::optional<policy::IpPrefix> a = UB_TRY(net::routed_already(terms.limits.ips)))
+                return Error::msg(policy::format_ip_prefix(*a) + " is routed elsewhere already (another guest "
+                                  "of this rule holds it?)");
             spec.before_attach = guarded([filters, uplink = req.bridge, addrs = terms.limits.ips](
                                              const std::string& ifname, int ifindex) {
                 return filters->route(ifname, ifindex, uplink, addrs);

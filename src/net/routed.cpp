@@ -194,16 +194,19 @@ Result<void> add_host_route(Rtnl& rtnl, int ifindex, const policy::IpPrefix& add
     return rtnl.request(m.nlh, "route " + addr_text(addr) + " to ifindex " + std::to_string(ifindex));
 }
 
-Result<bool> routed_exactly(const policy::IpPrefix& addr) {
+namespace {
+
+// Whether the host routes exactly `addr` (routed_already), asked on `nl`
+// with sequence number `seq`.
+Result<bool> routed_exactly(const MnlSocket& nl, const policy::IpPrefix& addr, unsigned seq) {
     std::string what = "look up the route to " + addr_text(addr);
-    MnlSocket nl = UB_TRY(open_netlink(NETLINK_ROUTE, 0, 0, "rtnetlink socket"));
     Message m;
     auto* rt = m.start<rtmsg>(RTM_GETROUTE, NLM_F_REQUEST);
     rt->rtm_family = static_cast<unsigned char>(family_of(addr));
     rt->rtm_dst_len = static_cast<unsigned char>(addr.bits());
     rt->rtm_flags = RTM_F_FIB_MATCH;
     mnl_attr_put(m.nlh, RTA_DST, size_of(addr), addr.addr.data());
-    unsigned seq = m.nlh->nlmsg_seq = static_cast<unsigned>(time(nullptr));
+    m.nlh->nlmsg_seq = seq;
     if (mnl_socket_sendto(nl.get(), m.nlh, m.nlh->nlmsg_len) != static_cast<ssize_t>(m.nlh->nlmsg_len))
         return Error::sys("cannot " + what);
     // One reply: the route (a few hundred bytes) or an error, which with
@@ -229,6 +232,17 @@ Result<bool> routed_exactly(const policy::IpPrefix& addr) {
     if (nlh->nlmsg_type != RTM_NEWROUTE || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg)))
         return Error::msg("cannot " + what + ": the reply is not a route");
     return static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh))->rtm_dst_len == addr.bits();
+}
+
+}  // namespace
+
+Result<std::optional<policy::IpPrefix>> routed_already(const std::vector<policy::IpPrefix>& addrs) {
+    if (addrs.empty()) return std::optional<policy::IpPrefix>();
+    MnlSocket nl = UB_TRY(open_netlink(NETLINK_ROUTE, 0, 0, "rtnetlink socket"));
+    auto seq = static_cast<unsigned>(time(nullptr));
+    for (const policy::IpPrefix& a : addrs)
+        if (UB_TRY(routed_exactly(nl, a, seq++))) return std::optional<policy::IpPrefix>(a);
+    return std::optional<policy::IpPrefix>();
 }
 
 Result<void> proxy_neighbour(Rtnl& rtnl, int ifindex, const policy::IpPrefix& addr, Change change) {

@@ -41,6 +41,7 @@
 // them, and their proxy entries, as it starts.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,14 +90,15 @@ Result<bool> ipv4_forwarding(const std::string& ifname);
 // The host route to one address through the tap; EEXIST when another
 // interface has it (an address another live tap is routed).
 Result<void> add_host_route(Rtnl& rtnl, int ifindex, const policy::IpPrefix& addr);
-// Whether the host routes exactly this address already: a host route to it
-// (another routed tap's, or anyone's) or it is the host's own. Asks the
-// kernel which route a packet from the host to it would take, through its
-// rules (RTM_F_FIB_MATCH, Linux 4.13), and compares that route's prefix
-// length with the address's. A host route the rules do not reach first (a
-// rule sending every lookup to another table) is not seen: the tap's own
-// route in the main table then still fails on it (EEXIST), only later.
-Result<bool> routed_exactly(const policy::IpPrefix& addr);
+// The first of `addrs` the host routes exactly already, if any: a host
+// route to it (another routed tap's, or anyone's) or it is the host's own.
+// Asks the kernel which route a packet from the host to each would take,
+// through its rules (RTM_F_FIB_MATCH, Linux 4.13), and compares that
+// route's prefix length with the address's. A host route the rules do not
+// reach first (a rule sending every lookup to another table) is not seen:
+// the tap's own route in the main table then still fails on it (EEXIST),
+// only later.
+Result<std::optional<policy::IpPrefix>> routed_already(const std::vector<policy::IpPrefix>& addrs);
 // A proxy neighbour entry (NTF_PROXY) for `addr` on `ifindex`.
 enum class Change { Add, Delete };
 Result<void> proxy_neighbour(Rtnl& rtnl, int ifindex, const policy::IpPrefix& addr, Change change);

@@ -213,8 +213,9 @@ EOF
     nft delete table inet race
 fi
 if wanted "attack: address held"; then
-    # An administrator's mistake: bob's rule names alice's live address.
-    acl "allow wl0 user=ubalice mode=routed ip=$GUEST,$GUEST6\nallow wl0 user=ubbob mode=routed ip=$GUEST\n"
+    # An administrator's mistake: bob's rule names alice's live address,
+    # after one of his own (each address is looked up in turn).
+    acl "allow wl0 user=ubalice mode=routed ip=$GUEST,$GUEST6\nallow wl0 user=ubbob mode=routed ip=192.168.77.51,$GUEST\n"
     reload_daemon
     # Bob joins his tap as it is made (as in the queue race) and writes
     # from her address: nothing of his may be forwarded, not even in the
@@ -235,7 +236,7 @@ EOF
     passed=$(nft list chain inet held pre | grep -o 'packets [0-9]*' | cut -d' ' -f2)
     nft delete table inet held
     check "attack: address held: a second tap for a live guest's address is refused" \
-        grep -q "routed elsewhere already" <<<"$out"
+        grep -q "$GUEST is routed elsewhere already" <<<"$out"
     check "attack: address held: ...before bob could join it ($(tr '\n' ' ' <"$T/attacker"))" \
         fails grep -q '^JOINED tap' "$T/attacker"
     check "attack: address held: ...and nothing from her address on his tap passed ($passed)" test "$passed" = 0
