@@ -184,6 +184,7 @@ private:
     void adopt_leases();
     void end_lease(int ifindex, const std::string& why);
     void recheck_leases();
+    void read_subuids(bool changed);
     void ask_lease_groups();
     void recheck_account(uid_t account, const UserDb::Groups& g);
     void recheck_lease(int ifindex, const UserDb::Groups& g);
@@ -224,6 +225,7 @@ private:
     ServerConfig cfg_;
     policy::Policy policy_;
     SubUids subuids_;
+    FileStamp subuid_stamp_ = subuids_.stamp();  // the file as last read, or tried (read_subuids)
     UniqueFd sig_;
     std::optional<net::LinkMonitor> monitor_;      // for expiry records and live_
     net::LiveLinks live_;                          // what grants count against (live_links)
@@ -361,6 +363,12 @@ void Server::accept_all() {
                                       cred.error().message());
             continue;
         }
+        // adduser gives a new account its ranges while userbridged runs,
+        // and no one reloads it for that (review item 35-1): a range it
+        // has not read would be no one's, each uid an account of its own,
+        // which no user= rule names. A range is in the file before
+        // newuidmap maps it, and so before any process of it connects.
+        if (stamp_of(kSubUidPath) != subuid_stamp_) read_subuids(true);
         // The limits first: a refused connection costs an accept, one
         // getsockopt and one send, and no log line of its own.
         // A subordinate uid counts as its owner: one account, one set of bounds.
@@ -1147,14 +1155,31 @@ void Server::reload() {
         groups_matter_ = policy::needs_account_groups(policy_);
         known_groups_.clear();
         log_line(LOG_NOTICE, "SIGHUP: ACL reloaded from " + cfg_.acl_path);
-        if (Result<SubUids> sub = load_subuids(cfg_); sub.ok()) subuids_ = std::move(*sub);
-        else log_line(LOG_ERR, "SIGHUP: keeping the subordinate uids read before: " + sub.error().message());
+        read_subuids(false);
         recheck_leases();
     }
     // Answers that came while the lookups above waited were read then,
     // and the socket shows no more: the records they name go now, not when
     // their time is up, and the requests waiting for groups go on.
     on_names();
+}
+
+// The subordinate uids read again: at SIGHUP, or as the file changed
+// (`changed`), when the leases are decided again for them. A file that
+// cannot be read keeps the ranges read before, until it changes again.
+void Server::read_subuids(bool changed) {
+    const char* when = changed ? "/etc/subuid changed" : "SIGHUP";
+    Result<SubUids> sub = load_subuids(cfg_);
+    if (!sub.ok()) {
+        subuid_stamp_ = stamp_of(kSubUidPath);
+        log_line(LOG_ERR, std::string(when) + ": keeping the subordinate uids read before: " + sub.error().message());
+        return;
+    }
+    subuids_ = std::move(*sub);
+    subuid_stamp_ = subuids_.stamp();
+    if (!changed) return;
+    log_line(LOG_NOTICE, "read " + std::string(kSubUidPath) + " again, as it changed");
+    recheck_leases();
 }
 
 void Server::expire() {

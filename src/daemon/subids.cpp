@@ -1,6 +1,7 @@
 #include "daemon/subids.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +34,13 @@ Result<std::string> read_small(const std::string& path) {
 
 }  // namespace
 
+FileStamp stamp_of(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return {};
+    return {true, st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec,
+            st.st_ctim.tv_nsec};
+}
+
 std::vector<SubRange> parse_subids(std::string_view text) {
     std::vector<SubRange> out;
     while (!text.empty()) {
@@ -54,6 +62,7 @@ std::vector<SubRange> parse_subids(std::string_view text) {
 Result<SubUids> SubUids::load(const std::string& path,
                               const std::function<Result<long long>(const std::string&)>& user_id) {
     SubUids s;
+    s.stamp_ = stamp_of(path);
     Result<std::string> text = read_small(path);
     if (!text.ok()) {
         if (text.error().code() == ENOENT) return s;

@@ -32,6 +32,20 @@ struct SubRange {
 // one is skipped, as newuidmap skips it. Pure.
 std::vector<SubRange> parse_subids(std::string_view text);
 
+// What tells one version of a file from the next: another file renamed
+// over it (shadow's tools do so), one written in place, or it made or
+// removed. Not a hash: a change within the clock's tick that keeps the
+// inode, the size and both times passes unseen.
+struct FileStamp {
+    bool exists = false;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = 0;
+    long long mtime_s = 0, mtime_ns = 0, ctime_s = 0, ctime_ns = 0;
+    bool operator==(const FileStamp&) const = default;
+};
+FileStamp stamp_of(const std::string& path);
+
 // Subordinate uid -> owning account's uid.
 class SubUids {
 public:
@@ -50,6 +64,9 @@ public:
     std::optional<uid_t> policy_account(uid_t uid) const;
     // Whether `uid` is in a range of root's: no account's, to policy.
     bool of_root(uid_t uid) const { return uid != 0 && account_of(uid) == 0; }
+    // The file as it was when these ranges were read (stamped first: a
+    // change while it is read shows as a stamp of the next version).
+    const FileStamp& stamp() const { return stamp_; }
 
 private:
     struct Owned {
@@ -58,6 +75,7 @@ private:
         uid_t owner;
     };
     std::vector<Owned> ranges_;
+    FileStamp stamp_;
 };
 
 }  // namespace ub::daemon

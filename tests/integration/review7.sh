@@ -221,6 +221,19 @@ if wanted "subuid"; then
             fails grep -q '^tap=' <(setpriv --reuid=400001 --regid=400001 --clear-groups -- "$TT" daemon grant $D 2>&1)
         check "subuid: control: a process of group root is let in by group=root" \
             grep -q '^tap=' <(setpriv --reuid=400002 --regid=0 --clear-groups -- "$TT" daemon grant $D 2>&1)
+        # Review item 35-1: adduser appends a new account's ranges to the
+        # file while userbridged runs, and nobody reloads it; ubalice's were
+        # then no one's, and user=ubalice did not hold for them. The file is
+        # looked at (stat) as each connection comes, and read again when it
+        # changed.
+        printf 'ubbob:200000:65536\nroot:400000:65536\n' >"$T/subids"
+        stop_daemon
+        acl 'deny br0 user=ubalice\nallow br0 group=ubvm\n'
+        start_daemon
+        printf 'ubbob:200000:65536\nubalice:300000:65536\nroot:400000:65536\n' >"$T/subids"
+        check "subuid: a range given to ubalice while userbridged runs is hers at once, denied by user=ubalice" \
+            grep -q 'denied by /etc/qemu/bridge.conf:1' <(as_alice_sub "$TT" daemon grant $D 2>&1)
+        check "subuid: ...and userbridged says it read the file again" soon grep -q 'read /etc/subuid again' "$SYSLOG"
     else
         echo "skip: subuid: no newuidmap, or unshare without --map-auto"
     fi
