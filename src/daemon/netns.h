@@ -9,6 +9,9 @@
 //  - NS_GET_NSTYPE: it is a network namespace (not a file, not another kind);
 //  - NS_GET_USERNS, then NS_GET_OWNER_UID on that: the uid that made the
 //    user namespace owning it, as our user namespace sees it;
+//  - NS_GET_PARENT up to the user namespace right under ours: the uid that
+//    made that one is the caller's too (or its account's), as the kernel
+//    asks of a process of ours before it has rights in it;
 //  - it is not our own (the host's) network namespace, which init's user
 //    namespace, owned by uid 0, owns: root's callers would pass otherwise.
 #pragma once

@@ -66,6 +66,23 @@ refused_netns "a name the namespace has already fails, leaving nothing" "already
 refused_netns "her subordinate uid asking for ubalice's own namespace is refused" \
     "belongs to uid $ALICE, not to you (uid 200000)" \
     as_alice bash -c "exec 7</proc/$alice_ns/ns/net; exec ${SUB_ROOT[*]} '$UB' netns --br=br0 --netns-fd=7"
+# Review item 35-2: a container root made, whose user namespace maps
+# ubalice's uid (systemd-nspawn --bind-user, an Incus raw.idmap), and in it
+# a user and network namespace a process of her uid made. The kernel names
+# her its owner, yet gives her, on the host, no right there: root's
+# namespace is between (it walks up to the one under the host's). Her
+# process in the container sends her the namespace's fd (over a socket in
+# a directory both see); root opens it for her here.
+unshare --user sleep 120 &
+container=$!
+BACKGROUND+=($container)
+within 2 test "$(readlink /proc/$container/ns/user)" != "$(readlink /proc/self/ns/user)"
+echo "$ALICE $ALICE 1" >/proc/$container/uid_map
+echo "$ALICE $ALICE 1" >/proc/$container/gid_map
+hold_ns nested_ns nsenter -t $container -U --setuid $ALICE --setgid $ALICE --
+refused_netns "ubalice asking for a namespace of hers nested in one root made is refused" \
+    "is in a user namespace uid 0 made, not you (uid $ALICE)" \
+    as_alice "$UB" netns --br=br0 --netns-fd=7 7</proc/$nested_ns/ns/net
 no_tap_ever
 check "refusals are audited" \
     soon grep -qE "event=deny user=ubbob uid=$BOB .*bridge=\"br0\".*detail=\"the network namespace belongs to uid $ALICE" "$SYSLOG"
