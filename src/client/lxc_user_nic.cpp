@@ -99,6 +99,10 @@ int create(const std::vector<std::string>& a) {
     protocol::Request req;
     req.bridge = a[4];
     req.netns_peer = a.size() > 5 ? a[5] : "eth0";
+    // Checked here too: the request carries 15 bytes of it, and a longer
+    // name would be made cut short and printed whole.
+    if (std::string why = ifname_problem(req.netns_peer); !why.empty())
+        return fail("the interface name '" + printable(req.netns_peer, 64) + "' " + why);
     // The container's name names the pair in records and `userbridge status`.
     req.vm_name = vm_name_problem(name).empty() && name.size() <= 47 ? name : "";
     std::string path = "/proc/" + std::to_string(*n) + "/ns/net";

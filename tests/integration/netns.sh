@@ -136,6 +136,11 @@ check "...the container's ifindex is its end's" \
 check "...the host's is the host end's" test "$(cat /sys/class/net/$host/ifindex)" = "$hidx"
 refused "lxc-user-nic for ubbob's namespace, as ubalice, is refused" "" \
     as_alice "$T/bin/userbridge-lxc-user-nic" create /var/lib/lxc c1 "$bob_ns" veth br0 eth0
+before=$(veths | wc -l)
+refused "lxc-user-nic with a name of 16 bytes is refused" "bytes long, the limit is 15" \
+    as_alice "$T/bin/userbridge-lxc-user-nic" create /var/lib/lxc c1 "$alice_ns" veth br0 eth0123456789abc
+check "...and no pair is made, not even one cut short" \
+    test "$(veths | wc -l)" = "$before" -a -z "$(in_ns "$alice_ns" ip -o link show | grep eth0123)"
 check "lxc-user-nic delete has nothing to do" \
     as_alice "$T/bin/userbridge-lxc-user-nic" delete /var/lib/lxc c1 /proc/$alice_ns/ns/net veth br0 eth1
 printf 'ubalice veth br0 2\n@ubvm veth br1 3\nubbob vxlan br0 1\n' >"$T/usernet"
