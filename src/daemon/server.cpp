@@ -17,9 +17,11 @@
 #include <climits>
 #include <ctime>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "audit/audit.h"
@@ -155,6 +157,7 @@ struct Lease {
     bool by_polkit = false;  // polkit said yes to it (unknown for one adopted: false)
     std::string bridge;      // the bridge it is on, as the last decision found it
     bool recheck = false;    // a decision under a new ACL waits for its owner's groups
+    std::string recheck_why;  // why it is decided again (recheck_leases)
 };
 
 class Server {
@@ -183,8 +186,8 @@ private:
     Outcome release(const Conn& c, const protocol::Request& req);
     void adopt_leases();
     void end_lease(int ifindex, const std::string& why);
-    void recheck_leases();
-    void read_subuids(bool changed);
+    void recheck_leases(const std::string& why, const std::function<bool(uid_t)>& which = {});
+    void check_subuids();
     void ask_lease_groups();
     void recheck_account(uid_t account, const UserDb::Groups& g);
     void recheck_lease(int ifindex, const UserDb::Groups& g);
@@ -225,7 +228,8 @@ private:
     ServerConfig cfg_;
     policy::Policy policy_;
     SubUids subuids_;
-    FileStamp subuid_stamp_ = subuids_.stamp();  // the file as last read, or tried (read_subuids)
+    FileStamp subuid_stamp_ = subuids_.stamp();  // the file as last read (check_subuids)
+    Clock::time_point subuid_retry_{};           // not looked at again before
     UniqueFd sig_;
     std::optional<net::LinkMonitor> monitor_;      // for expiry records and live_
     net::LiveLinks live_;                          // what grants count against (live_links)
@@ -363,12 +367,6 @@ void Server::accept_all() {
                                       cred.error().message());
             continue;
         }
-        // adduser gives a new account its ranges while userbridged runs,
-        // and no one reloads it for that (review item 35-1): a range it
-        // has not read would be no one's, each uid an account of its own,
-        // which no user= rule names. A range is in the file before
-        // newuidmap maps it, and so before any process of it connects.
-        if (stamp_of(kSubUidPath) != subuid_stamp_) read_subuids(true);
         // The limits first: a refused connection costs an accept, one
         // getsockopt and one send, and no log line of its own.
         // A subordinate uid counts as its owner: one account, one set of bounds.
@@ -613,7 +611,7 @@ void Server::adopt_leases() {
     for (const net::LinkInfo& l : *taps) {
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
         if (!label || !label->lease) continue;
-        leases_[l.ifindex] = Lease{l.name, label->uid, *label->lease, {}, {}, false, {}, false};
+        leases_[l.ifindex] = Lease{l.name, label->uid, *label->lease, {}, {}, false, {}, false, {}};
         if (label->held) {
             end_lease(l.ifindex, "its connection closed while userbridged was stopped");
             continue;
@@ -674,7 +672,7 @@ void Server::end_lease(int ifindex, const std::string& why) {
 // one it no longer allows ends (docs/SECURITY.md, review item 32-5). The
 // owner's groups are the group database's, asked for without waiting;
 // each lease is decided when they come.
-void Server::recheck_leases() {
+void Server::recheck_leases(const std::string& why, const std::function<bool(uid_t)>& which) {
     Result<net::Rtnl> rtnl = net::Rtnl::open();
     Result<std::vector<net::LinkInfo>> taps = links_of(rtnl, "tun");
     Result<std::vector<net::LinkInfo>> bridges = links_of(rtnl, "bridge");
@@ -686,9 +684,11 @@ void Server::recheck_leases() {
     std::map<int, std::string> names;
     for (const net::LinkInfo& b : *bridges) names[b.ifindex] = b.name;
     for (const net::LinkInfo& t : *taps)
-        if (auto l = leases_.find(t.ifindex); l != leases_.end() && l->second.ending.empty()) {
+        if (auto l = leases_.find(t.ifindex);
+            l != leases_.end() && l->second.ending.empty() && (!which || which(l->second.uid))) {
             l->second.bridge = t.master ? names[t.master] : "";
             l->second.recheck = true;
+            l->second.recheck_why = why;
         }
     ask_lease_groups();
 }
@@ -734,7 +734,7 @@ void Server::recheck_account(uid_t account, const UserDb::Groups& g) {
 void Server::recheck_lease(int ifindex, const UserDb::Groups& g) {
     Lease& l = leases_.at(ifindex);
     l.recheck = false;
-    auto end = [&](const std::string& why) { end_lease(ifindex, "the ACL was reloaded: " + why); };
+    auto end = [&](const std::string& why) { end_lease(ifindex, l.recheck_why + ": " + why); };
     if (!g.why.empty()) return end("its owner's groups are unknown (" + g.why + ")");
     policy::Credentials ids{l.uid, g.gids.empty() ? static_cast<gid_t>(-1) : g.gids.front(), g.gids};
     ids.account_groups = g.gids;
@@ -949,7 +949,7 @@ void Server::deliver(Conn& c, Outcome o) {
     o.queues.clear();
     bool leased = made && sent.ok() && o.lease;
     if (leased) {
-        Lease l{o.reply.ifname, c.peer.ids.uid, 0, {}, {}, o.record.polkit == "yes", {}, false};
+        Lease l{o.reply.ifname, c.peer.ids.uid, 0, {}, {}, o.record.polkit == "yes", {}, false, {}};
         // A tied lease keeps the connection: its close ends the lease.
         if (o.tied) l.conn = std::move(c.fd);
         Result<net::Rtnl> rtnl = net::Rtnl::open();
@@ -1155,8 +1155,10 @@ void Server::reload() {
         groups_matter_ = policy::needs_account_groups(policy_);
         known_groups_.clear();
         log_line(LOG_NOTICE, "SIGHUP: ACL reloaded from " + cfg_.acl_path);
-        read_subuids(false);
-        recheck_leases();
+        if (Result<SubUids> sub = load_subuids(cfg_); sub.ok()) subuids_ = std::move(*sub);
+        else log_line(LOG_ERR, "SIGHUP: keeping the subordinate uids read before: " + sub.error().message());
+        subuid_stamp_ = subuids_.stamp();
+        recheck_leases("the ACL was reloaded");
     }
     // Answers that came while the lookups above waited were read then,
     // and the socket shows no more: the records they name go now, not when
@@ -1164,22 +1166,48 @@ void Server::reload() {
     on_names();
 }
 
-// The subordinate uids read again: at SIGHUP, or as the file changed
-// (`changed`), when the leases are decided again for them. A file that
-// cannot be read keeps the ranges read before, until it changes again.
-void Server::read_subuids(bool changed) {
-    const char* when = changed ? "/etc/subuid changed" : "SIGHUP";
-    Result<SubUids> sub = load_subuids(cfg_);
-    if (!sub.ok()) {
-        subuid_stamp_ = stamp_of(kSubUidPath);
-        log_line(LOG_ERR, std::string(when) + ": keeping the subordinate uids read before: " + sub.error().message());
+// adduser gives a new account its ranges while userbridged runs, and no
+// one reloads it for that (review item 35-1): a range it has not read is
+// no one's, each uid an account of its own that no user= rule names. A
+// range is in the file before newuidmap maps it, so before any process of
+// it connects: the file is looked at before connections are accepted, and
+// read again when it changed. Only root changes what is compared (another
+// file renamed over it, its size, its modification time); a version that
+// changed while it was read, or is gone (an editor's rename under way;
+// SIGHUP adopts a removal), or could not be read, leaves the ranges as
+// they were, and is tried again at a later connection.
+void Server::check_subuids() {
+    auto now = Clock::now();
+    if (now < subuid_retry_) return;
+    FileStamp seen = stamp_of(kSubUidPath);
+    if (seen == subuid_stamp_) return;
+    if (!seen.exists) {
+        subuid_stamp_ = seen;
+        log_line(LOG_WARNING, std::string(kSubUidPath) + " is gone; the subordinate uids read before stay until "
+                                                         "userbridged reloads (SIGHUP)");
         return;
     }
-    subuids_ = std::move(*sub);
-    subuid_stamp_ = subuids_.stamp();
-    if (!changed) return;
-    log_line(LOG_NOTICE, "read " + std::string(kSubUidPath) + " again, as it changed");
-    recheck_leases();
+    Result<SubUids> sub = load_subuids(cfg_);
+    if (!sub.ok() || sub->stamp() != seen || stamp_of(kSubUidPath) != seen) {
+        subuid_retry_ = now + (sub.ok() ? std::chrono::seconds(1) : std::chrono::seconds(5));
+        if (!sub.ok())
+            log_line(LOG_ERR, std::string(kSubUidPath) + " changed, but cannot be read; keeping the subordinate uids "
+                                                         "read before: " + sub.error().message());
+    } else {
+        subuid_stamp_ = seen;
+        SubUids before = std::exchange(subuids_, std::move(*sub));
+        if (!before.same_ranges(subuids_)) {
+            log_line(LOG_NOTICE, "read " + std::string(kSubUidPath) + " again, as it changed");
+            // The leases of the uids it gave to another account, or took from one.
+            recheck_leases("the subordinate uids changed (" + std::string(kSubUidPath) + ")", [&](uid_t uid) {
+                return before.account_of(uid) != subuids_.account_of(uid) ||
+                       before.policy_account(uid) != subuids_.policy_account(uid);
+            });
+        }
+    }
+    // Answers to other questions the owners' lookups read while they
+    // waited go on now, as after a reload.
+    on_names();
 }
 
 void Server::expire() {
@@ -1558,7 +1586,7 @@ Result<void> Server::run() {
     settle_ports();
     if (cfg_.macvtaps) adopt_macvtaps();  // after: a tampered one is gone already
     adopt_leases();
-    recheck_leases();
+    recheck_leases("userbridged started with this ACL");
     // The index starts from a dump, with the monitor already open; should
     // it fail, the first grant's checks dump again.
     if (Result<net::Rtnl> rtnl = net::Rtnl::open(); rtnl.ok()) (void)live_.rebuild(*rtnl);
@@ -1616,7 +1644,10 @@ Result<void> Server::run() {
             // got its reply and asks again must not find its own finished
             // connection still counted against its uid.
             expire();
-            if (p[0].revents) accept_all();
+            if (p[0].revents) {
+                check_subuids();  // before any new connection is counted
+                accept_all();
+            }
         }
         if (cfg_.macvtaps && cfg_.macvtaps->next_look() <= Clock::now()) delete_closed_macvtaps();
         on_polkit();

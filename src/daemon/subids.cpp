@@ -37,8 +37,7 @@ Result<std::string> read_small(const std::string& path) {
 FileStamp stamp_of(const std::string& path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return {};
-    return {true, st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec,
-            st.st_ctim.tv_nsec};
+    return {true, st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
 }
 
 std::vector<SubRange> parse_subids(std::string_view text) {

@@ -34,14 +34,15 @@ std::vector<SubRange> parse_subids(std::string_view text);
 
 // What tells one version of a file from the next: another file renamed
 // over it (shadow's tools do so), one written in place, or it made or
-// removed. Not a hash: a change within the clock's tick that keeps the
-// inode, the size and both times passes unseen.
+// removed. Only what its writer changes: not its change time, which a
+// hard link anyone may make to it moves too. Not a hash: a write within
+// the clock's tick that keeps the size passes unseen.
 struct FileStamp {
     bool exists = false;
     dev_t dev = 0;
     ino_t ino = 0;
     off_t size = 0;
-    long long mtime_s = 0, mtime_ns = 0, ctime_s = 0, ctime_ns = 0;
+    long long mtime_s = 0, mtime_ns = 0;
     bool operator==(const FileStamp&) const = default;
 };
 FileStamp stamp_of(const std::string& path);
@@ -67,12 +68,15 @@ public:
     // The file as it was when these ranges were read (stamped first: a
     // change while it is read shows as a stamp of the next version).
     const FileStamp& stamp() const { return stamp_; }
+    // Whether `o` has the same ranges, with the same owners.
+    bool same_ranges(const SubUids& o) const { return ranges_ == o.ranges_; }
 
 private:
     struct Owned {
         uid_t first;
         std::uint32_t count;
         uid_t owner;
+        bool operator==(const Owned&) const = default;
     };
     std::vector<Owned> ranges_;
     FileStamp stamp_;

@@ -234,6 +234,24 @@ if wanted "subuid"; then
         check "subuid: a range given to ubalice while userbridged runs is hers at once, denied by user=ubalice" \
             grep -q 'denied by /etc/qemu/bridge.conf:1' <(as_alice_sub "$TT" daemon grant $D 2>&1)
         check "subuid: ...and userbridged says it read the file again" soon grep -q 'read /etc/subuid again' "$SYSLOG"
+        # ...and a lease her subordinate uid took while its range was no
+        # one's is decided again, as at a reload; ubbob's, whose uids the
+        # change left as they were, is not.
+        printf 'ubbob:200000:65536\nroot:400000:65536\n' >"$T/subids"
+        stop_daemon
+        acl 'deny br0 user=ubalice\nallow br0 group=ubvm lease=1h\nallow br0 user=ubbob lease=1h\n'
+        start_daemon
+        setpriv --reuid=300000 --regid=300000 --groups=$VMGROUP -- \
+            "$T/bin/userbridge" lease --br=br0 --name=fcs --for=10m >/dev/null 2>&1 || true
+        as_bob "$T/bin/userbridge" lease --br=br0 --name=fcb --for=10m >/dev/null 2>&1 || true
+        check "subuid: control: uid 300000, no one's yet, leased fcs under group=ubvm" ip link show fcs
+        printf 'ubbob:200000:65536\nubalice:300000:65536\nroot:400000:65536\n' >"$T/subids"
+        as_bob "$TT" daemon grant $D >/dev/null 2>&1 || true  # a connection
+        check "subuid: ...once the range is ubalice's, fcs ends, denied by user=ubalice" \
+            within 5 bash -c '! ip link show fcs 2>/dev/null'
+        check "subuid: ...its record says why" soon grep -q \
+            'event=expire .*tap=fcs.*the subordinate uids changed (/etc/subuid): denied by /etc/qemu/bridge.conf:1' "$SYSLOG"
+        check "subuid: ...and ubbob's fcb stays" ip link show fcb
     else
         echo "skip: subuid: no newuidmap, or unshare without --map-auto"
     fi
