@@ -11,7 +11,9 @@
 //    user namespace owning it, as our user namespace sees it;
 //  - NS_GET_PARENT up to the user namespace right under ours: the uid that
 //    made that one is the caller's too (or its account's), as the kernel
-//    asks of a process of ours before it has rights in it;
+//    asks of a process in our user namespace before it has rights in it
+//    (a caller in a namespace below ours, which a socket does not show,
+//    is taken for its account: docs/SECURITY.md, item 35-2);
 //  - it is not our own (the host's) network namespace, which init's user
 //    namespace, owned by uid 0, owns: root's callers would pass otherwise.
 #pragma once
