@@ -6,13 +6,22 @@ namespace ub::json {
 
 namespace {
 
-// The length of the valid UTF-8 sequence at s[i], or 0.
-std::size_t utf8_len(std::string_view s, std::size_t i) {
+// The length of the valid UTF-8 sequence at s[i], and its code point in
+// `cp`; or 0. Overlong forms, surrogates and code points past U+10FFFF are
+// not valid (RFC 3629): a lenient reader could take an overlong one for
+// an ASCII quote or backslash.
+std::size_t utf8_len(std::string_view s, std::size_t i, char32_t& cp) {
     auto c = static_cast<unsigned char>(s[i]);
     std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
     if (n == 0 || i + n > s.size()) return 0;
-    for (std::size_t k = 1; k < n; ++k)
-        if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return 0;
+    cp = n == 1 ? c : c & (0x7f >> n);
+    for (std::size_t k = 1; k < n; ++k) {
+        auto b = static_cast<unsigned char>(s[i + k]);
+        if ((b >> 6) != 2) return 0;
+        cp = (cp << 6) | (b & 0x3f);
+    }
+    static constexpr char32_t kLeast[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kLeast[n] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return 0;
     return n;
 }
 
@@ -25,25 +34,27 @@ void indent(std::string& out, int depth) {
 
 std::string quote(std::string_view s) {
     std::string out = "\"";
+    auto escaped = [&out](unsigned code) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", code);
+        out += buf;
+    };
     for (std::size_t i = 0; i < s.size();) {
         auto c = static_cast<unsigned char>(s[i]);
+        char32_t cp = 0;
+        std::size_t n = utf8_len(s, i, cp);
         if (c == '"' || c == '\\') {
             out += '\\';
             out += static_cast<char>(c);
-        } else if (c < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-        } else if (std::size_t n = utf8_len(s, i); n > 1) {
-            out.append(s.substr(i, n));
-            i += n;
-            continue;
         } else if (n == 0) {
             out += "\\ufffd";
+            n = 1;
+        } else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+            escaped(cp);  // C0, DEL and C1 (CSI among them)
         } else {
-            out += static_cast<char>(c);
+            out.append(s.substr(i, n));
         }
-        ++i;
+        i += n;
     }
     return out + "\"";
 }

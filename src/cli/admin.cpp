@@ -205,6 +205,9 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
                       p.error().message() + " (every request is refused until it is fixed)");
     json::Value v = json_head("explain");
     v.set("user", who->user);
+    // For text: a name from the user database (LDAP's may hold any byte
+    // but ':' and a newline) escaped, as in records and `status`.
+    const std::string shown = record::value(who->user);
     v.set("uid", static_cast<unsigned long>(who->ids.uid));
     v.set("bridge", bridge);
     v.set("vm", vm.empty() ? json::Value(nullptr) : json::Value(vm));
@@ -219,7 +222,7 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
     policy::Credentials viewer = c;
     if (!policy::groups_beyond_process(c).empty() && !privilege::FsIdentity::may_assume_others()) {
         viewer.account_groups.clear();
-        warnings.push_back("which files the groups the group database lists " + who->user +
+        warnings.push_back("which files the groups the group database lists " + shown +
                            " in let them read was not asked (it needs root); userbridged asks it, and a deny "
                            "in such a file holds for them");
     }
@@ -228,7 +231,7 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
     });
     if (!readable.ok() && readable.error().code() == EACCES) {
         if (!as_json) {
-            out(who->user + " cannot read " + path + ": every request of theirs is refused");
+            out(shown + " cannot read " + path + ": every request of theirs is refused");
             return 0;
         }
         v.set("acl_readable", false);
@@ -275,7 +278,7 @@ int cmd_explain(const std::vector<std::string>& argv, const std::string& default
         out(v.dump());
         return 0;
     }
-    out("user " + who->user + " (uid " + std::to_string(who->ids.uid) + "), bridge " + bridge + ":");
+    out("user " + shown + " (uid " + std::to_string(who->ids.uid) + "), bridge " + bridge + ":");
     for (const std::string& line : lines) out("  " + line);
     for (const std::string& line : mac_lines) out("  " + line);
     for (const std::string& w : warnings) out("  warning: " + w);

@@ -24,20 +24,22 @@ struct Loader {
     Result<void> load_file(const std::string& path, int includer, int depth);
     Result<void> load_checked(const std::string& path, int includer, int depth);
     Result<void> resolve_subjects();
-    Result<std::string> read_checked(const UniqueFd& fd, const std::string& path, FileInfo& info);
+    Result<std::string> read_checked(const UniqueFd& fd, const std::string& path, const std::string& shown, FileInfo&);
 };
 
-Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& path, FileInfo& info) {
+// `shown`: the path as messages show it (load_checked).
+Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& path, const std::string& shown,
+                                         FileInfo& info) {
     struct stat st {};
-    if (fstat(fd.get(), &st) != 0) return Error::sys("cannot stat " + path);
-    if (!S_ISREG(st.st_mode)) return Error::msg(path + " is not a regular file");
+    if (fstat(fd.get(), &st) != 0) return Error::sys("cannot stat " + shown);
+    if (!S_ISREG(st.st_mode)) return Error::msg(shown + " is not a regular file");
     if (st.st_uid != opt.trusted_owner)
-        return Error::msg(path + " is not owned by root (owner uid " +
+        return Error::msg(shown + " is not owned by root (owner uid " +
                           std::to_string(st.st_uid) + "); refusing it");
     if (st.st_mode & (S_IWGRP | S_IWOTH))
-        return Error::msg(path + " is writable by group or others; refusing it");
+        return Error::msg(shown + " is writable by group or others; refusing it");
     auto too_large = [&] {
-        return Error::msg(path + " is larger than " + std::to_string(opt.max_file_size) +
+        return Error::msg(shown + " is larger than " + std::to_string(opt.max_file_size) +
                           " bytes; refusing it");
     };
     if (static_cast<std::size_t>(st.st_size) > opt.max_file_size) return too_large();
@@ -58,7 +60,7 @@ Result<std::string> Loader::read_checked(const UniqueFd& fd, const std::string& 
         }
         ssize_t n = ::read(fd.get(), text.data() + used, text.size() - used);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return Error::sys("cannot read " + path);
+        if (n < 0) return Error::sys("cannot read " + shown);
         if (n == 0) break;
         used += static_cast<std::size_t>(n);
     }
@@ -77,30 +79,31 @@ Result<void> Loader::load_file(const std::string& path, int includer, int depth)
 
 Result<void> Loader::load_checked(const std::string& path, int includer, int depth) {
     bool is_include = includer >= 0;
+    // The path as messages show it: an include's is the ACL's own bytes,
+    // which `userbridge check` may be shown before anyone vetted them.
+    const std::string shown = printable(path, 4096);  // PATH_MAX
     if (depth > opt.max_depth)
-        return Error::msg(path + ": includes nested deeper than " +
-                          std::to_string(opt.max_depth) + " levels");
+        return Error::msg(shown + ": includes nested deeper than " + std::to_string(opt.max_depth) + " levels");
     if (policy.files.size() >= opt.max_files)
-        return Error::msg(path + ": more than " + std::to_string(opt.max_files) +
-                          " files included");
+        return Error::msg(shown + ": more than " + std::to_string(opt.max_files) + " files included");
 
     UniqueFd fd = open_acl_file(path);
     if (!fd.valid()) {
         int err = errno;
         if (is_include && skippable(err)) {
-            policy.skipped.push_back(path + ": " + std::strerror(err));
+            policy.skipped.push_back(shown + ": " + std::strerror(err));
             policy.absent.push_back({path, {}, includer});
             return Ok{};
         }
-        if (err == ELOOP) return Error::msg(path + " is a symbolic link; refusing it");
-        return Error::sys("cannot open " + path, err);
+        if (err == ELOOP) return Error::msg(shown + " is a symbolic link; refusing it");
+        return Error::sys("cannot open " + shown, err);
     }
 
     FileInfo info{path, {}, includer};
-    std::string text = UB_TRY(read_checked(fd, path, info));
+    std::string text = UB_TRY(read_checked(fd, path, shown, info));
     FileId id = info.id;
     for (const FileId& open_id : stack)
-        if (open_id == id) return Error::msg(path + ": include cycle");
+        if (open_id == id) return Error::msg(shown + ": include cycle");
     int index = static_cast<int>(policy.files.size());
     policy.files.push_back(std::move(info));
 
@@ -115,7 +118,7 @@ Result<void> Loader::load_checked(const std::string& path, int includer, int dep
     stack.push_back(id);
     Result<void> failed = Ok{};
     UB_TRYV(parse_each(
-        text, path,
+        text, shown,
         [&](Line&& line) {
             if (!failed.ok()) return;
             if (line.verb == Verb::Include) {

@@ -70,6 +70,20 @@ TEST_F(Loader, MissingIncludeIsSkippedAsInQemu) {
     EXPECT_NE(p->skipped[0].find("nothere.conf"), std::string::npos);
 }
 
+TEST_F(Loader, AnIncludesPathIsShownPrintable) {
+    // `userbridge check` shows an administrator a file before anyone vetted
+    // it: an include's path is its own bytes, a terminal's escapes among them.
+    std::string main = write("bridge.conf", "include /nothere\x1b]2;ok\x07\x1b[2J.conf\nallow br0\n");
+    auto p = load(main, opt);
+    ASSERT_TRUE(p.ok()) << p.error().message();
+    ASSERT_EQ(p->skipped.size(), 1u);
+    EXPECT_EQ(p->skipped[0].find('\x1b'), std::string::npos) << p->skipped[0];
+    EXPECT_NE(p->skipped[0].find("/nothere\\x1b]2;ok\\x07\\x1b[2J.conf"), std::string::npos) << p->skipped[0];
+    write("esc\x1b[2J.conf", "allow\n");
+    std::string bad = write("bad.conf", "include esc\x1b[2J.conf\n");
+    EXPECT_EQ(fails(bad), dir + "/esc\\x1b[2J.conf:1: 'allow' needs an argument");
+}
+
 TEST_F(Loader, MissingMainFileFails) {
     EXPECT_NE(fails(dir + "/none.conf").find("cannot open"), std::string::npos);
 }

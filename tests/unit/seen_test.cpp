@@ -148,6 +148,14 @@ TEST(Json, QuotesAndNests) {
     EXPECT_EQ(ub::json::quote("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
     EXPECT_EQ(ub::json::quote("bad\xff"), "\"bad\\ufffd\"");
     EXPECT_EQ(ub::json::quote("cut\xc3"), "\"cut\\ufffd\"");
+    // Not UTF-8 (RFC 3629): an overlong '"', a surrogate, past U+10FFFF.
+    EXPECT_EQ(ub::json::quote("\xc0\xa2"), "\"\\ufffd\\ufffd\"");
+    EXPECT_EQ(ub::json::quote("\xe0\x80\xa2"), "\"\\ufffd\\ufffd\\ufffd\"");
+    EXPECT_EQ(ub::json::quote("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");
+    EXPECT_EQ(ub::json::quote("\xf4\x90\x80\x80"), "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
+    // A C1 control (CSI) is escaped; the last code points of each length pass.
+    EXPECT_EQ(ub::json::quote("\xc2\x9b"), "\"\\u009b\"");
+    EXPECT_EQ(ub::json::quote("\xc2\xa0\xef\xbf\xbf\xf4\x8f\xbf\xbf"), "\"\xc2\xa0\xef\xbf\xbf\xf4\x8f\xbf\xbf\"");
     ub::json::Value v = ub::json::Object{};
     v.set("n", 3);
     v.set("none", nullptr);
