@@ -208,7 +208,8 @@ std::vector<std::string> qemu_warnings(const std::vector<PrivilegedHelper>& help
         std::optional<std::string> text = text_of(f.path, f.id);
         if (!text) continue;
         for (const QemuReadsOtherwise& q : qemu_reads_otherwise(*text, f.includer >= 0))
-            lines.push_back(f.path + ":" + std::to_string(q.line) + ": '" + printable(q.text, 80) + "': " + q.what);
+            lines.push_back(printable(f.path, 4096) + ":" + std::to_string(q.line) + ": '" + printable(q.text, 80) +
+                            "': " + q.what);
     }
     if (lines.empty()) return lines;
     std::vector<std::string> out;

@@ -109,7 +109,7 @@ Result<void> Loader::load_checked(const std::string& path, int includer, int dep
 
     // One shared name for all of this file's rules. Includes are read where
     // they stand, so rules keep QEMU's reading order.
-    auto name = std::make_shared<const std::string>(path);
+    auto name = std::make_shared<const std::string>(shown);  // named in messages and records only (where())
     // At most one rule a line: growing the vector once spares a large ACL
     // the copies and fresh pages of repeated doubling.
     if (opt.only_bridge.empty())

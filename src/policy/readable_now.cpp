@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "base/names.h"
 #include "policy/readable.h"
 
 namespace ub::policy {
@@ -30,20 +31,20 @@ Result<std::vector<bool>> readable_now(const Policy& policy) {
         if (!fd.valid()) {
             int err = errno;
             if (f.includer >= 0 && skippable(err)) continue;  // as load() skips it
-            return Error::sys("cannot open " + f.path, err);
+            return Error::sys("cannot open " + printable(f.path, 4096), err);
         }
         struct stat st {};
-        if (fstat(fd.get(), &st) != 0) return Error::sys("cannot stat " + f.path);
+        if (fstat(fd.get(), &st) != 0) return Error::sys("cannot stat " + printable(f.path, 4096));
         if (FileId{st.st_dev, st.st_ino} != f.id)
-            return Error::msg(f.path + " changed since the ACL was loaded");
+            return Error::msg(printable(f.path, 4096) + " changed since the ACL was loaded");
         // needs_account_groups() read the main file's mode at the load.
         if (f.includer < 0 && !group_apart(f.mode, f.acl) && group_apart(st.st_mode, has_acl_entries(fd.get())))
-            return Error::msg(f.path + "'s permissions changed since the ACL was loaded");
+            return Error::msg(printable(f.path, 4096) + "'s permissions changed since the ACL was loaded");
         readable[i] = true;
     }
     for (const FileInfo& a : policy.absent)
         if (reached(a.includer) && open_acl_file(a.path).valid())
-            return Error::msg(a.path + " can be read now, but could not when the ACL was loaded");
+            return Error::msg(printable(a.path, 4096) + " can be read now, but could not when the ACL was loaded");
     return readable;
 }
 

@@ -82,6 +82,13 @@ TEST_F(Loader, AnIncludesPathIsShownPrintable) {
     write("esc\x1b[2J.conf", "allow\n");
     std::string bad = write("bad.conf", "include esc\x1b[2J.conf\n");
     EXPECT_EQ(fails(bad), dir + "/esc\\x1b[2J.conf:1: 'allow' needs an argument");
+    // Its rules name it so too: explain, check's warnings, refusals.
+    write("rule\x1b[2J.conf", "allow br0\n");
+    auto ok = load(write("good.conf", "include rule\x1b[2J.conf\n"), opt);
+    ASSERT_TRUE(ok.ok()) << ok.error().message();
+    ASSERT_EQ(ok->rules.size(), 1u);
+    EXPECT_EQ(where(ok->rules[0]), dir + "/rule\\x1b[2J.conf:1");
+    EXPECT_EQ(ok->files[1].path, dir + "/rule\x1b[2J.conf");  // opened by its own bytes
 }
 
 TEST_F(Loader, MissingMainFileFails) {
