@@ -26,6 +26,7 @@
 
 #include "audit/audit.h"
 #include "base/fault.h"
+#include "base/names.h"
 #include "base/system.h"
 #include "compat/qemu_helper.h"
 #include "daemon/grant.h"
@@ -229,7 +230,8 @@ private:
     policy::Policy policy_;
     SubUids subuids_;
     FileStamp subuid_stamp_ = subuids_.stamp();  // the file as last read (check_subuids)
-    Clock::time_point subuid_retry_{};           // not looked at again before
+    FileStamp subuid_failed_;                    // a version that could not be read...
+    Clock::time_point subuid_retry_{};           // ...tried again from then, as one with unknown owners
     UniqueFd sig_;
     std::optional<net::LinkMonitor> monitor_;      // for expiry records and live_
     net::LiveLinks live_;                          // what grants count against (live_links)
@@ -299,8 +301,9 @@ Result<policy::Policy> load_acl(const ServerConfig& cfg) {
 }
 
 // The subordinate uids' owners, looked up by the user database process.
-Result<SubUids> load_subuids(const ServerConfig& cfg) {
-    return SubUids::load(kSubUidPath, [db = cfg.userdb](const std::string& name) { return db->user_id(name); });
+Result<SubUids> load_subuids(const ServerConfig& cfg, const SubUids* before = nullptr) {
+    return SubUids::load(
+        kSubUidPath, [db = cfg.userdb](const std::string& name) { return db->user_id(name); }, before);
 }
 
 Result<void> answer(int fd, const protocol::Reply& reply, const std::vector<int>& fds) {
@@ -372,6 +375,11 @@ void Server::accept_all() {
         // A subordinate uid counts as its owner: one account, one set of bounds.
         uid_t uid = subuids_.account_of(cred->uid);
         fd.set_account(uid);
+        if (std::optional<std::string> owner = subuids_.unknown_owner(cred->uid)) {
+            refuse_connection(fd.get(), uid, "uid " + std::to_string(cred->uid) + " is a subordinate uid of " +
+                                                 printable(*owner) + ", whom the user database does not know (yet)");
+            continue;
+        }
         if (conns_.size() >= cfg_.limits.max_connections) {
             refuse_connection(fd.get(), uid, "the daemon is at its connection limit; try again");
             continue;
@@ -676,20 +684,24 @@ void Server::recheck_leases(const std::string& why, const std::function<bool(uid
     Result<net::Rtnl> rtnl = net::Rtnl::open();
     Result<std::vector<net::LinkInfo>> taps = links_of(rtnl, "tun");
     Result<std::vector<net::LinkInfo>> bridges = links_of(rtnl, "bridge");
-    if (!taps.ok() || !bridges.ok()) {
-        log_line(LOG_ERR, "could not decide the leases again: " +
+    // Without the links, each on the bridge it was last decided for.
+    if (!taps.ok() || !bridges.ok())
+        log_line(LOG_ERR, "cannot see which bridge each lease is on; deciding them for the one they were on: " +
                               (taps.ok() ? bridges.error() : taps.error()).message());
-        return;
+    std::map<int, std::string> now_on;  // ifindex -> its bridge now
+    if (taps.ok() && bridges.ok()) {
+        std::map<int, std::string> names;
+        for (const net::LinkInfo& b : *bridges) names[b.ifindex] = b.name;
+        for (const net::LinkInfo& t : *taps) now_on[t.ifindex] = t.master ? names[t.master] : "";
     }
-    std::map<int, std::string> names;
-    for (const net::LinkInfo& b : *bridges) names[b.ifindex] = b.name;
-    for (const net::LinkInfo& t : *taps)
-        if (auto l = leases_.find(t.ifindex);
-            l != leases_.end() && l->second.ending.empty() && (!which || which(l->second.uid))) {
-            l->second.bridge = t.master ? names[t.master] : "";
-            l->second.recheck = true;
-            l->second.recheck_why = why;
-        }
+    for (auto& [ifindex, l] : leases_) {
+        auto on = now_on.find(ifindex);
+        if (!l.ending.empty() || (which && !which(l.uid)) || (taps.ok() && bridges.ok() && on == now_on.end()))
+            continue;
+        if (on != now_on.end()) l.bridge = on->second;
+        if (!l.recheck) l.recheck_why = why;  // one already waiting keeps its reason
+        l.recheck = true;
+    }
     ask_lease_groups();
 }
 
@@ -1155,7 +1167,7 @@ void Server::reload() {
         groups_matter_ = policy::needs_account_groups(policy_);
         known_groups_.clear();
         log_line(LOG_NOTICE, "SIGHUP: ACL reloaded from " + cfg_.acl_path);
-        if (Result<SubUids> sub = load_subuids(cfg_); sub.ok()) subuids_ = std::move(*sub);
+        if (Result<SubUids> sub = load_subuids(cfg_, &subuids_); sub.ok()) subuids_ = std::move(*sub);
         else log_line(LOG_ERR, "SIGHUP: keeping the subordinate uids read before: " + sub.error().message());
         subuid_stamp_ = subuids_.stamp();
         recheck_leases("the ACL was reloaded");
@@ -1172,29 +1184,38 @@ void Server::reload() {
 // range is in the file before newuidmap maps it, so before any process of
 // it connects: the file is looked at before connections are accepted, and
 // read again when it changed. Only root changes what is compared (another
-// file renamed over it, its size, its modification time); a version that
-// changed while it was read, or is gone (an editor's rename under way;
-// SIGHUP adopts a removal), or could not be read, leaves the ranges as
-// they were, and is tried again at a later connection.
+// file renamed over it, its size, its modification time). A version that
+// changes while it is read is read again; one that could not be read (a
+// lookup failed) is tried again after a while, the ranges read before
+// kept meanwhile; a file that is gone (an editor's rename under way;
+// SIGHUP adopts a removal) leaves them as they were. A range whose owner's
+// name the user database did not know (a new account its cache has not
+// seen) is read again every few seconds; its uids are refused meanwhile.
 void Server::check_subuids() {
     auto now = Clock::now();
-    if (now < subuid_retry_) return;
     FileStamp seen = stamp_of(kSubUidPath);
-    if (seen == subuid_stamp_) return;
+    bool changed = seen != subuid_stamp_, due = now >= subuid_retry_;
+    if (!changed && !(due && subuids_.any_unknown())) return;
+    if (changed && seen == subuid_failed_ && !due) return;  // that version failed a moment ago
     if (!seen.exists) {
         subuid_stamp_ = seen;
         log_line(LOG_WARNING, std::string(kSubUidPath) + " is gone; the subordinate uids read before stay until "
                                                          "userbridged reloads (SIGHUP)");
         return;
     }
-    Result<SubUids> sub = load_subuids(cfg_);
-    if (!sub.ok() || sub->stamp() != seen || stamp_of(kSubUidPath) != seen) {
-        subuid_retry_ = now + (sub.ok() ? std::chrono::seconds(1) : std::chrono::seconds(5));
-        if (!sub.ok())
-            log_line(LOG_ERR, std::string(kSubUidPath) + " changed, but cannot be read; keeping the subordinate uids "
-                                                         "read before: " + sub.error().message());
-    } else {
+    Result<SubUids> sub = load_subuids(cfg_, &subuids_);
+    for (int again = 0; again < 3 && sub.ok() && (sub->stamp() != seen || stamp_of(kSubUidPath) != seen); ++again) {
+        seen = stamp_of(kSubUidPath);
+        sub = load_subuids(cfg_, &subuids_);
+    }
+    if (!sub.ok()) {
+        subuid_failed_ = seen;
+        subuid_retry_ = now + std::chrono::seconds(5);
+        log_line(LOG_ERR, std::string(kSubUidPath) + " changed, but cannot be read; keeping the subordinate uids "
+                                                     "read before: " + sub.error().message());
+    } else if (sub->stamp() == seen) {  // else still moving: at the next connection
         subuid_stamp_ = seen;
+        if (sub->any_unknown()) subuid_retry_ = now + std::chrono::seconds(5);
         SubUids before = std::exchange(subuids_, std::move(*sub));
         if (!before.same_ranges(subuids_)) {
             log_line(LOG_NOTICE, "read " + std::string(kSubUidPath) + " again, as it changed");

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <iterator>
+#include <map>
 
 #include "base/fd.h"
 #include "base/number.h"
@@ -59,7 +60,8 @@ std::vector<SubRange> parse_subids(std::string_view text) {
 }
 
 Result<SubUids> SubUids::load(const std::string& path,
-                              const std::function<Result<long long>(const std::string&)>& user_id) {
+                              const std::function<Result<long long>(const std::string&)>& user_id,
+                              const SubUids* before) {
     SubUids s;
     s.stamp_ = stamp_of(path);
     Result<std::string> text = read_small(path);
@@ -67,26 +69,47 @@ Result<SubUids> SubUids::load(const std::string& path,
         if (text.error().code() == ENOENT) return s;
         return text.error();
     }
+    std::map<std::string, long long> asked;  // each name once
     for (const SubRange& r : parse_subids(*text)) {
         // subuid(5): the owner is a login name or a uid.
         long long owner = -1;
         if (auto numeric = parse_decimal(r.owner, kMaxId)) owner = static_cast<long long>(*numeric);
-        else owner = UB_TRY(user_id(r.owner));
-        if (owner >= 0) s.ranges_.push_back({r.first, r.count, static_cast<uid_t>(owner)});
+        else if (auto a = asked.find(r.owner); a != asked.end()) owner = a->second;
+        else owner = asked[r.owner] = UB_TRY(user_id(r.owner));
+        Owned o{r.first, r.count, static_cast<uid_t>(owner), r.owner, owner >= 0};
+        if (!o.known && before)
+            for (const Owned& b : before->ranges_)
+                if (b.known && b.name == o.name && b.first == o.first && b.count == o.count) o = b;
+        s.ranges_.push_back(std::move(o));
     }
     // Looked up at every accept: sorted, for a binary search.
     std::sort(s.ranges_.begin(), s.ranges_.end(), [](const Owned& a, const Owned& b) { return a.first < b.first; });
     return s;
 }
 
-uid_t SubUids::account_of(uid_t uid) const {
+const SubUids::Owned* SubUids::range_of(uid_t uid) const {
     // The last range starting at or below uid (ranges do not overlap in a
     // sane file; where they do, that one counts).
     auto after = std::upper_bound(ranges_.begin(), ranges_.end(), uid,
                                   [](uid_t u, const Owned& r) { return u < r.first; });
-    if (after == ranges_.begin()) return uid;
+    if (after == ranges_.begin()) return nullptr;
     const Owned& r = *std::prev(after);
-    return uid - r.first < r.count ? r.owner : uid;
+    return uid - r.first < r.count ? &r : nullptr;
+}
+
+uid_t SubUids::account_of(uid_t uid) const {
+    const Owned* r = range_of(uid);
+    return r && r->known ? r->owner : uid;
+}
+
+std::optional<std::string> SubUids::unknown_owner(uid_t uid) const {
+    const Owned* r = range_of(uid);
+    if (r && !r->known) return r->name;
+    return std::nullopt;
+}
+
+bool SubUids::any_unknown() const {
+    return std::any_of(ranges_.begin(), ranges_.end(), [](const Owned& r) { return !r.known; });
 }
 
 std::optional<uid_t> SubUids::policy_account(uid_t uid) const {

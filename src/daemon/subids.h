@@ -50,10 +50,15 @@ FileStamp stamp_of(const std::string& path);
 // Subordinate uid -> owning account's uid.
 class SubUids {
 public:
-    // The file's ranges, owners looked up by `user_id` (-1: no such user,
-    // whose range is then left out); none when the file does not exist.
+    // The file's ranges, owners looked up by `user_id` (-1: no such user),
+    // each name once; none when the file does not exist. A range whose
+    // owner's name the user database does not know keeps the owner it had
+    // in `before` (the ranges read before: a directory offline for a
+    // while), or has none known (unknown_owner): a new account's, before a
+    // cache of the database knows it, is not left to be no one's.
     static Result<SubUids> load(const std::string& path,
-                                const std::function<Result<long long>(const std::string&)>& user_id);
+                                const std::function<Result<long long>(const std::string&)>& user_id,
+                                const SubUids* before = nullptr);
     // The account `uid` belongs to: its owner's uid if it is subordinate,
     // else itself. What bounds count against (quotas, connections).
     uid_t account_of(uid_t uid) const;
@@ -65,6 +70,10 @@ public:
     std::optional<uid_t> policy_account(uid_t uid) const;
     // Whether `uid` is in a range of root's: no account's, to policy.
     bool of_root(uid_t uid) const { return uid != 0 && account_of(uid) == 0; }
+    // The owner's name of the range `uid` is in, when the user database
+    // did not know it; userbridged refuses such a uid.
+    std::optional<std::string> unknown_owner(uid_t uid) const;
+    bool any_unknown() const;
     // The file as it was when these ranges were read (stamped first: a
     // change while it is read shows as a stamp of the next version).
     const FileStamp& stamp() const { return stamp_; }
@@ -76,8 +85,11 @@ private:
         uid_t first;
         std::uint32_t count;
         uid_t owner;
+        std::string name;    // as the file names the owner
+        bool known = true;   // false: `owner` means nothing (unknown_owner)
         bool operator==(const Owned&) const = default;
     };
+    const Owned* range_of(uid_t uid) const;
     std::vector<Owned> ranges_;
     FileStamp stamp_;
 };

@@ -224,8 +224,8 @@ if wanted "subuid"; then
         # Review item 35-1: adduser appends a new account's ranges to the
         # file while userbridged runs, and nobody reloads it; ubalice's were
         # then no one's, and user=ubalice did not hold for them. The file is
-        # looked at (stat) as each connection comes, and read again when it
-        # changed.
+        # looked at (stat) before connections are accepted, and read again
+        # when it changed.
         printf 'ubbob:200000:65536\nroot:400000:65536\n' >"$T/subids"
         stop_daemon
         acl 'deny br0 user=ubalice\nallow br0 group=ubvm\n'
@@ -245,13 +245,24 @@ if wanted "subuid"; then
             "$T/bin/userbridge" lease --br=br0 --name=fcs --for=10m >/dev/null 2>&1 || true
         as_bob "$T/bin/userbridge" lease --br=br0 --name=fcb --for=10m >/dev/null 2>&1 || true
         check "subuid: control: uid 300000, no one's yet, leased fcs under group=ubvm" ip link show fcs
+        # fcb on a bridge no rule allows: deciding every lease again would end it.
+        ip link add br9 type bridge
+        ip link set fcb master br9
         printf 'ubbob:200000:65536\nubalice:300000:65536\nroot:400000:65536\n' >"$T/subids"
         as_bob "$TT" daemon grant $D >/dev/null 2>&1 || true  # a connection
         check "subuid: ...once the range is ubalice's, fcs ends, denied by user=ubalice" \
             within 5 bash -c '! ip link show fcs 2>/dev/null'
         check "subuid: ...its record says why" soon grep -q \
             'event=expire .*tap=fcs.*the subordinate uids changed (/etc/subuid): denied by /etc/qemu/bridge.conf:1' "$SYSLOG"
-        check "subuid: ...and ubbob's fcb stays" ip link show fcb
+        check "subuid: ...and ubbob's fcb, whose uid it did not move, is not decided again" ip link show fcb
+        ip link del br9
+        # A range whose owner the user database does not know: a new
+        # account no cache has seen yet, or one gone. Its uids are no one's
+        # to policy, so they are refused until it is known.
+        printf 'ubbob:200000:65536\nubalice:300000:65536\nubghost:500000:65536\n' >"$T/subids"
+        check "subuid: a uid of a range whose owner no one knows is refused" \
+            grep -q 'a subordinate uid of ubghost, whom the user database does not know' \
+            <(setpriv --reuid=500001 --regid=500001 --clear-groups -- "$TT" daemon grant $D 2>&1)
     else
         echo "skip: subuid: no newuidmap, or unshare without --map-auto"
     fi

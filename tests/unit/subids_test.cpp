@@ -33,9 +33,35 @@ TEST(SubIds, MapsASubordinateUidToItsOwner) {
     EXPECT_EQ(s->account_of(200000), 4712u);
     EXPECT_EQ(s->account_of(265535), 4712u);
     EXPECT_EQ(s->account_of(265536), 265536u);
-    EXPECT_EQ(s->account_of(300001), 300001u);  // no such owner: its own account
+    EXPECT_EQ(s->account_of(300001), 300001u);  // no such owner: its own account...
+    EXPECT_EQ(s->unknown_owner(300001), std::optional<std::string>("ghost"));  // ...and refused
+    EXPECT_EQ(s->unknown_owner(200001), std::nullopt);
+    EXPECT_TRUE(s->any_unknown());
     EXPECT_EQ(s->account_of(400000), 4711u);
     EXPECT_EQ(s->account_of(4712), 4712u);
+}
+
+TEST(SubIds, AnOwnerTheDatabaseForgetsKeepsItsRange) {
+    std::string path = ::testing::TempDir() + "/subuid-forget-test";
+    std::ofstream(path) << "bob:200000:65536\nbob:400000:10\ncarol:300000:10\n";
+    int asked = 0;
+    auto knows = [&asked](const std::string& name) -> Result<long long> {
+        ++asked;
+        return name == "bob" ? 4712 : -1;
+    };
+    Result<SubUids> before = SubUids::load(path, knows);
+    ASSERT_TRUE(before.ok());
+    EXPECT_EQ(asked, 2);  // bob once, carol once
+    // The directory is away: bob's ranges stay his; carol, a new account
+    // no cache knows yet, stays unknown, her uids refused.
+    auto forgets = [](const std::string&) -> Result<long long> { return -1; };
+    Result<SubUids> after = SubUids::load(path, forgets, &*before);
+    std::remove(path.c_str());
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(after->account_of(200001), 4712u);
+    EXPECT_EQ(after->account_of(400001), 4712u);
+    EXPECT_EQ(after->unknown_owner(300001), std::optional<std::string>("carol"));
+    EXPECT_TRUE(after->same_ranges(*before));
 }
 
 TEST(SubIds, RootsRangesSpeakToPolicyAsNoAccount) {
