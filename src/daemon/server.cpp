@@ -231,7 +231,8 @@ private:
     SubUids subuids_;
     FileStamp subuid_stamp_ = subuids_.stamp();  // the file as last read (check_subuids)
     FileStamp subuid_failed_;                    // a version that could not be read...
-    Clock::time_point subuid_retry_{};           // ...tried again from then, as one with unknown owners
+    Clock::time_point subuid_retry_{};           // ...tried again from then, as unknown owners' names
+    std::chrono::seconds subuid_unknown_wait_{5};  // between two questions for unknown owners' names
     UniqueFd sig_;
     std::optional<net::LinkMonitor> monitor_;      // for expiry records and live_
     net::LiveLinks live_;                          // what grants count against (live_links)
@@ -301,9 +302,11 @@ Result<policy::Policy> load_acl(const ServerConfig& cfg) {
 }
 
 // The subordinate uids' owners, looked up by the user database process.
+std::function<Result<long long>(const std::string&)> owner_lookup(const ServerConfig& cfg) {
+    return [db = cfg.userdb](const std::string& name) { return db->user_id(name); };
+}
 Result<SubUids> load_subuids(const ServerConfig& cfg, const SubUids* before = nullptr) {
-    return SubUids::load(
-        kSubUidPath, [db = cfg.userdb](const std::string& name) { return db->user_id(name); }, before);
+    return SubUids::load(kSubUidPath, owner_lookup(cfg), before);
 }
 
 Result<void> answer(int fd, const protocol::Reply& reply, const std::vector<int>& fds) {
@@ -375,9 +378,12 @@ void Server::accept_all() {
         // A subordinate uid counts as its owner: one account, one set of bounds.
         uid_t uid = subuids_.account_of(cred->uid);
         fd.set_account(uid);
-        if (std::optional<std::string> owner = subuids_.unknown_owner(cred->uid)) {
-            refuse_connection(fd.get(), uid, "uid " + std::to_string(cred->uid) + " is a subordinate uid of " +
-                                                 printable(*owner) + ", whom the user database does not know (yet)");
+        // Counted (and its log lines bounded) as its range: one whose owner
+        // is not known is one account of its own, not 65,536.
+        if (std::optional<SubUids::Unknown> owner = subuids_.unknown_owner(cred->uid)) {
+            refuse_connection(fd.get(), owner->first,
+                              "uid " + std::to_string(cred->uid) + " is a subordinate uid of " +
+                                  printable(owner->name) + ", whom the user database does not know (yet)");
             continue;
         }
         if (conns_.size() >= cfg_.limits.max_connections) {
@@ -616,10 +622,15 @@ void Server::adopt_leases() {
         log_line(LOG_WARNING, "could not look for leases: " + taps.error().message());
         return;
     }
+    // Each lease's bridge, for deciding it again should a later dump fail.
+    std::map<int, std::string> bridge_names;
+    if (Result<std::vector<net::LinkInfo>> bridges = links_of(rtnl, "bridge"); bridges.ok())
+        for (const net::LinkInfo& b : *bridges) bridge_names[b.ifindex] = b.name;
     for (const net::LinkInfo& l : *taps) {
         std::optional<protocol::TapLabel> label = protocol::parse_label(l.alias);
         if (!label || !label->lease) continue;
-        leases_[l.ifindex] = Lease{l.name, label->uid, *label->lease, {}, {}, false, {}, false, {}};
+        leases_[l.ifindex] = Lease{l.name, label->uid, *label->lease, {}, {}, false,
+                                   l.master ? bridge_names[l.master] : "", false, {}};
         if (label->held) {
             end_lease(l.ifindex, "its connection closed while userbridged was stopped");
             continue;
@@ -961,7 +972,7 @@ void Server::deliver(Conn& c, Outcome o) {
     o.queues.clear();
     bool leased = made && sent.ok() && o.lease;
     if (leased) {
-        Lease l{o.reply.ifname, c.peer.ids.uid, 0, {}, {}, o.record.polkit == "yes", {}, false, {}};
+        Lease l{o.reply.ifname, c.peer.ids.uid, 0, {}, {}, o.record.polkit == "yes", o.record.bridge, false, {}};
         // A tied lease keeps the connection: its close ends the lease.
         if (o.tied) l.conn = std::move(c.fd);
         Result<net::Rtnl> rtnl = net::Rtnl::open();
@@ -1167,7 +1178,7 @@ void Server::reload() {
         groups_matter_ = policy::needs_account_groups(policy_);
         known_groups_.clear();
         log_line(LOG_NOTICE, "SIGHUP: ACL reloaded from " + cfg_.acl_path);
-        if (Result<SubUids> sub = load_subuids(cfg_, &subuids_); sub.ok()) subuids_ = std::move(*sub);
+        if (Result<SubUids> sub = load_subuids(cfg_); sub.ok()) subuids_ = std::move(*sub);
         else log_line(LOG_ERR, "SIGHUP: keeping the subordinate uids read before: " + sub.error().message());
         subuid_stamp_ = subuids_.stamp();
         recheck_leases("the ACL was reloaded");
@@ -1190,41 +1201,59 @@ void Server::reload() {
 // kept meanwhile; a file that is gone (an editor's rename under way;
 // SIGHUP adopts a removal) leaves them as they were. A range whose owner's
 // name the user database did not know (a new account its cache has not
-// seen) is read again every few seconds; its uids are refused meanwhile.
+// seen) has its uids refused; that name is asked for again after 5 s,
+// then at twice the wait each time up to 5 minutes (an entry of an
+// account long gone costs one lookup then).
 void Server::check_subuids() {
     auto now = Clock::now();
     FileStamp seen = stamp_of(kSubUidPath);
     bool changed = seen != subuid_stamp_, due = now >= subuid_retry_;
     if (!changed && !(due && subuids_.any_unknown())) return;
     if (changed && seen == subuid_failed_ && !due) return;  // that version failed a moment ago
+    // The record of what moved, and the leases of the uids it moved.
+    auto moved = [this](const SubUids& before, const std::string& what) {
+        if (before.same_ranges(subuids_)) return;
+        log_line(LOG_NOTICE, what);
+        recheck_leases("the subordinate uids changed (" + std::string(kSubUidPath) + ")", [&](uid_t uid) {
+            return before.account_of(uid) != subuids_.account_of(uid) ||
+                   before.policy_account(uid) != subuids_.policy_account(uid);
+        });
+    };
+    if (!changed) {  // only an owner unknown: its name asked for again
+        SubUids before = subuids_;
+        Result<bool> found = subuids_.resolve_unknown(owner_lookup(cfg_));
+        subuid_unknown_wait_ = std::min(subuid_unknown_wait_ * 2, std::chrono::seconds(300));
+        subuid_retry_ = now + subuid_unknown_wait_;
+        if (found.ok() && *found)
+            moved(before, "the user database knows an owner in " + std::string(kSubUidPath) + " now");
+        on_names();
+        return;
+    }
     if (!seen.exists) {
         subuid_stamp_ = seen;
         log_line(LOG_WARNING, std::string(kSubUidPath) + " is gone; the subordinate uids read before stay until "
                                                          "userbridged reloads (SIGHUP)");
         return;
     }
-    Result<SubUids> sub = load_subuids(cfg_, &subuids_);
-    for (int again = 0; again < 3 && sub.ok() && (sub->stamp() != seen || stamp_of(kSubUidPath) != seen); ++again) {
-        seen = stamp_of(kSubUidPath);
+    // Adopted only as it stood still while read (at most three tries).
+    Result<SubUids> sub = Error::msg("not read");
+    bool still = false;
+    for (int tries = 0; tries < 3 && !still; ++tries) {
+        if (tries > 0) seen = stamp_of(kSubUidPath);
         sub = load_subuids(cfg_, &subuids_);
+        if (!sub.ok()) break;
+        still = sub->stamp() == seen && stamp_of(kSubUidPath) == seen;
     }
     if (!sub.ok()) {
         subuid_failed_ = seen;
         subuid_retry_ = now + std::chrono::seconds(5);
         log_line(LOG_ERR, std::string(kSubUidPath) + " changed, but cannot be read; keeping the subordinate uids "
                                                      "read before: " + sub.error().message());
-    } else if (sub->stamp() == seen) {  // else still moving: at the next connection
+    } else if (still) {  // else still moving: at the next connection
         subuid_stamp_ = seen;
-        if (sub->any_unknown()) subuid_retry_ = now + std::chrono::seconds(5);
-        SubUids before = std::exchange(subuids_, std::move(*sub));
-        if (!before.same_ranges(subuids_)) {
-            log_line(LOG_NOTICE, "read " + std::string(kSubUidPath) + " again, as it changed");
-            // The leases of the uids it gave to another account, or took from one.
-            recheck_leases("the subordinate uids changed (" + std::string(kSubUidPath) + ")", [&](uid_t uid) {
-                return before.account_of(uid) != subuids_.account_of(uid) ||
-                       before.policy_account(uid) != subuids_.policy_account(uid);
-            });
-        }
+        subuid_unknown_wait_ = std::chrono::seconds(5);
+        if (sub->any_unknown()) subuid_retry_ = now + subuid_unknown_wait_;
+        moved(std::exchange(subuids_, std::move(*sub)), "read " + std::string(kSubUidPath) + " again, as it changed");
     }
     // Answers to other questions the owners' lookups read while they
     // waited go on now, as after a reload.

@@ -33,6 +33,14 @@ Result<std::string> read_small(const std::string& path) {
     }
 }
 
+// The owner's uid, or -1: no such user, or no answer (a failed lookup is
+// an unknown owner, not a failed read: one name must not hold back the
+// ranges of every other).
+long long lookup(const std::function<Result<long long>(const std::string&)>& user_id, const std::string& name) {
+    Result<long long> id = user_id(name);
+    return id.ok() ? *id : -1;
+}
+
 }  // namespace
 
 FileStamp stamp_of(const std::string& path) {
@@ -75,11 +83,14 @@ Result<SubUids> SubUids::load(const std::string& path,
         long long owner = -1;
         if (auto numeric = parse_decimal(r.owner, kMaxId)) owner = static_cast<long long>(*numeric);
         else if (auto a = asked.find(r.owner); a != asked.end()) owner = a->second;
-        else owner = asked[r.owner] = UB_TRY(user_id(r.owner));
+        else owner = asked[r.owner] = lookup(user_id, r.owner);
         Owned o{r.first, r.count, static_cast<uid_t>(owner), r.owner, owner >= 0};
         if (!o.known && before)
             for (const Owned& b : before->ranges_)
-                if (b.known && b.name == o.name && b.first == o.first && b.count == o.count) o = b;
+                if (b.known && b.name == o.name && b.first == o.first && b.count == o.count) {
+                    o = b;
+                    o.kept = true;
+                }
         s.ranges_.push_back(std::move(o));
     }
     // Looked up at every accept: sorted, for a binary search.
@@ -102,14 +113,38 @@ uid_t SubUids::account_of(uid_t uid) const {
     return r && r->known ? r->owner : uid;
 }
 
-std::optional<std::string> SubUids::unknown_owner(uid_t uid) const {
+std::optional<SubUids::Unknown> SubUids::unknown_owner(uid_t uid) const {
     const Owned* r = range_of(uid);
-    if (r && !r->known) return r->name;
+    if (r && !r->known) return Unknown{r->name, r->first};
     return std::nullopt;
 }
 
+Result<bool> SubUids::resolve_unknown(const std::function<Result<long long>(const std::string&)>& user_id) {
+    std::map<std::string, long long> asked;
+    bool moved = false;
+    for (Owned& r : ranges_) {
+        if (r.known && !r.kept) continue;
+        auto a = asked.find(r.name);
+        long long owner = a != asked.end() ? a->second : asked[r.name] = lookup(user_id, r.name);
+        if (owner < 0) continue;
+        moved = moved || !r.known || r.owner != static_cast<uid_t>(owner);
+        r.owner = static_cast<uid_t>(owner);
+        r.known = true;
+        r.kept = false;
+    }
+    return moved;
+}
+
+bool SubUids::same_ranges(const SubUids& o) const {
+    return std::equal(ranges_.begin(), ranges_.end(), o.ranges_.begin(), o.ranges_.end(),
+                      [](const Owned& a, const Owned& b) {
+                          return a.first == b.first && a.count == b.count && a.name == b.name && a.known == b.known &&
+                                 (!a.known || a.owner == b.owner);
+                      });
+}
+
 bool SubUids::any_unknown() const {
-    return std::any_of(ranges_.begin(), ranges_.end(), [](const Owned& r) { return !r.known; });
+    return std::any_of(ranges_.begin(), ranges_.end(), [](const Owned& r) { return !r.known || r.kept; });
 }
 
 std::optional<uid_t> SubUids::policy_account(uid_t uid) const {

@@ -52,10 +52,11 @@ class SubUids {
 public:
     // The file's ranges, owners looked up by `user_id` (-1: no such user),
     // each name once; none when the file does not exist. A range whose
-    // owner's name the user database does not know keeps the owner it had
-    // in `before` (the ranges read before: a directory offline for a
-    // while), or has none known (unknown_owner): a new account's, before a
-    // cache of the database knows it, is not left to be no one's.
+    // owner's name the user database does not know, or could not answer
+    // for, keeps the owner it had in `before` (the ranges read before: a
+    // directory offline for a while), asked for again (any_unknown), or
+    // has none known (unknown_owner): a new account's, before a cache of
+    // the database knows it, is not left to be no one's.
     static Result<SubUids> load(const std::string& path,
                                 const std::function<Result<long long>(const std::string&)>& user_id,
                                 const SubUids* before = nullptr);
@@ -70,15 +71,23 @@ public:
     std::optional<uid_t> policy_account(uid_t uid) const;
     // Whether `uid` is in a range of root's: no account's, to policy.
     bool of_root(uid_t uid) const { return uid != 0 && account_of(uid) == 0; }
-    // The owner's name of the range `uid` is in, when the user database
-    // did not know it; userbridged refuses such a uid.
-    std::optional<std::string> unknown_owner(uid_t uid) const;
+    // The range `uid` is in, when the user database did not know its
+    // owner's name; userbridged refuses such a uid.
+    struct Unknown {
+        std::string name;
+        uid_t first;
+    };
+    std::optional<Unknown> unknown_owner(uid_t uid) const;
+    // Whether some owner is unknown, or kept from before.
     bool any_unknown() const;
+    // Those owners asked for again, each name once; whether any answer
+    // changed a range's owner.
+    Result<bool> resolve_unknown(const std::function<Result<long long>(const std::string&)>& user_id);
     // The file as it was when these ranges were read (stamped first: a
     // change while it is read shows as a stamp of the next version).
     const FileStamp& stamp() const { return stamp_; }
-    // Whether `o` has the same ranges, with the same owners.
-    bool same_ranges(const SubUids& o) const { return ranges_ == o.ranges_; }
+    // Whether `o` has the same ranges, with the same owners (known or not).
+    bool same_ranges(const SubUids& o) const;
 
 private:
     struct Owned {
@@ -87,7 +96,7 @@ private:
         uid_t owner;
         std::string name;    // as the file names the owner
         bool known = true;   // false: `owner` means nothing (unknown_owner)
-        bool operator==(const Owned&) const = default;
+        bool kept = false;   // `owner` from the ranges before, the name unanswered now
     };
     const Owned* range_of(uid_t uid) const;
     std::vector<Owned> ranges_;

@@ -254,7 +254,9 @@ if wanted "subuid"; then
             within 5 bash -c '! ip link show fcs 2>/dev/null'
         check "subuid: ...its record says why" soon grep -q \
             'event=expire .*tap=fcs.*the subordinate uids changed (/etc/subuid): denied by /etc/qemu/bridge.conf:1' "$SYSLOG"
-        check "subuid: ...and ubbob's fcb, whose uid it did not move, is not decided again" ip link show fcb
+        sleep 1  # past the time a decision of fcb would take
+        check "subuid: ...and ubbob's fcb, whose uid it did not move, is not decided again" \
+            bash -c "ip link show fcb >/dev/null && ! grep -q 'event=expire .*tap=fcb' '$SYSLOG'"
         ip link del br9
         # A range whose owner the user database does not know: a new
         # account no cache has seen yet, or one gone. Its uids are no one's
@@ -263,6 +265,13 @@ if wanted "subuid"; then
         check "subuid: a uid of a range whose owner no one knows is refused" \
             grep -q 'a subordinate uid of ubghost, whom the user database does not know' \
             <(setpriv --reuid=500001 --regid=500001 --clear-groups -- "$TT" daemon grant $D 2>&1)
+        # The account is made after its range (or a cache learns of it): its
+        # name is asked for again 5 s on, and its uids are then its own.
+        printf 'ubghost:x:4799:4799::/nonexistent:/usr/sbin/nologin\n' >>"$T/passwd"
+        sleep 5.2
+        check "subuid: ...and once the user database knows ubghost, is ubghost's, decided by the ACL" \
+            grep -q 'no rule allows it' <(setpriv --reuid=500001 --regid=500001 --clear-groups -- "$TT" daemon grant $D 2>&1)
+        check "subuid: ...as userbridged says" soon grep -q 'the user database knows an owner in /etc/subuid now' "$SYSLOG"
     else
         echo "skip: subuid: no newuidmap, or unshare without --map-auto"
     fi

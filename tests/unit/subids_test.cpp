@@ -34,7 +34,9 @@ TEST(SubIds, MapsASubordinateUidToItsOwner) {
     EXPECT_EQ(s->account_of(265535), 4712u);
     EXPECT_EQ(s->account_of(265536), 265536u);
     EXPECT_EQ(s->account_of(300001), 300001u);  // no such owner: its own account...
-    EXPECT_EQ(s->unknown_owner(300001), std::optional<std::string>("ghost"));  // ...and refused
+    ASSERT_TRUE(s->unknown_owner(300001));  // ...and refused, counted as its range
+    EXPECT_EQ(s->unknown_owner(300001)->name, "ghost");
+    EXPECT_EQ(s->unknown_owner(300001)->first, 300000u);
     EXPECT_EQ(s->unknown_owner(200001), std::nullopt);
     EXPECT_TRUE(s->any_unknown());
     EXPECT_EQ(s->account_of(400000), 4711u);
@@ -60,8 +62,32 @@ TEST(SubIds, AnOwnerTheDatabaseForgetsKeepsItsRange) {
     ASSERT_TRUE(after.ok());
     EXPECT_EQ(after->account_of(200001), 4712u);
     EXPECT_EQ(after->account_of(400001), 4712u);
-    EXPECT_EQ(after->unknown_owner(300001), std::optional<std::string>("carol"));
+    ASSERT_TRUE(after->unknown_owner(300001));
+    EXPECT_EQ(after->unknown_owner(300001)->name, "carol");
     EXPECT_TRUE(after->same_ranges(*before));
+    EXPECT_TRUE(after->any_unknown());
+    // A lookup that fails is an unknown owner, not a failed read.
+    std::ofstream(path) << "bob:200000:65536\ncarol:300000:10\n";
+    auto fails = [](const std::string&) -> Result<long long> { return Error::msg("no answer"); };
+    Result<SubUids> failed = SubUids::load(path, fails, &*before);
+    std::remove(path.c_str());
+    ASSERT_TRUE(failed.ok()) << failed.error().message();
+    EXPECT_EQ(failed->account_of(200001), 4712u);  // kept
+    EXPECT_TRUE(failed->unknown_owner(300001));
+    // Asked for again: each kept or unknown name once, bob's kept owner
+    // confirmed, carol known now.
+    std::vector<std::string> names;
+    auto knows_both = [&names](const std::string& name) -> Result<long long> {
+        names.push_back(name);
+        return name == "carol" ? 4713 : name == "bob" ? 4712 : -1;
+    };
+    Result<bool> found = after->resolve_unknown(knows_both);
+    ASSERT_TRUE(found.ok());
+    EXPECT_TRUE(*found);
+    EXPECT_EQ(names, (std::vector<std::string>{"bob", "carol"}));
+    EXPECT_EQ(after->account_of(300001), 4713u);
+    EXPECT_EQ(after->account_of(200001), 4712u);
+    EXPECT_FALSE(after->any_unknown());
 }
 
 TEST(SubIds, RootsRangesSpeakToPolicyAsNoAccount) {
