@@ -376,14 +376,15 @@ void Server::accept_all() {
         // The limits first: a refused connection costs an accept, one
         // getsockopt and one send, and no log line of its own.
         // A subordinate uid counts as its owner: one account, one set of bounds.
-        uid_t uid = subuids_.account_of(cred->uid);
+        // A range whose owner is not known counts (its closes, its log
+        // lines) as one account of its own, its first uid, not 65,536.
+        std::optional<SubUids::Unknown> unknown = subuids_.unknown_owner(cred->uid);
+        uid_t uid = unknown ? unknown->first : subuids_.account_of(cred->uid);
         fd.set_account(uid);
-        // Counted (and its log lines bounded) as its range: one whose owner
-        // is not known is one account of its own, not 65,536.
-        if (std::optional<SubUids::Unknown> owner = subuids_.unknown_owner(cred->uid)) {
-            refuse_connection(fd.get(), owner->first,
+        if (unknown) {
+            refuse_connection(fd.get(), uid,
                               "uid " + std::to_string(cred->uid) + " is a subordinate uid of " +
-                                  printable(owner->name) + ", whom the user database does not know (yet)");
+                                  printable(unknown->name) + ", whom the user database does not know (yet)");
             continue;
         }
         if (conns_.size() >= cfg_.limits.max_connections) {
@@ -759,6 +760,8 @@ void Server::recheck_lease(int ifindex, const UserDb::Groups& g) {
     l.recheck = false;
     auto end = [&](const std::string& why) { end_lease(ifindex, l.recheck_why + ": " + why); };
     if (!g.why.empty()) return end("its owner's groups are unknown (" + g.why + ")");
+    if (std::optional<SubUids::Unknown> u = subuids_.unknown_owner(l.uid))
+        return end("its uid is a subordinate uid of " + printable(u->name) + ", whom the user database does not know");
     policy::Credentials ids{l.uid, g.gids.empty() ? static_cast<gid_t>(-1) : g.gids.front(), g.gids};
     ids.account_groups = g.gids;
     ids.owner = subuids_.policy_account(l.uid);
@@ -1181,6 +1184,8 @@ void Server::reload() {
         if (Result<SubUids> sub = load_subuids(cfg_); sub.ok()) subuids_ = std::move(*sub);
         else log_line(LOG_ERR, "SIGHUP: keeping the subordinate uids read before: " + sub.error().message());
         subuid_stamp_ = subuids_.stamp();
+        subuid_unknown_wait_ = std::chrono::seconds(5);
+        subuid_retry_ = Clock::now() + subuid_unknown_wait_;
         recheck_leases("the ACL was reloaded");
     }
     // Answers that came while the lookups above waited were read then,
@@ -1216,7 +1221,8 @@ void Server::check_subuids() {
         log_line(LOG_NOTICE, what);
         recheck_leases("the subordinate uids changed (" + std::string(kSubUidPath) + ")", [&](uid_t uid) {
             return before.account_of(uid) != subuids_.account_of(uid) ||
-                   before.policy_account(uid) != subuids_.policy_account(uid);
+                   before.policy_account(uid) != subuids_.policy_account(uid) ||
+                   before.unknown_owner(uid).has_value() != subuids_.unknown_owner(uid).has_value();
         });
     };
     if (!changed) {  // only an owner unknown: its name asked for again
@@ -1229,22 +1235,21 @@ void Server::check_subuids() {
         on_names();
         return;
     }
-    if (!seen.exists) {
-        subuid_stamp_ = seen;
-        log_line(LOG_WARNING, std::string(kSubUidPath) + " is gone; the subordinate uids read before stay until "
-                                                         "userbridged reloads (SIGHUP)");
-        return;
-    }
     // Adopted only as it stood still while read (at most three tries).
     Result<SubUids> sub = Error::msg("not read");
     bool still = false;
-    for (int tries = 0; tries < 3 && !still; ++tries) {
+    for (int tries = 0; tries < 3 && !still && seen.exists; ++tries) {
         if (tries > 0) seen = stamp_of(kSubUidPath);
+        if (!seen.exists) break;
         sub = load_subuids(cfg_, &subuids_);
         if (!sub.ok()) break;
         still = sub->stamp() == seen && stamp_of(kSubUidPath) == seen;
     }
-    if (!sub.ok()) {
+    if (!seen.exists) {
+        subuid_stamp_ = seen;
+        log_line(LOG_WARNING, std::string(kSubUidPath) + " is gone; the subordinate uids read before stay until "
+                                                         "userbridged reloads (SIGHUP)");
+    } else if (!sub.ok()) {
         subuid_failed_ = seen;
         subuid_retry_ = now + std::chrono::seconds(5);
         log_line(LOG_ERR, std::string(kSubUidPath) + " changed, but cannot be read; keeping the subordinate uids "

@@ -35,9 +35,14 @@ Result<std::string> read_small(const std::string& path) {
 
 // The owner's uid, or -1: no such user, or no answer (a failed lookup is
 // an unknown owner, not a failed read: one name must not hold back the
-// ranges of every other).
-long long lookup(const std::function<Result<long long>(const std::string&)>& user_id, const std::string& name) {
+// ranges of every other). After one failure (`failing`) no other name of
+// the pass is asked: a database that does not answer would otherwise hold
+// the serving thread for each in turn.
+long long lookup(const std::function<Result<long long>(const std::string&)>& user_id, const std::string& name,
+                 bool& failing) {
+    if (failing) return -1;
     Result<long long> id = user_id(name);
+    failing = !id.ok();
     return id.ok() ? *id : -1;
 }
 
@@ -78,12 +83,13 @@ Result<SubUids> SubUids::load(const std::string& path,
         return text.error();
     }
     std::map<std::string, long long> asked;  // each name once
+    bool failing = false;
     for (const SubRange& r : parse_subids(*text)) {
         // subuid(5): the owner is a login name or a uid.
         long long owner = -1;
         if (auto numeric = parse_decimal(r.owner, kMaxId)) owner = static_cast<long long>(*numeric);
         else if (auto a = asked.find(r.owner); a != asked.end()) owner = a->second;
-        else owner = asked[r.owner] = lookup(user_id, r.owner);
+        else owner = asked[r.owner] = lookup(user_id, r.owner, failing);
         Owned o{r.first, r.count, static_cast<uid_t>(owner), r.owner, owner >= 0};
         if (!o.known && before)
             for (const Owned& b : before->ranges_)
@@ -121,11 +127,11 @@ std::optional<SubUids::Unknown> SubUids::unknown_owner(uid_t uid) const {
 
 Result<bool> SubUids::resolve_unknown(const std::function<Result<long long>(const std::string&)>& user_id) {
     std::map<std::string, long long> asked;
-    bool moved = false;
+    bool moved = false, failing = false;
     for (Owned& r : ranges_) {
         if (r.known && !r.kept) continue;
         auto a = asked.find(r.name);
-        long long owner = a != asked.end() ? a->second : asked[r.name] = lookup(user_id, r.name);
+        long long owner = a != asked.end() ? a->second : asked[r.name] = lookup(user_id, r.name, failing);
         if (owner < 0) continue;
         moved = moved || !r.known || r.owner != static_cast<uid_t>(owner);
         r.owner = static_cast<uid_t>(owner);

@@ -239,7 +239,7 @@ if wanted "subuid"; then
         # change left as they were, is not.
         printf 'ubbob:200000:65536\nroot:400000:65536\n' >"$T/subids"
         stop_daemon
-        acl 'deny br0 user=ubalice\nallow br0 group=ubvm lease=1h\nallow br0 user=ubbob lease=1h\n'
+        acl 'deny br0 user=ubalice\nallow br0 group=ubvm lease=1h\nallow br0 user=ubbob lease=1h\nallow br0 user=4799\n'
         start_daemon
         setpriv --reuid=300000 --regid=300000 --groups=$VMGROUP -- \
             "$T/bin/userbridge" lease --br=br0 --name=fcs --for=10m >/dev/null 2>&1 || true
@@ -269,8 +269,8 @@ if wanted "subuid"; then
         # name is asked for again 5 s on, and its uids are then its own.
         printf 'ubghost:x:4799:4799::/nonexistent:/usr/sbin/nologin\n' >>"$T/passwd"
         sleep 5.2
-        check "subuid: ...and once the user database knows ubghost, is ubghost's, decided by the ACL" \
-            grep -q 'no rule allows it' <(setpriv --reuid=500001 --regid=500001 --clear-groups -- "$TT" daemon grant $D 2>&1)
+        check "subuid: ...and once the user database knows ubghost (uid 4799), is ubghost's: allow user=4799" \
+            grep -q '^tap=' <(setpriv --reuid=500001 --regid=500001 --clear-groups -- "$TT" daemon grant $D 2>&1)
         check "subuid: ...as userbridged says" soon grep -q 'the user database knows an owner in /etc/subuid now' "$SYSLOG"
     else
         echo "skip: subuid: no newuidmap, or unshare without --map-auto"

@@ -90,6 +90,49 @@ TEST(SubIds, AnOwnerTheDatabaseForgetsKeepsItsRange) {
     EXPECT_FALSE(after->any_unknown());
 }
 
+TEST(SubIds, OnlyUnknownAndKeptNamesAreAskedAgain) {
+    std::string path = ::testing::TempDir() + "/subuid-again-test";
+    std::ofstream(path) << "dave:100000:10\nerin:200000:10\nfrank:300000:10\n";
+    auto first = [](const std::string& name) -> Result<long long> {
+        return name == "dave" ? 4714 : name == "frank" ? 4716 : -1;
+    };
+    Result<SubUids> before = SubUids::load(path, first);
+    ASSERT_TRUE(before.ok());
+    // frank's name goes unanswered: his range is kept as 4716's.
+    auto second = [](const std::string& name) -> Result<long long> {
+        return name == "dave" ? 4714 : name == "frank" ? Result<long long>(Error::msg("timeout")) : -1;
+    };
+    Result<SubUids> s = SubUids::load(path, second, &*before);
+    std::remove(path.c_str());
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->account_of(300001), 4716u);
+    std::vector<std::string> names;
+    auto still_not = [&names](const std::string& name) -> Result<long long> {
+        names.push_back(name);
+        return -1;
+    };
+    Result<bool> r = s->resolve_unknown(still_not);
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(*r);
+    EXPECT_EQ(names, (std::vector<std::string>{"erin", "frank"}));  // not dave
+    EXPECT_EQ(s->account_of(300001), 4716u);  // kept, still
+    EXPECT_TRUE(s->any_unknown());
+    // frank's name answers again, with another uid: the range moves.
+    auto moved = [](const std::string& name) -> Result<long long> { return name == "frank" ? 4799 : -1; };
+    r = s->resolve_unknown(moved);
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(*r);
+    EXPECT_EQ(s->account_of(300001), 4799u);
+    // A failed lookup asks no other name in that pass.
+    names.clear();
+    auto down = [&names](const std::string& name) -> Result<long long> {
+        names.push_back(name);
+        return Error::msg("timeout");
+    };
+    (void)s->resolve_unknown(down);
+    EXPECT_EQ(names.size(), 1u);
+}
+
 TEST(SubIds, RootsRangesSpeakToPolicyAsNoAccount) {
     std::string path = ::testing::TempDir() + "/subuid-root-test";
     std::ofstream(path) << "root:1000000:65536\nbob:200000:65536\n";
