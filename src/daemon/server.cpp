@@ -309,6 +309,14 @@ Result<SubUids> load_subuids(const ServerConfig& cfg, const SubUids* before = nu
     return SubUids::load(kSubUidPath, owner_lookup(cfg), before);
 }
 
+// Why a uid of a range with no owner known is refused.
+std::string unknown_why(const SubUids::Unknown& u) {
+    if (u.removed)
+        return "was a subordinate uid of " + printable(u.name) + " until " + kSubUidPath +
+               " changed; refused until userbridged reloads";
+    return "is a subordinate uid of " + printable(u.name) + ", whom the user database does not know (yet)";
+}
+
 Result<void> answer(int fd, const protocol::Reply& reply, const std::vector<int>& fds) {
     auto bytes = protocol::encode(reply);
     // The reply fits an empty socket buffer; a client that will not take it
@@ -365,6 +373,9 @@ void Server::accept_all() {
         ClientFd fd(UniqueFd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)),
                     cfg_.closer, static_cast<uid_t>(-1), ClientFd::Kind::Connection);
         if (!fd.valid()) return;  // EAGAIN, or a transient error: poll again
+        // After the accept: the caller connected before it, and so after
+        // newuidmap mapped its uid from the file as it was then.
+        check_subuids();
         // Without the caller's identity nothing can be decided, and a reply
         // would be written to someone unknown: the connection is closed.
         Result<ucred> cred = cred_of(fd.get());
@@ -382,9 +393,7 @@ void Server::accept_all() {
         uid_t uid = unknown ? unknown->first : subuids_.account_of(cred->uid);
         fd.set_account(uid);
         if (unknown) {
-            refuse_connection(fd.get(), uid,
-                              "uid " + std::to_string(cred->uid) + " is a subordinate uid of " +
-                                  printable(unknown->name) + ", whom the user database does not know (yet)");
+            refuse_connection(fd.get(), uid, "uid " + std::to_string(cred->uid) + " " + unknown_why(*unknown));
             continue;
         }
         if (conns_.size() >= cfg_.limits.max_connections) {
@@ -760,8 +769,7 @@ void Server::recheck_lease(int ifindex, const UserDb::Groups& g) {
     l.recheck = false;
     auto end = [&](const std::string& why) { end_lease(ifindex, l.recheck_why + ": " + why); };
     if (!g.why.empty()) return end("its owner's groups are unknown (" + g.why + ")");
-    if (std::optional<SubUids::Unknown> u = subuids_.unknown_owner(l.uid))
-        return end("its uid is a subordinate uid of " + printable(u->name) + ", whom the user database does not know");
+    if (std::optional<SubUids::Unknown> u = subuids_.unknown_owner(l.uid)) return end("its uid " + unknown_why(*u));
     policy::Credentials ids{l.uid, g.gids.empty() ? static_cast<gid_t>(-1) : g.gids.front(), g.gids};
     ids.account_groups = g.gids;
     ids.owner = subuids_.policy_account(l.uid);
@@ -1198,8 +1206,8 @@ void Server::reload() {
 // one reloads it for that (review item 35-1): a range it has not read is
 // no one's, each uid an account of its own that no user= rule names. A
 // range is in the file before newuidmap maps it, so before any process of
-// it connects: the file is looked at before connections are accepted, and
-// read again when it changed. Only root changes what is compared (another
+// it connects: the file is looked at after each connection is accepted,
+// before it is counted, and read again when it changed. Only root changes what is compared (another
 // file renamed over it, its size, its modification time). A version that
 // changes while it is read is read again; one that could not be read (a
 // lookup failed) is tried again after a while, the ranges read before
@@ -1699,10 +1707,7 @@ Result<void> Server::run() {
             // got its reply and asks again must not find its own finished
             // connection still counted against its uid.
             expire();
-            if (p[0].revents) {
-                check_subuids();  // before any new connection is counted
-                accept_all();
-            }
+            if (p[0].revents) accept_all();
         }
         if (cfg_.macvtaps && cfg_.macvtaps->next_look() <= Clock::now()) delete_closed_macvtaps();
         on_polkit();

@@ -99,6 +99,12 @@ Result<SubUids> SubUids::load(const std::string& path,
                 }
         s.ranges_.push_back(std::move(o));
     }
+    if (before)
+        for (const Owned& b : before->ranges_) {
+            auto overlaps = [&b](const Owned& r) { return b.first < r.first + r.count && r.first < b.first + b.count; };
+            if (std::none_of(s.ranges_.begin(), s.ranges_.end(), overlaps))
+                s.ranges_.push_back({b.first, b.count, 0, b.name, false, false, true});
+        }
     // Looked up at every accept: sorted, for a binary search.
     std::sort(s.ranges_.begin(), s.ranges_.end(), [](const Owned& a, const Owned& b) { return a.first < b.first; });
     return s;
@@ -121,7 +127,7 @@ uid_t SubUids::account_of(uid_t uid) const {
 
 std::optional<SubUids::Unknown> SubUids::unknown_owner(uid_t uid) const {
     const Owned* r = range_of(uid);
-    if (r && !r->known) return Unknown{r->name, r->first};
+    if (r && !r->known) return Unknown{r->name, r->first, r->removed};
     return std::nullopt;
 }
 
@@ -129,7 +135,7 @@ Result<bool> SubUids::resolve_unknown(const std::function<Result<long long>(cons
     std::map<std::string, long long> asked;
     bool moved = false, failing = false;
     for (Owned& r : ranges_) {
-        if (r.known && !r.kept) continue;
+        if ((r.known && !r.kept) || r.removed) continue;
         auto a = asked.find(r.name);
         long long owner = a != asked.end() ? a->second : asked[r.name] = lookup(user_id, r.name, failing);
         if (owner < 0) continue;

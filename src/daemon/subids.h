@@ -56,7 +56,10 @@ public:
     // for, keeps the owner it had in `before` (the ranges read before: a
     // directory offline for a while), asked for again (any_unknown), or
     // has none known (unknown_owner): a new account's, before a cache of
-    // the database knows it, is not left to be no one's.
+    // the database knows it, is not left to be no one's. A range of
+    // `before` that the file no longer has, and no range of it overlaps,
+    // stays as one with no owner known: processes in the user namespaces
+    // its owner made keep its uids, which would be no one's.
     static Result<SubUids> load(const std::string& path,
                                 const std::function<Result<long long>(const std::string&)>& user_id,
                                 const SubUids* before = nullptr);
@@ -76,6 +79,7 @@ public:
     struct Unknown {
         std::string name;
         uid_t first;
+        bool removed;  // the range was its, and is no longer in the file
     };
     std::optional<Unknown> unknown_owner(uid_t uid) const;
     // Whether some owner is unknown, or kept from before.
@@ -97,6 +101,7 @@ private:
         std::string name;    // as the file names the owner
         bool known = true;   // false: `owner` means nothing (unknown_owner)
         bool kept = false;   // `owner` from the ranges before, the name unanswered now
+        bool removed = false;  // in the ranges before, not in the file: refused until SIGHUP
     };
     const Owned* range_of(uid_t uid) const;
     std::vector<Owned> ranges_;

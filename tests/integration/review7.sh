@@ -272,6 +272,12 @@ if wanted "subuid"; then
         check "subuid: ...and once the user database knows ubghost (uid 4799), is ubghost's: allow user=4799" \
             grep -q '^tap=' <(setpriv --reuid=500001 --regid=500001 --clear-groups -- "$TT" daemon grant $D 2>&1)
         check "subuid: ...as userbridged says" soon grep -q 'the user database knows an owner in /etc/subuid now' "$SYSLOG"
+        # A range taken from its owner: processes in the user namespaces he
+        # made keep its uids, which would be no one's. Refused until a reload.
+        printf 'ubalice:300000:65536\nubghost:500000:65536\n' >"$T/subids"
+        check "subuid: a uid of a range taken from ubbob is refused, not no one's" \
+            grep -q 'was a subordinate uid of ubbob until /etc/subuid changed' \
+            <(setpriv --reuid=200001 --regid=200001 --clear-groups -- "$TT" daemon grant $D 2>&1)
     else
         echo "skip: subuid: no newuidmap, or unshare without --map-auto"
     fi

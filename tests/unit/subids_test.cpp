@@ -133,6 +133,23 @@ TEST(SubIds, OnlyUnknownAndKeptNamesAreAskedAgain) {
     EXPECT_EQ(names.size(), 1u);
 }
 
+TEST(SubIds, ARangeTakenAwayIsNoOnesUntilReadAfresh) {
+    std::string path = ::testing::TempDir() + "/subuid-removed-test";
+    auto ids = [](const std::string& name) -> Result<long long> { return name == "bob" ? 4712 : 4713; };
+    std::ofstream(path) << "bob:200000:10\ncarol:300000:10\n";
+    Result<SubUids> before = SubUids::load(path, ids);
+    std::ofstream(path) << "carol:300000:10\n";
+    Result<SubUids> after = SubUids::load(path, ids, &*before);
+    Result<SubUids> afresh = SubUids::load(path, ids);  // SIGHUP
+    std::remove(path.c_str());
+    ASSERT_TRUE(before.ok() && after.ok() && afresh.ok());
+    ASSERT_TRUE(after->unknown_owner(200001));
+    EXPECT_TRUE(after->unknown_owner(200001)->removed);
+    EXPECT_EQ(after->account_of(300001), 4713u);
+    EXPECT_FALSE(afresh->unknown_owner(200001));
+    EXPECT_EQ(afresh->account_of(200001), 200001u);
+}
+
 TEST(SubIds, RootsRangesSpeakToPolicyAsNoAccount) {
     std::string path = ::testing::TempDir() + "/subuid-root-test";
     std::ofstream(path) << "root:1000000:65536\nbob:200000:65536\n";
