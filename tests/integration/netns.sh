@@ -76,7 +76,8 @@ refused_netns "her subordinate uid asking for ubalice's own namespace is refused
 unshare --user sleep 120 &
 container=$!
 BACKGROUND+=($container)
-within 2 test "$(readlink /proc/$container/ns/user)" != "$(readlink /proc/self/ns/user)"
+# (asked anew each try: `within` runs its command again, not its arguments)
+within 2 bash -c "[ \"\$(readlink /proc/$container/ns/user)\" != \"\$(readlink /proc/self/ns/user)\" ]"
 echo "$ALICE $ALICE 1" >/proc/$container/uid_map
 echo "$ALICE $ALICE 1" >/proc/$container/gid_map
 hold_ns nested_ns nsenter -t $container -U --setuid $ALICE --setgid $ALICE --
